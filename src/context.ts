@@ -1,0 +1,155 @@
+// Ctx carries everything a module may need from the outside world. Every default path is decided
+// here and nowhere else, so tests build a Ctx on a temp root and run side by side.
+import fs from "node:fs";
+import path from "node:path";
+import { ParseError } from "./errors.ts";
+import { hostPlatform, type Platform } from "./image/platform.ts";
+import type { Sys } from "./sys/sys.ts";
+
+export const DEFAULT_ROOT = "/var/lib/tinydock";
+export const DEFAULT_CONFIG = "/etc/tinydock/config.json";
+
+/** Engine settings, read from Docker's daemon.json keys. */
+export interface EngineConfig {
+  /** Mirrors for docker.io names, tried in order before Docker Hub itself. */
+  registryMirrors: string[];
+  /** host[:port] names or CIDR ranges that may be reached over plain HTTP / unverified TLS. */
+  insecureRegistries: string[];
+  /** Upper bound on the uncompressed bytes of one layer (a decompression bomb stops here). */
+  maxLayerBytes: number;
+  /** Layers fetched and unpacked at once (Docker's max-concurrent-downloads). */
+  maxConcurrentDownloads: number;
+}
+
+export interface Logger {
+  debug(message: string): void;
+  warn(message: string): void;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+}
+
+export interface Ctx {
+  root: string;
+  configPath: string;
+  config: EngineConfig;
+  /** Directory of Docker's config.json (credentials), as $DOCKER_CONFIG. */
+  dockerConfigDir: string;
+  sys: Sys;
+  fetch: typeof fetch;
+  log: Logger;
+  clock: () => number;
+  sleep: (ms: number) => Promise<void>;
+  platform: Platform;
+  retry: RetryPolicy;
+  /** A connection that delivers no byte for this long is aborted. */
+  stallTimeoutMs: number;
+  /** Whether stderr is a terminal (progress bars) . */
+  tty: boolean;
+}
+
+export const DEFAULT_CONFIG_VALUES: EngineConfig = {
+  registryMirrors: [],
+  insecureRegistries: [],
+  maxLayerBytes: 64 * 1024 ** 3,
+  maxConcurrentDownloads: 8,
+};
+
+export function parseEngineConfig(text: string, source: string): EngineConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ParseError(`Cannot parse config "${source}": ${(err as Error).message}`);
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ParseError(`Cannot parse config "${source}": not a JSON object`);
+  }
+  const obj = raw as Record<string, unknown>;
+  const strings = (key: string): string[] => {
+    const v = obj[key];
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+      throw new ParseError(`Cannot parse config "${source}": "${key}" must be a list of strings`);
+    }
+    return v as string[];
+  };
+  const positive = (key: string, dflt: number): number => {
+    const v = obj[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+      throw new ParseError(`Cannot parse config "${source}": "${key}" must be a positive integer`);
+    }
+    return v;
+  };
+  return {
+    registryMirrors: strings("registry-mirrors"),
+    insecureRegistries: strings("insecure-registries"),
+    maxLayerBytes: positive("max-layer-bytes", DEFAULT_CONFIG_VALUES.maxLayerBytes),
+    maxConcurrentDownloads: positive("max-concurrent-downloads", DEFAULT_CONFIG_VALUES.maxConcurrentDownloads),
+  };
+}
+
+export function loadEngineConfig(file: string): EngineConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { ...DEFAULT_CONFIG_VALUES };
+    throw new ParseError(`Cannot read config "${file}": ${(err as Error).message}`);
+  }
+  return parseEngineConfig(text, file);
+}
+
+export function stderrLogger(debug: boolean): Logger {
+  return {
+    debug: debug ? (m) => process.stderr.write(`DEBU ${m}\n`) : () => {},
+    warn: (m) => process.stderr.write(`WARN ${m}\n`),
+  };
+}
+
+export interface ContextOptions {
+  env?: Record<string, string | undefined>;
+  debug?: boolean;
+  sys?: Sys;
+  overrides?: Partial<Ctx>;
+}
+
+/** The one place that turns the environment into paths and settings. */
+export function createContext(opts: ContextOptions = {}): Ctx {
+  const env = opts.env ?? process.env;
+  const root = path.resolve(env.TINYDOCK_ROOT || DEFAULT_ROOT);
+  const configPath = env.TINYDOCK_CONFIG || DEFAULT_CONFIG;
+  const home = env.HOME || "/root";
+  const sys = opts.sys ?? lazySys();
+  return {
+    root,
+    configPath,
+    config: loadEngineConfig(configPath),
+    dockerConfigDir: env.DOCKER_CONFIG || path.join(home, ".docker"),
+    sys,
+    fetch: globalThis.fetch.bind(globalThis),
+    log: stderrLogger(opts.debug ?? false),
+    clock: () => Date.now(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    platform: hostPlatform(),
+    retry: { attempts: 5, baseDelayMs: 250 },
+    stallTimeoutMs: 30_000,
+    tty: Boolean(process.stderr.isTTY),
+    ...opts.overrides,
+  };
+}
+
+/** The real Sys, loaded on first call so that start-up never opens libc unless needed. */
+function lazySys(): Sys {
+  let real: Sys | undefined;
+  const get = (): Sys => {
+    if (!real) real = (require("./sys/linux.ts") as typeof import("./sys/linux.ts")).linuxSys();
+    return real;
+  };
+  return new Proxy({} as Sys, {
+    get: (_t, prop: keyof Sys) => (...args: unknown[]) => (get()[prop] as (...a: unknown[]) => unknown)(...args),
+  });
+}

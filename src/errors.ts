@@ -1,0 +1,125 @@
+// One error tree for the whole engine. Only the CLI boundary (src/cli/index.ts) turns these into
+// exit codes and one-line messages; everything below throws a kind and wraps with `cause`.
+
+export type ErrorKind =
+  | "NotFound"
+  | "AlreadyExists"
+  | "InvalidArgument"
+  | "FailedPrecondition"
+  | "Unavailable"
+  | "Permission"
+  | "Unauthenticated"
+  | "DataLoss"
+  | "Internal";
+
+export class TinydockError extends Error {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.kind = kind;
+    this.name = `${kind}Error`;
+  }
+}
+
+export class NotFoundError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("NotFound", message, options);
+  }
+}
+export class AlreadyExistsError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("AlreadyExists", message, options);
+  }
+}
+export class InvalidArgumentError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("InvalidArgument", message, options);
+  }
+}
+/** Text input that does not parse: the message names the input. */
+export class ParseError extends InvalidArgumentError {}
+export class FailedPreconditionError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("FailedPrecondition", message, options);
+  }
+}
+export class UnavailableError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("Unavailable", message, options);
+  }
+}
+export class PermissionError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("Permission", message, options);
+  }
+}
+export class UnauthenticatedError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("Unauthenticated", message, options);
+  }
+}
+/** Content that fails verification: wrong digest, wrong size, a hostile archive. */
+export class DataLossError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("DataLoss", message, options);
+  }
+}
+export class InternalError extends TinydockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("Internal", message, options);
+  }
+}
+
+/** A failed system call: names the operation, its arguments and the errno by name. */
+export class SyscallError extends TinydockError {
+  readonly errno: number;
+  readonly code: string;
+  constructor(operation: string, errno: number, code: string) {
+    super(kindForErrno(code), `${operation}: ${code}`);
+    this.errno = errno;
+    this.code = code;
+  }
+}
+
+function kindForErrno(code: string): ErrorKind {
+  switch (code) {
+    case "ENOENT":
+      return "NotFound";
+    case "EEXIST":
+      return "AlreadyExists";
+    case "EPERM":
+    case "EACCES":
+      return "Permission";
+    case "EINVAL":
+      return "InvalidArgument";
+    case "EBUSY":
+      return "FailedPrecondition";
+    default:
+      return "Internal";
+  }
+}
+
+export function isKind(err: unknown, kind: ErrorKind): boolean {
+  return err instanceof TinydockError && err.kind === kind;
+}
+
+/** Node/Bun fs errors carry `code`; this tells them apart without string matching at call sites. */
+export function errnoCode(err: unknown): string | undefined {
+  if (err && typeof err === "object" && "code" in err && typeof (err as { code: unknown }).code === "string") {
+    return (err as { code: string }).code;
+  }
+  return undefined;
+}
+
+/** The text a user sees for any thrown value: the message chain, without stacks. */
+export function describeError(err: unknown): string {
+  if (err instanceof TinydockError) {
+    return err.message;
+  }
+  if (err instanceof Error) {
+    const code = errnoCode(err);
+    if (code && err.message.startsWith(code)) return err.message;
+    return code ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}

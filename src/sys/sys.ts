@@ -1,0 +1,58 @@
+// The Sys interface: every system call the engine makes that Node's fs does not offer.
+// src/sys/linux.ts implements it over bun:ffi; src/sys/fake.ts records calls for unit tests.
+
+export interface Sys {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount(target: string, flags: number): void;
+  mknod(path: string, mode: number, dev: number): void;
+  lsetxattr(path: string, name: string, value: Uint8Array): void;
+  /** null when the attribute is absent. */
+  lgetxattr(path: string, name: string): Uint8Array | null;
+  llistxattr(path: string): string[];
+  /** Returns false when LOCK_NB was given and the lock is held elsewhere. */
+  flock(fd: number, op: number): boolean;
+  syncfs(fd: number): void;
+}
+
+export const MS = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  REMOUNT: 0x20,
+  NOATIME: 0x400,
+  BIND: 0x1000,
+  MOVE: 0x2000,
+  REC: 0x4000,
+  PRIVATE: 0x40000,
+  SLAVE: 0x80000,
+  SHARED: 0x100000,
+} as const;
+
+export const MNT_DETACH = 0x2;
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+
+export function makedev(major: number, minor: number): number {
+  // glibc's encoding, kept within 2^53 so it stays a safe JS number.
+  return (
+    ((major & 0xfff) << 8) +
+    ((minor & 0xff) >>> 0) +
+    ((minor & ~0xff) << 12) +
+    (major & ~0xfff) * 2 ** 32
+  );
+}
+
+/** "MS_BIND|MS_REC" for error messages. */
+export function mountFlagNames(flags: number): string {
+  const names = Object.entries(MS)
+    .filter(([, bit]) => (flags & bit) !== 0)
+    .map(([name]) => `MS_${name}`);
+  return names.length ? names.join("|") : "0";
+}
