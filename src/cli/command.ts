@@ -1,0 +1,20 @@
+// The shape of one CLI verb. Command files stay thin: parse arguments into a request, call the
+// engine, print. Heavy modules are imported inside `run`, so `--help` and `--version` load nothing.
+import type { Argv } from "yargs";
+import type { Ctx } from "../context.ts";
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  stdoutTty: boolean;
+  stderrTty: boolean;
+  readStdin: () => Promise<string>;
+}
+
+export interface CommandSpec {
+  command: string | string[];
+  describe: string;
+  builder?: (y: Argv) => Argv;
+  /** Returns the exit code (0 when omitted). */
+  run: (ctx: Ctx, argv: Record<string, unknown>, io: Io) => Promise<number | void>;
+}

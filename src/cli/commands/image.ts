@@ -1,0 +1,75 @@
+// `image` and its subcommands, as Docker names them.
+import type { CommandSpec } from "../command.ts";
+import { imageLs } from "./images.ts";
+import { pull } from "./pull.ts";
+import { rmi } from "./rmi.ts";
+import { tag } from "./tag.ts";
+
+const inspect: CommandSpec = {
+  command: "inspect <images..>",
+  describe: "Display detailed information on one or more images",
+  builder: (y) =>
+    y
+      .positional("images", { type: "string", array: true })
+      .option("format", { alias: "f", type: "string", describe: 'Only "json" (the default) is supported' }),
+  async run(ctx, argv, io) {
+    const { resolveImage } = await import("../../store/images.ts");
+    const { storeLayout } = await import("../../store/layout.ts");
+    const { inspectImage } = await import("../views/images.ts");
+    const { describeError } = await import("../../errors.ts");
+    const layout = storeLayout(ctx.root);
+    const out: unknown[] = [];
+    let code = 0;
+    for (const name of argv.images as string[]) {
+      try {
+        out.push(inspectImage(ctx, resolveImage(layout, String(name)).record));
+      } catch (err) {
+        io.err(`Error: ${describeError(err)}\n`);
+        code = 1;
+      }
+    }
+    io.out(`${JSON.stringify(out, null, 4)}\n`);
+    return code;
+  },
+};
+
+const prune: CommandSpec = {
+  command: "prune",
+  describe: "Remove unused images",
+  builder: (y) =>
+    y
+      .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove all unused images, not just dangling ones" })
+      .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" }),
+  async run(ctx, argv, io) {
+    const { pruneImages } = await import("../../rootfs/images.ts");
+    const { humanSize } = await import("../format.ts");
+    const res = await pruneImages(ctx, { all: Boolean(argv.all) });
+    if (res.deleted.length) io.out(`Deleted Images:\n${res.deleted.map((d) => `deleted: ${d}\n`).join("")}\n`);
+    io.out(`Total reclaimed space: ${humanSize(res.gc.bytes)}\n`);
+  },
+};
+
+const mount: CommandSpec = {
+  command: "mount <image>",
+  describe: "Mount an image's root filesystem read-only and print its path",
+  builder: (y) => y.positional("image", { type: "string" }),
+  async run(ctx, argv, io) {
+    const { mountImage } = await import("../../rootfs/images.ts");
+    io.out(`${mountImage(ctx, String(argv.image))}\n`);
+  },
+};
+
+const unmount: CommandSpec = {
+  command: ["unmount <image>", "umount"],
+  describe: "Unmount an image mounted with 'image mount'",
+  builder: (y) => y.positional("image", { type: "string" }),
+  async run(ctx, argv, io) {
+    const { unmountImage } = await import("../../rootfs/images.ts");
+    unmountImage(ctx, String(argv.image));
+    io.out(`${String(argv.image)}\n`);
+  },
+};
+
+const rm: CommandSpec = { ...rmi, command: ["rm <images..>", "remove"] };
+
+export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, rm, prune, tag, mount, unmount];

@@ -1,0 +1,49 @@
+// Docker's human formats: sizes in SI units with three significant digits, "2 days ago", tables.
+
+export function humanSize(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${i === 0 ? Math.round(v) : Number(v.toFixed(digits))}${units[i]}`;
+}
+
+/** go-units HumanDuration, as `docker images` shows CREATED. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+export function since(iso: string | undefined, now: number): string {
+  if (!iso) return "N/A";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "N/A";
+  return `${humanDuration(Math.max(0, now - t))} ago`;
+}
+
+/** Columns padded like Go's tabwriter with three spaces of padding. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join("")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}

@@ -1,0 +1,67 @@
+// Pull progress: Docker-style bars redrawn in place on a terminal, one plain line per phase when
+// stderr/stdout is piped (CI logs stay readable).
+import type { LayerProgress } from "../rootfs/layers.ts";
+import { humanSize } from "./format.ts";
+
+export interface ProgressView {
+  layers(ids: string[]): void;
+  update(p: LayerProgress): void;
+  done(): void;
+}
+
+export function progressView(out: NodeJS.WriteStream, tty: boolean, quiet: boolean): ProgressView {
+  if (quiet) return { layers() {}, update() {}, done() {} };
+  if (!tty) {
+    const last = new Map<string, string>();
+    return {
+      layers(ids) {
+        for (const id of ids) out.write(`${id}: Pulling fs layer\n`);
+      },
+      update(p) {
+        if (p.phase === "Downloading" || p.phase === "Waiting" || last.get(p.id) === p.phase) return;
+        last.set(p.id, p.phase);
+        out.write(`${p.id}: ${p.phase === "Verifying" ? "Verifying Checksum" : p.phase}\n`);
+      },
+      done() {},
+    };
+  }
+  const order: string[] = [];
+  const lines = new Map<string, string>();
+  let drawn = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const draw = () => {
+    timer = undefined;
+    let s = drawn ? `\x1b[${drawn}A` : "";
+    for (const id of order) s += `\x1b[2K${id}: ${lines.get(id) ?? ""}\n`;
+    drawn = order.length;
+    out.write(s);
+  };
+  const schedule = () => {
+    timer ??= setTimeout(draw, 50);
+  };
+  return {
+    layers(ids) {
+      for (const id of ids) {
+        if (!lines.has(id)) order.push(id);
+        lines.set(id, "Pulling fs layer");
+      }
+      draw();
+    },
+    update(p) {
+      if (!lines.has(p.id)) order.push(p.id);
+      if (p.phase === "Downloading" && p.total) {
+        const width = 50;
+        const filled = Math.min(width, Math.floor(((p.current ?? 0) / p.total) * width));
+        const bar = `[${"=".repeat(Math.max(0, filled - 1))}${filled ? ">" : ""}${" ".repeat(width - filled)}]`;
+        lines.set(p.id, `Downloading ${bar} ${humanSize(p.current ?? 0)}/${humanSize(p.total)}`);
+      } else {
+        lines.set(p.id, p.phase === "Verifying" ? "Verifying Checksum" : p.phase);
+      }
+      schedule();
+    },
+    done() {
+      if (timer) clearTimeout(timer);
+      draw();
+    },
+  };
+}

@@ -1,0 +1,182 @@
+// One unpacked layer per diff_id, shared by every image that has it. A layer becomes visible only
+// by the rename of a complete, verified directory; a per-layer lock makes concurrent pulls of the
+// same layer wait for each other instead of unpacking twice.
+import fs from "node:fs";
+import path from "node:path";
+import { DataLossError, isKind } from "../errors.ts";
+import { shortId } from "../image/digest.ts";
+import { layerCompression, type Descriptor } from "../image/manifest.ts";
+import { fsyncDir, readJson, writeFileAtomic } from "../store/atomic.ts";
+import { hasBlob, Ingest } from "../store/content.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import { acquireLock, type LockDeps } from "../store/lock.ts";
+import type { Sys } from "../sys/sys.ts";
+import { unpackLayer } from "./unpack.ts";
+
+export interface LayerMeta {
+  diffId: string;
+  /** Name of the short link under l/ used in overlay's lowerdir. */
+  link: string;
+  unpackedSize: number;
+}
+
+export type LayerPhase = "Waiting" | "Downloading" | "Verifying" | "Pull complete" | "Already exists";
+
+export interface LayerProgress {
+  id: string;
+  phase: LayerPhase;
+  current?: number;
+  total?: number;
+}
+
+export interface LayerDeps extends LockDeps {
+  sys: Sys;
+  layout: StoreLayout;
+  maxLayerBytes: number;
+}
+
+/** The registry side of a layer: opens its blob from a byte offset (see RegistryClient.openBlob). */
+export type OpenBlob = (desc: Descriptor, offset: number) => Promise<ReadableStream<Uint8Array>>;
+
+/** The digest did not match after resuming a partial download: worth one attempt from zero. */
+class ResumedBlobMismatch extends DataLossError {}
+
+export function layerMeta(layout: StoreLayout, diffId: string): LayerMeta | undefined {
+  return readJson<LayerMeta>(path.join(layout.layer(diffId), "meta.json"));
+}
+
+const LINK_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+function newLinkName(layout: StoreLayout): string {
+  for (;;) {
+    const bytes = crypto.getRandomValues(new Uint8Array(12));
+    const name = Array.from(bytes, (b) => LINK_CHARS[b % LINK_CHARS.length]).join("");
+    if (!fs.existsSync(layout.link(name))) return name;
+  }
+}
+
+function removeStaleTmps(layout: StoreLayout, diffId: string): void {
+  const prefix = path.basename(layout.layerTmp(diffId, ""));
+  for (const name of fs.readdirSync(layout.layersDir)) {
+    if (name.startsWith(prefix)) fs.rmSync(path.join(layout.layersDir, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Make sure the layer `diffId` is unpacked, fetching `desc` through `open` when it is not in the
+ * store already. Returns its metadata. Safe against concurrent callers in other processes.
+ */
+export async function ensureLayer(
+  deps: LayerDeps,
+  diffId: string,
+  desc: Descriptor,
+  open: OpenBlob,
+  progress: (p: LayerProgress) => void = () => {},
+): Promise<LayerMeta> {
+  const { layout } = deps;
+  const id = shortId(desc.digest);
+  const present = layerMeta(layout, diffId);
+  if (present) {
+    progress({ id, phase: "Already exists" });
+    return present;
+  }
+  progress({ id, phase: "Waiting" });
+  const lock = await acquireLock(deps, layout.layerLock(diffId));
+  try {
+    const again = layerMeta(layout, diffId);
+    if (again) {
+      progress({ id, phase: "Already exists" });
+      return again;
+    }
+    removeStaleTmps(layout, diffId);
+    try {
+      return await unpackOnce(deps, diffId, desc, open, progress);
+    } catch (err) {
+      // A partial left by an earlier process may hold bad bytes: one fresh attempt from zero.
+      if (err instanceof ResumedBlobMismatch) return await unpackOnce(deps, diffId, desc, open, progress);
+      throw err;
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+async function unpackOnce(
+  deps: LayerDeps,
+  diffId: string,
+  desc: Descriptor,
+  open: OpenBlob,
+  progress: (p: LayerProgress) => void,
+): Promise<LayerMeta> {
+  const { layout } = deps;
+  const id = shortId(desc.digest);
+  const compression = layerCompression(desc.mediaType, `layer ${desc.digest}`);
+  const tmp = layout.layerTmp(diffId, `${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  fs.mkdirSync(path.join(tmp, "diff"), { recursive: true, mode: 0o755 });
+  let ingest: Ingest | undefined;
+  let resumedFrom = 0;
+  let input: ReadableStream<Uint8Array>;
+  if (hasBlob(layout, desc.digest)) {
+    input = Bun.file(layout.blob(desc.digest)).stream();
+  } else {
+    const ing = new Ingest(layout, desc.digest, desc.size);
+    ingest = ing;
+    const resumeAt = ing.resumable;
+    resumedFrom = resumeAt;
+    let last = 0;
+    const report = (n: number) => {
+      if (n === desc.size || n - last >= 256 * 1024) {
+        last = n;
+        progress({ id, phase: "Downloading", current: n, total: desc.size });
+      }
+    };
+    input = ReadableStream.from(
+      (async function* () {
+        yield* ing.replay();
+        report(ing.size);
+        const net = await open(desc, resumeAt);
+        for await (const chunk of net) {
+          ing.write(chunk);
+          report(ing.size);
+          yield chunk;
+        }
+      })(),
+    );
+  }
+  try {
+    let result;
+    try {
+      result = await unpackLayer(input, compression, path.join(tmp, "diff"), {
+        sys: deps.sys,
+        maxBytes: deps.maxLayerBytes,
+        what: `layer ${desc.digest}`,
+      });
+    } catch (err) {
+      // A hostile or corrupt archive: its bytes are worth nothing for a resume.
+      if (isKind(err, "DataLoss")) ingest?.discard();
+      throw err;
+    }
+    progress({ id, phase: "Verifying" });
+    try {
+      ingest?.commit(layout);
+    } catch (err) {
+      if (resumedFrom > 0 && isKind(err, "DataLoss")) throw new ResumedBlobMismatch((err as Error).message, { cause: err });
+      throw err;
+    }
+    if (result.diffId !== diffId) {
+      throw new DataLossError(`Cannot verify layer ${desc.digest}: its content hashes to ${result.diffId}, the image config says ${diffId}`);
+    }
+    const meta: LayerMeta = { diffId, link: newLinkName(layout), unpackedSize: result.size };
+    writeFileAtomic(path.join(tmp, "meta.json"), JSON.stringify(meta), 0o600);
+    // The link may dangle for a moment; it never points at an incomplete layer.
+    fs.symlinkSync(path.join("..", "layers", path.basename(layout.layer(diffId)), "diff"), layout.link(meta.link));
+    fs.renameSync(tmp, layout.layer(diffId));
+    fsyncDir(layout.layersDir);
+    progress({ id, phase: "Pull complete" });
+    return meta;
+  } catch (err) {
+    ingest?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

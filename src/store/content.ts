@@ -1,0 +1,121 @@
+// The content store: blobs are written to ingest/ while hashed and counted, fsynced, and renamed
+// into blobs/sha256/<hex> only when digest and size match. Nothing unverified is ever visible.
+import fs from "node:fs";
+import { DataLossError } from "../errors.ts";
+import { sha256Digest } from "../image/digest.ts";
+import { fsyncDir, writeFileAtomic } from "./atomic.ts";
+import type { StoreLayout } from "./layout.ts";
+
+export function hasBlob(layout: StoreLayout, digest: string): boolean {
+  return fs.existsSync(layout.blob(digest));
+}
+
+export function readBlob(layout: StoreLayout, digest: string): Uint8Array {
+  return new Uint8Array(fs.readFileSync(layout.blob(digest)));
+}
+
+/** Store a small blob already in memory (manifest, config) after checking its digest. */
+export function putBlob(layout: StoreLayout, digest: string, data: Uint8Array): void {
+  const actual = sha256Digest(data);
+  if (actual !== digest) throw new DataLossError(`Cannot store blob ${digest}: content hashes to ${actual}`);
+  if (hasBlob(layout, digest)) return;
+  writeFileAtomic(layout.blob(digest), data, 0o600);
+}
+
+/**
+ * A resumable download of one blob. The partial file survives the process: a later Ingest of the
+ * same digest re-hashes what is there and continues from its end.
+ */
+export class Ingest {
+  readonly digest: string;
+  readonly expectedSize: number;
+  private readonly file: string;
+  private readonly hasher = new Bun.CryptoHasher("sha256");
+  private fd: number;
+  private written = 0;
+
+  constructor(layout: StoreLayout, digest: string, expectedSize: number) {
+    this.digest = digest;
+    this.expectedSize = expectedSize;
+    this.file = layout.ingest(digest);
+    this.fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_CLOEXEC, 0o600);
+    // A partial larger than the blob can only be garbage: start over.
+    if (fs.fstatSync(this.fd).size > expectedSize) fs.ftruncateSync(this.fd, 0);
+  }
+
+  /** Bytes already on disk from an earlier attempt (not yet hashed; see `replay`). */
+  get resumable(): number {
+    return fs.fstatSync(this.fd).size;
+  }
+
+  /**
+   * The partial bytes from an earlier attempt, as a stream: they are hashed as they pass, so the
+   * caller feeds them to the unpacker before the network's bytes.
+   */
+  replay(): ReadableStream<Uint8Array> {
+    const size = this.resumable;
+    const fd = this.fd;
+    let pos = 0;
+    const chunk = 1 << 20;
+    return new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        if (pos >= size) {
+          controller.close();
+          return;
+        }
+        const buf = Buffer.allocUnsafe(Math.min(chunk, size - pos));
+        const n = fs.readSync(fd, buf, 0, buf.length, pos);
+        if (n <= 0) {
+          controller.close();
+          return;
+        }
+        pos += n;
+        this.written += n;
+        const bytes = new Uint8Array(buf.buffer, buf.byteOffset, n);
+        this.hasher.update(bytes);
+        controller.enqueue(bytes);
+      },
+    });
+  }
+
+  /** Append bytes that came from the network. */
+  write(bytes: Uint8Array): void {
+    if (this.written + bytes.length > this.expectedSize) {
+      throw new DataLossError(`Cannot download blob ${this.digest}: more than the ${this.expectedSize} bytes the manifest declares`);
+    }
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(this.fd, bytes, off, bytes.length - off, this.written + off);
+    this.written += bytes.length;
+    this.hasher.update(bytes);
+  }
+
+  get size(): number {
+    return this.written;
+  }
+
+  /** Verify, fsync, and move into the blob store. On mismatch the partial is deleted: it can't be resumed. */
+  commit(layout: StoreLayout): void {
+    const actual = `sha256:${this.hasher.digest("hex")}`;
+    if (this.written !== this.expectedSize || actual !== this.digest) {
+      this.discard();
+      const why = this.written !== this.expectedSize ? `got ${this.written} bytes, manifest says ${this.expectedSize}` : `content hashes to ${actual}`;
+      throw new DataLossError(`Cannot verify blob ${this.digest}: ${why}`);
+    }
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    fs.renameSync(this.file, layout.blob(this.digest));
+    fsyncDir(layout.blobsDir);
+  }
+
+  /** Close but keep the partial file for a later resume. */
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  discard(): void {
+    this.close();
+    fs.rmSync(this.file, { force: true });
+  }
+}
