@@ -14,7 +14,7 @@ export function humanSize(bytes: number): string {
 
 /** go-units HumanDuration, as `docker images` shows CREATED. */
 export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
+  const s = Math.floor(ms / 1000);
   if (s < 1) return "Less than a second";
   if (s === 1) return "1 second";
   if (s < 60) return `${s} seconds`;

@@ -38,7 +38,7 @@ export class Ingest {
     this.digest = digest;
     this.expectedSize = expectedSize;
     this.file = layout.ingest(digest);
-    this.fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_CLOEXEC, 0o600);
+    this.fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     // A partial larger than the blob can only be garbage: start over.
     if (fs.fstatSync(this.fd).size > expectedSize) fs.ftruncateSync(this.fd, 0);
   }

@@ -14,7 +14,7 @@ export interface LockDeps {
 }
 
 function open(file: string): number {
-  return fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_CLOEXEC, 0o600);
+  return fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
 }
 
 function held(deps: LockDeps, fd: number): Lock {

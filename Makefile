@@ -1,0 +1,47 @@
+# tinydock: build, test, demo and bench. `make` builds the single binary ./tinydock.
+.DEFAULT_GOAL := tinydock
+SHELL := /bin/bash
+
+BUN ?= bun
+# Debian packages the tests, demo and bench use as oracles and tools (none is needed to run tinydock).
+APT_PACKAGES := docker-registry busybox-static skopeo umoci podman runc crun hyperfine iptables \
+	nftables curl wrk iproute2 make ca-certificates
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SOURCES := $(shell find src -type f -name '*.ts' 2>/dev/null) package.json
+
+.PHONY: deps test demo bench clean
+
+tinydock: $(SOURCES) | node_modules
+	$(BUN) build --compile --minify src/main.ts --outfile tinydock
+
+# Present means installed; `make deps` or `bun install` refresh it.
+node_modules:
+	$(BUN) install
+
+test: tinydock
+	bash test/run.sh
+
+# Idempotent and quiet: apt-get update runs only when a package is missing; never reads stdin.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if ! command -v bun >/dev/null && ! command -v npm >/dev/null; then missing="$$missing npm"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 $$missing </dev/null >/dev/null; \
+	fi
+	@command -v bun >/dev/null || { echo "deps: npm install -g bun"; $(SUDO) npm install -g --silent bun </dev/null; }
+	@[ -d node_modules ] || $(BUN) install --frozen-lockfile </dev/null
+
+demo: deps tinydock
+	$(BUN) images/demo.ts
+
+bench: deps tinydock
+	$(BUN) bench/pull.ts
+
+clean:
+	rm -f tinydock
+	rm -rf build

@@ -1,0 +1,140 @@
+// Lists what tinydock or its tests left in the kernel: mounts, cgroups, links, netns, firewall
+// rules, processes. Tests call findLeaks(); test/leakcheck.sh runs this file as a command.
+// Usage: bun test/helpers/leakcheck.ts [PATTERN]   (default "tinydock"; exit 1 when leaks are found)
+import fs from "node:fs";
+import path from "node:path";
+
+export const DEFAULT_LEAK_PATTERN = "tinydock";
+
+function command(argv: string[]): string {
+  try {
+    const out = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+    return out.exitCode === 0 ? out.stdout.toString() : "";
+  } catch {
+    return ""; // the tool is not installed: nothing of that kind can have leaked through it
+  }
+}
+
+/** /proc/self/mounts escapes spaces and friends as octal. */
+function unescapeMount(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+function mounts(): { target: string; fstype: string }[] {
+  return fs
+    .readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const f = line.split(" ");
+      return { target: unescapeMount(f[1] ?? ""), fstype: f[2] ?? "" };
+    });
+}
+
+function cgroupLeaks(pattern: string): string[] {
+  const hierarchies = mounts()
+    .filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2")
+    .map((m) => m.target);
+  const found = new Set<string>();
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 3) return;
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // removed while we looked
+    }
+    for (const d of names) {
+      if (!d.isDirectory()) continue;
+      const p = path.join(dir, d.name);
+      if (d.name.toLowerCase().includes(pattern)) found.add(p);
+      walk(p, depth + 1);
+    }
+  };
+  for (const h of new Set(hierarchies)) walk(h, 1);
+  return [...found].sort().map((p) => `cgroup: ${p}`);
+}
+
+function linkLeaks(pattern: string): string[] {
+  return command(["ip", "-o", "link", "show"])
+    .split("\n")
+    .map((l) => l.split(": ")[1]?.split("@")[0] ?? "")
+    .filter((name) => name && (name.toLowerCase().startsWith(pattern) || name.startsWith("td")))
+    .map((name) => `link: ${name}`);
+}
+
+function netnsLeaks(pattern: string): string[] {
+  return command(["ip", "netns", "list"])
+    .split("\n")
+    .filter((l) => l.toLowerCase().includes(pattern))
+    .map((l) => `netns: ${l.trim()}`);
+}
+
+function ruleLeaks(pattern: string): string[] {
+  const out: string[] = [];
+  for (const tool of ["iptables-save", "ip6tables-save"]) {
+    for (const line of command([tool]).split("\n")) {
+      if (line.startsWith("#") || !line.toLowerCase().includes(pattern)) continue;
+      out.push(`${tool === "iptables-save" ? "iptables" : "ip6tables"}: ${line}`);
+    }
+  }
+  for (const line of command(["nft", "list", "tables"]).split("\n")) {
+    if (line.toLowerCase().includes(pattern)) out.push(`nft: ${line.trim()}`);
+  }
+  return out;
+}
+
+/** Our own process and its ancestors (bun test, run.sh, make) may mention the pattern harmlessly. */
+function selfAndAncestors(): Set<number> {
+  const pids = new Set<number>();
+  let pid = process.pid;
+  while (pid > 1 && !pids.has(pid)) {
+    pids.add(pid);
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      break;
+    }
+  }
+  return pids;
+}
+
+function processLeaks(pattern: string): string[] {
+  const skip = selfAndAncestors();
+  const out: string[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name) || skip.has(Number(name))) continue;
+    let args: string;
+    try {
+      args = fs.readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    } catch {
+      continue; // exited
+    }
+    if (!args || !args.toLowerCase().includes(pattern) || args.includes("leakcheck")) continue;
+    out.push(`process: ${name} ${args}`);
+  }
+  return out;
+}
+
+/** One line per leftover ("mount: …", "cgroup: …", "link: …"); empty when the host is clean. */
+export function findLeaks(pattern: string = DEFAULT_LEAK_PATTERN): string[] {
+  const p = pattern.toLowerCase();
+  return [
+    ...mounts()
+      .filter((m) => m.target.toLowerCase().includes(p))
+      .map((m) => `mount: ${m.target} (${m.fstype})`),
+    ...cgroupLeaks(p),
+    ...linkLeaks(p),
+    ...netnsLeaks(p),
+    ...ruleLeaks(p),
+    ...processLeaks(p),
+  ];
+}
+
+if (import.meta.main) {
+  const leaks = findLeaks(process.argv[2] || DEFAULT_LEAK_PATTERN);
+  for (const l of leaks) console.log(l);
+  if (leaks.length === 0) console.log("leakcheck: nothing left");
+  process.exit(leaks.length ? 1 : 0);
+}

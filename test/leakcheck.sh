@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Lists what tinydock or its tests left in the kernel (mounts, cgroups, links, netns, firewall
+# rules, processes); the checks live in test/helpers/leakcheck.ts so tests can call them too.
+# Usage: test/leakcheck.sh [PATTERN]   (default: tinydock). Exit 0 when clean, 1 with one line per leftover.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+exec bun "$here/helpers/leakcheck.ts" "$@"
