@@ -36,7 +36,7 @@ async function main(): Promise<number> {
     const configPath = path.join(tmp, "config.json");
     fs.writeFileSync(
       configPath,
-      `${JSON.stringify({ "registry-mirrors": [registry.url], "insecure-registries": [registry.host] }, null, 2)}\n`,
+      `${JSON.stringify({ "registry-mirrors": [registry.url], "mirror-fallback": false, "insecure-registries": [registry.host] }, null, 2)}\n`,
     );
     const root = process.env.TINYDOCK_ROOT || "/var/lib/tinydock";
     const env = { ...process.env, TINYDOCK_CONFIG: configPath, TINYDOCK_ROOT: root };

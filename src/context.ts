@@ -13,6 +13,8 @@ export const DEFAULT_CONFIG = "/etc/tinydock/config.json";
 export interface EngineConfig {
   /** Mirrors for docker.io names, tried in order before Docker Hub itself. */
   registryMirrors: string[];
+  /** Whether docker.io names fall back to Docker Hub when every mirror fails (Docker: always). */
+  mirrorFallback: boolean;
   /** host[:port] names or CIDR ranges that may be reached over plain HTTP / unverified TLS. */
   insecureRegistries: string[];
   /** Upper bound on the uncompressed bytes of one layer (a decompression bomb stops here). */
@@ -52,6 +54,7 @@ export interface Ctx {
 
 export const DEFAULT_CONFIG_VALUES: EngineConfig = {
   registryMirrors: [],
+  mirrorFallback: true,
   insecureRegistries: [],
   maxLayerBytes: 64 * 1024 ** 3,
   maxConcurrentDownloads: 8,
@@ -84,8 +87,15 @@ export function parseEngineConfig(text: string, source: string): EngineConfig {
     }
     return v;
   };
+  const boolean = (key: string, dflt: boolean): boolean => {
+    const v = obj[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== "boolean") throw new ParseError(`Cannot parse config "${source}": "${key}" must be true or false`);
+    return v;
+  };
   return {
     registryMirrors: strings("registry-mirrors"),
+    mirrorFallback: boolean("mirror-fallback", DEFAULT_CONFIG_VALUES.mirrorFallback),
     insecureRegistries: strings("insecure-registries"),
     maxLayerBytes: positive("max-layer-bytes", DEFAULT_CONFIG_VALUES.maxLayerBytes),
     maxConcurrentDownloads: positive("max-concurrent-downloads", DEFAULT_CONFIG_VALUES.maxConcurrentDownloads),

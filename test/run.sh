@@ -43,9 +43,9 @@ run_suite() {
   failed=$((failed + f))
 }
 
-run_suite test/unit --parallel "$@"
-run_suite test/integration --max-concurrency=1 "$@"
-run_suite test/e2e --max-concurrency=1 "$@"
+run_suite test/unit --parallel --timeout 60000 "$@"
+run_suite test/integration --max-concurrency=1 --timeout 300000 "$@"
+run_suite test/e2e --max-concurrency=1 --timeout 300000 "$@"
 
 echo "== leak check"
 if ! bash test/leakcheck.sh; then

@@ -86,7 +86,7 @@ export function parseMirror(text: string): string {
 /** The endpoints to try for `registry`, in order; the last one's errors are what the user sees. */
 export function resolveEndpoints(
   registry: string,
-  config: Pick<EngineConfig, "registryMirrors" | "insecureRegistries">,
+  config: Pick<EngineConfig, "registryMirrors" | "insecureRegistries"> & { mirrorFallback?: boolean },
 ): Endpoint[] {
   if (!REGISTRY_RE.test(registry)) throw new ParseError(`Cannot parse registry "${registry}": not a host[:port]`);
   if (registry === DOCKER_HUB) {
@@ -101,7 +101,10 @@ export function resolveEndpoints(
         credentialsKey: host,
       });
     }
-    out.push({ base: DOCKER_HUB_URL, mirror: false, insecureTls: false, credentialsKey: DOCKER_HUB });
+    // "mirror-fallback": false keeps docker.io names on the mirrors (offline hosts, CI, tests).
+    if (config.mirrorFallback !== false || out.length === 0) {
+      out.push({ base: DOCKER_HUB_URL, mirror: false, insecureTls: false, credentialsKey: DOCKER_HUB });
+    }
     return out;
   }
   const https: Endpoint = { base: `https://${registry}`, mirror: false, insecureTls: false, credentialsKey: registry };

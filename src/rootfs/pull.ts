@@ -96,7 +96,6 @@ export async function pullImage(ctx: Ctx, refText: string, opts: PullOptions = {
       throw new DataLossError(`Cannot use ${name}: the manifest has ${manifest.layers.length} layers, the config ${diffIds.length} diff_ids`);
     }
     blobs.push([manifest.config.digest, configBytes]);
-    for (const [digest, body] of blobs) putBlob(layout, digest, body);
 
     opts.onLayers?.(manifest.layers.map((l) => l.digest.slice(7, 19)));
     const layers: LayerRecord[] = new Array(manifest.layers.length);
@@ -124,6 +123,8 @@ export async function pullImage(ctx: Ctx, refText: string, opts: PullOptions = {
     if (indexDigest) record.indexDigest = indexDigest;
     if (config.created) record.created = config.created;
 
+    // Manifests and config land only now: a pull that failed on a layer leaves no trace of them.
+    for (const [digest, body] of blobs) putBlob(layout, digest, body);
     let changed = true;
     await withLock(ctx, layout.metadataLock, () => {
       const tags = readTags(layout);

@@ -108,10 +108,13 @@ export class Ingest {
     fsyncDir(layout.blobsDir);
   }
 
-  /** Close but keep the partial file for a later resume. */
+  /** Close but keep the partial file for a later resume (an empty one is not worth keeping). */
   close(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    if (this.fd < 0) return;
+    const empty = fs.fstatSync(this.fd).size === 0;
+    fs.closeSync(this.fd);
     this.fd = -1;
+    if (empty) fs.rmSync(this.file, { force: true });
   }
 
   discard(): void {

@@ -5,7 +5,8 @@ import { storeLayout, type StoreLayout } from "./layout.ts";
 
 export function openStore(root: string): StoreLayout {
   const layout = storeLayout(root);
-  if (!fs.existsSync(layout.locksDir)) {
+  // The empty dir is made last: when it is there, so is everything else.
+  if (!fs.existsSync(layout.emptyDir)) {
     fs.mkdirSync(root, { recursive: true, mode: 0o700 });
     fs.chmodSync(root, 0o700);
     for (const dir of [
@@ -16,8 +17,8 @@ export function openStore(root: string): StoreLayout {
       layout.imagesDir,
       layout.mountsDir,
       layout.tmpDir,
-      layout.emptyDir,
       layout.locksDir,
+      layout.emptyDir,
     ]) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }

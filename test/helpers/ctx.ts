@@ -21,7 +21,7 @@ export function testContext(config: Partial<EngineConfig> = {}, overrides: Parti
     env: { TINYDOCK_ROOT: root, TINYDOCK_CONFIG: path.join(dir, "none.json"), DOCKER_CONFIG: dockerConfig, HOME: dir },
     sys: linuxSys(),
     overrides: {
-      config: { ...DEFAULT_CONFIG_VALUES, ...config },
+      config: { ...DEFAULT_CONFIG_VALUES, mirrorFallback: false, ...config },
       retry: { attempts: 3, baseDelayMs: 5 },
       stallTimeoutMs: 5_000,
       tty: false,

@@ -18,7 +18,7 @@ function credsArgs(flag: string, auth?: { user: string; password: string }): str
 
 /**
  * Copies host/repo:tag into an OCI layout with skopeo, then unpacks it with umoci, under
- * `workdir` (which must exist). Returns the rootfs path. For an index, skopeo picks the host's
+ * `workdir` (created if missing). Returns the rootfs path. For an index, skopeo picks the host's
  * platform as tinydock should.
  */
 export function umociUnpack(
@@ -30,21 +30,35 @@ export function umociUnpack(
 ): string {
   const layout = path.join(workdir, "oci");
   const bundle = path.join(workdir, "bundle");
+  fs.mkdirSync(workdir, { recursive: true });
   fs.rmSync(bundle, { recursive: true, force: true });
-  run(
-    [
-      "skopeo",
-      "--insecure-policy",
-      "copy",
-      "--quiet",
-      "--src-tls-verify=false",
-      ...credsArgs("--src-creds", auth),
-      `docker://${registry.host}/${repo}:${tag}`,
-      `oci:${layout}:${tag}`,
-    ],
-    `copy ${registry.host}/${repo}:${tag} with skopeo`,
-  );
-  run(["umoci", "unpack", "--image", `${layout}:${tag}`, bundle], `unpack ${layout}:${tag} with umoci`);
+  const copy = (extra: string[]) =>
+    run(
+      [
+        "skopeo",
+        "--insecure-policy",
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        ...extra,
+        ...credsArgs("--src-creds", auth),
+        `docker://${registry.host}/${repo}:${tag}`,
+        `oci:${layout}:${tag}`,
+      ],
+      `copy ${registry.host}/${repo}:${tag} with skopeo`,
+    );
+  copy([]);
+  try {
+    run(["umoci", "unpack", "--image", `${layout}:${tag}`, bundle], `unpack ${layout}:${tag} with umoci`);
+  } catch (err) {
+    // Debian's umoci 0.4.7 predates zstd layers: let skopeo recompress them as gzip (the tree
+    // inside is the same) and unpack that.
+    if (!/zstd|unsupported.*compression|media ?type/i.test(String(err))) throw err;
+    fs.rmSync(layout, { recursive: true, force: true });
+    fs.rmSync(bundle, { recursive: true, force: true });
+    copy(["--dest-compress", "--dest-compress-format", "gzip"]);
+    run(["umoci", "unpack", "--image", `${layout}:${tag}`, bundle], `unpack ${layout}:${tag} with umoci`);
+  }
   return path.join(bundle, "rootfs");
 }
 

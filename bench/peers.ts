@@ -1,0 +1,106 @@
+// The tools tinydock is measured against, each with private storage and config under the bench's
+// work directory, so none reads the host's settings, writes the host's storage or looks up a host
+// other than the local registry.
+import fs from "node:fs";
+import path from "node:path";
+
+export interface Peer {
+  /** The timed command, for /bin/sh. */
+  command: string;
+  /** Brings the tool back to "never pulled" (not timed). */
+  prepare: string;
+  /** Where its pulled image ends up, for the disk-usage line. */
+  storage: string;
+}
+
+export interface Peers {
+  podman: Peer;
+  skopeoUmoci: Peer;
+  /** podman with its private storage and config, for cleanup. */
+  podmanArgv: string[];
+  /** Variables every command of the bench runs with. */
+  env: Record<string, string>;
+}
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function setUpPeers(workdir: string, registryHost: string, reference: string): Peers {
+  const dir = (...parts: string[]): string => {
+    const p = path.join(workdir, ...parts);
+    fs.mkdirSync(p, { recursive: true });
+    return p;
+  };
+  const conf = dir("conf");
+  const tmp = dir("tmp");
+  const podmanRoot = dir("podman", "root");
+  const podmanRunroot = dir("podman", "runroot");
+  const podmanTmp = dir("podman", "tmp");
+
+  const policy = path.join(conf, "policy.json");
+  fs.writeFileSync(policy, `${JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] })}\n`);
+  const registries = path.join(conf, "registries.conf");
+  fs.writeFileSync(
+    registries,
+    ["unqualified-search-registries = []", 'short-name-mode = "enforcing"', "", "[[registry]]", `location = "${registryHost}"`, "insecure = true", ""].join("\n"),
+  );
+  const containers = path.join(conf, "containers.conf");
+  fs.writeFileSync(
+    containers,
+    [
+      "[containers]",
+      'default_ulimits = ["nofile=1024:1024"]',
+      "",
+      "[engine]",
+      'runtime = "runc"',
+      'cgroup_manager = "cgroupfs"',
+      // Pull events would go to the host's journal or event log otherwise.
+      'events_logger = "none"',
+      // File locks under tmp_dir instead of the host's shared /dev/shm/libpod_lock.
+      'lock_type = "file"',
+      `tmp_dir = "${podmanTmp}"`,
+      `image_copy_tmp_dir = "${tmp}"`,
+      `static_dir = "${path.join(podmanRoot, "libpod")}"`,
+      `volume_path = "${path.join(podmanRoot, "volumes")}"`,
+      "",
+      "[network]",
+      `network_config_dir = "${dir("podman", "networks")}"`,
+      "",
+    ].join("\n"),
+  );
+  const storage = path.join(conf, "storage.conf");
+  fs.writeFileSync(
+    storage,
+    ["[storage]", 'driver = "overlay"', `graphroot = "${podmanRoot}"`, `runroot = "${podmanRunroot}"`, ""].join("\n"),
+  );
+  const authFile = path.join(conf, "auth.json");
+  fs.writeFileSync(authFile, '{"auths":{}}\n');
+
+  const podmanArgv = ["podman", "--root", podmanRoot, "--runroot", podmanRunroot, "--tmpdir", podmanTmp, "--storage-driver", "overlay"];
+  const podman = podmanArgv.map(q).join(" ");
+  const layout = path.join(workdir, "skopeo", "oci");
+  const bundle = path.join(workdir, "skopeo", "bundle");
+
+  return {
+    podman: {
+      command: `${podman} pull --quiet --tls-verify=false --signature-policy ${q(policy)} ${q(reference)}`,
+      // rmi -a drops the image and its layers; the check makes sure no pull is ever timed warm.
+      prepare: `${podman} rmi -af >/dev/null && test -z "$(${podman} images -q)" && sync`,
+      storage: podmanRoot,
+    },
+    skopeoUmoci: {
+      command:
+        `skopeo --policy ${q(policy)} copy --quiet --src-tls-verify=false docker://${reference} oci:${q(layout)}:v1` +
+        ` && umoci unpack --image ${q(layout)}:v1 ${q(bundle)}`,
+      prepare: `rm -rf ${q(layout)} ${q(bundle)} && mkdir -p ${q(path.dirname(layout))} && sync`,
+      storage: path.dirname(layout),
+    },
+    podmanArgv,
+    env: {
+      CONTAINERS_CONF: containers,
+      CONTAINERS_REGISTRIES_CONF: registries,
+      CONTAINERS_STORAGE_CONF: storage,
+      REGISTRY_AUTH_FILE: authFile,
+      TMPDIR: tmp,
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// The bench's children, each in its own process group so that stopping one (hyperfine, and the
+// podman or umoci it is timing) reaches all of it, and only what the bench started.
+import fs from "node:fs";
+import path from "node:path";
+import type { Subprocess } from "bun";
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class Children {
+  private readonly live = new Set<Subprocess>();
+  private stopped = false;
+
+  /** Runs argv to completion; output is captured unless `inherit`. Throws once stopAll was called. */
+  async run(argv: string[], env: Record<string, string>, opts: { inherit?: boolean } = {}): Promise<RunResult> {
+    if (this.stopped) throw new Error(`Cannot run ${argv[0]}: the bench is stopping`);
+    const io = opts.inherit ? "inherit" : "pipe";
+    const proc = Bun.spawn(argv, { env, stdin: "ignore", stdout: io, stderr: io, detached: true });
+    this.live.add(proc);
+    try {
+      const [stdout, stderr] = await Promise.all([
+        proc.stdout instanceof ReadableStream ? new Response(proc.stdout).text() : "",
+        proc.stderr instanceof ReadableStream ? new Response(proc.stderr).text() : "",
+      ]);
+      const code = await proc.exited;
+      return { code: code ?? 128, stdout, stderr };
+    } finally {
+      this.live.delete(proc);
+    }
+  }
+
+  /** SIGTERM to every live group, SIGKILL to those still there after `graceMs`; no new ones after. */
+  async stopAll(graceMs = 5000): Promise<void> {
+    this.stopped = true;
+    const procs = [...this.live];
+    for (const p of procs) signalGroup(p.pid, "SIGTERM");
+    const all = Promise.all(procs.map((p) => p.exited));
+    const done = await Promise.race([all.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+    if (!done) for (const p of procs) signalGroup(p.pid, "SIGKILL");
+    await all;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+/** Mount points at or below `dir`, deepest first, from /proc/self/mountinfo. */
+export function mountsUnder(dir: string): string[] {
+  const root = path.resolve(dir);
+  const points = fs
+    .readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[4])
+    .filter((p): p is string => Boolean(p))
+    .map((p) => p.replace(/\\(\d{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))))
+    .filter((p) => p === root || p.startsWith(`${root}/`));
+  return points.sort((a, b) => b.length - a.length);
+}
+
+/** Unmounts whatever a tool left mounted under `dir`, then removes `dir`. */
+export async function removeTree(children: Children, dir: string): Promise<void> {
+  if (!fs.existsSync(dir)) return;
+  for (const point of mountsUnder(dir)) {
+    const r = await children.run(["umount", point], { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
+    if (r.code !== 0) await children.run(["umount", "-l", point], { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
