@@ -1,7 +1,9 @@
-// Streaming gzip and zstd for layer blobs. Bun's DecompressionStream measured fastest here
-// (gzip 480 MB/s, zstd 530 MB/s out, against 340/440 for node:zlib's createGunzip and
-// createZstdDecompress at default chunk size); it handles multi-member gzip and multi-frame zstd
-// and honours back-pressure, so a bomb never inflates further than the reader has asked.
+// Streaming gzip and zstd for layer blobs. Measured here on a 273 MB layer tar (2 vCPUs):
+// DecompressionStream gunzips at ~500 MB/s and un-zstds at ~530 MB/s of output; node:zlib's
+// createGunzip/createZstdDecompress reach 340/440 MB/s at their default 64 KiB chunks and about
+// the same as DecompressionStream at 256 KiB, and in the whole unpack they were no faster (their
+// thread-pool overlap is eaten by stream overhead). DecompressionStream handles multi-member gzip
+// and multi-frame zstd and honours back-pressure: a bomb inflates no further than the reader asks.
 import { DataLossError, describeError } from "../errors.ts";
 import type { Compression } from "../image/manifest.ts";
 

@@ -20,6 +20,8 @@ export class UnsafePathError extends Error {}
 
 /** As Linux: resolving one name follows at most this many symlinks. */
 export const MAX_SYMLINKS = 40;
+/** Resolutions kept; beyond it the cache starts over, so a layer of millions of dirs costs no memory. */
+const MAX_CACHED_DIRS = 1 << 16;
 
 /**
  * "./a//b/../c/" → ["a", "c"]; "/etc/x" → ["etc", "x"]; [] for the root itself; null when ".."
@@ -62,12 +64,13 @@ export class LayerRoot {
     if (hit !== undefined) return hit;
     const parent = this.dir(parts, n - 1, create);
     const resolved = this.step(parent, parts[n - 1]!, create, { links: 0 });
-    this.dirs.set(key, resolved);
+    this.remember(key, resolved);
     return resolved;
   }
 
   /** Records a directory just made at `path` for the cleaned name `key`. */
   remember(key: string, path: string): void {
+    if (this.dirs.size >= MAX_CACHED_DIRS) this.dirs.clear();
     this.dirs.set(key, path);
   }
 

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DataLossError, PermissionError } from "../../../src/errors.ts";
+import { DataLossError, FailedPreconditionError, PermissionError } from "../../../src/errors.ts";
 import type { Compression } from "../../../src/image/manifest.ts";
 import { unpackLayer } from "../../../src/rootfs/unpack.ts";
 import { fakeSys, type FakeSys } from "../../../src/sys/fake.ts";
@@ -258,4 +258,23 @@ describe("unpackLayer", () => {
     expect(err).toBeInstanceOf(DataLossError);
     expect(err.message).toBe(`Cannot unpack ${WHAT}: entry "f/x" has a parent that is not a directory`);
   });
+});
+
+test("a missing destination is the caller's error, not the archive's", async () => {
+  const err = await unpackLayer(new Blob([await buildTar([{ name: "a", content: "" }])]).stream(), "none", path.join(tmp, "nope"), {
+    sys,
+    maxBytes: 1 << 20,
+    what: WHAT,
+  }).catch((e) => e);
+  expect(err).toBeInstanceOf(FailedPreconditionError);
+  expect(err.message).toBe(`Cannot unpack ${WHAT} into ${JSON.stringify(path.join(tmp, "nope"))}: ENOENT`);
+});
+
+test("negative and fractional times are kept", async () => {
+  await unpack([
+    { name: "old", content: "", pax: { mtime: "-86400" } }, // tar-stream cannot write a negative ustar mtime
+    { name: "frac", content: "", pax: { mtime: "1600000000.25" } },
+  ]);
+  expect(fs.statSync(at("old")).mtimeMs).toBe(-86_400_000);
+  expect(fs.statSync(at("frac")).mtimeMs).toBe(1_600_000_000_250);
 });
