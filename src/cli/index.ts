@@ -8,6 +8,7 @@ import { images } from "./commands/images.ts";
 import { login, logout } from "./commands/login.ts";
 import { pull } from "./commands/pull.ts";
 import { rmi } from "./commands/rmi.ts";
+import { run } from "./commands/run.ts";
 import { tag } from "./commands/tag.ts";
 
 export const VERSION: string = pkg.version;
@@ -62,7 +63,7 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
       throw new (require("./usage.ts") as typeof import("./usage.ts")).UsageError(text);
     });
 
-  for (const spec of [pull, images, rmi, tag, login, logout]) register(cli, spec);
+  for (const spec of [run, pull, images, rmi, tag, login, logout]) register(cli, spec);
   cli.command("image", "Manage images", (y) => {
     for (const spec of imageSubcommands) register(y, spec);
     return y.demandCommand(1, "");

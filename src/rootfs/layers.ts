@@ -130,7 +130,7 @@ async function unpackOnce(
         progress({ id, phase: "Downloading", current: n, total: desc.size });
       }
     };
-    input = ReadableStream.from(
+    input = (ReadableStream as unknown as { from(it: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> }).from(
       (async function* () {
         yield* ing.replay();
         report(ing.size);

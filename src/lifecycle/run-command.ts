@@ -1,0 +1,134 @@
+// Turns `run`'s arguments into a RunRequest, runs it attached, forwards signals, and maps the
+// outcome to Docker's exit codes. Kept out of cli/commands so the verb file stays thin.
+import fs from "node:fs";
+import type { Io } from "../cli/command.ts";
+import type { Ctx } from "../context.ts";
+import { describeError, InvalidArgumentError } from "../errors.ts";
+import { parsePlatform } from "../image/platform.ts";
+import { ExecError } from "../runtime/launch.ts";
+import { parseResources } from "../runtime/resources.ts";
+import { parseUlimit } from "../runtime/ulimit.ts";
+import { parseEnvArg, parseEnvFile } from "../runtime/env.ts";
+import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type VolumeSpec } from "../runtime/volumes.ts";
+import { runContainer, type RunRequest } from "./run.ts";
+import os from "node:os";
+
+/** Docker's exit code when the engine, not the container, failed. */
+const EXIT_ENGINE = 125;
+
+const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT"];
+
+export async function runCommand(
+  ctx: Ctx,
+  argv: Record<string, unknown>,
+  io: Io,
+  h: { list: (v: unknown) => string[]; str: (v: unknown) => string | undefined },
+): Promise<number> {
+  const { list, str } = h;
+  try {
+    const host = process.env;
+    const env: string[] = [];
+    for (const f of list(argv["env-file"])) {
+      let text: string;
+      try {
+        text = fs.readFileSync(f, "utf8");
+      } catch (err) {
+        throw new InvalidArgumentError(`Cannot read env file "${f}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      env.push(...parseEnvFile(text, f, host));
+    }
+    for (const e of list(argv.env)) {
+      const v = parseEnvArg(e, host);
+      if (v !== null) env.push(v);
+    }
+    const cwd = process.cwd();
+    const volumes: VolumeSpec[] = [
+      ...list(argv.volume).map((v) => parseVolumeFlag(v, cwd)),
+      ...list(argv.mount).map((m) => parseMountFlag(m, cwd)),
+      ...list(argv.tmpfs).map((t) => parseTmpfsFlag(t)),
+    ];
+    const securityOpts = list(argv["security-opt"]);
+    let noNewPrivileges = false;
+    let seccomp = true;
+    for (const o of securityOpts) {
+      if (o === "no-new-privileges" || o === "no-new-privileges:true" || o === "no-new-privileges=true") noNewPrivileges = true;
+      else if (o === "no-new-privileges:false" || o === "no-new-privileges=false") noNewPrivileges = false;
+      else if (o === "seccomp=unconfined" || o === "seccomp:unconfined") seccomp = false;
+      else if (o.startsWith("label") || o.startsWith("apparmor")) continue; // no SELinux/AppArmor here, as Docker on such hosts
+      else throw new InvalidArgumentError(`Cannot parse security option "${o}": supported are no-new-privileges and seccomp=unconfined`);
+    }
+    const network = str(argv.network) ?? "none";
+    if (network !== "none") throw new InvalidArgumentError(`Cannot use network "${network}": only "none" is supported so far`);
+    if (argv.tty) throw new InvalidArgumentError("Cannot allocate a TTY: -t is not supported yet");
+    const resources = parseResources(
+      {
+        memory: str(argv.memory),
+        memorySwap: str(argv["memory-swap"]),
+        memorySwappiness: argv["memory-swappiness"] as number | undefined,
+        cpus: str(argv.cpus),
+        cpuShares: argv["cpu-shares"] as number | undefined,
+        cpusetCpus: str(argv["cpuset-cpus"]),
+        cpusetMems: str(argv["cpuset-mems"]),
+        pidsLimit: argv["pids-limit"] as number | undefined,
+      },
+      os.availableParallelism(),
+    );
+    const req: RunRequest = {
+      image: String(argv.image),
+      args: list(argv.command),
+      env,
+      groupAdd: list(argv["group-add"]),
+      interactive: Boolean(argv.interactive),
+      tty: Boolean(argv.tty),
+      rm: Boolean(argv.rm),
+      init: Boolean(argv.init),
+      privileged: Boolean(argv.privileged),
+      readOnly: Boolean(argv["read-only"]),
+      volumes,
+      capAdd: list(argv["cap-add"]),
+      capDrop: list(argv["cap-drop"]),
+      noNewPrivileges,
+      seccomp,
+      ulimits: list(argv.ulimit).map(parseUlimit),
+      resources,
+    };
+    const optional: [keyof RunRequest, unknown][] = [
+      ["entrypoint", str(argv.entrypoint)],
+      ["user", str(argv.user)],
+      ["workdir", str(argv.workdir)],
+      ["hostname", str(argv.hostname)],
+      ["name", str(argv.name)],
+    ];
+    for (const [k, v] of optional) if (v !== undefined) (req as unknown as Record<string, unknown>)[k] = v;
+    if (typeof argv.platform === "string") req.platform = parsePlatform(argv.platform, ctx.platform);
+
+    const handlers: [NodeJS.Signals, () => void][] = [];
+    try {
+      const outcome = await runContainer(
+        ctx,
+        req,
+        { pullOut: io.err, stdin: req.interactive ? 0 : -1, stdout: 1, stderr: 2, ttySlave: -1 },
+        {
+          started(c) {
+            for (const sig of FORWARDED) {
+              const fn = () => c.kill(sig);
+              handlers.push([sig, fn]);
+              process.on(sig, fn);
+            }
+          },
+        },
+      );
+      return outcome.exitCode;
+    } finally {
+      for (const [sig, fn] of handlers) process.off(sig, fn);
+    }
+  } catch (err) {
+    if (err instanceof ExecError) {
+      io.err(`tinydock: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.err(`tinydock: ${describeError(err)}\n`);
+    if (argv.debug && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
+    return EXIT_ENGINE;
+  }
+}

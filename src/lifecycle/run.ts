@@ -1,0 +1,214 @@
+// `run`: image → container dir → cgroup → plan → launch → wait → record or remove.
+// Everything this creates is undone on every failure path; with --rm also on success.
+import fs from "node:fs";
+import path from "node:path";
+import type { Ctx } from "../context.ts";
+import { isKind, TinydockError } from "../errors.ts";
+import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
+import { readImageFile } from "../rootfs/imagefile.ts";
+import { lowerLinks } from "../rootfs/images.ts";
+import { overlayMount } from "../rootfs/mount.ts";
+import { pullImage, type PullOptions } from "../rootfs/pull.ts";
+import { detectCgroups, type Cgroup } from "../runtime/cgroups/index.ts";
+import { resolveCapabilities, capabilityNames } from "../runtime/capabilities.ts";
+import { launch, type Launched } from "../runtime/launch.ts";
+import type { Rlimit } from "../runtime/plan.ts";
+import type { Resources } from "../runtime/resources.ts";
+import { compileDefaultSeccomp } from "../runtime/seccomp/index.ts";
+import { buildRunPlan, type ResolvedBind, type TmpfsMount } from "../runtime/spec.ts";
+import type { VolumeSpec } from "../runtime/volumes.ts";
+import { readBlob } from "../store/content.ts";
+import { resolveImage, type ImageRecord } from "../store/images.ts";
+import { openStore } from "../store/init.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import { checkNameFree, containerPaths, newContainerId, randomName, saveContainer, type ContainerRecord } from "./containers.ts";
+import { containerResolvConf, hostsFile } from "./etc.ts";
+import { prepareVolumes } from "./volumes.ts";
+
+export interface RunRequest {
+  image: string;
+  args: string[];
+  entrypoint?: string;
+  env: string[];
+  user?: string;
+  groupAdd: string[];
+  workdir?: string;
+  hostname?: string;
+  name?: string;
+  interactive: boolean;
+  tty: boolean;
+  rm: boolean;
+  init: boolean;
+  privileged: boolean;
+  readOnly: boolean;
+  volumes: VolumeSpec[];
+  capAdd: string[];
+  capDrop: string[];
+  noNewPrivileges: boolean;
+  seccomp: boolean;
+  ulimits: Rlimit[];
+  resources: Resources;
+  platform?: PullOptions["platform"];
+}
+
+export interface RunIo {
+  /** Progress of an implicit pull goes here (stderr, as docker run does). */
+  pullOut: (line: string) => void;
+  stdin: number;
+  stdout: number;
+  stderr: number;
+  ttySlave: number;
+}
+
+export interface RunHooks {
+  /** Called once the container runs: wire signals, tty resize. */
+  started?: (c: Launched) => void;
+}
+
+async function findOrPull(ctx: Ctx, layout: StoreLayout, req: RunRequest, io: RunIo): Promise<ImageRecord> {
+  try {
+    return resolveImage(layout, req.image).record;
+  } catch (err) {
+    if (!isKind(err, "NotFound")) throw err;
+  }
+  io.pullOut(`Unable to find image '${req.image}' locally\n`);
+  const res = await pullImage(ctx, req.image, req.platform ? { platform: req.platform } : {});
+  io.pullOut(`Digest: ${res.digest}\nStatus: Downloaded newer image for ${req.image}\n`);
+  return res.record;
+}
+
+function timeNamespaceAvailable(): boolean {
+  return fs.existsSync("/proc/self/ns/time");
+}
+
+function lastCap(): number {
+  try {
+    return Number(fs.readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+  } catch {
+    return 40;
+  }
+}
+
+export interface RunOutcome {
+  id: string;
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: RunHooks = {}): Promise<RunOutcome> {
+  const layout = openStore(ctx.root);
+  const record = await findOrPull(ctx, layout, req, io);
+  const image = JSON.parse(new TextDecoder().decode(readBlob(layout, record.id))) as ImageConfig;
+  const config: ContainerConfig = image.config ?? {};
+  const id = newContainerId();
+  const name = req.name ?? randomName();
+  if (req.name) checkNameFree(ctx.root, req.name);
+  const paths = containerPaths(ctx.root, id);
+  const hostname = req.hostname ?? id.slice(0, 12);
+  const undo: (() => void)[] = [];
+  let cgroup: Cgroup | undefined;
+  const cleanup = () => {
+    for (const fn of undo.reverse()) {
+      try {
+        fn();
+      } catch (err) {
+        ctx.log.warn(`cleanup of container ${id.slice(0, 12)}: ${(err as Error).message}`);
+      }
+    }
+    undo.length = 0;
+  };
+  try {
+    fs.mkdirSync(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(paths.dir, { mode: 0o700 });
+    undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
+    for (const d of [paths.upper, paths.work, paths.rootfs]) fs.mkdirSync(d, { mode: 0o755 });
+    fs.writeFileSync(paths.hostname, `${hostname}\n`, { mode: 0o644 });
+    fs.writeFileSync(paths.hosts, hostsFile(hostname), { mode: 0o644 });
+    let hostResolv = "";
+    try {
+      hostResolv = fs.readFileSync("/etc/resolv.conf", "utf8");
+    } catch {}
+    fs.writeFileSync(paths.resolvConf, containerResolvConf(hostResolv), { mode: 0o644 });
+
+    const state: ContainerRecord = {
+      id,
+      name,
+      image: req.image,
+      imageId: record.id,
+      created: new Date(ctx.clock()).toISOString(),
+      args: req.args,
+      hostname,
+      state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
+    };
+    saveContainer(ctx.root, state);
+
+    const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm);
+    const binds: ResolvedBind[] = volumes.binds;
+    const tmpfs: TmpfsMount[] = volumes.tmpfs;
+
+    const cgroups = detectCgroups(ctx.cgroupRoot);
+    cgroup = cgroups.create(id, req.resources);
+    const cg = cgroup;
+    undo.push(() => cg.destroy());
+
+    const caps = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
+    const seccomp = req.seccomp && !req.privileged ? compileDefaultSeccomp(capabilityNames(caps.bounding)) : null;
+    const plan = buildRunPlan({
+      config,
+      args: req.args,
+      ...(req.entrypoint !== undefined ? { entrypoint: req.entrypoint } : {}),
+      env: req.env,
+      ...(req.user !== undefined ? { user: req.user } : {}),
+      groupAdd: req.groupAdd,
+      ...(req.workdir !== undefined ? { workdir: req.workdir } : {}),
+      hostname,
+      tty: req.tty,
+      init: req.init,
+      privileged: req.privileged,
+      readonlyRoot: req.readOnly,
+      noNewPrivileges: req.noNewPrivileges,
+      passwd: readImageFile(ctx.sys, layout, record, "/etc/passwd"),
+      group: readImageFile(ctx.sys, layout, record, "/etc/group"),
+      rootfs: overlayMount({
+        lowers: lowerLinks(layout, record),
+        upper: paths.upper,
+        work: paths.work,
+        target: paths.rootfs,
+        root: layout.root,
+        emptyLower: path.relative(layout.root, layout.emptyDir),
+      }),
+      rootfsPath: paths.rootfs,
+      etcFiles: { hostname: paths.hostname, hosts: paths.hosts, resolvConf: paths.resolvConf },
+      binds,
+      tmpfs,
+      cgroupProcs: cgroup.procsFiles,
+      capabilities: caps,
+      seccomp,
+      rlimits: req.ulimits,
+      stdio: [io.stdin, io.stdout, io.stderr],
+      ttySlave: io.ttySlave,
+      timeNamespace: timeNamespaceAvailable(),
+    });
+
+    const launched = await launch(ctx.sys, plan);
+    state.state = { ...state.state, status: "running", pid: launched.pid, startedAt: new Date(ctx.clock()).toISOString() };
+    saveContainer(ctx.root, state);
+    hooks.started?.(launched);
+    const status = await launched.exited;
+    const oomKilled = cgroup.oomKilled();
+    const exitCode = oomKilled && status.exitCode === 128 + 9 ? 137 : status.exitCode;
+    state.state = { ...state.state, status: "exited", pid: 0, exitCode, oomKilled, finishedAt: new Date(ctx.clock()).toISOString() };
+    if (req.rm) {
+      cleanup();
+    } else {
+      // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
+      cgroup.destroy();
+      saveContainer(ctx.root, state);
+      undo.length = 0;
+    }
+    return { id, exitCode, oomKilled };
+  } catch (err) {
+    cleanup();
+    throw err instanceof TinydockError ? err : err;
+  }
+}

@@ -1,0 +1,53 @@
+// Read one small file of an image without mounting it: look it up layer by layer from the top,
+// honouring overlay whiteouts (0:0 char devices) and opaque directories, as overlayfs would.
+import fs from "node:fs";
+import path from "node:path";
+import type { StoreLayout } from "../store/layout.ts";
+import type { ImageRecord } from "../store/images.ts";
+import type { Sys } from "../sys/sys.ts";
+
+const MAX_BYTES = 1 << 20;
+
+function isWhiteout(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+/**
+ * The text of `file` (absolute, inside the image) or undefined when the image has none. Symlinks
+ * are not followed: /etc/passwd as a symlink is treated as absent (it could point anywhere).
+ */
+export function readImageFile(sys: Sys, layout: StoreLayout, record: ImageRecord, file: string): string | undefined {
+  const parts = path.posix.normalize(file).split("/").filter(Boolean);
+  for (let i = record.layers.length - 1; i >= 0; i--) {
+    const diff = layout.layerDiff(record.layers[i]!.diffId);
+    let dir = diff;
+    let hidden = false;
+    for (let j = 0; j < parts.length; j++) {
+      const p = path.join(dir, parts[j]!);
+      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      if (!st) {
+        // Absent in this layer; an opaque parent hides everything below from lower layers.
+        if (j > 0 && isOpaque(sys, dir)) hidden = true;
+        break;
+      }
+      if (isWhiteout(st)) return undefined;
+      if (j === parts.length - 1) {
+        if (!st.isFile() || st.size > MAX_BYTES) return undefined;
+        return fs.readFileSync(p, "utf8");
+      }
+      if (!st.isDirectory()) return undefined;
+      dir = p;
+    }
+    if (hidden) return undefined;
+  }
+  return undefined;
+}
+
+function isOpaque(sys: Sys, dir: string): boolean {
+  try {
+    const v = sys.lgetxattr(dir, "trusted.overlay.opaque");
+    return v !== null && v[0] === 0x79; // "y"
+  } catch {
+    return false;
+  }
+}

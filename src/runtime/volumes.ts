@@ -1,0 +1,134 @@
+// `-v`, `--mount` and `--tmpfs` as Docker parses them. Pure.
+import path from "node:path";
+import { ParseError } from "../errors.ts";
+import { MS } from "../sys/sys.ts";
+
+export type VolumeSpec =
+  | { type: "bind"; source: string; target: string; readonly: boolean }
+  | { type: "volume"; name?: string; target: string; readonly: boolean; nocopy: boolean }
+  | { type: "tmpfs"; target: string; flags: number; data: string };
+
+const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const MODES = new Set(["ro", "rw", "z", "Z", "nocopy", "private", "rprivate", "shared", "rshared", "slave", "rslave", "consistent", "cached", "delegated"]);
+
+function bad(kind: string, text: string, reason: string): never {
+  throw new ParseError(`Cannot parse ${kind} "${text}": ${reason}`);
+}
+
+function checkTarget(kind: string, text: string, target: string): string {
+  if (!target.startsWith("/")) bad(kind, text, `container path "${target}" is not absolute`);
+  const clean = path.posix.normalize(target);
+  if (clean === "/") bad(kind, text, "cannot mount over the container's root");
+  if (clean === "/proc" || clean.startsWith("/proc/") || clean === "/sys" || clean.startsWith("/sys/")) {
+    bad(kind, text, `mounting onto ${clean} is not allowed`);
+  }
+  return clean;
+}
+
+/** `-v SRC:DST[:MODE]`, `-v NAME:DST`, `-v DST` (anonymous volume). */
+export function parseVolumeFlag(text: string, cwd = "/"): VolumeSpec {
+  const parts = text.split(":");
+  if (parts.some((p) => p === "") || parts.length > 3) bad("volume", text, "expected [SOURCE:]TARGET[:MODE]");
+  let modes: string[] = [];
+  let source: string | undefined;
+  let target: string;
+  if (parts.length === 1) target = parts[0]!;
+  else if (parts.length === 2) {
+    // "/ctr:ro" is an anonymous volume with a mode; "src:/ctr" has a source.
+    if (parts[1]!.startsWith("/")) [source, target] = parts as [string, string];
+    else {
+      target = parts[0]!;
+      modes = parts[1]!.split(",");
+    }
+  } else {
+    [source, target] = parts as [string, string];
+    modes = parts[2]!.split(",");
+  }
+  for (const m of modes) if (!MODES.has(m)) bad("volume", text, `invalid mode "${m}"`);
+  if (modes.includes("ro") && modes.includes("rw")) bad("volume", text, 'both "ro" and "rw"');
+  const readonly = modes.includes("ro");
+  const dst = checkTarget("volume", text, target);
+  if (source === undefined) return { type: "volume", target: dst, readonly, nocopy: modes.includes("nocopy") };
+  if (source.startsWith("/") || source.startsWith(".")) {
+    return { type: "bind", source: path.resolve(cwd, source), target: dst, readonly };
+  }
+  if (!VOLUME_NAME_RE.test(source)) bad("volume", text, `"${source}" is not a valid volume name (use an absolute path for a bind mount)`);
+  return { type: "volume", name: source, target: dst, readonly, nocopy: modes.includes("nocopy") };
+}
+
+/** tmpfs options as mount(8) takes them: flags by name, the rest as data. */
+export function tmpfsOptions(opts: string[], text: string, kind = "tmpfs"): { flags: number; data: string } {
+  let flags = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const data: string[] = [];
+  for (const o of opts) {
+    switch (o) {
+      case "ro": flags |= MS.RDONLY; break;
+      case "rw": flags &= ~MS.RDONLY; break;
+      case "exec": flags &= ~MS.NOEXEC; break;
+      case "noexec": flags |= MS.NOEXEC; break;
+      case "suid": flags &= ~MS.NOSUID; break;
+      case "nosuid": flags |= MS.NOSUID; break;
+      case "dev": flags &= ~MS.NODEV; break;
+      case "nodev": flags |= MS.NODEV; break;
+      case "": break;
+      default:
+        if (!/^(size|mode|uid|gid|nr_inodes|nr_blocks)=[0-9a-zA-Z%]+$/.test(o)) bad(kind, text, `unknown option "${o}"`);
+        data.push(o);
+    }
+  }
+  if (!data.some((d) => d.startsWith("size="))) data.push("size=65536k");
+  return { flags, data: data.join(",") };
+}
+
+/** `--tmpfs /path[:opts]` */
+export function parseTmpfsFlag(text: string): VolumeSpec {
+  const i = text.indexOf(":");
+  const target = i < 0 ? text : text.slice(0, i);
+  const opts = i < 0 ? [] : text.slice(i + 1).split(",");
+  return { type: "tmpfs", target: checkTarget("tmpfs", text, target), ...tmpfsOptions(opts, text) };
+}
+
+/** `--mount type=bind,source=…,target=…[,readonly]` (and volume, tmpfs). */
+export function parseMountFlag(text: string, cwd = "/"): VolumeSpec {
+  const kv = new Map<string, string>();
+  for (const field of text.split(",")) {
+    const eq = field.indexOf("=");
+    const k = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    const v = eq < 0 ? "true" : field.slice(eq + 1);
+    if (!k) bad("mount", text, "empty field");
+    kv.set(k, v);
+  }
+  const type = kv.get("type") ?? "volume";
+  const target = kv.get("target") ?? kv.get("destination") ?? kv.get("dst");
+  if (!target) bad("mount", text, "target is required");
+  const source = kv.get("source") ?? kv.get("src");
+  const ro = kv.get("readonly") ?? kv.get("ro");
+  if (ro !== undefined && !["true", "false", "1", "0"].includes(ro)) bad("mount", text, `invalid readonly value "${ro}"`);
+  const readonly = ro === "true" || ro === "1";
+  const known = new Set(["type", "target", "destination", "dst", "source", "src", "readonly", "ro", "bind-propagation", "volume-nocopy", "tmpfs-size", "tmpfs-mode", "consistency"]);
+  for (const k of kv.keys()) if (!known.has(k)) bad("mount", text, `unknown field "${k}"`);
+  const dst = checkTarget("mount", text, target);
+  switch (type) {
+    case "bind":
+      if (!source) bad("mount", text, "source is required for a bind mount");
+      if (!source.startsWith("/") && !source.startsWith(".")) bad("mount", text, `bind source "${source}" is not a path`);
+      return { type: "bind", source: path.resolve(cwd, source), target: dst, readonly };
+    case "volume":
+      if (source !== undefined && !VOLUME_NAME_RE.test(source)) bad("mount", text, `"${source}" is not a valid volume name`);
+      return source === undefined
+        ? { type: "volume", target: dst, readonly, nocopy: kv.get("volume-nocopy") === "true" }
+        : { type: "volume", name: source, target: dst, readonly, nocopy: kv.get("volume-nocopy") === "true" };
+    case "tmpfs": {
+      if (source) bad("mount", text, "a tmpfs mount takes no source");
+      const opts: string[] = [];
+      const size = kv.get("tmpfs-size");
+      if (size) opts.push(`size=${size}`);
+      const mode = kv.get("tmpfs-mode");
+      if (mode) opts.push(`mode=${mode}`);
+      if (readonly) opts.push("ro");
+      return { type: "tmpfs", target: dst, ...tmpfsOptions(opts, text, "mount") };
+    }
+    default:
+      bad("mount", text, `unknown type "${type}" (bind, volume or tmpfs)`);
+  }
+}
