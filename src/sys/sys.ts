@@ -21,6 +21,7 @@ export const MS = {
   NOEXEC: 0x8,
   REMOUNT: 0x20,
   NOATIME: 0x400,
+  STRICTATIME: 0x1000000,
   BIND: 0x1000,
   MOVE: 0x2000,
   REC: 0x4000,

@@ -82,7 +82,7 @@ describe("volumes", () => {
   ])("rejects %s", (_n, text, why) => expect(() => parseVolumeFlag(text as string)).toThrow(why as RegExp));
   test("--mount and --tmpfs", () => {
     expect(parseMountFlag("type=bind,source=/a,target=/b,readonly")).toEqual({ type: "bind", source: "/a", target: "/b", readonly: true });
-    expect(parseMountFlag("type=volume,src=v,dst=/d")).toEqual({ type: "volume", name: "v", target: "/d", readonly: false, nocopy: false });
+    expect(parseMountFlag("type=volume,src=vol,dst=/d")).toEqual({ type: "volume", name: "vol", target: "/d", readonly: false, nocopy: false });
     expect(parseMountFlag("type=tmpfs,target=/t,tmpfs-size=1m")).toMatchObject({ type: "tmpfs", target: "/t", data: "size=1m" });
     expect(() => parseMountFlag("type=nfs,target=/t")).toThrow(/unknown type/);
     expect(() => parseMountFlag("type=bind,target=/t")).toThrow(/source is required/);
