@@ -75,7 +75,14 @@ export async function removeImage(ctx: Ctx, text: string, opts: RemoveOptions = 
       );
     }
     const user = opts.inUse?.(record);
-    if (user && !opts.force) throw new FailedPreconditionError(`Cannot remove image ${text}: ${user}`);
+    if (user && !opts.force) throw new FailedPreconditionError(`Cannot remove image ${text}: ${user}; use -f`);
+    if (user) {
+      // Docker keeps an image a container uses: -f only takes its tags away.
+      for (const t of own) delete tags[t];
+      writeTags(layout, tags);
+      event.untagged.push(...own);
+      return;
+    }
     const mount = layout.imageMount(record.id);
     if (isMountPoint(mount)) {
       if (!opts.force) throw new FailedPreconditionError(`Cannot remove image ${text}: it is mounted at ${mount}; run "tinydock image unmount ${text}"`);

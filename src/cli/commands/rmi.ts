@@ -11,10 +11,15 @@ export const rmi: CommandSpec = {
     const { removeImage } = await import("../../rootfs/images.ts");
     const { describeError } = await import("../../errors.ts");
     const { familiarString, parseReference } = await import("../../image/reference.ts");
+    const { listContainers } = await import("../../lifecycle/containers.ts");
+    const inUse = (record: { id: string }) => {
+      const c = listContainers(ctx.root).find((x) => x.imageId === record.id);
+      return c ? `container ${c.id.slice(0, 12)} is using it` : undefined;
+    };
     let code = 0;
     for (const name of argv.images as string[]) {
       try {
-        const ev = await removeImage(ctx, String(name), { force: Boolean(argv.force) });
+        const ev = await removeImage(ctx, String(name), { force: Boolean(argv.force), inUse });
         for (const t of ev.untagged) io.out(`Untagged: ${familiarString(parseReference(t))}\n`);
         for (const d of ev.deleted) io.out(`Deleted: ${d}\n`);
       } catch (err) {
