@@ -3,6 +3,7 @@
 // other than the local registry.
 import fs from "node:fs";
 import path from "node:path";
+import type { Trash } from "./trash.ts";
 
 export interface Peer {
   /** The timed command, for /bin/sh. */
@@ -24,7 +25,7 @@ export interface Peers {
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export function setUpPeers(workdir: string, registryHost: string, reference: string): Peers {
+export function setUpPeers(workdir: string, registryHost: string, reference: string, trash: Trash): Peers {
   const dir = (...parts: string[]): string => {
     const p = path.join(workdir, ...parts);
     fs.mkdirSync(p, { recursive: true });
@@ -83,15 +84,15 @@ export function setUpPeers(workdir: string, registryHost: string, reference: str
   return {
     podman: {
       command: `${podman} pull --quiet --tls-verify=false --signature-policy ${q(policy)} ${q(reference)}`,
-      // rmi -a drops the image and its layers; the check makes sure no pull is ever timed warm.
-      prepare: `${podman} rmi -af >/dev/null && test -z "$(${podman} images -q)" && sync`,
+      // A fresh store each time (see trash.ts for why not `rmi -a`), set up before the clock starts.
+      prepare: `${trash.command([podmanRoot, podmanRunroot, podmanTmp])} && ${podman} images -q >/dev/null && sync`,
       storage: podmanRoot,
     },
     skopeoUmoci: {
       command:
         `skopeo --policy ${q(policy)} copy --quiet --src-tls-verify=false docker://${reference} oci:${q(layout)}:v1` +
         ` && umoci unpack --image ${q(layout)}:v1 ${q(bundle)}`,
-      prepare: `rm -rf ${q(layout)} ${q(bundle)} && mkdir -p ${q(path.dirname(layout))} && sync`,
+      prepare: `${trash.command([layout, bundle])} && mkdir -p ${q(path.dirname(layout))} && sync`,
       storage: path.dirname(layout),
     },
     podmanArgv,

@@ -11,6 +11,7 @@ import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { benchImage, CACHE_ROOT, type BenchImage } from "./image.ts";
 import { setUpPeers } from "./peers.ts";
 import { Children, removeTree } from "./processes.ts";
+import { Trash } from "./trash.ts";
 
 const REPO = "bench/big";
 const TAG = "v1";
@@ -82,7 +83,9 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   await pushImage(registry, REPO, TAG, image.image);
   log(`pushed ${reference} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  const peers = setUpPeers(workdir, registry.host, reference);
+  const trash = new Trash(diskRoom(image) ? path.join(workdir, "trash") : undefined);
+  if (!trash.dir) log(`too little room in ${CACHE_ROOT} to keep old runs aside: deleting them instead, which slows the next pull`);
+  const peers = setUpPeers(workdir, registry.host, reference, trash);
   podman = { argv: peers.podmanArgv, env: peers.env };
   const tinydockRoot = path.join(workdir, "tinydock");
   const tinydockConfig = path.join(workdir, "conf", "tinydock.json");
@@ -102,11 +105,12 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
 
   const tinydockPull = `${q(binary)} pull -q ${q(reference)}`;
   const cold: Record<keyof typeof NAMES, Bench | undefined> = {
-    tinydock: { name: NAMES.tinydock, command: tinydockPull, prepare: `rm -rf ${q(tinydockRoot)} && sync` },
+    tinydock: { name: NAMES.tinydock, command: tinydockPull, prepare: `${trash.command([tinydockRoot])} && sync` },
     tinydockShm: shmdir
       ? {
           name: NAMES.tinydockShm,
           command: `TINYDOCK_ROOT=${q(path.join(shmdir, "root"))} ${tinydockPull}`,
+          // tmpfs has no such inode scan, and the memory is better freed.
           prepare: `rm -rf ${q(path.join(shmdir, "root"))}`,
         }
       : undefined,
@@ -143,25 +147,39 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   const timings = new Map<string, Timing>();
   const coldBenches = Object.values(cold).filter((b): b is Bench => b !== undefined && !failed.has(b.name));
   if (coldBenches.length > 0) {
-    log(`cold pulls: ${COLD_RUNS} runs each, storage wiped before every run`);
+    log(`cold pulls: ${COLD_RUNS} runs each, each tool's storage moved aside before every run`);
     for (const [k, v] of await hyperfine(children, coldBenches, { runs: COLD_RUNS, warmup: 0, env, workdir })) timings.set(k, v);
   }
   const tinydockWorks = !failed.has(NAMES.tinydock);
   if (tinydockWorks) {
     log(`warm pull: ${WARM_RUNS} runs each, the image already in ${tinydockRoot}`);
     const warm: Bench[] = [
-      { name: NAMES.warm, command: `${binary} pull -q ${reference}` },
-      { name: NAMES.version, command: `${binary} --version` },
+      // hyperfine -N splits these as a shell would, quotes included, but runs no shell.
+      { name: NAMES.warm, command: tinydockPull },
+      { name: NAMES.version, command: `${q(binary)} --version` },
     ];
     for (const [k, v] of await hyperfine(children, warm, { runs: WARM_RUNS, warmup: 3, noShell: true, env, workdir })) {
       timings.set(k, v);
     }
   }
-  const floors = await measureFloors(children, image, registry, workdir);
+  const floors = await measureFloors(children, image, registry, workdir, trash);
 
   printSummary(timings, failed, onDisk, floors);
   log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return tinydockWorks ? 0 : 1;
+}
+
+/** Room on disk for every cold run's leftovers, kept until the end (see trash.ts), and a margin. */
+function diskRoom(image: BenchImage): boolean {
+  const compressed = image.image.layers.reduce((n, l) => n + l.size, 0);
+  // tinydock keeps blobs and the tree, podman the tree, skopeo + umoci the layout and the bundle.
+  const perRound = 3 * image.unpackedBytes + 2 * compressed;
+  try {
+    const s = fs.statfsSync(CACHE_ROOT);
+    return s.bavail * s.bsize >= (COLD_RUNS + 2) * perRound + 1024 ** 3;
+  } catch {
+    return false;
+  }
 }
 
 function shmRoom(): boolean {
@@ -190,7 +208,7 @@ interface Floors {
  * registry at once, gunzip of every layer in turn, and sha256 over blobs and tars (the digest and
  * diff_id checks). Then, for scale, GNU tar unpacking every layer in turn into a directory on disk.
  */
-async function measureFloors(children: Children, image: BenchImage, registry: TestRegistry, workdir: string): Promise<Floors> {
+async function measureFloors(children: Children, image: BenchImage, registry: TestRegistry, workdir: string, trash: Trash): Promise<Floors> {
   let t = performance.now();
   await Promise.all(
     image.image.layers.map(async (l) => {
@@ -222,11 +240,11 @@ async function measureFloors(children: Children, image: BenchImage, registry: Te
 
   const dir = path.join(workdir, "gnu-tar");
   const script = image.layerFiles.map((f) => `tar -xzf ${q(f)} -C ${q(dir)}`).join(" && ");
-  await children.run(["sh", "-c", `rm -rf ${q(dir)} && mkdir -p ${q(dir)} && sync`], { PATH: PATH_ENV });
+  await children.run(["sh", "-c", `mkdir -p ${q(dir)} && sync`], { PATH: PATH_ENV });
   t = performance.now();
   const r = await children.run(["sh", "-c", script], { PATH: PATH_ENV });
   const gnuTarMs = r.code === 0 ? performance.now() - t : undefined;
-  fs.rmSync(dir, { recursive: true, force: true });
+  await children.run(["sh", "-c", trash.command([dir])], { PATH: PATH_ENV });
   return { fetchMs, gunzipMs, sha256Ms, gnuTarMs };
 }
 

@@ -100,7 +100,7 @@ export async function removeImage(ctx: Ctx, text: string, opts: RemoveOptions = 
 }
 
 /** `image prune`: dangling images (no tag) — all unused ones with `all`. */
-export async function pruneImages(ctx: Ctx, opts: { all?: boolean } = {}): Promise<{ deleted: string[]; gc: GcResult }> {
+export async function pruneImages(ctx: Ctx, opts: { all?: boolean; inUse?: RemoveOptions["inUse"] } = {}): Promise<{ deleted: string[]; gc: GcResult }> {
   const layout = openStore(ctx.root);
   const deleted: string[] = [];
   await withLock(ctx, layout.metadataLock, () => {
@@ -108,7 +108,7 @@ export async function pruneImages(ctx: Ctx, opts: { all?: boolean } = {}): Promi
     for (const rec of listImages(layout)) {
       const own = tagsOf(tags, rec.id);
       if (own.length && !opts.all) continue;
-      if (isMountPoint(layout.imageMount(rec.id))) continue;
+      if (isMountPoint(layout.imageMount(rec.id)) || opts.inUse?.(rec)) continue;
       for (const t of own) delete tags[t];
       fs.rmSync(layout.image(rec.id), { force: true });
       deleted.push(rec.id);
