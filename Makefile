@@ -12,7 +12,7 @@ SOURCES := $(shell find src -type f -name '*.ts' 2>/dev/null) package.json
 .PHONY: deps test demo bench clean
 
 tinydock: $(SOURCES) | node_modules
-	$(BUN) build --compile --minify src/main.ts --outfile tinydock
+	$(BUN) build --compile --minify --bytecode --format=esm src/main.ts --outfile tinydock
 
 # Present means installed; `make deps` or `bun install` refresh it.
 node_modules:

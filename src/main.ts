@@ -1,4 +1,6 @@
-// Entry point of the tinydock binary.
+// Entry point of the tinydock binary. No top-level await: the binary is compiled to bytecode.
 import { runCli } from "./cli/index.ts";
 
-process.exitCode = await runCli(process.argv.slice(2));
+void runCli(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
