@@ -93,14 +93,19 @@ export class Ingest {
     return this.written;
   }
 
-  /** Verify, fsync, and move into the blob store. On mismatch the partial is deleted: it can't be resumed. */
-  commit(layout: StoreLayout): void {
+  /** Check size and digest of everything written. On mismatch the partial is deleted: it can't be resumed. */
+  verify(): void {
     const actual = `sha256:${this.hasher.digest("hex")}`;
     if (this.written !== this.expectedSize || actual !== this.digest) {
       this.discard();
       const why = this.written !== this.expectedSize ? `got ${this.written} bytes, manifest says ${this.expectedSize}` : `content hashes to ${actual}`;
       throw new DataLossError(`Cannot verify blob ${this.digest}: ${why}`);
     }
+  }
+
+  /** Verify, fsync, and move into the blob store. */
+  commit(layout: StoreLayout): void {
+    this.verify();
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.fd = -1;

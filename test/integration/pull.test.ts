@@ -136,7 +136,10 @@ describe("pull", () => {
     expect(layerDirs()).toEqual([b.layers[0]!.diffId.slice(7), b.layers[1]!.diffId.slice(7)].sort());
     expect(fs.existsSync(layout.blob(a.layers[1]!.digest))).toBe(false);
     expect(fs.existsSync(layout.blob(a.manifestDigest))).toBe(false);
-    expect(fs.existsSync(layout.blob(b.layers[0]!.digest))).toBe(true);
+    expect(fs.existsSync(layout.blob(b.manifestDigest))).toBe(true);
+    // Compressed layers are not kept once unpacked and verified (as Docker).
+    expect(fs.existsSync(layout.blob(b.layers[0]!.digest))).toBe(false);
+    expect(fs.readdirSync(layout.ingestDir)).toEqual([]);
     expect(fs.readdirSync(layout.linksDir).length).toBe(2);
     await removeImage(e.ctx, `${reg.host}/share/b:v1`);
     expect(layerDirs()).toEqual([]);
