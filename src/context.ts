@@ -50,6 +50,8 @@ export interface Ctx {
   stallTimeoutMs: number;
   /** Whether stderr is a terminal (progress bars) . */
   tty: boolean;
+  /** Where the cgroup hierarchies are mounted: v2 itself, or one directory per v1 hierarchy. */
+  cgroupRoot: string;
 }
 
 export const DEFAULT_CONFIG_VALUES: EngineConfig = {
@@ -148,6 +150,7 @@ export function createContext(opts: ContextOptions = {}): Ctx {
     retry: { attempts: 5, baseDelayMs: 250 },
     stallTimeoutMs: 30_000,
     tty: Boolean(process.stderr.isTTY),
+    cgroupRoot: "/sys/fs/cgroup",
     ...opts.overrides,
   };
 }

@@ -1,0 +1,76 @@
+// The one interface over cgroup v1 and v2 (habit 10): src/runtime/cgroups/v1.ts and v2.ts
+// implement it, detect.ts picks one. Every container's cgroup is named tinydock/<id>.
+import { InvalidArgumentError } from "../../errors.ts";
+import type { Resources } from "../resources.ts";
+
+/** The directory under each hierarchy (v1) or the v2 root that holds every container's cgroup. */
+export const CGROUP_PARENT = "tinydock";
+
+export interface CgroupStats {
+  /** Bytes in use, less inactive page cache (what `docker stats` shows). */
+  memoryUsage: number;
+  /** Bytes; Infinity when unlimited. */
+  memoryLimit: number;
+  pids: number;
+  cpuUsageNs: number;
+}
+
+export interface CgroupOptions {
+  /** How long destroy() waits for killed processes to leave and rmdir to stop answering EBUSY (ms). */
+  settleMs?: number;
+}
+
+export const DEFAULT_SETTLE_MS = 3_000;
+
+export interface CreateOptions {
+  /** --privileged: no device cgroup rules (v1), every device allowed as in Docker. */
+  allDevices?: boolean;
+}
+
+export interface Cgroup {
+  id: string;
+  /** The cgroup.procs files the container's init writes its pid into (→ RunPlan.cgroupProcs). */
+  procsFiles: string[];
+  /** Limits the kernel could not take and that were left out, in Docker's wording (swap accounting off…). */
+  warnings: string[];
+  /** v2: memory.events oom_kill > 0; v1: memory.oom_control oom_kill > 0. */
+  oomKilled(): boolean;
+  stats(): CgroupStats;
+  /** Every process in the cgroup (and cgroups below it), sorted. */
+  pids(): number[];
+  /** Kills what is left (v2: cgroup.kill when present; else freeze, SIGKILL each pid, thaw), then
+   * rmdir, retrying EBUSY briefly; removes tinydock/ too when it is left empty. Idempotent. */
+  destroy(): void;
+}
+
+export interface CgroupManager {
+  version: 1 | 2;
+  /** Where the hierarchies are: the v2 mount, or the directory holding the v1 mounts. */
+  root: string;
+  /** Creates tinydock/<id> (in every hierarchy on v1) and applies the limits. */
+  create(id: string, r: Resources, opts?: CreateOptions): Cgroup;
+  /** A handle on tinydock/<id> whether or not it exists (stats, pause or cleanup from another process). */
+  open(id: string): Cgroup;
+  /** Every tinydock/<id> cgroup that exists (leak checks, orphan cleanup), sorted. */
+  list(): string[];
+}
+
+/** One write into a cgroup file: the plans of v1.ts and v2.ts are lists of these (habit 6). */
+export interface CgroupWrite {
+  file: string;
+  value: string;
+  /** When set, a missing file is not an error: the write is skipped and this warning kept. */
+  ifMissing?: string;
+}
+
+export interface CgroupPlan {
+  writes: CgroupWrite[];
+  warnings: string[];
+}
+
+/** A container id becomes a directory name in every hierarchy: one plain path component only. */
+export function checkCgroupId(id: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) {
+    throw new InvalidArgumentError(`Cannot create cgroup "${id}": a cgroup id is letters, digits, "_", "." and "-" (at most 128)`);
+  }
+}

@@ -1,0 +1,279 @@
+// cgroup v1: one hierarchy per mounted directory under the root (cpu, memory, …, name=systemd);
+// a container gets tinydock/<id> in every one of them, so the freezer (pause), cpuacct (stats)
+// and devices work whatever limits it has.
+import fs from "node:fs";
+import path from "node:path";
+import { FailedPreconditionError, UnavailableError } from "../../errors.ts";
+import type { Resources } from "../resources.ts";
+import {
+  CGROUP_PARENT,
+  checkCgroupId,
+  type Cgroup,
+  type CgroupManager,
+  type CgroupOptions,
+  DEFAULT_SETTLE_MS,
+  type CgroupPlan,
+  type CgroupStats,
+  type CgroupWrite,
+  type CreateOptions,
+} from "./cgroup.ts";
+import {
+  applyWrites,
+  childCgroups,
+  exists,
+  killPids,
+  killUntilEmpty,
+  makeCgroupDir,
+  pidsBelow,
+  readControl,
+  removeCgroupDir,
+  removeIfEmpty,
+  waitFor,
+  writeControl,
+} from "./cgroupfs.ts";
+import { DOCKER_DEVICE_RULES } from "./devices.ts";
+import { parseKeyedFile, parseLimitValue } from "./files.ts";
+
+export interface V1Hierarchy {
+  /** Where it is mounted: root/<name>. */
+  dir: string;
+  /** Controller names, from the directory's name and the symlinks to it ("cpu,cpuacct" → cpu, cpuacct). */
+  controllers: string[];
+}
+
+export const SWAP_WARNING = "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.";
+
+/**
+ * The v1 hierarchies mounted under root: directories (or symlinks to them) with a cgroup.procs.
+ * A cgroup2 mount among them (a hybrid host's "unified") has cgroup.controllers and is skipped.
+ */
+export function discoverV1Hierarchies(root: string): V1Hierarchy[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root).sort();
+  } catch {
+    return [];
+  }
+  const byReal = new Map<string, { dir?: string; link?: string; controllers: Set<string> }>();
+  for (const name of names) {
+    const p = path.join(root, name);
+    let real: string;
+    try {
+      if (!fs.statSync(p).isDirectory()) continue;
+      real = fs.realpathSync(p);
+    } catch {
+      continue;
+    }
+    if (exists(path.join(p, "cgroup.controllers")) || !exists(path.join(p, "cgroup.procs"))) continue;
+    const entry = byReal.get(real) ?? { controllers: new Set<string>() };
+    if (fs.lstatSync(p).isSymbolicLink()) entry.link ??= p;
+    else entry.dir = p;
+    for (const c of name.split(",")) entry.controllers.add(c);
+    byReal.set(real, entry);
+  }
+  return [...byReal.values()].map((e) => ({ dir: (e.dir ?? e.link)!, controllers: [...e.controllers].sort() }));
+}
+
+/** Which controller each limit needs: a limit the host cannot enforce is an error, not a silent no-op. */
+function neededControllers(r: Resources): [string, string][] {
+  const out: [string, string][] = [];
+  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0 || r.memorySwappiness !== undefined) out.push(["memory", "memory limit"]);
+  if (r.cpuQuota !== undefined || r.cpuShares !== undefined) out.push(["cpu", "CPU limit"]);
+  if (r.cpusetCpus !== undefined || r.cpusetMems !== undefined) out.push(["cpuset", "cpuset"]);
+  if (r.pidsLimit !== undefined && r.pidsLimit > 0) out.push(["pids", "pids limit"]);
+  return out;
+}
+
+export function checkV1Controllers(root: string, hierarchies: V1Hierarchy[], r: Resources): void {
+  for (const [controller, what] of neededControllers(r)) {
+    if (!hierarchies.some((h) => h.controllers.includes(controller))) {
+      throw new FailedPreconditionError(`Cannot set ${what}: no ${controller} cgroup hierarchy is mounted under ${root}`);
+    }
+  }
+}
+
+export interface V1PlanInput {
+  root: string;
+  hierarchies: V1Hierarchy[];
+  id: string;
+  resources: Resources;
+  allDevices: boolean;
+  /** The cpuset hierarchy's root and tinydock/ values now ("" where tinydock/ is fresh). */
+  cpuset?: { rootCpus: string; rootMems: string; parentCpus: string; parentMems: string };
+}
+
+/** Every write that creates a container's v1 cgroups, in order. Pure. */
+export function planV1(input: V1PlanInput): CgroupPlan {
+  const { hierarchies, id, resources: r } = input;
+  checkV1Controllers(input.root, hierarchies, r);
+  const dirOf = (controller: string) => {
+    const h = hierarchies.find((x) => x.controllers.includes(controller));
+    return h && path.join(h.dir, CGROUP_PARENT, id);
+  };
+  const writes: CgroupWrite[] = [];
+  const put = (dir: string | undefined, file: string, value: string | number, ifMissing?: string) => {
+    if (dir === undefined) return;
+    writes.push({ file: path.join(dir, file), value: String(value), ...(ifMissing ? { ifMissing } : {}) });
+  };
+
+  // An empty cpuset refuses tasks, and a v1 child starts empty: fill tinydock/ from the root, then
+  // the container from tinydock/ (or from --cpuset-cpus / --cpuset-mems).
+  const cpusetDir = dirOf("cpuset");
+  if (cpusetDir !== undefined && input.cpuset) {
+    const parent = path.dirname(cpusetDir);
+    const cs = input.cpuset;
+    const parentCpus = cs.parentCpus.trim() || cs.rootCpus.trim();
+    const parentMems = cs.parentMems.trim() || cs.rootMems.trim();
+    if (cs.parentCpus.trim() === "") put(parent, "cpuset.cpus", parentCpus);
+    if (cs.parentMems.trim() === "") put(parent, "cpuset.mems", parentMems);
+    put(cpusetDir, "cpuset.cpus", r.cpusetCpus ?? parentCpus);
+    put(cpusetDir, "cpuset.mems", r.cpusetMems ?? parentMems);
+  }
+
+  const memory = dirOf("memory");
+  if (r.memory !== undefined) put(memory, "memory.limit_in_bytes", r.memory);
+  // After memory.limit_in_bytes: the kernel keeps memsw ≥ memory at every step.
+  if (r.memorySwap !== undefined) put(memory, "memory.memsw.limit_in_bytes", r.memorySwap, SWAP_WARNING);
+  if (r.memorySwappiness !== undefined) put(memory, "memory.swappiness", r.memorySwappiness);
+
+  const cpu = dirOf("cpu");
+  if (r.cpuQuota !== undefined) {
+    put(cpu, "cpu.cfs_period_us", r.cpuPeriod ?? 100_000);
+    put(cpu, "cpu.cfs_quota_us", r.cpuQuota);
+  }
+  if (r.cpuShares !== undefined) put(cpu, "cpu.shares", r.cpuShares);
+
+  if (r.pidsLimit !== undefined) put(dirOf("pids"), "pids.max", r.pidsLimit > 0 ? r.pidsLimit : "max");
+
+  const devices = dirOf("devices");
+  if (!input.allDevices) {
+    for (const d of DOCKER_DEVICE_RULES) put(devices, d.allow ? "devices.allow" : "devices.deny", d.rule);
+  }
+  return { writes, warnings: [] };
+}
+
+class V1Cgroup implements Cgroup {
+  readonly procsFiles: string[];
+  warnings: string[] = [];
+  private readonly dirs: string[];
+
+  constructor(
+    private readonly hierarchies: V1Hierarchy[],
+    readonly id: string,
+    private readonly settleMs: number,
+  ) {
+    this.dirs = hierarchies.map((h) => path.join(h.dir, CGROUP_PARENT, id));
+    this.procsFiles = this.dirs.map((d) => path.join(d, "cgroup.procs"));
+  }
+
+  private dirOf(controller: string): string | undefined {
+    const i = this.hierarchies.findIndex((h) => h.controllers.includes(controller));
+    return i < 0 ? undefined : this.dirs[i];
+  }
+
+  private read(controller: string, file: string): string | undefined {
+    const dir = this.dirOf(controller);
+    return dir === undefined ? undefined : readControl(path.join(dir, file));
+  }
+
+  oomKilled(): boolean {
+    const text = this.read("memory", "memory.oom_control");
+    if (text === undefined) return false;
+    return (parseKeyedFile(text, "memory.oom_control").get("oom_kill") ?? 0) > 0;
+  }
+
+  stats(): CgroupStats {
+    const usageText = this.read("memory", "memory.usage_in_bytes");
+    const limitText = this.read("memory", "memory.limit_in_bytes");
+    const statText = this.read("memory", "memory.stat");
+    const usage = usageText === undefined ? 0 : parseLimitValue(usageText, "memory.usage_in_bytes");
+    const inactive = statText === undefined ? 0 : (parseKeyedFile(statText, "memory.stat").get("total_inactive_file") ?? 0);
+    const pidsText = this.read("pids", "pids.current");
+    const cpuText = this.read("cpuacct", "cpuacct.usage");
+    return {
+      memoryUsage: inactive < usage ? usage - inactive : usage,
+      memoryLimit: limitText === undefined ? Infinity : parseLimitValue(limitText, "memory.limit_in_bytes"),
+      pids: pidsText === undefined ? this.pids().length : parseLimitValue(pidsText, "pids.current"),
+      cpuUsageNs: cpuText === undefined ? 0 : parseLimitValue(cpuText, "cpuacct.usage"),
+    };
+  }
+
+  pids(): number[] {
+    const all = new Set<number>();
+    for (const d of this.dirs) for (const p of pidsBelow(d)) all.add(p);
+    return [...all].sort((a, b) => a - b);
+  }
+
+  destroy(): void {
+    const present = this.dirs.filter(exists);
+    let failure: unknown;
+    if (present.length > 0) {
+      // Freeze first so nothing forks between reading cgroup.procs and the signals (runc does the same).
+      const freezer = this.dirOf("freezer");
+      const state = freezer && path.join(freezer, "freezer.state");
+      let frozen = false;
+      if (state && exists(state)) {
+        try {
+          writeControl(state, "FROZEN");
+          frozen = true;
+          waitFor(() => readControl(state), (v) => v?.trim() === "FROZEN");
+        } catch {}
+      }
+      killPids(this.pids());
+      if (frozen) writeControl(state!, "THAWED");
+      killUntilEmpty(() => this.pids(), this.settleMs);
+      for (const d of present) {
+        try {
+          removeCgroupDir(d, this.settleMs);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    }
+    for (const h of this.hierarchies) removeIfEmpty(path.join(h.dir, CGROUP_PARENT));
+    if (failure) throw failure;
+  }
+}
+
+export function createV1Manager(root: string, options: CgroupOptions = {}): CgroupManager {
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+  const hierarchies = discoverV1Hierarchies(root);
+  if (hierarchies.length === 0) throw new UnavailableError(`Cannot use cgroups under ${root}: no cgroup hierarchy is mounted there`);
+  const cpusetH = hierarchies.find((h) => h.controllers.includes("cpuset"));
+  return {
+    version: 1,
+    root,
+    create(id: string, r: Resources, opts: CreateOptions = {}): Cgroup {
+      checkCgroupId(id);
+      checkV1Controllers(root, hierarchies, r);
+      const cg = new V1Cgroup(hierarchies, id, settleMs);
+      try {
+        // Children first (mkdir -p): once tinydock/<id> exists, a concurrent destroy() cannot rmdir tinydock/.
+        for (const h of hierarchies) makeCgroupDir(path.join(h.dir, CGROUP_PARENT, id));
+        const cpuset = cpusetH && {
+          rootCpus: readControl(path.join(cpusetH.dir, "cpuset.cpus")) ?? "",
+          rootMems: readControl(path.join(cpusetH.dir, "cpuset.mems")) ?? "",
+          parentCpus: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.cpus")) ?? "",
+          parentMems: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.mems")) ?? "",
+        };
+        const plan = planV1({ root, hierarchies, id, resources: r, allDevices: opts.allDevices ?? false, ...(cpuset ? { cpuset } : {}) });
+        cg.warnings = [...plan.warnings, ...applyWrites(plan.writes)];
+        return cg;
+      } catch (err) {
+        try {
+          cg.destroy();
+        } catch {}
+        throw err;
+      }
+    },
+    open(id: string): Cgroup {
+      checkCgroupId(id);
+      return new V1Cgroup(hierarchies, id, settleMs);
+    },
+    list(): string[] {
+      const ids = new Set<string>();
+      for (const h of hierarchies) for (const id of childCgroups(path.join(h.dir, CGROUP_PARENT))) ids.add(id);
+      return [...ids].sort();
+    },
+  };
+}

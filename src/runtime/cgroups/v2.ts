@@ -1,0 +1,210 @@
+// cgroup v2: one hierarchy at the root; a container's cgroup is root/tinydock/<id>, with the
+// controllers it needs enabled in root's and tinydock/'s cgroup.subtree_control. Device rules
+// need an eBPF program on v2 and are not applied (see devices.ts).
+import path from "node:path";
+import { FailedPreconditionError } from "../../errors.ts";
+import { sharesToWeight, type Resources } from "../resources.ts";
+import {
+  CGROUP_PARENT,
+  checkCgroupId,
+  type Cgroup,
+  type CgroupManager,
+  type CgroupOptions,
+  DEFAULT_SETTLE_MS,
+  type CgroupPlan,
+  type CgroupStats,
+  type CgroupWrite,
+  type CreateOptions,
+} from "./cgroup.ts";
+import {
+  applyWrites,
+  childCgroups,
+  exists,
+  killPids,
+  killUntilEmpty,
+  makeCgroupDir,
+  pidsBelow,
+  readControl,
+  removeCgroupDir,
+  removeIfEmpty,
+  waitFor,
+  writeControl,
+} from "./cgroupfs.ts";
+import { parseControllerList, parseKeyedFile, parseLimitValue } from "./files.ts";
+
+export const SWAP_WARNING_V2 = "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.";
+export const SWAPPINESS_WARNING = "Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.";
+
+/** The order controllers are named in subtree_control writes (the kernel's own order). */
+const ORDER = ["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"];
+/** Enabled whenever the host has them, for stats and OOM reporting even without limits. */
+const ALWAYS = ["memory", "pids"];
+
+function neededControllers(r: Resources): [string, string][] {
+  const out: [string, string][] = [];
+  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0) out.push(["memory", "memory limit"]);
+  if (r.cpuQuota !== undefined || r.cpuShares !== undefined) out.push(["cpu", "CPU limit"]);
+  if (r.cpusetCpus !== undefined || r.cpusetMems !== undefined) out.push(["cpuset", "cpuset"]);
+  if (r.pidsLimit !== undefined && r.pidsLimit > 0) out.push(["pids", "pids limit"]);
+  return out;
+}
+
+export function checkV2Controllers(root: string, available: string[], r: Resources): void {
+  for (const [controller, what] of neededControllers(r)) {
+    if (!available.includes(controller)) {
+      throw new FailedPreconditionError(`Cannot set ${what}: the ${controller} controller is not available in ${root}`);
+    }
+  }
+}
+
+export interface V2PlanInput {
+  root: string;
+  id: string;
+  resources: Resources;
+  /** root/cgroup.controllers */
+  available: string[];
+  /** root/cgroup.subtree_control and tinydock/cgroup.subtree_control now. */
+  rootEnabled: string[];
+  parentEnabled: string[];
+}
+
+/** Every write that creates a container's v2 cgroup, in order. Pure. */
+export function planV2(input: V2PlanInput): CgroupPlan {
+  const { root, id, resources: r, available } = input;
+  checkV2Controllers(root, available, r);
+  const wanted = new Set([...neededControllers(r).map(([c]) => c), ...ALWAYS.filter((c) => available.includes(c))]);
+  const ordered = [...wanted].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
+  const parent = path.join(root, CGROUP_PARENT);
+  const dir = path.join(parent, id);
+  const writes: CgroupWrite[] = [];
+  const warnings: string[] = [];
+  const enable = (where: string, enabled: string[]) => {
+    const missing = ordered.filter((c) => !enabled.includes(c));
+    if (missing.length) writes.push({ file: path.join(where, "cgroup.subtree_control"), value: missing.map((c) => `+${c}`).join(" ") });
+  };
+  enable(root, input.rootEnabled);
+  enable(parent, input.parentEnabled);
+
+  const put = (file: string, value: string | number, ifMissing?: string) =>
+    writes.push({ file: path.join(dir, file), value: String(value), ...(ifMissing ? { ifMissing } : {}) });
+  if (r.memory !== undefined) put("memory.max", r.memory);
+  // v2 limits swap alone: memory.swap.max = (memory+swap) − memory.
+  if (r.memorySwap !== undefined) put("memory.swap.max", r.memorySwap < 0 ? "max" : r.memorySwap - (r.memory ?? 0), SWAP_WARNING_V2);
+  if (r.memorySwappiness !== undefined) warnings.push(SWAPPINESS_WARNING);
+  if (r.cpuQuota !== undefined) put("cpu.max", `${r.cpuQuota} ${r.cpuPeriod ?? 100_000}`);
+  if (r.cpuShares !== undefined) put("cpu.weight", sharesToWeight(r.cpuShares));
+  if (r.cpusetCpus !== undefined) put("cpuset.cpus", r.cpusetCpus);
+  if (r.cpusetMems !== undefined) put("cpuset.mems", r.cpusetMems);
+  if (r.pidsLimit !== undefined) put("pids.max", r.pidsLimit > 0 ? r.pidsLimit : "max");
+  return { writes, warnings };
+}
+
+class V2Cgroup implements Cgroup {
+  readonly procsFiles: string[];
+  warnings: string[] = [];
+  private readonly dir: string;
+
+  constructor(
+    private readonly root: string,
+    readonly id: string,
+    private readonly settleMs: number,
+  ) {
+    this.dir = path.join(root, CGROUP_PARENT, id);
+    this.procsFiles = [path.join(this.dir, "cgroup.procs")];
+  }
+
+  private read(file: string): string | undefined {
+    return readControl(path.join(this.dir, file));
+  }
+
+  oomKilled(): boolean {
+    const text = this.read("memory.events");
+    if (text === undefined) return false;
+    return (parseKeyedFile(text, "memory.events").get("oom_kill") ?? 0) > 0;
+  }
+
+  stats(): CgroupStats {
+    const current = this.read("memory.current");
+    const max = this.read("memory.max");
+    const stat = this.read("memory.stat");
+    const usage = current === undefined ? 0 : parseLimitValue(current, "memory.current");
+    const inactive = stat === undefined ? 0 : (parseKeyedFile(stat, "memory.stat").get("inactive_file") ?? 0);
+    const pidsText = this.read("pids.current");
+    const cpu = this.read("cpu.stat");
+    return {
+      memoryUsage: inactive < usage ? usage - inactive : usage,
+      memoryLimit: max === undefined ? Infinity : parseLimitValue(max, "memory.max"),
+      pids: pidsText === undefined ? this.pids().length : parseLimitValue(pidsText, "pids.current"),
+      cpuUsageNs: cpu === undefined ? 0 : (parseKeyedFile(cpu, "cpu.stat").get("usage_usec") ?? 0) * 1000,
+    };
+  }
+
+  pids(): number[] {
+    return [...new Set(pidsBelow(this.dir))].sort((a, b) => a - b);
+  }
+
+  destroy(): void {
+    if (exists(this.dir)) {
+      const kill = path.join(this.dir, "cgroup.kill");
+      if (exists(kill)) {
+        writeControl(kill, "1"); // the kernel kills the whole subtree, forks included (Linux ≥ 5.14)
+      } else {
+        const freeze = path.join(this.dir, "cgroup.freeze");
+        const frozen = exists(freeze);
+        if (frozen) {
+          writeControl(freeze, "1");
+          waitFor(() => this.read("cgroup.events"), (v) => v === undefined || /^frozen 1$/m.test(v));
+        }
+        killPids(this.pids());
+        if (frozen) writeControl(freeze, "0");
+      }
+      killUntilEmpty(() => this.pids(), this.settleMs);
+      removeCgroupDir(this.dir, this.settleMs);
+    }
+    removeIfEmpty(path.join(this.root, CGROUP_PARENT));
+  }
+}
+
+function controllers(file: string): string[] {
+  const text = readControl(file);
+  return text === undefined ? [] : parseControllerList(text, file);
+}
+
+export function createV2Manager(root: string, options: CgroupOptions = {}): CgroupManager {
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+  return {
+    version: 2,
+    root,
+    create(id: string, r: Resources, _opts: CreateOptions = {}): Cgroup {
+      checkCgroupId(id);
+      const available = controllers(path.join(root, "cgroup.controllers"));
+      checkV2Controllers(root, available, r);
+      const cg = new V2Cgroup(root, id, settleMs);
+      try {
+        makeCgroupDir(path.join(root, CGROUP_PARENT, id));
+        const plan = planV2({
+          root,
+          id,
+          resources: r,
+          available,
+          rootEnabled: controllers(path.join(root, "cgroup.subtree_control")),
+          parentEnabled: controllers(path.join(root, CGROUP_PARENT, "cgroup.subtree_control")),
+        });
+        cg.warnings = [...plan.warnings, ...applyWrites(plan.writes)];
+        return cg;
+      } catch (err) {
+        try {
+          cg.destroy();
+        } catch {}
+        throw err;
+      }
+    },
+    open(id: string): Cgroup {
+      checkCgroupId(id);
+      return new V2Cgroup(root, id, settleMs);
+    },
+    list(): string[] {
+      return childCgroups(path.join(root, CGROUP_PARENT)).sort();
+    },
+  };
+}
