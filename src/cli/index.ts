@@ -8,7 +8,8 @@ import { images } from "./commands/images.ts";
 import { login, logout } from "./commands/login.ts";
 import { pull } from "./commands/pull.ts";
 import { rmi } from "./commands/rmi.ts";
-import { run } from "./commands/run.ts";
+import { run, RUN_BOOLEAN_FLAGS } from "./commands/run.ts";
+import { splitRunArgs } from "./split.ts";
 import { tag } from "./commands/tag.ts";
 
 export const VERSION: string = pkg.version;
@@ -32,6 +33,9 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
   const debug = args.includes("--debug") || args.includes("-D");
   const { createContext } = await import("../context.ts");
 
+  // The container's command is not ours to parse (`run busybox ls -la`).
+  const split = splitRunArgs(args, "run", RUN_BOOLEAN_FLAGS);
+  const parsed = split ? split.head : args;
   const register = (y: Argv, spec: CommandSpec): Argv =>
     y.command(
       spec.command,
@@ -39,19 +43,21 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
       (b) => (spec.builder ? spec.builder(b) : b),
       async (argv) => {
         const ctx = createContext({ debug });
-        const code = await spec.run(ctx, argv as Record<string, unknown>, io);
+        const a = argv as Record<string, unknown>;
+        if (split && spec === run) a.command = split.rest;
+        const code = await spec.run(ctx, a, io);
         exitCode = code ?? 0;
       },
     );
 
-  const cli = yargs(args)
+  const cli = yargs(parsed)
     .scriptName("tinydock")
     .usage("Usage: tinydock [OPTIONS] COMMAND\n\nA daemonless container engine: docker run in one binary.")
     .option("debug", { alias: "D", type: "boolean", global: true, describe: "Show stack traces and debug logs" })
     .version("version", "Print version information and quit", `tinydock version ${VERSION}`)
-    .alias("version", "v")
     .help("help")
-    .alias("help", "h")
+    // `-e A=1 busybox` must not swallow the image into the -e list.
+    .parserConfiguration({ "greedy-arrays": false })
     .strict()
     .demandCommand(1, "")
     .wrap(Math.min(100, process.stdout.columns || 100))

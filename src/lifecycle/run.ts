@@ -1,6 +1,7 @@
 // `run`: image → container dir → cgroup → plan → launch → wait → record or remove.
 // Everything this creates is undone on every failure path; with --rm also on success.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { isKind, TinydockError } from "../errors.ts";
@@ -14,7 +15,7 @@ import { resolveCapabilities, capabilityNames } from "../runtime/capabilities.ts
 import { launch, type Launched } from "../runtime/launch.ts";
 import type { Rlimit } from "../runtime/plan.ts";
 import type { Resources } from "../runtime/resources.ts";
-import { compileDefaultSeccomp } from "../runtime/seccomp/index.ts";
+import { compileSeccomp, DEFAULT_PROFILE, parseKernelRelease } from "../runtime/seccomp/index.ts";
 import { buildRunPlan, type ResolvedBind, type TmpfsMount } from "../runtime/spec.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import { readBlob } from "../store/content.ts";
@@ -89,6 +90,14 @@ function lastCap(): number {
   }
 }
 
+function ownBoundingSet(): bigint {
+  try {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    if (m) return BigInt(`0x${m[1]}`);
+  } catch {}
+  return (1n << 64n) - 1n;
+}
+
 export interface RunOutcome {
   id: string;
   exitCode: number;
@@ -147,12 +156,23 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
 
     const cgroups = detectCgroups(ctx.cgroupRoot);
-    cgroup = cgroups.create(id, req.resources);
+    cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
+    for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
     const cg = cgroup;
     undo.push(() => cg.destroy());
 
-    const caps = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
-    const seccomp = req.seccomp && !req.privileged ? compileDefaultSeccomp(capabilityNames(caps.bounding)) : null;
+    const wanted = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
+    // Nobody can hand out a capability it lacks: --privileged means all of the engine's own.
+    const own = ownBoundingSet();
+    const caps = { ...wanted, bounding: wanted.bounding & own, effective: wanted.effective & own, permitted: wanted.permitted & own };
+    const seccomp =
+      req.seccomp && !req.privileged
+        ? compileSeccomp(DEFAULT_PROFILE, {
+            arch: process.arch === "arm64" ? "aarch64" : "x86_64",
+            caps: capabilityNames(caps.bounding),
+            kernel: parseKernelRelease(os.release()),
+          })
+        : null;
     const plan = buildRunPlan({
       config,
       args: req.args,

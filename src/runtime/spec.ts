@@ -6,6 +6,7 @@ import { FailedPreconditionError } from "../errors.ts";
 import type { ContainerConfig } from "../image/manifest.ts";
 import type { Mount } from "../rootfs/mount.ts";
 import { MS } from "../sys/sys.ts";
+import { capabilitiesForUser } from "./capabilities.ts";
 import { containerEnv, envValue, DEFAULT_PATH } from "./env.ts";
 import type { Capabilities, ContainerMount, Namespace, Rlimit, RunPlan } from "./plan.ts";
 import { parseGroup, parsePasswd, resolveUser } from "./user.ts";
@@ -174,8 +175,10 @@ export function buildRunPlan(input: PlanInput): RunPlan {
     cgroupProcs: input.cgroupProcs,
     uid: user.uid,
     gid: user.gid,
-    additionalGids: user.additionalGids,
-    capabilities: input.capabilities,
+    // runc keeps the primary group in the supplementary list when nothing else is there.
+    additionalGids: user.additionalGids.length ? user.additionalGids : [user.gid],
+    // Docker's rule: a non-root user keeps only the bounding set; root gets the set effective.
+    capabilities: capabilitiesForUser(input.capabilities.bounding, user.uid),
     noNewPrivileges: input.noNewPrivileges,
     seccomp: input.seccomp,
     rlimits: input.rlimits,

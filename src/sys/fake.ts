@@ -1,23 +1,46 @@
 // A recording Sys for unit tests: every call is appended to `calls`; xattrs and locks are kept in
 // memory so code that reads back what it wrote behaves as on a real kernel.
 import { SyscallError } from "../errors.ts";
-import type { Sys } from "./sys.ts";
+import type { ContainerProcess, InitFailure, ProcessExit, Sys } from "./sys.ts";
 
 export interface FakeCall {
   op: keyof Sys;
   args: unknown[];
 }
 
+/** How a fake container behaves: fails at start-up, or runs until it exits (or is killed). */
+export interface FakeSpawn {
+  failure?: InitFailure;
+  /** Exit as soon as started (after a failure: exit code 1 unless given); without it the container
+   * runs until kill() or exit(). */
+  exit?: ProcessExit;
+}
+
+export interface FakeContainerProcess extends ContainerProcess {
+  /** The encoded plan it was started with. */
+  plan: Uint8Array;
+  /** Signals sent through kill(), in order. */
+  signals: number[];
+  /** End it as if PID 1 exited. */
+  exit(e: ProcessExit): void;
+}
+
 export interface FakeSys extends Sys {
   calls: FakeCall[];
   /** Make the next call of `op` fail with this errno name. */
   failNext(op: keyof Sys, code: string): void;
+  /** Script the next spawnContainer (default: starts and runs until killed). */
+  nextSpawn(behaviour: FakeSpawn): void;
+  /** Every container spawnContainer returned, in order. */
+  spawned: FakeContainerProcess[];
 }
 
 export function fakeSys(): FakeSys {
   const calls: FakeCall[] = [];
   const failures = new Map<keyof Sys, string>();
   const xattrs = new Map<string, Map<string, Uint8Array>>();
+  const spawns: FakeSpawn[] = [];
+  const spawned: FakeContainerProcess[] = [];
   const record = (op: keyof Sys, args: unknown[]) => {
     calls.push({ op, args });
     const code = failures.get(op);
@@ -52,5 +75,40 @@ export function fakeSys(): FakeSys {
       return true;
     },
     syncfs: (...args) => record("syncfs", args),
+    nextSpawn(behaviour) {
+      spawns.push(behaviour);
+    },
+    spawned,
+    spawnContainer(plan) {
+      record("spawnContainer", [plan]);
+      const behaviour = spawns.shift() ?? {};
+      let exit!: (e: ProcessExit) => void;
+      let over = false;
+      const exited = new Promise<ProcessExit>((res) => {
+        exit = (e) => {
+          if (over) return;
+          over = true;
+          res(e);
+        };
+      });
+      const proc: FakeContainerProcess = {
+        pid: 4200 + spawned.length,
+        plan,
+        signals: [],
+        started: Promise.resolve(behaviour.failure ?? null),
+        exited,
+        exit,
+        kill(signal) {
+          if (over) return;
+          proc.signals.push(signal);
+          // What an unhandled SIGKILL/SIGTERM does to a process that is not PID 1 of its namespace.
+          if (signal === 9 || signal === 15) exit({ exitCode: 128 + signal, signal });
+        },
+      };
+      if (behaviour.failure) exit(behaviour.exit ?? { exitCode: 1 });
+      else if (behaviour.exit) exit(behaviour.exit);
+      spawned.push(proc);
+      return proc;
+    },
   };
 }

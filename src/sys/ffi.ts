@@ -1,6 +1,11 @@
 // The only module that touches bun:ffi. libc is opened lazily on first use so that commands which
-// never make a raw syscall (images, --version) pay nothing for it.
-import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
+// never make a raw syscall (images, --version) pay nothing for it; the container init (init.c) is
+// compiled by TinyCC on the first launch only.
+import fs from "node:fs";
+import { cc, dlopen, FFIType, read, type Pointer } from "bun:ffi";
+import { InternalError } from "../errors.ts";
+// Embedded in the compiled binary: the host needs neither the file nor a compiler nor headers.
+import initSource from "./init.c" with { type: "text" };
 
 const symbols = {
   mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
@@ -11,6 +16,7 @@ const symbols = {
   llistxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
   flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   syncfs: { args: [FFIType.i32], returns: FFIType.i32 },
+  memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
 } as const;
 
@@ -32,12 +38,72 @@ export function cstr(s: string | null): Buffer | null {
 }
 
 const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM",
-  13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
-  21: "EISDIR", 22: "EINVAL", 24: "EMFILE", 28: "ENOSPC", 30: "EROFS", 34: "ERANGE", 36: "ENAMETOOLONG",
-  38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 95: "EOPNOTSUPP",
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 8: "ENOEXEC", 9: "EBADF",
+  10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST",
+  18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE",
+  25: "ENOTTY", 26: "ETXTBSY", 28: "ENOSPC", 30: "EROFS", 32: "EPIPE", 34: "ERANGE", 36: "ENAMETOOLONG",
+  38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 95: "EOPNOTSUPP", 116: "ESTALE",
 };
 
 export function errnoName(n: number): string {
   return ERRNO_NAMES[n] ?? `errno ${n}`;
+}
+
+const initSymbols = {
+  td_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  td_kill: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+} as const;
+
+type Init = ReturnType<typeof cc<typeof initSymbols>>["symbols"];
+let init: Init | undefined;
+/** How long TinyCC took for init.c, in ms (0 until the first launch). */
+export let initCompileMs = 0;
+
+/** The libc functions init.c calls, by the -D name it expects their address under. */
+const INIT_LIBC = {
+  TD_SYSCALL: "syscall",
+  TD_ERRNO_LOCATION: "__errno_location",
+  TD_MALLOC: "malloc",
+  TD_FREE: "free",
+  TD_PTHREAD_CREATE: "pthread_create",
+  TD_PTHREAD_DETACH: "pthread_detach",
+};
+
+/**
+ * init.c compiled on first use (~6 ms cold, see the report in test/integration/runtime).
+ *
+ * Two things make this work on a host without compiler or headers: the source is embedded and
+ * handed to TinyCC through a memfd (cc wants a path; /proc/self/fd/N is one only this process can
+ * open, so nobody can swap the source between the write and the compile, and nothing is left on
+ * disk); and libc is not linked by TinyCC (-lc needs libc6-dev's libc.so linker script and fails
+ * with "library 'c' not found" without it): -nostdlib, and the few functions init.c calls are
+ * passed as addresses that dlsym finds in this process. Bun's default flags add -g, which we skip.
+ */
+export function initLib(): Init {
+  if (init) return init;
+  const dl = dlopen("libdl.so.2", { dlsym: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.ptr } }).symbols;
+  const define: Record<string, string> = {};
+  for (const [macro, name] of Object.entries(INIT_LIBC)) {
+    const addr = dl.dlsym(null /* RTLD_DEFAULT */, cstr(name));
+    if (!addr) throw new InternalError(`Cannot compile the container init: libc has no ${name}`);
+    define[macro] = `0x${addr.toString(16)}`;
+  }
+  const fd = lib().memfd_create(cstr("tinydock-init.c"), 1 /* MFD_CLOEXEC */);
+  if (fd < 0) throw new InternalError(`Cannot compile the container init: memfd_create: ${errnoName(errno())}`);
+  try {
+    fs.writeSync(fd, initSource);
+    const t0 = performance.now();
+    init = cc({ source: `/proc/self/fd/${fd}`, define, flags: ["-std=c11", "-nostdlib"], symbols: initSymbols }).symbols;
+    initCompileMs = performance.now() - t0;
+  } catch (err) {
+    throw new InternalError(`Cannot compile the container init: ${(err as Error).message}`, { cause: err });
+  } finally {
+    fs.closeSync(fd);
+  }
+  return init;
+}
+
+/** init.c's parser alone: 0, or 1 + the offset where the encoded plan stops making sense. */
+export function checkEncodedPlan(plan: Uint8Array): number {
+  return initLib().td_spawn(plan, plan.length, null);
 }

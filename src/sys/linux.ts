@@ -1,7 +1,8 @@
 // The real Sys: thin wrappers over libc that turn -1 into a SyscallError naming the call.
-import { SyscallError } from "../errors.ts";
-import { cstr, errno, errnoName, lib } from "./ffi.ts";
-import { LOCK_NB, mountFlagNames, type Sys } from "./sys.ts";
+import fs from "node:fs";
+import { InternalError, InvalidArgumentError, SyscallError } from "../errors.ts";
+import { cstr, errno, errnoName, initLib, lib } from "./ffi.ts";
+import { LOCK_NB, mountFlagNames, type ContainerProcess, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
 const EWOULDBLOCK = 11;
@@ -68,5 +69,107 @@ export function linuxSys(): Sys {
     syncfs(fd) {
       if (lib().syncfs(fd) !== 0) fail(`syncfs fd ${fd}`);
     },
+    spawnContainer,
   };
+}
+
+const ESRCH = 3;
+
+function spawnContainer(plan: Uint8Array): ContainerProcess {
+  const out = new Int32Array(3);
+  const rc = initLib().td_spawn(plan, plan.length, out);
+  if (rc > 0) throw new InvalidArgumentError(`Cannot start the container: the encoded run plan is malformed at byte ${rc - 1}`);
+  if (rc < 0) throw new SyscallError("clone the container init", -rc, errnoName(-rc));
+  const pid = out[0]!;
+  const pidfd = out[1]!;
+  const events = out[2]!;
+  let pidfdOpen = true;
+  let onStarted!: (f: InitFailure | null) => void;
+  let onStartFailed!: (err: Error) => void;
+  let onExit!: (e: ProcessExit) => void;
+  let onExitFailed!: (err: Error) => void;
+  const started = new Promise<InitFailure | null>((res, rej) => {
+    onStarted = res;
+    onStartFailed = rej;
+  });
+  const exited = new Promise<ProcessExit>((res, rej) => {
+    onExit = res;
+    onExitFailed = rej;
+  });
+  // Only a broken events pipe (a bug) rejects; keep that from becoming an unhandled rejection.
+  started.catch(() => {});
+  exited.catch(() => {});
+  readEvents(events, onStarted, (e) => {
+    pidfdOpen = false;
+    fs.closeSync(pidfd);
+    onExit(e);
+  }).catch((err: unknown) => {
+    const e = new InternalError(`Cannot follow container ${pid}: ${(err as Error).message}`, { cause: err });
+    onStartFailed(e);
+    onExitFailed(e);
+  });
+  return {
+    pid,
+    started,
+    exited,
+    kill(signal) {
+      if (!pidfdOpen) return;
+      const r = initLib().td_kill(pidfd, signal);
+      if (r < 0 && -r !== ESRCH) throw new SyscallError(`kill ${pid} (signal ${signal})`, -r, errnoName(-r));
+    },
+  };
+}
+
+/**
+ * The events init.c's waiter thread writes (all i32, little-endian): [1, stage, errno, index, len,
+ * detail…] or [2] once the command has exec'd, then [3, exitCode, signal]. Bun reads the pipe from
+ * its event loop (epoll), so nothing blocks while the container runs.
+ */
+async function readEvents(fd: number, started: (f: InitFailure | null) => void, exited: (e: ProcessExit) => void): Promise<void> {
+  let buf = new Uint8Array(0);
+  let done = false;
+  try {
+    for await (const chunk of Bun.file(fd).stream()) {
+      const next = new Uint8Array(buf.length + chunk.length);
+      next.set(buf);
+      next.set(chunk, buf.length);
+      buf = next;
+      for (;;) {
+        const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+        if (buf.length < 4) break;
+        const type = view.getInt32(0, true);
+        let used = 0;
+        if (type === 2) {
+          started(null);
+          used = 4;
+        } else if (type === 1) {
+          if (buf.length < 20) break;
+          const len = view.getInt32(16, true);
+          if (len < 0 || len > 1024) throw new Error(`bad failure record length ${len}`);
+          if (buf.length < 20 + len) break;
+          const err = view.getInt32(8, true);
+          started({
+            stage: view.getInt32(4, true),
+            errno: err,
+            code: errnoName(err),
+            index: view.getInt32(12, true),
+            detail: new TextDecoder().decode(buf.subarray(20, 20 + len)),
+          });
+          used = 20 + len;
+        } else if (type === 3) {
+          if (buf.length < 12) break;
+          const signal = view.getInt32(8, true);
+          exited(signal ? { exitCode: view.getInt32(4, true), signal } : { exitCode: view.getInt32(4, true) });
+          done = true;
+          used = 12;
+        } else {
+          throw new Error(`unknown event ${type}`);
+        }
+        buf = buf.subarray(used);
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (!done) throw new Error("the events pipe closed before the exit status");
 }

@@ -12,6 +12,42 @@ export interface Sys {
   /** Returns false when LOCK_NB was given and the lock is held elsewhere. */
   flock(fd: number, op: number): boolean;
   syncfs(fd: number): void;
+  /**
+   * Starts a container from an encoded RunPlan (src/runtime/encode.ts): clones the C init of
+   * src/sys/init.c into new namespaces. Throws when the plan is malformed or clone fails; what goes
+   * wrong inside the new process arrives through `started`.
+   */
+  spawnContainer(plan: Uint8Array): ContainerProcess;
+}
+
+/** What the container's init reported when it gave up before execve. */
+export interface InitFailure {
+  /** init.c's `enum stage` (InitStage in src/runtime/encode.ts). */
+  stage: number;
+  errno: number;
+  /** The errno by name: "EPERM". */
+  code: string;
+  /** The item of the plan's list the stage was working on (mounts[i], devices[i]…). */
+  index: number;
+  /** Which step of the stage, or the command for exec. */
+  detail: string;
+}
+
+export interface ProcessExit {
+  /** Docker's exit code: the process's own, or 128 + the signal that killed it. */
+  exitCode: number;
+  signal?: number;
+}
+
+export interface ContainerProcess {
+  /** The container's PID 1, as the host sees it. */
+  pid: number;
+  /** Settles once the init has exec'd the command (null) or given up (what it reported). */
+  started: Promise<InitFailure | null>;
+  /** Settles when PID 1 has exited and been reaped; never rejects. */
+  exited: Promise<ProcessExit>;
+  /** Signals PID 1 through its pidfd (never a recycled pid); a no-op once it has exited. */
+  kill(signal: number): void;
 }
 
 export const MS = {

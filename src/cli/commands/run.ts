@@ -3,12 +3,14 @@ import type { CommandSpec } from "../command.ts";
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 const str = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
 
+/** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */
+export const RUN_BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["rm", "interactive", "i", "tty", "t", "read-only", "privileged", "init", "help", "debug", "D"]);
+
 export const run: CommandSpec = {
   command: "run <image> [command..]",
   describe: "Create and run a new container from an image",
   builder: (y) =>
     y
-      .parserConfiguration({ "halt-at-non-option": true, "populate--": false })
       .positional("image", { type: "string", describe: "IMAGE" })
       .positional("command", { type: "string", array: true, describe: "COMMAND [ARG...]" })
       .option("rm", { type: "boolean", default: false, describe: "Automatically remove the container when it exits" })

@@ -1,0 +1,214 @@
+// RunPlan → the bytes src/sys/init.c parses (and the numbers it reports back). Pure.
+//
+// Little-endian throughout. A string is u32 length + UTF-8 bytes + NUL (the C side checks the NUL
+// and the absence of any other, then points into the buffer); 0xFFFFFFFF stands for null where a
+// field allows it. A list is u32 count + items. The plan starts and ends with the magic "TDP1", so
+// a truncated or misaligned buffer is refused. Field order = RunPlan order = parse() in init.c.
+import { InvalidArgumentError } from "../errors.ts";
+import type { ContainerMount, Namespace, RunPlan } from "./plan.ts";
+
+export const PLAN_MAGIC = 0x31504454; // "TDP1"
+export const NULL_LENGTH = 0xffffffff;
+
+export const CLONE_FLAGS: Record<Namespace, number> = {
+  time: 0x80,
+  mnt: 0x20000,
+  cgroup: 0x02000000,
+  uts: 0x04000000,
+  ipc: 0x08000000,
+  pid: 0x20000000,
+  net: 0x40000000,
+};
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const MAX_BPF_INSTRUCTIONS = 4096;
+
+/** Where the init stopped: the `enum stage` of init.c, in the same order. */
+export enum InitStage {
+  Prctl = 1,
+  Propagation,
+  Cgroup,
+  Unshare,
+  OomScoreAdj,
+  Hostname,
+  Loopback,
+  Rootfs,
+  MountTarget,
+  Mount,
+  Remount,
+  Device,
+  Symlink,
+  Cwd,
+  PivotRoot,
+  Mask,
+  Readonly,
+  ReadonlyRoot,
+  Rlimit,
+  Bounding,
+  Setgroups,
+  Setgid,
+  Setuid,
+  Capset,
+  Ambient,
+  NoNewPrivs,
+  Chdir,
+  Tty,
+  Stdio,
+  CloseFds,
+  Seccomp,
+  Fork,
+  Exec,
+  Signals,
+}
+
+class Writer {
+  private buf = new Uint8Array(4096);
+  private view = new DataView(this.buf.buffer);
+  private len = 0;
+  private static readonly text = new TextEncoder();
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  u32(v: number, what: string): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new InvalidArgumentError(`Cannot encode the run plan: ${what} ${v} is not a 32-bit unsigned integer`);
+    this.room(4);
+    this.view.setUint32(this.len, v, true);
+    this.len += 4;
+  }
+  i32(v: number, what: string): void {
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new InvalidArgumentError(`Cannot encode the run plan: ${what} ${v} is not a 32-bit integer`);
+    this.room(4);
+    this.view.setInt32(this.len, v, true);
+    this.len += 4;
+  }
+  u64(v: bigint): void {
+    this.room(8);
+    this.view.setBigUint64(this.len, BigInt.asUintN(64, v), true);
+    this.len += 8;
+  }
+  str(s: string | null, what: string): void {
+    if (s === null) {
+      this.u32(NULL_LENGTH, what);
+      return;
+    }
+    if (s.includes("\0")) throw new InvalidArgumentError(`Cannot encode the run plan: ${what} "${s.replaceAll("\0", "\\0")}" contains a NUL byte`);
+    const bytes = Writer.text.encode(s);
+    this.u32(bytes.length, what);
+    this.bytes(bytes);
+    this.room(1);
+    this.buf[this.len++] = 0;
+  }
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  strs(list: readonly string[], what: string): void {
+    this.u32(list.length, `${what} count`);
+    for (const s of list) this.str(s, what);
+  }
+  done(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+function mount(w: Writer, m: ContainerMount | RunPlan["rootfs"]): void {
+  const cm = m as ContainerMount & { cwd?: string };
+  w.str(m.source, "mount source");
+  w.str(m.target, "mount target");
+  w.str(m.fstype, "mount type");
+  w.u32(m.flags >>> 0, "mount flags");
+  w.str(m.data, "mount data");
+  w.str(cm.cwd ?? null, "mount cwd");
+  w.u32((cm.remountFlags ?? 0) >>> 0, "remount flags");
+  w.u32(cm.targetKind === "file" ? 1 : 0, "mount target kind");
+}
+
+function absolute(p: string, what: string): void {
+  if (!p.startsWith("/")) throw new InvalidArgumentError(`Cannot encode the run plan: ${what} "${p}" is not an absolute path`);
+}
+
+/** -1 (unlimited) is RLIM_INFINITY. */
+function rlimitValue(v: number): bigint {
+  return v < 0 ? 0xffffffffffffffffn : BigInt(v);
+}
+
+export function encodePlan(plan: RunPlan): Uint8Array {
+  if (!plan.namespaces.includes("mnt")) {
+    throw new InvalidArgumentError("Cannot encode the run plan: a container needs its own mount namespace");
+  }
+  if (plan.args.length === 0) throw new InvalidArgumentError("Cannot encode the run plan: no command");
+  absolute(plan.cwd, "working directory");
+  absolute(plan.rootfsPath, "rootfs path");
+  for (const m of plan.mounts) absolute(m.target, "mount target");
+  for (const d of plan.devices) absolute(d.path, "device");
+  for (const l of plan.symlinks) absolute(l.path, "symlink");
+  const seccomp = plan.seccomp;
+  if (seccomp && (seccomp.length === 0 || seccomp.length % 8 !== 0 || seccomp.length / 8 > MAX_BPF_INSTRUCTIONS)) {
+    throw new InvalidArgumentError(`Cannot encode the run plan: a seccomp program of ${seccomp.length} bytes is not 1 to ${MAX_BPF_INSTRUCTIONS} instructions of 8 bytes`);
+  }
+
+  const w = new Writer();
+  w.u32(PLAN_MAGIC, "magic");
+  w.u32(plan.namespaces.reduce((flags, ns) => flags | CLONE_FLAGS[ns], 0) >>> 0, "namespaces");
+  w.str(plan.hostname, "hostname");
+  mount(w, plan.rootfs);
+  w.str(plan.rootfsPath, "rootfs path");
+  w.u32(plan.mounts.length, "mount count");
+  for (const m of plan.mounts) mount(w, m);
+  w.strs(plan.maskedPaths, "masked path");
+  w.strs(plan.readonlyPaths, "read-only path");
+  w.u32(plan.readonlyRoot ? 1 : 0, "read-only root");
+  w.u32(plan.devices.length, "device count");
+  for (const d of plan.devices) {
+    w.str(d.path, "device path");
+    w.u32((d.type === "b" ? S_IFBLK : S_IFCHR) | (d.mode & 0o7777), "device mode");
+    w.u32(d.major, "device major");
+    w.u32(d.minor, "device minor");
+    w.u32(d.uid, "device uid");
+    w.u32(d.gid, "device gid");
+  }
+  w.u32(plan.symlinks.length, "symlink count");
+  for (const l of plan.symlinks) {
+    w.str(l.target, "symlink target");
+    w.str(l.path, "symlink path");
+  }
+  w.strs(plan.cgroupProcs, "cgroup.procs file");
+  w.u32(plan.uid, "uid");
+  w.u32(plan.gid, "gid");
+  w.u32(plan.additionalGids.length, "group count");
+  for (const g of plan.additionalGids) w.u32(g, "additional gid");
+  const c = plan.capabilities;
+  for (const mask of [c.bounding, c.effective, c.permitted, c.inheritable, c.ambient]) w.u64(mask);
+  w.u32(plan.noNewPrivileges ? 1 : 0, "no_new_privs");
+  if (seccomp) {
+    w.u32(seccomp.length / 8, "seccomp instructions");
+    w.bytes(seccomp);
+  } else {
+    w.u32(NULL_LENGTH, "seccomp");
+  }
+  w.u32(plan.rlimits.length, "rlimit count");
+  for (const r of plan.rlimits) {
+    w.u32(r.resource, "rlimit resource");
+    w.u64(rlimitValue(r.soft));
+    w.u64(rlimitValue(r.hard));
+  }
+  w.strs(plan.args, "argument");
+  w.strs(plan.env, "environment variable");
+  w.str(plan.cwd, "working directory");
+  for (const fd of plan.stdio) w.i32(fd, "stdio fd");
+  w.i32(plan.ttySlave, "tty fd");
+  w.u32(plan.init ? 1 : 0, "init");
+  w.u32(plan.oomScoreAdj === null ? 0 : 1, "oom_score_adj");
+  w.i32(plan.oomScoreAdj ?? 0, "oom_score_adj");
+  w.u32(PLAN_MAGIC, "magic");
+  return w.done();
+}

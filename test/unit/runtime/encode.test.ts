@@ -1,0 +1,228 @@
+// encodePlan: the bytes src/sys/init.c parses. A decoder written here from the format description
+// (the same walk as parse() in init.c) must get the plan back, for hand-picked and random plans.
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { InvalidArgumentError } from "../../../src/errors.ts";
+import { CLONE_FLAGS, encodePlan, NULL_LENGTH, PLAN_MAGIC } from "../../../src/runtime/encode.ts";
+import type { ContainerMount, Namespace, RunPlan } from "../../../src/runtime/plan.ts";
+import { MS } from "../../../src/sys/sys.ts";
+
+/** Test-only decoder: throws on anything init.c would refuse. */
+function decodePlan(bytes: Uint8Array): RunPlan {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  const need = (n: number) => {
+    if (at + n > bytes.length) throw new Error(`truncated at ${at}`);
+  };
+  const u32 = () => (need(4), (at += 4), view.getUint32(at - 4, true));
+  const i32 = () => (need(4), (at += 4), view.getInt32(at - 4, true));
+  const u64 = () => (need(8), (at += 8), view.getBigUint64(at - 8, true));
+  const str = (nullable = false): string | null => {
+    const n = u32();
+    if (n === NULL_LENGTH && nullable) return null;
+    need(n + 1);
+    const b = bytes.subarray(at, at + n);
+    if (bytes[at + n] !== 0 || b.includes(0)) throw new Error(`bad string at ${at}`);
+    at += n + 1;
+    return new TextDecoder("utf-8", { fatal: true }).decode(b);
+  };
+  const s = () => str() as string;
+  const list = <T>(item: () => T): T[] => Array.from({ length: u32() }, item);
+  const mount = (): ContainerMount & { cwd?: string } => {
+    const m: ContainerMount & { cwd?: string } = { source: str(true) ?? "", target: s(), fstype: str(true), flags: u32(), data: str(true) };
+    const cwd = str(true);
+    const remount = u32();
+    const kind = u32();
+    if (cwd !== null) m.cwd = cwd;
+    if (remount) m.remountFlags = remount;
+    if (kind === 1) m.targetKind = "file";
+    return m;
+  };
+  const limit = (v: bigint) => (v === 0xffffffffffffffffn ? -1 : Number(v));
+
+  if (u32() !== PLAN_MAGIC) throw new Error("bad magic");
+  const ns = u32();
+  const plan: RunPlan = {
+    namespaces: (Object.keys(CLONE_FLAGS) as Namespace[]).filter((n) => ns & CLONE_FLAGS[n]).sort(),
+    hostname: s(),
+    rootfs: mount(),
+    rootfsPath: s(),
+    mounts: list(mount),
+    maskedPaths: list(s),
+    readonlyPaths: list(s),
+    readonlyRoot: u32() === 1,
+    devices: list(() => {
+      const path = s();
+      const mode = u32();
+      return { path, type: (mode & 0o170000) === 0o060000 ? "b" : "c", mode: mode & 0o7777, major: u32(), minor: u32(), uid: u32(), gid: u32() } as const;
+    }),
+    symlinks: list(() => ({ target: s(), path: s() })),
+    cgroupProcs: list(s),
+    uid: u32(),
+    gid: u32(),
+    additionalGids: list(u32),
+    capabilities: { bounding: u64(), effective: u64(), permitted: u64(), inheritable: u64(), ambient: u64() },
+    noNewPrivileges: u32() === 1,
+    seccomp: (() => {
+      const n = u32();
+      if (n === NULL_LENGTH) return null;
+      need(n * 8);
+      at += n * 8;
+      return bytes.slice(at - n * 8, at);
+    })(),
+    rlimits: list(() => ({ resource: u32(), soft: limit(u64()), hard: limit(u64()) })),
+    args: list(s),
+    env: list(s),
+    cwd: s(),
+    stdio: [i32(), i32(), i32()],
+    ttySlave: i32(),
+    init: u32() === 1,
+    oomScoreAdj: u32() === 1 ? i32() : (i32(), null),
+  };
+  if (u32() !== PLAN_MAGIC || at !== bytes.length) throw new Error("bad trailer");
+  return plan;
+}
+
+/** Namespaces are a set: the decoder returns them sorted. */
+const sorted = (p: RunPlan): RunPlan => ({ ...p, namespaces: [...p.namespaces].sort() });
+
+function samplePlan(over: Partial<RunPlan> = {}): RunPlan {
+  return {
+    namespaces: ["mnt", "pid", "uts", "ipc", "net", "cgroup"],
+    hostname: "box",
+    rootfs: { source: "overlay", target: "/r/rootfs", fstype: "overlay", flags: MS.NODEV, data: "lowerdir=l/A:l/B,upperdir=/u,workdir=/w", cwd: "/r" },
+    rootfsPath: "/r/rootfs",
+    mounts: [
+      { source: "proc", target: "/proc", fstype: "proc", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, data: null },
+      { source: "/host/file", target: "/etc/hosts", fstype: null, flags: MS.BIND, data: null, targetKind: "file", remountFlags: MS.RDONLY },
+    ],
+    maskedPaths: ["/proc/kcore"],
+    readonlyPaths: ["/proc/sys"],
+    readonlyRoot: false,
+    devices: [{ path: "/dev/null", type: "c", major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 }],
+    symlinks: [{ target: "pts/ptmx", path: "/dev/ptmx" }],
+    cgroupProcs: ["/sys/fs/cgroup/pids/tinydock/x/cgroup.procs"],
+    uid: 1000,
+    gid: 1000,
+    additionalGids: [10, 1000],
+    capabilities: { bounding: 0xa80425fbn, effective: 0xa80425fbn, permitted: 0xa80425fbn, inheritable: 0n, ambient: 0n },
+    noNewPrivileges: true,
+    seccomp: new Uint8Array([6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
+    rlimits: [{ resource: 7, soft: 1024, hard: -1 }],
+    args: ["sh", "-c", "echo héllo"],
+    env: ["PATH=/bin", "EMPTY="],
+    cwd: "/",
+    stdio: [0, 1, -1],
+    ttySlave: -1,
+    init: false,
+    oomScoreAdj: null,
+    ...over,
+  };
+}
+
+describe("encodePlan", () => {
+  test("round-trips a typical plan", () => {
+    const plan = samplePlan();
+    expect(decodePlan(encodePlan(plan))).toEqual(sorted(plan));
+  });
+
+  test("round-trips the optional shapes: no seccomp, oom_score_adj, init, a tty, time namespace", () => {
+    const plan = samplePlan({ seccomp: null, oomScoreAdj: -500, init: true, ttySlave: 9, namespaces: ["mnt", "time"], mounts: [], rlimits: [] });
+    expect(decodePlan(encodePlan(plan))).toEqual(sorted(plan));
+  });
+
+  test("layout: magic at both ends, strings NUL-terminated, null as 0xFFFFFFFF", () => {
+    const bytes = encodePlan(samplePlan());
+    const view = new DataView(bytes.buffer);
+    expect(view.getUint32(0, true)).toBe(PLAN_MAGIC);
+    expect(view.getUint32(bytes.length - 4, true)).toBe(PLAN_MAGIC);
+    // namespaces as clone flags, then the hostname "box\0"
+    expect(view.getUint32(4, true)).toBe(0x20000 | 0x20000000 | 0x04000000 | 0x08000000 | 0x40000000 | 0x02000000);
+    expect([...bytes.subarray(8, 16)]).toEqual([3, 0, 0, 0, 0x62, 0x6f, 0x78, 0]);
+    const proc = encodePlan(samplePlan({ mounts: [samplePlan().mounts[0]!] }));
+    // the proc mount's data is null: its length field is 0xFFFFFFFF somewhere after "proc\0"
+    expect(Buffer.from(proc).includes(Buffer.from([0xff, 0xff, 0xff, 0xff]))).toBe(true);
+  });
+
+  test("-1 rlimits are RLIM_INFINITY", () => {
+    const bytes = Buffer.from(encodePlan(samplePlan({ rlimits: [{ resource: 7, soft: -1, hard: -1 }] })));
+    expect(bytes.includes(Buffer.from([7, 0, 0, 0, ...Array(16).fill(0xff)]))).toBe(true);
+  });
+
+  const bad: [string, Partial<RunPlan>, RegExp][] = [
+    ["NUL in an argument", { args: ["sh", "a\0b"] }, /argument "a\\0b" contains a NUL byte/],
+    ["NUL in the environment", { env: ["A=\0"] }, /NUL byte/],
+    ["no mount namespace", { namespaces: ["pid"] }, /own mount namespace/],
+    ["no command", { args: [] }, /no command/],
+    ["relative cwd", { cwd: "work" }, /working directory "work" is not an absolute path/],
+    ["relative mount target", { mounts: [{ source: "tmpfs", target: "tmp", fstype: "tmpfs", flags: 0, data: null }] }, /mount target "tmp"/],
+    ["seccomp not whole instructions", { seccomp: new Uint8Array(12) }, /12 bytes/],
+    ["seccomp empty", { seccomp: new Uint8Array(0) }, /0 bytes/],
+    ["negative uid", { uid: -1 }, /uid -1/],
+    ["fractional gid", { gid: 1.5 }, /gid 1.5/],
+    ["stdio beyond 32 bits", { stdio: [0, 2 ** 31, 2] }, /stdio fd/],
+  ];
+  for (const [name, over, message] of bad) {
+    test(`refuses ${name}`, () => {
+      expect(() => encodePlan(samplePlan(over))).toThrow(InvalidArgumentError);
+      expect(() => encodePlan(samplePlan(over))).toThrow(message);
+    });
+  }
+
+  test("property: any valid plan round-trips", () => {
+    const text = fc.string({ unit: "grapheme", maxLength: 12 }).filter((s) => !s.includes("\0"));
+    const abs = text.map((s) => `/${s}`);
+    const u32 = fc.nat({ max: 0xffffffff });
+    const mask = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+    const mount = fc.record({
+      source: text,
+      target: abs,
+      fstype: fc.option(text, { nil: null }),
+      flags: u32,
+      data: fc.option(text, { nil: null }),
+    });
+    const plan = fc.record({
+      namespaces: fc.subarray(["pid", "uts", "ipc", "net", "cgroup", "time"] as Namespace[]).map((n) => ["mnt", ...n] as Namespace[]),
+      hostname: text,
+      rootfs: mount,
+      rootfsPath: abs,
+      mounts: fc.array(
+        fc.record({ m: mount, file: fc.boolean(), remount: fc.nat({ max: 0xffff }) }).map(({ m, file, remount }) => ({
+          ...m,
+          ...(file ? { targetKind: "file" as const } : {}),
+          ...(remount ? { remountFlags: remount } : {}),
+        })),
+        { maxLength: 4 },
+      ),
+      maskedPaths: fc.array(abs, { maxLength: 3 }),
+      readonlyPaths: fc.array(abs, { maxLength: 3 }),
+      readonlyRoot: fc.boolean(),
+      devices: fc.array(
+        fc.record({ path: abs, type: fc.constantFrom("c" as const, "b" as const), major: u32, minor: u32, mode: fc.nat({ max: 0o7777 }), uid: u32, gid: u32 }),
+        { maxLength: 3 },
+      ),
+      symlinks: fc.array(fc.record({ target: text, path: abs }), { maxLength: 3 }),
+      cgroupProcs: fc.array(abs, { maxLength: 2 }),
+      uid: u32,
+      gid: u32,
+      additionalGids: fc.array(u32, { maxLength: 4 }),
+      capabilities: fc.record({ bounding: mask, effective: mask, permitted: mask, inheritable: mask, ambient: mask }),
+      noNewPrivileges: fc.boolean(),
+      seccomp: fc.option(fc.uint8Array({ minLength: 1, maxLength: 5 }).chain((b) => fc.uint8Array({ minLength: b.length * 8, maxLength: b.length * 8 })), { nil: null }),
+      rlimits: fc.array(fc.record({ resource: fc.nat({ max: 15 }), soft: fc.integer({ min: -1, max: 2 ** 40 }), hard: fc.integer({ min: -1, max: 2 ** 40 }) }), { maxLength: 3 }),
+      args: fc.array(text, { minLength: 1, maxLength: 4 }),
+      env: fc.array(text, { maxLength: 4 }),
+      cwd: abs,
+      stdio: fc.tuple(fc.integer({ min: -1, max: 1000 }), fc.integer({ min: -1, max: 1000 }), fc.integer({ min: -1, max: 1000 })),
+      ttySlave: fc.integer({ min: -1, max: 1000 }),
+      init: fc.boolean(),
+      oomScoreAdj: fc.option(fc.integer({ min: -1000, max: 1000 }), { nil: null }),
+    });
+    fc.assert(
+      fc.property(plan, (p) => {
+        expect(decodePlan(encodePlan(p as RunPlan))).toEqual(sorted(p as RunPlan));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
