@@ -7,7 +7,7 @@ BUN ?= bun
 APT_PACKAGES := docker-registry busybox-static skopeo umoci podman runc crun hyperfine iptables \
 	nftables curl wrk iproute2 make ca-certificates linux-libc-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SOURCES := $(shell find src -type f -name '*.ts' 2>/dev/null) package.json
+SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.c' \) 2>/dev/null) package.json
 
 .PHONY: deps test demo bench clean
 

@@ -50,6 +50,8 @@ export interface Ctx {
   stallTimeoutMs: number;
   /** Whether stderr is a terminal (progress bars) . */
   tty: boolean;
+  /** TINYDOCK_DEBUG_TIMING=1: print a per-phase breakdown of `run`. */
+  timing: boolean;
   /** Where the cgroup hierarchies are mounted: v2 itself, or one directory per v1 hierarchy. */
   cgroupRoot: string;
 }
@@ -150,6 +152,7 @@ export function createContext(opts: ContextOptions = {}): Ctx {
     retry: { attempts: 5, baseDelayMs: 250 },
     stallTimeoutMs: 30_000,
     tty: Boolean(process.stderr.isTTY),
+    timing: env.TINYDOCK_DEBUG_TIMING === "1",
     cgroupRoot: "/sys/fs/cgroup",
     ...opts.overrides,
   };

@@ -90,6 +90,23 @@ function lastCap(): number {
   }
 }
 
+/** With TINYDOCK_DEBUG_TIMING=1 (read through ctx.timing) prints where a run's time went. */
+function phaseTimer(ctx: Ctx) {
+  let last = performance.now();
+  const phases: [string, number][] = [["process start → run", last]];
+  return {
+    mark(name: string) {
+      const now = performance.now();
+      phases.push([name, now - last]);
+      last = now;
+    },
+    report() {
+      if (!ctx.timing) return;
+      for (const [name, ms] of phases) process.stderr.write(`timing: ${ms.toFixed(1).padStart(7)} ms  ${name}\n`);
+    },
+  };
+}
+
 function ownBoundingSet(): bigint {
   try {
     const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
@@ -106,7 +123,9 @@ export interface RunOutcome {
 
 export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: RunHooks = {}): Promise<RunOutcome> {
   const layout = openStore(ctx.root);
+  const t = phaseTimer(ctx);
   const record = await findOrPull(ctx, layout, req, io);
+  t.mark("image");
   const image = JSON.parse(new TextDecoder().decode(readBlob(layout, record.id))) as ImageConfig;
   const config: ContainerConfig = image.config ?? {};
   const id = newContainerId();
@@ -155,6 +174,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     const binds: ResolvedBind[] = volumes.binds;
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
 
+    t.mark("container dir, volumes");
     const cgroups = detectCgroups(ctx.cgroupRoot);
     cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
@@ -164,6 +184,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     const wanted = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
     // Nobody can hand out a capability it lacks: --privileged means all of the engine's own.
     const own = ownBoundingSet();
+    t.mark("cgroup");
     const caps = { ...wanted, bounding: wanted.bounding & own, effective: wanted.effective & own, permitted: wanted.permitted & own };
     const seccomp =
       req.seccomp && !req.privileged
@@ -173,6 +194,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
             kernel: parseKernelRelease(os.release()),
           })
         : null;
+    t.mark("seccomp");
     const plan = buildRunPlan({
       config,
       args: req.args,
@@ -210,11 +232,14 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       timeNamespace: timeNamespaceAvailable(),
     });
 
+    t.mark("plan");
     const launched = await launch(ctx.sys, plan);
+    t.mark("launch (compile, clone, mounts, exec)");
     state.state = { ...state.state, status: "running", pid: launched.pid, startedAt: new Date(ctx.clock()).toISOString() };
     saveContainer(ctx.root, state);
     hooks.started?.(launched);
     const status = await launched.exited;
+    t.mark("container ran");
     const oomKilled = cgroup.oomKilled();
     const exitCode = oomKilled && status.exitCode === 128 + 9 ? 137 : status.exitCode;
     state.state = { ...state.state, status: "exited", pid: 0, exitCode, oomKilled, finishedAt: new Date(ctx.clock()).toISOString() };
@@ -226,6 +251,8 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       saveContainer(ctx.root, state);
       undo.length = 0;
     }
+    t.mark("cleanup");
+    t.report();
     return { id, exitCode, oomKilled };
   } catch (err) {
     cleanup();

@@ -183,7 +183,7 @@ describe("launch", () => {
     // on the host, a directory; both must read as empty, and the mounts must be there.
     expect(fs.readFileSync("/proc/timer_list", "utf8").length).toBeGreaterThan(0);
     const r = await sh(
-      "wc -c < /proc/timer_list; ls /proc/acpi /sys/firmware | grep -vc :; grep -oE ' /(null|) /proc/(timer_list|acpi) ' /proc/self/mountinfo; " +
+      "wc -c < /proc/timer_list; ls -A /proc/acpi /sys/firmware | grep -c '^[^/]'; grep -oE ' /(null|) /proc/(timer_list|acpi) ' /proc/self/mountinfo; " +
         "echo x > /proc/sys/kernel/domainname || echo ro-sys; touch /new || echo ro-root",
       { readonlyRoot: true },
     );
