@@ -11,6 +11,7 @@ import { parseUlimit } from "../runtime/ulimit.ts";
 import { parseEnvArg, parseEnvFile } from "../runtime/env.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type VolumeSpec } from "../runtime/volumes.ts";
 import { runContainer, type RunRequest } from "./run.ts";
+import { openTtySession } from "./tty.ts";
 import os from "node:os";
 
 /** Docker's exit code when the engine, not the container, failed. */
@@ -59,7 +60,6 @@ export async function runCommand(
     }
     const network = str(argv.network) ?? "none";
     if (network !== "none") throw new InvalidArgumentError(`Cannot use network "${network}": only "none" is supported so far`);
-    if (argv.tty) throw new InvalidArgumentError("Cannot allocate a TTY: -t is not supported yet");
     const resources = parseResources(
       {
         memory: str(argv.memory),
@@ -103,13 +103,18 @@ export async function runCommand(
     if (typeof argv.platform === "string") req.platform = parsePlatform(argv.platform, ctx.platform);
 
     const handlers: [NodeJS.Signals, () => void][] = [];
+    const tty = req.tty ? openTtySession(ctx.sys, { interactive: req.interactive, out: process.stdout, in: process.stdin }) : undefined;
+    const stdio = tty
+      ? { stdin: tty.slave, stdout: tty.slave, stderr: tty.slave, ttySlave: tty.slave }
+      : { stdin: req.interactive ? 0 : -1, stdout: 1, stderr: 2, ttySlave: -1 };
     try {
       const outcome = await runContainer(
         ctx,
         req,
-        { pullOut: io.err, stdin: req.interactive ? 0 : -1, stdout: 1, stderr: 2, ttySlave: -1 },
+        { pullOut: io.err, ...stdio },
         {
           started(c) {
+            tty?.started();
             for (const sig of FORWARDED) {
               const fn = () => c.kill(sig);
               handlers.push([sig, fn]);
@@ -118,8 +123,10 @@ export async function runCommand(
           },
         },
       );
+      if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
       return outcome.exitCode;
     } finally {
+      tty?.close();
       for (const [sig, fn] of handlers) process.off(sig, fn);
     }
   } catch (err) {

@@ -75,6 +75,11 @@ export function fakeSys(): FakeSys {
       return true;
     },
     syncfs: (...args) => record("syncfs", args),
+    openPty() {
+      record("openPty", []);
+      return { master: 100, slave: 101 };
+    },
+    setWinsize: (...args) => record("setWinsize", args),
     nextSpawn(behaviour) {
       spawns.push(behaviour);
     },

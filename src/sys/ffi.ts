@@ -17,6 +17,7 @@ const symbols = {
   flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   syncfs: { args: [FFIType.i32], returns: FFIType.i32 },
   memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
 } as const;
 

@@ -5,6 +5,9 @@ import { cstr, errno, errnoName, initLib, lib } from "./ffi.ts";
 import { LOCK_NB, mountFlagNames, type ContainerProcess, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
+const TIOCSPTLCK = 0x40045431;
+const TIOCGPTN = 0x80045430;
+const TIOCSWINSZ = 0x5414;
 const EWOULDBLOCK = 11;
 const ERANGE = 34;
 
@@ -65,6 +68,25 @@ export function linuxSys(): Sys {
       const e = errno();
       if (e === EWOULDBLOCK && op & LOCK_NB) return false;
       throw new SyscallError(`flock fd ${fd}`, e, errnoName(e));
+    },
+    openPty() {
+      const master = fs.openSync("/dev/ptmx", fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+      try {
+        const arg = Buffer.alloc(4);
+        if (lib().ioctl(master, TIOCSPTLCK, arg) !== 0) fail("ioctl TIOCSPTLCK on /dev/ptmx");
+        if (lib().ioctl(master, TIOCGPTN, arg) !== 0) fail("ioctl TIOCGPTN on /dev/ptmx");
+        const slave = fs.openSync(`/dev/pts/${arg.readUInt32LE(0)}`, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+        return { master, slave };
+      } catch (err) {
+        fs.closeSync(master);
+        throw err;
+      }
+    },
+    setWinsize(fd, rows, cols) {
+      const ws = Buffer.alloc(8);
+      ws.writeUInt16LE(rows, 0);
+      ws.writeUInt16LE(cols, 2);
+      if (lib().ioctl(fd, TIOCSWINSZ, ws) !== 0) fail(`ioctl TIOCSWINSZ on fd ${fd}`);
     },
     syncfs(fd) {
       if (lib().syncfs(fd) !== 0) fail(`syncfs fd ${fd}`);

@@ -12,6 +12,10 @@ export interface Sys {
   /** Returns false when LOCK_NB was given and the lock is held elsewhere. */
   flock(fd: number, op: number): boolean;
   syncfs(fd: number): void;
+  /** A new pseudo-terminal pair from /dev/ptmx (both fds close-on-exec). */
+  openPty(): { master: number; slave: number };
+  /** TIOCSWINSZ on a terminal fd. */
+  setWinsize(fd: number, rows: number, cols: number): void;
   /**
    * Starts a container from an encoded RunPlan (src/runtime/encode.ts): clones the C init of
    * src/sys/init.c into new namespaces. Throws when the plan is malformed or clone fails; what goes

@@ -133,6 +133,14 @@ describe("docker-run flags", () => {
     expect(R(["busybox", "cat"], "ignored\n").stdout).toBe("");
   });
 
+  test("-t gives the container a terminal (CRLF output as Docker's); -it takes input, keeps the exit code", () => {
+    const t = R(["-t", "busybox", "sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"]);
+    expect(t.stdout).toBe("on-a-tty\r\n");
+    const it = R(["-it", "busybox", "sh"], "echo typed-$((6*7))\nexit 3\n");
+    expect(it.code).toBe(3);
+    expect(it.stdout).toContain("typed-42");
+  });
+
   test("named volumes are seeded from the image and kept", () => {
     expect(R(["-v", "webdata:/www", "busybox", "sh", "-c", "ls /www; echo more > /www/added"]).stdout).toContain("index.html");
     expect(R(["-v", "webdata:/www", "busybox", "cat", "/www/added"]).stdout).toBe("more\n");
