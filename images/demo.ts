@@ -1,6 +1,7 @@
 // `make demo`: a private registry on loopback, images/busybox built and pushed to it as
-// library/busybox:latest, then `./tinydock pull busybox` and `./tinydock images` through it as a
-// registry mirror, each command printed before it runs. TINYDOCK_ROOT overrides the demo's root.
+// library/busybox:latest, then `./tinydock pull busybox`, `./tinydock images` and
+// `./tinydock run --rm busybox echo hello from tinydock` through it as a registry mirror, each
+// command printed before it runs. TINYDOCK_ROOT overrides the demo's root.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
     const root = process.env.TINYDOCK_ROOT || "/var/lib/tinydock";
     const env = { ...process.env, TINYDOCK_CONFIG: configPath, TINYDOCK_ROOT: root };
     let status = 0;
-    for (const args of [["pull", "busybox"], ["images"]]) {
+    for (const args of [["pull", "busybox"], ["images"], ["run", "--rm", "busybox", "echo", "hello from tinydock"]]) {
       console.log(`$ TINYDOCK_CONFIG=${configPath} TINYDOCK_ROOT=${root} ./tinydock ${args.join(" ")}`);
       const proc = Bun.spawn([binary, ...args], { env, cwd: repoRoot, stdin: "ignore", stdout: "inherit", stderr: "inherit" });
       const code = await proc.exited;
