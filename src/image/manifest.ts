@@ -82,6 +82,19 @@ function corrupt(what: string, reason: string): never {
   throw new DataLossError(`Cannot use ${what}: ${reason}`);
 }
 
+/** A capped JSON object from a registry: anything else is corrupt content. */
+function jsonObject(body: Uint8Array, what: string): Record<string, unknown> {
+  if (body.length > MAX_MANIFEST_BYTES) corrupt(what, `larger than ${MAX_MANIFEST_BYTES} bytes`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    corrupt(what, "not valid JSON");
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) corrupt(what, "not a JSON object");
+  return raw as Record<string, unknown>;
+}
+
 function descriptor(raw: unknown, what: string): Descriptor {
   if (!raw || typeof raw !== "object") corrupt(what, "descriptor is not an object");
   const d = raw as Record<string, unknown>;
@@ -106,15 +119,7 @@ function descriptor(raw: unknown, what: string): Descriptor {
  * mediaType wins when present (OCI allows it to be omitted, Docker always sets it).
  */
 export function parseManifest(body: Uint8Array, contentType: string | null, what: string): ImageManifest | ImageIndex {
-  if (body.length > MAX_MANIFEST_BYTES) corrupt(what, `larger than ${MAX_MANIFEST_BYTES} bytes`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    corrupt(what, "not valid JSON");
-  }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) corrupt(what, "not a JSON object");
-  const m = raw as Record<string, unknown>;
+  const m = jsonObject(body, what);
   const header = contentType?.split(";")[0]?.trim();
   let mediaType = typeof m.mediaType === "string" ? m.mediaType : header || "";
   if (!mediaType || mediaType === "application/json" || mediaType === "text/plain") {
@@ -161,15 +166,7 @@ export function layerCompression(mediaType: string, what = "layer"): Compression
 }
 
 export function parseImageConfig(body: Uint8Array, what: string): ImageConfig {
-  if (body.length > MAX_MANIFEST_BYTES) corrupt(what, `larger than ${MAX_MANIFEST_BYTES} bytes`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    corrupt(what, "not valid JSON");
-  }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) corrupt(what, "not a JSON object");
-  const c = raw as Record<string, unknown>;
+  const c = jsonObject(body, what);
   const rootfs = c.rootfs as Record<string, unknown> | undefined;
   if (!rootfs || rootfs.type !== "layers" || !Array.isArray(rootfs.diff_ids)) corrupt(what, "rootfs.diff_ids missing");
   for (const id of rootfs.diff_ids as unknown[]) {
