@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BUN ?= bun
 # Debian packages the tests, demo and bench use as oracles and tools (none is needed to run tinydock).
 APT_PACKAGES := docker-registry busybox-static skopeo umoci podman runc crun hyperfine iptables \
-	nftables curl wrk iproute2 make ca-certificates linux-libc-dev
+	nftables curl wrk iproute2 make ca-certificates linux-libc-dev strace
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.c' \) 2>/dev/null) package.json
 
@@ -39,8 +39,10 @@ deps:
 demo: deps tinydock
 	$(BUN) images/demo.ts
 
+# Both benches even when the pull one fails, but not after Ctrl-C; fails if either failed.
 bench: deps tinydock
-	$(BUN) bench/pull.ts
+	pull=0; $(BUN) bench/pull.ts || pull=$$?; [ $$pull -lt 128 ] || exit $$pull; \
+	$(BUN) bench/run.ts && exit $$pull
 
 clean:
 	rm -f tinydock

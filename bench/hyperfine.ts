@@ -14,6 +14,7 @@ export interface Bench {
 export interface Timing {
   name: string;
   meanMs: number;
+  medianMs: number;
   stddevMs: number;
   minMs: number;
   maxMs: number;
@@ -44,7 +45,7 @@ export async function hyperfine(children: Children, benches: Bench[], opts: Hype
   const r = await children.run(argv, opts.env, { inherit: true });
   if (r.code !== 0) throw new Error(`Cannot time ${benches.map((b) => b.name).join(", ")}: hyperfine exited ${r.code}`);
   const exported = JSON.parse(fs.readFileSync(json, "utf8")) as {
-    results: { command: string; mean: number; stddev: number | null; min: number; max: number; times: number[] }[];
+    results: { command: string; mean: number; median: number; stddev: number | null; min: number; max: number; times: number[] }[];
   };
   fs.rmSync(json, { force: true });
   const timings = new Map<string, Timing>();
@@ -52,6 +53,7 @@ export async function hyperfine(children: Children, benches: Bench[], opts: Hype
     timings.set(r.command, {
       name: r.command,
       meanMs: r.mean * 1000,
+      medianMs: r.median * 1000,
       stddevMs: (r.stddev ?? 0) * 1000,
       minMs: r.min * 1000,
       maxMs: r.max * 1000,

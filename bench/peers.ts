@@ -17,6 +17,8 @@ export interface Peer {
 export interface Peers {
   podman: Peer;
   skopeoUmoci: Peer;
+  /** The OCI bundle `umoci unpack` makes (config.json and rootfs/). */
+  bundle: string;
   /** podman with its private storage and config, for cleanup. */
   podmanArgv: string[];
   /** Variables every command of the bench runs with. */
@@ -24,6 +26,21 @@ export interface Peers {
 }
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * podman 4.3, as root, lowers its own RLIMIT_NPROC to 32768 when it starts, then asks for the host's
+ * hard limit in the container, which only CAP_SYS_RESOURCE may grant: so the smaller of the two.
+ */
+function containerNproc(): number {
+  const PODMAN_NPROC = 32768;
+  try {
+    const m = /^Max processes\s+\S+\s+(\d+|unlimited)/m.exec(fs.readFileSync("/proc/self/limits", "utf8"));
+    if (m && m[1] !== "unlimited") return Math.min(Number(m[1]), PODMAN_NPROC);
+  } catch {
+    // no /proc: keep podman's own value
+  }
+  return PODMAN_NPROC;
+}
 
 export function setUpPeers(workdir: string, registryHost: string, reference: string, trash: Trash): Peers {
   const dir = (...parts: string[]): string => {
@@ -49,7 +66,9 @@ export function setUpPeers(workdir: string, registryHost: string, reference: str
     containers,
     [
       "[containers]",
-      'default_ulimits = ["nofile=1024:1024"]',
+      // Without CAP_SYS_RESOURCE `podman run` cannot raise a container's limits above its own
+      // (runc: "error setting rlimit type 6: operation not permitted"); see containerNproc.
+      `default_ulimits = ["nofile=1024:1024", "nproc=${containerNproc()}:${containerNproc()}"]`,
       "",
       "[engine]",
       'runtime = "runc"',
@@ -95,6 +114,7 @@ export function setUpPeers(workdir: string, registryHost: string, reference: str
       prepare: `${trash.command([layout, bundle])} && mkdir -p ${q(path.dirname(layout))} && sync`,
       storage: path.dirname(layout),
     },
+    bundle,
     podmanArgv,
     env: {
       CONTAINERS_CONF: containers,

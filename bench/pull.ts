@@ -1,6 +1,7 @@
-// `make bench`: pulls a ~300 MB, 8-layer image from a local registry with ./tinydock, podman, and
-// skopeo + umoci, side by side in one hyperfine run; then a warm tinydock pull against
-// `tinydock --version`; prints the means and the ratios the goals are stated in.
+// `make bench`, first part (run.ts is the second): pulls a ~300 MB, 8-layer image from a local
+// registry with ./tinydock, podman, and skopeo + umoci, side by side in one hyperfine run; then a
+// warm tinydock pull against `tinydock --version`; prints the means and the ratios the goals are
+// stated in.
 //   BENCH_COLD_RUNS (default 3), BENCH_WARM_RUNS (default 20): timed runs per command.
 //   TINYDOCK_BIN: the binary to measure (default ./tinydock), e.g. a build under test.
 import fs from "node:fs";
