@@ -12,7 +12,7 @@ SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.c' \) 2>/dev/nul
 .PHONY: deps test demo bench clean
 
 tinydock: $(SOURCES) | node_modules
-	$(BUN) build --compile --minify --bytecode --format=esm src/main.ts --outfile tinydock
+	$(BUN) build --compile --minify --bytecode --format=esm --no-compile-autoload-bunfig --no-compile-autoload-dotenv src/main.ts --outfile tinydock
 
 # Present means installed; `make deps` or `bun install` refresh it.
 node_modules:

@@ -2,6 +2,7 @@
 // here and nowhere else, so tests build a Ctx on a temp root and run side by side.
 import fs from "node:fs";
 import path from "node:path";
+import { isatty } from "node:tty";
 import { ParseError } from "./errors.ts";
 import { hostPlatform, type Platform } from "./image/platform.ts";
 import type { Sys } from "./sys/sys.ts";
@@ -151,7 +152,7 @@ export function createContext(opts: ContextOptions = {}): Ctx {
     platform: hostPlatform(),
     retry: { attempts: 5, baseDelayMs: 250 },
     stallTimeoutMs: 30_000,
-    tty: Boolean(process.stderr.isTTY),
+    tty: isatty(2), // not process.stderr.isTTY: that builds the stream, which a quiet run never needs
     timing: env.TINYDOCK_DEBUG_TIMING === "1",
     cgroupRoot: "/sys/fs/cgroup",
     ...opts.overrides,

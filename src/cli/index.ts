@@ -1,16 +1,12 @@
 // The CLI boundary: yargs turns argv into a command call; errors become one line and an exit code
 // here and nowhere else.
-import yargs, { type Argv } from "yargs";
+import { isatty } from "node:tty";
+import type { Argv } from "yargs";
 import pkg from "../../package.json" with { type: "json" };
 import type { CommandSpec, Io } from "./command.ts";
-import { imageSubcommands } from "./commands/image.ts";
-import { images } from "./commands/images.ts";
-import { login, logout } from "./commands/login.ts";
-import { pull } from "./commands/pull.ts";
-import { rmi } from "./commands/rmi.ts";
 import { run, RUN_BOOLEAN_FLAGS } from "./commands/run.ts";
+import { parseRunArgs } from "./run-args.ts";
 import { splitRunArgs } from "./split.ts";
-import { tag } from "./commands/tag.ts";
 
 export const VERSION: string = pkg.version;
 
@@ -19,38 +15,56 @@ export const EXIT_USAGE = 125;
 export const EXIT_FAILURE = 1;
 
 function defaultIo(): Io {
+  // isatty, not process.stdout.isTTY: a `run` that prints nothing never builds the stream objects.
   return {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
-    stdoutTty: Boolean(process.stdout.isTTY),
-    stderrTty: Boolean(process.stderr.isTTY),
+    stdoutTty: isatty(1),
+    stderrTty: isatty(2),
     readStdin: async () => await new Response(Bun.stdin.stream()).text(),
   };
 }
 
-export async function runCli(args: string[], io: Io = defaultIo()): Promise<number> {
-  let exitCode = 0;
-  const debug = args.includes("--debug") || args.includes("-D");
-  const { createContext } = await import("../context.ts");
+/** The verb yargs chose and the arguments it parsed for it. */
+export interface ParsedCommand {
+  spec: CommandSpec;
+  argv: Record<string, unknown>;
+}
 
-  // The container's command is not ours to parse (`run busybox ls -la`).
-  const split = splitRunArgs(args, "run", RUN_BOOLEAN_FLAGS);
-  const parsed = split ? split.head : args;
+/** Thrown by a command's yargs handler to leave parsing with the command chosen. */
+const DISPATCH = Symbol("dispatch");
+
+/**
+ * yargs' reading of `args`: the command and its argv, or undefined when yargs answered by itself
+ * (--help, --version). Usage errors throw UsageError.
+ */
+export async function parseWithYargs(args: string[]): Promise<ParsedCommand | undefined> {
+  // Loaded here: a plain `run` never evaluates yargs' modules (see run-args.ts).
+  const [{ default: yargs }, { imageSubcommands }, { images }, { login, logout }, { pull }, { rmi }, { tag }] = await Promise.all([
+    import("yargs"),
+    import("./commands/image.ts"),
+    import("./commands/images.ts"),
+    import("./commands/login.ts"),
+    import("./commands/pull.ts"),
+    import("./commands/rmi.ts"),
+    import("./commands/tag.ts"),
+  ]);
+  // yargs renders the chosen command's whole help text right after calling its handler
+  // (usage.cacheHelpMessage: ~20 ms for run's options). So the handler only records the choice and
+  // leaves parse by throwing; yargs has validated the arguments by then.
+  let chosen: ParsedCommand | undefined;
   const register = (y: Argv, spec: CommandSpec): Argv =>
     y.command(
       spec.command,
       spec.describe,
       (b) => (spec.builder ? spec.builder(b) : b),
-      async (argv) => {
-        const ctx = createContext({ debug });
-        const a = argv as Record<string, unknown>;
-        if (split && spec === run) a.command = split.rest;
-        const code = await spec.run(ctx, a, io);
-        exitCode = code ?? 0;
+      (argv) => {
+        chosen = { spec, argv: argv as Record<string, unknown> };
+        throw DISPATCH;
       },
     );
 
-  const cli = yargs(parsed)
+  const cli = yargs(args)
     .scriptName("tinydock")
     .usage("Usage: tinydock [OPTIONS] COMMAND\n\nA daemonless container engine: docker run in one binary.")
     .option("debug", { alias: "D", type: "boolean", global: true, describe: "Show stack traces and debug logs" })
@@ -60,7 +74,7 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
     .parserConfiguration({ "greedy-arrays": false })
     .strict()
     .demandCommand(1, "")
-    .wrap(Math.min(100, process.stdout.columns || 100))
+    .wrap(Math.min(100, (isatty(1) && process.stdout.columns) || 100))
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
@@ -77,7 +91,29 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
 
   try {
     await cli.parseAsync();
-    return exitCode;
+  } catch (err) {
+    if (err !== DISPATCH) throw err;
+  }
+  return chosen;
+}
+
+export async function runCli(args: string[], io: Io = defaultIo()): Promise<number> {
+  const debug = args.includes("--debug") || args.includes("-D");
+  // The container's command is not ours to parse (`run busybox ls -la`).
+  const split = splitRunArgs(args, "run", RUN_BOOLEAN_FLAGS);
+  // yargs' answer to a lone --version, without yargs.
+  if (args.length === 1 && args[0] === "--version") {
+    io.out(`tinydock version ${VERSION}\n`);
+    return 0;
+  }
+  try {
+    const fast = split && parseRunArgs(split.head);
+    const chosen = fast ? { spec: run, argv: fast } : await parseWithYargs(split ? split.head : args);
+    if (!chosen) return 0;
+    const { createContext } = await import("../context.ts");
+    const ctx = createContext({ debug });
+    if (split && chosen.spec === run) chosen.argv.command = split.rest;
+    return (await chosen.spec.run(ctx, chosen.argv, io)) ?? 0;
   } catch (err) {
     const { describeError } = await import("../errors.ts");
     const { UsageError } = await import("./usage.ts");

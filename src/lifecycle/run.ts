@@ -9,13 +9,13 @@ import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
 import { readImageFile } from "../rootfs/imagefile.ts";
 import { lowerLinks } from "../rootfs/images.ts";
 import { overlayMount } from "../rootfs/mount.ts";
-import { pullImage, type PullOptions } from "../rootfs/pull.ts";
+import type { PullOptions } from "../rootfs/pull.ts";
 import { detectCgroups, type Cgroup } from "../runtime/cgroups/index.ts";
 import { resolveCapabilities, capabilityNames } from "../runtime/capabilities.ts";
 import { launch, type Launched } from "../runtime/launch.ts";
 import type { Rlimit } from "../runtime/plan.ts";
 import type { Resources } from "../runtime/resources.ts";
-import { compileSeccomp, DEFAULT_PROFILE, parseKernelRelease } from "../runtime/seccomp/index.ts";
+import { cachedDefaultSeccomp, seccompCacheDir } from "../runtime/seccomp/cache.ts";
 import { buildRunPlan, type ResolvedBind, type TmpfsMount } from "../runtime/spec.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import { readBlob } from "../store/content.ts";
@@ -73,6 +73,7 @@ async function findOrPull(ctx: Ctx, layout: StoreLayout, req: RunRequest, io: Ru
     if (!isKind(err, "NotFound")) throw err;
   }
   io.pullOut(`Unable to find image '${req.image}' locally\n`);
+  const { pullImage } = await import("../rootfs/pull.ts");
   const res = await pullImage(ctx, req.image, req.platform ? { platform: req.platform } : {});
   io.pullOut(`Digest: ${res.digest}\nStatus: Downloaded newer image for ${req.image}\n`);
   return res.record;
@@ -188,10 +189,9 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     const caps = { ...wanted, bounding: wanted.bounding & own, effective: wanted.effective & own, permitted: wanted.permitted & own };
     const seccomp =
       req.seccomp && !req.privileged
-        ? compileSeccomp(DEFAULT_PROFILE, {
+        ? cachedDefaultSeccomp(seccompCacheDir(ctx.root), capabilityNames(caps.bounding), {
             arch: process.arch === "arm64" ? "aarch64" : "x86_64",
-            caps: capabilityNames(caps.bounding),
-            kernel: parseKernelRelease(os.release()),
+            kernelRelease: os.release(),
           })
         : null;
     t.mark("seccomp");

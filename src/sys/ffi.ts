@@ -2,7 +2,7 @@
 // never make a raw syscall (images, --version) pay nothing for it; the container init (init.c) is
 // compiled by TinyCC on the first launch only.
 import fs from "node:fs";
-import { cc, dlopen, FFIType, read, type Pointer } from "bun:ffi";
+import { cc, CString, dlopen, FFIType, read, type Pointer } from "bun:ffi";
 import { InternalError } from "../errors.ts";
 // Embedded in the compiled binary: the host needs neither the file nor a compiler nor headers.
 import initSource from "./init.c" with { type: "text" };
@@ -19,6 +19,9 @@ const symbols = {
   memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
+  getenv: { args: [FFIType.ptr], returns: FFIType.ptr },
+  setenv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  unsetenv: { args: [FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -95,7 +98,7 @@ export function initLib(): Init {
   try {
     fs.writeSync(fd, initSource);
     const t0 = performance.now();
-    init = cc({ source: `/proc/self/fd/${fd}`, define, flags: ["-std=c11", "-nostdlib"], symbols: initSymbols }).symbols;
+    init = withTmpfsTmpdir(() => cc({ source: `/proc/self/fd/${fd}`, define, flags: ["-std=c11", "-nostdlib"], symbols: initSymbols }).symbols);
     initCompileMs = performance.now() - t0;
   } catch (err) {
     throw new InternalError(`Cannot compile the container init: ${(err as Error).message}`, { cause: err });
@@ -103,6 +106,37 @@ export function initLib(): Init {
     fs.closeSync(fd);
   }
   return init;
+}
+
+const TMPFS_MAGIC = 0x01021994;
+const isTmpfs = (dir: string): boolean => {
+  try {
+    return fs.statfsSync(dir).type === TMPFS_MAGIC;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Runs fn (the first cc) with TMPDIR on tmpfs. Before its first compile Bun's cc rewrites a dozen
+ * headers (init.c includes none) into $TMPDIR/bun-cc-<uid>, with its usual owner and no-symlink
+ * checks; that is most of its start-up where /tmp is on disk (first cc of an empty file: ~4.3 ms,
+ * ~2 ms with the headers on tmpfs). It reads TMPDIR from the C environment (process.env is not
+ * that), so the variable is set there for the call and put back after it. A TMPDIR already on
+ * tmpfs, or no tmpfs at /dev/shm, leaves everything as it is.
+ */
+function withTmpfsTmpdir<T>(fn: () => T): T {
+  const c = lib();
+  const name = cstr("TMPDIR");
+  const ptr = c.getenv(name);
+  const old = ptr ? new CString(ptr).toString() : null;
+  if (isTmpfs(old ?? "/tmp") || !isTmpfs("/dev/shm") || c.setenv(name, cstr("/dev/shm"), 1) !== 0) return fn();
+  try {
+    return fn();
+  } finally {
+    if (old === null) c.unsetenv(name);
+    else c.setenv(name, cstr(old), 1);
+  }
 }
 
 /** init.c's parser alone: 0, or 1 + the offset where the encoded plan stops making sense. */
