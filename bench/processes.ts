@@ -74,3 +74,42 @@ export async function removeTree(children: Children, dir: string): Promise<void>
   }
   fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * A bench's entry point: runs `main`, and on exit, failure, SIGINT or SIGTERM stops every child and
+ * runs the cleanup `main` registered, once. Exits with main's status (130/143 on a signal).
+ */
+export async function runBench(
+  main: (children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void) => Promise<number>,
+): Promise<never> {
+  const children = new Children();
+  let cleanup: ((children: Children) => Promise<void>) | undefined;
+  let cleaning: Promise<void> | undefined;
+  let interrupted = false;
+  const cleanUp = (): Promise<void> => {
+    cleaning ??= (async () => {
+      await children.stopAll();
+      await cleanup?.(new Children());
+    })();
+    return cleaning;
+  };
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    process.once(signal, () => {
+      interrupted = true;
+      console.error(`\n# ${signal}: cleaning up`);
+      void cleanUp().finally(() => process.exit(code));
+    });
+  }
+  let status = 1;
+  try {
+    status = await main(children, (fn) => {
+      cleanup = fn;
+    });
+  } catch (err) {
+    if (!interrupted) console.error(`bench failed: ${(err as Error).message}`);
+  } finally {
+    await cleanUp();
+  }
+  if (interrupted) await new Promise(() => {});
+  process.exit(status);
+}

@@ -11,7 +11,7 @@ import { pushImage } from "../test/helpers/image.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { benchImage, CACHE_ROOT, type BenchImage } from "./image.ts";
 import { setUpPeers } from "./peers.ts";
-import { Children, removeTree } from "./processes.ts";
+import { Children, removeTree, runBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
 const REPO = "bench/big";
@@ -293,33 +293,4 @@ function printSummary(timings: Map<string, Timing>, failed: Map<string, string>,
   console.log(`where tinydock's cold pull goes (each part alone): ${parts.join("; ")}`);
 }
 
-const children = new Children();
-let cleanup: ((children: Children) => Promise<void>) | undefined;
-let cleaning: Promise<void> | undefined;
-let interrupted = false;
-const cleanUp = (): Promise<void> => {
-  cleaning ??= (async () => {
-    await children.stopAll();
-    await cleanup?.(new Children());
-  })();
-  return cleaning;
-};
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n# ${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(code));
-  });
-}
-
-let status = 1;
-try {
-  status = await main(children, (fn) => {
-    cleanup = fn;
-  });
-} catch (err) {
-  if (!interrupted) console.error(`bench failed: ${(err as Error).message}`);
-} finally {
-  await cleanUp();
-}
-if (!interrupted) process.exit(status);
+await runBench(main);

@@ -13,7 +13,7 @@ import { hybridUnified, removeCgroups } from "./cgroups.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { CACHE_ROOT } from "./image.ts";
 import { setUpPeers } from "./peers.ts";
-import { Children, removeTree } from "./processes.ts";
+import { Children, removeTree, runBench } from "./processes.ts";
 import { parseStrace, type Syscall } from "./strace.ts";
 import { Trash } from "./trash.ts";
 
@@ -454,33 +454,4 @@ function printSummary(
   }
 }
 
-const children = new Children();
-let cleanup: ((children: Children) => Promise<void>) | undefined;
-let cleaning: Promise<void> | undefined;
-let interrupted = false;
-const cleanUp = (): Promise<void> => {
-  cleaning ??= (async () => {
-    await children.stopAll();
-    await cleanup?.(new Children());
-  })();
-  return cleaning;
-};
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n# ${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(code));
-  });
-}
-
-let status = 1;
-try {
-  status = await main(children, (fn) => {
-    cleanup = fn;
-  });
-} catch (err) {
-  if (!interrupted) console.error(`bench failed: ${(err as Error).message}`);
-} finally {
-  await cleanUp();
-}
-if (!interrupted) process.exit(status);
+await runBench(main);
