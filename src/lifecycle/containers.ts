@@ -4,7 +4,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError } from "../errors.ts";
-import { readJson, writeFileAtomic } from "../store/atomic.ts";
+import { readJson, writeFileAtomic } from "../atomic.ts";
 
 export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
 

@@ -2,6 +2,7 @@
 // does, so `docker login` and `tinydock login` share credentials. Credential helpers
 // ("credsStore", "credHelpers") are external programs and are not run here.
 import fs from "node:fs";
+import { writeFileAtomic } from "../atomic.ts";
 import path from "node:path";
 import { InvalidArgumentError, ParseError, errnoCode } from "../errors.ts";
 
@@ -115,7 +116,7 @@ export function removeCredentials(dockerConfigDir: string, registry: string): bo
   return true;
 }
 
-/** Temp file beside the target, fsync, rename: a crash leaves the old file or the new one. */
+/** Atomic (temp file, fsync, rename): a crash leaves the old file or the new one. */
 function writeConfig(dockerConfigDir: string, file: string, config: Record<string, unknown>): void {
   fs.mkdirSync(dockerConfigDir, { recursive: true, mode: 0o700 });
   // A symlinked config.json (dotfile managers) is updated where it points, as the docker CLI does.
@@ -125,21 +126,5 @@ function writeConfig(dockerConfigDir: string, file: string, config: Record<strin
   } catch (err) {
     if (errnoCode(err) !== "ENOENT") throw err;
   }
-  const tmp = path.join(path.dirname(target), `.config.json.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = fs.openSync(tmp, "wx", 0o600);
-  try {
-    fs.writeSync(fd, `${JSON.stringify(config, null, "\t")}\n`);
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(target, `${JSON.stringify(config, null, "\t")}\n`, 0o600);
 }

@@ -6,7 +6,7 @@ import path from "node:path";
 import { DataLossError, isKind } from "../errors.ts";
 import { shortId } from "../image/digest.ts";
 import { layerCompression, type Descriptor } from "../image/manifest.ts";
-import { fsyncDir, readJson, writeFileAtomic } from "../store/atomic.ts";
+import { fsyncDir, readJson, writeFileAtomic } from "../atomic.ts";
 import { hasBlob, Ingest } from "../store/content.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock, type LockDeps } from "../store/lock.ts";

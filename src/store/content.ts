@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { DataLossError } from "../errors.ts";
 import { sha256Digest } from "../image/digest.ts";
-import { fsyncDir, writeFileAtomic } from "./atomic.ts";
+import { fsyncDir, writeFileAtomic } from "../atomic.ts";
 import type { StoreLayout } from "./layout.ts";
 
 export function hasBlob(layout: StoreLayout, digest: string): boolean {

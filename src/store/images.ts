@@ -5,7 +5,7 @@ import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../e
 import { isDigest } from "../image/digest.ts";
 import type { Platform } from "../image/platform.ts";
 import { familiarString, formatReference, parseReference, repositoryName, type Reference } from "../image/reference.ts";
-import { readJson, writeFileAtomic } from "./atomic.ts";
+import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { StoreLayout } from "./layout.ts";
 
 export interface LayerRecord {
