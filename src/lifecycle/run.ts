@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { isKind, TinydockError } from "../errors.ts";
+import { isKind } from "../errors.ts";
 import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
 import { readImageFile } from "../rootfs/imagefile.ts";
 import { lowerLinks } from "../rootfs/images.ts";
@@ -256,6 +256,6 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     return { id, exitCode, oomKilled };
   } catch (err) {
     cleanup();
-    throw err instanceof TinydockError ? err : err;
+    throw err;
   }
 }
