@@ -113,3 +113,17 @@ export async function runBench(
   if (interrupted) await new Promise(() => {});
   process.exit(status);
 }
+
+/** A positive integer from the environment (BENCH_*_RUNS), or the default. */
+export function positiveEnv(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`Cannot parse ${name} "${v}": not a positive integer`);
+  return n;
+}
+
+export const log = (line: string): void => console.log(`# ${line}`);
+/** Single-quoted for sh. */
+export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+export const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));

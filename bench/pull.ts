@@ -11,7 +11,7 @@ import { pushImage } from "../test/helpers/image.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { benchImage, CACHE_ROOT, type BenchImage } from "./image.ts";
 import { setUpPeers } from "./peers.ts";
-import { Children, removeTree, runBench } from "./processes.ts";
+import { Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
 const REPO = "bench/big";
@@ -32,18 +32,7 @@ const NAMES = {
   version: "tinydock --version",
 };
 
-function positiveEnv(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === "") return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`Cannot parse ${name} "${v}": not a positive integer`);
-  return n;
-}
-
-const log = (line: string): void => console.log(`# ${line}`);
-const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(0)} MB`;
-const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 /** `onCleanup` gets what undoes main's work; it runs with its own Children, after `children` stopped. */
 async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {

@@ -13,7 +13,7 @@ import { hybridUnified, removeCgroups } from "./cgroups.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { CACHE_ROOT } from "./image.ts";
 import { setUpPeers } from "./peers.ts";
-import { Children, removeTree, runBench } from "./processes.ts";
+import { Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { parseStrace, type Syscall } from "./strace.ts";
 import { Trash } from "./trash.ts";
 
@@ -36,17 +36,6 @@ const NAMES = {
   version: "tinydock --version",
 };
 
-function positiveEnv(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === "") return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`Cannot parse ${name} "${v}": not a positive integer`);
-  return n;
-}
-
-const log = (line: string): void => console.log(`# ${line}`);
-const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** `onCleanup` gets what undoes main's work; it runs with its own Children, after `children` stopped. */
