@@ -22,6 +22,11 @@ const rules = () =>
     .filter((l) => !l.startsWith("#"))
     .join("\n");
 const links = () => t.sh(["ip", "-o", "link", "show"]).out;
+/** The kernel deletes a dead netns's veth pair in the background: wait (bounded) for it. */
+const vethGone = async (name: string) => {
+  for (let i = 0; i < 100 && links().includes(name); i++) await Bun.sleep(20);
+  return !links().includes(name);
+};
 const hostsOf = (id: string) => fs.readFileSync(path.join(t.root, "containers", id, "hosts"), "utf8");
 const leases = (net: string) => {
   try {
@@ -44,7 +49,7 @@ const inContainer = (rec: NetworkSettingsRecord, id: string, cmd: string) =>
   });
 
 describe("default bridge", () => {
-  test("bridge, veth, address, route, NAT; all gone after detach and teardown", () => {
+  test("bridge, veth, address, route, NAT; all gone after detach and teardown", async () => {
     const before = rules();
     const id = t.fakeContainer("alpha");
     const rec = t.engine<NetworkSettingsRecord>("attach", { id, name: "alpha", hostname: id.slice(0, 12), mode: "bridge" });
@@ -62,7 +67,7 @@ describe("default bridge", () => {
     expect(leases("bridge")).toEqual(["10.29.0.2"]);
 
     t.engine("detach", { id, record: rec });
-    expect(links()).not.toContain(`td${id.slice(0, 11)}`);
+    expect(await vethGone(`td${id.slice(0, 11)}`)).toBe(true);
     expect(netnsFiles()).toEqual([]);
     expect(leases("bridge")).toEqual([]);
     // The default bridge stays (as Docker's docker0) until prune tears it down.
@@ -72,7 +77,7 @@ describe("default bridge", () => {
     expect(rules()).toBe(before);
   });
 
-  test("addresses are never handed out twice; a crashed container's lease, veth and netns are reclaimed", () => {
+  test("addresses are never handed out twice; a crashed container's lease, veth and netns are reclaimed", async () => {
     const a = t.fakeContainer("a");
     const b = t.fakeContainer("b");
     const ra = t.engine<NetworkSettingsRecord>("attach", { id: a, name: "a", hostname: "a" });
@@ -92,7 +97,8 @@ describe("default bridge", () => {
     t.engine("detach", { id: c });
     expect(netnsFiles()).toEqual([]);
     expect(leases("bridge")).toEqual([]);
-    expect(links()).not.toMatch(/td[0-9a-f]{11}/);
+    expect(await vethGone(`td${a.slice(0, 11)}`)).toBe(true);
+    expect(await vethGone(`td${c.slice(0, 11)}`)).toBe(true);
   });
 
   test("--network container: joins the other container's netns file; none and host own nothing", () => {
