@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionError } from "../errors.ts";
 import { containerPaths, containersDir, listContainers } from "../lifecycle/containers.ts";
-import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost, type HostsPeer } from "../lifecycle/etc.ts";
+import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost, type HostsPeer } from "./dns.ts";
 import { acquireLock } from "../store/lock.ts";
 import { allocate, readLeases, reconcileLeases, release, type Lease } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";
@@ -14,7 +14,7 @@ import { applyMasquerade, enableIpForward, type BridgeNet } from "./masquerade.t
 import { parseNetworkMode } from "./mode.ts";
 import { formatMac, macForIp } from "./netlink.ts";
 import { createNetns, listNetnsFiles, netnsPath, removeNetns } from "./netns.ts";
-import { DEFAULT_BRIDGE, findNetwork, lockNetwork, networkPaths, networksDir, PREDEFINED, type NetworkRecord } from "./networks.ts";
+import { DEFAULT_BRIDGE, findNetwork, lockNetwork, lockNetworkSync, networkPaths, networksDir, PREDEFINED, type NetworkRecord } from "./networks.ts";
 import { parseCidr } from "./subnet.ts";
 
 /** The container's end of a bridge network (Docker's NetworkSettings.Networks[name]). */
@@ -351,7 +351,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
  * Undoes attachNetwork: veth, netns file, lease, and the peers' hosts files. Idempotent; without
  * a record (a run killed before it saved one) it finds what the id left behind.
  */
-export async function detachNetwork(ctx: Ctx, id: string, record?: NetworkSettingsRecord): Promise<void> {
+export function detachNetwork(ctx: Ctx, id: string, record?: NetworkSettingsRecord): void {
   if (record && record.netns !== "join") return;
   if (record && !record.endpoint && !record.netnsPath) return; // container: mode owns nothing
   const veth = record?.endpoint?.hostVeth ?? hostVethName(id);
@@ -369,7 +369,7 @@ export async function detachNetwork(ctx: Ctx, id: string, record?: NetworkSettin
     if (!fs.existsSync(np.record)) continue;
     const mine = readLeases(np.leases).filter((l) => l.id === id || (!l.id && record?.endpoint?.ipAddress === l.ip));
     if (!mine.length) continue;
-    const lock = await lockNetwork(ctx, name);
+    const lock = lockNetworkSync(ctx, name);
     try {
       for (const l of mine) release(np.leases, l.ip, id);
       const net = JSON.parse(fs.readFileSync(np.record, "utf8")) as NetworkRecord;

@@ -7,6 +7,7 @@ import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionError, UnavailableError } from "../errors.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
+import { LOCK_EX, LOCK_UN } from "../sys/sys.ts";
 import { carve, contains, formatIpv4, formatSubnet, hostRange, overlaps, parseCidr, parseIpv4, type Subnet } from "./subnet.ts";
 
 export type NetworkDriver = "bridge" | "host" | "null";
@@ -171,4 +172,32 @@ export function lockNetwork(ctx: Ctx, name: string): Promise<Lock> {
   const p = networkPaths(ctx.root, name);
   fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   return acquireLock(ctx, p.lock, { timeoutMs: 60_000 });
+}
+
+/**
+ * The same lock, waited for by blocking the thread: for teardown paths that must stay synchronous
+ * (run's undo list, cleanup). Holders keep it for a few milliseconds.
+ */
+export function lockNetworkSync(ctx: Ctx, name: string): Lock {
+  const p = networkPaths(ctx.root, name);
+  fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  const fd = fs.openSync(p.lock, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    ctx.sys.flock(fd, LOCK_EX);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      try {
+        ctx.sys.flock(fd, LOCK_UN);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
 }

@@ -1,7 +1,7 @@
 // Subnets, --network modes, the NAT batch, hosts/resolv.conf rendering, config keys.
 import { describe, expect, test } from "bun:test";
 import { parseEngineConfig } from "../../../src/context.ts";
-import { containerResolvConf, hostsFile, parseExtraHost } from "../../../src/lifecycle/etc.ts";
+import { containerResolvConf, hostsFile, parseExtraHost } from "../../../src/network/dns.ts";
 import { masqueradeRules, parseChainState } from "../../../src/network/masquerade.ts";
 import { parseNetworkMode } from "../../../src/network/mode.ts";
 import { carve, formatSubnet, hostRange, overlaps, parseCidr, formatIpv4 } from "../../../src/network/subnet.ts";
