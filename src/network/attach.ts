@@ -111,14 +111,11 @@ interface LeaseBody {
   extraHosts: ExtraHost[];
 }
 
-function leaseExtraHosts(l: Lease): ExtraHost[] {
-  return ((l as unknown as LeaseBody).extraHosts ?? []) as ExtraHost[];
-}
 
 function hostsForLease(net: NetworkRecord, l: Lease, all: Lease[]): string {
   const peers: HostsPeer[] = resolvesNames(net) ? all.filter((o) => o.id !== l.id).map((o) => ({ ip: o.ip, names: peerNames(o) })) : [];
   const aliases = resolvesNames(net) ? [l.name, ...l.aliases] : [];
-  return hostsFile(l.hostname, { ip: l.ip, aliases, extraHosts: leaseExtraHosts(l), peers });
+  return hostsFile(l.hostname, { ip: l.ip, aliases, extraHosts: l.extraHosts ?? [], peers });
 }
 
 /** Every member's hosts file, rewritten from the leases (under the network's lock). */
@@ -273,7 +270,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     const ip = allocate(np.leases, {
       subnet,
       gateway: parseCidr(`${net.gateway}/${subnet.prefixLen}`).ip,
-      lease: body as unknown as Omit<Lease, "ip">,
+      lease: body,
       ...(req.ip !== undefined ? { ip: req.ip } : {}),
       alive: alive(ctx.root),
     });
@@ -310,7 +307,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     });
 
     const leases = readLeases(np.leases);
-    const own = leases.find((l) => l.ip === ip) ?? ({ ip, ...body } as Lease);
+    const own = leases.find((l) => l.ip === ip) ?? { ip, ...body };
     fs.writeFileSync(paths.hosts, hostsForLease(net, own, leases), { mode: 0o644 });
     fs.writeFileSync(paths.resolvConf, containerResolvConf(hostResolv, dnsOpts), { mode: 0o644 });
     rewriteMembersHosts(ctx, net, leases, req.id);

@@ -14,6 +14,8 @@ export interface Lease {
   name: string;
   hostname: string;
   aliases: string[];
+  /** --add-host entries, so the hosts file can be rewritten whole. */
+  extraHosts?: { host: string; ip: string }[];
 }
 
 export function readLeases(dir: string): Lease[] {
@@ -28,7 +30,7 @@ export function readLeases(dir: string): Lease[] {
     if (parseIpv4(n) === null) continue;
     try {
       const l = JSON.parse(fs.readFileSync(path.join(dir, n), "utf8")) as Omit<Lease, "ip">;
-      out.push({ ip: n, id: l.id, name: l.name, hostname: l.hostname, aliases: l.aliases ?? [] });
+      out.push({ ip: n, id: l.id, name: l.name, hostname: l.hostname, aliases: l.aliases ?? [], ...(l.extraHosts?.length ? { extraHosts: l.extraHosts } : {}) });
     } catch {
       // A lease torn by a crash between create and write: its container never started.
       out.push({ ip: n, id: "", name: "", hostname: "", aliases: [] });
