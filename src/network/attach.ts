@@ -23,6 +23,8 @@ export interface EndpointRecord {
   networkId: string;
   ipAddress: string;
   prefixLen: number;
+  /** The network's subnet (CIDR): what port publishing masquerades for hairpin. */
+  subnet: string;
   gateway: string;
   macAddress: string;
   bridge: string;
@@ -322,6 +324,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
         networkId: net.id,
         ipAddress: ip,
         prefixLen: subnet.prefixLen,
+        subnet: net.subnet!,
         gateway: net.gateway!,
         macAddress: formatMac(mac),
         bridge: net.bridge!,

@@ -128,6 +128,26 @@ describe("user network and container:", () => {
   }, 60_000);
 });
 
+describe("SIGKILL", () => {
+  test("tinydock killed mid-run: the container dies with it; its netns, veth and lease go with reconcile", async () => {
+    const p = background(["--name", "victim", "busybox", "sleep", "30"]);
+    await until("victim's netns file", () => {
+      const d = path.join(env.root, "netns");
+      return fs.existsSync(d) && fs.readdirSync(d).length === 1;
+    });
+    await until("victim's veth", () => /td[0-9a-f]{11}/.test(links()));
+    p.kill(9);
+    await p.exited;
+    // What `rm -f` does to the container's directory; then reconcile (prune runs it) frees the rest.
+    const id = fs.readdirSync(path.join(env.root, "netns"))[0]!;
+    fs.rmSync(path.join(env.root, "containers", id), { recursive: true, force: true });
+    expect(T(["network", "prune", "-f"]).code).toBe(0);
+    await until("veth gone", () => !/td[0-9a-f]{11}/.test(links()), 5_000);
+    expect(fs.readdirSync(path.join(env.root, "netns"))).toEqual([]);
+    expect(fs.readdirSync(path.join(env.root, "networks", "bridge", "leases"))).toEqual([]);
+  }, 60_000);
+});
+
 describe("nothing left", () => {
   test("no veth, no lease, no netns file; after prune no bridge and iptables as before", async () => {
     await until("veths gone", () => !/td[0-9a-f]{11}/.test(links()), 5_000);
