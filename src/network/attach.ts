@@ -439,7 +439,8 @@ export function networkMembers(ctx: Ctx, net: NetworkRecord): Lease[] {
 
 /**
  * `network rm`: refused while a container uses it; removes its bridge and NAT rules. With
- * `predefinedToo` (network prune) the default bridge's kernel objects go as well when unused.
+ * `teardownDefault` (network prune) the default bridge goes as well when unused: its device, its
+ * rules and its record (re-made from `bip` on the next run).
  */
 export async function removeNetwork(ctx: Ctx, ref: string, opts: { teardownDefault?: boolean } = {}): Promise<NetworkRecord> {
   const net = findNetwork(ctx, ref);
@@ -460,7 +461,8 @@ export async function removeNetwork(ctx: Ctx, ref: string, opts: { teardownDefau
         await syncNatRules(ctx);
       }
     }
-    if (!isPredefined) fs.rmSync(networkPaths(ctx.root, net.name).dir, { recursive: true, force: true });
+    // The default bridge's record goes too, so the next run reads `bip` again (as dockerd at start).
+    if (!isPredefined || net.driver === "bridge") fs.rmSync(networkPaths(ctx.root, net.name).dir, { recursive: true, force: true });
     return net;
   } finally {
     lock.release();
