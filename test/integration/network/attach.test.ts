@@ -157,3 +157,31 @@ describe("user network", () => {
     expect(rules()).toBe(before);
   });
 });
+
+describe("network connect / disconnect", () => {
+  test("a second endpoint (eth1) in the container's netns, names on both sides, and back", () => {
+    t.engine("create", { name: "side" });
+    const a = t.fakeContainer("a");
+    const ra = t.engine<NetworkSettingsRecord>("attach", { id: a, name: "a", hostname: "ahost" });
+    const b = t.fakeContainer("b");
+    const rb = t.engine<NetworkSettingsRecord>("attach", { id: b, name: "b", hostname: "bhost", mode: "side" });
+    expect(hostsOf(a)).not.toContain("\tb ");
+    const ep = t.engine<{ ipAddress: string; hostVeth: string }>("connect", { container: "a", network: "side", aliases: ["alpha"] });
+    expect(ep.ipAddress).toBe("10.30.0.3");
+    expect(t.sh(["nsenter", `--net=${ra.netnsPath}`, "ip", "-o", "-4", "addr"]).out).toMatch(/eth1\s+inet 10\.30\.0\.3\/24/);
+    expect(hostsOf(a)).toContain(`10.30.0.2\tb ${b.slice(0, 12)}\n`);
+    expect(hostsOf(b)).toContain(`10.30.0.3\ta alpha ${a.slice(0, 12)}\n`);
+    expect(inContainer(rb, b, `${BUSYBOX} ping -c 1 -W 2 alpha`).code).toBe(0);
+    expect(inContainer(ra, a, `${BUSYBOX} ping -c 1 -W 2 b`).code).toBe(0);
+    expect(t.engineFails("connect", { container: "a", network: "side" })).toBe("endpoint with name a already exists in network side");
+    t.engine("disconnect", { container: "a", network: "side" });
+    expect(t.sh(["nsenter", `--net=${ra.netnsPath}`, "ip", "-o", "link"]).out).not.toContain("eth1");
+    expect(hostsOf(b)).not.toContain("alpha");
+    expect(hostsOf(a)).not.toContain("\tb ");
+    expect(links()).not.toContain(ep.hostVeth);
+    t.engine("detach", { id: a, record: ra });
+    t.engine("detach", { id: b, record: rb });
+    t.engine("rm", { name: "side" });
+    expect(netnsFiles()).toEqual([]);
+  });
+});
