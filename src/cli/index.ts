@@ -89,6 +89,35 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     return y.demandCommand(1, "");
   });
 
+  // ── Container verbs (branch cmds) ──
+  const [{ containerSubcommands }, { systemSubcommands }, { ps }, { inspect }, { logs }, { stop }, { kill }, { rm }, { wait }, { rename }, { top }, { stats }, { pause }, { unpause }, { cp }] =
+    await Promise.all([
+      import("./commands/container.ts"),
+      import("./commands/system.ts"),
+      import("./commands/ps.ts"),
+      import("./commands/inspect.ts"),
+      import("./commands/logs.ts"),
+      import("./commands/stop.ts"),
+      import("./commands/kill.ts"),
+      import("./commands/rm.ts"),
+      import("./commands/wait.ts"),
+      import("./commands/rename.ts"),
+      import("./commands/top.ts"),
+      import("./commands/stats.ts"),
+      import("./commands/pause.ts"),
+      import("./commands/unpause.ts"),
+      import("./commands/cp.ts"),
+    ]);
+  for (const spec of [ps, inspect, logs, stop, kill, rm, wait, rename, top, stats, pause, unpause, cp]) register(cli, spec);
+  cli.command("container", "Manage containers", (y) => {
+    for (const spec of containerSubcommands) register(y, spec);
+    return y.demandCommand(1, "");
+  });
+  cli.command("system", "Manage tinydock", (y) => {
+    for (const spec of systemSubcommands) register(y, spec);
+    return y.demandCommand(1, "");
+  });
+
   try {
     await cli.parseAsync();
   } catch (err) {
