@@ -71,7 +71,10 @@ function evalAction(action: string, data: Value, format: string): string {
   if (toks.length === 0) throw new ParseError(`Cannot parse template "${format}": empty action`);
   const [head, ...rest] = toks as [string, ...string[]];
   if (FUNCS[head]) return goString(FUNCS[head](rest.map((t) => argValue(t, data, format)), format));
-  if (rest.length > 0) throw new ParseError(`Cannot parse template "${format}": ${head} is not a function`);
+  if (rest.length > 0) {
+    if (/^[A-Za-z_]\w*$/.test(head)) throw new ParseError(`Cannot parse template "${format}": function "${head}" not defined`);
+    throw new ParseError(`Cannot parse template "${format}": can't give argument to non-function ${head}`);
+  }
   return goString(argValue(head, data, format));
 }
 
