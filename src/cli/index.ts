@@ -70,8 +70,9 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     .option("debug", { alias: "D", type: "boolean", global: true, describe: "Show stack traces and debug logs" })
     .version("version", "Print version information and quit", `tinydock version ${VERSION}`)
     .help("help")
-    // `-e A=1 busybox` must not swallow the image into the -e list.
-    .parserConfiguration({ "greedy-arrays": false })
+    // `-e A=1 busybox` must not swallow the image into the -e list. Docker's --no-trunc and
+    // --no-stream are flags of their own, not negations of "trunc"/"stream" (branch cmds).
+    .parserConfiguration({ "greedy-arrays": false, "boolean-negation": false })
     .strict()
     .demandCommand(1, "")
     .wrap(Math.min(100, (isatty(1) && process.stdout.columns) || 100))

@@ -31,7 +31,8 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
       now,
       command: (rec) => {
         const { path, args } = commandOf(ctx, rec, cache);
-        return [path, ...args].join(" ");
+        // Docker's list.go: arguments with a space are single-quoted.
+        return [path, ...args.map((a) => (a.includes(" ") ? `'${a}'` : a))].join(" ");
       },
     }),
   );
