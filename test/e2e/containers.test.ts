@@ -249,6 +249,32 @@ describe("running containers", () => {
   });
 });
 
+describe("logs -f", () => {
+  test("follows lines as they are written, stdout and stderr apart, and ends when the container exits", async () => {
+    const { id } = await background("follower", ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]);
+    const log = path.join(containersDir(), id, `${id}-json.log`);
+    const entry = (text: string, stream = "stdout") => `${JSON.stringify({ log: text, stream, time: new Date().toISOString().replace("Z", "000000Z") })}\n`;
+    fs.writeFileSync(log, entry("first\n"));
+    const f = spawnTinydock(env, ["logs", "-f", "--tail", "1", "follower"]);
+    spawned.push(f);
+    const reader = f.stdout.getReader();
+    const read = async () => new TextDecoder().decode((await reader.read()).value);
+    expect(await read()).toBe("first\n");
+    fs.appendFileSync(log, entry("second\n"));
+    expect(await read()).toBe("second\n");
+    fs.appendFileSync(log, entry("to stderr\n", "stderr"));
+    // Rotation: the live file becomes .1, a new one starts.
+    fs.renameSync(log, `${log}.1`);
+    fs.writeFileSync(log, entry("after rotation\n"));
+    expect(await read()).toBe("after rotation\n");
+    expect(T(["stop", "follower"]).code).toBe(0);
+    const ended = await Promise.race([f.exited, Bun.sleep(5000).then(() => "timeout")]);
+    expect(ended).toBe(0);
+    expect(await new Response(f.stderr).text()).toBe("to stderr\n");
+    expect(T(["rm", "follower"]).code).toBe(0);
+  });
+});
+
 describe("cp", () => {
   test("both ways with a running container; a symlink pointing out never leaks host files or writes outside", async () => {
     const host = path.join(dir, "cp");
@@ -326,8 +352,17 @@ describe("crash consistency and reconcile", () => {
     }
     expect(status).toMatch(/^Exited \(137\)/);
     expect(cgroupsOf(new Set([id])).length).toBeGreaterThan(0);
+    // The supervisor's last act, had it lived: release the cgroup, keep the record (no --rm).
+    expect(T(["container", "cleanup", id]).code).toBe(0);
+    expect(cgroupsOf(new Set([id]))).toEqual([]);
+    expect(T(["ps", "-aq", "--filter", "name=orphaned"]).stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect(T(["container", "--help"]).stdout).not.toContain("cleanup");
+    // An rm killed half-way: "Dead", and rm -f finishes it.
+    fs.writeFileSync(path.join(containersDir(), id, "removing"), "");
+    expect(T(["ps", "-a", "--filter", "name=orphaned", "--format", "{{.Status}}"]).stdout).toBe("Dead\n");
     expect(T(["rm", "-f", "orphaned"]).code).toBe(0);
     expect(cgroupsOf(new Set([id]))).toEqual([]);
+    expect(fs.existsSync(path.join(containersDir(), id))).toBe(false);
   });
 
   test("run.json naming a dead monitor: exited 137; system prune removes orphans by name", () => {
