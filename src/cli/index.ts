@@ -75,8 +75,9 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     .option("debug", { alias: "D", type: "boolean", global: true, describe: "Show stack traces and debug logs" })
     .version("version", "Print version information and quit", `tinydock version ${VERSION}`)
     .help("help")
-    // `-e A=1 busybox` must not swallow the image into the -e list.
-    .parserConfiguration({ "greedy-arrays": false })
+    // `-e A=1 busybox` must not swallow the image into the -e list. Docker's --no-trunc and
+    // --no-stream are flags of their own, not negations of "trunc"/"stream" (branch cmds).
+    .parserConfiguration({ "greedy-arrays": false, "boolean-negation": false })
     .strict()
     .demandCommand(1, "")
     .wrap(Math.min(100, (isTerminal(1) && process.stdout.columns) || 100))
@@ -91,6 +92,35 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
   for (const spec of [run, pull, images, rmi, tag, login, logout]) register(cli, spec);
   cli.command("image", "Manage images", (y) => {
     for (const spec of imageSubcommands) register(y, spec);
+    return y.demandCommand(1, "");
+  });
+
+  // ── Container verbs (branch cmds) ──
+  const [{ containerSubcommands }, { systemSubcommands }, { ps }, { inspect }, { logs }, { stop }, { kill }, { rm }, { wait }, { rename }, { top }, { stats }, { pause }, { unpause }, { cp }] =
+    await Promise.all([
+      import("./commands/container.ts"),
+      import("./commands/system.ts"),
+      import("./commands/ps.ts"),
+      import("./commands/inspect.ts"),
+      import("./commands/logs.ts"),
+      import("./commands/stop.ts"),
+      import("./commands/kill.ts"),
+      import("./commands/rm.ts"),
+      import("./commands/wait.ts"),
+      import("./commands/rename.ts"),
+      import("./commands/top.ts"),
+      import("./commands/stats.ts"),
+      import("./commands/pause.ts"),
+      import("./commands/unpause.ts"),
+      import("./commands/cp.ts"),
+    ]);
+  for (const spec of [ps, inspect, logs, stop, kill, rm, wait, rename, top, stats, pause, unpause, cp]) register(cli, spec);
+  cli.command("container", "Manage containers", (y) => {
+    for (const spec of containerSubcommands) register(y, spec);
+    return y.demandCommand(1, "");
+  });
+  cli.command("system", "Manage tinydock", (y) => {
+    for (const spec of systemSubcommands) register(y, spec);
     return y.demandCommand(1, "");
   });
 

@@ -22,6 +22,8 @@ const symbols = {
   getenv: { args: [FFIType.ptr], returns: FFIType.ptr },
   setenv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   unsetenv: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // branch cmds: openat2 (no libc wrapper in glibc 2.36) through syscall(2), for `cp`.
+  syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
