@@ -24,6 +24,8 @@ const symbols = {
   unsetenv: { args: [FFIType.ptr], returns: FFIType.i32 },
   // monitor: sealing the memfd the monitor runs from
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  // branch cmds: openat2 (no libc wrapper in glibc 2.36) through syscall(2), for `cp`.
+  syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
