@@ -430,8 +430,9 @@ export interface ReconcileReport {
 }
 
 /** Removes what containers that no longer exist left behind: netns files, td… veths, leases. */
-export async function reconcileNetworks(ctx: Ctx): Promise<ReconcileReport> {
-  const isAlive = alive(ctx.root);
+export async function reconcileNetworks(ctx: Ctx, keep?: ReadonlySet<string>): Promise<ReconcileReport> {
+  // Alive: in `keep` (the lifecycle's reconcile knows), else: its container directory exists.
+  const isAlive = keep ? (id: string) => keep.has(id) : alive(ctx.root);
   const report: ReconcileReport = { netns: [], veths: [], leases: [] };
   // veths first: removing a netns file lets the kernel delete its veth on its own, later.
   let ids: string[] = [];
@@ -441,7 +442,7 @@ export async function reconcileNetworks(ctx: Ctx): Promise<ReconcileReport> {
   withRouteSocket(ctx.sys, null, (s) => {
     for (const l of s.links()) {
       const m = /^td([a-f0-9]{11})$/.exec(l.name);
-      if (!m || ids.some((id) => id.startsWith(m[1]!))) continue;
+      if (!m || ids.some((id) => id.startsWith(m[1]!) && isAlive(id))) continue;
       if (s.deleteLink(l.name)) report.veths.push(l.name);
     }
   });
