@@ -128,8 +128,24 @@ describe("user network and container:", () => {
   }, 60_000);
 });
 
+describe("lifecycle", () => {
+  test("ps and inspect show the network; rm -f of a running container frees it", async () => {
+    const p = background(["--name", "lived", "busybox", "sleep", "30"]);
+    await until("lived's veth", () => /td[0-9a-f]{11}/.test(links()));
+    await until("lived running", () => T(["ps", "--format", "{{.Names}} {{.Networks}}"]).stdout.includes("lived bridge"));
+    const ins = JSON.parse(T(["inspect", "lived"]).stdout)[0].NetworkSettings;
+    expect(ins.IPAddress).toMatch(/^10\.29\.0\.\d+$/);
+    expect(ins.Networks.bridge.Gateway).toBe("10.29.0.1");
+    expect(T(["rm", "-f", "lived"]).code).toBe(0);
+    await p.exited;
+    await until("veth gone", () => !/td[0-9a-f]{11}/.test(links()), 5_000);
+    expect(fs.readdirSync(path.join(env.root, "netns"))).toEqual([]);
+    expect(fs.readdirSync(path.join(env.root, "networks", "bridge", "leases"))).toEqual([]);
+  }, 60_000);
+});
+
 describe("SIGKILL", () => {
-  test("tinydock killed mid-run: the container dies with it; its netns, veth and lease go with reconcile", async () => {
+  test("tinydock killed mid-run: the container dies with it; rm -f frees its netns, veth and lease", async () => {
     const p = background(["--name", "victim", "busybox", "sleep", "30"]);
     await until("victim's netns file", () => {
       const d = path.join(env.root, "netns");
@@ -138,10 +154,8 @@ describe("SIGKILL", () => {
     await until("victim's veth", () => /td[0-9a-f]{11}/.test(links()));
     p.kill(9);
     await p.exited;
-    // What `rm -f` does to the container's directory; then reconcile (prune runs it) frees the rest.
-    const id = fs.readdirSync(path.join(env.root, "netns"))[0]!;
-    fs.rmSync(path.join(env.root, "containers", id), { recursive: true, force: true });
-    expect(T(["network", "prune", "-f"]).code).toBe(0);
+    // The record says running, its supervisor is gone: rm -f tears the network down.
+    expect(T(["rm", "-f", "victim"]).code).toBe(0);
     await until("veth gone", () => !/td[0-9a-f]{11}/.test(links()), 5_000);
     expect(fs.readdirSync(path.join(env.root, "netns"))).toEqual([]);
     // (prune also removed the unused default network's record, leases dir included)
