@@ -101,6 +101,29 @@ describe("default bridge", () => {
     expect(await vethGone(`td${c.slice(0, 11)}`)).toBe(true);
   });
 
+  test("8 runs at once (the first ones racing to make the bridge): 8 distinct addresses, one bridge, one NAT rule", async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => t.fakeContainer(`p${i}`));
+    const procs = ids.map((id, i) =>
+      Bun.spawn(["nsenter", `--net=/run/netns/${t.name}`, process.execPath, path.join(import.meta.dir, "driver.ts"), t.root, "attach", JSON.stringify({ id, name: `p${i}`, hostname: `p${i}` })], {
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
+    );
+    const recs = await Promise.all(
+      procs.map(async (p) => {
+        const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+        if (code !== 0) throw new Error(err);
+        return JSON.parse(out) as NetworkSettingsRecord;
+      }),
+    );
+    const ips = recs.map((r) => r.endpoint!.ipAddress);
+    expect(new Set(ips).size).toBe(8);
+    expect(leases("bridge").sort()).toEqual([...ips].sort());
+    expect(rules().match(/-j MASQUERADE/g)).toHaveLength(1);
+    for (let i = 0; i < 8; i++) t.engine("detach", { id: ids[i], record: recs[i] });
+    expect(leases("bridge")).toEqual([]);
+  });
+
   test("--network container: joins the other container's netns file; none and host own nothing", () => {
     const a = t.fakeContainer("pod");
     const ra = t.engine<NetworkSettingsRecord>("attach", { id: a, name: "pod", hostname: "pod" });
