@@ -1,6 +1,7 @@
 // A container's network, from `--network` to a configured namespace: netns file, bridge, veth
-// pair, lease, /etc/hosts and /etc/resolv.conf; and the way back. The lead's run/cleanup call
-// attachNetwork, detachNetwork and reconcileNetworks; nothing else here is for them.
+// pair, lease, /etc/hosts and /etc/resolv.conf; and the way back. The lifecycle calls
+// attachNetwork (run), detachNetwork (stop, rm, cleanup) and reconcileNetworks (reconcile); the
+// other exports serve `network rm/prune/inspect` and connect.ts.
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
@@ -14,7 +15,7 @@ import { applyMasquerade, enableIpForward, type BridgeNet } from "./masquerade.t
 import { parseNetworkMode } from "./mode.ts";
 import { formatMac, macForIp } from "./netlink.ts";
 import { createNetns, listNetnsFiles, netnsPath, removeNetns } from "./netns.ts";
-import { DEFAULT_BRIDGE, findNetwork, lockNetwork, lockNetworkSync, networkPaths, networksDir, PREDEFINED, type NetworkRecord } from "./networks.ts";
+import { findNetwork, lockNetwork, lockNetworkSync, networkPaths, networksDir, PREDEFINED, type NetworkRecord } from "./networks.ts";
 import { parseCidr } from "./subnet.ts";
 
 /** The container's end of a bridge network (Docker's NetworkSettings.Networks[name]). */
@@ -505,4 +506,3 @@ export async function removeNetwork(ctx: Ctx, ref: string, opts: { teardownDefau
   }
 }
 
-export { DEFAULT_BRIDGE };
