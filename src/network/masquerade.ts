@@ -3,6 +3,7 @@
 // traffic through a FORWARD policy of DROP (what a host running Docker has). Both chains are
 // rewritten whole, as one iptables-restore --noflush batch (declaring a chain flushes it), on
 // iptables-legacy and iptables-nft alike: iptables-restore is the same alternative as iptables.
+// Hosts without iptables get the same rules in an nft table of our own (tinydock-bridges).
 // Port publishing (src/network/rules.ts) keeps per-container, comment-tagged rules in
 // TINYDOCK-POSTROUTING/TINYDOCK-FORWARD and deletes those chains when they empty; a whole-chain
 // rewrite there would wipe its rules, hence chains of our own.
@@ -89,8 +90,43 @@ export function iptablesVariant(): "legacy" | "nf_tables" {
   return /nf_tables/.test(run([tool("iptables"), "--version"])) ? "nf_tables" : "legacy";
 }
 
+/** nft's table for hosts without iptables: ours alone, replaced whole in one transaction. */
+export const NFT_TABLE = "tinydock-bridges";
+
+/**
+ * `nft -f` input making NFT_TABLE hold exactly `nets`' rules (declare, delete, re-create: one
+ * atomic transaction whether or not the table existed); no nets: the table goes.
+ */
+export function nftMasqueradeText(nets: BridgeNet[]): string {
+  const t = `table ip ${NFT_TABLE}`;
+  const lines = [t, `delete ${t}`];
+  if (nets.length) {
+    lines.push(`${t} {`, "\tchain postrouting {", "\t\ttype nat hook postrouting priority srcnat; policy accept;");
+    for (const n of nets) lines.push(`\t\tip saddr ${formatSubnet(parseCidr(n.subnet).subnet)} oifname != "${n.bridge}" masquerade`);
+    lines.push("\t}", "\tchain forward {", "\t\ttype filter hook forward priority filter; policy accept;");
+    for (const n of nets) {
+      lines.push(`\t\tiifname "${n.bridge}" accept`);
+      lines.push(`\t\toifname "${n.bridge}" ct state established,related accept`);
+    }
+    lines.push("\t}", "}");
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export type FirewallBackend = "iptables" | "nft";
+
+/** iptables-restore when there is one (legacy or nft flavour alike), else nft. */
+export function firewallBackend(): FirewallBackend {
+  const has = (n: string) => (Bun.which(n) ?? Bun.which(n, { PATH: SBIN.join(":") })) !== null;
+  return has("iptables-restore") && has("iptables-save") ? "iptables" : "nft";
+}
+
 /** Reads the current chains, and applies the difference to `nets` as one batch. */
-export function applyMasquerade(nets: BridgeNet[]): void {
+export function applyMasquerade(nets: BridgeNet[], backend: FirewallBackend = firewallBackend()): void {
+  if (backend === "nft") {
+    run([tool("nft"), "-f", "-"], nftMasqueradeText(nets));
+    return;
+  }
   const have = parseChainState(run([tool("iptables-save")]));
   const batch = masqueradeRules(nets, have);
   if (batch) run([tool("iptables-restore"), "--noflush"], batch);

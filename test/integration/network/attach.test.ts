@@ -208,3 +208,24 @@ describe("network connect / disconnect", () => {
     expect(netnsFiles()).toEqual([]);
   });
 });
+
+describe("NAT rules", () => {
+  test.each(["iptables", "nft"])("%s: applied as one batch, rewritten whole, removed to nothing", (backend) => {
+    const before = rules();
+    const ruleset = () => t.sh(["nft", "list", "ruleset"]).out;
+    const rulesetBefore = ruleset();
+    const two = [
+      { subnet: "10.29.0.0/16", bridge: "tinydock0" },
+      { subnet: "10.30.0.0/24", bridge: "tdbr-0123456789" },
+    ];
+    t.engine("masquerade", { nets: two, backend });
+    expect(ruleset()).toMatch(/(oifname != "tdbr-0123456789" ip saddr 10\.30\.0\.0\/24|ip saddr 10\.30\.0\.0\/24 oifname != "tdbr-0123456789").* masquerade/);
+    t.engine("masquerade", { nets: two.slice(0, 1), backend });
+    expect(ruleset()).not.toContain("10.30.0.0/24");
+    expect(ruleset().match(/masquerade/g)).toHaveLength(1);
+    t.engine("masquerade", { nets: [], backend });
+    expect(rules()).toBe(before);
+    // (iptables-nft leaves the built-in chains it made, as on a host that already had them)
+    if (backend === "nft") expect(ruleset()).toBe(rulesetBefore);
+  });
+});

@@ -19,6 +19,7 @@ try {
   else if (call === "rm") out = await net.removeNetwork(ctx, arg.name, arg);
   else if (call === "connect") out = await (await import("../../../src/network/connect.ts")).connectNetwork(ctx, arg.container, arg.network, arg);
   else if (call === "disconnect") out = await (await import("../../../src/network/connect.ts")).disconnectNetwork(ctx, arg.container, arg.network);
+  else if (call === "masquerade") out = (await import("../../../src/network/masquerade.ts")).applyMasquerade(arg.nets, arg.backend);
   else throw new Error(`unknown call ${call}`);
   process.stdout.write(`${JSON.stringify(out ?? null)}\n`);
 } catch (err) {

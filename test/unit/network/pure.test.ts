@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseEngineConfig } from "../../../src/context.ts";
 import { containerResolvConf, hostsFile, parseExtraHost } from "../../../src/network/dns.ts";
-import { masqueradeRules, parseChainState } from "../../../src/network/masquerade.ts";
+import { masqueradeRules, nftMasqueradeText, parseChainState } from "../../../src/network/masquerade.ts";
 import { parseNetworkMode } from "../../../src/network/mode.ts";
 import { carve, formatSubnet, hostRange, overlaps, parseCidr, formatIpv4 } from "../../../src/network/subnet.ts";
 
@@ -69,6 +69,15 @@ describe("NAT batch", () => {
       "*nat\n-D POSTROUTING -j TINYDOCK-MASQUERADE\n:TINYDOCK-MASQUERADE - [0:0]\n-X TINYDOCK-MASQUERADE\nCOMMIT\n*filter\n-D FORWARD -j TINYDOCK-BRIDGES\n:TINYDOCK-BRIDGES - [0:0]\n-X TINYDOCK-BRIDGES\nCOMMIT\n",
     );
     expect(masqueradeRules([], none)).toBe("");
+  });
+});
+
+describe("nft fallback", () => {
+  test("one table of our own, replaced whole; nothing left without bridges", () => {
+    const text = nftMasqueradeText([{ subnet: "10.29.0.1/16", bridge: "tinydock0" }]);
+    expect(text.split("\n").slice(0, 2)).toEqual(["table ip tinydock-bridges", "delete table ip tinydock-bridges"]);
+    expect(text).toContain('\t\tip saddr 10.29.0.0/16 oifname != "tinydock0" masquerade\n');
+    expect(nftMasqueradeText([])).toBe("table ip tinydock-bridges\ndelete table ip tinydock-bridges\n");
   });
 });
 
