@@ -21,7 +21,8 @@ try {
   else if (call === "disconnect") out = await (await import("../../../src/network/connect.ts")).disconnectNetwork(ctx, arg.container, arg.network);
   else if (call === "masquerade") out = (await import("../../../src/network/masquerade.ts")).applyMasquerade(arg.nets, arg.backend);
   else throw new Error(`unknown call ${call}`);
-  process.stdout.write(`${JSON.stringify(out ?? null)}\n`);
+  // writeSync: a pipe's async write could still be pending when the process ends
+  (await import("node:fs")).writeSync(1, `${JSON.stringify(out ?? null)}\n`);
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(1);
