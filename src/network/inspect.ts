@@ -2,12 +2,8 @@
 import crypto from "node:crypto";
 import type { Lease } from "./ipam.ts";
 import type { NetworkRecord } from "./networks.ts";
-import { formatIpv4, hostRange, parseCidr } from "./subnet.ts";
+import { parseCidr } from "./subnet.ts";
 import { formatMac, macForIp } from "./netlink.ts";
-
-export function networkScope(): string {
-  return "local";
-}
 
 export function inspectNetwork(net: NetworkRecord, members: Lease[]): Record<string, unknown> {
   const prefix = net.subnet ? parseCidr(net.subnet).subnet.prefixLen : 0;
@@ -30,7 +26,7 @@ export function inspectNetwork(net: NetworkRecord, members: Lease[]): Record<str
     Name: net.name,
     Id: net.id,
     Created: net.created,
-    Scope: networkScope(),
+    Scope: "local",
     Driver: net.driver,
     EnableIPv6: false,
     IPAM: {
@@ -49,14 +45,6 @@ export function inspectNetwork(net: NetworkRecord, members: Lease[]): Record<str
   };
 }
 
-/** How many addresses the network can still hand out (for messages and tests). */
-export function capacity(net: NetworkRecord): number {
-  if (!net.subnet) return 0;
-  const { first, last } = hostRange(parseCidr(net.subnet).subnet);
-  return last - first; // minus the gateway
-}
-
-export { formatIpv4 };
 
 interface EndpointLike {
   networkName: string;
