@@ -285,10 +285,16 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
       if (!pid) throw new FailedPreconditionError(`cannot join network of a non running container: ${target.id}`);
       join = `/proc/${pid}/ns/net`;
     }
-    // The same names and resolver as the container whose network this is (Docker shares its files).
+    // The very files of the container whose network this is (Docker shares them too): symlinks,
+    // which the bind mount resolves, so this container sees the in-place rewrites as peers come and go.
     const tp = containerPaths(ctx.root, target.id);
-    fs.writeFileSync(paths.hosts, readHostFile(tp.hosts) || hostsFile(req.hostname), { mode: 0o644 });
-    fs.writeFileSync(paths.resolvConf, readHostFile(tp.resolvConf) || containerResolvConf(hostResolv), { mode: 0o644 });
+    for (const [mine, theirs] of [
+      [paths.hosts, tp.hosts],
+      [paths.resolvConf, tp.resolvConf],
+    ] as const) {
+      fs.rmSync(mine, { force: true });
+      fs.symlinkSync(theirs, mine);
+    }
     return { mode: `container:${target.id}`, netns: "join", joinNamespaces: [{ ns: "net", path: join }] };
   }
 

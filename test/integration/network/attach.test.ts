@@ -131,6 +131,7 @@ describe("default bridge", () => {
     const rb = t.engine<NetworkSettingsRecord>("attach", { id: b, name: "side", hostname: "side", mode: "container:pod" });
     expect(rb).toEqual({ mode: `container:${a}`, netns: "join", joinNamespaces: [{ ns: "net", path: ra.netnsPath! }] });
     expect(hostsOf(b)).toBe(hostsOf(a));
+    expect(fs.realpathSync(path.join(t.root, "containers", b, "hosts"))).toBe(path.join(t.root, "containers", a, "hosts"));
     const c = t.fakeContainer("lonely");
     expect(t.engine("attach", { id: c, name: "lonely", hostname: "lonely", mode: "none", extraHosts: ["db:10.0.0.5"] })).toEqual({
       mode: "none",
