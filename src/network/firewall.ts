@@ -1,0 +1,186 @@
+// Applies rules.ts's text to the kernel: one `iptables-restore --noflush` or `nft -f` batch per
+// change, read from stdin, so a container's rules appear and disappear all at once. The live state
+// is read first (iptables-save / nft -j list) to declare only what is missing and to delete exactly
+// the lines carrying a container's comment. Callers serialize changes (ports.ts holds a lock).
+import fs from "node:fs";
+import { FailedPreconditionError, UnavailableError } from "../errors.ts";
+import {
+  containerRules,
+  iptablesIds,
+  iptablesPublishText,
+  iptablesRemoveText,
+  nftIds,
+  nftPublishText,
+  nftRemoveText,
+  parseIptablesSave,
+  parseNftJson,
+  NFT_TABLE,
+  type PublishedContainer,
+} from "./rules.ts";
+
+export type Backend = "iptables-legacy" | "iptables-nft" | "nft";
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** How commands reach the kernel: directly, or (tests, bench) inside a network namespace. */
+export interface Host {
+  run(argv: string[], input?: string): Promise<CommandResult>;
+  /** Writes /proc/sys/<key with dots as slashes>. */
+  sysctl(key: string, value: string): Promise<void>;
+}
+
+export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+async function spawn(argv: string[], input?: string): Promise<CommandResult> {
+  let proc;
+  try {
+    proc = Bun.spawn(argv, {
+      stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: SYSTEM_PATH, LC_ALL: "C" },
+    });
+  } catch (err) {
+    return { code: 127, stdout: "", stderr: `${argv[0]}: ${(err as Error).message}` };
+  }
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/** This process's own network namespace. */
+export const localHost: Host = {
+  run: spawn,
+  async sysctl(key, value) {
+    fs.writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+  },
+};
+
+/** Runs every command through `ip netns exec <name>` (and sysctl with it). */
+export function netnsHost(name: string): Host {
+  return {
+    run: (argv, input) => spawn(["ip", "netns", "exec", name, ...argv], input),
+    async sysctl(key, value) {
+      const r = await spawn(["ip", "netns", "exec", name, "sysctl", "-qw", `${key}=${value}`]);
+      if (r.code !== 0) throw new UnavailableError(`Cannot set ${key}=${value}: ${r.stderr.trim()}`);
+    },
+  };
+}
+
+/**
+ * The backend the host uses: `iptables --version` says "(nf_tables)" or "(legacy)"; without
+ * iptables, nft. `TINYDOCK_FIREWALL`-style overrides are the caller's (pass `backend`).
+ */
+export async function detectBackend(host: Host): Promise<Backend> {
+  const r = await host.run(["iptables", "--version"]);
+  if (r.code === 0) {
+    if (/nf_tables/.test(r.stdout)) return "iptables-nft";
+    if (/legacy/.test(r.stdout)) return "iptables-legacy";
+  }
+  const n = await host.run(["nft", "--version"]);
+  if (n.code === 0) return "nft";
+  throw new FailedPreconditionError("Cannot publish ports: neither iptables nor nft is installed");
+}
+
+export interface Firewall {
+  readonly backend: Backend;
+  /** Adds the container's rules (and chains, jumps, route_localnet on its bridge) in one batch. */
+  publish(c: PublishedContainer): Promise<void>;
+  /** Removes every rule of these containers in one batch, and our chains when none is left. */
+  remove(ids: Iterable<string>): Promise<void>;
+  /** The container ids our rules name. */
+  ids(): Promise<Set<string>>;
+}
+
+function failed(what: string, r: CommandResult, text?: string): never {
+  const detail = (r.stderr || r.stdout).trim().split("\n").slice(0, 3).join("; ");
+  const err = new UnavailableError(`Cannot ${what}: ${detail || `exit status ${r.code}`}`);
+  if (text !== undefined) (err as { batch?: string }).batch = text;
+  throw err;
+}
+
+class IptablesFirewall implements Firewall {
+  constructor(
+    readonly backend: "iptables-legacy" | "iptables-nft",
+    private readonly host: Host,
+  ) {}
+
+  private async state() {
+    const r = await this.host.run([`${this.backend}-save`]);
+    if (r.code !== 0) failed(`read the firewall (${this.backend}-save)`, r);
+    return parseIptablesSave(r.stdout);
+  }
+
+  private async restore(text: string, what: string): Promise<void> {
+    if (text === "") return;
+    const argv = [`${this.backend}-restore`, "--noflush"];
+    if (this.backend === "iptables-legacy") argv.push("-w", "10");
+    const r = await this.host.run(argv, text);
+    if (r.code !== 0) failed(`${what} (${this.backend}-restore)`, r, text);
+  }
+
+  async publish(c: PublishedContainer): Promise<void> {
+    const rules = containerRules(c);
+    if (rules.length === 0) return;
+    await this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
+    await this.restore(iptablesPublishText(rules, await this.state()), `publish the ports of ${c.id.slice(0, 12)}`);
+  }
+
+  async remove(ids: Iterable<string>): Promise<void> {
+    const list = [...ids];
+    await this.restore(iptablesRemoveText(await this.state(), list), `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+  }
+
+  async ids(): Promise<Set<string>> {
+    return iptablesIds(await this.state());
+  }
+}
+
+class NftFirewall implements Firewall {
+  readonly backend = "nft" as const;
+  constructor(private readonly host: Host) {}
+
+  private async listing() {
+    const r = await this.host.run(["nft", "-j", "-a", "list", "table", "ip", NFT_TABLE]);
+    // No such table: nft says so on stderr with a non-zero status.
+    if (r.code !== 0) {
+      if (/No such file or directory|does not exist/i.test(r.stderr)) return { tableExists: false, rules: [] };
+      failed("read the firewall (nft list table)", r);
+    }
+    return parseNftJson(r.stdout);
+  }
+
+  private async apply(text: string, what: string): Promise<void> {
+    if (text === "") return;
+    const r = await this.host.run(["nft", "-f", "-"], text);
+    if (r.code !== 0) failed(`${what} (nft -f)`, r, text);
+  }
+
+  async publish(c: PublishedContainer): Promise<void> {
+    const rules = containerRules(c);
+    if (rules.length === 0) return;
+    await this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
+    await this.apply(nftPublishText(rules, (await this.listing()).tableExists), `publish the ports of ${c.id.slice(0, 12)}`);
+  }
+
+  async remove(ids: Iterable<string>): Promise<void> {
+    const list = [...ids];
+    await this.apply(nftRemoveText(await this.listing(), list), `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+  }
+
+  async ids(): Promise<Set<string>> {
+    return nftIds((await this.listing()).rules);
+  }
+}
+
+export function createFirewall(backend: Backend, host: Host = localHost): Firewall {
+  return backend === "nft" ? new NftFirewall(host) : new IptablesFirewall(backend, host);
+}
+
+/** The host's own firewall, backend detected. */
+export async function hostFirewall(host: Host = localHost, backend?: Backend): Promise<Firewall> {
+  return createFirewall(backend ?? (await detectBackend(host)), host);
+}
