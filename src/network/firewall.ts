@@ -14,6 +14,7 @@ import {
   nftRemoveText,
   parseIptablesSave,
   parseNftJson,
+  JUMPS,
   NFT_TABLE,
   type PublishedContainer,
 } from "./rules.ts";
@@ -131,11 +132,39 @@ class IptablesFirewall implements Firewall {
 
   async remove(ids: Iterable<string>): Promise<void> {
     const list = [...ids];
-    await this.restore(iptablesRemoveText(await this.state(), list), `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+    const text = iptablesRemoveText(await this.state(), list);
+    await this.restore(text, `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+    if (this.backend === "iptables-nft" && text.includes("\n-X ")) await this.dropEmptyBaseChains();
+  }
+
+  /**
+   * iptables-nft creates a built-in chain (nat PREROUTING, OUTPUT…) the first time a rule goes in
+   * it, and never removes it. Once our jumps are gone, an empty one with policy accept does nothing:
+   * delete it so the ruleset is what it was. `nft delete chain` refuses a chain that has rules, so
+   * one that someone else filled meanwhile stays.
+   */
+  private async dropEmptyBaseChains(): Promise<void> {
+    for (const j of JUMPS) {
+      const r = await this.host.run(["nft", "-j", "list", "chain", "ip", j.table, j.from]);
+      if (r.code !== 0) continue;
+      if (!isEmptyAcceptChain(r.stdout)) continue;
+      await this.host.run(["nft", "delete", "chain", "ip", j.table, j.from]);
+    }
   }
 
   async ids(): Promise<Set<string>> {
     return iptablesIds(await this.state());
+  }
+}
+
+/** `nft -j list chain` output: a base chain with policy accept and no rule. */
+export function isEmptyAcceptChain(json: string): boolean {
+  try {
+    const items = (JSON.parse(json) as { nftables?: Record<string, unknown>[] }).nftables ?? [];
+    const chain = items.find((i) => i.chain)?.chain as { policy?: string; hook?: string } | undefined;
+    return chain !== undefined && chain.hook !== undefined && chain.policy === "accept" && !items.some((i) => i.rule);
+  } catch {
+    return false;
   }
 }
 
