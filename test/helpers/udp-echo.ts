@@ -1,6 +1,7 @@
 // UDP for the port tests (Debian's busybox nc has no -u):
 //   bun udp-echo.ts server PORT          answers each datagram with "echo:" + its text, prints it
 //   bun udp-echo.ts client HOST PORT MSG sends MSG until an answer comes (bounded: 20 × 250 ms)
+export {};
 const [mode, a, b, msg] = process.argv.slice(2);
 if (mode === "server") {
   await Bun.udpSocket({
