@@ -39,10 +39,12 @@ deps:
 demo: deps tinydock
 	$(BUN) images/demo.ts
 
-# Both benches even when the pull one fails, but not after Ctrl-C; fails if either failed.
+# Every bench (pull, run, net: published ports) even when an earlier one fails, but not after
+# Ctrl-C; fails if any failed.
 bench: deps tinydock
 	pull=0; $(BUN) bench/pull.ts || pull=$$?; [ $$pull -lt 128 ] || exit $$pull; \
-	$(BUN) bench/run.ts && exit $$pull
+	run=0; $(BUN) bench/run.ts || run=$$?; [ $$run -lt 128 ] || exit $$run; \
+	$(BUN) bench/net.ts && [ $$pull = 0 ] && exit $$run
 
 clean:
 	rm -f tinydock
