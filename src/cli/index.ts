@@ -91,6 +91,13 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     for (const spec of imageSubcommands) register(y, spec);
     return y.demandCommand(1, "");
   });
+  // network (issue 5)
+  const { networkSubcommands } = await import("./commands/network.ts");
+  cli.command("network", "Manage networks", (y) => {
+    for (const spec of networkSubcommands) register(y, spec);
+    return y.demandCommand(1, "");
+  });
+  // end network
 
   try {
     await cli.parseAsync();

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
+import type { NetworkSettingsRecord } from "../network/attach.ts"; // network
 
 export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
 
@@ -28,6 +29,10 @@ export interface ContainerRecord {
   args: string[];
   hostname: string;
   state: ContainerState;
+  // network
+  /** What attachNetwork set up (mode, netns file, endpoint): detachNetwork undoes it. */
+  network?: NetworkSettingsRecord;
+  // end network
 }
 
 export interface ContainerPaths {

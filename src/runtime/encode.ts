@@ -60,7 +60,11 @@ export enum InitStage {
   Fork,
   Exec,
   Signals,
+  JoinNamespace,
 }
+
+/** The namespaces a plan may join by path (see RunPlan.joinNamespaces). */
+export const JOINABLE_NAMESPACES: readonly Namespace[] = ["net", "ipc", "uts", "cgroup"];
 
 class Writer {
   private buf = new Uint8Array(4096);
@@ -156,9 +160,17 @@ export function encodePlan(plan: RunPlan): Uint8Array {
     throw new InvalidArgumentError(`Cannot encode the run plan: a seccomp program of ${seccomp.length} bytes is not 1 to ${MAX_BPF_INSTRUCTIONS} instructions of 8 bytes`);
   }
 
+  const joins = plan.joinNamespaces ?? [];
+  for (const j of joins) {
+    if (!JOINABLE_NAMESPACES.includes(j.ns)) throw new InvalidArgumentError(`Cannot encode the run plan: cannot join a ${j.ns} namespace by path (only ${JOINABLE_NAMESPACES.join(", ")})`);
+    absolute(j.path, `${j.ns} namespace path`);
+  }
+  // A namespace joined is not also created: its clone flag goes.
+  const created = plan.namespaces.filter((ns) => !joins.some((j) => j.ns === ns));
+
   const w = new Writer();
   w.u32(PLAN_MAGIC, "magic");
-  w.u32(plan.namespaces.reduce((flags, ns) => flags | CLONE_FLAGS[ns], 0) >>> 0, "namespaces");
+  w.u32(created.reduce((flags, ns) => flags | CLONE_FLAGS[ns], 0) >>> 0, "namespaces");
   w.str(plan.hostname, "hostname");
   mount(w, plan.rootfs);
   w.str(plan.rootfsPath, "rootfs path");
@@ -209,6 +221,11 @@ export function encodePlan(plan: RunPlan): Uint8Array {
   w.u32(plan.init ? 1 : 0, "init");
   w.u32(plan.oomScoreAdj === null ? 0 : 1, "oom_score_adj");
   w.i32(plan.oomScoreAdj ?? 0, "oom_score_adj");
+  w.u32(joins.length, "joined namespace count");
+  for (const j of joins) {
+    w.u32(CLONE_FLAGS[j.ns], "joined namespace");
+    w.str(j.path, "joined namespace path");
+  }
   w.u32(PLAN_MAGIC, "magic");
   return w.done();
 }

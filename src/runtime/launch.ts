@@ -164,6 +164,10 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
       return "fork the command under --init";
     case InitStage.Signals:
       return "unblock signals";
+    case InitStage.JoinNamespace: {
+      const j = plan.joinNamespaces?.[i];
+      return `${f.detail === "open" ? "open" : "setns"} ${j?.ns} namespace ${j?.path}`;
+    }
     default:
       return `container init stage ${f.stage}${f.detail ? ` (${f.detail})` : ""}`;
   }

@@ -83,6 +83,7 @@ typedef unsigned char u8;
 #define SYS_pidfd_send_signal 424
 #define SYS_close_range 436
 #define SYS_openat2 437
+#define SYS_setns 308
 
 #define EPERM 1
 #define ENOENT 2
@@ -127,6 +128,7 @@ typedef unsigned char u8;
 #define CLONE_NEWCGROUP 0x02000000
 #define CLONE_NEWUTS 0x04000000
 #define CLONE_NEWNET 0x40000000
+#define CLONE_NEWIPC 0x08000000
 #define SIGCHLD 17
 #define SIGKILL 9
 #define SIGTTOU 22
@@ -166,6 +168,7 @@ struct mnt { const char *src, *dst, *type, *data, *cwd; u32 flags, remount, kind
 struct dev { const char *path; u32 mode, major, minor, uid, gid; };
 struct lnk { const char *target, *path; };
 struct rlim { u32 res; u64 soft, hard; };
+struct join { u32 ns; const char *path; };
 struct plan {
   u32 ns;
   const char *hostname;
@@ -190,6 +193,7 @@ struct plan {
   i32 tty;
   u32 init;
   u32 hasoom; i32 oom;
+  u32 njoin; struct join *join; /* namespaces entered by path (setns), not created */
 };
 
 struct rd { const u8 *p, *end; u8 *arena, *aend; int bad; };
@@ -314,6 +318,15 @@ static long parse(const u8 *buf, u32 len, u8 *arena, u32 arenalen, struct plan *
   p->init = rd_u32(&r);
   p->hasoom = rd_u32(&r);
   p->oom = (i32)rd_u32(&r);
+  p->join = rd_list(&r, &p->njoin, 9, sizeof(struct join));
+  for (i = 0; i < p->njoin && !r.bad; i++) {
+    p->join[i].ns = rd_u32(&r);
+    p->join[i].path = rd_str(&r, 0);
+    /* net, ipc, uts, cgroup only; never one the clone also creates */
+    if (!r.bad && ((p->join[i].ns & ~(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)) ||
+                   !p->join[i].ns || (p->join[i].ns & (p->join[i].ns - 1)) || (p->ns & p->join[i].ns)))
+      r.bad = 1;
+  }
   if (rd_u32(&r) != PLAN_MAGIC) r.bad = 1;
   if (!r.bad && r.p != r.end) r.bad = 1;
   /* What the child relies on without checking again. */
@@ -327,7 +340,7 @@ enum stage {
   ST_PRCTL = 1, ST_PROPAGATION, ST_CGROUP, ST_UNSHARE, ST_OOM, ST_HOSTNAME, ST_LOOPBACK, ST_ROOTFS,
   ST_MOUNT_TARGET, ST_MOUNT, ST_REMOUNT, ST_DEVICE, ST_SYMLINK, ST_CWD, ST_PIVOT, ST_MASK, ST_READONLY,
   ST_READONLY_ROOT, ST_RLIMIT, ST_BOUNDING, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_CAPSET, ST_AMBIENT,
-  ST_NO_NEW_PRIVS, ST_CHDIR, ST_TTY, ST_STDIO, ST_CLOSE_FDS, ST_SECCOMP, ST_FORK, ST_EXEC, ST_SIGNALS
+  ST_NO_NEW_PRIVS, ST_CHDIR, ST_TTY, ST_STDIO, ST_CLOSE_FDS, ST_SECCOMP, ST_FORK, ST_EXEC, ST_SIGNALS, ST_JOIN
 };
 
 static int report_fd = -1;
@@ -698,6 +711,15 @@ static void child_main(struct plan *p)
   }
   S(SYS_umask, 022);
   if (p->init) hide_command_line(); /* through the host's /proc, there whatever the plan mounts */
+
+  /* Namespaces made by others (the network helper's netns file, --network container:): entered
+   * before anything is unshared or mounted, still with the host's view of the paths. */
+  for (i = 0; i < p->njoin; i++) {
+    long fd = S(SYS_openat, AT_FDCWD, p->join[i].path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(ST_JOIN, fd, i, "open");
+    CHECK(S(SYS_setns, fd, p->join[i].ns), ST_JOIN, i, "setns");
+    S(SYS_close, fd);
+  }
 
   CHECK(S(SYS_mount, "", "/", 0, MS_REC | MS_PRIVATE, 0), ST_PROPAGATION, 0, 0);
   for (i = 0; i < p->ncg; i++) CHECK(write_file(p->cg[i], "0"), ST_CGROUP, i, 0);

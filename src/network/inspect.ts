@@ -1,0 +1,59 @@
+// Docker's shapes for `network inspect` and `network ls`. Pure over the records and leases.
+import crypto from "node:crypto";
+import type { Lease } from "./ipam.ts";
+import type { NetworkRecord } from "./networks.ts";
+import { formatIpv4, hostRange, parseCidr } from "./subnet.ts";
+import { formatMac, macForIp } from "./netlink.ts";
+
+export function networkScope(): string {
+  return "local";
+}
+
+export function inspectNetwork(net: NetworkRecord, members: Lease[]): Record<string, unknown> {
+  const prefix = net.subnet ? parseCidr(net.subnet).subnet.prefixLen : 0;
+  const containers: Record<string, unknown> = {};
+  for (const m of members) {
+    containers[m.id] = {
+      Name: m.name,
+      EndpointID: crypto.createHash("sha256").update(`${net.id}/${m.id}`).digest("hex"),
+      MacAddress: formatMac(macForIp(m.ip)),
+      IPv4Address: `${m.ip}/${prefix}`,
+      IPv6Address: "",
+    };
+  }
+  const options: Record<string, string> = {};
+  if (net.bridge) {
+    options["com.docker.network.bridge.name"] = net.bridge;
+    if (net.name === "bridge") options["com.docker.network.bridge.default_bridge"] = "true";
+  }
+  return {
+    Name: net.name,
+    Id: net.id,
+    Created: net.created,
+    Scope: networkScope(),
+    Driver: net.driver,
+    EnableIPv6: false,
+    IPAM: {
+      Driver: "default",
+      Options: null,
+      Config: net.subnet ? [{ Subnet: net.subnet, Gateway: net.gateway }] : [],
+    },
+    Internal: false,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: "" },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: options,
+    Labels: net.labels ?? {},
+  };
+}
+
+/** How many addresses the network can still hand out (for messages and tests). */
+export function capacity(net: NetworkRecord): number {
+  if (!net.subnet) return 0;
+  const { first, last } = hostRange(parseCidr(net.subnet).subnet);
+  return last - first; // minus the gateway
+}
+
+export { formatIpv4 };
