@@ -3,7 +3,7 @@
 // (the forms of go-connections' nat.ParsePortSpec). Host ports still to be chosen are 0 (any) or a
 // range (hostPortEnd); allocateHostPorts (ports.ts) turns them into numbers.
 import { isIPv6 as netIsIPv6 } from "node:net";
-import { ParseError } from "../errors.ts";
+import { InvalidArgumentError, ParseError } from "../errors.ts";
 
 export type Protocol = "tcp" | "udp" | "sctp";
 
@@ -192,4 +192,28 @@ export function parsePortFilter(text: string): { containerPort: number; protocol
   const proto = (slash < 0 ? "tcp" : text.slice(slash + 1)).toLowerCase();
   if (!PROTOCOLS.includes(proto as Protocol)) fail(text, `unknown protocol "${proto}" (tcp, udp or sctp)`);
   return { containerPort: parsePort(text, port, "container port", false), protocol: proto as Protocol };
+}
+
+/**
+ * What `run -p … -P` publishes for a network mode, checked before anything is created:
+ * `container:` refuses ports (Docker's message), `host` and `none` drop them (host with Docker's
+ * warning), bridge and user networks get -p plus, with -P, every ExposedPorts entry -p left out.
+ */
+export function runPortBindings(opts: {
+  publish: string[];
+  publishAll: boolean;
+  exposedPorts?: Record<string, unknown> | string[];
+  networkMode: string;
+}): { bindings: PortBinding[]; warning?: string } {
+  const explicit = parsePortSpecs(opts.publish);
+  const all = opts.publishAll ? exposedPortBindings(opts.exposedPorts) : [];
+  const asked = explicit.length > 0 || opts.publishAll;
+  if (opts.networkMode.startsWith("container:") && asked) {
+    throw new InvalidArgumentError("conflicting options: port publishing and the container type network mode");
+  }
+  if (opts.networkMode === "host") {
+    return { bindings: [], warning: explicit.length > 0 ? "Published ports are discarded when using host network mode" : undefined };
+  }
+  if (opts.networkMode === "none") return { bindings: [] };
+  return { bindings: withPublishAll(explicit, all) };
 }

@@ -144,3 +144,22 @@ describe("properties", () => {
     );
   });
 });
+
+describe("runPortBindings", () => {
+  test("bridge: -p and -P merged; host: dropped with Docker's warning; none: dropped; container: refused", async () => {
+    const { runPortBindings } = await import("../../../src/network/portspec.ts");
+    expect(runPortBindings({ publish: ["8080:80"], publishAll: true, exposedPorts: { "80/tcp": {}, "53/udp": {} }, networkMode: "bridge" })).toEqual({
+      bindings: [b("", 8080, 80), b("", 0, 53, "udp")],
+    });
+    expect(runPortBindings({ publish: ["8080:80"], publishAll: false, networkMode: "host" })).toEqual({
+      bindings: [],
+      warning: "Published ports are discarded when using host network mode",
+    });
+    expect(runPortBindings({ publish: ["8080:80"], publishAll: false, networkMode: "none" })).toEqual({ bindings: [] });
+    expect(() => runPortBindings({ publish: [], publishAll: true, networkMode: "container:web" })).toThrow(
+      "conflicting options: port publishing and the container type network mode",
+    );
+    expect(runPortBindings({ publish: [], publishAll: false, networkMode: "container:web" })).toEqual({ bindings: [] });
+    expect(() => runPortBindings({ publish: ["80:x"], publishAll: false, networkMode: "bridge" })).toThrow(ParseError);
+  });
+});
