@@ -131,6 +131,20 @@ describe("publishPorts / unpublishPorts / port", () => {
     expect(readPorts(env.root, ID)).toEqual([]);
   });
 
+  test("two publishes at once never pick the same random port (the lock serializes them)", async () => {
+    env = testContext();
+    const ids = ["d".repeat(64), "e".repeat(64), "f".repeat(64)];
+    ids.forEach((id, i) => container(env!, id, `c${i}`));
+    const firewall = fakeFirewall();
+    const opts = { firewall, isFree: free, range: [40000, 40002] as [number, number], random: () => 0 };
+    const got = await Promise.all(ids.map((id, i) => publishPorts(env!.ctx, { id, ip: `172.18.0.${i + 2}`, bindings: parsePortSpecs(["80"]) }, opts)));
+    expect(got.map((g) => g[0]!.hostPort).sort()).toEqual([40000, 40001, 40002]);
+    container(env, "0".repeat(64), "late");
+    await expect(publishPorts(env.ctx, { id: "0".repeat(64), ip: "172.18.0.9", bindings: parsePortSpecs(["80"]) }, opts)).rejects.toThrow(
+      "no free host port in the ephemeral range 40000-40002",
+    );
+  });
+
   test("a failed batch leaves neither rules nor recorded ports", async () => {
     env = testContext();
     container(env, ID, "web");
