@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { InvalidArgumentError } from "../../../src/errors.ts";
-import { createFirewall, isEmptyAcceptChain, type Host } from "../../../src/network/firewall.ts";
+import { createFirewall, emptyAcceptChains, type Host } from "../../../src/network/firewall.ts";
 import { parsePortSpecs } from "../../../src/network/portspec.ts";
 import {
   containerRules,
@@ -209,17 +209,18 @@ describe("firewall batches (recording host)", () => {
     );
   });
 
-  test("isEmptyAcceptChain", () => {
-    const chain = (policy: string, rules = 0) =>
-      JSON.stringify({
-        nftables: [
-          { chain: { family: "ip", table: "nat", name: "PREROUTING", hook: "prerouting", policy } },
-          ...Array.from({ length: rules }, () => ({ rule: {} })),
-        ],
-      });
-    expect(isEmptyAcceptChain(chain("accept"))).toBe(true);
-    expect(isEmptyAcceptChain(chain("drop"))).toBe(false);
-    expect(isEmptyAcceptChain(chain("accept", 1))).toBe(false);
-    expect(isEmptyAcceptChain("not json")).toBe(false);
+  test("emptyAcceptChains", () => {
+    const table = JSON.stringify({
+      nftables: [
+        { table: { family: "ip", name: "nat" } },
+        { chain: { family: "ip", table: "nat", name: "PREROUTING", hook: "prerouting", policy: "accept" } },
+        { chain: { family: "ip", table: "nat", name: "OUTPUT", hook: "output", policy: "accept" } },
+        { chain: { family: "ip", table: "nat", name: "POSTROUTING", hook: "postrouting", policy: "drop" } },
+        { chain: { family: "ip", table: "nat", name: "MINE" } },
+        { rule: { family: "ip", table: "nat", chain: "OUTPUT", expr: [] } },
+      ],
+    });
+    expect(emptyAcceptChains(table)).toEqual(new Set(["PREROUTING"]));
+    expect(emptyAcceptChains("not json")).toEqual(new Set());
   });
 });
