@@ -77,6 +77,11 @@ export async function createStandIn(count = 2, prefix = netnsPrefix()): Promise<
       must(["ip", "-n", ns, "link", "set", "lo", "up"]);
     }
     must(["ip", "netns", "exec", host, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    // A host has its nat and filter tables (in both iptables variants); a new netns has none
+    // until its first rule, and neither variant removes an emptied table.
+    for (const restore of ["iptables-nft-restore", "iptables-legacy-restore"]) {
+      must(["ip", "netns", "exec", host, "sh", "-c", `printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | ${restore} --noflush`]);
+    }
     must(["ip", "-n", host, "link", "add", BRIDGE, "type", "bridge"]);
     must(["ip", "-n", host, "addr", "add", `${GATEWAY}/24`, "dev", BRIDGE]);
     must(["ip", "-n", host, "link", "set", BRIDGE, "up"]);
