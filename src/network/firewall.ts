@@ -18,6 +18,7 @@ import {
   NFT_TABLE,
   type PublishedContainer,
 } from "./rules.ts";
+import type { PortBinding } from "./portspec.ts";
 
 export type Backend = "iptables-legacy" | "iptables-nft" | "nft";
 
@@ -98,6 +99,23 @@ export interface Firewall {
   remove(ids: Iterable<string>): Promise<void>;
   /** The container ids our rules name. */
   ids(): Promise<Set<string>>;
+  /**
+   * Forgets the kernel's UDP flows to these host ports (conntrack -D). A flow that began before
+   * the DNAT rule existed (or after it went) keeps its old translation while packets keep coming;
+   * Docker flushes them too. Best effort: without the conntrack tool, nothing is done.
+   */
+  forgetUdpFlows(bindings: PortBinding[]): Promise<void>;
+}
+
+async function forgetUdpFlows(host: Host, bindings: PortBinding[]): Promise<void> {
+  for (const b of bindings) {
+    if (b.protocol !== "udp") continue;
+    const argv = ["conntrack", "-D", "-p", "udp", "--orig-port-dst", String(b.hostPort)];
+    if (b.hostIp !== "") argv.push("--orig-dst", b.hostIp);
+    // Exit 1 with "0 flow entries have been deleted" is the common case; 127: no conntrack tool.
+    const r = await host.run(argv);
+    if (r.code === 127) return;
+  }
 }
 
 function failed(what: string, r: CommandResult, text?: string): never {
@@ -162,6 +180,10 @@ class IptablesFirewall implements Firewall {
   async ids(): Promise<Set<string>> {
     return iptablesIds(await this.state());
   }
+
+  forgetUdpFlows(bindings: PortBinding[]): Promise<void> {
+    return forgetUdpFlows(this.host, bindings);
+  }
 }
 
 /** `nft -j list table` output: its base chains with policy accept and no rule. */
@@ -214,6 +236,10 @@ class NftFirewall implements Firewall {
 
   async ids(): Promise<Set<string>> {
     return nftIds((await this.listing()).rules);
+  }
+
+  forgetUdpFlows(bindings: PortBinding[]): Promise<void> {
+    return forgetUdpFlows(this.host, bindings);
   }
 }
 

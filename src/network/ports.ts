@@ -185,6 +185,7 @@ export async function publishPorts(ctx: Ctx, req: PublishRequest, opts: PortsOpt
     writePorts(ctx.root, req.id, bindings);
     try {
       await firewall.publish({ id: req.id, ip: req.ip, bridge: req.bridge ?? DEFAULT_BRIDGE, subnet: req.subnet, bindings });
+      await firewall.forgetUdpFlows(bindings);
     } catch (err) {
       await firewall.remove([req.id]).catch(() => {});
       try {
@@ -202,12 +203,16 @@ export async function publishPorts(ctx: Ctx, req: PublishRequest, opts: PortsOpt
 export async function unpublishPorts(ctx: Ctx, id: string, opts: PortsOptions = {}): Promise<void> {
   const firewall = opts.firewall ?? (await hostFirewall());
   await withLock(ctx, lockFile(ctx.root), async () => {
-    await firewall.remove([id]);
+    let bindings: PortBinding[] = [];
     try {
-      if (readPorts(ctx.root, id).length > 0) writePorts(ctx.root, id, undefined);
+      bindings = readPorts(ctx.root, id);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
+    await firewall.remove([id]);
+    // Flows still translated to the container would keep going to its (soon reused) address.
+    await firewall.forgetUdpFlows(bindings);
+    if (bindings.length > 0) writePorts(ctx.root, id, undefined);
   });
 }
 

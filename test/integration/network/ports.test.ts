@@ -131,6 +131,15 @@ for (const backend of ["iptables-nft", "iptables-legacy", "nft"] as const) {
       const answer = await s.exec(s.ext, [process.execPath, udp, "client", HOST_ADDR, "5353", "ping-udp"], { timeoutMs: 15_000 });
       expect(answer.stdout).toBe(`${HOST_ADDR}:5353 echo:ping-udp\n`);
 
+      // A UDP flow that began before its port was published (the host answered "port
+      // unreachable") reaches the container once published: publishPorts forgets the old flow.
+      const early = s.spawn(s.ext, [process.execPath, udp, "client", HOST_ADDR, "5354", "early"]);
+      await Bun.sleep(600);
+      await publishPorts(env.ctx, { id: GHOST, ip: c1.ip, bridge: BRIDGE, subnet: SUBNET, bindings: parsePortSpecs(["5354:53/udp"]) }, opts());
+      expect(await Promise.race([early.exited, Bun.sleep(8000).then(() => "timeout")])).toBe(0);
+      expect(await new Response(early.stdout as ReadableStream).text()).toBe(`${HOST_ADDR}:5354 echo:early\n`);
+      await unpublishPorts(env.ctx, GHOST, opts());
+
       // Removing one container leaves the other's rules working.
       await unpublishPorts(env.ctx, ID1, opts());
       expect(readPorts(env.root, ID1)).toEqual([]);

@@ -90,6 +90,7 @@ describe("publishPorts / unpublishPorts / port", () => {
       async ids() {
         return new Set();
       },
+      async forgetUdpFlows() {},
     };
   }
 

@@ -199,6 +199,15 @@ describe("firewall batches (recording host)", () => {
     expect(calls[2]!.input).toBe(iptablesPublishText(containerRules(web), EMPTY));
   });
 
+  test("UDP flows to published host ports are forgotten (conntrack -D), TCP ones left alone", async () => {
+    const { host, calls } = recorder([]);
+    await createFirewall("nft", host).forgetUdpFlows(parsePortSpecs(["8080:80", "5353:53/udp", "127.0.0.1:5354:53/udp"]).map((b) => b));
+    expect(calls.map((c) => c.argv.join(" "))).toEqual([
+      "conntrack -D -p udp --orig-port-dst 5353",
+      "conntrack -D -p udp --orig-port-dst 5354 --orig-dst 127.0.0.1",
+    ]);
+  });
+
   test("a failing restore names the backend and its message", async () => {
     const host: Host = {
       run: async (argv) => (argv[0]!.endsWith("-save") ? { code: 0, stdout: "", stderr: "" } : { code: 2, stdout: "", stderr: "iptables-restore: line 3 failed\n" }),
