@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
+import { AlreadyExistsError, errnoCode, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import { withLock } from "../store/lock.ts";
 import { hostFirewall, type Firewall } from "./firewall.ts";
 import { formatHostAddress, type PortBinding, type Protocol } from "./portspec.ts";
@@ -69,7 +69,11 @@ export async function portIsFree(port: number, protocol: Protocol, hostIp: strin
       s.close();
     }
     return true;
-  } catch {
+  } catch (err) {
+    // Docker fails the same way when it binds: the address is not the host's.
+    if (errnoCode(err) === "EADDRNOTAVAIL") {
+      throw new InvalidArgumentError(`Cannot publish port ${port}/${protocol} on ${hostname}: the host has no such address`);
+    }
     return false;
   }
 }

@@ -62,6 +62,8 @@ describe("allocateHostPorts", () => {
     } finally {
       u.close();
     }
+    // 192.0.2.0/24 is TEST-NET-1: no host has it.
+    await expect(portIsFree(8999, "tcp", "192.0.2.77")).rejects.toThrow("Cannot publish port 8999/tcp on 192.0.2.77: the host has no such address");
     const [lo, hi] = ephemeralRange();
     expect(lo).toBeGreaterThan(0);
     expect(hi).toBeGreaterThanOrEqual(lo);
