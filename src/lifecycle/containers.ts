@@ -1,11 +1,13 @@
 // Container directories under the root: containers/<id>/ holds the state file, the generated
 // /etc files, and the overlay's upper and work dirs. Every name carries the id.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { NotFoundError, AlreadyExistsError, FailedPreconditionError } from "../errors.ts";
+import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { NetworkSettingsRecord } from "../network/attach.ts"; // network
+import { randomHex, randomIndex } from "../random.ts";
+import type { Ctx } from "../context.ts";
+import { acquireLock, withLock, type Lock } from "../store/lock.ts";
 
 export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
 
@@ -29,6 +31,19 @@ export interface ContainerRecord {
   args: string[];
   hostname: string;
   state: ContainerState;
+  // ── Optional fields (CONTRACTS.md); readers treat every one as possibly absent. ──
+  labels?: Record<string, string>;
+  autoRemove?: boolean;
+  restartPolicy?: { name: "no" | "always" | "on-failure" | "unless-stopped"; maximumRetryCount: number };
+  logConfig?: { maxSize: number; maxFile: number };
+  /** Docker-shaped Config: Env, Cmd, Entrypoint, WorkingDir, User, Image, Labels, StopSignal, … */
+  config?: Record<string, unknown> & { StopSignal?: string; Labels?: Record<string, string>; Cmd?: string[]; Entrypoint?: string[] | null; Tty?: boolean };
+  hostConfig?: Record<string, unknown>;
+  /** Owned by the ports helper (PortBinding[]). */
+  ports?: Record<string, unknown>[];
+  mounts?: Record<string, unknown>[];
+  /** The container's cgroup directories (stats, pause, kill, cleanup). */
+  cgroupPath?: string[];
   // network
   /** What attachNetwork set up (mode, netns file, endpoint): detachNetwork undoes it. */
   network?: NetworkSettingsRecord;
@@ -66,14 +81,14 @@ export function containerPaths(root: string, id: string): ContainerPaths {
 }
 
 export function newContainerId(): string {
-  return crypto.randomBytes(32).toString("hex");
+  return randomHex(32);
 }
 
 const ADJECTIVES = ["brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty", "zen"];
 const NOUNS = ["babbage", "curie", "darwin", "euler", "feynman", "gauss", "hopper", "knuth", "lovelace", "noether", "pascal", "ritchie", "shannon", "turing", "wozniak"];
 
 export function randomName(): string {
-  const pick = <T>(a: T[]) => a[crypto.randomInt(a.length)]!;
+  const pick = <T>(a: T[]) => a[randomIndex(a.length)]!;
   return `${pick(ADJECTIVES)}_${pick(NOUNS)}`;
 }
 
@@ -87,7 +102,7 @@ export function listContainers(root: string): ContainerRecord[] {
   const out: ContainerRecord[] = [];
   for (const n of names) {
     if (!/^[a-f0-9]{64}$/.test(n)) continue;
-    const rec = readJson<ContainerRecord>(containerPaths(root, n).state);
+    const rec = readContainer(root, n);
     if (rec) out.push(rec);
   }
   return out;
@@ -108,4 +123,99 @@ export function checkNameFree(root: string, name: string): void {
       `Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name`,
     );
   }
+}
+
+// ── Finding, reading and locking existing containers (branch cmds) ──────────────────────────────
+
+/** Files of a container directory the commands read and write besides ContainerPaths. */
+export function containerFiles(root: string, id: string) {
+  const { dir } = containerPaths(root, id);
+  return {
+    run: path.join(dir, "run.json"),
+    lock: path.join(dir, "lock"),
+    stopping: path.join(dir, "stopping"),
+    removing: path.join(dir, "removing"),
+    log: path.join(dir, `${id}-json.log`),
+  };
+}
+
+/** One container's record, or undefined when it is gone (removed while we looked). */
+export function readContainer(root: string, id: string): ContainerRecord | undefined {
+  try {
+    return readJson<ContainerRecord>(containerPaths(root, id).state);
+  } catch (err) {
+    // A state file cut short by a crash mid-create is not a container yet.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** Every container id with a directory, state file or not (orphans included). */
+export function containerIds(root: string): string[] {
+  try {
+    return fs.readdirSync(containersDir(root)).filter((n) => /^[a-f0-9]{64}$/.test(n));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A container by full id, name (with or without the leading "/") or unique id prefix, in Docker's
+ * order. Docker's errors: "No such container: x", "Multiple IDs found with provided prefix: x".
+ */
+export function findContainer(root: string, ref: string): ContainerRecord {
+  const all = listContainers(root);
+  const pick = matchContainer(all, ref);
+  if (!pick) throw new NotFoundError(`No such container: ${ref}`);
+  return pick;
+}
+
+/** The pure part of findContainer. */
+export function matchContainer<T extends { id: string; name: string }>(all: T[], ref: string): T | undefined {
+  if (ref === "") return undefined;
+  const byId = all.find((c) => c.id === ref);
+  if (byId) return byId;
+  const name = ref.startsWith("/") ? ref.slice(1) : ref;
+  const byName = all.find((c) => c.name === name);
+  if (byName) return byName;
+  if (!/^[a-f0-9]+$/.test(ref)) return undefined;
+  const prefixed = all.filter((c) => c.id.startsWith(ref));
+  if (prefixed.length > 1) throw new FailedPreconditionError(`Multiple IDs found with provided prefix: ${ref}`);
+  return prefixed[0];
+}
+
+/**
+ * The container's lock (flock on containers/<id>/lock), held by whatever changes it: start, stop,
+ * rm, cleanup. Throws NotFound when the container was removed while we waited for it.
+ */
+export async function lockContainer(ctx: Ctx, id: string, timeoutMs = 60_000): Promise<Lock> {
+  const files = containerFiles(ctx.root, id);
+  let lock: Lock;
+  try {
+    lock = await acquireLock({ sys: ctx.sys, sleep: ctx.sleep }, files.lock, { timeoutMs });
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") throw new NotFoundError(`No such container: ${id}`);
+    throw err;
+  }
+  // A removal that held the lock before us has unlinked the directory: our lock is on a ghost.
+  if (!fs.existsSync(containerPaths(ctx.root, id).state) && !fs.existsSync(files.removing)) {
+    lock.release();
+    throw new NotFoundError(`No such container: ${id}`);
+  }
+  return lock;
+}
+
+export async function withContainerLock<T>(ctx: Ctx, id: string, fn: () => T | Promise<T>): Promise<T> {
+  const lock = await lockContainer(ctx, id);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+/** Names are a namespace shared by every container: renames and creates take this lock. */
+export async function withNamesLock<T>(ctx: Ctx, fn: () => T | Promise<T>): Promise<T> {
+  fs.mkdirSync(containersDir(ctx.root), { recursive: true, mode: 0o700 });
+  return withLock({ sys: ctx.sys, sleep: ctx.sleep }, path.join(containersDir(ctx.root), ".names.lock"), fn);
 }

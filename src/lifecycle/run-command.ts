@@ -58,8 +58,6 @@ export async function runCommand(
       else if (o.startsWith("label") || o.startsWith("apparmor")) continue; // no SELinux/AppArmor here, as Docker on such hosts
       else throw new InvalidArgumentError(`Cannot parse security option "${o}": supported are no-new-privileges and seccomp=unconfined`);
     }
-    const network = str(argv.network) ?? "none";
-    if (network !== "none") throw new InvalidArgumentError(`Cannot use network "${network}": only "none" is supported so far`);
     const resources = parseResources(
       {
         memory: str(argv.memory),
@@ -100,6 +98,15 @@ export async function runCommand(
       ["name", str(argv.name)],
     ];
     for (const [k, v] of optional) if (v !== undefined) (req as unknown as Record<string, unknown>)[k] = v;
+    // network
+    req.network = str(argv.network) ?? "bridge";
+    req.networkAliases = list(argv["network-alias"]);
+    if (argv.ip !== undefined) req.ip = String(argv.ip);
+    req.dns = list(argv.dns);
+    req.dnsSearch = list(argv["dns-search"]);
+    req.dnsOptions = list(argv["dns-option"]);
+    req.extraHosts = list(argv["add-host"]);
+    // end network
     if (typeof argv.platform === "string") req.platform = parsePlatform(argv.platform, ctx.platform);
 
     const handlers: [NodeJS.Signals, () => void][] = [];

@@ -23,7 +23,6 @@ import { resolveImage, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { checkNameFree, containerPaths, newContainerId, randomName, saveContainer, type ContainerRecord } from "./containers.ts";
-import { containerResolvConf, hostsFile } from "./etc.ts";
 import { prepareVolumes } from "./volumes.ts";
 
 export interface RunRequest {
@@ -50,6 +49,16 @@ export interface RunRequest {
   ulimits: Rlimit[];
   resources: Resources;
   platform?: PullOptions["platform"];
+  // network
+  /** --network: bridge (default), none, host, container:NAME|ID or a user network. */
+  network?: string;
+  networkAliases?: string[];
+  ip?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  extraHosts?: string[];
+  // end network
 }
 
 export interface RunIo {
@@ -152,12 +161,23 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
     for (const d of [paths.upper, paths.work, paths.rootfs]) fs.mkdirSync(d, { mode: 0o755 });
     fs.writeFileSync(paths.hostname, `${hostname}\n`, { mode: 0o644 });
-    fs.writeFileSync(paths.hosts, hostsFile(hostname), { mode: 0o644 });
-    let hostResolv = "";
-    try {
-      hostResolv = fs.readFileSync("/etc/resolv.conf", "utf8");
-    } catch {}
-    fs.writeFileSync(paths.resolvConf, containerResolvConf(hostResolv), { mode: 0o644 });
+    // network: netns file, veth, lease, /etc/hosts and resolv.conf (src/network/attach.ts)
+    const { attachNetwork, detachNetwork } = await import("../network/attach.ts");
+    const network = await attachNetwork(ctx, {
+      id,
+      name,
+      hostname,
+      mode: req.network ?? "bridge",
+      aliases: req.networkAliases ?? [],
+      ...(req.ip !== undefined ? { ip: req.ip } : {}),
+      dns: req.dns ?? [],
+      dnsSearch: req.dnsSearch ?? [],
+      dnsOptions: req.dnsOptions ?? [],
+      extraHosts: req.extraHosts ?? [],
+    });
+    undo.push(() => detachNetwork(ctx, id, network));
+    t.mark("network");
+    // end network
 
     const state: ContainerRecord = {
       id,
@@ -168,6 +188,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       args: req.args,
       hostname,
       state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
+      network, // network
     };
     saveContainer(ctx.root, state);
 
@@ -231,6 +252,10 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       ttySlave: io.ttySlave,
       timeNamespace: timeNamespaceAvailable(),
     });
+    // network: a joined netns (bridge, user network, container:) or the host's instead of a new one
+    if (network.netns === "host") plan.namespaces = plan.namespaces.filter((n) => n !== "net");
+    if (network.joinNamespaces.length) plan.joinNamespaces = [...(plan.joinNamespaces ?? []), ...network.joinNamespaces];
+    // end network
 
     t.mark("plan");
     const launched = await launch(ctx.sys, plan);
@@ -248,6 +273,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     } else {
       // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
       cgroup.destroy();
+      detachNetwork(ctx, id, network); // network: the address is released on stop, as Docker
       saveContainer(ctx.root, state);
       undo.length = 0;
     }

@@ -1,6 +1,7 @@
 // A container's network, from `--network` to a configured namespace: netns file, bridge, veth
-// pair, lease, /etc/hosts and /etc/resolv.conf; and the way back. The lead's run/cleanup call
-// attachNetwork, detachNetwork and reconcileNetworks; nothing else here is for them.
+// pair, lease, /etc/hosts and /etc/resolv.conf; and the way back. The lifecycle calls
+// attachNetwork (run), detachNetwork (stop, rm, cleanup) and reconcileNetworks (reconcile); the
+// other exports serve `network rm/prune/inspect` and connect.ts.
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
@@ -14,7 +15,7 @@ import { applyMasquerade, enableIpForward, type BridgeNet } from "./masquerade.t
 import { parseNetworkMode } from "./mode.ts";
 import { formatMac, macForIp } from "./netlink.ts";
 import { createNetns, listNetnsFiles, netnsPath, removeNetns } from "./netns.ts";
-import { DEFAULT_BRIDGE, findNetwork, lockNetwork, lockNetworkSync, networkPaths, networksDir, PREDEFINED, type NetworkRecord } from "./networks.ts";
+import { findNetwork, lockNetwork, lockNetworkSync, networkPaths, networksDir, PREDEFINED, type NetworkRecord } from "./networks.ts";
 import { parseCidr } from "./subnet.ts";
 
 /** The container's end of a bridge network (Docker's NetworkSettings.Networks[name]). */
@@ -46,6 +47,8 @@ export interface NetworkSettingsRecord {
   /** The nsfs file this container owns (removed by detachNetwork). */
   netnsPath?: string;
   endpoint?: EndpointRecord;
+  /** Added by `network connect` (eth1, eth2…); they go with the netns file. */
+  extraEndpoints?: EndpointRecord[];
   /** --add-host entries, kept to rewrite the hosts file when peers come and go. */
   extraHosts?: ExtraHost[];
 }
@@ -71,7 +74,7 @@ export function hostVethName(id: string): string {
   return `td${id.slice(0, 11)}`;
 }
 
-const alive = (root: string) => (id: string) => /^[a-f0-9]{64}$/.test(id) && fs.existsSync(path.join(containersDir(root), id));
+export const alive = (root: string) => (id: string) => /^[a-f0-9]{64}$/.test(id) && fs.existsSync(path.join(containersDir(root), id));
 
 function readHostFile(file: string): string {
   try {
@@ -82,7 +85,7 @@ function readHostFile(file: string): string {
 }
 
 /** Truncate and write, keeping the inode: the file is bind-mounted into a running container. */
-function rewriteInPlace(file: string, text: string): void {
+export function rewriteInPlace(file: string, text: string): void {
   let fd: number;
   try {
     fd = fs.openSync(file, "r+");
@@ -114,18 +117,52 @@ interface LeaseBody {
 }
 
 
-function hostsForLease(net: NetworkRecord, l: Lease, all: Lease[]): string {
-  const peers: HostsPeer[] = resolvesNames(net) ? all.filter((o) => o.id !== l.id).map((o) => ({ ip: o.ip, names: peerNames(o) })) : [];
-  const aliases = resolvesNames(net) ? [l.name, ...l.aliases] : [];
-  return hostsFile(l.hostname, { ip: l.ip, aliases, extraHosts: l.extraHosts ?? [], peers });
+/**
+ * A container's hosts file from every network it is on: its own address (the first network's) with
+ * its names, and on user networks the other members by name, alias and short id.
+ */
+export function hostsForContainer(ctx: Ctx, id: string): string | null {
+  const own: Lease[] = [];
+  const leasedAt = new Map<Lease, number>();
+  const peers: HostsPeer[] = [];
+  let named = false;
+  for (const name of networkNames(ctx.root)) {
+    const rec = readNetworkRecord(ctx.root, name);
+    if (!rec) continue;
+    const leases = readLeases(networkPaths(ctx.root, name).leases);
+    const mine = leases.find((l) => l.id === id);
+    if (!mine) continue;
+    own.push(mine);
+    leasedAt.set(mine, fs.statSync(path.join(networkPaths(ctx.root, name).leases, mine.ip), { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    if (!resolvesNames(rec)) continue;
+    named = true;
+    for (const o of leases) if (o.id && o.id !== id) peers.push({ ip: o.ip, names: peerNames(o) });
+  }
+  // The first network it joined (its eth0) comes first.
+  own.sort((a, b) => leasedAt.get(a)! - leasedAt.get(b)!);
+  const first = own[0];
+  if (!first) return null;
+  const aliases = named ? [first.name, ...own.flatMap((l) => l.aliases)] : [];
+  // More addresses of its own (network connect): listed under its names too.
+  const more = own.slice(1).map((l) => ({ ip: l.ip, names: [first.hostname, l.name, ...l.aliases] }));
+  return hostsFile(first.hostname, { ip: first.ip, aliases, extraHosts: first.extraHosts ?? [], peers: [...more, ...peers] });
+}
+
+function readNetworkRecord(root: string, name: string): NetworkRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(networkPaths(root, name).record, "utf8")) as NetworkRecord;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every member's hosts file, rewritten from the leases (under the network's lock). */
-function rewriteMembersHosts(ctx: Ctx, net: NetworkRecord, leases: Lease[], except?: string): void {
+export function rewriteMembersHosts(ctx: Ctx, net: NetworkRecord, leases: Lease[], except?: string): void {
   if (!resolvesNames(net)) return;
   for (const l of leases) {
     if (l.id === except || !l.id) continue;
-    rewriteInPlace(containerPaths(ctx.root, l.id).hosts, hostsForLease(net, l, leases));
+    const text = hostsForContainer(ctx, l.id);
+    if (text !== null) rewriteInPlace(containerPaths(ctx.root, l.id).hosts, text);
   }
 }
 
@@ -164,7 +201,7 @@ async function syncNatRules(ctx: Ctx): Promise<void> {
 const IFF_UP = 1;
 
 /** Makes the network's bridge (with address, NAT and forwarding) unless it is up already. */
-async function ensureBridge(ctx: Ctx, sock: RouteSocket, net: NetworkRecord): Promise<number> {
+export async function ensureBridge(ctx: Ctx, sock: RouteSocket, net: NetworkRecord): Promise<number> {
   const name = net.bridge!;
   const have = sock.link(name);
   if (have && have.flags & IFF_UP) return have.index;
@@ -178,7 +215,7 @@ async function ensureBridge(ctx: Ctx, sock: RouteSocket, net: NetworkRecord): Pr
   return index;
 }
 
-function findContainer(ctx: Ctx, ref: string) {
+export function findContainer(ctx: Ctx, ref: string) {
   const all = listContainers(ctx.root);
   const hit = all.find((c) => c.id === ref) ?? all.find((c) => c.name === ref) ?? (/^[a-f0-9]+$/.test(ref) ? all.filter((c) => c.id.startsWith(ref)) : []);
   const one = Array.isArray(hit) ? (hit.length === 1 ? hit[0] : undefined) : hit;
@@ -196,7 +233,7 @@ function containerPid(ctx: Ctx, id: string, recordPid: number): number {
   return pid > 0 && fs.existsSync(`/proc/${pid}/ns/net`) ? pid : 0;
 }
 
-function isMountedNetns(file: string): boolean {
+export function isMountedNetns(file: string): boolean {
   try {
     return fs.statSync(file).ino !== 0 && fs.statfsSync(file).type === 0x6e736673; // NSFS_MAGIC
   } catch {
@@ -309,8 +346,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     });
 
     const leases = readLeases(np.leases);
-    const own = leases.find((l) => l.ip === ip) ?? { ip, ...body };
-    fs.writeFileSync(paths.hosts, hostsForLease(net, own, leases), { mode: 0o644 });
+    fs.writeFileSync(paths.hosts, hostsForContainer(ctx, req.id) ?? hostsFile(req.hostname, { ip, extraHosts }), { mode: 0o644 });
     fs.writeFileSync(paths.resolvConf, containerResolvConf(hostResolv, dnsOpts), { mode: 0o644 });
     rewriteMembersHosts(ctx, net, leases, req.id);
 
@@ -356,7 +392,7 @@ export function detachNetwork(ctx: Ctx, id: string, record?: NetworkSettingsReco
   if (record && !record.endpoint && !record.netnsPath) return; // container: mode owns nothing
   const veth = record?.endpoint?.hostVeth ?? hostVethName(id);
   const nsFile = record?.netnsPath ?? netnsPath(ctx.root, id);
-  const names = record?.endpoint ? [record.endpoint.networkName] : networkNames(ctx.root);
+  const names = networkNames(ctx.root); // network connect may have added leases on others
   // Deleting a veth waits for the kernel (15-40 ms measured here); once the netns file is gone and
   // the container's processes with it, the kernel deletes the pair on its own, in the background.
   // A netns something else still holds (an exec, a container: sharer) keeps its veth until then;
@@ -380,7 +416,7 @@ export function detachNetwork(ctx: Ctx, id: string, record?: NetworkSettingsReco
   }
 }
 
-function networkNames(root: string): string[] {
+export function networkNames(root: string): string[] {
   try {
     return fs.readdirSync(networksDir(root)).filter((n) => fs.existsSync(networkPaths(root, n).record));
   } catch {
@@ -395,8 +431,9 @@ export interface ReconcileReport {
 }
 
 /** Removes what containers that no longer exist left behind: netns files, td… veths, leases. */
-export async function reconcileNetworks(ctx: Ctx): Promise<ReconcileReport> {
-  const isAlive = alive(ctx.root);
+export async function reconcileNetworks(ctx: Ctx, keep?: ReadonlySet<string>): Promise<ReconcileReport> {
+  // Alive: in `keep` (the lifecycle's reconcile knows), else: its container directory exists.
+  const isAlive = keep ? (id: string) => keep.has(id) : alive(ctx.root);
   const report: ReconcileReport = { netns: [], veths: [], leases: [] };
   // veths first: removing a netns file lets the kernel delete its veth on its own, later.
   let ids: string[] = [];
@@ -406,7 +443,7 @@ export async function reconcileNetworks(ctx: Ctx): Promise<ReconcileReport> {
   withRouteSocket(ctx.sys, null, (s) => {
     for (const l of s.links()) {
       const m = /^td([a-f0-9]{11})$/.exec(l.name);
-      if (!m || ids.some((id) => id.startsWith(m[1]!))) continue;
+      if (!m || ids.some((id) => id.startsWith(m[1]!) && isAlive(id))) continue;
       if (s.deleteLink(l.name)) report.veths.push(l.name);
     }
   });
@@ -469,4 +506,3 @@ export async function removeNetwork(ctx: Ctx, ref: string, opts: { teardownDefau
   }
 }
 
-export { DEFAULT_BRIDGE };

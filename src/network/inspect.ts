@@ -57,3 +57,67 @@ export function capacity(net: NetworkRecord): number {
 }
 
 export { formatIpv4 };
+
+interface EndpointLike {
+  networkName: string;
+  networkId: string;
+  ipAddress: string;
+  prefixLen: number;
+  gateway: string;
+  macAddress: string;
+  bridge: string;
+  aliases: string[];
+}
+
+interface SettingsLike {
+  mode: string;
+  netnsPath?: string;
+  endpoint?: EndpointLike;
+  extraEndpoints?: EndpointLike[];
+}
+
+/** The network names a container is on, as `docker ps` shows them ("" for container:). */
+export function networkNamesOf(rec: SettingsLike | undefined): string[] {
+  if (!rec) return [];
+  if (rec.mode.startsWith("container:")) return [];
+  const eps = [rec.endpoint, ...(rec.extraEndpoints ?? [])].filter((e): e is EndpointLike => !!e);
+  return eps.length ? eps.map((e) => e.networkName) : [rec.mode];
+}
+
+/** Docker's NetworkSettings (the container inspect fields the network owns). */
+export function networkSettingsView(rec: SettingsLike | undefined): Record<string, unknown> {
+  const eps = rec ? [rec.endpoint, ...(rec.extraEndpoints ?? [])].filter((e): e is EndpointLike => !!e) : [];
+  const primary = eps[0];
+  const networks: Record<string, unknown> = {};
+  for (const e of eps) {
+    networks[e.networkName] = {
+      IPAMConfig: null,
+      Links: null,
+      Aliases: e.aliases.length ? e.aliases : null,
+      MacAddress: e.macAddress,
+      NetworkID: e.networkId,
+      EndpointID: crypto.createHash("sha256").update(`${e.networkId}/${rec!.netnsPath ?? ""}`).digest("hex"),
+      Gateway: e.gateway,
+      IPAddress: e.ipAddress,
+      IPPrefixLen: e.prefixLen,
+      IPv6Gateway: "",
+      GlobalIPv6Address: "",
+      GlobalIPv6PrefixLen: 0,
+      DriverOpts: null,
+      DNSNames: null,
+    };
+  }
+  if (rec && !eps.length && (rec.mode === "none" || rec.mode === "host")) {
+    networks[rec.mode] = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: "", NetworkID: "", EndpointID: "", Gateway: "", IPAddress: "", IPPrefixLen: 0 };
+  }
+  return {
+    Bridge: "",
+    SandboxID: "",
+    SandboxKey: rec?.netnsPath ?? "",
+    Gateway: primary?.gateway ?? "",
+    IPAddress: primary?.ipAddress ?? "",
+    IPPrefixLen: primary?.prefixLen ?? 0,
+    MacAddress: primary?.macAddress ?? "",
+    Networks: networks,
+  };
+}

@@ -166,6 +166,7 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
       return "unblock signals";
     case InitStage.JoinNamespace: {
       const j = plan.joinNamespaces?.[i];
+      if (!j) return `join the container's ${f.detail} namespace`;
       return `${f.detail === "open" ? "open" : "setns"} ${j?.ns} namespace ${j?.path}`;
     }
     default:
@@ -173,7 +174,8 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
   }
 }
 
-function initError(plan: RunPlan, f: InitFailure): TinydockError {
+/** The typed error for what the init (or the monitor, with the same record) reported. */
+export function initError(plan: RunPlan, f: InitFailure): TinydockError {
   if (f.stage === InitStage.Exec) return new ExecError(plan.args[0] ?? f.detail, f.code, f.index === 1);
   return new SyscallError(describeFailure(plan, f), f.errno, f.code);
 }

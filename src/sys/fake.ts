@@ -115,6 +115,11 @@ export function fakeSys(): FakeSys {
       return true;
     },
     syncfs: (...args) => record("syncfs", args),
+    // branch cmds: the fake has no file system of its own.
+    openat2(...args) {
+      record("openat2", args);
+      throw new SyscallError(`openat2 ${String(args[1])}`, 38, "ENOSYS");
+    },
     openPty() {
       record("openPty", []);
       return { master: 100, slave: 101 };

@@ -23,6 +23,14 @@ typedef int i32;
 typedef unsigned short u16;
 typedef unsigned char u8;
 
+#ifdef TD_STATIC
+/* Linked statically (musl-gcc -static) into the monitor, src/sys/monitor.c, which #includes this
+ * file: the real functions, and no waiter thread (the monitor is single-threaded and polls). */
+long syscall(long, ...);
+int *__errno_location(void);
+void *malloc(size_t);
+void free(void *);
+#else
 /* The libc functions used, at the addresses src/sys/ffi.ts found with dlsym(RTLD_DEFAULT) and passed
  * as -D: TinyCC's own lookup (-lc) needs libc.so, the linker script of libc6-dev, which a host
  * without a compiler does not have. */
@@ -35,6 +43,7 @@ typedef unsigned char u8;
 #define free ((void (*)(void *))TD_FREE)
 #define pthread_create ((int (*)(unsigned long *, const void *, void *(*)(void *), void *))TD_PTHREAD_CREATE)
 #define pthread_detach ((int (*)(unsigned long))TD_PTHREAD_DETACH)
+#endif
 
 #define SYS_read 0
 #define SYS_write 1
@@ -695,6 +704,60 @@ static void reaper(long child)
   }
 }
 
+/* Ids, groups, the bounding set and capabilities (shared with the monitor's exec). */
+static void drop_privileges(struct plan *p)
+{
+  u32 i;
+  /* Without no_new_privs the kernel wants CAP_SYS_ADMIN for a filter: install it while we have it
+   * (runc does the same); the filter must then allow what follows (Docker's profile does). */
+  if (!p->nnp) install_seccomp(p);
+  for (i = 0; i < 64; i++) {
+    if (p->cap[0] >> i & 1) continue;
+    long r = S(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0);
+    if (r == -EINVAL) break; /* past the kernel's last capability */
+    if (r < 0) fail(ST_BOUNDING, r, i, 0);
+  }
+  CHECK(S(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0), ST_PRCTL, 0, "PR_SET_KEEPCAPS");
+  CHECK(S(SYS_setgroups, p->ngid, p->gids), ST_SETGROUPS, 0, 0);
+  CHECK(S(SYS_setresgid, p->gid, p->gid, p->gid), ST_SETGID, 0, 0);
+  CHECK(S(SYS_setresuid, p->uid, p->uid, p->uid), ST_SETUID, 0, 0);
+  /* A change of credentials clears the parent-death signal. */
+  CHECK(S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), ST_PRCTL, 0, "PR_SET_PDEATHSIG");
+  set_caps(p);
+}
+
+/* The controlling terminal, fds 0-2, everything else close-on-exec, then no_new_privs. */
+static void setup_stdio(struct plan *p)
+{
+  u32 i;
+  if (p->tty >= 0) {
+    CHECK(S(SYS_setsid), ST_TTY, 0, "setsid");
+    CHECK(S(SYS_ioctl, p->tty, TIOCSCTTY, 0), ST_TTY, 0, "TIOCSCTTY");
+  }
+  {
+    /* Through fds above 2 first, so that a source that is itself 0, 1 or 2 is never clobbered. */
+    long tmp[3];
+    for (i = 0; i < 3; i++) {
+      long src = p->stdio[i];
+      if (src < 0) {
+        src = S(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC);
+        if (src < 0) fail(ST_STDIO, src, i, "/dev/null");
+      }
+      tmp[i] = S(SYS_fcntl, src, F_DUPFD_CLOEXEC, 3);
+      if (tmp[i] < 0) fail(ST_STDIO, tmp[i], i, 0);
+    }
+    for (i = 0; i < 3; i++) CHECK(S(SYS_dup3, tmp[i], i, 0), ST_STDIO, i, 0);
+  }
+  /* Everything else closes at execve; the report pipe stays usable until then. */
+  {
+    long r = S(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
+    if (r == -ENOSYS || r == -EINVAL)
+      for (i = 3; i < 65536; i++) S(SYS_fcntl, i, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+    else if (r < 0) fail(ST_CLOSE_FDS, r, 0, 0);
+  }
+  if (p->nnp) CHECK(S(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), ST_NO_NEW_PRIVS, 0, 0);
+}
+
 static void child_main(struct plan *p)
 {
   u32 i;
@@ -777,50 +840,9 @@ static void child_main(struct plan *p)
   if (p->roroot) CHECK(S(SYS_mount, "", "/", 0, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_flags_of("/"), 0), ST_READONLY_ROOT, 0, 0);
   for (i = 0; i < p->nrl; i++) CHECK(S(SYS_prlimit64, 0, p->rl[i].res, &p->rl[i].soft, 0), ST_RLIMIT, i, 0);
 
-  /* Without no_new_privs the kernel wants CAP_SYS_ADMIN for a filter: install it while we have it
-   * (runc does the same); the filter must then allow what follows (Docker's profile does). */
-  if (!p->nnp) install_seccomp(p);
-  for (i = 0; i < 64; i++) {
-    if (p->cap[0] >> i & 1) continue;
-    long r = S(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0);
-    if (r == -EINVAL) break; /* past the kernel's last capability */
-    if (r < 0) fail(ST_BOUNDING, r, i, 0);
-  }
-  CHECK(S(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0), ST_PRCTL, 0, "PR_SET_KEEPCAPS");
-  CHECK(S(SYS_setgroups, p->ngid, p->gids), ST_SETGROUPS, 0, 0);
-  CHECK(S(SYS_setresgid, p->gid, p->gid, p->gid), ST_SETGID, 0, 0);
-  CHECK(S(SYS_setresuid, p->uid, p->uid, p->uid), ST_SETUID, 0, 0);
-  /* A change of credentials clears the parent-death signal. */
-  CHECK(S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), ST_PRCTL, 0, "PR_SET_PDEATHSIG");
-  set_caps(p);
+  drop_privileges(p);
   CHECK(S(SYS_chdir, p->cwd), ST_CHDIR, 0, 0);
-
-  if (p->tty >= 0) {
-    CHECK(S(SYS_setsid), ST_TTY, 0, "setsid");
-    CHECK(S(SYS_ioctl, p->tty, TIOCSCTTY, 0), ST_TTY, 0, "TIOCSCTTY");
-  }
-  {
-    /* Through fds above 2 first, so that a source that is itself 0, 1 or 2 is never clobbered. */
-    long tmp[3];
-    for (i = 0; i < 3; i++) {
-      long src = p->stdio[i];
-      if (src < 0) {
-        src = S(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC);
-        if (src < 0) fail(ST_STDIO, src, i, "/dev/null");
-      }
-      tmp[i] = S(SYS_fcntl, src, F_DUPFD_CLOEXEC, 3);
-      if (tmp[i] < 0) fail(ST_STDIO, tmp[i], i, 0);
-    }
-    for (i = 0; i < 3; i++) CHECK(S(SYS_dup3, tmp[i], i, 0), ST_STDIO, i, 0);
-  }
-  /* Everything else closes at execve; the report pipe stays usable until then. */
-  {
-    long r = S(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
-    if (r == -ENOSYS || r == -EINVAL)
-      for (i = 3; i < 65536; i++) S(SYS_fcntl, i, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
-    else if (r < 0) fail(ST_CLOSE_FDS, r, 0, 0);
-  }
-  if (p->nnp) CHECK(S(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), ST_NO_NEW_PRIVS, 0, 0);
+  setup_stdio(p);
 
   if (p->init) {
     long child = S(SYS_clone, SIGCHLD, 0, 0, 0, 0);
@@ -839,7 +861,8 @@ static void child_main(struct plan *p)
   exec_command(p);
 }
 
-/* ---- the parent: called from TypeScript ---- */
+/* ---- the parent: called from TypeScript (the monitor has its own, in monitor.c) ---- */
+#ifndef TD_STATIC
 
 struct waiter { int report, events, pidfd; };
 
@@ -966,3 +989,4 @@ int td_kill(int pidfd, int sig)
 {
   return (int)S(SYS_pidfd_send_signal, pidfd, sig, 0, 0);
 }
+#endif /* !TD_STATIC */

@@ -5,6 +5,8 @@ import { cstr, errno, errnoName, initLib, lib } from "./ffi.ts";
 import { LOCK_NB, MS, mountFlagNames, type ContainerProcess, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
+/** The same number on x86_64 and aarch64 (the generic syscall table). */
+const SYS_OPENAT2 = 437;
 const TIOCSPTLCK = 0x40045431;
 const TIOCGPTN = 0x80045430;
 const TIOCSWINSZ = 0x5414;
@@ -137,6 +139,16 @@ export function linuxSys(): Sys {
       }
     },
     // end network
+    // branch cmds: openat2 through syscall(2); struct open_how {u64 flags, mode, resolve}.
+    openat2(dirfd, path, flags, mode, resolve) {
+      const how = Buffer.alloc(24);
+      how.writeBigUInt64LE(BigInt(flags), 0);
+      how.writeBigUInt64LE(BigInt(mode), 8);
+      how.writeBigUInt64LE(BigInt(resolve), 16);
+      const fd = Number(lib().syscall(SYS_OPENAT2, dirfd, cstr(path), how, 24));
+      if (fd < 0) fail(`openat2 ${path} (dirfd ${dirfd}, flags 0x${flags.toString(16)}, resolve 0x${resolve.toString(16)})`);
+      return fd;
+    },
   };
 }
 

@@ -40,7 +40,21 @@ export interface Sys {
    */
   createNetns(path: string): void;
   // end network
+  /**
+   * openat2(2) (branch cmds, for `cp`): opens `path` relative to `dirfd` with RESOLVE_* flags, so
+   * that a container's symlinks resolve inside its root. Returns the new fd.
+   */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
 }
+
+/** openat2's resolve flags (linux/openat2.h). */
+export const RESOLVE = {
+  NO_XDEV: 0x01,
+  NO_MAGICLINKS: 0x02,
+  NO_SYMLINKS: 0x04,
+  BENEATH: 0x08,
+  IN_ROOT: 0x10,
+} as const;
 
 /** What the container's init reported when it gave up before execve. */
 export interface InitFailure {

@@ -122,4 +122,36 @@ const prune: CommandSpec = {
   },
 };
 
-export const networkSubcommands: CommandSpec[] = [create, ls, inspect, rm, prune];
+const connect: CommandSpec = {
+  command: "connect <network> <container>",
+  describe: "Connect a container to a network",
+  builder: (y) =>
+    y
+      .positional("network", { type: "string" })
+      .positional("container", { type: "string" })
+      .option("alias", { type: "string", array: true, describe: "Add network-scoped alias for the container" })
+      .option("ip", { type: "string", describe: "IPv4 address (e.g., 172.30.100.104)" }),
+  async run(ctx, argv) {
+    const { connectNetwork } = await import("../../network/connect.ts");
+    await connectNetwork(ctx, String(argv.container), String(argv.network), {
+      aliases: (argv.alias as string[] | undefined) ?? [],
+      ...(typeof argv.ip === "string" ? { ip: argv.ip } : {}),
+    });
+  },
+};
+
+const disconnect: CommandSpec = {
+  command: "disconnect <network> <container>",
+  describe: "Disconnect a container from a network",
+  builder: (y) =>
+    y
+      .positional("network", { type: "string" })
+      .positional("container", { type: "string" })
+      .option("force", { alias: "f", type: "boolean", default: false, describe: "Force the container to disconnect from a network" }),
+  async run(ctx, argv) {
+    const { disconnectNetwork } = await import("../../network/connect.ts");
+    await disconnectNetwork(ctx, String(argv.container), String(argv.network));
+  },
+};
+
+export const networkSubcommands: CommandSpec[] = [create, ls, inspect, rm, prune, connect, disconnect];

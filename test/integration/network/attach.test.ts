@@ -101,6 +101,29 @@ describe("default bridge", () => {
     expect(await vethGone(`td${c.slice(0, 11)}`)).toBe(true);
   });
 
+  test("8 runs at once (the first ones racing to make the bridge): 8 distinct addresses, one bridge, one NAT rule", async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => t.fakeContainer(`p${i}`));
+    const procs = ids.map((id, i) =>
+      Bun.spawn(["nsenter", `--net=/run/netns/${t.name}`, process.execPath, path.join(import.meta.dir, "driver.ts"), t.root, "attach", JSON.stringify({ id, name: `p${i}`, hostname: `p${i}` })], {
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
+    );
+    const recs = await Promise.all(
+      procs.map(async (p) => {
+        const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+        if (code !== 0) throw new Error(err);
+        return JSON.parse(out) as NetworkSettingsRecord;
+      }),
+    );
+    const ips = recs.map((r) => r.endpoint!.ipAddress);
+    expect(new Set(ips).size).toBe(8);
+    expect(leases("bridge").sort()).toEqual([...ips].sort());
+    expect(rules().match(/-j MASQUERADE/g)).toHaveLength(1);
+    for (let i = 0; i < 8; i++) t.engine("detach", { id: ids[i], record: recs[i] });
+    expect(leases("bridge")).toEqual([]);
+  });
+
   test("--network container: joins the other container's netns file; none and host own nothing", () => {
     const a = t.fakeContainer("pod");
     const ra = t.engine<NetworkSettingsRecord>("attach", { id: a, name: "pod", hostname: "pod" });
@@ -155,5 +178,33 @@ describe("user network", () => {
     expect(links()).not.toContain("tdbr-");
     expect(fs.existsSync(path.join(t.root, "networks", "appnet"))).toBe(false);
     expect(rules()).toBe(before);
+  });
+});
+
+describe("network connect / disconnect", () => {
+  test("a second endpoint (eth1) in the container's netns, names on both sides, and back", () => {
+    t.engine("create", { name: "side" });
+    const a = t.fakeContainer("a");
+    const ra = t.engine<NetworkSettingsRecord>("attach", { id: a, name: "a", hostname: "ahost" });
+    const b = t.fakeContainer("b");
+    const rb = t.engine<NetworkSettingsRecord>("attach", { id: b, name: "b", hostname: "bhost", mode: "side" });
+    expect(hostsOf(a)).not.toContain("\tb ");
+    const ep = t.engine<{ ipAddress: string; hostVeth: string }>("connect", { container: "a", network: "side", aliases: ["alpha"] });
+    expect(ep.ipAddress).toBe("10.30.0.3");
+    expect(t.sh(["nsenter", `--net=${ra.netnsPath}`, "ip", "-o", "-4", "addr"]).out).toMatch(/eth1\s+inet 10\.30\.0\.3\/24/);
+    expect(hostsOf(a)).toContain(`10.30.0.2\tb ${b.slice(0, 12)}\n`);
+    expect(hostsOf(b)).toContain(`10.30.0.3\ta alpha ${a.slice(0, 12)}\n`);
+    expect(inContainer(rb, b, `${BUSYBOX} ping -c 1 -W 2 alpha`).code).toBe(0);
+    expect(inContainer(ra, a, `${BUSYBOX} ping -c 1 -W 2 b`).code).toBe(0);
+    expect(t.engineFails("connect", { container: "a", network: "side" })).toBe("endpoint with name a already exists in network side");
+    t.engine("disconnect", { container: "a", network: "side" });
+    expect(t.sh(["nsenter", `--net=${ra.netnsPath}`, "ip", "-o", "link"]).out).not.toContain("eth1");
+    expect(hostsOf(b)).not.toContain("alpha");
+    expect(hostsOf(a)).not.toContain("\tb ");
+    expect(links()).not.toContain(ep.hostVeth);
+    t.engine("detach", { id: a, record: ra });
+    t.engine("detach", { id: b, record: rb });
+    t.engine("rm", { name: "side" });
+    expect(netnsFiles()).toEqual([]);
   });
 });

@@ -17,6 +17,8 @@ try {
   else if (call === "reconcile") out = await net.reconcileNetworks(ctx);
   else if (call === "create") out = await networks.createNetwork(ctx, arg);
   else if (call === "rm") out = await net.removeNetwork(ctx, arg.name, arg);
+  else if (call === "connect") out = await (await import("../../../src/network/connect.ts")).connectNetwork(ctx, arg.container, arg.network, arg);
+  else if (call === "disconnect") out = await (await import("../../../src/network/connect.ts")).disconnectNetwork(ctx, arg.container, arg.network);
   else throw new Error(`unknown call ${call}`);
   process.stdout.write(`${JSON.stringify(out ?? null)}\n`);
 } catch (err) {

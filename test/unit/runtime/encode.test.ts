@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { InvalidArgumentError } from "../../../src/errors.ts";
-import { CLONE_FLAGS, encodePlan, NULL_LENGTH, PLAN_MAGIC } from "../../../src/runtime/encode.ts";
+import { CLONE_FLAGS, decodePlan as srcDecodePlan, encodePlan, NULL_LENGTH, PLAN_MAGIC } from "../../../src/runtime/encode.ts";
 import type { ContainerMount, Namespace, RunPlan } from "../../../src/runtime/plan.ts";
 import { MS } from "../../../src/sys/sys.ts";
 
@@ -248,5 +248,18 @@ describe("encodePlan", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("decodePlan (src)", () => {
+  test("agrees with the test's own decoder, joined namespaces included", () => {
+    for (const plan of [samplePlan(), samplePlan({ seccomp: null, oomScoreAdj: 3, joinNamespaces: [{ ns: "net", path: "/run/netns/x" }] })]) {
+      const bytes = encodePlan(plan);
+      expect(sorted(srcDecodePlan(bytes))).toEqual(decodePlan(bytes));
+    }
+  });
+  test("refuses truncated bytes with a typed error", () => {
+    const bytes = encodePlan(samplePlan());
+    expect(() => srcDecodePlan(bytes.subarray(0, bytes.length - 1))).toThrow(InvalidArgumentError);
   });
 });

@@ -1,0 +1,65 @@
+// `container <verb>`: the management-command spelling of the container verbs, plus prune and the
+// hidden `container cleanup <id>` the supervisor runs when a container ends for good.
+import type { CommandSpec, Io } from "../command.ts";
+import { cp } from "./cp.ts";
+import { containerInspect } from "./inspect.ts";
+import { kill } from "./kill.ts";
+import { logs } from "./logs.ts";
+import { pause } from "./pause.ts";
+import { containerLs } from "./ps.ts";
+import { rename } from "./rename.ts";
+import { containerRm } from "./rm.ts";
+import { stats } from "./stats.ts";
+import { stop } from "./stop.ts";
+import { top } from "./top.ts";
+import { unpause } from "./unpause.ts";
+import { wait } from "./wait.ts";
+
+/** Docker's [y/N] prompt, answered from stdin; anything but y/yes is no. */
+export async function confirm(io: Io, warning: string): Promise<boolean> {
+  io.out(`${warning}\nAre you sure you want to continue? [y/N] `);
+  const answer = (await io.readStdin()).split("\n")[0]!.trim().toLowerCase();
+  return answer === "y" || answer === "yes";
+}
+
+export const containerPrune: CommandSpec = {
+  command: "prune",
+  describe: "Remove all stopped containers",
+  builder: (y) => y.option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" }),
+  async run(ctx, argv, io) {
+    if (!argv.force && !(await confirm(io, "WARNING! This will remove all stopped containers."))) return;
+    const { pruneContainers } = await import("../../lifecycle/reconcile.ts");
+    const { humanSize } = await import("../format.ts");
+    const res = await pruneContainers(ctx);
+    if (res.deleted.length) io.out(`Deleted Containers:\n${res.deleted.map((d) => `${d}\n`).join("")}\n`);
+    io.out(`Total reclaimed space: ${humanSize(res.bytes)}\n`);
+  },
+};
+
+/** Hidden: run by the supervisor (monitor) as its last act, with the container's id. */
+export const containerCleanup: CommandSpec = {
+  command: "cleanup <id>",
+  describe: false as unknown as string,
+  async run(ctx, argv) {
+    const { cleanupContainer } = await import("../../lifecycle/remove.ts");
+    await cleanupContainer(ctx, String(argv.id));
+  },
+};
+
+export const containerSubcommands: CommandSpec[] = [
+  containerLs,
+  containerInspect,
+  logs,
+  stop,
+  kill,
+  containerRm,
+  wait,
+  rename,
+  top,
+  stats,
+  pause,
+  unpause,
+  cp,
+  containerPrune,
+  containerCleanup,
+];

@@ -1,0 +1,28 @@
+import type { CommandSpec } from "../command.ts";
+
+export const cp: CommandSpec = {
+  command: "cp <src> <dest>",
+  describe: "Copy files/folders between a container and the local filesystem",
+  builder: (y) =>
+    y
+      .option("archive", { alias: "a", type: "boolean", default: false, describe: "Archive mode (copy all uid/gid information)" })
+      .option("follow-link", { alias: "L", type: "boolean", default: false, describe: "Always follow symbol link in SRC_PATH" })
+      .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Suppress progress output during copy" }),
+  async run(ctx, argv, io) {
+    const { parseCopyArg, copyFromContainer, copyToContainer } = await import("../../lifecycle/copy.ts");
+    const { findLive } = await import("../../lifecycle/live.ts");
+    const { UsageError } = await import("../usage.ts");
+    const { humanSize } = await import("../format.ts");
+    const src = parseCopyArg(String(argv.src));
+    const dst = parseCopyArg(String(argv.dest));
+    if (src.container !== undefined && dst.container !== undefined) throw new UsageError("copying between containers is not supported");
+    if (src.container === undefined && dst.container === undefined) throw new UsageError("must specify at least one container source");
+    if (src.path === "-" || dst.path === "-") throw new UsageError("copying a tar archive through stdin/stdout is not supported");
+    const opts = { archive: Boolean(argv.archive), followLink: Boolean(argv["follow-link"]) };
+    const res =
+      src.container !== undefined
+        ? await copyFromContainer(ctx, findLive(ctx, src.container), src.path, dst.path, opts)
+        : await copyToContainer(ctx, findLive(ctx, dst.container!), src.path, dst.path, opts);
+    if (!argv.quiet && io.stderrTty) io.err(`Successfully copied ${humanSize(res.bytes)} to ${String(argv.dest)}\n`);
+  },
+};

@@ -1,0 +1,87 @@
+import type { CommandSpec } from "../command.ts";
+
+const builder: CommandSpec["builder"] = (y) =>
+  y
+    .option("all", { alias: "a", type: "boolean", default: false, describe: "Show all containers (default shows just running)" })
+    .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Only display container IDs" })
+    .option("last", { alias: "n", type: "number", describe: "Show n last created containers (includes all states)" })
+    .option("latest", { alias: "l", type: "boolean", default: false, describe: "Show the latest created container (includes all states)" })
+    .option("no-trunc", { type: "boolean", default: false, describe: "Don't truncate output" })
+    .option("size", { alias: "s", type: "boolean", default: false, describe: "Display total file sizes (accepted, shown as N/A)" })
+    .option("filter", { alias: "f", type: "string", array: true, describe: "Filter output based on conditions provided (status=, name=, label=, id=, exited=)" })
+    .option("format", { type: "string", describe: 'Format output: "table", "json", or a Go template' });
+
+const run: CommandSpec["run"] = async (ctx, argv, io) => {
+  const { listLive } = await import("../../lifecycle/live.ts");
+  const { commandOf } = await import("../../lifecycle/inspect.ts");
+  const { containerRow, parseFilters, selectContainers } = await import("../views/containers.ts");
+  const filters = parseFilters(((argv.filter as string[] | undefined) ?? []).map(String));
+  const last = argv.latest ? 1 : typeof argv.last === "number" && argv.last > 0 ? argv.last : undefined;
+  const list = selectContainers(listLive(ctx), { all: Boolean(argv.all), ...(last !== undefined ? { last } : {}), filters });
+  const noTrunc = Boolean(argv["no-trunc"]);
+  if (argv.quiet) {
+    io.out(list.map((c) => `${noTrunc ? c.record.id : c.record.id.slice(0, 12)}\n`).join(""));
+    return;
+  }
+  const cache = new Map();
+  const now = ctx.clock();
+  const rows = list.map((c) =>
+    containerRow(c, {
+      noTrunc,
+      now,
+      command: (rec) => {
+        const { path, args } = commandOf(ctx, rec, cache);
+        // Docker's list.go: arguments with a space are single-quoted.
+        return [path, ...args.map((a) => (a.includes(" ") ? `'${a}'` : a))].join(" ");
+      },
+    }),
+  );
+  const format = typeof argv.format === "string" ? argv.format : "table";
+  if (format === "json" || format === "{{json .}}") {
+    io.out(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    return;
+  }
+  const { table } = await import("../format.ts");
+  if (format === "table") {
+    io.out(
+      table(
+        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+        rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names]),
+      ),
+    );
+    return;
+  }
+  const { compileTemplate } = await import("../template.ts");
+  if (format.startsWith("table ")) {
+    // Docker's headers for a table template: the field names in upper case, as `docker ps` shows them.
+    const body = format.slice(6);
+    const tpl = compileTemplate(body);
+    const header = compileTemplate(body.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, f: string) => HEADERS[f] ?? f.toUpperCase()))({});
+    const lines = [header, ...rows.map((r) => tpl(r))];
+    const cells = lines.map((l) => l.split("\t"));
+    io.out(table(cells[0]!, cells.slice(1)));
+    return;
+  }
+  const tpl = compileTemplate(format);
+  io.out(rows.map((r) => `${tpl(r)}\n`).join(""));
+};
+
+const HEADERS: Record<string, string> = {
+  ID: "CONTAINER ID",
+  Image: "IMAGE",
+  Command: "COMMAND",
+  RunningFor: "CREATED",
+  CreatedAt: "CREATED AT",
+  Status: "STATUS",
+  Ports: "PORTS",
+  Names: "NAMES",
+  State: "STATE",
+  Labels: "LABELS",
+  Size: "SIZE",
+  Mounts: "MOUNTS",
+  Networks: "NETWORKS",
+  LocalVolumes: "LOCAL VOLUMES",
+};
+
+export const ps: CommandSpec = { command: "ps", describe: "List containers", builder, run };
+export const containerLs: CommandSpec = { command: ["ls", "list", "ps"], describe: "List containers", builder, run };

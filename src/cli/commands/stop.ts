@@ -1,0 +1,20 @@
+import type { CommandSpec } from "../command.ts";
+import { eachContainer } from "./each.ts";
+
+export const stop: CommandSpec = {
+  command: "stop <containers..>",
+  describe: "Stop one or more running containers",
+  builder: (y) =>
+    y
+      .option("time", { alias: "t", type: "number", describe: "Seconds to wait before killing the container (default 10)" })
+      .option("signal", { alias: "s", type: "string", describe: "Signal to send to the container (default: the image's StopSignal, else SIGTERM)" }),
+  async run(ctx, argv, io) {
+    const { stopContainer } = await import("../../lifecycle/stop.ts");
+    return eachContainer(ctx, argv.containers, io, (c) =>
+      stopContainer(ctx, c, {
+        ...(typeof argv.time === "number" ? { timeoutS: argv.time } : {}),
+        ...(typeof argv.signal === "string" ? { signal: argv.signal } : {}),
+      }),
+    );
+  },
+};

@@ -1,0 +1,44 @@
+// `system prune`: stopped containers, what crashed processes left behind (orphan container dirs,
+// cgroups, mounts, network objects — found by their tinydock names), and dangling images.
+import type { CommandSpec } from "../command.ts";
+import { confirm } from "./container.ts";
+
+const prune: CommandSpec = {
+  command: "prune",
+  describe: "Remove stopped containers, orphaned resources and dangling images",
+  builder: (y) =>
+    y
+      .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" })
+      .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove all unused images, not just dangling ones" }),
+  async run(ctx, argv, io) {
+    const warning = [
+      "WARNING! This will remove:",
+      "  - all stopped containers",
+      "  - everything left behind by containers whose engine process was killed",
+      argv.all ? "  - all images without at least one container associated to them" : "  - all dangling images",
+      "",
+    ].join("\n");
+    if (!argv.force && !(await confirm(io, warning))) return;
+    const { reconcile, pruneContainers } = await import("../../lifecycle/reconcile.ts");
+    const { pruneImages } = await import("../../rootfs/images.ts");
+    const { listContainers } = await import("../../lifecycle/containers.ts");
+    const { humanSize } = await import("../format.ts");
+    const report = await reconcile(ctx);
+    const containers = await pruneContainers(ctx);
+    const used = new Set(listContainers(ctx.root).map((c) => c.imageId));
+    const images = await pruneImages(ctx, { all: Boolean(argv.all), inUse: (r) => (used.has(r.id) ? "in use" : undefined) });
+    const orphans = [
+      ...report.tornDown.map((id) => `container resources: ${id}`),
+      ...report.removedDirs.map((d) => `container directory: ${d}`),
+      ...report.cgroups.map((d) => `cgroup: ${d}`),
+      ...report.mounts.map((m) => `mount: ${m}`),
+      ...report.network.map((n) => `network: ${n}`),
+    ];
+    if (containers.deleted.length) io.out(`Deleted Containers:\n${containers.deleted.map((d) => `${d}\n`).join("")}\n`);
+    if (orphans.length) io.out(`Cleaned up:\n${orphans.map((o) => `${o}\n`).join("")}\n`);
+    if (images.deleted.length) io.out(`Deleted Images:\n${images.deleted.map((d) => `deleted: ${d}\n`).join("")}\n`);
+    io.out(`Total reclaimed space: ${humanSize(containers.bytes + images.gc.bytes)}\n`);
+  },
+};
+
+export const systemSubcommands: CommandSpec[] = [prune];

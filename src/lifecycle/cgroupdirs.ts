@@ -1,0 +1,52 @@
+// Where a container's cgroup directories are: state.json's cgroupPath when the supervisor recorded
+// it, else tinydock/<id> under every v1 hierarchy or under the v2 root. One locator per command,
+// so `ps` over many containers discovers the hierarchies once.
+import fs from "node:fs";
+import path from "node:path";
+import { CGROUP_PARENT } from "../runtime/cgroups/index.ts";
+import { discoverV1Hierarchies } from "../runtime/cgroups/v1.ts";
+
+export interface FreezerFile {
+  version: 1 | 2;
+  /** v1: <dir>/freezer.state; v2: <dir>/cgroup.freeze. */
+  file: string;
+  dir: string;
+}
+
+export interface CgroupLocator {
+  /** Every directory the container's cgroup may have (existing or not). */
+  dirs(id: string, recorded?: string[]): string[];
+  freezer(id: string, recorded?: string[]): FreezerFile | undefined;
+  /** v1 or v2, as the engine itself would pick (detect.ts). */
+  version: 1 | 2;
+}
+
+export function cgroupLocator(cgroupRoot: string): CgroupLocator {
+  const v2 = fs.existsSync(path.join(cgroupRoot, "cgroup.controllers"));
+  let parents: string[] | undefined;
+  const parentDirs = () =>
+    (parents ??= v2 ? [path.join(cgroupRoot, CGROUP_PARENT)] : discoverV1Hierarchies(cgroupRoot).map((h) => path.join(h.dir, CGROUP_PARENT)));
+  const dirs = (id: string, recorded?: string[]) => (recorded && recorded.length > 0 ? recorded : parentDirs().map((p) => path.join(p, id)));
+  return {
+    version: v2 ? 2 : 1,
+    dirs,
+    freezer(id, recorded) {
+      for (const dir of dirs(id, recorded)) {
+        if (fs.existsSync(path.join(dir, "freezer.state"))) return { version: 1, file: path.join(dir, "freezer.state"), dir };
+        if (fs.existsSync(path.join(dir, "cgroup.freeze"))) return { version: 2, file: path.join(dir, "cgroup.freeze"), dir };
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Whether the freezer holds the cgroup frozen (FREEZING counts: pause has been asked). */
+export function isFrozen(f: FreezerFile | undefined): boolean {
+  if (!f) return false;
+  try {
+    const v = fs.readFileSync(f.file, "utf8").trim();
+    return f.version === 1 ? v === "FROZEN" || v === "FREEZING" : v === "1";
+  } catch {
+    return false;
+  }
+}

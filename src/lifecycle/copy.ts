@@ -1,0 +1,367 @@
+// `docker cp` both ways. Every path inside the container is resolved by the kernel with openat2
+// RESOLVE_IN_ROOT against the container's root (/proc/<pid>/root while it runs, its overlay mounted
+// for the copy otherwise): a symlink in the container that points to "/" or "../../.." resolves
+// inside the container, never on the host. Entries below the top are opened with O_NOFOLLOW and
+// created through an fd of their parent directory, so a link swapped in meanwhile is refused or
+// stays inside too. Symlinks are copied as links.
+import fs from "node:fs";
+import path from "node:path";
+import type { Ctx } from "../context.ts";
+import { errnoCode, InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
+import { lowerLinks } from "../rootfs/images.ts";
+import { applyMount, isMountPoint, overlayMount, unmount } from "../rootfs/mount.ts";
+import { loadImage } from "../store/images.ts";
+import { storeLayout } from "../store/layout.ts";
+import { RESOLVE } from "../sys/sys.ts";
+import { containerPaths, lockContainer } from "./containers.ts";
+import type { LiveContainer } from "./live.ts";
+import { processStartTime } from "./liveness.ts";
+import { checkTransition } from "./state.ts";
+
+const O_PATH = 0o10000000;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+const O_CLOEXEC = 0o2000000;
+const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
+
+/** "c1:/etc/hosts" → {container: "c1", path: "/etc/hosts"}; a local path has no ":" before its first "/". */
+export function parseCopyArg(arg: string): { container?: string; path: string } {
+  if (arg.startsWith("/") || arg.startsWith(".")) return { path: arg };
+  const i = arg.indexOf(":");
+  if (i < 0) return { path: arg };
+  const slash = arg.indexOf("/");
+  if (slash >= 0 && slash < i) return { path: arg };
+  if (i === 0) throw new ParseError(`Cannot parse copy argument "${arg}": empty container name`);
+  return { container: arg.slice(0, i), path: arg.slice(i + 1) };
+}
+
+/** Container path → the relative path openat2 resolves in the root ("." for the root itself). */
+export function containerRel(p: string): string {
+  const parts = p.split("/").filter((x) => x !== "" && x !== ".");
+  return parts.length ? parts.join("/") : ".";
+}
+
+/** The container's root as an fd, and how to let it go. */
+interface RootHandle {
+  fd: number;
+  release(): void;
+}
+
+async function openRoot(ctx: Ctx, c: LiveContainer): Promise<RootHandle> {
+  checkTransition(c.state.Status, "copy", c.record.id);
+  if (c.state.Running && c.state.Pid) {
+    const fd = fs.openSync(`/proc/${c.state.Pid}/root`, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    // The pid must still be the container's: checked after opening, so the fd is the right root.
+    if (c.state.pidStartTime !== undefined && processStartTime(c.state.Pid) !== c.state.pidStartTime) {
+      fs.closeSync(fd);
+      throw new InvalidArgumentError(`Cannot copy files of container ${c.record.id}: it exited meanwhile`);
+    }
+    return { fd, release: () => fs.closeSync(fd) };
+  }
+  // Stopped: its overlay, mounted for the copy under the container's lock (a start waits for it).
+  const lock = await lockContainer(ctx, c.record.id);
+  const paths = containerPaths(ctx.root, c.record.id);
+  let mounted = false;
+  try {
+    if (!isMountPoint(paths.rootfs)) {
+      const layout = storeLayout(ctx.root);
+      const image = loadImage(layout, c.record.imageId);
+      if (!image) throw new NotFoundError(`Cannot copy files of container ${c.record.id}: its image ${c.record.imageId} is gone`);
+      fs.mkdirSync(paths.rootfs, { recursive: true, mode: 0o755 });
+      applyMount(
+        ctx.sys,
+        overlayMount({
+          lowers: lowerLinks(layout, image),
+          upper: paths.upper,
+          work: paths.work,
+          target: paths.rootfs,
+          root: layout.root,
+          emptyLower: path.relative(layout.root, layout.emptyDir),
+        }),
+      );
+      mounted = true;
+    }
+    const fd = fs.openSync(paths.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return {
+      fd,
+      release: () => {
+        fs.closeSync(fd);
+        if (mounted) unmount(ctx.sys, paths.rootfs);
+        lock.release();
+      },
+    };
+  } catch (err) {
+    if (mounted) unmount(ctx.sys, paths.rootfs);
+    lock.release();
+    throw err;
+  }
+}
+
+const fdPath = (fd: number, name?: string) => (name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`);
+
+export interface CopyOptions {
+  /** -a: keep the source's uid/gid (else files copied in belong to root, as Docker). */
+  archive?: boolean;
+  /** -L: follow a symlink given as the source. */
+  followLink?: boolean;
+}
+
+export interface CopyResult {
+  bytes: number;
+}
+
+function openIn(ctx: Ctx, rootFd: number, rel: string, flags: number, mode = 0): number {
+  return ctx.sys.openat2(rootFd, rel, flags | O_CLOEXEC, mode, IN_ROOT);
+}
+
+/** Opens the entry `name` of an open directory without following it (single component). */
+function openChild(ctx: Ctx, dirFd: number, name: string, flags: number, mode = 0): number {
+  return ctx.sys.openat2(dirFd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode, RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS);
+}
+
+function notFound(p: string, ref: string): NotFoundError {
+  return new NotFoundError(`Could not find the file ${p} in container ${ref}`);
+}
+
+// ── Container → host ────────────────────────────────────────────────────────────────────────────
+
+function copyEntryOut(ctx: Ctx, dirFd: number, name: string, dst: string, res: CopyResult): void {
+  const st = fs.lstatSync(fdPath(dirFd, name));
+  if (st.isSymbolicLink()) {
+    fs.rmSync(dst, { force: true });
+    fs.symlinkSync(fs.readlinkSync(fdPath(dirFd, name)), dst);
+    fs.lchownSync(dst, st.uid, st.gid);
+    return;
+  }
+  if (st.isDirectory()) {
+    const fd = openChild(ctx, dirFd, name, O_RDONLY | O_DIRECTORY);
+    try {
+      copyDirOut(ctx, fd, dst, res);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return;
+  }
+  if (st.isFile()) {
+    const fd = openChild(ctx, dirFd, name, O_RDONLY);
+    try {
+      copyFileOut(fd, dst, res);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  // Devices, fifos and sockets are left out.
+}
+
+function copyFileOut(fd: number, dst: string, res: CopyResult): void {
+  const st = fs.fstatSync(fd);
+  if (fs.lstatSync(dst, { throwIfNoEntry: false })?.isSymbolicLink()) fs.unlinkSync(dst);
+  const out = fs.openSync(dst, O_WRONLY | O_CREAT | O_TRUNC, st.mode & 0o7777);
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      fs.writeSync(out, buf, 0, n);
+      res.bytes += n;
+    }
+    fs.fchmodSync(out, st.mode & 0o7777);
+    fs.fchownSync(out, st.uid, st.gid);
+    fs.futimesSync(out, st.atime, st.mtime);
+  } finally {
+    fs.closeSync(out);
+  }
+}
+
+function copyDirOut(ctx: Ctx, fd: number, dst: string, res: CopyResult): void {
+  const st = fs.fstatSync(fd);
+  if (!fs.statSync(dst, { throwIfNoEntry: false })?.isDirectory()) fs.mkdirSync(dst, { mode: 0o700 });
+  for (const name of fs.readdirSync(fdPath(fd))) copyEntryOut(ctx, fd, name, path.join(dst, name), res);
+  fs.chmodSync(dst, st.mode & 0o7777);
+  fs.chownSync(dst, st.uid, st.gid);
+}
+
+/** `cp C:SRC DST`, Docker's rules for where the copy lands. */
+export async function copyFromContainer(ctx: Ctx, c: LiveContainer, src: string, dst: string, opts: CopyOptions = {}): Promise<CopyResult> {
+  const root = await openRoot(ctx, c);
+  const res: CopyResult = { bytes: 0 };
+  try {
+    const rel = containerRel(src);
+    const contentsOnly = /\/\.$/.test(src) || src === ".";
+    const parentRel = rel === "." ? "." : path.posix.dirname(rel);
+    const base = rel === "." ? "." : path.posix.basename(rel);
+    let parentFd: number;
+    try {
+      parentFd = openIn(ctx, root.fd, parentRel, O_PATH | O_DIRECTORY);
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT" || (err as { code?: string }).code === "ENOENT" || (err as { code?: string }).code === "ENOTDIR") throw notFound(src, c.record.name);
+      throw err;
+    }
+    try {
+      // The source itself: its parent resolved in the root; the last component followed only with -L.
+      let srcDirFd = parentFd;
+      let srcName = base;
+      if (base === "." || (opts.followLink && fs.lstatSync(fdPath(parentFd, base), { throwIfNoEntry: false })?.isSymbolicLink())) {
+        srcDirFd = -1;
+      }
+      let st: fs.Stats | undefined;
+      let ownFd = -1;
+      if (srcDirFd === -1) {
+        ownFd = openIn(ctx, root.fd, rel, O_PATH);
+        st = fs.fstatSync(ownFd);
+      } else {
+        st = fs.lstatSync(fdPath(srcDirFd, srcName), { throwIfNoEntry: false });
+      }
+      if (!st) throw notFound(src, c.record.name);
+      try {
+        const dstSt = fs.statSync(dst, { throwIfNoEntry: false });
+        if (st.isDirectory()) {
+          if (dstSt && !dstSt.isDirectory()) throw new InvalidArgumentError(`cannot copy a directory to a file: ${dst}`);
+          const target = dstSt && !contentsOnly ? path.join(dst, path.posix.basename(rel === "." ? "/" : rel) || "root") : dst;
+          const fd = ownFd >= 0 ? openIn(ctx, root.fd, rel, O_RDONLY | O_DIRECTORY) : openChild(ctx, srcDirFd, srcName, O_RDONLY | O_DIRECTORY);
+          try {
+            copyDirOut(ctx, fd, target, res);
+          } finally {
+            fs.closeSync(fd);
+          }
+        } else {
+          if (!dstSt && dst.endsWith("/")) throw new NotFoundError(`Cannot copy to "${dst}": destination directory does not exist`);
+          const target = dstSt?.isDirectory() ? path.join(dst, path.posix.basename(rel)) : dst;
+          if (ownFd >= 0 && st.isFile()) {
+            const fd = openIn(ctx, root.fd, rel, O_RDONLY);
+            try {
+              copyFileOut(fd, target, res);
+            } finally {
+              fs.closeSync(fd);
+            }
+          } else {
+            copyEntryOut(ctx, srcDirFd, srcName, target, res);
+          }
+        }
+      } finally {
+        if (ownFd >= 0) fs.closeSync(ownFd);
+      }
+    } finally {
+      fs.closeSync(parentFd);
+    }
+  } finally {
+    root.release();
+  }
+  return res;
+}
+
+// ── Host → container ────────────────────────────────────────────────────────────────────────────
+
+function owner(st: fs.Stats, opts: CopyOptions): [number, number] {
+  return opts.archive ? [st.uid, st.gid] : [0, 0];
+}
+
+/** Copies host `src` to the entry `name` of the container directory open as dirFd. */
+function copyEntryIn(ctx: Ctx, src: string, dirFd: number, name: string, opts: CopyOptions, res: CopyResult): void {
+  const st = fs.lstatSync(src);
+  const [uid, gid] = owner(st, opts);
+  const existing = fs.lstatSync(fdPath(dirFd, name), { throwIfNoEntry: false });
+  if (st.isSymbolicLink()) {
+    if (existing && !existing.isDirectory()) fs.unlinkSync(fdPath(dirFd, name));
+    fs.symlinkSync(fs.readlinkSync(src), fdPath(dirFd, name));
+    fs.lchownSync(fdPath(dirFd, name), uid, gid);
+    return;
+  }
+  if (st.isDirectory()) {
+    if (existing && !existing.isDirectory()) fs.unlinkSync(fdPath(dirFd, name));
+    if (!existing?.isDirectory()) fs.mkdirSync(fdPath(dirFd, name), { mode: 0o700 });
+    // O_NOFOLLOW + RESOLVE_NO_SYMLINKS: a symlink put there meanwhile is refused (ELOOP), not followed.
+    const fd = openChild(ctx, dirFd, name, O_RDONLY | O_DIRECTORY);
+    try {
+      for (const n of fs.readdirSync(src)) copyEntryIn(ctx, path.join(src, n), fd, n, opts, res);
+      fs.fchmodSync(fd, st.mode & 0o7777);
+      fs.fchownSync(fd, uid, gid);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return;
+  }
+  if (!st.isFile()) return;
+  if (existing?.isSymbolicLink()) fs.unlinkSync(fdPath(dirFd, name));
+  const fd = openChild(ctx, dirFd, name, O_WRONLY | O_CREAT | O_TRUNC, st.mode & 0o7777);
+  try {
+    writeFrom(src, fd, res);
+    fs.fchmodSync(fd, st.mode & 0o7777);
+    fs.fchownSync(fd, uid, gid);
+    fs.futimesSync(fd, st.atime, st.mtime);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeFrom(src: string, fd: number, res: CopyResult): void {
+  const input = fs.openSync(src, O_RDONLY);
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (;;) {
+      const n = fs.readSync(input, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      fs.writeSync(fd, buf, 0, n);
+      res.bytes += n;
+    }
+  } finally {
+    fs.closeSync(input);
+  }
+}
+
+/** `cp SRC C:DST`: DST resolved in the container's root (its symlinks followed, inside it). */
+export async function copyToContainer(ctx: Ctx, c: LiveContainer, src: string, dst: string, opts: CopyOptions = {}): Promise<CopyResult> {
+  const srcSt = fs.lstatSync(opts.followLink ? fs.realpathSync(src) : src, { throwIfNoEntry: false });
+  if (!srcSt) throw new NotFoundError(`Cannot copy "${src}": no such file or directory`);
+  const realSrc = opts.followLink ? fs.realpathSync(src) : src;
+  const contentsOnly = /\/\.$/.test(src);
+  const root = await openRoot(ctx, c);
+  const res: CopyResult = { bytes: 0 };
+  try {
+    const rel = containerRel(dst);
+    let dstFd = -1;
+    try {
+      dstFd = openIn(ctx, root.fd, rel, O_PATH);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== "ENOENT") throw code === "ENOTDIR" ? notFound(dst, c.record.name) : err;
+    }
+    try {
+      const dstSt = dstFd >= 0 ? fs.fstatSync(dstFd) : undefined;
+      if (dstSt?.isDirectory()) {
+        const dirFd = openIn(ctx, root.fd, rel, O_RDONLY | O_DIRECTORY);
+        try {
+          if (srcSt.isDirectory() && contentsOnly) {
+            for (const n of fs.readdirSync(realSrc)) copyEntryIn(ctx, path.join(realSrc, n), dirFd, n, opts, res);
+          } else {
+            copyEntryIn(ctx, realSrc, dirFd, path.basename(path.resolve(realSrc)), opts, res);
+          }
+        } finally {
+          fs.closeSync(dirFd);
+        }
+        return res;
+      }
+      if (dstSt && srcSt.isDirectory()) throw new InvalidArgumentError(`cannot copy a directory to a file: ${dst}`);
+      if (!dstSt && dst.endsWith("/") && !srcSt.isDirectory()) throw notFound(dst, c.record.name);
+      // A new entry (or a file replaced): created in its parent, which must exist.
+      const parentRel = rel === "." ? "." : path.posix.dirname(rel);
+      let parentFd: number;
+      try {
+        parentFd = openIn(ctx, root.fd, parentRel, O_RDONLY | O_DIRECTORY);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "ENOENT" || code === "ENOTDIR") throw notFound(path.posix.dirname(dst), c.record.name);
+        throw err;
+      }
+      try {
+        copyEntryIn(ctx, realSrc, parentFd, path.posix.basename(rel), opts, res);
+      } finally {
+        fs.closeSync(parentFd);
+      }
+    } finally {
+      if (dstFd >= 0) fs.closeSync(dstFd);
+    }
+  } finally {
+    root.release();
+  }
+  return res;
+}

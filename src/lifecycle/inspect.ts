@@ -1,0 +1,152 @@
+// `docker inspect` of a container: Docker's field names and shapes, from state.json (static
+// config), run.json + liveness (State) and the image's config where state.json has no Config yet.
+import type { Ctx } from "../context.ts";
+import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
+import { readBlob } from "../store/content.ts";
+import { storeLayout } from "../store/layout.ts";
+import { containerFiles, containerPaths, type ContainerRecord } from "./containers.ts";
+import type { LiveContainer } from "./live.ts";
+import { networkSettingsView } from "../network/inspect.ts"; // network
+
+/** Image configs read once per command (ps over many containers of one image). */
+export type ImageConfigCache = Map<string, ContainerConfig | undefined>;
+
+export function imageConfigOf(ctx: Ctx, imageId: string, cache: ImageConfigCache = new Map()): ContainerConfig | undefined {
+  if (cache.has(imageId)) return cache.get(imageId);
+  let cfg: ContainerConfig | undefined;
+  try {
+    cfg = (JSON.parse(new TextDecoder().decode(readBlob(storeLayout(ctx.root), imageId))) as ImageConfig).config ?? {};
+  } catch {
+    cfg = undefined; // the image was removed (rmi -f): the container still lists
+  }
+  cache.set(imageId, cfg);
+  return cfg;
+}
+
+/** Path and Args as Docker records them: entrypoint + (the command given, or the image's Cmd). */
+export function commandOf(ctx: Ctx, rec: ContainerRecord, cache?: ImageConfigCache): { path: string; args: string[] } {
+  const cfg = rec.config;
+  let argv: string[];
+  if (cfg && (Array.isArray(cfg.Entrypoint) || Array.isArray(cfg.Cmd))) {
+    argv = [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
+  } else {
+    const image = imageConfigOf(ctx, rec.imageId, cache);
+    argv = [...(image?.Entrypoint ?? []), ...(rec.args.length > 0 ? rec.args : (image?.Cmd ?? []))];
+  }
+  return { path: argv[0] ?? "", args: argv.slice(1) };
+}
+
+function portMap(rec: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const p of rec.ports ?? []) {
+    const b = normalizePort(p);
+    if (!b) continue;
+    const key = `${b.containerPort}/${b.protocol}`;
+    (out[key] ??= []).push({ HostIp: b.hostIp, HostPort: String(b.hostPort) });
+  }
+  return out;
+}
+
+/** A PortBinding whatever the ports stage named its fields. */
+export function normalizePort(p: Record<string, unknown>): { hostIp: string; hostPort: number; containerPort: number; protocol: string } | undefined {
+  const pick = (...keys: string[]) => keys.map((k) => p[k]).find((v) => v !== undefined);
+  const containerPort = Number(pick("containerPort", "ContainerPort", "PrivatePort"));
+  if (!Number.isFinite(containerPort)) return undefined;
+  return {
+    hostIp: String(pick("hostIp", "hostIP", "HostIp", "IP") ?? "0.0.0.0"),
+    hostPort: Number(pick("hostPort", "HostPort", "PublicPort") ?? 0),
+    containerPort,
+    protocol: String(pick("protocol", "proto", "Protocol", "Type") ?? "tcp"),
+  };
+}
+
+export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfigCache): Record<string, unknown> {
+  const rec = c.record;
+  const s = c.state;
+  const paths = containerPaths(ctx.root, rec.id);
+  const { path: cmdPath, args } = commandOf(ctx, rec, cache);
+  const image = imageConfigOf(ctx, rec.imageId, cache);
+  const restart = rec.restartPolicy ?? { name: "no", maximumRetryCount: 0 };
+  const hostConfig = {
+    NetworkMode: "bridge",
+    PortBindings: {},
+    RestartPolicy: { Name: restart.name, MaximumRetryCount: restart.maximumRetryCount },
+    AutoRemove: rec.autoRemove ?? false,
+    LogConfig: {
+      Type: "json-file",
+      Config: rec.logConfig ? { "max-size": String(rec.logConfig.maxSize), "max-file": String(rec.logConfig.maxFile) } : {},
+    },
+    ...(rec.hostConfig ?? {}),
+  };
+  const config = {
+    Hostname: rec.hostname,
+    Domainname: "",
+    User: image?.User ?? "",
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    ExposedPorts: image?.ExposedPorts,
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: image?.Env ?? [],
+    Cmd: rec.args.length > 0 ? rec.args : (image?.Cmd ?? null),
+    Image: rec.image,
+    Volumes: image?.Volumes ?? null,
+    WorkingDir: image?.WorkingDir ?? "",
+    Entrypoint: image?.Entrypoint ?? null,
+    OnBuild: null,
+    Labels: rec.labels ?? image?.Labels ?? {},
+    ...(image?.StopSignal ? { StopSignal: image.StopSignal } : {}),
+    ...(rec.config ?? {}),
+  };
+  const network = networkSettingsView(rec.network); // network
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: cmdPath,
+    Args: args,
+    State: {
+      Status: s.Status,
+      Running: s.Running,
+      Paused: s.Paused,
+      Restarting: s.Restarting,
+      OOMKilled: s.OOMKilled,
+      Dead: s.Dead,
+      Pid: s.Pid,
+      ExitCode: s.ExitCode,
+      Error: s.Error,
+      StartedAt: s.StartedAt,
+      FinishedAt: s.FinishedAt,
+    },
+    Image: rec.imageId,
+    ResolvConfPath: paths.resolvConf,
+    HostnamePath: paths.hostname,
+    HostsPath: paths.hosts,
+    LogPath: containerFiles(ctx.root, rec.id).log,
+    Name: `/${rec.name}`,
+    RestartCount: s.RestartCount,
+    Driver: "overlay",
+    Platform: "linux",
+    MountLabel: "",
+    ProcessLabel: "",
+    AppArmorProfile: "",
+    ExecIDs: null,
+    HostConfig: hostConfig,
+    GraphDriver: { Name: "overlay", Data: { UpperDir: paths.upper, WorkDir: paths.work, MergedDir: paths.rootfs } },
+    Mounts: rec.mounts ?? [],
+    Config: config,
+    NetworkSettings: {
+      Bridge: "",
+      SandboxID: "",
+      SandboxKey: "",
+      Ports: portMap(rec),
+      Gateway: "",
+      IPAddress: "",
+      IPPrefixLen: 0,
+      MacAddress: "",
+      Networks: {},
+      ...network,
+    },
+  };
+}

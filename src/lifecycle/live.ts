@@ -1,0 +1,64 @@
+// The live view of a container: state.json + run.json + the facts about its processes, read the
+// same way by every command (ps, inspect, stop, rm, wait…) and judged by state.ts.
+import fs from "node:fs";
+import type { Ctx } from "../context.ts";
+import { readJson } from "../atomic.ts";
+import { tryLock } from "../store/lock.ts";
+import { cgroupLocator, isFrozen, type CgroupLocator } from "./cgroupdirs.ts";
+import { containerFiles, findContainer, listContainers, readContainer, type ContainerRecord } from "./containers.ts";
+import { sameProcess } from "./liveness.ts";
+import { liveState, type LiveState, type RunRecord } from "./state.ts";
+
+export interface LiveContainer {
+  record: ContainerRecord;
+  run: RunRecord | undefined;
+  state: LiveState;
+}
+
+function readRun(file: string): RunRecord | undefined {
+  try {
+    return readJson<RunRecord>(file);
+  } catch {
+    return undefined; // unreadable = never started by a supervisor that finished writing it
+  }
+}
+
+/** Reads one container's live state. `locator` is shared across a listing. */
+export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocator = cgroupLocator(ctx.cgroupRoot)): LiveContainer {
+  const files = containerFiles(ctx.root, record.id);
+  const run = readRun(files.run);
+  const recorded = run ?? (record.state?.status && record.state.status !== "created" && record.state.status !== "exited" ? record.state : undefined);
+  const active = recorded !== undefined && recorded.status !== "exited" && recorded.status !== "dead";
+  // Legacy foreground runs name no supervisor: the container's own pid stands for it.
+  const supervisorAlive = !active
+    ? false
+    : run?.monitorPid
+      ? sameProcess(run.monitorPid, run.monitorStartTime)
+      : sameProcess(recorded!.pid, run?.pidStartTime);
+  const frozen = active && recorded!.status === "running" && supervisorAlive ? isFrozen(locator.freezer(record.id, record.cgroupPath)) : false;
+  const removing = fs.existsSync(files.removing);
+  let locked = false;
+  if (removing) {
+    try {
+      const l = tryLock({ sys: ctx.sys, sleep: ctx.sleep }, files.lock);
+      if (l) l.release();
+      else locked = true;
+    } catch {}
+  }
+  return { record, run, state: liveState(record, run, { supervisorAlive, frozen, removing, locked }) };
+}
+
+export function listLive(ctx: Ctx): LiveContainer[] {
+  const locator = cgroupLocator(ctx.cgroupRoot);
+  return listContainers(ctx.root).map((r) => readLive(ctx, r, locator));
+}
+
+export function findLive(ctx: Ctx, ref: string): LiveContainer {
+  return readLive(ctx, findContainer(ctx.root, ref));
+}
+
+/** Re-read by id (after a wait); undefined once removed. */
+export function rereadLive(ctx: Ctx, id: string, locator?: CgroupLocator): LiveContainer | undefined {
+  const rec = readContainer(ctx.root, id);
+  return rec ? readLive(ctx, rec, locator) : undefined;
+}

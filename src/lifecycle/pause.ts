@@ -1,0 +1,50 @@
+// pause and unpause: the cgroup freezer (v1 freezer.state, v2 cgroup.freeze). The paused state is
+// the freezer's own, so it survives every tinydock process and reads the same for all of them.
+import fs from "node:fs";
+import type { Ctx } from "../context.ts";
+import { FailedPreconditionError, UnavailableError } from "../errors.ts";
+import { writeControl, waitFor } from "../runtime/cgroups/cgroupfs.ts";
+import { cgroupLocator, type FreezerFile } from "./cgroupdirs.ts";
+import { withContainerLock } from "./containers.ts";
+import { readLive, type LiveContainer } from "./live.ts";
+import { checkTransition } from "./state.ts";
+
+function settled(f: FreezerFile, frozen: boolean): boolean {
+  const read = () => {
+    try {
+      return fs.readFileSync(f.version === 1 ? f.file : `${f.dir}/cgroup.events`, "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  if (f.version === 1) return waitFor(read, (v) => v?.trim() === (frozen ? "FROZEN" : "THAWED"), 5_000);
+  return waitFor(read, (v) => v === undefined || new RegExp(`^frozen ${frozen ? 1 : 0}$`, "m").test(v), 5_000);
+}
+
+export function freezeCgroup(f: FreezerFile): void {
+  writeControl(f.file, f.version === 1 ? "FROZEN" : "1");
+  if (!settled(f, true)) {
+    writeControl(f.file, f.version === 1 ? "THAWED" : "0");
+    throw new UnavailableError(`Cannot pause container: the freezer of ${f.dir} did not settle`);
+  }
+}
+
+export function thawCgroup(f: FreezerFile): void {
+  writeControl(f.file, f.version === 1 ? "THAWED" : "0");
+  settled(f, false);
+}
+
+async function setPaused(ctx: Ctx, c0: LiveContainer, pause: boolean): Promise<void> {
+  const id = c0.record.id;
+  await withContainerLock(ctx, id, () => {
+    const c = readLive(ctx, c0.record);
+    checkTransition(c.state.Status, pause ? "pause" : "unpause", id);
+    const f = cgroupLocator(ctx.cgroupRoot).freezer(id, c.record.cgroupPath);
+    if (!f) throw new FailedPreconditionError(`Cannot ${pause ? "pause" : "unpause"} container ${id}: no freezer cgroup (freezer.state or cgroup.freeze) for it`);
+    if (pause) freezeCgroup(f);
+    else thawCgroup(f);
+  });
+}
+
+export const pauseContainer = (ctx: Ctx, c: LiveContainer) => setPaused(ctx, c, true);
+export const unpauseContainer = (ctx: Ctx, c: LiveContainer) => setPaused(ctx, c, false);

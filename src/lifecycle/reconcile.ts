@@ -1,0 +1,166 @@
+// Crash consistency: whatever a SIGKILL left behind is found by its tinydock name and released.
+// A container directory whose supervisor is gone keeps its record (ps -a shows it exited, as
+// Docker would) but loses its cgroups, mounts and network; directories with no readable record,
+// interrupted removals (.trash-*, "removing" without a lock holder), cgroups tinydock/<id> and
+// mounts under containers/<id> that belong to no container are removed outright.
+import fs from "node:fs";
+import path from "node:path";
+import type { Ctx } from "../context.ts";
+import { mountsUnder } from "../rootfs/mount.ts";
+import { childCgroups } from "../runtime/cgroups/cgroupfs.ts";
+import { tryLock } from "../store/lock.ts";
+import { MNT_DETACH } from "../sys/sys.ts";
+import { cgroupLocator } from "./cgroupdirs.ts";
+import { containerFiles, containerIds, containerPaths, containersDir, readContainer } from "./containers.ts";
+import { readLive } from "./live.ts";
+import { reconcileNetwork } from "./network-teardown.ts";
+import { destroyContainerCgroups, discardContainerDir, removeContainer, teardownContainer, TRASH_PREFIX, unmountContainer } from "./remove.ts";
+
+export interface ReconcileReport {
+  /** Containers whose supervisor was gone: torn down (record kept, or removed with --rm). */
+  tornDown: string[];
+  /** Container directories removed: no record, interrupted removals, trash. */
+  removedDirs: string[];
+  /** tinydock/<id> cgroup directories with no container. */
+  cgroups: string[];
+  /** Mount points under containers/ with no live container. */
+  mounts: string[];
+  /** What the network hook removed. */
+  network: string[];
+}
+
+export interface ReconcileOptions {
+  /** A directory without state.json younger than this is a create in progress (ms). */
+  graceMs?: number;
+}
+
+/** Idempotent; skips any container another process holds the lock of. */
+export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
+  const graceMs = opts.graceMs ?? 30_000;
+  const report: ReconcileReport = { tornDown: [], removedDirs: [], cgroups: [], mounts: [], network: [] };
+  const dir = containersDir(ctx.root);
+  const locator = cgroupLocator(ctx.cgroupRoot);
+  const deps = { sys: ctx.sys, sleep: ctx.sleep };
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {}
+  for (const n of names) {
+    if (n.startsWith(TRASH_PREFIX)) {
+      const t = path.join(dir, n);
+      for (const m of mountsUnder(t).sort((a, b) => b.length - a.length)) ctx.sys.umount(m, MNT_DETACH);
+      fs.rmSync(t, { recursive: true, force: true });
+      report.removedDirs.push(n);
+    }
+  }
+  const keep = new Set<string>();
+  for (const id of containerIds(ctx.root)) {
+    const files = containerFiles(ctx.root, id);
+    const paths = containerPaths(ctx.root, id);
+    // Before tryLock: creating the lock file would reset the directory's age.
+    const dirStat = fs.statSync(paths.dir, { throwIfNoEntry: false });
+    if (!dirStat) continue;
+    if (!fs.existsSync(paths.state) && !fs.existsSync(files.removing) && Date.now() - dirStat.mtimeMs < graceMs) {
+      keep.add(id); // a create in progress
+      continue;
+    }
+    const lock = tryLock(deps, files.lock);
+    if (!lock) {
+      keep.add(id); // busy: someone is changing it right now
+      continue;
+    }
+    try {
+      const rec = readContainer(ctx.root, id);
+      if (!rec && !fs.existsSync(files.removing)) {
+        unmountContainer(ctx, id);
+        destroyContainerCgroups(ctx, id);
+        discardContainerDir(ctx.root, id);
+        report.removedDirs.push(id);
+        continue;
+      }
+      // We hold the lock: a removing marker is an interrupted rm, finished here.
+      if (!rec || fs.existsSync(files.removing)) {
+        lock.release();
+        if (rec) await removeContainer(ctx, readLive(ctx, rec, locator), { force: true });
+        else {
+          unmountContainer(ctx, id);
+          destroyContainerCgroups(ctx, id);
+          discardContainerDir(ctx.root, id);
+        }
+        report.removedDirs.push(id);
+        continue;
+      }
+      const c = readLive(ctx, rec, locator);
+      keep.add(id);
+      if (c.state.Running) continue;
+      const leftovers =
+        locator.dirs(id, rec.cgroupPath).some((d) => fs.existsSync(d)) || mountsUnder(containerPaths(ctx.root, id).dir).length > 0 || c.state.stale;
+      if (!leftovers) continue;
+      await teardownContainer(ctx, rec);
+      report.tornDown.push(id);
+      if (rec.autoRemove) {
+        discardContainerDir(ctx.root, id);
+        keep.delete(id);
+      }
+    } finally {
+      lock.release();
+    }
+  }
+  // Cgroups and mounts named after containers that do not exist.
+  const parents = new Set(locator.dirs("x").map((d) => path.dirname(d)));
+  const cgroupIds = new Set<string>();
+  for (const p of parents) for (const id of childCgroups(p)) cgroupIds.add(id);
+  for (const id of cgroupIds) {
+    if (keep.has(id) || !/^[a-f0-9]{64}$/.test(id)) continue;
+    report.cgroups.push(...destroyContainerCgroups(ctx, id));
+  }
+  for (const m of mountsUnder(dir).sort((a, b) => b.length - a.length)) {
+    const id = path.relative(dir, m).split("/")[0]!;
+    if (keep.has(id)) continue;
+    try {
+      ctx.sys.umount(m, MNT_DETACH);
+      report.mounts.push(m);
+    } catch {}
+  }
+  report.network = await reconcileNetwork(ctx, keep);
+  return report;
+}
+
+/** Bytes under a directory (what rm of a container reclaims: its upper dir, logs…). */
+export function diskUsage(p: string): number {
+  let total = 0;
+  const walk = (q: string) => {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(q);
+    } catch {
+      return;
+    }
+    total += st.isDirectory() ? 0 : st.size;
+    if (st.isDirectory()) for (const n of fs.readdirSync(q)) walk(path.join(q, n));
+  };
+  walk(p);
+  return total;
+}
+
+/** `container prune`: every stopped container (exited, created, dead) removed; ids and bytes. */
+export async function pruneContainers(ctx: Ctx): Promise<{ deleted: string[]; bytes: number }> {
+  const deleted: string[] = [];
+  let bytes = 0;
+  const locator = cgroupLocator(ctx.cgroupRoot);
+  for (const id of containerIds(ctx.root)) {
+    const rec = readContainer(ctx.root, id);
+    if (!rec) continue;
+    const c = readLive(ctx, rec, locator);
+    if (c.state.Running || c.state.Status === "removing") continue;
+    const size = diskUsage(containerPaths(ctx.root, id).dir);
+    try {
+      await removeContainer(ctx, c, { force: c.state.Status === "dead" });
+      deleted.push(id);
+      bytes += size;
+    } catch (err) {
+      ctx.log.warn(`Cannot remove container ${id}: ${(err as Error).message}`);
+    }
+  }
+  return { deleted, bytes };
+}

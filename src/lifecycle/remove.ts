@@ -1,0 +1,174 @@
+// rm, and the teardown it shares with the supervisor's cleanup and with reconcile: network (hook),
+// mounts under the container dir, the cgroup in every hierarchy, then the directory itself. Every
+// step is idempotent, so an rm killed half-way leaves a "dead" container that `rm -f` finishes.
+import fs from "node:fs";
+import path from "node:path";
+import type { Ctx } from "../context.ts";
+import { errnoCode } from "../errors.ts";
+import { mountsUnder } from "../rootfs/mount.ts";
+import { CGROUP_PARENT } from "../runtime/cgroups/index.ts";
+import { killPids, killUntilEmpty, pidsBelow, removeCgroupDir, removeIfEmpty } from "../runtime/cgroups/cgroupfs.ts";
+import { MNT_DETACH } from "../sys/sys.ts";
+import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
+import { containerFiles, containerPaths, lockContainer, readContainer, type ContainerRecord } from "./containers.ts";
+import { readLive, rereadLive, type LiveContainer } from "./live.ts";
+import { sameProcess } from "./liveness.ts";
+import { teardownNetwork } from "./network-teardown.ts";
+import { thawCgroup } from "./pause.ts";
+import { markStopping, signalContainer, waitNotRunning } from "./stop.ts";
+import { checkTransition } from "./state.ts";
+import { volumeDir } from "./volumes.ts";
+
+/** How long rm -f gives the supervisor to record the end after SIGKILL before killing it too (ms). */
+const SUPERVISOR_GRACE_MS = 5_000;
+
+export interface RemoveOptions {
+  force?: boolean;
+  /** -v: anonymous volumes go too. */
+  volumes?: boolean;
+}
+
+export const TRASH_PREFIX = ".trash-";
+
+/**
+ * The directory leaves the listing in one rename, then is deleted: a crash mid-delete leaves a
+ * .trash-* directory (reconcile removes it), never a half-deleted container.
+ */
+export function discardContainerDir(root: string, id: string): void {
+  const dir = containerPaths(root, id).dir;
+  const trash = path.join(path.dirname(dir), `${TRASH_PREFIX}${id}-${process.pid}`);
+  try {
+    fs.renameSync(dir, trash);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return;
+    throw err;
+  }
+  fs.rmSync(trash, { recursive: true, force: true });
+}
+
+/** Unmounts whatever is mounted under the container's directory (deepest first). */
+export function unmountContainer(ctx: Ctx, id: string): string[] {
+  const dir = containerPaths(ctx.root, id).dir;
+  const found = mountsUnder(dir).sort((a, b) => b.length - a.length);
+  for (const m of found) {
+    try {
+      ctx.sys.umount(m, MNT_DETACH);
+    } catch (err) {
+      if (errnoCode(err) !== "EINVAL" && (err as { code?: string }).code !== "EINVAL") throw err;
+    }
+  }
+  return found;
+}
+
+/** Kills what is left in the container's cgroups and removes them; returns the dirs removed. */
+export function destroyContainerCgroups(ctx: Ctx, id: string, recorded?: string[]): string[] {
+  const locator = cgroupLocator(ctx.cgroupRoot);
+  const dirs = locator.dirs(id, recorded).filter((d) => fs.existsSync(d));
+  if (dirs.length === 0) return [];
+  const all = () => [...new Set(dirs.flatMap((d) => pidsBelow(d)))];
+  const freezer = locator.freezer(id, recorded);
+  if (all().length > 0) {
+    killPids(all());
+    // SIGKILL waits for a frozen task to thaw.
+    if (isFrozen(freezer)) thawCgroup(freezer!);
+    killUntilEmpty(all);
+  }
+  let failure: unknown;
+  // The freezer's directory last: as v1.ts does.
+  for (const d of [...dirs.filter((d) => d !== freezer?.dir), ...dirs.filter((d) => d === freezer?.dir)]) {
+    try {
+      removeCgroupDir(d);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  for (const d of dirs) if (path.basename(path.dirname(d)) === CGROUP_PARENT) removeIfEmpty(path.dirname(d));
+  if (failure) throw failure;
+  return dirs;
+}
+
+/** Anonymous volumes recorded in state.json mounts ({Type: "volume", Name, Anonymous?}). */
+function removeAnonymousVolumes(ctx: Ctx, rec: ContainerRecord): void {
+  for (const m of rec.mounts ?? []) {
+    const name = typeof m.Name === "string" ? m.Name : undefined;
+    const anonymous = m.Anonymous === true || (name !== undefined && /^[a-f0-9]{64}$/.test(name));
+    if (m.Type === "volume" && name && anonymous) fs.rmSync(path.dirname(volumeDir(ctx.root, name)), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Everything a container holds outside its directory, released: network (hook), mounts, cgroups.
+ * For the supervisor's `container cleanup`, reconcile, and rm. Idempotent.
+ */
+export async function teardownContainer(ctx: Ctx, rec: ContainerRecord): Promise<void> {
+  await teardownNetwork(ctx, rec);
+  unmountContainer(ctx, rec.id);
+  destroyContainerCgroups(ctx, rec.id, rec.cgroupPath);
+}
+
+/** rm -f: stops the container for good and waits for its supervisor to record the end. */
+async function forceStop(ctx: Ctx, c: LiveContainer): Promise<void> {
+  const id = c.record.id;
+  markStopping(ctx.root, id);
+  signalContainer(c, 9);
+  const f = cgroupLocator(ctx.cgroupRoot).freezer(id, c.record.cgroupPath);
+  if (isFrozen(f)) thawCgroup(f!);
+  if (await waitNotRunning(ctx, id, SUPERVISOR_GRACE_MS)) return;
+  // A supervisor that does not record the end in time goes too; the container dies with it (PDEATHSIG).
+  const now = rereadLive(ctx, id);
+  if (now?.run?.monitorPid && sameProcess(now.run.monitorPid, now.run.monitorStartTime)) {
+    try {
+      process.kill(now.run.monitorPid, 9);
+    } catch {}
+  }
+  await waitNotRunning(ctx, id, SUPERVISOR_GRACE_MS);
+}
+
+/** `docker rm [-f] [-v]`, under the container's lock. */
+export async function removeContainer(ctx: Ctx, c0: LiveContainer, opts: RemoveOptions = {}): Promise<void> {
+  const id = c0.record.id;
+  const lock = await lockContainer(ctx, id);
+  try {
+    const rec = readContainer(ctx.root, id) ?? c0.record;
+    const c = readLive(ctx, rec);
+    // We hold the lock: a `removing` marker is an interrupted removal, i.e. dead.
+    const status = c.state.Status === "removing" ? "dead" : c.state.Status;
+    checkTransition(status, opts.force ? "forceRemove" : "remove", id);
+    if (c.state.Running) await forceStop(ctx, c);
+    const files = containerFiles(ctx.root, id);
+    fs.writeFileSync(files.removing, "", { mode: 0o600 });
+    await teardownContainer(ctx, rec);
+    if (opts.volumes) removeAnonymousVolumes(ctx, rec);
+    discardContainerDir(ctx.root, id);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * The supervisor's last act (hidden `container cleanup <id>`): release what the ended container
+ * held and remove it when it was run with --rm. A container that runs again (restart) or is
+ * already gone is left alone.
+ */
+export async function cleanupContainer(ctx: Ctx, id: string): Promise<void> {
+  let lock;
+  try {
+    lock = await lockContainer(ctx, id);
+  } catch (err) {
+    if (errnoCode(err) === undefined && (err as { kind?: string }).kind === "NotFound") return;
+    throw err;
+  }
+  try {
+    const rec = readContainer(ctx.root, id);
+    if (!rec) return;
+    const c = readLive(ctx, rec);
+    if (c.state.Running) return;
+    await teardownContainer(ctx, rec);
+    if (rec.autoRemove) {
+      fs.writeFileSync(containerFiles(ctx.root, id).removing, "", { mode: 0o600 });
+      discardContainerDir(ctx.root, id);
+    }
+  } finally {
+    lock.release();
+  }
+}

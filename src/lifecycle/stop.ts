@@ -1,0 +1,113 @@
+// stop and kill: signal the container's PID 1 (never a recycled pid), after writing the
+// `stopping` marker so the supervisor's restart policy leaves it down; stop then waits for the
+// supervisor to record the end, escalating to SIGKILL after the timeout.
+import fs from "node:fs";
+import type { Ctx } from "../context.ts";
+import { errnoCode, FailedPreconditionError, UnavailableError } from "../errors.ts";
+import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
+import { containerFiles, withContainerLock } from "./containers.ts";
+import { readLive, rereadLive, type LiveContainer } from "./live.ts";
+import { processStartTime, sameProcess } from "./liveness.ts";
+import { thawCgroup } from "./pause.ts";
+import { parseSignal } from "./signals.ts";
+import { checkTransition } from "./state.ts";
+
+export const DEFAULT_STOP_TIMEOUT_S = 10;
+const SIGKILL = 9;
+
+/** After a failed SIGKILL a supervisor must record the end within this (ms). */
+const KILL_GRACE_MS = 10_000;
+
+/** The `stopping` marker: the supervisor never restarts a container after it. */
+export function markStopping(root: string, id: string): void {
+  fs.writeFileSync(containerFiles(root, id).stopping, `${new Date().toISOString()}\n`, { mode: 0o600 });
+}
+
+/** Signals the container's PID 1, checking its start time; false when it is already gone. */
+export function signalContainer(c: LiveContainer, signal: number): boolean {
+  const pid = c.state.Pid;
+  if (!pid) return false;
+  const start = c.state.pidStartTime;
+  if (start !== undefined && processStartTime(pid) !== start) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === "ESRCH") return false;
+    throw err;
+  }
+}
+
+/** The image's StopSignal (state.json config), else SIGTERM. */
+export function stopSignalOf(c: LiveContainer): number {
+  const s = c.record.config?.StopSignal;
+  if (typeof s === "string" && s !== "") {
+    try {
+      return parseSignal(s);
+    } catch {}
+  }
+  return 15;
+}
+
+/** A paused container cannot act on a signal until thawed (Docker thaws after signalling too). */
+function thawIfPaused(ctx: Ctx, c: LiveContainer): void {
+  const f = cgroupLocator(ctx.cgroupRoot).freezer(c.record.id, c.record.cgroupPath);
+  if (isFrozen(f)) thawCgroup(f!);
+}
+
+/** Polls until the container is no longer running (exited, gone); true when it did within ms. */
+export async function waitNotRunning(ctx: Ctx, id: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  let delay = 10;
+  for (;;) {
+    const c = rereadLive(ctx, id);
+    if (!c || !c.state.Running) return true;
+    if (Date.now() >= deadline) return false;
+    await ctx.sleep(delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+export interface StopOptions {
+  /** Seconds before SIGKILL; -1 waits forever (Docker's -t -1). */
+  timeoutS?: number;
+  signal?: string;
+}
+
+/** `docker stop`: returns once the supervisor has recorded the end. A stopped container is a no-op. */
+export async function stopContainer(ctx: Ctx, c0: LiveContainer, opts: StopOptions = {}): Promise<void> {
+  const id = c0.record.id;
+  await withContainerLock(ctx, id, async () => {
+    const c = readLive(ctx, c0.record);
+    if (!checkTransition(c.state.Status, "stop", id)) return;
+    const signal = opts.signal !== undefined ? parseSignal(opts.signal) : stopSignalOf(c);
+    const timeoutS = opts.timeoutS ?? DEFAULT_STOP_TIMEOUT_S;
+    markStopping(ctx.root, id);
+    signalContainer(c, signal);
+    thawIfPaused(ctx, c);
+    if (timeoutS >= 0 ? await waitNotRunning(ctx, id, timeoutS * 1000) : await waitNotRunning(ctx, id, Number.MAX_SAFE_INTEGER)) return;
+    const now = rereadLive(ctx, id);
+    if (now) signalContainer(now, SIGKILL);
+    if (await waitNotRunning(ctx, id, KILL_GRACE_MS)) return;
+    throw new UnavailableError(`Cannot stop container ${id}: the container did not exit after SIGKILL`);
+  });
+}
+
+/** `docker kill`: one signal (default SIGKILL), no waiting; refused when not running. */
+export async function killContainer(ctx: Ctx, c0: LiveContainer, signalText = "KILL"): Promise<void> {
+  const signal = parseSignal(signalText);
+  const id = c0.record.id;
+  const c = readLive(ctx, c0.record);
+  if (!c.state.Running) throw new FailedPreconditionError(`Cannot kill container: ${id}: Container ${id} is not running`);
+  checkTransition(c.state.Status, "kill", id);
+  markStopping(ctx.root, id);
+  if (!signalContainer(c, signal)) {
+    throw new FailedPreconditionError(`Cannot kill container: ${id}: Container ${id} is not running`);
+  }
+  if (signal === SIGKILL) thawIfPaused(ctx, c);
+}
+
+/** The supervisor named in run.json still lives (rm -f waits for it to record the end). */
+export function supervisorAlive(c: LiveContainer): boolean {
+  return c.run?.monitorPid ? sameProcess(c.run.monitorPid, c.run.monitorStartTime) : false;
+}

@@ -1,0 +1,434 @@
+// The container verbs as a user runs them: ps, inspect, logs, stop, kill, rm, wait, rename, top,
+// stats, pause/unpause, cp, container prune, system prune. Running containers are foreground
+// `tinydock run` processes in the background (their supervisor), or, for crash cases, records
+// whose supervisor is gone. Everything made here is removed; a leak check ends the file.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildDefinition } from "../../images/build.ts";
+import { requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { pushImage } from "../helpers/image.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+
+let reg: TestRegistry;
+let env: CliEnv;
+let dir: string;
+const spawned: ReturnType<typeof spawnTinydock>[] = [];
+const T = (args: string[], stdin?: string) => tinydock(env, args, stdin);
+const containersDir = () => path.join(env.root, "containers");
+const CGROUP = "/sys/fs/cgroup";
+
+beforeAll(async () => {
+  requireBinary();
+  reg = await startRegistry();
+  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
+  await pushImage(reg, "library/busybox", "latest", image);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-cmds-"));
+  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
+  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+  expect(T(["pull", "-q", "busybox"]).code).toBe(0);
+});
+
+/** Every cgroup dir named after one of our containers' ids, in any hierarchy. */
+function cgroupsOf(ids: Set<string>): string[] {
+  const out: string[] = [];
+  for (const h of fs.readdirSync(CGROUP)) {
+    const parent = path.join(CGROUP, h, "tinydock");
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(parent);
+    } catch {}
+    for (const n of names) if (ids.has(n)) out.push(path.join(parent, n));
+  }
+  return out;
+}
+
+const seenIds = new Set<string>();
+function idsNow(): string[] {
+  try {
+    const ids = fs.readdirSync(containersDir()).filter((n) => /^[a-f0-9]{64}$/.test(n));
+    for (const i of ids) seenIds.add(i);
+    return ids;
+  } catch {
+    return [];
+  }
+}
+
+afterAll(async () => {
+  for (const p of spawned) {
+    try {
+      p.kill(9);
+    } catch {}
+  }
+  if (env) {
+    idsNow();
+    T(["rm", "-f", ...idsNow()]);
+    T(["system", "prune", "-f"]);
+  }
+  await reg?.stop();
+  // Nothing of ours is left in the kernel.
+  const cg = cgroupsOf(seenIds);
+  const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
+  fs.rmSync(dir, { recursive: true, force: true });
+  expect(cg).toEqual([]);
+  expect(mounts).toEqual([]);
+});
+
+/** Starts `tinydock run --name NAME busybox CMD…` in the background; resolves once it runs. */
+async function background(name: string, cmd: string[], extra: string[] = []): Promise<{ id: string; proc: ReturnType<typeof spawnTinydock> }> {
+  const proc = spawnTinydock(env, ["run", "--name", name, ...extra, "busybox", ...cmd]);
+  spawned.push(proc);
+  for (let i = 0; i < 200; i++) {
+    const r = T(["inspect", "-f", "{{.Id}} {{.State.Status}}", name]);
+    if (r.code === 0 && r.stdout.trim().endsWith(" running")) {
+      const id = r.stdout.trim().split(" ")[0]!;
+      seenIds.add(id);
+      return { id, proc };
+    }
+    await Bun.sleep(50);
+  }
+  throw new Error(`container ${name} did not start: ${await new Response(proc.stderr).text()}`);
+}
+
+function exited(name: string, cmd: string[]): string {
+  const r = T(["run", "--name", name, "busybox", ...cmd]);
+  const id = T(["inspect", "-f", "{{.Id}}", name]).stdout.trim();
+  expect(id).toMatch(/^[a-f0-9]{64}$/);
+  seenIds.add(id);
+  void r;
+  return id;
+}
+
+describe("ps, inspect, rename, wait, rm on exited containers", () => {
+  test("ps -a columns, -q, filters, --format json, inspect fields and templates", () => {
+    const id = exited("three", ["sh", "-c", "exit 3"]);
+    const ps = T(["ps", "-a"]);
+    expect(ps.code).toBe(0);
+    const lines = ps.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    const row = lines.find((l) => l.includes("three"))!;
+    expect(row).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'exit 3'"\\s+.* ago\\s+Exited \\(3\\) .* ago\\s+three$`));
+    // Not running: hidden from plain ps.
+    expect(T(["ps"]).stdout).not.toContain("three");
+    expect(T(["ps", "-aq", "--filter", "name=^/three$"]).stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect(T(["ps", "-q", "--filter", "status=exited", "--filter", "exited=3", "--no-trunc"]).stdout).toContain(`${id}\n`);
+    expect(T(["ps", "-q", "--filter", "status=running"]).stdout).not.toContain(id.slice(0, 12));
+    const json = JSON.parse(T(["ps", "-a", "--format", "json", "--filter", "name=three"]).stdout);
+    expect(json).toMatchObject({ ID: id.slice(0, 12), Names: "three", State: "exited", Image: "busybox" });
+    expect(T(["ps", "-a", "--format", "{{.Names}}:{{.State}}", "-f", "name=three"]).stdout).toBe("three:exited\n");
+    expect(T(["ps", "-a", "--filter", "bogus=1"]).code).not.toBe(0);
+
+    const inspect = JSON.parse(T(["inspect", "three"]).stdout);
+    expect(inspect).toHaveLength(1);
+    const c = inspect[0];
+    expect(c).toMatchObject({ Id: id, Name: "/three", Path: "sh", Args: ["-c", "exit 3"], RestartCount: 0 });
+    expect(c.State).toMatchObject({ Status: "exited", Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 3, Error: "" });
+    for (const k of ["Created", "Image", "HostConfig", "Config", "Mounts", "NetworkSettings"]) expect(c).toHaveProperty(k);
+    expect(c.State.StartedAt).toMatch(/^\d{4}-/);
+    expect(c.Config.Image).toBe("busybox");
+    expect(T(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{json .State.Running}}", id.slice(0, 8)]).stdout).toBe("exited 3 false\n");
+    const missing = T(["inspect", "nope-nope"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("No such object: nope-nope");
+    expect(missing.stdout.trim()).toBe("[]");
+  });
+
+  test("wait prints the exit code; rename; a taken name; rm by prefix; No such container", () => {
+    const id = exited("seven", ["sh", "-c", "exit 7"]);
+    expect(T(["wait", "seven"]).stdout).toBe("7\n");
+    expect(T(["rename", "seven", "eight"]).code).toBe(0);
+    expect(T(["inspect", "-f", "{{.Name}}", id]).stdout).toBe("/eight\n");
+    const clash = T(["rename", "eight", "three"]);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain('Conflict. The container name "/three" is already in use');
+    const rm = T(["rm", id.slice(0, 10), "ghost"]);
+    expect(rm.code).toBe(1);
+    expect(rm.stdout).toBe(`${id.slice(0, 10)}\n`);
+    expect(rm.stderr).toBe("Error: No such container: ghost\n");
+    expect(fs.existsSync(path.join(containersDir(), id))).toBe(false);
+  });
+
+  test("logs: json-file and rotated files in order, streams, --tail, -t, --since", () => {
+    const id = exited("logger", ["true"]);
+    const d = path.join(containersDir(), id);
+    const l = (log: string, stream: string, s: number) => `${JSON.stringify({ log, stream, time: `2026-11-23T22:00:0${s}.000000001Z` })}\n`;
+    fs.writeFileSync(path.join(d, `${id}-json.log.2`), l("one\n", "stdout", 1));
+    fs.writeFileSync(path.join(d, `${id}-json.log.1`), l("two\n", "stderr", 2));
+    fs.writeFileSync(path.join(d, `${id}-json.log`), l("three\n", "stdout", 3) + l("four\n", "stdout", 4));
+    const r = T(["logs", "logger"]);
+    expect(r.stdout).toBe("one\nthree\nfour\n");
+    expect(r.stderr).toBe("two\n");
+    expect(T(["logs", "--tail", "1", "logger"]).stdout).toBe("four\n");
+    expect(T(["logs", "-t", "--tail", "1", "logger"]).stdout).toBe("2026-11-23T22:00:04.000000001Z four\n");
+    expect(T(["logs", "--since", "2026-11-23T22:00:03Z", "logger"]).stdout).toBe("three\nfour\n");
+    expect(T(["logs", "--until", "2026-11-23T22:00:01.5Z", "logger"]).stdout).toBe("one\n");
+    // -f on an exited container prints what is there and ends.
+    expect(T(["logs", "-f", "logger"]).stdout).toBe("one\nthree\nfour\n");
+    expect(T(["rm", "logger"]).code).toBe(0);
+  });
+});
+
+describe("running containers", () => {
+  test("ps shows Up; rm refuses a running one in Docker's words; top; stats; pause/unpause; stop -t 1 timing; rm", async () => {
+    const { id, proc } = await background("sleeper", ["sleep", "1000"]);
+    const ps = T(["ps"]);
+    expect(ps.stdout).toMatch(new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sleep 1000"\\s+.*Up .*sleeper`));
+    const rm = T(["rm", "sleeper"]);
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toBe(`Error: You cannot remove a running container ${id}. Stop the container before attempting removal or force remove\n`);
+
+    const top = T(["top", "sleeper"]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n/);
+    expect(top.stdout).toMatch(/root\s+\d+\s+\d+\s+\d+\s+\S+\s+\?\s+00:00:00\s+sleep 1000\n/);
+
+    const stats = T(["stats", "--no-stream", "sleeper"]);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS\n/);
+    expect(stats.stdout).toMatch(new RegExp(`${id.slice(0, 12)}\\s+sleeper\\s+\\d+\\.\\d\\d%\\s+[\\d.]+[KMG]?i?B \\/ [\\d.]+[KMG]iB\\s+\\d+\\.\\d\\d%\\s+.*\\s1\\n`));
+
+    expect(T(["pause", "sleeper"]).stdout).toBe("sleeper\n");
+    expect(T(["inspect", "-f", "{{.State.Status}} {{.State.Paused}} {{.State.Running}}", "sleeper"]).stdout).toBe("paused true true\n");
+    expect(T(["ps"]).stdout).toMatch(/Up .* \(Paused\)\s+sleeper/);
+    const again = T(["pause", "sleeper"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`Container ${id} is already paused`);
+    expect(T(["unpause", "sleeper"]).code).toBe(0);
+    expect(T(["inspect", "-f", "{{.State.Status}}", "sleeper"]).stdout).toBe("running\n");
+    expect(T(["unpause", "sleeper"]).stderr).toContain(`Container ${id} is not paused`);
+
+    // PID 1 ignores SIGTERM (no handler): stop waits -t 1, then SIGKILL.
+    const t0 = performance.now();
+    const stop = T(["stop", "-t", "1", "sleeper"]);
+    const took = performance.now() - t0;
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toBe("sleeper\n");
+    expect(took).toBeGreaterThan(900);
+    expect(took).toBeLessThan(4000);
+    console.log(`stop -t 1 of a container that ignores SIGTERM: ${took.toFixed(0)} ms`);
+    expect(await proc.exited).toBe(137);
+    expect(fs.existsSync(path.join(containersDir(), id, "stopping"))).toBe(true);
+    expect(T(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "sleeper"]).stdout).toBe("exited 137\n");
+    // Stopping a stopped container is fine, as in Docker.
+    expect(T(["stop", "sleeper"]).code).toBe(0);
+    expect(T(["kill", "sleeper"]).stderr).toContain(`Container ${id} is not running`);
+    expect(T(["rm", "sleeper"]).code).toBe(0);
+    expect(cgroupsOf(new Set([id]))).toEqual([]);
+  });
+
+  test("stop sends the signal a process handles: sh with a TERM trap exits at once with its code", async () => {
+    const { proc } = await background("trapper", ["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.1; done"]);
+    const t0 = performance.now();
+    expect(T(["stop", "trapper"]).code).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(await proc.exited).toBe(42);
+    expect(T(["wait", "trapper"]).stdout).toBe("42\n");
+    expect(T(["rm", "trapper"]).code).toBe(0);
+  });
+
+  test("kill -s, wait through to the exit code", async () => {
+    const { proc } = await background("killme", ["sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.1; done"]);
+    const waiter = spawnTinydock(env, ["wait", "killme"]);
+    spawned.push(waiter);
+    expect(T(["kill", "-s", "SIGUSR1", "killme"]).stdout).toBe("killme\n");
+    expect(await proc.exited).toBe(9);
+    expect(await waiter.exited).toBe(0);
+    expect(await new Response(waiter.stdout).text()).toBe("9\n");
+    expect(T(["kill", "-s", "NOPE", "killme"]).code).not.toBe(0);
+    expect(T(["rm", "killme"]).code).toBe(0);
+  });
+
+  test("rm -f of a running container: killed, cgroup and directory gone", async () => {
+    const { id, proc } = await background("forced", ["sleep", "1000"]);
+    const rm = T(["rm", "-f", "forced"]);
+    expect(rm.code).toBe(0);
+    await proc.exited;
+    expect(fs.existsSync(path.join(containersDir(), id))).toBe(false);
+    expect(cgroupsOf(new Set([id]))).toEqual([]);
+  });
+});
+
+describe("logs -f", () => {
+  test("follows lines as they are written, stdout and stderr apart, and ends when the container exits", async () => {
+    const { id } = await background("follower", ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]);
+    const log = path.join(containersDir(), id, `${id}-json.log`);
+    const entry = (text: string, stream = "stdout") => `${JSON.stringify({ log: text, stream, time: new Date().toISOString().replace("Z", "000000Z") })}\n`;
+    fs.writeFileSync(log, entry("first\n"));
+    const f = spawnTinydock(env, ["logs", "-f", "--tail", "1", "follower"]);
+    spawned.push(f);
+    const reader = f.stdout.getReader();
+    const read = async () => new TextDecoder().decode((await reader.read()).value);
+    expect(await read()).toBe("first\n");
+    fs.appendFileSync(log, entry("second\n"));
+    expect(await read()).toBe("second\n");
+    fs.appendFileSync(log, entry("to stderr\n", "stderr"));
+    // Rotation: the live file becomes .1, a new one starts.
+    fs.renameSync(log, `${log}.1`);
+    fs.writeFileSync(log, entry("after rotation\n"));
+    expect(await read()).toBe("after rotation\n");
+    expect(T(["stop", "follower"]).code).toBe(0);
+    const ended = await Promise.race([f.exited, Bun.sleep(5000).then(() => "timeout")]);
+    expect(ended).toBe(0);
+    expect(await new Response(f.stderr).text()).toBe("to stderr\n");
+    expect(T(["rm", "follower"]).code).toBe(0);
+  });
+});
+
+describe("cp", () => {
+  test("both ways with a running container; a symlink pointing out never leaks host files or writes outside", async () => {
+    const host = path.join(dir, "cp");
+    fs.mkdirSync(host);
+    const secret = path.join(dir, "host-secret");
+    fs.writeFileSync(secret, "HOST SECRET\n");
+    const { id } = await background("copier", [
+      "sh",
+      "-c",
+      `mkdir -p /data/sub && echo hello > /data/a.txt && echo deep > /data/sub/b.txt && ln -s ${secret} /data/escape && ln -s ../../../../../../../${secret} /data/escape2 && ln -s / /data/rootlink && sleep 1000`,
+    ]);
+    for (let i = 0; i < 100 && T(["cp", "copier:/data/rootlink", path.join(host, "probe")]).code !== 0; i++) await Bun.sleep(50);
+    fs.rmSync(path.join(host, "probe"), { force: true });
+
+    // Container → host: a file, a directory (into an existing dir), contents with "/.".
+    expect(T(["cp", "copier:/data/a.txt", path.join(host, "a.txt")]).code).toBe(0);
+    expect(fs.readFileSync(path.join(host, "a.txt"), "utf8")).toBe("hello\n");
+    expect(T(["cp", "copier:/data", host]).code).toBe(0);
+    expect(fs.readFileSync(path.join(host, "data", "sub", "b.txt"), "utf8")).toBe("deep\n");
+    // Symlinks are copied as links, never followed to the host's file.
+    expect(fs.readlinkSync(path.join(host, "data", "escape"))).toBe(secret);
+    // Following the link (-L) resolves it inside the container, where there is no such file.
+    const follow = T(["cp", "-L", "copier:/data/escape", path.join(host, "leak")]);
+    expect(follow.code).not.toBe(0);
+    expect(fs.existsSync(path.join(host, "leak"))).toBe(false);
+    // A path through a symlink to "/" stays in the container's root.
+    expect(T(["cp", "copier:/data/rootlink/etc/hostname", path.join(host, "hn")]).code).toBe(0);
+    expect(fs.readFileSync(path.join(host, "hn"), "utf8").trim()).toBe(id.slice(0, 12));
+    expect(T(["cp", `copier:/data/escape2`, path.join(host, "e2")]).code).toBe(0);
+    expect(fs.lstatSync(path.join(host, "e2")).isSymbolicLink()).toBe(true);
+
+    // Host → container: into a dir, a new name, a whole dir; through the escaping links: inside.
+    fs.writeFileSync(path.join(host, "up.txt"), "up\n");
+    expect(T(["cp", path.join(host, "up.txt"), "copier:/data/"]).code).toBe(0);
+    expect(T(["cp", path.join(host, "up.txt"), "copier:/tmp/renamed"]).code).toBe(0);
+    expect(T(["cp", path.join(host, "data", "sub"), "copier:/newdir"]).code).toBe(0);
+    const check = T(["cp", "copier:/newdir/b.txt", path.join(host, "b2")]);
+    expect(check.code).toBe(0);
+    expect(fs.readFileSync(path.join(host, "b2"), "utf8")).toBe("deep\n");
+    expect(T(["cp", path.join(host, "up.txt"), "copier:/data/escape"]).code).toBe(0);
+    expect(T(["cp", path.join(host, "up.txt"), "copier:/data/rootlink/tmp/via-root"]).code).toBe(0);
+    expect(T(["cp", path.join(host, "up.txt"), "copier:/data/escape2"]).code).toBe(0);
+    expect(fs.readFileSync(secret, "utf8")).toBe("HOST SECRET\n");
+    expect(fs.existsSync("/tmp/via-root")).toBe(false);
+    expect(T(["cp", "copier:/tmp/via-root", path.join(host, "via")]).code).toBe(0);
+    expect(fs.readFileSync(path.join(host, "via"), "utf8")).toBe("up\n");
+    const bad = T(["cp", path.join(host, "up.txt"), "copier:/no/such/dir/x"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("Could not find the file");
+    expect(T(["cp", "copier:/nope", host]).code).toBe(1);
+
+    // A stopped container: its overlay, mounted for the copy only.
+    expect(T(["rm", "-f", "copier"]).code).toBe(0);
+    exited("stopped-cp", ["sh", "-c", "echo kept > /kept"]);
+    expect(T(["cp", "stopped-cp:/kept", path.join(host, "kept")]).code).toBe(0);
+    expect(fs.readFileSync(path.join(host, "kept"), "utf8")).toBe("kept\n");
+    expect(T(["cp", path.join(host, "up.txt"), "stopped-cp:/"]).code).toBe(0);
+    expect(T(["cp", "stopped-cp:/up.txt", path.join(host, "up2")]).code).toBe(0);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(path.join(containersDir()));
+    expect(T(["rm", "stopped-cp"]).code).toBe(0);
+  });
+});
+
+describe("crash consistency and reconcile", () => {
+  test("SIGKILL of the supervisor: ps -a says exited (137), rm -f cleans cgroup and dir", async () => {
+    const { id, proc } = await background("orphaned", ["sleep", "1000"]);
+    proc.kill(9);
+    await proc.exited;
+    // The container dies with its supervisor (PDEATHSIG).
+    let status = "";
+    for (let i = 0; i < 100; i++) {
+      status = T(["ps", "-a", "--filter", "name=orphaned", "--format", "{{.Status}}"]).stdout.trim();
+      if (status.startsWith("Exited")) break;
+      await Bun.sleep(50);
+    }
+    expect(status).toMatch(/^Exited \(137\)/);
+    expect(cgroupsOf(new Set([id])).length).toBeGreaterThan(0);
+    // The supervisor's last act, had it lived: release the cgroup, keep the record (no --rm).
+    expect(T(["container", "cleanup", id]).code).toBe(0);
+    expect(cgroupsOf(new Set([id]))).toEqual([]);
+    expect(T(["ps", "-aq", "--filter", "name=orphaned"]).stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect(T(["container", "--help"]).stdout).not.toContain("cleanup");
+    // An rm killed half-way: "Dead", and rm -f finishes it.
+    fs.writeFileSync(path.join(containersDir(), id, "removing"), "");
+    expect(T(["ps", "-a", "--filter", "name=orphaned", "--format", "{{.Status}}"]).stdout).toBe("Dead\n");
+    expect(T(["rm", "-f", "orphaned"]).code).toBe(0);
+    expect(cgroupsOf(new Set([id]))).toEqual([]);
+    expect(fs.existsSync(path.join(containersDir(), id))).toBe(false);
+  });
+
+  test("run.json naming a dead monitor: exited 137; system prune removes orphans by name", () => {
+    const id = exited("stale", ["true"]);
+    const d = path.join(containersDir(), id);
+    fs.writeFileSync(
+      path.join(d, "run.json"),
+      JSON.stringify({ status: "running", pid: 2 ** 22 - 1, pidStartTime: 1, monitorPid: 2 ** 22 - 2, monitorStartTime: 1, startedAt: new Date().toISOString(), finishedAt: "0001-01-01T00:00:00Z", exitCode: 0, oomKilled: false, restartCount: 0, error: "" }),
+    );
+    expect(T(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Pid}}", "stale"]).stdout).toBe("exited 137 0\n");
+    // Orphans: a dir without a record (crash mid-create), an interrupted rm, a cgroup with no container.
+    const orphanId = "d".repeat(63) + "1";
+    const deadId = exited("half-removed", ["true"]);
+    fs.writeFileSync(path.join(containersDir(), deadId, "removing"), "");
+    expect(T(["ps", "-a", "--filter", "name=half-removed", "--format", "{{.State}} {{.Status}}"]).stdout).toBe("dead Dead\n");
+    fs.mkdirSync(path.join(containersDir(), orphanId, "upper"), { recursive: true });
+    const old = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(path.join(containersDir(), orphanId), old, old);
+    const cgId = "e".repeat(63) + "2";
+    seenIds.add(cgId);
+    const freezer = path.join(CGROUP, "freezer", "tinydock", cgId);
+    fs.mkdirSync(freezer, { recursive: true });
+    const r = T(["system", "prune", "-f"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`container directory: ${orphanId}`);
+    expect(r.stdout).toContain(`container directory: ${deadId}`);
+    expect(r.stdout).toContain(`cgroup: ${freezer}`);
+    expect(r.stdout).toContain("Deleted Containers:");
+    expect(r.stdout).toContain(id);
+    expect(fs.existsSync(freezer)).toBe(false);
+    expect(idsNow()).toEqual([]);
+  });
+
+  test("container prune asks first and removes only stopped containers", async () => {
+    const { id: runningId } = await background("keeper", ["sleep", "1000"]);
+    const goneId = exited("goner", ["true"]);
+    expect(T(["container", "prune"], "n\n").stdout).toContain("Are you sure you want to continue? [y/N]");
+    expect(fs.existsSync(path.join(containersDir(), goneId))).toBe(true);
+    const r = T(["container", "prune"], "y\n");
+    expect(r.stdout).toContain(`Deleted Containers:\n${goneId}\n`);
+    expect(r.stdout).toMatch(/Total reclaimed space: \S+B\n$/);
+    expect(idsNow()).toEqual([runningId]);
+    expect(T(["container", "rm", "-f", "keeper"]).code).toBe(0);
+  });
+});
+
+describe("scale", () => {
+  test("50 containers listed and removed, nothing left", () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const r = T(["run", "--name", `many-${i}`, "busybox", "true"]);
+      expect(r.code).toBe(0);
+    }
+    const t0 = performance.now();
+    const ps = T(["ps", "-a", "-q", "--no-trunc", "--filter", "name=^/many-"]);
+    console.log(`ps -a of 50 containers: ${(performance.now() - t0).toFixed(0)} ms`);
+    ids.push(...ps.stdout.trim().split("\n"));
+    for (const i of ids) seenIds.add(i);
+    expect(ids).toHaveLength(50);
+    const t1 = performance.now();
+    const rm = T(["rm", ...ids]);
+    console.log(`rm of 50 containers: ${(performance.now() - t1).toFixed(0)} ms`);
+    expect(rm.code).toBe(0);
+    expect(rm.stdout.trim().split("\n")).toHaveLength(50);
+    expect(T(["ps", "-aq"]).stdout).toBe("");
+    expect(idsNow()).toEqual([]);
+    expect(cgroupsOf(new Set(ids))).toEqual([]);
+  });
+});

@@ -1,0 +1,116 @@
+import { describe, expect, test } from "bun:test";
+import { compileTemplate, goString } from "../../../src/cli/template.ts";
+import { containerRow, ellipsis, goTime, matchesFilters, parseFilters, portsText, selectContainers, statusText } from "../../../src/cli/views/containers.ts";
+import type { ContainerRecord } from "../../../src/lifecycle/containers.ts";
+import type { LiveContainer } from "../../../src/lifecycle/live.ts";
+import { liveState, ZERO_TIME, type RunRecord } from "../../../src/lifecycle/state.ts";
+
+const NOW = Date.parse("2026-11-23T22:10:00Z");
+const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
+
+function live(name: string, createdAgo: number, run: Partial<RunRecord> | undefined, extra: Partial<ContainerRecord> = {}, frozen = false): LiveContainer {
+  const id = (name.charCodeAt(0).toString(16) + "0".repeat(64)).slice(0, 64);
+  const record: ContainerRecord = {
+    id,
+    name,
+    image: "busybox",
+    imageId: "sha256:x",
+    created: ago(createdAgo),
+    args: ["sleep", "1000"],
+    hostname: "h",
+    state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
+    ...extra,
+  };
+  const r = run && ({ status: "running", pid: 10, startedAt: ago(3), finishedAt: ZERO_TIME, ...run } as RunRecord);
+  return { record, run: r, state: liveState(record, r, { supervisorAlive: true, frozen, removing: false, locked: false }) };
+}
+
+const web = live("web", 120, {}, { labels: { app: "web", tier: "front" }, ports: [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" }] });
+const job = live("job", 300, { status: "exited", exitCode: 3, finishedAt: ago(120) }, { labels: { app: "job" } });
+const fresh = live("fresh", 5, undefined);
+const frozen = live("frozen", 60, {}, {}, true);
+const again = live("again", 30, { status: "restarting", exitCode: 1, finishedAt: ago(2) });
+
+describe("STATUS, as Docker's State.String()", () => {
+  test.each([
+    [web, "Up 3 seconds"],
+    [job, "Exited (3) 2 minutes ago"],
+    [fresh, "Created"],
+    [frozen, "Up 3 seconds (Paused)"],
+    [again, "Restarting (1) 2 seconds ago"],
+  ])("%#", (c, want) => expect(statusText(c.state, NOW)).toBe(want));
+  test("less than a second, about a minute, hours", () => {
+    const s = { ...web.state, StartedAt: ago(0) };
+    expect(statusText(s, NOW)).toBe("Up Less than a second");
+    expect(statusText({ ...s, StartedAt: ago(70) }, NOW)).toBe("Up About a minute");
+    expect(statusText({ ...s, StartedAt: ago(3 * 3600) }, NOW)).toBe("Up 3 hours");
+  });
+});
+
+describe("ps rows", () => {
+  test("Docker's columns: quoted, ellipsised command; created; ports; names", () => {
+    const row = containerRow(web, { noTrunc: false, now: NOW, command: () => "sh -c 'while true; do echo hi; sleep 1; done'" });
+    expect(row.ID).toBe(web.record.id.slice(0, 12));
+    expect(row.Command).toBe('"sh -c \'while true; …"');
+    expect(row.RunningFor).toBe("2 minutes ago");
+    expect(row.Ports).toBe("0.0.0.0:8080->80/tcp");
+    expect(row.Names).toBe("web");
+    expect(row.State).toBe("running");
+    expect(row.Labels).toBe("app=web,tier=front");
+    expect(row.CreatedAt).toBe(goTime(web.record.created));
+    expect(containerRow(web, { noTrunc: true, now: NOW, command: () => "sleep 1000" }).ID).toBe(web.record.id);
+  });
+  test("ellipsis counts characters and ports without a host side", () => {
+    expect(ellipsis("abcdef", 6)).toBe("abcdef");
+    expect(ellipsis("abcdefg", 6)).toBe("abcde…");
+    expect(portsText([{ containerPort: 53, protocol: "udp" }])).toBe("53/udp");
+    expect(goTime("2026-11-23T22:00:00.123Z")).toBe("2026-11-23 22:00:00 +0000 UTC");
+  });
+  test("default lists running, paused and restarting, newest first; -a all; -n last", () => {
+    const all = [web, job, fresh, frozen, again];
+    expect(selectContainers(all, { all: false, filters: {} }).map((c) => c.record.name)).toEqual(["again", "frozen", "web"]);
+    expect(selectContainers(all, { all: true, filters: {} }).map((c) => c.record.name)).toEqual(["fresh", "again", "frozen", "web", "job"]);
+    expect(selectContainers(all, { all: false, last: 2, filters: {} }).map((c) => c.record.name)).toEqual(["fresh", "again"]);
+  });
+  test("filters: status implies -a; same key OR, keys AND; name is a regexp on /name; label key or key=value", () => {
+    const all = [web, job, fresh, frozen, again];
+    const names = (specs: string[]) => selectContainers(all, { all: false, filters: parseFilters(specs) }).map((c) => c.record.name);
+    expect(names(["status=exited"])).toEqual(["job"]);
+    expect(names(["status=exited", "status=created"])).toEqual(["fresh", "job"]);
+    expect(names(["name=^/we"])).toEqual(["web"]);
+    expect(names(["name=o"])).toEqual(["frozen"]);
+    expect(names(["label=app"])).toEqual(["web"]);
+    expect(selectContainers(all, { all: true, filters: parseFilters(["label=app=job"]) }).map((c) => c.record.name)).toEqual(["job"]);
+    expect(selectContainers(all, { all: true, filters: parseFilters(["label=app", "label=tier=front"]) }).map((c) => c.record.name)).toEqual(["web"]);
+    expect(names(["id=" + web.record.id.slice(0, 4)])).toEqual(["web"]);
+    expect(names(["exited=3"])).toEqual(["job"]);
+    expect(matchesFilters(job, parseFilters(["exited=0"]))).toBe(false);
+  });
+  test("bad filters in Docker's words", () => {
+    expect(() => parseFilters(["bogus=1"])).toThrow("Invalid filter 'bogus'");
+    expect(() => parseFilters(["status=sleeping"])).toThrow("Invalid filter 'status=sleeping'");
+    expect(() => parseFilters(["status"])).toThrow("Bad format of filter (expected name=value): status");
+  });
+});
+
+describe("Go templates", () => {
+  const obj = { State: { Status: "running", Pid: 7, Running: true }, Name: "/web", Config: { Labels: { "a.b": "c" }, Cmd: ["sleep", "1"], Env: null }, Mounts: [] };
+  test.each([
+    ["{{.State.Status}}", "running"],
+    ["{{ .State.Pid }} {{.Name}}", "7 /web"],
+    ["{{json .State}}", '{"Status":"running","Pid":7,"Running":true}'],
+    ["{{index .Config.Labels \"a.b\"}}", "c"],
+    ["{{.Config.Cmd}}", "[sleep 1]"],
+    ["{{join .Config.Cmd \",\"}}", "sleep,1"],
+    ["{{.Config.Env}}", "<nil>"],
+    ["{{.Nope}}", "<no value>"],
+    ["{{.State}}", "map[Pid:7 Running:true Status:running]"],
+    ["{{len .Mounts}}|{{upper .Name}}", "0|/WEB"],
+    ["a\\tb", "a\tb"],
+  ])("%s", (format, want) => expect(compileTemplate(format)(obj)).toBe(want));
+  test("errors are ParseErrors naming the template", () => {
+    expect(() => compileTemplate("{{.State")).toThrow('Cannot parse template "{{.State": unclosed action');
+    expect(() => compileTemplate("{{frobnicate .X}}")(obj)).toThrow('function "frobnicate" not defined');
+  });
+  test("goString", () => expect(goString([1, "a", true, { b: 2 }])).toBe("[1 a true map[b:2]]"));
+});
