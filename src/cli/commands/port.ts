@@ -10,15 +10,10 @@ export const port: CommandSpec = {
       .positional("privatePort", { type: "string", describe: "PRIVATE_PORT[/PROTO]" }),
   async run(ctx, argv, io) {
     const { NotFoundError } = await import("../../errors.ts");
-    const { listContainers } = await import("../../lifecycle/containers.ts");
+    const { findContainer } = await import("../../lifecycle/containers.ts");
     const { formatHostAddress, formatPortLine, parsePortFilter } = await import("../../network/portspec.ts");
     const { readPorts } = await import("../../network/ports.ts");
-    const text = String(argv.container);
-    const all = listContainers(ctx.root);
-    const exact = all.find((c) => c.id === text || c.name === text || c.name === text.replace(/^\//, ""));
-    const byPrefix = all.filter((c) => c.id.startsWith(text));
-    const found = exact ?? (byPrefix.length === 1 ? byPrefix[0] : undefined);
-    if (!found) throw new NotFoundError(`No such container: ${text}`);
+    const found = findContainer(ctx.root, String(argv.container));
     const ports = readPorts(ctx.root, found.id);
     if (argv.privatePort === undefined) {
       for (const b of ports) io.out(`${formatPortLine(b)}\n`);
