@@ -28,35 +28,36 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** How commands reach the kernel: directly, or (tests, bench) inside a network namespace. */
+/**
+ * How commands reach the kernel: directly, or (tests, bench) inside a network namespace.
+ * Synchronous (each command takes a few ms): run's undo list and teardown call it without await.
+ */
 export interface Host {
-  run(argv: string[], input?: string): Promise<CommandResult>;
+  run(argv: string[], input?: string): CommandResult;
   /** Writes /proc/sys/<key with dots as slashes>. */
-  sysctl(key: string, value: string): Promise<void>;
+  sysctl(key: string, value: string): void;
 }
 
 export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-async function spawn(argv: string[], input?: string): Promise<CommandResult> {
-  let proc;
+function spawn(argv: string[], input?: string): CommandResult {
   try {
-    proc = Bun.spawn(argv, {
+    const r = Bun.spawnSync(argv, {
       stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
       stdout: "pipe",
       stderr: "pipe",
       env: { PATH: SYSTEM_PATH, LC_ALL: "C" },
     });
+    return { code: r.exitCode ?? 128, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   } catch (err) {
     return { code: 127, stdout: "", stderr: `${argv[0]}: ${(err as Error).message}` };
   }
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
 }
 
 /** This process's own network namespace. */
 export const localHost: Host = {
   run: spawn,
-  async sysctl(key, value) {
+  sysctl(key, value) {
     try {
       fs.writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
     } catch (err) {
@@ -69,8 +70,8 @@ export const localHost: Host = {
 export function netnsHost(name: string): Host {
   return {
     run: (argv, input) => spawn(["ip", "netns", "exec", name, ...argv], input),
-    async sysctl(key, value) {
-      const r = await spawn(["ip", "netns", "exec", name, "sysctl", "-qw", `${key}=${value}`]);
+    sysctl(key, value) {
+      const r = spawn(["ip", "netns", "exec", name, "sysctl", "-qw", `${key}=${value}`]);
       if (r.code !== 0) throw new UnavailableError(`Cannot set ${key}=${value}: ${r.stderr.trim()}`);
     },
   };
@@ -80,13 +81,13 @@ export function netnsHost(name: string): Host {
  * The backend the host uses: `iptables --version` says "(nf_tables)" or "(legacy)"; without
  * iptables, nft. `TINYDOCK_FIREWALL`-style overrides are the caller's (pass `backend`).
  */
-export async function detectBackend(host: Host): Promise<Backend> {
-  const r = await host.run(["iptables", "--version"]);
+export function detectBackend(host: Host): Backend {
+  const r = host.run(["iptables", "--version"]);
   if (r.code === 0) {
     if (/nf_tables/.test(r.stdout)) return "iptables-nft";
     if (/legacy/.test(r.stdout)) return "iptables-legacy";
   }
-  const n = await host.run(["nft", "--version"]);
+  const n = host.run(["nft", "--version"]);
   if (n.code === 0) return "nft";
   throw new FailedPreconditionError("Cannot publish ports: neither iptables nor nft is installed");
 }
@@ -94,26 +95,26 @@ export async function detectBackend(host: Host): Promise<Backend> {
 export interface Firewall {
   readonly backend: Backend;
   /** Adds the container's rules (and chains, jumps, route_localnet on its bridge) in one batch. */
-  publish(c: PublishedContainer): Promise<void>;
+  publish(c: PublishedContainer): void;
   /** Removes every rule of these containers in one batch, and our chains when none is left. */
-  remove(ids: Iterable<string>): Promise<void>;
+  remove(ids: Iterable<string>): void;
   /** The container ids our rules name. */
-  ids(): Promise<Set<string>>;
+  ids(): Set<string>;
   /**
    * Forgets the kernel's UDP flows to these host ports (conntrack -D). A flow that began before
    * the DNAT rule existed (or after it went) keeps its old translation while packets keep coming;
    * Docker flushes them too. Best effort: without the conntrack tool, nothing is done.
    */
-  forgetUdpFlows(bindings: PortBinding[]): Promise<void>;
+  forgetUdpFlows(bindings: PortBinding[]): void;
 }
 
-async function forgetUdpFlows(host: Host, bindings: PortBinding[]): Promise<void> {
+function forgetUdpFlows(host: Host, bindings: PortBinding[]): void {
   for (const b of bindings) {
     if (b.protocol !== "udp") continue;
     const argv = ["conntrack", "-D", "-p", "udp", "--orig-port-dst", String(b.hostPort)];
     if (b.hostIp !== "") argv.push("--orig-dst", b.hostIp);
     // Exit 1 with "0 flow entries have been deleted" is the common case; 127: no conntrack tool.
-    const r = await host.run(argv);
+    const r = host.run(argv);
     if (r.code === 127) return;
   }
 }
@@ -131,32 +132,32 @@ class IptablesFirewall implements Firewall {
     private readonly host: Host,
   ) {}
 
-  private async state() {
-    const r = await this.host.run([`${this.backend}-save`]);
+  private state() {
+    const r = this.host.run([`${this.backend}-save`]);
     if (r.code !== 0) failed(`read the firewall (${this.backend}-save)`, r);
     return parseIptablesSave(r.stdout);
   }
 
-  private async restore(text: string, what: string): Promise<void> {
+  private restore(text: string, what: string): void {
     if (text === "") return;
     const argv = [`${this.backend}-restore`, "--noflush"];
     if (this.backend === "iptables-legacy") argv.push("-w", "10");
-    const r = await this.host.run(argv, text);
+    const r = this.host.run(argv, text);
     if (r.code !== 0) failed(`${what} (${this.backend}-restore)`, r, text);
   }
 
-  async publish(c: PublishedContainer): Promise<void> {
+  publish(c: PublishedContainer): void {
     const rules = containerRules(c);
     if (rules.length === 0) return;
-    await this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
-    await this.restore(iptablesPublishText(rules, await this.state()), `publish the ports of ${c.id.slice(0, 12)}`);
+    this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
+    this.restore(iptablesPublishText(rules, this.state()), `publish the ports of ${c.id.slice(0, 12)}`);
   }
 
-  async remove(ids: Iterable<string>): Promise<void> {
+  remove(ids: Iterable<string>): void {
     const list = [...ids];
-    const text = iptablesRemoveText(await this.state(), list);
-    await this.restore(text, `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
-    if (this.backend === "iptables-nft" && text.includes("\n-X ")) await this.dropEmptyBaseChains();
+    const text = iptablesRemoveText(this.state(), list);
+    this.restore(text, `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+    if (this.backend === "iptables-nft" && text.includes("\n-X ")) this.dropEmptyBaseChains();
   }
 
   /**
@@ -166,22 +167,22 @@ class IptablesFirewall implements Firewall {
    * unregisters in ~15 ms; one transaction pays it once). `delete chain` refuses a chain that has
    * rules: if someone filled one meanwhile the batch fails as a whole and the chains stay, harmless.
    */
-  private async dropEmptyBaseChains(): Promise<void> {
+  private dropEmptyBaseChains(): void {
     const deletes: string[] = [];
     for (const table of ["nat", "filter"] as const) {
-      const r = await this.host.run(["nft", "-j", "list", "table", "ip", table]);
+      const r = this.host.run(["nft", "-j", "list", "table", "ip", table]);
       if (r.code !== 0) continue;
       const empty = emptyAcceptChains(r.stdout);
       for (const j of JUMPS) if (j.table === table && empty.has(j.from)) deletes.push(`delete chain ip ${table} ${j.from}\n`);
     }
-    if (deletes.length > 0) await this.host.run(["nft", "-f", "-"], [...new Set(deletes)].join(""));
+    if (deletes.length > 0) this.host.run(["nft", "-f", "-"], [...new Set(deletes)].join(""));
   }
 
-  async ids(): Promise<Set<string>> {
-    return iptablesIds(await this.state());
+  ids(): Set<string> {
+    return iptablesIds(this.state());
   }
 
-  forgetUdpFlows(bindings: PortBinding[]): Promise<void> {
+  forgetUdpFlows(bindings: PortBinding[]): void {
     return forgetUdpFlows(this.host, bindings);
   }
 }
@@ -206,8 +207,8 @@ class NftFirewall implements Firewall {
   readonly backend = "nft" as const;
   constructor(private readonly host: Host) {}
 
-  private async listing() {
-    const r = await this.host.run(["nft", "-j", "-a", "list", "table", "ip", NFT_TABLE]);
+  private listing() {
+    const r = this.host.run(["nft", "-j", "-a", "list", "table", "ip", NFT_TABLE]);
     // No such table: nft says so on stderr with a non-zero status.
     if (r.code !== 0) {
       if (/No such file or directory|does not exist/i.test(r.stderr)) return { tableExists: false, rules: [] };
@@ -216,29 +217,29 @@ class NftFirewall implements Firewall {
     return parseNftJson(r.stdout);
   }
 
-  private async apply(text: string, what: string): Promise<void> {
+  private apply(text: string, what: string): void {
     if (text === "") return;
-    const r = await this.host.run(["nft", "-f", "-"], text);
+    const r = this.host.run(["nft", "-f", "-"], text);
     if (r.code !== 0) failed(`${what} (nft -f)`, r, text);
   }
 
-  async publish(c: PublishedContainer): Promise<void> {
+  publish(c: PublishedContainer): void {
     const rules = containerRules(c);
     if (rules.length === 0) return;
-    await this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
-    await this.apply(nftPublishText(rules, (await this.listing()).tableExists), `publish the ports of ${c.id.slice(0, 12)}`);
+    this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
+    this.apply(nftPublishText(rules, (this.listing()).tableExists), `publish the ports of ${c.id.slice(0, 12)}`);
   }
 
-  async remove(ids: Iterable<string>): Promise<void> {
+  remove(ids: Iterable<string>): void {
     const list = [...ids];
-    await this.apply(nftRemoveText(await this.listing(), list), `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+    this.apply(nftRemoveText(this.listing(), list), `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
   }
 
-  async ids(): Promise<Set<string>> {
-    return nftIds((await this.listing()).rules);
+  ids(): Set<string> {
+    return nftIds((this.listing()).rules);
   }
 
-  forgetUdpFlows(bindings: PortBinding[]): Promise<void> {
+  forgetUdpFlows(bindings: PortBinding[]): void {
     return forgetUdpFlows(this.host, bindings);
   }
 }
@@ -248,6 +249,6 @@ export function createFirewall(backend: Backend, host: Host = localHost): Firewa
 }
 
 /** The host's own firewall, backend detected. */
-export async function hostFirewall(host: Host = localHost, backend?: Backend): Promise<Firewall> {
-  return createFirewall(backend ?? (await detectBackend(host)), host);
+export function hostFirewall(host: Host = localHost, backend?: Backend): Firewall {
+  return createFirewall(backend ?? detectBackend(host), host);
 }

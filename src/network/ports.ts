@@ -8,6 +8,7 @@ import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, errnoCode, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import { withLock } from "../store/lock.ts";
+import { LOCK_EX } from "../sys/sys.ts";
 import { hostFirewall, type Firewall } from "./firewall.ts";
 import { formatHostAddress, type PortBinding, type Protocol } from "./portspec.ts";
 
@@ -178,7 +179,7 @@ export async function allocateHostPorts(
 export async function publishPorts(ctx: Ctx, req: PublishRequest, opts: PortsOptions = {}): Promise<PortBinding[]> {
   if (req.bindings.length === 0) return [];
   containerDir(ctx.root, req.id);
-  const firewall = opts.firewall ?? (await hostFirewall());
+  const firewall = opts.firewall ?? hostFirewall();
   return await withLock(ctx, lockFile(ctx.root), async () => {
     const bindings = await allocateHostPorts(req.bindings, publishedElsewhere(ctx.root, req.id).map((p) => p.binding), {
       isFree: opts.isFree ?? portIsFree,
@@ -188,10 +189,14 @@ export async function publishPorts(ctx: Ctx, req: PublishRequest, opts: PortsOpt
     // State first: a crash after it leaves rules that unpublishPorts/reconcile find by comment.
     writePorts(ctx.root, req.id, bindings);
     try {
-      await firewall.publish({ id: req.id, ip: req.ip, bridge: req.bridge ?? DEFAULT_BRIDGE, subnet: req.subnet, bindings });
-      await firewall.forgetUdpFlows(bindings);
+      firewall.publish({ id: req.id, ip: req.ip, bridge: req.bridge ?? DEFAULT_BRIDGE, subnet: req.subnet, bindings });
+      firewall.forgetUdpFlows(bindings);
     } catch (err) {
-      await firewall.remove([req.id]).catch(() => {});
+      try {
+        firewall.remove([req.id]);
+      } catch {
+        // the batch never went in
+      }
       try {
         writePorts(ctx.root, req.id, undefined);
       } catch {
@@ -203,33 +208,55 @@ export async function publishPorts(ctx: Ctx, req: PublishRequest, opts: PortsOpt
   });
 }
 
-/** Removes the container's rules (one batch; our chains too when they end empty) and its `ports`. */
-export async function unpublishPorts(ctx: Ctx, id: string, opts: PortsOptions = {}): Promise<void> {
-  const firewall = opts.firewall ?? (await hostFirewall());
-  await withLock(ctx, lockFile(ctx.root), async () => {
+/** The ports lock, waited for by blocking (flock without LOCK_NB): for callers that cannot await. */
+function withLockSync<T>(ctx: Ctx, fn: () => T): T {
+  const fd = fs.openSync(lockFile(ctx.root), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    ctx.sys.flock(fd, LOCK_EX);
+    return fn();
+  } finally {
+    fs.closeSync(fd); // closing the last fd releases the flock
+  }
+}
+
+/**
+ * Removes the container's rules (one batch; our chains too when they end empty), forgets its UDP
+ * flows and clears its `ports`. Idempotent. Synchronous, for run's undo list and teardown.
+ */
+export function unpublishPortsSync(ctx: Ctx, id: string, opts: Pick<PortsOptions, "firewall"> = {}): void {
+  const firewall = opts.firewall ?? hostFirewall();
+  withLockSync(ctx, () => {
     let bindings: PortBinding[] = [];
     try {
       bindings = readPorts(ctx.root, id);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
-    await firewall.remove([id]);
+    firewall.remove([id]);
     // Flows still translated to the container would keep going to its (soon reused) address.
-    await firewall.forgetUdpFlows(bindings);
+    firewall.forgetUdpFlows(bindings);
     if (bindings.length > 0) writePorts(ctx.root, id, undefined);
   });
 }
 
+/** unpublishPortsSync for async callers. */
+export async function unpublishPorts(ctx: Ctx, id: string, opts: Pick<PortsOptions, "firewall"> = {}): Promise<void> {
+  unpublishPortsSync(ctx, id, opts);
+}
+
 /**
- * Removes the rules of containers whose directory is gone (a SIGKILLed run, an rm that crashed),
- * all in one batch. Returns their ids. Rules of another root's containers look the same: call this
- * only on the root that owns the host's firewall (the default one).
+ * Removes the rules of containers that are gone (no directory, or not in `keep` when given: the
+ * lifecycle's reconcile passes the containers it keeps), all in one batch. Returns their ids.
+ * Rules of another root's containers look the same: call this only on the root that owns the
+ * host's firewall (the default one).
  */
-export async function reconcilePorts(ctx: Ctx, opts: PortsOptions = {}): Promise<string[]> {
-  const firewall = opts.firewall ?? (await hostFirewall());
-  return await withLock(ctx, lockFile(ctx.root), async () => {
-    const orphans = [...(await firewall.ids())].filter((id) => !/^[a-f0-9]{64}$/.test(id) || !fs.existsSync(path.join(ctx.root, "containers", id)));
-    if (orphans.length > 0) await firewall.remove(orphans);
+export async function reconcilePorts(ctx: Ctx, opts: Pick<PortsOptions, "firewall"> & { keep?: Set<string> } = {}): Promise<string[]> {
+  const firewall = opts.firewall ?? hostFirewall();
+  return withLockSync(ctx, () => {
+    const gone = (id: string) =>
+      !/^[a-f0-9]{64}$/.test(id) || !fs.existsSync(path.join(ctx.root, "containers", id)) || (opts.keep !== undefined && !opts.keep.has(id));
+    const orphans = [...firewall.ids()].filter(gone);
+    if (orphans.length > 0) firewall.remove(orphans);
     return orphans;
   });
 }

@@ -82,17 +82,17 @@ describe("publishPorts / unpublishPorts / port", () => {
       backend: "nft",
       published,
       removed,
-      async publish(c) {
+      publish(c) {
         if (fail) throw new Error("nft: boom");
         published.push(c);
       },
-      async remove(ids) {
+      remove(ids) {
         removed.push([...ids]);
       },
-      async ids() {
-        return new Set();
+      ids() {
+        return new Set<string>();
       },
-      async forgetUdpFlows() {},
+      forgetUdpFlows() {},
     };
   }
 

@@ -176,12 +176,12 @@ describe("firewall batches (recording host)", () => {
     return {
       calls,
       host: {
-        async run(argv, input) {
+        run(argv, input) {
           calls.push({ argv, input });
           if (argv[0]!.endsWith("-save")) return { code: 0, stdout: saves.shift() ?? "", stderr: "" };
           return { code: 0, stdout: "", stderr: "" };
         },
-        async sysctl(key, value) {
+        sysctl(key, value) {
           calls.push({ argv: ["sysctl", `${key}=${value}`] });
         },
       },
@@ -210,10 +210,10 @@ describe("firewall batches (recording host)", () => {
 
   test("a failing restore names the backend and its message", async () => {
     const host: Host = {
-      run: async (argv) => (argv[0]!.endsWith("-save") ? { code: 0, stdout: "", stderr: "" } : { code: 2, stdout: "", stderr: "iptables-restore: line 3 failed\n" }),
-      sysctl: async () => {},
+      run: (argv) => (argv[0]!.endsWith("-save") ? { code: 0, stdout: "", stderr: "" } : { code: 2, stdout: "", stderr: "iptables-restore: line 3 failed\n" }),
+      sysctl: () => {},
     };
-    await expect(createFirewall("iptables-nft", host).publish(web)).rejects.toThrow(
+    expect(() => createFirewall("iptables-nft", host).publish(web)).toThrow(
       `Cannot publish the ports of ${ID.slice(0, 12)} (iptables-nft-restore): iptables-restore: line 3 failed`,
     );
   });
