@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
-import { AlreadyExistsError, errnoCode, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
+import { AlreadyExistsError, errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import { withLock } from "../store/lock.ts";
 import { LOCK_EX } from "../sys/sys.ts";
 import { hostFirewall, type Firewall } from "./firewall.ts";
@@ -251,7 +251,14 @@ export async function unpublishPorts(ctx: Ctx, id: string, opts: Pick<PortsOptio
  * host's firewall (the default one).
  */
 export async function reconcilePorts(ctx: Ctx, opts: Pick<PortsOptions, "firewall"> & { keep?: Set<string> } = {}): Promise<string[]> {
-  const firewall = opts.firewall ?? hostFirewall();
+  let firewall: Firewall;
+  try {
+    firewall = opts.firewall ?? hostFirewall();
+  } catch (err) {
+    // No iptables nor nft on this host: no rule of ours can exist.
+    if (err instanceof FailedPreconditionError) return [];
+    throw err;
+  }
   return withLockSync(ctx, () => {
     const gone = (id: string) =>
       !/^[a-f0-9]{64}$/.test(id) || !fs.existsSync(path.join(ctx.root, "containers", id)) || (opts.keep !== undefined && !opts.keep.has(id));
