@@ -5,7 +5,6 @@ import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { NetworkSettingsRecord } from "../network/attach.ts"; // network
-import type { PortBinding } from "../network/portspec.ts"; // ports
 import { randomHex, randomIndex } from "../random.ts";
 import type { Ctx } from "../context.ts";
 import { acquireLock, withLock, type Lock } from "../store/lock.ts";
@@ -49,10 +48,6 @@ export interface ContainerRecord {
   /** What attachNetwork set up (mode, netns file, endpoint): detachNetwork undoes it. */
   network?: NetworkSettingsRecord;
   // end network
-  // ports
-  /** Published ports (host ports allocated), written by publishPorts, cleared by unpublishPorts. */
-  ports?: PortBinding[];
-  // end ports
 }
 
 export interface ContainerPaths {
