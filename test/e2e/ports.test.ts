@@ -70,7 +70,7 @@ describe.skipIf(!ready)("run -p", () => {
 
   afterAll(async () => {
     if (env) {
-      Bun.spawnSync(inNs([BINARY, "rm", "-f", "web", "web2"]), { env: cliEnv(env) });
+      Bun.spawnSync(inNs([BINARY, "rm", "-f", "web", "web2", "killed"]), { env: cliEnv(env) });
       Bun.spawnSync(inNs([BINARY, "network", "prune", "-f"]), { env: cliEnv(env) });
     }
     Bun.spawnSync(["ip", "netns", "del", ns]);
@@ -106,15 +106,28 @@ describe.skipIf(!ready)("run -p", () => {
         const p = T(["port", "web2"]).stdout.trim().split(":").at(-1);
         await until("curl web2", () => curl(`http://127.0.0.1:${p}/`).includes(PAGE));
       } finally {
-        all.kill("SIGTERM");
+        // httpd is the container's PID 1: it ignores SIGTERM, as under Docker. kill = SIGKILL.
+        T(["kill", "web2"]);
         await Promise.race([all.exited, Bun.sleep(10_000)]);
       }
     } finally {
-      web.kill("SIGTERM");
+      T(["kill", "web"]);
       await Promise.race([web.exited, Bun.sleep(10_000)]);
     }
     expect(curl("http://127.0.0.1:8080/")).toStartWith("curl exit");
     expect(T(["network", "prune", "-f"]).code).toBe(0);
     expect(rules()).toBe(rulesBefore);
   }, 120_000);
+
+  test("SIGKILL of the supervising run: rm -f removes the rules it left", async () => {
+    const run = background(["--name", "killed", "-p", "8081:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
+    await until("curl 127.0.0.1:8081", () => curl("http://127.0.0.1:8081/").includes(PAGE));
+    run.kill("SIGKILL");
+    await run.exited;
+    expect(rules()).toContain("--dport 8081");
+    expect(T(["rm", "-f", "killed"]).code).toBe(0);
+    expect(curl("http://127.0.0.1:8081/")).toStartWith("curl exit");
+    expect(T(["network", "prune", "-f"]).code).toBe(0);
+    expect(rules()).toBe(rulesBefore);
+  }, 60_000);
 });
