@@ -5,7 +5,8 @@
 //   - through `-p` on 127.0.0.1 and on the host's address from outside, against the
 //     container's own IP (the goal: ≥ 0.95× direct),
 //   - against a userland proxy (bench/tcp-proxy.ts, docker-proxy's job) on 127.0.0.1,
-//   - against `podman run -p 127.0.0.1:8280:81` in the same host netns, same files.
+//   - against `podman run -p 127.0.0.1:8280:81` in the same host netns, same files,
+//   - and, once `run` publishes ports, a real `tinydock run -p 127.0.0.1:8380:81` container.
 // Everything is torn down at the end (the namespaces take the bridge, veths and rules with them).
 //   BENCH_NET_RUNS (default 5): curl runs per target; BENCH_NET_SECONDS (default 4): per wrk run.
 import fs from "node:fs";
@@ -26,16 +27,20 @@ const SECONDS = positiveEnv("BENCH_NET_SECONDS", 4);
 const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const TOOLS = ["curl", "wrk", "ip", "busybox", "ss"];
 const BIG_MB = 100;
-const WRK_ROUNDS = Math.min(RUNS, 3);
+const WRK_ROUNDS = Math.min(RUNS, 5);
 const TRANSFERS = 5;
 const ID = "b".repeat(64);
 const PODMAN_NAME = `tinydock-bench-net-${process.pid}`;
+const TINYDOCK_NAME = `tinydock-bench-net-${process.pid}`;
+const BINARY = path.resolve(process.env.TINYDOCK_BIN || path.join(import.meta.dir, "..", "tinydock"));
 
 interface Target {
   name: string;
   /** The netns the client runs in. */
   ns: string;
   url: string;
+  /** The direct line its ratio is taken against (default: the stand-in's, from the same side). */
+  base?: string;
 }
 
 const median = (xs: number[]): number => {
@@ -56,7 +61,15 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   let s: StandIn | undefined;
   let registry: TestRegistry | undefined;
   let podman: { argv: string[]; env: Record<string, string> } | undefined;
+  let tinydockEnv: Record<string, string> | undefined;
+  let tinydockRun: ReturnType<typeof Bun.spawn> | undefined;
   onCleanup(async (children) => {
+    // tinydock's container, then its default bridge, in the netns they are in.
+    if (tinydockEnv && s) {
+      await children.run([...inHostNetns(s), BINARY, "rm", "-f", TINYDOCK_NAME], tinydockEnv);
+      await children.run([...inHostNetns(s), BINARY, "network", "prune", "-f"], tinydockEnv);
+    }
+    tinydockRun?.kill("SIGKILL");
     // podman's teardown (netavark) must run in the namespace its rules are in.
     if (podman && s) await children.run([...inHostNetns(s), ...podman.argv, "rm", "-f", "-t", "0", PODMAN_NAME], { PATH: PATH_ENV, ...podman.env });
     if (podman && fs.existsSync(workdir)) await children.run([...podman.argv, "rmi", "-af"], { PATH: PATH_ENV, ...podman.env });
@@ -109,7 +122,20 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
     { name: `-p: outside → ${HOST_ADDR}:8084 (DNAT)`, ns: s.ext, url: `http://${HOST_ADDR}:8084` },
   ];
 
-  const podmanTarget = await startPodman(children, s, www, workdir, (p) => (podman = p), (r) => (registry = r));
+  const image = async (): Promise<{ registry: TestRegistry; reference: string }> => {
+    if (!registry) {
+      registry = await startRegistry();
+      const { image } = await buildDefinition(path.join(import.meta.dir, "..", "images", "busybox"), { log: () => {} });
+      await pushImage(registry, "library/busybox", "latest", image);
+    }
+    return { registry, reference: `${registry.host}/library/busybox:latest` };
+  };
+  const tinydockTargets = await startTinydock(children, s, www, workdir, image, (e, p) => {
+    tinydockEnv = e;
+    tinydockRun = p;
+  });
+  if (tinydockTargets) targets.push(...tinydockTargets);
+  const podmanTarget = await startPodman(children, s, www, workdir, image, (p) => (podman = p));
   if (podmanTarget) targets.push(...podmanTarget);
 
   for (const t of targets) {
@@ -147,7 +173,7 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   // Ratios are paired: each round's sample over the same round's direct sample (measured moments
   // apart), then the median of those, so a neighbour's load that comes and goes cancels out.
   const direct = { host: targets[0]!.name, outside: targets[3]!.name };
-  const baseOf = (t: Target): string => (t.ns === s!.ext ? direct.outside : direct.host);
+  const baseOf = (t: Target): string => t.base ?? (t.ns === s!.ext ? direct.outside : direct.host);
   const pairedRatio = (samples: Map<string, number[]>, t: Target): number => {
     const mine = samples.get(t.name)!;
     const base = samples.get(baseOf(t))!;
@@ -171,12 +197,81 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   const goal = Math.min(pairedRatio(speeds, dnat), pairedRatio(rps, dnat));
   log(`ratio = median over rounds of (target / direct in the same round); direct from the host is the container's own IP`);
   log(`-p on 127.0.0.1 vs the container's own IP: ${goal.toFixed(2)}× at worst of the two (goal ≥ 0.95×) ${goal >= 0.95 ? "MET" : "NOT MET"}`);
+  const real = targets.find((t) => t.name.startsWith("tinydock run -p"));
+  if (real) log(`a real container, tinydock run -p on 127.0.0.1 vs its own IP: ${pairedRatio(speeds, real).toFixed(2)}× throughput, ${pairedRatio(rps, real).toFixed(2)}× req/s`);
+  const podmanP = targets.find((t) => t.name.startsWith("podman -p"));
+  if (real && podmanP) {
+    const vs = (m: Map<string, number[]>) => median(m.get(real.name)!.map((x, i) => x / m.get(podmanP.name)![i]!));
+    log(`tinydock run -p vs podman run -p, both on 127.0.0.1: ${vs(speeds).toFixed(2)}× throughput, ${vs(rps).toFixed(2)}× req/s`);
+  }
   const proxy = targets[2]!;
   log(`userland proxy on 127.0.0.1: ${pairedRatio(speeds, proxy).toFixed(2)}× throughput, ${pairedRatio(rps, proxy).toFixed(2)}× req/s: DNAT is the choice`);
 
   await firewall.remove([ID]);
   log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return 0;
+}
+
+/**
+ * `tinydock run -p 127.0.0.1:8380:81` of the same image and files, in the host netns, when the
+ * binary publishes ports (`run --help` lists --publish); left running by its foreground `run`.
+ */
+async function startTinydock(
+  children: Children,
+  s: StandIn,
+  www: string,
+  workdir: string,
+  image: () => Promise<{ registry: TestRegistry; reference: string }>,
+  setEnv: (env: Record<string, string>, run?: ReturnType<typeof Bun.spawn>) => void,
+): Promise<Target[] | undefined> {
+  if (!fs.existsSync(BINARY)) {
+    log(`${BINARY} missing (make): no tinydock run -p line`);
+    return undefined;
+  }
+  const help = await children.run([BINARY, "run", "--help"], { PATH: PATH_ENV });
+  if (!help.stdout.includes("--publish")) {
+    log("this tinydock's run has no --publish yet: the -p figures are the rules on the stand-in only");
+    return undefined;
+  }
+  if (!Bun.which("docker-registry", { PATH: PATH_ENV })) {
+    log("docker-registry not installed: no tinydock run -p line");
+    return undefined;
+  }
+  const { registry } = await image();
+  const root = path.join(workdir, "tinydock");
+  const config = path.join(workdir, "tinydock.json");
+  fs.writeFileSync(config, `${JSON.stringify({ "registry-mirrors": [registry.url], "mirror-fallback": false })}\n`);
+  const env = { PATH: PATH_ENV, HOME: workdir, TINYDOCK_ROOT: root, TINYDOCK_CONFIG: config, DOCKER_CONFIG: path.join(workdir, "docker") };
+  setEnv(env);
+  const pull = await children.run([BINARY, "pull", "-q", "busybox"], env);
+  if (pull.code !== 0) {
+    log(`tinydock pull failed (exit ${pull.code}): ${pull.stderr.trim().split("\n").at(-1)}: no tinydock run -p line`);
+    return undefined;
+  }
+  // The foreground run supervises the container; cleanup's rm -f ends both.
+  const proc = Bun.spawn(
+    [...inHostNetns(s), BINARY, "run", "--name", TINYDOCK_NAME, "-p", "127.0.0.1:8380:81", "-v", `${www}:/www:ro`, "busybox",
+      "sh", "-c", "httpd -p 81 -h /www && exec httpd -f -p 80 -h /www"],
+    { env, stdin: "ignore", stdout: "ignore", stderr: "pipe", detached: true },
+  );
+  setEnv(env, proc);
+  let ip = "";
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && !ip) {
+    const r = await s.exec(s.host, ["curl", "-s", "--max-time", "1", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8380/small.html"]);
+    if (r.stdout === "200") {
+      const inspect = await children.run([BINARY, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", TINYDOCK_NAME], env);
+      ip = inspect.stdout.trim();
+    }
+    if (!ip) await Bun.sleep(100);
+  }
+  if (!ip) {
+    log(`tinydock run -p did not answer on 127.0.0.1:8380 within 15 s: no tinydock run -p line`);
+    return undefined;
+  }
+  log(`tinydock run -p 127.0.0.1:8380:81 (container ${ip}) in netns ${s.host}`);
+  const direct = { name: "tinydock run: host → container IP", ns: s.host, url: `http://${ip}:80` };
+  return [direct, { name: "tinydock run -p: host → 127.0.0.1:8380", ns: s.host, url: "http://127.0.0.1:8380", base: direct.name }];
 }
 
 /**
@@ -198,18 +293,14 @@ async function startPodman(
   s: StandIn,
   www: string,
   workdir: string,
+  image: () => Promise<{ registry: TestRegistry; reference: string }>,
   setPodman: (p: { argv: string[]; env: Record<string, string> }) => void,
-  setRegistry: (r: TestRegistry) => void,
 ): Promise<Target[] | undefined> {
   if (!Bun.which("podman", { PATH: PATH_ENV }) || !Bun.which("docker-registry", { PATH: PATH_ENV })) {
     log("podman or docker-registry not installed: no podman line");
     return undefined;
   }
-  const registry = await startRegistry();
-  setRegistry(registry);
-  const reference = `${registry.host}/library/busybox:latest`;
-  const { image } = await buildDefinition(path.join(import.meta.dir, "..", "images", "busybox"), { log: () => {} });
-  await pushImage(registry, "library/busybox", "latest", image);
+  const { registry, reference } = await image();
   const peers = setUpPeers(workdir, registry.host, reference, new Trash(undefined));
   setPodman({ argv: peers.podmanArgv, env: peers.env });
   const env = { PATH: PATH_ENV, ...peers.env };
@@ -243,7 +334,10 @@ async function startPodman(
   }
   log(`podman run -p 127.0.0.1:8280:81 (netavark, container ${ip || "?"}) in netns ${s.host}`);
   const out: Target[] = [{ name: "podman -p: host → 127.0.0.1:8280", ns: s.host, url: "http://127.0.0.1:8280" }];
-  if (ip) out.unshift({ name: "podman: host → container IP", ns: s.host, url: `http://${ip}:80` });
+  if (ip) {
+    out.unshift({ name: "podman: host → container IP", ns: s.host, url: `http://${ip}:80` });
+    out[1]!.base = out[0]!.name;
+  }
   return out;
 }
 
