@@ -54,6 +54,8 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     import("./commands/rmi.ts"),
     import("./commands/tag.ts"),
   ]);
+  // ports helper: `port` (issue 5).
+  const { port } = await import("./commands/port.ts");
   // yargs renders the chosen command's whole help text right after calling its handler
   // (usage.cacheHelpMessage: ~20 ms for run's options). So the handler only records the choice and
   // leaves parse by throwing; yargs has validated the arguments by then.
@@ -90,6 +92,7 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     });
 
   for (const spec of [run, pull, images, rmi, tag, login, logout]) register(cli, spec);
+  register(cli, port); // ports helper
   cli.command("image", "Manage images", (y) => {
     for (const spec of imageSubcommands) register(y, spec);
     return y.demandCommand(1, "");
