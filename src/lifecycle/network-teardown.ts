@@ -11,6 +11,8 @@ import type { ContainerRecord } from "./containers.ts";
 
 export async function teardownNetwork(ctx: Ctx, rec: ContainerRecord): Promise<void> {
   // network (net helper): veth, netns file, lease, peers' hosts files. Ports (lead): unpublishPorts first.
+  const { unpublishPortsSync } = await import("../network/ports.ts"); // ports
+  if ((rec as { ports?: unknown[] }).ports?.length) unpublishPortsSync(ctx, rec.id); // ports
   const { detachNetwork } = await import("../network/attach.ts");
   detachNetwork(ctx, rec.id, rec.network);
 }
@@ -19,6 +21,8 @@ export async function teardownNetwork(ctx: Ctx, rec: ContainerRecord): Promise<v
 export async function reconcileNetwork(ctx: Ctx, keep: Set<string>): Promise<string[]> {
   // network (net helper): netns files, td… veths, leases. Ports (lead): reconcilePorts too.
   const { reconcileNetworks } = await import("../network/attach.ts");
+  const { reconcilePorts } = await import("../network/ports.ts"); // ports
+  const rules = await reconcilePorts(ctx, { keep }); // ports
   const r = await reconcileNetworks(ctx, keep);
-  return [...r.netns.map((id) => `netns ${id}`), ...r.veths.map((v) => `veth ${v}`), ...r.leases.map((l) => `lease ${l}`)];
+  return [...rules.map((id) => `port rules ${id}`), ...r.netns.map((id) => `netns ${id}`), ...r.veths.map((v) => `veth ${v}`), ...r.leases.map((l) => `lease ${l}`)];
 }

@@ -107,6 +107,12 @@ export async function runCommand(
     req.dnsOptions = list(argv["dns-option"]);
     req.extraHosts = list(argv["add-host"]);
     // end network
+    // ports
+    req.publish = list(argv.publish);
+    req.publishAll = argv["publish-all"] === true;
+    // A bad -p fails here, before anything is created (Docker: before the container exists).
+    (await import("../network/portspec.ts")).parsePortSpecs(req.publish);
+    // end ports
     if (typeof argv.platform === "string") req.platform = parsePlatform(argv.platform, ctx.platform);
 
     const handlers: [NodeJS.Signals, () => void][] = [];

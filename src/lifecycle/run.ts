@@ -59,6 +59,10 @@ export interface RunRequest {
   dnsOptions?: string[];
   extraHosts?: string[];
   // end network
+  // ports
+  publish?: string[];
+  publishAll?: boolean;
+  // end ports
 }
 
 export interface RunIo {
@@ -178,6 +182,12 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     undo.push(() => detachNetwork(ctx, id, network));
     t.mark("network");
     // end network
+    // ports: -p/-P on the endpoint (src/network/ports.ts); undone before the network goes
+    const { runPortBindings } = await import("../network/portspec.ts");
+    const { publishPorts, unpublishPortsSync } = await import("../network/ports.ts");
+    const published = runPortBindings({ publish: req.publish ?? [], publishAll: req.publishAll ?? false, exposedPorts: config.ExposedPorts, networkMode: req.network ?? "bridge" });
+    if (published.warning) io.pullOut(`WARNING: ${published.warning}\n`);
+    // end ports
 
     const state: ContainerRecord = {
       id,
@@ -191,6 +201,14 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       network, // network
     };
     saveContainer(ctx.root, state);
+    // ports (after the record exists: the bindings go into its state.json)
+    if (published.bindings.length > 0 && network.endpoint) {
+      const ep = network.endpoint;
+      undo.push(() => unpublishPortsSync(ctx, id));
+      const bindings = await publishPorts(ctx, { id, ip: ep.ipAddress, bridge: ep.bridge, subnet: ep.subnet, bindings: published.bindings });
+      state.ports = bindings as unknown as Record<string, unknown>[]; // later saves of the record keep them
+    }
+    // end ports
 
     const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm);
     const binds: ResolvedBind[] = volumes.binds;
@@ -273,6 +291,8 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     } else {
       // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
       cgroup.destroy();
+      unpublishPortsSync(ctx, id); // ports
+      delete state.ports; // ports
       detachNetwork(ctx, id, network); // network: the address is released on stop, as Docker
       saveContainer(ctx.root, state);
       undo.length = 0;

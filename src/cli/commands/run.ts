@@ -53,6 +53,10 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "dns-option", type: "string", array: true, describe: "Set DNS options" },
   { name: "add-host", type: "string", array: true, describe: "Add a custom host-to-IP mapping (host:ip)" },
   // end network
+  // ports
+  { name: "publish", alias: "p", type: "string", array: true, describe: "Publish a container's port(s) to the host" },
+  { name: "publish-all", alias: "P", type: "boolean", default: false, describe: "Publish all exposed ports to random ports" },
+  // end ports
   { name: "platform", type: "string", describe: "Set platform if server is multi-platform capable" },
 ];
 
