@@ -51,7 +51,9 @@ demo: deps tinydock
 bench: deps tinydock
 	pull=0; $(BUN) bench/pull.ts || pull=$$?; [ $$pull -lt 128 ] || exit $$pull; \
 	run=0; $(BUN) bench/run.ts || run=$$?; [ $$run -lt 128 ] || exit $$run; \
-	$(BUN) bench/net.ts && [ $$pull = 0 ] && exit $$run
+	net=0; $(BUN) bench/ports.ts || net=$$?; [ $$net -lt 128 ] || exit $$net; \
+	life=0; $(BUN) bench/lifecycle.ts || life=$$?; [ $$life -lt 128 ] || exit $$life; \
+	$(BUN) bench/bridge.ts && [ $$pull = 0 ] && [ $$run = 0 ] && [ $$net = 0 ] && exit $$life
 
 clean:
 	rm -f tinydock

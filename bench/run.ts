@@ -1,4 +1,4 @@
-// `make bench`, second part: `tinydock run --rm busybox true` side by side in one hyperfine run with
+// `make bench`, second part: `tinydock run --rm --network none busybox true` side by side in one hyperfine run with
 // `runc run` and `crun run` on a bundle that `umoci unpack` made of the same image, and with
 // `podman run --rm`; prints the means and the ratios the goals are stated in, then where tinydock's
 // time goes (TINYDOCK_DEBUG_TIMING's phases, and the launch split by strace).
@@ -27,7 +27,7 @@ const TAG = "latest";
 const PREFIX = `tinydock-bench-${process.pid}`;
 
 const NAMES = {
-  tinydock: "tinydock run --rm busybox true",
+  tinydock: "tinydock run --rm --network none busybox true",
   runc: "runc run (in sh -c, for a fresh id)",
   crun: "crun run (in its wrapper, for a fresh id)",
   podman: "podman run --rm --network none",
@@ -126,12 +126,12 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   const runcCommand = `sh -c ${q(`exec runc run --bundle ${q(bundles.runc)} ${PREFIX}-runc-$$`)}`;
   const crunCommand = crunWrapper(hybrid, `crun run --bundle ${q(bundles.crun)} ${PREFIX}-crun-$$`);
   const benches: Record<keyof typeof NAMES, Bench> = {
-    tinydock: { name: NAMES.tinydock, command: `${q(binary)} run --rm busybox true` },
+    tinydock: { name: NAMES.tinydock, command: `${q(binary)} run --rm --network none busybox true` },
     runc: { name: NAMES.runc, command: runcCommand },
     crun: { name: NAMES.crun, command: crunCommand },
     podman: {
       name: NAMES.podman,
-      // tinydock has no network but "none" yet, and runc's and crun's bundle an empty network
+      // Like for like: tinydock with --network none, and runc's and crun's bundle an empty network
       // namespace: podman's default bridge would add netavark, a bridge and firewall rules.
       command:
         `${peers.podmanArgv.map(q).join(" ")} run --rm --pull never --network none ` +
@@ -167,7 +167,7 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
     phases = await debugPhases(children, binary, env);
     if (!phases) log("tinydock printed no TINYDOCK_DEBUG_TIMING lines: no phase breakdown");
     if (strace) {
-      const traces = await traceRuns(children, [binary, "run", "--rm", "busybox", "true"], env, workdir, "tinydock");
+      const traces = await traceRuns(children, [binary, "run", "--rm", "--network", "none", "busybox", "true"], env, workdir, "tinydock");
       split = launchSplit(traces);
       const join = firstJoinWait(traces);
       if (join !== undefined) joins.set("tinydock", join);
@@ -241,7 +241,7 @@ async function debugPhases(children: Children, binary: string, env: Record<strin
   const walls: number[] = [];
   for (let i = 0; i < TRACE_RUNS; i++) {
     const t = performance.now();
-    const r = await children.run([binary, "run", "--rm", "busybox", "true"], { ...env, TINYDOCK_DEBUG_TIMING: "1" });
+    const r = await children.run([binary, "run", "--rm", "--network", "none", "busybox", "true"], { ...env, TINYDOCK_DEBUG_TIMING: "1" });
     walls.push(performance.now() - t);
     if (r.code !== 0) return undefined;
     for (const m of r.stderr.matchAll(/^timing:\s+([\d.]+) ms\s+(.+)$/gm)) {

@@ -1,4 +1,4 @@
-// A userland TCP proxy (docker-proxy's job), only for bench/net.ts to compare with DNAT:
+// A userland TCP proxy (docker-proxy's job), only for bench/ports.ts to compare with DNAT:
 //   bun bench/tcp-proxy.ts LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT
 // Each side's bytes are queued while the other side cannot take them, and reading pauses meanwhile.
 import type { Socket } from "bun";

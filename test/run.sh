@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole suite: unit tests (files in parallel), then integration and e2e tests (one file and
 # one test at a time: they share the kernel), then the leak check, where a leak is one failed test.
+# Every suite runs inside a network namespace made here (nsenter --net only: mounts, cgroups and
+# processes stay visible to the leak check), so the default bridge tinydock0, veths and firewall rules
+# the tests make never touch the host's network; the namespace is checked for leftovers, then deleted.
 # Ends with exactly one line "tests: N passed, N failed"; exits non-zero on any failure or when no
 # test ran at all. Extra arguments go to every `bun test` (e.g. -t 'pull').
 set -uo pipefail
@@ -10,7 +13,14 @@ passed=0
 failed=0
 ran_any=0
 log=$(mktemp "${TMPDIR:-/tmp}/tinydock-test-run.XXXXXX")
-trap 'rm -f "$log"' EXIT
+ns="tdtest-$$"
+cleanup() {
+  rm -f "$log"
+  ip netns del "$ns" 2>/dev/null || true
+}
+trap cleanup EXIT
+ip netns add "$ns" && ip -n "$ns" link set lo up || { echo "== cannot create the test network namespace $ns"; echo "tests: 0 passed, 1 failed"; exit 1; }
+in_ns() { nsenter --net="/run/netns/$ns" "$@"; }
 
 has_tests() {
   [ -d "$1" ] && [ -n "$(find "$1" -type f \( -name '*.test.ts' -o -name '*.test.tsx' -o -name '*.test.js' -o -name '*_test.ts' -o -name '*.spec.ts' \) -print -quit)" ]
@@ -25,7 +35,7 @@ run_suite() {
     return
   fi
   echo "== bun test ./$dir $*"
-  bun test "./$dir" "$@" 2>&1 | tee "$log"
+  in_ns bun test "./$dir" "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   # bun's summary: " 12 pass", " 1 fail" (the last such lines of the run).
   local p f
@@ -47,9 +57,19 @@ run_suite test/unit --parallel --timeout 60000 "$@"
 run_suite test/integration --max-concurrency=1 --timeout 300000 "$@"
 run_suite test/e2e --max-concurrency=1 --timeout 300000 "$@"
 
-echo "== leak check"
+echo "== leak check (inside the test network namespace, then on the host)"
+# The default bridge and its NAT chains outlive containers on purpose (as docker0 does); `network
+# prune` removes them when no container uses them, so whatever is left after it was leaked.
+prune_root=$(mktemp -d "${TMPDIR:-/tmp}/tinydock-prune.XXXXXX")
+TINYDOCK_ROOT="$prune_root" TINYDOCK_CONFIG="$prune_root/none.json" in_ns ./tinydock network prune -f >/dev/null || echo "== network prune failed"
+rm -rf "$prune_root"
+if ! in_ns bash test/leakcheck.sh; then
+  echo "== leak check: the suite left the above behind (in $ns)"
+  failed=$((failed + 1))
+fi
+ip netns del "$ns"
 if ! bash test/leakcheck.sh; then
-  echo "== leak check: the suite left the above behind"
+  echo "== leak check: the suite left the above behind (on the host)"
   failed=$((failed + 1))
 fi
 

@@ -1,7 +1,7 @@
 // A stand-in for tinydock's network, built in namespaces of its own so the machine's network is
 // never touched: a "host" netns with the bridge, "container" netns on veths into it, and an
 // "external" netns on a veth to the host (a client on another machine). Used by the port tests and
-// bench/net.ts until real containers have networking.
+// bench/ports.ts until real containers have networking.
 //
 //   ext (198.51.100.2) ──veth── host (198.51.100.1; bridge 10.89.0.1/24) ──veth── cN (10.89.0.N+1)
 import fs from "node:fs";
