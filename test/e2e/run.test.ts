@@ -230,6 +230,8 @@ describe("nothing is left", () => {
     expect(R(["-v", "/x:relative", "busybox", "true"]).code).toBe(125);
     const left = fs.existsSync(path.join(env.root, "containers")) ? fs.readdirSync(path.join(env.root, "containers")) : [];
     expect(left).toEqual([]);
+    // The default bridge and its NAT chains stay (as docker0) until `network prune` finds them unused.
+    expect(tinydock(env, ["network", "prune", "-f"]).code).toBe(0);
     expect(findLeaks().filter((l) => !l.includes("docker-registry") && !l.startsWith("process"))).toEqual([]);
   });
 });
