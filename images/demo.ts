@@ -1,7 +1,10 @@
 // `make demo`: a private registry on loopback, images/busybox built and pushed to it as
-// library/busybox:latest, then `./tinydock pull busybox`, `./tinydock images` and
-// `./tinydock run --rm busybox echo hello from tinydock` through it as a registry mirror, each
-// command printed before it runs. TINYDOCK_ROOT overrides the demo's root.
+// library/busybox:latest, then through it as a registry mirror: `./tinydock pull busybox`,
+// `images`, `run --rm busybox echo hello from tinydock`, then the mission's line
+// `run -d --name tinydock-demo -p 8080:8080 busybox httpd -f -v -p 8080 -h /www`, `ps`, a curl of
+// http://127.0.0.1:8080/, `logs` (httpd -v logs the request), `rm -f`, and `network prune -f` to
+// leave the host's network as it was. Each command is printed before it runs. TINYDOCK_ROOT
+// overrides the demo's root; DEMO_PORT the host port (8080).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -18,7 +21,9 @@ async function main(): Promise<number> {
   }
   const registry = await startRegistry();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-demo-"));
+  let cleanupContainer: (() => Promise<void>) | undefined;
   const stop = async (): Promise<void> => {
+    await cleanupContainer?.();
     await registry.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   };
@@ -42,7 +47,7 @@ async function main(): Promise<number> {
     const root = process.env.TINYDOCK_ROOT || "/var/lib/tinydock";
     const env = { ...process.env, TINYDOCK_CONFIG: configPath, TINYDOCK_ROOT: root };
     let status = 0;
-    for (const args of [["pull", "busybox"], ["images"], ["run", "--rm", "busybox", "echo", "hello from tinydock"]]) {
+    const step = async (args: string[]): Promise<number> => {
       console.log(`$ TINYDOCK_CONFIG=${configPath} TINYDOCK_ROOT=${root} ./tinydock ${args.join(" ")}`);
       const proc = Bun.spawn([binary, ...args], { env, cwd: repoRoot, stdin: "ignore", stdout: "inherit", stderr: "inherit" });
       const code = await proc.exited;
@@ -50,7 +55,39 @@ async function main(): Promise<number> {
         console.log(`# ./tinydock ${args.join(" ")} exited ${code}`);
         status = code;
       }
+      return code;
+    };
+    for (const args of [["pull", "busybox"], ["images"], ["run", "--rm", "busybox", "echo", "hello from tinydock"]]) await step(args);
+
+    const port = process.env.DEMO_PORT || "8080";
+    const name = "tinydock-demo";
+    // A leftover of an interrupted demo, quietly.
+    Bun.spawnSync([binary, "rm", "-f", name], { env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    cleanupContainer = async () => {
+      await step(["rm", "-f", name]);
+      await step(["network", "prune", "-f"]);
+    };
+    if ((await step(["run", "-d", "--name", name, "-p", `${port}:8080`, "busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/www"])) === 0) {
+      await step(["ps"]);
+      const url = `http://127.0.0.1:${port}/`;
+      console.log(`$ curl -s ${url}`);
+      let page: string | undefined;
+      // httpd listens a few ms after run -d returns: bounded retries (5 s at most).
+      for (let i = 0; i < 50 && page === undefined; i++) {
+        const r = Bun.spawnSync(["curl", "-s", "--max-time", "2", url], { stdout: "pipe", stderr: "pipe" });
+        if (r.exitCode === 0) page = r.stdout.toString();
+        else await Bun.sleep(100);
+      }
+      if (page === undefined) {
+        console.log(`# curl ${url} failed`);
+        status = 1;
+      } else {
+        process.stdout.write(page);
+      }
+      await step(["logs", name]);
     }
+    await cleanupContainer();
+    cleanupContainer = undefined;
     return status;
   } finally {
     await stop();
