@@ -13,7 +13,7 @@ import { InternalError } from "../errors.ts";
 import { encodePlan } from "../runtime/encode.ts";
 import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
-import { errnoName, memfdExecutable } from "../sys/ffi.ts";
+import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
 import type { InitFailure } from "../sys/sys.ts";
 // Embedded in the compiled binary (bun build --compile); `make` builds it first.
 import monitorBin from "../../build/monitor" with { type: "file" };
@@ -35,7 +35,8 @@ export interface LogOptions {
   maxFile: number;
 }
 
-export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
+/** Docker's "10m" (go-units FromHumanSize is decimal). */
+export const DEFAULT_LOG_MAX_SIZE = 10_000_000;
 export const DEFAULT_LOG_MAX_FILE = 3;
 
 export interface DetachedRequest {
@@ -200,13 +201,25 @@ export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<Exece
     stdio: [req.stdio[0] < 0 ? -1 : 3, req.stdio[1] < 0 ? -1 : 4, req.stdio[2] < 0 ? -1 : 5],
     ttySlave: req.tty ? 3 : -1,
   };
-  const fd = (n: number): number | "ignore" => (n < 0 ? "ignore" : n);
-  const proc = Bun.spawn([monitorExecutable(), "exec", String(req.targetPid)], {
-    argv0: "tinydock-monitor",
-    stdio: [encodePlan(planned), "pipe", "ignore", fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])] as never,
-    env: process.env,
-    ...(req.detach ? { detached: true } : {}),
-  });
+  // Bun.spawn passes no fd 0 among the extra fds: a duplicate numbered 3 or more goes instead.
+  const dups: number[] = [];
+  const fd = (n: number): number | "ignore" => {
+    if (n < 0) return "ignore";
+    if (n > 0) return n;
+    dups.push(dupFdAbove2(n));
+    return dups.at(-1)!;
+  };
+  let proc;
+  try {
+    proc = Bun.spawn([monitorExecutable(), "exec", String(req.targetPid)], {
+      argv0: "tinydock-monitor",
+      stdio: [encodePlan(planned), "pipe", "ignore", fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])] as never,
+      env: process.env,
+      ...(req.detach ? { detached: true } : {}),
+    });
+  } finally {
+    for (const d of dups) fs.closeSync(d);
+  }
   const report = parseStartReport(new Uint8Array(await new Response(proc.stdout as ReadableStream).arrayBuffer()));
   if (report && "pid" in report) {
     if (req.detach) proc.unref();

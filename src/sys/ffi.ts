@@ -180,3 +180,10 @@ export function memfdExecutable(name: string, bytes: Uint8Array): string {
   memfdExecutables.set(name, p);
   return p;
 }
+
+/** A close-on-exec duplicate of fd, numbered 3 or above (Bun.spawn takes no fd 0 among extra stdio). */
+export function dupFdAbove2(fd: number): number {
+  const r = lib().fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
+  if (r < 0) throw new InternalError(`Cannot duplicate fd ${fd}: ${errnoName(errno())}`);
+  return r;
+}
