@@ -15,8 +15,6 @@ import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
 import type { InitFailure } from "../sys/sys.ts";
-// Embedded in the compiled binary (bun build --compile); `make` builds it first.
-import monitorBin from "../../build/monitor" with { type: "file" };
 
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
 
@@ -110,7 +108,8 @@ export function isAlive(pid: number, startTime: number): boolean {
 }
 
 /** The path execve takes for the embedded monitor (a sealed memfd of this process). */
-export function monitorExecutable(): string {
+export async function monitorExecutable(): Promise<string> {
+  const { default: monitorBin } = await import("./monitor-binary.ts");
   return memfdExecutable("tinydock-monitor", fs.readFileSync(monitorBin));
 }
 
@@ -151,7 +150,8 @@ export function monitorArgs(req: DetachedRequest): string[] {
 export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Detached> {
   const plan = encodePlan({ ...req.plan, stdio: [-1, -1, -1], ttySlave: -1 });
   // argv[0] reads "tinydock-monitor" in ps; the executable is the memfd.
-  const proc = Bun.spawn([monitorExecutable(), ...monitorArgs(req).slice(1)], {
+  const exe = await monitorExecutable();
+  const proc = Bun.spawn([exe, ...monitorArgs(req).slice(1)], {
     argv0: "tinydock-monitor",
     stdin: plan,
     stdout: "pipe",
@@ -209,9 +209,10 @@ export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<Exece
     dups.push(dupFdAbove2(n));
     return dups.at(-1)!;
   };
+  const exe = await monitorExecutable();
   let proc;
   try {
-    proc = Bun.spawn([monitorExecutable(), "exec", String(req.targetPid)], {
+    proc = Bun.spawn([exe, "exec", String(req.targetPid)], {
       argv0: "tinydock-monitor",
       stdio: [encodePlan(planned), "pipe", "ignore", fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])] as never,
       env: process.env,
