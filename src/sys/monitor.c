@@ -522,8 +522,10 @@ static int run_mode(int argc, char **argv, char **envp)
   int always = streq(policy, "always") || streq(policy, "unless-stopped"), on_failure = streq(policy, "on-failure");
 
   read_plan();
-  /* Out of the CLI's session and terminal: its end (or a Ctrl-C there) must not end us. */
+  /* Out of the CLI's session and terminal: its end (or a Ctrl-C there) must not end us; and out of
+   * its working directory, which we would otherwise keep busy for as long as the container lives. */
   S(SYS_setsid);
+  S(SYS_chdir, "/");
   ignore(SIGHUP);
   ignore(SIGINT);
   ignore(SIGPIPE);

@@ -106,9 +106,11 @@ afterAll(async () => {
     dirs: [...ids].filter((id) => fs.existsSync(cdir(id))),
     cgroups: cgroupsOf(ids),
     mounts: fs.readFileSync("/proc/self/mounts", "utf8").split("\n").filter((l) => l.includes(dir)),
+    // Monitors name the container dir on their command line.
+    processes: fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && (() => { try { return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir); } catch { return false; } })()),
   };
   fs.rmSync(dir, { recursive: true, force: true });
-  expect(left).toEqual({ dirs: [], cgroups: [], mounts: [] });
+  expect(left).toEqual({ dirs: [], cgroups: [], mounts: [], processes: [] });
 });
 
 describe("run -d", () => {
@@ -198,6 +200,64 @@ describe("run -d", () => {
   });
 });
 
+describe("more of run -d", () => {
+  test("-t: the container has a terminal, its output is logged as stdout", async () => {
+    const id = runD(["-t", "busybox", "sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"]);
+    await ended(id);
+    const lines = fs.readFileSync(path.join(cdir(id), `${id}-json.log`), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toEqual([expect.objectContaining({ log: "on-a-tty\r\n", stream: "stdout" })]);
+    expect(T(["rm", id]).code).toBe(0);
+  });
+
+  test("--restart always is not restarted after stop", async () => {
+    const id = runD(["--restart", "always", "busybox", "sleep", "300"]);
+    const first = runJson(id)!;
+    expect(T(["kill", id]).code).toBe(0);
+    const s = await ended(id);
+    expect(s.restartCount).toBe(0);
+    expect(s.exitCode).toBe(137);
+    expect(alive(first.pid)).toBe(false);
+    expect(T(["rm", id]).code).toBe(0);
+  });
+
+  test("--restart always restarts a command that exits, with back-off, until stopped", async () => {
+    const id = runD(["--restart", "always", "busybox", "sh", "-c", "echo up; exit 0"]);
+    await until("two restarts", () => (runJson(id)?.restartCount ?? 0) >= 2);
+    const stop = T(["stop", "-t", "1", id]);
+    expect(stop.code).toBe(0);
+    const s = await ended(id);
+    expect(s.status).toBe("exited");
+    const n = s.restartCount;
+    await Bun.sleep(500);
+    expect(runJson(id)!.restartCount).toBe(n);
+    expect(T(["rm", id]).code).toBe(0);
+  });
+
+  test("works from any directory, without a compiler on PATH", async () => {
+    const r = Bun.spawnSync([path.resolve(import.meta.dir, "../../tinydock"), "run", "-d", "--rm", "busybox", "sh", "-c", "echo hi"], {
+      cwd: "/",
+      env: { PATH: "/nonexistent", TINYDOCK_ROOT: env.root, TINYDOCK_CONFIG: env.config, DOCKER_CONFIG: env.dockerConfig, HOME: dir },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.stderr.toString()).toBe("");
+    const id = r.stdout.toString().trim();
+    ids.add(id);
+    expect(id).toMatch(/^[a-f0-9]{64}$/);
+    await until("removed by its cleanup", () => !fs.existsSync(cdir(id)));
+  });
+
+  test("labels and the log options are recorded; inspect shows them", () => {
+    const id = runD(["-l", "app=web", "--label", "tier", "--log-opt", "max-size=1m", "busybox", "sleep", "300"]);
+    const rec = JSON.parse(fs.readFileSync(path.join(cdir(id), "state.json"), "utf8"));
+    expect(rec.labels).toEqual({ app: "web", tier: "" });
+    expect(rec.logConfig).toEqual({ maxSize: 1_000_000, maxFile: 3 });
+    expect(rec.restartPolicy).toEqual({ name: "no", maximumRetryCount: 0 });
+    expect(JSON.parse(T(["inspect", id]).stdout)[0].Config.Labels).toEqual({ app: "web", tier: "" });
+    expect(T(["rm", "-f", id]).code).toBe(0);
+  });
+});
+
 describe("create and start", () => {
   test("create prints an id and runs nothing; start runs it; start -a prints its output and exits with its code", async () => {
     const c = T(["create", "--name", "made", "busybox", "sh", "-c", "echo hello; exit 5"]);
@@ -242,6 +302,17 @@ describe("exec", () => {
     // Same cgroup as the container.
     const cg = T(["exec", id, "cat", "/proc/self/cgroup"]).stdout;
     expect(cg).toMatch(/memory:\/$/m);
+    expect(T(["rm", "-f", id]).code).toBe(0);
+  });
+
+  test("-t gives the command a terminal; -d returns at once", async () => {
+    const id = runD(["busybox", "sleep", "300"]);
+    const t = T(["exec", "-t", id, "sh", "-c", "test -t 1 && echo on-a-tty"]);
+    expect(t).toMatchObject({ code: 0, stdout: "on-a-tty\r\n" });
+    const t0 = performance.now();
+    expect(T(["exec", "-d", id, "sh", "-c", "sleep 1; touch /tmp/done"]).code).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(900);
+    await until("the detached exec ran", () => T(["exec", id, "test", "-e", "/tmp/done"]).code === 0);
     expect(T(["rm", "-f", id]).code).toBe(0);
   });
 
