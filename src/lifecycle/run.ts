@@ -230,8 +230,8 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
         RestartPolicy: { Name: req.restart?.name ?? "no", MaximumRetryCount: req.restart?.maximumRetryCount ?? 0 },
         LogConfig: { Type: "json-file", Config: logOptsConfig(req.logConfig) },
         Init: req.init,
-        // What `start` needs to make the cgroup again after a cleanup took it.
-        TinydockResources: req.resources,
+        // Docker's names; also what `start` makes the cgroup again from after a cleanup took it.
+        ...resourcesToHostConfig(req.resources),
       },
     };
     saveContainer(ctx.root, state);
@@ -303,6 +303,31 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
     cleanup();
     throw err;
   }
+}
+
+/** Resources under Docker's HostConfig names (absent = unset), and back. */
+const HOST_CONFIG_RESOURCES: [keyof Resources, string][] = [
+  ["memory", "Memory"],
+  ["memorySwap", "MemorySwap"],
+  ["memorySwappiness", "MemorySwappiness"],
+  ["cpuQuota", "CpuQuota"],
+  ["cpuPeriod", "CpuPeriod"],
+  ["cpuShares", "CpuShares"],
+  ["cpusetCpus", "CpusetCpus"],
+  ["cpusetMems", "CpusetMems"],
+  ["pidsLimit", "PidsLimit"],
+];
+
+export function resourcesToHostConfig(r: Resources): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const [k, name] of HOST_CONFIG_RESOURCES) if (r[k] !== undefined) out[name] = r[k]!;
+  return out;
+}
+
+export function resourcesFromHostConfig(h: Record<string, unknown>): Resources {
+  const out: Record<string, unknown> = {};
+  for (const [k, name] of HOST_CONFIG_RESOURCES) if (h[name] !== undefined) out[k] = h[name];
+  return out as Resources;
 }
 
 function logOptsConfig(c: RunRequest["logConfig"]): Record<string, string> {

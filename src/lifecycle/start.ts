@@ -5,12 +5,11 @@ import type { Ctx } from "../context.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
 import { decodePlan } from "../runtime/encode.ts";
-import type { Resources } from "../runtime/resources.ts";
 import { containerFiles, containerPaths, findContainer, lockContainer, type ContainerRecord } from "./containers.ts";
 import { readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, startDetached, type Detached } from "./monitor.ts";
-import { detachedRequest, planFile } from "./run.ts";
+import { detachedRequest, planFile, resourcesFromHostConfig } from "./run.ts";
 import { checkTransition } from "./state.ts";
 
 export interface Started extends Partial<Detached> {
@@ -37,8 +36,7 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
     const plan = decodePlan(bytes);
     // A cleanup after the last run removed the cgroup: the same one (same paths) again.
     if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {
-      const resources = rec.hostConfig?.TinydockResources as Resources | undefined;
-      if (!resources) throw new FailedPreconditionError(`Cannot start container ${rec.id}: its resources were not recorded`);
+      const resources = resourcesFromHostConfig(rec.hostConfig ?? {});
       detectCgroups(ctx.cgroupRoot).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true });
     }
     fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });

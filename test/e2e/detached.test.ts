@@ -281,6 +281,32 @@ describe("create and start", () => {
   });
 });
 
+describe("create and start: limits", () => {
+  test("the cgroup a cleanup removed is made again with the recorded limits", async () => {
+    const c = T(["create", "-m", "32m", "--pids-limit", "50", "busybox", "sleep", "300"]);
+    expect(c.code).toBe(0);
+    const id = c.stdout.trim();
+    ids.add(id);
+    const limits = () => {
+      const dirs = cgroupsOf(new Set([id]));
+      const mem = dirs.map((d) => path.join(d, "memory.limit_in_bytes")).concat(dirs.map((d) => path.join(d, "memory.max"))).find((f) => fs.existsSync(f));
+      const pids = dirs.map((d) => path.join(d, "pids.max")).find((f) => fs.existsSync(f));
+      return `${fs.readFileSync(mem!, "utf8").trim()} ${fs.readFileSync(pids!, "utf8").trim()}`;
+    };
+    for (let round = 0; round < 2; round++) {
+      expect(T(["start", id]).code).toBe(0);
+      expect(runJson(id)!.status).toBe("running");
+      expect(limits()).toBe("33554432 50");
+      expect(T(["kill", id]).code).toBe(0);
+      await ended(id);
+      expect(cgroupsOf(new Set([id]))).toEqual([]);
+    }
+    const hc = JSON.parse(T(["inspect", id]).stdout)[0].HostConfig;
+    expect(hc).toMatchObject({ Memory: 33554432, PidsLimit: 50 });
+    expect(T(["rm", id]).code).toBe(0);
+  });
+});
+
 describe("exec", () => {
   test("sees the container's hostname and PID namespace; exit codes 0/42/127; -e -u -w", async () => {
     const id = runD(["--hostname", "exec-box", "busybox", "sleep", "300"]);
