@@ -7,7 +7,7 @@
 // test/e2e/detached.test.ts).
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileAtomic, readJson } from "../atomic.ts";
+import { readJson } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { InternalError } from "../errors.ts";
 import { encodePlan } from "../runtime/encode.ts";
@@ -88,8 +88,16 @@ export function readRunState(dir: string): RunState | undefined {
   return readJson<RunState>(runStatePath(dir));
 }
 
+/**
+ * Temp file + rename, as the monitor does it, without fsync: a reader never sees a torn file, and
+ * after a power loss every container is gone anyway, so durability would buy nothing but the
+ * fsyncs' milliseconds on every foreground run.
+ */
 export function writeRunState(dir: string, s: RunState): void {
-  writeFileAtomic(runStatePath(dir), `${JSON.stringify(s)}\n`, 0o644);
+  const file = runStatePath(dir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(s)}\n`, { mode: 0o644 });
+  fs.renameSync(tmp, file);
 }
 
 /** Field 22 of /proc/<pid>/stat: with the pid it names one process for good (pids are reused). */

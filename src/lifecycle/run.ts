@@ -234,6 +234,9 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
         ...resourcesToHostConfig(req.resources),
       },
     };
+    const cgroups = detectCgroups(ctx.cgroupRoot);
+    // Recorded before the cgroup exists, so that a crash in between leaves it findable.
+    state.cgroupPath = cgroups.open(id).procsFiles.map((f) => path.dirname(f));
     saveContainer(ctx.root, state);
 
     const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm);
@@ -241,12 +244,9 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
 
     t.mark("container dir, volumes");
-    const cgroups = detectCgroups(ctx.cgroupRoot);
     const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
     undo.push(() => cgroup.destroy());
-    state.cgroupPath = cgroup.procsFiles.map((f) => path.dirname(f));
-    saveContainer(ctx.root, state);
 
     const wanted = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
     // Nobody can hand out a capability it lacks: --privileged means all of the engine's own.
