@@ -343,6 +343,8 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
   const p = await prepareContainer(ctx, req, io);
   const { id, paths, state, plan, cgroup, t } = p;
   try {
+    // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write).
+    fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], ttySlave: -1 }), { mode: 0o600 });
     const launched = await launch(ctx.sys, plan);
     t.mark("launch (compile, clone, mounts, exec)");
     const startedAt = new Date(ctx.clock()).toISOString();

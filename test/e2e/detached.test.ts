@@ -342,6 +342,29 @@ describe("exec", () => {
     expect(T(["rm", "-f", id]).code).toBe(0);
   });
 
+  test("exec into a foreground `run` container; start it again once it ended", async () => {
+    const fg = Bun.spawn([path.resolve(import.meta.dir, "../../tinydock"), "run", "--name", "fg", "busybox", "sleep", "300"], {
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", TINYDOCK_ROOT: env.root, TINYDOCK_CONFIG: env.config, DOCKER_CONFIG: env.dockerConfig, HOME: dir },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    try {
+      await until("fg running", () => T(["ps", "-q", "--filter", "name=fg"]).stdout.trim());
+      const id = JSON.parse(T(["inspect", "fg"]).stdout)[0].Id as string;
+      ids.add(id);
+      expect(runJson(id)!.monitorPid).toBe(fg.pid);
+      expect(T(["exec", "fg", "cat", "/proc/1/cmdline"]).stdout).toBe("sleep\u0000300\u0000");
+      expect(T(["kill", "fg"]).code).toBe(0);
+      expect(await fg.exited).toBe(137);
+      expect(runJson(id)).toMatchObject({ status: "exited", exitCode: 137 });
+      expect(T(["start", "fg"]).code).toBe(0);
+      expect(runJson(id)!.status).toBe("running");
+      expect(T(["rm", "-f", "fg"]).code).toBe(0);
+    } finally {
+      fg.kill(9);
+    }
+  });
+
   test("exec into a stopped or unknown container fails as Docker does", async () => {
     const id = runD(["busybox", "true"]);
     await ended(id);
