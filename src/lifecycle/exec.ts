@@ -62,5 +62,12 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
     throw new FailedPreconditionError(`Cannot exec in container ${rec.id}: it has no saved run plan`);
   }
   const plan = execPlan(decodePlan(bytes), pid, o);
-  return await execInContainer(ctx, { targetPid: pid, plan, stdio: o.stdio, tty: o.tty, detach: o.detach });
+  return await execInContainer(ctx, {
+    targetPid: pid,
+    ...(live.state.pidStartTime ? { targetStartTime: live.state.pidStartTime } : {}),
+    plan,
+    stdio: o.stdio,
+    tty: o.tty,
+    detach: o.detach,
+  });
 }

@@ -180,6 +180,8 @@ export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Det
 export interface ExecRequest {
   /** The container's PID 1 (host pid): its namespaces are joined. */
   targetPid: number;
+  /** Its start time (field 22 of /proc/<pid>/stat): a recycled pid is refused. */
+  targetStartTime?: number;
   /** Only args, env, cwd, uid/gid/groups, capabilities, noNewPrivileges, seccomp, cgroupProcs matter. */
   plan: RunPlan;
   /** Fds of this process for the command's stdin, stdout, stderr (-1 = /dev/null). */
@@ -220,7 +222,7 @@ export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<Exece
   const exe = await monitorExecutable();
   let proc;
   try {
-    proc = Bun.spawn([exe, "exec", String(req.targetPid)], {
+    proc = Bun.spawn([exe, "exec", String(req.targetPid), ...(req.targetStartTime ? [String(req.targetStartTime)] : [])], {
       argv0: "tinydock-monitor",
       stdio: [encodePlan(planned), "pipe", "ignore", fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])] as never,
       env: process.env,

@@ -14,7 +14,7 @@
  *     Docker's json-file format with rotation, writes DIR/run.json atomically on every transition,
  *     applies the restart policy (never once DIR/stopping exists) and, when the container is done
  *     for good, execs CLEANUP ARGV (`tinydock container cleanup <id>`).
- *   tinydock-monitor exec PID    < encoded plan (only the process fields are used)
+ *   tinydock-monitor exec PID [STARTTIME]    < encoded plan (only the process fields are used)
  *     Joins PID's namespaces and cgroup, runs the plan's command there with the plan's ids, caps,
  *     no_new_privs and seccomp, reports on fd 1 and exits as the command did (128+N for signal N).
  *
@@ -115,17 +115,11 @@ static void read_plan(void)
   if (!arena || parse(buf, len, arena, arenalen, &plan)) die(1);
 }
 
-/* Field 22 of /proc/<pid>/stat (start time in clock ticks): with the pid, names a process for good. */
-static u64 start_time(long pid)
+/* Field 22 of <proc dir>/stat (start time in clock ticks): with the pid, names a process for good. */
+static u64 start_time_at(long dirfd, const char *path)
 {
-  char path[64], buf[1024], num[24];
-  size_t n = 0;
-  fmt_int(num, pid);
-  path[0] = 0;
-  cat(path, &n, sizeof path, "/proc/");
-  cat(path, &n, sizeof path, num);
-  cat(path, &n, sizeof path, "/stat");
-  long fd = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC), r, i, field = 2;
+  char buf[1024];
+  long fd = S(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC), r, i, field = 2;
   if (fd < 0) return 0;
   r = S(SYS_read, fd, buf, sizeof buf - 1);
   S(SYS_close, fd);
@@ -136,6 +130,18 @@ static u64 start_time(long pid)
     if (buf[i] == ' ') { if (++field == 22) return parse_u64(buf + i + 1); }
   }
   return 0;
+}
+
+static u64 start_time(long pid)
+{
+  char path[64], num[24];
+  size_t n = 0;
+  fmt_int(num, pid);
+  path[0] = 0;
+  cat(path, &n, sizeof path, "/proc/");
+  cat(path, &n, sizeof path, num);
+  cat(path, &n, sizeof path, "/stat");
+  return start_time_at(AT_FDCWD, path);
 }
 
 /* ---- time, as Docker writes it: RFC 3339 with nanoseconds, UTC ---- */
@@ -671,21 +677,26 @@ static int exec_mode(int argc, char **argv)
   struct failure f;
   if (argc < 3) die(2);
   long target = (long)parse_u64(argv[2]);
+  u64 want_start = argc > 3 ? parse_u64(argv[3]) : 0;
   read_plan();
   fmt_int(num, target);
-  /* Everything is opened while we still see the host: the namespaces, the cgroup.procs files. */
+  /* Everything is opened while we still see the host: the namespaces, the cgroup.procs files. All
+   * through one fd on /proc/<pid>, whose start time is checked first: a pid the container's PID 1
+   * died and left to another process is refused (ESRCH), and the fd never follows it there. */
+  copy(path, sizeof path, "/proc/", num);
+  long procfd = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd >= 0 && want_start && start_time_at(procfd, "stat") != want_start) { S(SYS_close, procfd); procfd = -3 /* ESRCH */; }
+  if (procfd < 0) { f.stage = ST_JOIN; f.err = (i32)-procfd; f.index = 0; copy(f.text, 32, "pid", 0); f.len = 3; report_failure(&f); die(1); }
   for (i = 0; i < 6; i++) {
-    copy(path, sizeof path, "/proc/", num);
-    size_t n = slen(path);
-    cat(path, &n, sizeof path, "/ns/");
-    cat(path, &n, sizeof path, EXEC_NS[i].name);
-    fds[i] = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    copy(path, sizeof path, "ns/", EXEC_NS[i].name);
+    fds[i] = S(SYS_openat, procfd, path, O_RDONLY | O_CLOEXEC);
     if (fds[i] == -ENOENT && EXEC_NS[i].flag == CLONE_NEWTIME) continue; /* a kernel without */
     if (fds[i] < 0) { f.stage = ST_JOIN; f.err = (i32)-fds[i]; f.index = (i32)i; copy(f.text, 32, EXEC_NS[i].name, 0); f.len = (i32)slen(f.text); report_failure(&f); die(1); }
   }
-  copy(path, sizeof path, "/proc/", num);
-  { size_t n = slen(path); cat(path, &n, sizeof path, "/ns/cgroup"); }
-  cgns = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  cgns = S(SYS_openat, procfd, "ns/cgroup", O_RDONLY | O_CLOEXEC);
+  /* Still the same process now that everything is open (its fds name its namespaces for good). */
+  if (want_start && start_time_at(procfd, "stat") != want_start) { f.stage = ST_JOIN; f.err = 3; f.index = 0; copy(f.text, 32, "pid", 0); f.len = 3; report_failure(&f); die(1); }
+  S(SYS_close, procfd);
   ncg = plan.ncg < 16 ? plan.ncg : 16;
   for (i = 0; i < ncg; i++) {
     cg[i] = S(SYS_openat, AT_FDCWD, plan.cg[i], O_WRONLY | O_CLOEXEC);

@@ -187,3 +187,19 @@ describe("monitor", () => {
     expect(Number(text[2])).toBeGreaterThan(1);
   });
 });
+
+describe("monitor exec: the target is checked", () => {
+  test("a start time that is not the process's is refused (a recycled pid), as a typed error", async () => {
+    const req = request({ args: ["sleep", "100"] });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    const { plan: p } = plan({ args: ["true"] });
+    const err = await execInContainer(ctx, { targetPid: d.pid, targetStartTime: 1, plan: p, stdio: [-1, -1, -1], tty: false }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain("its PID 1 has exited");
+    expect((err as Error).message).toContain("ESRCH");
+    const stat = fs.readFileSync(`/proc/${d.pid}/stat`, "utf8");
+    const start = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const ok = await execInContainer(ctx, { targetPid: d.pid, targetStartTime: start, plan: p, stdio: [-1, -1, -1], tty: false });
+    expect((await ok.exited).exitCode).toBe(0);
+  });
+});
