@@ -31,6 +31,8 @@
 #define SYS_rename 82
 #define SYS_clock_gettime 228
 #define SYS_faccessat 269
+#define SYS_signalfd4 289
+#define SIGTERM 15
 
 #define O_APPEND 02000
 #define O_NONBLOCK 04000
@@ -535,6 +537,12 @@ static int run_mode(int argc, char **argv, char **envp)
   ignore(SIGHUP);
   ignore(SIGINT);
   ignore(SIGPIPE);
+  /* SIGTERM (a shutdown, a `kill` of the monitor) is passed on to the container, which then ends
+   * as any stop does: recorded, never restarted, cleaned up. Read through a signalfd in the loop. */
+  u64 termset = 1ull << (SIGTERM - 1);
+  S(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &termset, 0, 8);
+  long sigfd = S(SYS_signalfd4, -1, &termset, 8, O_CLOEXEC | O_NONBLOCK);
+  int terminated = 0;
   st.monitorStart = start_time(S(SYS_getpid));
 
   long null = devnull(), out[2] = { -1, -1 }, master = -1, slave = -1;
@@ -572,6 +580,23 @@ static int run_mode(int argc, char **argv, char **envp)
       die(1);
     }
     u64 began = monotonic_ms();
+    static char err_text[128];
+    if (!pid) {
+      /* A restart the init could not complete: recorded as Docker records a failed start. */
+      char a[24], b[24];
+      size_t n = 0;
+      fmt_int(a, f.stage);
+      fmt_int(b, f.err);
+      err_text[0] = 0;
+      cat(err_text, &n, sizeof err_text, "container init failed at stage ");
+      cat(err_text, &n, sizeof err_text, a);
+      cat(err_text, &n, sizeof err_text, " (errno ");
+      cat(err_text, &n, sizeof err_text, b);
+      cat(err_text, &n, sizeof err_text, ")");
+      st.error = err_text;
+    } else {
+      st.error = "";
+    }
     if (pid) {
       now(&ts);
       fmt_time(st.startedAt, &ts);
@@ -589,15 +614,22 @@ static int run_mode(int argc, char **argv, char **envp)
       }
       /* The tty slave stays open here: a restarted container needs it again, and the master
        * would report EIO between runs otherwise. */
-      struct pollfd fds[3];
+      struct pollfd fds[4];
       int open[2] = { out[0] >= 0, out[1] >= 0 }, exited = 0;
+      if (terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
       while (!exited) {
         int nf = 0;
         fds[nf].fd = (int)pidfd; fds[nf].events = POLLIN; fds[nf++].revents = 0;
+        fds[nf].fd = (int)sigfd; fds[nf].events = POLLIN; fds[nf++].revents = 0;
         for (i = 0; i < 2; i++) if (open[i]) { fds[nf].fd = (int)out[i]; fds[nf].events = POLLIN; fds[nf++].revents = 0; }
         long r = S(SYS_poll, fds, nf, -1);
         if (r < 0) continue;
-        for (int k = 1; k < nf; k++) {
+        if (fds[1].revents) {
+          u8 si[128];
+          while (S(SYS_read, sigfd, si, sizeof si) > 0) terminated = 1;
+          if (terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
+        }
+        for (int k = 2; k < nf; k++) {
           if (!fds[k].revents) continue;
           int s = fds[k].fd == out[0] ? 0 : 1;
           if (!pump(fds[k].fd, s)) open[s] = 0;
@@ -626,21 +658,28 @@ static int run_mode(int argc, char **argv, char **envp)
 
     /* Docker's restart manager: on-failure counts against N; back-off 100 ms doubling to 1 min,
      * back to 100 ms after a run of 10 s or more. Never once the CLI has said stop. */
-    int again = !stopping() && (always || (on_failure && code != 0 && (max_retries == 0 || st.restartCount < max_retries)));
+    int again = !terminated && !stopping() && (always || (on_failure && code != 0 && (max_retries == 0 || st.restartCount < max_retries)));
     if (!again) break;
     if (ran >= 10000) delay = 0;
     delay = delay == 0 ? 100 : delay * 2;
     if (delay > 60000) delay = 60000;
     st.status = "restarting";
     write_state();
-    for (u64 waited = 0; waited < delay && !stopping(); waited += 50) S(SYS_poll, 0, 0, delay - waited < 50 ? delay - waited : 50);
-    if (stopping()) break;
+    for (u64 waited = 0; waited < delay && !stopping() && !terminated; waited += 50) {
+      struct pollfd pf = { (int)sigfd, POLLIN, 0 };
+      u8 si[128];
+      S(SYS_poll, &pf, 1, delay - waited < 50 ? delay - waited : 50);
+      while (S(SYS_read, sigfd, si, sizeof si) > 0) terminated = 1;
+    }
+    if (stopping() || terminated) break;
     st.restartCount++;
   }
   st.status = "exited";
   write_state();
   if (log_fd >= 0) S(SYS_close, log_fd);
   if (cleanup) {
+    u64 none = 0;
+    S(SYS_rt_sigprocmask, 2, &none, 0, 8); /* the cleanup starts with no signal blocked */
     S(SYS_execve, cleanup[0], cleanup, envp);
   }
   return 0;

@@ -203,3 +203,16 @@ describe("monitor exec: the target is checked", () => {
     expect((await ok.exited).exitCode).toBe(0);
   });
 });
+
+describe("monitor signals", () => {
+  test("SIGTERM to the monitor is passed to the container: recorded as exited 143, not restarted", async () => {
+    // With --init's reaper as PID 1: a PID 1 without a handler never sees SIGTERM (the kernel's rule).
+    const req = request({ args: ["sleep", "100"], init: true }, { restart: { name: "always", maximumRetryCount: 0 } });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    await Bun.sleep(50);
+    process.kill(d.monitorPid, "SIGTERM");
+    const s = await exited(req.dir);
+    expect(s).toMatchObject({ exitCode: 143, restartCount: 0 });
+  });
+});
