@@ -23,7 +23,7 @@ import { resolveImage, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { encodePlan } from "../runtime/encode.ts";
-import type { RunPlan } from "../runtime/plan.ts";
+import type { JoinNamespace, RunPlan } from "../runtime/plan.ts";
 import { checkNameFree, containerFiles, containerPaths, newContainerId, randomName, saveContainer, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
@@ -132,6 +132,19 @@ export interface RunOutcome {
   id: string;
   exitCode: number;
   oomKilled: boolean;
+}
+
+/**
+ * NETWORK ATTACH HOOK (net/ports helpers, lead integrates): make the container's network here —
+ * `rec.network = await attachNetwork(ctx, {id: rec.id, name: rec.name, hostname: rec.hostname, mode, aliases})`,
+ * then `publishPorts(…)` — push its undo (`detachNetwork`, `unpublishPorts`) onto `undo`, save the
+ * record, and return the namespaces the container joins: `[{ ns: "net", path: <root>/netns/<id> }]`
+ * (plus "ipc"/"uts" of the other container for --network container:). The container's init
+ * setns()es into them (RunPlan.joinNamespaces) instead of creating its own. Teardown on exit is
+ * network-teardown.ts's teardownNetwork. With no network (only "none" so far) nothing is joined.
+ */
+async function attachNetworkHook(_ctx: Ctx, _rec: ContainerRecord, _undo: (() => void)[]): Promise<JoinNamespace[]> {
+  return [];
 }
 
 /** A container made and planned, not started: what create, run and run -d share. */
@@ -247,6 +260,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
     const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
     undo.push(() => cgroup.destroy());
+    const joinNamespaces = await attachNetworkHook(ctx, state, undo);
 
     const wanted = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
     // Nobody can hand out a capability it lacks: --privileged means all of the engine's own.
@@ -297,6 +311,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
       ttySlave: io.ttySlave,
       timeNamespace: timeNamespaceAvailable(),
     });
+    if (joinNamespaces.length) plan.joinNamespaces = joinNamespaces;
     t.mark("plan");
     return { id, name, paths, state, plan, cgroup, cleanup, keep: () => void (undo.length = 0), t };
   } catch (err) {
