@@ -24,7 +24,7 @@ import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { encodePlan } from "../runtime/encode.ts";
 import type { JoinNamespace, RunPlan } from "../runtime/plan.ts";
-import { checkNameFree, containerFiles, containerPaths, newContainerId, randomName, saveContainer, type ContainerRecord } from "./containers.ts";
+import { checkNameFree, containerPaths, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
 import { containerResolvConf, hostsFile } from "./etc.ts";
@@ -191,7 +191,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
   const config: ContainerConfig = image.config ?? {};
   const id = newContainerId();
   const name = req.name ?? randomName();
-  if (req.name) checkNameFree(ctx.root, req.name);
+  if (req.name) checkNameFree(ctx.root, req.name); // early, before any work; again under the lock below
   const paths = containerPaths(ctx.root, id);
   const hostname = req.hostname ?? id.slice(0, 12);
   const undo: (() => void)[] = [];
@@ -250,7 +250,15 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
     const cgroups = detectCgroups(ctx.cgroupRoot);
     // Recorded before the cgroup exists, so that a crash in between leaves it findable.
     state.cgroupPath = cgroups.open(id).procsFiles.map((f) => path.dirname(f));
-    saveContainer(ctx.root, state);
+    // Two creates with one --name: the names lock makes the check and the record one step.
+    if (req.name) {
+      await withNamesLock(ctx, () => {
+        checkNameFree(ctx.root, req.name!);
+        saveContainer(ctx.root, state);
+      });
+    } else {
+      saveContainer(ctx.root, state);
+    }
 
     const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm);
     const binds: ResolvedBind[] = volumes.binds;

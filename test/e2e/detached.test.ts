@@ -375,3 +375,20 @@ describe("exec", () => {
     expect(T(["rm", id]).code).toBe(0);
   });
 });
+
+describe("names", () => {
+  test("two concurrent run -d with one --name: one wins, the other gets Docker's conflict", async () => {
+    const spawn = () =>
+      Bun.spawn([path.resolve(import.meta.dir, "../../tinydock"), "run", "-d", "--name", "same", "busybox", "sleep", "300"], {
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", TINYDOCK_ROOT: env.root, TINYDOCK_CONFIG: env.config, DOCKER_CONFIG: env.dockerConfig, HOME: dir },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+    const procs = [spawn(), spawn(), spawn()];
+    const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, out: (await new Response(p.stdout).text()).trim(), err: await new Response(p.stderr).text() })));
+    for (const r of results) if (r.code === 0) ids.add(r.out);
+    expect(results.filter((r) => r.code === 0).length).toBe(1);
+    for (const r of results.filter((r) => r.code !== 0)) expect(r.err).toContain('The container name "/same" is already in use');
+    expect(T(["rm", "-f", "same"]).code).toBe(0);
+  });
+});
