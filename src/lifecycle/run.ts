@@ -182,7 +182,7 @@ export function selfArgv(): string[] {
   return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
 }
 
-async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<Prepared> {
+async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred = false): Promise<Prepared> {
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
   const record = await findOrPull(ctx, layout, req, io);
@@ -250,8 +250,9 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
     const cgroups = detectCgroups(ctx.cgroupRoot);
     // Recorded before the cgroup exists, so that a crash in between leaves it findable.
     state.cgroupPath = cgroups.open(id).procsFiles.map((f) => path.dirname(f));
-    // Two creates with one --name: the names lock makes the check and the record one step.
-    if (req.name) {
+    // Two detached runs or creates with one --name (scripts start them in parallel): the names lock
+    // makes the check and the record one step. A foreground run keeps its lock-free start.
+    if (req.name && (req.detach || deferred)) {
       await withNamesLock(ctx, () => {
         checkNameFree(ctx.root, req.name!);
         saveContainer(ctx.root, state);
@@ -415,7 +416,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
 
 /** `create`: the container's directory, state.json, cgroup and plan.bin; nothing runs. */
 export async function createContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<{ id: string }> {
-  const p = await prepareContainer(ctx, { ...req }, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, true);
   try {
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
     p.keep();
