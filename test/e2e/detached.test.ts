@@ -392,3 +392,25 @@ describe("names", () => {
     expect(T(["rm", "-f", "same"]).code).toBe(0);
   });
 });
+
+describe("many", () => {
+  test("50 detached containers started, listed and removed, nothing left", async () => {
+    const mine: string[] = [];
+    try {
+      for (let i = 0; i < 50; i++) mine.push(runD(["-l", "batch=50", "busybox", "sleep", "300"]));
+      const listed = T(["ps", "-q", "--no-trunc", "--filter", "label=batch=50"]).stdout.trim().split("\n").sort();
+      expect(listed).toEqual([...mine].sort());
+      const monitors = mine.map((id) => runJson(id)!);
+      for (const m of monitors) expect(alive(m.monitorPid, m.monitorStartTime)).toBe(true);
+      const rm = T(["rm", "-f", ...mine]);
+      expect(rm.code).toBe(0);
+      for (const m of monitors) expect(alive(m.pid)).toBe(false);
+      await until("monitors gone", () => monitors.every((m) => !alive(m.monitorPid, m.monitorStartTime)));
+      expect(mine.filter((id) => fs.existsSync(cdir(id)))).toEqual([]);
+      expect(cgroupsOf(new Set(mine))).toEqual([]);
+    } finally {
+      const left = mine.filter((id) => fs.existsSync(cdir(id)));
+      if (left.length) T(["rm", "-f", ...left]);
+    }
+  }, 120_000);
+});
