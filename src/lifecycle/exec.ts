@@ -11,7 +11,7 @@ import type { RunPlan } from "../runtime/plan.ts";
 import { parseGroup, parsePasswd, resolveUser } from "../runtime/user.ts";
 import { containerPaths, findContainer } from "./containers.ts";
 import { readLive } from "./live.ts";
-import { execInContainer, type Execed } from "./monitor.ts";
+import { spawnInContainer, type Execed } from "./monitor.ts";
 import { planFile } from "./run.ts";
 import { checkTransition } from "./state.ts";
 
@@ -62,7 +62,7 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
     throw new FailedPreconditionError(`Cannot exec in container ${rec.id}: it has no saved run plan`);
   }
   const plan = execPlan(decodePlan(bytes), pid, o);
-  return await execInContainer(ctx, {
+  return await spawnInContainer(ctx, {
     targetPid: pid,
     ...(live.state.pidStartTime ? { targetStartTime: live.state.pidStartTime } : {}),
     plan,

@@ -200,11 +200,16 @@ export interface Execed {
   kill(signal: number | NodeJS.Signals): void;
 }
 
+/** CONTRACTS.md's form: runs the command in the container and resolves to how it ended. */
+export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<ExitStatus> {
+  return await (await spawnInContainer(ctx, req)).exited;
+}
+
 /**
  * `exec`: the monitor joins the container's namespaces and cgroup and runs the command with the
  * container's privileges. Resolves once the command has exec'd; `exited` gives its exit code.
  */
-export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<Execed> {
+export async function spawnInContainer(ctx: Ctx, req: ExecRequest): Promise<Execed> {
   // The monitor's fds 3, 4, 5 are the command's stdio (or /dev/null); fd 0 carries the plan.
   const planned: RunPlan = {
     ...req.plan,
