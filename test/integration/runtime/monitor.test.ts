@@ -122,6 +122,17 @@ describe("monitor", () => {
     expect(Math.abs(t - Date.now())).toBeLessThan(60_000);
   });
 
+  test("a long line is logged in 16 KiB parts; invalid UTF-8 becomes U+FFFD; control characters escaped", async () => {
+    const req = request({ args: ["sh", "-c", "head -c 20000 /dev/zero | tr '\\0' a; echo; printf 'bad \\377 byte \\001 é\\n'"] });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    await exited(req.dir);
+    const lines = logLines(req.log.path);
+    expect(lines.map((l) => l.log.length)).toEqual([16384, 20000 - 16384 + 1, "bad \ufffd byte \u0001 é\n".length]);
+    expect(lines[2]!.log).toBe("bad \ufffd byte \u0001 é\n");
+    expect(fs.readFileSync(req.log.path, "utf8")).toContain('"log":"bad \\ufffd byte \\u0001 é\\n"');
+  });
+
   test("rotates the log at max-size, keeping max-file files", async () => {
     const req = request({ args: ["sh", "-c", "seq 1 2000"] }, {});
     req.log = { ...req.log, maxSize: 4096, maxFile: 2 };
