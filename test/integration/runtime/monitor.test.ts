@@ -133,6 +133,22 @@ describe("monitor", () => {
     expect(fs.readFileSync(req.log.path, "utf8")).toContain('"log":"bad \\ufffd byte \\u0001 é\\n"');
   });
 
+  test("OOMKilled: the oom_kill counters of the files on its argv, compared with their values at start", async () => {
+    const v2 = path.join(dir, `memory.events-${n}`);
+    const v1 = path.join(dir, `memory.oom_control-${n}`);
+    fs.writeFileSync(v2, "low 0\nhigh 0\nmax 7\noom 2\noom_kill 2\n");
+    fs.writeFileSync(v1, "oom_kill_disable 0\nunder_oom 0\noom_kill 5\n");
+    const quiet = request({ args: ["true"] }, { oomFiles: [v2, v1] });
+    monitors.push((await startDetached(ctx, quiet)).monitorPid);
+    expect(await exited(quiet.dir)).toMatchObject({ oomKilled: false, exitCode: 0 });
+    const req = request({ args: ["sleep", "100"] }, { oomFiles: [v2, v1] });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    fs.writeFileSync(v1, "oom_kill_disable 1\nunder_oom 1\noom_kill 6\n");
+    process.kill(d.pid, "SIGKILL");
+    expect(await exited(req.dir)).toMatchObject({ oomKilled: true, exitCode: 137 });
+  });
+
   test("rotates the log at max-size, keeping max-file files", async () => {
     const req = request({ args: ["sh", "-c", "seq 1 2000"] }, {});
     req.log = { ...req.log, maxSize: 4096, maxFile: 2 };
