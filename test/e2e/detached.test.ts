@@ -325,6 +325,7 @@ describe("exec", () => {
       "1 1000:1000 /tmp\nCapEff:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t2\n",
     );
     expect(T(["exec", "-i", id, "cat"], "piped\n").stdout).toBe("piped\n");
+    expect(T(["exec", "-u", "user", id, "sh", "-c", "id -un; echo $HOME"]).stdout).toBe("user\n/home/user\n");
     // Same cgroup as the container.
     const cg = T(["exec", id, "cat", "/proc/self/cgroup"]).stdout;
     expect(cg).toMatch(/memory:\/$/m);
