@@ -15,6 +15,7 @@ import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
 import type { InitFailure } from "../sys/sys.ts";
+import { ZERO_TIME, type RunRecord } from "./state.ts";
 
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
 
@@ -59,22 +60,10 @@ export interface Detached {
   pid: number;
 }
 
-/** run.json: written atomically by the supervisor only (the monitor, or a foreground `run`). */
-export interface RunState {
-  status: "running" | "restarting" | "exited";
-  pid: number;
-  pidStartTime: number;
-  monitorPid: number;
-  monitorStartTime: number;
-  startedAt: string;
-  finishedAt: string;
-  exitCode: number;
-  oomKilled: boolean;
-  restartCount: number;
-  error: string;
-}
+/** run.json as its writers (the monitor, a foreground `run`) write it: every field (state.ts reads it as RunRecord). */
+export type RunState = Required<RunRecord>;
 
-export const ZERO_TIME = "0001-01-01T00:00:00Z";
+export { ZERO_TIME };
 
 export function runStatePath(dir: string): string {
   return path.join(dir, "run.json");
@@ -98,21 +87,6 @@ export function writeRunState(dir: string, s: RunState): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(s)}\n`, { mode: 0o644 });
   fs.renameSync(tmp, file);
-}
-
-/** Field 22 of /proc/<pid>/stat: with the pid it names one process for good (pids are reused). */
-export function processStartTime(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-  } catch {
-    return 0;
-  }
-}
-
-/** Is the process that wrote this state still the one alive under that pid? */
-export function isAlive(pid: number, startTime: number): boolean {
-  return pid > 0 && processStartTime(pid) === startTime && startTime !== 0;
 }
 
 /** The path execve takes for the embedded monitor (a sealed memfd of this process). */
