@@ -264,6 +264,10 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
     const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm);
     const binds: ResolvedBind[] = volumes.binds;
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
+    if (req.volumes.length) {
+      state.mounts = mountsRecord(req.volumes, binds);
+      saveContainer(ctx.root, state);
+    }
 
     t.mark("container dir, volumes");
     const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
@@ -327,6 +331,31 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
     cleanup();
     throw err;
   }
+}
+
+/**
+ * Docker's Mounts (inspect; rm -v and --rm find anonymous volumes here): the volume specs in order,
+ * each bind or volume with the bind prepareVolumes resolved for it (same order), tmpfs apart.
+ */
+export function mountsRecord(specs: VolumeSpec[], binds: ResolvedBind[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  let b = 0;
+  for (const v of specs) {
+    if (v.type === "tmpfs") {
+      out.push({ Type: "tmpfs", Source: "", Destination: v.target, Mode: "", RW: true, Propagation: "" });
+      continue;
+    }
+    const bind = binds[b++];
+    if (!bind) break;
+    if (v.type === "bind") {
+      out.push({ Type: "bind", Source: bind.source, Destination: v.target, Mode: "", RW: !v.readonly, Propagation: "rprivate" });
+    } else {
+      // <root>/volumes/<name>/_data
+      const name = path.basename(path.dirname(bind.source));
+      out.push({ Type: "volume", Name: name, Source: bind.source, Destination: v.target, Driver: "local", Mode: "", RW: !v.readonly, Propagation: "", Anonymous: v.name === undefined });
+    }
+  }
+  return out;
 }
 
 /** Resources under Docker's HostConfig names (absent = unset), and back. */

@@ -258,6 +258,19 @@ describe("more of run -d", () => {
   });
 });
 
+describe("volumes of detached containers", () => {
+  test("Mounts recorded (inspect); rm -v removes the anonymous volume", async () => {
+    const id = runD(["-v", "/data", "busybox", "sh", "-c", "echo kept > /data/f"]);
+    await ended(id);
+    const mounts = JSON.parse(T(["inspect", id]).stdout)[0].Mounts as { Type: string; Name: string; Source: string; Destination: string }[];
+    expect(mounts).toEqual([expect.objectContaining({ Type: "volume", Destination: "/data" })]);
+    const src = mounts[0]!.Source;
+    expect(fs.readFileSync(path.join(src, "f"), "utf8")).toBe("kept\n");
+    expect(T(["rm", "-v", id]).code).toBe(0);
+    expect(fs.existsSync(src)).toBe(false);
+  });
+});
+
 describe("create and start", () => {
   test("create prints an id and runs nothing; start runs it; start -a prints its output and exits with its code", async () => {
     const c = T(["create", "--name", "made", "busybox", "sh", "-c", "echo hello; exit 5"]);

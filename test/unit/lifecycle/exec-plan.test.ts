@@ -58,3 +58,28 @@ describe("resources in HostConfig", () => {
     expect(resourcesFromHostConfig({ ...hc, Privileged: false })).toEqual(r);
   });
 });
+
+describe("mountsRecord", () => {
+  test("binds, named and anonymous volumes, tmpfs, in order", async () => {
+    const { mountsRecord } = await import("../../../src/lifecycle/run.ts");
+    const m = mountsRecord(
+      [
+        { type: "bind", source: "/h", target: "/c", readonly: true },
+        { type: "tmpfs", target: "/t", flags: 0, data: "" },
+        { type: "volume", name: "data", target: "/d", readonly: false, nocopy: false },
+        { type: "volume", target: "/anon", readonly: false, nocopy: false },
+      ],
+      [
+        { source: "/h", target: "/c", readonly: true, kind: "dir" },
+        { source: "/r/volumes/data/_data", target: "/d", readonly: false, kind: "dir" },
+        { source: "/r/volumes/abc123/_data", target: "/anon", readonly: false, kind: "dir" },
+      ],
+    );
+    expect(m.map((x) => [x.Type, x.Name ?? x.Source, x.Destination, x.RW, x.Anonymous ?? null])).toEqual([
+      ["bind", "/h", "/c", false, null],
+      ["tmpfs", "", "/t", true, null],
+      ["volume", "data", "/d", true, false],
+      ["volume", "abc123", "/anon", true, true],
+    ]);
+  });
+});
