@@ -4,7 +4,11 @@ import type { Argv } from "yargs";
 import pkg from "../../package.json" with { type: "json" };
 import { isTerminal } from "../terminal.ts";
 import type { CommandSpec, Io } from "./command.ts";
-import { run, RUN_BOOLEAN_FLAGS } from "./commands/run.ts";
+import { run, RUN_BOOLEAN_FLAGS, CREATE_BOOLEAN_FLAGS } from "./commands/run.ts";
+// ── create / start / exec (branch monitor) ──
+import { create } from "./commands/create.ts";
+import { exec, EXEC_BOOLEAN_FLAGS } from "./commands/exec.ts";
+import { start } from "./commands/start.ts";
 import { parseRunArgs } from "./run-args.ts";
 import { splitRunArgs } from "./split.ts";
 
@@ -125,6 +129,8 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
       import("./commands/cp.ts"),
     ]);
   for (const spec of [ps, inspect, logs, stop, kill, rm, wait, rename, top, stats, pause, unpause, cp]) register(cli, spec);
+  // ── create / start / exec (branch monitor) ──
+  for (const spec of [create, start, exec]) register(cli, spec);
   cli.command("container", "Manage containers", (y) => {
     for (const spec of containerSubcommands) register(y, spec);
     return y.demandCommand(1, "");
@@ -146,6 +152,8 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
   const debug = args.includes("--debug") || args.includes("-D");
   // The container's command is not ours to parse (`run busybox ls -la`).
   const split = splitRunArgs(args, "run", RUN_BOOLEAN_FLAGS);
+  // The same for `create IMAGE COMMAND...` and `exec CONTAINER COMMAND...` (branch monitor).
+  const splitOther = split ? null : (splitRunArgs(args, "create", CREATE_BOOLEAN_FLAGS) ?? splitRunArgs(args, "exec", EXEC_BOOLEAN_FLAGS));
   // yargs' answer to a lone --version, without yargs.
   if (args.length === 1 && args[0] === "--version") {
     io.out(`tinydock version ${VERSION}\n`);
@@ -153,11 +161,12 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
   }
   try {
     const fast = split && parseRunArgs(split.head);
-    const chosen = fast ? { spec: run, argv: fast } : await parseWithYargs(split ? split.head : args);
+    const chosen = fast ? { spec: run, argv: fast } : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
     if (!chosen) return 0;
     const { createContext } = await import("../context.ts");
     const ctx = createContext({ debug });
     if (split && chosen.spec === run) chosen.argv.command = split.rest;
+    if (splitOther && (chosen.spec === create || chosen.spec === exec)) chosen.argv.command = splitOther.rest;
     return (await chosen.spec.run(ctx, chosen.argv, io)) ?? 0;
   } catch (err) {
     const { describeError } = await import("../errors.ts");

@@ -5,6 +5,7 @@ import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { NetworkSettingsRecord } from "../network/attach.ts"; // network
+import type { NetworkOptions } from "./run.ts"; // monitor
 import { randomHex, randomIndex } from "../random.ts";
 import type { Ctx } from "../context.ts";
 import { acquireLock, withLock, type Lock } from "../store/lock.ts";
@@ -48,6 +49,8 @@ export interface ContainerRecord {
   /** What attachNetwork set up (mode, netns file, endpoint): detachNetwork undoes it. */
   network?: NetworkSettingsRecord;
   // end network
+  // monitor (detached containers): run's network flags, for `start` to attach again after a cleanup
+  networkOptions?: NetworkOptions;
 }
 
 export interface ContainerPaths {

@@ -22,7 +22,13 @@ import { readBlob } from "../store/content.ts";
 import { resolveImage, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import { checkNameFree, containerPaths, newContainerId, randomName, saveContainer, type ContainerRecord } from "./containers.ts";
+import { encodePlan } from "../runtime/encode.ts";
+import type { RunPlan } from "../runtime/plan.ts";
+import type { NetworkSettingsRecord } from "../network/attach.ts";
+import type { PortBinding } from "../network/portspec.ts";
+import { checkNameFree, containerPaths, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
+import { processStartTime } from "./liveness.ts";
+import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
 import { prepareVolumes } from "./volumes.ts";
 
 export interface RunRequest {
@@ -49,6 +55,14 @@ export interface RunRequest {
   ulimits: Rlimit[];
   resources: Resources;
   platform?: PullOptions["platform"];
+  /** -d: a monitor supervises the container; runDetached returns once it runs. */
+  detach?: boolean;
+  /** --restart (detached only; Docker refuses it with --rm). */
+  restart?: RestartPolicy;
+  /** --log-opt max-size/max-file (default 10 MB × 3). */
+  logConfig?: { maxSize: number; maxFile: number };
+  /** -l/--label */
+  labels?: Record<string, string>;
   // network
   /** --network: bridge (default), none, host, container:NAME|ID or a user network. */
   network?: string;
@@ -135,7 +149,101 @@ export interface RunOutcome {
   oomKilled: boolean;
 }
 
-export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: RunHooks = {}): Promise<RunOutcome> {
+/**
+ * What run's network flags asked for (state.json `networkOptions`): `start` attaches again from
+ * it after a cleanup detached the network (the address is released on stop, as Docker does).
+ */
+export interface NetworkOptions {
+  mode: string;
+  aliases: string[];
+  ip?: string;
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  extraHosts: string[];
+  /** -p/-P as runPortBindings resolved them (host port 0 = a random one at each publish). */
+  ports: PortBinding[];
+}
+
+// network: netns file, veth, lease, /etc/hosts and resolv.conf (src/network/attach.ts)
+export async function attachContainerNetwork(ctx: Ctx, rec: Pick<ContainerRecord, "id" | "name" | "hostname">, o: NetworkOptions, undo: (() => void)[]): Promise<NetworkSettingsRecord> {
+  const { attachNetwork, detachNetwork } = await import("../network/attach.ts");
+  const network = await attachNetwork(ctx, {
+    id: rec.id,
+    name: rec.name,
+    hostname: rec.hostname,
+    mode: o.mode,
+    aliases: o.aliases,
+    ...(o.ip !== undefined ? { ip: o.ip } : {}),
+    dns: o.dns,
+    dnsSearch: o.dnsSearch,
+    dnsOptions: o.dnsOptions,
+    extraHosts: o.extraHosts,
+  });
+  undo.push(() => detachNetwork(ctx, rec.id, network));
+  return network;
+}
+// end network
+
+// ports: -p/-P on the endpoint (src/network/ports.ts), after the record exists (the bindings go
+// into its state.json); undone before the network goes
+export async function publishContainerPorts(ctx: Ctx, rec: ContainerRecord, ports: PortBinding[], undo: (() => void)[]): Promise<void> {
+  const ep = rec.network?.endpoint;
+  if (ports.length === 0 || !ep) return;
+  const { publishPorts, unpublishPortsSync } = await import("../network/ports.ts");
+  undo.push(() => unpublishPortsSync(ctx, rec.id));
+  const bindings = await publishPorts(ctx, { id: rec.id, ip: ep.ipAddress, bridge: ep.bridge, subnet: ep.subnet, bindings: ports });
+  rec.ports = bindings as unknown as Record<string, unknown>[]; // later saves of the record keep them
+}
+// end ports
+
+// network: a joined netns (bridge, user network, container:) or the host's instead of a new one
+export function applyNetworkToPlan(plan: RunPlan, network: NetworkSettingsRecord): void {
+  if (network.netns === "host") plan.namespaces = plan.namespaces.filter((n) => n !== "net");
+  const others = (plan.joinNamespaces ?? []).filter((j) => j.ns !== "net");
+  const joins = [...others, ...network.joinNamespaces];
+  if (joins.length) plan.joinNamespaces = joins;
+  else delete plan.joinNamespaces;
+}
+// end network
+
+/** A container made and planned, not started: what create, run and run -d share. */
+interface Prepared {
+  id: string;
+  name: string;
+  paths: ReturnType<typeof containerPaths>;
+  state: ContainerRecord;
+  plan: RunPlan;
+  cgroup: Cgroup;
+  network: NetworkSettingsRecord;
+  /** Undoes everything made so far (in reverse); a no-op once `keep()` was called. */
+  cleanup(): void;
+  /** The container stays: nothing more to undo. */
+  keep(): void;
+  t: ReturnType<typeof phaseTimer>;
+}
+
+/** The cgroup files whose oom_kill counter says an OOM kill happened (v2 memory.events, v1 memory.oom_control). */
+export function oomFilesOf(procsFiles: string[]): string[] {
+  const out: string[] = [];
+  for (const f of procsFiles) {
+    const dir = path.dirname(f);
+    for (const name of ["memory.events", "memory.oom_control"]) {
+      if (fs.existsSync(path.join(dir, name))) {
+        out.push(path.join(dir, name));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** The tinydock binary (and its script, when not compiled) the monitor execs to clean up. */
+export function selfArgv(): string[] {
+  return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred = false): Promise<Prepared> {
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
   const record = await findOrPull(ctx, layout, req, io);
@@ -144,11 +252,10 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
   const config: ContainerConfig = image.config ?? {};
   const id = newContainerId();
   const name = req.name ?? randomName();
-  if (req.name) checkNameFree(ctx.root, req.name);
+  if (req.name) checkNameFree(ctx.root, req.name); // early, before any work; again under the lock below
   const paths = containerPaths(ctx.root, id);
   const hostname = req.hostname ?? id.slice(0, 12);
   const undo: (() => void)[] = [];
-  let cgroup: Cgroup | undefined;
   const cleanup = () => {
     for (const fn of undo.reverse()) {
       try {
@@ -165,12 +272,11 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
     for (const d of [paths.upper, paths.work, paths.rootfs]) fs.mkdirSync(d, { mode: 0o755 });
     fs.writeFileSync(paths.hostname, `${hostname}\n`, { mode: 0o644 });
-    // network: netns file, veth, lease, /etc/hosts and resolv.conf (src/network/attach.ts)
-    const { attachNetwork, detachNetwork } = await import("../network/attach.ts");
-    const network = await attachNetwork(ctx, {
-      id,
-      name,
-      hostname,
+    // network and ports: what the flags asked for, kept for `start`
+    const { runPortBindings } = await import("../network/portspec.ts");
+    const published = runPortBindings({ publish: req.publish ?? [], publishAll: req.publishAll ?? false, exposedPorts: config.ExposedPorts, networkMode: req.network ?? "bridge" });
+    if (published.warning) io.pullOut(`WARNING: ${published.warning}\n`);
+    const networkOptions: NetworkOptions = {
       mode: req.network ?? "bridge",
       aliases: req.networkAliases ?? [],
       ...(req.ip !== undefined ? { ip: req.ip } : {}),
@@ -178,16 +284,10 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       dnsSearch: req.dnsSearch ?? [],
       dnsOptions: req.dnsOptions ?? [],
       extraHosts: req.extraHosts ?? [],
-    });
-    undo.push(() => detachNetwork(ctx, id, network));
+      ports: published.bindings,
+    };
+    const network = await attachContainerNetwork(ctx, { id, name, hostname }, networkOptions, undo);
     t.mark("network");
-    // end network
-    // ports: -p/-P on the endpoint (src/network/ports.ts); undone before the network goes
-    const { runPortBindings } = await import("../network/portspec.ts");
-    const { publishPorts, unpublishPortsSync } = await import("../network/ports.ts");
-    const published = runPortBindings({ publish: req.publish ?? [], publishAll: req.publishAll ?? false, exposedPorts: config.ExposedPorts, networkMode: req.network ?? "bridge" });
-    if (published.warning) io.pullOut(`WARNING: ${published.warning}\n`);
-    // end ports
 
     const state: ContainerRecord = {
       id,
@@ -198,28 +298,58 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       args: req.args,
       hostname,
       state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
+      ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}),
+      autoRemove: req.rm,
+      restartPolicy: req.restart ?? { name: "no", maximumRetryCount: 0 },
+      logConfig: req.logConfig ?? { maxSize: DEFAULT_LOG_MAX_SIZE, maxFile: DEFAULT_LOG_MAX_FILE },
+      config: {
+        ...(req.tty ? { Tty: true } : {}),
+        ...(req.interactive ? { OpenStdin: true } : {}),
+        ...(req.labels ? { Labels: req.labels } : {}),
+      },
+      hostConfig: {
+        AutoRemove: req.rm,
+        Privileged: req.privileged,
+        ReadonlyRootfs: req.readOnly,
+        RestartPolicy: { Name: req.restart?.name ?? "no", MaximumRetryCount: req.restart?.maximumRetryCount ?? 0 },
+        LogConfig: { Type: "json-file", Config: logOptsConfig(req.logConfig) },
+        Init: req.init,
+        NetworkMode: req.network ?? "bridge",
+        // Docker's names; also what `start` makes the cgroup again from after a cleanup took it.
+        ...resourcesToHostConfig(req.resources),
+      },
       network, // network
+      networkOptions,
     };
-    saveContainer(ctx.root, state);
-    // ports (after the record exists: the bindings go into its state.json)
-    if (published.bindings.length > 0 && network.endpoint) {
-      const ep = network.endpoint;
-      undo.push(() => unpublishPortsSync(ctx, id));
-      const bindings = await publishPorts(ctx, { id, ip: ep.ipAddress, bridge: ep.bridge, subnet: ep.subnet, bindings: published.bindings });
-      state.ports = bindings as unknown as Record<string, unknown>[]; // later saves of the record keep them
+    const cgroups = detectCgroups(ctx.cgroupRoot);
+    // Recorded before the cgroup exists, so that a crash in between leaves it findable.
+    state.cgroupPath = cgroups.open(id).procsFiles.map((f) => path.dirname(f));
+    // Two detached runs or creates with one --name (scripts start them in parallel): the names lock
+    // makes the check and the record one step. A foreground run keeps its lock-free start.
+    if (req.name && (req.detach || deferred)) {
+      await withNamesLock(ctx, () => {
+        checkNameFree(ctx.root, req.name!);
+        saveContainer(ctx.root, state);
+      });
+    } else {
+      saveContainer(ctx.root, state);
     }
+    // ports (after the record exists: the bindings go into its state.json)
+    await publishContainerPorts(ctx, state, networkOptions.ports, undo);
     // end ports
 
     const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm);
     const binds: ResolvedBind[] = volumes.binds;
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
+    if (req.volumes.length) {
+      state.mounts = mountsRecord(req.volumes, binds);
+      saveContainer(ctx.root, state);
+    }
 
     t.mark("container dir, volumes");
-    const cgroups = detectCgroups(ctx.cgroupRoot);
-    cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
+    const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
-    const cg = cgroup;
-    undo.push(() => cg.destroy());
+    undo.push(() => cgroup.destroy());
 
     const wanted = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
     // Nobody can hand out a capability it lacks: --privileged means all of the engine's own.
@@ -270,38 +400,170 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       ttySlave: io.ttySlave,
       timeNamespace: timeNamespaceAvailable(),
     });
-    // network: a joined netns (bridge, user network, container:) or the host's instead of a new one
-    if (network.netns === "host") plan.namespaces = plan.namespaces.filter((n) => n !== "net");
-    if (network.joinNamespaces.length) plan.joinNamespaces = [...(plan.joinNamespaces ?? []), ...network.joinNamespaces];
-    // end network
-
+    applyNetworkToPlan(plan, network); // network
     t.mark("plan");
+    return { id, name, paths, state, plan, cgroup, network, cleanup, keep: () => void (undo.length = 0), t };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+/**
+ * Docker's Mounts (inspect; rm -v and --rm find anonymous volumes here): the volume specs in order,
+ * each bind or volume with the bind prepareVolumes resolved for it (same order), tmpfs apart.
+ */
+export function mountsRecord(specs: VolumeSpec[], binds: ResolvedBind[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  let b = 0;
+  for (const v of specs) {
+    if (v.type === "tmpfs") {
+      out.push({ Type: "tmpfs", Source: "", Destination: v.target, Mode: "", RW: true, Propagation: "" });
+      continue;
+    }
+    const bind = binds[b++];
+    if (!bind) break;
+    if (v.type === "bind") {
+      out.push({ Type: "bind", Source: bind.source, Destination: v.target, Mode: "", RW: !v.readonly, Propagation: "rprivate" });
+    } else {
+      // <root>/volumes/<name>/_data
+      const name = path.basename(path.dirname(bind.source));
+      out.push({ Type: "volume", Name: name, Source: bind.source, Destination: v.target, Driver: "local", Mode: "", RW: !v.readonly, Propagation: "", Anonymous: v.name === undefined });
+    }
+  }
+  return out;
+}
+
+/** Resources under Docker's HostConfig names (absent = unset), and back. */
+const HOST_CONFIG_RESOURCES: [keyof Resources, string][] = [
+  ["memory", "Memory"],
+  ["memorySwap", "MemorySwap"],
+  ["memorySwappiness", "MemorySwappiness"],
+  ["cpuQuota", "CpuQuota"],
+  ["cpuPeriod", "CpuPeriod"],
+  ["cpuShares", "CpuShares"],
+  ["cpusetCpus", "CpusetCpus"],
+  ["cpusetMems", "CpusetMems"],
+  ["pidsLimit", "PidsLimit"],
+];
+
+export function resourcesToHostConfig(r: Resources): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const [k, name] of HOST_CONFIG_RESOURCES) if (r[k] !== undefined) out[name] = r[k]!;
+  return out;
+}
+
+export function resourcesFromHostConfig(h: Record<string, unknown>): Resources {
+  const out: Record<string, unknown> = {};
+  for (const [k, name] of HOST_CONFIG_RESOURCES) if (h[name] !== undefined) out[k] = h[name];
+  return out as Resources;
+}
+
+function logOptsConfig(c: RunRequest["logConfig"]): Record<string, string> {
+  return c ? { "max-size": String(c.maxSize), "max-file": String(c.maxFile) } : {};
+}
+
+/** Where create saves the encoded plan that `start` hands to the monitor. */
+export function planFile(dir: string): string {
+  return path.join(dir, "plan.bin");
+}
+
+export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: RunHooks = {}): Promise<RunOutcome> {
+  const p = await prepareContainer(ctx, req, io);
+  const { id, paths, state, plan, cgroup, t } = p;
+  try {
+    // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write).
+    fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], ttySlave: -1 }), { mode: 0o600 });
     const launched = await launch(ctx.sys, plan);
     t.mark("launch (compile, clone, mounts, exec)");
-    state.state = { ...state.state, status: "running", pid: launched.pid, startedAt: new Date(ctx.clock()).toISOString() };
+    const startedAt = new Date(ctx.clock()).toISOString();
+    state.state = { ...state.state, status: "running", pid: launched.pid, startedAt };
     saveContainer(ctx.root, state);
+    // This process supervises the container: run.json names it, as the monitor names itself.
+    const run = {
+      status: "running" as const,
+      pid: launched.pid,
+      pidStartTime: processStartTime(launched.pid) ?? 0,
+      monitorPid: process.pid,
+      monitorStartTime: processStartTime(process.pid) ?? 0,
+      startedAt,
+      finishedAt: ZERO_TIME,
+      exitCode: 0,
+      oomKilled: false,
+      restartCount: 0,
+      error: "",
+    };
+    writeRunState(paths.dir, run);
     hooks.started?.(launched);
     const status = await launched.exited;
     t.mark("container ran");
     const oomKilled = cgroup.oomKilled();
     const exitCode = oomKilled && status.exitCode === 128 + 9 ? 137 : status.exitCode;
-    state.state = { ...state.state, status: "exited", pid: 0, exitCode, oomKilled, finishedAt: new Date(ctx.clock()).toISOString() };
+    const finishedAt = new Date(ctx.clock()).toISOString();
+    state.state = { ...state.state, status: "exited", pid: 0, exitCode, oomKilled, finishedAt };
     if (req.rm) {
-      cleanup();
+      p.cleanup();
     } else {
       // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
       cgroup.destroy();
+      const { unpublishPortsSync } = await import("../network/ports.ts"); // ports
       unpublishPortsSync(ctx, id); // ports
       delete state.ports; // ports
-      detachNetwork(ctx, id, network); // network: the address is released on stop, as Docker
+      const { detachNetwork } = await import("../network/attach.ts"); // network
+      detachNetwork(ctx, id, p.network); // network: the address is released on stop, as Docker
       saveContainer(ctx.root, state);
-      undo.length = 0;
+      writeRunState(paths.dir, { ...run, status: "exited", pid: 0, pidStartTime: 0, finishedAt, exitCode, oomKilled });
+      p.keep();
     }
     t.mark("cleanup");
     t.report();
     return { id, exitCode, oomKilled };
   } catch (err) {
-    cleanup();
+    p.cleanup();
     throw err;
   }
+}
+
+/** `create`: the container's directory, state.json, cgroup and plan.bin; nothing runs. */
+export async function createContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<{ id: string }> {
+  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, true);
+  try {
+    fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
+    p.keep();
+    return { id: p.id };
+  } catch (err) {
+    p.cleanup();
+    throw err;
+  }
+}
+
+/** `run -d`: create, then a monitor starts and supervises it. Resolves once the command runs. */
+export async function runDetached(ctx: Ctx, req: RunRequest, io: RunIo): Promise<{ id: string } & Detached> {
+  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+  try {
+    fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
+    const { startDetached } = await import("./monitor.ts");
+    const d = await startDetached(ctx, detachedRequest(p.state, p.paths.dir, p.plan, p.cgroup.procsFiles));
+    p.keep();
+    p.t.mark("monitor started");
+    p.t.report();
+    return { id: p.id, ...d };
+  } catch (err) {
+    p.cleanup();
+    throw err;
+  }
+}
+
+/** What the monitor needs, from the container's record and plan. */
+export function detachedRequest(rec: ContainerRecord, dir: string, plan: RunPlan, procsFiles: string[]) {
+  return {
+    id: rec.id,
+    dir,
+    plan,
+    log: { path: path.join(dir, `${rec.id}-json.log`), maxSize: rec.logConfig?.maxSize ?? DEFAULT_LOG_MAX_SIZE, maxFile: rec.logConfig?.maxFile ?? DEFAULT_LOG_MAX_FILE },
+    restart: rec.restartPolicy ?? { name: "no" as const, maximumRetryCount: 0 },
+    oomFiles: oomFilesOf(procsFiles),
+    cleanupArgv: [...selfArgv(), "container", "cleanup", rec.id],
+    tty: rec.config?.Tty === true,
+  };
 }
