@@ -499,11 +499,9 @@ export async function removeNetwork(ctx: Ctx, ref: string, opts: { teardownDefau
     }
     if (net.bridge) {
       withRouteSocket(ctx.sys, null, (s) => s.deleteLink(net.bridge!));
-      const marker = activeMarker(ctx.root, net.name);
-      if (fs.existsSync(marker)) {
-        fs.rmSync(marker, { force: true });
-        await syncNatRules(ctx);
-      }
+      fs.rmSync(activeMarker(ctx.root, net.name), { force: true });
+      // Always: the chains may outlive the marker (a root removed or reset while its bridge was up).
+      await syncNatRules(ctx);
     }
     // The default bridge's record goes too, so the next run reads `bip` again (as dockerd at start).
     if (!isPredefined || net.driver === "bridge") fs.rmSync(networkPaths(ctx.root, net.name).dir, { recursive: true, force: true });
