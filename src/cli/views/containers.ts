@@ -67,7 +67,8 @@ export function portsText(ports: Record<string, unknown>[] | undefined): string 
   for (const p of ports ?? []) {
     const b = normalizePort(p);
     if (!b) continue;
-    out.push(b.hostPort ? `${b.hostIp}:${b.hostPort}->${b.containerPort}/${b.protocol}` : `${b.containerPort}/${b.protocol}`);
+    // The ports helper records "all addresses" as hostIp ""; Docker prints 0.0.0.0.
+    out.push(b.hostPort ? `${b.hostIp || "0.0.0.0"}:${b.hostPort}->${b.containerPort}/${b.protocol}` : `${b.containerPort}/${b.protocol}`);
   }
   return out.join(", ");
 }

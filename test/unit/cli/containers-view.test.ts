@@ -64,6 +64,8 @@ describe("ps rows", () => {
     expect(ellipsis("abcdef", 6)).toBe("abcdef");
     expect(ellipsis("abcdefg", 6)).toBe("abcde…");
     expect(portsText([{ containerPort: 53, protocol: "udp" }])).toBe("53/udp");
+    expect(portsText([{ hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" }])).toBe("0.0.0.0:8080->80/tcp");
+    expect(portsText([{ hostIp: "127.0.0.1", hostPort: 8080, containerPort: 80, protocol: "tcp" }])).toBe("127.0.0.1:8080->80/tcp");
     expect(goTime("2026-11-23T22:00:00.123Z")).toBe("2026-11-23 22:00:00 +0000 UTC");
   });
   test("default lists running, paused and restarting, newest first; -a all; -n last", () => {
