@@ -183,6 +183,11 @@ describe("running containers", () => {
     expect(top.stdout).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n/);
     expect(top.stdout).toMatch(/root\s+\d+\s+\d+\s+\d+\s+\S+\s+\?\s+00:00:00\s+sleep 1000\n/);
 
+    // Docker's `top C [ps options]`: the host's ps, only the container's processes.
+    const aux = T(["top", "sleeper", "aux"]);
+    expect(aux.stdout).toMatch(/^USER\s+PID\s+%CPU/);
+    expect(aux.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/).slice(10).join(" "))).toEqual(["sleep 1000"]);
+
     const stats = T(["stats", "--no-stream", "sleeper"]);
     expect(stats.code).toBe(0);
     expect(stats.stdout).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS\n/);

@@ -161,3 +161,18 @@ describe("cp arguments", () => {
     expect(containerRel("../../etc")).toBe("../../etc");
   });
 });
+
+describe("top with ps options", () => {
+  test("keeps the container's lines by the PID column, the command with its spaces", async () => {
+    const { filterPsOutput } = await import("../../../src/lifecycle/top.ts");
+    const out = "USER  PID %CPU COMMAND\nroot    1  0.0 /sbin/init splash\nroot   42  0.1 sleep 1000\nroot   43  0.0 sh -c x y\n";
+    expect(filterPsOutput(out, new Set([42, 43]), "aux")).toEqual({
+      titles: ["USER", "PID", "%CPU", "COMMAND"],
+      processes: [
+        ["root", "42", "0.1", "sleep 1000"],
+        ["root", "43", "0.0", "sh -c x y"],
+      ],
+    });
+    expect(() => filterPsOutput("A B\n1 2\n", new Set(), "-o a")).toThrow("ps printed no PID column");
+  });
+});
