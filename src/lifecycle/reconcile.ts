@@ -94,7 +94,7 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
       keep.add(id);
       if (c.state.Running) continue;
       const leftovers =
-        locator.dirs(id, rec.cgroupPath).some((d) => fs.existsSync(d)) || mountsUnder(containerPaths(ctx.root, id).dir).length > 0 || c.state.stale;
+        locator.allDirs(id, rec.cgroupPath).some((d) => fs.existsSync(d)) || mountsUnder(containerPaths(ctx.root, id).dir).length > 0 || c.state.stale;
       if (!leftovers) continue;
       await teardownContainer(ctx, rec);
       report.tornDown.push(id);

@@ -63,7 +63,7 @@ export function unmountContainer(ctx: Ctx, id: string): string[] {
 /** Kills what is left in the container's cgroups and removes them; returns the dirs removed. */
 export function destroyContainerCgroups(ctx: Ctx, id: string, recorded?: string[]): string[] {
   const locator = cgroupLocator(ctx.cgroupRoot);
-  const dirs = locator.dirs(id, recorded).filter((d) => fs.existsSync(d));
+  const dirs = locator.allDirs(id, recorded).filter((d) => fs.existsSync(d));
   if (dirs.length === 0) return [];
   const all = () => [...new Set(dirs.flatMap((d) => pidsBelow(d)))];
   const freezer = locator.freezer(id, recorded);
