@@ -370,6 +370,42 @@ describe("crash consistency and reconcile", () => {
     expect(fs.existsSync(path.join(containersDir(), id))).toBe(false);
   });
 
+  test("SIGKILL of stop and rm -f at several points: ps -a tells the truth, rm -f cleans everything", async () => {
+    for (const [verb, delay] of [["stop", 0], ["stop", 30], ["stop", 120], ["rm", 0], ["rm", 10], ["rm", 40], ["rm", 120]] as const) {
+      const name = `crash-${verb}-${delay}`;
+      const { id, proc } = await background(name, ["sleep", "1000"]);
+      const cli = spawnTinydock(env, verb === "stop" ? ["stop", "-t", "1", name] : ["rm", "-f", name]);
+      spawned.push(cli);
+      await Bun.sleep(delay);
+      cli.kill(9);
+      await cli.exited;
+      const ps = T(["ps", "-a", "--filter", `name=^/${name}$`, "--format", "{{.State}}|{{.Status}}"]);
+      expect(ps.code).toBe(0);
+      expect(ps.stdout).toMatch(/^((running|exited|dead)\|(Up|Exited|Dead).*\n)?$/);
+      const rm = T(["rm", "-f", name]);
+      expect(rm.code === 0 || rm.stderr.includes("No such container")).toBe(true);
+      proc.kill(9);
+      await proc.exited;
+      expect(fs.existsSync(path.join(containersDir(), id))).toBe(false);
+      expect(cgroupsOf(new Set([id]))).toEqual([]);
+    }
+  });
+
+  test("a cp killed while a stopped container's rootfs is mounted: rm unmounts it", async () => {
+    const id = exited("cp-crash", ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=64 2>/dev/null"]);
+    const cli = spawnTinydock(env, ["cp", "cp-crash:/big", path.join(dir, "big")]);
+    spawned.push(cli);
+    const rootfs = path.join(containersDir(), id, "rootfs");
+    let seen = false;
+    for (let i = 0; i < 400 && !(seen = fs.readFileSync("/proc/self/mountinfo", "utf8").includes(rootfs)); i++) await Bun.sleep(2);
+    cli.kill(9);
+    console.log(`cp killed ${seen ? "with" : "before/after"} the rootfs mounted`);
+    await cli.exited;
+    expect(T(["rm", "cp-crash"]).code).toBe(0);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(rootfs);
+    fs.rmSync(path.join(dir, "big"), { force: true });
+  });
+
   test("run.json naming a dead monitor: exited 137; system prune removes orphans by name", () => {
     const id = exited("stale", ["true"]);
     const d = path.join(containersDir(), id);
