@@ -54,7 +54,9 @@ export function unmountContainer(ctx: Ctx, id: string): string[] {
     try {
       ctx.sys.umount(m, MNT_DETACH);
     } catch (err) {
-      if (errnoCode(err) !== "EINVAL" && (err as { code?: string }).code !== "EINVAL") throw err;
+      // Gone meanwhile (EINVAL: no longer a mount point; ENOENT: no longer there).
+      const code = errnoCode(err);
+      if (code !== "EINVAL" && code !== "ENOENT") throw err;
     }
   }
   return found;
