@@ -8,6 +8,7 @@ import { errnoCode } from "../errors.ts";
 import { mountsUnder } from "../rootfs/mount.ts";
 import { CGROUP_PARENT } from "../runtime/cgroups/index.ts";
 import { killPids, killUntilEmpty, pidsBelow, removeCgroupDir, removeIfEmpty } from "../runtime/cgroups/cgroupfs.ts";
+import { acquireLock } from "../store/lock.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
 import { containerFiles, containerPaths, lockContainer, readContainer, type ContainerRecord } from "./containers.ts";
@@ -29,6 +30,19 @@ export interface RemoveOptions {
 }
 
 export const TRASH_PREFIX = ".trash-";
+
+/** How long a removal lets `wait`s read the exit code (they poll every 50 ms). */
+const WAITERS_GRACE_MS = 2_000;
+
+/** Lets every `wait` on the container read its exit code before the directory goes. */
+export async function drainWaiters(ctx: Ctx, id: string): Promise<void> {
+  try {
+    const l = await acquireLock({ sys: ctx.sys, sleep: ctx.sleep }, containerFiles(ctx.root, id).waiters, { timeoutMs: WAITERS_GRACE_MS });
+    l.release();
+  } catch {
+    // A wait that does not let go in time (stopped by SIGSTOP…) does not hold up the removal.
+  }
+}
 
 /**
  * The directory leaves the listing in one rename, then is deleted: a crash mid-delete leaves a
@@ -141,6 +155,7 @@ export async function removeContainer(ctx: Ctx, c0: LiveContainer, opts: RemoveO
     fs.writeFileSync(files.removing, "", { mode: 0o600 });
     await teardownContainer(ctx, rec);
     if (opts.volumes) removeAnonymousVolumes(ctx, rec);
+    await drainWaiters(ctx, id);
     discardContainerDir(ctx.root, id);
   } finally {
     lock.release();
@@ -168,6 +183,7 @@ export async function cleanupContainer(ctx: Ctx, id: string): Promise<void> {
     await teardownContainer(ctx, rec);
     if (rec.autoRemove) {
       fs.writeFileSync(containerFiles(ctx.root, id).removing, "", { mode: 0o600 });
+      await drainWaiters(ctx, id);
       discardContainerDir(ctx.root, id);
     }
   } finally {

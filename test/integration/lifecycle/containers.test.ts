@@ -11,7 +11,7 @@ import { findLive, rereadLive } from "../../../src/lifecycle/live.ts";
 import { processStartTime } from "../../../src/lifecycle/liveness.ts";
 import { pauseContainer, unpauseContainer } from "../../../src/lifecycle/pause.ts";
 import { reconcile } from "../../../src/lifecycle/reconcile.ts";
-import { removeContainer } from "../../../src/lifecycle/remove.ts";
+import { cleanupContainer, removeContainer } from "../../../src/lifecycle/remove.ts";
 import { sampleStats, statsRow } from "../../../src/lifecycle/stats.ts";
 import { killContainer, stopContainer } from "../../../src/lifecycle/stop.ts";
 import { topContainer } from "../../../src/lifecycle/top.ts";
@@ -120,6 +120,22 @@ for (const [version, cgroupRoot] of ROOTS) {
       await stopContainer(ctx, findLive(ctx, "c"), { timeoutS: 5 });
       expect(performance.now() - t0).toBeLessThan(3000);
       expect(findLive(ctx, "c").state.Status).toBe("exited");
+    });
+
+    test("wait gets the exit code of a --rm container removed by its cleanup right after the end", async () => {
+      const { id, proc } = await fakeRunning(cgroupRoot, ["sleep", "1000"]);
+      const ctx = t!.ctx;
+      const rec = JSON.parse(fs.readFileSync(containerPaths(ctx.root, id).state, "utf8"));
+      saveContainer(ctx.root, { ...rec, autoRemove: true });
+      const waiting = waitContainer(ctx, findLive(ctx, "c"));
+      await Bun.sleep(20);
+      proc.kill(9);
+      await proc.exited;
+      // The supervisor's cleanup runs at once; the waiter still reads the code.
+      await cleanupContainer(ctx, id);
+      expect(await waiting).toBe(137);
+      expect(fs.existsSync(containerPaths(ctx.root, id).dir)).toBe(false);
+      expect(detectCgroups(cgroupRoot).list()).not.toContain(id);
     });
 
     test("rm -f of a running container kills what is in its cgroup; reconcile finds a cgroup with no container", async () => {
