@@ -118,6 +118,7 @@ describe("ps, inspect, rename, wait, rm on exited containers", () => {
     expect(json).toMatchObject({ ID: id.slice(0, 12), Names: "three", State: "exited", Image: "busybox" });
     expect(T(["ps", "-a", "--format", "{{.Names}}:{{.State}}", "-f", "name=three"]).stdout).toBe("three:exited\n");
     expect(T(["ps", "-a", "--filter", "bogus=1"]).code).not.toBe(0);
+    expect(T(["ps", "-as", "--filter", "name=three"]).stdout).toMatch(/\s+SIZE\n.*three\s+\d+B \(virtual [\d.]+[kM]B\)\n$/);
 
     const inspect = JSON.parse(T(["inspect", "three"]).stdout);
     expect(inspect).toHaveLength(1);
