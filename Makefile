@@ -5,14 +5,21 @@ SHELL := /bin/bash
 BUN ?= bun
 # Debian packages the tests, demo and bench use as oracles and tools (none is needed to run tinydock).
 APT_PACKAGES := docker-registry busybox-static skopeo umoci podman runc crun hyperfine iptables \
-	nftables curl wrk iproute2 make ca-certificates linux-libc-dev strace
+	nftables curl wrk iproute2 make ca-certificates linux-libc-dev strace musl-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.c' \) 2>/dev/null) package.json
 
 .PHONY: deps test demo bench clean
 
-tinydock: $(SOURCES) | node_modules
+tinydock: $(SOURCES) build/monitor | node_modules
 	$(BUN) build --compile --minify --bytecode --format=esm --no-compile-autoload-bunfig --no-compile-autoload-dotenv src/main.ts --outfile tinydock
+
+# The monitor of detached containers (src/sys/monitor.c, which #includes init.c): static, so the
+# binary that embeds it runs it from a memfd on any host. musl keeps it small (~40 KB, ~0.2 MiB PSS).
+MUSL_CC ?= musl-gcc
+build/monitor: src/sys/monitor.c src/sys/init.c
+	@mkdir -p build
+	$(MUSL_CC) -static -Os -s -Wall -Wno-unused-function -fno-asynchronous-unwind-tables -o $@ src/sys/monitor.c
 
 # Present means installed; `make deps` or `bun install` refresh it.
 node_modules:

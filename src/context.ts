@@ -2,10 +2,10 @@
 // here and nowhere else, so tests build a Ctx on a temp root and run side by side.
 import fs from "node:fs";
 import path from "node:path";
-import { isatty } from "node:tty";
 import { ParseError } from "./errors.ts";
 import { hostPlatform, type Platform } from "./image/platform.ts";
 import type { Sys } from "./sys/sys.ts";
+import { isTerminal } from "./terminal.ts";
 
 export const DEFAULT_ROOT = "/var/lib/tinydock";
 export const DEFAULT_CONFIG = "/etc/tinydock/config.json";
@@ -152,7 +152,10 @@ export function createContext(opts: ContextOptions = {}): Ctx {
     platform: hostPlatform(),
     retry: { attempts: 5, baseDelayMs: 250 },
     stallTimeoutMs: 30_000,
-    tty: isatty(2), // not process.stderr.isTTY: that builds the stream, which a quiet run never needs
+    // Not process.stderr.isTTY (builds the stream) nor node:tty at import (~3.5 ms of start-up).
+    get tty() {
+      return isTerminal(2);
+    },
     timing: env.TINYDOCK_DEBUG_TIMING === "1",
     cgroupRoot: "/sys/fs/cgroup",
     ...opts.overrides,

@@ -1,8 +1,8 @@
 // The CLI boundary: yargs turns argv into a command call; errors become one line and an exit code
 // here and nowhere else.
-import { isatty } from "node:tty";
 import type { Argv } from "yargs";
 import pkg from "../../package.json" with { type: "json" };
+import { isTerminal } from "../terminal.ts";
 import type { CommandSpec, Io } from "./command.ts";
 import { run, RUN_BOOLEAN_FLAGS } from "./commands/run.ts";
 import { parseRunArgs } from "./run-args.ts";
@@ -15,12 +15,17 @@ export const EXIT_USAGE = 125;
 export const EXIT_FAILURE = 1;
 
 function defaultIo(): Io {
-  // isatty, not process.stdout.isTTY: a `run` that prints nothing never builds the stream objects.
+  // isatty on first use, not process.stdout.isTTY: a `run` that prints nothing never builds the
+  // stream objects (~9 ms) nor loads node:tty (~3.5 ms).
   return {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
-    stdoutTty: isatty(1),
-    stderrTty: isatty(2),
+    get stdoutTty() {
+      return isTerminal(1);
+    },
+    get stderrTty() {
+      return isTerminal(2);
+    },
     readStdin: async () => await new Response(Bun.stdin.stream()).text(),
   };
 }
@@ -75,7 +80,7 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     .parserConfiguration({ "greedy-arrays": false, "boolean-negation": false })
     .strict()
     .demandCommand(1, "")
-    .wrap(Math.min(100, (isatty(1) && process.stdout.columns) || 100))
+    .wrap(Math.min(100, (isTerminal(1) && process.stdout.columns) || 100))
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;

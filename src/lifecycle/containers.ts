@@ -1,10 +1,10 @@
 // Container directories under the root: containers/<id>/ holds the state file, the generated
 // /etc files, and the overlay's upper and work dirs. Every name carries the id.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
+import { randomHex, randomIndex } from "../random.ts";
 import type { Ctx } from "../context.ts";
 import { acquireLock, withLock, type Lock } from "../store/lock.ts";
 
@@ -78,14 +78,14 @@ export function containerPaths(root: string, id: string): ContainerPaths {
 }
 
 export function newContainerId(): string {
-  return crypto.randomBytes(32).toString("hex");
+  return randomHex(32);
 }
 
 const ADJECTIVES = ["brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty", "zen"];
 const NOUNS = ["babbage", "curie", "darwin", "euler", "feynman", "gauss", "hopper", "knuth", "lovelace", "noether", "pascal", "ritchie", "shannon", "turing", "wozniak"];
 
 export function randomName(): string {
-  const pick = <T>(a: T[]) => a[crypto.randomInt(a.length)]!;
+  const pick = <T>(a: T[]) => a[randomIndex(a.length)]!;
   return `${pick(ADJECTIVES)}_${pick(NOUNS)}`;
 }
 

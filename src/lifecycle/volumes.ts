@@ -1,6 +1,5 @@
 // Volumes for `run`: bind sources made if missing (as `-v` does), named volumes under
 // volumes/<name>/_data seeded from the image on first use, anonymous volumes removed with --rm.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
@@ -10,6 +9,7 @@ import type { ResolvedBind, TmpfsMount } from "../runtime/spec.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { ImageRecord } from "../store/images.ts";
 import type { StoreLayout } from "../store/layout.ts";
+import { randomHex } from "../random.ts";
 
 export function volumeDir(root: string, name: string): string {
   return path.join(root, "volumes", name, "_data");
@@ -79,7 +79,7 @@ export function prepareVolumes(
       continue;
     }
     const anonymous = v.name === undefined;
-    const name = v.name ?? crypto.randomBytes(32).toString("hex");
+    const name = v.name ?? randomHex(32);
     const data = volumeDir(ctx.root, name);
     if (!fs.existsSync(data)) {
       fs.mkdirSync(data, { recursive: true, mode: 0o755 });

@@ -60,7 +60,11 @@ export enum InitStage {
   Fork,
   Exec,
   Signals,
+  JoinNamespace,
 }
+
+/** The namespaces a plan may join by path (see RunPlan.joinNamespaces). */
+export const JOINABLE_NAMESPACES: readonly Namespace[] = ["net", "ipc", "uts", "cgroup"];
 
 class Writer {
   private buf = new Uint8Array(4096);
@@ -156,9 +160,17 @@ export function encodePlan(plan: RunPlan): Uint8Array {
     throw new InvalidArgumentError(`Cannot encode the run plan: a seccomp program of ${seccomp.length} bytes is not 1 to ${MAX_BPF_INSTRUCTIONS} instructions of 8 bytes`);
   }
 
+  const joins = plan.joinNamespaces ?? [];
+  for (const j of joins) {
+    if (!JOINABLE_NAMESPACES.includes(j.ns)) throw new InvalidArgumentError(`Cannot encode the run plan: cannot join a ${j.ns} namespace by path (only ${JOINABLE_NAMESPACES.join(", ")})`);
+    absolute(j.path, `${j.ns} namespace path`);
+  }
+  // A namespace joined is not also created: its clone flag goes.
+  const created = plan.namespaces.filter((ns) => !joins.some((j) => j.ns === ns));
+
   const w = new Writer();
   w.u32(PLAN_MAGIC, "magic");
-  w.u32(plan.namespaces.reduce((flags, ns) => flags | CLONE_FLAGS[ns], 0) >>> 0, "namespaces");
+  w.u32(created.reduce((flags, ns) => flags | CLONE_FLAGS[ns], 0) >>> 0, "namespaces");
   w.str(plan.hostname, "hostname");
   mount(w, plan.rootfs);
   w.str(plan.rootfsPath, "rootfs path");
@@ -209,6 +221,103 @@ export function encodePlan(plan: RunPlan): Uint8Array {
   w.u32(plan.init ? 1 : 0, "init");
   w.u32(plan.oomScoreAdj === null ? 0 : 1, "oom_score_adj");
   w.i32(plan.oomScoreAdj ?? 0, "oom_score_adj");
+  w.u32(joins.length, "joined namespace count");
+  for (const j of joins) {
+    w.u32(CLONE_FLAGS[j.ns], "joined namespace");
+    w.str(j.path, "joined namespace path");
+  }
   w.u32(PLAN_MAGIC, "magic");
   return w.done();
+}
+
+/**
+ * The inverse of encodePlan, for a plan saved as bytes (containers/<id>/plan.bin): `start` needs it
+ * to name a failed operation, `exec` to take the container's ids, capabilities and seccomp. Throws
+ * InvalidArgumentError on bytes init.c would refuse. A namespace that was joined comes back in
+ * joinNamespaces only (the encoding does not say it was also asked for).
+ */
+export function decodePlan(bytes: Uint8Array): RunPlan {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = new TextDecoder("utf-8", { fatal: true });
+  let at = 0;
+  const bad = (why: string): never => {
+    throw new InvalidArgumentError(`Cannot decode the run plan: ${why} at byte ${at}`);
+  };
+  const need = (n: number) => {
+    if (at + n > bytes.length) bad("truncated");
+  };
+  const u32 = () => (need(4), (at += 4), view.getUint32(at - 4, true));
+  const i32 = () => (need(4), (at += 4), view.getInt32(at - 4, true));
+  const u64 = () => (need(8), (at += 8), view.getBigUint64(at - 8, true));
+  const str = (nullable = false): string | null => {
+    const n = u32();
+    if (n === NULL_LENGTH && nullable) return null;
+    need(n + 1);
+    const b = bytes.subarray(at, at + n);
+    if (bytes[at + n] !== 0 || b.includes(0)) bad("bad string");
+    at += n + 1;
+    return text.decode(b);
+  };
+  const s = () => str() as string;
+  const list = <T>(item: () => T): T[] => {
+    const n = u32();
+    if (n > bytes.length - at) bad("bad count");
+    return Array.from({ length: n }, item);
+  };
+  const mount = (): ContainerMount & { cwd?: string } => {
+    const m: ContainerMount & { cwd?: string } = { source: str(true) ?? "", target: s(), fstype: str(true), flags: u32(), data: str(true) };
+    const cwd = str(true);
+    const remount = u32();
+    const kind = u32();
+    if (cwd !== null) m.cwd = cwd;
+    if (remount) m.remountFlags = remount;
+    if (kind === 1) m.targetKind = "file";
+    return m;
+  };
+  const limit = (v: bigint) => (v === 0xffffffffffffffffn ? -1 : Number(v));
+  const nsOf = (flag: number): Namespace => (Object.keys(CLONE_FLAGS) as Namespace[]).find((n) => CLONE_FLAGS[n] === flag) ?? bad(`unknown namespace ${flag}`);
+
+  if (u32() !== PLAN_MAGIC) bad("bad magic");
+  const ns = u32();
+  const plan: RunPlan = {
+    namespaces: (Object.keys(CLONE_FLAGS) as Namespace[]).filter((n) => ns & CLONE_FLAGS[n]),
+    hostname: s(),
+    rootfs: mount() as RunPlan["rootfs"],
+    rootfsPath: s(),
+    mounts: list(mount),
+    maskedPaths: list(s),
+    readonlyPaths: list(s),
+    readonlyRoot: u32() === 1,
+    devices: list(() => {
+      const path = s();
+      const mode = u32();
+      return { path, type: (mode & 0o170000) === S_IFBLK ? ("b" as const) : ("c" as const), mode: mode & 0o7777, major: u32(), minor: u32(), uid: u32(), gid: u32() };
+    }),
+    symlinks: list(() => ({ target: s(), path: s() })),
+    cgroupProcs: list(s),
+    uid: u32(),
+    gid: u32(),
+    additionalGids: list(u32),
+    capabilities: { bounding: u64(), effective: u64(), permitted: u64(), inheritable: u64(), ambient: u64() },
+    noNewPrivileges: u32() === 1,
+    seccomp: (() => {
+      const n = u32();
+      if (n === NULL_LENGTH) return null;
+      need(n * 8);
+      at += n * 8;
+      return bytes.slice(at - n * 8, at);
+    })(),
+    rlimits: list(() => ({ resource: u32(), soft: limit(u64()), hard: limit(u64()) })),
+    args: list(s),
+    env: list(s),
+    cwd: s(),
+    stdio: [i32(), i32(), i32()],
+    ttySlave: i32(),
+    init: u32() === 1,
+    oomScoreAdj: u32() === 1 ? i32() : (i32(), null),
+  };
+  const joins = list(() => ({ ns: nsOf(u32()), path: s() }));
+  if (joins.length) plan.joinNamespaces = joins;
+  if (u32() !== PLAN_MAGIC || at !== bytes.length) bad("bad trailer");
+  return plan;
 }

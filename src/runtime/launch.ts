@@ -164,12 +164,18 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
       return "fork the command under --init";
     case InitStage.Signals:
       return "unblock signals";
+    case InitStage.JoinNamespace: {
+      const j = plan.joinNamespaces?.[i];
+      if (!j) return `join the container's ${f.detail} namespace`;
+      return `${f.detail === "open" ? "open" : "setns"} ${j?.ns} namespace ${j?.path}`;
+    }
     default:
       return `container init stage ${f.stage}${f.detail ? ` (${f.detail})` : ""}`;
   }
 }
 
-function initError(plan: RunPlan, f: InitFailure): TinydockError {
+/** The typed error for what the init (or the monitor, with the same record) reported. */
+export function initError(plan: RunPlan, f: InitFailure): TinydockError {
   if (f.stage === InitStage.Exec) return new ExecError(plan.args[0] ?? f.detail, f.code, f.index === 1);
   return new SyscallError(describeFailure(plan, f), f.errno, f.code);
 }

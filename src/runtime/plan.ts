@@ -70,4 +70,16 @@ export interface RunPlan {
   init: boolean;
   /** oom_score_adj to write, or null. */
   oomScoreAdj: number | null;
+  /**
+   * Namespaces to join by path (an nsfs file: /run/netns/x, <root>/netns/<id>, /proc/<pid>/ns/net)
+   * instead of creating them: the child setns()es into each before its own unshares and mounts. A
+   * namespace joined is not also created. net, ipc, uts and cgroup only (pid and time apply to
+   * children only, and the rootfs needs a mount namespace of its own).
+   */
+  joinNamespaces?: JoinNamespace[];
+}
+
+export interface JoinNamespace {
+  ns: Namespace;
+  path: string;
 }

@@ -22,6 +22,8 @@ const symbols = {
   getenv: { args: [FFIType.ptr], returns: FFIType.ptr },
   setenv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   unsetenv: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // monitor: sealing the memfd the monitor runs from
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   // branch cmds: openat2 (no libc wrapper in glibc 2.36) through syscall(2), for `cp`.
   syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
 } as const;
@@ -144,4 +146,37 @@ function withTmpfsTmpdir<T>(fn: () => T): T {
 /** init.c's parser alone: 0, or 1 + the offset where the encoded plan stops making sense. */
 export function checkEncodedPlan(plan: Uint8Array): number {
   return initLib().td_spawn(plan, plan.length, null);
+}
+
+// ---- the monitor (src/sys/monitor.c): a static executable run from a memfd ----
+
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033;
+const F_SEAL_ALL = 0x1 | 0x2 | 0x4 | 0x8; // SEAL, SHRINK, GROW, WRITE
+
+const memfdExecutables = new Map<string, string>();
+
+/**
+ * `bytes` in a sealed memfd of this process, as a path execve takes: /proc/<pid>/fd/<n>. Nothing is
+ * written to disk, nobody can change the bytes once sealed, and the fd is close-on-exec, so no child
+ * keeps it; a child execs it through our /proc entry. One memfd per name and process.
+ */
+export function memfdExecutable(name: string, bytes: Uint8Array): string {
+  const known = memfdExecutables.get(name);
+  if (known) return known;
+  const fd = lib().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) throw new InternalError(`Cannot load ${name}: memfd_create: ${errnoName(errno())}`);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    fs.fchmodSync(fd, 0o500);
+    if (lib().fcntl(fd, F_ADD_SEALS, F_SEAL_ALL) !== 0) throw new InternalError(`Cannot load ${name}: seal the memfd: ${errnoName(errno())}`);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  const p = `/proc/${process.pid}/fd/${fd}`;
+  memfdExecutables.set(name, p);
+  return p;
 }

@@ -23,6 +23,14 @@ typedef int i32;
 typedef unsigned short u16;
 typedef unsigned char u8;
 
+#ifdef TD_STATIC
+/* Linked statically (musl-gcc -static) into the monitor, src/sys/monitor.c, which #includes this
+ * file: the real functions, and no waiter thread (the monitor is single-threaded and polls). */
+long syscall(long, ...);
+int *__errno_location(void);
+void *malloc(size_t);
+void free(void *);
+#else
 /* The libc functions used, at the addresses src/sys/ffi.ts found with dlsym(RTLD_DEFAULT) and passed
  * as -D: TinyCC's own lookup (-lc) needs libc.so, the linker script of libc6-dev, which a host
  * without a compiler does not have. */
@@ -35,6 +43,7 @@ typedef unsigned char u8;
 #define free ((void (*)(void *))TD_FREE)
 #define pthread_create ((int (*)(unsigned long *, const void *, void *(*)(void *), void *))TD_PTHREAD_CREATE)
 #define pthread_detach ((int (*)(unsigned long))TD_PTHREAD_DETACH)
+#endif
 
 #define SYS_read 0
 #define SYS_write 1
@@ -83,6 +92,7 @@ typedef unsigned char u8;
 #define SYS_pidfd_send_signal 424
 #define SYS_close_range 436
 #define SYS_openat2 437
+#define SYS_setns 308
 
 #define EPERM 1
 #define ENOENT 2
@@ -127,6 +137,7 @@ typedef unsigned char u8;
 #define CLONE_NEWCGROUP 0x02000000
 #define CLONE_NEWUTS 0x04000000
 #define CLONE_NEWNET 0x40000000
+#define CLONE_NEWIPC 0x08000000
 #define SIGCHLD 17
 #define SIGKILL 9
 #define SIGTTOU 22
@@ -166,6 +177,7 @@ struct mnt { const char *src, *dst, *type, *data, *cwd; u32 flags, remount, kind
 struct dev { const char *path; u32 mode, major, minor, uid, gid; };
 struct lnk { const char *target, *path; };
 struct rlim { u32 res; u64 soft, hard; };
+struct join { u32 ns; const char *path; };
 struct plan {
   u32 ns;
   const char *hostname;
@@ -190,6 +202,7 @@ struct plan {
   i32 tty;
   u32 init;
   u32 hasoom; i32 oom;
+  u32 njoin; struct join *join; /* namespaces entered by path (setns), not created */
 };
 
 struct rd { const u8 *p, *end; u8 *arena, *aend; int bad; };
@@ -314,6 +327,15 @@ static long parse(const u8 *buf, u32 len, u8 *arena, u32 arenalen, struct plan *
   p->init = rd_u32(&r);
   p->hasoom = rd_u32(&r);
   p->oom = (i32)rd_u32(&r);
+  p->join = rd_list(&r, &p->njoin, 9, sizeof(struct join));
+  for (i = 0; i < p->njoin && !r.bad; i++) {
+    p->join[i].ns = rd_u32(&r);
+    p->join[i].path = rd_str(&r, 0);
+    /* net, ipc, uts, cgroup only; never one the clone also creates */
+    if (!r.bad && ((p->join[i].ns & ~(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)) ||
+                   !p->join[i].ns || (p->join[i].ns & (p->join[i].ns - 1)) || (p->ns & p->join[i].ns)))
+      r.bad = 1;
+  }
   if (rd_u32(&r) != PLAN_MAGIC) r.bad = 1;
   if (!r.bad && r.p != r.end) r.bad = 1;
   /* What the child relies on without checking again. */
@@ -327,7 +349,7 @@ enum stage {
   ST_PRCTL = 1, ST_PROPAGATION, ST_CGROUP, ST_UNSHARE, ST_OOM, ST_HOSTNAME, ST_LOOPBACK, ST_ROOTFS,
   ST_MOUNT_TARGET, ST_MOUNT, ST_REMOUNT, ST_DEVICE, ST_SYMLINK, ST_CWD, ST_PIVOT, ST_MASK, ST_READONLY,
   ST_READONLY_ROOT, ST_RLIMIT, ST_BOUNDING, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_CAPSET, ST_AMBIENT,
-  ST_NO_NEW_PRIVS, ST_CHDIR, ST_TTY, ST_STDIO, ST_CLOSE_FDS, ST_SECCOMP, ST_FORK, ST_EXEC, ST_SIGNALS
+  ST_NO_NEW_PRIVS, ST_CHDIR, ST_TTY, ST_STDIO, ST_CLOSE_FDS, ST_SECCOMP, ST_FORK, ST_EXEC, ST_SIGNALS, ST_JOIN
 };
 
 static int report_fd = -1;
@@ -682,6 +704,60 @@ static void reaper(long child)
   }
 }
 
+/* Ids, groups, the bounding set and capabilities (shared with the monitor's exec). */
+static void drop_privileges(struct plan *p)
+{
+  u32 i;
+  /* Without no_new_privs the kernel wants CAP_SYS_ADMIN for a filter: install it while we have it
+   * (runc does the same); the filter must then allow what follows (Docker's profile does). */
+  if (!p->nnp) install_seccomp(p);
+  for (i = 0; i < 64; i++) {
+    if (p->cap[0] >> i & 1) continue;
+    long r = S(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0);
+    if (r == -EINVAL) break; /* past the kernel's last capability */
+    if (r < 0) fail(ST_BOUNDING, r, i, 0);
+  }
+  CHECK(S(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0), ST_PRCTL, 0, "PR_SET_KEEPCAPS");
+  CHECK(S(SYS_setgroups, p->ngid, p->gids), ST_SETGROUPS, 0, 0);
+  CHECK(S(SYS_setresgid, p->gid, p->gid, p->gid), ST_SETGID, 0, 0);
+  CHECK(S(SYS_setresuid, p->uid, p->uid, p->uid), ST_SETUID, 0, 0);
+  /* A change of credentials clears the parent-death signal. */
+  CHECK(S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), ST_PRCTL, 0, "PR_SET_PDEATHSIG");
+  set_caps(p);
+}
+
+/* The controlling terminal, fds 0-2, everything else close-on-exec, then no_new_privs. */
+static void setup_stdio(struct plan *p)
+{
+  u32 i;
+  if (p->tty >= 0) {
+    CHECK(S(SYS_setsid), ST_TTY, 0, "setsid");
+    CHECK(S(SYS_ioctl, p->tty, TIOCSCTTY, 0), ST_TTY, 0, "TIOCSCTTY");
+  }
+  {
+    /* Through fds above 2 first, so that a source that is itself 0, 1 or 2 is never clobbered. */
+    long tmp[3];
+    for (i = 0; i < 3; i++) {
+      long src = p->stdio[i];
+      if (src < 0) {
+        src = S(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC);
+        if (src < 0) fail(ST_STDIO, src, i, "/dev/null");
+      }
+      tmp[i] = S(SYS_fcntl, src, F_DUPFD_CLOEXEC, 3);
+      if (tmp[i] < 0) fail(ST_STDIO, tmp[i], i, 0);
+    }
+    for (i = 0; i < 3; i++) CHECK(S(SYS_dup3, tmp[i], i, 0), ST_STDIO, i, 0);
+  }
+  /* Everything else closes at execve; the report pipe stays usable until then. */
+  {
+    long r = S(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
+    if (r == -ENOSYS || r == -EINVAL)
+      for (i = 3; i < 65536; i++) S(SYS_fcntl, i, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+    else if (r < 0) fail(ST_CLOSE_FDS, r, 0, 0);
+  }
+  if (p->nnp) CHECK(S(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), ST_NO_NEW_PRIVS, 0, 0);
+}
+
 static void child_main(struct plan *p)
 {
   u32 i;
@@ -698,6 +774,15 @@ static void child_main(struct plan *p)
   }
   S(SYS_umask, 022);
   if (p->init) hide_command_line(); /* through the host's /proc, there whatever the plan mounts */
+
+  /* Namespaces made by others (the network helper's netns file, --network container:): entered
+   * before anything is unshared or mounted, still with the host's view of the paths. */
+  for (i = 0; i < p->njoin; i++) {
+    long fd = S(SYS_openat, AT_FDCWD, p->join[i].path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(ST_JOIN, fd, i, "open");
+    CHECK(S(SYS_setns, fd, p->join[i].ns), ST_JOIN, i, "setns");
+    S(SYS_close, fd);
+  }
 
   CHECK(S(SYS_mount, "", "/", 0, MS_REC | MS_PRIVATE, 0), ST_PROPAGATION, 0, 0);
   for (i = 0; i < p->ncg; i++) CHECK(write_file(p->cg[i], "0"), ST_CGROUP, i, 0);
@@ -755,50 +840,9 @@ static void child_main(struct plan *p)
   if (p->roroot) CHECK(S(SYS_mount, "", "/", 0, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_flags_of("/"), 0), ST_READONLY_ROOT, 0, 0);
   for (i = 0; i < p->nrl; i++) CHECK(S(SYS_prlimit64, 0, p->rl[i].res, &p->rl[i].soft, 0), ST_RLIMIT, i, 0);
 
-  /* Without no_new_privs the kernel wants CAP_SYS_ADMIN for a filter: install it while we have it
-   * (runc does the same); the filter must then allow what follows (Docker's profile does). */
-  if (!p->nnp) install_seccomp(p);
-  for (i = 0; i < 64; i++) {
-    if (p->cap[0] >> i & 1) continue;
-    long r = S(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0);
-    if (r == -EINVAL) break; /* past the kernel's last capability */
-    if (r < 0) fail(ST_BOUNDING, r, i, 0);
-  }
-  CHECK(S(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0), ST_PRCTL, 0, "PR_SET_KEEPCAPS");
-  CHECK(S(SYS_setgroups, p->ngid, p->gids), ST_SETGROUPS, 0, 0);
-  CHECK(S(SYS_setresgid, p->gid, p->gid, p->gid), ST_SETGID, 0, 0);
-  CHECK(S(SYS_setresuid, p->uid, p->uid, p->uid), ST_SETUID, 0, 0);
-  /* A change of credentials clears the parent-death signal. */
-  CHECK(S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), ST_PRCTL, 0, "PR_SET_PDEATHSIG");
-  set_caps(p);
+  drop_privileges(p);
   CHECK(S(SYS_chdir, p->cwd), ST_CHDIR, 0, 0);
-
-  if (p->tty >= 0) {
-    CHECK(S(SYS_setsid), ST_TTY, 0, "setsid");
-    CHECK(S(SYS_ioctl, p->tty, TIOCSCTTY, 0), ST_TTY, 0, "TIOCSCTTY");
-  }
-  {
-    /* Through fds above 2 first, so that a source that is itself 0, 1 or 2 is never clobbered. */
-    long tmp[3];
-    for (i = 0; i < 3; i++) {
-      long src = p->stdio[i];
-      if (src < 0) {
-        src = S(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC);
-        if (src < 0) fail(ST_STDIO, src, i, "/dev/null");
-      }
-      tmp[i] = S(SYS_fcntl, src, F_DUPFD_CLOEXEC, 3);
-      if (tmp[i] < 0) fail(ST_STDIO, tmp[i], i, 0);
-    }
-    for (i = 0; i < 3; i++) CHECK(S(SYS_dup3, tmp[i], i, 0), ST_STDIO, i, 0);
-  }
-  /* Everything else closes at execve; the report pipe stays usable until then. */
-  {
-    long r = S(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
-    if (r == -ENOSYS || r == -EINVAL)
-      for (i = 3; i < 65536; i++) S(SYS_fcntl, i, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
-    else if (r < 0) fail(ST_CLOSE_FDS, r, 0, 0);
-  }
-  if (p->nnp) CHECK(S(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), ST_NO_NEW_PRIVS, 0, 0);
+  setup_stdio(p);
 
   if (p->init) {
     long child = S(SYS_clone, SIGCHLD, 0, 0, 0, 0);
@@ -817,7 +861,8 @@ static void child_main(struct plan *p)
   exec_command(p);
 }
 
-/* ---- the parent: called from TypeScript ---- */
+/* ---- the parent: called from TypeScript (the monitor has its own, in monitor.c) ---- */
+#ifndef TD_STATIC
 
 struct waiter { int report, events, pidfd; };
 
@@ -944,3 +989,4 @@ int td_kill(int pidfd, int sig)
 {
   return (int)S(SYS_pidfd_send_signal, pidfd, sig, 0, 0);
 }
+#endif /* !TD_STATIC */

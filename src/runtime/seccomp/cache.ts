@@ -4,9 +4,9 @@
 // tables and compiler, hashed at build time), the architecture, the kernel release and the
 // bounding set. A file that fails any check is ignored and rewritten; the cache never decides what
 // a container gets, only skips recomputing it.
-import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { randomHex } from "../../random.ts";
 import { BPF_MAXINSNS } from "./bpf.ts";
 import type { SeccompArch } from "./syscalls.ts";
 import { sourceFingerprint } from "./fingerprint.ts" with { type: "macro" };
@@ -47,7 +47,7 @@ export function cachedDefaultSeccomp(dir: string, caps: readonly string[], host:
 }
 
 function sha256(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(data).digest("hex");
 }
 
 function header(key: string, program: Uint8Array): string {
@@ -89,7 +89,7 @@ function readEntry(file: string, key: string): Uint8Array | null {
 
 /** temp file + rename, so a reader sees a whole entry or none; a failure only costs the next run. */
 function writeEntry(dir: string, file: string, key: string, program: Uint8Array): void {
-  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  const tmp = `${file}.${randomHex(6)}.tmp`;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const head = new TextEncoder().encode(header(key, program));

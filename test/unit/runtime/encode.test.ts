@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { InvalidArgumentError } from "../../../src/errors.ts";
-import { CLONE_FLAGS, encodePlan, NULL_LENGTH, PLAN_MAGIC } from "../../../src/runtime/encode.ts";
+import { CLONE_FLAGS, decodePlan as srcDecodePlan, encodePlan, NULL_LENGTH, PLAN_MAGIC } from "../../../src/runtime/encode.ts";
 import type { ContainerMount, Namespace, RunPlan } from "../../../src/runtime/plan.ts";
 import { MS } from "../../../src/sys/sys.ts";
 
@@ -79,6 +79,13 @@ function decodePlan(bytes: Uint8Array): RunPlan {
     init: u32() === 1,
     oomScoreAdj: u32() === 1 ? i32() : (i32(), null),
   };
+  const joins = list(() => {
+    const flag = u32();
+    const ns = (Object.keys(CLONE_FLAGS) as Namespace[]).find((n) => CLONE_FLAGS[n] === flag);
+    if (!ns) throw new Error(`bad joined namespace ${flag}`);
+    return { ns, path: s() };
+  });
+  if (joins.length) plan.joinNamespaces = joins;
   if (u32() !== PLAN_MAGIC || at !== bytes.length) throw new Error("bad trailer");
   return plan;
 }
@@ -144,6 +151,20 @@ describe("encodePlan", () => {
     expect(Buffer.from(proc).includes(Buffer.from([0xff, 0xff, 0xff, 0xff]))).toBe(true);
   });
 
+  test("joined namespaces: encoded by clone flag and path, and not created too", () => {
+    const joinNamespaces = [
+      { ns: "net" as const, path: "/var/lib/tinydock/netns/abc" },
+      { ns: "uts" as const, path: "/proc/42/ns/uts" },
+    ];
+    const plan = samplePlan({ joinNamespaces });
+    const decoded = decodePlan(encodePlan(plan));
+    expect(decoded.joinNamespaces).toEqual(joinNamespaces);
+    expect(decoded.namespaces).toEqual(["cgroup", "ipc", "mnt", "pid"]);
+    // the list sits just before the trailing magic: count, flag, path
+    const bytes = Buffer.from(encodePlan(samplePlan({ joinNamespaces: [{ ns: "ipc", path: "/x" }] })));
+    expect([...bytes.subarray(bytes.length - 4 - 15, bytes.length - 4)]).toEqual([1, 0, 0, 0, 0, 0, 0, 0x08, 2, 0, 0, 0, 0x2f, 0x78, 0]);
+  });
+
   test("-1 rlimits are RLIM_INFINITY", () => {
     const bytes = Buffer.from(encodePlan(samplePlan({ rlimits: [{ resource: 7, soft: -1, hard: -1 }] })));
     expect(bytes.includes(Buffer.from([7, 0, 0, 0, ...Array(16).fill(0xff)]))).toBe(true);
@@ -161,6 +182,9 @@ describe("encodePlan", () => {
     ["negative uid", { uid: -1 }, /uid -1/],
     ["fractional gid", { gid: 1.5 }, /gid 1.5/],
     ["stdio beyond 32 bits", { stdio: [0, 2 ** 31, 2] }, /stdio fd/],
+    ["joining a pid namespace", { joinNamespaces: [{ ns: "pid", path: "/proc/1/ns/pid" }] }, /cannot join a pid namespace/],
+    ["joining the mount namespace", { joinNamespaces: [{ ns: "mnt", path: "/proc/1/ns/mnt" }] }, /cannot join a mnt namespace/],
+    ["a relative namespace path", { joinNamespaces: [{ ns: "net", path: "netns/x" }] }, /net namespace path "netns\/x"/],
   ];
   for (const [name, over, message] of bad) {
     test(`refuses ${name}`, () => {
@@ -224,5 +248,18 @@ describe("encodePlan", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("decodePlan (src)", () => {
+  test("agrees with the test's own decoder, joined namespaces included", () => {
+    for (const plan of [samplePlan(), samplePlan({ seccomp: null, oomScoreAdj: 3, joinNamespaces: [{ ns: "net", path: "/run/netns/x" }] })]) {
+      const bytes = encodePlan(plan);
+      expect(sorted(srcDecodePlan(bytes))).toEqual(decodePlan(bytes));
+    }
+  });
+  test("refuses truncated bytes with a typed error", () => {
+    const bytes = encodePlan(samplePlan());
+    expect(() => srcDecodePlan(bytes.subarray(0, bytes.length - 1))).toThrow(InvalidArgumentError);
   });
 });

@@ -1,0 +1,224 @@
+// The monitor of detached containers (conmon's role) and of `exec`: src/sys/monitor.c, a static C
+// program built at `make` time, embedded here and executed from a memfd. This module starts it,
+// reads its start report, and owns the format of run.json (the live state the supervisor writes).
+//
+// Why a C program and not a Bun process per container: an idle compiled Bun process costs ~23 MiB
+// PSS (4 MiB each among ten), the monitor a fraction of conmon's 0.45 MiB (figure in
+// test/e2e/detached.test.ts).
+import fs from "node:fs";
+import path from "node:path";
+import { writeFileAtomic, readJson } from "../atomic.ts";
+import type { Ctx } from "../context.ts";
+import { InternalError } from "../errors.ts";
+import { encodePlan } from "../runtime/encode.ts";
+import { initError, type ExitStatus } from "../runtime/launch.ts";
+import type { RunPlan } from "../runtime/plan.ts";
+import { errnoName, memfdExecutable } from "../sys/ffi.ts";
+import type { InitFailure } from "../sys/sys.ts";
+// Embedded in the compiled binary (bun build --compile); `make` builds it first.
+import monitorBin from "../../build/monitor" with { type: "file" };
+
+export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
+
+export interface RestartPolicy {
+  name: RestartPolicyName;
+  /** on-failure only: 0 = no limit. */
+  maximumRetryCount: number;
+}
+
+export interface LogOptions {
+  /** containers/<id>/<id>-json.log */
+  path: string;
+  /** Rotate at this many bytes (0 = never). */
+  maxSize: number;
+  /** Keep this many files, the live one included. */
+  maxFile: number;
+}
+
+export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
+export const DEFAULT_LOG_MAX_FILE = 3;
+
+export interface DetachedRequest {
+  id: string;
+  /** containers/<id>: run.json and the `stopping` marker live here. */
+  dir: string;
+  /** Its stdio and ttySlave are ignored: the monitor gives the container pipes (or a pty with tty). */
+  plan: RunPlan;
+  log: LogOptions;
+  restart: RestartPolicy;
+  /** v1 memory.oom_control / v2 memory.events: their oom_kill counter tells an OOM kill. */
+  oomFiles: string[];
+  /** Exec'd by the monitor when the container is done for good (`tinydock container cleanup <id>`). */
+  cleanupArgv: string[];
+  /** Give the container a pseudo-terminal (run -d -t); its output is logged as stdout. */
+  tty?: boolean;
+}
+
+export interface Detached {
+  monitorPid: number;
+  /** The container's PID 1 as the host sees it. */
+  pid: number;
+}
+
+/** run.json: written atomically by the supervisor only (the monitor, or a foreground `run`). */
+export interface RunState {
+  status: "running" | "restarting" | "exited";
+  pid: number;
+  pidStartTime: number;
+  monitorPid: number;
+  monitorStartTime: number;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  oomKilled: boolean;
+  restartCount: number;
+  error: string;
+}
+
+export const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+export function runStatePath(dir: string): string {
+  return path.join(dir, "run.json");
+}
+
+export function stoppingMarker(dir: string): string {
+  return path.join(dir, "stopping");
+}
+
+export function readRunState(dir: string): RunState | undefined {
+  return readJson<RunState>(runStatePath(dir));
+}
+
+export function writeRunState(dir: string, s: RunState): void {
+  writeFileAtomic(runStatePath(dir), `${JSON.stringify(s)}\n`, 0o644);
+}
+
+/** Field 22 of /proc/<pid>/stat: with the pid it names one process for good (pids are reused). */
+export function processStartTime(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Is the process that wrote this state still the one alive under that pid? */
+export function isAlive(pid: number, startTime: number): boolean {
+  return pid > 0 && processStartTime(pid) === startTime && startTime !== 0;
+}
+
+/** The path execve takes for the embedded monitor (a sealed memfd of this process). */
+export function monitorExecutable(): string {
+  return memfdExecutable("tinydock-monitor", fs.readFileSync(monitorBin));
+}
+
+/** The monitor's report on its fd 1: [2, pid] or [1, stage, errno, index, len, detail]. */
+export function parseStartReport(bytes: Uint8Array): { pid: number } | { failure: InitFailure } | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length >= 8 && view.getInt32(0, true) === 2) return { pid: view.getInt32(4, true) };
+  if (bytes.length >= 20 && view.getInt32(0, true) === 1) {
+    const len = Math.max(0, Math.min(view.getInt32(16, true), bytes.length - 20));
+    const err = view.getInt32(8, true);
+    return {
+      failure: {
+        stage: view.getInt32(4, true),
+        errno: err,
+        code: errnoName(err),
+        index: view.getInt32(12, true),
+        detail: new TextDecoder().decode(bytes.subarray(20, 20 + len)),
+      },
+    };
+  }
+  return null;
+}
+
+export function monitorArgs(req: DetachedRequest): string[] {
+  const args = ["tinydock-monitor", "run", "-d", req.dir, "-l", req.log.path, "-s", String(req.log.maxSize), "-n", String(req.log.maxFile)];
+  args.push("-r", req.restart.name, "-R", String(req.restart.maximumRetryCount));
+  for (const f of req.oomFiles) args.push("-o", f);
+  if (req.tty) args.push("-t");
+  args.push("--", ...req.cleanupArgv);
+  return args;
+}
+
+/**
+ * Starts the monitor, which starts the container. Resolves once the command has exec'd (run.json
+ * says running by then); rejects with launch()'s typed errors (ExecError 126/127, SyscallError)
+ * when the init could not get there — the monitor has then exited and started nothing.
+ */
+export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Detached> {
+  const plan = encodePlan({ ...req.plan, stdio: [-1, -1, -1], ttySlave: -1 });
+  // argv[0] reads "tinydock-monitor" in ps; the executable is the memfd.
+  const proc = Bun.spawn([monitorExecutable(), ...monitorArgs(req).slice(1)], {
+    argv0: "tinydock-monitor",
+    stdin: plan,
+    stdout: "pipe",
+    stderr: "ignore",
+    env: process.env,
+  });
+  const report = parseStartReport(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
+  if (report && "pid" in report) {
+    proc.unref();
+    ctx.log.debug(`monitor ${proc.pid} started container ${req.id.slice(0, 12)} as pid ${report.pid}`);
+    return { monitorPid: proc.pid, pid: report.pid };
+  }
+  const code = await proc.exited;
+  if (report) throw initError(req.plan, report.failure);
+  throw new InternalError(`Cannot start container ${req.id.slice(0, 12)}: the monitor exited with code ${code} before starting it`);
+}
+
+export interface ExecRequest {
+  /** The container's PID 1 (host pid): its namespaces are joined. */
+  targetPid: number;
+  /** Only args, env, cwd, uid/gid/groups, capabilities, noNewPrivileges, seccomp, cgroupProcs matter. */
+  plan: RunPlan;
+  /** Fds of this process for the command's stdin, stdout, stderr (-1 = /dev/null). */
+  stdio: [number, number, number];
+  /** The three stdio fds are a pty slave: make it the controlling terminal. */
+  tty: boolean;
+  /** Detached (exec -d): do not wait for the command. */
+  detach?: boolean;
+}
+
+export interface Execed {
+  pid: number;
+  monitorPid: number;
+  exited: Promise<ExitStatus>;
+  /** Sends a signal to the monitor, which passes it on to the command. */
+  kill(signal: number | NodeJS.Signals): void;
+}
+
+/**
+ * `exec`: the monitor joins the container's namespaces and cgroup and runs the command with the
+ * container's privileges. Resolves once the command has exec'd; `exited` gives its exit code.
+ */
+export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<Execed> {
+  // The monitor's fds 3, 4, 5 are the command's stdio (or /dev/null); fd 0 carries the plan.
+  const planned: RunPlan = {
+    ...req.plan,
+    stdio: [req.stdio[0] < 0 ? -1 : 3, req.stdio[1] < 0 ? -1 : 4, req.stdio[2] < 0 ? -1 : 5],
+    ttySlave: req.tty ? 3 : -1,
+  };
+  const fd = (n: number): number | "ignore" => (n < 0 ? "ignore" : n);
+  const proc = Bun.spawn([monitorExecutable(), "exec", String(req.targetPid)], {
+    argv0: "tinydock-monitor",
+    stdio: [encodePlan(planned), "pipe", "ignore", fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])] as never,
+    env: process.env,
+    ...(req.detach ? { detached: true } : {}),
+  });
+  const report = parseStartReport(new Uint8Array(await new Response(proc.stdout as ReadableStream).arrayBuffer()));
+  if (report && "pid" in report) {
+    if (req.detach) proc.unref();
+    ctx.log.debug(`exec monitor ${proc.pid} runs pid ${report.pid} in container pid ${req.targetPid}`);
+    return {
+      pid: report.pid,
+      monitorPid: proc.pid,
+      exited: proc.exited.then((code) => (code > 128 ? { exitCode: code, signal: code - 128 } : { exitCode: code })),
+      kill: (signal) => proc.kill(signal),
+    };
+  }
+  const code = await proc.exited;
+  if (report) throw initError(req.plan, report.failure);
+  throw new InternalError(`Cannot exec in container process ${req.targetPid}: the monitor exited with code ${code} before starting the command`);
+}

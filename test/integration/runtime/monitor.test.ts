@@ -1,0 +1,189 @@
+// The monitor (src/sys/monitor.c, build/monitor) on the real kernel, driven through
+// src/lifecycle/monitor.ts with hand-written plans over a busybox rootfs: start report, json-file
+// logs and rotation, run.json, restart policy and back-off, typed start errors, exec. Root.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { createContext } from "../../../src/context.ts";
+import { ExecError } from "../../../src/runtime/launch.ts";
+import { execInContainer, readRunState, startDetached, type DetachedRequest } from "../../../src/lifecycle/monitor.ts";
+import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
+import type { RunPlan } from "../../../src/runtime/plan.ts";
+import { DEFAULT_DEVICES, DEFAULT_SYMLINKS, defaultMounts, MASKED_PATHS, READONLY_PATHS } from "../../../src/runtime/spec.ts";
+import { linuxSys } from "../../../src/sys/linux.ts";
+
+const CAPS = 0xa80425fbn;
+let dir: string;
+let n = 0;
+const ctx = createContext({ sys: linuxSys(), env: { TINYDOCK_ROOT: "/tmp/tinydock-monitor-unused", TINYDOCK_CONFIG: "/nonexistent" } });
+const monitors: number[] = [];
+
+function plan(over: Partial<RunPlan>): { plan: RunPlan; cdir: string } {
+  const cdir = path.join(dir, "c", String(++n));
+  for (const d of ["rootfs", "upper", "work"]) fs.mkdirSync(path.join(cdir, d), { recursive: true });
+  const rootfsPath = path.join(cdir, "rootfs");
+  return {
+    cdir,
+    plan: {
+      namespaces: ["mnt", "pid", "uts", "ipc", "net", "cgroup"],
+      hostname: "box",
+      rootfs: overlayMount({ lowers: ["busybox"], upper: path.join(cdir, "upper"), work: path.join(cdir, "work"), target: rootfsPath, root: dir, emptyLower: "empty" }),
+      rootfsPath,
+      mounts: defaultMounts({ privileged: false, readonlyRoot: false }),
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+      readonlyRoot: false,
+      devices: DEFAULT_DEVICES,
+      symlinks: DEFAULT_SYMLINKS,
+      cgroupProcs: [],
+      uid: 0,
+      gid: 0,
+      additionalGids: [],
+      capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS, inheritable: 0n, ambient: 0n },
+      noNewPrivileges: false,
+      seccomp: null,
+      rlimits: [],
+      args: ["true"],
+      env: ["PATH=/bin"],
+      cwd: "/",
+      stdio: [-1, -1, -1],
+      ttySlave: -1,
+      init: false,
+      oomScoreAdj: null,
+      ...over,
+    },
+  };
+}
+
+function request(over: Partial<RunPlan>, extra: Partial<DetachedRequest> = {}): DetachedRequest {
+  const { plan: p, cdir } = plan(over);
+  return {
+    id: `c${n}`,
+    dir: cdir,
+    plan: p,
+    log: { path: path.join(cdir, "json.log"), maxSize: 10 << 20, maxFile: 3 },
+    restart: { name: "no", maximumRetryCount: 0 },
+    oomFiles: [],
+    cleanupArgv: [],
+    ...extra,
+  };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
+  for (let i = 0; i < ms / 20; i++) {
+    const v = fn();
+    if (v) return v;
+    await Bun.sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const exited = (d: string) => until(`run.json exited in ${d}`, () => (readRunState(d)?.status === "exited" ? readRunState(d) : undefined));
+const logLines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { log: string; stream: string; time: string });
+
+beforeAll(() => {
+  dir = fs.mkdtempSync("/tmp/tinydock-monitor-");
+  for (const d of ["l", "empty", "images/busybox/bin", "images/busybox/proc", "images/busybox/sys", "images/busybox/dev", "images/busybox/tmp", "images/busybox/etc"]) {
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
+  }
+  fs.copyFileSync("/bin/busybox", path.join(dir, "images/busybox/bin/busybox"));
+  fs.chmodSync(path.join(dir, "images/busybox/bin/busybox"), 0o755);
+  for (const a of ["sh", "cat", "echo", "hostname", "sleep", "true", "seq", "head", "id"]) fs.symlinkSync("busybox", path.join(dir, "images/busybox/bin", a));
+  fs.symlinkSync("../images/busybox", path.join(dir, "l", "busybox"));
+});
+
+afterEach(() => {
+  for (const pid of monitors.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+});
+
+afterAll(async () => {
+  await Bun.sleep(100);
+  expect(mountsUnder(dir)).toEqual([]);
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("monitor", () => {
+  test("logs both streams in json-file format and records the exit in run.json", async () => {
+    const req = request({ args: ["sh", "-c", "echo out; echo err >&2; printf 'no newline <&>'; exit 3"] });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    expect(d.pid).toBeGreaterThan(0);
+    const s = await exited(req.dir);
+    expect(s).toMatchObject({ status: "exited", exitCode: 3, oomKilled: false, restartCount: 0, pid: 0, monitorPid: d.monitorPid });
+    expect(s.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    const lines = logLines(req.log.path);
+    expect(lines.map((l) => [l.stream, l.log]).sort()).toEqual([["stderr", "err\n"], ["stdout", "no newline <&>"], ["stdout", "out\n"]]);
+    expect(fs.readFileSync(req.log.path, "utf8")).toContain("\\u003c\\u0026\\u003e");
+    const t = Date.parse(lines[0]!.time);
+    expect(Math.abs(t - Date.now())).toBeLessThan(60_000);
+  });
+
+  test("rotates the log at max-size, keeping max-file files", async () => {
+    const req = request({ args: ["sh", "-c", "seq 1 2000"] }, {});
+    req.log = { ...req.log, maxSize: 4096, maxFile: 2 };
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    await exited(req.dir);
+    const files = fs.readdirSync(req.dir).filter((f) => f.startsWith("json.log")).sort();
+    expect(files).toEqual(["json.log", "json.log.1"]);
+    for (const f of files) expect(fs.statSync(path.join(req.dir, f)).size).toBeLessThanOrEqual(4096);
+    const last = logLines(req.log.path).at(-1)!;
+    expect(last.log).toBe("2000\n");
+  });
+
+  test("on-failure:3 restarts three times with back-off, then records exited 3", async () => {
+    const req = request({ args: ["sh", "-c", "echo run; exit 3"] }, { restart: { name: "on-failure", maximumRetryCount: 3 } });
+    const t0 = Date.now();
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    const s = await exited(req.dir);
+    expect(s).toMatchObject({ exitCode: 3, restartCount: 3 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(100 + 200 + 400);
+    expect(logLines(req.log.path).length).toBe(4);
+  });
+
+  test("an unknown command is ExecError 127, as launch() raises it", async () => {
+    const req = request({ args: ["no-such-command"] });
+    const err = await startDetached(ctx, req).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExecError);
+    expect((err as ExecError).exitCode).toBe(127);
+  });
+
+  test("SIGKILL of the monitor kills the container", async () => {
+    const req = request({ args: ["sleep", "100"] });
+    const d = await startDetached(ctx, req);
+    expect(readRunState(req.dir)?.status).toBe("running");
+    process.kill(d.monitorPid, "SIGKILL");
+    await until("container gone", () => !fs.existsSync(`/proc/${d.pid}`) || fs.readFileSync(`/proc/${d.pid}/stat`, "utf8").includes(") Z"));
+  });
+
+  test("exec joins the namespaces: hostname, PID 1, exit codes", async () => {
+    const req = request({ args: ["sleep", "100"] });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    const { plan: p } = plan({});
+    const out = path.join(dir, `exec-out-${n}`);
+    const fd = fs.openSync(out, "w+");
+    try {
+      const run = async (args: string[]) => {
+        const e = await execInContainer(ctx, { targetPid: d.pid, plan: { ...p, args }, stdio: [-1, fd, fd], tty: false });
+        return (await e.exited).exitCode;
+      };
+      expect(await run(["sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$"])).toBe(0);
+      expect(await run(["sh", "-c", "exit 42"])).toBe(42);
+      const err = await execInContainer(ctx, { targetPid: d.pid, plan: { ...p, args: ["nope"] }, stdio: [-1, fd, fd], tty: false }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExecError);
+      expect((err as ExecError).exitCode).toBe(127);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const text = fs.readFileSync(out, "utf8").split("\n");
+    expect(text[0]).toBe("box");
+    expect(text[1]).toBe("sleep 100 ");
+    expect(Number(text[2])).toBeGreaterThan(1);
+  });
+});
