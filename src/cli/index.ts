@@ -4,7 +4,11 @@ import type { Argv } from "yargs";
 import pkg from "../../package.json" with { type: "json" };
 import { isTerminal } from "../terminal.ts";
 import type { CommandSpec, Io } from "./command.ts";
-import { run, RUN_BOOLEAN_FLAGS } from "./commands/run.ts";
+import { run, RUN_BOOLEAN_FLAGS, CREATE_BOOLEAN_FLAGS } from "./commands/run.ts";
+// ── create / start / exec (branch monitor) ──
+import { create } from "./commands/create.ts";
+import { exec, EXEC_BOOLEAN_FLAGS } from "./commands/exec.ts";
+import { start } from "./commands/start.ts";
 import { parseRunArgs } from "./run-args.ts";
 import { splitRunArgs } from "./split.ts";
 
@@ -115,6 +119,8 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
       import("./commands/cp.ts"),
     ]);
   for (const spec of [ps, inspect, logs, stop, kill, rm, wait, rename, top, stats, pause, unpause, cp]) register(cli, spec);
+  // ── create / start / exec (branch monitor) ──
+  for (const spec of [create, start, exec]) register(cli, spec);
   cli.command("container", "Manage containers", (y) => {
     for (const spec of containerSubcommands) register(y, spec);
     return y.demandCommand(1, "");
@@ -136,6 +142,8 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
   const debug = args.includes("--debug") || args.includes("-D");
   // The container's command is not ours to parse (`run busybox ls -la`).
   const split = splitRunArgs(args, "run", RUN_BOOLEAN_FLAGS);
+  // The same for `create IMAGE COMMAND...` and `exec CONTAINER COMMAND...` (branch monitor).
+  const splitOther = split ? null : (splitRunArgs(args, "create", CREATE_BOOLEAN_FLAGS) ?? splitRunArgs(args, "exec", EXEC_BOOLEAN_FLAGS));
   // yargs' answer to a lone --version, without yargs.
   if (args.length === 1 && args[0] === "--version") {
     io.out(`tinydock version ${VERSION}\n`);
@@ -149,11 +157,12 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
       ? { spec: run, argv: fast }
       : psFast
         ? { spec: (await import("./commands/ps.ts")).ps, argv: psFast }
-        : await parseWithYargs(split ? split.head : args);
+        : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
     if (!chosen) return 0;
     const { createContext } = await import("../context.ts");
     const ctx = createContext({ debug });
     if (split && chosen.spec === run) chosen.argv.command = split.rest;
+    if (splitOther && (chosen.spec === create || chosen.spec === exec)) chosen.argv.command = splitOther.rest;
     return (await chosen.spec.run(ctx, chosen.argv, io)) ?? 0;
   } catch (err) {
     const { describeError } = await import("../errors.ts");

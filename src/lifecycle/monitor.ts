@@ -7,16 +7,14 @@
 // test/e2e/detached.test.ts).
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileAtomic, readJson } from "../atomic.ts";
+import { readJson } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { InternalError } from "../errors.ts";
 import { encodePlan } from "../runtime/encode.ts";
 import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
-import { errnoName, memfdExecutable } from "../sys/ffi.ts";
+import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
 import type { InitFailure } from "../sys/sys.ts";
-// Embedded in the compiled binary (bun build --compile); `make` builds it first.
-import monitorBin from "../../build/monitor" with { type: "file" };
 
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
 
@@ -35,7 +33,8 @@ export interface LogOptions {
   maxFile: number;
 }
 
-export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
+/** Docker's "10m" (go-units FromHumanSize is decimal). */
+export const DEFAULT_LOG_MAX_SIZE = 10_000_000;
 export const DEFAULT_LOG_MAX_FILE = 3;
 
 export interface DetachedRequest {
@@ -89,8 +88,16 @@ export function readRunState(dir: string): RunState | undefined {
   return readJson<RunState>(runStatePath(dir));
 }
 
+/**
+ * Temp file + rename, as the monitor does it, without fsync: a reader never sees a torn file, and
+ * after a power loss every container is gone anyway, so durability would buy nothing but the
+ * fsyncs' milliseconds on every foreground run.
+ */
 export function writeRunState(dir: string, s: RunState): void {
-  writeFileAtomic(runStatePath(dir), `${JSON.stringify(s)}\n`, 0o644);
+  const file = runStatePath(dir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(s)}\n`, { mode: 0o644 });
+  fs.renameSync(tmp, file);
 }
 
 /** Field 22 of /proc/<pid>/stat: with the pid it names one process for good (pids are reused). */
@@ -109,7 +116,8 @@ export function isAlive(pid: number, startTime: number): boolean {
 }
 
 /** The path execve takes for the embedded monitor (a sealed memfd of this process). */
-export function monitorExecutable(): string {
+export async function monitorExecutable(): Promise<string> {
+  const { default: monitorBin } = await import("./monitor-binary.ts");
   return memfdExecutable("tinydock-monitor", fs.readFileSync(monitorBin));
 }
 
@@ -150,7 +158,8 @@ export function monitorArgs(req: DetachedRequest): string[] {
 export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Detached> {
   const plan = encodePlan({ ...req.plan, stdio: [-1, -1, -1], ttySlave: -1 });
   // argv[0] reads "tinydock-monitor" in ps; the executable is the memfd.
-  const proc = Bun.spawn([monitorExecutable(), ...monitorArgs(req).slice(1)], {
+  const exe = await monitorExecutable();
+  const proc = Bun.spawn([exe, ...monitorArgs(req).slice(1)], {
     argv0: "tinydock-monitor",
     stdin: plan,
     stdout: "pipe",
@@ -171,6 +180,8 @@ export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Det
 export interface ExecRequest {
   /** The container's PID 1 (host pid): its namespaces are joined. */
   targetPid: number;
+  /** Its start time (field 22 of /proc/<pid>/stat): a recycled pid is refused. */
+  targetStartTime?: number;
   /** Only args, env, cwd, uid/gid/groups, capabilities, noNewPrivileges, seccomp, cgroupProcs matter. */
   plan: RunPlan;
   /** Fds of this process for the command's stdin, stdout, stderr (-1 = /dev/null). */
@@ -200,13 +211,26 @@ export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<Exece
     stdio: [req.stdio[0] < 0 ? -1 : 3, req.stdio[1] < 0 ? -1 : 4, req.stdio[2] < 0 ? -1 : 5],
     ttySlave: req.tty ? 3 : -1,
   };
-  const fd = (n: number): number | "ignore" => (n < 0 ? "ignore" : n);
-  const proc = Bun.spawn([monitorExecutable(), "exec", String(req.targetPid)], {
-    argv0: "tinydock-monitor",
-    stdio: [encodePlan(planned), "pipe", "ignore", fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])] as never,
-    env: process.env,
-    ...(req.detach ? { detached: true } : {}),
-  });
+  // Bun.spawn passes no fd 0 among the extra fds: a duplicate numbered 3 or more goes instead.
+  const dups: number[] = [];
+  const fd = (n: number): number | "ignore" => {
+    if (n < 0) return "ignore";
+    if (n > 0) return n;
+    dups.push(dupFdAbove2(n));
+    return dups.at(-1)!;
+  };
+  const exe = await monitorExecutable();
+  let proc;
+  try {
+    proc = Bun.spawn([exe, "exec", String(req.targetPid), ...(req.targetStartTime ? [String(req.targetStartTime)] : [])], {
+      argv0: "tinydock-monitor",
+      stdio: [encodePlan(planned), "pipe", "ignore", fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])] as never,
+      env: process.env,
+      ...(req.detach ? { detached: true } : {}),
+    });
+  } finally {
+    for (const d of dups) fs.closeSync(d);
+  }
   const report = parseStartReport(new Uint8Array(await new Response(proc.stdout as ReadableStream).arrayBuffer()));
   if (report && "pid" in report) {
     if (req.detach) proc.unref();

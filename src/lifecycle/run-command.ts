@@ -10,7 +10,8 @@ import { parseResources } from "../runtime/resources.ts";
 import { parseUlimit } from "../runtime/ulimit.ts";
 import { parseEnvArg, parseEnvFile } from "../runtime/env.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type VolumeSpec } from "../runtime/volumes.ts";
-import { runContainer, type RunRequest } from "./run.ts";
+import { createContainer, runContainer, runDetached, type RunRequest } from "./run.ts";
+import { parseLabels, parseLogOpts, parseRestartPolicy } from "./run-options.ts";
 import { openTtySession } from "./tty.ts";
 import os from "node:os";
 
@@ -19,14 +20,12 @@ const EXIT_ENGINE = 125;
 
 const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT"];
 
-export async function runCommand(
-  ctx: Ctx,
-  argv: Record<string, unknown>,
-  io: Io,
-  h: { list: (v: unknown) => string[]; str: (v: unknown) => string | undefined },
-): Promise<number> {
+type ArgHelpers = { list: (v: unknown) => string[]; str: (v: unknown) => string | undefined };
+
+/** run's and create's arguments as a RunRequest (the same options, Docker's). */
+export function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h: ArgHelpers): RunRequest {
   const { list, str } = h;
-  try {
+  {
     const host = process.env;
     const env: string[] = [];
     for (const f of list(argv["env-file"])) {
@@ -101,7 +100,27 @@ export async function runCommand(
     ];
     for (const [k, v] of optional) if (v !== undefined) (req as unknown as Record<string, unknown>)[k] = v;
     if (typeof argv.platform === "string") req.platform = parsePlatform(argv.platform, ctx.platform);
+    // Detached containers (the monitor): -d, --restart, --log-opt, -l.
+    if (argv.detach) req.detach = true;
+    const restart = str(argv.restart);
+    if (restart !== undefined) req.restart = parseRestartPolicy(restart);
+    if (req.restart && req.restart.name !== "no" && req.rm) throw new InvalidArgumentError("Conflicting options: --restart and --rm");
+    const logOpts = list(argv["log-opt"]);
+    if (logOpts.length) req.logConfig = parseLogOpts(logOpts);
+    const labels = list(argv.label);
+    if (labels.length) req.labels = parseLabels(labels);
+    return req;
+  }
+}
 
+export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
+  try {
+    const req = buildRunRequest(ctx, argv, h);
+    if (req.detach) {
+      const d = await runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+      io.out(`${d.id}\n`);
+      return 0;
+    }
     const handlers: [NodeJS.Signals, () => void][] = [];
     const tty = req.tty ? openTtySession(ctx.sys, { interactive: req.interactive, out: process.stdout, in: process.stdin }) : undefined;
     const stdio = tty
@@ -130,6 +149,25 @@ export async function runCommand(
       for (const [sig, fn] of handlers) process.off(sig, fn);
     }
   } catch (err) {
+    return engineFailure(err, argv, io);
+  }
+}
+
+/** `create`: prints the new container's id. */
+export async function createCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
+  try {
+    const req = buildRunRequest(ctx, argv, h);
+    const { id } = await createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+    io.out(`${id}\n`);
+    return 0;
+  } catch (err) {
+    return engineFailure(err, argv, io);
+  }
+}
+
+/** Docker's codes: 126/127 when the command could not be executed, 125 for the engine. */
+export function engineFailure(err: unknown, argv: Record<string, unknown>, io: Io): number {
+  {
     if (err instanceof ExecError) {
       io.err(`tinydock: ${err.message}\n`);
       return err.exitCode;

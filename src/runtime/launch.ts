@@ -166,7 +166,7 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
       return "unblock signals";
     case InitStage.JoinNamespace: {
       const j = plan.joinNamespaces?.[i];
-      if (!j) return `join the container's ${f.detail} namespace`;
+      if (!j) return f.detail === "pid" ? "find the container's process (its PID 1 has exited)" : `join the container's ${f.detail} namespace`;
       return `${f.detail === "open" ? "open" : "setns"} ${j?.ns} namespace ${j?.path}`;
     }
     default:

@@ -152,6 +152,7 @@ export function checkEncodedPlan(plan: Uint8Array): number {
 
 const MFD_CLOEXEC = 1;
 const MFD_ALLOW_SEALING = 2;
+const MFD_EXEC = 0x10;
 const F_ADD_SEALS = 1033;
 const F_SEAL_ALL = 0x1 | 0x2 | 0x4 | 0x8; // SEAL, SHRINK, GROW, WRITE
 
@@ -165,7 +166,9 @@ const memfdExecutables = new Map<string, string>();
 export function memfdExecutable(name: string, bytes: Uint8Array): string {
   const known = memfdExecutables.get(name);
   if (known) return known;
-  const fd = lib().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  // MFD_EXEC (Linux 6.3+) says so explicitly, as vm.memfd_noexec=1 requires; older kernels refuse the flag.
+  let fd = lib().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno() === 22 /* EINVAL */) fd = lib().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) throw new InternalError(`Cannot load ${name}: memfd_create: ${errnoName(errno())}`);
   try {
     let off = 0;
@@ -179,4 +182,11 @@ export function memfdExecutable(name: string, bytes: Uint8Array): string {
   const p = `/proc/${process.pid}/fd/${fd}`;
   memfdExecutables.set(name, p);
   return p;
+}
+
+/** A close-on-exec duplicate of fd, numbered 3 or above (Bun.spawn takes no fd 0 among extra stdio). */
+export function dupFdAbove2(fd: number): number {
+  const r = lib().fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
+  if (r < 0) throw new InternalError(`Cannot duplicate fd ${fd}: ${errnoName(errno())}`);
+  return r;
 }

@@ -14,7 +14,7 @@
  *     Docker's json-file format with rotation, writes DIR/run.json atomically on every transition,
  *     applies the restart policy (never once DIR/stopping exists) and, when the container is done
  *     for good, execs CLEANUP ARGV (`tinydock container cleanup <id>`).
- *   tinydock-monitor exec PID    < encoded plan (only the process fields are used)
+ *   tinydock-monitor exec PID [STARTTIME]    < encoded plan (only the process fields are used)
  *     Joins PID's namespaces and cgroup, runs the plan's command there with the plan's ids, caps,
  *     no_new_privs and seccomp, reports on fd 1 and exits as the command did (128+N for signal N).
  *
@@ -31,6 +31,8 @@
 #define SYS_rename 82
 #define SYS_clock_gettime 228
 #define SYS_faccessat 269
+#define SYS_signalfd4 289
+#define SIGTERM 15
 
 #define O_APPEND 02000
 #define O_NONBLOCK 04000
@@ -115,17 +117,11 @@ static void read_plan(void)
   if (!arena || parse(buf, len, arena, arenalen, &plan)) die(1);
 }
 
-/* Field 22 of /proc/<pid>/stat (start time in clock ticks): with the pid, names a process for good. */
-static u64 start_time(long pid)
+/* Field 22 of <proc dir>/stat (start time in clock ticks): with the pid, names a process for good. */
+static u64 start_time_at(long dirfd, const char *path)
 {
-  char path[64], buf[1024], num[24];
-  size_t n = 0;
-  fmt_int(num, pid);
-  path[0] = 0;
-  cat(path, &n, sizeof path, "/proc/");
-  cat(path, &n, sizeof path, num);
-  cat(path, &n, sizeof path, "/stat");
-  long fd = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC), r, i, field = 2;
+  char buf[1024];
+  long fd = S(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC), r, i, field = 2;
   if (fd < 0) return 0;
   r = S(SYS_read, fd, buf, sizeof buf - 1);
   S(SYS_close, fd);
@@ -136,6 +132,18 @@ static u64 start_time(long pid)
     if (buf[i] == ' ') { if (++field == 22) return parse_u64(buf + i + 1); }
   }
   return 0;
+}
+
+static u64 start_time(long pid)
+{
+  char path[64], num[24];
+  size_t n = 0;
+  fmt_int(num, pid);
+  path[0] = 0;
+  cat(path, &n, sizeof path, "/proc/");
+  cat(path, &n, sizeof path, num);
+  cat(path, &n, sizeof path, "/stat");
+  return start_time_at(AT_FDCWD, path);
 }
 
 /* ---- time, as Docker writes it: RFC 3339 with nanoseconds, UTC ---- */
@@ -522,11 +530,19 @@ static int run_mode(int argc, char **argv, char **envp)
   int always = streq(policy, "always") || streq(policy, "unless-stopped"), on_failure = streq(policy, "on-failure");
 
   read_plan();
-  /* Out of the CLI's session and terminal: its end (or a Ctrl-C there) must not end us. */
+  /* Out of the CLI's session and terminal: its end (or a Ctrl-C there) must not end us; and out of
+   * its working directory, which we would otherwise keep busy for as long as the container lives. */
   S(SYS_setsid);
+  S(SYS_chdir, "/");
   ignore(SIGHUP);
   ignore(SIGINT);
   ignore(SIGPIPE);
+  /* SIGTERM (a shutdown, a `kill` of the monitor) is passed on to the container, which then ends
+   * as any stop does: recorded, never restarted, cleaned up. Read through a signalfd in the loop. */
+  u64 termset = 1ull << (SIGTERM - 1);
+  S(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &termset, 0, 8);
+  long sigfd = S(SYS_signalfd4, -1, &termset, 8, O_CLOEXEC | O_NONBLOCK);
+  int terminated = 0;
   st.monitorStart = start_time(S(SYS_getpid));
 
   long null = devnull(), out[2] = { -1, -1 }, master = -1, slave = -1;
@@ -564,6 +580,23 @@ static int run_mode(int argc, char **argv, char **envp)
       die(1);
     }
     u64 began = monotonic_ms();
+    static char err_text[128];
+    if (!pid) {
+      /* A restart the init could not complete: recorded as Docker records a failed start. */
+      char a[24], b[24];
+      size_t n = 0;
+      fmt_int(a, f.stage);
+      fmt_int(b, f.err);
+      err_text[0] = 0;
+      cat(err_text, &n, sizeof err_text, "container init failed at stage ");
+      cat(err_text, &n, sizeof err_text, a);
+      cat(err_text, &n, sizeof err_text, " (errno ");
+      cat(err_text, &n, sizeof err_text, b);
+      cat(err_text, &n, sizeof err_text, ")");
+      st.error = err_text;
+    } else {
+      st.error = "";
+    }
     if (pid) {
       now(&ts);
       fmt_time(st.startedAt, &ts);
@@ -581,15 +614,22 @@ static int run_mode(int argc, char **argv, char **envp)
       }
       /* The tty slave stays open here: a restarted container needs it again, and the master
        * would report EIO between runs otherwise. */
-      struct pollfd fds[3];
+      struct pollfd fds[4];
       int open[2] = { out[0] >= 0, out[1] >= 0 }, exited = 0;
+      if (terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
       while (!exited) {
         int nf = 0;
         fds[nf].fd = (int)pidfd; fds[nf].events = POLLIN; fds[nf++].revents = 0;
+        fds[nf].fd = (int)sigfd; fds[nf].events = POLLIN; fds[nf++].revents = 0;
         for (i = 0; i < 2; i++) if (open[i]) { fds[nf].fd = (int)out[i]; fds[nf].events = POLLIN; fds[nf++].revents = 0; }
         long r = S(SYS_poll, fds, nf, -1);
         if (r < 0) continue;
-        for (int k = 1; k < nf; k++) {
+        if (fds[1].revents) {
+          u8 si[128];
+          while (S(SYS_read, sigfd, si, sizeof si) > 0) terminated = 1;
+          if (terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
+        }
+        for (int k = 2; k < nf; k++) {
           if (!fds[k].revents) continue;
           int s = fds[k].fd == out[0] ? 0 : 1;
           if (!pump(fds[k].fd, s)) open[s] = 0;
@@ -618,21 +658,28 @@ static int run_mode(int argc, char **argv, char **envp)
 
     /* Docker's restart manager: on-failure counts against N; back-off 100 ms doubling to 1 min,
      * back to 100 ms after a run of 10 s or more. Never once the CLI has said stop. */
-    int again = !stopping() && (always || (on_failure && code != 0 && (max_retries == 0 || st.restartCount < max_retries)));
+    int again = !terminated && !stopping() && (always || (on_failure && code != 0 && (max_retries == 0 || st.restartCount < max_retries)));
     if (!again) break;
     if (ran >= 10000) delay = 0;
     delay = delay == 0 ? 100 : delay * 2;
     if (delay > 60000) delay = 60000;
     st.status = "restarting";
     write_state();
-    for (u64 waited = 0; waited < delay && !stopping(); waited += 50) S(SYS_poll, 0, 0, delay - waited < 50 ? delay - waited : 50);
-    if (stopping()) break;
+    for (u64 waited = 0; waited < delay && !stopping() && !terminated; waited += 50) {
+      struct pollfd pf = { (int)sigfd, POLLIN, 0 };
+      u8 si[128];
+      S(SYS_poll, &pf, 1, delay - waited < 50 ? delay - waited : 50);
+      while (S(SYS_read, sigfd, si, sizeof si) > 0) terminated = 1;
+    }
+    if (stopping() || terminated) break;
     st.restartCount++;
   }
   st.status = "exited";
   write_state();
   if (log_fd >= 0) S(SYS_close, log_fd);
   if (cleanup) {
+    u64 none = 0;
+    S(SYS_rt_sigprocmask, 2, &none, 0, 8); /* the cleanup starts with no signal blocked */
     S(SYS_execve, cleanup[0], cleanup, envp);
   }
   return 0;
@@ -669,21 +716,26 @@ static int exec_mode(int argc, char **argv)
   struct failure f;
   if (argc < 3) die(2);
   long target = (long)parse_u64(argv[2]);
+  u64 want_start = argc > 3 ? parse_u64(argv[3]) : 0;
   read_plan();
   fmt_int(num, target);
-  /* Everything is opened while we still see the host: the namespaces, the cgroup.procs files. */
+  /* Everything is opened while we still see the host: the namespaces, the cgroup.procs files. All
+   * through one fd on /proc/<pid>, whose start time is checked first: a pid the container's PID 1
+   * died and left to another process is refused (ESRCH), and the fd never follows it there. */
+  copy(path, sizeof path, "/proc/", num);
+  long procfd = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd >= 0 && want_start && start_time_at(procfd, "stat") != want_start) { S(SYS_close, procfd); procfd = -3 /* ESRCH */; }
+  if (procfd < 0) { f.stage = ST_JOIN; f.err = (i32)-procfd; f.index = 0; copy(f.text, 32, "pid", 0); f.len = 3; report_failure(&f); die(1); }
   for (i = 0; i < 6; i++) {
-    copy(path, sizeof path, "/proc/", num);
-    size_t n = slen(path);
-    cat(path, &n, sizeof path, "/ns/");
-    cat(path, &n, sizeof path, EXEC_NS[i].name);
-    fds[i] = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    copy(path, sizeof path, "ns/", EXEC_NS[i].name);
+    fds[i] = S(SYS_openat, procfd, path, O_RDONLY | O_CLOEXEC);
     if (fds[i] == -ENOENT && EXEC_NS[i].flag == CLONE_NEWTIME) continue; /* a kernel without */
     if (fds[i] < 0) { f.stage = ST_JOIN; f.err = (i32)-fds[i]; f.index = (i32)i; copy(f.text, 32, EXEC_NS[i].name, 0); f.len = (i32)slen(f.text); report_failure(&f); die(1); }
   }
-  copy(path, sizeof path, "/proc/", num);
-  { size_t n = slen(path); cat(path, &n, sizeof path, "/ns/cgroup"); }
-  cgns = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  cgns = S(SYS_openat, procfd, "ns/cgroup", O_RDONLY | O_CLOEXEC);
+  /* Still the same process now that everything is open (its fds name its namespaces for good). */
+  if (want_start && start_time_at(procfd, "stat") != want_start) { f.stage = ST_JOIN; f.err = 3; f.index = 0; copy(f.text, 32, "pid", 0); f.len = 3; report_failure(&f); die(1); }
+  S(SYS_close, procfd);
   ncg = plan.ncg < 16 ? plan.ncg : 16;
   for (i = 0; i < ncg; i++) {
     cg[i] = S(SYS_openat, AT_FDCWD, plan.cg[i], O_WRONLY | O_CLOEXEC);

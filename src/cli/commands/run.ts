@@ -1,7 +1,7 @@
 import type { CommandSpec } from "../command.ts";
 
-const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
-const str = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
+export const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+export const str = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
 
 /** One of run's options, as yargs' .option() takes it: the builder and parseRunArgs share this table. */
 export interface RunOption {
@@ -15,6 +15,7 @@ export interface RunOption {
 
 /** run's options in --help order. */
 export const RUN_OPTIONS: readonly RunOption[] = [
+  { name: "detach", alias: "d", type: "boolean", default: false, describe: "Run container in background and print container ID" },
   { name: "rm", type: "boolean", default: false, describe: "Automatically remove the container when it exits" },
   { name: "name", type: "string", describe: "Assign a name to the container" },
   { name: "interactive", alias: "i", type: "boolean", default: false, describe: "Keep STDIN open" },
@@ -46,6 +47,9 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "init", type: "boolean", default: false, describe: "Run an init inside the container that forwards signals and reaps processes" },
   { name: "network", alias: "net", type: "string", default: "none", describe: 'Connect a container to a network (only "none" so far)' },
   { name: "platform", type: "string", describe: "Set platform if server is multi-platform capable" },
+  { name: "restart", type: "string", describe: "Restart policy to apply when a container exits (no, always, on-failure[:N], unless-stopped)" },
+  { name: "log-opt", type: "string", array: true, describe: "Log driver options (max-size, max-file)" },
+  { name: "label", alias: "l", type: "string", array: true, describe: "Set meta data on a container" },
 ];
 
 /** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */
@@ -69,3 +73,13 @@ export const run: CommandSpec = {
     return await runCommand(ctx, argv, io, { list, str });
   },
 };
+
+/** create's options: run's, but a created container is started by `start` (no -d). */
+export const CREATE_OPTIONS: readonly RunOption[] = RUN_OPTIONS.filter((o) => o.name !== "detach");
+
+export const CREATE_BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
+  ...CREATE_OPTIONS.filter((o) => o.type === "boolean").flatMap((o) => (o.alias ? [o.name, o.alias] : [o.name])),
+  "help",
+  "debug",
+  "D",
+]);

@@ -187,3 +187,32 @@ describe("monitor", () => {
     expect(Number(text[2])).toBeGreaterThan(1);
   });
 });
+
+describe("monitor exec: the target is checked", () => {
+  test("a start time that is not the process's is refused (a recycled pid), as a typed error", async () => {
+    const req = request({ args: ["sleep", "100"] });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    const { plan: p } = plan({ args: ["true"] });
+    const err = await execInContainer(ctx, { targetPid: d.pid, targetStartTime: 1, plan: p, stdio: [-1, -1, -1], tty: false }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain("its PID 1 has exited");
+    expect((err as Error).message).toContain("ESRCH");
+    const stat = fs.readFileSync(`/proc/${d.pid}/stat`, "utf8");
+    const start = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const ok = await execInContainer(ctx, { targetPid: d.pid, targetStartTime: start, plan: p, stdio: [-1, -1, -1], tty: false });
+    expect((await ok.exited).exitCode).toBe(0);
+  });
+});
+
+describe("monitor signals", () => {
+  test("SIGTERM to the monitor is passed to the container: recorded as exited 143, not restarted", async () => {
+    // With --init's reaper as PID 1: a PID 1 without a handler never sees SIGTERM (the kernel's rule).
+    const req = request({ args: ["sleep", "100"], init: true }, { restart: { name: "always", maximumRetryCount: 0 } });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    await Bun.sleep(50);
+    process.kill(d.monitorPid, "SIGTERM");
+    const s = await exited(req.dir);
+    expect(s).toMatchObject({ exitCode: 143, restartCount: 0 });
+  });
+});

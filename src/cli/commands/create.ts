@@ -1,0 +1,16 @@
+import type { CommandSpec } from "../command.ts";
+import { CREATE_OPTIONS, list, str } from "./run.ts";
+
+export const create: CommandSpec = {
+  command: "create <image> [command..]",
+  describe: "Create a new container",
+  builder: (y) => {
+    y.positional("image", { type: "string", describe: "IMAGE" }).positional("command", { type: "string", array: true, describe: "COMMAND [ARG...]" });
+    for (const { name, ...o } of CREATE_OPTIONS) y.option(name, o);
+    return y;
+  },
+  async run(ctx, argv, io) {
+    const { createCommand } = await import("../../lifecycle/run-command.ts");
+    return await createCommand(ctx, argv, io, { list, str });
+  },
+};

@@ -1,0 +1,67 @@
+import type { CommandSpec } from "../command.ts";
+import { list, str } from "./run.ts";
+
+/** exec's flags that take no value: the CLI splits `CONTAINER COMMAND...` off with this. */
+export const EXEC_BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["detach", "d", "interactive", "i", "tty", "t", "help", "debug", "D"]);
+
+export const exec: CommandSpec = {
+  command: "exec <container> [command..]",
+  describe: "Execute a command in a running container",
+  builder: (y) =>
+    y
+      .positional("container", { type: "string", describe: "CONTAINER" })
+      .positional("command", { type: "string", array: true, describe: "COMMAND [ARG...]" })
+      .option("detach", { alias: "d", type: "boolean", default: false, describe: "Detached mode: run command in the background" })
+      .option("interactive", { alias: "i", type: "boolean", default: false, describe: "Keep STDIN open even if not attached" })
+      .option("tty", { alias: "t", type: "boolean", default: false, describe: "Allocate a pseudo-TTY" })
+      .option("env", { alias: "e", type: "string", array: true, describe: "Set environment variables" })
+      .option("user", { alias: "u", type: "string", describe: "Username or UID (format: <name|uid>[:<group|gid>])" })
+      .option("workdir", { alias: "w", type: "string", describe: "Working directory inside the container" }),
+  async run(ctx, argv, io) {
+    const [{ execCommand }, { openTtySession }, { ExecError }, { UsageError }, { parseEnvArg }] = await Promise.all([
+      import("../../lifecycle/exec.ts"),
+      import("../../lifecycle/tty.ts"),
+      import("../../runtime/launch.ts"),
+      import("../usage.ts"),
+      import("../../runtime/env.ts"),
+    ]);
+    const args = list(argv.command);
+    if (args.length === 0) throw new UsageError('"exec" requires at least 2 arguments');
+    const env: string[] = [];
+    for (const e of list(argv.env)) {
+      const v = parseEnvArg(e, process.env);
+      if (v !== null) env.push(v);
+    }
+    const detach = Boolean(argv.detach);
+    const interactive = Boolean(argv.interactive);
+    const tty = !detach && argv.tty ? openTtySession(ctx.sys, { interactive, out: process.stdout, in: process.stdin }) : undefined;
+    const stdio: [number, number, number] = detach ? [-1, -1, -1] : tty ? [tty.slave, tty.slave, tty.slave] : [interactive ? 0 : -1, 1, 2];
+    // Ctrl-C and Ctrl-\ reach the monitor (same process group) and it forwards them: not twice.
+    const ignored = (): void => {};
+    const handlers: [NodeJS.Signals, () => void][] = [];
+    try {
+      const opts = { args, env, tty: Boolean(tty), detach, stdio, ...(str(argv.user) !== undefined ? { user: str(argv.user)! } : {}), ...(str(argv.workdir) !== undefined ? { workdir: str(argv.workdir)! } : {}) };
+      let e;
+      try {
+        e = await execCommand(ctx, String(argv.container), opts);
+      } catch (err) {
+        if (err instanceof ExecError) {
+          io.err(`tinydock: ${err.message}\n`);
+          return err.exitCode;
+        }
+        throw err;
+      }
+      if (detach) return 0;
+      tty?.started();
+      for (const sig of ["SIGINT", "SIGQUIT"] as const) handlers.push([sig, ignored]);
+      for (const sig of ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) handlers.push([sig, () => e.kill(sig)]);
+      for (const [sig, fn] of handlers) process.on(sig, fn);
+      const { exitCode } = await e.exited;
+      if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
+      return exitCode;
+    } finally {
+      tty?.close();
+      for (const [sig, fn] of handlers) process.off(sig, fn);
+    }
+  },
+};

@@ -1,0 +1,33 @@
+import type { CommandSpec } from "../command.ts";
+
+export const start: CommandSpec = {
+  command: "start <containers..>",
+  describe: "Start one or more stopped containers",
+  builder: (y) =>
+    y
+      .option("attach", { alias: "a", type: "boolean", default: false, describe: "Attach STDOUT/STDERR and forward signals" })
+      .option("interactive", { alias: "i", type: "boolean", default: false, describe: "Attach container's STDIN (not supported: stdin stays closed)" }),
+  async run(ctx, argv, io) {
+    const { startContainer, attachToLog } = await import("../../lifecycle/start.ts");
+    const { describeError } = await import("../../errors.ts");
+    const { UsageError } = await import("../usage.ts");
+    const refs = (argv.containers as unknown[]).map(String);
+    if (argv.attach) {
+      if (refs.length !== 1) throw new UsageError("you cannot start and attach multiple containers at once");
+      const s = await startContainer(ctx, refs[0]!);
+      return await attachToLog(ctx, s.id, (e) => (e.stream === "stderr" ? io.err(e.log) : io.out(e.log)));
+    }
+    let code = 0;
+    for (const ref of refs) {
+      try {
+        await startContainer(ctx, ref);
+        io.out(`${ref}\n`);
+      } catch (err) {
+        io.err(`Error response from daemon: ${describeError(err)}\n`);
+        code = 1;
+      }
+    }
+    if (code) io.err(`Error: failed to start containers: ${refs.join(", ")}\n`);
+    return code;
+  },
+};

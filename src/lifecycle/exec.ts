@@ -1,0 +1,73 @@
+// `exec`: a command in a running container, through the monitor's exec mode (it joins the
+// container's namespaces and cgroup, then runs the command with the container's ids, caps,
+// no_new_privs and seccomp). The container's own saved plan supplies those; -e/-u/-w adjust them.
+import fs from "node:fs";
+import type { Ctx } from "../context.ts";
+import { FailedPreconditionError } from "../errors.ts";
+import { capabilitiesForUser } from "../runtime/capabilities.ts";
+import { decodePlan } from "../runtime/encode.ts";
+import { mergeEnv } from "../runtime/env.ts";
+import type { RunPlan } from "../runtime/plan.ts";
+import { parseGroup, parsePasswd, resolveUser } from "../runtime/user.ts";
+import { containerPaths, findContainer } from "./containers.ts";
+import { readLive } from "./live.ts";
+import { execInContainer, type Execed } from "./monitor.ts";
+import { planFile } from "./run.ts";
+import { checkTransition } from "./state.ts";
+
+export interface ExecOptions {
+  args: string[];
+  env: string[];
+  user?: string;
+  workdir?: string;
+  tty: boolean;
+  detach: boolean;
+  stdio: [number, number, number];
+}
+
+function readInContainer(pid: number, file: string): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/root${file}`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The process part of the container's plan, with exec's overrides. Pure but for /etc/passwd. */
+export function execPlan(base: RunPlan, pid: number, o: ExecOptions): RunPlan {
+  let { uid, gid, additionalGids, capabilities } = base;
+  let home: string | undefined;
+  if (o.user !== undefined) {
+    const u = resolveUser(o.user, parsePasswd(readInContainer(pid, "/etc/passwd")), parseGroup(readInContainer(pid, "/etc/group")));
+    ({ uid, gid } = u);
+    additionalGids = u.additionalGids;
+    home = u.home;
+    // The container's capability set, as a process of that user gets it (root: all of it).
+    capabilities = capabilitiesForUser(base.capabilities.bounding, uid);
+  }
+  const env = mergeEnv(base.env, home ? [`HOME=${home}`] : [], o.tty ? ["TERM=xterm"] : [], o.env);
+  return { ...base, args: o.args, env, uid, gid, additionalGids, capabilities, cwd: o.workdir ?? base.cwd, init: false, oomScoreAdj: null };
+}
+
+export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promise<Execed> {
+  const rec = findContainer(ctx.root, ref);
+  const live = readLive(ctx, rec);
+  checkTransition(live.state.Paused ? "paused" : live.state.Status, "exec", rec.id);
+  const pid = live.state.Pid;
+  if (!pid) throw new FailedPreconditionError(`Container ${rec.id} is not running`);
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(planFile(containerPaths(ctx.root, rec.id).dir));
+  } catch {
+    throw new FailedPreconditionError(`Cannot exec in container ${rec.id}: it has no saved run plan`);
+  }
+  const plan = execPlan(decodePlan(bytes), pid, o);
+  return await execInContainer(ctx, {
+    targetPid: pid,
+    ...(live.state.pidStartTime ? { targetStartTime: live.state.pidStartTime } : {}),
+    plan,
+    stdio: o.stdio,
+    tty: o.tty,
+    detach: o.detach,
+  });
+}

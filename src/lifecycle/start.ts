@@ -1,0 +1,62 @@
+// `start [-a]`: a created (or exited) container runs again under a new monitor, from the plan
+// `create` saved (containers/<id>/plan.bin). The cgroup is made again when a cleanup took it.
+import fs from "node:fs";
+import type { Ctx } from "../context.ts";
+import { FailedPreconditionError } from "../errors.ts";
+import { detectCgroups } from "../runtime/cgroups/index.ts";
+import { decodePlan } from "../runtime/encode.ts";
+import { containerFiles, containerPaths, findContainer, lockContainer, type ContainerRecord } from "./containers.ts";
+import { readLive } from "./live.ts";
+import { followLogs, type LogEntry } from "./logs.ts";
+import { readRunState, startDetached, type Detached } from "./monitor.ts";
+import { detachedRequest, planFile, resourcesFromHostConfig } from "./run.ts";
+import { checkTransition } from "./state.ts";
+
+export interface Started extends Partial<Detached> {
+  id: string;
+  /** It was running already: nothing was done (Docker's start succeeds then too). */
+  alreadyRunning: boolean;
+}
+
+export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
+  const rec0 = findContainer(ctx.root, ref);
+  const lock = await lockContainer(ctx, rec0.id);
+  try {
+    const live = readLive(ctx, rec0);
+    const rec: ContainerRecord = live.record;
+    if (live.state.Running && !live.state.Paused) return { id: rec.id, alreadyRunning: true };
+    checkTransition(live.state.Status, "start", rec.id);
+    const dir = containerPaths(ctx.root, rec.id).dir;
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(planFile(dir));
+    } catch {
+      throw new FailedPreconditionError(`Cannot start container ${rec.id}: it has no saved run plan (created by an older tinydock)`);
+    }
+    const plan = decodePlan(bytes);
+    // A cleanup after the last run removed the cgroup: the same one (same paths) again.
+    if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {
+      const resources = resourcesFromHostConfig(rec.hostConfig ?? {});
+      detectCgroups(ctx.cgroupRoot).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true });
+    }
+    fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });
+    const d = await startDetached(ctx, detachedRequest(rec, dir, plan, plan.cgroupProcs));
+    return { id: rec.id, alreadyRunning: false, ...d };
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * `start -a`: the container's output from its log as it comes, until it has exited for good;
+ * resolves to its exit code.
+ */
+export async function attachToLog(ctx: Ctx, id: string, emit: (e: LogEntry) => void): Promise<number> {
+  const dir = containerPaths(ctx.root, id).dir;
+  const running = () => {
+    const rec = findContainer(ctx.root, id);
+    return readLive(ctx, rec).state.Running;
+  };
+  await followLogs(dir, id, { sel: {}, emit, running, sleep: ctx.sleep, pollMs: 25 });
+  return readRunState(dir)?.exitCode ?? 0;
+}

@@ -1,0 +1,52 @@
+// exec's plan: the container's own (ids, capabilities, seccomp, cgroup) with -e/-u/-w applied;
+// and the resources recorded under Docker's HostConfig names, read back by `start`.
+import { describe, expect, test } from "bun:test";
+import { execPlan } from "../../../src/lifecycle/exec.ts";
+import { resourcesFromHostConfig, resourcesToHostConfig } from "../../../src/lifecycle/run.ts";
+import type { RunPlan } from "../../../src/runtime/plan.ts";
+
+const CAPS = 0xa80425fbn;
+const base = {
+  uid: 0,
+  gid: 0,
+  additionalGids: [10],
+  capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS, inheritable: 0n, ambient: 0n },
+  env: ["PATH=/bin", "HOME=/root", "A=image"],
+  cwd: "/srv",
+  args: ["sleep", "300"],
+  init: true,
+  oomScoreAdj: 5,
+  noNewPrivileges: true,
+  seccomp: new Uint8Array(8),
+  cgroupProcs: ["/sys/fs/cgroup/pids/tinydock/x/cgroup.procs"],
+} as unknown as RunPlan;
+const opts = { args: ["sh"], env: [] as string[], tty: false, detach: false, stdio: [-1, 1, 2] as [number, number, number] };
+
+describe("execPlan", () => {
+  test("the container's privileges, a new command, no reaper", () => {
+    const p = execPlan(base, -1, opts);
+    expect(p).toMatchObject({ args: ["sh"], uid: 0, gid: 0, additionalGids: [10], cwd: "/srv", init: false, oomScoreAdj: null, noNewPrivileges: true });
+    expect(p.capabilities).toEqual(base.capabilities);
+    expect(p.seccomp).toBe(base.seccomp);
+    expect(p.cgroupProcs).toEqual(base.cgroupProcs);
+  });
+  test("-e overrides, -w, -t sets TERM", () => {
+    const p = execPlan(base, -1, { ...opts, env: ["A=exec", "B=1"], workdir: "/tmp", tty: true });
+    expect(p.env).toEqual(["PATH=/bin", "HOME=/root", "A=exec", "TERM=xterm", "B=1"]);
+    expect(p.cwd).toBe("/tmp");
+  });
+  test("-u 1000:1000: that user's ids, no effective capabilities, the same bounding set", () => {
+    const p = execPlan(base, -1, { ...opts, user: "1000:1000" });
+    expect(p).toMatchObject({ uid: 1000, gid: 1000, additionalGids: [] });
+    expect(p.capabilities).toEqual({ bounding: CAPS, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n });
+  });
+});
+
+describe("resources in HostConfig", () => {
+  test("round-trip under Docker's names", () => {
+    const r = { memory: 33554432, memorySwap: -1, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: "0", pidsLimit: 50 };
+    const hc = resourcesToHostConfig(r);
+    expect(hc).toEqual({ Memory: 33554432, MemorySwap: -1, CpuQuota: 50000, CpuPeriod: 100000, CpuShares: 512, CpusetCpus: "0", PidsLimit: 50 });
+    expect(resourcesFromHostConfig({ ...hc, Privileged: false })).toEqual(r);
+  });
+});
