@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BUN ?= bun
 # Debian packages the tests, demo and bench use as oracles and tools (none is needed to run tinydock).
 APT_PACKAGES := docker-registry busybox-static skopeo umoci podman runc crun hyperfine iptables \
-	nftables curl wrk iproute2 make ca-certificates linux-libc-dev strace musl-tools
+	nftables curl wrk iproute2 make ca-certificates linux-libc-dev strace musl-tools conntrack
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.c' \) 2>/dev/null) package.json
 
@@ -46,10 +46,12 @@ deps:
 demo: deps tinydock
 	$(BUN) images/demo.ts
 
-# Both benches even when the pull one fails, but not after Ctrl-C; fails if either failed.
+# Every bench (pull, run, net: published ports) even when an earlier one fails, but not after
+# Ctrl-C; fails if any failed.
 bench: deps tinydock
 	pull=0; $(BUN) bench/pull.ts || pull=$$?; [ $$pull -lt 128 ] || exit $$pull; \
-	$(BUN) bench/run.ts && exit $$pull
+	run=0; $(BUN) bench/run.ts || run=$$?; [ $$run -lt 128 ] || exit $$run; \
+	$(BUN) bench/net.ts && [ $$pull = 0 ] && exit $$run
 
 clean:
 	rm -f tinydock

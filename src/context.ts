@@ -22,6 +22,14 @@ export interface EngineConfig {
   maxLayerBytes: number;
   /** Layers fetched and unpacked at once (Docker's max-concurrent-downloads). */
   maxConcurrentDownloads: number;
+  // network
+  /** The default bridge's gateway address and prefix (Docker's `bip`). */
+  bip: string;
+  /** Where user networks' subnets come from (Docker's `default-address-pools`). */
+  defaultAddressPools: { base: string; size: number }[];
+  /** MTU of the containers' eth0 and of the bridges. */
+  mtu: number;
+  // end network
 }
 
 export interface Logger {
@@ -63,6 +71,10 @@ export const DEFAULT_CONFIG_VALUES: EngineConfig = {
   insecureRegistries: [],
   maxLayerBytes: 64 * 1024 ** 3,
   maxConcurrentDownloads: 8,
+  // network: away from Docker's 172.17-31 and podman's 10.88, so they can share a host
+  bip: "10.29.0.1/16",
+  defaultAddressPools: [{ base: "10.30.0.0/16", size: 24 }],
+  mtu: 1500,
 };
 
 export function parseEngineConfig(text: string, source: string): EngineConfig {
@@ -104,8 +116,26 @@ export function parseEngineConfig(text: string, source: string): EngineConfig {
     insecureRegistries: strings("insecure-registries"),
     maxLayerBytes: positive("max-layer-bytes", DEFAULT_CONFIG_VALUES.maxLayerBytes),
     maxConcurrentDownloads: positive("max-concurrent-downloads", DEFAULT_CONFIG_VALUES.maxConcurrentDownloads),
+    // network
+    bip: typeof obj.bip === "string" ? obj.bip : obj.bip === undefined ? DEFAULT_CONFIG_VALUES.bip : bad("bip", "a string like \"10.29.0.1/16\""),
+    defaultAddressPools: addressPools(obj["default-address-pools"], (m) => bad("default-address-pools", m)),
+    mtu: positive("mtu", DEFAULT_CONFIG_VALUES.mtu),
   };
+  function bad(key: string, expected: string): never {
+    throw new ParseError(`Cannot parse config "${source}": "${key}" must be ${expected}`);
+  }
 }
+
+// network
+function addressPools(v: unknown, bad: (expected: string) => never): { base: string; size: number }[] {
+  if (v === undefined) return DEFAULT_CONFIG_VALUES.defaultAddressPools;
+  const ok =
+    Array.isArray(v) &&
+    v.every((p) => p && typeof p === "object" && typeof p.base === "string" && Number.isInteger(p.size) && p.size > 0 && p.size <= 30);
+  if (!ok) bad('a list of {"base": "CIDR", "size": N}');
+  return (v as { base: string; size: number }[]).map((p) => ({ base: p.base, size: p.size }));
+}
+// end network
 
 export function loadEngineConfig(file: string): EngineConfig {
   let text: string;

@@ -58,6 +58,8 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     import("./commands/rmi.ts"),
     import("./commands/tag.ts"),
   ]);
+  // ports helper: `port` (issue 5).
+  const { port } = await import("./commands/port.ts");
   // yargs renders the chosen command's whole help text right after calling its handler
   // (usage.cacheHelpMessage: ~20 ms for run's options). So the handler only records the choice and
   // leaves parse by throwing; yargs has validated the arguments by then.
@@ -94,10 +96,18 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     });
 
   for (const spec of [run, pull, images, rmi, tag, login, logout]) register(cli, spec);
+  register(cli, port); // ports helper
   cli.command("image", "Manage images", (y) => {
     for (const spec of imageSubcommands) register(y, spec);
     return y.demandCommand(1, "");
   });
+  // network (issue 5)
+  const { networkSubcommands } = await import("./commands/network.ts");
+  cli.command("network", "Manage networks", (y) => {
+    for (const spec of networkSubcommands) register(y, spec);
+    return y.demandCommand(1, "");
+  });
+  // end network
 
   // ── Container verbs (branch cmds) ──
   const [{ containerSubcommands }, { systemSubcommands }, { ps }, { inspect }, { logs }, { stop }, { kill }, { rm }, { wait }, { rename }, { top }, { stats }, { pause }, { unpause }, { cp }] =

@@ -4,6 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
+import type { NetworkSettingsRecord } from "../network/attach.ts"; // network
+import type { NetworkOptions } from "./run.ts"; // monitor
 import { randomHex, randomIndex } from "../random.ts";
 import type { Ctx } from "../context.ts";
 import { acquireLock, withLock, type Lock } from "../store/lock.ts";
@@ -38,13 +40,17 @@ export interface ContainerRecord {
   /** Docker-shaped Config: Env, Cmd, Entrypoint, WorkingDir, User, Image, Labels, StopSignal, … */
   config?: Record<string, unknown> & { StopSignal?: string; Labels?: Record<string, string>; Cmd?: string[]; Entrypoint?: string[] | null; Tty?: boolean };
   hostConfig?: Record<string, unknown>;
-  /** Owned by the network helper (NetworkSettingsRecord). */
-  network?: Record<string, unknown>;
   /** Owned by the ports helper (PortBinding[]). */
   ports?: Record<string, unknown>[];
   mounts?: Record<string, unknown>[];
   /** The container's cgroup directories (stats, pause, kill, cleanup). */
   cgroupPath?: string[];
+  // network
+  /** What attachNetwork set up (mode, netns file, endpoint): detachNetwork undoes it. */
+  network?: NetworkSettingsRecord;
+  // end network
+  // monitor (detached containers): run's network flags, for `start` to attach again after a cleanup
+  networkOptions?: NetworkOptions;
 }
 
 export interface ContainerPaths {

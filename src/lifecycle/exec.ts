@@ -2,6 +2,8 @@
 // container's namespaces and cgroup, then runs the command with the container's ids, caps,
 // no_new_privs and seccomp). The container's own saved plan supplies those; -e/-u/-w adjust them.
 import fs from "node:fs";
+
+const O_CLOEXEC = 0o2000000;
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { capabilitiesForUser } from "../runtime/capabilities.ts";
@@ -9,9 +11,10 @@ import { decodePlan } from "../runtime/encode.ts";
 import { mergeEnv } from "../runtime/env.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { parseGroup, parsePasswd, resolveUser } from "../runtime/user.ts";
+import { RESOLVE } from "../sys/sys.ts";
 import { containerPaths, findContainer } from "./containers.ts";
 import { readLive } from "./live.ts";
-import { execInContainer, type Execed } from "./monitor.ts";
+import { spawnInContainer, type Execed } from "./monitor.ts";
 import { planFile } from "./run.ts";
 import { checkTransition } from "./state.ts";
 
@@ -25,20 +28,32 @@ export interface ExecOptions {
   stdio: [number, number, number];
 }
 
-function readInContainer(pid: number, file: string): string {
+/**
+ * A file of the container's rootfs, through /proc/<pid>/root with every symlink resolved inside it
+ * (openat2 RESOLVE_IN_ROOT): an image whose /etc/passwd links to /etc/shadow gets the container's,
+ * never the host's. "" when it cannot be read.
+ */
+function readInContainer(ctx: Ctx, pid: number, file: string): string {
+  let root = -1;
+  let fd = -1;
   try {
-    return fs.readFileSync(`/proc/${pid}/root${file}`, "utf8");
+    root = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    fd = ctx.sys.openat2(root, file.replace(/^\/+/, ""), fs.constants.O_RDONLY | O_CLOEXEC, 0, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS);
+    return fs.readFileSync(fd, "utf8");
   } catch {
     return "";
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+    if (root >= 0) fs.closeSync(root);
   }
 }
 
-/** The process part of the container's plan, with exec's overrides. Pure but for /etc/passwd. */
-export function execPlan(base: RunPlan, pid: number, o: ExecOptions): RunPlan {
+/** The process part of the container's plan, with exec's overrides (-u resolved in the container's files). Pure. */
+export function execPlan(base: RunPlan, files: { passwd: string; group: string }, o: ExecOptions): RunPlan {
   let { uid, gid, additionalGids, capabilities } = base;
   let home: string | undefined;
   if (o.user !== undefined) {
-    const u = resolveUser(o.user, parsePasswd(readInContainer(pid, "/etc/passwd")), parseGroup(readInContainer(pid, "/etc/group")));
+    const u = resolveUser(o.user, parsePasswd(files.passwd), parseGroup(files.group));
     ({ uid, gid } = u);
     additionalGids = u.additionalGids;
     home = u.home;
@@ -61,8 +76,9 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
   } catch {
     throw new FailedPreconditionError(`Cannot exec in container ${rec.id}: it has no saved run plan`);
   }
-  const plan = execPlan(decodePlan(bytes), pid, o);
-  return await execInContainer(ctx, {
+  const files = o.user !== undefined ? { passwd: readInContainer(ctx, pid, "/etc/passwd"), group: readInContainer(ctx, pid, "/etc/group") } : { passwd: "", group: "" };
+  const plan = execPlan(decodePlan(bytes), files, o);
+  return await spawnInContainer(ctx, {
     targetPid: pid,
     ...(live.state.pidStartTime ? { targetStartTime: live.state.pidStartTime } : {}),
     plan,

@@ -6,6 +6,7 @@ import { readBlob } from "../store/content.ts";
 import { storeLayout } from "../store/layout.ts";
 import { containerFiles, containerPaths, type ContainerRecord } from "./containers.ts";
 import type { LiveContainer } from "./live.ts";
+import { networkSettingsView } from "../network/inspect.ts"; // network
 
 /** Image configs read once per command (ps over many containers of one image). */
 export type ImageConfigCache = Map<string, ContainerConfig | undefined>;
@@ -99,7 +100,7 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
     ...(image?.StopSignal ? { StopSignal: image.StopSignal } : {}),
     ...(rec.config ?? {}),
   };
-  const network = rec.network ?? {};
+  const network = networkSettingsView(rec.network); // network
   return {
     Id: rec.id,
     Created: rec.created,

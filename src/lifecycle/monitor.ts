@@ -15,6 +15,7 @@ import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
 import type { InitFailure } from "../sys/sys.ts";
+import { ZERO_TIME, type RunRecord } from "./state.ts";
 
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
 
@@ -59,22 +60,10 @@ export interface Detached {
   pid: number;
 }
 
-/** run.json: written atomically by the supervisor only (the monitor, or a foreground `run`). */
-export interface RunState {
-  status: "running" | "restarting" | "exited";
-  pid: number;
-  pidStartTime: number;
-  monitorPid: number;
-  monitorStartTime: number;
-  startedAt: string;
-  finishedAt: string;
-  exitCode: number;
-  oomKilled: boolean;
-  restartCount: number;
-  error: string;
-}
+/** run.json as its writers (the monitor, a foreground `run`) write it: every field (state.ts reads it as RunRecord). */
+export type RunState = Required<RunRecord>;
 
-export const ZERO_TIME = "0001-01-01T00:00:00Z";
+export { ZERO_TIME };
 
 export function runStatePath(dir: string): string {
   return path.join(dir, "run.json");
@@ -98,21 +87,6 @@ export function writeRunState(dir: string, s: RunState): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(s)}\n`, { mode: 0o644 });
   fs.renameSync(tmp, file);
-}
-
-/** Field 22 of /proc/<pid>/stat: with the pid it names one process for good (pids are reused). */
-export function processStartTime(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-  } catch {
-    return 0;
-  }
-}
-
-/** Is the process that wrote this state still the one alive under that pid? */
-export function isAlive(pid: number, startTime: number): boolean {
-  return pid > 0 && processStartTime(pid) === startTime && startTime !== 0;
 }
 
 /** The path execve takes for the embedded monitor (a sealed memfd of this process). */
@@ -200,11 +174,16 @@ export interface Execed {
   kill(signal: number | NodeJS.Signals): void;
 }
 
+/** CONTRACTS.md's form: runs the command in the container and resolves to how it ended. */
+export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<ExitStatus> {
+  return await (await spawnInContainer(ctx, req)).exited;
+}
+
 /**
  * `exec`: the monitor joins the container's namespaces and cgroup and runs the command with the
  * container's privileges. Resolves once the command has exec'd; `exited` gives its exit code.
  */
-export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<Execed> {
+export async function spawnInContainer(ctx: Ctx, req: ExecRequest): Promise<Execed> {
   // The monitor's fds 3, 4, 5 are the command's stdio (or /dev/null); fd 0 carries the plan.
   const planned: RunPlan = {
     ...req.plan,

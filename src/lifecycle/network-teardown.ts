@@ -9,9 +9,20 @@
 import type { Ctx } from "../context.ts";
 import type { ContainerRecord } from "./containers.ts";
 
-export async function teardownNetwork(_ctx: Ctx, _rec: ContainerRecord): Promise<void> {}
+export async function teardownNetwork(ctx: Ctx, rec: ContainerRecord): Promise<void> {
+  // network (net helper): veth, netns file, lease, peers' hosts files. Ports (lead): unpublishPorts first.
+  const { unpublishPortsSync } = await import("../network/ports.ts"); // ports
+  if ((rec as { ports?: unknown[] }).ports?.length) unpublishPortsSync(ctx, rec.id); // ports
+  const { detachNetwork } = await import("../network/attach.ts");
+  detachNetwork(ctx, rec.id, rec.network);
+}
 
 /** Orphaned network objects (by their tinydock names) of containers not in `keep`; returns what was removed. */
-export async function reconcileNetwork(_ctx: Ctx, _keep: Set<string>): Promise<string[]> {
-  return [];
+export async function reconcileNetwork(ctx: Ctx, keep: Set<string>): Promise<string[]> {
+  // network (net helper): netns files, td… veths, leases. Ports (lead): reconcilePorts too.
+  const { reconcileNetworks } = await import("../network/attach.ts");
+  const { reconcilePorts } = await import("../network/ports.ts"); // ports
+  const rules = await reconcilePorts(ctx, { keep }); // ports
+  const r = await reconcileNetworks(ctx, keep);
+  return [...rules.map((id) => `port rules ${id}`), ...r.netns.map((id) => `netns ${id}`), ...r.veths.map((v) => `veth ${v}`), ...r.leases.map((l) => `lease ${l}`)];
 }

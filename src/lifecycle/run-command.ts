@@ -23,7 +23,7 @@ const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "
 type ArgHelpers = { list: (v: unknown) => string[]; str: (v: unknown) => string | undefined };
 
 /** run's and create's arguments as a RunRequest (the same options, Docker's). */
-export function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h: ArgHelpers): RunRequest {
+export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h: ArgHelpers): Promise<RunRequest> {
   const { list, str } = h;
   {
     const host = process.env;
@@ -57,8 +57,6 @@ export function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h: ArgH
       else if (o.startsWith("label") || o.startsWith("apparmor")) continue; // no SELinux/AppArmor here, as Docker on such hosts
       else throw new InvalidArgumentError(`Cannot parse security option "${o}": supported are no-new-privileges and seccomp=unconfined`);
     }
-    const network = str(argv.network) ?? "none";
-    if (network !== "none") throw new InvalidArgumentError(`Cannot use network "${network}": only "none" is supported so far`);
     const resources = parseResources(
       {
         memory: str(argv.memory),
@@ -99,6 +97,21 @@ export function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h: ArgH
       ["name", str(argv.name)],
     ];
     for (const [k, v] of optional) if (v !== undefined) (req as unknown as Record<string, unknown>)[k] = v;
+    // network
+    req.network = str(argv.network) ?? "bridge";
+    req.networkAliases = list(argv["network-alias"]);
+    if (argv.ip !== undefined) req.ip = String(argv.ip);
+    req.dns = list(argv.dns);
+    req.dnsSearch = list(argv["dns-search"]);
+    req.dnsOptions = list(argv["dns-option"]);
+    req.extraHosts = list(argv["add-host"]);
+    // end network
+    // ports
+    req.publish = list(argv.publish);
+    req.publishAll = argv["publish-all"] === true;
+    // A bad -p fails here, before anything is created (Docker: before the container exists).
+    (await import("../network/portspec.ts")).parsePortSpecs(req.publish);
+    // end ports
     if (typeof argv.platform === "string") req.platform = parsePlatform(argv.platform, ctx.platform);
     // Detached containers (the monitor): -d, --restart, --log-opt, -l.
     if (argv.detach) req.detach = true;
@@ -115,7 +128,7 @@ export function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h: ArgH
 
 export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
   try {
-    const req = buildRunRequest(ctx, argv, h);
+    const req = await buildRunRequest(ctx, argv, h);
     if (req.detach) {
       const d = await runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
       io.out(`${d.id}\n`);
@@ -156,7 +169,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
 /** `create`: prints the new container's id. */
 export async function createCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
   try {
-    const req = buildRunRequest(ctx, argv, h);
+    const req = await buildRunRequest(ctx, argv, h);
     const { id } = await createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
     io.out(`${id}\n`);
     return 0;

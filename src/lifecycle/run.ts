@@ -23,11 +23,12 @@ import { resolveImage, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { encodePlan } from "../runtime/encode.ts";
-import type { JoinNamespace, RunPlan } from "../runtime/plan.ts";
-import { checkNameFree, containerFiles, containerPaths, newContainerId, randomName, saveContainer, type ContainerRecord } from "./containers.ts";
+import type { RunPlan } from "../runtime/plan.ts";
+import type { NetworkSettingsRecord } from "../network/attach.ts";
+import type { PortBinding } from "../network/portspec.ts";
+import { checkNameFree, containerPaths, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
-import { containerResolvConf, hostsFile } from "./etc.ts";
 import { prepareVolumes } from "./volumes.ts";
 
 export interface RunRequest {
@@ -62,6 +63,20 @@ export interface RunRequest {
   logConfig?: { maxSize: number; maxFile: number };
   /** -l/--label */
   labels?: Record<string, string>;
+  // network
+  /** --network: bridge (default), none, host, container:NAME|ID or a user network. */
+  network?: string;
+  networkAliases?: string[];
+  ip?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  extraHosts?: string[];
+  // end network
+  // ports
+  publish?: string[];
+  publishAll?: boolean;
+  // end ports
 }
 
 export interface RunIo {
@@ -135,17 +150,62 @@ export interface RunOutcome {
 }
 
 /**
- * NETWORK ATTACH HOOK (net/ports helpers, lead integrates): make the container's network here —
- * `rec.network = await attachNetwork(ctx, {id: rec.id, name: rec.name, hostname: rec.hostname, mode, aliases})`,
- * then `publishPorts(…)` — push its undo (`detachNetwork`, `unpublishPorts`) onto `undo`, save the
- * record, and return the namespaces the container joins: `[{ ns: "net", path: <root>/netns/<id> }]`
- * (plus "ipc"/"uts" of the other container for --network container:). The container's init
- * setns()es into them (RunPlan.joinNamespaces) instead of creating its own. Teardown on exit is
- * network-teardown.ts's teardownNetwork. With no network (only "none" so far) nothing is joined.
+ * What run's network flags asked for (state.json `networkOptions`): `start` attaches again from
+ * it after a cleanup detached the network (the address is released on stop, as Docker does).
  */
-async function attachNetworkHook(_ctx: Ctx, _rec: ContainerRecord, _undo: (() => void)[]): Promise<JoinNamespace[]> {
-  return [];
+export interface NetworkOptions {
+  mode: string;
+  aliases: string[];
+  ip?: string;
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  extraHosts: string[];
+  /** -p/-P as runPortBindings resolved them (host port 0 = a random one at each publish). */
+  ports: PortBinding[];
 }
+
+// network: netns file, veth, lease, /etc/hosts and resolv.conf (src/network/attach.ts)
+export async function attachContainerNetwork(ctx: Ctx, rec: Pick<ContainerRecord, "id" | "name" | "hostname">, o: NetworkOptions, undo: (() => void)[]): Promise<NetworkSettingsRecord> {
+  const { attachNetwork, detachNetwork } = await import("../network/attach.ts");
+  const network = await attachNetwork(ctx, {
+    id: rec.id,
+    name: rec.name,
+    hostname: rec.hostname,
+    mode: o.mode,
+    aliases: o.aliases,
+    ...(o.ip !== undefined ? { ip: o.ip } : {}),
+    dns: o.dns,
+    dnsSearch: o.dnsSearch,
+    dnsOptions: o.dnsOptions,
+    extraHosts: o.extraHosts,
+  });
+  undo.push(() => detachNetwork(ctx, rec.id, network));
+  return network;
+}
+// end network
+
+// ports: -p/-P on the endpoint (src/network/ports.ts), after the record exists (the bindings go
+// into its state.json); undone before the network goes
+export async function publishContainerPorts(ctx: Ctx, rec: ContainerRecord, ports: PortBinding[], undo: (() => void)[]): Promise<void> {
+  const ep = rec.network?.endpoint;
+  if (ports.length === 0 || !ep) return;
+  const { publishPorts, unpublishPortsSync } = await import("../network/ports.ts");
+  undo.push(() => unpublishPortsSync(ctx, rec.id));
+  const bindings = await publishPorts(ctx, { id: rec.id, ip: ep.ipAddress, bridge: ep.bridge, subnet: ep.subnet, bindings: ports });
+  rec.ports = bindings as unknown as Record<string, unknown>[]; // later saves of the record keep them
+}
+// end ports
+
+// network: a joined netns (bridge, user network, container:) or the host's instead of a new one
+export function applyNetworkToPlan(plan: RunPlan, network: NetworkSettingsRecord): void {
+  if (network.netns === "host") plan.namespaces = plan.namespaces.filter((n) => n !== "net");
+  const others = (plan.joinNamespaces ?? []).filter((j) => j.ns !== "net");
+  const joins = [...others, ...network.joinNamespaces];
+  if (joins.length) plan.joinNamespaces = joins;
+  else delete plan.joinNamespaces;
+}
+// end network
 
 /** A container made and planned, not started: what create, run and run -d share. */
 interface Prepared {
@@ -155,6 +215,7 @@ interface Prepared {
   state: ContainerRecord;
   plan: RunPlan;
   cgroup: Cgroup;
+  network: NetworkSettingsRecord;
   /** Undoes everything made so far (in reverse); a no-op once `keep()` was called. */
   cleanup(): void;
   /** The container stays: nothing more to undo. */
@@ -182,7 +243,7 @@ export function selfArgv(): string[] {
   return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
 }
 
-async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<Prepared> {
+async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred = false): Promise<Prepared> {
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
   const record = await findOrPull(ctx, layout, req, io);
@@ -191,7 +252,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
   const config: ContainerConfig = image.config ?? {};
   const id = newContainerId();
   const name = req.name ?? randomName();
-  if (req.name) checkNameFree(ctx.root, req.name);
+  if (req.name) checkNameFree(ctx.root, req.name); // early, before any work; again under the lock below
   const paths = containerPaths(ctx.root, id);
   const hostname = req.hostname ?? id.slice(0, 12);
   const undo: (() => void)[] = [];
@@ -211,12 +272,22 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
     undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
     for (const d of [paths.upper, paths.work, paths.rootfs]) fs.mkdirSync(d, { mode: 0o755 });
     fs.writeFileSync(paths.hostname, `${hostname}\n`, { mode: 0o644 });
-    fs.writeFileSync(paths.hosts, hostsFile(hostname), { mode: 0o644 });
-    let hostResolv = "";
-    try {
-      hostResolv = fs.readFileSync("/etc/resolv.conf", "utf8");
-    } catch {}
-    fs.writeFileSync(paths.resolvConf, containerResolvConf(hostResolv), { mode: 0o644 });
+    // network and ports: what the flags asked for, kept for `start`
+    const { runPortBindings } = await import("../network/portspec.ts");
+    const published = runPortBindings({ publish: req.publish ?? [], publishAll: req.publishAll ?? false, exposedPorts: config.ExposedPorts, networkMode: req.network ?? "bridge" });
+    if (published.warning) io.pullOut(`WARNING: ${published.warning}\n`);
+    const networkOptions: NetworkOptions = {
+      mode: req.network ?? "bridge",
+      aliases: req.networkAliases ?? [],
+      ...(req.ip !== undefined ? { ip: req.ip } : {}),
+      dns: req.dns ?? [],
+      dnsSearch: req.dnsSearch ?? [],
+      dnsOptions: req.dnsOptions ?? [],
+      extraHosts: req.extraHosts ?? [],
+      ports: published.bindings,
+    };
+    const network = await attachContainerNetwork(ctx, { id, name, hostname }, networkOptions, undo);
+    t.mark("network");
 
     const state: ContainerRecord = {
       id,
@@ -243,24 +314,42 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
         RestartPolicy: { Name: req.restart?.name ?? "no", MaximumRetryCount: req.restart?.maximumRetryCount ?? 0 },
         LogConfig: { Type: "json-file", Config: logOptsConfig(req.logConfig) },
         Init: req.init,
+        NetworkMode: req.network ?? "bridge",
         // Docker's names; also what `start` makes the cgroup again from after a cleanup took it.
         ...resourcesToHostConfig(req.resources),
       },
+      network, // network
+      networkOptions,
     };
     const cgroups = detectCgroups(ctx.cgroupRoot);
     // Recorded before the cgroup exists, so that a crash in between leaves it findable.
     state.cgroupPath = cgroups.open(id).procsFiles.map((f) => path.dirname(f));
-    saveContainer(ctx.root, state);
+    // Two detached runs or creates with one --name (scripts start them in parallel): the names lock
+    // makes the check and the record one step. A foreground run keeps its lock-free start.
+    if (req.name && (req.detach || deferred)) {
+      await withNamesLock(ctx, () => {
+        checkNameFree(ctx.root, req.name!);
+        saveContainer(ctx.root, state);
+      });
+    } else {
+      saveContainer(ctx.root, state);
+    }
+    // ports (after the record exists: the bindings go into its state.json)
+    await publishContainerPorts(ctx, state, networkOptions.ports, undo);
+    // end ports
 
     const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm);
     const binds: ResolvedBind[] = volumes.binds;
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
+    if (req.volumes.length) {
+      state.mounts = mountsRecord(req.volumes, binds);
+      saveContainer(ctx.root, state);
+    }
 
     t.mark("container dir, volumes");
     const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
     undo.push(() => cgroup.destroy());
-    const joinNamespaces = await attachNetworkHook(ctx, state, undo);
 
     const wanted = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
     // Nobody can hand out a capability it lacks: --privileged means all of the engine's own.
@@ -311,13 +400,38 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<P
       ttySlave: io.ttySlave,
       timeNamespace: timeNamespaceAvailable(),
     });
-    if (joinNamespaces.length) plan.joinNamespaces = joinNamespaces;
+    applyNetworkToPlan(plan, network); // network
     t.mark("plan");
-    return { id, name, paths, state, plan, cgroup, cleanup, keep: () => void (undo.length = 0), t };
+    return { id, name, paths, state, plan, cgroup, network, cleanup, keep: () => void (undo.length = 0), t };
   } catch (err) {
     cleanup();
     throw err;
   }
+}
+
+/**
+ * Docker's Mounts (inspect; rm -v and --rm find anonymous volumes here): the volume specs in order,
+ * each bind or volume with the bind prepareVolumes resolved for it (same order), tmpfs apart.
+ */
+export function mountsRecord(specs: VolumeSpec[], binds: ResolvedBind[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  let b = 0;
+  for (const v of specs) {
+    if (v.type === "tmpfs") {
+      out.push({ Type: "tmpfs", Source: "", Destination: v.target, Mode: "", RW: true, Propagation: "" });
+      continue;
+    }
+    const bind = binds[b++];
+    if (!bind) break;
+    if (v.type === "bind") {
+      out.push({ Type: "bind", Source: bind.source, Destination: v.target, Mode: "", RW: !v.readonly, Propagation: "rprivate" });
+    } else {
+      // <root>/volumes/<name>/_data
+      const name = path.basename(path.dirname(bind.source));
+      out.push({ Type: "volume", Name: name, Source: bind.source, Destination: v.target, Driver: "local", Mode: "", RW: !v.readonly, Propagation: "", Anonymous: v.name === undefined });
+    }
+  }
+  return out;
 }
 
 /** Resources under Docker's HostConfig names (absent = unset), and back. */
@@ -392,6 +506,11 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     } else {
       // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
       cgroup.destroy();
+      const { unpublishPortsSync } = await import("../network/ports.ts"); // ports
+      unpublishPortsSync(ctx, id); // ports
+      delete state.ports; // ports
+      const { detachNetwork } = await import("../network/attach.ts"); // network
+      detachNetwork(ctx, id, p.network); // network: the address is released on stop, as Docker
       saveContainer(ctx.root, state);
       writeRunState(paths.dir, { ...run, status: "exited", pid: 0, pidStartTime: 0, finishedAt, exitCode, oomKilled });
       p.keep();
@@ -407,7 +526,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
 
 /** `create`: the container's directory, state.json, cgroup and plan.bin; nothing runs. */
 export async function createContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<{ id: string }> {
-  const p = await prepareContainer(ctx, { ...req }, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, true);
   try {
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
     p.keep();

@@ -5,11 +5,11 @@ import type { Ctx } from "../context.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
 import { decodePlan } from "../runtime/encode.ts";
-import { containerFiles, containerPaths, findContainer, lockContainer, type ContainerRecord } from "./containers.ts";
+import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "./containers.ts";
 import { readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, startDetached, type Detached } from "./monitor.ts";
-import { detachedRequest, planFile, resourcesFromHostConfig } from "./run.ts";
+import { applyNetworkToPlan, attachContainerNetwork, detachedRequest, planFile, publishContainerPorts, resourcesFromHostConfig } from "./run.ts";
 import { checkTransition } from "./state.ts";
 
 export interface Started extends Partial<Detached> {
@@ -39,9 +39,29 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
       const resources = resourcesFromHostConfig(rec.hostConfig ?? {});
       detectCgroups(ctx.cgroupRoot).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true });
     }
-    fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });
-    const d = await startDetached(ctx, detachedRequest(rec, dir, plan, plan.cgroupProcs));
-    return { id: rec.id, alreadyRunning: false, ...d };
+    // The network a cleanup (or a foreground run's end) detached: attached again, ports published
+    // again (random host ports anew, as Docker); the plan joins the new netns.
+    const undo: (() => void)[] = [];
+    try {
+      const owned = rec.network?.netnsPath;
+      if (rec.networkOptions && !(owned && fs.existsSync(owned))) {
+        rec.network = await attachContainerNetwork(ctx, rec, rec.networkOptions, undo);
+        saveContainer(ctx.root, rec);
+        await publishContainerPorts(ctx, rec, rec.networkOptions.ports, undo);
+        saveContainer(ctx.root, rec);
+      }
+      if (rec.network) applyNetworkToPlan(plan, rec.network);
+      fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });
+      const d = await startDetached(ctx, detachedRequest(rec, dir, plan, plan.cgroupProcs));
+      return { id: rec.id, alreadyRunning: false, ...d };
+    } catch (err) {
+      for (const fn of undo.reverse()) {
+        try {
+          fn();
+        } catch {}
+      }
+      throw err;
+    }
   } finally {
     lock.release();
   }

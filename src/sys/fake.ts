@@ -33,6 +33,12 @@ export interface FakeSys extends Sys {
   nextSpawn(behaviour: FakeSpawn): void;
   /** Every container spawnContainer returned, in order. */
   spawned: FakeContainerProcess[];
+  // network
+  /** Replies the fake kernel gives netlinkRecv, in order (default: an ack of the last request). */
+  netlinkReplies: Uint8Array[];
+  /** Every netlink request sent, in order. */
+  netlinkSent: Uint8Array[];
+  // end network
 }
 
 export function fakeSys(): FakeSys {
@@ -49,8 +55,42 @@ export function fakeSys(): FakeSys {
       throw new SyscallError(`${op} ${String(args[0])}`, 0, code);
     }
   };
+  // network
+  const netlinkReplies: Uint8Array[] = [];
+  const netlinkSent: Uint8Array[] = [];
+  let nextFd = 300;
+  const ackOf = (req: Uint8Array | undefined): Uint8Array => {
+    const b = new Uint8Array(36);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, 36, true);
+    v.setUint16(4, 2 /* NLMSG_ERROR */, true);
+    if (req) {
+      v.setUint32(8, new DataView(req.buffer, req.byteOffset).getUint32(8, true), true);
+      b.set(req.subarray(0, 16), 20);
+    }
+    return b;
+  };
+  // end network
   return {
     calls,
+    // network
+    netlinkReplies,
+    netlinkSent,
+    netlinkOpen(netnsPath) {
+      record("netlinkOpen", [netnsPath]);
+      return nextFd++;
+    },
+    netlinkSend(fd, msg) {
+      record("netlinkSend", [fd, msg]);
+      netlinkSent.push(msg);
+    },
+    netlinkRecv(fd) {
+      record("netlinkRecv", [fd]);
+      return netlinkReplies.shift() ?? ackOf(netlinkSent[netlinkSent.length - 1]);
+    },
+    netlinkClose: (...args) => record("netlinkClose", args),
+    createNetns: (...args) => record("createNetns", args),
+    // end network
     failNext(op, code) {
       failures.set(op, code);
     },

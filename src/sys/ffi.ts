@@ -22,6 +22,13 @@ const symbols = {
   getenv: { args: [FFIType.ptr], returns: FFIType.ptr },
   setenv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   unsetenv: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // network
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
+  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+  setns: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  unshare: { args: [FFIType.i32], returns: FFIType.i32 },
+  // end network
   // monitor: sealing the memfd the monitor runs from
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   // branch cmds: openat2 (no libc wrapper in glibc 2.36) through syscall(2), for `cp`.
@@ -51,6 +58,8 @@ const ERRNO_NAMES: Record<number, string> = {
   18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE",
   25: "ENOTTY", 26: "ETXTBSY", 28: "ENOSPC", 30: "EROFS", 32: "EPIPE", 34: "ERANGE", 36: "ENAMETOOLONG",
   38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 95: "EOPNOTSUPP", 116: "ESTALE",
+  // network
+  97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 101: "ENETUNREACH", 105: "ENOBUFS",
 };
 
 export function errnoName(n: number): string {

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import { InternalError, InvalidArgumentError, SyscallError } from "../errors.ts";
 import { cstr, errno, errnoName, initLib, lib } from "./ffi.ts";
-import { LOCK_NB, mountFlagNames, type ContainerProcess, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
+import { LOCK_NB, MS, mountFlagNames, type ContainerProcess, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
 /** The same number on x86_64 and aarch64 (the generic syscall table). */
@@ -94,6 +94,51 @@ export function linuxSys(): Sys {
       if (lib().syncfs(fd) !== 0) fail(`syncfs fd ${fd}`);
     },
     spawnContainer,
+    // network
+    netlinkOpen(netnsPath) {
+      const open = () => {
+        const fd = lib().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (fd < 0) fail(`socket AF_NETLINK NETLINK_ROUTE${netnsPath ? ` in ${netnsPath}` : ""}`);
+        return fd;
+      };
+      return netnsPath === null ? open() : inNetns(netnsPath, open);
+    },
+    netlinkSend(fd, msg) {
+      const buf = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+      for (;;) {
+        const n = Number(lib().sendto(fd, buf, buf.length, 0, SOCKADDR_NL_KERNEL, SOCKADDR_NL_KERNEL.length));
+        if (n === buf.length) return;
+        if (n < 0 && errno() === EINTR) continue;
+        if (n < 0) fail(`sendto netlink fd ${fd}`);
+        throw new InternalError(`sendto netlink fd ${fd}: sent ${n} of ${buf.length} bytes`);
+      }
+    },
+    netlinkRecv(fd) {
+      const buf = Buffer.alloc(65536);
+      for (;;) {
+        const n = Number(lib().recv(fd, buf, buf.length, 0));
+        if (n >= 0) return new Uint8Array(buf.subarray(0, n));
+        if (errno() !== EINTR) fail(`recv netlink fd ${fd}`);
+      }
+    },
+    netlinkClose(fd) {
+      fs.closeSync(fd);
+    },
+    createNetns(target) {
+      const own = fs.openSync("/proc/thread-self/ns/net", "r");
+      try {
+        if (lib().unshare(CLONE_NEWNET) !== 0) fail(`unshare CLONE_NEWNET for ${target}`);
+        try {
+          const rc = lib().mount(cstr("/proc/thread-self/ns/net"), cstr(target), null, MS.BIND, null);
+          if (rc !== 0) fail(`mount /proc/thread-self/ns/net on ${target} (MS_BIND)`);
+        } finally {
+          returnToNetns(own);
+        }
+      } finally {
+        fs.closeSync(own);
+      }
+    },
+    // end network
     // branch cmds: openat2 through syscall(2); struct open_how {u64 flags, mode, resolve}.
     openat2(dirfd, path, flags, mode, resolve) {
       const how = Buffer.alloc(24);
@@ -106,6 +151,52 @@ export function linuxSys(): Sys {
     },
   };
 }
+
+// network
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_ROUTE = 0;
+const CLONE_NEWNET = 0x40000000;
+const EINTR = 4;
+/** struct sockaddr_nl of the kernel (pid 0, no groups). */
+const SOCKADDR_NL_KERNEL = Buffer.from([AF_NETLINK, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+/** A thread left in another netns would run the rest of the engine there: never go on silently. */
+function returnToNetns(own: number): void {
+  if (lib().setns(own, CLONE_NEWNET) !== 0) {
+    const n = errno();
+    process.stderr.write(`tinydock: setns back to the engine's own network namespace: ${errnoName(n)}\n`);
+    process.exit(125);
+  }
+}
+
+/** Runs fn with the calling thread in the network namespace of `file`, and back. */
+function inNetns<T>(file: string, fn: () => T): T {
+  const own = fs.openSync("/proc/thread-self/ns/net", "r");
+  try {
+    let target: number;
+    try {
+      target = fs.openSync(file, "r");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+      throw new SyscallError(`open network namespace ${file}`, 0, code);
+    }
+    try {
+      if (lib().setns(target, CLONE_NEWNET) !== 0) fail(`setns ${file} (CLONE_NEWNET)`);
+      try {
+        return fn();
+      } finally {
+        returnToNetns(own);
+      }
+    } finally {
+      fs.closeSync(target);
+    }
+  } finally {
+    fs.closeSync(own);
+  }
+}
+// end network
 
 const ESRCH = 3;
 

@@ -22,6 +22,24 @@ export interface Sys {
    * wrong inside the new process arrives through `started`.
    */
   spawnContainer(plan: Uint8Array): ContainerProcess;
+
+  // network
+  /**
+   * A NETLINK_ROUTE socket (close-on-exec). With `netnsPath` it is opened inside that network
+   * namespace (setns there and back on the calling thread); the socket stays bound to it.
+   */
+  netlinkOpen(netnsPath: string | null): number;
+  /** Sends one request to the kernel. */
+  netlinkSend(fd: number, msg: Uint8Array): void;
+  /** Reads one datagram (blocking; the kernel answers every request with NLM_F_ACK). */
+  netlinkRecv(fd: number): Uint8Array;
+  netlinkClose(fd: number): void;
+  /**
+   * A new network namespace kept alive by a bind mount of its nsfs file onto `path` (an existing
+   * empty file). Only the calling thread enters it, and it is back in its own netns on return.
+   */
+  createNetns(path: string): void;
+  // end network
   /**
    * openat2(2) (branch cmds, for `cp`): opens `path` relative to `dirfd` with RESOLVE_* flags, so
    * that a container's symlinks resolve inside its root. Returns the new fd.

@@ -37,6 +37,13 @@ try {
     const run = JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "run.json"), "utf8"));
     return Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${run.monitorPid}/smaps_rollup`, "utf8"))![1]);
   });
+  // A chatty one: 200k lines logged (and rotated), then idle.
+  const noisy = tinydock(env, ["run", "-d", "--log-opt", "max-size=1m", "busybox", "sh", "-c", "seq 1 200000; seq 1 2000 | tr -d '\\n'; echo; sleep 600"]);
+  ids.push(noisy.stdout.trim());
+  await Bun.sleep(1500);
+  const nrun = JSON.parse(fs.readFileSync(path.join(env.root, "containers", noisy.stdout.trim(), "run.json"), "utf8"));
+  const npss = Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${nrun.monitorPid}/smaps_rollup`, "utf8"))![1]);
+  console.log(`monitor PSS after logging 200k lines and a 7 kB line: ${npss} kB`);
   const t1 = performance.now();
   const ps = tinydock(env, ["ps", "-a"]);
   const psMs = performance.now() - t1;

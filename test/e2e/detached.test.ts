@@ -1,20 +1,28 @@
 // Detached containers as a user runs them: run -d, the monitor (src/sys/monitor.c) and what it
 // records, json-file logs and rotation, restart policies, --rm, OOM, create/start, exec, and the
 // monitor's memory (PSS) — against the compiled ./tinydock with a busybox image from a local
-// registry. Every container is removed; the file ends with a check that nothing of ours is left.
+// registry. Every command runs in a network namespace made for this file (nsenter --net, as
+// test/e2e/network.test.ts: the default bridge network lives there). Every container is removed;
+// the file ends with a check that nothing of ours is left.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildDefinition } from "../../images/build.ts";
-import { requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
 import { pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
 let reg: TestRegistry;
 let env: CliEnv;
 let dir: string;
-const T = (args: string[], stdin?: string) => tinydock(env, args, stdin);
+const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
+const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
+const T = (args: string[], stdin?: string): CliResult => {
+  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin) });
+  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+};
 const cdir = (id: string) => path.join(env.root, "containers", id);
 const CGROUP = "/sys/fs/cgroup";
 const ids = new Set<string>();
@@ -95,12 +103,19 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-detached-"));
   env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
   fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(T(["pull", "-q", "busybox"]).code).toBe(0);
+  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
+  // A host has its nat and filter tables; a new netns gets them with its first rule.
+  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
 });
 
 afterAll(async () => {
   for (const id of ids) if (fs.existsSync(cdir(id))) T(["rm", "-f", id]);
   await reg?.stop();
+  const links = Bun.spawnSync(inNs(["ip", "-o", "link"])).stdout.toString().split("\n").filter((l) => / td[0-9a-f]{11}[@:]/.test(l)); // veths (the bridge stays, as docker0, and goes with the netns)
+  Bun.spawnSync(["ip", "netns", "delete", ns]);
+  expect(links).toEqual([]);
   // Nothing of ours left: no container dir, no cgroup, no monitor, no mount under the root.
   const left = {
     dirs: [...ids].filter((id) => fs.existsSync(cdir(id))),
@@ -234,7 +249,8 @@ describe("more of run -d", () => {
   });
 
   test("works from any directory, without a compiler on PATH", async () => {
-    const r = Bun.spawnSync([path.resolve(import.meta.dir, "../../tinydock"), "run", "-d", "--rm", "busybox", "sh", "-c", "echo hi"], {
+    // --network none: with PATH empty the engine would find no iptables for the bridge.
+    const r = Bun.spawnSync(inNs([BINARY, "run", "-d", "--rm", "--network", "none", "busybox", "sh", "-c", "echo hi"]), {
       cwd: "/",
       env: { PATH: "/nonexistent", TINYDOCK_ROOT: env.root, TINYDOCK_CONFIG: env.config, DOCKER_CONFIG: env.dockerConfig, HOME: dir },
       stdout: "pipe",
@@ -255,6 +271,43 @@ describe("more of run -d", () => {
     expect(rec.restartPolicy).toEqual({ name: "no", maximumRetryCount: 0 });
     expect(JSON.parse(T(["inspect", id]).stdout)[0].Config.Labels).toEqual({ app: "web", tier: "" });
     expect(T(["rm", "-f", id]).code).toBe(0);
+  });
+});
+
+describe("volumes of detached containers", () => {
+  test("Mounts recorded (inspect); rm -v removes the anonymous volume", async () => {
+    const id = runD(["-v", "/data", "busybox", "sh", "-c", "echo kept > /data/f"]);
+    await ended(id);
+    const mounts = JSON.parse(T(["inspect", id]).stdout)[0].Mounts as { Type: string; Name: string; Source: string; Destination: string }[];
+    expect(mounts).toEqual([expect.objectContaining({ Type: "volume", Destination: "/data" })]);
+    const src = mounts[0]!.Source;
+    expect(fs.readFileSync(path.join(src, "f"), "utf8")).toBe("kept\n");
+    expect(T(["rm", "-v", id]).code).toBe(0);
+    expect(fs.existsSync(src)).toBe(false);
+  });
+});
+
+describe("on the default bridge", () => {
+  test("run -d gets an address; the cleanup frees it; start attaches again; rm leaves no veth", async () => {
+    const id = runD(["busybox", "sh", "-c", "ip -o -4 addr show eth0 | tr -s ' ' | cut -d' ' -f4"]);
+    await ended(id);
+    const veth = () => Bun.spawnSync(inNs(["ip", "-o", "link"])).stdout.toString().includes(`td${id.slice(0, 11)}`);
+    expect(veth()).toBe(false); // detached by the cleanup
+    expect(T(["start", "-a", id]).code).toBe(0);
+    await ended(id);
+    const addrs = T(["logs", id]).stdout.trim().split("\n");
+    expect(addrs).toHaveLength(2);
+    for (const a of addrs) expect(a).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    expect(T(["rm", id]).code).toBe(0);
+    expect(veth()).toBe(false);
+  });
+
+  test("-p on a detached container: published while it runs, gone after rm -f", async () => {
+    const id = runD(["-p", "127.0.0.1::80", "busybox", "sleep", "300"]);
+    const port = T(["port", id]).stdout;
+    expect(port).toMatch(/^80\/tcp -> 127\.0\.0\.1:\d+$/m);
+    expect(T(["rm", "-f", id]).code).toBe(0);
+    expect(Bun.spawnSync(inNs(["iptables-save"])).stdout.toString()).not.toContain(id.slice(0, 12));
   });
 });
 
@@ -325,6 +378,7 @@ describe("exec", () => {
       "1 1000:1000 /tmp\nCapEff:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t2\n",
     );
     expect(T(["exec", "-i", id, "cat"], "piped\n").stdout).toBe("piped\n");
+    expect(T(["exec", "-u", "user", id, "sh", "-c", "id -un; echo $HOME"]).stdout).toBe("user\n/home/user\n");
     // Same cgroup as the container.
     const cg = T(["exec", id, "cat", "/proc/self/cgroup"]).stdout;
     expect(cg).toMatch(/memory:\/$/m);
@@ -343,7 +397,7 @@ describe("exec", () => {
   });
 
   test("exec into a foreground `run` container; start it again once it ended", async () => {
-    const fg = Bun.spawn([path.resolve(import.meta.dir, "../../tinydock"), "run", "--name", "fg", "busybox", "sleep", "300"], {
+    const fg = Bun.spawn(inNs([BINARY, "run", "--name", "fg", "busybox", "sleep", "300"]), {
       env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", TINYDOCK_ROOT: env.root, TINYDOCK_CONFIG: env.config, DOCKER_CONFIG: env.dockerConfig, HOME: dir },
       stdout: "ignore",
       stderr: "ignore",
@@ -374,4 +428,43 @@ describe("exec", () => {
     expect(T(["exec", "nope-nope", "true"]).stderr).toContain("No such container: nope-nope");
     expect(T(["rm", id]).code).toBe(0);
   });
+});
+
+describe("names", () => {
+  test("two concurrent run -d with one --name: one wins, the other gets Docker's conflict", async () => {
+    const spawn = () =>
+      Bun.spawn(inNs([BINARY, "run", "-d", "--name", "same", "busybox", "sleep", "300"]), {
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", TINYDOCK_ROOT: env.root, TINYDOCK_CONFIG: env.config, DOCKER_CONFIG: env.dockerConfig, HOME: dir },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+    const procs = [spawn(), spawn(), spawn()];
+    const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, out: (await new Response(p.stdout).text()).trim(), err: await new Response(p.stderr).text() })));
+    for (const r of results) if (r.code === 0) ids.add(r.out);
+    expect(results.filter((r) => r.code === 0).length).toBe(1);
+    for (const r of results.filter((r) => r.code !== 0)) expect(r.err).toContain('The container name "/same" is already in use');
+    expect(T(["rm", "-f", "same"]).code).toBe(0);
+  });
+});
+
+describe("many", () => {
+  test("50 detached containers started, listed and removed, nothing left", async () => {
+    const mine: string[] = [];
+    try {
+      for (let i = 0; i < 50; i++) mine.push(runD(["-l", "batch=50", "busybox", "sleep", "300"]));
+      const listed = T(["ps", "-q", "--no-trunc", "--filter", "label=batch=50"]).stdout.trim().split("\n").sort();
+      expect(listed).toEqual([...mine].sort());
+      const monitors = mine.map((id) => runJson(id)!);
+      for (const m of monitors) expect(alive(m.monitorPid, m.monitorStartTime)).toBe(true);
+      const rm = T(["rm", "-f", ...mine]);
+      expect(rm.code).toBe(0);
+      for (const m of monitors) expect(alive(m.pid)).toBe(false);
+      await until("monitors gone", () => monitors.every((m) => !alive(m.monitorPid, m.monitorStartTime)));
+      expect(mine.filter((id) => fs.existsSync(cdir(id)))).toEqual([]);
+      expect(cgroupsOf(new Set(mine))).toEqual([]);
+    } finally {
+      const left = mine.filter((id) => fs.existsSync(cdir(id)));
+      if (left.length) T(["rm", "-f", ...left]);
+    }
+  }, 120_000);
 });

@@ -45,7 +45,19 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "cpuset-mems", type: "string", describe: "MEMs in which to allow execution (0-3, 0,1)" },
   { name: "pids-limit", type: "number", describe: "Tune container pids limit (set -1 for unlimited)" },
   { name: "init", type: "boolean", default: false, describe: "Run an init inside the container that forwards signals and reaps processes" },
-  { name: "network", alias: "net", type: "string", default: "none", describe: 'Connect a container to a network (only "none" so far)' },
+  // network
+  { name: "network", alias: "net", type: "string", default: "bridge", describe: "Connect a container to a network (bridge, none, host, container:NAME|ID, NAME)" },
+  { name: "network-alias", type: "string", array: true, describe: "Add network-scoped alias for the container" },
+  { name: "ip", type: "string", describe: "IPv4 address (e.g., 172.30.100.104)" },
+  { name: "dns", type: "string", array: true, describe: "Set custom DNS servers" },
+  { name: "dns-search", type: "string", array: true, describe: "Set custom DNS search domains" },
+  { name: "dns-option", type: "string", array: true, describe: "Set DNS options" },
+  { name: "add-host", type: "string", array: true, describe: "Add a custom host-to-IP mapping (host:ip)" },
+  // end network
+  // ports
+  { name: "publish", alias: "p", type: "string", array: true, describe: "Publish a container's port(s) to the host" },
+  { name: "publish-all", alias: "P", type: "boolean", default: false, describe: "Publish all exposed ports to random ports" },
+  // end ports
   { name: "platform", type: "string", describe: "Set platform if server is multi-platform capable" },
   { name: "restart", type: "string", describe: "Restart policy to apply when a container exits (no, always, on-failure[:N], unless-stopped)" },
   { name: "log-opt", type: "string", array: true, describe: "Log driver options (max-size, max-file)" },

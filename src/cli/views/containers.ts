@@ -6,6 +6,7 @@ import { normalizePort } from "../../lifecycle/inspect.ts";
 import type { ContainerRecord, ContainerStatus } from "../../lifecycle/containers.ts";
 import { ZERO_TIME, type LiveState } from "../../lifecycle/state.ts";
 import { humanDuration } from "../format.ts";
+import { networkNamesOf } from "../../network/inspect.ts"; // network
 
 export interface ContainerRow {
   Command: string;
@@ -92,7 +93,7 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
     LocalVolumes: String((rec.mounts ?? []).filter((m) => m.Type === "volume").length),
     Mounts: (rec.mounts ?? []).map((m) => String(m.Name ?? m.Source ?? "")).join(","),
     Names: rec.name,
-    Networks: typeof rec.network?.networkName === "string" ? rec.network.networkName : rec.network ? "bridge" : "",
+    Networks: networkNamesOf(rec.network).join(","), // network
     Ports: portsText(rec.ports),
     RunningFor: `${since(rec.created, o.now)} ago`,
     Size: "N/A",

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createContext } from "../../../src/context.ts";
 import { ExecError } from "../../../src/runtime/launch.ts";
-import { execInContainer, readRunState, startDetached, type DetachedRequest } from "../../../src/lifecycle/monitor.ts";
+import { execInContainer, readRunState, spawnInContainer, startDetached, type DetachedRequest } from "../../../src/lifecycle/monitor.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { DEFAULT_DEVICES, DEFAULT_SYMLINKS, defaultMounts, MASKED_PATHS, READONLY_PATHS } from "../../../src/runtime/spec.ts";
@@ -122,6 +122,33 @@ describe("monitor", () => {
     expect(Math.abs(t - Date.now())).toBeLessThan(60_000);
   });
 
+  test("a long line is logged in 16 KiB parts; invalid UTF-8 becomes U+FFFD; control characters escaped", async () => {
+    const req = request({ args: ["sh", "-c", "head -c 20000 /dev/zero | tr '\\0' a; echo; printf 'bad \\377 byte \\001 é\\n'"] });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    await exited(req.dir);
+    const lines = logLines(req.log.path);
+    expect(lines.map((l) => l.log.length)).toEqual([16384, 20000 - 16384 + 1, "bad \ufffd byte \u0001 é\n".length]);
+    expect(lines[2]!.log).toBe("bad \ufffd byte \u0001 é\n");
+    expect(fs.readFileSync(req.log.path, "utf8")).toContain('"log":"bad \\ufffd byte \\u0001 é\\n"');
+  });
+
+  test("OOMKilled: the oom_kill counters of the files on its argv, compared with their values at start", async () => {
+    const v2 = path.join(dir, `memory.events-${n}`);
+    const v1 = path.join(dir, `memory.oom_control-${n}`);
+    fs.writeFileSync(v2, "low 0\nhigh 0\nmax 7\noom 2\noom_kill 2\n");
+    fs.writeFileSync(v1, "oom_kill_disable 0\nunder_oom 0\noom_kill 5\n");
+    const quiet = request({ args: ["true"] }, { oomFiles: [v2, v1] });
+    monitors.push((await startDetached(ctx, quiet)).monitorPid);
+    expect(await exited(quiet.dir)).toMatchObject({ oomKilled: false, exitCode: 0 });
+    const req = request({ args: ["sleep", "100"] }, { oomFiles: [v2, v1] });
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    fs.writeFileSync(v1, "oom_kill_disable 1\nunder_oom 1\noom_kill 6\n");
+    process.kill(d.pid, "SIGKILL");
+    expect(await exited(req.dir)).toMatchObject({ oomKilled: true, exitCode: 137 });
+  });
+
   test("rotates the log at max-size, keeping max-file files", async () => {
     const req = request({ args: ["sh", "-c", "seq 1 2000"] }, {});
     req.log = { ...req.log, maxSize: 4096, maxFile: 2 };
@@ -170,8 +197,7 @@ describe("monitor", () => {
     const fd = fs.openSync(out, "w+");
     try {
       const run = async (args: string[]) => {
-        const e = await execInContainer(ctx, { targetPid: d.pid, plan: { ...p, args }, stdio: [-1, fd, fd], tty: false });
-        return (await e.exited).exitCode;
+        return (await execInContainer(ctx, { targetPid: d.pid, plan: { ...p, args }, stdio: [-1, fd, fd], tty: false })).exitCode;
       };
       expect(await run(["sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$"])).toBe(0);
       expect(await run(["sh", "-c", "exit 42"])).toBe(42);
@@ -199,7 +225,8 @@ describe("monitor exec: the target is checked", () => {
     expect((err as Error).message).toContain("ESRCH");
     const stat = fs.readFileSync(`/proc/${d.pid}/stat`, "utf8");
     const start = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-    const ok = await execInContainer(ctx, { targetPid: d.pid, targetStartTime: start, plan: p, stdio: [-1, -1, -1], tty: false });
+    const ok = await spawnInContainer(ctx, { targetPid: d.pid, targetStartTime: start, plan: p, stdio: [-1, -1, -1], tty: false });
+    expect(ok.pid).toBeGreaterThan(0);
     expect((await ok.exited).exitCode).toBe(0);
   });
 });

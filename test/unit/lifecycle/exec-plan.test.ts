@@ -20,26 +20,34 @@ const base = {
   seccomp: new Uint8Array(8),
   cgroupProcs: ["/sys/fs/cgroup/pids/tinydock/x/cgroup.procs"],
 } as unknown as RunPlan;
+const NO_FILES = { passwd: "", group: "" };
 const opts = { args: ["sh"], env: [] as string[], tty: false, detach: false, stdio: [-1, 1, 2] as [number, number, number] };
 
 describe("execPlan", () => {
   test("the container's privileges, a new command, no reaper", () => {
-    const p = execPlan(base, -1, opts);
+    const p = execPlan(base, NO_FILES, opts);
     expect(p).toMatchObject({ args: ["sh"], uid: 0, gid: 0, additionalGids: [10], cwd: "/srv", init: false, oomScoreAdj: null, noNewPrivileges: true });
     expect(p.capabilities).toEqual(base.capabilities);
     expect(p.seccomp).toBe(base.seccomp);
     expect(p.cgroupProcs).toEqual(base.cgroupProcs);
   });
   test("-e overrides, -w, -t sets TERM", () => {
-    const p = execPlan(base, -1, { ...opts, env: ["A=exec", "B=1"], workdir: "/tmp", tty: true });
+    const p = execPlan(base, NO_FILES, { ...opts, env: ["A=exec", "B=1"], workdir: "/tmp", tty: true });
     expect(p.env).toEqual(["PATH=/bin", "HOME=/root", "A=exec", "TERM=xterm", "B=1"]);
     expect(p.cwd).toBe("/tmp");
   });
   test("-u 1000:1000: that user's ids, no effective capabilities, the same bounding set", () => {
-    const p = execPlan(base, -1, { ...opts, user: "1000:1000" });
+    const p = execPlan(base, NO_FILES, { ...opts, user: "1000:1000" });
     expect(p).toMatchObject({ uid: 1000, gid: 1000, additionalGids: [] });
     expect(p.capabilities).toEqual({ bounding: CAPS, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n });
   });
+});
+
+test("-u by name: resolved in the container's passwd and group", () => {
+  const p = execPlan(base, { passwd: "app:x:1000:1000:app:/home/app:/bin/sh\n", group: "app:x:1000:\nextra:x:20:app\n" }, { ...opts, user: "app" });
+  expect(p).toMatchObject({ uid: 1000, gid: 1000, additionalGids: [20] });
+  expect(p.env).toContain("HOME=/home/app");
+  expect(() => execPlan(base, NO_FILES, { ...opts, user: "nobody-here" })).toThrow(/Cannot find user "nobody-here"/);
 });
 
 describe("resources in HostConfig", () => {
@@ -48,5 +56,30 @@ describe("resources in HostConfig", () => {
     const hc = resourcesToHostConfig(r);
     expect(hc).toEqual({ Memory: 33554432, MemorySwap: -1, CpuQuota: 50000, CpuPeriod: 100000, CpuShares: 512, CpusetCpus: "0", PidsLimit: 50 });
     expect(resourcesFromHostConfig({ ...hc, Privileged: false })).toEqual(r);
+  });
+});
+
+describe("mountsRecord", () => {
+  test("binds, named and anonymous volumes, tmpfs, in order", async () => {
+    const { mountsRecord } = await import("../../../src/lifecycle/run.ts");
+    const m = mountsRecord(
+      [
+        { type: "bind", source: "/h", target: "/c", readonly: true },
+        { type: "tmpfs", target: "/t", flags: 0, data: "" },
+        { type: "volume", name: "data", target: "/d", readonly: false, nocopy: false },
+        { type: "volume", target: "/anon", readonly: false, nocopy: false },
+      ],
+      [
+        { source: "/h", target: "/c", readonly: true, kind: "dir" },
+        { source: "/r/volumes/data/_data", target: "/d", readonly: false, kind: "dir" },
+        { source: "/r/volumes/abc123/_data", target: "/anon", readonly: false, kind: "dir" },
+      ],
+    );
+    expect(m.map((x) => [x.Type, x.Name ?? x.Source, x.Destination, x.RW, x.Anonymous ?? null])).toEqual([
+      ["bind", "/h", "/c", false, null],
+      ["tmpfs", "", "/t", true, null],
+      ["volume", "data", "/d", true, false],
+      ["volume", "abc123", "/anon", true, true],
+    ]);
   });
 });

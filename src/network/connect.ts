@@ -1,0 +1,123 @@
+// `network connect` / `network disconnect`: one more endpoint (eth1, eth2…) in a running
+// container's netns file, or one less. The container's own netns file makes this cheap: the veth's
+// peer is created straight into it, and it dies with it.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import type { Ctx } from "../context.ts";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { containerPaths, saveContainer } from "../lifecycle/containers.ts";
+import { alive, ensureBridge, findContainer, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
+import { allocate, readLeases, release } from "./ipam.ts";
+import { RouteSocket, withRouteSocket } from "./link.ts";
+import { formatMac, macForIp } from "./netlink.ts";
+import { netnsPath } from "./netns.ts";
+import { findNetwork, lockNetwork, networkPaths } from "./networks.ts";
+import { parseCidr } from "./subnet.ts";
+
+/** Host end of an extra endpoint: td + 11 hex of a hash of container and network (15 chars max). */
+export function extraVethName(id: string, networkId: string): string {
+  return `tx${crypto.createHash("sha256").update(`${id}/${networkId}`).digest("hex").slice(0, 11)}`;
+}
+
+export async function connectNetwork(ctx: Ctx, ref: string, network: string, opts: { aliases?: string[]; ip?: string } = {}): Promise<EndpointRecord> {
+  const c = findContainer(ctx, ref);
+  const net = findNetwork(ctx, network);
+  if (net.driver !== "bridge") throw new FailedPreconditionError(`container cannot be disconnected from host network or connected to host network`);
+  const nsFile = netnsPath(ctx.root, c.id);
+  if (!isMountedNetns(nsFile)) {
+    throw new FailedPreconditionError(`container ${c.id.slice(0, 12)} is not running on a bridge network: its network namespace cannot take another endpoint`);
+  }
+  const np = networkPaths(ctx.root, net.name);
+  const { subnet } = parseCidr(net.subnet!);
+  const lock = await lockNetwork(ctx, net.name);
+  const undo: (() => void)[] = [];
+  try {
+    if (readLeases(np.leases).some((l) => l.id === c.id)) throw new AlreadyExistsError(`endpoint with name ${c.name} already exists in network ${net.name}`);
+    const ip = allocate(np.leases, {
+      subnet,
+      gateway: parseCidr(`${net.gateway}/${subnet.prefixLen}`).ip,
+      lease: { id: c.id, name: c.name, hostname: c.hostname, aliases: opts.aliases ?? [] },
+      ...(opts.ip !== undefined ? { ip: opts.ip } : {}),
+      alive: alive(ctx.root),
+    });
+    undo.push(() => release(np.leases, ip, c.id));
+    const veth = extraVethName(c.id, net.id);
+    const mac = macForIp(ip);
+    const iface = withRouteSocket(ctx.sys, nsFile, (s) => {
+      const names = new Set(s.links().map((l) => l.name));
+      for (let i = 1; i < 100; i++) if (!names.has(`eth${i}`)) return `eth${i}`;
+      throw new InvalidArgumentError("too many network interfaces");
+    });
+    const sock = new RouteSocket(ctx.sys, null);
+    try {
+      const master = await ensureBridge(ctx, sock, net);
+      const nsFd = fs.openSync(nsFile, "r");
+      try {
+        sock.createVeth({ name: veth, mtu: ctx.config.mtu, master, up: true }, { name: iface, mtu: ctx.config.mtu, mac, netnsFd: nsFd });
+      } finally {
+        fs.closeSync(nsFd);
+      }
+      undo.push(() => withRouteSocket(ctx.sys, null, (s) => s.deleteLink(veth)));
+    } finally {
+      sock.close();
+    }
+    withRouteSocket(ctx.sys, nsFile, (s) => {
+      const index = s.index(iface);
+      s.addAddress(index, iface, ip, subnet.prefixLen);
+      s.setUp(index, iface);
+    });
+    const text = hostsForContainer(ctx, c.id);
+    if (text !== null) rewriteInPlace(containerPaths(ctx.root, c.id).hosts, text);
+    rewriteMembersHosts(ctx, net, readLeases(np.leases), c.id);
+    const ep: EndpointRecord = {
+      networkName: net.name,
+      networkId: net.id,
+      ipAddress: ip,
+      prefixLen: subnet.prefixLen,
+      subnet: net.subnet!,
+      gateway: net.gateway!,
+      macAddress: formatMac(mac),
+      bridge: net.bridge!,
+      hostVeth: veth,
+      aliases: opts.aliases ?? [],
+    };
+    if (c.network) {
+      c.network.extraEndpoints = [...(c.network.extraEndpoints ?? []), ep];
+      saveContainer(ctx.root, c);
+    }
+    return ep;
+  } catch (err) {
+    for (const fn of undo.reverse()) {
+      try {
+        fn();
+      } catch {}
+    }
+    throw err;
+  } finally {
+    lock.release();
+  }
+}
+
+export async function disconnectNetwork(ctx: Ctx, ref: string, network: string): Promise<void> {
+  const c = findContainer(ctx, ref);
+  const net = findNetwork(ctx, network);
+  const np = networkPaths(ctx.root, net.name);
+  const lock = await lockNetwork(ctx, net.name);
+  try {
+    const mine = readLeases(np.leases).filter((l) => l.id === c.id);
+    if (!mine.length) throw new NotFoundError(`container ${c.id} is not connected to network ${net.name}`);
+    const primary = c.network?.endpoint?.networkName === net.name;
+    withRouteSocket(ctx.sys, null, (s) => s.deleteLink(primary ? c.network!.endpoint!.hostVeth : extraVethName(c.id, net.id)));
+    for (const l of mine) release(np.leases, l.ip, c.id);
+    const text = hostsForContainer(ctx, c.id);
+    if (text !== null) rewriteInPlace(containerPaths(ctx.root, c.id).hosts, text);
+    rewriteMembersHosts(ctx, net, readLeases(np.leases));
+    if (c.network) {
+      if (primary) delete c.network.endpoint;
+      c.network.extraEndpoints = (c.network.extraEndpoints ?? []).filter((e) => e.networkName !== net.name);
+      saveContainer(ctx.root, c);
+    }
+  } finally {
+    lock.release();
+  }
+}

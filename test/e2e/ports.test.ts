@@ -1,0 +1,133 @@
+// `-p` as a user runs it: the compiled ./tinydock inside a network namespace made for this file
+// (nsenter --net, as test/e2e/network.test.ts), a foreground `run` left in the background as its
+// own supervisor, curl through every address, `port`, hairpin from another container, and
+// iptables identical once the container is gone. Skipped until `run` knows --publish (the lead
+// wires publishPorts/unpublishPorts into run and rm: see src/network/ports.ts).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildDefinition } from "../../images/build.ts";
+import { BINARY, cliEnv, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { pushImage } from "../helpers/image.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+
+const ready =
+  process.getuid?.() === 0 &&
+  fs.existsSync(BINARY) &&
+  Bun.spawnSync([BINARY, "run", "--help"], { stdout: "pipe", stderr: "pipe" }).stdout.toString().includes("--publish");
+
+let reg: TestRegistry;
+let env: CliEnv;
+let dir: string;
+const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
+const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
+const sh = (argv: string[]) => {
+  const r = Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+};
+const T = (args: string[]): CliResult => {
+  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+};
+const background = (args: string[]) => Bun.spawn(inNs([BINARY, "run", ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+const rules = () =>
+  sh(["iptables-save"])
+    .stdout.split("\n")
+    .filter((l) => !l.startsWith("#"))
+    .join("\n");
+const curl = (url: string) => {
+  const r = sh(["curl", "-sS", "--max-time", "3", url]);
+  return r.code === 0 ? r.stdout : `curl exit ${r.code}`;
+};
+const PAGE = "Hello from tinydock";
+let rulesBefore = "";
+
+async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (fn()) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.skipIf(!ready)("run -p", () => {
+  beforeAll(async () => {
+    reg = await startRegistry();
+    const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
+    await pushImage(reg, "library/busybox", "latest", image);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-ports-e2e-"));
+    env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
+    fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+    expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+    expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+    sh(["ip", "link", "set", "lo", "up"]);
+    sh(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]);
+    rulesBefore = rules();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (env) {
+      Bun.spawnSync(inNs([BINARY, "rm", "-f", "web", "web2", "killed"]), { env: cliEnv(env) });
+      Bun.spawnSync(inNs([BINARY, "network", "prune", "-f"]), { env: cliEnv(env) });
+    }
+    Bun.spawnSync(["ip", "netns", "del", ns]);
+    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
+      const mnt = line.split(" ")[4];
+      if (mnt && dir && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
+    }
+    await reg?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("8080:8080, 127.0.0.1::8080, -P; port; hairpin; rules gone with the container", async () => {
+    const web = background(["--rm", "--name", "web", "-p", "8080:8080", "-p", "127.0.0.1::8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
+    try {
+      await until("curl 127.0.0.1:8080", () => curl("http://127.0.0.1:8080/").includes(PAGE));
+      const lines = T(["port", "web"]).stdout.trim().split("\n");
+      expect(lines[0]).toBe("8080/tcp -> 0.0.0.0:8080");
+      const random = /^8080\/tcp -> 127\.0\.0\.1:(\d+)$/.exec(lines[1] ?? "");
+      expect(random).not.toBeNull();
+      expect(curl(`http://127.0.0.1:${random![1]}/`)).toContain(PAGE);
+      expect(T(["port", "web", "8080/tcp"]).stdout).toBe(`0.0.0.0:8080\n127.0.0.1:${random![1]}\n`);
+      // Hairpin: another container through the host's (gateway) address.
+      const hair = T(["run", "--rm", "busybox", "wget", "-qO-", "http://10.29.0.1:8080/"]);
+      expect(hair.stdout).toContain(PAGE);
+      // A second container cannot take 8080.
+      const clash = T(["run", "--rm", "-p", "8080:80", "busybox", "true"]);
+      expect(clash.code).not.toBe(0);
+      expect(clash.stderr).toContain("Bind for 0.0.0.0:8080 failed: port is already allocated");
+      // -P: the image's EXPOSE 8080 on a random port.
+      const all = background(["--rm", "--name", "web2", "-P", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
+      try {
+        await until("web2's port", () => /^8080\/tcp -> 0\.0\.0\.0:\d+$/.test(T(["port", "web2"]).stdout.trim()));
+        const p = T(["port", "web2"]).stdout.trim().split(":").at(-1);
+        await until("curl web2", () => curl(`http://127.0.0.1:${p}/`).includes(PAGE));
+      } finally {
+        // httpd is the container's PID 1: it ignores SIGTERM, as under Docker. kill = SIGKILL.
+        T(["kill", "web2"]);
+        await Promise.race([all.exited, Bun.sleep(10_000)]);
+      }
+    } finally {
+      T(["kill", "web"]);
+      await Promise.race([web.exited, Bun.sleep(10_000)]);
+    }
+    expect(curl("http://127.0.0.1:8080/")).toStartWith("curl exit");
+    expect(T(["network", "prune", "-f"]).code).toBe(0);
+    expect(rules()).toBe(rulesBefore);
+  }, 120_000);
+
+  test("SIGKILL of the supervising run: rm -f removes the rules it left", async () => {
+    const run = background(["--name", "killed", "-p", "8081:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
+    await until("curl 127.0.0.1:8081", () => curl("http://127.0.0.1:8081/").includes(PAGE));
+    run.kill("SIGKILL");
+    await run.exited;
+    expect(rules()).toContain("--dport 8081");
+    expect(T(["rm", "-f", "killed"]).code).toBe(0);
+    expect(curl("http://127.0.0.1:8081/")).toStartWith("curl exit");
+    expect(T(["network", "prune", "-f"]).code).toBe(0);
+    expect(rules()).toBe(rulesBefore);
+  }, 60_000);
+});
