@@ -27,6 +27,8 @@ export interface RemoveOptions {
   force?: boolean;
   /** -v: anonymous volumes go too. */
   volumes?: boolean;
+  /** false: skip the network hook (see ReconcileOptions.network). */
+  network?: boolean;
 }
 
 export const TRASH_PREFIX = ".trash-";
@@ -116,8 +118,8 @@ function removeAnonymousVolumes(ctx: Ctx, rec: ContainerRecord): void {
  * Everything a container holds outside its directory, released: network (hook), mounts, cgroups.
  * For the supervisor's `container cleanup`, reconcile, and rm. Idempotent.
  */
-export async function teardownContainer(ctx: Ctx, rec: ContainerRecord): Promise<void> {
-  await teardownNetwork(ctx, rec);
+export async function teardownContainer(ctx: Ctx, rec: ContainerRecord, opts: { network?: boolean } = {}): Promise<void> {
+  if (opts.network ?? true) await teardownNetwork(ctx, rec);
   unmountContainer(ctx, rec.id);
   destroyContainerCgroups(ctx, rec.id, rec.cgroupPath);
 }
@@ -153,7 +155,7 @@ export async function removeContainer(ctx: Ctx, c0: LiveContainer, opts: RemoveO
     if (c.state.Running) await forceStop(ctx, c);
     const files = containerFiles(ctx.root, id);
     fs.writeFileSync(files.removing, "", { mode: 0o600 });
-    await teardownContainer(ctx, rec);
+    await teardownContainer(ctx, rec, { network: opts.network ?? true });
     if (opts.volumes) removeAnonymousVolumes(ctx, rec);
     await drainWaiters(ctx, id);
     discardContainerDir(ctx.root, id);

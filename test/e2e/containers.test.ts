@@ -7,15 +7,31 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildDefinition } from "../../images/build.ts";
-import { requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
+import crypto from "node:crypto";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
 import { pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
 let reg: TestRegistry;
 let env: CliEnv;
 let dir: string;
+// Containers get the default bridge network: the engine runs in a netns of this test's own.
+const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
+const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
+function T(args: string[], stdin?: string): CliResult {
+  const r = Bun.spawnSync(inNs([BINARY, ...args]), {
+    env: cliEnv(env),
+    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+/** The CLI in the background, in the test's netns; its pid is nsenter's, which execs the binary. */
+function spawnTinydock(_env: CliEnv, args: string[]) {
+  return Bun.spawn(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+}
 const spawned: ReturnType<typeof spawnTinydock>[] = [];
-const T = (args: string[], stdin?: string) => tinydock(env, args, stdin);
 const containersDir = () => path.join(env.root, "containers");
 const CGROUP = "/sys/fs/cgroup";
 
@@ -27,7 +43,12 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-cmds-"));
   env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
   fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(T(["pull", "-q", "busybox"]).code).toBe(0);
+  // The registry listens on the host's loopback: pull there, run everything else in the netns.
+  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
+  // A host has its nat and filter tables; a new netns gets them with its first rule.
+  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
 });
 
 /** Every cgroup dir named after one of our containers' ids, in any hierarchy. */
@@ -67,6 +88,9 @@ afterAll(async () => {
     T(["system", "prune", "-f"]);
   }
   await reg?.stop();
+  const veths = Bun.spawnSync(inNs(["ip", "-o", "link"])).stdout.toString().split("\n").filter((l) => / td[0-9a-f]{11}[@:]/.test(l));
+  Bun.spawnSync(["ip", "netns", "delete", ns]);
+  expect(veths).toEqual([]);
   // Nothing of ours is left in the kernel.
   const cg = cgroupsOf(seenIds);
   const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));

@@ -102,7 +102,8 @@ describe("reconcile on a fake root and cgroupfs", () => {
     fs.writeFileSync(path.join(e.cgroupRoot, "tinydock", nobody, "cgroup.procs"), "");
 
     expect(findLive(e.ctx, stale).state).toMatchObject({ Status: "exited", ExitCode: 137, stale: true });
-    const report = await reconcile(e.ctx);
+    // network: false — the network stage would look at the host's veths and firewall.
+    const report = await reconcile(e.ctx, { network: false });
     expect(report.tornDown).toEqual([stale]);
     expect(report.removedDirs.sort()).toEqual([old, `.trash-${"6".repeat(64)}-1`].sort());
     expect(report.cgroups).toEqual([path.join(e.cgroupRoot, "tinydock", nobody)]);
@@ -111,7 +112,7 @@ describe("reconcile on a fake root and cgroupfs", () => {
     expect(fs.existsSync(containerPaths(e.root, young).dir)).toBe(true);
     expect(fs.existsSync(path.join(e.cgroupRoot, "tinydock"))).toBe(false); // the empty parent goes too
     // Idempotent.
-    const again = await reconcile(e.ctx);
+    const again = await reconcile(e.ctx, { network: false });
     expect([again.tornDown, again.removedDirs, again.cgroups]).toEqual([[], [], []]);
   });
 });
