@@ -161,7 +161,13 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
   }
   try {
     const fast = split && parseRunArgs(split.head);
-    const chosen = fast ? { spec: run, argv: fast } : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
+    // `ps` without yargs too (branch cmds): see ps-args.ts.
+    const psFast = !fast && args[0] === "ps" ? (await import("./ps-args.ts")).parsePsArgs(args) : null;
+    const chosen = fast
+      ? { spec: run, argv: fast }
+      : psFast
+        ? { spec: (await import("./commands/ps.ts")).ps, argv: psFast }
+        : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
     if (!chosen) return 0;
     const { createContext } = await import("../context.ts");
     const ctx = createContext({ debug });

@@ -16,6 +16,8 @@ export interface FreezerFile {
 export interface CgroupLocator {
   /** Every directory the container's cgroup may have (existing or not). */
   dirs(id: string, recorded?: string[]): string[];
+  /** The recorded dirs and the tinydock/<id> ones by name: what a teardown must leave absent. */
+  allDirs(id: string, recorded?: string[]): string[];
   freezer(id: string, recorded?: string[]): FreezerFile | undefined;
   /** v1 or v2, as the engine itself would pick (detect.ts). */
   version: 1 | 2;
@@ -30,6 +32,7 @@ export function cgroupLocator(cgroupRoot: string): CgroupLocator {
   return {
     version: v2 ? 2 : 1,
     dirs,
+    allDirs: (id, recorded) => [...new Set([...(recorded ?? []), ...dirs(id)])],
     freezer(id, recorded) {
       for (const dir of dirs(id, recorded)) {
         if (fs.existsSync(path.join(dir, "freezer.state"))) return { version: 1, file: path.join(dir, "freezer.state"), dir };

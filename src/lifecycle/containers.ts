@@ -138,6 +138,8 @@ export function containerFiles(root: string, id: string) {
     lock: path.join(dir, "lock"),
     stopping: path.join(dir, "stopping"),
     removing: path.join(dir, "removing"),
+    /** Held shared by each `wait` until it has read the exit code; removal drains it first. */
+    waiters: path.join(dir, "waiters.lock"),
     log: path.join(dir, `${id}-json.log`),
   };
 }

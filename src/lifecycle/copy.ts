@@ -62,7 +62,9 @@ async function openRoot(ctx: Ctx, c: LiveContainer): Promise<RootHandle> {
   const paths = containerPaths(ctx.root, c.record.id);
   let mounted = false;
   try {
-    if (!isMountPoint(paths.rootfs)) {
+    // Under the lock of a stopped container a mount found here is a killed cp's leftover: reused, then unmounted.
+    if (isMountPoint(paths.rootfs)) mounted = true;
+    else {
       const layout = storeLayout(ctx.root);
       const image = loadImage(layout, c.record.imageId);
       if (!image) throw new NotFoundError(`Cannot copy files of container ${c.record.id}: its image ${c.record.imageId} is gone`);

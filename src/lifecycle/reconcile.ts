@@ -32,6 +32,11 @@ export interface ReconcileReport {
 export interface ReconcileOptions {
   /** A directory without state.json younger than this is a create in progress (ms). */
   graceMs?: number;
+  /**
+   * false: leave network objects alone. For tests on a temp root in the host's network namespace,
+   * where the network stage would take every other root's veths and rules for orphans.
+   */
+  network?: boolean;
 }
 
 /** Idempotent; skips any container another process holds the lock of. */
@@ -81,7 +86,7 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
       // We hold the lock: a removing marker is an interrupted rm, finished here.
       if (!rec || fs.existsSync(files.removing)) {
         lock.release();
-        if (rec) await removeContainer(ctx, readLive(ctx, rec, locator), { force: true });
+        if (rec) await removeContainer(ctx, readLive(ctx, rec, locator), { force: true, network: opts.network ?? true });
         else {
           unmountContainer(ctx, id);
           destroyContainerCgroups(ctx, id);
@@ -94,9 +99,9 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
       keep.add(id);
       if (c.state.Running) continue;
       const leftovers =
-        locator.dirs(id, rec.cgroupPath).some((d) => fs.existsSync(d)) || mountsUnder(containerPaths(ctx.root, id).dir).length > 0 || c.state.stale;
+        locator.allDirs(id, rec.cgroupPath).some((d) => fs.existsSync(d)) || mountsUnder(containerPaths(ctx.root, id).dir).length > 0 || c.state.stale;
       if (!leftovers) continue;
-      await teardownContainer(ctx, rec);
+      await teardownContainer(ctx, rec, { network: opts.network ?? true });
       report.tornDown.push(id);
       if (rec.autoRemove) {
         discardContainerDir(ctx.root, id);
@@ -122,7 +127,7 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
       report.mounts.push(m);
     } catch {}
   }
-  report.network = await reconcileNetwork(ctx, keep);
+  if (opts.network ?? true) report.network = await reconcileNetwork(ctx, keep);
   return report;
 }
 

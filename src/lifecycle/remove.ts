@@ -8,6 +8,7 @@ import { errnoCode } from "../errors.ts";
 import { mountsUnder } from "../rootfs/mount.ts";
 import { CGROUP_PARENT } from "../runtime/cgroups/index.ts";
 import { killPids, killUntilEmpty, pidsBelow, removeCgroupDir, removeIfEmpty } from "../runtime/cgroups/cgroupfs.ts";
+import { acquireLock } from "../store/lock.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
 import { containerFiles, containerPaths, lockContainer, readContainer, type ContainerRecord } from "./containers.ts";
@@ -26,9 +27,24 @@ export interface RemoveOptions {
   force?: boolean;
   /** -v: anonymous volumes go too. */
   volumes?: boolean;
+  /** false: skip the network hook (see ReconcileOptions.network). */
+  network?: boolean;
 }
 
 export const TRASH_PREFIX = ".trash-";
+
+/** How long a removal lets `wait`s read the exit code (they poll every 50 ms). */
+const WAITERS_GRACE_MS = 2_000;
+
+/** Lets every `wait` on the container read its exit code before the directory goes. */
+export async function drainWaiters(ctx: Ctx, id: string): Promise<void> {
+  try {
+    const l = await acquireLock({ sys: ctx.sys, sleep: ctx.sleep }, containerFiles(ctx.root, id).waiters, { timeoutMs: WAITERS_GRACE_MS });
+    l.release();
+  } catch {
+    // A wait that does not let go in time (stopped by SIGSTOP…) does not hold up the removal.
+  }
+}
 
 /**
  * The directory leaves the listing in one rename, then is deleted: a crash mid-delete leaves a
@@ -54,7 +70,9 @@ export function unmountContainer(ctx: Ctx, id: string): string[] {
     try {
       ctx.sys.umount(m, MNT_DETACH);
     } catch (err) {
-      if (errnoCode(err) !== "EINVAL" && (err as { code?: string }).code !== "EINVAL") throw err;
+      // Gone meanwhile (EINVAL: no longer a mount point; ENOENT: no longer there).
+      const code = errnoCode(err);
+      if (code !== "EINVAL" && code !== "ENOENT") throw err;
     }
   }
   return found;
@@ -63,7 +81,7 @@ export function unmountContainer(ctx: Ctx, id: string): string[] {
 /** Kills what is left in the container's cgroups and removes them; returns the dirs removed. */
 export function destroyContainerCgroups(ctx: Ctx, id: string, recorded?: string[]): string[] {
   const locator = cgroupLocator(ctx.cgroupRoot);
-  const dirs = locator.dirs(id, recorded).filter((d) => fs.existsSync(d));
+  const dirs = locator.allDirs(id, recorded).filter((d) => fs.existsSync(d));
   if (dirs.length === 0) return [];
   const all = () => [...new Set(dirs.flatMap((d) => pidsBelow(d)))];
   const freezer = locator.freezer(id, recorded);
@@ -100,8 +118,8 @@ function removeAnonymousVolumes(ctx: Ctx, rec: ContainerRecord): void {
  * Everything a container holds outside its directory, released: network (hook), mounts, cgroups.
  * For the supervisor's `container cleanup`, reconcile, and rm. Idempotent.
  */
-export async function teardownContainer(ctx: Ctx, rec: ContainerRecord): Promise<void> {
-  await teardownNetwork(ctx, rec);
+export async function teardownContainer(ctx: Ctx, rec: ContainerRecord, opts: { network?: boolean } = {}): Promise<void> {
+  if (opts.network ?? true) await teardownNetwork(ctx, rec);
   unmountContainer(ctx, rec.id);
   destroyContainerCgroups(ctx, rec.id, rec.cgroupPath);
 }
@@ -137,8 +155,9 @@ export async function removeContainer(ctx: Ctx, c0: LiveContainer, opts: RemoveO
     if (c.state.Running) await forceStop(ctx, c);
     const files = containerFiles(ctx.root, id);
     fs.writeFileSync(files.removing, "", { mode: 0o600 });
-    await teardownContainer(ctx, rec);
+    await teardownContainer(ctx, rec, { network: opts.network ?? true });
     if (opts.volumes) removeAnonymousVolumes(ctx, rec);
+    await drainWaiters(ctx, id);
     discardContainerDir(ctx.root, id);
   } finally {
     lock.release();
@@ -166,6 +185,7 @@ export async function cleanupContainer(ctx: Ctx, id: string): Promise<void> {
     await teardownContainer(ctx, rec);
     if (rec.autoRemove) {
       fs.writeFileSync(containerFiles(ctx.root, id).removing, "", { mode: 0o600 });
+      await drainWaiters(ctx, id);
       discardContainerDir(ctx.root, id);
     }
   } finally {

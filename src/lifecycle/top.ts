@@ -2,6 +2,7 @@
 // (UID PID PPID C STIME TTY TIME CMD), read from /proc instead of running ps.
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { pidsBelow } from "../runtime/cgroups/cgroupfs.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
 import type { LiveContainer } from "./live.ts";
@@ -92,10 +93,34 @@ export function formatProcess(p: ProcessRow, names: Map<number, string>, now: nu
   return [user, String(p.pid), String(p.ppid), String(p.c), stime, tty, time, p.cmd];
 }
 
-export function topContainer(ctx: Ctx, c: LiveContainer): { titles: string[]; processes: string[][] } {
+/**
+ * Docker's way with `top C [ps OPTIONS]`: the host's ps with those options, keeping the lines whose
+ * PID column names a process of the container. Pure over ps's output.
+ */
+export function filterPsOutput(output: string, pids: Set<number>, options: string): { titles: string[]; processes: string[][] } {
+  const lines = output.split("\n").filter((l) => l.trim() !== "");
+  const titles = (lines[0] ?? "").trim().split(/\s+/);
+  const pidIndex = titles.indexOf("PID");
+  if (pidIndex < 0) throw new InvalidArgumentError(`Cannot use ps options "${options}": ps printed no PID column`);
+  const processes: string[][] = [];
+  for (const line of lines.slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (!pids.has(Number(fields[pidIndex]))) continue;
+    // The last column (the command) keeps its spaces.
+    processes.push([...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(" ")]);
+  }
+  return { titles, processes };
+}
+
+export function topContainer(ctx: Ctx, c: LiveContainer, psArgs: string[] = []): { titles: string[]; processes: string[][] } {
   checkTransition(c.state.Status, "top", c.record.id);
   const dirs = cgroupLocator(ctx.cgroupRoot).dirs(c.record.id, c.record.cgroupPath);
   const pids = [...new Set(dirs.flatMap((d) => pidsBelow(d)))].sort((a, b) => a - b);
+  if (psArgs.length > 0) {
+    const r = Bun.spawnSync(["ps", ...psArgs], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new InvalidArgumentError(`Cannot run ps ${psArgs.join(" ")}: ${r.stderr.toString().trim() || `exit status ${r.exitCode}`}`);
+    return filterPsOutput(r.stdout.toString(), new Set(pids), psArgs.join(" "));
+  }
   const boot = bootTimeMs();
   const up = uptimeS();
   const names = userNames();

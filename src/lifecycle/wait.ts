@@ -2,12 +2,32 @@
 // "running" in Docker's sense — and returns its exit code. A created container returns at once (0).
 import type { Ctx } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
+import { tryLock, type Lock } from "../store/lock.ts";
+import { containerFiles } from "./containers.ts";
 import type { LiveContainer } from "./live.ts";
 import { rereadLive } from "./live.ts";
 
 const STALE_GRACE_MS = 1_000;
 
+/**
+ * The exit code, once the container is not running. A shared lock on waiters.lock is held meanwhile,
+ * so a removal (--rm cleanup, rm -f) lets this read the exit code before the directory goes.
+ */
 export async function waitContainer(ctx: Ctx, c: LiveContainer, opts: { pollMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+  let lock: Lock | null = null;
+  try {
+    lock = tryLock({ sys: ctx.sys, sleep: ctx.sleep }, containerFiles(ctx.root, c.record.id).waiters, true);
+  } catch {
+    throw new NotFoundError(`No such container: ${c.record.id}`);
+  }
+  try {
+    return await pollExitCode(ctx, c, opts);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function pollExitCode(ctx: Ctx, c: LiveContainer, opts: { pollMs?: number; signal?: AbortSignal }): Promise<number> {
   const id = c.record.id;
   let delay = 5;
   let staleSince: number | undefined;

@@ -7,15 +7,31 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildDefinition } from "../../images/build.ts";
-import { requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
+import crypto from "node:crypto";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
 import { pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
 let reg: TestRegistry;
 let env: CliEnv;
 let dir: string;
+// Containers get the default bridge network: the engine runs in a netns of this test's own.
+const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
+const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
+function T(args: string[], stdin?: string): CliResult {
+  const r = Bun.spawnSync(inNs([BINARY, ...args]), {
+    env: cliEnv(env),
+    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+/** The CLI in the background, in the test's netns; its pid is nsenter's, which execs the binary. */
+function spawnTinydock(_env: CliEnv, args: string[]) {
+  return Bun.spawn(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+}
 const spawned: ReturnType<typeof spawnTinydock>[] = [];
-const T = (args: string[], stdin?: string) => tinydock(env, args, stdin);
 const containersDir = () => path.join(env.root, "containers");
 const CGROUP = "/sys/fs/cgroup";
 
@@ -27,7 +43,12 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-cmds-"));
   env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
   fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(T(["pull", "-q", "busybox"]).code).toBe(0);
+  // The registry listens on the host's loopback: pull there, run everything else in the netns.
+  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
+  // A host has its nat and filter tables; a new netns gets them with its first rule.
+  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
 });
 
 /** Every cgroup dir named after one of our containers' ids, in any hierarchy. */
@@ -67,6 +88,9 @@ afterAll(async () => {
     T(["system", "prune", "-f"]);
   }
   await reg?.stop();
+  const veths = Bun.spawnSync(inNs(["ip", "-o", "link"])).stdout.toString().split("\n").filter((l) => / td[0-9a-f]{11}[@:]/.test(l));
+  Bun.spawnSync(["ip", "netns", "delete", ns]);
+  expect(veths).toEqual([]);
   // Nothing of ours is left in the kernel.
   const cg = cgroupsOf(seenIds);
   const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
@@ -118,6 +142,7 @@ describe("ps, inspect, rename, wait, rm on exited containers", () => {
     expect(json).toMatchObject({ ID: id.slice(0, 12), Names: "three", State: "exited", Image: "busybox" });
     expect(T(["ps", "-a", "--format", "{{.Names}}:{{.State}}", "-f", "name=three"]).stdout).toBe("three:exited\n");
     expect(T(["ps", "-a", "--filter", "bogus=1"]).code).not.toBe(0);
+    expect(T(["ps", "-as", "--filter", "name=three"]).stdout).toMatch(/\s+SIZE\n.*three\s+\d+B \(virtual [\d.]+[kM]B\)\n$/);
 
     const inspect = JSON.parse(T(["inspect", "three"]).stdout);
     expect(inspect).toHaveLength(1);
@@ -182,6 +207,11 @@ describe("running containers", () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n/);
     expect(top.stdout).toMatch(/root\s+\d+\s+\d+\s+\d+\s+\S+\s+\?\s+00:00:00\s+sleep 1000\n/);
+
+    // Docker's `top C [ps options]`: the host's ps, only the container's processes.
+    const aux = T(["top", "sleeper", "aux"]);
+    expect(aux.stdout).toMatch(/^USER\s+PID\s+%CPU/);
+    expect(aux.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/).slice(10).join(" "))).toEqual(["sleep 1000"]);
 
     const stats = T(["stats", "--no-stream", "sleeper"]);
     expect(stats.code).toBe(0);
@@ -365,6 +395,42 @@ describe("crash consistency and reconcile", () => {
     expect(fs.existsSync(path.join(containersDir(), id))).toBe(false);
   });
 
+  test("SIGKILL of stop and rm -f at several points: ps -a tells the truth, rm -f cleans everything", async () => {
+    for (const [verb, delay] of [["stop", 0], ["stop", 30], ["stop", 120], ["rm", 0], ["rm", 10], ["rm", 40], ["rm", 120]] as const) {
+      const name = `crash-${verb}-${delay}`;
+      const { id, proc } = await background(name, ["sleep", "1000"]);
+      const cli = spawnTinydock(env, verb === "stop" ? ["stop", "-t", "1", name] : ["rm", "-f", name]);
+      spawned.push(cli);
+      await Bun.sleep(delay);
+      cli.kill(9);
+      await cli.exited;
+      const ps = T(["ps", "-a", "--filter", `name=^/${name}$`, "--format", "{{.State}}|{{.Status}}"]);
+      expect(ps.code).toBe(0);
+      expect(ps.stdout).toMatch(/^((running|exited|dead)\|(Up|Exited|Dead).*\n)?$/);
+      const rm = T(["rm", "-f", name]);
+      expect(rm.code === 0 || rm.stderr.includes("No such container")).toBe(true);
+      proc.kill(9);
+      await proc.exited;
+      expect(fs.existsSync(path.join(containersDir(), id))).toBe(false);
+      expect(cgroupsOf(new Set([id]))).toEqual([]);
+    }
+  });
+
+  test("a cp killed while a stopped container's rootfs is mounted: rm unmounts it", async () => {
+    const id = exited("cp-crash", ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=64 2>/dev/null"]);
+    const cli = spawnTinydock(env, ["cp", "cp-crash:/big", path.join(dir, "big")]);
+    spawned.push(cli);
+    const rootfs = path.join(containersDir(), id, "rootfs");
+    let seen = false;
+    for (let i = 0; i < 400 && !(seen = fs.readFileSync("/proc/self/mountinfo", "utf8").includes(rootfs)); i++) await Bun.sleep(2);
+    cli.kill(9);
+    console.log(`cp killed ${seen ? "with" : "before/after"} the rootfs mounted`);
+    await cli.exited;
+    expect(T(["rm", "cp-crash"]).code).toBe(0);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(rootfs);
+    fs.rmSync(path.join(dir, "big"), { force: true });
+  });
+
   test("run.json naming a dead monitor: exited 137; system prune removes orphans by name", () => {
     const id = exited("stale", ["true"]);
     const d = path.join(containersDir(), id);
@@ -409,7 +475,131 @@ describe("crash consistency and reconcile", () => {
   });
 });
 
+/** `run -d`: the monitor supervises it; the id is printed at once. */
+function detached(args: string[]): string {
+  const r = T(["run", "-d", ...args]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const id = r.stdout.trim();
+  expect(id).toMatch(/^[a-f0-9]{64}$/);
+  seenIds.add(id);
+  return id;
+}
+
+async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
+  for (let i = 0; i < ms / 20; i++) {
+    if (fn()) return;
+    await Bun.sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("detached containers (run -d)", () => {
+  test("ps, logs -f of a sh loop, top, stats, pause, stop -t 1 timing, wait 137, rm", async () => {
+    const id = detached(["--name", "looper", "busybox", "sh", "-c", "i=0; while true; do echo line $i; echo err $i >&2; i=$((i+1)); sleep 0.1; done"]);
+    expect(T(["ps", "--filter", "name=looper", "--format", "{{.ID}} {{.State}} {{.Command}}"]).stdout).toMatch(
+      new RegExp(`^${id.slice(0, 12)} running "sh -c 'i=0; while t…"\n$`),
+    );
+    const f = spawnTinydock(env, ["logs", "-f", "looper"]);
+    spawned.push(f);
+    const reader = f.stdout.getReader();
+    let text = "";
+    while (!/line 12\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text.startsWith("line 0\nline 1\n")).toBe(true);
+    expect(T(["top", "looper"]).stdout).toMatch(/sh -c i=0; while true/);
+    expect(T(["stats", "--no-stream", "looper"]).stdout).toMatch(/looper\s+\d+\.\d\d%/);
+    expect(T(["pause", "looper"]).code).toBe(0);
+    expect(T(["ps", "--filter", "status=paused", "-q"]).stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect(T(["unpause", "looper"]).code).toBe(0);
+    // sh as PID 1 has no TERM handler: the kernel ignores SIGTERM; SIGKILL after 1 s.
+    const t0 = performance.now();
+    expect(T(["stop", "-t", "1", "looper"]).code).toBe(0);
+    const took = performance.now() - t0;
+    console.log(`stop -t 1 of a detached sh loop: ${took.toFixed(0)} ms`);
+    expect(took).toBeGreaterThan(900);
+    expect(took).toBeLessThan(4000);
+    // logs -f ends once the container has exited, stderr lines on stderr.
+    expect(await Promise.race([f.exited, Bun.sleep(5000).then(() => "timeout")])).toBe(0);
+    expect(await new Response(f.stderr).text()).toContain("err 0\n");
+    expect(T(["wait", "looper"]).stdout).toBe("137\n");
+    expect(T(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Pid}}", "looper"]).stdout).toBe("exited 137 0\n");
+    const tail = T(["logs", "--tail", "2", "looper"]);
+    expect(tail.stdout).toMatch(/^line \d+\n$/);
+    expect(tail.stderr).toMatch(/^err \d+\n$/);
+    expect(T(["rm", "looper"]).code).toBe(0);
+    expect(cgroupsOf(new Set([id]))).toEqual([]);
+  });
+
+  test("httpd; wait through on-failure:3 restarts; --rm with wait; kill; rm -f of a running one", async () => {
+    const httpd = detached(["--name", "web", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
+    expect(T(["top", "web"]).stdout).toContain("httpd -f -p 8080 -h /www");
+    const flaky = detached(["--name", "flaky", "--restart", "on-failure:3", "busybox", "sh", "-c", "echo try; exit 3"]);
+    expect(T(["wait", "flaky"]).stdout).toBe("3\n");
+    expect(T(["inspect", "-f", "{{.RestartCount}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}}", "flaky"]).stdout).toBe("3 3 on-failure\n");
+    expect(T(["logs", "flaky"]).stdout).toBe("try\ntry\ntry\ntry\n");
+    const gone = detached(["--rm", "--name", "gone", "busybox", "sh", "-c", "sleep 0.5; exit 5"]);
+    expect(T(["wait", "gone"]).stdout).toBe("5\n");
+    await until("--rm removal", () => !fs.existsSync(path.join(containersDir(), gone)));
+    const trap = detached(["--name", "trap", "busybox", "sh", "-c", "trap 'exit 43' TERM; while true; do sleep 0.1; done"]);
+    await until("trap set", () => /sleep/.test(T(["top", "trap"]).stdout));
+    expect(T(["kill", "-s", "TERM", "trap"]).stdout).toBe("trap\n");
+    const w = T(["wait", "trap"]);
+    expect(w.stderr).toBe("");
+    expect(w.stdout).toBe("43\n");
+    // kill marks it stopping: no restart policy brings it back (none here), and rm takes it.
+    expect(fs.existsSync(path.join(containersDir(), trap, "stopping"))).toBe(true);
+    expect(T(["rm", "trap"]).code).toBe(0);
+    const sleeper = detached(["--name", "sleeper2", "busybox", "sleep", "1000"]);
+    const monitorPid = JSON.parse(fs.readFileSync(path.join(containersDir(), sleeper, "run.json"), "utf8")).monitorPid as number;
+    expect(T(["rm", "-f", "sleeper2", "web", "flaky"]).stdout).toBe("sleeper2\nweb\nflaky\n");
+    await until("monitor gone", () => !fs.existsSync(`/proc/${monitorPid}`));
+    expect(cgroupsOf(new Set([httpd, flaky, gone, sleeper]))).toEqual([]);
+  });
+
+  test("cp in and out of a detached container; symlinks in it stay in it", async () => {
+    const id = detached(["--name", "cpd", "busybox", "sh", "-c", "ln -s / /up && ln -s /etc/../../../../etc/hostname /hn && sleep 1000"]);
+    await until("links", () => T(["cp", "cpd:/hn", path.join(dir, "hn-link")]).code === 0);
+    // Without -L the link itself is copied (as Docker); with -L it is followed inside the container.
+    expect(fs.readlinkSync(path.join(dir, "hn-link"))).toBe("/etc/../../../../etc/hostname");
+    expect(T(["cp", "-L", "cpd:/hn", path.join(dir, "hn-d")]).code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, "hn-d"), "utf8").trim()).toBe(id.slice(0, 12));
+    fs.writeFileSync(path.join(dir, "in-d"), "in\n");
+    expect(T(["cp", path.join(dir, "in-d"), "cpd:/up/tmp/"]).code).toBe(0);
+    expect(T(["cp", "cpd:/tmp/in-d", path.join(dir, "back-d")]).code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, "back-d"), "utf8")).toBe("in\n");
+    expect(fs.existsSync("/tmp/in-d")).toBe(false);
+    expect(T(["rm", "-f", "cpd"]).code).toBe(0);
+  });
+});
+
 describe("scale", () => {
+  test("50 detached containers started, listed and removed in a bounded loop, nothing left", async () => {
+    const ids: string[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) ids.push(detached(["--name", `det-${i}`, "busybox", "sleep", "1000"]));
+    console.log(`run -d of 50 containers: ${(performance.now() - t0).toFixed(0)} ms`);
+    const t1 = performance.now();
+    const ps = T(["ps", "-q", "--no-trunc", "--filter", "name=^/det-"]);
+    console.log(`ps of 50 running containers: ${(performance.now() - t1).toFixed(0)} ms`);
+    expect(ps.stdout.trim().split("\n").sort()).toEqual([...ids].sort());
+    const monitors = ids.map((id) => JSON.parse(fs.readFileSync(path.join(containersDir(), id, "run.json"), "utf8")).monitorPid as number);
+    // Docker's CLI stops them in parallel: ten sleeps that ignore SIGTERM take one timeout, not ten.
+    const t3 = performance.now();
+    const stop = T(["stop", "-t", "1", ...ids.slice(0, 10)]);
+    const stopMs = performance.now() - t3;
+    console.log(`stop -t 1 of 10 containers that ignore SIGTERM: ${stopMs.toFixed(0)} ms`);
+    expect(stop.stdout.trim().split("\n")).toEqual(ids.slice(0, 10));
+    expect(stopMs).toBeLessThan(5000);
+    const t2 = performance.now();
+    const rm = T(["rm", "-f", ...ids]);
+    console.log(`rm -f of 50 running containers: ${(performance.now() - t2).toFixed(0)} ms`);
+    expect(rm.code).toBe(0);
+    expect(T(["ps", "-aq"]).stdout).toBe("");
+    expect(idsNow()).toEqual([]);
+    expect(cgroupsOf(new Set(ids))).toEqual([]);
+    await until("monitors gone", () => monitors.every((p) => !fs.existsSync(`/proc/${p}`)));
+  });
+
   test("50 containers listed and removed, nothing left", () => {
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) {

@@ -16,31 +16,31 @@ export const inspect: CommandSpec = {
     const cache = new Map();
     const out: unknown[] = [];
     let code = 0;
+    // Docker's inspect: a container by that name, else an image (unless --type says which).
+    const image = async (ref: string) => {
+      const { resolveImage } = await import("../../store/images.ts");
+      const { storeLayout } = await import("../../store/layout.ts");
+      const { inspectImage } = await import("../views/images.ts");
+      return inspectImage(ctx, resolveImage(storeLayout(ctx.root), ref).record);
+    };
     for (const ref of (argv.names as unknown[]).map(String)) {
       try {
-        if (argv.type === "image") throw Object.assign(new Error(), { image: true });
-        out.push(inspectContainer(ctx, findLive(ctx, ref), cache));
-      } catch (err) {
-        if (!(err as { image?: boolean }).image && !isKind(err, "NotFound")) {
-          io.err(`Error: ${describeError(err)}\n`);
-          code = 1;
-          continue;
+        if (argv.type !== "image") {
+          try {
+            out.push(inspectContainer(ctx, findLive(ctx, ref), cache));
+            continue;
+          } catch (err) {
+            if (!isKind(err, "NotFound") || argv.type === "container") throw err;
+          }
         }
-        if (argv.type === "container") {
-          io.err(`Error: No such container: ${ref}\n`);
-          code = 1;
-          continue;
-        }
-        // Docker's inspect falls back to an image of that name.
         try {
-          const { resolveImage } = await import("../../store/images.ts");
-          const { storeLayout } = await import("../../store/layout.ts");
-          const { inspectImage } = await import("../views/images.ts");
-          out.push(inspectImage(ctx, resolveImage(storeLayout(ctx.root), ref).record));
+          out.push(await image(ref));
         } catch {
-          io.err(`Error: No such object: ${ref}\n`);
-          code = 1;
+          throw new Error(`No such object: ${ref}`);
         }
+      } catch (err) {
+        io.err(`Error: ${describeError(err)}\n`);
+        code = 1;
       }
     }
     if (tpl) io.out(out.map((o) => `${tpl(o)}\n`).join(""));

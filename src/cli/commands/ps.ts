@@ -7,7 +7,7 @@ const builder: CommandSpec["builder"] = (y) =>
     .option("last", { alias: "n", type: "number", describe: "Show n last created containers (includes all states)" })
     .option("latest", { alias: "l", type: "boolean", default: false, describe: "Show the latest created container (includes all states)" })
     .option("no-trunc", { type: "boolean", default: false, describe: "Don't truncate output" })
-    .option("size", { alias: "s", type: "boolean", default: false, describe: "Display total file sizes (accepted, shown as N/A)" })
+    .option("size", { alias: "s", type: "boolean", default: false, describe: "Display total file sizes" })
     .option("filter", { alias: "f", type: "string", array: true, describe: "Filter output based on conditions provided (status=, name=, label=, id=, exited=)" })
     .option("format", { type: "string", describe: 'Format output: "table", "json", or a Go template' });
 
@@ -36,6 +36,24 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
       },
     }),
   );
+  if (argv.size) {
+    // Docker's SIZE: the container's writable layer, and with the image's ("virtual").
+    const { diskUsage } = await import("../../lifecycle/reconcile.ts");
+    const { containerPaths } = await import("../../lifecycle/containers.ts");
+    const { loadImage } = await import("../../store/images.ts");
+    const { storeLayout } = await import("../../store/layout.ts");
+    const { imageSize } = await import("../views/images.ts");
+    const { humanSize } = await import("../format.ts");
+    const layout = storeLayout(ctx.root);
+    list.forEach((c, i) => {
+      const rw = diskUsage(containerPaths(ctx.root, c.record.id).upper);
+      let image;
+      try {
+        image = loadImage(layout, c.record.imageId);
+      } catch {} // an image removed since: the container still lists
+      rows[i]!.Size = `${humanSize(rw)} (virtual ${humanSize(rw + (image ? imageSize(image) : 0))})`;
+    });
+  }
   const format = typeof argv.format === "string" ? argv.format : "table";
   if (format === "json" || format === "{{json .}}") {
     io.out(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
@@ -43,12 +61,9 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
   }
   const { table } = await import("../format.ts");
   if (format === "table") {
-    io.out(
-      table(
-        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
-        rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names]),
-      ),
-    );
+    const header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
+    const cells = (r: (typeof rows)[number]) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names];
+    io.out(argv.size ? table([...header, "SIZE"], rows.map((r) => [...cells(r), r.Size])) : table(header, rows.map(cells)));
     return;
   }
   const { compileTemplate } = await import("../template.ts");

@@ -105,7 +105,7 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
 
 // ── Filters ─────────────────────────────────────────────────────────────────────────────────────
 
-const FILTER_KEYS = ["status", "name", "label", "id", "exited"] as const;
+const FILTER_KEYS = ["status", "name", "label", "id", "exited", "ancestor"] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 export type ContainerFilters = Partial<Record<FilterKey, string[]>>;
 
@@ -135,6 +135,16 @@ function nameMatches(pattern: string, name: string): boolean {
   }
 }
 
+/** ancestor=busybox, busybox:latest, or an image id (prefix, with or without "sha256:"). */
+function ancestorMatches(a: string, rec: ContainerRecord): boolean {
+  const image = rec.image.includes(":") || rec.image.includes("@") ? rec.image : `${rec.image}:latest`;
+  const want = a.includes(":") || a.includes("@") ? a : `${a}:latest`;
+  if (image === want) return true;
+  const hex = rec.imageId.replace(/^sha256:/, "");
+  const q = a.replace(/^sha256:/, "");
+  return /^[a-f0-9]{4,64}$/.test(q) && hex.startsWith(q);
+}
+
 /** Values of one key are OR'd, keys are AND'd, as Docker does. */
 export function matchesFilters(c: LiveContainer, f: ContainerFilters): boolean {
   const rec = c.record;
@@ -142,6 +152,7 @@ export function matchesFilters(c: LiveContainer, f: ContainerFilters): boolean {
   if (f.status && !f.status.includes(c.state.Status)) return false;
   if (f.name && !f.name.some((p) => nameMatches(p, rec.name))) return false;
   if (f.id && !f.id.some((p) => rec.id.startsWith(p))) return false;
+  if (f.ancestor && !f.ancestor.some((a) => ancestorMatches(a, rec))) return false;
   if (f.exited && !(c.state.Status === "exited" && f.exited.some((v) => Number(v) === c.state.ExitCode))) return false;
   if (f.label) {
     for (const l of f.label) {

@@ -11,7 +11,7 @@ import { findLive, rereadLive } from "../../../src/lifecycle/live.ts";
 import { processStartTime } from "../../../src/lifecycle/liveness.ts";
 import { pauseContainer, unpauseContainer } from "../../../src/lifecycle/pause.ts";
 import { reconcile } from "../../../src/lifecycle/reconcile.ts";
-import { removeContainer } from "../../../src/lifecycle/remove.ts";
+import { cleanupContainer, removeContainer } from "../../../src/lifecycle/remove.ts";
 import { sampleStats, statsRow } from "../../../src/lifecycle/stats.ts";
 import { killContainer, stopContainer } from "../../../src/lifecycle/stop.ts";
 import { topContainer } from "../../../src/lifecycle/top.ts";
@@ -122,6 +122,22 @@ for (const [version, cgroupRoot] of ROOTS) {
       expect(findLive(ctx, "c").state.Status).toBe("exited");
     });
 
+    test("wait gets the exit code of a --rm container removed by its cleanup right after the end", async () => {
+      const { id, proc } = await fakeRunning(cgroupRoot, ["sleep", "1000"]);
+      const ctx = t!.ctx;
+      const rec = JSON.parse(fs.readFileSync(containerPaths(ctx.root, id).state, "utf8"));
+      saveContainer(ctx.root, { ...rec, autoRemove: true });
+      const waiting = waitContainer(ctx, findLive(ctx, "c"));
+      await Bun.sleep(20);
+      proc.kill(9);
+      await proc.exited;
+      // The supervisor's cleanup runs at once; the waiter still reads the code.
+      await cleanupContainer(ctx, id);
+      expect(await waiting).toBe(137);
+      expect(fs.existsSync(containerPaths(ctx.root, id).dir)).toBe(false);
+      expect(detectCgroups(cgroupRoot).list()).not.toContain(id);
+    });
+
     test("rm -f of a running container kills what is in its cgroup; reconcile finds a cgroup with no container", async () => {
       const { id, proc } = await fakeRunning(cgroupRoot, ["sleep", "1000"]);
       const ctx = t!.ctx;
@@ -137,7 +153,8 @@ for (const [version, cgroupRoot] of ROOTS) {
       const p = Bun.spawn([BUSYBOX, "sleep", "1000"], { stdio: ["ignore", "ignore", "ignore"] });
       procs.push(p);
       for (const f of cg.procsFiles) fs.writeFileSync(f, String(p.pid));
-      const report = await reconcile(ctx);
+      // network: false — on the host's netns the network stage would take other roots' veths for orphans.
+      const report = await reconcile(ctx, { network: false });
       expect(report.cgroups.some((d) => d.endsWith(orphan))).toBe(true);
       expect(await p.exited).toBe(137);
       expect(detectCgroups(cgroupRoot).list()).not.toContain(orphan);

@@ -87,6 +87,9 @@ describe("ps rows", () => {
     expect(names(["id=" + web.record.id.slice(0, 4)])).toEqual(["web"]);
     expect(names(["exited=3"])).toEqual(["job"]);
     expect(matchesFilters(job, parseFilters(["exited=0"]))).toBe(false);
+    expect(names(["ancestor=busybox"])).toEqual(["again", "frozen", "web"]);
+    expect(names(["ancestor=busybox:latest"])).toHaveLength(3);
+    expect(names(["ancestor=alpine"])).toEqual([]);
   });
   test("bad filters in Docker's words", () => {
     expect(() => parseFilters(["bogus=1"])).toThrow("Invalid filter 'bogus'");

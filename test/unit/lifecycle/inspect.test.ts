@@ -102,7 +102,8 @@ describe("reconcile on a fake root and cgroupfs", () => {
     fs.writeFileSync(path.join(e.cgroupRoot, "tinydock", nobody, "cgroup.procs"), "");
 
     expect(findLive(e.ctx, stale).state).toMatchObject({ Status: "exited", ExitCode: 137, stale: true });
-    const report = await reconcile(e.ctx);
+    // network: false — the network stage would look at the host's veths and firewall.
+    const report = await reconcile(e.ctx, { network: false });
     expect(report.tornDown).toEqual([stale]);
     expect(report.removedDirs.sort()).toEqual([old, `.trash-${"6".repeat(64)}-1`].sort());
     expect(report.cgroups).toEqual([path.join(e.cgroupRoot, "tinydock", nobody)]);
@@ -111,7 +112,7 @@ describe("reconcile on a fake root and cgroupfs", () => {
     expect(fs.existsSync(containerPaths(e.root, young).dir)).toBe(true);
     expect(fs.existsSync(path.join(e.cgroupRoot, "tinydock"))).toBe(false); // the empty parent goes too
     // Idempotent.
-    const again = await reconcile(e.ctx);
+    const again = await reconcile(e.ctx, { network: false });
     expect([again.tornDown, again.removedDirs, again.cgroups]).toEqual([[], [], []]);
   });
 });
@@ -159,5 +160,20 @@ describe("cp arguments", () => {
     expect(containerRel("/etc//hosts")).toBe("etc/hosts");
     expect(containerRel("/data/.")).toBe("data");
     expect(containerRel("../../etc")).toBe("../../etc");
+  });
+});
+
+describe("top with ps options", () => {
+  test("keeps the container's lines by the PID column, the command with its spaces", async () => {
+    const { filterPsOutput } = await import("../../../src/lifecycle/top.ts");
+    const out = "USER  PID %CPU COMMAND\nroot    1  0.0 /sbin/init splash\nroot   42  0.1 sleep 1000\nroot   43  0.0 sh -c x y\n";
+    expect(filterPsOutput(out, new Set([42, 43]), "aux")).toEqual({
+      titles: ["USER", "PID", "%CPU", "COMMAND"],
+      processes: [
+        ["root", "42", "0.1", "sleep 1000"],
+        ["root", "43", "0.0", "sh -c x y"],
+      ],
+    });
+    expect(() => filterPsOutput("A B\n1 2\n", new Set(), "-o a")).toThrow("ps printed no PID column");
   });
 });

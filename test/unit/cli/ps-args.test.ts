@@ -1,0 +1,28 @@
+import { expect, test } from "bun:test";
+import { parseWithYargs } from "../../../src/cli/index.ts";
+import { parsePsArgs } from "../../../src/cli/ps-args.ts";
+
+const KEYS = ["all", "quiet", "latest", "no-trunc", "size", "filter", "format", "last"];
+const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined).map((k) => [k, argv[k]]));
+
+const SAME: string[][] = [
+  ["ps"],
+  ["ps", "-a"],
+  ["ps", "-aq"],
+  ["ps", "-qa", "--no-trunc"],
+  ["ps", "--all", "--quiet", "--latest", "--size"],
+  ["ps", "-a", "--filter", "status=exited", "-f", "name=x", "--filter=label=a=b"],
+  ["ps", "--format", "json"],
+  ["ps", "--format={{.ID}} {{.Names}}"],
+  ["ps", "-n", "3"],
+  ["ps", "--last=2", "-l"],
+];
+test.each(SAME.map((a) => [a]))("%p reads as yargs reads it", async (args) => {
+  const fast = parsePsArgs(args);
+  expect(fast).not.toBeNull();
+  const slow = await parseWithYargs(args);
+  expect(pick(fast!)).toEqual(pick(slow!.argv));
+});
+
+const LEFT: string[][] = [["ps", "--help"], ["ps", "-x"], ["ps", "--format"], ["ps", "-n", "x"], ["ps", "--format", "a", "--format", "b"], ["ps", "extra"], ["images"]];
+test.each(LEFT.map((a) => [a]))("%p is left to yargs", (args) => expect(parsePsArgs(args)).toBeNull());
