@@ -12,7 +12,7 @@ SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.c' \) 2>/dev/nul
 .PHONY: deps test demo bench clean
 
 tinydock: $(SOURCES) build/monitor | node_modules
-	$(BUN) build --compile --minify --bytecode --format=esm --no-compile-autoload-bunfig --no-compile-autoload-dotenv src/main.ts --outfile tinydock
+	$(BUN) build --compile --splitting --minify --bytecode --format=esm --no-compile-autoload-bunfig --no-compile-autoload-dotenv src/main.ts --outfile tinydock
 
 # The monitor of detached containers (src/sys/monitor.c, which #includes init.c): static, so the
 # binary that embeds it runs it from a memfd on any host. musl keeps it small (~40 KB, ~0.2 MiB PSS).

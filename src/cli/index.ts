@@ -3,6 +3,7 @@
 import type { Argv } from "yargs";
 import pkg from "../../package.json" with { type: "json" };
 import { isTerminal } from "../terminal.ts";
+import { fdWriter } from "./output.ts";
 import type { CommandSpec, Io } from "./command.ts";
 import { run, RUN_BOOLEAN_FLAGS, CREATE_BOOLEAN_FLAGS } from "./commands/run.ts";
 // ── create / start / exec (branch monitor) ──
@@ -22,8 +23,8 @@ function defaultIo(): Io {
   // isatty on first use, not process.stdout.isTTY: a `run` that prints nothing never builds the
   // stream objects (~9 ms) nor loads node:tty (~3.5 ms).
   return {
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
+    out: fdWriter(1),
+    err: fdWriter(2),
     get stdoutTty() {
       return isTerminal(1);
     },
