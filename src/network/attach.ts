@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionError } from "../errors.ts";
-import { containerPaths, containersDir, listContainers } from "../lifecycle/containers.ts";
+import { containerPaths, containersDir, findContainer, listContainers } from "../lifecycle/containers.ts";
 import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost, type HostsPeer } from "./dns.ts";
 import { acquireLock } from "../store/lock.ts";
 import { allocate, readLeases, reconcileLeases, release, type Lease } from "./ipam.ts";
@@ -215,12 +215,30 @@ export async function ensureBridge(ctx: Ctx, sock: RouteSocket, net: NetworkReco
   return index;
 }
 
-export function findContainer(ctx: Ctx, ref: string) {
-  const all = listContainers(ctx.root);
-  const hit = all.find((c) => c.id === ref) ?? all.find((c) => c.name === ref) ?? (/^[a-f0-9]+$/.test(ref) ? all.filter((c) => c.id.startsWith(ref)) : []);
-  const one = Array.isArray(hit) ? (hit.length === 1 ? hit[0] : undefined) : hit;
-  if (!one) throw new NotFoundError(`No such container: ${ref}`);
-  return one;
+/**
+ * A veth pair on the network's bridge (made if missing), its peer `iface` created straight in the
+ * namespace of `nsFile`; its removal goes on `undo`.
+ */
+export async function createEndpointLink(
+  ctx: Ctx,
+  net: NetworkRecord,
+  nsFile: string,
+  link: { veth: string; iface: string; mac: Uint8Array; mtu: number },
+  undo: (() => void)[],
+): Promise<void> {
+  const sock = new RouteSocket(ctx.sys, null);
+  try {
+    const master = await ensureBridge(ctx, sock, net);
+    const nsFd = fs.openSync(nsFile, "r");
+    try {
+      sock.createVeth({ name: link.veth, mtu: link.mtu, master, up: true }, { name: link.iface, mtu: link.mtu, mac: link.mac, netnsFd: nsFd });
+    } finally {
+      fs.closeSync(nsFd);
+    }
+    undo.push(() => withRouteSocket(ctx.sys, null, (s) => s.deleteLink(link.veth)));
+  } finally {
+    sock.close();
+  }
 }
 
 /** The live pid of a container, from run.json (the supervisor's) or the record. */
@@ -275,7 +293,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     if ((req.extraHosts ?? []).length || dnsOpts.servers.length || dnsOpts.search.length || dnsOpts.options.length) {
       throw new InvalidArgumentError("conflicting options: custom DNS and --add-host cannot be used with --network container:");
     }
-    const target = findContainer(ctx, mode.ref);
+    const target = findContainer(ctx.root, mode.ref);
     if (target.id === req.id) throw new InvalidArgumentError("cannot join own network");
     const file = netnsPath(ctx.root, target.id);
     let join: string;
@@ -328,21 +346,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     const mac = macForIp(ip);
     const mtu = ctx.config.mtu;
 
-    {
-      const sock = new RouteSocket(ctx.sys, null);
-      try {
-        const master = await ensureBridge(ctx, sock, net);
-        const nsFd = fs.openSync(nsFile, "r");
-        try {
-          sock.createVeth({ name: veth, mtu, master, up: true }, { name: "eth0", mtu, mac, netnsFd: nsFd });
-        } finally {
-          fs.closeSync(nsFd);
-        }
-        undo.push(() => withRouteSocket(ctx.sys, null, (s) => s.deleteLink(veth)));
-      } finally {
-        sock.close();
-      }
-    }
+    await createEndpointLink(ctx, net, nsFile, { veth, iface: "eth0", mac, mtu }, undo);
 
     withRouteSocket(ctx.sys, nsFile, (s) => {
       s.setUp(1, "lo");

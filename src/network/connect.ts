@@ -1,12 +1,11 @@
 // `network connect` / `network disconnect`: one more endpoint (eth1, eth2…) in a running
 // container's netns file, or one less. The container's own netns file makes this cheap: the veth's
 // peer is created straight into it, and it dies with it.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { containerPaths, saveContainer } from "../lifecycle/containers.ts";
-import { alive, ensureBridge, findContainer, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
+import { containerPaths, findContainer, saveContainer } from "../lifecycle/containers.ts";
+import { alive, createEndpointLink, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
 import { allocate, readLeases, release } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";
 import { formatMac, macForIp } from "./netlink.ts";
@@ -16,11 +15,11 @@ import { parseCidr } from "./subnet.ts";
 
 /** Host end of an extra endpoint: td + 11 hex of a hash of container and network (15 chars max). */
 export function extraVethName(id: string, networkId: string): string {
-  return `tx${crypto.createHash("sha256").update(`${id}/${networkId}`).digest("hex").slice(0, 11)}`;
+  return `tx${new Bun.CryptoHasher("sha256").update(`${id}/${networkId}`).digest("hex").slice(0, 11)}`;
 }
 
 export async function connectNetwork(ctx: Ctx, ref: string, network: string, opts: { aliases?: string[]; ip?: string } = {}): Promise<EndpointRecord> {
-  const c = findContainer(ctx, ref);
+  const c = findContainer(ctx.root, ref);
   const net = findNetwork(ctx, network);
   if (net.driver !== "bridge") throw new FailedPreconditionError(`container cannot be disconnected from host network or connected to host network`);
   const nsFile = netnsPath(ctx.root, c.id);
@@ -48,19 +47,7 @@ export async function connectNetwork(ctx: Ctx, ref: string, network: string, opt
       for (let i = 1; i < 100; i++) if (!names.has(`eth${i}`)) return `eth${i}`;
       throw new InvalidArgumentError("too many network interfaces");
     });
-    const sock = new RouteSocket(ctx.sys, null);
-    try {
-      const master = await ensureBridge(ctx, sock, net);
-      const nsFd = fs.openSync(nsFile, "r");
-      try {
-        sock.createVeth({ name: veth, mtu: ctx.config.mtu, master, up: true }, { name: iface, mtu: ctx.config.mtu, mac, netnsFd: nsFd });
-      } finally {
-        fs.closeSync(nsFd);
-      }
-      undo.push(() => withRouteSocket(ctx.sys, null, (s) => s.deleteLink(veth)));
-    } finally {
-      sock.close();
-    }
+    await createEndpointLink(ctx, net, nsFile, { veth, iface, mac, mtu: ctx.config.mtu }, undo);
     withRouteSocket(ctx.sys, nsFile, (s) => {
       const index = s.index(iface);
       s.addAddress(index, iface, ip, subnet.prefixLen);
@@ -99,7 +86,7 @@ export async function connectNetwork(ctx: Ctx, ref: string, network: string, opt
 }
 
 export async function disconnectNetwork(ctx: Ctx, ref: string, network: string): Promise<void> {
-  const c = findContainer(ctx, ref);
+  const c = findContainer(ctx.root, ref);
   const net = findNetwork(ctx, network);
   const np = networkPaths(ctx.root, net.name);
   const lock = await lockNetwork(ctx, net.name);

@@ -1,5 +1,4 @@
 // Docker's shapes for `network inspect` and `network ls`. Pure over the records and leases.
-import crypto from "node:crypto";
 import type { Lease } from "./ipam.ts";
 import type { NetworkRecord } from "./networks.ts";
 import { parseCidr } from "./subnet.ts";
@@ -11,7 +10,7 @@ export function inspectNetwork(net: NetworkRecord, members: Lease[]): Record<str
   for (const m of members) {
     containers[m.id] = {
       Name: m.name,
-      EndpointID: crypto.createHash("sha256").update(`${net.id}/${m.id}`).digest("hex"),
+      EndpointID: new Bun.CryptoHasher("sha256").update(`${net.id}/${m.id}`).digest("hex"),
       MacAddress: formatMac(macForIp(m.ip)),
       IPv4Address: `${m.ip}/${prefix}`,
       IPv6Address: "",
@@ -84,7 +83,7 @@ export function networkSettingsView(rec: SettingsLike | undefined): Record<strin
       Aliases: e.aliases.length ? e.aliases : null,
       MacAddress: e.macAddress,
       NetworkID: e.networkId,
-      EndpointID: crypto.createHash("sha256").update(`${e.networkId}/${rec!.netnsPath ?? ""}`).digest("hex"),
+      EndpointID: new Bun.CryptoHasher("sha256").update(`${e.networkId}/${rec!.netnsPath ?? ""}`).digest("hex"),
       Gateway: e.gateway,
       IPAddress: e.ipAddress,
       IPPrefixLen: e.prefixLen,

@@ -1,7 +1,7 @@
 // Network definitions under <root>/networks/<name>/network.json, with their leases and lock.
 // `bridge`, `host` and `none` are predefined (written on first use), as in Docker.
-import crypto from "node:crypto";
 import fs from "node:fs";
+import { randomHex } from "../random.ts";
 import path from "node:path";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
@@ -46,7 +46,7 @@ export function networkPaths(root: string, name: string): NetworkPaths {
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 function newId(): string {
-  return crypto.randomBytes(32).toString("hex");
+  return randomHex(32);
 }
 
 function predefined(ctx: Ctx, name: string): NetworkRecord {

@@ -343,6 +343,7 @@ describe("launch", () => {
     expect(per).toBeLessThan(200);
     // Every pidfd and events pipe was closed (the last pipe once its stream has ended, just after).
     await Bun.sleep(20);
-    expect(fs.readdirSync("/proc/self/fd").length).toBe(fds);
+    // At most as many as before (the runtime may close one of its own meanwhile), never more.
+    expect(fs.readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(fds);
   });
 });
