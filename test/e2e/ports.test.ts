@@ -70,7 +70,7 @@ describe.skipIf(!ready)("run -p", () => {
 
   afterAll(async () => {
     if (env) {
-      Bun.spawnSync(inNs([BINARY, "rm", "-f", "web", "web2", "killed"]), { env: cliEnv(env) });
+      Bun.spawnSync(inNs([BINARY, "rm", "-f", "web", "web2", "killed", "udp"]), { env: cliEnv(env) });
       Bun.spawnSync(inNs([BINARY, "network", "prune", "-f"]), { env: cliEnv(env) });
     }
     Bun.spawnSync(["ip", "netns", "del", ns]);
@@ -118,6 +118,26 @@ describe.skipIf(!ready)("run -p", () => {
     expect(T(["network", "prune", "-f"]).code).toBe(0);
     expect(rules()).toBe(rulesBefore);
   }, 120_000);
+
+  test("8053:8053/udp to a UDP server in a busybox container, from 127.0.0.1 and the host's address", async () => {
+    // A static echo server (test/helpers/udp-echo.c) bind-mounted in: Debian's busybox has no UDP nc.
+    const echo = path.join(dir, "udp-echo");
+    const cc = Bun.spawnSync(["musl-gcc", "-static", "-Os", "-o", echo, path.resolve(import.meta.dir, "../helpers/udp-echo.c")], { stderr: "pipe" });
+    expect(cc.stderr.toString()).toBe("");
+    const udp = background(["--rm", "--name", "udp", "-p", "8053:8053/udp", "-v", `${echo}:/udp-echo:ro`, "busybox", "/udp-echo", "8053"]);
+    const client = path.resolve(import.meta.dir, "../helpers/udp-echo.ts");
+    const ask = (host: string, msg: string) => sh([process.execPath, client, "client", host, "8053", msg]).stdout;
+    try {
+      await until("a UDP answer on 127.0.0.1:8053", () => ask("127.0.0.1", "one").includes("echo:one"), 20_000);
+      expect(T(["port", "udp"]).stdout).toBe("8053/udp -> 0.0.0.0:8053\n");
+      expect(ask("10.29.0.1", "two")).toContain("echo:two");
+    } finally {
+      T(["kill", "udp"]);
+      await Promise.race([udp.exited, Bun.sleep(10_000)]);
+    }
+    expect(T(["network", "prune", "-f"]).code).toBe(0);
+    expect(rules()).toBe(rulesBefore);
+  }, 90_000);
 
   test("SIGKILL of the supervising run: rm -f removes the rules it left", async () => {
     const run = background(["--name", "killed", "-p", "8081:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
