@@ -111,7 +111,7 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
   // end network
 
   // ── Container verbs (branch cmds) ──
-  const [{ containerSubcommands }, { systemSubcommands }, { ps }, { inspect }, { logs }, { stop }, { kill }, { rm }, { wait }, { rename }, { top }, { stats }, { pause }, { unpause }, { cp }] =
+  const [{ containerSubcommands }, { systemSubcommands }, { ps }, { inspect }, { logs }, { stop }, { kill }, { rm }, { wait }, { rename }, { top }, { stats }, { pause }, { unpause }, { cp }, { attach }] =
     await Promise.all([
       import("./commands/container.ts"),
       import("./commands/system.ts"),
@@ -128,8 +128,9 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
       import("./commands/pause.ts"),
       import("./commands/unpause.ts"),
       import("./commands/cp.ts"),
+      import("./commands/attach.ts"),
     ]);
-  for (const spec of [ps, inspect, logs, stop, kill, rm, wait, rename, top, stats, pause, unpause, cp]) register(cli, spec);
+  for (const spec of [ps, inspect, logs, stop, kill, rm, wait, rename, top, stats, pause, unpause, cp, attach]) register(cli, spec);
   // ── create / start / exec (branch monitor) ──
   for (const spec of [create, start, exec]) register(cli, spec);
   cli.command("container", "Manage containers", (y) => {

@@ -556,6 +556,24 @@ describe("detached containers (run -d)", () => {
     expect(cgroupsOf(new Set([httpd, flaky, gone, sleeper]))).toEqual([]);
   });
 
+  test("attach and start -a show only new output and exit with the container's code", async () => {
+    const id = detached(["--name", "attached", "busybox", "sh", "-c", "echo before; sleep 1; echo after; echo oops >&2; exit 3"]);
+    await until("before in the log", () => T(["logs", id]).stdout.includes("before"));
+    const a = T(["attach", "attached"]);
+    expect(a.code).toBe(3);
+    expect(a.stdout).toBe("after\n");
+    expect(a.stderr).toBe("oops\n");
+    // start -a of the stopped container: this run's lines only, though the log has both runs.
+    const s = T(["start", "-a", "attached"]);
+    expect(s.code).toBe(3);
+    expect(s.stdout).toBe("before\nafter\n");
+    expect(T(["logs", id]).stdout).toBe("before\nafter\nbefore\nafter\n");
+    const stopped = T(["attach", "attached"]);
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.stderr).toContain("You cannot attach to a stopped container");
+    expect(T(["rm", id]).code).toBe(0);
+  }, 30_000);
+
   test("cp in and out of a detached container; symlinks in it stay in it", async () => {
     const id = detached(["--name", "cpd", "busybox", "sh", "-c", "ln -s / /up && ln -s /etc/../../../../etc/hostname /hn && sleep 1000"]);
     await until("links", () => T(["cp", "cpd:/hn", path.join(dir, "hn-link")]).code === 0);

@@ -14,8 +14,10 @@ export const start: CommandSpec = {
     const refs = (argv.containers as unknown[]).map(String);
     if (argv.attach) {
       if (refs.length !== 1) throw new UsageError("you cannot start and attach multiple containers at once");
+      // Only this run's output, as Docker: the log may hold earlier runs'.
+      const sinceNs = BigInt(ctx.clock()) * 1_000_000n;
       const s = await startContainer(ctx, refs[0]!);
-      return await attachToLog(ctx, s.id, (e) => (e.stream === "stderr" ? io.err(e.log) : io.out(e.log)));
+      return await attachToLog(ctx, s.id, (e) => (e.stream === "stderr" ? io.err(e.log) : io.out(e.log)), { sinceNs });
     }
     let code = 0;
     for (const ref of refs) {
