@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
-import type { NetworkSettingsRecord } from "../network/attach.ts"; // network
+import type { NetworkSettingsRecord } from "../network/local.ts"; // network
 import type { NetworkOptions } from "./run.ts"; // monitor
 import { randomHex, randomIndex } from "../random.ts";
 import type { Ctx } from "../context.ts";

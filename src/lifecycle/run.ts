@@ -24,7 +24,7 @@ import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { encodePlan } from "../runtime/encode.ts";
 import type { RunPlan } from "../runtime/plan.ts";
-import type { NetworkSettingsRecord } from "../network/attach.ts";
+import type { NetworkSettingsRecord } from "../network/local.ts";
 import type { PortBinding } from "../network/portspec.ts";
 import { checkNameFree, containerPaths, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
@@ -167,8 +167,8 @@ export interface NetworkOptions {
 
 // network: netns file, veth, lease, /etc/hosts and resolv.conf (src/network/attach.ts)
 export async function attachContainerNetwork(ctx: Ctx, rec: Pick<ContainerRecord, "id" | "name" | "hostname">, o: NetworkOptions, undo: (() => void)[]): Promise<NetworkSettingsRecord> {
-  const { attachNetwork, detachNetwork } = await import("../network/attach.ts");
-  const network = await attachNetwork(ctx, {
+  const local = await import("../network/local.ts");
+  const request = {
     id: rec.id,
     name: rec.name,
     hostname: rec.hostname,
@@ -179,7 +179,11 @@ export async function attachContainerNetwork(ctx: Ctx, rec: Pick<ContainerRecord
     dnsSearch: o.dnsSearch,
     dnsOptions: o.dnsOptions,
     extraHosts: o.extraHosts,
-  });
+  };
+  // none and host make nothing in the kernel: no undo, and no netlink/IPAM code to load.
+  if (local.isLocalMode(o.mode)) return local.attachLocal(ctx, request);
+  const { attachNetwork, detachNetwork } = await import("../network/attach.ts");
+  const network = await attachNetwork(ctx, request);
   undo.push(() => detachNetwork(ctx, rec.id, network));
   return network;
 }

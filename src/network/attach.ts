@@ -12,63 +12,15 @@ import { acquireLock } from "../store/lock.ts";
 import { allocate, readLeases, reconcileLeases, release, type Lease } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";
 import { applyMasquerade, enableIpForward, type BridgeNet } from "./masquerade.ts";
+import { attachLocal, readHostFile, type AttachRequest, type EndpointRecord, type NetworkSettingsRecord } from "./local.ts";
 import { parseNetworkMode } from "./mode.ts";
 import { formatMac, macForIp } from "./netlink.ts";
 import { createNetns, listNetnsFiles, netnsPath, removeNetns } from "./netns.ts";
 import { findNetwork, lockNetwork, lockNetworkSync, networkPaths, networksDir, PREDEFINED, type NetworkRecord } from "./networks.ts";
 import { parseCidr } from "./subnet.ts";
 
-/** The container's end of a bridge network (Docker's NetworkSettings.Networks[name]). */
-export interface EndpointRecord {
-  networkName: string;
-  networkId: string;
-  ipAddress: string;
-  prefixLen: number;
-  /** The network's subnet (CIDR): what port publishing masquerades for hairpin. */
-  subnet: string;
-  gateway: string;
-  macAddress: string;
-  bridge: string;
-  /** The host end of the veth pair, td<first 11 hex of the container id>. */
-  hostVeth: string;
-  aliases: string[];
-}
+export type { AttachRequest, EndpointRecord, NetworkSettingsRecord } from "./local.ts";
 
-/** What state.json keeps under `network`, and what the run plan needs. */
-export interface NetworkSettingsRecord {
-  /** "none", "host", "bridge", "container:<id>" or a user network's name. */
-  mode: string;
-  /**
-   * new: the plan unshares a fresh netns (only lo: --network none); join: the plan does not
-   * unshare "net" but joins `joinNamespaces`; host: neither.
-   */
-  netns: "new" | "join" | "host";
-  joinNamespaces: { ns: "net"; path: string }[];
-  /** The nsfs file this container owns (removed by detachNetwork). */
-  netnsPath?: string;
-  endpoint?: EndpointRecord;
-  /** Added by `network connect` (eth1, eth2…); they go with the netns file. */
-  extraEndpoints?: EndpointRecord[];
-  /** --add-host entries, kept to rewrite the hosts file when peers come and go. */
-  extraHosts?: ExtraHost[];
-}
-
-export interface AttachRequest {
-  id: string;
-  name: string;
-  hostname: string;
-  /** --network as given ("bridge" when absent). */
-  mode?: string;
-  /** --network-alias. */
-  aliases?: string[];
-  /** --ip. */
-  ip?: string;
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-  /** --add-host host:ip. */
-  extraHosts?: string[];
-}
 
 export function hostVethName(id: string): string {
   return `td${id.slice(0, 11)}`;
@@ -76,13 +28,6 @@ export function hostVethName(id: string): string {
 
 export const alive = (root: string) => (id: string) => /^[a-f0-9]{64}$/.test(id) && fs.existsSync(path.join(containersDir(root), id));
 
-function readHostFile(file: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
-}
 
 /** Truncate and write, keeping the inode: the file is bind-mounted into a running container. */
 export function rewriteInPlace(file: string, text: string): void {
@@ -271,22 +216,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
   const aliases = req.aliases ?? [];
   const userAliases = aliases.length > 0;
 
-  if (mode.kind === "none" || mode.kind === "host") {
-    if (userAliases) throw new InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");
-    const extraHosts = (req.extraHosts ?? []).map((h) => parseExtraHost(h));
-    if (mode.kind === "host") {
-      // The host's own files: the container lives in the host's network.
-      const hosts = readHostFile("/etc/hosts");
-      const extra = extraHosts.map((h) => `${h.ip}\t${h.host}\n`).join("");
-      fs.writeFileSync(paths.hosts, `${hosts}${hosts && !hosts.endsWith("\n") ? "\n" : ""}${extra}`, { mode: 0o644 });
-      const custom = dnsOpts.servers.length || dnsOpts.search.length || dnsOpts.options.length;
-      fs.writeFileSync(paths.resolvConf, custom ? containerResolvConf(hostResolv, dnsOpts) : hostResolv, { mode: 0o644 });
-      return { mode: "host", netns: "host", joinNamespaces: [], ...(extraHosts.length ? { extraHosts } : {}) };
-    }
-    fs.writeFileSync(paths.hosts, hostsFile(req.hostname, { extraHosts }), { mode: 0o644 });
-    fs.writeFileSync(paths.resolvConf, containerResolvConf(hostResolv, dnsOpts), { mode: 0o644 });
-    return { mode: "none", netns: "new", joinNamespaces: [], ...(extraHosts.length ? { extraHosts } : {}) };
-  }
+  if (mode.kind === "none" || mode.kind === "host") return attachLocal(ctx, req);
 
   if (mode.kind === "container") {
     if (userAliases) throw new InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");

@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import nodeNet from "node:net";
 import { ParseError, TinydockError } from "../../../src/errors.ts";
 import {
   exposedPortBindings,
+  isIPv6,
   formatPortLine,
   parsePortFilter,
   parsePortSpec,
@@ -161,5 +163,17 @@ describe("runPortBindings", () => {
     );
     expect(runPortBindings({ publish: [], publishAll: false, networkMode: "container:web" })).toEqual({ bindings: [] });
     expect(() => runPortBindings({ publish: ["80:x"], publishAll: false, networkMode: "bridge" })).toThrow(ParseError);
+  });
+});
+
+describe("isIPv6 (own code, node:net is the oracle)", () => {
+  test("edge cases and random text agree with node:net's isIPv6", () => {
+    const cases = ["::1", "::", "1::", "::ffff:1.2.3.4", "2001:db8::1", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "1::2::3", "12345::", "1.2.3.4", "", ":::", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "::1.2.3.4", "g::1", ":1:2:3:4:5:6:7", "::ffff:1.2.3.256"];
+    for (const c of cases) expect([c, isIPv6(c)]).toEqual([c, nodeNet.isIPv6(c)]);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(..."0123456789abcdefABCDEF:."), { maxLength: 24 }).map((a) => a.join("")), (s) => isIPv6(s) === nodeNet.isIPv6(s)),
+      { numRuns: 20000 },
+    );
+    expect(isIPv6("fe80::1%eth0")).toBe(false);
   });
 });
