@@ -481,8 +481,8 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     const launched = await launch(ctx.sys, plan);
     t.mark("launch (compile, clone, mounts, exec)");
     const startedAt = new Date(ctx.clock()).toISOString();
+    // Not saved to state.json: the live state is run.json's (two fsyncs less on every run).
     state.state = { ...state.state, status: "running", pid: launched.pid, startedAt };
-    saveContainer(ctx.root, state);
     // This process supervises the container: run.json names it, as the monitor names itself.
     const run = {
       status: "running" as const,
@@ -510,11 +510,15 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     } else {
       // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
       cgroup.destroy();
-      const { unpublishPortsSync } = await import("../network/ports.ts"); // ports
-      unpublishPortsSync(ctx, id); // ports
-      delete state.ports; // ports
-      const { detachNetwork } = await import("../network/attach.ts"); // network
-      detachNetwork(ctx, id, p.network); // network: the address is released on stop, as Docker
+      if (state.ports?.length) {
+        const { unpublishPortsSync } = await import("../network/ports.ts"); // ports
+        unpublishPortsSync(ctx, id); // ports
+        delete state.ports; // ports
+      }
+      if (p.network.mode !== "none" && p.network.mode !== "host") {
+        const { detachNetwork } = await import("../network/attach.ts"); // network
+        detachNetwork(ctx, id, p.network); // network: the address is released on stop, as Docker
+      }
       saveContainer(ctx.root, state);
       writeRunState(paths.dir, { ...run, status: "exited", pid: 0, pidStartTime: 0, finishedAt, exitCode, oomKilled });
       p.keep();

@@ -177,8 +177,11 @@ describe("exit codes", () => {
     for (let i = 0; i < 50 && !pid; i++) {
       await Bun.sleep(100);
       for (const id of fs.existsSync(path.join(env.root, "containers")) ? fs.readdirSync(path.join(env.root, "containers")) : []) {
-        const st = JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "state.json"), "utf8"));
-        if (st.name === "victim" && st.state.pid) pid = st.state.pid;
+        // The live state (pid included) is run.json's, written by the supervising `run`.
+        const dir = path.join(env.root, "containers", id);
+        const st = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8"));
+        const run = fs.existsSync(path.join(dir, "run.json")) ? JSON.parse(fs.readFileSync(path.join(dir, "run.json"), "utf8")) : {};
+        if (st.name === "victim" && run.pid) pid = run.pid;
       }
     }
     expect(pid).toBeGreaterThan(0);
