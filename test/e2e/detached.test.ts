@@ -187,11 +187,13 @@ describe("run -d", () => {
     expect(cgroupsOf(new Set([id]))).toEqual([]);
   });
 
-  test("-m 16m and a 64 MB allocation: oomKilled in run.json, exit 137", async () => {
+  test("-m 16m and a 64 MB allocation: oomKilled in run.json and inspect, exit 137", async () => {
     const id = runD(["-m", "16m", "--memory-swap", "16m", "busybox", "sh", "-c", "head -c 67108864 /dev/zero | tail > /dev/null"]);
     const s = await ended(id);
     expect(s.oomKilled).toBe(true);
     expect(s.exitCode).toBe(137);
+    // Docker's inspect shows it too.
+    expect(T(["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}} {{.State.Status}}", id]).stdout).toBe("true 137 exited\n");
     expect(T(["rm", id]).code).toBe(0);
   });
 
