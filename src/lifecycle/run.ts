@@ -30,6 +30,7 @@ import { checkNameFree, containerPaths, newContainerId, randomName, saveContaine
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
 import { prepareVolumes } from "./volumes.ts";
+import { runUndo } from "../undo.ts";
 
 export interface RunRequest {
   image: string;
@@ -260,16 +261,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
   const paths = containerPaths(ctx.root, id);
   const hostname = req.hostname ?? id.slice(0, 12);
   const undo: (() => void)[] = [];
-  const cleanup = () => {
-    for (const fn of undo.reverse()) {
-      try {
-        fn();
-      } catch (err) {
-        ctx.log.warn(`cleanup of container ${id.slice(0, 12)}: ${(err as Error).message}`);
-      }
-    }
-    undo.length = 0;
-  };
+  const cleanup = () => runUndo(undo, ctx.log.warn, `cleanup of container ${id.slice(0, 12)}`);
   try {
     fs.mkdirSync(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
     fs.mkdirSync(paths.dir, { mode: 0o700 });

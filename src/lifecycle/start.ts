@@ -2,6 +2,7 @@
 // `create` saved (containers/<id>/plan.bin). The cgroup is made again when a cleanup took it.
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
+import { runUndo } from "../undo.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
 import { decodePlan } from "../runtime/encode.ts";
@@ -55,11 +56,7 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
       const d = await startDetached(ctx, detachedRequest(rec, dir, plan, plan.cgroupProcs));
       return { id: rec.id, alreadyRunning: false, ...d };
     } catch (err) {
-      for (const fn of undo.reverse()) {
-        try {
-          fn();
-        } catch {}
-      }
+      runUndo(undo, ctx.log.warn, `undo start of ${rec.id.slice(0, 12)}`);
       throw err;
     }
   } finally {

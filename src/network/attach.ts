@@ -9,6 +9,7 @@ import { errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError
 import { containerPaths, containersDir, findContainer, listContainers } from "../lifecycle/containers.ts";
 import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost, type HostsPeer } from "./dns.ts";
 import { acquireLock } from "../store/lock.ts";
+import { runUndo } from "../undo.ts";
 import { allocate, readLeases, reconcileLeases, release, type Lease } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";
 import { applyMasquerade, enableIpForward, type BridgeNet } from "./masquerade.ts";
@@ -311,13 +312,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
       ...(extraHosts.length ? { extraHosts } : {}),
     };
   } catch (err) {
-    for (const fn of undo.reverse()) {
-      try {
-        fn();
-      } catch (e) {
-        ctx.log.warn(`undo network setup of ${req.id.slice(0, 12)}: ${(e as Error).message}`);
-      }
-    }
+    runUndo(undo, ctx.log.warn, `undo network setup of ${req.id.slice(0, 12)}`);
     throw err;
   } finally {
     lock.release();

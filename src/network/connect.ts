@@ -12,6 +12,7 @@ import { formatMac, macForIp } from "./netlink.ts";
 import { netnsPath } from "./netns.ts";
 import { findNetwork, lockNetwork, networkPaths } from "./networks.ts";
 import { parseCidr } from "./subnet.ts";
+import { runUndo } from "../undo.ts";
 
 /** Host end of an extra endpoint: td + 11 hex of a hash of container and network (15 chars max). */
 export function extraVethName(id: string, networkId: string): string {
@@ -74,11 +75,7 @@ export async function connectNetwork(ctx: Ctx, ref: string, network: string, opt
     }
     return ep;
   } catch (err) {
-    for (const fn of undo.reverse()) {
-      try {
-        fn();
-      } catch {}
-    }
+    runUndo(undo, ctx.log.warn, `undo network connect of ${c.id.slice(0, 12)}`);
     throw err;
   } finally {
     lock.release();
