@@ -15,7 +15,7 @@ import { removeCgroups } from "./cgroups.ts";
 import { hyperfine } from "./hyperfine.ts";
 import { CACHE_ROOT } from "./image.ts";
 import { setUpPeers } from "./peers.ts";
-import { Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
+import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
 const DETACHED = positiveEnv("BENCH_DETACHED", 50);
@@ -40,16 +40,8 @@ const verdict = (ratio: number, goal: number): string => (ratio <= goal ? "PASS"
 
 async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {
   const started = performance.now();
-  const binary = path.resolve(process.env.TINYDOCK_BIN || path.join(import.meta.dir, "..", "tinydock"));
-  if (!fs.existsSync(binary)) {
-    console.error(`Cannot run the bench: ${binary} does not exist (run make first)`);
-    return 1;
-  }
-  const missing = TOOLS.filter((t) => !Bun.which(t, { PATH: PATH_ENV }));
-  if (missing.length > 0) {
-    console.error(`Cannot run the bench: ${missing.join(", ")} not installed (make deps)`);
-    return 1;
-  }
+  const binary = benchBinary(TOOLS, PATH_ENV);
+  if (!binary) return 1;
   fs.mkdirSync(CACHE_ROOT, { recursive: true });
   const workdir = fs.mkdtempSync(path.join(CACHE_ROOT, "life-"));
   const tinydockRoot = path.join(workdir, "tinydock");

@@ -127,3 +127,18 @@ export const log = (line: string): void => console.log(`# ${line}`);
 /** Single-quoted for sh. */
 export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 export const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+/** The binary a bench measures (TINYDOCK_BIN or ./tinydock), or undefined after saying what is missing. */
+export function benchBinary(tools: string[], pathEnv: string): string | undefined {
+  const binary = path.resolve(process.env.TINYDOCK_BIN || path.join(import.meta.dir, "..", "tinydock"));
+  if (!fs.existsSync(binary)) {
+    console.error(`Cannot run the bench: ${binary} does not exist (run make first)`);
+    return undefined;
+  }
+  const missing = tools.filter((t) => !Bun.which(t, { PATH: pathEnv }));
+  if (missing.length > 0) {
+    console.error(`Cannot run the bench: ${missing.join(", ")} not installed (make deps)`);
+    return undefined;
+  }
+  return binary;
+}

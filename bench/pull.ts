@@ -11,7 +11,7 @@ import { pushImage } from "../test/helpers/image.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { benchImage, CACHE_ROOT, type BenchImage } from "./image.ts";
 import { setUpPeers } from "./peers.ts";
-import { Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
+import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
 const REPO = "bench/big";
@@ -37,16 +37,8 @@ const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(0)} MB`;
 /** `onCleanup` gets what undoes main's work; it runs with its own Children, after `children` stopped. */
 async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {
   const started = performance.now();
-  const binary = path.resolve(process.env.TINYDOCK_BIN || path.join(import.meta.dir, "..", "tinydock"));
-  if (!fs.existsSync(binary)) {
-    console.error(`Cannot run the bench: ${binary} does not exist (run make first)`);
-    return 1;
-  }
-  const missing = TOOLS.filter((t) => !Bun.which(t, { PATH: PATH_ENV }));
-  if (missing.length > 0) {
-    console.error(`Cannot run the bench: ${missing.join(", ")} not installed (make deps)`);
-    return 1;
-  }
+  const binary = benchBinary(TOOLS, PATH_ENV);
+  if (!binary) return 1;
 
   // On disk, like /var/lib: /tmp may be a tmpfs, which would hide the cost of writing.
   fs.mkdirSync(CACHE_ROOT, { recursive: true });

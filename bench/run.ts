@@ -13,7 +13,7 @@ import { hybridUnified, removeCgroups } from "./cgroups.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { CACHE_ROOT } from "./image.ts";
 import { setUpPeers } from "./peers.ts";
-import { Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
+import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { parseStrace, type Syscall } from "./strace.ts";
 import { Trash } from "./trash.ts";
 
@@ -41,16 +41,8 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 /** `onCleanup` gets what undoes main's work; it runs with its own Children, after `children` stopped. */
 async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {
   const started = performance.now();
-  const binary = path.resolve(process.env.TINYDOCK_BIN || path.join(import.meta.dir, "..", "tinydock"));
-  if (!fs.existsSync(binary)) {
-    console.error(`Cannot run the bench: ${binary} does not exist (run make first)`);
-    return 1;
-  }
-  const missing = TOOLS.filter((t) => !Bun.which(t, { PATH: PATH_ENV }));
-  if (missing.length > 0) {
-    console.error(`Cannot run the bench: ${missing.join(", ")} not installed (make deps)`);
-    return 1;
-  }
+  const binary = benchBinary(TOOLS, PATH_ENV);
+  if (!binary) return 1;
   const strace = Bun.which("strace", { PATH: PATH_ENV });
 
   fs.mkdirSync(CACHE_ROOT, { recursive: true });

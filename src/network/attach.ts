@@ -161,6 +161,25 @@ export async function ensureBridge(ctx: Ctx, sock: RouteSocket, net: NetworkReco
   return index;
 }
 
+/** What state.json keeps of a container's endpoint on a bridge network. */
+export function endpointRecord(
+  net: NetworkRecord,
+  e: { ip: string; prefixLen: number; mac: Uint8Array; veth: string; aliases: string[] },
+): EndpointRecord {
+  return {
+    networkName: net.name,
+    networkId: net.id,
+    ipAddress: e.ip,
+    prefixLen: e.prefixLen,
+    subnet: net.subnet!,
+    gateway: net.gateway!,
+    macAddress: formatMac(e.mac),
+    bridge: net.bridge!,
+    hostVeth: e.veth,
+    aliases: e.aliases,
+  };
+}
+
 /**
  * A veth pair on the network's bridge (made if missing), its peer `iface` created straight in the
  * namespace of `nsFile`; its removal goes on `undo`.
@@ -297,18 +316,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
       netns: "join",
       joinNamespaces: [{ ns: "net", path: nsFile }],
       netnsPath: nsFile,
-      endpoint: {
-        networkName: net.name,
-        networkId: net.id,
-        ipAddress: ip,
-        prefixLen: subnet.prefixLen,
-        subnet: net.subnet!,
-        gateway: net.gateway!,
-        macAddress: formatMac(mac),
-        bridge: net.bridge!,
-        hostVeth: veth,
-        aliases,
-      },
+      endpoint: endpointRecord(net, { ip, prefixLen: subnet.prefixLen, mac, veth, aliases }),
       ...(extraHosts.length ? { extraHosts } : {}),
     };
   } catch (err) {

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { containerPaths, findContainer, saveContainer } from "../lifecycle/containers.ts";
-import { alive, createEndpointLink, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
+import { alive, createEndpointLink, endpointRecord, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
 import { allocate, readLeases, release } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";
 import { formatMac, macForIp } from "./netlink.ts";
@@ -57,18 +57,7 @@ export async function connectNetwork(ctx: Ctx, ref: string, network: string, opt
     const text = hostsForContainer(ctx, c.id);
     if (text !== null) rewriteInPlace(containerPaths(ctx.root, c.id).hosts, text);
     rewriteMembersHosts(ctx, net, readLeases(np.leases), c.id);
-    const ep: EndpointRecord = {
-      networkName: net.name,
-      networkId: net.id,
-      ipAddress: ip,
-      prefixLen: subnet.prefixLen,
-      subnet: net.subnet!,
-      gateway: net.gateway!,
-      macAddress: formatMac(mac),
-      bridge: net.bridge!,
-      hostVeth: veth,
-      aliases: opts.aliases ?? [],
-    };
+    const ep = endpointRecord(net, { ip, prefixLen: subnet.prefixLen, mac, veth, aliases: opts.aliases ?? [] });
     if (c.network) {
       c.network.extraEndpoints = [...(c.network.extraEndpoints ?? []), ep];
       saveContainer(ctx.root, c);
