@@ -822,6 +822,22 @@ static void child_main(struct plan *p)
     if (r < 0 && r != -EEXIST) fail(ST_SYMLINK, r, i, 0);
     S(SYS_close, pfd);
   }
+  if (p->tty >= 0) {
+    /* -t: the terminal also as /dev/console, as runc mounts it. The pty belongs to the host's devpts
+     * instance, not the container's, so ttyname() (tty, ps, sudo) finds it only there.
+     * The source is the pty's path (/dev/pts/N), looked up in this mount namespace: its magic link
+     * /proc/self/fd/N names the parent namespace's mount, which bind refuses (EINVAL). */
+    char link[64], src[PATHMAX], at[64];
+    fd_path(link, p->tty);
+    long n = S(SYS_readlinkat, AT_FDCWD, link, src, PATHMAX - 1);
+    if (n < 0) fail(ST_TTY, n, 0, "readlink the terminal");
+    src[n] = 0;
+    long fd = resolve(rootfd, "/dev/console", 2);
+    if (fd < 0) fail(ST_TTY, fd, 0, "create /dev/console");
+    fd_path(at, fd);
+    CHECK(S(SYS_mount, src, at, 0, MS_BIND, 0), ST_TTY, 0, "bind /dev/console");
+    S(SYS_close, fd);
+  }
   {
     long fd = resolve(rootfd, p->cwd, 1); /* Docker creates a missing -w directory */
     if (fd < 0) fail(ST_CWD, fd, 0, 0);

@@ -139,6 +139,10 @@ describe("docker-run flags", () => {
     const it = R(["-it", "busybox", "sh"], "echo typed-$((6*7))\nexit 3\n");
     expect(it.code).toBe(3);
     expect(it.stdout).toContain("typed-42");
+    // The terminal has a name inside (ttyname finds it as /dev/console, as under runc); none without -t.
+    expect(R(["-t", "busybox", "tty"]).stdout).toBe("/dev/console\r\n");
+    const none = R(["busybox", "sh", "-c", "tty; test -e /dev/console || echo no-console"]);
+    expect(none.stdout).toBe("not a tty\nno-console\n");
   });
 
   test("named volumes are seeded from the image and kept", () => {
