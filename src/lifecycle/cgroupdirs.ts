@@ -34,7 +34,10 @@ export function cgroupLocator(cgroupRoot: string): CgroupLocator {
     dirs,
     allDirs: (id, recorded) => [...new Set([...(recorded ?? []), ...dirs(id)])],
     freezer(id, recorded) {
-      for (const dir of dirs(id, recorded)) {
+      // v1's freezer hierarchy first: `ps` asks this for every running container.
+      const all = dirs(id, recorded);
+      const ordered = [...all.filter((d) => d.includes("/freezer")), ...all.filter((d) => !d.includes("/freezer"))];
+      for (const dir of ordered) {
         if (fs.existsSync(path.join(dir, "freezer.state"))) return { version: 1, file: path.join(dir, "freezer.state"), dir };
         if (fs.existsSync(path.join(dir, "cgroup.freeze"))) return { version: 2, file: path.join(dir, "cgroup.freeze"), dir };
       }
