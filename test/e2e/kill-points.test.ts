@@ -1,0 +1,210 @@
+// Crash consistency as a user meets it: the CLI SIGKILLed at several points of `run -d -p`,
+// `create`, `start`, `stop` and `rm -f`, and a monitor SIGKILLed while its container runs and during
+// a restart back-off. After each: `ps -a` tells the truth (nothing shown running that is not),
+// `rm -f` + `system prune -f` leave no container, veth, lease, netns file, cgroup or monitor
+// behind, a bystander container started before is untouched (same pid, still serving), and once it
+// goes too the firewall is as it was. All inside a network namespace made for this file.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildDefinition } from "../../images/build.ts";
+import { BINARY, cliEnv, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { pushImage } from "../helpers/image.ts";
+import { findLeaks } from "../helpers/leakcheck.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+
+const ns = `tdt-kill-${process.pid}`;
+const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
+let reg: TestRegistry | undefined;
+let env: CliEnv;
+let dir = "";
+let rulesBefore = "";
+
+const T = (args: string[]): CliResult => {
+  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+};
+const sh = (argv: string[]): string => Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe" }).stdout.toString();
+const rules = () =>
+  sh(["iptables-save"])
+    .split("\n")
+    .filter((l) => !l.startsWith("#"))
+    .join("\n");
+const runJson = (id: string): { pid?: number; monitorPid?: number; status?: string; restartCount?: number } | undefined => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "run.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+};
+const alive = (pid: number | undefined): boolean => {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const ids = (): string[] => (fs.existsSync(path.join(env.root, "containers")) ? fs.readdirSync(path.join(env.root, "containers")).filter((n) => /^[a-f0-9]{64}$/.test(n)) : []);
+const leases = (): string[] => {
+  const base = path.join(env.root, "networks");
+  const out: string[] = [];
+  for (const net of fs.existsSync(base) ? fs.readdirSync(base) : []) {
+    const d = path.join(base, net, "leases");
+    for (const f of fs.existsSync(d) ? fs.readdirSync(d) : []) out.push(`${net}/${f}:${fs.readFileSync(path.join(d, f), "utf8").trim()}`);
+  }
+  return out;
+};
+const veths = (): string[] =>
+  sh(["ip", "-o", "link", "show"])
+    .split("\n")
+    .map((l) => l.split(": ")[1]?.split("@")[0] ?? "")
+    .filter((n) => /^td[0-9a-f]/.test(n));
+const curl = (url: string): string => sh(["curl", "-sS", "--max-time", "3", url]);
+
+async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (fn()) return;
+    await Bun.sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Starts the CLI, SIGKILLs it after `delayMs` (or lets it finish first), and waits for it. */
+async function killAfter(args: string[], delayMs: number): Promise<void> {
+  const p = Bun.spawn(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  await Bun.sleep(delayMs);
+  p.kill("SIGKILL");
+  await p.exited;
+}
+
+let bystander = { id: "", pid: 0, monitorPid: 0 };
+
+/** ps -a is truthful, then rm -f of all but the bystander and system prune leave nothing of them. */
+async function checkAndClean(what: string): Promise<void> {
+  // Truth: every container ps calls running (Up …) has a live process; the others none.
+  const ps = T(["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.State}}"]);
+  expect(ps.code).toBe(0);
+  for (const line of ps.stdout.trim().split("\n").filter(Boolean)) {
+    const [id, state] = line.split(" ");
+    const run = runJson(id!);
+    if (state === "running") expect([what, id, alive(run?.pid)]).toEqual([what, id, true]);
+  }
+  // rm -f what ps lists; a directory a killed create left without its record is system prune's.
+  const listed = T(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter((id) => id && id !== bystander.id);
+  if (listed.length) expect([what, T(["rm", "-f", ...listed])]).toEqual([what, expect.objectContaining({ code: 0 })]);
+  expect([what, T(["system", "prune", "-f"]).code]).toEqual([what, 0]);
+  expect([what, ids()]).toEqual([what, [bystander.id]]);
+  const mine = JSON.parse(fs.readFileSync(path.join(env.root, "containers", bystander.id, "state.json"), "utf8")) as {
+    network?: { endpoint?: { hostVeth?: string; ipAddress?: string } };
+  };
+  expect([what, veths()]).toEqual([what, [mine.network!.endpoint!.hostVeth!]]);
+  expect([what, leases().length]).toEqual([what, 1]);
+  expect([what, fs.readdirSync(path.join(env.root, "netns"))]).toEqual([what, [bystander.id]]);
+  const monitors = sh(["ps", "-eo", "pid=,args="])
+    .split("\n")
+    .filter((l) => l.includes("tinydock-monitor") && l.includes(env.root));
+  expect([what, monitors.length]).toEqual([what, 1]);
+  // The bystander: same processes, still serving.
+  expect([what, alive(bystander.pid), alive(bystander.monitorPid), runJson(bystander.id)?.pid]).toEqual([what, true, true, bystander.pid]);
+  expect([what, curl("http://127.0.0.1:8090/")]).toEqual([what, expect.stringContaining("Hello from tinydock")]);
+}
+
+const DELAYS = [0, 10, 25, 60, 150];
+
+describe("SIGKILL at several points", () => {
+  beforeAll(async () => {
+    reg = await startRegistry();
+    const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
+    await pushImage(reg, "library/busybox", "latest", image);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-kill-"));
+    env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
+    fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+    expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+    sh(["ip", "link", "set", "lo", "up"]);
+    // iptables-nft makes the built-in chains on first use: make them before the snapshot.
+    sh(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]);
+    rulesBefore = rules();
+    // The registry listens on this process's loopback, not the test namespace's: pull from here.
+    expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+    const r = T(["run", "-d", "--name", "bystander", "-p", "8090:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
+    expect(r.stderr).toBe("");
+    const id = r.stdout.trim();
+    const run = runJson(id)!;
+    bystander = { id, pid: run.pid!, monitorPid: run.monitorPid! };
+    await until("the bystander serves", () => curl("http://127.0.0.1:8090/").includes("Hello from tinydock"));
+  }, 120_000);
+
+  afterAll(async () => {
+    if (env) {
+      const all = ids();
+      if (all.length) T(["rm", "-f", ...all]);
+      T(["network", "prune", "-f"]);
+    }
+    Bun.spawnSync(["ip", "netns", "del", ns]);
+    await reg?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("during run -d -p (network and port setup)", async () => {
+    for (const [i, d] of DELAYS.entries()) await killAfter(["run", "-d", "--name", `r${i}`, "-p", `${8100 + i}:8080`, "busybox", "httpd", "-f", "-p", "8080"], d);
+    await checkAndClean("run -d -p");
+  }, 120_000);
+
+  test("during create and start", async () => {
+    for (const [i, d] of DELAYS.entries()) await killAfter(["create", "--name", `c${i}`, "-p", `${8200 + i}:8080`, "busybox", "sleep", "300"], d);
+    await checkAndClean("create");
+    for (const [i, d] of DELAYS.entries()) {
+      expect(T(["create", "--name", `s${i}`, "-p", `${8300 + i}:8080`, "busybox", "sleep", "300"]).code).toBe(0);
+      await killAfter(["start", `s${i}`], d);
+    }
+    await checkAndClean("start");
+  }, 120_000);
+
+  test("during stop and rm -f", async () => {
+    for (const cmd of [["stop", "-t", "1"], ["rm", "-f"]]) {
+      for (const [i, d] of DELAYS.entries()) {
+        const r = T(["run", "-d", "--name", `k${i}`, "-p", `${8400 + i}:8080`, "busybox", "sleep", "300"]);
+        expect(r.code).toBe(0);
+        await killAfter([...cmd, `k${i}`], d);
+      }
+      await checkAndClean(cmd.join(" "));
+    }
+  }, 180_000);
+
+  test("of the monitor: while running, during stop, during a restart back-off", async () => {
+    const running = T(["run", "-d", "-p", "8500:8080", "busybox", "sleep", "300"]).stdout.trim();
+    const m1 = runJson(running)!;
+    process.kill(m1.monitorPid!, "SIGKILL");
+    await until("the container dies with its monitor", () => !alive(m1.pid));
+    expect(T(["ps", "-a", "--filter", `id=${running}`, "--format", "{{.Status}}"]).stdout).toContain("Exited (137)");
+
+    const stopping = T(["run", "-d", "busybox", "sh", "-c", "trap '' TERM; sleep 300"]).stdout.trim();
+    const m2 = runJson(stopping)!;
+    const stop = Bun.spawn(inNs([BINARY, "stop", "-t", "5", stopping]), { env: cliEnv(env), stdout: "ignore", stderr: "ignore" });
+    await Bun.sleep(300);
+    process.kill(m2.monitorPid!, "SIGKILL");
+    await stop.exited;
+    await until("the stopping container dies with its monitor", () => !alive(m2.pid));
+
+    const looping = T(["run", "-d", "--restart", "always", "busybox", "sh", "-c", "exit 1"]).stdout.trim();
+    await until("a restart", () => (runJson(looping)?.restartCount ?? 0) >= 2);
+    process.kill(runJson(looping)!.monitorPid!, "SIGKILL");
+    await until("the monitor is gone", () => !alive(runJson(looping)?.monitorPid));
+    const ps = T(["ps", "-a", "--filter", `id=${looping}`, "--format", "{{.State}}"]).stdout.trim();
+    expect(ps === "exited" || ps === "dead").toBe(true);
+    await checkAndClean("monitor");
+  }, 120_000);
+
+  test("the bystander goes too: the firewall is as it was, nothing is left", () => {
+    expect(T(["rm", "-f", bystander.id]).code).toBe(0);
+    expect(T(["network", "prune", "-f"]).code).toBe(0);
+    expect(rules()).toBe(rulesBefore);
+    expect(veths()).toEqual([]);
+    expect(leases()).toEqual([]);
+    expect(findLeaks().filter((l) => l.includes(env.root) || l.includes("tinydock-monitor"))).toEqual([]);
+  });
+});
