@@ -65,8 +65,10 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
     // Before tryLock: creating the lock file would reset the directory's age.
     const dirStat = fs.statSync(paths.dir, { throwIfNoEntry: false });
     if (!dirStat) continue;
-    if (!fs.existsSync(paths.state) && !fs.existsSync(files.removing) && Date.now() - dirStat.mtimeMs < graceMs) {
-      keep.add(id); // a create in progress
+    // A create holds the lock from just after mkdir until its record exists; only the instant
+    // before it takes the lock needs the grace period.
+    if (!fs.existsSync(paths.state) && !fs.existsSync(files.removing) && !fs.existsSync(files.lock) && Date.now() - dirStat.mtimeMs < graceMs) {
+      keep.add(id); // a create in progress, not yet locked
       continue;
     }
     const lock = tryLock(deps, files.lock);

@@ -21,12 +21,13 @@ import type { VolumeSpec } from "../runtime/volumes.ts";
 import { readBlob } from "../store/content.ts";
 import { resolveImage, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
+import { tryLock } from "../store/lock.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { encodePlan } from "../runtime/encode.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
 import type { PortBinding } from "../network/portspec.ts";
-import { checkNameFree, containerPaths, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
+import { checkNameFree, containerFiles, containerPaths, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
 import { prepareVolumes } from "./volumes.ts";
@@ -266,6 +267,10 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
     fs.mkdirSync(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
     fs.mkdirSync(paths.dir, { mode: 0o700 });
     undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
+    // Held until the record exists: a directory without state.json whose lock is free is what a
+    // killed create left (reconcile removes it at once); one whose lock is held is still in the making.
+    const creating = tryLock({ sys: ctx.sys, sleep: ctx.sleep }, containerFiles(ctx.root, id).lock);
+    undo.push(() => creating?.release());
     for (const d of [paths.upper, paths.work, paths.rootfs]) fs.mkdirSync(d, { mode: 0o755 });
     fs.writeFileSync(paths.hostname, `${hostname}\n`, { mode: 0o644 });
     // network and ports: what the flags asked for, kept for `start`
@@ -330,6 +335,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
     } else {
       saveContainer(ctx.root, state);
     }
+    creating?.release(); // the record exists: from here rm, stop and reconcile judge it by its state
     // ports (after the record exists: the bindings go into its state.json)
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);
     // end ports
