@@ -97,7 +97,9 @@ async function checkAndClean(what: string): Promise<void> {
   const listed = T(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter((id) => id && id !== bystander.id);
   if (listed.length) expect([what, T(["rm", "-f", ...listed])]).toEqual([what, expect.objectContaining({ code: 0 })]);
   expect([what, T(["system", "prune", "-f"]).code]).toEqual([what, 0]);
-  expect([what, ids()]).toEqual([what, [bystander.id]]);
+  const left = ids().filter((id) => id !== bystander.id);
+  // What is left, named with its files, so a failure says which step was cut.
+  expect([what, left.map((id) => `${id.slice(0, 12)}: ${fs.readdirSync(path.join(env.root, "containers", id)).sort().join(",")}`)]).toEqual([what, []]);
   const mine = JSON.parse(fs.readFileSync(path.join(env.root, "containers", bystander.id, "state.json"), "utf8")) as {
     network?: { endpoint?: { hostVeth?: string; ipAddress?: string } };
   };
