@@ -126,7 +126,7 @@ describe("crash consistency and concurrency", () => {
       if (listed) {
         // Visible means whole: every layer is there and mountable.
         const m = tinydock(env, ["image", "mount", name]);
-        expect(m.code).toBe(0);
+        expect({ delay, ...m }).toMatchObject({ delay, code: 0 });
         for (const n of [1, 2, 3]) expect(fs.statSync(path.join(m.stdout.trim(), `blob${n}`)).size).toBe(24 << 20);
         expect(tinydock(env, ["image", "unmount", name]).code).toBe(0);
         expect(tinydock(env, ["rmi", name]).code).toBe(0);
