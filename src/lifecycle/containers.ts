@@ -64,6 +64,9 @@ export interface ContainerPaths {
   resolvConf: string;
 }
 
+/** A container directory in the making (locked, renamed to the id when ready); see run.ts. */
+export const CREATING_PREFIX = ".creating-";
+
 export function containersDir(root: string): string {
   return path.join(root, "containers");
 }

@@ -11,7 +11,7 @@ import { childCgroups } from "../runtime/cgroups/cgroupfs.ts";
 import { tryLock } from "../store/lock.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
-import { containerFiles, containerIds, containerPaths, containersDir, readContainer } from "./containers.ts";
+import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, readContainer } from "./containers.ts";
 import { readLive } from "./live.ts";
 import { reconcileNetwork } from "./network-teardown.ts";
 import { destroyContainerCgroups, discardContainerDir, removeContainer, teardownContainer, TRASH_PREFIX, unmountContainer } from "./remove.ts";
@@ -51,6 +51,19 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
     names = fs.readdirSync(dir);
   } catch {}
   for (const n of names) {
+    if (n.startsWith(CREATING_PREFIX)) {
+      // A create killed before its directory got its name: free lock (or none yet) = abandoned.
+      const t = path.join(dir, n);
+      const lockFile = path.join(t, "lock");
+      const young = Date.now() - (fs.statSync(t, { throwIfNoEntry: false })?.mtimeMs ?? 0) < graceMs;
+      if (!fs.existsSync(lockFile) && young) continue;
+      const l = fs.existsSync(lockFile) ? tryLock(deps, lockFile) : { release() {} };
+      if (!l) continue;
+      l.release();
+      fs.rmSync(t, { recursive: true, force: true });
+      report.removedDirs.push(n);
+      continue;
+    }
     if (n.startsWith(TRASH_PREFIX)) {
       const t = path.join(dir, n);
       for (const m of mountsUnder(t).sort((a, b) => b.length - a.length)) ctx.sys.umount(m, MNT_DETACH);

@@ -27,7 +27,7 @@ import { encodePlan } from "../runtime/encode.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
 import type { PortBinding } from "../network/portspec.ts";
-import { checkNameFree, containerFiles, containerPaths, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
+import { checkNameFree, containerPaths, CREATING_PREFIX, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
 import { prepareVolumes } from "./volumes.ts";
@@ -265,12 +265,16 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
   const cleanup = () => runUndo(undo, ctx.log.warn, `cleanup of container ${id.slice(0, 12)}`);
   try {
     fs.mkdirSync(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
-    fs.mkdirSync(paths.dir, { mode: 0o700 });
-    undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
-    // Held until the record exists: a directory without state.json whose lock is free is what a
-    // killed create left (reconcile removes it at once); one whose lock is held is still in the making.
-    const creating = tryLock({ sys: ctx.sys, sleep: ctx.sleep }, containerFiles(ctx.root, id).lock);
+    // The directory appears with its lock already held (made under a temporary name, locked,
+    // renamed), and the lock is kept until the record exists: a directory without state.json whose
+    // lock is free is what a killed create left, and reconcile removes it at once.
+    const making = path.join(path.dirname(paths.dir), `${CREATING_PREFIX}${id}`);
+    fs.mkdirSync(making, { mode: 0o700 });
+    undo.push(() => fs.rmSync(making, { recursive: true, force: true }));
+    const creating = tryLock({ sys: ctx.sys, sleep: ctx.sleep }, path.join(making, "lock"));
     undo.push(() => creating?.release());
+    fs.renameSync(making, paths.dir);
+    undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
     for (const d of [paths.upper, paths.work, paths.rootfs]) fs.mkdirSync(d, { mode: 0o755 });
     fs.writeFileSync(paths.hostname, `${hostname}\n`, { mode: 0o644 });
     // network and ports: what the flags asked for, kept for `start`

@@ -8,7 +8,9 @@ import { findLive, listLive } from "../../../src/lifecycle/live.ts";
 import { reconcile } from "../../../src/lifecycle/reconcile.ts";
 import { bytesSize, formatStats, humanSize3, parseBlockIo, parseNetDev, statsRow } from "../../../src/lifecycle/stats.ts";
 import { formatProcess } from "../../../src/lifecycle/top.ts";
+import { tryLock } from "../../../src/store/lock.ts";
 import { fakeSys } from "../../../src/sys/fake.ts";
+import { linuxSys } from "../../../src/sys/linux.ts";
 import { testContext, type TestEnv } from "../../helpers/ctx.ts";
 
 let t: TestEnv | undefined;
@@ -114,6 +116,29 @@ describe("reconcile on a fake root and cgroupfs", () => {
     // Idempotent.
     const again = await reconcile(e.ctx, { network: false });
     expect([again.tornDown, again.removedDirs, again.cgroups]).toEqual([[], [], []]);
+  });
+});
+
+describe("reconcile: creates killed half-way", () => {
+  test("a record-less dir or a .creating- dir with a free lock goes at once; a held lock keeps it", async () => {
+    const e = env();
+    e.ctx.sys = linuxSys(); // real flock (no root needed): the fake's always succeeds
+    const abandoned = "8".repeat(64);
+    fs.mkdirSync(containerPaths(e.root, abandoned).dir, { recursive: true });
+    fs.writeFileSync(containerFiles(e.root, abandoned).lock, "");
+    const making = path.join(e.root, "containers", `.creating-${"9".repeat(64)}`);
+    fs.mkdirSync(making);
+    fs.writeFileSync(path.join(making, "lock"), "");
+    const busy = "a".repeat(64);
+    fs.mkdirSync(containerPaths(e.root, busy).dir);
+    const held = tryLock({ sys: e.ctx.sys, sleep: e.ctx.sleep }, containerFiles(e.root, busy).lock)!;
+    try {
+      const report = await reconcile(e.ctx, { network: false });
+      expect(report.removedDirs.sort()).toEqual([abandoned, `.creating-${"9".repeat(64)}`].sort());
+      expect(fs.existsSync(containerPaths(e.root, busy).dir)).toBe(true);
+    } finally {
+      held.release();
+    }
   });
 });
 
