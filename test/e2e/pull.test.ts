@@ -124,12 +124,14 @@ describe("crash consistency and concurrency", () => {
       await p.exited;
       const listed = tinydock(env, ["images", "-q"]).stdout.trim();
       if (listed) {
-        // Visible means whole: every layer is there and mountable.
-        const m = tinydock(env, ["image", "mount", name]);
+        // Visible means whole: every layer is there and mountable. Killed between the image record
+        // and its tag, the image is listed untagged (<none>, as Docker's dangling ones): use its id.
+        const id = listed.split("\n")[0]!;
+        const m = tinydock(env, ["image", "mount", id]);
         expect({ delay, ...m }).toMatchObject({ delay, code: 0 });
         for (const n of [1, 2, 3]) expect(fs.statSync(path.join(m.stdout.trim(), `blob${n}`)).size).toBe(24 << 20);
-        expect(tinydock(env, ["image", "unmount", name]).code).toBe(0);
-        expect(tinydock(env, ["rmi", name]).code).toBe(0);
+        expect(tinydock(env, ["image", "unmount", id]).code).toBe(0);
+        expect(tinydock(env, ["rmi", "-f", id]).code).toBe(0);
       }
     }
     const done = tinydock(env, ["pull", "-q", name]);
