@@ -26,10 +26,11 @@ import type { StoreLayout } from "../store/layout.ts";
 import { encodePlan } from "../runtime/encode.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
+import type { EarlyContainer } from "../sys/sys.ts";
 import type { PortBinding } from "../network/portspec.ts";
 import { checkNameFree, containerPaths, CREATING_PREFIX, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
-import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
+import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
 import { prepareVolumes } from "./volumes.ts";
 import { runUndo } from "../undo.ts";
 
@@ -222,6 +223,8 @@ interface Prepared {
   plan: RunPlan;
   cgroup: Cgroup;
   network: NetworkSettingsRecord;
+  /** A foreground run's init, waiting for the plan (absent: launch compiles init.c). */
+  early?: EarlyContainer;
   /** Undoes everything made so far (in reverse); a no-op once `keep()` was called. */
   cleanup(): void;
   /** The container stays: nothing more to undo. */
@@ -249,9 +252,27 @@ export function selfArgv(): string[] {
   return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
 }
 
-async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred = false): Promise<Prepared> {
+/**
+ * The init of a foreground run, started as soon as the container's directory exists: its process is
+ * cloned and waits while the cgroup, network and plan are made (see monitor.c's launch mode). When
+ * the embedded static init cannot be executed here (a memfd the kernel will not execute), undefined:
+ * launch() then compiles init.c with TinyCC as before.
+ */
+async function startEarlyInit(ctx: Ctx, io: RunIo): Promise<EarlyContainer | undefined> {
+  try {
+    const exe = await monitorExecutable();
+    return ctx.sys.startEarly(exe, { newPid: true, fds: [io.stdin, io.stdout, io.stderr, io.ttySlave] });
+  } catch (err) {
+    ctx.log.debug(`the static container init cannot start (${(err as Error).message}): compiling init.c instead`);
+    return undefined;
+  }
+}
+
+async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "foreground" | "detached" | "create"): Promise<Prepared> {
+  const deferred = mode === "create";
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
+  const cgroups = detectCgroups(ctx.cgroupRoot);
   const record = await findOrPull(ctx, layout, req, io);
   t.mark("image");
   const image = JSON.parse(new TextDecoder().decode(readBlob(layout, record.id))) as ImageConfig;
@@ -264,6 +285,21 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
   const undo: (() => void)[] = [];
   const cleanup = () => runUndo(undo, ctx.log.warn, `cleanup of container ${id.slice(0, 12)}`);
   try {
+    // The cgroup first, and the join into it right after: a cgroup migration first waits out an RCU
+    // grace period (5-10 ms here, holding the cgroup mutex that mkdir needs), which then passes
+    // while the container's directory, network and plan are made. A crash from here on leaves a
+    // tinydock/<id> cgroup that reconcile finds by its name.
+    const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
+    for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
+    undo.push(() => cgroup.destroy());
+    cgroups.primeJoin(); // the wait starts now; the init's (or the monitor's) join comes later
+    t.mark("cgroup");
+    const early = mode === "foreground" ? await startEarlyInit(ctx, io) : undefined;
+    if (early) {
+      early.joinCgroups(cgroup.procsFiles);
+      undo.push(() => early.abort()); // before the cgroup goes (undo runs in reverse)
+    }
+    t.mark("init started");
     fs.mkdirSync(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
     // The directory appears with its lock already held (made under a temporary name, locked,
     // renamed), and the lock is kept until the record exists: a directory without state.json whose
@@ -275,6 +311,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
     undo.push(() => creating?.release());
     fs.renameSync(making, paths.dir);
     undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
+    t.mark("container dir");
     for (const d of [paths.upper, paths.work, paths.rootfs]) fs.mkdirSync(d, { mode: 0o755 });
     fs.writeFileSync(paths.hostname, `${hostname}\n`, { mode: 0o644 });
     // network and ports: what the flags asked for, kept for `start`
@@ -326,9 +363,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
       network, // network
       networkOptions,
     };
-    const cgroups = detectCgroups(ctx.cgroupRoot);
-    // Recorded before the cgroup exists, so that a crash in between leaves it findable.
-    state.cgroupPath = cgroups.open(id).procsFiles.map((f) => path.dirname(f));
+    state.cgroupPath = cgroup.procsFiles.map((f) => path.dirname(f));
     // Two detached runs or creates with one --name (scripts start them in parallel): the names lock
     // makes the check and the record one step. A foreground run keeps its lock-free start.
     if (req.name && (req.detach || deferred)) {
@@ -352,15 +387,10 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
       saveContainer(ctx.root, state);
     }
 
-    t.mark("container dir, volumes");
-    const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
-    for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
-    undo.push(() => cgroup.destroy());
-
+    t.mark("record, volumes");
     const wanted = resolveCapabilities({ add: req.capAdd, drop: req.capDrop, privileged: req.privileged, lastCap: lastCap() });
     // Nobody can hand out a capability it lacks: --privileged means all of the engine's own.
     const own = ownBoundingSet();
-    t.mark("cgroup");
     const caps = { ...wanted, bounding: wanted.bounding & own, effective: wanted.effective & own, permitted: wanted.permitted & own };
     const seccomp =
       req.seccomp && !req.privileged
@@ -402,13 +432,13 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, deferred =
       capabilities: caps,
       seccomp,
       rlimits: req.ulimits,
-      stdio: [io.stdin, io.stdout, io.stderr],
-      ttySlave: io.ttySlave,
+      stdio: early ? [early.fdMap[0]!, early.fdMap[1]!, early.fdMap[2]!] : [io.stdin, io.stdout, io.stderr],
+      ttySlave: early ? early.fdMap[3]! : io.ttySlave,
       timeNamespace: timeNamespaceAvailable(),
     });
     applyNetworkToPlan(plan, network); // network
     t.mark("plan");
-    return { id, name, paths, state, plan, cgroup, network, cleanup, keep: () => void (undo.length = 0), t };
+    return { id, name, paths, state, plan, cgroup, network, ...(early ? { early } : {}), cleanup, keep: () => void (undo.length = 0), t };
   } catch (err) {
     cleanup();
     throw err;
@@ -475,12 +505,12 @@ export function planFile(dir: string): string {
 }
 
 export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: RunHooks = {}): Promise<RunOutcome> {
-  const p = await prepareContainer(ctx, req, io);
+  const p = await prepareContainer(ctx, req, io, "foreground");
   const { id, paths, state, plan, cgroup, t } = p;
   try {
     // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write).
     fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], ttySlave: -1 }), { mode: 0o600 });
-    const launched = await launch(ctx.sys, plan);
+    const launched = await launch(ctx.sys, plan, p.early);
     t.mark("launch (compile, clone, mounts, exec)");
     const startedAt = new Date(ctx.clock()).toISOString();
     // Not saved to state.json: the live state is run.json's (two fsyncs less on every run).
@@ -536,7 +566,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
 
 /** `create`: the container's directory, state.json, cgroup and plan.bin; nothing runs. */
 export async function createContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<{ id: string }> {
-  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, true);
+  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, "create");
   try {
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
     p.keep();
@@ -549,7 +579,7 @@ export async function createContainer(ctx: Ctx, req: RunRequest, io: RunIo): Pro
 
 /** `run -d`: create, then a monitor starts and supervises it. Resolves once the command runs. */
 export async function runDetached(ctx: Ctx, req: RunRequest, io: RunIo): Promise<{ id: string } & Detached> {
-  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, "detached");
   try {
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
     const { startDetached } = await import("./monitor.ts");

@@ -2,7 +2,7 @@
 // turns what the init reports into typed errors that name the operation and its arguments.
 import os from "node:os";
 import { InvalidArgumentError, SyscallError, TinydockError, type ErrorKind } from "../errors.ts";
-import { MS, mountFlagNames, type InitFailure, type Sys } from "../sys/sys.ts";
+import { MS, mountFlagNames, type EarlyContainer, type InitFailure, type Sys } from "../sys/sys.ts";
 import { encodePlan, InitStage } from "./encode.ts";
 import type { RunPlan } from "./plan.ts";
 
@@ -33,9 +33,14 @@ export class ExecError extends TinydockError {
   }
 }
 
-/** Starts the container process; resolves once it has exec'd (or rejects with a typed error). */
-export async function launch(sys: Sys, plan: RunPlan): Promise<Launched> {
-  const proc = sys.spawnContainer(encodePlan(plan));
+/**
+ * Starts the container process; resolves once it has exec'd (or rejects with a typed error). With
+ * `early` (Sys.startEarly, already in its cgroups) the plan goes to that waiting process; without,
+ * init.c is compiled with TinyCC and clones it now.
+ */
+export async function launch(sys: Sys, plan: RunPlan, early?: EarlyContainer): Promise<Launched> {
+  const bytes = encodePlan(plan);
+  const proc = early ? early.start(bytes) : sys.spawnContainer(bytes);
   const failure = await proc.started;
   if (failure) {
     await proc.exited; // reaped: nothing is left behind
@@ -96,6 +101,8 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
     case InitStage.Cgroup:
       return `join cgroup: write 0 to ${plan.cgroupProcs[i]}`;
     case InitStage.Unshare:
+      // "namespaces": the early init's unshare of all the plan's namespaces but pid, cgroup and time
+      if (f.detail === "namespaces") return `unshare the ${plan.namespaces.filter((n) => !["pid", "cgroup", "time"].includes(n) && !plan.joinNamespaces?.some((j) => j.ns === n)).join(", ")} namespaces`;
       return `unshare ${f.detail}`;
     case InitStage.OomScoreAdj:
       return `write ${plan.oomScoreAdj} to /proc/self/oom_score_adj`;

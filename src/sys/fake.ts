@@ -1,7 +1,7 @@
 // A recording Sys for unit tests: every call is appended to `calls`; xattrs and locks are kept in
 // memory so code that reads back what it wrote behaves as on a real kernel.
 import { SyscallError } from "../errors.ts";
-import type { ContainerProcess, InitFailure, ProcessExit, Sys } from "./sys.ts";
+import type { ContainerProcess, EarlyContainer, InitFailure, ProcessExit, Sys } from "./sys.ts";
 
 export interface FakeCall {
   op: keyof Sys;
@@ -25,14 +25,22 @@ export interface FakeContainerProcess extends ContainerProcess {
   exit(e: ProcessExit): void;
 }
 
+export interface FakeEarlyContainer extends EarlyContainer {
+  /** The cgroup.procs files it was told to join, in order. */
+  joined: string[];
+  aborted: boolean;
+}
+
 export interface FakeSys extends Sys {
   calls: FakeCall[];
   /** Make the next call of `op` fail with this errno name. */
   failNext(op: keyof Sys, code: string): void;
   /** Script the next spawnContainer (default: starts and runs until killed). */
   nextSpawn(behaviour: FakeSpawn): void;
-  /** Every container spawnContainer returned, in order. */
+  /** Every container spawnContainer (or an early container's start) returned, in order. */
   spawned: FakeContainerProcess[];
+  /** Every early container startEarly returned, in order. */
+  earlyStarted: FakeEarlyContainer[];
   // network
   /** Replies the fake kernel gives netlinkRecv, in order (default: an ack of the last request). */
   netlinkReplies: Uint8Array[];
@@ -47,6 +55,7 @@ export function fakeSys(): FakeSys {
   const xattrs = new Map<string, Map<string, Uint8Array>>();
   const spawns: FakeSpawn[] = [];
   const spawned: FakeContainerProcess[] = [];
+  const earlyStarted: FakeEarlyContainer[] = [];
   const record = (op: keyof Sys, args: unknown[]) => {
     calls.push({ op, args });
     const code = failures.get(op);
@@ -129,36 +138,62 @@ export function fakeSys(): FakeSys {
       spawns.push(behaviour);
     },
     spawned,
+    earlyStarted,
     spawnContainer(plan) {
       record("spawnContainer", [plan]);
-      const behaviour = spawns.shift() ?? {};
-      let exit!: (e: ProcessExit) => void;
-      let over = false;
-      const exited = new Promise<ProcessExit>((res) => {
-        exit = (e) => {
-          if (over) return;
-          over = true;
-          res(e);
-        };
-      });
-      const proc: FakeContainerProcess = {
-        pid: 4200 + spawned.length,
-        plan,
-        signals: [],
-        started: Promise.resolve(behaviour.failure ?? null),
-        exited,
-        exit,
-        kill(signal) {
-          if (over) return;
-          proc.signals.push(signal);
-          // What an unhandled SIGKILL/SIGTERM does to a process that is not PID 1 of its namespace.
-          if (signal === 9 || signal === 15) exit({ exitCode: 128 + signal, signal });
+      return fakeContainer(plan);
+    },
+    startEarly(executable, options) {
+      record("startEarly", [executable, options]);
+      let proc: FakeContainerProcess | undefined;
+      const early: FakeEarlyContainer = {
+        fdMap: options.fds.map((fd, i) => (fd >= 0 ? 3 + i : -1)),
+        joined: [],
+        aborted: false,
+        joinCgroups(files) {
+          early.joined.push(...files);
+        },
+        start(plan) {
+          proc = fakeContainer(plan);
+          return proc;
+        },
+        abort() {
+          early.aborted = true;
+          proc?.kill(9);
         },
       };
-      if (behaviour.failure) exit(behaviour.exit ?? { exitCode: 1 });
-      else if (behaviour.exit) exit(behaviour.exit);
-      spawned.push(proc);
-      return proc;
+      earlyStarted.push(early);
+      return early;
     },
   };
+  function fakeContainer(plan: Uint8Array): FakeContainerProcess {
+    const behaviour = spawns.shift() ?? {};
+    let exit!: (e: ProcessExit) => void;
+    let over = false;
+    const exited = new Promise<ProcessExit>((res) => {
+      exit = (e) => {
+        if (over) return;
+        over = true;
+        res(e);
+      };
+    });
+    const proc: FakeContainerProcess = {
+      pid: 4200 + spawned.length,
+      plan,
+      signals: [],
+      started: Promise.resolve(behaviour.failure ?? null),
+      exited,
+      exit,
+      kill(signal) {
+        if (over) return;
+        proc.signals.push(signal);
+        // What an unhandled SIGKILL/SIGTERM does to a process that is not PID 1 of its namespace.
+        if (signal === 9 || signal === 15) exit({ exitCode: 128 + signal, signal });
+      },
+    };
+    if (behaviour.failure) exit(behaviour.exit ?? { exitCode: 1 });
+    else if (behaviour.exit) exit(behaviour.exit);
+    spawned.push(proc);
+    return proc;
+  }
 }

@@ -31,6 +31,9 @@ const symbols = {
   // end network
   // monitor: sealing the memfd the monitor runs from
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  // the early init of a foreground run (Sys.startEarly): its control pipe, and waiting for its end
+  pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   // branch cmds: openat2 (no libc wrapper in glibc 2.36) through syscall(2), for `cp`.
   syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
 } as const;

@@ -138,6 +138,7 @@ void free(void *);
 #define CLONE_NEWUTS 0x04000000
 #define CLONE_NEWNET 0x40000000
 #define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWPID 0x20000000
 #define SIGCHLD 17
 #define SIGKILL 9
 #define SIGTTOU 22
@@ -203,6 +204,9 @@ struct plan {
   u32 init;
   u32 hasoom; i32 oom;
   u32 njoin; struct join *join; /* namespaces entered by path (setns), not created */
+  /* Not encoded: what the child still unshares after the joins, because the process was cloned
+   * before its plan existed with a new PID namespace only (monitor.c's launch mode). 0 otherwise. */
+  u32 late_ns;
 };
 
 struct rd { const u8 *p, *end; u8 *arena, *aend; int bad; };
@@ -783,6 +787,7 @@ static void child_main(struct plan *p)
     CHECK(S(SYS_setns, fd, p->join[i].ns), ST_JOIN, i, "setns");
     S(SYS_close, fd);
   }
+  if (p->late_ns) CHECK(S(SYS_unshare, p->late_ns), ST_UNSHARE, 0, "namespaces");
 
   CHECK(S(SYS_mount, "", "/", 0, MS_REC | MS_PRIVATE, 0), ST_PROPAGATION, 0, 0);
   for (i = 0; i < p->ncg; i++) CHECK(write_file(p->cg[i], "0"), ST_CGROUP, i, 0);

@@ -1,8 +1,9 @@
 // The real Sys: thin wrappers over libc that turn -1 into a SyscallError naming the call.
 import fs from "node:fs";
+import os from "node:os";
 import { InternalError, InvalidArgumentError, SyscallError } from "../errors.ts";
-import { cstr, errno, errnoName, initLib, lib } from "./ffi.ts";
-import { LOCK_NB, MS, mountFlagNames, type ContainerProcess, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
+import { cstr, dupFdAbove2, errno, errnoName, initLib, lib } from "./ffi.ts";
+import { LOCK_NB, MS, mountFlagNames, type ContainerProcess, type EarlyContainer, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
 /** The same number on x86_64 and aarch64 (the generic syscall table). */
@@ -94,6 +95,7 @@ export function linuxSys(): Sys {
       if (lib().syncfs(fd) !== 0) fail(`syncfs fd ${fd}`);
     },
     spawnContainer,
+    startEarly,
     // network
     netlinkOpen(netnsPath) {
       const open = () => {
@@ -209,34 +211,24 @@ function spawnContainer(plan: Uint8Array): ContainerProcess {
   const pidfd = out[1]!;
   const events = out[2]!;
   let pidfdOpen = true;
-  let onStarted!: (f: InitFailure | null) => void;
-  let onStartFailed!: (err: Error) => void;
-  let onExit!: (e: ProcessExit) => void;
-  let onExitFailed!: (err: Error) => void;
-  const started = new Promise<InitFailure | null>((res, rej) => {
-    onStarted = res;
-    onStartFailed = rej;
-  });
-  const exited = new Promise<ProcessExit>((res, rej) => {
-    onExit = res;
-    onExitFailed = rej;
-  });
-  // Only a broken events pipe (a bug) rejects; keep that from becoming an unhandled rejection.
-  started.catch(() => {});
-  exited.catch(() => {});
-  readEvents(events, onStarted, (e) => {
-    pidfdOpen = false;
-    fs.closeSync(pidfd);
-    onExit(e);
-  }).catch((err: unknown) => {
+  const started = deferred<InitFailure | null>();
+  const exited = deferred<ProcessExit>();
+  readEvents(Bun.file(events).stream(), {
+    started: (f) => started.resolve(f),
+    exited: (e) => {
+      pidfdOpen = false;
+      fs.closeSync(pidfd);
+      exited.resolve(e);
+    },
+  }, false).finally(() => fs.closeSync(events)).catch((err: unknown) => {
     const e = new InternalError(`Cannot follow container ${pid}: ${(err as Error).message}`, { cause: err });
-    onStartFailed(e);
-    onExitFailed(e);
+    started.reject(e);
+    exited.reject(e);
   });
   return {
     pid,
-    started,
-    exited,
+    started: started.promise,
+    exited: exited.promise,
     kill(signal) {
       if (!pidfdOpen) return;
       const r = initLib().td_kill(pidfd, signal);
@@ -245,56 +237,230 @@ function spawnContainer(plan: Uint8Array): ContainerProcess {
   };
 }
 
+interface EventHandlers {
+  started(f: InitFailure | null, pid?: number): void;
+  exited(e: ProcessExit): void;
+  /** [4, offset]: the early init's parser refused the plan. */
+  malformed?(offset: number): void;
+}
+
 /**
- * The events init.c's waiter thread writes (all i32, little-endian): [1, stage, errno, index, len,
- * detail…] or [2] once the command has exec'd, then [3, exitCode, signal]. Bun reads the pipe from
- * its event loop (epoll), so nothing blocks while the container runs.
+ * The events of init.c's waiter thread, or of the early init (monitor.c's launch mode), all i32
+ * little-endian: [1, stage, errno, index, len, detail…] or [2] once the command has exec'd ([2, pid]
+ * from the early init), then [3, exitCode, signal]; the early init also has [4, offset]. Bun reads
+ * the pipe from its event loop (epoll), so nothing blocks while the container runs.
  */
-async function readEvents(fd: number, started: (f: InitFailure | null) => void, exited: (e: ProcessExit) => void): Promise<void> {
+async function readEvents(stream: ReadableStream<Uint8Array>, on: EventHandlers, startedHasPid: boolean): Promise<void> {
   let buf = new Uint8Array(0);
   let done = false;
-  try {
-    for await (const chunk of Bun.file(fd).stream()) {
-      const next = new Uint8Array(buf.length + chunk.length);
-      next.set(buf);
-      next.set(chunk, buf.length);
-      buf = next;
-      for (;;) {
-        const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-        if (buf.length < 4) break;
-        const type = view.getInt32(0, true);
-        let used = 0;
-        if (type === 2) {
-          started(null);
-          used = 4;
-        } else if (type === 1) {
-          if (buf.length < 20) break;
-          const len = view.getInt32(16, true);
-          if (len < 0 || len > 1024) throw new Error(`bad failure record length ${len}`);
-          if (buf.length < 20 + len) break;
-          const err = view.getInt32(8, true);
-          started({
-            stage: view.getInt32(4, true),
-            errno: err,
-            code: errnoName(err),
-            index: view.getInt32(12, true),
-            detail: new TextDecoder().decode(buf.subarray(20, 20 + len)),
-          });
-          used = 20 + len;
-        } else if (type === 3) {
-          if (buf.length < 12) break;
-          const signal = view.getInt32(8, true);
-          exited(signal ? { exitCode: view.getInt32(4, true), signal } : { exitCode: view.getInt32(4, true) });
-          done = true;
-          used = 12;
-        } else {
-          throw new Error(`unknown event ${type}`);
-        }
-        buf = buf.subarray(used);
+  for await (const chunk of stream) {
+    const next = new Uint8Array(buf.length + chunk.length);
+    next.set(buf);
+    next.set(chunk, buf.length);
+    buf = next;
+    for (;;) {
+      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      if (buf.length < 4) break;
+      const type = view.getInt32(0, true);
+      let used = 0;
+      if (type === 2) {
+        if (buf.length < (startedHasPid ? 8 : 4)) break;
+        if (startedHasPid) on.started(null, view.getInt32(4, true));
+        else on.started(null);
+        used = startedHasPid ? 8 : 4;
+      } else if (type === 1) {
+        if (buf.length < 20) break;
+        const len = view.getInt32(16, true);
+        if (len < 0 || len > 1024) throw new Error(`bad failure record length ${len}`);
+        if (buf.length < 20 + len) break;
+        const err = view.getInt32(8, true);
+        on.started({
+          stage: view.getInt32(4, true),
+          errno: err,
+          code: errnoName(err),
+          index: view.getInt32(12, true),
+          detail: new TextDecoder().decode(buf.subarray(20, 20 + len)),
+        });
+        used = 20 + len;
+      } else if (type === 3) {
+        if (buf.length < 12) break;
+        const signal = view.getInt32(8, true);
+        on.exited(signal ? { exitCode: view.getInt32(4, true), signal } : { exitCode: view.getInt32(4, true) });
+        done = true;
+        used = 12;
+      } else if (type === 4 && on.malformed) {
+        if (buf.length < 8) break;
+        on.malformed(view.getInt32(4, true));
+        used = 8;
+      } else {
+        throw new Error(`unknown event ${type}`);
       }
+      buf = buf.subarray(used);
     }
-  } finally {
-    fs.closeSync(fd);
   }
   if (!done) throw new Error("the events pipe closed before the exit status");
+}
+
+/** A promise with its settle functions (Promise.withResolvers, which bun-types may not declare). */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // only a broken events pipe (a bug) rejects: never unhandled
+  return { promise, resolve, reject };
+}
+
+const CLONE_NEWPID = 0x20000000;
+const SYS_PIDFD_OPEN = 434;
+const MSG = { cgroups: 1, plan: 2, signal: 3 } as const;
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+}
+
+function message(type: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + payload.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, type, true);
+  v.setUint32(4, payload.length, true);
+  out.set(payload, 8);
+  return out;
+}
+
+/** Blocks until the process of pidfd has exited, at most timeoutMs: whether it did. */
+function waitGone(pidfd: number, timeoutMs: number): boolean {
+  const pfd = Buffer.alloc(8);
+  pfd.writeInt32LE(pidfd, 0);
+  pfd.writeInt16LE(1 /* POLLIN */, 4);
+  const until = performance.now() + timeoutMs;
+  for (;;) {
+    const left = Math.max(0, Math.ceil(until - performance.now()));
+    const r = lib().poll(pfd, 1, left);
+    if (r > 0) return true;
+    if (r === 0 || errno() !== 4 /* EINTR */) return false;
+  }
+}
+
+function startEarly(executable: string, o: { newPid: boolean; fds: number[] }): EarlyContainer {
+  const ends = new Int32Array(2);
+  if (lib().pipe2(ends, 0o2000000 /* O_CLOEXEC */) !== 0) fail("pipe2 for the container init");
+  const [readEnd, writeEnd] = [ends[0]!, ends[1]!];
+  let proc: ReturnType<typeof Bun.spawn>;
+  // Bun.spawn passes a 0 among the extra stdio as something else (an epoll fd): copies above 2.
+  const copies: number[] = [];
+  try {
+    const slots = o.fds.map((fd) => {
+      if (fd < 0) return "ignore" as const;
+      if (fd > 2) return fd;
+      copies.push(dupFdAbove2(fd));
+      return copies[copies.length - 1]!;
+    });
+    proc = Bun.spawn([executable, "launch", String(o.newPid ? CLONE_NEWPID : 0), String(process.pid)], {
+      argv0: "tinydock-monitor",
+      stdio: [readEnd, "pipe", "ignore", ...slots],
+      env: {},
+    });
+  } catch (err) {
+    fs.closeSync(writeEnd);
+    throw err;
+  } finally {
+    fs.closeSync(readEnd);
+    for (const fd of copies) fs.closeSync(fd);
+  }
+  // Open while it surely runs (it waits for our messages; Bun reaps only from its event loop): abort
+  // waits on it for the end, which comes only after the container process was reaped.
+  const pidfd = Number(lib().syscall(SYS_PIDFD_OPEN, proc.pid, null, null, 0));
+  let control = writeEnd;
+  let pidfdOpen = pidfd >= 0;
+  let pid = 0;
+  let startedCalled = false;
+  let running = false;
+  const started = deferred<InitFailure | null>();
+  const exited = deferred<ProcessExit>();
+  const closeControl = () => {
+    if (control < 0) return;
+    fs.closeSync(control);
+    control = -1;
+  };
+  const closePidfd = () => {
+    if (!pidfdOpen) return;
+    pidfdOpen = false;
+    fs.closeSync(pidfd);
+  };
+  const send = (type: number, payload: Uint8Array): boolean => {
+    if (control < 0) return false;
+    try {
+      writeAll(control, message(type, payload));
+      return true;
+    } catch {
+      return false; // it has ended (EPIPE): the events say how
+    }
+  };
+  let malformedAt = -1;
+  readEvents(proc.stdout as ReadableStream<Uint8Array>, {
+    started(f, p) {
+      if (p !== undefined) pid = p;
+      running = f === null;
+      started.resolve(f);
+    },
+    exited(e) {
+      running = false;
+      closeControl();
+      closePidfd();
+      exited.resolve(e);
+    },
+    malformed(offset) {
+      malformedAt = offset;
+    },
+  }, true).catch(async (err: unknown) => {
+    // It ended without its exit report: a refused plan, or killed (the container died with it,
+    // PR_SET_PDEATHSIG), or a bug.
+    const code = await proc.exited;
+    closeControl();
+    closePidfd();
+    const signal = proc.signalCode;
+    const e =
+      malformedAt >= 0
+        ? new InvalidArgumentError(`Cannot start the container: the encoded run plan is malformed at byte ${malformedAt}`)
+        : new InternalError(`The container init ended (${signal ?? `exit ${code}`}) without reporting: ${(err as Error).message}`);
+    started.reject(e); // a no-op once it had started
+    const n = typeof signal === "string" ? os.constants.signals[signal] : (signal ?? undefined);
+    if (n !== undefined) exited.resolve({ exitCode: 128 + n, signal: n });
+    else exited.reject(e);
+  });
+  const container: ContainerProcess = {
+    get pid() {
+      return pid;
+    },
+    started: started.promise,
+    exited: exited.promise,
+    kill(signal) {
+      if (!running) return;
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint32(0, signal, true);
+      send(MSG.signal, b);
+    },
+  };
+  return {
+    fdMap: o.fds.map((fd, i) => (fd >= 0 ? 3 + i : -1)),
+    joinCgroups(procsFiles) {
+      send(MSG.cgroups, new TextEncoder().encode(procsFiles.map((f) => `${f}\0`).join("")));
+    },
+    start(plan) {
+      if (startedCalled) throw new InternalError("the container init was already given its plan");
+      startedCalled = true;
+      send(MSG.plan, plan);
+      return container;
+    },
+    abort() {
+      if (running) container.kill(9);
+      closeControl(); // before the plan: it kills the waiting process, reaps it, and exits
+      if (pidfdOpen && !waitGone(pidfd, 5000)) throw new InternalError(`The container init (pid ${proc.pid}) did not end within 5 s`);
+      closePidfd();
+    },
+  };
 }

@@ -90,31 +90,45 @@ static void copy(char *out, size_t cap, const char *a, const char *b)
   if (b) cat(out, &n, cap, b);
 }
 
-/* The plan, read from fd 0 to EOF, parsed by init.c's parser. Exits 1 on anything malformed. */
-static struct plan plan;
-static void read_plan(void)
+/* An encoded plan read from fd to EOF into a new buffer; NULL on a read error or no memory. */
+static u8 *read_all(long fd, u32 *len)
 {
-  u32 cap = 1 << 16, len = 0;
+  u32 cap = 1 << 16;
   u8 *buf = malloc(cap);
+  *len = 0;
   for (;;) {
-    if (!buf) die(1);
-    if (len == cap) {
+    if (!buf) return 0;
+    if (*len == cap) {
       u8 *next = cap < (1u << 26) ? malloc(cap * 2) : 0;
-      if (!next) die(1);
-      for (u32 i = 0; i < len; i++) next[i] = buf[i];
+      if (!next) return 0;
+      for (u32 i = 0; i < *len; i++) next[i] = buf[i];
       free(buf);
       buf = next;
       cap *= 2;
     }
-    long r = S(SYS_read, 0, buf + len, cap - len);
+    long r = S(SYS_read, fd, buf + *len, cap - *len);
     if (r == -EINTR) continue;
-    if (r < 0) die(1);
-    if (r == 0) break;
-    len += (u32)r;
+    if (r < 0) return 0;
+    if (r == 0) return buf;
+    *len += (u32)r;
   }
+}
+
+/* Parses buf into `plan` with init.c's parser: 0, or 1 + the offset where the bytes stopped making sense. */
+static struct plan plan;
+static long parse_plan(const u8 *buf, u32 len)
+{
   u32 arenalen = len * 4 + 256;
   u8 *arena = malloc(arenalen);
-  if (!arena || parse(buf, len, arena, arenalen, &plan)) die(1);
+  return arena ? parse(buf, len, arena, arenalen, &plan) : 1;
+}
+
+/* The plan, read from fd 0 to EOF, parsed by init.c's parser. Exits 1 on anything malformed. */
+static void read_plan(void)
+{
+  u32 len;
+  u8 *buf = read_all(0, &len);
+  if (!buf || parse_plan(buf, len)) die(1);
 }
 
 /* Field 22 of <proc dir>/stat (start time in clock ticks): with the pid, names a process for good. */
@@ -685,6 +699,188 @@ static int run_mode(int argc, char **argv, char **envp)
   return 0;
 }
 
+/* ---- launch: the init of a foreground `run`, started before its plan exists ---- */
+
+#define SYS_getppid 110
+#define SIGQUIT 3
+#define SIGTSTP 20
+#define SIGTTIN 21
+enum { MSG_CGROUPS = 1, MSG_PLAN = 2, MSG_SIGNAL = 3 };
+
+/* Reads exactly n bytes: 0, or -1 at EOF or on an error. */
+static int read_exact(long fd, void *buf, u32 n)
+{
+  u8 *b = buf;
+  while (n > 0) {
+    long r = S(SYS_read, fd, b, n);
+    if (r == -EINTR) continue;
+    if (r <= 0) return -1;
+    b += r;
+    n -= (u32)r;
+  }
+  return 0;
+}
+
+/* One message of the CLI on fd 0: [type, len] then len bytes (malloc'd, NUL-terminated). */
+static int read_message(u32 *type, u8 **payload, u32 *len)
+{
+  u32 head[2];
+  if (read_exact(0, head, 8) < 0 || head[1] > (1u << 26)) return -1;
+  u8 *b = malloc(head[1] + 1);
+  if (!b || read_exact(0, b, head[1]) < 0) return -1;
+  b[head[1]] = 0;
+  *type = head[0];
+  *payload = b;
+  *len = head[1];
+  return 0;
+}
+
+/* Kills and reaps the child (it never ran its command), then reports its end. */
+static void give_up(long pidfd, int code)
+{
+  i32 info[32], msg[3] = { 3, 0, 0 };
+  long r;
+  S(SYS_pidfd_send_signal, pidfd, SIGKILL, 0, 0);
+  do r = S(SYS_waitid, P_PIDFD, pidfd, info, WEXITED, 0); while (r == -EINTR);
+  msg[1] = code;
+  put_all(1, msg, 12);
+  die(0);
+}
+
+/*   tinydock-monitor launch CLONEFLAGS PARENTPID
+ * What `tinydock run` (foreground) starts as soon as it knows the container's id, instead of
+ * compiling init.c with TinyCC: it clones the container's process at once into a new PID namespace
+ * (CLONEFLAGS: 0x20000000, or 0), which waits for its plan; then takes the CLI's messages on fd 0:
+ *   [1, len, procs files NUL-separated]  moves the process into the container's cgroups. A cgroup v1
+ *       attach waits for an RCU grace period (5-10 ms): here it passes while the CLI still prepares
+ *       the network, the container's directory and the plan, instead of after them.
+ *   [2, len, encoded plan]  checked with init.c's parser, then handed to the process, which unshares
+ *       the plan's other namespaces after its joins (plan.late_ns) and goes on as init.c's child does.
+ *   [3, 4, signal]  sent to the container's PID 1 through its pidfd (the CLI forwards its signals).
+ * Reports on fd 1 (i32 little-endian): [2, pid] once the command has exec'd, or [1, failure record]
+ * (init.c's) when it could not be started, or [4, offset] for a plan the parser refused; always
+ * [3, exit code, signal] last, once the process has been reaped. EOF on fd 0 before the plan kills
+ * the waiting process. The container's stdio and terminal are the fds the plan names (the CLI
+ * passes them from 3 up). This process dies with the CLI (PR_SET_PDEATHSIG) and the container
+ * with it, as with init.c's td_spawn. */
+static int launch_mode(int argc, char **argv)
+{
+  if (argc < 4) die(2);
+  u32 cloned = (u32)parse_u64(argv[2]) & CLONE_NEWPID;
+  S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if ((u64)S(SYS_getppid) != parse_u64(argv[3])) die(1); /* the CLI is already gone */
+  /* The terminal's signals reach the CLI too, which forwards them: ours must not end us. */
+  ignore(SIGINT); ignore(SIGQUIT); ignore(SIGHUP); ignore(SIGPIPE); ignore(SIGTSTP); ignore(SIGTTIN); ignore(SIGTTOU);
+
+  int planp[2], report[2], pfd = -1;
+  u64 all = ~0ull, old = 0;
+  if (S(SYS_pipe2, planp, O_CLOEXEC) < 0 || S(SYS_pipe2, report, O_CLOEXEC) < 0) die(1);
+  S(SYS_rt_sigprocmask, 2, &all, &old, 8);
+  long pid = S(SYS_clone, cloned | CLONE_PIDFD | SIGCHLD, 0, &pfd, 0, 0);
+  if (pid == 0) {
+    /* Single-threaded parent: malloc is safe here. Until the plan, only wait for it. */
+    S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    S(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+    S(SYS_close, planp[1]);
+    S(SYS_close, report[0]);
+    u32 len;
+    u8 *buf = read_all(planp[0], &len);
+    if (!buf || len == 0 || parse_plan(buf, len)) die(1); /* the launcher gave up (or checked it already) */
+    S(SYS_close, planp[0]);
+    report_fd = report[1];
+    plan.late_ns = plan.ns & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
+    plan.ncg = 0; /* joined by the launcher */
+    child_main(&plan);
+  }
+  S(SYS_rt_sigprocmask, 2, &old, 0, 8);
+  S(SYS_close, planp[0]);
+  S(SYS_close, report[1]);
+  if (pid < 0) {
+    struct failure f = { ST_FORK, (i32)-pid, 0, 0 };
+    i32 msg[3] = { 3, 1, 0 };
+    report_failure(&f);
+    put_all(1, msg, 12);
+    die(0);
+  }
+
+  /* Before the plan: the cgroups, then the plan itself. */
+  for (;;) {
+    u32 type, len;
+    u8 *m;
+    if (read_message(&type, &m, &len) < 0) give_up(pfd, 1);
+    if (type == MSG_CGROUPS) {
+      char num[24];
+      u32 i = 0, at = 0;
+      fmt_int(num, pid);
+      while (at < len) {
+        const char *path = (const char *)m + at;
+        long r = write_file(path, num);
+        if (r < 0) {
+          struct failure f = { ST_CGROUP, (i32)-r, (i32)i, 0 };
+          report_failure(&f);
+          give_up(pfd, 1);
+        }
+        at += (u32)slen(path) + 1;
+        i++;
+      }
+    } else if (type == MSG_PLAN) {
+      long bad = parse_plan(m, len);
+      if (!bad && (plan.ns & CLONE_NEWPID) != cloned) bad = 5; /* the namespaces field */
+      if (bad) {
+        i32 msg[2] = { 4, (i32)(bad - 1) };
+        put_all(1, msg, 8);
+        give_up(pfd, 1);
+      }
+      put_all(planp[1], m, len);
+      S(SYS_close, planp[1]);
+      break;
+    } else if (type == MSG_SIGNAL && len == 4) {
+      S(SYS_pidfd_send_signal, pfd, *(u32 *)m, 0, 0);
+    }
+    free(m);
+  }
+
+  /* Then: the init's report, forwarded signals, and the end. */
+  struct failure f;
+  long n = 0;
+  int reported = 0, control = 1;
+  for (;;) {
+    struct pollfd fds[3] = { { (int)report[0], POLLIN, 0 }, { control ? 0 : -1, POLLIN, 0 }, { pfd, POLLIN, 0 } };
+    if (reported) fds[0].fd = -1;
+    if (S(SYS_poll, fds, 3, -1) < 0) continue;
+    if (fds[0].revents) {
+      long r = S(SYS_read, report[0], (u8 *)&f + n, sizeof f - n);
+      if (r > 0 && (n += r) < (long)sizeof f) continue;
+      if (r == -EINTR || r == -EAGAIN) continue;
+      /* EOF: the command exec'd (the pipe was close-on-exec) or the init wrote its failure. */
+      reported = 1;
+      S(SYS_close, report[0]);
+      if (n >= 16) report_failure(&f);
+      else report_started(pid);
+    }
+    if (fds[1].revents) {
+      u32 type, len;
+      u8 *m;
+      if (read_message(&type, &m, &len) < 0) control = 0;
+      else {
+        if (type == MSG_SIGNAL && len == 4) S(SYS_pidfd_send_signal, pfd, *(u32 *)m, 0, 0);
+        free(m);
+      }
+    }
+    if (fds[2].revents && reported) {
+      i32 info[32], msg[3] = { 3, 0, 0 };
+      long r;
+      for (int i = 0; i < 32; i++) info[i] = 0;
+      do r = S(SYS_waitid, P_PIDFD, pfd, info, WEXITED, 0); while (r == -EINTR);
+      msg[1] = r < 0 ? -1 : info[2] == CLD_EXITED ? info[6] : 128 + info[6];
+      msg[2] = r < 0 || info[2] == CLD_EXITED ? 0 : info[6];
+      put_all(1, msg, 12);
+      die(0);
+    }
+  }
+  return 0;
+}
+
 /* ---- exec: nsenter, then the container's own privileges ---- */
 
 static const struct { const char *name; u32 flag; } EXEC_NS[] = {
@@ -797,6 +993,7 @@ int main(int argc, char **argv, char **envp)
   S(SYS_prctl, PR_SET_NAME, "tinydock-monito", 0, 0, 0);
   if (argc >= 2 && streq(argv[1], "run")) return run_mode(argc, argv, envp);
   if (argc >= 2 && streq(argv[1], "exec")) return exec_mode(argc, argv);
-  put_all(2, "usage: tinydock-monitor run|exec ... < plan\n", 44);
+  if (argc >= 2 && streq(argv[1], "launch")) return launch_mode(argc, argv);
+  put_all(2, "usage: tinydock-monitor run|exec|launch ...\n", 44);
   return 2;
 }

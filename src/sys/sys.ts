@@ -22,6 +22,15 @@ export interface Sys {
    * wrong inside the new process arrives through `started`.
    */
   spawnContainer(plan: Uint8Array): ContainerProcess;
+  /**
+   * The container's process started ahead of its plan, by the static init `executable` (the monitor
+   * binary's `launch` mode, src/sys/monitor.c): cloned at once (into a new PID namespace with
+   * `newPid`), it waits for its cgroups and its plan, and what it then does is what spawnContainer's
+   * child does. `fds` are passed to it from fd 3 up: the plan's stdio and ttySlave name them as
+   * `fdMap` says. Throws when the executable cannot be started (the caller falls back to
+   * spawnContainer).
+   */
+  startEarly(executable: string, options: { newPid: boolean; fds: number[] }): EarlyContainer;
 
   // network
   /**
@@ -84,6 +93,23 @@ export interface ContainerProcess {
   exited: Promise<ProcessExit>;
   /** Signals PID 1 through its pidfd (never a recycled pid); a no-op once it has exited. */
   kill(signal: number): void;
+}
+
+export interface EarlyContainer {
+  /** fds[i] as the container's process sees it (-1 stays -1: the init opens /dev/null). */
+  fdMap: number[];
+  /**
+   * Moves the waiting process into these cgroups (cgroup.procs files, in order). A failed write
+   * arrives through the started promise of start()'s process, as init.c's Cgroup stage.
+   */
+  joinCgroups(procsFiles: string[]): void;
+  /** Hands over the encoded plan: the process runs it up to execve. Once only. */
+  start(plan: Uint8Array): ContainerProcess;
+  /**
+   * Ends it (the waiting process, or the container once started) and waits until it is gone, so
+   * that its cgroups can be removed next: synchronous, as undo steps are. Idempotent.
+   */
+  abort(): void;
 }
 
 export const MS = {

@@ -49,6 +49,8 @@ export interface CgroupManager {
   root: string;
   /** Creates tinydock/<id> (in every hierarchy on v1) and applies the limits. */
   create(id: string, r: Resources, opts?: CreateOptions): Cgroup;
+  /** Starts the kernel's wait that a first cgroup migration costs, in the background (see cgroupfs.ts). */
+  primeJoin(): void;
   /** A handle on tinydock/<id> whether or not it exists (stats, pause or cleanup from another process). */
   open(id: string): Cgroup;
   /** Every tinydock/<id> cgroup that exists (leak checks, orphan cleanup), sorted. */

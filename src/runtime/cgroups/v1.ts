@@ -25,6 +25,7 @@ import {
   killUntilEmpty,
   makeCgroupDir,
   pidsBelow,
+  primeJoin,
   readControl,
   removeCgroupDir,
   removeIfEmpty,
@@ -161,7 +162,6 @@ class V1Cgroup implements Cgroup {
     private readonly hierarchies: V1Hierarchy[],
     readonly id: string,
     private readonly settleMs: number,
-    private readonly ownProcs: () => string | null = () => null,
   ) {
     this.dirs = hierarchies.map((h) => path.join(h.dir, CGROUP_PARENT, id));
     this.procsFiles = this.dirs.map((d) => path.join(d, "cgroup.procs"));
@@ -203,19 +203,6 @@ class V1Cgroup implements Cgroup {
     const all = new Set<number>();
     for (const d of this.dirs) for (const p of pidsBelow(d)) all.add(p);
     return [...all].sort((a, b) => a - b);
-  }
-
-  /**
-   * Makes the container init's joining of this cgroup cheap; best effort, returns at once. The
-   * kernel's first cgroup migration after an idle spell waits out an RCU grace period (6-14 ms
-   * here) before it moves anything, and the migrations within about one grace period after it do
-   * not. So this process moves itself into the cgroup it is already in (a no-op) from Bun's thread
-   * pool, now: that wait then passes while the plan is built and init.c compiled, and the init's
-   * own writes to cgroup.procs, ~10 ms later, take the fast path.
-   */
-  primeJoin(): void {
-    const file = this.ownProcs();
-    if (file) fs.writeFile(file, String(process.pid), { flag: "r+" }, () => {});
   }
 
   destroy(): void {
@@ -301,7 +288,7 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
     create(id: string, r: Resources, opts: CreateOptions = {}): Cgroup {
       checkCgroupId(id);
       checkV1Controllers(root, hierarchies, r);
-      const cg = new V1Cgroup(hierarchies, id, settleMs, ownProcs);
+      const cg = new V1Cgroup(hierarchies, id, settleMs);
       try {
         // Children first (mkdir -p): once tinydock/<id> exists, a concurrent destroy() cannot rmdir tinydock/.
         for (const h of hierarchies) makeCgroupDir(path.join(h.dir, CGROUP_PARENT, id));
@@ -313,7 +300,6 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
         };
         const plan = planV1({ root, hierarchies, id, resources: r, allDevices: opts.allDevices ?? false, ...(cpuset ? { cpuset } : {}) });
         cg.warnings = [...plan.warnings, ...applyWrites(plan.writes)];
-        cg.primeJoin();
         return cg;
       } catch (err) {
         try {
@@ -322,9 +308,12 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
         throw err;
       }
     },
+    primeJoin(): void {
+      primeJoin(ownProcs());
+    },
     open(id: string): Cgroup {
       checkCgroupId(id);
-      return new V1Cgroup(hierarchies, id, settleMs, ownProcs);
+      return new V1Cgroup(hierarchies, id, settleMs);
     },
     list(): string[] {
       const ids = new Set<string>();

@@ -1,6 +1,7 @@
 // cgroup v2: one hierarchy at the root; a container's cgroup is root/tinydock/<id>, with the
 // controllers it needs enabled in root's and tinydock/'s cgroup.subtree_control. Device rules
 // need an eBPF program on v2 and are not applied (see devices.ts).
+import fs from "node:fs";
 import path from "node:path";
 import { FailedPreconditionError } from "../../errors.ts";
 import { sharesToWeight, type Resources } from "../resources.ts";
@@ -24,6 +25,7 @@ import {
   killUntilEmpty,
   makeCgroupDir,
   pidsBelow,
+  primeJoin,
   readControl,
   removeCgroupDir,
   removeIfEmpty,
@@ -170,6 +172,23 @@ function controllers(file: string): string[] {
   return text === undefined ? [] : parseControllerList(text, file);
 }
 
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/**
+ * This process's own cgroup.procs ("0::/path" of /proc/self/cgroup under the root), only on a real
+ * cgroup2 mount, so that writing our pid into it can never move us; null otherwise.
+ */
+export function ownProcsFileV2(root: string): string | null {
+  try {
+    const m = /^0::(\/.*)$/m.exec(fs.readFileSync("/proc/self/cgroup", "utf8"));
+    if (!m || fs.statfsSync(root).type !== CGROUP2_SUPER_MAGIC) return null;
+    const file = path.join(root, m[1]!, "cgroup.procs");
+    return exists(file) ? file : null;
+  } catch {
+    return null;
+  }
+}
+
 export function createV2Manager(root: string, options: CgroupOptions = {}): CgroupManager {
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   return {
@@ -198,6 +217,9 @@ export function createV2Manager(root: string, options: CgroupOptions = {}): Cgro
         } catch {}
         throw err;
       }
+    },
+    primeJoin(): void {
+      primeJoin(ownProcsFileV2(root));
     },
     open(id: string): Cgroup {
       checkCgroupId(id);
