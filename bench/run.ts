@@ -254,7 +254,7 @@ async function traceRuns(children: Children, argv: string[], env: Record<string,
     const r = await children.run(
       [
         "strace", "-f", "--seccomp-bpf", "-ttt", "-T", "-y", "-q", "-e", "signal=none",
-        "-e", "trace=execve,memfd_create,clone,clone3,mount,pivot_root,write,exit_group",
+        "-e", "trace=execve,clone,clone3,vfork,unshare,mount,pivot_root,write,exit_group",
         "-o", file, ...argv,
       ],
       env,
@@ -276,11 +276,12 @@ function firstJoinWait(traces: Syscall[][]): number | undefined {
 
 interface LaunchSplit {
   runs: number;
-  compile: number;
-  cloneToJoin: number;
+  spawnInit: number;
+  initToPlan: number;
+  planToOverlay: number;
+  mountsToJoin: number;
   join: number;
-  overlay: number;
-  mountsToExec: number;
+  joinToExec: number;
   execToExit: number;
   exitToExitGroup: number;
   teardown: number;
@@ -288,35 +289,43 @@ interface LaunchSplit {
 }
 
 /**
- * From the traced runs: memfd_create (the C source handed to TinyCC) → the clone with CLONE_NEWNS →
- * the child's writes to cgroup.procs → its overlay mount → its first execve → its exit → tinydock's exit.
+ * From the traced runs of a foreground run's early init (monitor.c's launch mode): tinydock's vfork
+ * that becomes it → its execve → the container process's unshare (its plan has arrived) → its
+ * overlay mount → its writes to the container's cgroup.procs (the rest of the RCU wait the CLI
+ * started at the cgroup's creation) → its first execve → its exit → tinydock's exit.
  */
 function launchSplit(traces: Syscall[][]): LaunchSplit | undefined {
   const rows: LaunchSplit[] = [];
+  const isClone = (c: Syscall) => (c.name === "clone" || c.name === "clone3" || c.name === "vfork") && Number(c.ret) > 0;
   for (const calls of traces) {
     const main = calls[0];
-    const memfd = calls.find((c) => c.name === "memfd_create");
-    const clone = calls.find((c) => (c.name === "clone" || c.name === "clone3") && c.args.includes("CLONE_NEWNS") && Number(c.ret) > 0);
-    if (!main || !memfd || !clone) continue;
-    const child = Number(clone.ret);
-    const own = calls.filter((c) => c.pid === child);
+    const initExec = calls.find((c) => c.name === "execve" && c.args.includes('"launch"'));
+    if (!main || !initExec) continue;
+    const init = initExec.pid;
+    const spawn = calls.find((c) => isClone(c) && Number(c.ret) === init);
+    const clone = calls.find((c) => c.pid === init && isClone(c));
+    if (!spawn || !clone) continue;
+    const own = calls.filter((c) => c.pid === Number(clone.ret));
+    const unshare = own.find((c) => c.name === "unshare");
     const overlay = own.find((c) => c.name === "mount" && /"overlay"/.test(c.args));
-    const joins = own.filter((c) => c.name === "write" && c.args.includes("cgroup.procs>") && (!overlay || c.ts < overlay.ts));
+    const joins = own.filter((c) => c.name === "write" && c.args.includes("cgroup.procs>"));
     const exec = own.find((c) => c.name === "execve");
     const exit = own.find((c) => c.name === "+++exit");
     const exitGroup = calls.find((c) => c.name === "exit_group" && c.pid === main.pid);
     const end = calls.find((c) => c.name === "+++exit" && c.pid === main.pid);
-    if (!overlay || joins.length === 0 || !exec || !exit || !exitGroup || !end) continue;
+    if (!unshare || !overlay || joins.length === 0 || !exec || !exit || !exitGroup || !end) continue;
+    const initStarted = initExec.ts + initExec.durMs;
+    const overlayEnd = overlay.ts + overlay.durMs;
     const joinStart = joins[0]!.ts;
     const joinEnd = Math.max(...joins.map((c) => c.ts + c.durMs));
-    const overlayEnd = overlay.ts + overlay.durMs;
     rows.push({
       runs: 1,
-      compile: clone.ts - memfd.ts,
-      cloneToJoin: joinStart - clone.ts,
+      spawnInit: initStarted - spawn.ts,
+      initToPlan: unshare.ts - initStarted,
+      planToOverlay: overlayEnd - unshare.ts,
+      mountsToJoin: joinStart - overlayEnd,
       join: joinEnd - joinStart,
-      overlay: overlayEnd - joinEnd,
-      mountsToExec: exec.ts - overlayEnd,
+      joinToExec: exec.ts - joinEnd,
       execToExit: exit.ts - exec.ts,
       exitToExitGroup: exitGroup.ts - exit.ts,
       teardown: end.ts - exitGroup.ts,
@@ -325,18 +334,8 @@ function launchSplit(traces: Syscall[][]): LaunchSplit | undefined {
   }
   if (rows.length === 0) return undefined;
   const avg = (k: keyof LaunchSplit): number => mean(rows.map((r) => r[k]));
-  return {
-    runs: rows.length,
-    compile: avg("compile"),
-    cloneToJoin: avg("cloneToJoin"),
-    join: avg("join"),
-    overlay: avg("overlay"),
-    mountsToExec: avg("mountsToExec"),
-    execToExit: avg("execToExit"),
-    exitToExitGroup: avg("exitToExitGroup"),
-    teardown: avg("teardown"),
-    tracedTotal: avg("tracedTotal"),
-  };
+  const keys = Object.keys(rows[0]!) as (keyof LaunchSplit)[];
+  return Object.fromEntries(keys.map((k) => [k, k === "runs" ? rows.length : avg(k)])) as unknown as LaunchSplit;
 }
 
 function printSummary(
@@ -418,11 +417,12 @@ function printSummary(
         "tracing slows the traced syscalls, so these add up to more than above):",
     );
     const i = "    ";
-    line("C compile (memfd_create → clone; TinyCC)", split.compile, "", i);
-    line("clone (namespaces) → child writes cgroup.procs", split.cloneToJoin, "", i);
-    line("cgroup join (the child's cgroup.procs writes)", split.join, "", i);
-    line("overlay mount", split.overlay, "", i);
-    line("other mounts, pivot_root, masks… → execve", split.mountsToExec, "", i);
+    line("spawn of the static init (vfork → its execve done)", split.spawnInit, "", i);
+    line("init ready → the plan arrives (the CLI still preparing)", split.initToPlan, "", i);
+    line("the plan → overlay mounted (unshare, hostname, lo)", split.planToOverlay, "", i);
+    line("other mounts, pivot_root, masks → cgroup join", split.mountsToJoin, "", i);
+    line("cgroup join (what is left of the RCU wait)", split.join, "", i);
+    line("join → execve (limits, ids, caps, seccomp)", split.joinToExec, "", i);
     line("execve → exit of `true`", split.execToExit, "", i);
     line("container exit → exit_group (wait, cleanup)", split.exitToExitGroup, "", i);
     line("exit_group → tinydock gone (threads, mappings)", split.teardown, "", i);

@@ -23,8 +23,8 @@ import { resolveImage, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import { tryLock } from "../store/lock.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import { encodePlan } from "../runtime/encode.ts";
-import type { RunPlan } from "../runtime/plan.ts";
+import { earlyCloneFlags, encodePlan } from "../runtime/encode.ts";
+import type { Namespace, RunPlan } from "../runtime/plan.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
 import type { EarlyContainer } from "../sys/sys.ts";
 import type { PortBinding } from "../network/portspec.ts";
@@ -258,10 +258,17 @@ export function selfArgv(): string[] {
  * the embedded static init cannot be executed here (a memfd the kernel will not execute), undefined:
  * launch() then compiles init.c with TinyCC as before.
  */
-async function startEarlyInit(ctx: Ctx, io: RunIo): Promise<EarlyContainer | undefined> {
+async function startEarlyInit(ctx: Ctx, io: RunIo, networkMode: string): Promise<EarlyContainer | undefined> {
+  // What the plan will create (spec.ts, applyNetworkToPlan): a network namespace only for none; host
+  // uses the host's, the others join one by its file, which may not exist yet (the network is made
+  // after this): then the mount namespace too waits for the plan, to be unshared after the join, so
+  // that the file is looked up among the host's mounts of that moment. A wrong guess is refused when
+  // the plan comes.
+  const local = networkMode === "none" || networkMode === "host";
+  const namespaces: Namespace[] = ["pid", "uts", "ipc", ...(local ? (["mnt"] as const) : []), ...(networkMode === "none" ? (["net"] as const) : [])];
   try {
     const exe = await monitorExecutable();
-    return ctx.sys.startEarly(exe, { newPid: true, fds: [io.stdin, io.stdout, io.stderr, io.ttySlave] });
+    return ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave] });
   } catch (err) {
     ctx.log.debug(`the static container init cannot start (${(err as Error).message}): compiling init.c instead`);
     return undefined;
@@ -273,10 +280,6 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
   const cgroups = detectCgroups(ctx.cgroupRoot);
-  const record = await findOrPull(ctx, layout, req, io);
-  t.mark("image");
-  const image = JSON.parse(new TextDecoder().decode(readBlob(layout, record.id))) as ImageConfig;
-  const config: ContainerConfig = image.config ?? {};
   const id = newContainerId();
   const name = req.name ?? randomName();
   if (req.name) checkNameFree(ctx.root, req.name); // early, before any work; again under the lock below
@@ -285,21 +288,21 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
   const undo: (() => void)[] = [];
   const cleanup = () => runUndo(undo, ctx.log.warn, `cleanup of container ${id.slice(0, 12)}`);
   try {
-    // The cgroup first, and the join into it right after: a cgroup migration first waits out an RCU
-    // grace period (5-10 ms here, holding the cgroup mutex that mkdir needs), which then passes
-    // while the container's directory, network and plan are made. A crash from here on leaves a
-    // tinydock/<id> cgroup that reconcile finds by its name.
+    // The cgroup first: the first migration into it waits out an RCU grace period (5-10 ms here),
+    // which create() starts at once (primeJoin) and which then passes while the image is read, the
+    // container's directory, network and plan are made and the init mounts (it joins last, see
+    // init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by its name.
     const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
     undo.push(() => cgroup.destroy());
-    cgroups.primeJoin(); // the wait starts now; the init's (or the monitor's) join comes later
     t.mark("cgroup");
-    const early = mode === "foreground" ? await startEarlyInit(ctx, io) : undefined;
-    if (early) {
-      early.joinCgroups(cgroup.procsFiles);
-      undo.push(() => early.abort()); // before the cgroup goes (undo runs in reverse)
-    }
+    const early = mode === "foreground" ? await startEarlyInit(ctx, io, req.network ?? "bridge") : undefined;
+    if (early) undo.push(() => early.abort()); // before the cgroup goes (undo runs in reverse)
     t.mark("init started");
+    const record = await findOrPull(ctx, layout, req, io);
+    t.mark("image");
+    const image = JSON.parse(new TextDecoder().decode(readBlob(layout, record.id))) as ImageConfig;
+    const config: ContainerConfig = image.config ?? {};
     fs.mkdirSync(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
     // The directory appears with its lock already held (made under a temporary name, locked,
     // renamed), and the lock is kept until the record exists: a directory without state.json whose

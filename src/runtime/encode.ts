@@ -20,6 +20,14 @@ export const CLONE_FLAGS: Record<Namespace, number> = {
   net: 0x40000000,
 };
 
+/** The namespaces an early init may be cloned into before its plan exists (Sys.startEarly). */
+export const EARLY_NAMESPACES: readonly Namespace[] = ["pid", "mnt", "uts", "ipc", "net"];
+
+/** Clone flags for those of `namespaces` an early init may be cloned into. */
+export function earlyCloneFlags(namespaces: readonly Namespace[]): number {
+  return namespaces.filter((n) => EARLY_NAMESPACES.includes(n)).reduce((f, n) => f | CLONE_FLAGS[n], 0) >>> 0;
+}
+
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const MAX_BPF_INSTRUCTIONS = 4096;

@@ -26,8 +26,6 @@ export interface FakeContainerProcess extends ContainerProcess {
 }
 
 export interface FakeEarlyContainer extends EarlyContainer {
-  /** The cgroup.procs files it was told to join, in order. */
-  joined: string[];
   aborted: boolean;
 }
 
@@ -148,11 +146,7 @@ export function fakeSys(): FakeSys {
       let proc: FakeContainerProcess | undefined;
       const early: FakeEarlyContainer = {
         fdMap: options.fds.map((fd, i) => (fd >= 0 ? 3 + i : -1)),
-        joined: [],
         aborted: false,
-        joinCgroups(files) {
-          early.joined.push(...files);
-        },
         start(plan) {
           proc = fakeContainer(plan);
           return proc;

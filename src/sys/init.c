@@ -161,6 +161,7 @@ void free(void *);
 #define SIOCSIFFLAGS 0x8914
 #define CLOSE_RANGE_CLOEXEC 4
 #define PATHMAX 4096
+#define MAX_CGROUPS 32 /* cgroup.procs files a plan may name (v1 has a dozen hierarchies) */
 
 /* Every system call goes through here: arguments widened to long, result as -errno on failure. glibc's
  * wrappers are avoided on purpose: set*id() would try to signal the parent's other threads. */
@@ -205,7 +206,7 @@ struct plan {
   u32 hasoom; i32 oom;
   u32 njoin; struct join *join; /* namespaces entered by path (setns), not created */
   /* Not encoded: what the child still unshares after the joins, because the process was cloned
-   * before its plan existed with a new PID namespace only (monitor.c's launch mode). 0 otherwise. */
+   * before its plan existed, into fewer namespaces (monitor.c's launch mode). 0 otherwise. */
   u32 late_ns;
 };
 
@@ -301,6 +302,7 @@ static long parse(const u8 *buf, u32 len, u8 *arena, u32 arenalen, struct plan *
     p->ln[i].path = rd_str(&r, 0);
   }
   p->cg = rd_strs(&r, &p->ncg);
+  if (p->ncg > MAX_CGROUPS) r.bad = 1;
   p->uid = rd_u32(&r);
   p->gid = rd_u32(&r);
   p->gids = rd_list(&r, &p->ngid, 4, sizeof(u32));
@@ -790,8 +792,14 @@ static void child_main(struct plan *p)
   if (p->late_ns) CHECK(S(SYS_unshare, p->late_ns), ST_UNSHARE, 0, "namespaces");
 
   CHECK(S(SYS_mount, "", "/", 0, MS_REC | MS_PRIVATE, 0), ST_PROPAGATION, 0, 0);
-  for (i = 0; i < p->ncg; i++) CHECK(write_file(p->cg[i], "0"), ST_CGROUP, i, 0);
-  if (p->ns & CLONE_NEWCGROUP) CHECK(S(SYS_unshare, CLONE_NEWCGROUP), ST_UNSHARE, 0, "CLONE_NEWCGROUP");
+  /* The cgroup files are opened now, with the host's paths, and written only after the mounts (see
+   * join_cgroups): the first cgroup migration after an idle spell waits out an RCU grace period,
+   * which the CLI has started already (primeJoin) and which passes while this process mounts. */
+  long cgfd[MAX_CGROUPS];
+  for (i = 0; i < p->ncg; i++) {
+    cgfd[i] = S(SYS_openat, AT_FDCWD, p->cg[i], O_WRONLY | O_CLOEXEC);
+    if (cgfd[i] < 0) fail(ST_CGROUP, cgfd[i], i, 0);
+  }
   if (p->ns & CLONE_NEWTIME) {
     long r = S(SYS_unshare, CLONE_NEWTIME);
     if (r < 0 && r != -EINVAL) fail(ST_UNSHARE, r, 0, "CLONE_NEWTIME");
@@ -859,6 +867,13 @@ static void child_main(struct plan *p)
   for (i = 0; i < p->nmask; i++) mask_path(p->mask[i], i);
   for (i = 0; i < p->nro; i++) readonly_path(p->ro[i], i);
   if (p->roroot) CHECK(S(SYS_mount, "", "/", 0, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_flags_of("/"), 0), ST_READONLY_ROOT, 0, 0);
+  /* Into the container's cgroups, then the cgroup namespace rooted there; before any limit, id or
+   * capability change, and long before the command. */
+  for (i = 0; i < p->ncg; i++) {
+    CHECK(S(SYS_write, cgfd[i], "0", 1), ST_CGROUP, i, 0);
+    S(SYS_close, cgfd[i]);
+  }
+  if (p->ns & CLONE_NEWCGROUP) CHECK(S(SYS_unshare, CLONE_NEWCGROUP), ST_UNSHARE, 0, "CLONE_NEWCGROUP");
   for (i = 0; i < p->nrl; i++) CHECK(S(SYS_prlimit64, 0, p->rl[i].res, &p->rl[i].soft, 0), ST_RLIMIT, i, 0);
 
   drop_privileges(p);

@@ -313,9 +313,8 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-const CLONE_NEWPID = 0x20000000;
 const SYS_PIDFD_OPEN = 434;
-const MSG = { cgroups: 1, plan: 2, signal: 3 } as const;
+const MSG = { plan: 2, signal: 3 } as const;
 
 function writeAll(fd: number, bytes: Uint8Array): void {
   let off = 0;
@@ -345,7 +344,7 @@ function waitGone(pidfd: number, timeoutMs: number): boolean {
   }
 }
 
-function startEarly(executable: string, o: { newPid: boolean; fds: number[] }): EarlyContainer {
+function startEarly(executable: string, o: { cloneFlags: number; fds: number[] }): EarlyContainer {
   const ends = new Int32Array(2);
   if (lib().pipe2(ends, 0o2000000 /* O_CLOEXEC */) !== 0) fail("pipe2 for the container init");
   const [readEnd, writeEnd] = [ends[0]!, ends[1]!];
@@ -359,7 +358,7 @@ function startEarly(executable: string, o: { newPid: boolean; fds: number[] }): 
       copies.push(dupFdAbove2(fd));
       return copies[copies.length - 1]!;
     });
-    proc = Bun.spawn([executable, "launch", String(o.newPid ? CLONE_NEWPID : 0), String(process.pid)], {
+    proc = Bun.spawn([executable, "launch", String(o.cloneFlags >>> 0), String(process.pid)], {
       argv0: "tinydock-monitor",
       stdio: [readEnd, "pipe", "ignore", ...slots],
       env: {},
@@ -400,7 +399,6 @@ function startEarly(executable: string, o: { newPid: boolean; fds: number[] }): 
       return false; // it has ended (EPIPE): the events say how
     }
   };
-  let malformedAt = -1;
   readEvents(proc.stdout as ReadableStream<Uint8Array>, {
     started(f, p) {
       if (p !== undefined) pid = p;
@@ -411,22 +409,19 @@ function startEarly(executable: string, o: { newPid: boolean; fds: number[] }): 
       running = false;
       closeControl();
       closePidfd();
+      started.reject(new InternalError("The container init ended before the command started")); // a no-op once settled
       exited.resolve(e);
     },
     malformed(offset) {
-      malformedAt = offset;
+      started.reject(new InvalidArgumentError(`Cannot start the container: the encoded run plan is malformed at byte ${offset}`));
     },
   }, true).catch(async (err: unknown) => {
-    // It ended without its exit report: a refused plan, or killed (the container died with it,
-    // PR_SET_PDEATHSIG), or a bug.
+    // It ended without its exit report: killed (the container died with it, PR_SET_PDEATHSIG), or a bug.
     const code = await proc.exited;
     closeControl();
     closePidfd();
     const signal = proc.signalCode;
-    const e =
-      malformedAt >= 0
-        ? new InvalidArgumentError(`Cannot start the container: the encoded run plan is malformed at byte ${malformedAt}`)
-        : new InternalError(`The container init ended (${signal ?? `exit ${code}`}) without reporting: ${(err as Error).message}`);
+    const e = new InternalError(`The container init ended (${signal ?? `exit ${code}`}) without reporting: ${(err as Error).message}`);
     started.reject(e); // a no-op once it had started
     const n = typeof signal === "string" ? os.constants.signals[signal] : (signal ?? undefined);
     if (n !== undefined) exited.resolve({ exitCode: 128 + n, signal: n });
@@ -447,9 +442,6 @@ function startEarly(executable: string, o: { newPid: boolean; fds: number[] }): 
   };
   return {
     fdMap: o.fds.map((fd, i) => (fd >= 0 ? 3 + i : -1)),
-    joinCgroups(procsFiles) {
-      send(MSG.cgroups, new TextEncoder().encode(procsFiles.map((f) => `${f}\0`).join("")));
-    },
     start(plan) {
       if (startedCalled) throw new InternalError("the container init was already given its plan");
       startedCalled = true;

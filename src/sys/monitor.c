@@ -705,7 +705,9 @@ static int run_mode(int argc, char **argv, char **envp)
 #define SIGQUIT 3
 #define SIGTSTP 20
 #define SIGTTIN 21
-enum { MSG_CGROUPS = 1, MSG_PLAN = 2, MSG_SIGNAL = 3 };
+enum { MSG_PLAN = 2, MSG_SIGNAL = 3 };
+/* What the process may be cloned with before its plan exists (the rest is unshared after the joins). */
+#define EARLY_NS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
 
 /* Reads exactly n bytes: 0, or -1 at EOF or on an error. */
 static int read_exact(long fd, void *buf, u32 n)
@@ -748,25 +750,24 @@ static void give_up(long pidfd, int code)
 }
 
 /*   tinydock-monitor launch CLONEFLAGS PARENTPID
- * What `tinydock run` (foreground) starts as soon as it knows the container's id, instead of
- * compiling init.c with TinyCC: it clones the container's process at once into a new PID namespace
- * (CLONEFLAGS: 0x20000000, or 0), which waits for its plan; then takes the CLI's messages on fd 0:
- *   [1, len, procs files NUL-separated]  moves the process into the container's cgroups. A cgroup v1
- *       attach waits for an RCU grace period (5-10 ms): here it passes while the CLI still prepares
- *       the network, the container's directory and the plan, instead of after them.
- *   [2, len, encoded plan]  checked with init.c's parser, then handed to the process, which unshares
- *       the plan's other namespaces after its joins (plan.late_ns) and goes on as init.c's child does.
+ * What a foreground `tinydock run` starts as soon as the container's cgroup exists, instead of
+ * compiling init.c with TinyCC: it clones the container's process at once, into the namespaces of
+ * CLONEFLAGS (pid, mnt, uts, ipc, net: what the plan will create, so that making them costs the run
+ * nothing), which waits for its plan; then it takes the CLI's messages on fd 0:
+ *   [2, len, encoded plan]  checked with init.c's parser (and against CLONEFLAGS), then handed to the
+ *       process, which unshares any other namespace the plan creates after its joins (plan.late_ns)
+ *       and goes on as init.c's child does.
  *   [3, 4, signal]  sent to the container's PID 1 through its pidfd (the CLI forwards its signals).
  * Reports on fd 1 (i32 little-endian): [2, pid] once the command has exec'd, or [1, failure record]
  * (init.c's) when it could not be started, or [4, offset] for a plan the parser refused; always
  * [3, exit code, signal] last, once the process has been reaped. EOF on fd 0 before the plan kills
  * the waiting process. The container's stdio and terminal are the fds the plan names (the CLI
- * passes them from 3 up). This process dies with the CLI (PR_SET_PDEATHSIG) and the container
- * with it, as with init.c's td_spawn. */
+ * passes them from 3 up). This process dies with the CLI (PR_SET_PDEATHSIG), and the container with
+ * it, as with init.c's td_spawn. */
 static int launch_mode(int argc, char **argv)
 {
   if (argc < 4) die(2);
-  u32 cloned = (u32)parse_u64(argv[2]) & CLONE_NEWPID;
+  u32 cloned = (u32)parse_u64(argv[2]) & EARLY_NS;
   S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if ((u64)S(SYS_getppid) != parse_u64(argv[3])) die(1); /* the CLI is already gone */
   /* The terminal's signals reach the CLI too, which forwards them: ours must not end us. */
@@ -788,8 +789,7 @@ static int launch_mode(int argc, char **argv)
     if (!buf || len == 0 || parse_plan(buf, len)) die(1); /* the launcher gave up (or checked it already) */
     S(SYS_close, planp[0]);
     report_fd = report[1];
-    plan.late_ns = plan.ns & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
-    plan.ncg = 0; /* joined by the launcher */
+    plan.late_ns = plan.ns & ~cloned & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
     child_main(&plan);
   }
   S(SYS_rt_sigprocmask, 2, &old, 0, 8);
@@ -803,29 +803,16 @@ static int launch_mode(int argc, char **argv)
     die(0);
   }
 
-  /* Before the plan: the cgroups, then the plan itself. */
+  /* The plan (the CLI sends nothing before it). */
   for (;;) {
     u32 type, len;
     u8 *m;
     if (read_message(&type, &m, &len) < 0) give_up(pfd, 1);
-    if (type == MSG_CGROUPS) {
-      char num[24];
-      u32 i = 0, at = 0;
-      fmt_int(num, pid);
-      while (at < len) {
-        const char *path = (const char *)m + at;
-        long r = write_file(path, num);
-        if (r < 0) {
-          struct failure f = { ST_CGROUP, (i32)-r, (i32)i, 0 };
-          report_failure(&f);
-          give_up(pfd, 1);
-        }
-        at += (u32)slen(path) + 1;
-        i++;
-      }
-    } else if (type == MSG_PLAN) {
+    if (type == MSG_PLAN) {
       long bad = parse_plan(m, len);
-      if (!bad && (plan.ns & CLONE_NEWPID) != cloned) bad = 5; /* the namespaces field */
+      /* Cloned with a namespace the plan does not create (it may join it instead), or without the
+       * PID namespace it creates (a process cannot unshare its own): the namespaces field is wrong. */
+      if (!bad && ((cloned & ~plan.ns) || ((plan.ns & CLONE_NEWPID) && !(cloned & CLONE_NEWPID)))) bad = 5;
       if (bad) {
         i32 msg[2] = { 4, (i32)(bad - 1) };
         put_all(1, msg, 8);
@@ -833,11 +820,10 @@ static int launch_mode(int argc, char **argv)
       }
       put_all(planp[1], m, len);
       S(SYS_close, planp[1]);
+      free(m);
       break;
-    } else if (type == MSG_SIGNAL && len == 4) {
-      S(SYS_pidfd_send_signal, pfd, *(u32 *)m, 0, 0);
     }
-    free(m);
+    free(m); /* a signal before the plan has nobody to go to */
   }
 
   /* Then: the init's report, forwarded signals, and the end. */

@@ -24,13 +24,14 @@ export interface Sys {
   spawnContainer(plan: Uint8Array): ContainerProcess;
   /**
    * The container's process started ahead of its plan, by the static init `executable` (the monitor
-   * binary's `launch` mode, src/sys/monitor.c): cloned at once (into a new PID namespace with
-   * `newPid`), it waits for its cgroups and its plan, and what it then does is what spawnContainer's
-   * child does. `fds` are passed to it from fd 3 up: the plan's stdio and ttySlave name them as
+   * binary's `launch` mode, src/sys/monitor.c): cloned at once into the namespaces of `cloneFlags`
+   * (of pid, mnt, uts, ipc and net: those the plan will create; the init refuses a plan that does not
+   * create them all), it waits for its plan, and what it then does is what spawnContainer's child
+   * does (joining the plan's cgroups included). `fds` are passed to it from fd 3 up: the plan's stdio and ttySlave name them as
    * `fdMap` says. Throws when the executable cannot be started (the caller falls back to
    * spawnContainer).
    */
-  startEarly(executable: string, options: { newPid: boolean; fds: number[] }): EarlyContainer;
+  startEarly(executable: string, options: { cloneFlags: number; fds: number[] }): EarlyContainer;
 
   // network
   /**
@@ -98,11 +99,6 @@ export interface ContainerProcess {
 export interface EarlyContainer {
   /** fds[i] as the container's process sees it (-1 stays -1: the init opens /dev/null). */
   fdMap: number[];
-  /**
-   * Moves the waiting process into these cgroups (cgroup.procs files, in order). A failed write
-   * arrives through the started promise of start()'s process, as init.c's Cgroup stage.
-   */
-  joinCgroups(procsFiles: string[]): void;
   /** Hands over the encoded plan: the process runs it up to execve. Once only. */
   start(plan: Uint8Array): ContainerProcess;
   /**

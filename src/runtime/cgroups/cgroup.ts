@@ -47,10 +47,11 @@ export interface CgroupManager {
   version: 1 | 2;
   /** Where the hierarchies are: the v2 mount, or the directory holding the v1 mounts. */
   root: string;
-  /** Creates tinydock/<id> (in every hierarchy on v1) and applies the limits. */
+  /**
+   * Creates tinydock/<id> (in every hierarchy on v1) and applies the limits. Right after the mkdirs it
+   * starts, in the background, the kernel's wait that the first migration into it costs (primeJoin).
+   */
   create(id: string, r: Resources, opts?: CreateOptions): Cgroup;
-  /** Starts the kernel's wait that a first cgroup migration costs, in the background (see cgroupfs.ts). */
-  primeJoin(): void;
   /** A handle on tinydock/<id> whether or not it exists (stats, pause or cleanup from another process). */
   open(id: string): Cgroup;
   /** Every tinydock/<id> cgroup that exists (leak checks, orphan cleanup), sorted. */

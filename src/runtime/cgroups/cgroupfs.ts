@@ -47,8 +47,9 @@ export function readControl(file: string): string | undefined {
  * after an idle spell (a write to any cgroup.procs, v1 or v2) waits out an RCU grace period (6-14 ms
  * here) before it moves anything, and the migrations within about one grace period after it do not.
  * So this process moves itself into the cgroup it is already in (`ownProcs`, a no-op) from Bun's
- * thread pool, as soon as a run begins: that wait then passes while the image is looked up and the
- * container made, and the container init's join, a few ms later, takes the fast path.
+ * thread pool, as soon as the container's cgroup directories exist (the wait holds the cgroup mutex
+ * that mkdir needs): it then passes while the limits, the container's directory, network and plan
+ * are made, and the init's join, a few ms later, takes the fast path.
  */
 export function primeJoin(ownProcs: string | null): void {
   if (ownProcs) fs.writeFile(ownProcs, String(process.pid), { flag: "r+" }, () => {});

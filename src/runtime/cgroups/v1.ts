@@ -292,6 +292,8 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
       try {
         // Children first (mkdir -p): once tinydock/<id> exists, a concurrent destroy() cannot rmdir tinydock/.
         for (const h of hierarchies) makeCgroupDir(path.join(h.dir, CGROUP_PARENT, id));
+        // After the mkdirs (the wait holds the cgroup mutex they need), before the limits (which do not).
+        primeJoin(ownProcs());
         const cpuset = cpusetH && {
           rootCpus: readControl(path.join(cpusetH.dir, "cpuset.cpus")) ?? "",
           rootMems: readControl(path.join(cpusetH.dir, "cpuset.mems")) ?? "",
@@ -307,9 +309,6 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
         } catch {}
         throw err;
       }
-    },
-    primeJoin(): void {
-      primeJoin(ownProcs());
     },
     open(id: string): Cgroup {
       checkCgroupId(id);

@@ -201,6 +201,7 @@ export function createV2Manager(root: string, options: CgroupOptions = {}): Cgro
       const cg = new V2Cgroup(root, id, settleMs);
       try {
         makeCgroupDir(path.join(root, CGROUP_PARENT, id));
+        primeJoin(ownProcsFileV2(root)); // after the mkdir, before the limits (see cgroupfs.ts)
         const plan = planV2({
           root,
           id,
@@ -217,9 +218,6 @@ export function createV2Manager(root: string, options: CgroupOptions = {}): Cgro
         } catch {}
         throw err;
       }
-    },
-    primeJoin(): void {
-      primeJoin(ownProcsFileV2(root));
     },
     open(id: string): Cgroup {
       checkCgroupId(id);

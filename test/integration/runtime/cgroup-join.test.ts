@@ -1,5 +1,5 @@
-// A run primes the kernel for the container's join (primeJoin in cgroupfs.ts, called by v1's
-// manager with ownProcsFile): by moving this process into the cgroup it is already in. Against the real kernel (root, v1 host):
+// cgroup v1's create() primes the kernel for the container's join (primeJoin in cgroupfs.ts, with
+// ownProcsFile): by moving this process into the cgroup it is already in. Against the real kernel (root, v1 host):
 // that cgroup is found, and the move changes nothing. (How much faster the join then is depends on
 // the grace period: TINYDOCK_DEBUG_TIMING shows it, a test would only be flaky.)
 import { afterEach, describe, expect, test } from "bun:test";
@@ -31,11 +31,9 @@ describe.skipIf(!isRoot || !v1)("cgroup v1: priming the join", () => {
     expect(pids).toContain(process.pid);
   });
 
-  test("primeJoin() leaves this process where it was", async () => {
+  test("create() leaves this process where it was", async () => {
     const before = fs.readFileSync("/proc/self/cgroup", "utf8");
-    const manager = detectCgroups(ROOT);
-    manager.primeJoin();
-    const cg = manager.create(ID, {});
+    const cg = detectCgroups(ROOT).create(ID, {});
     await Bun.sleep(50); // the no-op move runs on the thread pool
     expect(fs.readFileSync("/proc/self/cgroup", "utf8")).toBe(before);
     // A child joins as the container init does, and the cgroup goes with it inside.

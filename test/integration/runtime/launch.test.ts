@@ -1,14 +1,18 @@
 // launch() on the real kernel (root): a busybox rootfs built here from the host's static busybox,
 // an overlay over it with an upper dir of our own, Docker's default mounts/devices/masks, and a plan
-// written by hand — no store, no registry. Every container dies with its namespaces; the suite
+// written by hand — no store, no registry. Every test runs twice: with init.c compiled by TinyCC
+// (Sys.spawnContainer) and with the static init started ahead of its plan (Sys.startEarly, what a
+// foreground `run` uses). Every container dies with its namespaces; the suite
 // checks after each test that the host sees no mount under the temp dir.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { SyscallError } from "../../../src/errors.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
-import { encodePlan } from "../../../src/runtime/encode.ts";
-import { ExecError, launch, type ExitStatus } from "../../../src/runtime/launch.ts";
+import { earlyCloneFlags, encodePlan } from "../../../src/runtime/encode.ts";
+import { InvalidArgumentError } from "../../../src/errors.ts";
+import { monitorExecutable } from "../../../src/lifecycle/monitor.ts";
+import { ExecError, launch, type ExitStatus, type Launched } from "../../../src/runtime/launch.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { DEFAULT_DEVICES, DEFAULT_SYMLINKS, defaultMounts, MASKED_PATHS, READONLY_PATHS } from "../../../src/runtime/spec.ts";
 import { checkEncodedPlan, initCompileMs } from "../../../src/sys/ffi.ts";
@@ -16,6 +20,16 @@ import { linuxSys } from "../../../src/sys/linux.ts";
 import { MS, S_IFIFO } from "../../../src/sys/sys.ts";
 
 const sys = linuxSys();
+/** Which way the describe block running now starts containers. */
+let mode: "tinycc" | "early" = "tinycc";
+
+/** launch() as `run` does it in `mode`: the early init gets the plan's fds. */
+async function start(p: RunPlan): Promise<Launched> {
+  if (mode === "tinycc") return launch(sys, p);
+  const early = sys.startEarly(await monitorExecutable(), { cloneFlags: earlyCloneFlags(p.namespaces.filter((n) => !p.joinNamespaces?.some((j) => j.ns === n))), fds: [...p.stdio, p.ttySlave] });
+  const [stdin, stdout, stderr, tty] = early.fdMap;
+  return launch(sys, { ...p, stdio: [stdin!, stdout!, stderr!], ttySlave: tty! }, early);
+}
 const DOCKER_CAPS = 0xa80425fbn;
 const APPLETS = ["sh", "cat", "echo", "hostname", "id", "ls", "sleep", "ps", "true", "readlink", "grep", "pwd", "mount", "touch", "stat", "head"];
 const ESCAPE = "/tmp/escape-test-xyz";
@@ -88,7 +102,7 @@ async function run(over: Partial<RunPlan>, opts: { input?: string; image?: strin
     fs.closeSync(opener);
   }
   try {
-    const launched = await launch(sys, plan({ stdio: [stdin, out, err], ...over }, opts.image));
+    const launched = await start(plan({ stdio: [stdin, out, err], ...over }, opts.image));
     if (writer >= 0) {
       fs.writeSync(writer, opts.input!);
       fs.closeSync(writer);
@@ -126,11 +140,15 @@ afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe("launch", () => {
+describe.each(["tinycc", "early"] as const)("launch (%s)", (how) => {
+  beforeAll(() => {
+    mode = how;
+  });
+
   test("PID 1, hostname, the host's files out of sight", async () => {
     const r = await sh("echo $$; hostname; test -e /work && echo host-visible; test -e " + dir + " && echo tmp-visible; echo done");
     expect(r).toMatchObject({ status: { exitCode: 0 }, out: "1\nbox\ndone\n" });
-    console.log(`cc compile of init.c: ${initCompileMs.toFixed(1)} ms`);
+    if (how === "tinycc") console.log(`cc compile of init.c: ${initCompileMs.toFixed(1)} ms`);
   });
 
   test("Docker's mounts, devices and symlinks", async () => {
@@ -213,12 +231,12 @@ describe("launch", () => {
   });
 
   test("137 on SIGKILL; 143 on SIGTERM, which --init forwards", async () => {
-    const killed = await launch(sys, plan({ args: ["sleep", "100"] }));
+    const killed = await start(plan({ args: ["sleep", "100"] }));
     killed.kill("SIGKILL");
     expect(await killed.exited).toEqual({ exitCode: 137, signal: 9 });
     killed.kill("SIGKILL"); // after the exit: a no-op
 
-    const termed = await launch(sys, plan({ args: ["sleep", "100"], init: true }));
+    const termed = await start(plan({ args: ["sleep", "100"], init: true }));
     await Bun.sleep(50);
     termed.kill(15);
     expect(await termed.exited).toEqual({ exitCode: 143 });
@@ -285,7 +303,7 @@ describe("launch", () => {
     if (!fs.existsSync("/sys/fs/cgroup/pids")) return;
     fs.mkdirSync(cg, { recursive: true });
     try {
-      const launched = await launch(sys, plan({ args: ["sleep", "100"], cgroupProcs: [`${cg}/cgroup.procs`] }));
+      const launched = await start(plan({ args: ["sleep", "100"], cgroupProcs: [`${cg}/cgroup.procs`] }));
       expect(fs.readFileSync(`${cg}/cgroup.procs`, "utf8").trim()).toBe(String(launched.pid));
       launched.kill("SIGKILL");
       await launched.exited;
@@ -298,10 +316,10 @@ describe("launch", () => {
 
   test("a setup failure names the operation and its arguments", async () => {
     const mounts = [{ source: "none", target: "/x", fstype: "nosuchfs", flags: MS.NOSUID, data: null }];
-    const err = await launch(sys, plan({ mounts })).catch((e: unknown) => e);
+    const err = await start(plan({ mounts })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SyscallError);
     expect((err as Error).message).toBe("mount nosuchfs on /x (MS_NOSUID): ENODEV");
-    const cwd = await launch(sys, plan({ cwd: "/etc/passwd/sub" })).catch((e: unknown) => e);
+    const cwd = await start(plan({ cwd: "/etc/passwd/sub" })).catch((e: unknown) => e);
     expect((cwd as Error).message).toBe("create working directory /etc/passwd/sub: ENOTDIR");
   });
 
@@ -335,15 +353,102 @@ describe("launch", () => {
     const fds = fs.readdirSync("/proc/self/fd").length;
     const t0 = performance.now();
     for (const p of plans) {
-      const l = await launch(sys, p);
+      const l = await start(p);
       expect(await l.exited).toEqual({ exitCode: 0 });
     }
     const per = (performance.now() - t0) / count;
-    console.log(`launch + exit of \`true\`: ${per.toFixed(2)} ms each (${count} sequential)`);
+    console.log(`${how}: launch + exit of \`true\`: ${per.toFixed(2)} ms each (${count} sequential)`);
     expect(per).toBeLessThan(200);
     // Every pidfd and events pipe was closed (the last pipe once its stream has ended, just after).
     await Bun.sleep(20);
     // At most as many as before (the runtime may close one of its own meanwhile), never more.
     expect(fs.readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(fds);
+  });
+});
+
+/** Children of `pid` (from /proc/<pid>/task/<pid>/children). */
+function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+describe("the early init (Sys.startEarly)", () => {
+  const early = async (fds: number[] = [-1, -1, -1, -1]) => sys.startEarly(await monitorExecutable(), { cloneFlags: earlyCloneFlags(["pid", "mnt", "uts", "ipc", "net"]), fds });
+
+  test("a cgroup it cannot join fails the start as init.c's cgroup stage does, naming the file", async () => {
+    const procs = ["/sys/fs/cgroup/nonexistent-tinydock/cgroup.procs"];
+    const err = await launch(sys, plan({ cgroupProcs: procs }), await early()).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as Error).message).toBe(`join cgroup: write 0 to ${procs[0]}: ENOENT`);
+  });
+
+  test("a plan its parser refuses is an InvalidArgumentError; nothing runs", async () => {
+    const e = await early();
+    const bad = encodePlan(plan()).slice(0, 40);
+    const proc = e.start(bad);
+    const err = await proc.started.catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toMatch(/^Cannot start the container: the encoded run plan is malformed at byte \d+$/);
+  });
+
+  test("cloned into fewer namespaces than the plan creates: the rest are unshared after the joins", async () => {
+    const e = sys.startEarly(await monitorExecutable(), { cloneFlags: earlyCloneFlags(["pid"]), fds: [-1, -1, -1, -1] });
+    const l = await launch(sys, plan({ args: ["sh", "-c", "test \"$(hostname)\" = box && test $$ = 1"] }), e);
+    expect(await l.exited).toEqual({ exitCode: 0 });
+  });
+
+  test("cloned into a namespace the plan does not create, or without its PID namespace: refused, nothing runs", async () => {
+    for (const cloned of [["pid", "mnt", "net"], ["mnt"]] as const) {
+      const e = sys.startEarly(await monitorExecutable(), { cloneFlags: earlyCloneFlags(cloned), fds: [-1, -1, -1, -1] });
+      const err = await launch(sys, plan({ namespaces: ["mnt", "pid", "uts", "ipc", "cgroup"] }), e).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as Error).message).toBe("Cannot start the container: the encoded run plan is malformed at byte 4");
+    }
+  });
+
+  test("abort before the plan: the init and its waiting process are gone when it returns", async () => {
+    const before = new Set(childrenOf(process.pid));
+    const e = await early();
+    const init = childrenOf(process.pid).filter((p) => !before.has(p));
+    expect(init.length).toBe(1);
+    let waiting: number[] = [];
+    for (let i = 0; i < 100 && waiting.length === 0; i++) {
+      waiting = childrenOf(init[0]!);
+      if (waiting.length === 0) await Bun.sleep(5);
+    }
+    expect(waiting.length).toBe(1); // cloned at once, before any plan
+    e.abort();
+    expect(fs.existsSync(`/proc/${waiting[0]}`)).toBe(false);
+    const stat = `/proc/${init[0]}/stat`;
+    const state = fs.existsSync(stat) ? (fs.readFileSync(stat, "utf8").split(") ")[1] ?? "").slice(0, 1) : "gone";
+    expect(["Z", "gone"]).toContain(state); // exited (Bun reaps it from its event loop)
+    e.abort(); // idempotent
+  });
+
+  test("abort of a running container kills it and waits for its end", async () => {
+    const e = await early();
+    const l = await launch(sys, plan({ args: ["sleep", "100"] }), e);
+    e.abort();
+    expect(fs.existsSync(`/proc/${l.pid}`)).toBe(false);
+    expect(await l.exited).toEqual({ exitCode: 137, signal: 9 });
+  });
+
+  test("stdin as fd 0 reaches the container (Bun.spawn mistakes a 0 among its extra stdio)", async () => {
+    const io = path.join(dir, "io", "stdin0");
+    fs.mkdirSync(io, { recursive: true });
+    const out = fs.openSync(path.join(io, "out"), "w+");
+    // This test process's own fd 0 is /dev/null under bun test: the container reads EOF from it, no EINVAL.
+    try {
+      const e = await early([0, out, out, -1]);
+      const [i, o, er] = e.fdMap;
+      const l = await launch(sys, plan({ args: ["sh", "-c", "cat; echo read:$?"], stdio: [i!, o!, er!] }), e);
+      expect(await l.exited).toEqual({ exitCode: 0 });
+      expect(fs.readFileSync(path.join(io, "out"), "utf8")).toBe("read:0\n");
+    } finally {
+      fs.closeSync(out);
+    }
   });
 });

@@ -66,6 +66,17 @@ describe("launch", () => {
     expect(await l.exited).toEqual({ exitCode: 3 });
   });
 
+  test("with an early container the plan goes to it, not to spawnContainer (no TinyCC compile)", async () => {
+    const sys = fakeSys();
+    const early = sys.startEarly("/proc/self/fd/9", { cloneFlags: 0x20000000, fds: [0, 1, 2, -1] });
+    expect(early.fdMap).toEqual([3, 4, 5, -1]);
+    const l = await launch(sys, samplePlan({ stdio: [3, 4, 5] }), early);
+    expect(sys.calls.map((c) => c.op)).toEqual(["startEarly"]);
+    expect(l.pid).toBe(sys.spawned[0]!.pid);
+    early.abort();
+    expect(await l.exited).toEqual({ exitCode: 137, signal: 9 });
+  });
+
   test("kill takes names and numbers", async () => {
     const sys = fakeSys();
     const l = await launch(sys, samplePlan());
