@@ -1,6 +1,7 @@
 // The only module that touches bun:ffi. libc is opened lazily on first use so that commands which
 // never make a raw syscall (images, --version) pay nothing for it; the container init (init.c) is
-// compiled by TinyCC on the first launch only.
+// compiled by TinyCC on the first launch only, and only where the static init (the monitor binary)
+// cannot be executed from a memfd.
 import fs from "node:fs";
 import { cc, CString, dlopen, FFIType, read, type Pointer } from "bun:ffi";
 import { InternalError } from "../errors.ts";

@@ -1,7 +1,10 @@
 /* tinydock's container init: the code between clone() and execve().
  *
- * Compiled at run time by bun:ffi's cc (TinyCC), so it includes no header: every prototype, struct and
- * constant is declared here (x86_64 Linux). TypeScript builds the RunPlan (src/runtime/plan.ts),
+ * Built two ways from this one file: linked statically into the monitor at `make` time (monitor.c
+ * #includes it; its `launch` mode is what a foreground run uses, its `run` mode a detached one), and
+ * compiled at run time by bun:ffi's cc (TinyCC) when the monitor cannot be executed from a memfd
+ * here. For TinyCC it includes no header: every prototype, struct and constant is declared here
+ * (x86_64 Linux). TypeScript builds the RunPlan (src/runtime/plan.ts),
  * encodes it (src/runtime/encode.ts) and calls td_spawn(); this file parses the bytes (bounds-checked,
  * in the parent, where malloc is allowed), clones the child into new namespaces and the child only
  * executes the plan: raw system calls, no malloc, no stdio, no JavaScript (Bun is multi-threaded, the
