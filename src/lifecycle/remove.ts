@@ -18,6 +18,7 @@ import { teardownNetwork } from "./network-teardown.ts";
 import { thawCgroup } from "./pause.ts";
 import { markStopping, signalContainer, waitNotRunning } from "./stop.ts";
 import { checkTransition } from "./state.ts";
+import { trashContainerDir } from "./trash.ts";
 import { volumeDir } from "./volumes.ts";
 
 /** How long rm -f gives the supervisor to record the end after SIGKILL before killing it too (ms). */
@@ -31,7 +32,7 @@ export interface RemoveOptions {
   network?: boolean;
 }
 
-export const TRASH_PREFIX = ".trash-";
+export { TRASH_PREFIX } from "./trash.ts";
 
 /** How long a removal lets `wait`s read the exit code (they poll every 50 ms). */
 const WAITERS_GRACE_MS = 2_000;
@@ -51,16 +52,10 @@ export async function drainWaiters(ctx: Ctx, id: string): Promise<void> {
  * .trash-* directory (reconcile removes it), never a half-deleted container.
  */
 export function discardContainerDir(root: string, id: string): void {
-  const dir = containerPaths(root, id).dir;
-  const trash = path.join(path.dirname(dir), `${TRASH_PREFIX}${id}-${process.pid}`);
-  try {
-    fs.renameSync(dir, trash);
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return;
-    throw err;
-  }
-  fs.rmSync(trash, { recursive: true, force: true });
+  const trash = trashContainerDir(root, id);
+  if (trash) fs.rmSync(trash, { recursive: true, force: true });
 }
+
 
 /** Unmounts whatever is mounted under the container's directory (deepest first). */
 export function unmountContainer(ctx: Ctx, id: string): string[] {

@@ -31,6 +31,7 @@ import type { PortBinding } from "../network/portspec.ts";
 import { checkNameFree, containerPaths, CREATING_PREFIX, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
+import { trashContainerDir } from "./trash.ts";
 import { prepareVolumes } from "./volumes.ts";
 import { runUndo } from "../undo.ts";
 
@@ -258,7 +259,7 @@ export function selfArgv(): string[] {
  * the embedded static init cannot be executed here (a memfd the kernel will not execute), undefined:
  * launch() then compiles init.c with TinyCC as before.
  */
-async function startEarlyInit(ctx: Ctx, io: RunIo, networkMode: string): Promise<EarlyContainer | undefined> {
+async function startEarlyInit(ctx: Ctx, io: RunIo, networkMode: string, rm: boolean): Promise<EarlyContainer | undefined> {
   // What the plan will create (spec.ts, applyNetworkToPlan): a network namespace only for none; host
   // uses the host's, the others join one by its file, which may not exist yet (the network is made
   // after this): then the mount namespace too waits for the plan, to be unshared after the join, so
@@ -268,7 +269,7 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, networkMode: string): Promise
   const namespaces: Namespace[] = ["pid", "uts", "ipc", ...(local ? (["mnt"] as const) : []), ...(networkMode === "none" ? (["net"] as const) : [])];
   try {
     const exe = await monitorExecutable();
-    return ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave] });
+    return ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave], discardAfterExit: rm });
   } catch (err) {
     ctx.log.debug(`the static container init cannot start (${(err as Error).message}): compiling init.c instead`);
     return undefined;
@@ -291,7 +292,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     // A foreground run's init first: it clones the container's process at once. Before the cgroup,
     // because the kernel's wait that create() then starts ends by holding off every fork (a vfork
     // spawning the init would wait for it).
-    const early = mode === "foreground" ? await startEarlyInit(ctx, io, req.network ?? "bridge") : undefined;
+    const early = mode === "foreground" ? await startEarlyInit(ctx, io, req.network ?? "bridge", req.rm) : undefined;
     if (early) undo.push(() => early.abort());
     t.mark("init started");
     // The cgroup: the first migration into it waits out an RCU grace period (5-10 ms here), which
@@ -545,7 +546,11 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     const finishedAt = new Date(ctx.clock()).toISOString();
     state.state = { ...state.state, status: "exited", pid: 0, exitCode, oomKilled, finishedAt };
     if (req.rm) {
+      // The directory leaves the listing in one rename; the early init deletes it while we exit
+      // (the upper dir holds whatever the container wrote: deleting it took 2-4 ms for `true`).
+      const trash = p.early ? trashContainerDir(ctx.root, id) : undefined;
       p.cleanup();
+      if (trash && !p.early!.discard(trash)) fs.rmSync(trash, { recursive: true, force: true });
     } else {
       // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
       cgroup.destroy();

@@ -26,6 +26,8 @@ export interface FakeContainerProcess extends ContainerProcess {
 }
 
 export interface FakeEarlyContainer extends EarlyContainer {
+  /** Directories handed to discard(), in order. */
+  discarded: string[];
   aborted: boolean;
 }
 
@@ -147,6 +149,11 @@ export function fakeSys(): FakeSys {
       const early: FakeEarlyContainer = {
         fdMap: options.fds.map((fd, i) => (fd >= 0 ? 3 + i : -1)),
         aborted: false,
+        discarded: [],
+        discard(dir) {
+          early.discarded.push(dir);
+          return true;
+        },
         start(plan) {
           proc = fakeContainer(plan);
           return proc;

@@ -314,7 +314,7 @@ function deferred<T>() {
 }
 
 const SYS_PIDFD_OPEN = 434;
-const MSG = { plan: 2, signal: 3 } as const;
+const MSG = { plan: 2, signal: 3, remove: 4 } as const;
 
 function writeAll(fd: number, bytes: Uint8Array): void {
   let off = 0;
@@ -344,7 +344,7 @@ function waitGone(pidfd: number, timeoutMs: number): boolean {
   }
 }
 
-function startEarly(executable: string, o: { cloneFlags: number; fds: number[] }): EarlyContainer {
+function startEarly(executable: string, o: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean }): EarlyContainer {
   const ends = new Int32Array(2);
   if (lib().pipe2(ends, 0o2000000 /* O_CLOEXEC */) !== 0) fail("pipe2 for the container init");
   const [readEnd, writeEnd] = [ends[0]!, ends[1]!];
@@ -407,8 +407,8 @@ function startEarly(executable: string, o: { cloneFlags: number; fds: number[] }
     },
     exited(e) {
       running = false;
-      closeControl();
       closePidfd();
+      if (!o.discardAfterExit) closeControl(); // else open for discard() (or abort())
       started.reject(new InternalError("The container init ended before the command started")); // a no-op once settled
       exited.resolve(e);
     },
@@ -447,6 +447,11 @@ function startEarly(executable: string, o: { cloneFlags: number; fds: number[] }
       startedCalled = true;
       send(MSG.plan, plan);
       return container;
+    },
+    discard(dir) {
+      const sent = send(MSG.remove, new TextEncoder().encode(dir));
+      closeControl(); // EOF: it exits once done
+      return sent;
     },
     abort() {
       if (running) container.kill(9);

@@ -705,7 +705,11 @@ static int run_mode(int argc, char **argv, char **envp)
 #define SIGQUIT 3
 #define SIGTSTP 20
 #define SIGTTIN 21
-enum { MSG_PLAN = 2, MSG_SIGNAL = 3 };
+enum { MSG_PLAN = 2, MSG_SIGNAL = 3, MSG_REMOVE = 4 };
+#define SYS_getdents64 217
+#define SYS_lseek 8
+#define AT_REMOVEDIR 0x200
+#define EISDIR 21
 /* What the process may be cloned with before its plan exists (the rest is unshared after the joins). */
 #define EARLY_NS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
 
@@ -737,6 +741,45 @@ static int read_message(u32 *type, u8 **payload, u32 *len)
   return 0;
 }
 
+/* Empties the directory dfd: entries are unlinked as found, directories emptied first (opened
+ * relative to their parent, O_NOFOLLOW: a symlink is removed, never followed). Passes repeat from
+ * the start until one finds nothing, since a directory read while it shrinks may skip entries.
+ * What cannot be removed (deeper than 256, an error) stays for `system prune`. */
+static void rm_under(long dfd, int depth)
+{
+  char buf[4096];
+  for (int pass = 0; pass < 64; pass++) {
+    int found = 0;
+    long n;
+    S(SYS_lseek, dfd, 0, 0);
+    while ((n = S(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
+      for (long off = 0; off < n;) {
+        struct { u64 ino; long off; u16 reclen; u8 type; char name[]; } *d = (void *)(buf + off);
+        off += d->reclen;
+        if (d->name[0] == '.' && (!d->name[1] || (d->name[1] == '.' && !d->name[2]))) continue;
+        found = 1;
+        if (d->type != 4 /* DT_DIR */ && S(SYS_unlinkat, dfd, d->name, 0) != -EISDIR) continue;
+        long sub = depth < 256 ? S(SYS_openat, dfd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        if (sub >= 0) {
+          rm_under(sub, depth + 1);
+          S(SYS_close, sub);
+        }
+        S(SYS_unlinkat, dfd, d->name, AT_REMOVEDIR);
+      }
+    }
+    if (!found || n < 0) return;
+  }
+}
+
+static void rm_tree(const char *path)
+{
+  long fd = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  rm_under(fd, 0);
+  S(SYS_close, fd);
+  S(SYS_unlinkat, AT_FDCWD, path, AT_REMOVEDIR);
+}
+
 /* Kills and reaps the child (it never ran its command), then reports its end. */
 static void give_up(long pidfd, int code)
 {
@@ -758,10 +801,13 @@ static void give_up(long pidfd, int code)
  *       process, which unshares any other namespace the plan creates after its joins (plan.late_ns)
  *       and goes on as init.c's child does.
  *   [3, 4, signal]  sent to the container's PID 1 through its pidfd (the CLI forwards its signals).
+ *   [4, len, path]  after the end: a directory (a --rm container's, renamed to .trash-*) that this
+ *       process deletes while the CLI exits; it no longer dies with the CLI by then. What it does
+ *       not finish, `system prune` does.
  * Reports on fd 1 (i32 little-endian): [2, pid] once the command has exec'd, or [1, failure record]
  * (init.c's) when it could not be started, or [4, offset] for a plan the parser refused; always
- * [3, exit code, signal] last, once the process has been reaped. EOF on fd 0 before the plan kills
- * the waiting process. The container's stdio and terminal are the fds the plan names (the CLI
+ * [3, exit code, signal] last, once the process has been reaped (then fd 1 is closed, and the
+ * process waits for [4] or EOF). EOF on fd 0 before the plan kills the waiting process. The container's stdio and terminal are the fds the plan names (the CLI
  * passes them from 3 up). This process dies with the CLI (PR_SET_PDEATHSIG), and the container with
  * it, as with init.c's td_spawn. */
 static int launch_mode(int argc, char **argv)
@@ -795,6 +841,10 @@ static int launch_mode(int argc, char **argv)
   S(SYS_rt_sigprocmask, 2, &old, 0, 8);
   S(SYS_close, planp[0]);
   S(SYS_close, report[1]);
+  /* The container's stdio and terminal (from fd 3 up) are the process's now: a copy kept here would
+   * keep a pipe the CLI's caller reads from open, or the terminal, after the container ends. */
+  for (int fd = 3; fd < 64; fd++)
+    if (fd != planp[1] && fd != report[0] && fd != pfd) S(SYS_close, fd);
   if (pid < 0) {
     struct failure f = { ST_FORK, (i32)-pid, 0, 0 };
     i32 msg[3] = { 3, 1, 0 };
@@ -860,7 +910,17 @@ static int launch_mode(int argc, char **argv)
       do r = S(SYS_waitid, P_PIDFD, pfd, info, WEXITED, 0); while (r == -EINTR);
       msg[1] = r < 0 ? -1 : info[2] == CLD_EXITED ? info[6] : 128 + info[6];
       msg[2] = r < 0 || info[2] == CLD_EXITED ? 0 : info[6];
+      /* The container is gone: from here this process may outlive the CLI, for one removal. */
+      S(SYS_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
       put_all(1, msg, 12);
+      S(SYS_close, 1);
+      while (control) {
+        u32 type, len;
+        u8 *m;
+        if (read_message(&type, &m, &len) < 0) break;
+        if (type == MSG_REMOVE && len > 1 && m[0] == '/') rm_tree((const char *)m);
+        free(m);
+      }
       die(0);
     }
   }

@@ -27,11 +27,12 @@ export interface Sys {
    * binary's `launch` mode, src/sys/monitor.c): cloned at once into the namespaces of `cloneFlags`
    * (of pid, mnt, uts, ipc and net: those the plan will create; the init refuses a plan that does not
    * create them all), it waits for its plan, and what it then does is what spawnContainer's child
-   * does (joining the plan's cgroups included). `fds` are passed to it from fd 3 up: the plan's stdio and ttySlave name them as
+   * does (joining the plan's cgroups included). With `discardAfterExit` it waits after the
+   * container's end until discard() or abort() is called (or this process exits). `fds` are passed to it from fd 3 up: the plan's stdio and ttySlave name them as
    * `fdMap` says. Throws when the executable cannot be started (the caller falls back to
    * spawnContainer).
    */
-  startEarly(executable: string, options: { cloneFlags: number; fds: number[] }): EarlyContainer;
+  startEarly(executable: string, options: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean }): EarlyContainer;
 
   // network
   /**
@@ -101,6 +102,12 @@ export interface EarlyContainer {
   fdMap: number[];
   /** Hands over the encoded plan: the process runs it up to execve. Once only. */
   start(plan: Uint8Array): ContainerProcess;
+  /**
+   * After the container's end (startEarly's `discardAfterExit`): hands over a directory that the
+   * init deletes on its own while this process goes on and exits (a --rm container's, already
+   * renamed out of the listing). False when the init is gone; the caller then deletes it itself.
+   */
+  discard(dir: string): boolean;
   /**
    * Ends it (the waiting process, or the container once started) and waits until it is gone, so
    * that its cgroups can be removed next: synchronous, as undo steps are. Idempotent.

@@ -428,6 +428,26 @@ describe("the early init (Sys.startEarly)", () => {
     e.abort(); // idempotent
   });
 
+  test("discard after the end: the init deletes the tree on its own, never following a symlink out of it", async () => {
+    const e = sys.startEarly(await monitorExecutable(), { cloneFlags: earlyCloneFlags(["pid", "mnt", "uts", "ipc", "net"]), fds: [-1, -1, -1, -1], discardAfterExit: true });
+    const l = await launch(sys, plan({ args: ["true"] }), e);
+    expect(await l.exited).toEqual({ exitCode: 0 });
+    const outside = path.join(dir, "outside-discard");
+    fs.mkdirSync(outside, { recursive: true });
+    fs.writeFileSync(path.join(outside, "keep"), "kept\n");
+    const tree = path.join(dir, ".trash-discard-test");
+    fs.mkdirSync(path.join(tree, "a/b/c"), { recursive: true });
+    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(tree, "a", `f${i}`), "x");
+    fs.writeFileSync(path.join(tree, "a/b/c/deep"), "x");
+    fs.symlinkSync(outside, path.join(tree, "a/out")); // a link to a directory outside
+    fs.symlinkSync(path.join(outside, "keep"), path.join(tree, "a/b/keep-link"));
+    sys.mknod(path.join(tree, "fifo"), S_IFIFO | 0o600, 0);
+    expect(e.discard(tree)).toBe(true);
+    for (let i = 0; i < 200 && fs.existsSync(tree); i++) await Bun.sleep(10);
+    expect(fs.existsSync(tree)).toBe(false);
+    expect(fs.readFileSync(path.join(outside, "keep"), "utf8")).toBe("kept\n");
+  });
+
   test("abort of a running container kills it and waits for its end", async () => {
     const e = await early();
     const l = await launch(sys, plan({ args: ["sleep", "100"] }), e);
