@@ -548,9 +548,11 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     if (req.rm) {
       // The directory leaves the listing in one rename; the early init deletes it while we exit
       // (the upper dir holds whatever the container wrote: deleting it took 2-4 ms for `true`).
+      // Handed over first: it deletes while the cleanup below (cgroup, lock) runs.
       const trash = p.early ? trashContainerDir(ctx.root, id) : undefined;
+      const handed = trash !== undefined && p.early!.discard(trash);
       p.cleanup();
-      if (trash && !p.early!.discard(trash)) fs.rmSync(trash, { recursive: true, force: true });
+      if (trash && !handed) fs.rmSync(trash, { recursive: true, force: true });
     } else {
       // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
       cgroup.destroy();
