@@ -289,21 +289,19 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
   const undo: (() => void)[] = [];
   const cleanup = () => runUndo(undo, ctx.log.warn, `cleanup of container ${id.slice(0, 12)}`);
   try {
-    // A foreground run's init first: it clones the container's process at once. Before the cgroup,
-    // because the kernel's wait that create() then starts ends by holding off every fork (a vfork
-    // spawning the init would wait for it).
-    const early = mode === "foreground" ? await startEarlyInit(ctx, io, req.network ?? "bridge", req.rm) : undefined;
-    if (early) undo.push(() => early.abort());
-    t.mark("init started");
-    // The cgroup: the first migration into it waits out an RCU grace period (5-10 ms here), which
-    // create() starts at once (primeJoin) and which then passes while the image is read, the
-    // container's directory, network and plan are made and the init mounts (it joins last, see
-    // init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by its name.
+    // The cgroup first: the first migration into it waits out an RCU grace period (5-10 ms here),
+    // which create() starts at once (primeJoin) and which then passes while the init is spawned, the
+    // image read, the container's directory, network and plan made and the init mounts (it joins
+    // last, see init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by
+    // its name.
     const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
     undo.push(() => cgroup.destroy());
-    if (early) undo.push(() => early.abort()); // once it may have joined: before the cgroup goes (undo runs in reverse)
     t.mark("cgroup");
+    // A foreground run's init: it clones the container's process at once, which waits for its plan.
+    const early = mode === "foreground" ? await startEarlyInit(ctx, io, req.network ?? "bridge", req.rm) : undefined;
+    if (early) undo.push(() => early.abort()); // before the cgroup goes (undo runs in reverse)
+    t.mark("init started");
     const record = await findOrPull(ctx, layout, req, io);
     t.mark("image");
     const image = JSON.parse(new TextDecoder().decode(readBlob(layout, record.id))) as ImageConfig;
