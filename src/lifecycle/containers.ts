@@ -90,12 +90,27 @@ export function newContainerId(): string {
   return randomHex(32);
 }
 
-const ADJECTIVES = ["brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty", "zen"];
-const NOUNS = ["babbage", "curie", "darwin", "euler", "feynman", "gauss", "hopper", "knuth", "lovelace", "noether", "pascal", "ritchie", "shannon", "turing", "wozniak"];
+const ADJECTIVES = [
+  "admiring", "agitated", "amazing", "awesome", "blissful", "bold", "brave", "busy", "calm", "charming", "clever", "cool", "dazzling",
+  "determined", "eager", "ecstatic", "elegant", "epic", "fancy", "focused", "friendly", "gallant", "gentle", "gifted", "happy", "hopeful",
+  "inspiring", "jolly", "keen", "kind", "laughing", "lucid", "magical", "merry", "modest", "nifty", "nostalgic", "optimistic", "peaceful",
+  "practical", "proud", "quirky", "relaxed", "serene", "sharp", "silly", "stoic", "tender", "trusting", "upbeat", "vibrant", "vivid",
+  "wizardly", "witty", "youthful", "zealous", "zen",
+];
+const NOUNS = [
+  "agnesi", "allen", "babbage", "bardeen", "bell", "boole", "borg", "brattain", "cerf", "curie", "darwin", "dijkstra", "einstein",
+  "euler", "faraday", "fermat", "feynman", "franklin", "galileo", "gauss", "goldberg", "hamilton", "hawking", "hertz", "hodgkin",
+  "hopper", "hypatia", "johnson", "kepler", "knuth", "lamarr", "lamport", "liskov", "lovelace", "maxwell", "mcclintock", "meitner",
+  "morse", "newton", "noether", "pascal", "pasteur", "perlman", "poincare", "ritchie", "sammet", "shannon", "thompson", "torvalds",
+  "turing", "wilson", "wozniak", "yalow",
+];
 
-export function randomName(): string {
+/** Docker-style adjective_scientist, none of `taken`; after 20 tries a digit is appended, as Docker does. */
+export function randomName(taken: ReadonlySet<string> = new Set()): string {
   const pick = <T>(a: T[]) => a[randomIndex(a.length)]!;
-  return `${pick(ADJECTIVES)}_${pick(NOUNS)}`;
+  let name = `${pick(ADJECTIVES)}_${pick(NOUNS)}`;
+  for (let i = 0; taken.has(name); i++) name = i < 20 ? `${pick(ADJECTIVES)}_${pick(NOUNS)}` : `${name}${randomIndex(10)}`;
+  return name;
 }
 
 export function listContainers(root: string): ContainerRecord[] {

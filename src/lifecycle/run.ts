@@ -28,7 +28,7 @@ import type { Namespace, RunPlan } from "../runtime/plan.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
 import type { EarlyContainer } from "../sys/sys.ts";
 import type { PortBinding } from "../network/portspec.ts";
-import { checkNameFree, containerPaths, CREATING_PREFIX, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
+import { checkNameFree, containerPaths, CREATING_PREFIX, listContainers, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
 import { trashContainerDir } from "./trash.ts";
@@ -282,7 +282,8 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
   const t = phaseTimer(ctx);
   const cgroups = detectCgroups(ctx.cgroupRoot);
   const id = newContainerId();
-  const name = req.name ?? randomName();
+  // A generated name avoids the names in use (Docker's generator retries the same way).
+  const name = req.name ?? randomName(new Set(listContainers(ctx.root).map((c) => c.name)));
   if (req.name) checkNameFree(ctx.root, req.name); // early, before any work; again under the lock below
   const paths = containerPaths(ctx.root, id);
   const hostname = req.hostname ?? id.slice(0, 12);

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildDefinition } from "../../images/build.ts";
-import { requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { BINARY, cliEnv, requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
 import { pushImage } from "../helpers/image.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -191,6 +191,17 @@ describe("exit codes", () => {
     expect(pid).toBeGreaterThan(0);
     process.kill(pid, "SIGKILL");
     expect(await p.exited).toBe(137);
+  });
+
+  test("where the kernel will not execute the embedded init from a memfd, run compiles init.c instead", () => {
+    // vm.memfd_noexec is per PID namespace: 2 (no executable memfd at all) in a new one, the host's stays.
+    const before = fs.readFileSync("/proc/sys/vm/memfd_noexec", "utf8");
+    const script = `echo 2 > /proc/sys/vm/memfd_noexec && exec ${BINARY} --debug run --rm busybox sh -c 'echo fallback:$$'`;
+    const r = Bun.spawnSync(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script], { env: cliEnv(env), stdout: "pipe", stderr: "pipe" });
+    expect(r.stdout.toString()).toBe("fallback:1\n");
+    expect(r.stderr.toString()).toContain("compiling init.c instead");
+    expect(r.exitCode).toBe(0);
+    expect(fs.readFileSync("/proc/sys/vm/memfd_noexec", "utf8")).toBe(before);
   });
 
   test("a signal sent to tinydock reaches the container", async () => {
