@@ -3,13 +3,17 @@
 import fs from "node:fs";
 import path from "node:path";
 
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): void {
+/**
+ * `durable: false` skips both fsyncs: still never torn for a reader (temp file + rename), but after a
+ * power loss the file may be missing or empty — for records that matter only while this process lives.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, durable = true): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
   try {
     fs.writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
@@ -22,7 +26,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  fsyncDir(dir);
+  if (durable) fsyncDir(dir);
 }
 
 export function fsyncDir(dir: string): void {

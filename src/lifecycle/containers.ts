@@ -129,8 +129,9 @@ export function listContainers(root: string): ContainerRecord[] {
   return out;
 }
 
-export function saveContainer(root: string, rec: ContainerRecord): void {
-  writeFileAtomic(containerPaths(root, rec.id).state, `${JSON.stringify(rec, null, 2)}\n`);
+/** `durable: false` (a foreground run's record while it runs): no fsync, see writeFileAtomic. */
+export function saveContainer(root: string, rec: ContainerRecord, durable = true): void {
+  writeFileAtomic(containerPaths(root, rec.id).state, `${JSON.stringify(rec, null, 2)}\n`, 0o600, durable);
 }
 
 /** Names are unique: a second container with a taken name is refused, as Docker does. */

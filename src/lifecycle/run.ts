@@ -278,6 +278,9 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, networkMode: string, rm: bool
 
 async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "foreground" | "detached" | "create"): Promise<Prepared> {
   const deferred = mode === "create";
+  // A foreground run's record is written again, durably, when it ends (or the directory goes with
+  // --rm); after a power loss mid-run the container is gone anyway: no fsyncs on its way to start.
+  const durable = mode !== "foreground";
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
   const cgroups = detectCgroups(ctx.cgroupRoot);
@@ -376,10 +379,10 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     if (req.name && (req.detach || deferred)) {
       await withNamesLock(ctx, () => {
         checkNameFree(ctx.root, req.name!);
-        saveContainer(ctx.root, state);
+        saveContainer(ctx.root, state, durable);
       });
     } else {
-      saveContainer(ctx.root, state);
+      saveContainer(ctx.root, state, durable);
     }
     creating?.release(); // the record exists: from here rm, stop and reconcile judge it by its state
     // ports (after the record exists: the bindings go into its state.json)
@@ -391,7 +394,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
     if (req.volumes.length) {
       state.mounts = mountsRecord(req.volumes, binds);
-      saveContainer(ctx.root, state);
+      saveContainer(ctx.root, state, durable);
     }
 
     t.mark("record, volumes");
