@@ -570,6 +570,9 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       saveContainer(ctx.root, state);
       writeRunState(paths.dir, { ...run, status: "exited", pid: 0, pidStartTime: 0, finishedAt, exitCode, oomKilled });
       p.keep();
+      // Its rootfs stays mounted in the namespace the early init holds until it is gone: `start`
+      // run next could not mount the same upper and work directories again before that.
+      await p.early?.ended;
     }
     t.mark("cleanup");
     t.report();

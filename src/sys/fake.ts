@@ -150,6 +150,7 @@ export function fakeSys(): FakeSys {
         fdMap: options.fds.map((fd, i) => (fd >= 0 ? 3 + i : -1)),
         aborted: false,
         discarded: [],
+        ended: Promise.resolve(),
         discard(dir) {
           early.discarded.push(dir);
           return true;

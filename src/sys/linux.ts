@@ -448,6 +448,10 @@ function startEarly(executable: string, o: { cloneFlags: number; fds: number[]; 
       send(MSG.plan, plan);
       return container;
     },
+    ended: proc.exited.then(
+      () => {},
+      () => {},
+    ),
     discard(dir) {
       const sent = send(MSG.remove, new TextEncoder().encode(dir));
       closeControl(); // EOF: it exits once done

@@ -109,6 +109,12 @@ export interface EarlyContainer {
    */
   discard(dir: string): boolean;
   /**
+   * Settles once the init process is gone. It keeps the container's namespaces (mount, ipc, uts,
+   * net) open past the container's end, so that their teardown follows the exit report instead of
+   * delaying it; they are released by then. Never rejects.
+   */
+  ended: Promise<void>;
+  /**
    * Ends it (the waiting process, or the container once started) and waits until it is gone, so
    * that its cgroups can be removed next: synchronous, as undo steps are. Idempotent.
    */
