@@ -518,9 +518,10 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
   const p = await prepareContainer(ctx, req, io, "foreground");
   const { id, paths, state, plan, cgroup, t } = p;
   try {
-    // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write).
-    fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], ttySlave: -1 }), { mode: 0o600 });
-    const launched = await launch(ctx.sys, plan, p.early);
+    // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write),
+    // written while the container's process mounts.
+    const savePlan = () => fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], ttySlave: -1 }), { mode: 0o600 });
+    const launched = await launch(ctx.sys, plan, p.early, savePlan);
     t.mark("launch (compile, clone, mounts, exec)");
     const startedAt = new Date(ctx.clock()).toISOString();
     // Not saved to state.json: the live state is run.json's (two fsyncs less on every run).

@@ -34,17 +34,30 @@ export class ExecError extends TinydockError {
 }
 
 /**
- * Starts the container process; resolves once it has exec'd (or rejects with a typed error). With
+ * Starts the container process; resolves once it has exec'd (or rejects with a typed error).
+ * `whileStarting` runs while the process mounts (if it throws, the started process is killed and
+ * reaped, then the error goes up). With
  * `early` (Sys.startEarly, already in its cgroups) the plan goes to that waiting process; without,
  * init.c is compiled with TinyCC and clones it now.
  */
-export async function launch(sys: Sys, plan: RunPlan, early?: EarlyContainer): Promise<Launched> {
+export async function launch(sys: Sys, plan: RunPlan, early?: EarlyContainer, whileStarting?: () => void): Promise<Launched> {
   const bytes = encodePlan(plan);
   const proc = early ? early.start(bytes) : sys.spawnContainer(bytes);
+  let sideFailure: { err: unknown } | undefined;
+  try {
+    whileStarting?.();
+  } catch (err) {
+    sideFailure = { err };
+  }
   const failure = await proc.started;
   if (failure) {
     await proc.exited; // reaped: nothing is left behind
     throw initError(plan, failure);
+  }
+  if (sideFailure) {
+    proc.kill(9); // it runs its command by now: ended and reaped before the error goes up
+    await proc.exited.catch(() => {});
+    throw sideFailure.err;
   }
   return {
     pid: proc.pid,

@@ -455,6 +455,7 @@ function startEarly(executable: string, o: { cloneFlags: number; fds: number[]; 
     discard(dir) {
       const sent = send(MSG.remove, new TextEncoder().encode(dir));
       closeControl(); // EOF: it exits once done
+      proc.unref(); // this process exits without waiting for the removal
       return sent;
     },
     abort() {

@@ -77,7 +77,23 @@ describe("launch", () => {
     expect(await l.exited).toEqual({ exitCode: 137, signal: 9 });
   });
 
-  test("kill takes names and numbers", async () => {
+  test("whileStarting runs after the plan is handed over; if it throws, the started process is killed and reaped first", async () => {
+    const sys = fakeSys();
+    const order: string[] = [];
+    const l = await launch(sys, samplePlan(), undefined, () => order.push(`side, ${sys.spawned.length} spawned`));
+    expect(order).toEqual(["side, 1 spawned"]);
+    sys.spawned[0]!.exit({ exitCode: 0 });
+    expect(await l.exited).toEqual({ exitCode: 0 });
+
+    const failing = launch(sys, samplePlan(), undefined, () => {
+      throw new Error("ENOSPC writing plan.bin");
+    });
+    await expect(failing).rejects.toThrow("ENOSPC writing plan.bin");
+    expect(sys.spawned[1]!.signals).toEqual([9]);
+    expect(await sys.spawned[1]!.exited).toEqual({ exitCode: 137, signal: 9 });
+  });
+
+    test("kill takes names and numbers", async () => {
     const sys = fakeSys();
     const l = await launch(sys, samplePlan());
     l.kill("SIGUSR1");
