@@ -13,7 +13,7 @@ import { applyMount, isMountPoint, overlayMount, unmount } from "../rootfs/mount
 import { loadImage } from "../store/images.ts";
 import { storeLayout } from "../store/layout.ts";
 import { RESOLVE } from "../sys/sys.ts";
-import { containerPaths, lockContainer } from "./containers.ts";
+import { containerPaths, lockContainer } from "../store/containers.ts";
 import type { LiveContainer } from "./live.ts";
 import { processStartTime } from "./liveness.ts";
 import { checkTransition } from "./state.ts";

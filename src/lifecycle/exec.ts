@@ -12,7 +12,7 @@ import { mergeEnv } from "../runtime/env.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { parseGroup, parsePasswd, resolveUser } from "../runtime/user.ts";
 import { RESOLVE } from "../sys/sys.ts";
-import { containerPaths, findContainer } from "./containers.ts";
+import { containerPaths, findContainer } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { spawnInContainer, type Execed } from "./monitor.ts";
 import { planFile } from "./run.ts";

@@ -4,7 +4,7 @@ import type { Ctx } from "../context.ts";
 import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
 import { readBlob } from "../store/content.ts";
 import { storeLayout } from "../store/layout.ts";
-import { containerFiles, containerPaths, type ContainerRecord } from "./containers.ts";
+import { containerFiles, containerPaths, type ContainerRecord } from "../store/containers.ts";
 import type { LiveContainer } from "./live.ts";
 import { networkSettingsView } from "../network/inspect.ts"; // network
 

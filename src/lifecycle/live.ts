@@ -5,7 +5,7 @@ import type { Ctx } from "../context.ts";
 import { readJson } from "../atomic.ts";
 import { tryLock } from "../store/lock.ts";
 import { cgroupLocator, isFrozen, type CgroupLocator } from "./cgroupdirs.ts";
-import { containerFiles, findContainer, listContainers, readContainer, type ContainerRecord } from "./containers.ts";
+import { containerFiles, findContainer, listContainers, readContainer, type ContainerRecord } from "../store/containers.ts";
 import { sameProcess } from "./liveness.ts";
 import { liveState, type LiveState, type RunRecord } from "./state.ts";
 

@@ -7,7 +7,7 @@
 // veths/rules/netns files whose container id is not in `keep`. Both must be idempotent: they run
 // again after a crash half-way.
 import type { Ctx } from "../context.ts";
-import type { ContainerRecord } from "./containers.ts";
+import type { ContainerRecord } from "../store/containers.ts";
 
 export async function teardownNetwork(ctx: Ctx, rec: ContainerRecord): Promise<void> {
   // network (net helper): veth, netns file, lease, peers' hosts files. Ports (lead): unpublishPorts first.

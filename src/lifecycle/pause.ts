@@ -5,7 +5,7 @@ import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
 import { writeControl, waitFor } from "../runtime/cgroups/cgroupfs.ts";
 import { cgroupLocator, type FreezerFile } from "./cgroupdirs.ts";
-import { withContainerLock } from "./containers.ts";
+import { withContainerLock } from "../store/containers.ts";
 import { readLive, type LiveContainer } from "./live.ts";
 import { checkTransition } from "./state.ts";
 

@@ -11,7 +11,7 @@ import { childCgroups } from "../runtime/cgroups/cgroupfs.ts";
 import { tryLock } from "../store/lock.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
-import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, readContainer } from "./containers.ts";
+import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, readContainer } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { reconcileNetwork } from "./network-teardown.ts";
 import { destroyContainerCgroups, discardContainerDir, removeContainer, teardownContainer, TRASH_PREFIX, unmountContainer } from "./remove.ts";

@@ -11,7 +11,7 @@ import { killPids, killUntilEmpty, pidsBelow, removeCgroupDir, removeIfEmpty } f
 import { acquireLock } from "../store/lock.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
-import { containerFiles, containerPaths, lockContainer, readContainer, type ContainerRecord } from "./containers.ts";
+import { containerFiles, containerPaths, lockContainer, readContainer, type ContainerRecord } from "../store/containers.ts";
 import { readLive, rereadLive, type LiveContainer } from "./live.ts";
 import { sameProcess } from "./liveness.ts";
 import { teardownNetwork } from "./network-teardown.ts";

@@ -2,7 +2,7 @@
 // the names lock (and the container's own lock).
 import type { Ctx } from "../context.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { checkNameFree, readContainer, saveContainer, withContainerLock, withNamesLock } from "./containers.ts";
+import { checkNameFree, readContainer, saveContainer, withContainerLock, withNamesLock } from "../store/containers.ts";
 import { readLive, type LiveContainer } from "./live.ts";
 import { checkTransition } from "./state.ts";
 

@@ -28,7 +28,7 @@ import type { Namespace, RunPlan } from "../runtime/plan.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
 import type { EarlyContainer } from "../sys/sys.ts";
 import type { PortBinding } from "../network/portspec.ts";
-import { checkNameFree, containerPaths, CREATING_PREFIX, listContainers, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "./containers.ts";
+import { checkNameFree, containerPaths, CREATING_PREFIX, listContainers, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "../store/containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
 import { trashContainerDir } from "./trash.ts";

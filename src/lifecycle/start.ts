@@ -6,7 +6,7 @@ import { runUndo } from "../undo.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
 import { decodePlan } from "../runtime/encode.ts";
-import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "./containers.ts";
+import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, startDetached, type Detached } from "./monitor.ts";

@@ -9,9 +9,9 @@
 //    │            restarting ──stop/kill──▶ exited ──rm──▶ removing ──▶ (gone)
 //    └───────────────────────────rm──────────────┘             └─failed─▶ dead ──rm -f──▶ (gone)
 import { FailedPreconditionError } from "../errors.ts";
-import type { ContainerRecord, ContainerStatus } from "./containers.ts";
+import type { ContainerRecord, ContainerStatus } from "../store/containers.ts";
 
-export type { ContainerStatus } from "./containers.ts";
+export type { ContainerStatus } from "../store/containers.ts";
 
 /** run.json: written atomically by the container's supervisor only (CONTRACTS.md). */
 export interface RunRecord {

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { errnoCode, FailedPreconditionError, UnavailableError } from "../errors.ts";
 import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
-import { containerFiles, withContainerLock } from "./containers.ts";
+import { containerFiles, withContainerLock } from "../store/containers.ts";
 import { readLive, rereadLive, type LiveContainer } from "./live.ts";
 import { processStartTime, sameProcess } from "./liveness.ts";
 import { thawCgroup } from "./pause.ts";

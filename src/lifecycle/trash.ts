@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { errnoCode } from "../errors.ts";
-import { containerPaths } from "./containers.ts";
+import { containerPaths } from "../store/containers.ts";
 
 export const TRASH_PREFIX = ".trash-";
 

@@ -3,7 +3,7 @@
 import type { Ctx } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
 import { tryLock, type Lock } from "../store/lock.ts";
-import { containerFiles } from "./containers.ts";
+import { containerFiles } from "../store/containers.ts";
 import type { LiveContainer } from "./live.ts";
 import { rereadLive } from "./live.ts";
 

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionError } from "../errors.ts";
-import { containerPaths, containersDir, findContainer, listContainers } from "../lifecycle/containers.ts";
+import { containerPaths, containersDir, findContainer, listContainers } from "../store/containers.ts";
 import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost, type HostsPeer } from "./dns.ts";
 import { acquireLock } from "../store/lock.ts";
 import { runUndo } from "../undo.ts";

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { containerPaths, findContainer, saveContainer } from "../lifecycle/containers.ts";
+import { containerPaths, findContainer, saveContainer } from "../store/containers.ts";
 import { alive, createEndpointLink, endpointRecord, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
 import { allocate, readLeases, release } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { containerPaths } from "../lifecycle/containers.ts";
+import { containerPaths } from "../store/containers.ts";
 import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost } from "./dns.ts";
 import { parseNetworkMode } from "./mode.ts";
 

@@ -43,7 +43,7 @@ const prune: CommandSpec = {
   async run(ctx, argv, io) {
     const { pruneImages } = await import("../../rootfs/images.ts");
     const { humanSize } = await import("../format.ts");
-    const { listContainers } = await import("../../lifecycle/containers.ts");
+    const { listContainers } = await import("../../store/containers.ts");
     const used = new Set(listContainers(ctx.root).map((c) => c.imageId));
     const res = await pruneImages(ctx, { all: Boolean(argv.all), inUse: (r) => (used.has(r.id) ? "in use" : undefined) });
     if (res.deleted.length) io.out(`Deleted Images:\n${res.deleted.map((d) => `deleted: ${d}\n`).join("")}\n`);

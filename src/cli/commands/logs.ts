@@ -14,7 +14,7 @@ export const logs: CommandSpec = {
   async run(ctx, argv, io) {
     const { findLive, rereadLive } = await import("../../lifecycle/live.ts");
     const { readLogs, followLogs, formatEntry, parseLogTime } = await import("../../lifecycle/logs.ts");
-    const { containerPaths } = await import("../../lifecycle/containers.ts");
+    const { containerPaths } = await import("../../store/containers.ts");
     const { ParseError } = await import("../../errors.ts");
     const c = findLive(ctx, String(argv.container));
     const tailText = String(argv.tail);

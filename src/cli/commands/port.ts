@@ -10,7 +10,7 @@ export const port: CommandSpec = {
       .positional("privatePort", { type: "string", describe: "PRIVATE_PORT[/PROTO]" }),
   async run(ctx, argv, io) {
     const { NotFoundError } = await import("../../errors.ts");
-    const { findContainer } = await import("../../lifecycle/containers.ts");
+    const { findContainer } = await import("../../store/containers.ts");
     const { formatHostAddress, formatPortLine, parsePortFilter } = await import("../../network/portspec.ts");
     const { readPorts } = await import("../../network/ports.ts");
     const found = findContainer(ctx.root, String(argv.container));

@@ -39,7 +39,7 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
   if (argv.size) {
     // Docker's SIZE: the container's writable layer, and with the image's ("virtual").
     const { diskUsage } = await import("../../lifecycle/reconcile.ts");
-    const { containerPaths } = await import("../../lifecycle/containers.ts");
+    const { containerPaths } = await import("../../store/containers.ts");
     const { loadImage } = await import("../../store/images.ts");
     const { storeLayout } = await import("../../store/layout.ts");
     const { imageSize } = await import("../views/images.ts");

@@ -11,7 +11,7 @@ export const rmi: CommandSpec = {
     const { removeImage } = await import("../../rootfs/images.ts");
     const { describeError } = await import("../../errors.ts");
     const { familiarString, parseReference } = await import("../../image/reference.ts");
-    const { listContainers } = await import("../../lifecycle/containers.ts");
+    const { listContainers } = await import("../../store/containers.ts");
     const inUse = (record: { id: string }) => {
       const c = listContainers(ctx.root).find((x) => x.imageId === record.id);
       return c ? `container ${c.id.slice(0, 12)} is using it` : undefined;

@@ -21,7 +21,7 @@ const prune: CommandSpec = {
     if (!argv.force && !(await confirm(io, warning))) return;
     const { reconcile, pruneContainers } = await import("../../lifecycle/reconcile.ts");
     const { pruneImages } = await import("../../rootfs/images.ts");
-    const { listContainers } = await import("../../lifecycle/containers.ts");
+    const { listContainers } = await import("../../store/containers.ts");
     const { humanSize } = await import("../format.ts");
     const report = await reconcile(ctx);
     const containers = await pruneContainers(ctx);

@@ -3,7 +3,7 @@
 import { ParseError } from "../../errors.ts";
 import type { LiveContainer } from "../../lifecycle/live.ts";
 import { normalizePort } from "../../lifecycle/inspect.ts";
-import type { ContainerRecord, ContainerStatus } from "../../lifecycle/containers.ts";
+import type { ContainerRecord, ContainerStatus } from "../../store/containers.ts";
 import { ZERO_TIME, type LiveState } from "../../lifecycle/state.ts";
 import { humanDuration } from "../format.ts";
 import { networkNamesOf } from "../../network/inspect.ts"; // network

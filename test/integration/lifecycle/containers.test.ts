@@ -6,7 +6,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../../../src/atomic.ts";
-import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/lifecycle/containers.ts";
+import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/store/containers.ts";
 import { findLive, rereadLive } from "../../../src/lifecycle/live.ts";
 import { processStartTime } from "../../../src/lifecycle/liveness.ts";
 import { pauseContainer, unpauseContainer } from "../../../src/lifecycle/pause.ts";

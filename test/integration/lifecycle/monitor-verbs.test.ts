@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/lifecycle/containers.ts";
+import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/store/containers.ts";
 import { copyFromContainer } from "../../../src/lifecycle/copy.ts";
 import { inspectContainer } from "../../../src/lifecycle/inspect.ts";
 import { findLive, listLive } from "../../../src/lifecycle/live.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { compileTemplate, goString } from "../../../src/cli/template.ts";
 import { containerRow, ellipsis, goTime, matchesFilters, parseFilters, portsText, selectContainers, statusText } from "../../../src/cli/views/containers.ts";
-import type { ContainerRecord } from "../../../src/lifecycle/containers.ts";
+import type { ContainerRecord } from "../../../src/store/containers.ts";
 import type { LiveContainer } from "../../../src/lifecycle/live.ts";
 import { liveState, ZERO_TIME, type RunRecord } from "../../../src/lifecycle/state.ts";
 

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { isKind } from "../../../src/errors.ts";
-import { checkNameFree, findContainer, matchContainer, saveContainer, type ContainerRecord } from "../../../src/lifecycle/containers.ts";
+import { checkNameFree, findContainer, matchContainer, saveContainer, type ContainerRecord } from "../../../src/store/containers.ts";
 import { parseProcStat, processStartTime, sameProcess } from "../../../src/lifecycle/liveness.ts";
 import { parseSignal } from "../../../src/lifecycle/signals.ts";
 

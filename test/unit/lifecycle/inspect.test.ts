@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { parseCopyArg, containerRel } from "../../../src/lifecycle/copy.ts";
-import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/lifecycle/containers.ts";
+import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/store/containers.ts";
 import { inspectContainer } from "../../../src/lifecycle/inspect.ts";
 import { findLive, listLive } from "../../../src/lifecycle/live.ts";
 import { reconcile } from "../../../src/lifecycle/reconcile.ts";

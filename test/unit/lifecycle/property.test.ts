@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { compileTemplate } from "../../../src/cli/template.ts";
 import { parseFilters } from "../../../src/cli/views/containers.ts";
 import { TinydockError } from "../../../src/errors.ts";
-import { matchContainer } from "../../../src/lifecycle/containers.ts";
+import { matchContainer } from "../../../src/store/containers.ts";
 import { parseCopyArg } from "../../../src/lifecycle/copy.ts";
 import { parseProcStat } from "../../../src/lifecycle/liveness.ts";
 import { parseLogLine, parseLogTime } from "../../../src/lifecycle/logs.ts";

@@ -1,6 +1,6 @@
 // Generated container names: Docker's adjective_scientist shape, never one already in use.
 import { describe, expect, test } from "bun:test";
-import { randomName } from "../../../src/lifecycle/containers.ts";
+import { randomName } from "../../../src/store/containers.ts";
 
 describe("randomName", () => {
   test("adjective_scientist, as Docker's", () => {

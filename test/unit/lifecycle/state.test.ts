@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { isKind } from "../../../src/errors.ts";
-import type { ContainerRecord } from "../../../src/lifecycle/containers.ts";
+import type { ContainerRecord } from "../../../src/store/containers.ts";
 import { checkTransition, liveState, TRANSITIONS, ZERO_TIME, type Liveness, type RunRecord } from "../../../src/lifecycle/state.ts";
 
 const ID = "a".repeat(64);

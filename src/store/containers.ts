@@ -5,10 +5,10 @@ import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts"; // network
-import type { NetworkOptions } from "./run.ts"; // monitor
+import type { NetworkOptions } from "../lifecycle/run.ts"; // monitor
 import { randomHex, randomIndex } from "../random.ts";
 import type { Ctx } from "../context.ts";
-import { acquireLock, withLock, type Lock } from "../store/lock.ts";
+import { acquireLock, withLock, type Lock } from "./lock.ts";
 
 export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
 

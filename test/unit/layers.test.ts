@@ -1,0 +1,47 @@
+// The pipeline's one-way flow (STYLE.md): reference → registry → store → rootfs → runtime → network
+// → lifecycle → cli, with sys (the FFI surface) beneath them all. A module may import from its own
+// layer or from an earlier one, never from a later one. Type-only imports are not counted: they
+// carry no code (a container record names the network's record shape, for one).
+import { expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+
+const ORDER = ["sys", "image", "registry", "store", "rootfs", "runtime", "network", "lifecycle", "cli"];
+const SRC = path.join(import.meta.dir, "..", "..", "src");
+
+/** Relative imports that load code: `import … from`, `export … from` and `import(…)`, less `import type`/`export type`. */
+export function valueImports(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^;]*?\bfrom\s+"(\.[^"]+)"/gms)) if (!m[2]) out.push(m[3]!);
+  for (const m of text.matchAll(/\bimport\(\s*"(\.[^"]+)"\s*\)/g)) out.push(m[1]!);
+  for (const m of text.matchAll(/^\s*import\s+"(\.[^"]+)"/gm)) out.push(m[1]!);
+  return out;
+}
+
+test("valueImports tells code from types", () => {
+  const text = [
+    'import { a } from "../store/a.ts";',
+    'import type { B } from "../network/b.ts";',
+    'export type { C } from "../cli/c.ts";',
+    'export { d } from "./d.ts";',
+    "const { e } = await import(\"../lifecycle/e.ts\");",
+    'import {\n  f,\n  type G,\n} from "../runtime/f.ts";',
+  ].join("\n");
+  expect(valueImports(text).sort()).toEqual(["../lifecycle/e.ts", "../runtime/f.ts", "../store/a.ts", "./d.ts"]);
+});
+
+test("no module imports code from a later layer of the pipeline", () => {
+  const against: string[] = [];
+  const files = [...new Bun.Glob("**/*.ts").scanSync(SRC)];
+  expect(files.length).toBeGreaterThan(50);
+  for (const rel of files) {
+    const from = ORDER.indexOf(rel.split("/")[0]!);
+    if (from < 0) continue; // src/*.ts: errors, context, atomic… shared by every layer
+    for (const spec of valueImports(fs.readFileSync(path.join(SRC, rel), "utf8"))) {
+      const target = path.relative(SRC, path.resolve(SRC, path.dirname(rel), spec));
+      const to = ORDER.indexOf(target.split("/")[0]!);
+      if (to > from) against.push(`${rel} imports ${target}`);
+    }
+  }
+  expect(against).toEqual([]);
+});
