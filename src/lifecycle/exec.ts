@@ -15,6 +15,7 @@ import { RESOLVE } from "../sys/sys.ts";
 import { containerPaths, findContainer } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { spawnInContainer, type Execed } from "./monitor.ts";
+import { openTtySession, type TtyOptions, type TtySession } from "./tty.ts";
 import { planFile } from "./run.ts";
 import { checkTransition } from "./state.ts";
 
@@ -25,7 +26,10 @@ export interface ExecOptions {
   workdir?: string;
   tty: boolean;
   detach: boolean;
+  /** The command's stdin, stdout, stderr; with `terminal`, the pty's slave instead. */
   stdio: [number, number, number];
+  /** -t: a pty from the container's own devpts, copied to and from these (tty must be true). */
+  terminal?: Omit<TtyOptions, "root">;
 }
 
 /**
@@ -64,7 +68,7 @@ export function execPlan(base: RunPlan, files: { passwd: string; group: string }
   return { ...base, args: o.args, env, uid, gid, additionalGids, capabilities, cwd: o.workdir ?? base.cwd, init: false, oomScoreAdj: null };
 }
 
-export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promise<Execed> {
+export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promise<Execed & { tty?: TtySession }> {
   const rec = findContainer(ctx.root, ref);
   const live = readLive(ctx, rec);
   checkTransition(live.state.Paused ? "paused" : live.state.Status, "exec", rec.id);
@@ -78,12 +82,37 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
   }
   const files = o.user !== undefined ? { passwd: readInContainer(ctx, pid, "/etc/passwd"), group: readInContainer(ctx, pid, "/etc/group") } : { passwd: "", group: "" };
   const plan = execPlan(decodePlan(bytes), files, o);
-  return await spawnInContainer(ctx, {
-    targetPid: pid,
-    ...(live.state.pidStartTime ? { targetStartTime: live.state.pidStartTime } : {}),
-    plan,
-    stdio: o.stdio,
-    tty: o.tty,
-    detach: o.detach,
-  });
+  const tty = o.terminal ? openContainerTty(ctx, pid, o.terminal) : undefined;
+  try {
+    const execed = await spawnInContainer(ctx, {
+      targetPid: pid,
+      ...(live.state.pidStartTime ? { targetStartTime: live.state.pidStartTime } : {}),
+      plan,
+      stdio: tty ? [tty.slave, tty.slave, tty.slave] : o.stdio,
+      tty: o.tty,
+      detach: o.detach,
+    });
+    return tty ? { ...execed, tty } : execed;
+  } catch (err) {
+    tty?.close();
+    throw err;
+  }
+}
+
+/**
+ * exec -t's terminal, from the devpts instance the container has at /dev/pts (as runc allocates it
+ * inside): `tty` and ttyname() inside then name /dev/pts/N. A container without one (it unmounted
+ * it) gets a pty of the host's, as before, which works but has no name inside.
+ */
+function openContainerTty(ctx: Ctx, pid: number, terminal: Omit<TtyOptions, "root">): TtySession {
+  let root = -1;
+  try {
+    root = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    return openTtySession(ctx.sys, { ...terminal, root });
+  } catch (err) {
+    ctx.log.debug(`exec -t: no pty from the container's /dev/pts (${(err as Error).message}): the host's instead`);
+    return openTtySession(ctx.sys, terminal);
+  } finally {
+    if (root >= 0) fs.closeSync(root);
+  }
 }

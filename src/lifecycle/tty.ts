@@ -14,8 +14,16 @@ export interface TtySession {
   close(): void;
 }
 
-export function openTtySession(sys: Sys, opts: { interactive: boolean; out: NodeJS.WriteStream; in: NodeJS.ReadStream }): TtySession {
-  const { master, slave } = sys.openPty();
+export interface TtyOptions {
+  interactive: boolean;
+  out: NodeJS.WriteStream;
+  in: NodeJS.ReadStream;
+  /** A directory fd on a running container's root: the pty comes from its devpts (see Sys.openPty). */
+  root?: number;
+}
+
+export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
+  const { master, slave } = sys.openPty(opts.root);
   let slaveOpen = true;
   let raw = false;
   let closed = false;

@@ -129,8 +129,8 @@ export function fakeSys(): FakeSys {
       record("openat2", args);
       throw new SyscallError(`openat2 ${String(args[1])}`, 38, "ENOSYS");
     },
-    openPty() {
-      record("openPty", []);
+    openPty(root) {
+      record("openPty", root === undefined ? [] : [root]);
       return { master: 100, slave: 101 };
     },
     setWinsize: (...args) => record("setWinsize", args),

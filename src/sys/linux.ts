@@ -3,13 +3,15 @@ import fs from "node:fs";
 import os from "node:os";
 import { InternalError, InvalidArgumentError, SyscallError } from "../errors.ts";
 import { cstr, dupFdAbove2, errno, errnoName, initLib, lib } from "./ffi.ts";
-import { LOCK_NB, MS, mountFlagNames, type ContainerProcess, type EarlyContainer, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
+import { LOCK_NB, MS, mountFlagNames, RESOLVE, type ContainerProcess, type EarlyContainer, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
 /** The same number on x86_64 and aarch64 (the generic syscall table). */
 const SYS_OPENAT2 = 437;
 const TIOCSPTLCK = 0x40045431;
 const TIOCGPTN = 0x80045430;
+const TIOCGPTPEER = 0x5441;
+const O_CLOEXEC = 0o2000000;
 const TIOCSWINSZ = 0x5414;
 const EWOULDBLOCK = 11;
 const ERANGE = 34;
@@ -72,13 +74,20 @@ export function linuxSys(): Sys {
       if (e === EWOULDBLOCK && op & LOCK_NB) return false;
       throw new SyscallError(`flock fd ${fd}`, e, errnoName(e));
     },
-    openPty() {
-      const master = fs.openSync("/dev/ptmx", fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+    openPty(root) {
+      const where = root === undefined ? "/dev/ptmx" : "the container's /dev/pts/ptmx";
+      const master =
+        root === undefined
+          ? fs.openSync("/dev/ptmx", fs.constants.O_RDWR | fs.constants.O_NOCTTY)
+          : openat2(root, "dev/pts/ptmx", fs.constants.O_RDWR | fs.constants.O_NOCTTY | O_CLOEXEC, 0, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS);
       try {
         const arg = Buffer.alloc(4);
-        if (lib().ioctl(master, TIOCSPTLCK, arg) !== 0) fail("ioctl TIOCSPTLCK on /dev/ptmx");
-        if (lib().ioctl(master, TIOCGPTN, arg) !== 0) fail("ioctl TIOCGPTN on /dev/ptmx");
-        const slave = fs.openSync(`/dev/pts/${arg.readUInt32LE(0)}`, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+        // TIOCGPTN answers only on a pty master: anything else the path led to is refused here.
+        if (lib().ioctl(master, TIOCGPTN, arg) !== 0) fail(`ioctl TIOCGPTN on ${where}`);
+        if (lib().ioctl(master, TIOCSPTLCK, Buffer.alloc(4)) !== 0) fail(`ioctl TIOCSPTLCK on ${where}`);
+        // The peer through the master itself (TIOCGPTPEER): no path lookup in either devpts.
+        const slave = lib().ioctl(master, TIOCGPTPEER, (fs.constants.O_RDWR | fs.constants.O_NOCTTY | O_CLOEXEC) as never);
+        if (slave < 0) fail(`ioctl TIOCGPTPEER on ${where}`);
         return { master, slave };
       } catch (err) {
         fs.closeSync(master);
@@ -142,15 +151,7 @@ export function linuxSys(): Sys {
     },
     // end network
     // branch cmds: openat2 through syscall(2); struct open_how {u64 flags, mode, resolve}.
-    openat2(dirfd, path, flags, mode, resolve) {
-      const how = Buffer.alloc(24);
-      how.writeBigUInt64LE(BigInt(flags), 0);
-      how.writeBigUInt64LE(BigInt(mode), 8);
-      how.writeBigUInt64LE(BigInt(resolve), 16);
-      const fd = Number(lib().syscall(SYS_OPENAT2, dirfd, cstr(path), how, 24));
-      if (fd < 0) fail(`openat2 ${path} (dirfd ${dirfd}, flags 0x${flags.toString(16)}, resolve 0x${resolve.toString(16)})`);
-      return fd;
-    },
+    openat2,
   };
 }
 
@@ -165,6 +166,16 @@ const EINTR = 4;
 const SOCKADDR_NL_KERNEL = Buffer.from([AF_NETLINK, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 
 /** A thread left in another netns would run the rest of the engine there: never go on silently. */
+function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(BigInt(flags), 0);
+  how.writeBigUInt64LE(BigInt(mode), 8);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  const fd = Number(lib().syscall(SYS_OPENAT2, dirfd, cstr(path), how, 24));
+  if (fd < 0) fail(`openat2 ${path} (dirfd ${dirfd}, flags 0x${flags.toString(16)}, resolve 0x${resolve.toString(16)})`);
+  return fd;
+}
+
 function returnToNetns(own: number): void {
   if (lib().setns(own, CLONE_NEWNET) !== 0) {
     const n = errno();

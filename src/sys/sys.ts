@@ -12,8 +12,13 @@ export interface Sys {
   /** Returns false when LOCK_NB was given and the lock is held elsewhere. */
   flock(fd: number, op: number): boolean;
   syncfs(fd: number): void;
-  /** A new pseudo-terminal pair from /dev/ptmx (both fds close-on-exec). */
-  openPty(): { master: number; slave: number };
+  /**
+   * A new pseudo-terminal pair (both fds close-on-exec): from the host's /dev/ptmx, or with `root`
+   * (a directory fd on a container's root) from the devpts instance at its /dev/pts, reached without
+   * leaving that root (openat2 RESOLVE_IN_ROOT, no magic links) and refused unless it is a pty
+   * master; the container then finds the slave under its own /dev/pts (ttyname works inside).
+   */
+  openPty(root?: number): { master: number; slave: number };
   /** TIOCSWINSZ on a terminal fd. */
   setWinsize(fd: number, rows: number, cols: number): void;
   /**

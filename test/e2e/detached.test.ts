@@ -391,6 +391,10 @@ describe("exec", () => {
     const id = runD(["busybox", "sleep", "300"]);
     const t = T(["exec", "-t", id, "sh", "-c", "test -t 1 && echo on-a-tty"]);
     expect(t).toMatchObject({ code: 0, stdout: "on-a-tty\r\n" });
+    // From the container's own devpts (as runc allocates it): `tty` names it, and it is there.
+    const named = T(["exec", "-t", id, "sh", "-c", 'p=$(tty) && test -c "$p" && echo "$p"']);
+    expect(named.code).toBe(0);
+    expect(named.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
     const t0 = performance.now();
     expect(T(["exec", "-d", id, "sh", "-c", "sleep 1; touch /tmp/done"]).code).toBe(0);
     expect(performance.now() - t0).toBeLessThan(900);

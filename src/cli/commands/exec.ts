@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command.ts";
+import type { TtySession } from "../../lifecycle/tty.ts";
 import { list, str } from "./run.ts";
 
 /** exec's flags that take no value: the CLI splits `CONTAINER COMMAND...` off with this. */
@@ -18,9 +19,8 @@ export const exec: CommandSpec = {
       .option("user", { alias: "u", type: "string", describe: "Username or UID (format: <name|uid>[:<group|gid>])" })
       .option("workdir", { alias: "w", type: "string", describe: "Working directory inside the container" }),
   async run(ctx, argv, io) {
-    const [{ execCommand }, { openTtySession }, { ExecError }, { UsageError }, { parseEnvArg }] = await Promise.all([
+    const [{ execCommand }, { ExecError }, { UsageError }, { parseEnvArg }] = await Promise.all([
       import("../../lifecycle/exec.ts"),
-      import("../../lifecycle/tty.ts"),
       import("../../runtime/launch.ts"),
       import("../usage.ts"),
       import("../../runtime/env.ts"),
@@ -34,16 +34,18 @@ export const exec: CommandSpec = {
     }
     const detach = Boolean(argv.detach);
     const interactive = Boolean(argv.interactive);
-    const tty = !detach && argv.tty ? openTtySession(ctx.sys, { interactive, out: process.stdout, in: process.stdin }) : undefined;
-    const stdio: [number, number, number] = detach ? [-1, -1, -1] : tty ? [tty.slave, tty.slave, tty.slave] : [interactive ? 0 : -1, 1, 2];
+    const terminal = !detach && argv.tty ? { interactive, out: process.stdout, in: process.stdin } : undefined;
+    const stdio: [number, number, number] = detach ? [-1, -1, -1] : [interactive ? 0 : -1, 1, 2];
+    let tty: TtySession | undefined;
     // Ctrl-C and Ctrl-\ reach the monitor (same process group) and it forwards them: not twice.
     const ignored = (): void => {};
     const handlers: [NodeJS.Signals, () => void][] = [];
     try {
-      const opts = { args, env, tty: Boolean(tty), detach, stdio, ...(str(argv.user) !== undefined ? { user: str(argv.user)! } : {}), ...(str(argv.workdir) !== undefined ? { workdir: str(argv.workdir)! } : {}) };
+      const opts = { args, env, tty: Boolean(terminal), detach, stdio, ...(terminal ? { terminal } : {}), ...(str(argv.user) !== undefined ? { user: str(argv.user)! } : {}), ...(str(argv.workdir) !== undefined ? { workdir: str(argv.workdir)! } : {}) };
       let e;
       try {
         e = await execCommand(ctx, String(argv.container), opts);
+        tty = e.tty;
       } catch (err) {
         if (err instanceof ExecError) {
           io.err(`tinydock: ${err.message}\n`);
