@@ -24,11 +24,12 @@ export interface ExecOptions {
   env: string[];
   user?: string;
   workdir?: string;
+  /** -t (what execPlan reads: TERM); `terminal` carries the streams the pty is copied to. */
   tty: boolean;
   detach: boolean;
   /** The command's stdin, stdout, stderr; with `terminal`, the pty's slave instead. */
   stdio: [number, number, number];
-  /** -t: a pty from the container's own devpts, copied to and from these (tty must be true). */
+  /** With tty: a pty from the container's own devpts, copied to and from these streams. */
   terminal?: Omit<TtyOptions, "root">;
 }
 
@@ -38,17 +39,27 @@ export interface ExecOptions {
  * never the host's. "" when it cannot be read.
  */
 function readInContainer(ctx: Ctx, pid: number, file: string): string {
-  let root = -1;
-  let fd = -1;
   try {
-    root = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    fd = ctx.sys.openat2(root, file.replace(/^\/+/, ""), fs.constants.O_RDONLY | O_CLOEXEC, 0, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS);
-    return fs.readFileSync(fd, "utf8");
+    return withContainerRoot(pid, (root) => {
+      const fd = ctx.sys.openat2(root, file.replace(/^\/+/, ""), fs.constants.O_RDONLY | O_CLOEXEC, 0, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS);
+      try {
+        return fs.readFileSync(fd, "utf8");
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
   } catch {
     return "";
+  }
+}
+
+/** fn with a directory fd on the root of process pid (/proc/<pid>/root), closed afterwards. */
+function withContainerRoot<T>(pid: number, fn: (root: number) => T): T {
+  const root = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    return fn(root);
   } finally {
-    if (fd >= 0) fs.closeSync(fd);
-    if (root >= 0) fs.closeSync(root);
+    fs.closeSync(root);
   }
 }
 
@@ -105,14 +116,10 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
  * it) gets a pty of the host's, as before, which works but has no name inside.
  */
 function openContainerTty(ctx: Ctx, pid: number, terminal: Omit<TtyOptions, "root">): TtySession {
-  let root = -1;
   try {
-    root = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    return openTtySession(ctx.sys, { ...terminal, root });
+    return withContainerRoot(pid, (root) => openTtySession(ctx.sys, { ...terminal, root }));
   } catch (err) {
     ctx.log.debug(`exec -t: no pty from the container's /dev/pts (${(err as Error).message}): the host's instead`);
     return openTtySession(ctx.sys, terminal);
-  } finally {
-    if (root >= 0) fs.closeSync(root);
   }
 }

@@ -493,15 +493,15 @@ static long held_ns[4] = { -1, -1, -1, -1 };
 static void hold_namespaces(long pid)
 {
   static const char *names[4] = { "mnt", "ipc", "uts", "net" };
-  char path[48] = "/proc/", digits[20];
-  int n = 0, at = 6;
-  do digits[n++] = (char)('0' + pid % 10); while ((pid /= 10) > 0 && n < 20);
-  while (n > 0) path[at++] = digits[--n];
-  for (const char *t = "/ns/"; *t; t++) path[at++] = *t;
+  char path[64], num[24];
+  fmt_int(num, pid);
   for (int i = 0; i < 4; i++) {
-    int k = at;
-    for (const char *t = names[i]; *t; t++) path[k++] = *t;
-    path[k] = 0;
+    size_t n = 0;
+    path[0] = 0;
+    cat(path, &n, sizeof path, "/proc/");
+    cat(path, &n, sizeof path, num);
+    cat(path, &n, sizeof path, "/ns/");
+    cat(path, &n, sizeof path, names[i]);
     held_ns[i] = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   }
 }
