@@ -1,9 +1,11 @@
 // `docker cp` both ways. Every path inside the container is resolved by the kernel with openat2
 // RESOLVE_IN_ROOT against the container's root (/proc/<pid>/root while it runs, its overlay mounted
 // for the copy otherwise): a symlink in the container that points to "/" or "../../.." resolves
-// inside the container, never on the host. Entries below the top are opened with O_NOFOLLOW and
-// created through an fd of their parent directory, so a link swapped in meanwhile is refused or
-// stays inside too. Symlinks are copied as links.
+// inside the container, never on the host. Below the top, both sides are walked from directory fds
+// (src/rootfs/beneath.ts): no symlink is followed, only regular files are ever opened (a FIFO or a
+// device node the container planted is neither read nor written through, and nothing blocks), and a
+// non-directory standing where a directory or file is written is replaced, as moby's archive does.
+// Symlinks are copied as links.
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
@@ -12,16 +14,30 @@ import { lowerLinks } from "../rootfs/images.ts";
 import { applyMount, isMountPoint, overlayMount, unmount } from "../rootfs/mount.ts";
 import { loadImage } from "../store/images.ts";
 import { storeLayout } from "../store/layout.ts";
-import { RESOLVE } from "../sys/sys.ts";
+import {
+  applyMeta,
+  atPath,
+  BENEATH,
+  copyDirContentsAt,
+  copyEntryAt,
+  copyFd,
+  copyFileTo,
+  createFileAt,
+  ensureDirAt,
+  IN_ROOT,
+  lstatAt,
+  O_CLOEXEC,
+  O_PATH,
+  openDirAt,
+  reopenRegular,
+  symlinkAt,
+} from "../rootfs/beneath.ts";
 import { containerPaths, lockContainer } from "../store/containers.ts";
 import type { LiveContainer } from "./live.ts";
 import { processStartTime } from "./liveness.ts";
 import { checkTransition } from "./state.ts";
 
-const O_PATH = 0o10000000;
-const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
-const O_CLOEXEC = 0o2000000;
-const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
+const { O_RDONLY, O_DIRECTORY } = fs.constants;
 
 /** "c1:/etc/hosts" → {container: "c1", path: "/etc/hosts"}; a local path has no ":" before its first "/". */
 export function parseCopyArg(arg: string): { container?: string; path: string } {
@@ -98,8 +114,6 @@ async function openRoot(ctx: Ctx, c: LiveContainer): Promise<RootHandle> {
   }
 }
 
-const fdPath = (fd: number, name?: string) => (name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`);
-
 export interface CopyOptions {
   /** -a: keep the source's uid/gid (else files copied in belong to root, as Docker). */
   archive?: boolean;
@@ -115,71 +129,28 @@ function openIn(ctx: Ctx, rootFd: number, rel: string, flags: number, mode = 0):
   return ctx.sys.openat2(rootFd, rel, flags | O_CLOEXEC, mode, IN_ROOT);
 }
 
-/** Opens the entry `name` of an open directory without following it (single component). */
-function openChild(ctx: Ctx, dirFd: number, name: string, flags: number, mode = 0): number {
-  return ctx.sys.openat2(dirFd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode, RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS);
-}
-
 function notFound(p: string, ref: string): NotFoundError {
   return new NotFoundError(`Could not find the file ${p} in container ${ref}`);
 }
 
-// ── Container → host ────────────────────────────────────────────────────────────────────────────
-
-function copyEntryOut(ctx: Ctx, dirFd: number, name: string, dst: string, res: CopyResult): void {
-  const st = fs.lstatSync(fdPath(dirFd, name));
-  if (st.isSymbolicLink()) {
-    fs.rmSync(dst, { force: true });
-    fs.symlinkSync(fs.readlinkSync(fdPath(dirFd, name)), dst);
-    fs.lchownSync(dst, st.uid, st.gid);
-    return;
-  }
-  if (st.isDirectory()) {
-    const fd = openChild(ctx, dirFd, name, O_RDONLY | O_DIRECTORY);
-    try {
-      copyDirOut(ctx, fd, dst, res);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return;
-  }
-  if (st.isFile()) {
-    const fd = openChild(ctx, dirFd, name, O_RDONLY);
-    try {
-      copyFileOut(fd, dst, res);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-  // Devices, fifos and sockets are left out.
+/** The host directory a user named, opened as given (its symlinks are the user's own). */
+function openHostDir(p: string): number {
+  return fs.openSync(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-function copyFileOut(fd: number, dst: string, res: CopyResult): void {
-  const st = fs.fstatSync(fd);
-  if (fs.lstatSync(dst, { throwIfNoEntry: false })?.isSymbolicLink()) fs.unlinkSync(dst);
-  const out = fs.openSync(dst, O_WRONLY | O_CREAT | O_TRUNC, st.mode & 0o7777);
+// ── Container → host ────────────────────────────────────────────────────────────────────────────
+// The host side is written from directory fds too: the tree under the destination may hold what an
+// earlier copy brought out of the container (a symlink to a host directory), which is replaced,
+// never followed.
+
+/** The container directory fd copied onto entry `dstName` of dstDirFd (made, or a non-directory there replaced). */
+function copyDirOut(ctx: Ctx, fd: number, dstDirFd: number, dstName: string, res: CopyResult): void {
+  const out = ensureDirAt(ctx.sys, dstDirFd, dstName, 0o700);
   try {
-    const buf = Buffer.alloc(1 << 20);
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n <= 0) break;
-      fs.writeSync(out, buf, 0, n);
-      res.bytes += n;
-    }
-    fs.fchmodSync(out, st.mode & 0o7777);
-    fs.fchownSync(out, st.uid, st.gid);
-    fs.futimesSync(out, st.atime, st.mtime);
+    res.bytes += copyDirContentsAt(ctx.sys, fd, out);
   } finally {
     fs.closeSync(out);
   }
-}
-
-function copyDirOut(ctx: Ctx, fd: number, dst: string, res: CopyResult): void {
-  const st = fs.fstatSync(fd);
-  if (!fs.statSync(dst, { throwIfNoEntry: false })?.isDirectory()) fs.mkdirSync(dst, { mode: 0o700 });
-  for (const name of fs.readdirSync(fdPath(fd))) copyEntryOut(ctx, fd, name, path.join(dst, name), res);
-  fs.chmodSync(dst, st.mode & 0o7777);
-  fs.chownSync(dst, st.uid, st.gid);
 }
 
 /** `cp C:SRC DST`, Docker's rules for where the copy lands. */
@@ -200,43 +171,58 @@ export async function copyFromContainer(ctx: Ctx, c: LiveContainer, src: string,
     }
     try {
       // The source itself: its parent resolved in the root; the last component followed only with -L.
-      let srcDirFd = parentFd;
-      let srcName = base;
-      if (base === "." || (opts.followLink && fs.lstatSync(fdPath(parentFd, base), { throwIfNoEntry: false })?.isSymbolicLink())) {
-        srcDirFd = -1;
-      }
+      const follow = base === "." || (opts.followLink === true && lstatAt(parentFd, base)?.isSymbolicLink() === true);
       let st: fs.Stats | undefined;
       let ownFd = -1;
-      if (srcDirFd === -1) {
+      if (follow) {
         ownFd = openIn(ctx, root.fd, rel, O_PATH);
         st = fs.fstatSync(ownFd);
       } else {
-        st = fs.lstatSync(fdPath(srcDirFd, srcName), { throwIfNoEntry: false });
+        st = lstatAt(parentFd, base);
       }
       if (!st) throw notFound(src, c.record.name);
       try {
         const dstSt = fs.statSync(dst, { throwIfNoEntry: false });
         if (st.isDirectory()) {
           if (dstSt && !dstSt.isDirectory()) throw new InvalidArgumentError(`cannot copy a directory to a file: ${dst}`);
-          const target = dstSt && !contentsOnly ? path.join(dst, path.posix.basename(rel === "." ? "/" : rel) || "root") : dst;
-          const fd = ownFd >= 0 ? openIn(ctx, root.fd, rel, O_RDONLY | O_DIRECTORY) : openChild(ctx, srcDirFd, srcName, O_RDONLY | O_DIRECTORY);
+          const fd = ownFd >= 0 ? openDirAt(ctx.sys, ownFd, ".", BENEATH) : openDirAt(ctx.sys, parentFd, base, BENEATH);
           try {
-            copyDirOut(ctx, fd, target, res);
+            if (dstSt && contentsOnly) {
+              const out = openHostDir(dst);
+              try {
+                res.bytes += copyDirContentsAt(ctx.sys, fd, out);
+              } finally {
+                fs.closeSync(out);
+              }
+            } else {
+              const target = dstSt ? path.join(dst, path.posix.basename(rel === "." ? "/" : rel) || "root") : dst;
+              const out = openHostDir(path.dirname(target));
+              try {
+                copyDirOut(ctx, fd, out, path.basename(target), res);
+              } finally {
+                fs.closeSync(out);
+              }
+            }
           } finally {
             fs.closeSync(fd);
           }
         } else {
           if (!dstSt && dst.endsWith("/")) throw new NotFoundError(`Cannot copy to "${dst}": destination directory does not exist`);
           const target = dstSt?.isDirectory() ? path.join(dst, path.posix.basename(rel)) : dst;
-          if (ownFd >= 0 && st.isFile()) {
-            const fd = openIn(ctx, root.fd, rel, O_RDONLY);
-            try {
-              copyFileOut(fd, target, res);
-            } finally {
-              fs.closeSync(fd);
+          const out = openHostDir(path.dirname(target));
+          try {
+            if (ownFd >= 0 && st.isFile()) {
+              const opened = reopenRegular(ownFd, O_RDONLY, src);
+              try {
+                res.bytes += copyFileTo(ctx.sys, opened.fd, opened.st, out, path.basename(target));
+              } finally {
+                fs.closeSync(opened.fd);
+              }
+            } else if (ownFd < 0) {
+              res.bytes += copyEntryAt(ctx.sys, parentFd, base, out, path.basename(target));
             }
-          } else {
-            copyEntryOut(ctx, srcDirFd, srcName, target, res);
+          } finally {
+            fs.closeSync(out);
           }
         }
       } finally {
@@ -257,54 +243,42 @@ function owner(st: fs.Stats, opts: CopyOptions): [number, number] {
   return opts.archive ? [st.uid, st.gid] : [0, 0];
 }
 
-/** Copies host `src` to the entry `name` of the container directory open as dirFd. */
+/**
+ * Copies host `src` to the entry `name` of the container directory open as dirFd. What the
+ * container put there is never opened: a FIFO, a device node or a symlink is replaced by the file.
+ */
 function copyEntryIn(ctx: Ctx, src: string, dirFd: number, name: string, opts: CopyOptions, res: CopyResult): void {
   const st = fs.lstatSync(src);
-  const [uid, gid] = owner(st, opts);
-  const existing = fs.lstatSync(fdPath(dirFd, name), { throwIfNoEntry: false });
+  const own = owner(st, opts);
   if (st.isSymbolicLink()) {
-    if (existing && !existing.isDirectory()) fs.unlinkSync(fdPath(dirFd, name));
-    fs.symlinkSync(fs.readlinkSync(src), fdPath(dirFd, name));
-    fs.lchownSync(fdPath(dirFd, name), uid, gid);
+    symlinkAt(dirFd, name, fs.readlinkSync(src));
+    fs.lchownSync(atPath(dirFd, name), own[0], own[1]);
     return;
   }
   if (st.isDirectory()) {
-    if (existing && !existing.isDirectory()) fs.unlinkSync(fdPath(dirFd, name));
-    if (!existing?.isDirectory()) fs.mkdirSync(fdPath(dirFd, name), { mode: 0o700 });
-    // O_NOFOLLOW + RESOLVE_NO_SYMLINKS: a symlink put there meanwhile is refused (ELOOP), not followed.
-    const fd = openChild(ctx, dirFd, name, O_RDONLY | O_DIRECTORY);
+    const fd = ensureDirAt(ctx.sys, dirFd, name, 0o700);
     try {
       for (const n of fs.readdirSync(src)) copyEntryIn(ctx, path.join(src, n), fd, n, opts, res);
-      fs.fchmodSync(fd, st.mode & 0o7777);
-      fs.fchownSync(fd, uid, gid);
+      applyMeta(fd, st, own, false);
     } finally {
       fs.closeSync(fd);
     }
     return;
   }
   if (!st.isFile()) return;
-  if (existing?.isSymbolicLink()) fs.unlinkSync(fdPath(dirFd, name));
-  const fd = openChild(ctx, dirFd, name, O_WRONLY | O_CREAT | O_TRUNC, st.mode & 0o7777);
+  const fd = createFileAt(ctx.sys, dirFd, name, st.mode);
   try {
     writeFrom(src, fd, res);
-    fs.fchmodSync(fd, st.mode & 0o7777);
-    fs.fchownSync(fd, uid, gid);
-    fs.futimesSync(fd, st.atime, st.mtime);
+    applyMeta(fd, st, own);
   } finally {
     fs.closeSync(fd);
   }
 }
 
 function writeFrom(src: string, fd: number, res: CopyResult): void {
-  const input = fs.openSync(src, O_RDONLY);
+  const input = fs.openSync(src, O_RDONLY | O_CLOEXEC);
   try {
-    const buf = Buffer.alloc(1 << 20);
-    for (;;) {
-      const n = fs.readSync(input, buf, 0, buf.length, null);
-      if (n <= 0) break;
-      fs.writeSync(fd, buf, 0, n);
-      res.bytes += n;
-    }
+    res.bytes += copyFd(input, fd);
   } finally {
     fs.closeSync(input);
   }

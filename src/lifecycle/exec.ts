@@ -2,8 +2,6 @@
 // container's namespaces and cgroup, then runs the command with the container's ids, caps,
 // no_new_privs and seccomp). The container's own saved plan supplies those; -e/-u/-w adjust them.
 import fs from "node:fs";
-
-const O_CLOEXEC = 0o2000000;
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { capabilitiesForUser } from "../runtime/capabilities.ts";
@@ -11,7 +9,7 @@ import { decodePlan } from "../runtime/encode.ts";
 import { mergeEnv } from "../runtime/env.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { parseGroup, parsePasswd, resolveUser } from "../runtime/user.ts";
-import { RESOLVE } from "../sys/sys.ts";
+import { FileTooLargeError, IN_ROOT, MAX_ETC_FILE, NotRegularFileError, O_CLOEXEC, readFileAt } from "../rootfs/beneath.ts";
 import { containerPaths, findContainer } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { spawnInContainer, type Execed } from "./monitor.ts";
@@ -36,26 +34,22 @@ export interface ExecOptions {
 /**
  * A file of the container's rootfs, through /proc/<pid>/root with every symlink resolved inside it
  * (openat2 RESOLVE_IN_ROOT): an image whose /etc/passwd links to /etc/shadow gets the container's,
- * never the host's. "" when it cannot be read.
+ * never the host's. Only a regular file is opened, without blocking, and read up to a cap: a FIFO
+ * there would hang exec, a huge sparse file fill its memory. "" when the container has none.
  */
-function readInContainer(ctx: Ctx, pid: number, file: string): string {
+function readInContainer(ctx: Ctx, id: string, pid: number, file: string): string {
   try {
-    return withContainerRoot(pid, (root) => {
-      const fd = ctx.sys.openat2(root, file.replace(/^\/+/, ""), fs.constants.O_RDONLY | O_CLOEXEC, 0, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS);
-      try {
-        return fs.readFileSync(fd, "utf8");
-      } finally {
-        fs.closeSync(fd);
-      }
-    });
-  } catch {
+    return withContainerRoot(pid, (root) => readFileAt(ctx.sys, root, file.replace(/^\/+/, ""), MAX_ETC_FILE, IN_ROOT)) ?? "";
+  } catch (err) {
+    if (err instanceof NotRegularFileError) throw new FailedPreconditionError(`Cannot read ${file} of container ${id}: it is ${err.what}, not a regular file`);
+    if (err instanceof FileTooLargeError) throw new FailedPreconditionError(`Cannot read ${file} of container ${id}: larger than ${MAX_ETC_FILE} bytes`);
     return "";
   }
 }
 
 /** fn with a directory fd on the root of process pid (/proc/<pid>/root), closed afterwards. */
 function withContainerRoot<T>(pid: number, fn: (root: number) => T): T {
-  const root = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  const root = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
   try {
     return fn(root);
   } finally {
@@ -91,7 +85,7 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
   } catch {
     throw new FailedPreconditionError(`Cannot exec in container ${rec.id}: it has no saved run plan`);
   }
-  const files = o.user !== undefined ? { passwd: readInContainer(ctx, pid, "/etc/passwd"), group: readInContainer(ctx, pid, "/etc/group") } : { passwd: "", group: "" };
+  const files = o.user !== undefined ? { passwd: readInContainer(ctx, rec.id, pid, "/etc/passwd"), group: readInContainer(ctx, rec.id, pid, "/etc/group") } : { passwd: "", group: "" };
   const plan = execPlan(decodePlan(bytes), files, o);
   const tty = o.terminal ? openContainerTty(ctx, pid, o.terminal) : undefined;
   try {

@@ -3,6 +3,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
+import { errnoCode } from "../errors.ts";
+import { copyDirContentsAt, IN_ROOT, O_CLOEXEC, openDirAt } from "../rootfs/beneath.ts";
 import { lowerLinks } from "../rootfs/images.ts";
 import { applyMount, overlayMount, unmount } from "../rootfs/mount.ts";
 import type { ResolvedBind, TmpfsMount } from "../runtime/spec.ts";
@@ -11,40 +13,46 @@ import type { ImageRecord } from "../store/images.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { randomHex } from "../random.ts";
 
+const { O_RDONLY, O_DIRECTORY } = fs.constants;
+
 export function volumeDir(root: string, name: string): string {
   return path.join(root, "volumes", name, "_data");
 }
 
-/** Copy a tree keeping modes, owners, symlinks and times (the seed of a new volume). */
-function copyTree(src: string, dst: string): void {
-  const st = fs.lstatSync(src);
-  if (st.isSymbolicLink()) {
-    fs.symlinkSync(fs.readlinkSync(src), dst);
-  } else if (st.isDirectory()) {
-    fs.mkdirSync(dst, { recursive: true });
-    for (const n of fs.readdirSync(src)) copyTree(path.join(src, n), path.join(dst, n));
-    fs.chmodSync(dst, st.mode & 0o7777);
-  } else if (st.isFile()) {
-    fs.copyFileSync(src, dst);
-    fs.chmodSync(dst, st.mode & 0o7777);
-  } else {
-    return; // devices, fifos and sockets are not seeded
-  }
-  fs.lchownSync(dst, st.uid, st.gid);
-  if (!st.isSymbolicLink()) fs.chmodSync(dst, st.mode & 0o7777);
-}
-
+/**
+ * A new volume seeded with what the image has at `target`: the path resolved inside the image's
+ * root (openat2 RESOLVE_IN_ROOT: an image whose /opt links to a host directory gets its own
+ * <root>/host/dir, as Docker's FollowSymlinkInScope), then copied from directory fds, following no
+ * symlink of the image, keeping modes, owners, times and links.
+ */
 function seedFromImage(ctx: Ctx, layout: StoreLayout, record: ImageRecord, target: string, dest: string): void {
   const mnt = fs.mkdtempSync(path.join(layout.tmpDir, "seed-"));
   try {
     applyMount(ctx.sys, overlayMount({ lowers: lowerLinks(layout, record), target: mnt, root: layout.root, emptyLower: path.relative(layout.root, layout.emptyDir) }));
     try {
-      const src = path.join(mnt, target);
-      const st = fs.lstatSync(src, { throwIfNoEntry: false });
-      if (st?.isDirectory()) {
-        for (const n of fs.readdirSync(src)) copyTree(path.join(src, n), path.join(dest, n));
-        fs.chmodSync(dest, st.mode & 0o7777);
-        fs.chownSync(dest, st.uid, st.gid);
+      const rootFd = fs.openSync(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      try {
+        const rel = target.split("/").filter((x) => x !== "" && x !== ".").join("/") || ".";
+        let src: number;
+        try {
+          src = openDirAt(ctx.sys, rootFd, rel, IN_ROOT);
+        } catch (err) {
+          const code = errnoCode(err);
+          if (code === "ENOENT" || code === "ENOTDIR") return; // nothing there to seed
+          throw err;
+        }
+        try {
+          const out = fs.openSync(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          try {
+            copyDirContentsAt(ctx.sys, src, out);
+          } finally {
+            fs.closeSync(out);
+          }
+        } finally {
+          fs.closeSync(src);
+        }
+      } finally {
+        fs.closeSync(rootFd);
       }
     } finally {
       unmount(ctx.sys, mnt);

@@ -5,8 +5,8 @@ import path from "node:path";
 import type { StoreLayout } from "../store/layout.ts";
 import type { ImageRecord } from "../store/images.ts";
 import type { Sys } from "../sys/sys.ts";
+import { BENEATH, FileTooLargeError, MAX_ETC_FILE, NotRegularFileError, O_CLOEXEC, readFileAt } from "./beneath.ts";
 
-const MAX_BYTES = 1 << 20;
 
 function isWhiteout(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
@@ -14,7 +14,8 @@ function isWhiteout(st: fs.Stats): boolean {
 
 /**
  * The text of `file` (absolute, inside the image) or undefined when the image has none. Symlinks
- * are not followed: /etc/passwd as a symlink is treated as absent (it could point anywhere).
+ * are not followed: /etc/passwd as a symlink is treated as absent (it could point anywhere), and so
+ * is anything but a regular file of at most MAX_ETC_FILE bytes (a FIFO is never opened).
  */
 export function readImageFile(sys: Sys, layout: StoreLayout, record: ImageRecord, file: string): string | undefined {
   const parts = path.posix.normalize(file).split("/").filter(Boolean);
@@ -31,10 +32,7 @@ export function readImageFile(sys: Sys, layout: StoreLayout, record: ImageRecord
         break;
       }
       if (isWhiteout(st)) return undefined;
-      if (j === parts.length - 1) {
-        if (!st.isFile() || st.size > MAX_BYTES) return undefined;
-        return fs.readFileSync(p, "utf8");
-      }
+      if (j === parts.length - 1) return readRegular(sys, dir, parts[j]!);
       if (!st.isDirectory()) return undefined;
       dir = p;
     }
@@ -49,5 +47,18 @@ function isOpaque(sys: Sys, dir: string): boolean {
     return v !== null && v[0] === 0x79; // "y"
   } catch {
     return false;
+  }
+}
+
+/** Entry `name` of layer directory `dir` if a regular file within the cap, opened as beneath.ts does. */
+function readRegular(sys: Sys, dir: string, name: string): string | undefined {
+  const dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  try {
+    return readFileAt(sys, dirFd, name, MAX_ETC_FILE, BENEATH);
+  } catch (err) {
+    if (err instanceof NotRegularFileError || err instanceof FileTooLargeError || (err as { code?: string }).code === "ELOOP") return undefined;
+    throw err;
+  } finally {
+    fs.closeSync(dirFd);
   }
 }
