@@ -22,6 +22,11 @@ export interface EngineConfig {
   maxLayerBytes: number;
   /** Layers fetched and unpacked at once (Docker's max-concurrent-downloads). */
   maxConcurrentDownloads: number;
+  /**
+   * A registry operation that receives no byte for this long ends, retries included
+   * (`download-stall-timeout`, in seconds).
+   */
+  downloadStallTimeoutMs: number;
   // network
   /** The default bridge's gateway address and prefix (Docker's `bip`). */
   bip: string;
@@ -55,7 +60,10 @@ export interface Ctx {
   sleep: (ms: number) => Promise<void>;
   platform: Platform;
   retry: RetryPolicy;
-  /** A connection that delivers no byte for this long is aborted. */
+  /**
+   * One wait for headers or for the next chunk longer than this aborts the attempt (retried while
+   * config.downloadStallTimeoutMs lasts).
+   */
   stallTimeoutMs: number;
   /** Whether stderr is a terminal (progress bars) . */
   tty: boolean;
@@ -71,6 +79,7 @@ export const DEFAULT_CONFIG_VALUES: EngineConfig = {
   insecureRegistries: [],
   maxLayerBytes: 64 * 1024 ** 3,
   maxConcurrentDownloads: 8,
+  downloadStallTimeoutMs: 30_000,
   // network: away from Docker's 172.17-31 and podman's 10.88, so they can share a host
   bip: "10.29.0.1/16",
   defaultAddressPools: [{ base: "10.30.0.0/16", size: 24 }],
@@ -116,6 +125,7 @@ export function parseEngineConfig(text: string, source: string): EngineConfig {
     insecureRegistries: strings("insecure-registries"),
     maxLayerBytes: positive("max-layer-bytes", DEFAULT_CONFIG_VALUES.maxLayerBytes),
     maxConcurrentDownloads: positive("max-concurrent-downloads", DEFAULT_CONFIG_VALUES.maxConcurrentDownloads),
+    downloadStallTimeoutMs: positive("download-stall-timeout", DEFAULT_CONFIG_VALUES.downloadStallTimeoutMs / 1000) * 1000,
     // network
     bip: typeof obj.bip === "string" ? obj.bip : obj.bip === undefined ? DEFAULT_CONFIG_VALUES.bip : bad("bip", "a string like \"10.29.0.1/16\""),
     defaultAddressPools: addressPools(obj["default-address-pools"], (m) => bad("default-address-pools", m)),
@@ -181,7 +191,7 @@ export function createContext(opts: ContextOptions = {}): Ctx {
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     platform: hostPlatform(),
     retry: { attempts: 5, baseDelayMs: 250 },
-    stallTimeoutMs: 30_000,
+    stallTimeoutMs: 10_000,
     // Not process.stderr.isTTY (builds the stream) nor node:tty at import (~3.5 ms of start-up).
     get tty() {
       return isTerminal(2);

@@ -62,11 +62,54 @@ class TransientError extends Error {
   readonly retry: boolean;
   /** The server answered (5xx, 429) rather than the connection failing. */
   readonly answered: boolean;
-  constructor(message: string, opts: { cause?: unknown; retry?: boolean; answered?: boolean } = {}) {
+  /** The operation's no-progress deadline passed: no retry, no other endpoint. */
+  readonly expired: boolean;
+  constructor(message: string, opts: { cause?: unknown; retry?: boolean; answered?: boolean; expired?: boolean } = {}) {
     super(message, { cause: opts.cause });
-    this.retry = opts.retry ?? true;
+    this.expired = opts.expired ?? false;
+    this.retry = !this.expired && (opts.retry ?? true);
     this.answered = opts.answered ?? false;
   }
+}
+
+/**
+ * How long one operation (a manifest, a blob's connect, one read of a blob stream) may go without
+ * receiving a byte, shared by all its retries, reconnects, backoff sleeps and endpoints: a retry
+ * that brings data earns more time, one that does not spends what is left. Each wait for headers
+ * or for the next chunk is bounded by the smaller of ctx.stallTimeoutMs and what is left, so a
+ * registry that stalls, however often it is retried, ends the operation after `budgetMs`.
+ */
+export class ProgressDeadline {
+  private last: number;
+  constructor(
+    private readonly clock: () => number,
+    readonly budgetMs: number,
+  ) {
+    this.last = clock();
+  }
+
+  /** Bytes arrived (or the consumer asked for more after the last ones): the budget starts over. */
+  progress(): void {
+    this.last = this.clock();
+  }
+
+  remaining(): number {
+    return this.last + this.budgetMs - this.clock();
+  }
+
+  /** The error that ends the operation, keeping the last failure's detail. */
+  expired(last: string): TransientError {
+    return new TransientError(`no progress for ${formatSeconds(this.budgetMs)} (${last})`, { expired: true });
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** The per-operation budget from the engine config (Docker daemon.json style, in seconds). */
+function newDeadline(ctx: Ctx): ProgressDeadline {
+  return new ProgressDeadline(ctx.clock, ctx.config.downloadStallTimeoutMs);
 }
 
 /**
@@ -85,14 +128,17 @@ function transient(err: unknown, where: string): Error {
 
 /**
  * One attempt's network activity under one abort signal and a stall timer: waiting for headers
- * or for the next body chunk longer than ctx.stallTimeoutMs aborts everything.
+ * or for the next body chunk longer than ctx.stallTimeoutMs, or past the operation's deadline,
+ * aborts everything.
  */
 class Connection {
   private readonly ac = new AbortController();
   private readonly ctx: Ctx;
+  readonly deadline: ProgressDeadline;
 
-  constructor(ctx: Ctx) {
+  constructor(ctx: Ctx, deadline: ProgressDeadline) {
     this.ctx = ctx;
+    this.deadline = deadline;
   }
 
   async fetch(url: URL, init: BunFetchRequestInit): Promise<Response> {
@@ -116,14 +162,26 @@ class Connection {
     if (!this.ac.signal.aborted) this.ac.abort(new TransientError("closed"));
   }
 
-  private async guard<T>(p: Promise<T>, origin: string): Promise<T> {
+  /** `p`, or a TransientError once the stall timer or the deadline runs out (not retried then). */
+  async guard<T>(p: Promise<T>, origin: string): Promise<T> {
+    const left = this.deadline.remaining();
+    const stall = this.ctx.stallTimeoutMs;
+    if (left <= 0) {
+      p.catch(() => {});
+      const err = this.deadline.expired(`${origin}: no data`);
+      this.ac.abort(err);
+      throw err;
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new TransientError(`${origin}: no data for ${this.ctx.stallTimeoutMs} ms`);
+        const err =
+          left <= stall
+            ? this.deadline.expired(`${origin}: no data`)
+            : new TransientError(`${origin}: no data for ${formatSeconds(stall)}`);
         this.ac.abort(err);
         reject(err);
-      }, this.ctx.stallTimeoutMs);
+      }, Math.min(stall, left));
     });
     try {
       return await Promise.race([p, stalled]);
@@ -161,13 +219,13 @@ async function readBody(conn: Connection, res: Response, origin: string, max: nu
     await discard(res);
     throw overflow();
   }
-  return readUpTo(conn, res, origin, max, overflow);
+  return readUpTo(conn, res, origin, max, overflow, true);
 }
 
 /** At most `max` bytes of an error body; network trouble just ends it. */
 async function readErrorBody(conn: Connection, res: Response, origin: string): Promise<Uint8Array> {
   try {
-    return await readUpTo(conn, res, origin, ERROR_BODY_MAX, null);
+    return await readUpTo(conn, res, origin, ERROR_BODY_MAX, null, false);
   } catch {
     return new Uint8Array(0);
   }
@@ -179,6 +237,8 @@ async function readUpTo(
   origin: string,
   max: number,
   overflow: (() => Error) | null,
+  /** Whether the bytes are what was asked for (progress), not an error body. */
+  wanted: boolean,
 ): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
@@ -188,6 +248,7 @@ async function readUpTo(
     for (;;) {
       const { done, value } = await conn.read(reader, origin);
       if (done) break;
+      if (wanted && value.length > 0) conn.deadline.progress();
       if (total + value.length > max) {
         if (overflow) throw overflow();
         chunks.push(value.subarray(0, max - total));
@@ -239,12 +300,13 @@ class Transport {
    * failures at each. Moves on after connection failures and 5xx (once retries are spent), or
    * after 401/403/404 at a mirror; never after DataLoss. The last endpoint's error is thrown.
    */
-  async onEndpoints<T>(what: string, op: (ep: Endpoint) => Promise<T>): Promise<T> {
+  async onEndpoints<T>(what: string, op: (ep: Endpoint, deadline: ProgressDeadline) => Promise<T>): Promise<T> {
     const eps = this.endpoints;
+    const deadline = newDeadline(this.ctx);
     for (let i = this.preferred; i < eps.length; i++) {
       const ep = eps[i]!;
       try {
-        const value = await this.retrying(what, ep, () => op(ep));
+        const value = await this.retrying(what, ep, deadline, () => op(ep, deadline));
         this.preferred = i;
         return value;
       } catch (err) {
@@ -255,21 +317,26 @@ class Transport {
     throw new InternalError(`Cannot ${what}: no registry endpoint to try`);
   }
 
-  /** `op` again after each TransientError, with exponential backoff, up to ctx.retry.attempts tries. */
-  async retrying<T>(what: string, ep: Endpoint, op: () => Promise<T>): Promise<T> {
+  /**
+   * `op` again after each TransientError, with exponential backoff, up to ctx.retry.attempts tries,
+   * and never past `deadline` (then no other endpoint is tried either: the time is spent).
+   */
+  async retrying<T>(what: string, ep: Endpoint, deadline: ProgressDeadline, op: () => Promise<T>): Promise<T> {
     const { attempts, baseDelayMs } = this.ctx.retry;
     for (let n = 0; ; n++) {
       try {
         return await op();
-      } catch (err) {
-        if (!(err instanceof TransientError)) throw err;
+      } catch (caught) {
+        if (!(caught instanceof TransientError)) throw caught;
+        const delay = baseDelayMs * 2 ** n;
+        const err = caught.retry && n + 1 < attempts && delay >= deadline.remaining() ? deadline.expired(caught.message) : caught;
         if (n + 1 >= attempts || !err.retry) {
           const e = new UnavailableError(`Cannot ${what}: ${err.message}`, { cause: err });
-          FALLBACK.set(e, err.answered ? "answered" : "connection");
+          if (!err.expired) FALLBACK.set(e, err.answered ? "answered" : "connection");
           throw e;
         }
         this.ctx.log.debug(`${what}: ${err.message} at ${ep.base}; retrying (${n + 1} of ${attempts - 1})`);
-        await this.ctx.sleep(baseDelayMs * 2 ** n);
+        await this.ctx.sleep(delay);
       }
     }
   }
@@ -280,11 +347,12 @@ class Transport {
    */
   async send(conn: Connection, ep: Endpoint, path: string, headers: Record<string, string>): Promise<Exchange> {
     const url = new URL(ep.base + path);
-    const sent = await this.auth.current(ep);
+    // A token server that stalls spends this operation's time too.
+    const sent = await conn.guard(this.auth.current(ep), url.origin);
     let ex = await this.exchange(conn, ep, url, withAuth(headers, sent));
     if (ex.res.status !== 401 || ex.url.origin !== url.origin) return ex;
     const message = registryErrorMessage(await readErrorBody(conn, ex.res, ex.url.origin));
-    const answer = await this.auth.answer(ep, ex.res.headers.get("www-authenticate"), sent, message);
+    const answer = await conn.guard(this.auth.answer(ep, ex.res.headers.get("www-authenticate"), sent, message), url.origin);
     ex = await this.exchange(conn, ep, url, withAuth(headers, answer));
     if (ex.res.status !== 401 || ex.url.origin !== url.origin) return ex;
     const again = registryErrorMessage(await readErrorBody(conn, ex.res, ex.url.origin));
@@ -325,7 +393,8 @@ class Transport {
   }
 
   private async requestToken(ep: Endpoint, url: string, headers: Record<string, string>): Promise<TokenResponse> {
-    const conn = new Connection(this.ctx);
+    // Shared by every operation waiting for this token, so it has a deadline of its own.
+    const conn = new Connection(this.ctx, newDeadline(this.ctx));
     try {
       const { res, url: at } = await this.exchange(conn, ep, new URL(url), headers);
       if (res.status === 429 || res.status >= 500) {
@@ -425,8 +494,8 @@ export class RegistryClient {
     const shown = `${this.name}${byDigest ? "@" : ":"}${reference}`;
     const what = `fetch manifest for ${shown}`;
     const path = `/v2/${this.repository}/manifests/${reference}`;
-    return this.transport.onEndpoints(what, async (ep) => {
-      const conn = new Connection(this.ctx);
+    return this.transport.onEndpoints(what, async (ep, deadline) => {
+      const conn = new Connection(this.ctx, deadline);
       try {
         const ex = await this.transport.send(conn, ep, path, { Accept: MANIFEST_ACCEPT });
         if (ex.res.status !== 200) {
@@ -480,12 +549,13 @@ export class RegistryClient {
     const path = `/v2/${this.repository}/blobs/${desc.digest}`;
     const { ctx, transport } = this;
     let ep: Endpoint | undefined;
-    let body = await transport.onEndpoints(what, async (e) => {
-      const b = await this.connectBlob(e, path, desc, offset, what);
+    let body = await transport.onEndpoints(what, async (e, deadline) => {
+      const b = await this.connectBlob(e, path, desc, offset, what, deadline);
       ep = e;
       return b;
     });
     const at = ep!;
+    const deadline = body.conn.deadline;
     let position = offset;
     let failures = 0;
     let done = false;
@@ -497,6 +567,8 @@ export class RegistryClient {
     return new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
+          // Time the consumer spent on the last chunk is not the registry's.
+          deadline.progress();
           for (;;) {
             let broken: TransientError;
             try {
@@ -505,6 +577,8 @@ export class RegistryClient {
               if (r.done) {
                 broken = new TransientError(`${body.origin}: connection closed after ${position} of ${desc.size} bytes`);
               } else {
+                // Bytes before the resume point (a 200 to a Range request) count too: data flows.
+                if (r.value.length > 0) deadline.progress();
                 let chunk = r.value;
                 if (body.skip > 0) {
                   const n = Math.min(body.skip, chunk.length);
@@ -539,16 +613,19 @@ export class RegistryClient {
             body.conn.close();
             for (;;) {
               failures++;
-              if (failures > ctx.retry.attempts) {
+              const delay = ctx.retry.baseDelayMs * 2 ** (failures - 1);
+              if (!broken.expired && delay >= deadline.remaining()) broken = deadline.expired(broken.message);
+              if (broken.expired || failures > ctx.retry.attempts) {
                 done = true;
-                controller.error(new UnavailableError(`Cannot ${what}: ${broken.message} (after ${ctx.retry.attempts} reconnects)`, { cause: broken }));
+                const why = broken.expired ? `at byte ${position} of ${desc.size}` : `after ${ctx.retry.attempts} reconnects`;
+                controller.error(new UnavailableError(`Cannot ${what}: ${broken.message} (${why})`, { cause: broken }));
                 return;
               }
               ctx.log.debug(`${what}: ${broken.message}; resuming at byte ${position}`);
-              await ctx.sleep(ctx.retry.baseDelayMs * 2 ** (failures - 1));
+              await ctx.sleep(delay);
               if (done) return;
               try {
-                body = await this.connectBlob(at, path, desc, position, what);
+                body = await this.connectBlob(at, path, desc, position, what, deadline);
                 break;
               } catch (err) {
                 if (!(err instanceof TransientError)) {
@@ -572,8 +649,15 @@ export class RegistryClient {
   }
 
   /** A response positioned at `position`: 206 from there, or 200 with the bytes before it to skip. */
-  private async connectBlob(ep: Endpoint, path: string, desc: Descriptor, position: number, what: string): Promise<BlobBody> {
-    const conn = new Connection(this.ctx);
+  private async connectBlob(
+    ep: Endpoint,
+    path: string,
+    desc: Descriptor,
+    position: number,
+    what: string,
+    deadline: ProgressDeadline,
+  ): Promise<BlobBody> {
+    const conn = new Connection(this.ctx, deadline);
     try {
       // Identity encoding: byte offsets and lengths must be those of the blob itself.
       const headers: Record<string, string> = { "Accept-Encoding": "identity" };
@@ -617,8 +701,8 @@ export async function checkLogin(ctx: Ctx, registry: string, username: string, p
   const endpoints = resolveEndpoints(name, { registryMirrors: [], insecureRegistries: ctx.config.insecureRegistries });
   const creds: Credentials = { username, password };
   const transport = new Transport(ctx, endpoints, { action, scope: null, credentials: () => creds, login: true });
-  await transport.onEndpoints(action, async (ep) => {
-    const conn = new Connection(ctx);
+  await transport.onEndpoints(action, async (ep, deadline) => {
+    const conn = new Connection(ctx, deadline);
     try {
       const ex = await transport.send(conn, ep, "/v2/", {});
       if (ex.res.status !== 200) {

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { StoreLayout } from "../store/layout.ts";
-import type { ImageRecord } from "../store/images.ts";
+import { layerKey, type ImageRecord } from "../store/images.ts";
 import type { Sys } from "../sys/sys.ts";
 import { BENEATH, FileTooLargeError, MAX_ETC_FILE, NotRegularFileError, O_CLOEXEC, readFileAt } from "./beneath.ts";
 
@@ -20,7 +20,7 @@ function isWhiteout(st: fs.Stats): boolean {
 export function readImageFile(sys: Sys, layout: StoreLayout, record: ImageRecord, file: string): string | undefined {
   const parts = path.posix.normalize(file).split("/").filter(Boolean);
   for (let i = record.layers.length - 1; i >= 0; i--) {
-    const diff = layout.layerDiff(record.layers[i]!.diffId);
+    const diff = layout.layerDiff(layerKey(record.layers[i]!));
     let dir = diff;
     let hidden = false;
     for (let j = 0; j < parts.length; j++) {

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, NotFoundError } from "../errors.ts";
 import { collectGarbage, type GcResult } from "../store/gc.ts";
-import { listImages, readTags, resolveImage, tagsOf, writeTags, type ImageRecord } from "../store/images.ts";
+import { layerKey, listImages, readTags, resolveImage, tagsOf, writeTags, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { withLock } from "../store/lock.ts";
@@ -16,7 +16,7 @@ import { applyMount, isMountPoint, overlayMount, unmount } from "./mount.ts";
 export function lowerLinks(layout: StoreLayout, record: ImageRecord): string[] {
   return record.layers
     .map((l) => {
-      const meta = layerMeta(layout, l.diffId);
+      const meta = layerMeta(layout, layerKey(l));
       if (!meta) throw new NotFoundError(`Cannot use image ${record.id.slice(7, 19)}: layer ${l.diffId} is missing; pull the image again`);
       return meta.link;
     })

@@ -18,6 +18,8 @@ export interface LayerMeta {
   /** Name of the short link under l/ used in overlay's lowerdir. */
   link: string;
   unpackedSize: number;
+  /** The chain id it is stored under when it holds copies of lower layers' files (see LayerRecord.key). */
+  key?: string;
 }
 
 export type LayerPhase = "Waiting" | "Downloading" | "Verifying" | "Pull complete" | "Already exists";
@@ -33,6 +35,15 @@ export interface LayerDeps extends LockDeps {
   sys: Sys;
   layout: StoreLayout;
   maxLayerBytes: number;
+}
+
+/**
+ * Where a layer sits in its image: its chain id (OCI: the diff_ids up to it), and the unpacked
+ * directories of the layers below it, topmost first, once they are complete.
+ */
+export interface LayerStack {
+  chainId: string;
+  lowers: () => Promise<string[]>;
 }
 
 /** The registry side of a layer: opens its blob from a byte offset (see RegistryClient.openBlob). */
@@ -72,10 +83,14 @@ export async function ensureLayer(
   desc: Descriptor,
   open: OpenBlob,
   progress: (p: LayerProgress) => void = () => {},
+  stack?: LayerStack,
 ): Promise<LayerMeta> {
   const { layout } = deps;
   const id = shortId(desc.digest);
-  const present = layerMeta(layout, diffId);
+  // Under its diff_id a layer is the same on any base; one with cross-layer hard links is stored
+  // under its chain id, valid on this base only.
+  const find = () => layerMeta(layout, diffId) ?? (stack ? layerMeta(layout, stack.chainId) : undefined);
+  const present = find();
   if (present) {
     progress({ id, phase: "Already exists" });
     return present;
@@ -83,17 +98,17 @@ export async function ensureLayer(
   progress({ id, phase: "Waiting" });
   const lock = await acquireLock(deps, layout.layerLock(diffId));
   try {
-    const again = layerMeta(layout, diffId);
+    const again = find();
     if (again) {
       progress({ id, phase: "Already exists" });
       return again;
     }
     removeStaleTmps(layout, diffId);
     try {
-      return await unpackOnce(deps, diffId, desc, open, progress);
+      return await unpackOnce(deps, diffId, desc, open, progress, stack);
     } catch (err) {
       // A partial left by an earlier process may hold bad bytes: one fresh attempt from zero.
-      if (err instanceof ResumedBlobMismatch) return await unpackOnce(deps, diffId, desc, open, progress);
+      if (err instanceof ResumedBlobMismatch) return await unpackOnce(deps, diffId, desc, open, progress, stack);
       throw err;
     }
   } finally {
@@ -107,6 +122,7 @@ async function unpackOnce(
   desc: Descriptor,
   open: OpenBlob,
   progress: (p: LayerProgress) => void,
+  stack: LayerStack | undefined,
 ): Promise<LayerMeta> {
   const { layout } = deps;
   const id = shortId(desc.digest);
@@ -150,6 +166,8 @@ async function unpackOnce(
         sys: deps.sys,
         maxBytes: deps.maxLayerBytes,
         what: `layer ${desc.digest}`,
+        // The base layer has nothing below it (its chain id is its diff_id).
+        ...(stack && stack.chainId !== diffId ? { lowers: stack.lowers } : {}),
       });
     } catch (err) {
       // A hostile or corrupt archive: its bytes are worth nothing for a resume.
@@ -169,10 +187,12 @@ async function unpackOnce(
       throw new DataLossError(`Cannot verify layer ${desc.digest}: its content hashes to ${result.diffId}, the image config says ${diffId}`);
     }
     const meta: LayerMeta = { diffId, link: newLinkName(layout), unpackedSize: result.size };
+    if (result.crossLayerLinks > 0 && stack) meta.key = stack.chainId;
+    const key = meta.key ?? diffId;
     writeFileAtomic(path.join(tmp, "meta.json"), JSON.stringify(meta), 0o600);
     // The link may dangle for a moment; it never points at an incomplete layer.
-    fs.symlinkSync(path.join("..", "layers", path.basename(layout.layer(diffId)), "diff"), layout.link(meta.link));
-    fs.renameSync(tmp, layout.layer(diffId));
+    fs.symlinkSync(path.join("..", "layers", path.basename(layout.layer(key)), "diff"), layout.link(meta.link));
+    fs.renameSync(tmp, layout.layer(key));
     fsyncDir(layout.layersDir);
     ingest?.discard();
     progress({ id, phase: "Pull complete" });

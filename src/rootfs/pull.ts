@@ -10,6 +10,7 @@ import {
   pickPlatform,
   type ImageManifest,
 } from "../image/manifest.ts";
+import { sha256Digest } from "../image/digest.ts";
 import { formatPlatform, platformMatches, type Platform } from "../image/platform.ts";
 import { familiarString, formatReference, parseReference, repositoryName, type Reference } from "../image/reference.ts";
 import { RegistryClient } from "../registry/client.ts";
@@ -51,6 +52,13 @@ async function runLimited<T>(items: T[], limit: number, fn: (item: T, i: number)
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failed !== undefined) throw failed;
+}
+
+/** OCI chain ids: the first layer's diff_id, then sha256 of "<chain id below> <diff_id>". */
+export function chainIdsOf(diffIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) out.push(out.length === 0 ? d : sha256Digest(`${out[out.length - 1]} ${d}`));
+  return out;
 }
 
 export async function pullImage(ctx: Ctx, refText: string, opts: PullOptions = {}): Promise<PullResult> {
@@ -100,15 +108,28 @@ export async function pullImage(ctx: Ctx, refText: string, opts: PullOptions = {
     opts.onLayers?.(manifest.layers.map((l) => l.digest.slice(7, 19)));
     const layers: LayerRecord[] = new Array(manifest.layers.length);
     const open = (desc: Parameters<RegistryClient["openBlob"]>[0], offset: number) => client.openBlob(desc, offset);
+    const chainIds = chainIdsOf(diffIds);
+    // Each layer's unpacked directory once it is done: a layer's hard links to files below it
+    // wait for these. Workers take layers bottom first, so what a layer waits for has started.
+    const unpacked = manifest.layers.map(() => Promise.withResolvers<string>());
+    for (const u of unpacked) u.promise.catch(() => {});
     await runLimited(manifest.layers, ctx.config.maxConcurrentDownloads, async (desc, i) => {
-      const meta = await ensureLayer(
-        { sys: ctx.sys, sleep: ctx.sleep, layout, maxLayerBytes: ctx.config.maxLayerBytes },
-        diffIds[i]!,
-        desc,
-        open,
-        opts.onProgress,
-      );
-      layers[i] = { diffId: diffIds[i]!, digest: desc.digest, mediaType: desc.mediaType, size: desc.size, unpackedSize: meta.unpackedSize };
+      try {
+        const meta = await ensureLayer(
+          { sys: ctx.sys, sleep: ctx.sleep, layout, maxLayerBytes: ctx.config.maxLayerBytes },
+          diffIds[i]!,
+          desc,
+          open,
+          opts.onProgress,
+          { chainId: chainIds[i]!, lowers: async () => (await Promise.all(unpacked.slice(0, i).map((u) => u.promise))).reverse() },
+        );
+        layers[i] = { diffId: diffIds[i]!, digest: desc.digest, mediaType: desc.mediaType, size: desc.size, unpackedSize: meta.unpackedSize };
+        if (meta.key) layers[i]!.key = meta.key;
+        unpacked[i]!.resolve(layout.layerDiff(meta.key ?? diffIds[i]!));
+      } catch (err) {
+        unpacked[i]!.reject(err);
+        throw err;
+      }
     });
 
     const record: ImageRecord = {

@@ -19,13 +19,18 @@ import { makedev, S_IFBLK, S_IFCHR, S_IFIFO, type Sys } from "../sys/sys.ts";
 import { decompress } from "./decompress.ts";
 import { LayerRoot, splitEntryPath, UnsafePathError } from "./safepath.ts";
 import { quote, TarReader, type TarHeader } from "./tar.ts";
-import { isOverlayXattr, markOpaque, parseWhiteout, writeWhiteout } from "./whiteout.ts";
+import { isOverlayXattr, markOpaque, OVERLAY_OPAQUE_XATTR, parseWhiteout, writeWhiteout } from "./whiteout.ts";
 
 export interface UnpackOptions {
   sys: Sys;
   maxBytes: number;
   /** for messages, e.g. "layer sha256:0123abcd…" */
   what: string;
+  /**
+   * The unpacked directories of the layers below this one, topmost first, once they are complete:
+   * where a hard link to a file this layer does not hold is looked up. Absent for a base layer.
+   */
+  lowers?: () => Promise<string[]>;
 }
 
 export interface UnpackResult {
@@ -33,6 +38,8 @@ export interface UnpackResult {
   diffId: string;
   /** uncompressed bytes */
   size: number;
+  /** Hard links to files of lower layers, made here as copies: the layer's content depends on them. */
+  crossLayerLinks: number;
 }
 
 /**
@@ -62,16 +69,18 @@ export async function unpackLayer(
     }
   }
   const source = metered();
+  let crossLayerLinks = 0;
   try {
     const tar = new TarReader(source, opts.what);
     const layer = new LayerWriter(dest, opts);
     for (let h = await tar.next(); h !== null; h = await tar.next()) await layer.add(h, tar);
     await tar.drain();
     layer.finish();
+    crossLayerLinks = layer.crossLayerLinks;
   } finally {
     await source.return();
   }
-  return { diffId: `sha256:${hasher.digest("hex")}`, size };
+  return { diffId: `sha256:${hasher.digest("hex")}`, size, crossLayerLinks };
 }
 
 /** Far above any real layer (a full Debian has ~10k directories); bounds the deferred-times map. */
@@ -88,10 +97,14 @@ class LayerWriter {
   private readonly what: string;
   /** Directory path → [atime, mtime], applied by finish(): writing children changes them. */
   private readonly dirTimes = new Map<string, [number, number]>();
+  private readonly lowers: (() => Promise<string[]>) | undefined;
+  private lowerDirs: Promise<string[]> | undefined;
+  crossLayerLinks = 0;
 
   constructor(dest: string, opts: UnpackOptions) {
     this.sys = opts.sys;
     this.what = opts.what;
+    this.lowers = opts.lowers;
     try {
       this.root = new LayerRoot(dest);
     } catch (e) {
@@ -213,24 +226,59 @@ class LayerWriter {
     this.dirTimes.set(path, [h.atime ?? h.mtime, h.mtime]);
   }
 
-  private hardlink(path: string, h: TarHeader): void {
+  private async hardlink(path: string, h: TarHeader): Promise<void> {
     const parts = splitEntryPath(h.linkname);
     if (parts === null) throw new Refused(`links to ${quote(h.linkname)}, outside the layer`);
     if (parts.length === 0) throw new Refused("links to the layer root");
-    let target: string;
+    let target: string | undefined;
     try {
       target = `${this.root.dir(parts, parts.length - 1, false)}/${parts[parts.length - 1]}`;
     } catch (e) {
-      if (e instanceof UnsafePathError) throw new Refused(`links to ${quote(h.linkname)}, which is not in the layer`);
-      throw e;
+      if (!(e instanceof UnsafePathError)) throw e;
     }
-    const st = fs.lstatSync(target, { throwIfNoEntry: false });
-    if (st === undefined) throw new Refused(`links to ${quote(h.linkname)}, which is not in the layer`);
+    const st = target === undefined ? undefined : fs.lstatSync(target, { throwIfNoEntry: false });
+    // A whiteout this layer made removed the name: there is nothing to link to any more.
+    if (st === undefined || isWhiteoutNode(st)) {
+      if (!this.lowers) throw new Refused(`links to ${quote(h.linkname)}, which is not in the layer`);
+      return this.lowerLink(path, parts, h.linkname);
+    }
     if (st.isDirectory()) throw new Refused(`links to ${quote(h.linkname)}, which is a directory`);
     if (target === path) return;
     // link(2) does not follow a symlink at `target`: the link is to the symlink itself. Hard links
     // take no metadata of their own (containerd, umoci): they share the target's inode.
-    this.create(path, () => fs.linkSync(target, path));
+    this.create(path, () => fs.linkSync(target!, path));
+  }
+
+  /**
+   * A hard link to a file of a lower layer. Layers are separate directories stacked by overlayfs,
+   * so the link cannot share the lower inode: the file is copied (reflinked where the filesystem
+   * can) with its owner, mode, xattrs and times, which is what containerd's apply on an overlay
+   * mount gets from copy-up and what a merged view of umoci's single tree shows. The name is
+   * looked up as overlayfs would see it (whiteouts and opaque directories hide what is below),
+   * but without following any symlink: only the layer stack's own directories are ever read.
+   */
+  private async lowerLink(path: string, parts: string[], linkname: string): Promise<void> {
+    this.lowerDirs ??= this.lowers!();
+    const found = findInLayers([this.root.path, ...(await this.lowerDirs)], parts, this.sys);
+    if (typeof found === "string") throw new Refused(`links to ${quote(linkname)}, ${found}`);
+    const { file, st } = found;
+    if (st.isSymbolicLink()) {
+      const text = fs.readlinkSync(file, "utf8");
+      this.create(path, () => fs.symlinkSync(text, path));
+    } else if (st.isFile()) {
+      this.create(path, () => fs.copyFileSync(file, path, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE));
+    } else {
+      throw new Refused(`links to ${quote(linkname)}, which is not a regular file or symlink in a lower layer`);
+    }
+    fs.lchownSync(path, st.uid, st.gid);
+    if (!st.isSymbolicLink()) fs.chmodSync(path, st.mode & 0o7777);
+    for (const name of this.sys.llistxattr(file)) {
+      if (isOverlayXattr(name)) continue;
+      const value = this.sys.lgetxattr(file, name);
+      if (value !== null) this.sys.lsetxattr(path, name, value);
+    }
+    fs.lutimesSync(path, st.atime, st.mtime);
+    this.crossLayerLinks++;
   }
 
   /** Runs `make`, which fails with EEXIST if `path` exists; then replaces what is there. */
@@ -303,6 +351,39 @@ class LayerWriter {
     }
     return new InternalError(`${entry}: ${oneLine(e instanceof Error ? e.message : String(e))}`, { cause: e });
   }
+}
+
+function isWhiteoutNode(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+/**
+ * `parts` as the overlay of `layers` (topmost first) shows it, lstat only: a symlink or any other
+ * non-directory on the way hides what lower layers have below it and is never followed, a
+ * whiteout hides the name, an opaque directory hides the lower layers' contents. Returns the
+ * file (not a directory) or the reason there is none.
+ */
+export function findInLayers(layers: readonly string[], parts: readonly string[], sys: Sys): { file: string; st: fs.Stats } | string {
+  const missing = "which is not in the layer or the layers below it";
+  for (const top of layers) {
+    let dir = top;
+    let opaque = false;
+    for (let i = 0; i < parts.length; i++) {
+      const p = `${dir}/${parts[i]}`;
+      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      if (st === undefined) break;
+      if (isWhiteoutNode(st)) return missing;
+      if (i === parts.length - 1) {
+        if (st.isDirectory()) return "which is a directory";
+        return { file: p, st };
+      }
+      if (!st.isDirectory()) return st.isSymbolicLink() ? "through a symlink, which a hard link never follows" : missing;
+      if (sys.lgetxattr(p, OVERLAY_OPAQUE_XATTR)?.[0] === 0x79) opaque = true;
+      dir = p;
+    }
+    if (opaque) return missing;
+  }
+  return missing;
 }
 
 function byErrno(message: string, code: string, cause: unknown): TinydockError {

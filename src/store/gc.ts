@@ -3,7 +3,7 @@
 // yet written its image record is never taken.
 import fs from "node:fs";
 import path from "node:path";
-import { listImages } from "./images.ts";
+import { layerKey, listImages } from "./images.ts";
 import type { StoreLayout } from "./layout.ts";
 import { tryLock, type LockDeps } from "./lock.ts";
 
@@ -38,7 +38,7 @@ export function collectGarbage(deps: LockDeps, layout: StoreLayout, opts: { part
       blobs.add(r.manifestDigest.slice(7));
       if (r.indexDigest) blobs.add(r.indexDigest.slice(7));
       for (const l of r.layers) {
-        layers.add(l.diffId.slice(7));
+        layers.add(layerKey(l).slice(7));
         blobs.add(l.digest.slice(7));
       }
     }

@@ -15,6 +15,16 @@ export interface LayerRecord {
   mediaType: string;
   size: number;
   unpackedSize: number;
+  /**
+   * Where the layer is unpacked when that is not under its diff_id: a layer with hard links to
+   * files of the layers below holds copies of them, so it is stored under its chain id.
+   */
+  key?: string;
+}
+
+/** The store key of a layer's unpacked directory: its chain id when it depends on its lowers. */
+export function layerKey(l: { diffId: string; key?: string }): string {
+  return l.key ?? l.diffId;
 }
 
 export interface ImageRecord {
