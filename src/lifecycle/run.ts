@@ -283,7 +283,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
   const durable = mode !== "foreground";
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
-  const cgroups = detectCgroups(ctx.cgroupRoot);
+  const cgroups = detectCgroups(ctx.cgroupRoot, { sys: ctx.sys });
   const id = newContainerId();
   // A generated name avoids the names in use (Docker's generator retries the same way).
   const name = req.name ?? randomName(new Set(listContainers(ctx.root).map((c) => c.name)));

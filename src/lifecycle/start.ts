@@ -38,7 +38,7 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
     // A cleanup after the last run removed the cgroup: the same one (same paths) again.
     if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {
       const resources = resourcesFromHostConfig(rec.hostConfig ?? {});
-      detectCgroups(ctx.cgroupRoot).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true });
+      detectCgroups(ctx.cgroupRoot, { sys: ctx.sys }).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true });
     }
     // The network a cleanup (or a foreground run's end) detached: attached again, ports published
     // again (random host ports anew, as Docker); the plan joins the new netns.
