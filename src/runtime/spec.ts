@@ -153,7 +153,8 @@ export function buildRunPlan(input: PlanInput): RunPlan {
         flags: MS.BIND | MS.REC,
         data: null,
         targetKind: b.kind,
-        ...(b.readonly ? { remountFlags: MS.RDONLY } : {}),
+        // MS_REC: the submounts under the source too (init.c: mount_setattr AT_RECURSIVE).
+        ...(b.readonly ? { remountFlags: MS.RDONLY | MS.REC } : {}),
       }),
     ),
     ...input.tmpfs.map((t): ContainerMount => ({ source: "tmpfs", target: t.target, fstype: "tmpfs", flags: t.flags, data: t.data })),
