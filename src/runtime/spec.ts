@@ -104,6 +104,8 @@ export interface PlanInput {
   tty: boolean;
   init: boolean;
   privileged: boolean;
+  /** --device nodes, made after Docker's /dev defaults. */
+  devices?: RunPlan["devices"];
   readonlyRoot: boolean;
   noNewPrivileges: boolean;
   /** /etc/passwd and /etc/group of the image, when it has them. */
@@ -171,7 +173,7 @@ export function buildRunPlan(input: PlanInput): RunPlan {
     maskedPaths: input.privileged ? [] : MASKED_PATHS,
     readonlyPaths: input.privileged ? [] : READONLY_PATHS,
     readonlyRoot: input.readonlyRoot,
-    devices: DEFAULT_DEVICES,
+    devices: input.devices?.length ? [...DEFAULT_DEVICES, ...input.devices] : DEFAULT_DEVICES,
     symlinks: DEFAULT_SYMLINKS,
     cgroupProcs: input.cgroupProcs,
     uid: user.uid,
