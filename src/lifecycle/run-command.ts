@@ -8,6 +8,7 @@ import { parsePlatform } from "../image/platform.ts";
 import { ExecError } from "../runtime/launch.ts";
 import { parseResources } from "../runtime/resources.ts";
 import { parseUlimit } from "../runtime/ulimit.ts";
+import { parseDeviceSpec } from "../runtime/devicespec.ts";
 import { parseEnvArg, parseEnvFile } from "../runtime/env.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type VolumeSpec } from "../runtime/volumes.ts";
 import { createContainer, runContainer, runDetached, type RunRequest } from "./run.ts";
@@ -82,6 +83,7 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
       privileged: Boolean(argv.privileged),
       readOnly: Boolean(argv["read-only"]),
       volumes,
+      devices: list(argv.device).map(parseDeviceSpec),
       capAdd: list(argv["cap-add"]),
       capDrop: list(argv["cap-drop"]),
       noNewPrivileges,

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { isKind } from "../errors.ts";
+import { InvalidArgumentError, isKind, NotFoundError } from "../errors.ts";
 import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
 import { readImageFile } from "../rootfs/imagefile.ts";
 import { lowerLinks } from "../rootfs/images.ts";
@@ -12,6 +12,9 @@ import { overlayMount } from "../rootfs/mount.ts";
 import type { PullOptions } from "../rootfs/pull.ts";
 import { detectCgroups, type Cgroup } from "../runtime/cgroups/index.ts";
 import { resolveCapabilities, capabilityNames } from "../runtime/capabilities.ts";
+import { deviceAllowRule } from "../runtime/cgroups/devicefilter.ts";
+import type { DeviceRule } from "../runtime/cgroups/devices.ts";
+import { devMajor, devMinor, type DeviceSpec } from "../runtime/devicespec.ts";
 import { launch, type Launched } from "../runtime/launch.ts";
 import type { Rlimit } from "../runtime/plan.ts";
 import type { Resources } from "../runtime/resources.ts";
@@ -54,6 +57,8 @@ export interface RunRequest {
   volumes: VolumeSpec[];
   capAdd: string[];
   capDrop: string[];
+  /** --device, parsed. */
+  devices?: DeviceSpec[];
   noNewPrivileges: boolean;
   seccomp: boolean;
   ulimits: Rlimit[];
@@ -283,7 +288,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
   const durable = mode !== "foreground";
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
-  const cgroups = detectCgroups(ctx.cgroupRoot);
+  const cgroups = detectCgroups(ctx.cgroupRoot, { sys: ctx.sys });
   const id = newContainerId();
   // A generated name avoids the names in use (Docker's generator retries the same way).
   const name = req.name ?? randomName(new Set(listContainers(ctx.root).map((c) => c.name)));
@@ -298,7 +303,8 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     // image read, the container's directory, network and plan made and the init mounts (it joins
     // last, see init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by
     // its name.
-    const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged });
+    const devices = hostDevices(req.devices ?? []);
+    const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged, devices: devices.map((d) => d.rule) });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
     undo.push(() => cgroup.destroy());
     t.mark("cgroup");
@@ -362,6 +368,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
       hostConfig: {
         AutoRemove: req.rm,
         Privileged: req.privileged,
+        ...(req.devices?.length ? { Devices: req.devices.map((d) => ({ PathOnHost: d.hostPath, PathInContainer: d.containerPath, CgroupPermissions: d.permissions })) } : {}),
         ReadonlyRootfs: req.readOnly,
         RestartPolicy: { Name: req.restart?.name ?? "no", MaximumRetryCount: req.restart?.maximumRetryCount ?? 0 },
         LogConfig: { Type: "json-file", Config: logOptsConfig(req.logConfig) },
@@ -422,6 +429,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
       tty: req.tty,
       init: req.init,
       privileged: req.privileged,
+      devices: devices.map((d) => d.node),
       readonlyRoot: req.readOnly,
       noNewPrivileges: req.noNewPrivileges,
       passwd: readImageFile(ctx.sys, layout, record, "/etc/passwd"),
@@ -453,6 +461,29 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     cleanup();
     throw err;
   }
+}
+
+/**
+ * --device: each host path's node (followed through symlinks, as Docker does) as the plan makes it in
+ * the container, and the device rule that lets the container use it.
+ */
+export function hostDevices(specs: DeviceSpec[]): { node: RunPlan["devices"][number]; rule: DeviceRule }[] {
+  return specs.map((d) => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d.hostPath);
+    } catch (err) {
+      throw new NotFoundError(`Cannot use device "${d.hostPath}": ${(err as Error).message}`, { cause: err });
+    }
+    const type = st.isBlockDevice() ? "b" : st.isCharacterDevice() ? "c" : null;
+    if (!type) throw new InvalidArgumentError(`Cannot use device "${d.hostPath}": not a device node`);
+    const major = devMajor(st.rdev);
+    const minor = devMinor(st.rdev);
+    return {
+      node: { path: d.containerPath, type, major, minor, mode: st.mode & 0o777, uid: 0, gid: 0 },
+      rule: deviceAllowRule(type, major, minor, d.permissions),
+    };
+  });
 }
 
 /**

@@ -132,6 +132,10 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
     case InitStage.Mount:
       return m ? mountOp(m) : `mount #${i}`;
     case InitStage.Remount:
+      if (f.detail === "recursive") {
+        const why = f.code === "ENOSYS" ? "; the kernel lacks mount_setattr (Linux 5.12), which a read-only bind with submounts needs" : "";
+        return `make ${m?.target} read-only with its submounts: mount_setattr ${m?.source} (AT_RECURSIVE, MOUNT_ATTR_RDONLY)${why}`;
+      }
       return `remount ${m?.target} (${mountFlagNames(MS.BIND | MS.REMOUNT | (m?.remountFlags ?? 0))})`;
     case InitStage.Device: {
       const d = plan.devices[i];

@@ -104,6 +104,8 @@ export interface PlanInput {
   tty: boolean;
   init: boolean;
   privileged: boolean;
+  /** --device nodes, made after Docker's /dev defaults. */
+  devices?: RunPlan["devices"];
   readonlyRoot: boolean;
   noNewPrivileges: boolean;
   /** /etc/passwd and /etc/group of the image, when it has them. */
@@ -153,7 +155,8 @@ export function buildRunPlan(input: PlanInput): RunPlan {
         flags: MS.BIND | MS.REC,
         data: null,
         targetKind: b.kind,
-        ...(b.readonly ? { remountFlags: MS.RDONLY } : {}),
+        // MS_REC: the submounts under the source too (init.c: mount_setattr AT_RECURSIVE).
+        ...(b.readonly ? { remountFlags: MS.RDONLY | MS.REC } : {}),
       }),
     ),
     ...input.tmpfs.map((t): ContainerMount => ({ source: "tmpfs", target: t.target, fstype: "tmpfs", flags: t.flags, data: t.data })),
@@ -170,7 +173,7 @@ export function buildRunPlan(input: PlanInput): RunPlan {
     maskedPaths: input.privileged ? [] : MASKED_PATHS,
     readonlyPaths: input.privileged ? [] : READONLY_PATHS,
     readonlyRoot: input.readonlyRoot,
-    devices: DEFAULT_DEVICES,
+    devices: input.devices?.length ? [...DEFAULT_DEVICES, ...input.devices] : DEFAULT_DEVICES,
     symlinks: DEFAULT_SYMLINKS,
     cgroupProcs: input.cgroupProcs,
     uid: user.uid,

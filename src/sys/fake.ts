@@ -129,6 +129,7 @@ export function fakeSys(): FakeSys {
       record("openat2", args);
       throw new SyscallError(`openat2 ${String(args[1])}`, 38, "ENOSYS");
     },
+    attachDeviceFilter: (...args) => record("attachDeviceFilter", args),
     openPty(root) {
       record("openPty", root === undefined ? [] : [root]);
       return { master: 100, slave: 101 };

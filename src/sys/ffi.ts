@@ -3,7 +3,7 @@
 // compiled by TinyCC on the first launch only, and only where the static init (the monitor binary)
 // cannot be executed from a memfd.
 import fs from "node:fs";
-import { cc, CString, dlopen, FFIType, read, type Pointer } from "bun:ffi";
+import { cc, CString, dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 import { InternalError } from "../errors.ts";
 // Embedded in the compiled binary: the host needs neither the file nor a compiler nor headers.
 import initSource from "./init.c" with { type: "text" };
@@ -202,4 +202,9 @@ export function dupFdAbove2(fd: number): number {
   const r = lib().fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
   if (r < 0) throw new InternalError(`Cannot duplicate fd ${fd}: ${errnoName(errno())}`);
   return r;
+}
+
+/** The address of a buffer's bytes, for a struct field that points at them (bpf's union bpf_attr). */
+export function ptrOf(bytes: Uint8Array): number {
+  return ptr(bytes);
 }

@@ -513,6 +513,21 @@ static long resolve_parent(int rootfd, const char *path, char *buf, const char *
 
 /* ---- the child: the plan, in order ---- */
 
+#define SYS_mount_setattr 442
+#define AT_EMPTY_PATH 0x1000
+#define AT_RECURSIVE 0x8000
+#define MOUNT_ATTR_RDONLY 0x1
+struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; };
+
+/* A remount changes the top mount only: the submounts of a read-only bind (-v /:/host:ro brings
+ * /host/proc, /host/sys…) are made read-only too, as Docker 25 does. No fallback: without
+ * mount_setattr (Linux < 5.12, ENOSYS) the start fails rather than leave them writable. */
+static void mount_rdonly_recursive(long fd, int i)
+{
+  struct mount_attr a = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+  CHECK(S(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a), ST_REMOUNT, i, "recursive");
+}
+
 static void mount_one(int rootfd, struct mnt *m, int i)
 {
   char at[64];
@@ -528,6 +543,7 @@ static void mount_one(int rootfd, struct mnt *m, int i)
     fd_path(at, fd);
     u32 keep = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
     CHECK(S(SYS_mount, "", at, 0, MS_BIND | MS_REMOUNT | keep | m->remount, 0), ST_REMOUNT, i, 0);
+    if ((m->remount & (MS_REC | MS_RDONLY)) == (MS_REC | MS_RDONLY)) mount_rdonly_recursive(fd, i);
     S(SYS_close, fd);
   }
 }

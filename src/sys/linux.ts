@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import { InternalError, InvalidArgumentError, SyscallError } from "../errors.ts";
-import { cstr, dupFdAbove2, errno, errnoName, initLib, lib } from "./ffi.ts";
+import { cstr, dupFdAbove2, errno, errnoName, initLib, lib, ptrOf } from "./ffi.ts";
 import { LOCK_NB, MS, mountFlagNames, RESOLVE, type ContainerProcess, type EarlyContainer, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
@@ -152,7 +152,74 @@ export function linuxSys(): Sys {
     // end network
     // branch cmds: openat2 through syscall(2); struct open_how {u64 flags, mode, resolve}.
     openat2,
+    attachDeviceFilter,
   };
+}
+
+/** bpf(2): 321 on x86_64, 280 on aarch64 (the generic table). */
+const SYS_BPF = process.arch === "arm64" ? 280 : 321;
+const BPF_PROG_LOAD = 5;
+const BPF_PROG_ATTACH = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+const BPF_CGROUP_DEVICE = 6;
+const BPF_F_ALLOW_MULTI = 2;
+/** Zeroed beyond the fields set: a kernel takes any size up to its union bpf_attr's, tail zero. */
+const BPF_ATTR_SIZE = 128;
+
+function bpf(cmd: number, attr: Buffer): number {
+  return Number(lib().syscall(SYS_BPF, cmd, attr, BPF_ATTR_SIZE as unknown as null, 0));
+}
+
+function attachDeviceFilter(cgroupDir: string, program: Uint8Array): void {
+  const insns = Buffer.from(program);
+  const count = insns.length / 8;
+  const license = cstr("Apache-2.0")!;
+  const load = (logBuf: Buffer | null): number => {
+    const attr = Buffer.alloc(BPF_ATTR_SIZE);
+    attr.writeUInt32LE(BPF_PROG_TYPE_CGROUP_DEVICE, 0); // prog_type
+    attr.writeUInt32LE(count, 4); // insn_cnt
+    attr.writeBigUInt64LE(BigInt(ptrOf(insns)), 8); // insns
+    attr.writeBigUInt64LE(BigInt(ptrOf(license)), 16); // license
+    if (logBuf) {
+      attr.writeUInt32LE(1, 24); // log_level
+      attr.writeUInt32LE(logBuf.length, 28); // log_size
+      attr.writeBigUInt64LE(BigInt(ptrOf(logBuf)), 32); // log_buf
+    }
+    attr.write("tinydock_dev", 48, "latin1"); // prog_name (char[16])
+    attr.writeUInt32LE(BPF_CGROUP_DEVICE, 68); // expected_attach_type
+    return bpf(BPF_PROG_LOAD, attr);
+  };
+  const what = `BPF_PROG_TYPE_CGROUP_DEVICE, ${count} instructions`;
+  let prog = load(null);
+  if (prog < 0) {
+    const e = errno();
+    // The verifier says why in its log: load again, asking for it, so that the error can quote it.
+    const log = Buffer.alloc(16384);
+    if (e === 13 /* EACCES */ || e === 22 /* EINVAL */) load(log);
+    const text = log.subarray(0, Math.max(0, log.indexOf(0))).toString("utf8").trim().split("\n").slice(-2).join("; ");
+    throw new SyscallError(`bpf BPF_PROG_LOAD (${what})${text ? ` [verifier: ${text}]` : ""}`, e, errnoName(e));
+  }
+  try {
+    let dir: number;
+    try {
+      dir = fs.openSync(cgroupDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "EIO";
+      throw new SyscallError(`open cgroup ${cgroupDir} to attach its device program`, 0, code);
+    }
+    try {
+      const attr = Buffer.alloc(BPF_ATTR_SIZE);
+      attr.writeUInt32LE(dir, 0); // target_fd
+      attr.writeUInt32LE(prog, 4); // attach_bpf_fd
+      attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8); // attach_type
+      attr.writeUInt32LE(BPF_F_ALLOW_MULTI, 12); // attach_flags
+      if (bpf(BPF_PROG_ATTACH, attr) < 0) fail(`bpf BPF_PROG_ATTACH of the device program to ${cgroupDir} (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)`);
+    } finally {
+      fs.closeSync(dir);
+    }
+  } finally {
+    fs.closeSync(prog); // the attachment holds the program
+  }
 }
 
 // network

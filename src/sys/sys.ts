@@ -61,6 +61,13 @@ export interface Sys {
    * that a container's symlinks resolve inside its root. Returns the new fd.
    */
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /**
+   * Loads `program` (struct bpf_insn bytes) as a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it
+   * to the cgroup v2 directory `cgroupDir` (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI): from then on the
+   * kernel asks it about every device node a process of that cgroup makes or opens. The attachment
+   * keeps the program; it goes with the cgroup.
+   */
+  attachDeviceFilter(cgroupDir: string, program: Uint8Array): void;
 }
 
 /** openat2's resolve flags (linux/openat2.h). */

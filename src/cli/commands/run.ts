@@ -32,6 +32,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "tmpfs", type: "string", array: true, describe: "Mount a tmpfs directory" },
   { name: "read-only", type: "boolean", default: false, describe: "Mount the container's root filesystem as read only" },
   { name: "privileged", type: "boolean", default: false, describe: "Give extended privileges to this container" },
+  { name: "device", type: "string", array: true, describe: "Add a host device to the container (HOST[:CONTAINER][:rwm])" },
   { name: "cap-add", type: "string", array: true, describe: "Add Linux capabilities" },
   { name: "cap-drop", type: "string", array: true, describe: "Drop Linux capabilities" },
   { name: "security-opt", type: "string", array: true, describe: "Security options (no-new-privileges, seccomp=unconfined)" },

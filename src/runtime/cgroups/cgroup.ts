@@ -1,7 +1,9 @@
 // The one interface over cgroup v1 and v2 (habit 10): src/runtime/cgroups/v1.ts and v2.ts
 // implement it, detect.ts picks one. Every container's cgroup is named tinydock/<id>.
 import { InvalidArgumentError } from "../../errors.ts";
+import type { Sys } from "../../sys/sys.ts";
 import type { Resources } from "../resources.ts";
+import type { DeviceRule } from "./devices.ts";
 
 /** The directory under each hierarchy (v1) or the v2 root that holds every container's cgroup. */
 export const CGROUP_PARENT = "tinydock";
@@ -18,13 +20,18 @@ export interface CgroupStats {
 export interface CgroupOptions {
   /** How long destroy() waits for killed processes to leave and rmdir to stop answering EBUSY (ms). */
   settleMs?: number;
+  /** Loads and attaches v2 device programs; a v2 manager without it refuses to create a cgroup
+   * (unless every device is allowed) rather than leave the devices open. */
+  sys?: Pick<Sys, "attachDeviceFilter">;
 }
 
 export const DEFAULT_SETTLE_MS = 3_000;
 
 export interface CreateOptions {
-  /** --privileged: no device cgroup rules (v1), every device allowed as in Docker. */
+  /** --privileged: no device cgroup rules (v1) nor device program (v2), every device allowed as in Docker. */
   allDevices?: boolean;
+  /** Allowed besides Docker's list (--device), after it. */
+  devices?: DeviceRule[];
 }
 
 export interface Cgroup {

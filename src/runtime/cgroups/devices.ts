@@ -2,7 +2,7 @@
 // oci/defaults.go DefaultLinuxSpec().Linux.Resources.Devices, followed by the rules runc appends to
 // every container (libcontainer/specconv AllowedDevices). On v1 they are written to devices.deny /
 // devices.allow in this order. On v2 the device controller is an eBPF program attached to the
-// cgroup; tinydock does not load one yet, so v2 containers get no device rules.
+// cgroup: devicefilter.ts compiles the same list into one.
 
 export interface DeviceRule {
   allow: boolean;

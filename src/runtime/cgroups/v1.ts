@@ -32,7 +32,7 @@ import {
   waitFor,
   writeControl,
 } from "./cgroupfs.ts";
-import { DOCKER_DEVICE_RULES } from "./devices.ts";
+import { DOCKER_DEVICE_RULES, type DeviceRule } from "./devices.ts";
 import { parseKeyedFile, parseLimitValue } from "./files.ts";
 
 export interface V1Hierarchy {
@@ -99,6 +99,8 @@ export interface V1PlanInput {
   id: string;
   resources: Resources;
   allDevices: boolean;
+  /** --device rules, allowed after Docker's. */
+  devices?: DeviceRule[];
   /** The cpuset hierarchy's root and tinydock/ values now ("" where tinydock/ is fresh). */
   cpuset?: { rootCpus: string; rootMems: string; parentCpus: string; parentMems: string };
 }
@@ -148,7 +150,7 @@ export function planV1(input: V1PlanInput): CgroupPlan {
 
   const devices = dirOf("devices");
   if (!input.allDevices) {
-    for (const d of DOCKER_DEVICE_RULES) put(devices, d.allow ? "devices.allow" : "devices.deny", d.rule);
+    for (const d of [...DOCKER_DEVICE_RULES, ...(input.devices ?? [])]) put(devices, d.allow ? "devices.allow" : "devices.deny", d.rule);
   }
   return { writes, warnings: [] };
 }
@@ -300,7 +302,7 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
           parentCpus: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.cpus")) ?? "",
           parentMems: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.mems")) ?? "",
         };
-        const plan = planV1({ root, hierarchies, id, resources: r, allDevices: opts.allDevices ?? false, ...(cpuset ? { cpuset } : {}) });
+        const plan = planV1({ root, hierarchies, id, resources: r, allDevices: opts.allDevices ?? false, ...(opts.devices ? { devices: opts.devices } : {}), ...(cpuset ? { cpuset } : {}) });
         cg.warnings = [...plan.warnings, ...applyWrites(plan.writes)];
         return cg;
       } catch (err) {

@@ -1,9 +1,9 @@
 // cgroup v2: one hierarchy at the root; a container's cgroup is root/tinydock/<id>, with the
-// controllers it needs enabled in root's and tinydock/'s cgroup.subtree_control. Device rules
-// need an eBPF program on v2 and are not applied (see devices.ts).
+// controllers it needs enabled in root's and tinydock/'s cgroup.subtree_control. Device rules are an
+// eBPF program attached to the cgroup (devicefilter.ts), before any process can be in it.
 import fs from "node:fs";
 import path from "node:path";
-import { FailedPreconditionError } from "../../errors.ts";
+import { FailedPreconditionError, InternalError } from "../../errors.ts";
 import { sharesToWeight, type Resources } from "../resources.ts";
 import {
   CGROUP_PARENT,
@@ -32,6 +32,8 @@ import {
   waitFor,
   writeControl,
 } from "./cgroupfs.ts";
+import { compileDeviceFilter } from "./devicefilter.ts";
+import { DOCKER_DEVICE_RULES } from "./devices.ts";
 import { parseControllerList, parseKeyedFile, parseLimitValue } from "./files.ts";
 
 export const SWAP_WARNING_V2 = "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.";
@@ -194,14 +196,20 @@ export function createV2Manager(root: string, options: CgroupOptions = {}): Cgro
   return {
     version: 2,
     root,
-    create(id: string, r: Resources, _opts: CreateOptions = {}): Cgroup {
+    create(id: string, r: Resources, opts: CreateOptions = {}): Cgroup {
       checkCgroupId(id);
       const available = controllers(path.join(root, "cgroup.controllers"));
       checkV2Controllers(root, available, r);
       const cg = new V2Cgroup(root, id, settleMs);
       try {
-        makeCgroupDir(path.join(root, CGROUP_PARENT, id));
+        const dir = path.join(root, CGROUP_PARENT, id);
+        makeCgroupDir(dir);
         primeJoin(ownProcsFileV2(root)); // after the mkdir, before the limits (see cgroupfs.ts)
+        // Before anything can join: the container's init joins only once its plan comes, after this.
+        if (!opts.allDevices) {
+          if (!options.sys) throw new InternalError(`Cannot create cgroup ${dir}: its device rules need a way to attach a device program`);
+          options.sys.attachDeviceFilter(dir, compileDeviceFilter([...DOCKER_DEVICE_RULES, ...(opts.devices ?? [])]));
+        }
         const plan = planV2({
           root,
           id,

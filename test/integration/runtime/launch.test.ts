@@ -298,6 +298,22 @@ describe.each(["tinycc", "early"] as const)("launch (%s)", (how) => {
     expect(r.out).toBe("from the host\nro-vol\n1024\n500\n");
   });
 
+  test("a read-only bind is read-only with its submounts (mount_setattr AT_RECURSIVE); the host's stay writable", async () => {
+    const host = path.join(dir, `rosub-${mode}`);
+    fs.mkdirSync(path.join(host, "sub"), { recursive: true });
+    sys.mount("tmpfs", path.join(host, "sub"), "tmpfs", 0, "size=64k");
+    try {
+      const r = await sh("touch /x/file 2>&1; touch /x/sub/file 2>&1; :", {
+        mounts: [...defaultMounts({ privileged: false, readonlyRoot: false }), { source: host, target: "/x", fstype: null, flags: MS.BIND | MS.REC, data: null, remountFlags: MS.RDONLY | MS.REC }],
+      });
+      expect(r.out).toBe("touch: /x/file: Read-only file system\ntouch: /x/sub/file: Read-only file system\n");
+      fs.writeFileSync(path.join(host, "sub", "after"), "host\n"); // EROFS here would throw
+      expect(fs.readdirSync(path.join(host, "sub"))).toEqual(["after"]);
+    } finally {
+      sys.umount(path.join(host, "sub"), 0);
+    }
+  });
+
   test("joins the planned cgroup, then sees it as its root", async () => {
     const cg = "/sys/fs/cgroup/pids/tinydock-launch-test";
     if (!fs.existsSync("/sys/fs/cgroup/pids")) return;

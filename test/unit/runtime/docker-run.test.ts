@@ -130,7 +130,8 @@ describe("the run plan", () => {
     expect(p.namespaces).toEqual(["mnt", "pid", "uts", "ipc", "net", "cgroup", "time"]);
     expect(p.mounts.map((m) => m.target)).toEqual(["/proc", "/dev", "/dev/pts", "/sys", "/dev/mqueue", "/dev/shm", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/a", "/a/b/c"]);
     expect(p.mounts.find((m) => m.target === "/sys")!.flags & MS.RDONLY).toBe(MS.RDONLY);
-    expect(p.mounts.find((m) => m.target === "/a/b/c")!.remountFlags).toBe(MS.RDONLY);
+    // MS_REC: read-only with the submounts under its source (init.c: mount_setattr AT_RECURSIVE)
+    expect(p.mounts.find((m) => m.target === "/a/b/c")!.remountFlags).toBe(MS.RDONLY | MS.REC);
     expect(p.maskedPaths).toEqual(MASKED_PATHS);
     expect(p.maskedPaths).toContain("/proc/kcore");
     expect(p.readonlyPaths).toContain("/proc/sys");

@@ -109,6 +109,12 @@ describe("launch", () => {
     ["mount", failure(InitStage.Mount, "EPERM", 0), "mount proc on /proc (MS_NOSUID|MS_NODEV|MS_NOEXEC): EPERM"],
     ["mount target", failure(InitStage.MountTarget, "ELOOP", 1), "create mount target /etc/hosts in /r/rootfs: ELOOP"],
     ["remount", failure(InitStage.Remount, "EPERM", 1), "remount /etc/hosts (MS_RDONLY|MS_REMOUNT|MS_BIND): EPERM"],
+    ["recursive read-only", failure(InitStage.Remount, "EPERM", 1, "recursive"), "make /etc/hosts read-only with its submounts: mount_setattr /host/hosts (AT_RECURSIVE, MOUNT_ATTR_RDONLY): EPERM"],
+    [
+      "recursive read-only without mount_setattr",
+      failure(InitStage.Remount, "ENOSYS", 1, "recursive"),
+      "make /etc/hosts read-only with its submounts: mount_setattr /host/hosts (AT_RECURSIVE, MOUNT_ATTR_RDONLY); the kernel lacks mount_setattr (Linux 5.12), which a read-only bind with submounts needs: ENOSYS",
+    ],
     ["rootfs", failure(InitStage.Rootfs, "EINVAL"), "mount overlay on /r/rootfs (MS_NODEV): EINVAL"],
     ["rootfs chdir", failure(InitStage.Rootfs, "ENOENT", 0, "chdir"), "chdir /r: ENOENT"],
     ["cgroup", failure(InitStage.Cgroup, "EACCES"), "join cgroup: write 0 to /sys/fs/cgroup/pids/tinydock/x/cgroup.procs: EACCES"],

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { FailedPreconditionError } from "../../../../src/errors.ts";
+import { FailedPreconditionError, InternalError } from "../../../../src/errors.ts";
+import { compileDeviceFilter, deviceAllowRule } from "../../../../src/runtime/cgroups/devicefilter.ts";
+import { DOCKER_DEVICE_RULES } from "../../../../src/runtime/cgroups/devices.ts";
+import { fakeSys } from "../../../../src/sys/fake.ts";
 import { detectCgroups } from "../../../../src/runtime/cgroups/index.ts";
 import { planV2, SWAP_WARNING_V2, SWAPPINESS_WARNING } from "../../../../src/runtime/cgroups/v2.ts";
 import { parseResources } from "../../../../src/runtime/resources.ts";
@@ -17,9 +20,10 @@ afterEach(() => {
 function setup(opts: { swap?: boolean; kill?: boolean; controllers?: string; subtreeControl?: string } = {}) {
   fake = fakeV2(opts);
   fakeV2Cgroup(fake.root, ID, opts);
-  const manager = detectCgroups(fake.root, { settleMs: 100 });
+  const sys = fakeSys();
+  const manager = detectCgroups(fake.root, { settleMs: 100, sys });
   const at = (file: string) => path.join(fake!.root, "tinydock", ID, file);
-  return { root: fake.root, manager, at };
+  return { root: fake.root, manager, at, sys };
 }
 
 const FLAGS = { memory: "16m", cpus: "0.5", pidsLimit: "10", cpusetCpus: "0", cpuShares: "700" };
@@ -94,6 +98,46 @@ describe("cgroup v2: create", () => {
     expect(read(at("memory.max"))).toBe("16777216");
     expect(fs.existsSync(at("memory.swap.max"))).toBe(false);
     expect(cg.warnings).toEqual([SWAPPINESS_WARNING, SWAP_WARNING_V2]);
+  });
+});
+
+describe("cgroup v2: device rules", () => {
+  test("Docker's rules are attached as a device program to the new cgroup, before any limit is written", () => {
+    const { root, manager, sys } = setup();
+    fs.writeFileSync(path.join(root, "tinydock", ID, "memory.max"), "max\n");
+    const seen: string[] = [];
+    const attach = sys.attachDeviceFilter;
+    sys.attachDeviceFilter = (dir, prog) => {
+      seen.push(fs.readFileSync(path.join(dir, "memory.max"), "utf8"));
+      attach(dir, prog);
+    };
+    manager.create(ID, parseResources({ memory: "16m" }, 2));
+    expect(sys.calls.filter((c) => c.op === "attachDeviceFilter")).toEqual([
+      { op: "attachDeviceFilter", args: [path.join(root, "tinydock", ID), compileDeviceFilter(DOCKER_DEVICE_RULES)] },
+    ]);
+    expect(seen).toEqual(["max\n"]);
+  });
+
+  test("--device rules follow Docker's; --privileged attaches nothing (every device, as on v1)", () => {
+    const { manager, sys } = setup();
+    const extra = [deviceAllowRule("b", 7, 3, "rwm")];
+    manager.create(ID, {}, { devices: extra });
+    expect(sys.calls.find((c) => c.op === "attachDeviceFilter")?.args[1]).toEqual(compileDeviceFilter([...DOCKER_DEVICE_RULES, ...extra]));
+    fakeV2Cgroup(fake!.root, "priv");
+    // A plain file keeps what was written ("+memory +pids"); the kernel would show the names.
+    for (const d of [fake!.root, path.join(fake!.root, "tinydock")]) fs.writeFileSync(path.join(d, "cgroup.subtree_control"), "memory pids\n");
+    manager.create("priv", {}, { allDevices: true });
+    expect(sys.calls.filter((c) => c.op === "attachDeviceFilter").length).toBe(1);
+  });
+
+  test("a failed attach removes the cgroup and names the operation; no Sys: refused, never left open", () => {
+    const { root, manager, sys } = setup();
+    sys.failNext("attachDeviceFilter", "EPERM");
+    expect(() => manager.create(ID, {})).toThrow(/attachDeviceFilter .*: EPERM/);
+    expect(fs.existsSync(path.join(root, "tinydock", ID))).toBe(false);
+    fakeV2Cgroup(root, ID);
+    expect(() => detectCgroups(root, { settleMs: 100 }).create(ID, {})).toThrow(InternalError);
+    expect(() => detectCgroups(root, { settleMs: 100 }).create(ID, {})).toThrow("its device rules need a way to attach a device program");
   });
 });
 
