@@ -54,6 +54,13 @@ export function parseTemplate(input: string, hasFunc: (name: string) => boolean)
     if (t.kind !== kind) unexpected(t, context);
     return t;
   };
+  // Go's Tree.add: within one parse a name may be defined once (an empty body does not count).
+  const define = (name: string, list: Node[], pos: number) => {
+    const empty = (l: Node[]) => l.every((n) => n.k === "text" && n.text.trim() === "");
+    const old = defs.get(name);
+    if (old && !empty(old) && !empty(list)) fail(`template: multiple definition of template ${JSON.stringify(name)}`, pos);
+    if (!old || empty(old)) defs.set(name, list);
+  };
   const enter = (pos: number) => {
     if (++depth > MAX_DEPTH) fail("max expression depth exceeded", pos);
   };
@@ -88,7 +95,7 @@ export function parseTemplate(input: string, hasFunc: (name: string) => boolean)
     const [list, end] = itemList();
     vars = saved;
     if (end.k !== "end") fail(`unexpected {{${end.k}}} in define clause`, end.pos);
-    defs.set(name, list);
+    define(name, list, t.pos);
   }
 
   function itemList(): [Node[], End] {
@@ -197,7 +204,7 @@ export function parseTemplate(input: string, hasFunc: (name: string) => boolean)
     const [list, end] = itemList();
     vars = saved;
     if (end.k !== "end") fail(`unexpected {{${end.k}}} in block clause`, end.pos);
-    defs.set(name, list);
+    define(name, list, pos);
     return { k: "template", pos, name, pipe };
   }
 

@@ -1,6 +1,6 @@
 // Go's fmt.Sprintf/Sprint/Sprintln for template values: the verbs %v %s %d %q %x %X %o %b %c %U
 // %t %e %f %g %T %%, flags - + # 0 space, width and precision (also *), and Go's in-band errors
-// (%!d(string=a), %!v(MISSING), %!(EXTRA ...)). Width and precision over 1e6 are %!(BADWIDTH).
+// (%!d(string=a), %!v(MISSING), %!(EXTRA ...)). A * width over 1e6 is %!(BADWIDTH), as in Go.
 import { goQuote } from "./quote.ts";
 import { goFloat, goString, isInt, isObject, sortedKeys, typeName, type Value } from "./value.ts";
 
@@ -62,13 +62,20 @@ export function sprintf(format: string, args: Value[]): string {
         }
         return a;
       }
-      const m = /^\d+/.exec(format.slice(i, i + 12));
-      if (!m) return undefined;
-      i += m[0].length;
-      return Number(m[0]);
+      // Go's parsenum: past 1e6 the number swallows the rest of the format.
+      let n: number | undefined;
+      while (i < format.length && format[i]! >= "0" && format[i]! <= "9") {
+        if ((n ?? 0) > 1e6) {
+          i = format.length;
+          return undefined;
+        }
+        n = (n ?? 0) * 10 + Number(format[i]);
+        i++;
+      }
+      return n;
     };
     s.width = num();
-    if (bad || (s.width !== undefined && s.width > 1e6)) {
+    if (bad) {
       out += "%!(BADWIDTH)";
       s.width = undefined;
       bad = "";
@@ -80,7 +87,7 @@ export function sprintf(format: string, args: Value[]): string {
     if (format[i] === ".") {
       i++;
       s.prec = num() ?? 0;
-      if (bad || s.prec > 1e6 || s.prec < 0) {
+      if (bad || s.prec < 0) {
         out += "%!(BADPREC)";
         s.prec = undefined;
         bad = "";
