@@ -29,7 +29,14 @@ const MAX_TEMPLATE_DEPTH = 200;
 const NO_FINAL = Symbol("missing");
 type Final = Value | typeof NO_FINAL;
 type Flow = 0 | 1 | 2; // normal, break, continue
-type At = { pos: number; text: string };
+// Where an error happened: a node (its text is made only when an error is reported), or a spot.
+type At = Node | Arg | Cmd | { pos: number; text: string };
+const NODE_KINDS = new Set(["text", "action", "if", "range", "with", "template", "break", "continue"]);
+function atText(w: At): string {
+  if ("args" in w) return cmdString(w);
+  if (!("k" in w)) return w.text;
+  return NODE_KINDS.has(w.k) ? nodeString(w as Node) : argString(w as Arg);
+}
 
 export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions = {}): string {
   const funcs = opts.funcs ?? FUNCS;
@@ -39,14 +46,14 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
   let name = "";
   const vars: { name: string; value: Value }[] = [{ name: "$", value: data }];
 
-  const at = (a: Arg): At => ({ pos: a.pos, text: argString(a) });
   const errorf = (where: At, msg: string): never => {
-    const before = text.slice(0, where.pos);
+    const before = text.slice(0, "pos" in where ? where.pos : 0);
     const nl = before.lastIndexOf("\n");
     const line = 1 + (before.match(/\n/g)?.length ?? 0);
     const col = utf8Length(nl < 0 ? before : before.slice(nl + 1));
-    const ctx = [...where.text];
-    const shown = ctx.length > 20 ? `${ctx.slice(0, 20).join("")}...` : where.text;
+    const whole = atText(where);
+    const ctx = [...whole];
+    const shown = ctx.length > 20 ? `${ctx.slice(0, 20).join("")}...` : whole;
     throw new TemplateExecError(`template: ${name}:${line}:${col}: executing ${JSON.stringify(name)} at <${shown}>: ${msg}`, out);
   };
   const step = (where: At) => {
@@ -67,10 +74,10 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
 
   function walk(dot: Value, n: Node): Flow {
     if (n.k === "text") {
-      write(n.text, { pos: 0, text: n.text });
+      write(n.text, n);
       return 0;
     }
-    const where = { pos: n.pos, text: nodeString(n) };
+    const where = n;
     step(where);
     switch (n.k) {
       case "action": {
@@ -173,7 +180,7 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
 
   function varValue(a: Arg, varName: string): Value {
     for (let i = vars.length - 1; i >= 0; i--) if (vars[i]!.name === varName) return vars[i]!.value;
-    return errorf(at(a), `undefined variable: ${varName}`);
+    return errorf(a, `undefined variable: ${varName}`);
   }
 
   function evalPipeline(dot: Value, pipe: Pipe): Value {
@@ -188,12 +195,12 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
   }
 
   function notAFunction(args: Arg[], final: Final): void {
-    if (args.length > 1 || final !== NO_FINAL) errorf(at(args[0]!), `can't give argument to non-function ${argString(args[0]!)}`);
+    if (args.length > 1 || final !== NO_FINAL) errorf(args[0]!, `can't give argument to non-function ${argString(args[0]!)}`);
   }
 
   function evalCommand(dot: Value, cmd: Cmd, final: Final): Value {
     const first = cmd.args[0]!;
-    step(at(first));
+    step(first);
     switch (first.k) {
       case "field":
         return evalFieldChain(dot, dot, first, first.idents, cmd.args, final, false);
@@ -222,7 +229,7 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
       case "dot":
         return dot;
       case "nil":
-        return errorf(at(first), "nil is not a command");
+        return errorf(first, "nil is not a command");
       case "num":
         return first.v;
       case "str":
@@ -241,7 +248,7 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
   }
 
   function evalField(dot: Value, field: string, node: Arg, args: Arg[], final: Final, recv: Value, fromMap: boolean): Value {
-    const where = at(node);
+    const where = (node);
     if (recv === undefined) {
       if (opts.missingKeyError) errorf(where, `nil data; no entry for key ${JSON.stringify(field)}`);
       return undefined;
@@ -253,7 +260,7 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
       if (typeof v === "function") {
         const argv = args.slice(1).map((a) => evalArg(dot, "any", a));
         if (final !== NO_FINAL) argv.push(final);
-        return callFn(field, { pos: node.pos, text: argString(node) }, () => (v as (...a: Value[]) => Value).apply(recv, argv));
+        return callFn(field, node, () => (v as (...a: Value[]) => Value).apply(recv, argv));
       }
       if (hasArgs) errorf(where, `${field} is not a method but has arguments`);
       if (v === undefined && opts.missingKeyError) errorf(where, `map has no entry for key ${JSON.stringify(field)}`);
@@ -274,7 +281,7 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
 
   function evalFunction(dot: Value, id: Extract<Arg, { k: "ident" }>, cmd: Cmd | Arg, args: Arg[], final: Final): Value {
     const fn = funcs[id.name];
-    const where = at(id);
+    const where = (id);
     if (!fn) return errorf(where, `${JSON.stringify(id.name)} is not a defined function`);
     const given = args.length - 1 + (final !== NO_FINAL ? 1 : 0);
     if (fn.variadic ? given < fn.params.length : given !== fn.params.length) {
@@ -291,8 +298,7 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
     }
     const argv = args.slice(1).map((a, i) => evalArg(dot, paramOf(i), a));
     if (final !== NO_FINAL) argv.push(validate(final, paramOf(argv.length), where));
-    const callAt = "args" in cmd ? { pos: cmd.pos, text: cmdString(cmd) } : at(cmd);
-    return callFn(id.name, callAt, () => fn.fn(argv));
+    return callFn(id.name, cmd, () => fn.fn(argv));
   }
 
   function validate(v: Value, p: Param, where: At): Value {
@@ -300,12 +306,12 @@ export function execute(tree: Tree, text: string, data: Value, opts: ExecOptions
     const want = p === "strings" ? "[]string" : p;
     if (v === undefined) return errorf(where, `invalid value; expected ${want}`);
     const ok = p === "string" ? typeof v === "string" : p === "int" ? isInt(v) : Array.isArray(v) && v.every((e) => typeof e === "string");
-    if (!ok) errorf(where, `wrong type for value; expected ${want}; got ${typeName(v)}`);
+    if (!ok) errorf(where, `wrong type for value; expected ${want}; got ${v === null ? "interface {}" : typeName(v)}`);
     return v;
   }
 
   function evalArg(dot: Value, p: Param, a: Arg): Value {
-    const where = at(a);
+    const where = (a);
     switch (a.k) {
       case "dot":
         return validate(dot, p, where);
