@@ -1,105 +1,105 @@
-// A small subset of Go's text/template, as `docker inspect -f` and `docker ps --format` use it:
-// {{.A.B}} dotted paths, {{json .X}}, {{index .X "key"}}, {{join .X ","}}, {{upper .X}},
-// {{lower .X}}, {{len .X}}, {{println .X}}, {{.}}; text between actions is kept, and \t, \n in the
-// format are tabs and newlines as Docker's CLI makes them. Anything else is a ParseError.
+// Go's text/template as `docker inspect -f` and `docker ps --format` use it, with Docker's
+// functions (json, join, split, lower, upper, title, truncate, pad) and its `table` directive.
+// The lexer, parser, executor and functions live in ./template/; this is the entry point.
+// As Docker's CLI does, a typed `\t` or `\n` in a format is a tab or a newline. A template that
+// does not parse or fails to execute throws a one-line ParseError carrying Go's message.
 import { ParseError } from "../errors.ts";
+import { execute, TemplateExecError, type ExecOptions } from "./template/exec.ts";
+import { FUNCS, HEADER_FUNCS } from "./template/funcs.ts";
+import { TemplateSyntaxError } from "./template/lex.ts";
+import { parseTemplate, type Tree } from "./template/parse.ts";
+import { tabwrite } from "./template/table.ts";
+import { goString as printValue, type Value } from "./template/value.ts";
 
-type Value = unknown;
+export { tabwrite, DOCKER_TABS } from "./template/table.ts";
 
-/** Go's %v of a value as text/template prints it. */
-export function goString(v: Value): string {
-  if (v === undefined) return "<no value>";
-  if (v === null) return "<nil>";
-  if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
-  if (Array.isArray(v)) return `[${v.map(goString).join(" ")}]`;
-  if (typeof v === "object") {
-    const keys = Object.keys(v as object).sort();
-    return `map[${keys.map((k) => `${k}:${goString((v as Record<string, Value>)[k])}`).join(" ")}]`;
+/** A template's failure: Go's text after the format it names, on one line. */
+export class TemplateError extends ParseError {
+  /** What the template wrote before an execution error. */
+  readonly partial: string;
+  constructor(message: string, partial = "") {
+    super(message.replace(/[\r\n\t]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : "\\r")));
+    this.partial = partial;
   }
-  return String(v);
 }
 
-function tokenize(action: string, format: string): string[] {
-  const out: string[] = [];
-  const re = /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|[^\s"`]+)/gy;
-  let m: RegExpExecArray | null;
-  let last = 0;
-  while ((m = re.exec(action))) {
-    out.push(m[1]!);
-    last = re.lastIndex;
-  }
-  if (action.slice(last).trim() !== "") throw new ParseError(`Cannot parse template "${format}": bad action {{${action}}}`);
-  return out;
-}
-
-function lookup(data: Value, dotted: string, format: string): Value {
-  if (dotted === ".") return data;
-  let v: Value = data;
-  for (const part of dotted.slice(1).split(".")) {
-    if (v === null || v === undefined) return undefined;
-    if (typeof v !== "object") throw new ParseError(`Cannot parse template "${format}": can't evaluate field ${part} in type ${typeof v}`);
-    v = (v as Record<string, Value>)[part];
-  }
-  return v;
-}
-
-function argValue(tok: string, data: Value, format: string): Value {
-  if (tok.startsWith(".")) return lookup(data, tok, format);
-  if (tok.startsWith('"')) return JSON.parse(tok) as string;
-  if (tok.startsWith("`")) return tok.slice(1, -1);
-  if (/^-?\d+$/.test(tok)) return Number(tok);
-  if (tok === "true" || tok === "false") return tok === "true";
-  throw new ParseError(`Cannot parse template "${format}": function "${tok}" not defined`);
-}
-
-const FUNCS: Record<string, (args: Value[], format: string) => Value> = {
-  json: ([v]) => JSON.stringify(v ?? null),
-  index: ([v, ...keys]) => keys.reduce<Value>((acc, k) => (acc === null || acc === undefined ? undefined : (acc as Record<string, Value>)[String(k)]), v),
-  join: ([v, sep]) => (Array.isArray(v) ? v.map(goString).join(String(sep ?? "")) : goString(v)),
-  upper: ([v]) => goString(v).toUpperCase(),
-  lower: ([v]) => goString(v).toLowerCase(),
-  title: ([v]) => goString(v).replace(/\b\w/g, (c) => c.toUpperCase()),
-  len: ([v]) => (Array.isArray(v) || typeof v === "string" ? v.length : v && typeof v === "object" ? Object.keys(v).length : 0),
-  println: (args) => `${args.map(goString).join(" ")}\n`,
-  print: (args) => args.map(goString).join(""),
-};
-
-function evalAction(action: string, data: Value, format: string): string {
-  const trimmed = action.replace(/^-\s*/, "").replace(/\s*-$/, "");
-  const toks = tokenize(trimmed, format);
-  if (toks.length === 0) throw new ParseError(`Cannot parse template "${format}": empty action`);
-  const [head, ...rest] = toks as [string, ...string[]];
-  if (FUNCS[head]) return goString(FUNCS[head](rest.map((t) => argValue(t, data, format)), format));
-  if (rest.length > 0) {
-    if (/^[A-Za-z_]\w*$/.test(head)) throw new ParseError(`Cannot parse template "${format}": function "${head}" not defined`);
-    throw new ParseError(`Cannot parse template "${format}": can't give argument to non-function ${head}`);
-  }
-  return goString(argValue(head, data, format));
+/** Go's fmt %v of a value as text/template prints it. */
+export function goString(v: unknown): string {
+  return printValue(v);
 }
 
 export interface Template {
-  (data: Value): string;
+  (data: unknown): string;
 }
 
-/** Compiles once; the result renders one object. */
-export function compileTemplate(format: string): Template {
-  const parts: (string | { action: string })[] = [];
-  const text = format.replace(/\\t/g, "\t").replace(/\\n/g, "\n");
-  let i = 0;
-  while (i < text.length) {
-    const open = text.indexOf("{{", i);
-    if (open < 0) {
-      parts.push(text.slice(i));
-      break;
-    }
-    parts.push(text.slice(i, open));
-    const close = text.indexOf("}}", open + 2);
-    if (close < 0) throw new ParseError(`Cannot parse template "${format}": unclosed action`);
-    parts.push({ action: text.slice(open + 2, close) });
-    i = close + 2;
+export interface TemplateOptions {
+  /** Go's missingkey=error: a missing map key fails instead of printing <no value>. */
+  missingKeyError?: boolean;
+}
+
+const shown = (format: string) => format.replace(/[\r\n\t]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : "\\r"));
+const hasFunc = (name: string) => Object.hasOwn(FUNCS, name);
+
+// Compiled templates by format: `ps` renders one per row; a process sees few distinct formats.
+const cache = new Map<string, Tree>();
+const CACHE_LIMIT = 64;
+
+function parse(format: string, text: string): Tree {
+  const hit = cache.get(text);
+  if (hit) return hit;
+  let tree: Tree;
+  try {
+    tree = parseTemplate(text, hasFunc);
+  } catch (e) {
+    if (e instanceof TemplateSyntaxError) throw new TemplateError(`Cannot parse template "${shown(format)}": template: :${e.line}: ${e.reason}`);
+    if (e instanceof RangeError) throw new TemplateError(`Cannot parse template "${shown(format)}": template: :1: max expression depth exceeded`);
+    throw e;
   }
-  // Validate now: a bad template fails before any output.
-  for (const p of parts) if (typeof p !== "string") tokenize(p.action.replace(/^-\s*/, "").replace(/\s*-$/, ""), format);
-  return (data) => parts.map((p) => (typeof p === "string" ? p : evalAction(p.action, data, format))).join("");
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(text, tree);
+  return tree;
+}
+
+function run(format: string, tree: Tree, text: string, data: Value, opts: ExecOptions): string {
+  try {
+    return execute(tree, text, data, opts);
+  } catch (e) {
+    if (e instanceof TemplateExecError) throw new TemplateError(`Cannot execute template "${shown(format)}": ${e.message}`, e.partial);
+    if (e instanceof RangeError) throw new TemplateError(`Cannot execute template "${shown(format)}": template: :1:0: executing "" at <>: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Docker's reading of a typed format: `\t` and `\n` as a tab and a newline. */
+const dockerText = (format: string) => format.replace(/\\t/g, "\t").replace(/\\n/g, "\n");
+
+/** Compiles once (parse errors throw here); the result renders one object. */
+export function compileTemplate(format: string, options: TemplateOptions = {}): Template {
+  const text = dockerText(format);
+  const tree = parse(format, text);
+  const opts: ExecOptions = { missingKeyError: options.missingKeyError === true };
+  return (data) => run(format, tree, text, data, opts);
+}
+
+/** A `table ...` format: Docker's formatter treats any format starting with "table" so. */
+export const isTableFormat = (format: string): boolean => format.startsWith("table");
+
+/**
+ * Renders `table <template>` as Docker's formatter does: the header row is the template run over
+ * `headers` (column name by field, e.g. {ID: "CONTAINER ID"}) with Docker's header functions, and
+ * an error there only cuts the header short; then a row per item; all aligned by tabwrite.
+ */
+export function renderTable(format: string, headers: Record<string, string>, rows: unknown[]): string {
+  const body = format.replace(/^table/, "").replace(/^ +| +$/g, "");
+  const text = dockerText(body);
+  const tree = parse(format, text);
+  let header: string;
+  try {
+    header = execute(tree, text, headers, { funcs: HEADER_FUNCS });
+  } catch (e) {
+    if (!(e instanceof TemplateExecError)) throw e;
+    header = e.partial;
+  }
+  const lines = rows.map((r) => `${run(format, tree, text, r, {})}\n`).join("");
+  return tabwrite(`${header}\n${lines}`);
 }

@@ -1,5 +1,8 @@
 import type { CommandSpec } from "../command.ts";
 
+/** docker/cli inspect.Inspect: StatusError 64 when the format is not a template. */
+const TEMPLATE_PARSE_EXIT = 64;
+
 export const inspect: CommandSpec = {
   command: "inspect <names..>",
   describe: "Return low-level information on containers (or images)",
@@ -12,7 +15,18 @@ export const inspect: CommandSpec = {
     const { findLive } = await import("../../lifecycle/live.ts");
     const { inspectContainer } = await import("../../lifecycle/inspect.ts");
     const { describeError, isKind } = await import("../../errors.ts");
-    const tpl = typeof argv.format === "string" ? (await import("../template.ts")).compileTemplate(argv.format) : undefined;
+    let tpl: ((data: unknown) => string) | undefined;
+    if (typeof argv.format === "string") {
+      const { compileTemplate, TemplateError } = await import("../template.ts");
+      try {
+        tpl = compileTemplate(argv.format);
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        // Docker's inspect: a format that does not parse exits 64 before any lookup.
+        io.err(`Error: ${err.message}\n`);
+        return TEMPLATE_PARSE_EXIT;
+      }
+    }
     const cache = new Map();
     const out: unknown[] = [];
     let code = 0;
@@ -43,8 +57,21 @@ export const inspect: CommandSpec = {
         code = 1;
       }
     }
-    if (tpl) io.out(out.map((o) => `${tpl(o)}\n`).join(""));
-    else io.out(`${JSON.stringify(out, null, 4)}\n`);
+    if (tpl) {
+      // An object the template fails on is an error of its own; the others still print.
+      let text = "";
+      const failed: string[] = [];
+      for (const o of out) {
+        try {
+          text += `${tpl(o)}\n`;
+        } catch (err) {
+          failed.push(describeError(err));
+          code = 1;
+        }
+      }
+      io.out(text);
+      for (const f of failed) io.err(`Error: ${f}\n`);
+    } else io.out(`${JSON.stringify(out, null, 4)}\n`);
     return code;
   },
 };

@@ -66,19 +66,19 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     io.out(argv.size ? table([...header, "SIZE"], rows.map((r) => [...cells(r), r.Size])) : table(header, rows.map(cells)));
     return;
   }
-  const { compileTemplate } = await import("../template.ts");
-  if (format.startsWith("table ")) {
-    // Docker's headers for a table template: the field names in upper case, as `docker ps` shows them.
-    const body = format.slice(6);
-    const tpl = compileTemplate(body);
-    const header = compileTemplate(body.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, f: string) => HEADERS[f] ?? f.toUpperCase()))({});
-    const lines = [header, ...rows.map((r) => tpl(r))];
-    const cells = lines.map((l) => l.split("\t"));
-    io.out(table(cells[0]!, cells.slice(1)));
+  const { compileTemplate, isTableFormat, renderTable } = await import("../template.ts");
+  // Docker's ps rows also answer {{.Label "key"}}.
+  const data = rows.map((r, i) => {
+    const rec = list[i]!.record;
+    const labels: Record<string, string> = rec.labels ?? rec.config?.Labels ?? {};
+    return { ...r, Label: (k: unknown) => labels[String(k)] ?? "" };
+  });
+  if (isTableFormat(format)) {
+    io.out(renderTable(format, HEADERS, data));
     return;
   }
   const tpl = compileTemplate(format);
-  io.out(rows.map((r) => `${tpl(r)}\n`).join(""));
+  io.out(data.map((r) => `${tpl(r)}\n`).join(""));
 };
 
 const HEADERS: Record<string, string> = {

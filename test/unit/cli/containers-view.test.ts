@@ -114,7 +114,7 @@ describe("Go templates", () => {
     ["a\\tb", "a\tb"],
   ])("%s", (format, want) => expect(compileTemplate(format)(obj)).toBe(want));
   test("errors are ParseErrors naming the template", () => {
-    expect(() => compileTemplate("{{.State")).toThrow('Cannot parse template "{{.State": unclosed action');
+    expect(() => compileTemplate("{{.State")).toThrow('Cannot parse template "{{.State": template: :1: unclosed action');
     expect(() => compileTemplate("{{frobnicate .X}}")(obj)).toThrow('function "frobnicate" not defined');
   });
   test("goString", () => expect(goString([1, "a", true, { b: 2 }])).toBe("[1 a true map[b:2]]"));
