@@ -203,3 +203,10 @@ export function dupFdAbove2(fd: number): number {
   if (r < 0) throw new InternalError(`Cannot duplicate fd ${fd}: ${errnoName(errno())}`);
   return r;
 }
+
+/** A pipe, both ends close-on-exec: [read end, write end]. */
+export function cloexecPipe(): [number, number] {
+  const ends = new Int32Array(2);
+  if (lib().pipe2(ends, 0o2000000 /* O_CLOEXEC */) !== 0) throw new InternalError(`Cannot create a pipe: ${errnoName(errno())}`);
+  return [ends[0]!, ends[1]!];
+}
