@@ -14,7 +14,7 @@ import { createContainer, runContainer, runDetached, type RunRequest } from "./r
 import { parseLabels, parseLogOpts, parseRestartPolicy } from "./run-options.ts";
 import { openTtySession } from "./tty.ts";
 import { relayStdio } from "./stdio-relay.ts";
-import { cloexecPipe } from "../sys/ffi.ts";
+import { cloexecPipe, isTerminal } from "../sys/ffi.ts";
 import os from "node:os";
 
 /** Docker's exit code when the engine, not the container, failed. */
@@ -139,7 +139,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
     const handlers: [NodeJS.Signals, () => void][] = [];
     const tty = req.tty ? openTtySession(ctx.sys, { interactive: req.interactive, out: process.stdout, in: process.stdin }) : undefined;
     // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
-    const relay = tty ? undefined : relayStdio({ interactive: req.interactive, pipe: cloexecPipe });
+    const relay = tty ? undefined : relayStdio({ interactive: req.interactive, pipe: cloexecPipe, isTerminal });
     const stdio = tty
       ? { stdin: tty.slave, stdout: tty.slave, stderr: tty.slave, ttySlave: tty.slave }
       : { stdin: relay!.stdio[0], stdout: relay!.stdio[1], stderr: relay!.stdio[2], ttySlave: -1 };
@@ -161,7 +161,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
         },
       );
       if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
-      if (relay) await Promise.race([relay.finished(), Bun.sleep(500)]);
+      if (relay) await relay.finished(500);
       return outcome.exitCode;
     } finally {
       tty?.close();

@@ -4,7 +4,6 @@
 // container could queue input into the caller's shell (TIOCSTI) or change its settings. Where none
 // is a terminal the container gets the caller's fds themselves, with no copying (a run's start-up).
 import fs from "node:fs";
-import tty from "node:tty";
 
 /** What fd n of the container is: the caller's fd, a pipe copied by tinydock, or /dev/null. */
 export type StdioSource = "direct" | "relay" | "null";
@@ -20,8 +19,8 @@ export interface StdioRelay {
   stdio: [number, number, number];
   /** The container has its copies: close ours, start copying. */
   started(): void;
-  /** Resolves once every output pipe is at EOF and written out. */
-  finished(): Promise<void>;
+  /** Resolves once every output pipe is at EOF and written out, or after `ms` at most (no timer is left behind). */
+  finished(ms: number): Promise<void>;
   /** Stops copying and closes every pipe end; idempotent. */
   close(): void;
 }
@@ -30,13 +29,15 @@ export interface RelayOptions {
   interactive: boolean;
   /** The pipe maker (ffi.ts cloexecPipe: both ends close-on-exec). */
   pipe: () => [number, number];
+  /** isatty (ffi.ts isTerminal). */
+  isTerminal: (fd: number) => boolean;
   in?: NodeJS.ReadStream;
-  isTerminal?: (fd: number) => boolean;
 }
 
 export function relayStdio(o: RelayOptions): StdioRelay {
-  const sources = stdioSources(o.interactive, o.isTerminal ?? ((fd) => tty.isatty(fd)));
-  const input = o.in ?? process.stdin;
+  const sources = stdioSources(o.interactive, o.isTerminal);
+  // process.stdin only when copied: creating that stream costs a run's start-up ~15 ms of CPU.
+  let input: NodeJS.ReadStream | undefined;
   const ours: number[] = []; // our ends, closed by close()
   const theirs: number[] = []; // the container's ends, closed once it has them
   const outputs: { from: number; to: number }[] = [];
@@ -81,6 +82,7 @@ export function relayStdio(o: RelayOptions): StdioRelay {
       for (const fd of theirs.splice(0)) closeFd(fd);
       if (stdinPipe >= 0) {
         listening = true;
+        input = o.in ?? process.stdin;
         input.on("data", onInput);
         input.once("end", onEnd);
         input.resume();
@@ -106,11 +108,16 @@ export function relayStdio(o: RelayOptions): StdioRelay {
         );
       }
     },
-    finished: () => Promise.all(pumps).then(() => {}),
+    finished(ms) {
+      if (pumps.length === 0) return Promise.resolve();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+      return Promise.race([Promise.all(pumps).then(() => {}), bound]).finally(() => clearTimeout(timer));
+    },
     close() {
       if (closed) return;
       closed = true;
-      if (listening) {
+      if (listening && input) {
         input.off("data", onInput);
         input.off("end", onEnd);
         input.pause();

@@ -19,7 +19,7 @@ export const exec: CommandSpec = {
       .option("user", { alias: "u", type: "string", describe: "Username or UID (format: <name|uid>[:<group|gid>])" })
       .option("workdir", { alias: "w", type: "string", describe: "Working directory inside the container" }),
   async run(ctx, argv, io) {
-    const [{ execCommand }, { ExecError }, { UsageError }, { parseEnvArg }, { relayStdio }, { cloexecPipe }] = await Promise.all([
+    const [{ execCommand }, { ExecError }, { UsageError }, { parseEnvArg }, { relayStdio }, { cloexecPipe, isTerminal }] = await Promise.all([
       import("../../lifecycle/exec.ts"),
       import("../../runtime/launch.ts"),
       import("../usage.ts"),
@@ -38,7 +38,7 @@ export const exec: CommandSpec = {
     const interactive = Boolean(argv.interactive);
     const terminal = !detach && argv.tty ? { interactive, out: process.stdout, in: process.stdin } : undefined;
     // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
-    const relay = detach || terminal ? undefined : relayStdio({ interactive, pipe: cloexecPipe });
+    const relay = detach || terminal ? undefined : relayStdio({ interactive, pipe: cloexecPipe, isTerminal });
     const stdio: [number, number, number] = relay ? relay.stdio : [-1, -1, -1];
     let tty: TtySession | undefined;
     // Ctrl-C and Ctrl-\ reach the monitor (same process group) and it forwards them: not twice.
@@ -65,7 +65,7 @@ export const exec: CommandSpec = {
       for (const [sig, fn] of handlers) process.on(sig, fn);
       const { exitCode } = await e.exited;
       if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
-      if (relay) await Promise.race([relay.finished(), Bun.sleep(500)]);
+      if (relay) await relay.finished(500);
       return exitCode;
     } finally {
       tty?.close();
