@@ -14,6 +14,8 @@ import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type VolumeSpec } from
 import { createContainer, runContainer, runDetached, type RunRequest } from "./run.ts";
 import { parseLabels, parseLogOpts, parseRestartPolicy } from "./run-options.ts";
 import { openTtySession } from "./tty.ts";
+import { relayStdio } from "./stdio-relay.ts";
+import { cloexecPipe, isTerminal } from "../sys/ffi.ts";
 import os from "node:os";
 
 /** Docker's exit code when the engine, not the container, failed. */
@@ -138,9 +140,11 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
     }
     const handlers: [NodeJS.Signals, () => void][] = [];
     const tty = req.tty ? openTtySession(ctx.sys, { interactive: req.interactive, out: process.stdout, in: process.stdin }) : undefined;
+    // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
+    const relay = tty ? undefined : relayStdio({ interactive: req.interactive, pipe: cloexecPipe, isTerminal });
     const stdio = tty
       ? { stdin: tty.slave, stdout: tty.slave, stderr: tty.slave, ttySlave: tty.slave }
-      : { stdin: req.interactive ? 0 : -1, stdout: 1, stderr: 2, ttySlave: -1 };
+      : { stdin: relay!.stdio[0], stdout: relay!.stdio[1], stderr: relay!.stdio[2], ttySlave: -1 };
     try {
       const outcome = await runContainer(
         ctx,
@@ -149,6 +153,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
         {
           started(c) {
             tty?.started();
+            relay?.started();
             for (const sig of FORWARDED) {
               const fn = () => c.kill(sig);
               handlers.push([sig, fn]);
@@ -158,9 +163,11 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
         },
       );
       if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
+      if (relay) await relay.finished(500);
       return outcome.exitCode;
     } finally {
       tty?.close();
+      relay?.close();
       for (const [sig, fn] of handlers) process.off(sig, fn);
     }
   } catch (err) {

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { InvalidArgumentError, isKind, NotFoundError } from "../errors.ts";
+import { FailedPreconditionError, InvalidArgumentError, isKind, NotFoundError } from "../errors.ts";
 import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
 import { readImageFile } from "../rootfs/imagefile.ts";
 import { lowerLinks } from "../rootfs/images.ts";
@@ -260,11 +260,13 @@ export function selfArgv(): string[] {
 
 /**
  * The init of a foreground run, started as soon as the container's directory exists: its process is
- * cloned and waits while the cgroup, network and plan are made (see monitor.c's launch mode). When
- * the embedded static init cannot be executed here (a memfd the kernel will not execute), undefined:
- * launch() then compiles init.c with TinyCC as before.
+ * cloned and waits while the cgroup, network and plan are made (see monitor.c's launch mode). It runs
+ * from a sealed memfd, or where memfds are not executable from a read-only copy (ffi.ts
+ * memfdExecutable); when neither can be had the run is refused. Never init.c compiled with TinyCC
+ * into this process: its clone is this binary, and under --init the container's PID 1 would stay it,
+ * the host's tinydock as /proc/1/exe to a container with CAP_SYS_PTRACE (CVE-2019-5736's class).
  */
-async function startEarlyInit(ctx: Ctx, io: RunIo, networkMode: string, rm: boolean): Promise<EarlyContainer | undefined> {
+async function startEarlyInit(ctx: Ctx, io: RunIo, networkMode: string, rm: boolean): Promise<EarlyContainer> {
   // What the plan will create (spec.ts, applyNetworkToPlan): a network namespace only for none; host
   // uses the host's, the others join one by its file, which may not exist yet (the network is made
   // after this): then the mount namespace too waits for the plan, to be unshared after the join, so
@@ -276,8 +278,7 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, networkMode: string, rm: bool
     const exe = await monitorExecutable();
     return ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave], discardAfterExit: rm });
   } catch (err) {
-    ctx.log.debug(`the static container init cannot start (${(err as Error).message}): compiling init.c instead`);
-    return undefined;
+    throw new FailedPreconditionError(`Cannot start the container init: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -1,7 +1,7 @@
 // The only module that touches bun:ffi. libc is opened lazily on first use so that commands which
-// never make a raw syscall (images, --version) pay nothing for it; the container init (init.c) is
-// compiled by TinyCC on the first launch only, and only where the static init (the monitor binary)
-// cannot be executed from a memfd.
+// never make a raw syscall (images, --version) pay nothing for it; init.c is compiled by TinyCC only
+// for Sys.spawnContainer, which the CLI no longer uses (tests do): containers are started by the
+// static init (the monitor binary), from a sealed memfd or a read-only copy.
 import fs from "node:fs";
 import { cc, CString, dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 import { InternalError } from "../errors.ts";
@@ -182,6 +182,11 @@ export function memfdExecutable(name: string, bytes: Uint8Array): string {
   // MFD_EXEC (Linux 6.3+) says so explicitly, as vm.memfd_noexec=1 requires; older kernels refuse the flag.
   let fd = lib().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
   if (fd < 0 && errno() === 22 /* EINVAL */) fd = lib().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0 && errno() === 13 /* EACCES: vm.memfd_noexec=2 */) {
+    const p = `/proc/${process.pid}/fd/${readonlyExecutable(name, bytes)}`;
+    memfdExecutables.set(name, p);
+    return p;
+  }
   if (fd < 0) throw new InternalError(`Cannot load ${name}: memfd_create: ${errnoName(errno())}`);
   try {
     let off = 0;
@@ -207,4 +212,95 @@ export function dupFdAbove2(fd: number): number {
 /** The address of a buffer's bytes, for a struct field that points at them (bpf's union bpf_attr). */
 export function ptrOf(bytes: Uint8Array): number {
   return ptr(bytes);
+}
+
+// ---- executables where the kernel will not execute a memfd (vm.memfd_noexec=2) ----
+
+// syscall(2) with six arguments, each a buffer (a pointer) or a plain number, for the mount API.
+const syscall6Symbols = {
+  syscall: { args: [FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i64 },
+} as const;
+let syscall6: ReturnType<typeof dlopen<typeof syscall6Symbols>>["symbols"]["syscall"] | undefined;
+
+/** The result, or -errno. */
+function sys6(nr: number, ...a: (Buffer | number | null)[]): number {
+  syscall6 ??= dlopen("libc.so.6", syscall6Symbols).symbols.syscall;
+  const arg = (i: number) => (a[i] ?? 0) as Buffer | Pointer; // a number goes as it is
+  const r = Number(syscall6(nr, arg(0), arg(1), arg(2), arg(3), arg(4), arg(5)));
+  return r === -1 ? -errno() : r;
+}
+
+const SYS = { openat: 257, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442 };
+const FSCONFIG = { setFlag: 0, setString: 1, create: 6, reconfigure: 7 };
+const MOUNT_ATTR = { rdonly: 1, nosuid: 2, nodev: 4 };
+
+/**
+ * `bytes` as a file of a tmpfs made for it and mounted nowhere (fsopen/fsmount: no path reaches it
+ * but this process's fd), then made read-only, superblock and mount both: the fd returned (O_RDONLY,
+ * close-on-exec) can be executed through /proc/<pid>/fd/<n>, and nobody, through /proc/<pid>/exe of
+ * a process running it included, can open it for writing again (EROFS). The fallback of runc's
+ * exeseal (a read-only overlayfs, or a copy) for where memfds are not executable; a copy, not the
+ * tinydock binary, so the host's binary never becomes a container's /proc/1/exe.
+ */
+function readonlyExecutable(name: string, bytes: Uint8Array): number {
+  const fail = (op: string, r: number): never => {
+    throw new InternalError(`Cannot load ${name}: ${op} (a read-only tmpfs copy, memfds being not executable here): ${errnoName(-r)}`);
+  };
+  const fds: number[] = [];
+  const keep = (op: string, r: number): number => {
+    if (r < 0) fail(op, r);
+    fds.push(r);
+    return r;
+  };
+  try {
+    const ctx = keep("fsopen tmpfs", sys6(SYS.fsopen, cstr("tmpfs"), 1 /* FSOPEN_CLOEXEC */));
+    for (const [k, v] of [["mode", "0500"], ["size", String(bytes.length + 65536)], ["nr_inodes", "4"]] as const) {
+      const r = sys6(SYS.fsconfig, ctx, FSCONFIG.setString, cstr(k), cstr(v), 0);
+      if (r < 0) fail(`fsconfig ${k}=${v}`, r);
+    }
+    let r = sys6(SYS.fsconfig, ctx, FSCONFIG.create, null, null, 0);
+    if (r < 0) fail("fsconfig create", r);
+    const mnt = keep("fsmount", sys6(SYS.fsmount, ctx, 1 /* FSMOUNT_CLOEXEC */, MOUNT_ATTR.nosuid | MOUNT_ATTR.nodev));
+    const O_CLOEXEC = 0o2000000;
+    const w = sys6(SYS.openat, mnt, cstr(name), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_CLOEXEC, 0o500);
+    if (w < 0) fail(`create ${name}`, w);
+    try {
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(w, bytes, off, bytes.length - off);
+    } finally {
+      fs.closeSync(w);
+    }
+    const pick = keep("fspick", sys6(SYS.fspick, mnt, cstr(""), 1 /* FSPICK_CLOEXEC */ | 8 /* FSPICK_EMPTY_PATH */));
+    r = sys6(SYS.fsconfig, pick, FSCONFIG.setFlag, cstr("ro"), null, 0);
+    if (r >= 0) r = sys6(SYS.fsconfig, pick, FSCONFIG.reconfigure, null, null, 0);
+    if (r < 0) fail("remount the tmpfs read-only", r);
+    const attr = Buffer.alloc(32); // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
+    attr.writeBigUInt64LE(BigInt(MOUNT_ATTR.rdonly), 0);
+    r = sys6(SYS.mount_setattr, mnt, cstr(""), 0x1000 /* AT_EMPTY_PATH */, attr, 32);
+    if (r < 0) fail("mount_setattr MOUNT_ATTR_RDONLY", r);
+    // What a container would try through /proc/<pid>/exe: refused, or this copy is not used.
+    const probe = sys6(SYS.openat, mnt, cstr(name), fs.constants.O_RDWR | O_CLOEXEC, 0);
+    if (probe >= 0) {
+      fs.closeSync(probe);
+      fail("check that it cannot be opened for writing", -1);
+    }
+    const exe = sys6(SYS.openat, mnt, cstr(name), fs.constants.O_RDONLY | O_CLOEXEC, 0);
+    if (exe < 0) fail(`open ${name}`, exe);
+    return exe;
+  } finally {
+    for (const fd of fds) fs.closeSync(fd);
+  }
+}
+
+/** Whether fd is a terminal (TCGETS succeeds): isatty(3) without node:tty, whose loading (node:net
+ * with it) cost a run's start-up ~10 ms of CPU. */
+export function isTerminal(fd: number): boolean {
+  return lib().ioctl(fd, 0x5401 /* TCGETS */, Buffer.alloc(64)) === 0;
+}
+
+/** A pipe, both ends close-on-exec: [read end, write end]. */
+export function cloexecPipe(): [number, number] {
+  const ends = new Int32Array(2);
+  if (lib().pipe2(ends, 0o2000000 /* O_CLOEXEC */) !== 0) throw new InternalError(`Cannot create a pipe: ${errnoName(errno())}`);
+  return [ends[0]!, ends[1]!];
 }

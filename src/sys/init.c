@@ -755,10 +755,10 @@ static void drop_privileges(struct plan *p)
 static void setup_stdio(struct plan *p)
 {
   u32 i;
-  if (p->tty >= 0) {
-    CHECK(S(SYS_setsid), ST_TTY, 0, "setsid");
-    CHECK(S(SYS_ioctl, p->tty, TIOCSCTTY, 0), ST_TTY, 0, "TIOCSCTTY");
-  }
+  /* Always a session of its own: in the caller's session it could open /dev/tty (the caller's
+   * terminal, TIOCSTI into its shell) and signal the caller's process group, pty or not. */
+  CHECK(S(SYS_setsid), ST_TTY, 0, "setsid");
+  if (p->tty >= 0) CHECK(S(SYS_ioctl, p->tty, TIOCSCTTY, 0), ST_TTY, 0, "TIOCSCTTY");
   {
     /* Through fds above 2 first, so that a source that is itself 0, 1 or 2 is never clobbered. */
     long tmp[3];

@@ -343,11 +343,12 @@ static struct {
   const char *error;
 } st = { "created", 0, 0, 0, "0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z", 0, 0, 0, "" };
 
+#define JSTR_MAX 100 /* bytes of a value written; json_escape makes at most 6 of each (\u00XX) */
 static void jstr(char *buf, size_t *n, size_t cap, const char *key, const char *v)
 {
-  char esc[600];
+  char esc[JSTR_MAX * 6 + 1]; /* and its NUL */
   size_t l = slen(v);
-  if (l > 100) l = 100;
+  if (l > JSTR_MAX) l = JSTR_MAX;
   esc[json_escape(esc, (const u8 *)v, l)] = 0;
   cat(buf, n, cap, "\"");
   cat(buf, n, cap, key);

@@ -34,8 +34,8 @@ export interface Sys {
    * create them all), it waits for its plan, and what it then does is what spawnContainer's child
    * does (joining the plan's cgroups included). With `discardAfterExit` it waits after the
    * container's end until discard() or abort() is called (or this process exits). `fds` are passed to it from fd 3 up: the plan's stdio and ttySlave name them as
-   * `fdMap` says. Throws when the executable cannot be started (the caller falls back to
-   * spawnContainer).
+   * `fdMap` says. Throws when the executable cannot be started (the caller refuses the
+   * run: spawnContainer's child would be this process's binary).
    */
   startEarly(executable: string, options: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean }): EarlyContainer;
 

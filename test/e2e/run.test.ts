@@ -193,13 +193,12 @@ describe("exit codes", () => {
     expect(await p.exited).toBe(137);
   });
 
-  test("where the kernel will not execute the embedded init from a memfd, run compiles init.c instead", () => {
+  test("where the kernel will not execute the embedded init from a memfd, run executes a read-only copy of it", () => {
     // vm.memfd_noexec is per PID namespace: 2 (no executable memfd at all) in a new one, the host's stays.
     const before = fs.readFileSync("/proc/sys/vm/memfd_noexec", "utf8");
     const script = `echo 2 > /proc/sys/vm/memfd_noexec && exec ${BINARY} --debug run --rm busybox sh -c 'echo fallback:$$'`;
     const r = Bun.spawnSync(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script], { env: cliEnv(env), stdout: "pipe", stderr: "pipe" });
     expect(r.stdout.toString()).toBe("fallback:1\n");
-    expect(r.stderr.toString()).toContain("compiling init.c instead");
     expect(r.exitCode).toBe(0);
     expect(fs.readFileSync("/proc/sys/vm/memfd_noexec", "utf8")).toBe(before);
   });

@@ -19,11 +19,13 @@ export const exec: CommandSpec = {
       .option("user", { alias: "u", type: "string", describe: "Username or UID (format: <name|uid>[:<group|gid>])" })
       .option("workdir", { alias: "w", type: "string", describe: "Working directory inside the container" }),
   async run(ctx, argv, io) {
-    const [{ execCommand }, { ExecError }, { UsageError }, { parseEnvArg }] = await Promise.all([
+    const [{ execCommand }, { ExecError }, { UsageError }, { parseEnvArg }, { relayStdio }, { cloexecPipe, isTerminal }] = await Promise.all([
       import("../../lifecycle/exec.ts"),
       import("../../runtime/launch.ts"),
       import("../usage.ts"),
       import("../../runtime/env.ts"),
+      import("../../lifecycle/stdio-relay.ts"),
+      import("../../sys/ffi.ts"),
     ]);
     const args = list(argv.command);
     if (args.length === 0) throw new UsageError('"exec" requires at least 2 arguments');
@@ -35,7 +37,9 @@ export const exec: CommandSpec = {
     const detach = Boolean(argv.detach);
     const interactive = Boolean(argv.interactive);
     const terminal = !detach && argv.tty ? { interactive, out: process.stdout, in: process.stdin } : undefined;
-    const stdio: [number, number, number] = detach ? [-1, -1, -1] : [interactive ? 0 : -1, 1, 2];
+    // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
+    const relay = detach || terminal ? undefined : relayStdio({ interactive, pipe: cloexecPipe, isTerminal });
+    const stdio: [number, number, number] = relay ? relay.stdio : [-1, -1, -1];
     let tty: TtySession | undefined;
     // Ctrl-C and Ctrl-\ reach the monitor (same process group) and it forwards them: not twice.
     const ignored = (): void => {};
@@ -55,14 +59,17 @@ export const exec: CommandSpec = {
       }
       if (detach) return 0;
       tty?.started();
+      relay?.started();
       for (const sig of ["SIGINT", "SIGQUIT"] as const) handlers.push([sig, ignored]);
       for (const sig of ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) handlers.push([sig, () => e.kill(sig)]);
       for (const [sig, fn] of handlers) process.on(sig, fn);
       const { exitCode } = await e.exited;
       if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
+      if (relay) await relay.finished(500);
       return exitCode;
     } finally {
       tty?.close();
+      relay?.close();
       for (const [sig, fn] of handlers) process.off(sig, fn);
     }
   },
