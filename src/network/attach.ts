@@ -113,10 +113,6 @@ export function rewriteMembersHosts(ctx: Ctx, net: NetworkRecord, leases: Lease[
   }
 }
 
-function activeMarker(root: string, name: string): string {
-  return path.join(networkPaths(root, name).dir, "bridge-up");
-}
-
 /**
  * The bridges of this netns, every root's (recorded host-wide before they come up), for the NAT
  * chains: a root rewriting them from its own networks alone would cut off another root's.
@@ -144,7 +140,6 @@ export async function ensureBridge(ctx: Ctx, sock: RouteSocket, net: NetworkReco
   if (have && have.flags & IFF_UP) return have.index;
   const { subnet } = parseCidr(net.subnet!);
   sock.createBridge({ name, gateway: net.gateway!, prefixLen: subnet.prefixLen, mtu: ctx.config.mtu });
-  fs.writeFileSync(activeMarker(ctx.root, net.name), "");
   recordBridge(ctx, name, net.subnet!);
   await syncNatRules(ctx);
   enableIpForward();
@@ -458,7 +453,6 @@ export async function removeNetwork(ctx: Ctx, ref: string, opts: { teardownDefau
       throw new FailedPreconditionError(`error while removing network: network ${net.name} has active endpoints (${eps})`);
     }
     if (net.bridge) {
-      fs.rmSync(activeMarker(ctx.root, net.name), { force: true });
       const hl = await lockHostNet(ctx);
       try {
         // tinydock0 is every root's: it stays while another root's container holds an address on it.
