@@ -9,6 +9,8 @@ import { isTerminal } from "./terminal.ts";
 
 export const DEFAULT_ROOT = "/var/lib/tinydock";
 export const DEFAULT_CONFIG = "/etc/tinydock/config.json";
+/** What roots sharing the host record for each other (owners.ts, hostnet.ts): tmpfs, gone at boot. */
+export const DEFAULT_EXEC_ROOT = "/run/tinydock";
 
 /** Engine settings, read from Docker's daemon.json keys. */
 export interface EngineConfig {
@@ -71,6 +73,8 @@ export interface Ctx {
   timing: boolean;
   /** Where the cgroup hierarchies are mounted: v2 itself, or one directory per v1 hierarchy. */
   cgroupRoot: string;
+  /** Host-wide records shared by every root on the host ($TINYDOCK_EXEC_ROOT, as dockerd's --exec-root). */
+  execRoot: string;
 }
 
 export const DEFAULT_CONFIG_VALUES: EngineConfig = {
@@ -198,6 +202,7 @@ export function createContext(opts: ContextOptions = {}): Ctx {
     },
     timing: env.TINYDOCK_DEBUG_TIMING === "1",
     cgroupRoot: "/sys/fs/cgroup",
+    execRoot: path.resolve(env.TINYDOCK_EXEC_ROOT || DEFAULT_EXEC_ROOT),
     ...opts.overrides,
   };
 }

@@ -9,6 +9,7 @@ import type { Ctx } from "../context.ts";
 import { mountsUnder } from "../rootfs/mount.ts";
 import { childCgroups } from "../runtime/cgroups/cgroupfs.ts";
 import { tryLock } from "../store/lock.ts";
+import { foreignIds } from "../store/owners.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
 import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, readContainer } from "../store/containers.ts";
@@ -126,12 +127,14 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
       lock.release();
     }
   }
-  // Cgroups and mounts named after containers that do not exist.
+  // Cgroups and mounts named after containers that do not exist, in this root nor in another
+  // root of this host (owners.ts): tinydock/<id> is one namespace for every root.
+  const foreign = foreignIds(ctx);
   const parents = new Set(locator.dirs("x").map((d) => path.dirname(d)));
   const cgroupIds = new Set<string>();
   for (const p of parents) for (const id of childCgroups(p)) cgroupIds.add(id);
   for (const id of cgroupIds) {
-    if (keep.has(id) || !/^[a-f0-9]{64}$/.test(id)) continue;
+    if (keep.has(id) || foreign.has(id) || !/^[a-f0-9]{64}$/.test(id)) continue;
     report.cgroups.push(...destroyContainerCgroups(ctx, id));
   }
   for (const m of mountsUnder(dir).sort((a, b) => b.length - a.length)) {

@@ -31,6 +31,7 @@ import type { Namespace, RunPlan } from "../runtime/plan.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
 import type { EarlyContainer } from "../sys/sys.ts";
 import type { PortBinding } from "../network/portspec.ts";
+import { markPending, registerRoot } from "../store/owners.ts";
 import { checkNameFree, containerPaths, CREATING_PREFIX, listContainers, newContainerId, randomName, saveContainer, withNamesLock, type ContainerRecord } from "../store/containers.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable, writeRunState, ZERO_TIME, type Detached, type RestartPolicy } from "./monitor.ts";
@@ -304,6 +305,10 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     // image read, the container's directory, network and plan made and the init mounts (it joins
     // last, see init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by
     // its name.
+    // Other roots on this host must see the cgroup as someone's before the directory exists.
+    registerRoot(ctx);
+    const pending = markPending(ctx, id);
+    undo.push(() => pending.release());
     const devices = hostDevices(req.devices ?? []);
     const cgroup = cgroups.create(id, req.resources, { allDevices: req.privileged, devices: devices.map((d) => d.rule) });
     for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
@@ -328,6 +333,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     undo.push(() => creating?.release());
     fs.renameSync(making, paths.dir);
     undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
+    pending.release();
     t.mark("container dir");
     for (const d of [paths.upper, paths.work, paths.rootfs]) fs.mkdirSync(d, { mode: 0o755 });
     fs.writeFileSync(paths.hostname, `${hostname}\n`, { mode: 0o644 });

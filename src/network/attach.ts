@@ -8,9 +8,10 @@ import type { Ctx } from "../context.ts";
 import { errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionError } from "../errors.ts";
 import { containerPaths, containersDir, findContainer, listContainers } from "../store/containers.ts";
 import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost, type HostsPeer } from "./dns.ts";
-import { acquireLock } from "../store/lock.ts";
 import { runUndo } from "../undo.ts";
-import { allocate, readLeases, reconcileLeases, release, type Lease } from "./ipam.ts";
+import { foreignIds } from "../store/owners.ts";
+import { addressClaims, claimAddress, forgetBridge, lockHostNet, lockHostNetSync, recordBridge, recordedBridges, releaseAddress } from "./hostnet.ts";
+import { allocate, readLeases, reconcileLeases, release, type AllocateRequest, type Lease } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";
 import { applyMasquerade, enableIpForward, type BridgeNet } from "./masquerade.ts";
 import { attachLocal, readHostFile, type AttachRequest, type EndpointRecord, type NetworkSettingsRecord } from "./local.ts";
@@ -112,31 +113,17 @@ export function rewriteMembersHosts(ctx: Ctx, net: NetworkRecord, leases: Lease[
   }
 }
 
-function activeMarker(root: string, name: string): string {
-  return path.join(networkPaths(root, name).dir, "bridge-up");
-}
-
-/** The bridges that exist (marker written before they come up), for the NAT chains. */
+/**
+ * The bridges of this netns, every root's (recorded host-wide before they come up), for the NAT
+ * chains: a root rewriting them from its own networks alone would cut off another root's.
+ */
 function activeBridges(ctx: Ctx): BridgeNet[] {
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(networksDir(ctx.root)).sort();
-  } catch {}
-  const out: BridgeNet[] = [];
-  for (const n of names) {
-    if (!fs.existsSync(activeMarker(ctx.root, n))) continue;
-    try {
-      const rec = JSON.parse(fs.readFileSync(networkPaths(ctx.root, n).record, "utf8")) as NetworkRecord;
-      if (rec.subnet && rec.bridge) out.push({ subnet: rec.subnet, bridge: rec.bridge });
-    } catch {}
-  }
-  return out;
+  return withRouteSocket(ctx.sys, null, (s) => recordedBridges(ctx, (b) => s.link(b) !== null));
 }
 
-/** NAT chains rewritten by one process at a time (two bridges coming up at once). */
+/** NAT chains rewritten by one process at a time (two bridges coming up at once, in any root). */
 async function syncNatRules(ctx: Ctx): Promise<void> {
-  fs.mkdirSync(networksDir(ctx.root), { recursive: true, mode: 0o700 });
-  const lock = await acquireLock(ctx, path.join(networksDir(ctx.root), ".nat.lock"), { timeoutMs: 60_000 });
+  const lock = await lockHostNet(ctx);
   try {
     applyMasquerade(activeBridges(ctx));
   } finally {
@@ -153,7 +140,7 @@ export async function ensureBridge(ctx: Ctx, sock: RouteSocket, net: NetworkReco
   if (have && have.flags & IFF_UP) return have.index;
   const { subnet } = parseCidr(net.subnet!);
   sock.createBridge({ name, gateway: net.gateway!, prefixLen: subnet.prefixLen, mtu: ctx.config.mtu });
-  fs.writeFileSync(activeMarker(ctx.root, net.name), "");
+  recordBridge(ctx, name, net.subnet!);
   await syncNatRules(ctx);
   enableIpForward();
   const index = sock.index(name);
@@ -281,14 +268,14 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     // The network may have been removed while this waited for its lock.
     if (!fs.existsSync(np.record)) throw new NotFoundError(`network ${net.name} not found`);
     const body: LeaseBody = { id: req.id, name: req.name, hostname: req.hostname, aliases, extraHosts };
-    const ip = allocate(np.leases, {
+    const ip = await allocateShared(ctx, net, np.leases, {
       subnet,
       gateway: parseCidr(`${net.gateway}/${subnet.prefixLen}`).ip,
       lease: body,
       ...(req.ip !== undefined ? { ip: req.ip } : {}),
       alive: alive(ctx.root),
     });
-    undo.push(() => release(np.leases, ip, req.id));
+    undo.push(() => releaseShared(ctx, net, np.leases, ip, req.id));
 
     const nsFile = createNetns(ctx.sys, ctx.root, req.id);
     undo.push(() => removeNetns(ctx.sys, nsFile));
@@ -351,12 +338,37 @@ export function detachNetwork(ctx: Ctx, id: string, record?: NetworkSettingsReco
     if (!mine.length) continue;
     const lock = lockNetworkSync(ctx, name);
     try {
-      for (const l of mine) release(np.leases, l.ip, id);
       const net = JSON.parse(fs.readFileSync(np.record, "utf8")) as NetworkRecord;
+      for (const l of mine) releaseShared(ctx, net, np.leases, l.ip, id);
       rewriteMembersHosts(ctx, net, readLeases(np.leases));
     } finally {
       lock.release();
     }
+  }
+}
+
+/**
+ * allocate() with the address also claimed host-wide on the network's bridge (hostnet.ts), so a
+ * root sharing the bridge (tinydock0) never hands out an address another root's container has.
+ */
+export async function allocateShared(ctx: Ctx, net: NetworkRecord, leases: string, req: AllocateRequest): Promise<string> {
+  const lock = await lockHostNet(ctx);
+  try {
+    return allocate(leases, { ...req, claim: (ip) => claimAddress(ctx, net.bridge!, ip, ctx.root, req.lease.id) });
+  } finally {
+    lock.release();
+  }
+}
+
+/** release() and the host-wide claim with it. */
+export function releaseShared(ctx: Ctx, net: NetworkRecord, leases: string, ip: string, id: string): void {
+  release(leases, ip, id);
+  if (!net.bridge) return;
+  const lock = lockHostNetSync(ctx);
+  try {
+    releaseAddress(ctx, net.bridge, ip, id);
+  } finally {
+    lock.release();
   }
 }
 
@@ -384,10 +396,12 @@ export async function reconcileNetworks(ctx: Ctx, keep?: ReadonlySet<string>): P
   try {
     ids = fs.readdirSync(containersDir(ctx.root));
   } catch {}
+  // Another root's containers have td… veths in the same netns: theirs to remove.
+  const foreign = [...foreignIds(ctx)];
   withRouteSocket(ctx.sys, null, (s) => {
     for (const l of s.links()) {
       const m = /^td([a-f0-9]{11})$/.exec(l.name);
-      if (!m || ids.some((id) => id.startsWith(m[1]!) && isAlive(id))) continue;
+      if (!m || ids.some((id) => id.startsWith(m[1]!) && isAlive(id)) || foreign.some((id) => id.startsWith(m[1]!))) continue;
       if (s.deleteLink(l.name)) report.veths.push(l.name);
     }
   });
@@ -403,8 +417,12 @@ export async function reconcileNetworks(ctx: Ctx, keep?: ReadonlySet<string>): P
     const lock = await lockNetwork(ctx, name);
     try {
       const kept = reconcileLeases(np.leases, isAlive);
-      for (const l of before) if (!kept.some((k) => k.ip === l.ip)) report.leases.push(`${name}/${l.ip}`);
       const net = JSON.parse(fs.readFileSync(np.record, "utf8")) as NetworkRecord;
+      for (const l of before) {
+        if (kept.some((k) => k.ip === l.ip)) continue;
+        report.leases.push(`${name}/${l.ip}`);
+        if (net.bridge) releaseShared(ctx, net, np.leases, l.ip, l.id);
+      }
       rewriteMembersHosts(ctx, net, kept);
     } finally {
       lock.release();
@@ -435,10 +453,18 @@ export async function removeNetwork(ctx: Ctx, ref: string, opts: { teardownDefau
       throw new FailedPreconditionError(`error while removing network: network ${net.name} has active endpoints (${eps})`);
     }
     if (net.bridge) {
-      withRouteSocket(ctx.sys, null, (s) => s.deleteLink(net.bridge!));
-      fs.rmSync(activeMarker(ctx.root, net.name), { force: true });
-      // Always: the chains may outlive the marker (a root removed or reset while its bridge was up).
-      await syncNatRules(ctx);
+      const hl = await lockHostNet(ctx);
+      try {
+        // tinydock0 is every root's: it stays while another root's container holds an address on it.
+        if (!addressClaims(ctx, net.bridge).some((c) => c.root !== ctx.root)) {
+          withRouteSocket(ctx.sys, null, (s) => s.deleteLink(net.bridge!));
+          forgetBridge(ctx, net.bridge);
+        }
+        // Always: the chains may outlive the records (a root removed or reset while its bridge was up).
+        applyMasquerade(activeBridges(ctx));
+      } finally {
+        hl.release();
+      }
     }
     // The default bridge's record goes too, so the next run reads `bip` again (as dockerd at start).
     if (!isPredefined || net.driver === "bridge") fs.rmSync(networkPaths(ctx.root, net.name).dir, { recursive: true, force: true });

@@ -5,8 +5,8 @@ import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { containerPaths, findContainer, saveContainer } from "../store/containers.ts";
-import { alive, createEndpointLink, endpointRecord, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
-import { allocate, readLeases, release } from "./ipam.ts";
+import { alive, allocateShared, createEndpointLink, releaseShared, endpointRecord, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
+import { readLeases } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";
 import { formatMac, macForIp } from "./netlink.ts";
 import { netnsPath } from "./netns.ts";
@@ -33,14 +33,14 @@ export async function connectNetwork(ctx: Ctx, ref: string, network: string, opt
   const undo: (() => void)[] = [];
   try {
     if (readLeases(np.leases).some((l) => l.id === c.id)) throw new AlreadyExistsError(`endpoint with name ${c.name} already exists in network ${net.name}`);
-    const ip = allocate(np.leases, {
+    const ip = await allocateShared(ctx, net, np.leases, {
       subnet,
       gateway: parseCidr(`${net.gateway}/${subnet.prefixLen}`).ip,
       lease: { id: c.id, name: c.name, hostname: c.hostname, aliases: opts.aliases ?? [] },
       ...(opts.ip !== undefined ? { ip: opts.ip } : {}),
       alive: alive(ctx.root),
     });
-    undo.push(() => release(np.leases, ip, c.id));
+    undo.push(() => releaseShared(ctx, net, np.leases, ip, c.id));
     const veth = extraVethName(c.id, net.id);
     const mac = macForIp(ip);
     const iface = withRouteSocket(ctx.sys, nsFile, (s) => {
@@ -81,7 +81,7 @@ export async function disconnectNetwork(ctx: Ctx, ref: string, network: string):
     if (!mine.length) throw new NotFoundError(`container ${c.id} is not connected to network ${net.name}`);
     const primary = c.network?.endpoint?.networkName === net.name;
     withRouteSocket(ctx.sys, null, (s) => s.deleteLink(primary ? c.network!.endpoint!.hostVeth : extraVethName(c.id, net.id)));
-    for (const l of mine) release(np.leases, l.ip, c.id);
+    for (const l of mine) releaseShared(ctx, net, np.leases, l.ip, c.id);
     const text = hostsForContainer(ctx, c.id);
     if (text !== null) rewriteInPlace(containerPaths(ctx.root, c.id).hosts, text);
     rewriteMembersHosts(ctx, net, readLeases(np.leases));

@@ -5,10 +5,13 @@
 import fs from "node:fs";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
 import {
+  bridgesLosingGuard,
   containerRules,
+  iptablesGuards,
   iptablesIds,
   iptablesPublishText,
   iptablesRemoveText,
+  nftGuards,
   nftIds,
   nftPublishText,
   nftRemoveText,
@@ -94,9 +97,15 @@ export function detectBackend(host: Host): Backend {
 
 export interface Firewall {
   readonly backend: Backend;
-  /** Adds the container's rules (and chains, jumps, route_localnet on its bridge) in one batch. */
+  /**
+   * Adds the container's rules (and chains, jumps) in one batch, then turns route_localnet on for
+   * its bridge: only once the batch's localnet guard (rules.ts) is in.
+   */
   publish(c: PublishedContainer): void;
-  /** Removes every rule of these containers in one batch, and our chains when none is left. */
+  /**
+   * Removes every rule of these containers in one batch, and our chains when none is left; a
+   * bridge whose last localnet guard went gets route_localnet off again.
+   */
   remove(ids: Iterable<string>): void;
   /** The container ids our rules name. */
   ids(): Set<string>;
@@ -116,6 +125,17 @@ function forgetUdpFlows(host: Host, bindings: PortBinding[]): void {
     // Exit 1 with "0 flow entries have been deleted" is the common case; 127: no conntrack tool.
     const r = host.run(argv);
     if (r.code === 127) return;
+  }
+}
+
+/** route_localnet off on these bridges; one already deleted has nothing to turn off. */
+function closeLocalnet(host: Host, bridges: string[]): void {
+  for (const b of bridges) {
+    try {
+      host.sysctl(`net.ipv4.conf.${b}.route_localnet`, "0");
+    } catch {
+      // the bridge is gone, and its setting with it
+    }
   }
 }
 
@@ -149,14 +169,16 @@ class IptablesFirewall implements Firewall {
   publish(c: PublishedContainer): void {
     const rules = containerRules(c);
     if (rules.length === 0) return;
-    this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
     this.restore(iptablesPublishText(rules, this.state()), `publish the ports of ${c.id.slice(0, 12)}`);
+    this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
   }
 
   remove(ids: Iterable<string>): void {
     const list = [...ids];
-    const text = iptablesRemoveText(this.state(), list);
+    const state = this.state();
+    const text = iptablesRemoveText(state, list);
     this.restore(text, `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+    closeLocalnet(this.host, bridgesLosingGuard(iptablesGuards(state), list));
     if (this.backend === "iptables-nft" && text.includes("\n-X ")) this.dropEmptyBaseChains();
   }
 
@@ -226,13 +248,15 @@ class NftFirewall implements Firewall {
   publish(c: PublishedContainer): void {
     const rules = containerRules(c);
     if (rules.length === 0) return;
-    this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
     this.apply(nftPublishText(rules, (this.listing()).tableExists), `publish the ports of ${c.id.slice(0, 12)}`);
+    this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
   }
 
   remove(ids: Iterable<string>): void {
     const list = [...ids];
-    this.apply(nftRemoveText(this.listing(), list), `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+    const listing = this.listing();
+    this.apply(nftRemoveText(listing, list), `remove the port rules of ${list.map((i) => i.slice(0, 12)).join(", ")}`);
+    closeLocalnet(this.host, bridgesLosingGuard(nftGuards(listing.rules), list));
   }
 
   ids(): Set<string> {

@@ -56,6 +56,11 @@ export interface AllocateRequest {
   /** A fixed address (--ip), else the lowest free one. */
   ip?: string;
   alive: (id: string) => boolean;
+  /**
+   * Takes the address host-wide once the lease file is ours (hostnet.ts: other roots on the same
+   * bridge); false when another root holds it, and the next address is tried.
+   */
+  claim?: (ip: string) => boolean;
 }
 
 export function allocate(dir: string, req: AllocateRequest): string {
@@ -64,13 +69,16 @@ export function allocate(dir: string, req: AllocateRequest): string {
   const body = JSON.stringify(req.lease);
   const { first, last } = hostRange(req.subnet);
   const tryTake = (n: number): boolean => {
+    const file = path.join(dir, formatIpv4(n));
     try {
-      fs.writeFileSync(path.join(dir, formatIpv4(n)), body, { flag: "wx", mode: 0o600 });
-      return true;
+      fs.writeFileSync(file, body, { flag: "wx", mode: 0o600 });
     } catch (err) {
       if (errnoCode(err) === "EEXIST") return false;
       throw err;
     }
+    if (!req.claim || req.claim(formatIpv4(n))) return true;
+    fs.rmSync(file, { force: true });
+    return false;
   };
   if (req.ip !== undefined) {
     const n = parseIpv4(req.ip);

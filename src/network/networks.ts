@@ -7,6 +7,8 @@ import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionError, UnavailableError } from "../errors.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
+import { otherRoots, registerRoot } from "../store/owners.ts";
+import { lockHostNet } from "./hostnet.ts";
 import { LOCK_EX, LOCK_UN } from "../sys/sys.ts";
 import { carve, contains, formatIpv4, formatSubnet, hostRange, overlaps, parseCidr, parseIpv4, type Subnet } from "./subnet.ts";
 
@@ -118,16 +120,19 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest): Promis
     throw new PermissionError(`operation is not permitted on predefined ${req.name} network`);
   }
   fs.mkdirSync(networksDir(ctx.root), { recursive: true, mode: 0o700 });
-  // One creator at a time, so two new networks never get the same subnet.
-  const lock = await acquireLock(ctx, path.join(networksDir(ctx.root), ".create.lock"), { timeoutMs: 30_000 });
+  // One creator at a time, in every root of the host, so two new networks never get the same subnet.
+  registerRoot(ctx);
+  const lock = await lockHostNet(ctx);
   try {
     const all = listNetworks(ctx);
     if (all.some((n) => n.name === req.name)) throw new AlreadyExistsError(`network with name ${req.name} already exists`);
-    const used = all.filter((n) => n.subnet).map((n) => parseCidr(n.subnet!).subnet);
+    // Other roots' networks too: their bridges may share this network namespace.
+    const taken = [...all, ...otherRoots(ctx).flatMap(userNetworksOf)];
+    const used = taken.filter((n) => n.subnet).map((n) => parseCidr(n.subnet!).subnet);
     let subnet: Subnet;
     if (req.subnet) {
       subnet = parseCidr(req.subnet).subnet;
-      const clash = all.find((n) => n.subnet && overlaps(parseCidr(n.subnet).subnet, subnet));
+      const clash = taken.find((n) => n.subnet && overlaps(parseCidr(n.subnet).subnet, subnet));
       if (clash) throw new FailedPreconditionError(`invalid pool request: Pool overlaps with other one on this address space`);
     } else {
       subnet = pickSubnet(ctx, used);
@@ -157,6 +162,17 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest): Promis
   } finally {
     lock.release();
   }
+}
+
+/** A root's own networks as recorded (the predefined ones are not made for it). */
+function userNetworksOf(root: string): NetworkRecord[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(networksDir(root));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => readJson<NetworkRecord>(networkPaths(root, n).record) ?? []);
 }
 
 function pickSubnet(ctx: Ctx, used: Subnet[]): Subnet {

@@ -9,7 +9,9 @@ import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import { withLock } from "../store/lock.ts";
 import { LOCK_EX } from "../sys/sys.ts";
+import { foreignIds, otherRoots } from "../store/owners.ts";
 import { hostFirewall, type Firewall } from "./firewall.ts";
+import { portsLockFile } from "./hostnet.ts";
 import { formatHostAddress, type PortBinding, type Protocol } from "./portspec.ts";
 
 export const DEFAULT_BRIDGE = "tinydock0";
@@ -41,10 +43,9 @@ function containerDir(root: string, id: string): string {
   return path.join(root, "containers", id);
 }
 
-function lockFile(root: string): string {
-  const dir = path.join(root, "network");
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return path.join(dir, "ports.lock");
+/** Host-wide per netns (hostnet.ts): every root's rules are in the one firewall. */
+function lockFile(ctx: Ctx): string {
+  return portsLockFile(ctx);
 }
 
 /** The Linux ephemeral range, as Docker allocates from it. */
@@ -94,8 +95,12 @@ function writePorts(root: string, id: string, ports: PortBinding[] | undefined):
   writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
 }
 
-/** Every binding other containers of this root hold, with the owner. */
-function publishedElsewhere(root: string, except: string): { owner: string; binding: PortBinding }[] {
+/** Every binding other containers hold, in this root and the other roots of the host, with the owner. */
+function publishedElsewhere(ctx: Ctx, except: string): { owner: string; binding: PortBinding }[] {
+  return [ctx.root, ...otherRoots(ctx)].flatMap((root) => publishedIn(root, except));
+}
+
+function publishedIn(root: string, except: string): { owner: string; binding: PortBinding }[] {
   const dir = path.join(root, "containers");
   let names: string[] = [];
   try {
@@ -180,8 +185,8 @@ export async function publishPorts(ctx: Ctx, req: PublishRequest, opts: PortsOpt
   if (req.bindings.length === 0) return [];
   containerDir(ctx.root, req.id);
   const firewall = opts.firewall ?? hostFirewall();
-  return await withLock(ctx, lockFile(ctx.root), async () => {
-    const bindings = await allocateHostPorts(req.bindings, publishedElsewhere(ctx.root, req.id).map((p) => p.binding), {
+  return await withLock(ctx, lockFile(ctx), async () => {
+    const bindings = await allocateHostPorts(req.bindings, publishedElsewhere(ctx, req.id).map((p) => p.binding), {
       isFree: opts.isFree ?? portIsFree,
       range: opts.range ?? ephemeralRange(),
       random: opts.random ?? Math.random,
@@ -210,7 +215,7 @@ export async function publishPorts(ctx: Ctx, req: PublishRequest, opts: PortsOpt
 
 /** The ports lock, waited for by blocking (flock without LOCK_NB): for callers that cannot await. */
 function withLockSync<T>(ctx: Ctx, fn: () => T): T {
-  const fd = fs.openSync(lockFile(ctx.root), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = fs.openSync(lockFile(ctx), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
     ctx.sys.flock(fd, LOCK_EX);
     return fn();
@@ -247,8 +252,7 @@ export async function unpublishPorts(ctx: Ctx, id: string, opts: Pick<PortsOptio
 /**
  * Removes the rules of containers that are gone (no directory, or not in `keep` when given: the
  * lifecycle's reconcile passes the containers it keeps), all in one batch. Returns their ids.
- * Rules of another root's containers look the same: call this only on the root that owns the
- * host's firewall (the default one).
+ * Rules of another root's containers look the same: those ids (owners.ts) are left alone.
  */
 export async function reconcilePorts(ctx: Ctx, opts: Pick<PortsOptions, "firewall"> & { keep?: Set<string> } = {}): Promise<string[]> {
   let firewall: Firewall;
@@ -262,7 +266,8 @@ export async function reconcilePorts(ctx: Ctx, opts: Pick<PortsOptions, "firewal
   return withLockSync(ctx, () => {
     const gone = (id: string) =>
       !/^[a-f0-9]{64}$/.test(id) || !fs.existsSync(path.join(ctx.root, "containers", id)) || (opts.keep !== undefined && !opts.keep.has(id));
-    const orphans = [...firewall.ids()].filter(gone);
+    const foreign = foreignIds(ctx);
+    const orphans = [...firewall.ids()].filter((id) => gone(id) && !foreign.has(id));
     if (orphans.length > 0) firewall.remove(orphans);
     return orphans;
   });

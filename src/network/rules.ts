@@ -15,6 +15,14 @@
 //   filter FORWARD          -j TINYDOCK-FORWARD (first, so a DROP policy or rule below keeps out
 //                           only what we did not publish)
 //   filter TINYDOCK-FORWARD per binding: in to ip:C and its replies → ACCEPT
+//   filter INPUT            -j TINYDOCK-INPUT (first)
+//   filter TINYDOCK-INPUT   -i bridge ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m conntrack ! --ctstate
+//                           RELATED,ESTABLISHED,DNAT → DROP: route_localnet=1 makes the host route
+//                           what arrives on the bridge for 127.0.0.1, so without it a container
+//                           (NET_RAW is a default capability) reaches services bound to the host's
+//                           loopback (CVE-2020-8558). kube-proxy's "block incoming localnet
+//                           connections" rule, tied to the bridge; replies of 127.0.0.1:H are
+//                           ESTABLISHED. route_localnet is on only while such a rule is there.
 // Every per-container rule carries the comment "tinydock:<id>": removal and reconcile find them by it.
 import { InvalidArgumentError } from "../errors.ts";
 import type { PortBinding, Protocol } from "./portspec.ts";
@@ -22,12 +30,13 @@ import type { PortBinding, Protocol } from "./portspec.ts";
 export const CHAIN_NAT = "TINYDOCK";
 export const CHAIN_POSTROUTING = "TINYDOCK-POSTROUTING";
 export const CHAIN_FORWARD = "TINYDOCK-FORWARD";
+export const CHAIN_INPUT = "TINYDOCK-INPUT";
 /** nft backend: our own table, so `nft delete table` removes everything at once. */
 export const NFT_TABLE = "tinydock";
 export const COMMENT_PREFIX = "tinydock:";
 
 export type Table = "nat" | "filter";
-export type OwnChain = typeof CHAIN_NAT | typeof CHAIN_POSTROUTING | typeof CHAIN_FORWARD;
+export type OwnChain = typeof CHAIN_NAT | typeof CHAIN_POSTROUTING | typeof CHAIN_FORWARD | typeof CHAIN_INPUT;
 
 export interface PublishedContainer {
   id: string;
@@ -48,20 +57,22 @@ export interface PortRule {
   id: string;
   protocol?: Protocol;
   src?: string;
+  /** Any source but this one (! -s). */
+  notSrc?: string;
   dst?: string;
   inIface?: string;
   outIface?: string;
   dport?: number;
   sport?: number;
   /** Conntrack: only DNAT'd connections, or the replies of accepted ones. */
-  ctstate?: "DNAT" | "RELATED,ESTABLISHED";
-  target: { dnat: string } | "MASQUERADE" | "ACCEPT";
+  ctstate?: "DNAT" | "RELATED,ESTABLISHED" | "!RELATED,ESTABLISHED,DNAT";
+  target: { dnat: string } | "MASQUERADE" | "ACCEPT" | "DROP";
 }
 
 /** The jumps from the built-in chains into ours: present while any container publishes a port. */
 export interface Jump {
   table: Table;
-  from: "PREROUTING" | "OUTPUT" | "POSTROUTING" | "FORWARD";
+  from: "PREROUTING" | "OUTPUT" | "POSTROUTING" | "FORWARD" | "INPUT";
   to: OwnChain;
   /** iptables arguments between the chain and -j. */
   match: string[];
@@ -74,12 +85,14 @@ export const JUMPS: readonly Jump[] = [
   { table: "nat", from: "OUTPUT", to: CHAIN_NAT, match: ["-m", "addrtype", "--dst-type", "LOCAL"], insert: false },
   { table: "nat", from: "POSTROUTING", to: CHAIN_POSTROUTING, match: [], insert: false },
   { table: "filter", from: "FORWARD", to: CHAIN_FORWARD, match: [], insert: true },
+  { table: "filter", from: "INPUT", to: CHAIN_INPUT, match: [], insert: true },
 ];
 
 export const OWN_CHAINS: readonly { table: Table; chain: OwnChain }[] = [
   { table: "nat", chain: CHAIN_NAT },
   { table: "nat", chain: CHAIN_POSTROUTING },
   { table: "filter", chain: CHAIN_FORWARD },
+  { table: "filter", chain: CHAIN_INPUT },
 ];
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -136,6 +149,7 @@ export function containerRules(c: PublishedContainer): PortRule[] {
   }
   if (c.bindings.length > 0) {
     once({ table: "nat", chain: CHAIN_POSTROUTING, id, src: "127.0.0.0/8", dst: `${c.ip}/32`, outIface: c.bridge, target: "MASQUERADE" });
+    once(localnetGuard(id, c.bridge));
   }
   for (const b of c.bindings) {
     once({ table: "filter", chain: CHAIN_FORWARD, id, protocol: b.protocol, dst: `${c.ip}/32`, outIface: c.bridge, dport: b.containerPort, target: "ACCEPT" });
@@ -147,6 +161,25 @@ export function containerRules(c: PublishedContainer): PortRule[] {
   return rules;
 }
 
+/** The drop that must exist while route_localnet is on for `bridge` (one per publishing container). */
+export function localnetGuard(id: string, bridge: string): PortRule {
+  return {
+    table: "filter", chain: CHAIN_INPUT, id, inIface: bridge, notSrc: "127.0.0.0/8", dst: "127.0.0.0/8",
+    ctstate: "!RELATED,ESTABLISHED,DNAT", target: "DROP",
+  };
+}
+
+/**
+ * The bridges whose last localnet guard goes with `ids`: route_localnet must be turned off there.
+ * `guards` are the live guard rules as (container id, bridge).
+ */
+export function bridgesLosingGuard(guards: { id: string; bridge: string }[], ids: Iterable<string>): string[] {
+  const gone = new Set(ids);
+  const losing = new Set(guards.filter((g) => gone.has(g.id)).map((g) => g.bridge));
+  for (const g of guards) if (!gone.has(g.id)) losing.delete(g.bridge);
+  return [...losing].sort();
+}
+
 // ---- iptables ----------------------------------------------------------------------------------
 
 const withMask = (a: string): string => (a.includes("/") ? a : `${a}/32`);
@@ -155,13 +188,15 @@ const withMask = (a: string): string => (a.includes("/") ? a : `${a}/32`);
 export function iptablesArgs(r: PortRule): string[] {
   const a: string[] = [];
   if (r.src) a.push("-s", withMask(r.src));
+  if (r.notSrc) a.push("!", "-s", withMask(r.notSrc));
   if (r.dst) a.push("-d", withMask(r.dst));
   if (r.inIface) a.push("-i", r.inIface);
   if (r.outIface) a.push("-o", r.outIface);
   if (r.protocol) a.push("-p", r.protocol, "-m", r.protocol);
   if (r.sport !== undefined) a.push("--sport", String(r.sport));
   if (r.dport !== undefined) a.push("--dport", String(r.dport));
-  if (r.ctstate) a.push("-m", "conntrack", "--ctstate", r.ctstate);
+  if (r.ctstate?.startsWith("!")) a.push("-m", "conntrack", "!", "--ctstate", r.ctstate.slice(1));
+  else if (r.ctstate) a.push("-m", "conntrack", "--ctstate", r.ctstate);
   a.push("-m", "comment", "--comment", `"${commentFor(r.id)}"`);
   if (typeof r.target === "object") a.push("-j", "DNAT", "--to-destination", r.target.dnat);
   else a.push("-j", r.target);
@@ -232,6 +267,18 @@ function lineHasId(line: string, id: string): boolean {
   return m !== null && m[1] === commentFor(id);
 }
 
+/** The localnet guards in the live state: (container id, bridge) of each TINYDOCK-INPUT rule. */
+export function iptablesGuards(state: IptablesState): { id: string; bridge: string }[] {
+  const out: { id: string; bridge: string }[] = [];
+  for (const line of state.rules.filter) {
+    if (!line.startsWith(`-A ${CHAIN_INPUT} `)) continue;
+    const id = /--comment "?tinydock:([^"\s]+)"?/.exec(line)?.[1];
+    const bridge = / -i (\S+)/.exec(line)?.[1];
+    if (id && bridge) out.push({ id, bridge });
+  }
+  return out;
+}
+
 /** Container ids named by our comments in the live state. */
 export function iptablesIds(state: IptablesState): Set<string> {
   const ids = new Set<string>();
@@ -278,6 +325,7 @@ export function iptablesRemoveText(state: IptablesState, ids: Iterable<string>):
 export function nftExpr(r: PortRule): string {
   const a: string[] = [];
   if (r.src) a.push("ip", "saddr", r.src.endsWith("/32") ? r.src.slice(0, -3) : r.src);
+  if (r.notSrc) a.push("ip", "saddr", "!=", r.notSrc);
   if (r.dst) a.push("ip", "daddr", r.dst.endsWith("/32") ? r.dst.slice(0, -3) : r.dst);
   if (r.inIface) a.push("iifname", `"${r.inIface}"`);
   if (r.outIface) a.push("oifname", `"${r.outIface}"`);
@@ -286,8 +334,9 @@ export function nftExpr(r: PortRule): string {
   if (r.protocol && r.dport !== undefined) a.push(r.protocol, "dport", String(r.dport));
   if (r.ctstate === "DNAT") a.push("ct", "status", "dnat");
   if (r.ctstate === "RELATED,ESTABLISHED") a.push("ct", "state", "established,related");
+  if (r.ctstate === "!RELATED,ESTABLISHED,DNAT") a.push("ct", "state", "!=", "{", "established,", "related", "}", "ct", "status", "!=", "dnat");
   if (typeof r.target === "object") a.push("dnat", "to", r.target.dnat);
-  else a.push(r.target === "MASQUERADE" ? "masquerade" : "accept");
+  else a.push(r.target === "MASQUERADE" ? "masquerade" : r.target === "DROP" ? "drop" : "accept");
   a.push("comment", `"${commentFor(r.id)}"`);
   return a.join(" ");
 }
@@ -302,6 +351,8 @@ export function nftTableText(): string {
     `\tchain ${CHAIN_POSTROUTING} {`,
     "\t}",
     `\tchain ${CHAIN_FORWARD} {`,
+    "\t}",
+    `\tchain ${CHAIN_INPUT} {`,
     "\t}",
     "\tchain prerouting {",
     "\t\ttype nat hook prerouting priority -100; policy accept;",
@@ -318,6 +369,10 @@ export function nftTableText(): string {
     "\tchain forward {",
     "\t\ttype filter hook forward priority 0; policy accept;",
     `\t\tjump ${CHAIN_FORWARD}`,
+    "\t}",
+    "\tchain input {",
+    "\t\ttype filter hook input priority 0; policy accept;",
+    `\t\tjump ${CHAIN_INPUT}`,
     "\t}",
     "}",
     "",
@@ -337,6 +392,8 @@ export interface NftRuleRef {
   chain: string;
   handle: number;
   comment?: string;
+  /** The `iifname` it matches, if any (the localnet guards'). */
+  iifname?: string;
 }
 
 /** Reads `nft -j -a list table ip tinydock` output: whether the table exists and its rules. */
@@ -352,12 +409,29 @@ export function parseNftJson(text: string): { tableExists: boolean; rules: NftRu
   for (const item of doc.nftables ?? []) {
     const table = item.table as { family?: string; name?: string } | undefined;
     if (table && table.family === "ip" && table.name === NFT_TABLE) tableExists = true;
-    const rule = item.rule as { family?: string; table?: string; chain?: string; handle?: number; comment?: string } | undefined;
+    const rule = item.rule as { family?: string; table?: string; chain?: string; handle?: number; comment?: string; expr?: unknown[] } | undefined;
     if (rule && rule.family === "ip" && rule.table === NFT_TABLE && typeof rule.handle === "number") {
-      rules.push({ chain: rule.chain ?? "", handle: rule.handle, comment: rule.comment });
+      const iifname = nftIifname(rule.expr);
+      rules.push({ chain: rule.chain ?? "", handle: rule.handle, comment: rule.comment, ...(iifname ? { iifname } : {}) });
     }
   }
   return { tableExists, rules };
+}
+
+/** The right side of an `iifname == "x"` match in a rule's JSON expression list. */
+function nftIifname(expr: unknown[] | undefined): string | undefined {
+  for (const e of expr ?? []) {
+    const m = (e as { match?: { op?: string; left?: { meta?: { key?: string } }; right?: unknown } }).match;
+    if (m?.op === "==" && m.left?.meta?.key === "iifname" && typeof m.right === "string") return m.right;
+  }
+  return undefined;
+}
+
+/** The localnet guards of our table: (container id, bridge). */
+export function nftGuards(rules: NftRuleRef[]): { id: string; bridge: string }[] {
+  return rules
+    .filter((r) => r.chain === CHAIN_INPUT && r.iifname && r.comment?.startsWith(COMMENT_PREFIX))
+    .map((r) => ({ id: r.comment!.slice(COMMENT_PREFIX.length), bridge: r.iifname! }));
 }
 
 export function nftIds(rules: NftRuleRef[]): Set<string> {

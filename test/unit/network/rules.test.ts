@@ -3,10 +3,13 @@ import { InvalidArgumentError } from "../../../src/errors.ts";
 import { createFirewall, emptyAcceptChains, type Host } from "../../../src/network/firewall.ts";
 import { parsePortSpecs } from "../../../src/network/portspec.ts";
 import {
+  bridgesLosingGuard,
   containerRules,
+  iptablesGuards,
   iptablesIds,
   iptablesPublishText,
   iptablesRemoveText,
+  nftGuards,
   nftPublishText,
   nftRemoveText,
   parseIptablesSave,
@@ -46,7 +49,10 @@ describe("iptables-restore text", () => {
         "COMMIT",
         "*filter",
         ":TINYDOCK-FORWARD - [0:0]",
+        ":TINYDOCK-INPUT - [0:0]",
         "-I FORWARD 1 -j TINYDOCK-FORWARD",
+        "-I INPUT 1 -j TINYDOCK-INPUT",
+        `-A TINYDOCK-INPUT ! -s 127.0.0.0/8 -d 127.0.0.0/8 -i tinydock0 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment ${C} -j DROP`,
         `-A TINYDOCK-FORWARD -d 172.18.0.2/32 -o tinydock0 -p tcp -m tcp --dport 80 -m comment --comment ${C} -j ACCEPT`,
         `-A TINYDOCK-FORWARD -s 172.18.0.2/32 -i tinydock0 -p tcp -m tcp --sport 80 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${C} -j ACCEPT`,
         `-A TINYDOCK-FORWARD -d 172.18.0.2/32 -o tinydock0 -p udp -m udp --dport 53 -m comment --comment ${C} -j ACCEPT`,
@@ -64,8 +70,11 @@ describe("iptables-restore text", () => {
       ":INPUT ACCEPT [0:0]",
       ":FORWARD DROP [0:0]",
       ":TINYDOCK-FORWARD - [0:0]",
+      ":TINYDOCK-INPUT - [0:0]",
+      "-A INPUT -j TINYDOCK-INPUT",
       "-A FORWARD -j TINYDOCK-FORWARD",
       "-A FORWARD -i tinydock0 ! -o tinydock0 -j ACCEPT",
+      `-A TINYDOCK-INPUT ! -s 127.0.0.0/8 -d 127.0.0.0/8 -i tinydock0 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "tinydock:${OTHER}" -j DROP`,
       `-A TINYDOCK-FORWARD -d 172.18.0.3/32 -o tinydock0 -p tcp -m tcp --dport 80 -m comment --comment "tinydock:${OTHER}" -j ACCEPT`,
       "COMMIT",
       "*nat",
@@ -85,7 +94,7 @@ describe("iptables-restore text", () => {
     const text = iptablesPublishText(containerRules({ ...web, bindings: parsePortSpecs(["8080:80"]) }), live);
     expect(text).not.toContain(":TINYDOCK");
     expect(text).not.toContain("-j TINYDOCK\n");
-    expect(text.split("\n").filter((l) => l.startsWith("-A")).length).toBe(5);
+    expect(text.split("\n").filter((l) => l.startsWith("-A")).length).toBe(6);
   });
 
   test("removal deletes exactly the container's lines, chains stay while others publish", () => {
@@ -108,9 +117,12 @@ describe("iptables-restore text", () => {
         "-X TINYDOCK-POSTROUTING",
         "COMMIT",
         "*filter",
+        `-D TINYDOCK-INPUT ! -s 127.0.0.0/8 -d 127.0.0.0/8 -i tinydock0 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "tinydock:${OTHER}" -j DROP`,
         `-D TINYDOCK-FORWARD -d 172.18.0.3/32 -o tinydock0 -p tcp -m tcp --dport 80 -m comment --comment "tinydock:${OTHER}" -j ACCEPT`,
         "-D FORWARD -j TINYDOCK-FORWARD",
+        "-D INPUT -j TINYDOCK-INPUT",
         "-X TINYDOCK-FORWARD",
+        "-X TINYDOCK-INPUT",
         "COMMIT",
         "",
       ].join("\n"),
@@ -132,6 +144,7 @@ describe("nft text", () => {
       `add rule ip tinydock TINYDOCK ip daddr 127.0.0.1 tcp dport 8081 dnat to 172.18.0.2:80 comment ${C}`,
       `add rule ip tinydock TINYDOCK-POSTROUTING ip saddr 172.18.0.0/16 ip daddr 172.18.0.2 tcp dport 80 ct status dnat masquerade comment ${C}`,
       `add rule ip tinydock TINYDOCK-POSTROUTING ip saddr 127.0.0.0/8 ip daddr 172.18.0.2 oifname "tinydock0" masquerade comment ${C}`,
+      `add rule ip tinydock TINYDOCK-INPUT ip saddr != 127.0.0.0/8 ip daddr 127.0.0.0/8 iifname "tinydock0" ct state != { established, related } ct status != dnat drop comment ${C}`,
       `add rule ip tinydock TINYDOCK-FORWARD ip daddr 172.18.0.2 oifname "tinydock0" tcp dport 80 accept comment ${C}`,
       `add rule ip tinydock TINYDOCK-FORWARD ip saddr 172.18.0.2 iifname "tinydock0" tcp sport 80 ct state established,related accept comment ${C}`,
     ]);
@@ -188,15 +201,50 @@ describe("firewall batches (recording host)", () => {
     };
   }
 
-  test("publish: one read, route_localnet, one restore batch", async () => {
+  test("publish: one read, one restore batch, then route_localnet (the guard is in first)", async () => {
     const { host, calls } = recorder([""]);
     await createFirewall("iptables-legacy", host).publish(web);
     expect(calls.map((c) => c.argv.join(" "))).toEqual([
-      "sysctl net.ipv4.conf.tinydock0.route_localnet=1",
       "iptables-legacy-save",
       "iptables-legacy-restore --noflush -w 10",
+      "sysctl net.ipv4.conf.tinydock0.route_localnet=1",
     ]);
-    expect(calls[2]!.input).toBe(iptablesPublishText(containerRules(web), EMPTY));
+    expect(calls[1]!.input).toBe(iptablesPublishText(containerRules(web), EMPTY));
+  });
+
+  test("remove: route_localnet off once the bridge's last guard goes, not before", async () => {
+    const guard = (id: string, bridge: string) =>
+      `-A TINYDOCK-INPUT ! -s 127.0.0.0/8 -d 127.0.0.0/8 -i ${bridge} -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "tinydock:${id}" -j DROP`;
+    const save = ["*filter", ":TINYDOCK-INPUT - [0:0]", "-A INPUT -j TINYDOCK-INPUT", guard(ID, "tinydock0"), guard(OTHER, "tinydock0"), guard(ID, "tdbr-1"), "COMMIT", ""].join("\n");
+    const sysctls = (ids: string[]) => {
+      const { host, calls } = recorder([save]);
+      createFirewall("iptables-legacy", host).remove(ids);
+      return calls.filter((c) => c.argv[0] === "sysctl").map((c) => c.argv[1]);
+    };
+    expect(sysctls([ID])).toEqual(["net.ipv4.conf.tdbr-1.route_localnet=0"]);
+    expect(sysctls([ID, OTHER])).toEqual(["net.ipv4.conf.tdbr-1.route_localnet=0", "net.ipv4.conf.tinydock0.route_localnet=0"]);
+    expect(sysctls([OTHER])).toEqual([]);
+    expect(bridgesLosingGuard(iptablesGuards(parseIptablesSave(save)), [ID, OTHER])).toEqual(["tdbr-1", "tinydock0"]);
+  });
+
+  test("nft listing: the guards' bridges come from their iifname match", () => {
+    const listing = parseNftJson(
+      JSON.stringify({
+        nftables: [
+          { table: { family: "ip", name: "tinydock" } },
+          {
+            rule: {
+              family: "ip", table: "tinydock", chain: "TINYDOCK-INPUT", handle: 3, comment: `tinydock:${ID}`,
+              expr: [{ match: { op: "==", left: { meta: { key: "iifname" } }, right: "tinydock0" } }, { drop: null }],
+            },
+          },
+          { rule: { family: "ip", table: "tinydock", chain: "TINYDOCK", handle: 4, comment: `tinydock:${OTHER}`, expr: [] } },
+        ],
+      }),
+    );
+    expect(nftGuards(listing.rules)).toEqual([{ id: ID, bridge: "tinydock0" }]);
+    expect(bridgesLosingGuard(nftGuards(listing.rules), [ID])).toEqual(["tinydock0"]);
+    expect(bridgesLosingGuard(nftGuards(listing.rules), [OTHER])).toEqual([]);
   });
 
   test("UDP flows to published host ports are forgotten (conntrack -D), TCP ones left alone", async () => {
