@@ -15,10 +15,30 @@ export interface Reference {
 }
 
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN_RE = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
-const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN_NAME = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*`;
+const DOMAIN_RE = new RegExp(`^(?:${DOMAIN_NAME}|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
+// An address to connect to: also an IPv4-mapped IPv6 literal, and a port that fits a URL.
+const REGISTRY_HOST_RE = new RegExp(`^(?:${DOMAIN_NAME}|\\[[a-fA-F0-9:.]+\\])(?::[0-9]{1,5})?$`);
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const PATH_COMPONENT_RE = new RegExp(`^${PATH_COMPONENT}$`);
+const REPOSITORY_RE = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const NAME_MAX = 255;
+
+/** "latest", "1.36.1-musl": a tag as a reference or a manifest request may carry it. */
+export function isTag(text: string): boolean {
+  return TAG_RE.test(text);
+}
+
+/** "library/busybox": lowercase path components joined by "/", at most 255 characters. */
+export function isRepositoryPath(text: string): boolean {
+  return REPOSITORY_RE.test(text) && text.length <= NAME_MAX;
+}
+
+/** "registry.example:5000", "127.0.0.1:5000", "[::1]:5000", "[::ffff:10.0.0.5]": a registry to connect to. */
+export function isRegistryHost(text: string): boolean {
+  return REGISTRY_HOST_RE.test(text);
+}
 
 function bad(text: string, reason: string): never {
   throw new ParseError(`Cannot parse reference "${text}": ${reason}`);
@@ -44,7 +64,7 @@ export function parseReference(text: string, opts: { defaultTag?: boolean } = {}
   if (colon > rest.lastIndexOf("/")) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) bad(text, `invalid tag "${tag}"`);
+    if (!isTag(tag)) bad(text, `invalid tag "${tag}"`);
   }
   if (rest.length === 0) bad(text, "missing repository name");
   if (/^[a-f0-9]{64}$/.test(rest) && tag === undefined && digest === undefined) {

@@ -2,7 +2,7 @@
 // Hub, plain HTTP only for loopback and configured insecure registries (Docker's rules). Pure.
 import type { EngineConfig } from "../context.ts";
 import { ParseError } from "../errors.ts";
-import { DOCKER_HUB } from "../image/reference.ts";
+import { DOCKER_HUB, isRegistryHost } from "../image/reference.ts";
 
 export const DOCKER_HUB_URL = "https://registry-1.docker.io";
 
@@ -16,9 +16,6 @@ export interface Endpoint {
   /** The registry name its credentials are stored under in config.json. */
   credentialsKey: string;
 }
-
-const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const REGISTRY_RE = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:.]+\\])(?::[0-9]{1,5})?$`);
 
 /** "host:port" → host (brackets of an IPv6 literal removed) and port. */
 export function splitHostPort(registry: string): { host: string; port?: string } {
@@ -88,7 +85,7 @@ export function resolveEndpoints(
   registry: string,
   config: Pick<EngineConfig, "registryMirrors" | "insecureRegistries"> & { mirrorFallback?: boolean },
 ): Endpoint[] {
-  if (!REGISTRY_RE.test(registry)) throw new ParseError(`Cannot parse registry "${registry}": not a host[:port]`);
+  if (!isRegistryHost(registry)) throw new ParseError(`Cannot parse registry "${registry}": not a host[:port]`);
   if (registry === DOCKER_HUB) {
     const out: Endpoint[] = [];
     for (const m of config.registryMirrors) {

@@ -18,7 +18,7 @@ export const login: CommandSpec = {
       .option("password", { alias: "p", type: "string", describe: "Password" })
       .option("password-stdin", { type: "boolean", default: false, describe: "Take the password from stdin" }),
   async run(ctx, argv, io) {
-    const { checkLogin } = await import("../../registry/client.ts");
+    const { checkLogin } = await import("../../registry/login.ts");
     const { writeCredentials } = await import("../../registry/credentials.ts");
     const { UsageError } = await import("../usage.ts");
     const registry = serverName(argv.server);

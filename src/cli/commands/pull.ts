@@ -15,9 +15,11 @@ export const pull: CommandSpec = {
     const { progressView } = await import("../progress.ts");
     const text = String(argv.image);
     const quiet = Boolean(argv.quiet);
-    const ref = parseReference(text);
+    const ref = parseReference(text, { defaultTag: false });
+    const defaultTag = ref.tag === undefined && ref.digest === undefined;
+    if (defaultTag) ref.tag = "latest";
     if (!quiet) {
-      if (!ref.digest && !/:[\w][\w.-]*$/.test(text.split("/").pop() ?? "")) io.out("Using default tag: latest\n");
+      if (defaultTag) io.out("Using default tag: latest\n");
       io.out(`${ref.digest ?? ref.tag}: Pulling from ${ref.repository}\n`);
     }
     const view = progressView(process.stdout, io.stdoutTty, quiet);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { UnauthenticatedError } from "../../../src/errors.ts";
-import { checkLogin } from "../../../src/registry/client.ts";
+import { checkLogin } from "../../../src/registry/login.ts";
 import { startFakeServer, type FakeServer, type Handler } from "./fake-server.ts";
 import { testCtx, type TestCtx } from "./fixtures.ts";
 
