@@ -19,14 +19,14 @@ export const exec: CommandSpec = {
       .option("user", { alias: "u", type: "string", describe: "Username or UID (format: <name|uid>[:<group|gid>])" })
       .option("workdir", { alias: "w", type: "string", describe: "Working directory inside the container" }),
   async run(ctx, argv, io) {
-    const [{ execCommand }, { ExecError }, { UsageError }, { parseEnvArg }] = await Promise.all([
+    const [{ execCommand }, { UsageError }, { parseEnvArg }, { arityMessage }] = await Promise.all([
       import("../../lifecycle/exec.ts"),
-      import("../../runtime/launch.ts"),
       import("../usage.ts"),
       import("../../runtime/env.ts"),
+      import("../flags.ts"),
     ]);
     const args = list(argv.command);
-    if (args.length === 0) throw new UsageError('"exec" requires at least 2 arguments');
+    if (args.length === 0) throw new UsageError(arityMessage("exec", { min: 2, max: Infinity }));
     const env: string[] = [];
     for (const e of list(argv.env)) {
       const v = parseEnvArg(e, process.env);
@@ -42,17 +42,9 @@ export const exec: CommandSpec = {
     const handlers: [NodeJS.Signals, () => void][] = [];
     try {
       const opts = { args, env, tty: Boolean(terminal), detach, stdio, ...(terminal ? { terminal } : {}), ...(str(argv.user) !== undefined ? { user: str(argv.user)! } : {}), ...(str(argv.workdir) !== undefined ? { workdir: str(argv.workdir)! } : {}) };
-      let e;
-      try {
-        e = await execCommand(ctx, String(argv.container), opts);
-        tty = e.tty;
-      } catch (err) {
-        if (err instanceof ExecError) {
-          io.err(`tinydock: ${err.message}\n`);
-          return err.exitCode;
-        }
-        throw err;
-      }
+      // A command that cannot be executed throws ExecError: exit.ts gives it 126 or 127.
+      const e = await execCommand(ctx, String(argv.container), opts);
+      tty = e.tty;
       if (detach) return 0;
       tty?.started();
       for (const sig of ["SIGINT", "SIGQUIT"] as const) handlers.push([sig, ignored]);
