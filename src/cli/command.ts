@@ -15,6 +15,8 @@ export interface CommandSpec {
   command: string | string[];
   describe: string;
   builder?: (y: Argv) => Argv;
+  /** Its failures are the engine's, not the command's: Docker's 125 for run and create (see exit.ts). */
+  engine?: boolean;
   /** Returns the exit code (0 when omitted). */
   run: (ctx: Ctx, argv: Record<string, unknown>, io: Io) => Promise<number | void>;
 }

@@ -1,23 +1,67 @@
-// The CLI boundary: yargs turns argv into a command call; errors become one line and an exit code
-// here and nowhere else.
+// The CLI boundary: argv becomes one verb's CommandSpec and its arguments, the verb runs, and a
+// failure becomes one line and an exit code (exit.ts). Verbs load only when chosen; a plain `run`
+// or `ps` never loads yargs (run-args.ts, ps-args.ts), and `--version` loads nothing.
 import type { Argv } from "yargs";
 import pkg from "../../package.json" with { type: "json" };
 import { isTerminal } from "../terminal.ts";
-import { fdWriter } from "./output.ts";
 import type { CommandSpec, Io } from "./command.ts";
-import { run, RUN_BOOLEAN_FLAGS, CREATE_BOOLEAN_FLAGS } from "./commands/run.ts";
-// ── create / start / exec (branch monitor) ──
-import { create } from "./commands/create.ts";
-import { exec, EXEC_BOOLEAN_FLAGS } from "./commands/exec.ts";
-import { start } from "./commands/start.ts";
+import { CREATE_BOOLEAN_FLAGS, RUN_BOOLEAN_FLAGS } from "./commands/run.ts";
+import { EXEC_BOOLEAN_FLAGS } from "./commands/exec.ts";
+import { fdWriter } from "./output.ts";
 import { parseRunArgs } from "./run-args.ts";
 import { splitRunArgs } from "./split.ts";
 
 export const VERSION: string = pkg.version;
 
-/** Docker's exit codes: 125 when the command line itself is wrong, 1 when a command fails. */
-export const EXIT_USAGE = 125;
-export const EXIT_FAILURE = 1;
+type Load = () => Promise<CommandSpec>;
+
+/** The verbs, in --help order. */
+export const VERBS: Readonly<Record<string, Load>> = {
+  run: async () => (await import("./commands/run.ts")).run,
+  create: async () => (await import("./commands/create.ts")).create,
+  start: async () => (await import("./commands/start.ts")).start,
+  exec: async () => (await import("./commands/exec.ts")).exec,
+  ps: async () => (await import("./commands/ps.ts")).ps,
+  inspect: async () => (await import("./commands/inspect.ts")).inspect,
+  logs: async () => (await import("./commands/logs.ts")).logs,
+  attach: async () => (await import("./commands/attach.ts")).attach,
+  stop: async () => (await import("./commands/stop.ts")).stop,
+  kill: async () => (await import("./commands/kill.ts")).kill,
+  wait: async () => (await import("./commands/wait.ts")).wait,
+  rm: async () => (await import("./commands/rm.ts")).rm,
+  rename: async () => (await import("./commands/rename.ts")).rename,
+  pause: async () => (await import("./commands/pause.ts")).pause,
+  unpause: async () => (await import("./commands/unpause.ts")).unpause,
+  top: async () => (await import("./commands/top.ts")).top,
+  stats: async () => (await import("./commands/stats.ts")).stats,
+  port: async () => (await import("./commands/port.ts")).port,
+  cp: async () => (await import("./commands/cp.ts")).cp,
+  pull: async () => (await import("./commands/pull.ts")).pull,
+  images: async () => (await import("./commands/images.ts")).images,
+  rmi: async () => (await import("./commands/rmi.ts")).rmi,
+  tag: async () => (await import("./commands/tag.ts")).tag,
+  login: async () => (await import("./commands/login.ts")).login,
+  logout: async () => (await import("./commands/login.ts")).logout,
+};
+
+/** Management commands: `tinydock GROUP VERB`. */
+export const GROUPS: Readonly<Record<string, { describe: string; load: () => Promise<readonly CommandSpec[]> }>> = {
+  container: { describe: "Manage containers", load: async () => (await import("./commands/container.ts")).containerSubcommands },
+  image: { describe: "Manage images", load: async () => (await import("./commands/image.ts")).imageSubcommands },
+  network: { describe: "Manage networks", load: async () => (await import("./commands/network.ts")).networkSubcommands },
+  system: { describe: "Manage tinydock", load: async () => (await import("./commands/system.ts")).systemSubcommands },
+};
+
+/**
+ * Verbs whose arguments after their first positional are the container's command (`run busybox
+ * ls -la`), with their flags that take no value: yargs cannot stop at a positional inside a
+ * command, so split.ts cuts the line first.
+ */
+const COMMAND_TAILS: Readonly<Record<string, ReadonlySet<string>>> = {
+  run: RUN_BOOLEAN_FLAGS,
+  create: CREATE_BOOLEAN_FLAGS,
+  exec: EXEC_BOOLEAN_FLAGS,
+};
 
 function defaultIo(): Io {
   // isatty on first use, not process.stdout.isTTY: a `run` that prints nothing never builds the
@@ -35,43 +79,65 @@ function defaultIo(): Io {
   };
 }
 
-/** The verb yargs chose and the arguments it parsed for it. */
+/** The verb chosen, the arguments parsed for it, and its path ("stop", "network create"). */
 export interface ParsedCommand {
   spec: CommandSpec;
   argv: Record<string, unknown>;
+  path: string;
 }
 
 /** Thrown by a command's yargs handler to leave parsing with the command chosen. */
 const DISPATCH = Symbol("dispatch");
 
+/** yargs' option tables, which its types leave out. */
+const optionsOf = (y: Argv): Parameters<typeof import("./flags.ts").flagSetOf>[0] =>
+  (y as unknown as { getOptions(): Parameters<typeof import("./flags.ts").flagSetOf>[0] }).getOptions();
+
+/** The name a spec is registered by: the first word of its command string. */
+const nameOf = (spec: CommandSpec): string => (Array.isArray(spec.command) ? spec.command[0]! : spec.command).split(" ")[0]!;
+
 /**
  * yargs' reading of `args`: the command and its argv, or undefined when yargs answered by itself
- * (--help, --version). Usage errors throw UsageError.
+ * (--help, --version). A wrong command line throws UsageError with Docker's words for it.
  */
 export async function parseWithYargs(args: string[]): Promise<ParsedCommand | undefined> {
-  // Loaded here: a plain `run` never evaluates yargs' modules (see run-args.ts).
-  const [{ default: yargs }, { imageSubcommands }, { images }, { login, logout }, { pull }, { rmi }, { tag }] = await Promise.all([
-    import("yargs"),
-    import("./commands/image.ts"),
-    import("./commands/images.ts"),
-    import("./commands/login.ts"),
-    import("./commands/pull.ts"),
-    import("./commands/rmi.ts"),
-    import("./commands/tag.ts"),
-  ]);
-  // ports helper: `port` (issue 5).
-  const { port } = await import("./commands/port.ts");
+  const [{ default: yargs }, flags, { UsageError }] = await Promise.all([import("yargs"), import("./flags.ts"), import("./usage.ts")]);
+  const verbAt = args.findIndex((a) => !a.startsWith("-"));
+  const verb = verbAt < 0 ? undefined : args[verbAt]!;
+  const globalError = flags.flagError(verbAt < 0 ? args : args.slice(0, verbAt), flags.GLOBAL_FLAGS);
+  if (globalError) throw new UsageError(globalError, "");
+  if (verb !== undefined && !Object.hasOwn(VERBS, verb) && !Object.hasOwn(GROUPS, verb)) {
+    throw new UsageError(`'${verb}' is not a tinydock command.`, "");
+  }
+  // Only the chosen verb's module loads; all of them only for the top-level help.
+  const verbs = await Promise.all(
+    Object.entries(VERBS)
+      .filter(([name]) => verb === undefined || name === verb)
+      .map(async ([, load]) => await load()),
+  );
+  const groups = await Promise.all(
+    Object.entries(GROUPS)
+      .filter(([name]) => verb === undefined || name === verb)
+      .map(async ([name, g]) => ({ name, describe: g.describe, subcommands: verb === undefined ? [] : await g.load() })),
+  );
+
+  // What yargs entered last: the command whose flags and arity a failure is judged by.
+  let at: { path: string; spec?: CommandSpec; flags: import("./flags.ts").FlagSet } = { path: "", flags: flags.GLOBAL_FLAGS };
+  let chosen: ParsedCommand | undefined;
   // yargs renders the chosen command's whole help text right after calling its handler
   // (usage.cacheHelpMessage: ~20 ms for run's options). So the handler only records the choice and
   // leaves parse by throwing; yargs has validated the arguments by then.
-  let chosen: ParsedCommand | undefined;
-  const register = (y: Argv, spec: CommandSpec): Argv =>
+  const register = (y: Argv, spec: CommandSpec, parent: string): Argv =>
     y.command(
       spec.command,
       spec.describe,
-      (b) => (spec.builder ? spec.builder(b) : b),
+      (b) => {
+        const built = spec.builder ? spec.builder(b) : b;
+        at = { path: `${parent}${nameOf(spec)}`, spec, flags: flags.flagSetOf(optionsOf(built), flags.positionalsOf(spec.command)) };
+        return built;
+      },
       (argv) => {
-        chosen = { spec, argv: argv as Record<string, unknown> };
+        chosen = { spec, argv: flags.keepLast(argv as Record<string, unknown>, at.flags), path: at.path };
         throw DISPATCH;
       },
     );
@@ -82,65 +148,51 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     .option("debug", { alias: "D", type: "boolean", global: true, describe: "Show stack traces and debug logs" })
     .version("version", "Print version information and quit", `tinydock version ${VERSION}`)
     .help("help")
-    // `-e A=1 busybox` must not swallow the image into the -e list. Docker's --no-trunc and
-    // --no-stream are flags of their own, not negations of "trunc"/"stream" (branch cmds).
-    .parserConfiguration({ "greedy-arrays": false, "boolean-negation": false })
+    .parserConfiguration({
+      // `-e A=1 busybox` must not swallow the image into the -e list.
+      "greedy-arrays": false,
+      // Docker's --no-trunc and --no-stream are flags of their own, not negations.
+      "boolean-negation": false,
+      // Ids, names, tags and values are strings: `kill 2421588714e3` is not 2421588714000, `0123`
+      // keeps its zero. Integer flags say so themselves (flags.ts intFlag).
+      "parse-numbers": false,
+      "parse-positional-numbers": false,
+      // No `healthCmd` copy of `--health-cmd` in argv nor in error messages.
+      "camel-case-expansion": false,
+    })
     .strict()
     .demandCommand(1, "")
     .wrap(Math.min(100, (isTerminal(1) && process.stdout.columns) || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      const unknown = /^Unknown arguments?: (.*)$/.exec(msg ?? "");
-      const text = unknown ? `unknown command or argument: ${unknown[1]}` : msg || "missing command";
-      throw new (require("./usage.ts") as typeof import("./usage.ts")).UsageError(text);
+      // yargs rethrows what a coerce (intFlag) threw as its own YError, with the message kept.
+      if (err?.name === "YError") err = new UsageError(err.message);
+      if (err && !(err instanceof UsageError)) throw err;
+      // pflag reads flags first: an unknown flag is the error even when yargs saw another.
+      const tokens = verbAt < 0 ? [] : args.slice(verbAt + 1);
+      const flagError = flags.flagError(tokens, at.flags);
+      if (flagError) throw new UsageError(flagError, at.path);
+      if (err) {
+        (err as InstanceType<typeof UsageError>).command ??= at.path;
+        throw err;
+      }
+      const text = msg ?? "";
+      if (at.spec && /^(Not enough|Too many) non-option arguments|^Unknown arguments?:/.test(text)) {
+        throw new UsageError(flags.arityMessage(at.path, flags.arityOf(at.spec.command)), at.path);
+      }
+      const unknown = /^Unknown arguments?: ([^,]*)/.exec(text);
+      if (unknown) throw new UsageError(`'${unknown[1]}' is not a tinydock${at.path ? ` ${at.path}` : ""} command.`, at.path);
+      throw new UsageError(text || "missing command", at.path);
     });
 
-  for (const spec of [run, pull, images, rmi, tag, login, logout]) register(cli, spec);
-  register(cli, port); // ports helper
-  cli.command("image", "Manage images", (y) => {
-    for (const spec of imageSubcommands) register(y, spec);
-    return y.demandCommand(1, "");
-  });
-  // network (issue 5)
-  const { networkSubcommands } = await import("./commands/network.ts");
-  cli.command("network", "Manage networks", (y) => {
-    for (const spec of networkSubcommands) register(y, spec);
-    return y.demandCommand(1, "");
-  });
-  // end network
-
-  // ── Container verbs (branch cmds) ──
-  const [{ containerSubcommands }, { systemSubcommands }, { ps }, { inspect }, { logs }, { stop }, { kill }, { rm }, { wait }, { rename }, { top }, { stats }, { pause }, { unpause }, { cp }, { attach }] =
-    await Promise.all([
-      import("./commands/container.ts"),
-      import("./commands/system.ts"),
-      import("./commands/ps.ts"),
-      import("./commands/inspect.ts"),
-      import("./commands/logs.ts"),
-      import("./commands/stop.ts"),
-      import("./commands/kill.ts"),
-      import("./commands/rm.ts"),
-      import("./commands/wait.ts"),
-      import("./commands/rename.ts"),
-      import("./commands/top.ts"),
-      import("./commands/stats.ts"),
-      import("./commands/pause.ts"),
-      import("./commands/unpause.ts"),
-      import("./commands/cp.ts"),
-      import("./commands/attach.ts"),
-    ]);
-  for (const spec of [ps, inspect, logs, stop, kill, rm, wait, rename, top, stats, pause, unpause, cp, attach]) register(cli, spec);
-  // ── create / start / exec (branch monitor) ──
-  for (const spec of [create, start, exec]) register(cli, spec);
-  cli.command("container", "Manage containers", (y) => {
-    for (const spec of containerSubcommands) register(y, spec);
-    return y.demandCommand(1, "");
-  });
-  cli.command("system", "Manage tinydock", (y) => {
-    for (const spec of systemSubcommands) register(y, spec);
-    return y.demandCommand(1, "");
-  });
+  for (const spec of verbs) register(cli, spec, "");
+  for (const g of groups) {
+    cli.command(g.name, g.describe, (y) => {
+      at = { path: g.name, flags: flags.flagSetOf(optionsOf(y)) };
+      for (const spec of g.subcommands) register(y, spec, `${g.name} `);
+      return y.demandCommand(1, "");
+    });
+  }
 
   try {
     await cli.parseAsync();
@@ -151,41 +203,25 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
 }
 
 export async function runCli(args: string[], io: Io = defaultIo()): Promise<number> {
-  const debug = args.includes("--debug") || args.includes("-D");
-  // The container's command is not ours to parse (`run busybox ls -la`).
-  const split = splitRunArgs(args, "run", RUN_BOOLEAN_FLAGS);
-  // The same for `create IMAGE COMMAND...` and `exec CONTAINER COMMAND...` (branch monitor).
-  const splitOther = split ? null : (splitRunArgs(args, "create", CREATE_BOOLEAN_FLAGS) ?? splitRunArgs(args, "exec", EXEC_BOOLEAN_FLAGS));
   // yargs' answer to a lone --version, without yargs.
   if (args.length === 1 && args[0] === "--version") {
     io.out(`tinydock version ${VERSION}\n`);
     return 0;
   }
+  const debug = args.includes("--debug") || args.includes("-D");
+  let chosen: ParsedCommand | undefined;
   try {
-    const fast = split && parseRunArgs(split.head);
-    // `ps` without yargs too (branch cmds): see ps-args.ts.
-    const psFast = !fast && args[0] === "ps" ? (await import("./ps-args.ts")).parsePsArgs(args) : null;
-    const chosen = fast
-      ? { spec: run, argv: fast }
-      : psFast
-        ? { spec: (await import("./commands/ps.ts")).ps, argv: psFast }
-        : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
+    const verb = args.find((a) => !a.startsWith("-"));
+    const tail = verb !== undefined && Object.hasOwn(COMMAND_TAILS, verb) ? splitRunArgs(args, verb, COMMAND_TAILS[verb]!) : null;
+    // The fast readers of the most common lines; anything they are unsure of goes to yargs.
+    const fast = verb === "run" && tail ? parseRunArgs(tail.head) : verb === "ps" ? (await import("./ps-args.ts")).parsePsArgs(args) : null;
+    chosen = fast ? { spec: await VERBS[verb!]!(), argv: fast, path: verb! } : await parseWithYargs(tail ? tail.head : args);
     if (!chosen) return 0;
+    if (tail) chosen.argv.command = tail.rest;
     const { createContext } = await import("../context.ts");
-    const ctx = createContext({ debug });
-    if (split && chosen.spec === run) chosen.argv.command = split.rest;
-    if (splitOther && (chosen.spec === create || chosen.spec === exec)) chosen.argv.command = splitOther.rest;
-    return (await chosen.spec.run(ctx, chosen.argv, io)) ?? 0;
+    return (await chosen.spec.run(createContext({ debug }), chosen.argv, io)) ?? 0;
   } catch (err) {
-    const { describeError } = await import("../errors.ts");
-    const { UsageError } = await import("./usage.ts");
-    if (err instanceof UsageError) {
-      if (err.message) io.err(`Error: ${err.message}\n`);
-      io.err(`See 'tinydock ${args.find((a) => !a.startsWith("-")) ?? ""} --help'.\n`.replace(/ +--help/, " --help"));
-      return EXIT_USAGE;
-    }
-    io.err(`Error: ${describeError(err)}\n`);
-    if (debug && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
-    return EXIT_FAILURE;
+    const { reportFailure } = await import("./exit.ts");
+    return reportFailure(err, { command: chosen?.path ?? "", engine: chosen?.spec.engine === true, debug }, io);
   }
 }

@@ -1,7 +1,7 @@
-// `ps`'s arguments without yargs (branch cmds), as run-args.ts does for `run`: yargs' start-up is
-// most of what `ps` costs. Only the spellings it is sure of; anything else returns null and yargs
-// parses the line (with its errors and help). test/unit/cli/ps-args.test.ts holds both parsers to
-// the same answers.
+// `ps`'s arguments without yargs, as run-args.ts does for `run`: yargs' start-up is most of what
+// `ps` costs. Only the spellings it is sure of; anything else returns null and yargs parses the
+// line (with its errors and help). A repeated --format or -n keeps its last value, as yargs is told
+// to. test/unit/cli/ps-args.test.ts holds both parsers to the same answers.
 
 const BOOLEANS: Record<string, string> = {
   "-a": "all",
@@ -37,11 +37,9 @@ export function parsePsArgs(args: readonly string[]): Record<string, unknown> | 
     const value = m[2] ?? args[++i];
     if (value === undefined || value === "" || value.startsWith("-")) return null;
     if (m[1] === "--filter" || m[1] === "-f") filters.push(value);
-    else if (m[1] === "--format") {
-      if (argv.format !== undefined) return null;
-      argv.format = value;
-    } else {
-      if (!/^\d+$/.test(value) || argv.last !== undefined) return null;
+    else if (m[1] === "--format") argv.format = value;
+    else {
+      if (!/^\d{1,15}$/.test(value)) return null; // yargs (intFlag) words the error
       argv.last = Number(value);
     }
   }

@@ -1,9 +1,10 @@
 // `run`'s arguments without yargs, for the spellings a script or a person types most: yargs costs
 // 10-15 ms a start (its modules, 31 .option() calls, its parser and validation), more than
 // everything else `run` does before the container starts. Pure. Anything it is not sure to read as
-// yargs does — help, version, unknown or numeric options, --no-x, x=true, quoted or dash-leading
-// values, a repeated single-value option — returns null, and yargs parses the line as before (with
-// its errors and help). test/unit/cli/run-args.test.ts holds the two parsers to the same answers.
+// yargs does — help, version, unknown options, --no-x, x=true, quoted or dash-leading values, an
+// integer option that is not one — returns null, and yargs parses the line as before (with its
+// errors and help). As yargs is told to (index.ts), values stay strings and a repeated single-value
+// option keeps its last value. test/unit/cli/run-args.test.ts holds the two parsers to the same answers.
 import { RUN_OPTIONS, type RunOption } from "./commands/run.ts";
 
 /**
@@ -25,19 +26,18 @@ export function parseRunArgs(head: readonly string[]): Record<string, unknown> |
     if (head[i] !== "--debug" && head[i] !== "-D") return null;
     argv.debug = true;
   }
-  const seen = new Set<string>();
   const set = (o: RunOption, value: string | true): boolean => {
-    if (o.type === "number") return false;
-    if (!o.array) {
-      if (seen.has(o.name)) return false; // yargs would make a repeated option an array
-      seen.add(o.name);
-    }
     if (value === true) {
       if (o.type !== "boolean") return false;
       argv[o.name] = true;
       return true;
     }
-    if (o.type !== "string" || value === "" || /^["'-]/.test(value)) return false;
+    if (o.type === "boolean" || value === "" || /^["'-]/.test(value)) return false;
+    if (o.type === "int") {
+      if (!/^\d{1,15}$/.test(value)) return false; // yargs (intFlag) words the error
+      argv[o.name] = Number(value);
+      return true;
+    }
     if (o.array) {
       argv[o.name] = [...((argv[o.name] as string[] | undefined) ?? []), value];
       return true;

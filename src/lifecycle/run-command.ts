@@ -1,11 +1,11 @@
-// Turns `run`'s arguments into a RunRequest, runs it attached, forwards signals, and maps the
-// outcome to Docker's exit codes. Kept out of cli/commands so the verb file stays thin.
+// Turns `run`'s arguments into a RunRequest, runs it attached and forwards signals. Failures are
+// thrown typed; the CLI (cli/exit.ts) maps them to Docker's exit codes. Kept out of cli/commands
+// so the verb file stays thin.
 import fs from "node:fs";
 import type { Io } from "../cli/command.ts";
 import type { Ctx } from "../context.ts";
-import { describeError, InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { parsePlatform } from "../image/platform.ts";
-import { ExecError } from "../runtime/launch.ts";
 import { parseResources } from "../runtime/resources.ts";
 import { parseUlimit } from "../runtime/ulimit.ts";
 import { parseDeviceSpec } from "../runtime/devicespec.ts";
@@ -17,9 +17,6 @@ import { openTtySession } from "./tty.ts";
 import { relayStdio } from "./stdio-relay.ts";
 import { cloexecPipe, isTerminal } from "../sys/ffi.ts";
 import os from "node:os";
-
-/** Docker's exit code when the engine, not the container, failed. */
-const EXIT_ENGINE = 125;
 
 const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT"];
 
@@ -101,6 +98,9 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
       ["name", str(argv.name)],
     ];
     for (const [k, v] of optional) if (v !== undefined) (req as unknown as Record<string, unknown>)[k] = v;
+    if (req.workdir !== undefined && !req.workdir.startsWith("/")) {
+      throw new InvalidArgumentError(`the working directory '${req.workdir}' is invalid, it needs to be an absolute path`);
+    }
     // network
     req.network = str(argv.network) ?? "bridge";
     req.networkAliases = list(argv["network-alias"]);
@@ -131,7 +131,7 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
 }
 
 export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
-  try {
+  {
     const req = await buildRunRequest(ctx, argv, h);
     if (req.detach) {
       const d = await runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
@@ -170,32 +170,15 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
       relay?.close();
       for (const [sig, fn] of handlers) process.off(sig, fn);
     }
-  } catch (err) {
-    return engineFailure(err, argv, io);
   }
 }
 
 /** `create`: prints the new container's id. */
 export async function createCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
-  try {
+  {
     const req = await buildRunRequest(ctx, argv, h);
     const { id } = await createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
     io.out(`${id}\n`);
     return 0;
-  } catch (err) {
-    return engineFailure(err, argv, io);
-  }
-}
-
-/** Docker's codes: 126/127 when the command could not be executed, 125 for the engine. */
-export function engineFailure(err: unknown, argv: Record<string, unknown>, io: Io): number {
-  {
-    if (err instanceof ExecError) {
-      io.err(`tinydock: ${err.message}\n`);
-      return err.exitCode;
-    }
-    io.err(`tinydock: ${describeError(err)}\n`);
-    if (argv.debug && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
-    return EXIT_ENGINE;
   }
 }

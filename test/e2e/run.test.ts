@@ -165,7 +165,7 @@ describe("exit codes", () => {
 
   test("a missing command is one line naming it", () => {
     const r = R(["busybox", "nosuchcommand"]);
-    expect(r.stderr).toMatch(/^tinydock: exec: "nosuchcommand": executable file not found in \$PATH\n$/);
+    expect(r.stderr).toMatch(/^Error: exec: "nosuchcommand": executable file not found in \$PATH\n$/);
   });
 
   test("SIGTERM to tinydock with --init: the command dies of it, exit 143", async () => {

@@ -1,12 +1,13 @@
 import type { CommandSpec } from "../command.ts";
-import { CREATE_OPTIONS, list, str } from "./run.ts";
+import { CREATE_OPTIONS, list, str, yargsOption } from "./run.ts";
 
 export const create: CommandSpec = {
   command: "create <image> [command..]",
   describe: "Create a new container",
+  engine: true,
   builder: (y) => {
     y.positional("image", { type: "string", describe: "IMAGE" }).positional("command", { type: "string", array: true, describe: "COMMAND [ARG...]" });
-    for (const { name, ...o } of CREATE_OPTIONS) y.option(name, o);
+    for (const o of CREATE_OPTIONS) y.option(o.name, yargsOption(o));
     return y;
   },
   async run(ctx, argv, io) {

@@ -19,16 +19,16 @@ export const exec: CommandSpec = {
       .option("user", { alias: "u", type: "string", describe: "Username or UID (format: <name|uid>[:<group|gid>])" })
       .option("workdir", { alias: "w", type: "string", describe: "Working directory inside the container" }),
   async run(ctx, argv, io) {
-    const [{ execCommand }, { ExecError }, { UsageError }, { parseEnvArg }, { relayStdio }, { cloexecPipe, isTerminal }] = await Promise.all([
+    const [{ execCommand }, { UsageError }, { parseEnvArg }, { relayStdio }, { cloexecPipe, isTerminal }, { arityMessage }] = await Promise.all([
       import("../../lifecycle/exec.ts"),
-      import("../../runtime/launch.ts"),
       import("../usage.ts"),
       import("../../runtime/env.ts"),
       import("../../lifecycle/stdio-relay.ts"),
       import("../../sys/ffi.ts"),
+      import("../flags.ts"),
     ]);
     const args = list(argv.command);
-    if (args.length === 0) throw new UsageError('"exec" requires at least 2 arguments');
+    if (args.length === 0) throw new UsageError(arityMessage("exec", { min: 2, max: Infinity }));
     const env: string[] = [];
     for (const e of list(argv.env)) {
       const v = parseEnvArg(e, process.env);
@@ -46,17 +46,9 @@ export const exec: CommandSpec = {
     const handlers: [NodeJS.Signals, () => void][] = [];
     try {
       const opts = { args, env, tty: Boolean(terminal), detach, stdio, ...(terminal ? { terminal } : {}), ...(str(argv.user) !== undefined ? { user: str(argv.user)! } : {}), ...(str(argv.workdir) !== undefined ? { workdir: str(argv.workdir)! } : {}) };
-      let e;
-      try {
-        e = await execCommand(ctx, String(argv.container), opts);
-        tty = e.tty;
-      } catch (err) {
-        if (err instanceof ExecError) {
-          io.err(`tinydock: ${err.message}\n`);
-          return err.exitCode;
-        }
-        throw err;
-      }
+      // A command that cannot be executed throws ExecError: exit.ts gives it 126 or 127.
+      const e = await execCommand(ctx, String(argv.container), opts);
+      tty = e.tty;
       if (detach) return 0;
       tty?.started();
       relay?.started();

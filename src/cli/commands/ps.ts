@@ -1,10 +1,11 @@
 import type { CommandSpec } from "../command.ts";
+import { intFlag } from "../flags.ts";
 
 const builder: CommandSpec["builder"] = (y) =>
   y
     .option("all", { alias: "a", type: "boolean", default: false, describe: "Show all containers (default shows just running)" })
     .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Only display container IDs" })
-    .option("last", { alias: "n", type: "number", describe: "Show n last created containers (includes all states)" })
+    .option("last", { alias: "n", type: "string", coerce: intFlag("-n, --last"), describe: "Show n last created containers (includes all states)" })
     .option("latest", { alias: "l", type: "boolean", default: false, describe: "Show the latest created container (includes all states)" })
     .option("no-trunc", { type: "boolean", default: false, describe: "Don't truncate output" })
     .option("size", { alias: "s", type: "boolean", default: false, describe: "Display total file sizes" })

@@ -1,13 +1,16 @@
+import type { Options } from "yargs";
 import type { CommandSpec } from "../command.ts";
+import { flagLabel, intFlag } from "../flags.ts";
 
 export const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 export const str = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
 
-/** One of run's options, as yargs' .option() takes it: the builder and parseRunArgs share this table. */
+/** One of run's options: the builder (through yargsOption) and parseRunArgs share this table. */
 export interface RunOption {
   name: string;
   alias?: string;
-  type: "boolean" | "string" | "number";
+  /** An "int" is a string to yargs, checked and converted by intFlag. */
+  type: "boolean" | "string" | "int";
   array?: boolean;
   default?: boolean | string;
   describe: string;
@@ -39,14 +42,13 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "ulimit", type: "string", array: true, describe: "Ulimit options" },
   { name: "memory", alias: "m", type: "string", describe: "Memory limit" },
   { name: "memory-swap", type: "string", describe: "Swap limit equal to memory plus swap: -1 for unlimited" },
-  { name: "memory-swappiness", type: "number", describe: "Tune container memory swappiness (0 to 100)" },
+  { name: "memory-swappiness", type: "int", describe: "Tune container memory swappiness (0 to 100)" },
   { name: "cpus", type: "string", describe: "Number of CPUs" },
-  { name: "cpu-shares", alias: "c", type: "number", describe: "CPU shares (relative weight)" },
+  { name: "cpu-shares", alias: "c", type: "int", describe: "CPU shares (relative weight)" },
   { name: "cpuset-cpus", type: "string", describe: "CPUs in which to allow execution (0-3, 0,1)" },
   { name: "cpuset-mems", type: "string", describe: "MEMs in which to allow execution (0-3, 0,1)" },
-  { name: "pids-limit", type: "number", describe: "Tune container pids limit (set -1 for unlimited)" },
+  { name: "pids-limit", type: "int", describe: "Tune container pids limit (set -1 for unlimited)" },
   { name: "init", type: "boolean", default: false, describe: "Run an init inside the container that forwards signals and reaps processes" },
-  // network
   { name: "network", alias: "net", type: "string", default: "bridge", describe: "Connect a container to a network (bridge, none, host, container:NAME|ID, NAME)" },
   { name: "network-alias", type: "string", array: true, describe: "Add network-scoped alias for the container" },
   { name: "ip", type: "string", describe: "IPv4 address (e.g., 172.30.100.104)" },
@@ -54,11 +56,8 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "dns-search", type: "string", array: true, describe: "Set custom DNS search domains" },
   { name: "dns-option", type: "string", array: true, describe: "Set DNS options" },
   { name: "add-host", type: "string", array: true, describe: "Add a custom host-to-IP mapping (host:ip)" },
-  // end network
-  // ports
   { name: "publish", alias: "p", type: "string", array: true, describe: "Publish a container's port(s) to the host" },
   { name: "publish-all", alias: "P", type: "boolean", default: false, describe: "Publish all exposed ports to random ports" },
-  // end ports
   { name: "platform", type: "string", describe: "Set platform if server is multi-platform capable" },
   { name: "restart", type: "string", describe: "Restart policy to apply when a container exits (no, always, on-failure[:N], unless-stopped)" },
   { name: "log-opt", type: "string", array: true, describe: "Log driver options (max-size, max-file)" },
@@ -73,12 +72,19 @@ export const RUN_BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
   "D",
 ]);
 
+/** A RunOption as yargs' .option() takes it. */
+export function yargsOption(o: RunOption): Options {
+  const { name: _, type, ...rest } = o;
+  return type === "int" ? { ...rest, type: "string", coerce: intFlag(flagLabel(o.name, o.alias)) } : { ...rest, type };
+}
+
 export const run: CommandSpec = {
   command: "run <image> [command..]",
   describe: "Create and run a new container from an image",
+  engine: true,
   builder: (y) => {
     y.positional("image", { type: "string", describe: "IMAGE" }).positional("command", { type: "string", array: true, describe: "COMMAND [ARG...]" });
-    for (const { name, ...o } of RUN_OPTIONS) y.option(name, o);
+    for (const o of RUN_OPTIONS) y.option(o.name, yargsOption(o));
     return y;
   },
   async run(ctx, argv, io) {

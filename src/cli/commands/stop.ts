@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command.ts";
+import { intFlag } from "../flags.ts";
 import { eachContainer } from "./each.ts";
 
 export const stop: CommandSpec = {
@@ -6,7 +7,7 @@ export const stop: CommandSpec = {
   describe: "Stop one or more running containers",
   builder: (y) =>
     y
-      .option("time", { alias: ["t", "timeout"], type: "number", describe: "Seconds to wait before killing the container (default 10)" })
+      .option("time", { alias: ["t", "timeout"], type: "string", coerce: intFlag("-t, --time"), describe: "Seconds to wait before killing the container (default 10)" })
       .option("signal", { alias: "s", type: "string", describe: "Signal to send to the container (default: the image's StopSignal, else SIGTERM)" }),
   async run(ctx, argv, io) {
     const { stopContainer } = await import("../../lifecycle/stop.ts");

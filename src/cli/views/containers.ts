@@ -6,7 +6,7 @@ import { normalizePort } from "../../lifecycle/inspect.ts";
 import type { ContainerRecord, ContainerStatus } from "../../store/containers.ts";
 import { ZERO_TIME, type LiveState } from "../../lifecycle/state.ts";
 import { humanDuration } from "../format.ts";
-import { networkNamesOf } from "../../network/inspect.ts"; // network
+import { networkNamesOf } from "../../network/inspect.ts";
 
 export interface ContainerRow {
   Command: string;
@@ -67,7 +67,7 @@ export function portsText(ports: Record<string, unknown>[] | undefined): string 
   for (const p of ports ?? []) {
     const b = normalizePort(p);
     if (!b) continue;
-    // The ports helper records "all addresses" as hostIp ""; Docker prints 0.0.0.0.
+    // A binding on all addresses is recorded with hostIp ""; Docker prints 0.0.0.0.
     out.push(b.hostPort ? `${b.hostIp || "0.0.0.0"}:${b.hostPort}->${b.containerPort}/${b.protocol}` : `${b.containerPort}/${b.protocol}`);
   }
   return out.join(", ");
@@ -94,7 +94,7 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
     LocalVolumes: String((rec.mounts ?? []).filter((m) => m.Type === "volume").length),
     Mounts: (rec.mounts ?? []).map((m) => String(m.Name ?? m.Source ?? "")).join(","),
     Names: rec.name,
-    Networks: networkNamesOf(rec.network).join(","), // network
+    Networks: networkNamesOf(rec.network).join(","),
     Ports: portsText(rec.ports),
     RunningFor: `${since(rec.created, o.now)} ago`,
     Size: "N/A",
@@ -102,8 +102,6 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
     Status: statusText(c.state, o.now),
   };
 }
-
-// ── Filters ─────────────────────────────────────────────────────────────────────────────────────
 
 const FILTER_KEYS = ["status", "name", "label", "id", "exited", "ancestor"] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];

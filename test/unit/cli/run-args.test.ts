@@ -65,6 +65,14 @@ describe("parseRunArgs", () => {
       ["run", "--rm", "--", "busybox", "ls", "-la"],
       ["run", "--rm", "127.0.0.1:5000/x/y:1.0", "true"],
       ["run", "0123"],
+      ["run", "1e3"],
+      ["run", "--name", "1e3", "-h", "0123", "-u", "0", "busybox"],
+      // A repeated single-value option keeps its last value; list options accumulate.
+      ["run", "--name", "a", "--name", "b", "-e", "A", "-e", "B", "busybox"],
+      ["run", "-w", "/a", "--workdir=/b", "-v", "/x:/y", "--volume", "/z:/w", "busybox"],
+      ["run", "-c", "512", "busybox"],
+      ["run", "--pids-limit", "10", "--pids-limit=20", "busybox"],
+      ["run", "--memory-swappiness=0", "busybox"],
     ];
     for (const args of lines) {
       expect({ args, accepted: fastView(args) !== null }).toEqual({ args, accepted: true });
@@ -83,11 +91,10 @@ describe("parseRunArgs", () => {
       ["run", "--no-rm", "busybox"],
       ["run", "--rm=false", "busybox"],
       ["run", "--rm", "true", "busybox"],
-      ["run", "-c", "512", "busybox"],
-      ["run", "--pids-limit", "10", "busybox"],
-      ["run", "--memory-swappiness=0", "busybox"],
+      ["run", "-c", "x", "busybox"],
+      ["run", "--pids-limit", "1e3", "busybox"],
+      ["run", "--pids-limit", "-1", "busybox"],
       ["run", "--memory-swap", "-1", "busybox"],
-      ["run", "--name", "a", "--name", "b", "busybox"],
       ["run", "--name=", "busybox"],
       ["run", "--name", "'x'", "busybox"],
       ["run", "-e", "busybox"],
@@ -105,6 +112,7 @@ describe("parseRunArgs", () => {
       "--network", "none", "--net=none", "--read-only", "--privileged", "--init", "-m", "64m", "--cpus", "0.5", "-c", "512",
       "--memory-swap", "-1", "true", "false", "--bogus", "-x", "--no-rm", "--tmpfs", "/t", "-h", "h1", "-u", "0:0", "-w", "/w",
       "--entrypoint", "sh", "--cap-add", "ALL", "--", "busybox", "'q'", "--platform", "linux/arm64", "--user=1",
+      "1e3", "0123", "0x1f", "-c", "512", "--pids-limit=7", "--memory-swappiness", "x", "--label", "5",
     ];
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom(...words), { maxLength: 8 }), fc.array(fc.constantFrom(...words), { maxLength: 3 }), async (opts, rest) => {

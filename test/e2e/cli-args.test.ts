@@ -1,0 +1,115 @@
+// The command line as Docker reads it, with real containers: names that look like numbers (`1e3`,
+// `0123`, `0x1f`) are names — a container made with one is found, stopped and removed by it; a
+// repeated --name keeps the last; a relative -w is refused before anything is made; a wrong line
+// is one Error line with the help pointer and 125. (A short id of numeric shape is resolved in
+// test/unit/cli/args.test.ts on records with chosen ids: a random id has that shape too rarely.)
+// Containers use --network none, so no network namespace is needed; everything made is removed.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildDefinition } from "../../images/build.ts";
+import { requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { pushImage } from "../helpers/image.ts";
+import { findLeaks } from "../helpers/leakcheck.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+
+let reg: TestRegistry | undefined;
+let env: CliEnv;
+let dir: string;
+const T = (args: string[]): CliResult => tinydock(env, args);
+const ids = new Set<string>();
+
+beforeAll(async () => {
+  requireBinary();
+  reg = await startRegistry();
+  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
+  await pushImage(reg, "library/busybox", "latest", image);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-cli-args-"));
+  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
+  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+  expect(T(["pull", "-q", "busybox"]).code).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  if (env) {
+    const left = T(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter(Boolean);
+    for (const id of left) ids.add(id);
+    if (left.length) T(["rm", "-f", ...left]);
+  }
+  await reg?.stop();
+  const leaks = [...ids].flatMap((id) => findLeaks(id.slice(0, 12)));
+  if (dir) {
+    leaks.push(...findLeaks(dir));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  expect(leaks).toEqual([]);
+});
+
+describe("names that look like numbers", () => {
+  for (const name of ["1e3", "0123", "0x1f"]) {
+    test(`"${name}": run -d, inspect, stop, start, kill, rm by that name`, () => {
+      const run = T(["run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "300"]);
+      expect(run.code).toBe(0);
+      const id = run.stdout.trim();
+      ids.add(id);
+      expect(T(["inspect", "-f", "{{.Name}} {{.Id}}", name]).stdout).toBe(`/${name} ${id}\n`);
+      expect(T(["ps", "--filter", `name=^/${name}$`, "--format", "{{.Names}}"]).stdout).toBe(`${name}\n`);
+      const stop = T(["stop", "-t", "1", name]);
+      expect({ code: stop.code, out: stop.stdout, err: stop.stderr }).toEqual({ code: 0, out: `${name}\n`, err: "" });
+      expect(T(["start", name]).code).toBe(0);
+      const kill = T(["kill", name]);
+      expect({ code: kill.code, out: kill.stdout }).toEqual({ code: 0, out: `${name}\n` });
+      expect(T(["wait", name]).stdout).toBe("137\n");
+      const rm = T(["rm", name]);
+      expect({ code: rm.code, out: rm.stdout, err: rm.stderr }).toEqual({ code: 0, out: `${name}\n`, err: "" });
+      expect(T(["inspect", name]).code).toBe(1);
+    }, 60_000);
+  }
+});
+
+test("a repeated --name keeps the last; repeated -e accumulate", () => {
+  const create = T(["create", "--network", "none", "--name", "first", "--name", "second", "-e", "A=1", "-e", "B=2", "busybox", "true"]);
+  expect({ code: create.code, err: create.stderr }).toEqual({ code: 0, err: "" });
+  ids.add(create.stdout.trim());
+  expect(T(["inspect", "-f", "{{.Name}}", "second"]).stdout).toBe("/second\n");
+  expect(T(["inspect", "first"]).code).toBe(1);
+  expect(T(["rm", "second"]).code).toBe(0);
+  const env = T(["run", "--rm", "--network", "none", "-e", "A=1", "-e", "B=2", "--hostname", "h1", "-h", "h2", "busybox", "sh", "-c", "echo $A $B $(hostname)"]);
+  expect({ code: env.code, out: env.stdout }).toEqual({ code: 0, out: "1 2 h2\n" });
+}, 60_000);
+
+test("run -w relative: Docker's message, 125, no container", () => {
+  const before = T(["ps", "-aq"]).stdout;
+  const r = T(["run", "--rm", "--network", "none", "-w", "rel", "busybox", "pwd"]);
+  expect({ code: r.code, out: r.stdout, err: r.stderr }).toEqual({
+    code: 125,
+    out: "",
+    err: "Error: the working directory 'rel' is invalid, it needs to be an absolute path\n",
+  });
+  expect(T(["ps", "-aq"]).stdout).toBe(before);
+  expect(T(["run", "--rm", "--network", "none", "-w", "/abs/dir", "busybox", "pwd"]).stdout).toBe("/abs/dir\n");
+}, 60_000);
+
+test.each([
+  [["run", "--bogus", "busybox"], "Error: unknown flag: --bogus\nSee 'tinydock run --help'.\n"],
+  [["run", "-z", "busybox", "true"], "Error: unknown shorthand flag: 'z' in -z\nSee 'tinydock run --help'.\n"],
+  [["--bogus", "ps"], "Error: unknown flag: --bogus\nSee 'tinydock --help'.\n"],
+  [["create", "--health-cmd", "true", "busybox"], "Error: unknown flag: --health-cmd\nSee 'tinydock create --help'.\n"],
+  [["stop", "-t"], "Error: flag needs an argument: 't' in -t\nSee 'tinydock stop --help'.\n"],
+  [["stop"], `Error: "tinydock stop" requires at least 1 argument.\nSee 'tinydock stop --help'.\n`],
+  [["ps", "-n", "x"], `Error: invalid argument "x" for "-n, --last" flag: not an integer\nSee 'tinydock ps --help'.\n`],
+])("%p: one Error line and the help pointer, 125", (args, err) => {
+  const r = T(args as string[]);
+  expect({ code: r.code, out: r.stdout, err: r.stderr }).toEqual({ code: 125, out: "", err: err as string });
+});
+
+test("a command that cannot be found: Error line and 127 from run and exec", () => {
+  const r = T(["run", "--rm", "--network", "none", "busybox", "no-such-command"]);
+  expect({ code: r.code, err: r.stderr }).toEqual({ code: 127, err: 'Error: exec: "no-such-command": executable file not found in $PATH\n' });
+  const run = T(["run", "-d", "--network", "none", "--name", "exec-target", "busybox", "sleep", "300"]);
+  ids.add(run.stdout.trim());
+  const e = T(["exec", "exec-target", "no-such-command"]);
+  expect({ code: e.code, err: e.stderr }).toEqual({ code: 127, err: 'Error: exec: "no-such-command": executable file not found in $PATH\n' });
+  expect(T(["rm", "-f", "exec-target"]).code).toBe(0);
+}, 60_000);
