@@ -57,7 +57,7 @@ describe("an nft table without the localnet guard's chain", () => {
     expect(nftMissingChainsText(all)).toBe("");
     expect(nftPublishText(containerRules(web), true, all)).toBe(nftPublishText(containerRules(web), true));
     // Every chain the fresh table declares is one a repair would add to an empty table.
-    const declared = [...nftTableText().matchAll(/^\tchain (\S+) \{$/gm)].map((m) => m[1]);
+    const declared = [...nftTableText().matchAll(/^\tchain (\S+) \{$/gm)].map((m) => m[1]!);
     expect(nftMissingChainsText(new Set(declared))).toBe("");
     expect(nftMissingChainsText(new Set()).match(/^add chain /gm)?.length).toBe(declared.length);
   });
