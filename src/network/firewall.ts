@@ -1,7 +1,8 @@
-// Applies rules.ts's text to the kernel: one `iptables-restore --noflush` or `nft -f` batch per
-// change, read from stdin, so a container's rules appear and disappear all at once. The live state
-// is read first (iptables-save / nft -j list) to declare only what is missing and to delete exactly
-// the lines carrying a container's comment. Callers serialize changes (ports.ts holds a lock).
+// Applies the rendered rules (iptables-rules.ts, nft-rules.ts) to the kernel: one
+// `iptables-restore --noflush` or `nft -f` batch per change, read from stdin, so a container's
+// rules appear and disappear all at once. The live state is read first (iptables-save / nft -j
+// list) to declare only what is missing and to delete exactly the lines carrying a container's
+// comment. Callers serialize changes (ports.ts holds a lock).
 import fs from "node:fs";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
 import { iptablesGuards, iptablesIds, iptablesPublishText, iptablesRemoveText, parseIptablesSave } from "./iptables-rules.ts";
