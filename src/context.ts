@@ -29,14 +29,12 @@ export interface EngineConfig {
    * (`download-stall-timeout`, in seconds).
    */
   downloadStallTimeoutMs: number;
-  // network
   /** The default bridge's gateway address and prefix (Docker's `bip`). */
   bip: string;
   /** Where user networks' subnets come from (Docker's `default-address-pools`). */
   defaultAddressPools: { base: string; size: number }[];
   /** MTU of the containers' eth0 and of the bridges. */
   mtu: number;
-  // end network
 }
 
 export interface Logger {
@@ -84,7 +82,7 @@ export const DEFAULT_CONFIG_VALUES: EngineConfig = {
   maxLayerBytes: 64 * 1024 ** 3,
   maxConcurrentDownloads: 8,
   downloadStallTimeoutMs: 30_000,
-  // network: away from Docker's 172.17-31 and podman's 10.88, so they can share a host
+  // Away from Docker's 172.17-31 and podman's 10.88, so they can share a host.
   bip: "10.29.0.1/16",
   defaultAddressPools: [{ base: "10.30.0.0/16", size: 24 }],
   mtu: 1500,
@@ -130,7 +128,6 @@ export function parseEngineConfig(text: string, source: string): EngineConfig {
     maxLayerBytes: positive("max-layer-bytes", DEFAULT_CONFIG_VALUES.maxLayerBytes),
     maxConcurrentDownloads: positive("max-concurrent-downloads", DEFAULT_CONFIG_VALUES.maxConcurrentDownloads),
     downloadStallTimeoutMs: positive("download-stall-timeout", DEFAULT_CONFIG_VALUES.downloadStallTimeoutMs / 1000) * 1000,
-    // network
     bip: typeof obj.bip === "string" ? obj.bip : obj.bip === undefined ? DEFAULT_CONFIG_VALUES.bip : bad("bip", "a string like \"10.29.0.1/16\""),
     defaultAddressPools: addressPools(obj["default-address-pools"], (m) => bad("default-address-pools", m)),
     mtu: positive("mtu", DEFAULT_CONFIG_VALUES.mtu),
@@ -140,7 +137,6 @@ export function parseEngineConfig(text: string, source: string): EngineConfig {
   }
 }
 
-// network
 function addressPools(v: unknown, bad: (expected: string) => never): { base: string; size: number }[] {
   if (v === undefined) return DEFAULT_CONFIG_VALUES.defaultAddressPools;
   const ok =
@@ -149,7 +145,6 @@ function addressPools(v: unknown, bad: (expected: string) => never): { base: str
   if (!ok) bad('a list of {"base": "CIDR", "size": N}');
   return (v as { base: string; size: number }[]).map((p) => ({ base: p.base, size: p.size }));
 }
-// end network
 
 export function loadEngineConfig(file: string): EngineConfig {
   let text: string;

@@ -20,7 +20,7 @@ export async function teardownNetwork(ctx: Ctx, rec: ContainerRecord): Promise<v
 /** Orphaned network objects (by their tinydock names) of containers not in `keep`; returns what was removed. */
 export async function reconcileNetwork(ctx: Ctx, keep: Set<string>): Promise<string[]> {
   // network (net helper): netns files, td… veths, leases. Ports (lead): reconcilePorts too.
-  const { reconcileNetworks } = await import("../network/attach.ts");
+  const { reconcileNetworks } = await import("../network/reconcile.ts");
   const { reconcilePorts } = await import("../network/ports.ts"); // ports
   const rules = await reconcilePorts(ctx, { keep }); // ports
   const r = await reconcileNetworks(ctx, keep);

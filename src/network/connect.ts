@@ -5,13 +5,16 @@ import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { containerPaths, findContainer, saveContainer } from "../store/containers.ts";
-import { alive, allocateShared, createEndpointLink, releaseShared, endpointRecord, hostsForContainer, isMountedNetns, rewriteInPlace, rewriteMembersHosts, type EndpointRecord } from "./attach.ts";
+import { alive, allocateShared, releaseShared } from "./addresses.ts";
+import { hostsForContainer, rewriteInPlace, rewriteMembersHosts } from "./hosts.ts";
+import type { EndpointRecord } from "./local.ts";
 import { readLeases } from "./ipam.ts";
 import { RouteSocket, withRouteSocket } from "./link.ts";
 import { formatMac, macForIp } from "./netlink.ts";
-import { netnsPath } from "./netns.ts";
+import { isMountedNetns, netnsPath } from "./netns.ts";
 import { findNetwork, lockNetwork, networkPaths } from "./networks.ts";
 import { parseCidr } from "./subnet.ts";
+import { createEndpointLink, endpointRecord } from "./veth.ts";
 import { runUndo } from "../undo.ts";
 
 /** Host end of an extra endpoint: td + 11 hex of a hash of container and network (15 chars max). */

@@ -1,26 +1,13 @@
-// Applies rules.ts's text to the kernel: one `iptables-restore --noflush` or `nft -f` batch per
-// change, read from stdin, so a container's rules appear and disappear all at once. The live state
-// is read first (iptables-save / nft -j list) to declare only what is missing and to delete exactly
-// the lines carrying a container's comment. Callers serialize changes (ports.ts holds a lock).
+// Applies the rendered rules (iptables-rules.ts, nft-rules.ts) to the kernel: one
+// `iptables-restore --noflush` or `nft -f` batch per change, read from stdin, so a container's
+// rules appear and disappear all at once. The live state is read first (iptables-save / nft -j
+// list) to declare only what is missing and to delete exactly the lines carrying a container's
+// comment. Callers serialize changes (ports.ts holds a lock).
 import fs from "node:fs";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
-import {
-  bridgesLosingGuard,
-  containerRules,
-  iptablesGuards,
-  iptablesIds,
-  iptablesPublishText,
-  iptablesRemoveText,
-  nftGuards,
-  nftIds,
-  nftPublishText,
-  nftRemoveText,
-  parseIptablesSave,
-  parseNftJson,
-  JUMPS,
-  NFT_TABLE,
-  type PublishedContainer,
-} from "./rules.ts";
+import { iptablesGuards, iptablesIds, iptablesPublishText, iptablesRemoveText, parseIptablesSave } from "./iptables-rules.ts";
+import { nftGuards, nftIds, nftPublishText, nftRemoveText, parseNftJson, NFT_TABLE, type NftListing } from "./nft-rules.ts";
+import { bridgesLosingGuard, containerRules, JUMPS, type PublishedContainer } from "./rules.ts";
 import type { PortBinding } from "./portspec.ts";
 
 export type Backend = "iptables-legacy" | "iptables-nft" | "nft";
@@ -229,11 +216,11 @@ class NftFirewall implements Firewall {
   readonly backend = "nft" as const;
   constructor(private readonly host: Host) {}
 
-  private listing() {
+  private listing(): NftListing {
     const r = this.host.run(["nft", "-j", "-a", "list", "table", "ip", NFT_TABLE]);
     // No such table: nft says so on stderr with a non-zero status.
     if (r.code !== 0) {
-      if (/No such file or directory|does not exist/i.test(r.stderr)) return { tableExists: false, rules: [] };
+      if (/No such file or directory|does not exist/i.test(r.stderr)) return { tableExists: false, chains: new Set(), rules: [] };
       failed("read the firewall (nft list table)", r);
     }
     return parseNftJson(r.stdout);
@@ -248,7 +235,8 @@ class NftFirewall implements Firewall {
   publish(c: PublishedContainer): void {
     const rules = containerRules(c);
     if (rules.length === 0) return;
-    this.apply(nftPublishText(rules, (this.listing()).tableExists), `publish the ports of ${c.id.slice(0, 12)}`);
+    const { tableExists, chains } = this.listing();
+    this.apply(nftPublishText(rules, tableExists, chains), `publish the ports of ${c.id.slice(0, 12)}`);
     this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
   }
 

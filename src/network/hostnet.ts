@@ -14,8 +14,7 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { errnoCode } from "../errors.ts";
 import { containersDir } from "../store/containers.ts";
-import { acquireLock, type Lock } from "../store/lock.ts";
-import { LOCK_EX, LOCK_UN } from "../sys/sys.ts";
+import { acquireLock, lockSync, type Lock } from "../store/lock.ts";
 
 export interface AddressClaim {
   ip: string;
@@ -37,25 +36,7 @@ export function lockHostNet(ctx: Ctx): Promise<Lock> {
 
 /** The same lock by blocking flock, for synchronous teardown paths (held for milliseconds). */
 export function lockHostNetSync(ctx: Ctx): Lock {
-  const fd = fs.openSync(path.join(hostNetDir(ctx), "lock"), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  try {
-    ctx.sys.flock(fd, LOCK_EX);
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
-  }
-  let held = true;
-  return {
-    release() {
-      if (!held) return;
-      held = false;
-      try {
-        ctx.sys.flock(fd, LOCK_UN);
-      } finally {
-        fs.closeSync(fd);
-      }
-    },
-  };
+  return lockSync(ctx, path.join(hostNetDir(ctx), "lock"));
 }
 
 export function portsLockFile(ctx: Pick<Ctx, "execRoot">): string {

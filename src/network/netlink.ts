@@ -190,8 +190,6 @@ export function ipv4Bytes(ip: string): Uint8Array {
   return Uint8Array.from(parts);
 }
 
-// --- replies ---
-
 export interface NetlinkMessage {
   type: number;
   flags: number;

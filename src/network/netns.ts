@@ -51,3 +51,12 @@ export function listNetnsFiles(root: string): string[] {
     return [];
   }
 }
+
+/** Whether `file` is a bind-mounted network namespace (an nsfs inode), not a plain file. */
+export function isMountedNetns(file: string): boolean {
+  try {
+    return fs.statSync(file).ino !== 0 && fs.statfsSync(file).type === 0x6e736673; // NSFS_MAGIC
+  } catch {
+    return false;
+  }
+}

@@ -6,10 +6,9 @@ import path from "node:path";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionError, UnavailableError } from "../errors.ts";
-import { acquireLock, type Lock } from "../store/lock.ts";
+import { acquireLock, lockSync, type Lock } from "../store/lock.ts";
 import { otherRoots, registerRoot } from "../store/owners.ts";
 import { lockHostNet } from "./hostnet.ts";
-import { LOCK_EX, LOCK_UN } from "../sys/sys.ts";
 import { carve, contains, formatIpv4, formatSubnet, hostRange, overlaps, parseCidr, parseIpv4, type Subnet } from "./subnet.ts";
 
 export type NetworkDriver = "bridge" | "host" | "null";
@@ -45,6 +44,20 @@ export function networkPaths(root: string, name: string): NetworkPaths {
   return { dir, record: path.join(dir, "network.json"), leases: path.join(dir, "leases"), lock: path.join(dir, "lock") };
 }
 
+/** The network's record as written; undefined when there is none (a torn one throws). */
+export function readNetworkRecord(root: string, name: string): NetworkRecord | undefined {
+  return readJson<NetworkRecord>(networkPaths(root, name).record);
+}
+
+/** The names of the networks of `root` that have a record. */
+export function networkNames(root: string): string[] {
+  try {
+    return fs.readdirSync(networksDir(root)).filter((n) => fs.existsSync(networkPaths(root, n).record));
+  } catch {
+    return [];
+  }
+}
+
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 function newId(): string {
@@ -61,7 +74,7 @@ function predefined(ctx: Ctx, name: string): NetworkRecord {
 
 function ensurePredefined(ctx: Ctx, name: string): NetworkRecord {
   const p = networkPaths(ctx.root, name);
-  const have = readJson<NetworkRecord>(p.record);
+  const have = readNetworkRecord(ctx.root, name);
   if (have) return have;
   fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   const rec = predefined(ctx, name);
@@ -70,7 +83,7 @@ function ensurePredefined(ctx: Ctx, name: string): NetworkRecord {
     fs.writeFileSync(p.record, `${JSON.stringify(rec, null, 2)}\n`, { flag: "wx", mode: 0o600 });
   } catch (err) {
     if (errnoCode(err) !== "EEXIST") throw err;
-    const other = readJson<NetworkRecord>(p.record);
+    const other = readNetworkRecord(ctx.root, name);
     if (other) return other;
   }
   return rec;
@@ -85,7 +98,7 @@ export function listNetworks(ctx: Ctx): NetworkRecord[] {
   } catch {}
   for (const n of names) {
     if ((PREDEFINED as readonly string[]).includes(n) || !NAME_RE.test(n)) continue;
-    const rec = readJson<NetworkRecord>(networkPaths(ctx.root, n).record);
+    const rec = readNetworkRecord(ctx.root, n);
     if (rec) out.push(rec);
   }
   return out;
@@ -95,7 +108,7 @@ export function listNetworks(ctx: Ctx): NetworkRecord[] {
 export function findNetwork(ctx: Ctx, ref: string): NetworkRecord {
   if ((PREDEFINED as readonly string[]).includes(ref)) return ensurePredefined(ctx, ref);
   if (NAME_RE.test(ref)) {
-    const rec = readJson<NetworkRecord>(networkPaths(ctx.root, ref).record);
+    const rec = readNetworkRecord(ctx.root, ref);
     if (rec) return rec;
   }
   if (/^[a-f0-9]+$/.test(ref)) {
@@ -172,7 +185,7 @@ function userNetworksOf(root: string): NetworkRecord[] {
   } catch {
     return [];
   }
-  return names.flatMap((n) => readJson<NetworkRecord>(networkPaths(root, n).record) ?? []);
+  return names.flatMap((n) => readNetworkRecord(root, n) ?? []);
 }
 
 function pickSubnet(ctx: Ctx, used: Subnet[]): Subnet {
@@ -190,30 +203,9 @@ export function lockNetwork(ctx: Ctx, name: string): Promise<Lock> {
   return acquireLock(ctx, p.lock, { timeoutMs: 60_000 });
 }
 
-/**
- * The same lock, waited for by blocking the thread: for teardown paths that must stay synchronous
- * (run's undo list, cleanup). Holders keep it for a few milliseconds.
- */
+/** The same lock, waited for by blocking the thread (lockSync): for synchronous teardown paths. */
 export function lockNetworkSync(ctx: Ctx, name: string): Lock {
   const p = networkPaths(ctx.root, name);
   fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(p.lock, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  try {
-    ctx.sys.flock(fd, LOCK_EX);
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
-  }
-  let held = true;
-  return {
-    release() {
-      if (!held) return;
-      held = false;
-      try {
-        ctx.sys.flock(fd, LOCK_UN);
-      } finally {
-        fs.closeSync(fd);
-      }
-    },
-  };
+  return lockSync(ctx, p.lock);
 }

@@ -6,11 +6,7 @@ import type { StoreLayout } from "../store/layout.ts";
 import { layerKey, type ImageRecord } from "../store/images.ts";
 import type { Sys } from "../sys/sys.ts";
 import { BENEATH, FileTooLargeError, MAX_ETC_FILE, NotRegularFileError, O_CLOEXEC, readFileAt } from "./beneath.ts";
-
-
-function isWhiteout(st: fs.Stats): boolean {
-  return st.isCharacterDevice() && st.rdev === 0;
-}
+import { isWhiteoutNode } from "./whiteout.ts";
 
 /**
  * The text of `file` (absolute, inside the image) or undefined when the image has none. Symlinks
@@ -31,7 +27,7 @@ export function readImageFile(sys: Sys, layout: StoreLayout, record: ImageRecord
         if (j > 0 && isOpaque(sys, dir)) hidden = true;
         break;
       }
-      if (isWhiteout(st)) return undefined;
+      if (isWhiteoutNode(st)) return undefined;
       if (j === parts.length - 1) return readRegular(sys, dir, parts[j]!);
       if (!st.isDirectory()) return undefined;
       dir = p;

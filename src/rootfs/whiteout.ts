@@ -33,6 +33,11 @@ export function writeWhiteout(sys: Sys, path: string): void {
   fs.lchownSync(path, 0, 0);
 }
 
+/** Whether a layer's node is an overlayfs whiteout (what writeWhiteout makes). */
+export function isWhiteoutNode(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
 /** Marks the directory at `dir` opaque to overlayfs. */
 export function markOpaque(sys: Sys, dir: string): void {
   sys.lsetxattr(dir, OVERLAY_OPAQUE_XATTR, new Uint8Array([0x79])); // "y"

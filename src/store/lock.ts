@@ -17,7 +17,7 @@ function open(file: string): number {
   return fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
 }
 
-function held(deps: LockDeps, fd: number): Lock {
+function held(deps: Pick<LockDeps, "sys">, fd: number): Lock {
   let released = false;
   return {
     release() {
@@ -38,6 +38,21 @@ export function tryLock(deps: LockDeps, file: string, shared = false): Lock | nu
   if (deps.sys.flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB)) return held(deps, fd);
   fs.closeSync(fd);
   return null;
+}
+
+/**
+ * Wait for the lock by blocking the thread: for teardown paths that must stay synchronous (run's
+ * undo list, cleanup), on locks whose holders keep them for milliseconds.
+ */
+export function lockSync(deps: Pick<LockDeps, "sys">, file: string): Lock {
+  const fd = open(file);
+  try {
+    deps.sys.flock(fd, LOCK_EX);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  return held(deps, fd);
 }
 
 /**

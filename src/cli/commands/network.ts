@@ -58,7 +58,7 @@ const inspect: CommandSpec = {
   builder: (y) => y.positional("networks", { type: "string", array: true }),
   async run(ctx, argv, io) {
     const { findNetwork } = await import("../../network/networks.ts");
-    const { networkMembers } = await import("../../network/attach.ts");
+    const { networkMembers } = await import("../../network/addresses.ts");
     const { inspectNetwork } = await import("../../network/inspect.ts");
     const { describeError } = await import("../../errors.ts");
     const out: unknown[] = [];
@@ -82,7 +82,7 @@ const rm: CommandSpec = {
   describe: "Remove one or more networks",
   builder: (y) => y.positional("networks", { type: "string", array: true }).option("force", { alias: "f", type: "boolean", default: false }),
   async run(ctx, argv, io) {
-    const { removeNetwork } = await import("../../network/attach.ts");
+    const { removeNetwork } = await import("../../network/remove.ts");
     const { describeError, isKind } = await import("../../errors.ts");
     let code = 0;
     for (const ref of argv.networks as string[]) {
@@ -105,7 +105,9 @@ const prune: CommandSpec = {
   builder: (y) => y.option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" }),
   async run(ctx, _argv, io) {
     const { listNetworks, PREDEFINED } = await import("../../network/networks.ts");
-    const { networkMembers, reconcileNetworks, removeNetwork } = await import("../../network/attach.ts");
+    const { networkMembers } = await import("../../network/addresses.ts");
+    const { reconcileNetworks } = await import("../../network/reconcile.ts");
+    const { removeNetwork } = await import("../../network/remove.ts");
     await reconcileNetworks(ctx);
     const deleted: string[] = [];
     for (const net of listNetworks(ctx)) {

@@ -14,9 +14,9 @@ try {
   let out: unknown;
   if (call === "attach") out = await net.attachNetwork(ctx, arg);
   else if (call === "detach") out = await net.detachNetwork(ctx, arg.id, arg.record);
-  else if (call === "reconcile") out = await net.reconcileNetworks(ctx);
+  else if (call === "reconcile") out = await (await import("../../../src/network/reconcile.ts")).reconcileNetworks(ctx);
   else if (call === "create") out = await networks.createNetwork(ctx, arg);
-  else if (call === "rm") out = await net.removeNetwork(ctx, arg.name, arg);
+  else if (call === "rm") out = await (await import("../../../src/network/remove.ts")).removeNetwork(ctx, arg.name, arg);
   else if (call === "connect") out = await (await import("../../../src/network/connect.ts")).connectNetwork(ctx, arg.container, arg.network, arg);
   else if (call === "disconnect") out = await (await import("../../../src/network/connect.ts")).disconnectNetwork(ctx, arg.container, arg.network);
   else if (call === "masquerade") out = (await import("../../../src/network/masquerade.ts")).applyMasquerade(arg.nets, arg.backend);

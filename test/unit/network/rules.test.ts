@@ -2,20 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { InvalidArgumentError } from "../../../src/errors.ts";
 import { createFirewall, emptyAcceptChains, type Host } from "../../../src/network/firewall.ts";
 import { parsePortSpecs } from "../../../src/network/portspec.ts";
-import {
-  bridgesLosingGuard,
-  containerRules,
-  iptablesGuards,
-  iptablesIds,
-  iptablesPublishText,
-  iptablesRemoveText,
-  nftGuards,
-  nftPublishText,
-  nftRemoveText,
-  parseIptablesSave,
-  parseNftJson,
-  type PublishedContainer,
-} from "../../../src/network/rules.ts";
+import { iptablesGuards, iptablesIds, iptablesPublishText, iptablesRemoveText, parseIptablesSave } from "../../../src/network/iptables-rules.ts";
+import { nftGuards, nftPublishText, nftRemoveText, parseNftJson } from "../../../src/network/nft-rules.ts";
+import { bridgesLosingGuard, containerRules, type PublishedContainer } from "../../../src/network/rules.ts";
 
 const ID = "a".repeat(64);
 const OTHER = "b".repeat(64);

@@ -1,0 +1,311 @@
+// One layer's entries written into its directory: one synchronous fs call sequence per tar entry,
+// never outside the layer (safepath.ts), with the archive's owners, modes, xattrs and times, and
+// each failure turned into one error naming the layer and the entry.
+import fs from "node:fs";
+import {
+  DataLossError,
+  errnoCode,
+  FailedPreconditionError,
+  InternalError,
+  PermissionError,
+  SyscallError,
+  TinydockError,
+  UnavailableError,
+} from "../errors.ts";
+import { makedev, S_IFBLK, S_IFCHR, S_IFIFO, type Sys } from "../sys/sys.ts";
+import { copyFromLower, findInLayers } from "./crosslayer.ts";
+import { LayerRoot, splitEntryPath, UnsafePathError } from "./safepath.ts";
+import { quote, type TarHeader, type TarReader } from "./tar.ts";
+import { isOverlayXattr, isWhiteoutNode, markOpaque, parseWhiteout, writeWhiteout } from "./whiteout.ts";
+
+export interface LayerWriterOptions {
+  sys: Sys;
+  /** for messages, e.g. "layer sha256:0123abcd…" */
+  what: string;
+  /** The unpacked directories of the layers below, topmost first (see UnpackOptions.lowers). */
+  lowers?: () => Promise<string[]>;
+}
+
+/** Far above any real layer (a full Debian has ~10k directories); bounds the deferred-times map. */
+export const MAX_DIRECTORIES = 1 << 20;
+
+const O_CREATE_FILE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+/** A reason an entry is refused; add() turns it into a DataLossError naming the entry. */
+class Refused extends Error {}
+
+export class LayerWriter {
+  private readonly root: LayerRoot;
+  private readonly sys: Sys;
+  private readonly what: string;
+  /** Directory path → [atime, mtime], applied by finish(): writing children changes them. */
+  private readonly dirTimes = new Map<string, [number, number]>();
+  private readonly lowers: (() => Promise<string[]>) | undefined;
+  private lowerDirs: Promise<string[]> | undefined;
+  crossLayerLinks = 0;
+
+  constructor(dest: string, opts: LayerWriterOptions) {
+    this.sys = opts.sys;
+    this.what = opts.what;
+    this.lowers = opts.lowers;
+    try {
+      this.root = new LayerRoot(dest);
+    } catch (e) {
+      // The caller's directory, not the archive, is at fault.
+      const reason = e instanceof UnsafePathError ? e.message : (errnoCode(e) ?? String(e));
+      throw new FailedPreconditionError(`Cannot unpack ${opts.what} into ${quote(dest)}: ${reason}`, { cause: e });
+    }
+  }
+
+  async add(h: TarHeader, tar: TarReader): Promise<void> {
+    try {
+      await this.entry(h, tar);
+    } catch (e) {
+      throw this.wrap(h.name, e);
+    }
+  }
+
+  /** Directory times, deepest first, never through a symlink. */
+  finish(): void {
+    const dirs = [...this.dirTimes].sort((a, b) => depth(b[0]) - depth(a[0]));
+    for (const [path, [atime, mtime]] of dirs) {
+      try {
+        fs.lutimesSync(path, time(atime), time(mtime));
+      } catch (e) {
+        throw this.wrap(path === this.root.path ? "." : path.slice(this.root.path.length + 1), e);
+      }
+    }
+  }
+
+  private async entry(h: TarHeader, tar: TarReader): Promise<void> {
+    if (h.name.includes("\0") || h.linkname.includes("\0")) throw new Refused("has a NUL byte in its name or link target");
+    const parts = splitEntryPath(h.name);
+    if (parts === null) throw new Refused("escapes the layer");
+    if (parts.length === 0) {
+      if (h.type !== "directory") throw new Refused("would replace the layer root");
+      this.metadata(this.root.path, h, false);
+      this.dirTimes.set(this.root.path, [h.atime ?? h.mtime, h.mtime]);
+      return;
+    }
+    const base = parts[parts.length - 1]!;
+    const whiteout = parseWhiteout(base);
+    if (whiteout) {
+      switch (whiteout.kind) {
+        case "opaque":
+          markOpaque(this.sys, this.root.dir(parts, parts.length - 1, true));
+          return;
+        case "meta":
+          return;
+        case "invalid":
+          throw new Refused(`is a whiteout of ${quote(whiteout.name)}, which is not a file name`);
+        case "remove": {
+          const path = `${this.root.dir(parts, parts.length - 1, true)}/${whiteout.name}`;
+          // OCI: a whiteout hides lower layers only; what this layer itself put there stays.
+          if (fs.lstatSync(path, { throwIfNoEntry: false }) === undefined) writeWhiteout(this.sys, path);
+          return;
+        }
+      }
+    }
+    const path = `${this.root.dir(parts, parts.length - 1, true)}/${base}`;
+    switch (h.type) {
+      case "file":
+        return this.file(path, h, tar);
+      case "directory":
+        return this.directory(path, parts.join("/"), h);
+      case "symlink":
+        if (h.linkname === "") throw new Refused("is a symlink with an empty target");
+        this.create(path, () => fs.symlinkSync(h.linkname, path));
+        this.metadata(path, h, true);
+        return;
+      case "hardlink":
+        return this.hardlink(path, h);
+      case "char":
+      case "block":
+      case "fifo": {
+        const type = h.type === "char" ? S_IFCHR : h.type === "block" ? S_IFBLK : S_IFIFO;
+        const dev = h.type === "fifo" ? 0 : makedev(h.devmajor, h.devminor);
+        this.create(path, () => this.sys.mknod(path, type | (h.mode & 0o777), dev));
+        this.metadata(path, h, false);
+        return;
+      }
+    }
+  }
+
+  private async file(path: string, h: TarHeader, tar: TarReader): Promise<void> {
+    let fd = -1;
+    this.create(path, () => {
+      fd = fs.openSync(path, O_CREATE_FILE, 0o600);
+    });
+    try {
+      if (h.size > 0) {
+        await tar.body((bytes) => {
+          for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+        });
+      }
+      // chown clears setuid/setgid and file capabilities, so: owner, then mode, then xattrs.
+      fs.fchownSync(fd, h.uid, h.gid);
+      fs.fchmodSync(fd, h.mode);
+      this.xattrs(path, h);
+      fs.futimesSync(fd, time(h.atime ?? h.mtime), time(h.mtime));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private directory(path: string, key: string, h: TarHeader): void {
+    try {
+      fs.mkdirSync(path, 0o700);
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST") throw e;
+      // Directory over directory keeps the contents and takes the new metadata.
+      if (!this.clear(path, true)) fs.mkdirSync(path, 0o700);
+    }
+    this.root.remember(key, path);
+    this.metadata(path, h, false);
+    // Bounded: a layer of nothing but directory headers must not grow this without end.
+    if (this.dirTimes.size >= MAX_DIRECTORIES && !this.dirTimes.has(path)) {
+      throw new Refused(`is directory number ${MAX_DIRECTORIES + 1}; a layer may have at most ${MAX_DIRECTORIES}`);
+    }
+    this.dirTimes.set(path, [h.atime ?? h.mtime, h.mtime]);
+  }
+
+  private async hardlink(path: string, h: TarHeader): Promise<void> {
+    const parts = splitEntryPath(h.linkname);
+    if (parts === null) throw new Refused(`links to ${quote(h.linkname)}, outside the layer`);
+    if (parts.length === 0) throw new Refused("links to the layer root");
+    let target: string | undefined;
+    try {
+      target = `${this.root.dir(parts, parts.length - 1, false)}/${parts[parts.length - 1]}`;
+    } catch (e) {
+      if (!(e instanceof UnsafePathError)) throw e;
+    }
+    const st = target === undefined ? undefined : fs.lstatSync(target, { throwIfNoEntry: false });
+    // A whiteout this layer made removed the name: there is nothing to link to any more.
+    if (st === undefined || isWhiteoutNode(st)) {
+      if (!this.lowers) throw new Refused(`links to ${quote(h.linkname)}, which is not in the layer`);
+      return this.lowerLink(path, parts, h.linkname);
+    }
+    if (st.isDirectory()) throw new Refused(`links to ${quote(h.linkname)}, which is a directory`);
+    if (target === path) return;
+    // link(2) does not follow a symlink at `target`: the link is to the symlink itself. Hard links
+    // take no metadata of their own (containerd, umoci): they share the target's inode.
+    this.create(path, () => fs.linkSync(target!, path));
+  }
+
+  /** A hard link to a file of a lower layer: a copy of it (crosslayer.ts). */
+  private async lowerLink(path: string, parts: string[], linkname: string): Promise<void> {
+    this.lowerDirs ??= this.lowers!();
+    const found = findInLayers([this.root.path, ...(await this.lowerDirs)], parts, this.sys);
+    if (typeof found === "string") throw new Refused(`links to ${quote(linkname)}, ${found}`);
+    if (!copyFromLower(this.sys, found, path, (make) => this.create(path, make))) {
+      throw new Refused(`links to ${quote(linkname)}, which is not a regular file or symlink in a lower layer`);
+    }
+    this.crossLayerLinks++;
+  }
+
+  /** Runs `make`, which fails with EEXIST if `path` exists; then replaces what is there. */
+  private create(path: string, make: () => void): void {
+    try {
+      make();
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST" && !(e instanceof SyscallError && e.code === "EEXIST")) throw e;
+      this.clear(path, false);
+      make();
+    }
+  }
+
+  /**
+   * Removes what is at `path` so a later entry can replace it; a directory stays when `keepDir`.
+   * Returns whether a directory remains.
+   */
+  private clear(path: string, keepDir: boolean): boolean {
+    const st = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (st === undefined) return false;
+    if (st.isDirectory()) {
+      if (keepDir) return true;
+      fs.rmSync(path, { recursive: true, force: true });
+      this.root.forget();
+      for (const dir of this.dirTimes.keys()) {
+        if (dir === path || dir.startsWith(`${path}/`)) this.dirTimes.delete(dir);
+      }
+      return false;
+    }
+    fs.unlinkSync(path);
+    if (st.isSymbolicLink()) this.root.forget();
+    return false;
+  }
+
+  /** Owner, then mode (chown clears setuid), then xattrs, then times (dirs: later). */
+  private metadata(path: string, h: TarHeader, symlink: boolean): void {
+    fs.lchownSync(path, h.uid, h.gid);
+    // `path` was just made or lstat'ed as a non-symlink by this process, the only writer.
+    if (!symlink) fs.chmodSync(path, h.mode);
+    this.xattrs(path, h);
+    if (h.type !== "directory") fs.lutimesSync(path, time(h.atime ?? h.mtime), time(h.mtime));
+  }
+
+  private xattrs(path: string, h: TarHeader): void {
+    if (!h.xattrs) return;
+    for (const [name, value] of h.xattrs) {
+      if (name === "" || name.includes("\0")) throw new Refused(`has an xattr with an invalid name ${quote(name)}`);
+      if (isOverlayXattr(name)) continue; // overlayfs would read it as its own (redirect, metacopy)
+      try {
+        this.sys.lsetxattr(path, name, value);
+      } catch (e) {
+        // A filesystem without this namespace (security.selinux on a non-SELinux host): skipped,
+        // as containerd does.
+        if (e instanceof SyscallError && (e.code === "EOPNOTSUPP" || e.code === "errno 95")) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** One line naming the layer and the entry; the kind says whose fault it is. */
+  private wrap(name: string, e: unknown): TinydockError {
+    const entry = `Cannot unpack ${this.what}: entry ${quote(name)}`;
+    if (e instanceof Refused || e instanceof UnsafePathError) return new DataLossError(`${entry} ${e.message}`);
+    if (e instanceof SyscallError) return byErrno(`${entry}: ${oneLine(e.message)}`, e.code, e);
+    if (e instanceof TinydockError) return e; // the tar reader, the meter, the source
+    const code = errnoCode(e);
+    if (code) {
+      const syscall = (e as { syscall?: unknown }).syscall;
+      return byErrno(`${entry}: ${typeof syscall === "string" ? `${syscall}: ` : ""}${code}`, code, e);
+    }
+    return new InternalError(`${entry}: ${oneLine(e instanceof Error ? e.message : String(e))}`, { cause: e });
+  }
+}
+
+function byErrno(message: string, code: string, cause: unknown): TinydockError {
+  switch (code) {
+    case "ENOSPC":
+    case "EDQUOT":
+    case "EIO":
+    case "EROFS":
+    case "EMFILE":
+    case "ENFILE":
+    case "ENOMEM":
+      return new UnavailableError(message, { cause });
+    case "EPERM":
+    case "EACCES":
+      return new PermissionError(message, { cause });
+    default:
+      // ENAMETOOLONG, ENOTDIR, EINVAL, E2BIG, ELOOP…: what the archive asked for cannot be made.
+      return new DataLossError(message, { cause });
+  }
+}
+
+/** Paths in syscall messages come from the archive and may hold newlines. */
+function oneLine(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+/** Node's fs takes a negative number of seconds to mean "now"; a Date keeps times before 1970. */
+function time(seconds: number): number | Date {
+  return seconds < 0 ? new Date(seconds * 1000) : seconds;
+}
+
+function depth(path: string): number {
+  let n = 0;
+  for (let i = path.indexOf("/"); i !== -1; i = path.indexOf("/", i + 1)) n++;
+  return n;
+}
