@@ -2,12 +2,10 @@
 // capabilities the engine can hand out, the seccomp filter, the image's rootfs and /etc files.
 import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import type { Ctx } from "../../context.ts";
 import type { ContainerConfig } from "../../image/manifest.ts";
 import { readImageFile } from "../../rootfs/imagefile.ts";
-import { lowerLinks } from "../../rootfs/images.ts";
-import { overlayMount } from "../../rootfs/mount.ts";
+import { imageOverlay } from "../../rootfs/images.ts";
 import { capabilityNames, resolveCapabilities } from "../../runtime/capabilities.ts";
 import type { Capabilities, RunPlan } from "../../runtime/plan.ts";
 import { cachedDefaultSeccomp, seccompCacheDir } from "../../runtime/seccomp/cache.ts";
@@ -71,14 +69,7 @@ export function containerPlan(ctx: Ctx, req: RunRequest, p: PlanParts): RunPlan 
     noNewPrivileges: security.noNewPrivileges,
     passwd: readImageFile(ctx.sys, layout, image, "/etc/passwd"),
     group: readImageFile(ctx.sys, layout, image, "/etc/group"),
-    rootfs: overlayMount({
-      lowers: lowerLinks(layout, image),
-      upper: paths.upper,
-      work: paths.work,
-      target: paths.rootfs,
-      root: layout.root,
-      emptyLower: path.relative(layout.root, layout.emptyDir),
-    }),
+    rootfs: imageOverlay(layout, image, { upper: paths.upper, work: paths.work, target: paths.rootfs }),
     rootfsPath: paths.rootfs,
     etcFiles: { hostname: paths.hostname, hosts: paths.hosts, resolvConf: paths.resolvConf },
     binds: p.binds,

@@ -5,6 +5,7 @@ import type { PullOptions } from "../../rootfs/pull.ts";
 import type { DeviceSpec } from "../../runtime/devicespec.ts";
 import type { Rlimit } from "../../runtime/plan.ts";
 import type { Resources } from "../../runtime/resources.ts";
+import type { PlanInput } from "../../runtime/spec.ts";
 import type { VolumeSpec } from "../../runtime/volumes.ts";
 import type { RestartPolicy } from "../monitor.ts";
 
@@ -23,19 +24,12 @@ export interface RunRequest {
   security: SecurityRequest;
 }
 
-/** The command and what it runs as and with. */
-export interface ProcessRequest {
-  args: string[];
-  entrypoint?: string;
-  env: string[];
-  user?: string;
-  groupAdd: string[];
-  workdir?: string;
+/** The command and what it runs as and with: as the plan takes them (runtime/spec.ts), and -i. */
+export interface ProcessRequest extends Pick<PlanInput, "args" | "entrypoint" | "env" | "user" | "groupAdd" | "workdir" | "tty" | "init"> {
+  /** -h; the id's first 12 characters when absent. */
   hostname?: string;
-  tty: boolean;
+  /** -i: stdin stays open. */
   interactive: boolean;
-  /** --init: a PID 1 that forwards signals and reaps. */
-  init: boolean;
 }
 
 /** The network flags, kept in state.json (with the ports) for `start` to attach again. */
