@@ -7,7 +7,8 @@ import type { Ctx } from "../../context.ts";
 import { FailedPreconditionError, isKind } from "../../errors.ts";
 import type { ContainerConfig, ImageConfig } from "../../image/manifest.ts";
 import type { NetworkSettingsRecord } from "../../network/local.ts";
-import { detectCgroups, type Cgroup } from "../../runtime/cgroups/index.ts";
+import type { DeviceRule } from "../../runtime/cgroups/devices.ts";
+import { detectCgroups, type Cgroup, type CgroupManager } from "../../runtime/cgroups/index.ts";
 import { earlyCloneFlags } from "../../runtime/encode.ts";
 import type { Namespace, RunPlan } from "../../runtime/plan.ts";
 import type { ResolvedBind, TmpfsMount } from "../../runtime/spec.ts";
@@ -63,15 +64,8 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
   const undo: Undo = [];
   const cleanup = () => runUndo(undo, ctx.log.warn, `cleanup of container ${id.slice(0, 12)}`);
   try {
-    // The cgroup first: the first migration into it waits out an RCU grace period (5-10 ms here),
-    // which create() starts at once (primeJoin) and which then passes while the init is spawned, the
-    // image read, the container's directory, network and plan made and the init mounts (it joins
-    // last, see init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by
-    // its name.
     const devices = hostDevices(req.resources.devices);
-    const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: devices.map((d) => d.rule) });
-    for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
-    undo.push(() => cgroup.destroy());
+    const cgroup = makeCgroup(cgroups, id, req, devices.map((d) => d.rule), io, undo);
     t.mark("cgroup");
     // A foreground run's init: it clones the container's process at once, which waits for its plan.
     const early = mode === "foreground" ? await startEarlyInit(ctx, io, req, undo) : undefined;
@@ -120,6 +114,19 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     cleanup();
     throw err;
   }
+}
+
+/**
+ * The cgroup first: the first migration into it waits out an RCU grace period (5-10 ms here), which
+ * create() starts at once (primeJoin) and which then passes while the init is spawned, the image
+ * read, the container's directory, network and plan made and the init mounts (it joins last, see
+ * init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by its name.
+ */
+function makeCgroup(cgroups: CgroupManager, id: string, req: RunRequest, deviceRules: DeviceRule[], io: RunIo, undo: Undo): Cgroup {
+  const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: deviceRules });
+  for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
+  undo.push(() => cgroup.destroy());
+  return cgroup;
 }
 
 /** --name, checked early (before any work; again under the names lock when the record is saved), or a generated one. */
