@@ -10,8 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { errnoCode, InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
-import { lowerLinks } from "../rootfs/images.ts";
-import { applyMount, isMountPoint, overlayMount, unmount } from "../rootfs/mount.ts";
+import { imageOverlay } from "../rootfs/images.ts";
+import { applyMount, isMountPoint, unmount } from "../rootfs/mount.ts";
 import { loadImage } from "../store/images.ts";
 import { storeLayout } from "../store/layout.ts";
 import {
@@ -85,17 +85,7 @@ async function openRoot(ctx: Ctx, c: LiveContainer): Promise<RootHandle> {
       const image = loadImage(layout, c.record.imageId);
       if (!image) throw new NotFoundError(`Cannot copy files of container ${c.record.id}: its image ${c.record.imageId} is gone`);
       fs.mkdirSync(paths.rootfs, { recursive: true, mode: 0o755 });
-      applyMount(
-        ctx.sys,
-        overlayMount({
-          lowers: lowerLinks(layout, image),
-          upper: paths.upper,
-          work: paths.work,
-          target: paths.rootfs,
-          root: layout.root,
-          emptyLower: path.relative(layout.root, layout.emptyDir),
-        }),
-      );
+      applyMount(ctx.sys, imageOverlay(layout, image, { upper: paths.upper, work: paths.work, target: paths.rootfs }));
       mounted = true;
     }
     const fd = fs.openSync(paths.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -6,7 +6,7 @@ import { readBlob } from "../store/content.ts";
 import { storeLayout } from "../store/layout.ts";
 import { containerFiles, containerPaths, type ContainerRecord } from "../store/containers.ts";
 import type { LiveContainer } from "./live.ts";
-import { networkSettingsView } from "../network/inspect.ts"; // network
+import { networkSettingsView } from "../network/inspect.ts";
 
 /** Image configs read once per command (ps over many containers of one image). */
 export type ImageConfigCache = Map<string, ContainerConfig | undefined>;
@@ -100,7 +100,7 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
     ...(image?.StopSignal ? { StopSignal: image.StopSignal } : {}),
     ...(rec.config ?? {}),
   };
-  const network = networkSettingsView(rec.network); // network
+  const network = networkSettingsView(rec.network);
   return {
     Id: rec.id,
     Created: rec.created,

@@ -174,7 +174,7 @@ export interface Execed {
   kill(signal: number | NodeJS.Signals): void;
 }
 
-/** CONTRACTS.md's form: runs the command in the container and resolves to how it ended. */
+/** Runs the command in the container and resolves to how it ended. */
 export async function execInContainer(ctx: Ctx, req: ExecRequest): Promise<ExitStatus> {
   return await (await spawnInContainer(ctx, req)).exited;
 }

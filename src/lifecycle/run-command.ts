@@ -11,7 +11,8 @@ import { parseUlimit } from "../runtime/ulimit.ts";
 import { parseDeviceSpec } from "../runtime/devicespec.ts";
 import { parseEnvArg, parseEnvFile } from "../runtime/env.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type VolumeSpec } from "../runtime/volumes.ts";
-import { createContainer, runContainer, runDetached, type RunRequest } from "./run.ts";
+import { createContainer, runContainer, runDetached } from "./run.ts";
+import type { RunRequest } from "./run/request.ts";
 import { parseLabels, parseLogOpts, parseRestartPolicy } from "./run-options.ts";
 import { openTtySession } from "./tty.ts";
 import { relayStdio } from "./stdio-relay.ts";
@@ -70,60 +71,64 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
       },
       os.availableParallelism(),
     );
-    const req: RunRequest = {
-      image: String(argv.image),
+    const devices = list(argv.device).map(parseDeviceSpec);
+    const ulimits = list(argv.ulimit).map(parseUlimit);
+    const proc: RunRequest["process"] = {
       args: list(argv.command),
       env,
       groupAdd: list(argv["group-add"]),
-      interactive: Boolean(argv.interactive),
       tty: Boolean(argv.tty),
-      rm: Boolean(argv.rm),
+      interactive: Boolean(argv.interactive),
       init: Boolean(argv.init),
-      privileged: Boolean(argv.privileged),
-      readOnly: Boolean(argv["read-only"]),
-      volumes,
-      devices: list(argv.device).map(parseDeviceSpec),
-      capAdd: list(argv["cap-add"]),
-      capDrop: list(argv["cap-drop"]),
-      noNewPrivileges,
-      seccomp,
-      ulimits: list(argv.ulimit).map(parseUlimit),
-      resources,
     };
-    const optional: [keyof RunRequest, unknown][] = [
+    const optional: [keyof RunRequest["process"], string | undefined][] = [
       ["entrypoint", str(argv.entrypoint)],
       ["user", str(argv.user)],
       ["workdir", str(argv.workdir)],
       ["hostname", str(argv.hostname)],
-      ["name", str(argv.name)],
     ];
-    for (const [k, v] of optional) if (v !== undefined) (req as unknown as Record<string, unknown>)[k] = v;
-    if (req.workdir !== undefined && !req.workdir.startsWith("/")) {
-      throw new InvalidArgumentError(`the working directory '${req.workdir}' is invalid, it needs to be an absolute path`);
+    for (const [k, v] of optional) if (v !== undefined) (proc as unknown as Record<string, unknown>)[k] = v;
+    if (proc.workdir !== undefined && !proc.workdir.startsWith("/")) {
+      throw new InvalidArgumentError(`the working directory '${proc.workdir}' is invalid, it needs to be an absolute path`);
     }
-    // network
-    req.network = str(argv.network) ?? "bridge";
-    req.networkAliases = list(argv["network-alias"]);
-    if (argv.ip !== undefined) req.ip = String(argv.ip);
-    req.dns = list(argv.dns);
-    req.dnsSearch = list(argv["dns-search"]);
-    req.dnsOptions = list(argv["dns-option"]);
-    req.extraHosts = list(argv["add-host"]);
-    // end network
-    // ports
-    req.publish = list(argv.publish);
-    req.publishAll = argv["publish-all"] === true;
+    const network: RunRequest["network"] = {
+      mode: str(argv.network) ?? "bridge",
+      aliases: list(argv["network-alias"]),
+      dns: list(argv.dns),
+      dnsSearch: list(argv["dns-search"]),
+      dnsOptions: list(argv["dns-option"]),
+      extraHosts: list(argv["add-host"]),
+    };
+    if (argv.ip !== undefined) network.ip = String(argv.ip);
+    const ports: RunRequest["ports"] = { publish: list(argv.publish), publishAll: argv["publish-all"] === true };
     // A bad -p fails here, before anything is created (Docker: before the container exists).
-    (await import("../network/portspec.ts")).parsePortSpecs(req.publish);
-    // end ports
+    (await import("../network/portspec.ts")).parsePortSpecs(ports.publish);
+    const req: RunRequest = {
+      image: String(argv.image),
+      process: proc,
+      volumes,
+      network,
+      ports,
+      lifetime: { detach: Boolean(argv.detach), rm: Boolean(argv.rm) },
+      resources: { limits: resources, ulimits, devices },
+      security: {
+        privileged: Boolean(argv.privileged),
+        capAdd: list(argv["cap-add"]),
+        capDrop: list(argv["cap-drop"]),
+        noNewPrivileges,
+        seccomp,
+        readOnly: Boolean(argv["read-only"]),
+      },
+    };
+    const name = str(argv.name);
+    if (name !== undefined) req.name = name;
     if (typeof argv.platform === "string") req.platform = parsePlatform(argv.platform, ctx.platform);
-    // Detached containers (the monitor): -d, --restart, --log-opt, -l.
-    if (argv.detach) req.detach = true;
+    // Detached containers (the monitor): --restart, --log-opt, -l.
     const restart = str(argv.restart);
-    if (restart !== undefined) req.restart = parseRestartPolicy(restart);
-    if (req.restart && req.restart.name !== "no" && req.rm) throw new InvalidArgumentError("Conflicting options: --restart and --rm");
+    if (restart !== undefined) req.lifetime.restart = parseRestartPolicy(restart);
+    if (req.lifetime.restart && req.lifetime.restart.name !== "no" && req.lifetime.rm) throw new InvalidArgumentError("Conflicting options: --restart and --rm");
     const logOpts = list(argv["log-opt"]);
-    if (logOpts.length) req.logConfig = parseLogOpts(logOpts);
+    if (logOpts.length) req.lifetime.logConfig = parseLogOpts(logOpts);
     const labels = list(argv.label);
     if (labels.length) req.labels = parseLabels(labels);
     return req;
@@ -133,15 +138,15 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
 export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
   {
     const req = await buildRunRequest(ctx, argv, h);
-    if (req.detach) {
+    if (req.lifetime.detach) {
       const d = await runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
       io.out(`${d.id}\n`);
       return 0;
     }
     const handlers: [NodeJS.Signals, () => void][] = [];
-    const tty = req.tty ? openTtySession(ctx.sys, { interactive: req.interactive, out: process.stdout, in: process.stdin }) : undefined;
+    const tty = req.process.tty ? openTtySession(ctx.sys, { interactive: req.process.interactive, out: process.stdout, in: process.stdin }) : undefined;
     // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
-    const relay = tty ? undefined : relayStdio({ interactive: req.interactive, pipe: cloexecPipe, isTerminal });
+    const relay = tty ? undefined : relayStdio({ interactive: req.process.interactive, pipe: cloexecPipe, isTerminal });
     const stdio = tty
       ? { stdin: tty.slave, stdout: tty.slave, stderr: tty.slave, ttySlave: tty.slave }
       : { stdin: relay!.stdio[0], stdout: relay!.stdio[1], stderr: relay!.stdio[2], ttySlave: -1 };

@@ -10,7 +10,10 @@ import { containerFiles, containerPaths, findContainer, lockContainer, saveConta
 import { readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, startDetached, type Detached } from "./monitor.ts";
-import { applyNetworkToPlan, attachContainerNetwork, detachedRequest, hostDevices, planFile, publishContainerPorts, resourcesFromHostConfig } from "./run.ts";
+import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts } from "./network-setup.ts";
+import { devicesFromHostConfig, resourcesFromHostConfig } from "./record.ts";
+import { detachedRequest, planFile } from "./run.ts";
+import { hostDevices } from "./run/devices.ts";
 import { checkTransition } from "./state.ts";
 
 export interface Started extends Partial<Detached> {
@@ -39,13 +42,7 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
     if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {
       const resources = resourcesFromHostConfig(rec.hostConfig ?? {});
       // --device: the host's nodes looked up again, their rules as when the container was created.
-      const devices = hostDevices(
-        ((rec.hostConfig?.Devices ?? []) as { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[]).map((d) => ({
-          hostPath: d.PathOnHost,
-          containerPath: d.PathInContainer,
-          permissions: d.CgroupPermissions,
-        })),
-      );
+      const devices = hostDevices(devicesFromHostConfig(rec.hostConfig ?? {}));
       detectCgroups(ctx.cgroupRoot, { sys: ctx.sys }).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true, devices: devices.map((d) => d.rule) });
     }
     // The network a cleanup (or a foreground run's end) detached: attached again, ports published

@@ -13,7 +13,7 @@ import type { ContainerRecord, ContainerStatus } from "../store/containers.ts";
 
 export type { ContainerStatus } from "../store/containers.ts";
 
-/** run.json: written atomically by the container's supervisor only (CONTRACTS.md). */
+/** run.json: written atomically by the container's supervisor only. */
 export interface RunRecord {
   status: "running" | "restarting" | "exited";
   pid: number;

@@ -5,8 +5,8 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { errnoCode } from "../errors.ts";
 import { copyDirContentsAt, IN_ROOT, O_CLOEXEC, openDirAt } from "../rootfs/beneath.ts";
-import { lowerLinks } from "../rootfs/images.ts";
-import { applyMount, overlayMount, unmount } from "../rootfs/mount.ts";
+import { imageOverlay } from "../rootfs/images.ts";
+import { applyMount, unmount } from "../rootfs/mount.ts";
 import type { ResolvedBind, TmpfsMount } from "../runtime/spec.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { ImageRecord } from "../store/images.ts";
@@ -28,7 +28,7 @@ export function volumeDir(root: string, name: string): string {
 function seedFromImage(ctx: Ctx, layout: StoreLayout, record: ImageRecord, target: string, dest: string): void {
   const mnt = fs.mkdtempSync(path.join(layout.tmpDir, "seed-"));
   try {
-    applyMount(ctx.sys, overlayMount({ lowers: lowerLinks(layout, record), target: mnt, root: layout.root, emptyLower: path.relative(layout.root, layout.emptyDir) }));
+    applyMount(ctx.sys, imageOverlay(layout, record, { target: mnt }));
     try {
       const rootFd = fs.openSync(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       try {

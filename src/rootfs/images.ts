@@ -10,7 +10,7 @@ import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { withLock } from "../store/lock.ts";
 import { layerMeta } from "./layers.ts";
-import { applyMount, isMountPoint, overlayMount, unmount } from "./mount.ts";
+import { applyMount, isMountPoint, overlayMount, unmount, type Mount } from "./mount.ts";
 
 /** Short link names of the image's layers, topmost first. */
 export function lowerLinks(layout: StoreLayout, record: ImageRecord): string[] {
@@ -21,6 +21,11 @@ export function lowerLinks(layout: StoreLayout, record: ImageRecord): string[] {
       return meta.link;
     })
     .reverse();
+}
+
+/** The overlay of the image's layers at `target`: writable with an upper and work dir, else read-only. */
+export function imageOverlay(layout: StoreLayout, record: ImageRecord, dirs: { target: string; upper?: string; work?: string }): Mount {
+  return overlayMount({ lowers: lowerLinks(layout, record), ...dirs, root: layout.root, emptyLower: path.relative(layout.root, layout.emptyDir) });
 }
 
 export function mountImage(ctx: Ctx, text: string): string {

@@ -4,8 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
-import type { NetworkSettingsRecord } from "../network/local.ts"; // network
-import type { NetworkOptions } from "../lifecycle/run.ts"; // monitor
+import type { NetworkSettingsRecord } from "../network/local.ts";
+import type { NetworkOptions } from "../lifecycle/network-setup.ts";
 import { randomHex, randomIndex } from "../random.ts";
 import type { Ctx } from "../context.ts";
 import { acquireLock, withLock, type Lock } from "./lock.ts";
@@ -32,7 +32,7 @@ export interface ContainerRecord {
   args: string[];
   hostname: string;
   state: ContainerState;
-  // ── Optional fields (CONTRACTS.md); readers treat every one as possibly absent. ──
+  // Optional: records written by older versions lack them, so readers treat each as possibly absent.
   labels?: Record<string, string>;
   autoRemove?: boolean;
   restartPolicy?: { name: "no" | "always" | "on-failure" | "unless-stopped"; maximumRetryCount: number };
@@ -40,16 +40,14 @@ export interface ContainerRecord {
   /** Docker-shaped Config: Env, Cmd, Entrypoint, WorkingDir, User, Image, Labels, StopSignal, … */
   config?: Record<string, unknown> & { StopSignal?: string; Labels?: Record<string, string>; Cmd?: string[]; Entrypoint?: string[] | null; Tty?: boolean };
   hostConfig?: Record<string, unknown>;
-  /** Owned by the ports helper (PortBinding[]). */
+  /** The published ports (PortBinding[]): port, ps and inspect show them; teardown unpublishes them. */
   ports?: Record<string, unknown>[];
   mounts?: Record<string, unknown>[];
   /** The container's cgroup directories (stats, pause, kill, cleanup). */
   cgroupPath?: string[];
-  // network
   /** What attachNetwork set up (mode, netns file, endpoint): detachNetwork undoes it. */
   network?: NetworkSettingsRecord;
-  // end network
-  // monitor (detached containers): run's network flags, for `start` to attach again after a cleanup
+  /** run's network flags, for `start` to attach again after a cleanup detached the network. */
   networkOptions?: NetworkOptions;
 }
 
@@ -64,7 +62,7 @@ export interface ContainerPaths {
   resolvConf: string;
 }
 
-/** A container directory in the making (locked, renamed to the id when ready); see run.ts. */
+/** A container directory in the making (locked, renamed to the id when ready); see lifecycle/run/prepare.ts. */
 export const CREATING_PREFIX = ".creating-";
 
 export function containersDir(root: string): string {
@@ -147,7 +145,7 @@ export function checkNameFree(root: string, name: string): void {
   }
 }
 
-// ── Finding, reading and locking existing containers (branch cmds) ──────────────────────────────
+// ── Finding, reading and locking existing containers ─────────────────────────────────────────────
 
 /** Files of a container directory the commands read and write besides ContainerPaths. */
 export function containerFiles(root: string, id: string) {

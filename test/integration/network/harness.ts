@@ -12,7 +12,7 @@ export interface TestNetns {
   sh(argv: string[], opts?: { allowFail?: boolean }): { code: number; out: string; err: string };
   engine<T = unknown>(call: string, arg?: unknown): T;
   engineFails(call: string, arg?: unknown): string;
-  /** A container directory as run.ts makes it (what "alive" means for leases). */
+  /** A container directory as run/prepare.ts makes it (what "alive" means for leases). */
   fakeContainer(name: string): string;
   cleanup(): void;
 }

@@ -2,7 +2,7 @@
 // and the resources recorded under Docker's HostConfig names, read back by `start`.
 import { describe, expect, test } from "bun:test";
 import { execPlan } from "../../../src/lifecycle/exec.ts";
-import { resourcesFromHostConfig, resourcesToHostConfig } from "../../../src/lifecycle/run.ts";
+import { resourcesFromHostConfig, resourcesToHostConfig } from "../../../src/lifecycle/record.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
 
 const CAPS = 0xa80425fbn;
@@ -61,7 +61,7 @@ describe("resources in HostConfig", () => {
 
 describe("mountsRecord", () => {
   test("binds, named and anonymous volumes, tmpfs, in order", async () => {
-    const { mountsRecord } = await import("../../../src/lifecycle/run.ts");
+    const { mountsRecord } = await import("../../../src/lifecycle/record.ts");
     const m = mountsRecord(
       [
         { type: "bind", source: "/h", target: "/c", readonly: true },

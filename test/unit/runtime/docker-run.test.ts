@@ -6,7 +6,7 @@ import { buildRunPlan, MASKED_PATHS, resolveArgs, type PlanInput } from "../../.
 import { parseGroup, parsePasswd, resolveUser } from "../../../src/runtime/user.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from "../../../src/runtime/volumes.ts";
 import { MS } from "../../../src/sys/sys.ts";
-import { containerResolvConf, hostsFile } from "../../../src/lifecycle/etc.ts";
+import { containerResolvConf, hostsFile } from "../../../src/network/dns.ts";
 
 describe("Entrypoint and Cmd", () => {
   const cases: [string, { Entrypoint?: string[] | null; Cmd?: string[] | null }, string[], string | undefined, string[]][] = [
