@@ -44,7 +44,7 @@ async function fakeRunning(cgroupRoot: string, cmd: string[], name = "c"): Promi
   t = testContext({}, { cgroupRoot });
   const ctx = t.ctx;
   const id = crypto.randomBytes(32).toString("hex");
-  const cg = detectCgroups(cgroupRoot, { settleMs: 2000 }).create(id, {});
+  const cg = detectCgroups(cgroupRoot, { settleMs: 2000, sys: ctx.sys }).create(id, {});
   cleanups.push(() => cg.destroy());
   const proc = Bun.spawn([BUSYBOX, ...cmd], { stdio: ["ignore", "ignore", "ignore"] });
   procs.push(proc);
@@ -148,7 +148,7 @@ for (const [version, cgroupRoot] of ROOTS) {
       await removeContainer(ctx, findLive(ctx, "c"), { force: true });
 
       const orphan = crypto.randomBytes(32).toString("hex");
-      const cg = detectCgroups(cgroupRoot).create(orphan, {});
+      const cg = detectCgroups(cgroupRoot, { sys: t.ctx.sys }).create(orphan, {});
       cleanups.push(() => cg.destroy());
       const p = Bun.spawn([BUSYBOX, "sleep", "1000"], { stdio: ["ignore", "ignore", "ignore"] });
       procs.push(p);
