@@ -1,6 +1,5 @@
 // Lists what tinydock or its tests left in the kernel: mounts, cgroups, links, netns, firewall
 // rules, processes. Tests call findLeaks(); test/leakcheck.sh runs this file as a command.
-// Usage: bun test/helpers/leakcheck.ts [PATTERN]   (default "tinydock"; exit 1 when leaks are found)
 import fs from "node:fs";
 import path from "node:path";
 
@@ -132,8 +131,38 @@ export function findLeaks(pattern: string = DEFAULT_LEAK_PATTERN): string[] {
   ];
 }
 
+/**
+ * The leftovers that are not in `before` (a findLeaks() taken earlier): what was made since. A
+ * user's containers, the default bridge and its chains that outlive them (as docker0 does) are in
+ * `before` and so are not blamed on whatever ran in between.
+ */
+export function newLeaks(before: readonly string[], pattern: string = DEFAULT_LEAK_PATTERN): string[] {
+  const seen = new Set(before);
+  return findLeaks(pattern).filter((l) => !seen.has(l));
+}
+
+// Usage: leakcheck.ts [PATTERN]                  lists every leftover (exit 1 when any)
+//        leakcheck.ts --snapshot FILE [PATTERN]  writes today's leftovers to FILE (exit 0)
+//        leakcheck.ts --since FILE [PATTERN]     lists only leftovers not in FILE (exit 1 when any)
 if (import.meta.main) {
-  const leaks = findLeaks(process.argv[2] || DEFAULT_LEAK_PATTERN);
+  const args = process.argv.slice(2);
+  const mode = args[0] === "--snapshot" || args[0] === "--since" ? args.shift() : undefined;
+  const file = mode ? args.shift() : undefined;
+  if (mode && !file) {
+    console.log(`leakcheck: ${mode} needs a file`);
+    process.exit(2);
+  }
+  const pattern = args[0] || DEFAULT_LEAK_PATTERN;
+  if (mode === "--snapshot") {
+    const now = findLeaks(pattern);
+    fs.writeFileSync(file!, now.map((l) => `${l}\n`).join(""));
+    console.log(`leakcheck: ${now.length} object(s) present before, not counted as leaks`);
+    process.exit(0);
+  }
+  const leaks =
+    mode === "--since"
+      ? newLeaks(fs.readFileSync(file!, "utf8").split("\n").filter(Boolean), pattern)
+      : findLeaks(pattern);
   for (const l of leaks) console.log(l);
   if (leaks.length === 0) console.log("leakcheck: nothing left");
   process.exit(leaks.length ? 1 : 0);
