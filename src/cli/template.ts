@@ -46,11 +46,21 @@ function lookup(data: Value, dotted: string, format: string): Value {
 
 function argValue(tok: string, data: Value, format: string): Value {
   if (tok.startsWith(".")) return lookup(data, tok, format);
-  if (tok.startsWith('"')) return JSON.parse(tok) as string;
+  if (tok.startsWith('"')) return unquote(tok, format);
   if (tok.startsWith("`")) return tok.slice(1, -1);
   if (/^-?\d+$/.test(tok)) return Number(tok);
   if (tok === "true" || tok === "false") return tok === "true";
   throw new ParseError(`Cannot parse template "${format}": function "${tok}" not defined`);
+}
+
+/** A Go string literal: JSON's escapes, and raw control characters (the format's \t became a tab) as is. */
+function unquote(tok: string, format: string): string {
+  const escaped = tok.replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  try {
+    return JSON.parse(escaped) as string;
+  } catch {
+    throw new ParseError(`Cannot parse template "${format}": bad string ${tok}`);
+  }
 }
 
 const FUNCS: Record<string, (args: Value[], format: string) => Value> = {
