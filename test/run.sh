@@ -16,6 +16,16 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Become a child subreaper (PR_SET_CHILD_SUBREAPER, kept across exec) so that what the suite
+# daemonizes (monitors, registries) is reparented to this script rather than to init: the leak check
+# then tells the suite's processes from other programs' on a shared host. Without perl, every new
+# process on the host counts, as before.
+if [ -z "${TD_RUN_SUBREAPER:-}" ] && command -v perl >/dev/null; then
+  TD_RUN_SUBREAPER=tried exec perl -e 'require "syscall.ph"; $ENV{TD_RUN_SUBREAPER} = "on" if syscall(&SYS_prctl, 36, 1, 0, 0, 0) == 0; exec @ARGV or die "exec: $!\n"' bash "$0" "$@"
+fi
+under=()
+[ "${TD_RUN_SUBREAPER:-}" = on ] && under=(--under $$)
+
 passed=0
 failed=0
 ran_any=0
@@ -38,8 +48,8 @@ in_ns() { nsenter --net="/run/netns/$ns" "$@"; }
 
 # What is already there (a user's containers, the default bridge they left, their cgroups, mounts and
 # monitors) is not the suite's: both leak checks report only what is new since these snapshots.
-bash test/leakcheck.sh --snapshot "$tmp/host-before" || echo "== leak check: no snapshot of the host"
-in_ns bash test/leakcheck.sh --snapshot "$tmp/ns-before" || echo "== leak check: no snapshot in $ns"
+bash test/leakcheck.sh "${under[@]}" --snapshot "$tmp/host-before" || echo "== leak check: no snapshot of the host"
+in_ns bash test/leakcheck.sh "${under[@]}" --snapshot "$tmp/ns-before" || echo "== leak check: no snapshot in $ns"
 
 has_tests() {
   [ -d "$1" ] && [ -n "$(find "$1" -type f \( -name '*.test.ts' -o -name '*.test.tsx' -o -name '*.test.js' -o -name '*_test.ts' -o -name '*.spec.ts' \) -print -quit)" ]
@@ -83,12 +93,13 @@ run_suite() {
   fi
   if [ "$root_only" = 1 ] && [ "$is_root" = 1 ] && [ "$s" -gt 0 ]; then
     # Only a test that names the host it needs may skip here: under root nothing else should.
+    # bun lists a skipped test twice (as it runs, and in the summary): count names once.
     local undeclared
-    undeclared=$(grep -E '^\(skip\) ' "$log" | grep -vcF '(only on ')
-    if [ "$undeclared" -gt 0 ]; then
-      echo "== $dir: $undeclared test(s) skipped under root without saying which host they need:"
-      grep -E '^\(skip\) ' "$log" | grep -vF '(only on ' | sed 's/^/==   /'
-      f=$((f + undeclared))
+    undeclared=$(grep -E '^\(skip\) ' "$log" | grep -vF '(only on ' | sort -u)
+    if [ -n "$undeclared" ]; then
+      echo "== $dir: test(s) skipped under root without saying which host they need:"
+      echo "$undeclared" | sed 's/^/==   /'
+      f=$((f + $(echo "$undeclared" | wc -l)))
     fi
   fi
   if [ "$p" -gt 0 ] || [ "$f" -gt 0 ]; then ran_any=1; fi
@@ -122,12 +133,12 @@ echo "== leak check (inside the test network namespace, then on the host)"
 # networks are out of its reach.
 prune_root=$(mktemp -d "$tmp/prune.XXXXXX")
 TINYDOCK_ROOT="$prune_root" TINYDOCK_CONFIG="$prune_root/none.json" in_ns ./tinydock network prune -f >/dev/null || echo "== network prune failed"
-if ! in_ns bash test/leakcheck.sh --since "$tmp/ns-before"; then
+if ! in_ns bash test/leakcheck.sh "${under[@]}" --since "$tmp/ns-before"; then
   echo "== leak check: the suite left the above behind (in $ns)"
   failed=$((failed + 1))
 fi
 ip netns del "$ns"
-if ! bash test/leakcheck.sh --since "$tmp/host-before"; then
+if ! bash test/leakcheck.sh "${under[@]}" --since "$tmp/host-before"; then
   echo "== leak check: the suite left the above behind (on the host)"
   failed=$((failed + 1))
 fi
