@@ -21,11 +21,15 @@ build/monitor: src/sys/monitor.c src/sys/init.c
 	@mkdir -p build
 	$(MUSL_CC) -static -Os -s -Wall -Wno-unused-function -fno-asynchronous-unwind-tables -o $@ src/sys/monitor.c
 
-# Present means installed; `make deps` or `bun install` refresh it.
-node_modules:
-	$(BUN) install
+# Re-installed when package.json or bun.lock change (a new devDependency such as typescript), so a
+# checkout that had node_modules before still gets what the tests use.
+node_modules: package.json bun.lock
+	$(BUN) install --frozen-lockfile </dev/null
+	@touch $@
 
-test: tinydock
+# The first command on a fresh machine as well as `make demo`: deps comes first (make runs
+# prerequisites in order), then the build that needs musl-gcc and node_modules.
+test: deps tinydock
 	bash test/run.sh
 
 # Idempotent and quiet: apt-get update runs only when a package is missing; never reads stdin.
@@ -41,7 +45,7 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 $$missing </dev/null >/dev/null; \
 	fi
 	@command -v bun >/dev/null || { echo "deps: npm install -g bun"; $(SUDO) npm install -g --silent bun </dev/null; }
-	@[ -d node_modules ] || $(BUN) install --frozen-lockfile </dev/null
+	@$(MAKE) --no-print-directory node_modules
 
 demo: deps tinydock
 	$(BUN) images/demo.ts

@@ -1,13 +1,13 @@
 // Crash consistency: whatever a SIGKILL left behind is found by its tinydock name and released.
 // A container directory whose supervisor is gone keeps its record (ps -a shows it exited, as
 // Docker would) but loses its cgroups, mounts and network; directories with no readable record,
-// interrupted removals (.trash-*, "removing" without a lock holder), cgroups tinydock/<id> and
+// interrupted removals (.trash-*, "removing" without a lock holder), empty cgroups tinydock/<id> and
 // mounts under containers/<id> that belong to no container are removed outright.
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { mountsUnder } from "../rootfs/mount.ts";
-import { childCgroups } from "../runtime/cgroups/cgroupfs.ts";
+import { childCgroups, pidsBelow } from "../runtime/cgroups/cgroupfs.ts";
 import { tryLock } from "../store/lock.ts";
 import { foreignIds } from "../store/owners.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
@@ -128,13 +128,18 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
     }
   }
   // Cgroups and mounts named after containers that do not exist, in this root nor in another
-  // root of this host (owners.ts): tinydock/<id> is one namespace for every root.
+  // root of this host (owners.ts): tinydock/<id> is one namespace for every root. An id no root
+  // claims may still be a running container of a root that predates the claims: its processes are
+  // killed only when this root left a trace of it (a removed directory, an interrupted rm or
+  // create); otherwise only an empty cgroup goes.
   const foreign = foreignIds(ctx);
+  const traces = new Set(report.removedDirs.map((n) => /[a-f0-9]{64}/.exec(n)?.[0]).filter((id): id is string => !!id));
   const parents = new Set(locator.dirs("x").map((d) => path.dirname(d)));
   const cgroupIds = new Set<string>();
   for (const p of parents) for (const id of childCgroups(p)) cgroupIds.add(id);
   for (const id of cgroupIds) {
     if (keep.has(id) || foreign.has(id) || !/^[a-f0-9]{64}$/.test(id)) continue;
+    if (!traces.has(id) && locator.allDirs(id).some((d) => fs.existsSync(d) && pidsBelow(d).length > 0)) continue;
     report.cgroups.push(...destroyContainerCgroups(ctx, id));
   }
   for (const m of mountsUnder(dir).sort((a, b) => b.length - a.length)) {

@@ -1,6 +1,5 @@
 // Lists what tinydock or its tests left in the kernel: mounts, cgroups, links, netns, firewall
 // rules, processes. Tests call findLeaks(); test/leakcheck.sh runs this file as a command.
-// Usage: bun test/helpers/leakcheck.ts [PATTERN]   (default "tinydock"; exit 1 when leaks are found)
 import fs from "node:fs";
 import path from "node:path";
 
@@ -132,8 +131,70 @@ export function findLeaks(pattern: string = DEFAULT_LEAK_PATTERN): string[] {
   ];
 }
 
+/** Whether `pid` is `ancestor` or one of its descendants (walks the parent chain, bounded). */
+export function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let i = 0; i < 4096 && pid > 1; i++) {
+    if (pid === ancestor) return true;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return false; // exited while we looked
+    }
+  }
+  return pid === ancestor;
+}
+
+/**
+ * Keeps the "process:" lines of processes under `ancestor` (other kinds untouched). Meaningful when
+ * `ancestor` is a child subreaper (PR_SET_CHILD_SUBREAPER): what its descendants daemonized is
+ * reparented to it, so a leaked monitor is still "under" it while other programs' processes are not.
+ */
+export function onlyUnder(lines: string[], ancestor: number): string[] {
+  return lines.filter((l) => {
+    const m = /^process: (\d+) /.exec(l);
+    return !m || descendsFrom(Number(m[1]), ancestor);
+  });
+}
+
+/**
+ * The leftovers that are not in `before` (a findLeaks() taken earlier): what was made since. A
+ * user's containers, the default bridge and its chains that outlive them (as docker0 does) are in
+ * `before` and so are not blamed on whatever ran in between.
+ */
+export function newLeaks(before: readonly string[], pattern: string = DEFAULT_LEAK_PATTERN): string[] {
+  const seen = new Set(before);
+  return findLeaks(pattern).filter((l) => !seen.has(l));
+}
+
+// Usage: leakcheck.ts [--under PID] [PATTERN]                  lists every leftover (exit 1 when any)
+//        leakcheck.ts [--under PID] --snapshot FILE [PATTERN]  writes today's leftovers to FILE (exit 0)
+//        leakcheck.ts [--under PID] --since FILE [PATTERN]     lists only leftovers not in FILE (exit 1 when any)
+// --under PID: processes only if they descend from PID (a child subreaper, as test/run.sh makes itself).
 if (import.meta.main) {
-  const leaks = findLeaks(process.argv[2] || DEFAULT_LEAK_PATTERN);
+  const args = process.argv.slice(2);
+  const under = args[0] === "--under" ? Number(args.splice(0, 2)[1]) : undefined;
+  if (under !== undefined && !(under > 1)) {
+    console.log("leakcheck: --under needs a process id");
+    process.exit(2);
+  }
+  const scope = (lines: string[]) => (under === undefined ? lines : onlyUnder(lines, under));
+  const mode = args[0] === "--snapshot" || args[0] === "--since" ? args.shift() : undefined;
+  const file = mode ? args.shift() : undefined;
+  if (mode && !file) {
+    console.log(`leakcheck: ${mode} needs a file`);
+    process.exit(2);
+  }
+  const pattern = args[0] || DEFAULT_LEAK_PATTERN;
+  if (mode === "--snapshot") {
+    const now = scope(findLeaks(pattern));
+    fs.writeFileSync(file!, now.map((l) => `${l}\n`).join(""));
+    console.log(`leakcheck: ${now.length} object(s) present before, not counted as leaks`);
+    process.exit(0);
+  }
+  const leaks = scope(
+    mode === "--since" ? newLeaks(fs.readFileSync(file!, "utf8").split("\n").filter(Boolean), pattern) : findLeaks(pattern),
+  );
   for (const l of leaks) console.log(l);
   if (leaks.length === 0) console.log("leakcheck: nothing left");
   process.exit(leaks.length ? 1 : 0);

@@ -14,6 +14,7 @@ import { buildImage, pushImage, type BuiltImage } from "../helpers/image.ts";
 import { umociUnpack } from "../helpers/oracle.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 import { diffTrees, snapshotTree } from "../helpers/tree.ts";
+import { recordCases } from "../helpers/adversarial.ts";
 
 let reg: TestRegistry;
 const envs: TestEnv[] = [];
@@ -254,6 +255,7 @@ describe("bad input: one-line typed error, store unchanged", () => {
     }
     expect(fs.existsSync(sentinel)).toBe(false);
     expect(fs.existsSync(path.join(e.dir, "escaped"))).toBe(false);
+    recordCases("evil image: a layer escaping by .., a symlink and a hard link", 3);
   });
 
   test("a decompression bomb stops at the layer size bound", async () => {
@@ -264,6 +266,7 @@ describe("bad input: one-line typed error, store unchanged", () => {
     await pushImage(reg, "bad/bomb", "v1", img);
     await expectTyped(pullImage(small.ctx, `${reg.host}/bad/bomb:v1`), /bomb|larger than|exceeds|limit/i);
     expect(fs.readdirSync(storeLayout(small.root).layersDir)).toEqual([]);
+    recordCases("evil image: a decompression bomb", 1);
   });
 });
 

@@ -138,7 +138,7 @@ for (const [version, cgroupRoot] of ROOTS) {
       expect(detectCgroups(cgroupRoot).list()).not.toContain(id);
     });
 
-    test("rm -f of a running container kills what is in its cgroup; reconcile finds a cgroup with no container", async () => {
+    test("rm -f of a running container kills what is in its cgroup; reconcile removes an empty cgroup with no container and leaves another root's running one", async () => {
       const { id, proc } = await fakeRunning(cgroupRoot, ["sleep", "1000"]);
       const ctx = t!.ctx;
       await expect(removeContainer(ctx, findLive(ctx, "c"))).rejects.toThrow("You cannot remove a running container");
@@ -148,16 +148,23 @@ for (const [version, cgroupRoot] of ROOTS) {
       await removeContainer(ctx, findLive(ctx, "c"), { force: true });
 
       const orphan = crypto.randomBytes(32).toString("hex");
-      const cg = detectCgroups(cgroupRoot, { sys: t.ctx.sys }).create(orphan, {});
+      const cg = detectCgroups(cgroupRoot, { sys: ctx.sys }).create(orphan, {});
       cleanups.push(() => cg.destroy());
+      // Another root's running container (every root shares tinydock/<id>): not this root's to kill.
+      const elsewhere = crypto.randomBytes(32).toString("hex");
+      const other = detectCgroups(cgroupRoot, { sys: ctx.sys }).create(elsewhere, {});
+      cleanups.push(() => other.destroy());
       const p = Bun.spawn([BUSYBOX, "sleep", "1000"], { stdio: ["ignore", "ignore", "ignore"] });
       procs.push(p);
-      for (const f of cg.procsFiles) fs.writeFileSync(f, String(p.pid));
+      for (const f of other.procsFiles) fs.writeFileSync(f, String(p.pid));
       // network: false — on the host's netns the network stage would take other roots' veths for orphans.
       const report = await reconcile(ctx, { network: false });
       expect(report.cgroups.some((d) => d.endsWith(orphan))).toBe(true);
-      expect(await p.exited).toBe(137);
       expect(detectCgroups(cgroupRoot).list()).not.toContain(orphan);
+      expect(report.cgroups.some((d) => d.endsWith(elsewhere))).toBe(false);
+      expect(detectCgroups(cgroupRoot).list()).toContain(elsewhere);
+      expect(p.exitCode).toBeNull();
+      expect(fs.readFileSync(`/proc/${p.pid}/stat`, "utf8")).not.toMatch(/^\d+ \(.*\) Z/);
       expect(path.basename(containerPaths(ctx.root, id).dir)).toBe(id);
     });
   });

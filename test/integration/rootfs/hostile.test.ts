@@ -1,7 +1,7 @@
 // Hostile archives against the real filesystem: whatever an entry tries, nothing outside the
 // layer directory is created, changed or removed. A sentinel tree sits beside `dest` and is
 // compared, metadata, xattrs and mtimes included, before and after every case. Needs root.
-import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeEach, describe, expect } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,6 +11,9 @@ import { unpackLayer } from "../../../src/rootfs/unpack.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 import { diffTrees, snapshotTree, type TreeRecord } from "../../helpers/tree.ts";
 import { buildTar, concatBytes, END_OF_ARCHIVE, paxHeader, rawBody, rawHeader, type TarEntry } from "../../helpers/tar.ts";
+import { hostileTest } from "../../helpers/adversarial.ts";
+
+const hostile = hostileTest("hostile layer");
 
 const sys = linuxSys();
 const WHAT = "layer sha256:0123abcd";
@@ -75,38 +78,38 @@ const symlink = (name: string, linkname: string, extra: Partial<TarEntry> = {}):
 const hardlink = (name: string, linkname: string): TarEntry => ({ name, type: "link", linkname });
 
 describe("path traversal", () => {
-  test("`../x` is refused", () => refused([file("../x")], /entry "\.\.\/x" escapes the layer$/));
-  test("`a/../../x` is refused", () => refused([file("a/../../x")], /entry "a\/\.\.\/\.\.\/x" escapes the layer$/));
-  test("a device at `../dev` is refused", () =>
+  hostile("`../x` is refused", () => refused([file("../x")], /entry "\.\.\/x" escapes the layer$/));
+  hostile("`a/../../x` is refused", () => refused([file("a/../../x")], /entry "a\/\.\.\/\.\.\/x" escapes the layer$/));
+  hostile("a device at `../dev` is refused", () =>
     refused([{ name: "../null", type: "character-device", devmajor: 1, devminor: 3 }], /escapes the layer/));
-  test("a PAX path with `..` is refused", () =>
+  hostile("a PAX path with `..` is refused", () =>
     refused(concatBytes([paxHeader({ path: "../../evil" }), rawHeader({ name: "innocent", typeflag: "0" }), END_OF_ARCHIVE]), /entry "\.\.\/\.\.\/evil" escapes/));
-  test("a GNU long name with `..` is refused", () => {
+  hostile("a GNU long name with `..` is refused", () => {
     const name = `${"../".repeat(40)}tmp/evil`;
     return refused(
       concatBytes([rawHeader({ name: "././@LongLink", typeflag: "L", size: name.length, magic: "gnu" }), rawBody(Buffer.from(name)), rawHeader({ name: "x", typeflag: "0", magic: "gnu" }), END_OF_ARCHIVE]),
       /escapes the layer/,
     );
   });
-  test("an absolute name is made relative to the layer", async () => {
+  hostile("an absolute name is made relative to the layer", async () => {
     await unpack([file("/etc/tinydock-absolute"), file(`${sentinel}/secret`)]);
     expect(fs.readFileSync(inDest("etc/tinydock-absolute"), "utf8")).toBe("pwned\n");
     expect(fs.readFileSync(inDest(sentinel, "secret"), "utf8")).toBe("pwned\n");
   });
-  test("a NUL byte in a name is refused", () =>
+  hostile("a NUL byte in a name is refused", () =>
     refused(concatBytes([paxHeader({ path: "a\0/../../x" }), rawHeader({ name: "a", typeflag: "0" }), END_OF_ARCHIVE]), /NUL byte/));
-  test("a name component longer than NAME_MAX is refused", () => refused([file(`${"n".repeat(300)}`)], /ENAMETOOLONG/));
+  hostile("a name component longer than NAME_MAX is refused", () => refused([file(`${"n".repeat(300)}`)], /ENAMETOOLONG/));
 });
 
 describe("symlinks in the parent chain stay inside the layer", () => {
   let clampVerified = false;
-  test("`a -> <sentinel>` then `a/secret` writes inside dest", async () => {
+  hostile("`a -> <sentinel>` then `a/secret` writes inside dest", async () => {
     await unpack([symlink("a", sentinel), file("a/secret"), file("a/new")]);
     expect(fs.readFileSync(inDest(sentinel, "secret"), "utf8")).toBe("pwned\n");
     expect(fs.readlinkSync(inDest("a"))).toBe(sentinel);
     clampVerified = true;
   });
-  test("`a -> /etc` then `a/passwd` writes inside dest", async () => {
+  hostile("`a -> /etc` then `a/passwd` writes inside dest", async () => {
     // Only once the same attack on the sentinel is known to be contained: never risk the host.
     expect(clampVerified).toBe(true);
     const passwd = fs.statSync("/etc/passwd");
@@ -115,37 +118,37 @@ describe("symlinks in the parent chain stay inside the layer", () => {
     const after = fs.statSync("/etc/passwd");
     expect([after.ino, after.mtimeMs, after.size]).toEqual([passwd.ino, passwd.mtimeMs, passwd.size]);
   });
-  test("`a -> ../../..` then `a/x` lands at the layer root", async () => {
+  hostile("`a -> ../../..` then `a/x` lands at the layer root", async () => {
     await unpack([symlink("a", "../../.."), file("a/x")]);
     expect(fs.readFileSync(inDest("x"), "utf8")).toBe("pwned\n");
   });
-  test("`d/a -> ../../sentinel` then `d/a/secret` stays inside", async () => {
+  hostile("`d/a -> ../../sentinel` then `d/a/secret` stays inside", async () => {
     await unpack([{ name: "d/", type: "directory" }, symlink("d/a", "../../sentinel"), file("d/a/secret")]);
     expect(fs.readFileSync(inDest("sentinel/secret"), "utf8")).toBe("pwned\n");
   });
-  test("a chain of symlinks, relative and absolute, stays inside", async () => {
+  hostile("a chain of symlinks, relative and absolute, stays inside", async () => {
     await unpack([symlink("a", "b/c"), symlink("b", "/x/../../y"), { name: "y/c", type: "symlink", linkname: `../..${sentinel}` }, file("a/secret")]);
     expect(fs.readFileSync(inDest(sentinel, "secret"), "utf8")).toBe("pwned\n");
   });
-  test("a symlink loop is refused", () => refused([symlink("a", "b"), symlink("b", "a"), file("a/x")], /entry "a\/x" has too many levels of symbolic links$/));
-  test("an entry under a regular file is refused", () => refused([file("f"), file("f/x")], /has a parent that is not a directory$/));
+  hostile("a symlink loop is refused", () => refused([symlink("a", "b"), symlink("b", "a"), file("a/x")], /entry "a\/x" has too many levels of symbolic links$/));
+  hostile("an entry under a regular file is refused", () => refused([file("f"), file("f/x")], /has a parent that is not a directory$/));
 });
 
 describe("hard links", () => {
-  test("to /etc/passwd is refused", () => refused([hardlink("h", "/etc/passwd")], /entry "h" links to "\/etc\/passwd", which is not in the layer$/));
-  test("to ../../x is refused", () => refused([hardlink("h", "../../x")], /entry "h" links to "\.\.\/\.\.\/x", outside the layer$/));
-  test("through a symlink to outside is refused", () =>
+  hostile("to /etc/passwd is refused", () => refused([hardlink("h", "/etc/passwd")], /entry "h" links to "\/etc\/passwd", which is not in the layer$/));
+  hostile("to ../../x is refused", () => refused([hardlink("h", "../../x")], /entry "h" links to "\.\.\/\.\.\/x", outside the layer$/));
+  hostile("through a symlink to outside is refused", () =>
     refused([symlink("s", sentinel), hardlink("h", "s/secret")], /links to "s\/secret", which is not in the layer$/));
-  test("to a symlink pointing outside links the symlink itself", async () => {
+  hostile("to a symlink pointing outside links the symlink itself", async () => {
     await unpack([symlink("s", `${sentinel}/secret`), hardlink("h", "s"), file("h2"), hardlink("s2", "h2")]);
     expect(fs.lstatSync(inDest("h")).isSymbolicLink()).toBe(true);
     expect(fs.lstatSync(inDest("h")).ino).toBe(fs.lstatSync(inDest("s")).ino);
   });
-  test("to a directory is refused", () => refused([{ name: "d/", type: "directory" }, hardlink("h", "d")], /which is a directory$/));
+  hostile("to a directory is refused", () => refused([{ name: "d/", type: "directory" }, hardlink("h", "d")], /which is a directory$/));
 });
 
 describe("metadata never goes through a symlink", () => {
-  test("file, directory, device and hard link entries replace a symlink to outside", async () => {
+  hostile("file, directory, device and hard link entries replace a symlink to outside", async () => {
     await unpack([
       symlink("f", `${sentinel}/secret`),
       file("f", "replaced", { mode: 0o4777, uid: 1234, gid: 1234, mtime: new Date() }),
@@ -162,15 +165,15 @@ describe("metadata never goes through a symlink", () => {
     expect(fs.lstatSync(inDest("n")).isCharacterDevice()).toBe(true);
     expect(fs.lstatSync(inDest("l")).ino).toBe(fs.lstatSync(inDest("target")).ino);
   });
-  test("a symlink's owner, times and xattrs are its own", async () => {
+  hostile("a symlink's owner, times and xattrs are its own", async () => {
     await unpack([symlink("s", `${sentinel}/secret`, { uid: 1234, gid: 1234, mtime: new Date(), pax: { "SCHILY.xattr.trusted.x": "y" } })]);
     expect(fs.lstatSync(inDest("s")).uid).toBe(1234);
   });
-  test("removing a directory tree does not follow the symlinks in it", async () => {
+  hostile("removing a directory tree does not follow the symlinks in it", async () => {
     await unpack([{ name: "d/", type: "directory" }, symlink("d/l", sentinel), symlink("d/f", `${sentinel}/secret`), file("d")]);
     expect(fs.lstatSync(inDest("d")).isFile()).toBe(true);
   });
-  test("directory times are not applied through a directory later replaced by a symlink", async () => {
+  hostile("directory times are not applied through a directory later replaced by a symlink", async () => {
     await unpack([
       { name: "x/", type: "directory" },
       { name: "x/sub/", type: "directory", mtime: new Date() },
@@ -183,29 +186,29 @@ describe("metadata never goes through a symlink", () => {
 
 describe("whiteouts", () => {
   for (const name of [".wh...", ".wh..", ".wh.", "a/.wh...", "a/b/.wh.."]) {
-    test(`${JSON.stringify(name)} is refused`, () => refused([file(name, "")], /is a whiteout of "\.{0,2}", which is not a file name$/));
+    hostile(`${JSON.stringify(name)} is refused`, () => refused([file(name, "")], /is a whiteout of "\.{0,2}", which is not a file name$/));
   }
-  test("a whiteout through a symlink to outside lands inside", async () => {
+  hostile("a whiteout through a symlink to outside lands inside", async () => {
     await unpack([symlink("s", sentinel), file("s/.wh.secret", ""), file("s/sub/.wh..wh..opq", ""), file("s/.wh..wh..opq", "")]);
     expect(fs.lstatSync(inDest(sentinel, "secret")).isCharacterDevice()).toBe(true);
     expect(Buffer.from(sys.lgetxattr(inDest(sentinel, "sub"), "trusted.overlay.opaque")!).toString()).toBe("y");
     expect(sys.lgetxattr(path.join(sentinel, "sub"), "trusted.overlay.opaque")).toBeNull();
   });
-  test("`../.wh.x` is refused", () => refused([file("../.wh.secret", "")], /escapes the layer/));
+  hostile("`../.wh.x` is refused", () => refused([file("../.wh.secret", "")], /escapes the layer/));
 });
 
 describe("decompression bombs", () => {
   for (const compression of ["gzip", "zstd"] as const) {
-    test(`${compression}: 64 MiB of zeros stop at a 1 MiB limit`, async () => {
+    hostile(`${compression}: 64 MiB of zeros stop at a 1 MiB limit`, async () => {
       const tar = await buildTar([file("bomb", new Uint8Array(64 << 20) as unknown as string)]);
       await refused(tar, /uncompressed size exceeds the limit of 1048576 bytes$/, compression, 1 << 20);
       expect(fs.statSync(inDest("bomb")).size).toBeLessThanOrEqual(1 << 20);
     });
   }
-  test("a header that declares a huge PAX record is refused before it is read", () =>
+  hostile("a header that declares a huge PAX record is refused before it is read", () =>
     refused(concatBytes([rawHeader({ name: "p", typeflag: "x", size: 8_000_000_000 }), new Uint8Array(1 << 16)]), /extended header of 8000000000 bytes/));
 });
 
-test("every refusal is a TinydockError", () => {
+hostile("every refusal is a TinydockError", () => {
   expect(new DataLossError("x")).toBeInstanceOf(TinydockError);
 });

@@ -11,6 +11,7 @@ import { unpackLayer } from "../../../src/rootfs/unpack.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 import { diffTrees, snapshotTree } from "../../helpers/tree.ts";
 import { buildTar, type TarEntry, type TarEntryType } from "../../helpers/tar.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const sys = linuxSys();
 const OLD = new Date("2001-01-01T00:00:00Z");
@@ -88,6 +89,7 @@ test("random archives never escape and never throw untyped errors", async () => 
     }),
     { numRuns: 300 },
   );
+  recordCases("property integration/rootfs/property.test.ts: random archives never escape and never throw untyped errors", 300);
   fs.rmSync(dest, { recursive: true, force: true });
   // Both paths were exercised.
   expect(failures).toBeGreaterThan(0);

@@ -23,7 +23,7 @@ afterEach(() => {
   if (v1) detectCgroups(ROOT).open(ID).destroy();
 });
 
-describe.skipIf(!isRoot || !v1)("cgroup v1: priming the join", () => {
+describe.skipIf(!isRoot || !v1)("cgroup v1: priming the join (only on a cgroup v1 host)", () => {
   test("this process's own cgroup.procs lists it", () => {
     const file = ownProcsFile(discoverV1Hierarchies(ROOT));
     expect(file).not.toBeNull();

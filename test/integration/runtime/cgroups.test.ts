@@ -86,7 +86,7 @@ async function until(cond: () => boolean, ms = 5_000): Promise<void> {
   }
 }
 
-describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel", () => {
+describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel (only on a cgroup v1 host)", () => {
   const at = (h: string, id: string, file: string) => path.join(ROOT, h, "tinydock", id, file);
 
   test("-m 16m --cpus 0.5 --pids-limit 10 --cpuset-cpus 0 --cpu-shares 700: the kernel reads them back", async () => {
@@ -212,7 +212,7 @@ const v2Roots: [string, () => string][] = hybrid
     ? [["the cgroup root", () => ROOT]]
     : [];
 
-describe.skipIf(!isRoot || v2Roots.length === 0)("cgroup v2 on the real kernel", () => {
+describe.skipIf(!isRoot || v2Roots.length === 0)("cgroup v2 on the real kernel (only on a cgroup v2 or hybrid host)", () => {
   for (const [where, rootOf] of v2Roots) {
     test(`${where}: create, move a process in, cgroup.events, cgroup.kill, destroy`, async () => {
       const root = rootOf();
@@ -241,14 +241,14 @@ describe.skipIf(!isRoot || v2Roots.length === 0)("cgroup v2 on the real kernel",
     });
   }
 
-  test.skipIf(!hybrid)("a limit the unified mount has no controller for is refused, nothing is left", () => {
+  test.skipIf(!hybrid)("a limit the unified mount has no controller for is refused, nothing is left (only on a hybrid cgroup host)", () => {
     const m = detectCgroups(unified);
     const id = track(m, newId());
     expect(() => m.create(id, parseResources({ memory: "16m" }, os.availableParallelism()))).toThrow(FailedPreconditionError);
     expect(fs.existsSync(path.join(unified, "tinydock", id))).toBe(false);
   });
 
-  test.skipIf(version !== 2)("limits on a v2 host read back", async () => {
+  test.skipIf(version !== 2)("limits read back (only on a cgroup v2 host)", async () => {
     const m = detectCgroups(ROOT);
     const id = track(m, newId());
     const cg = m.create(id, parseResources({ memory: "16m", cpus: "0.5", pidsLimit: "10", cpusetCpus: "0", cpuShares: "700" }, os.availableParallelism()));

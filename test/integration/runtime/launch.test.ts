@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
+import { createContext } from "../../../src/context.ts";
 import { SyscallError } from "../../../src/errors.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
 import { earlyCloneFlags, encodePlan } from "../../../src/runtime/encode.ts";
@@ -315,16 +316,19 @@ describe.each(["tinycc", "early"] as const)("launch (%s)", (how) => {
   });
 
   test("joins the planned cgroup, then sees it as its root", async () => {
-    const cg = "/sys/fs/cgroup/pids/tinydock-launch-test";
-    if (!fs.existsSync("/sys/fs/cgroup/pids")) return;
+    // The cgroup root as the engine decides it (context.ts); v1: the pids hierarchy, v2: the root.
+    const root = createContext({ env: { TINYDOCK_CONFIG: "/nonexistent/config.json" } }).cgroupRoot;
+    const v2 = fs.existsSync(path.join(root, "cgroup.controllers"));
+    const cg = v2 ? path.join(root, "tinydock-launch-test") : path.join(root, "pids", "tinydock-launch-test");
+    expect(fs.existsSync(path.dirname(cg))).toBe(true);
     fs.mkdirSync(cg, { recursive: true });
     try {
       const launched = await start(plan({ args: ["sleep", "100"], cgroupProcs: [`${cg}/cgroup.procs`] }));
       expect(fs.readFileSync(`${cg}/cgroup.procs`, "utf8").trim()).toBe(String(launched.pid));
       launched.kill("SIGKILL");
       await launched.exited;
-      const r = await sh("grep pids /proc/self/cgroup", { cgroupProcs: [`${cg}/cgroup.procs`] });
-      expect(r.out).toMatch(/pids:\/\n/);
+      const r = await sh(v2 ? "grep ^0:: /proc/self/cgroup" : "grep pids /proc/self/cgroup", { cgroupProcs: [`${cg}/cgroup.procs`] });
+      expect(r.out).toMatch(v2 ? /^0::\/\n$/ : /pids:\/\n/);
     } finally {
       fs.rmdirSync(cg);
     }

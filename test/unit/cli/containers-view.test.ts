@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { ParseError } from "../../../src/errors.ts";
 import { compileTemplate, goString } from "../../../src/cli/template.ts";
 import { containerRow, ellipsis, goTime, matchesFilters, parseFilters, portsText, selectContainers, statusText } from "../../../src/cli/views/containers.ts";
 import type { ContainerRecord } from "../../../src/store/containers.ts";
@@ -112,10 +113,16 @@ describe("Go templates", () => {
     ["{{.State}}", "map[Pid:7 Running:true Status:running]"],
     ["{{len .Mounts}}|{{upper .Name}}", "0|/WEB"],
     ["a\\tb", "a\tb"],
+    ['{{join .Config.Cmd "\\t"}}', "sleep\t1"],
+    ['{{join .Config.Cmd "\\u0041"}}', "sleepA1"],
   ])("%s", (format, want) => expect(compileTemplate(format)(obj)).toBe(want));
   test("errors are ParseErrors naming the template", () => {
     expect(() => compileTemplate("{{.State")).toThrow('Cannot parse template "{{.State": template: :1: unclosed action');
     expect(() => compileTemplate("{{frobnicate .X}}")(obj)).toThrow('function "frobnicate" not defined');
+    // A string with an escape Go has not: a ParseError, not JSON.parse's SyntaxError.
+    expect(() => compileTemplate('{{index .Config.Labels "\\q"}}')(obj)).toThrow(ParseError);
+    expect(() => compileTemplate('{{index .Config.Labels "\\q"}}')(obj)).toThrow('Cannot parse template "{{index .Config.Labels "\\q"}}": bad string "\\q"');
+    expect(() => compileTemplate('{{join .Config.Cmd "\\u12"}}')(obj)).toThrow(ParseError);
   });
   test("goString", () => expect(goString([1, "a", true, { b: 2 }])).toBe("[1 a true map[b:2]]"));
 });

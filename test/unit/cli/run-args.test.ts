@@ -6,6 +6,7 @@ import { RUN_BOOLEAN_FLAGS, RUN_OPTIONS } from "../../../src/cli/commands/run.ts
 import { parseWithYargs } from "../../../src/cli/index.ts";
 import { parseRunArgs } from "../../../src/cli/run-args.ts";
 import { splitRunArgs } from "../../../src/cli/split.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
@@ -120,5 +121,6 @@ describe("parseRunArgs", () => {
       }),
       { numRuns: 300 },
     );
+    recordCases("property unit/cli/run-args.test.ts: whatever it accepts, yargs reads the same way (random lines)", 300);
   });
 });

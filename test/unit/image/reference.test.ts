@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ParseError, TinydockError } from "../../../src/errors.ts";
 import { familiarName, familiarString, formatReference, parseReference } from "../../../src/image/reference.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const D = `sha256:${"a".repeat(64)}`;
 
@@ -88,6 +89,7 @@ describe("parseReference: Docker's normalisation", () => {
       }),
       { numRuns: 2000 },
     );
+    recordCases("property unit/image/reference.test.ts: property: any string either parses to a reference that round-trips or throws ParseError", 2000);
   });
 
   test("property: well-formed names round-trip", () => {
@@ -101,5 +103,6 @@ describe("parseReference: Docker's normalisation", () => {
         expect(parseReference(formatReference(ref))).toEqual(ref);
       }),
     );
+    recordCases("property unit/image/reference.test.ts: property: well-formed names round-trip", 100);
   });
 });

@@ -9,6 +9,7 @@ import { parseCopyArg } from "../../../src/lifecycle/copy.ts";
 import { parseProcStat } from "../../../src/lifecycle/liveness.ts";
 import { parseLogLine, parseLogTime } from "../../../src/lifecycle/logs.ts";
 import { parseSignal } from "../../../src/lifecycle/signals.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const typedOrOk = (fn: () => unknown) => {
   try {
@@ -33,6 +34,7 @@ test("parsers throw only typed errors", () => {
     }),
     { numRuns: 2000 },
   );
+  recordCases("property unit/lifecycle/property.test.ts: parsers throw only typed errors", 2000);
 });
 
 test("a dotted path template reads back what it names", () => {
@@ -42,4 +44,5 @@ test("a dotted path template reads back what it names", () => {
       expect(JSON.parse(compileTemplate(`{{json .${a}}}`)({ [a]: { [b]: v } }))).toEqual({ [b]: v });
     }),
   );
+  recordCases("property unit/lifecycle/property.test.ts: a dotted path template reads back what it names", 100);
 });

@@ -12,6 +12,7 @@ import {
   withPublishAll,
   type PortBinding,
 } from "../../../src/network/portspec.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const b = (hostIp: string, hostPort: number, containerPort: number, protocol: PortBinding["protocol"] = "tcp", hostPortEnd?: number): PortBinding =>
   hostPortEnd === undefined ? { hostIp, hostPort, containerPort, protocol } : { hostIp, hostPort, hostPortEnd, containerPort, protocol };
@@ -119,6 +120,7 @@ describe("properties", () => {
       }),
       { numRuns: 3000 },
     );
+    recordCases("property unit/network/portspec.test.ts: any string: bindings or a ParseError, never another error", 3000);
   });
 
   test("ip:host:container/proto round-trips", () => {
@@ -134,6 +136,7 @@ describe("properties", () => {
         },
       ),
     );
+    recordCases("property unit/network/portspec.test.ts: ip:host:container/proto round-trips", 100);
   });
 
   test("equal-length ranges map port by port", () => {
@@ -144,6 +147,7 @@ describe("properties", () => {
         out.forEach((x, i) => expect(x).toEqual(b("", h + i, c + i, "udp")));
       }),
     );
+    recordCases("property unit/network/portspec.test.ts: equal-length ranges map port by port", 100);
   });
 });
 
@@ -174,6 +178,7 @@ describe("isIPv6 (own code, node:net is the oracle)", () => {
       fc.property(fc.array(fc.constantFrom(..."0123456789abcdefABCDEF:."), { maxLength: 24 }).map((a) => a.join("")), (s) => isIPv6(s) === nodeNet.isIPv6(s)),
       { numRuns: 20000 },
     );
+    recordCases("property unit/network/portspec.test.ts: edge cases and random text agree with node:net's isIPv6", 20000);
     expect(isIPv6("fe80::1%eth0")).toBe(false);
   });
 });

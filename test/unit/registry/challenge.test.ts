@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ParseError } from "../../../src/errors.ts";
 import { findChallenge, parseChallenges, type Challenge } from "../../../src/registry/challenge.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const good: [string, string, Challenge[]][] = [
   [
@@ -96,6 +97,7 @@ describe("parseChallenges", () => {
       }),
       { numRuns: 2000 },
     );
+    recordCases("property unit/registry/challenge.test.ts: never throws anything but ParseError", 2000);
   });
 
   test("round-trips quoted values", () => {
@@ -105,6 +107,7 @@ describe("parseChallenges", () => {
         expect(parseChallenges(`Bearer realm=${quoted},service=s`)).toEqual([{ scheme: "bearer", params: { realm: v, service: "s" } }]);
       }),
     );
+    recordCases("property unit/registry/challenge.test.ts: round-trips quoted values", 100);
   });
 
   test("findChallenge is case-insensitive", () => {

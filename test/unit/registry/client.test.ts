@@ -14,6 +14,9 @@ import { RegistryClient } from "../../../src/registry/client.ts";
 import { writeCredentials } from "../../../src/registry/credentials.ts";
 import { startFakeServer, type FakeServer, type Handler } from "./fake-server.ts";
 import { bytes, collect, descriptorOf, errorBody, rejection, repoHandler, testCtx, type TestCtx } from "./fixtures.ts";
+import { hostileTest } from "../../helpers/adversarial.ts";
+
+const hostile = hostileTest("registry fault");
 
 const MANIFEST = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: {}, layers: [] });
 const MANIFEST_DIGEST = sha256Digest(MANIFEST);
@@ -66,7 +69,7 @@ describe("getManifest", () => {
     expect((await client.getManifest(MANIFEST_DIGEST)).digest).toBe(MANIFEST_DIGEST);
   });
 
-  test("by digest: content that hashes otherwise is DataLoss, and not retried elsewhere", async () => {
+  hostile("by digest: content that hashes otherwise is DataLoss, and not retried elsewhere", async () => {
     const wanted = sha256Digest("something else");
     const { server, client } = setup(() => () => ({ status: 200, body: MANIFEST, headers: { "Content-Type": MediaType.OciManifest } }));
     const err = await rejection(client.getManifest(wanted));
@@ -75,7 +78,7 @@ describe("getManifest", () => {
     expect(server.requests.length).toBe(1);
   });
 
-  test("a lying Docker-Content-Digest is DataLoss", async () => {
+  hostile("a lying Docker-Content-Digest is DataLoss", async () => {
     const { client } = setup(() => () => ({ status: 200, body: MANIFEST, headers: { "Docker-Content-Digest": sha256Digest("x") } }));
     expect(await rejection(client.getManifest("latest"))).toBeInstanceOf(DataLossError);
   });
@@ -87,7 +90,7 @@ describe("getManifest", () => {
     expect(err.message).toBe(`manifest for ${server.host}/app:nope not found: manifest unknown`);
   });
 
-  test("oversized manifest (declared) is refused without reading it", async () => {
+  hostile("oversized manifest (declared) is refused without reading it", async () => {
     const { server, client } = setup(() => () => ({ status: 200, body: "{}", contentLength: MAX_MANIFEST_BYTES + 1, stallAfter: 2 }));
     const err = await rejection(client.getManifest("latest"));
     expect(err).toBeInstanceOf(DataLossError);
@@ -95,7 +98,7 @@ describe("getManifest", () => {
     expect(server.requests.length).toBe(1);
   });
 
-  test("oversized manifest (undeclared, streamed) stops at the cap", async () => {
+  hostile("oversized manifest (undeclared, streamed) stops at the cap", async () => {
     const huge = new Uint8Array(MAX_MANIFEST_BYTES + 100_000).fill(0x20);
     const { client } = setup(() => () => ({ status: 200, body: huge, contentLength: null }));
     expect(await rejection(client.getManifest("latest"))).toBeInstanceOf(DataLossError);
@@ -109,7 +112,7 @@ describe("getManifest", () => {
     expect(server.requests.length).toBe(0);
   });
 
-  test("5xx is retried with exponential backoff", async () => {
+  hostile("5xx is retried with exponential backoff", async () => {
     let n = 0;
     const { server, t, client } = setup((base) => (req, s) => (++n <= 2 ? { status: 503, body: "busy" } : base(req, s)));
     expect((await client.getManifest("latest")).digest).toBe(MANIFEST_DIGEST);
@@ -117,13 +120,13 @@ describe("getManifest", () => {
     expect(t.sleeps).toEqual([1, 2]);
   });
 
-  test("429 is retried", async () => {
+  hostile("429 is retried", async () => {
     let n = 0;
     const { client } = setup((base) => (req, s) => (++n === 1 ? { status: 429, body: errorBody("TOOMANYREQUESTS", "slow down") } : base(req, s)));
     expect((await client.getManifest("latest")).digest).toBe(MANIFEST_DIGEST);
   });
 
-  test("5xx every time: Unavailable after ctx.retry.attempts tries, message from the registry", async () => {
+  hostile("5xx every time: Unavailable after ctx.retry.attempts tries, message from the registry", async () => {
     const { server, client } = setup(() => () => ({ status: 500, body: errorBody("UNKNOWN", "disk on fire") }));
     const err = await rejection(client.getManifest("latest"));
     expect(err).toBeInstanceOf(UnavailableError);
@@ -132,13 +135,13 @@ describe("getManifest", () => {
     expect(server.requests.length).toBe(3);
   });
 
-  test("a connection reset mid-manifest is retried", async () => {
+  hostile("a connection reset mid-manifest is retried", async () => {
     let n = 0;
     const { client } = setup((base) => (req, s) => (++n === 1 ? { status: 200, body: MANIFEST, cutAfter: 10 } : base(req, s)));
     expect((await client.getManifest("latest")).digest).toBe(MANIFEST_DIGEST);
   });
 
-  test("no answer at all (stalled headers) counts as a failure and is retried", async () => {
+  hostile("no answer at all (stalled headers) counts as a failure and is retried", async () => {
     let n = 0;
     const { client } = setup((base) => (req, s) => (++n === 1 ? { status: 200, silent: true } : base(req, s)), { stallTimeoutMs: 100 });
     const started = Date.now();
@@ -146,7 +149,7 @@ describe("getManifest", () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  test("error bodies are capped and hostile text is cleaned to one bounded line", async () => {
+  hostile("error bodies are capped and hostile text is cleaned to one bounded line", async () => {
     const body = errorBody("MANIFEST_UNKNOWN", `\x1b[31mred\nline${"x".repeat(2_000_000)}`);
     const { client } = setup(() => () => ({ status: 404, body }));
     const err = await rejection(client.getManifest("latest"));
@@ -203,14 +206,14 @@ describe("redirects", () => {
     expect(server.requests.at(-1)!.headers.get("authorization")).toBe("Basic dTpw");
   });
 
-  test("more than 10 redirects fail", async () => {
+  hostile("more than 10 redirects fail", async () => {
     const { client } = setup(() => (req) => ({ status: 302, headers: { Location: `${req.url.pathname}x` } }));
     const err = await rejection(client.getManifest("latest"));
     expect(err).toBeInstanceOf(UnavailableError);
     expect(err.message).toContain("more than 10");
   });
 
-  test("non-HTTP Location is refused", async () => {
+  hostile("non-HTTP Location is refused", async () => {
     const { client } = setup(() => () => ({ status: 302, headers: { Location: "file:///etc/passwd" } }));
     expect((await rejection(client.getManifest("latest"))).message).toContain("unusable Location");
   });
@@ -279,7 +282,7 @@ describe("auth", () => {
     expect(issued()).toBe(2);
   });
 
-  test("bearer: wrong credentials are Unauthenticated, one line naming the repository", async () => {
+  hostile("bearer: wrong credentials are Unauthenticated, one line naming the repository", async () => {
     const { server, t, client } = bearerSetup({ needCreds: true });
     writeCredentials(t.dockerConfigDir, server.host, "u", "wrong");
     const err = await rejection(client.getManifest("latest"));
@@ -287,7 +290,7 @@ describe("auth", () => {
     expect(err.message).toBe(`Cannot pull "${server.host}/app": unauthorized: incorrect username or password`);
   });
 
-  test("bearer: a token the registry keeps refusing ends in Unauthenticated, not a loop", async () => {
+  hostile("bearer: a token the registry keeps refusing ends in Unauthenticated, not a loop", async () => {
     const { server, client } = setup(() => (req, s) => {
       if (req.url.pathname === "/token") return { status: 200, body: '{"token":"useless"}' };
       return {
@@ -302,7 +305,7 @@ describe("auth", () => {
     expect(server.requests.length).toBe(3);
   });
 
-  test("bearer: a token with control characters is refused", async () => {
+  hostile("bearer: a token with control characters is refused", async () => {
     const { client } = setup(() => (req, s) => {
       if (req.url.pathname === "/token") return { status: 200, body: JSON.stringify({ token: "a\r\nX-Evil: 1" }) };
       return { status: 401, headers: { "WWW-Authenticate": `Bearer realm="${s.url}/token"` } };
@@ -312,7 +315,7 @@ describe("auth", () => {
     expect(err.message).toContain("no usable token");
   });
 
-  test("bearer: token response is capped at 64 KiB", async () => {
+  hostile("bearer: token response is capped at 64 KiB", async () => {
     const { client } = setup(() => (req, s) => {
       if (req.url.pathname === "/token") return { status: 200, body: JSON.stringify({ token: "t".repeat(100_000) }) };
       return { status: 401, headers: { "WWW-Authenticate": `Bearer realm="${s.url}/token"` } };
@@ -320,7 +323,7 @@ describe("auth", () => {
     expect((await rejection(client.getManifest("latest"))).message).toContain("larger than 65536 bytes");
   });
 
-  test("bearer: credentials are not sent to a plain-HTTP realm on another, untrusted host", async () => {
+  hostile("bearer: credentials are not sent to a plain-HTTP realm on another, untrusted host", async () => {
     const seen: (string | null)[] = [];
     const { server, t, client } = setup((base) => (req, s) => {
       if (req.headers.get("authorization") === "Bearer anon") return base(req, s);
@@ -373,7 +376,7 @@ describe("auth", () => {
     );
   });
 
-  test("a 401 without a usable challenge", async () => {
+  hostile("a 401 without a usable challenge", async () => {
     const { client } = setup(() => () => ({ status: 401 }));
     expect((await rejection(client.getManifest("latest"))).message).toContain("unusable challenge");
   });
@@ -385,14 +388,14 @@ describe("getBlob", () => {
     expect(await client.getBlob(CONFIG_DESC, 1024)).toEqual(CONFIG);
   });
 
-  test("descriptor larger than max: refused before any request", async () => {
+  hostile("descriptor larger than max: refused before any request", async () => {
     const { server, client } = setup();
     const err = await rejection(client.getBlob(CONFIG_DESC, 10));
     expect(err).toBeInstanceOf(DataLossError);
     expect(server.requests.length).toBe(0);
   });
 
-  test("wrong content is DataLoss", async () => {
+  hostile("wrong content is DataLoss", async () => {
     const other = new Uint8Array(CONFIG.length).fill(1);
     const { client } = setup(() => () => ({ status: 200, body: other }));
     const err = await rejection(client.getBlob(CONFIG_DESC, 1024));
@@ -400,12 +403,12 @@ describe("getBlob", () => {
     expect(err.message).toContain("digest");
   });
 
-  test("more bytes than the descriptor is DataLoss", async () => {
+  hostile("more bytes than the descriptor is DataLoss", async () => {
     const { client } = setup(() => () => ({ status: 200, body: new Uint8Array(CONFIG.length + 5), contentLength: null }));
     expect(await rejection(client.getBlob(CONFIG_DESC, 1024))).toBeInstanceOf(DataLossError);
   });
 
-  test("an invalid digest never reaches a URL", async () => {
+  hostile("an invalid digest never reaches a URL", async () => {
     const { server, client } = setup();
     for (const digest of ["sha256:../../../etc/passwd", "sha512:" + "a".repeat(128), "sha256:" + "g".repeat(64)]) {
       expect(await rejection(client.getBlob({ ...CONFIG_DESC, digest }, 1024))).toBeInstanceOf(ParseError);
@@ -450,14 +453,14 @@ describe("openBlob", () => {
     expect(server.requests.length).toBe(0);
   });
 
-  test("bad offsets", async () => {
+  hostile("bad offsets", async () => {
     const { client } = setup();
     for (const off of [-1, LAYER.length + 1, 1.5, Number.NaN]) {
       expect(await rejection(client.openBlob(LAYER_DESC, off))).toBeInstanceOf(InvalidArgumentError);
     }
   });
 
-  test("connection reset mid-body: resumes with Range from the byte reached", async () => {
+  hostile("connection reset mid-body: resumes with Range from the byte reached", async () => {
     let n = 0;
     const { client, server } = setup((base) => (req, s) => (++n === 1 ? { status: 200, body: LAYER, cutAfter: 50_000 } : base(req, s)));
     expect(await collect(await client.openBlob(LAYER_DESC, 0))).toEqual(LAYER);
@@ -467,7 +470,7 @@ describe("openBlob", () => {
     expect(resumedAt).toBeLessThanOrEqual(50_000);
   });
 
-  test("several resets, each resume answered with 200 (Range ignored)", async () => {
+  hostile("several resets, each resume answered with 200 (Range ignored)", async () => {
     let n = 0;
     const base = repoHandler("app", content(), { ignoreRange: true });
     const server = serve((req, s) => (++n <= 3 ? { status: 200, body: LAYER, cutAfter: n * 40_000 } : base(req, s)));
@@ -477,7 +480,7 @@ describe("openBlob", () => {
     expect(server.requests.length).toBe(4);
   });
 
-  test("a stalled body is aborted after stallTimeoutMs and resumed", async () => {
+  hostile("a stalled body is aborted after stallTimeoutMs and resumed", async () => {
     let n = 0;
     const { client } = setup(
       (base) => (req, s) => (++n === 1 ? { status: 200, body: LAYER, stallAfter: 30_000 } : base(req, s)),
@@ -488,7 +491,7 @@ describe("openBlob", () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
-  test("a body that ends early (clean close) is resumed", async () => {
+  hostile("a body that ends early (clean close) is resumed", async () => {
     let n = 0;
     const { client } = setup((base) => (req, s) =>
       ++n === 1 ? { status: 200, body: LAYER.subarray(0, 1000), contentLength: null } : base(req, s),
@@ -496,7 +499,7 @@ describe("openBlob", () => {
     expect(await collect(await client.openBlob(LAYER_DESC, 0))).toEqual(LAYER);
   });
 
-  test("breaks that never stop: Unavailable after ctx.retry.attempts reconnects without progress", async () => {
+  hostile("breaks that never stop: Unavailable after ctx.retry.attempts reconnects without progress", async () => {
     let n = 0;
     const { client, t } = setup(() => () => (++n === 1 ? { status: 200, body: LAYER, cutAfter: 10_000 } : { status: 503 }));
     const stream = await client.openBlob(LAYER_DESC, 0);
@@ -505,7 +508,7 @@ describe("openBlob", () => {
     expect(t.sleeps).toEqual([1, 2, 4]);
   });
 
-  test("progress resets the reconnect budget", async () => {
+  hostile("progress resets the reconnect budget", async () => {
     let n = 0;
     // Every answer breaks after 20 000 more bytes: 10 breaks, more than attempts (3), but each makes progress.
     const { client } = setup(() => (req) => {
@@ -519,7 +522,7 @@ describe("openBlob", () => {
     expect(n).toBeGreaterThan(5);
   });
 
-  test("never yields more than size - offset: extra bytes are DataLoss", async () => {
+  hostile("never yields more than size - offset: extra bytes are DataLoss", async () => {
     const longer = new Uint8Array(LAYER.length + 10);
     longer.set(LAYER);
     const { client } = setup(() => () => ({ status: 200, body: longer, contentLength: null }));
@@ -539,12 +542,12 @@ describe("openBlob", () => {
     expect(got).toBeLessThanOrEqual(LAYER.length);
   });
 
-  test("a declared length beyond the descriptor is DataLoss up front", async () => {
+  hostile("a declared length beyond the descriptor is DataLoss up front", async () => {
     const { client } = setup(() => () => ({ status: 200, body: LAYER, contentLength: LAYER.length + 1, cutAfter: 0 }));
     expect(await rejection(client.openBlob(LAYER_DESC, 0))).toBeInstanceOf(DataLossError);
   });
 
-  test("a 206 from the wrong offset is DataLoss", async () => {
+  hostile("a 206 from the wrong offset is DataLoss", async () => {
     const { client } = setup(() => () => ({ status: 206, body: LAYER.subarray(5), headers: { "Content-Range": `bytes 5-${LAYER.length - 1}/${LAYER.length}` } }));
     expect(await rejection(client.openBlob(LAYER_DESC, 100))).toBeInstanceOf(DataLossError);
   });

@@ -9,6 +9,9 @@ import { RegistryClient } from "../../../src/registry/client.ts";
 import { DOCKER_HUB_URL } from "../../../src/registry/endpoints.ts";
 import { startFakeServer, type FakeServer, type Handler } from "./fake-server.ts";
 import { descriptorOf, rejection, repoHandler, testCtx, type TestCtx } from "./fixtures.ts";
+import { hostileTest } from "../../helpers/adversarial.ts";
+
+const hostile = hostileTest("registry fault");
 
 const MANIFEST = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: {}, layers: [] });
 const DIGEST = sha256Digest(MANIFEST);
@@ -71,7 +74,7 @@ describe("docker.io mirrors", () => {
     expect(mirror.requests[0]!.target).toBe(`/cache/hub/v2/${REPO}/manifests/latest`);
   });
 
-  test("404 at a mirror, a dead mirror, 500s at a mirror, 401 at a mirror: on to the Hub", async () => {
+  hostile("404 at a mirror, a dead mirror, 500s at a mirror, 401 at a mirror: on to the Hub", async () => {
     const m404 = serve(repoHandler(REPO, {}));
     const m500 = serve(() => ({ status: 500 }));
     const m401 = serve(() => ({ status: 401, headers: { "WWW-Authenticate": 'Basic realm="x"' } }));
@@ -105,7 +108,7 @@ describe("docker.io mirrors", () => {
     expect(await client.getBlob(CONFIG_DESC, 1024)).toEqual(CONFIG);
   });
 
-  test("DataLoss at a mirror stops the pull: no fallback past it", async () => {
+  hostile("DataLoss at a mirror stops the pull: no fallback past it", async () => {
     const liar = serve(() => ({ status: 200, body: "{}", headers: { "Content-Type": MediaType.OciManifest } }));
     const hub = serve(full());
     const { t } = hubCtx(hub, [liar.url]);
@@ -144,7 +147,7 @@ describe("insecure registries and loopback", () => {
     expect(t.sleeps).toEqual([]);
   });
 
-  test("a secure registry is only ever reached over verified HTTPS", async () => {
+  hostile("a secure registry is only ever reached over verified HTTPS", async () => {
     const t = testCtx();
     ctxs.push(t);
     const seen: { url: string; tls: unknown }[] = [];
@@ -177,7 +180,7 @@ describe("insecure registries and loopback", () => {
     expect(urls.every((u) => u.startsWith("http://"))).toBe(true);
   });
 
-  test("loopback with nothing listening: HTTP, then HTTPS, then the error", async () => {
+  hostile("loopback with nothing listening: HTTP, then HTTPS, then the error", async () => {
     const host = deadUrl().slice("http://".length);
     const t = testCtx();
     ctxs.push(t);

@@ -63,7 +63,18 @@ describe("checkLogin", () => {
 
   test("a registry without auth accepts anything, as with docker login", async () => {
     const { server, t } = setup(() => ({ status: 200, body: "{}" }));
-    await checkLogin(t.ctx, server.host, "u", "p");
+    await expect(checkLogin(t.ctx, server.host, "u", "p")).resolves.toBeUndefined();
+    // One GET /v2/, and no credentials offered to a registry that never asked for them.
+    expect(server.requests.map((r) => `${r.method} ${r.target}`)).toEqual(["GET /v2/"]);
+    expect(server.requests[0]!.headers.get("authorization")).toBeNull();
+  });
+
+  test("a server that is not a registry (404 at /v2/) is refused", async () => {
+    const { server, t } = setup(() => ({ status: 404, body: "not here" }));
+    const err = await checkLogin(t.ctx, server.host, "u", "p").catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain(`Cannot log in to "${server.host}"`);
+    expect(err.message).toContain("not a registry");
   });
 
   test("refuses to send credentials to a plain-HTTP token server elsewhere", async () => {

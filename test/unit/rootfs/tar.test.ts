@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { DataLossError } from "../../../src/errors.ts";
 import { MAX_META_BYTES, TarReader, type TarHeader } from "../../../src/rootfs/tar.ts";
 import { buildTar, concatBytes, END_OF_ARCHIVE, paxHeader, rawBody, rawHeader, type TarEntry } from "../../helpers/tar.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const WHAT = "layer sha256:0123abcd";
 
@@ -128,6 +129,7 @@ describe("TarReader", () => {
       }),
       { numRuns: 60 },
     );
+    recordCases("property unit/rootfs/tar.test.ts: chunk boundaries do not matter", 60);
     expect(await readAll(tar, [1])).toEqual(want);
   });
 
@@ -176,6 +178,7 @@ describe("TarReader", () => {
       expect(err.message).toMatch(message);
       expect(err.message).toStartWith(`Cannot unpack ${WHAT}: `);
       expect(err.message).not.toContain("\n");
+      recordCases(`hostile tar header: ${what}`, 1);
     });
   }
 

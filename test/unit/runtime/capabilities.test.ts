@@ -13,6 +13,7 @@ import {
   resolveCapabilities,
   type CapabilityRequest,
 } from "../../../src/runtime/capabilities.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const DEFAULT_MASK = 0x00000000a80425fbn;
 const bit = (n: number) => 1n << BigInt(n);
@@ -69,6 +70,7 @@ describe("capability numbers (linux/capability.h)", () => {
         expect(capabilityMask(capabilityNames(mask))).toBe(mask);
       }),
     );
+    recordCases("property unit/runtime/capabilities.test.ts: mask ↔ names round-trip", 100);
   });
 });
 
@@ -140,5 +142,6 @@ describe("resolveCapabilities: Docker's rules", () => {
         if (!add.includes("ALL")) for (const a of add) expect(caps.bounding & bit(parseCapability(a))).not.toBe(0n);
       }),
     );
+    recordCases("property unit/runtime/capabilities.test.ts: property: the result is within the kernel's set, and root's three sets agree", 100);
   });
 });

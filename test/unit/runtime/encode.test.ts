@@ -6,6 +6,7 @@ import { InvalidArgumentError } from "../../../src/errors.ts";
 import { CLONE_FLAGS, decodePlan as srcDecodePlan, encodePlan, NULL_LENGTH, PLAN_MAGIC } from "../../../src/runtime/encode.ts";
 import type { ContainerMount, Namespace, RunPlan } from "../../../src/runtime/plan.ts";
 import { MS } from "../../../src/sys/sys.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 /** Test-only decoder: throws on anything init.c would refuse. */
 function decodePlan(bytes: Uint8Array): RunPlan {
@@ -248,6 +249,7 @@ describe("encodePlan", () => {
       }),
       { numRuns: 300 },
     );
+    recordCases("property unit/runtime/encode.test.ts: property: any valid plan round-trips", 300);
   });
 });
 

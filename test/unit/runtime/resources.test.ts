@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ParseError } from "../../../src/errors.ts";
 import { parseMemoryBytes, parseResources, sharesToWeight, type ResourceFlags, type Resources } from "../../../src/runtime/resources.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 const MiB = 1024 * 1024;
 
@@ -136,6 +137,7 @@ describe("parseResources: Docker's flags and dockerd's checks", () => {
         }
       }),
     );
+    recordCases("property unit/runtime/resources.test.ts: any string in any flag either parses or throws a ParseError naming the flag", 100);
   });
 });
 

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { ParseError } from "../../../src/errors.ts";
 import type { Rlimit } from "../../../src/runtime/plan.ts";
 import { DEFAULT_ULIMITS, parseUlimit, parseUlimits, RLIMIT } from "../../../src/runtime/ulimit.ts";
+import { recordCases } from "../../helpers/adversarial.ts";
 
 describe("RLIMIT numbers (asm-generic/resource.h)", () => {
   test("all sixteen", () => {
@@ -84,6 +85,7 @@ describe("parseUlimit: --ulimit as Docker parses it", () => {
         }
       }),
     );
+    recordCases("property unit/runtime/ulimit.test.ts: property: never an untyped error; results keep soft ≤ hard", 100);
   });
 });
 

@@ -89,14 +89,16 @@ describe("images and tags", () => {
   test("resolve by tag, short name, id, id prefix and repo digest", () => {
     const l = openStore(root);
     saveImage(l, rec("a"));
-    saveImage(l, rec("b"));
+    saveImage(l, { ...rec("b"), manifestDigest: `sha256:${"f".repeat(64)}`, repoDigests: [`docker.io/library/busybox@sha256:${"f".repeat(64)}`] });
     addTag(l, "busybox", rec("a").id);
     expect(readTags(l)).toEqual({ "docker.io/library/busybox:latest": rec("a").id });
     expect(resolveImage(l, "busybox").record.id).toBe(rec("a").id);
     expect(resolveImage(l, "docker.io/library/busybox:latest").tag).toBe("docker.io/library/busybox:latest");
     expect(resolveImage(l, "aaaa").record.id).toBe(rec("a").id);
     expect(resolveImage(l, rec("b").id).record.id).toBe(rec("b").id);
-    expect(resolveImage(l, `busybox@sha256:${"e".repeat(64)}`).record.id).toBeDefined();
+    expect(resolveImage(l, `busybox@sha256:${"e".repeat(64)}`).record.id).toBe(rec("a").id);
+    expect(resolveImage(l, `docker.io/library/busybox@sha256:${"f".repeat(64)}`).record.id).toBe(rec("b").id);
+    expect(() => resolveImage(l, `busybox@sha256:${"d".repeat(64)}`)).toThrow(NotFoundError);
     expect(() => resolveImage(l, "busybox:nope")).toThrow(NotFoundError);
     expect(() => resolveImage(l, "busybox:nope")).toThrow("No such image: busybox:nope");
     expect(() => resolveImage(l, "cccc")).toThrow(NotFoundError);

@@ -19,6 +19,7 @@ import { compileDefaultSeccomp, seccompArch } from "../../../../src/runtime/secc
 import { DEFAULT_PROFILE, type ArgCondition, type ArgOp, type SeccompAction, type SeccompProfile } from "../../../../src/runtime/seccomp/profile.ts";
 import { AARCH64_SYSCALLS, X86_64_SYSCALLS, type SeccompArch } from "../../../../src/runtime/seccomp/syscalls.ts";
 import { checkFilter, decide, runFilter } from "./interpreter.ts";
+import { recordCases } from "../../../helpers/adversarial.ts";
 
 // From linux/audit.h, spelled out here rather than imported.
 const AUDIT_ARCH_X86_64 = 0xc000003e;
@@ -315,6 +316,7 @@ describe("properties", () => {
         }),
         { numRuns: 500 },
       );
+      recordCases("property unit/runtime/seccomp/compile.test.ts: every call the default profile allows unconditionally is allowed, with any arguments", 500);
       // And every name of Docker's big allow list that this architecture has.
       for (const name of DEFAULT_PROFILE.rules[0]!.names) {
         const nr = TABLE[arch][name];
@@ -337,6 +339,7 @@ describe("properties", () => {
         }),
         { numRuns: 2000 },
       );
+      recordCases("property unit/runtime/seccomp/compile.test.ts: numbers the profile does not name are refused: EPERM inside the table, ENOSYS past it, x32 killed", 2000);
       fc.assert(
         fc.property(fc.integer({ min: 0, max: max }), (nr) => {
           fc.pre(!named.has(nr));
@@ -344,6 +347,7 @@ describe("properties", () => {
         }),
         { numRuns: 500 },
       );
+      recordCases("property unit/runtime/seccomp/compile.test.ts: numbers the profile does not name are refused: EPERM inside the table, ENOSYS past it, x32 killed", 500);
     }
   });
 
@@ -417,6 +421,7 @@ describe("properties", () => {
       }),
       { numRuns: 100 },
     );
+    recordCases("property unit/runtime/seccomp/compile.test.ts: random profiles: the interpreter agrees with a bigint evaluation of the rules", 100);
   });
 
   test("long programs: jumps past 255 instructions use BPF_JA and still land right", () => {
