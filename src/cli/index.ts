@@ -37,6 +37,7 @@ export const VERBS: Readonly<Record<string, Load>> = {
   port: async () => (await import("./commands/port.ts")).port,
   cp: async () => (await import("./commands/cp.ts")).cp,
   pull: async () => (await import("./commands/pull.ts")).pull,
+  push: async () => (await import("./commands/push.ts")).push,
   images: async () => (await import("./commands/images.ts")).images,
   rmi: async () => (await import("./commands/rmi.ts")).rmi,
   tag: async () => (await import("./commands/tag.ts")).tag,
