@@ -1,6 +1,9 @@
 import { InvalidArgumentError } from "../../errors.ts";
 import type { CommandSpec } from "../command.ts";
 
+/** How long the reader of STDOUT may take nothing before the save gives up. */
+const STALL_MS = 10 * 60 * 1000;
+
 export const save: CommandSpec = {
   command: "save <images..>",
   describe: "Save one or more images to a tar archive (streamed to STDOUT by default)",
@@ -23,9 +26,20 @@ export const save: CommandSpec = {
     const tmp = output === undefined ? undefined : `${output}.tmp-${process.pid}`;
     const fd = tmp === undefined ? 1 : fs.openSync(tmp, "w", 0o644);
     try {
-      await saveImages(ctx, (argv.images as unknown[]).map(String), format, (bytes) => {
+      await saveImages(ctx, (argv.images as unknown[]).map(String), format, async (bytes) => {
+        // STDOUT may be a non-blocking pipe: wait for the reader, but not forever.
         let off = 0;
-        while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+        let waitedMs = 0;
+        while (off < bytes.length) {
+          try {
+            off += fs.writeSync(fd, bytes, off, bytes.length - off);
+            waitedMs = 0;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "EAGAIN" || waitedMs > STALL_MS) throw err;
+            await Bun.sleep(2);
+            waitedMs += 2;
+          }
+        }
       });
       if (tmp !== undefined) fs.renameSync(tmp, output!);
     } finally {
