@@ -33,6 +33,9 @@ export interface UploadOptions {
   mountFrom?: readonly string[];
   /** Bytes acknowledged by the registry so far. */
   onProgress?: (sent: number, total: number) => void;
+  /** MONOLITHIC_MAX and CHUNK_BYTES unless given (tests make them small). */
+  monolithicMax?: number;
+  chunkBytes?: number;
 }
 
 /** Where an upload stands: its URL (the registry's state token changes with each answer) and offset. */
@@ -40,6 +43,8 @@ interface Session {
   ep: Endpoint;
   url: URL;
   offset: number;
+  monolithicMax: number;
+  chunkBytes: number;
 }
 
 function locationOf(ex: Exchange, what: string): URL {
@@ -181,6 +186,8 @@ export class RegistryUploader {
       if (started.kind !== "session") throw new UnavailableError(`Cannot push blob ${desc.digest} to ${this.name}: the registry answered an upload as a mount`);
       session = started.session;
     }
+    session.monolithicMax = opts.monolithicMax ?? MONOLITHIC_MAX;
+    session.chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
     await this.upload(desc, file, session, opts.onProgress);
     return { kind: "pushed" };
   }
@@ -197,7 +204,7 @@ export class RegistryUploader {
         }
         if (ex.res.status !== 202) throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "repository not found"}`);
         await discard(ex.res);
-        return { kind: "session" as const, session: { ep, url: locationOf(ex, what), offset: 0 } };
+        return { kind: "session" as const, session: { ep, url: locationOf(ex, what), offset: 0, monolithicMax: MONOLITHIC_MAX, chunkBytes: CHUNK_BYTES } };
       }),
     );
   }
@@ -233,7 +240,7 @@ export class RegistryUploader {
     };
     // Each step moves the offset forward or fails; a failed one is retried from where the
     // registry says the upload stands. The bound: every chunk, plus the commit, plus slack.
-    const steps = Math.ceil(size / CHUNK_BYTES) + 2;
+    const steps = Math.ceil(size / session.chunkBytes) + 2;
     for (let i = 0; i < steps * 4; i++) {
       if (await retrying(this.ctx, what, ep, deadline, step)) return;
     }
@@ -244,7 +251,7 @@ export class RegistryUploader {
   private async sendNext(session: Session, file: string, size: number, digest: string, deadline: ProgressDeadline, what: string): Promise<boolean> {
     const { ep } = session;
     const start = session.offset;
-    if (start === 0 && size <= MONOLITHIC_MAX) {
+    if (start === 0 && size <= session.monolithicMax) {
       const headers = { "Content-Type": "application/octet-stream", "Content-Length": String(size) };
       return this.request(ep, deadline, withQuery(session.url, "digest", digest), headers, { method: "PUT", body: Bun.file(file) }, async (ex, conn) => {
         if (ex.res.status !== 201) throw await uploadError(conn, ex, what);
@@ -260,7 +267,7 @@ export class RegistryUploader {
         return true;
       });
     }
-    const end = Math.min(size, start + CHUNK_BYTES);
+    const end = Math.min(size, start + session.chunkBytes);
     const headers = {
       "Content-Type": "application/octet-stream",
       "Content-Length": String(end - start),
@@ -297,7 +304,7 @@ export class RegistryUploader {
       if (ex.res.status !== 204 && ex.res.status !== 200) throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "upload unknown"}`);
       await discard(ex.res);
       const next = nextOffset(ex.res.headers.get("range"));
-      if (next === null || next > session.offset + CHUNK_BYTES) {
+      if (next === null || next > session.offset + session.chunkBytes) {
         throw new UnavailableError(`Cannot ${what}: the upload's status has an unusable range ${JSON.stringify(clean(ex.res.headers.get("range") ?? ""))}`);
       }
       if (ex.res.headers.get("location")) session.url = locationOf(ex, what);
