@@ -6,7 +6,7 @@ import path from "node:path";
 import { sha256Digest } from "../../../src/image/digest.ts";
 import { nextOffset, RegistryUploader } from "../../../src/registry/upload.ts";
 import { testContext, type TestEnv } from "../../helpers/ctx.ts";
-import { startFakeServer, type FakeServer } from "./fake-server.ts";
+import { startFakeServer, type FakeReply, type FakeServer } from "./fake-server.ts";
 
 let server: FakeServer | undefined;
 let env: TestEnv | undefined;
@@ -23,7 +23,7 @@ function fakeRegistry(breakAt: number | null) {
   let committed: string | null = null;
   let broken = false;
   const range = () => ({ Range: `0-${stored.length - 1}`, Location: "/v2/app/blobs/uploads/u1?_state=" + stored.length, "Docker-Upload-UUID": "u1" });
-  server = startFakeServer((req) => {
+  server = startFakeServer((req): FakeReply => {
     const p = req.url.pathname;
     if (req.method === "HEAD") return { status: 404 };
     if (req.method === "POST" && p === "/v2/app/blobs/uploads/") return { status: 202, headers: { Location: "/v2/app/blobs/uploads/u1", Range: "0-0" } };
