@@ -1,24 +1,32 @@
 // Pull progress: Docker-style bars redrawn in place on a terminal, one plain line per phase when
 // stderr/stdout is piped (CI logs stay readable).
-import type { LayerProgress } from "../rootfs/layers.ts";
 import { humanSize } from "./format.ts";
+
+/** A pull's LayerProgress or a push's PushProgress: "Downloading" and "Pushing" carry a bar. */
+export interface ProgressEvent {
+  id: string;
+  phase: string;
+  current?: number;
+  total?: number;
+}
 
 export interface ProgressView {
   layers(ids: string[]): void;
-  update(p: LayerProgress): void;
+  update(p: ProgressEvent): void;
   done(): void;
 }
 
-export function progressView(out: NodeJS.WriteStream, tty: boolean, quiet: boolean): ProgressView {
+/** `first`: each layer's line before anything happens to it ("Preparing" for a push). */
+export function progressView(out: NodeJS.WriteStream, tty: boolean, quiet: boolean, first = "Pulling fs layer"): ProgressView {
   if (quiet) return { layers() {}, update() {}, done() {} };
   if (!tty) {
     const last = new Map<string, string>();
     return {
       layers(ids) {
-        for (const id of ids) out.write(`${id}: Pulling fs layer\n`);
+        for (const id of ids) out.write(`${id}: ${first}\n`);
       },
       update(p) {
-        if (p.phase === "Downloading" || p.phase === "Waiting" || last.get(p.id) === p.phase) return;
+        if (p.phase === "Downloading" || p.phase === "Pushing" || p.phase === "Waiting" || last.get(p.id) === p.phase) return;
         last.set(p.id, p.phase);
         out.write(`${p.id}: ${p.phase === "Verifying" ? "Verifying Checksum" : p.phase}\n`);
       },
@@ -43,17 +51,17 @@ export function progressView(out: NodeJS.WriteStream, tty: boolean, quiet: boole
     layers(ids) {
       for (const id of ids) {
         if (!lines.has(id)) order.push(id);
-        lines.set(id, "Pulling fs layer");
+        lines.set(id, first);
       }
       draw();
     },
     update(p) {
       if (!lines.has(p.id)) order.push(p.id);
-      if (p.phase === "Downloading" && p.total) {
+      if ((p.phase === "Downloading" || p.phase === "Pushing") && p.total) {
         const width = 50;
         const filled = Math.min(width, Math.floor(((p.current ?? 0) / p.total) * width));
         const bar = `[${"=".repeat(Math.max(0, filled - 1))}${filled ? ">" : ""}${" ".repeat(width - filled)}]`;
-        lines.set(p.id, `Downloading ${bar} ${humanSize(p.current ?? 0)}/${humanSize(p.total)}`);
+        lines.set(p.id, `${p.phase} ${bar} ${humanSize(p.current ?? 0)}/${humanSize(p.total)}`);
       } else {
         lines.set(p.id, p.phase === "Verifying" ? "Verifying Checksum" : p.phase);
       }

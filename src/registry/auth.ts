@@ -26,7 +26,11 @@ export type TokenRequester = (ep: Endpoint, url: string, headers: Record<string,
 export interface AuthOptions {
   /** For messages: `pull "127.0.0.1:5000/app"`, `log in to "127.0.0.1:5000"`. */
   action: string;
-  /** "repository:library/busybox:pull", or null for a bare /v2/ check (login). */
+  /**
+   * "repository:library/busybox:pull", or null for a bare /v2/ check (login). Several scopes are
+   * separated by spaces (a push asks for its own and the mount source's), each sent as its own
+   * `scope=` as Docker does.
+   */
   scope: string | null;
   credentials: (ep: Endpoint) => Credentials | null;
   /**
@@ -147,7 +151,7 @@ export class Authenticator {
     }
     const url = new URL(realm.href);
     if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
-    if (this.opts.scope) url.searchParams.append("scope", this.opts.scope);
+    for (const scope of this.opts.scope?.split(" ") ?? []) if (scope) url.searchParams.append("scope", scope);
     const headers: Record<string, string> = {};
     let creds = this.opts.credentials(ep);
     if (creds && !this.mayReceiveCredentials(realm, ep)) {

@@ -176,8 +176,8 @@ async function unpackOnce(
     }
     progress({ id, phase: "Verifying" });
     try {
-      // Like Docker (and unlike containerd) the compressed layer is not kept once its unpacked
-      // tree is verified: half the disk, and no fsync of hundreds of MB on the pull's path.
+      // The compressed blob is kept (as containerd keeps it): `push` sends these exact bytes, so
+      // the manifest's digests still hold, and `save` decompresses them to the tar the diff_id names.
       ingest?.verify();
     } catch (err) {
       if (resumedFrom > 0 && isKind(err, "DataLoss")) throw new ResumedBlobMismatch((err as Error).message, { cause: err });
@@ -194,7 +194,7 @@ async function unpackOnce(
     fs.symlinkSync(path.join("..", "layers", path.basename(layout.layer(key)), "diff"), layout.link(meta.link));
     fs.renameSync(tmp, layout.layer(key));
     fsyncDir(layout.layersDir);
-    ingest?.discard();
+    ingest?.commit(layout);
     progress({ id, phase: "Pull complete" });
     return meta;
   } catch (err) {

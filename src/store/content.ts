@@ -33,6 +33,8 @@ export class Ingest {
   private readonly hasher = new Bun.CryptoHasher("sha256");
   private fd: number;
   private written = 0;
+  /** The hash is final once taken: a second verify (commit after verify) must not take it again. */
+  private verified = false;
 
   constructor(layout: StoreLayout, digest: string, expectedSize: number) {
     this.digest = digest;
@@ -95,12 +97,14 @@ export class Ingest {
 
   /** Check size and digest of everything written. On mismatch the partial is deleted: it can't be resumed. */
   verify(): void {
+    if (this.verified) return;
     const actual = `sha256:${this.hasher.digest("hex")}`;
     if (this.written !== this.expectedSize || actual !== this.digest) {
       this.discard();
       const why = this.written !== this.expectedSize ? `got ${this.written} bytes, manifest says ${this.expectedSize}` : `content hashes to ${actual}`;
       throw new DataLossError(`Cannot verify blob ${this.digest}: ${why}`);
     }
+    this.verified = true;
   }
 
   /** Verify, fsync, and move into the blob store. */

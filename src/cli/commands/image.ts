@@ -2,6 +2,9 @@
 import type { CommandSpec } from "../command.ts";
 import { imageLs } from "./images.ts";
 import { pull } from "./pull.ts";
+import { load } from "./load.ts";
+import { push } from "./push.ts";
+import { save } from "./save.ts";
 import { rmi } from "./rmi.ts";
 import { tag } from "./tag.ts";
 
@@ -74,4 +77,4 @@ const unmount: CommandSpec = {
 
 const rm: CommandSpec = { ...rmi, command: ["rm <images..>", "remove"] };
 
-export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, rm, prune, tag, mount, unmount];
+export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, push, load, save, rm, prune, tag, mount, unmount];

@@ -19,6 +19,13 @@ export interface Exchange {
   url: URL;
 }
 
+/** A request other than a plain GET: pushes send HEAD, POST, PATCH and PUT with bodies. */
+export interface RequestInit2 {
+  method: string;
+  /** Sent again as-is when a 401 is answered, so it must be re-readable (bytes or a file slice). */
+  body?: Uint8Array | Blob | (() => ReadableStream<Uint8Array>);
+}
+
 function withAuth(headers: Record<string, string>, authorization: string | null): Record<string, string> {
   return authorization ? { ...headers, Authorization: authorization } : { ...headers };
 }
@@ -68,26 +75,29 @@ export class Transport {
    * One request to `ep` with auth: a known token or Basic first; after a 401 from the endpoint,
    * one answer to its challenge. The response (any other status) is the caller's to consume.
    */
-  async send(conn: Connection, ep: Endpoint, path: string, headers: Record<string, string>): Promise<Exchange> {
-    const url = new URL(ep.base + path);
+  async send(conn: Connection, ep: Endpoint, path: string | URL, headers: Record<string, string>, req?: RequestInit2): Promise<Exchange> {
+    const url = typeof path === "string" ? new URL(ep.base + path) : path;
     // A token server that stalls spends this operation's time too.
+    // An upload Location on another origin gets no credentials, as a redirect there would not.
+    if (url.origin !== new URL(ep.base).origin) return await this.exchange(conn, ep, url, { ...headers }, req);
     const sent = await conn.guard(this.auth.current(ep), url.origin);
-    let ex = await this.exchange(conn, ep, url, withAuth(headers, sent));
+    let ex = await this.exchange(conn, ep, url, withAuth(headers, sent), req);
     if (ex.res.status !== 401 || ex.url.origin !== url.origin) return ex;
     const message = registryErrorMessage(await readErrorBody(conn, ex.res, ex.url.origin));
     const answer = await conn.guard(this.auth.answer(ep, ex.res.headers.get("www-authenticate"), sent, message), url.origin);
-    ex = await this.exchange(conn, ep, url, withAuth(headers, answer));
+    ex = await this.exchange(conn, ep, url, withAuth(headers, answer), req);
     if (ex.res.status !== 401 || ex.url.origin !== url.origin) return ex;
     const again = registryErrorMessage(await readErrorBody(conn, ex.res, ex.url.origin));
     throw this.auth.denied(ep, answer, again);
   }
 
   /** GET with redirects followed by hand: Authorization never leaves the origin it was meant for. */
-  async exchange(conn: Connection, ep: Endpoint, start: URL, headers: Record<string, string>): Promise<Exchange> {
+  async exchange(conn: Connection, ep: Endpoint, start: URL, headers: Record<string, string>, req?: RequestInit2): Promise<Exchange> {
     let url = start;
     const h = { ...headers };
     for (let hop = 0; ; hop++) {
-      const init: BunFetchRequestInit = { method: "GET", headers: h, redirect: "manual" };
+      const init: BunFetchRequestInit = { method: req?.method ?? "GET", headers: h, redirect: "manual" };
+      if (req?.body !== undefined) init.body = (typeof req.body === "function" ? req.body() : req.body) as BodyInit;
       if (this.skipTlsVerify(ep, url)) init.tls = { rejectUnauthorized: false };
       const res = await conn.fetch(url, init);
       if (!REDIRECTS.has(res.status)) return { res, url };

@@ -8,6 +8,8 @@ export interface FakeRequest {
   target: string;
   url: URL;
   headers: Headers;
+  /** The request body (Content-Length or chunked), read whole before the handler is called. */
+  body: Uint8Array;
 }
 
 export interface FakeReply {
@@ -22,6 +24,8 @@ export interface FakeReply {
   stallAfter?: number;
   /** Say nothing at all (not even headers) and keep the socket open. */
   silent?: boolean;
+  /** Close the connection without an answer (a connection broken mid-request, as the client sees it). */
+  drop?: boolean;
 }
 
 export type Handler = (req: FakeRequest, server: FakeServer) => FakeReply | Promise<FakeReply>;
@@ -56,6 +60,7 @@ const REASONS: Record<number, string> = {
 
 interface Conn {
   head: string;
+  raw: Uint8Array;
   out: Uint8Array | null;
   at: number;
   after: "end" | "cut" | "stall";
@@ -97,6 +102,10 @@ export function startFakeServer(handler: Handler): FakeServer {
       reply = { status: 500, body: `handler threw: ${(err as Error).message}` };
     }
     if (reply.silent) return;
+    if (reply.drop) {
+      s.end();
+      return;
+    }
     const body = typeof reply.body === "string" ? new TextEncoder().encode(reply.body) : (reply.body ?? new Uint8Array(0));
     let head = `HTTP/1.1 ${reply.status} ${REASONS[reply.status] ?? "Status"}\r\nConnection: close\r\n`;
     for (const [k, v] of Object.entries(reply.headers ?? {})) head += `${k}: ${v}\r\n`;
@@ -127,15 +136,18 @@ export function startFakeServer(handler: Handler): FakeServer {
     port: 0,
     socket: {
       open(s) {
-        s.data = { head: "", out: null, at: 0, after: "end", handled: false };
+        s.data = { head: "", raw: new Uint8Array(0), out: null, at: 0, after: "end", handled: false };
       },
       data(s, chunk) {
         const c = s.data;
         if (c.handled) return;
-        c.head += new TextDecoder("latin1").decode(chunk);
+        const raw = new Uint8Array(c.raw.length + chunk.length);
+        raw.set(c.raw);
+        raw.set(chunk, c.raw.length);
+        c.raw = raw;
+        c.head = new TextDecoder("latin1").decode(raw);
         const end = c.head.indexOf("\r\n\r\n");
         if (end < 0) return;
-        c.handled = true;
         const lines = c.head.slice(0, end).split("\r\n");
         const [method = "", target = ""] = (lines[0] ?? "").split(" ");
         const headers = new Headers();
@@ -143,7 +155,10 @@ export function startFakeServer(handler: Handler): FakeServer {
           const colon = line.indexOf(":");
           if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
         }
-        const req: FakeRequest = { method, target, url: new URL(target, server.url), headers };
+        const body = requestBody(raw.subarray(end + 4), headers);
+        if (body === null) return; // more to come
+        c.handled = true;
+        const req: FakeRequest = { method, target, url: new URL(target, server.url), headers, body };
         server.requests.push(req);
         void respond(s, req);
       },
@@ -158,4 +173,26 @@ export function startFakeServer(handler: Handler): FakeServer {
   server.host = `127.0.0.1:${listener.port}`;
   server.url = `http://${server.host}`;
   return server;
+}
+
+/** The whole body once it has arrived (by Content-Length, or chunked to its last chunk), else null. */
+function requestBody(rest: Uint8Array, headers: Headers): Uint8Array | null {
+  if (headers.get("transfer-encoding")?.toLowerCase().includes("chunked")) {
+    const parts: Uint8Array[] = [];
+    let at = 0;
+    for (;;) {
+      const text = new TextDecoder("latin1").decode(rest.subarray(at, at + 32));
+      const eol = text.indexOf("\r\n");
+      if (eol < 0) return null;
+      const n = parseInt(text.slice(0, eol), 16);
+      at += eol + 2;
+      if (n === 0) break;
+      if (rest.length < at + n + 2) return null;
+      parts.push(rest.subarray(at, at + n));
+      at += n + 2;
+    }
+    return new Uint8Array(Buffer.concat(parts));
+  }
+  const length = Number(headers.get("content-length") ?? "0");
+  return rest.length >= length ? rest.slice(0, length) : null;
 }

@@ -1,0 +1,344 @@
+// The registry HTTP API for pushes (distribution spec v2): is a blob there (HEAD), mount it from
+// another repository of the same registry, upload it (one PUT when small; PATCH chunks with
+// Content-Range when large, resumed from the Range the registry reports after a broken
+// connection), and PUT the manifest's exact bytes last. How bytes travel is transport/'s.
+import fs from "node:fs";
+import type { Ctx } from "../context.ts";
+import { DataLossError, NotFoundError, ParseError, UnavailableError } from "../errors.ts";
+import { isDigest, sha256Digest } from "../image/digest.ts";
+import type { Descriptor } from "../image/manifest.ts";
+import { familiarName, isRepositoryPath, isTag } from "../image/reference.ts";
+import { clean } from "./auth.ts";
+import { readCredentials, type Credentials } from "./credentials.ts";
+import { resolveEndpoints, type Endpoint } from "./endpoints.ts";
+import { discard } from "./transport/body.ts";
+import { Connection } from "./transport/connection.ts";
+import { newDeadline, type ProgressDeadline } from "./transport/deadline.ts";
+import { retrying } from "./transport/retry.ts";
+import { statusError } from "./transport/status.ts";
+import { Transport, type Exchange, type RequestInit2 } from "./transport/transport.ts";
+import { TransientError } from "./transport/transient.ts";
+
+/** Blobs up to this size go in one PUT; larger ones in PATCH chunks that a broken connection resumes. */
+export const MONOLITHIC_MAX = 32 * 1024 * 1024;
+/** One PATCH's bytes: the most a broken connection can cost to send again. */
+export const CHUNK_BYTES = 64 * 1024 * 1024;
+/** Pieces a request body is read from disk in; each one moving out counts as progress. */
+const READ_BYTES = 1024 * 1024;
+
+export type BlobOutcome = { kind: "exists" } | { kind: "mounted"; from: string } | { kind: "pushed" };
+
+export interface UploadOptions {
+  /** Repositories of this registry that had the blob (where it was pulled from or pushed to). */
+  mountFrom?: readonly string[];
+  /** Bytes acknowledged by the registry so far. */
+  onProgress?: (sent: number, total: number) => void;
+  /** MONOLITHIC_MAX and CHUNK_BYTES unless given (tests make them small). */
+  monolithicMax?: number;
+  chunkBytes?: number;
+}
+
+/** Where an upload stands: its URL (the registry's state token changes with each answer) and offset. */
+interface Session {
+  ep: Endpoint;
+  url: URL;
+  offset: number;
+  monolithicMax: number;
+  chunkBytes: number;
+}
+
+function locationOf(ex: Exchange, what: string): URL {
+  const location = ex.res.headers.get("location");
+  let url: URL | null = null;
+  try {
+    url = location ? new URL(location, ex.url) : null;
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new UnavailableError(`Cannot ${what}: ${ex.url.origin} answered ${ex.res.status} without a usable Location (${JSON.stringify(clean(location ?? ""))})`);
+  }
+  return url;
+}
+
+/** "0-1023" (the last byte received, inclusive) → the next offset; none yet → 0. */
+export function nextOffset(range: string | null): number | null {
+  if (range === null || range.trim() === "") return 0;
+  const m = /^(?:bytes=)?(\d{1,15})-(\d{1,15})$/.exec(range.trim());
+  if (!m) return null;
+  return Number(m[2]) + 1;
+}
+
+function withQuery(url: URL, key: string, value: string): URL {
+  const out = new URL(url.href);
+  out.searchParams.set(key, value);
+  return out;
+}
+
+/** `file` from `start` to `end` as a stream whose every piece marks the connection as alive. */
+function fileStream(file: string, start: number, end: number, conn: Connection): ReadableStream<Uint8Array> {
+  let fd = -1;
+  let pos = start;
+  return new ReadableStream<Uint8Array>({
+    start() {
+      fd = fs.openSync(file, "r");
+    },
+    pull(controller) {
+      if (pos >= end) {
+        fs.closeSync(fd);
+        controller.close();
+        return;
+      }
+      const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, end - pos));
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) {
+        fs.closeSync(fd);
+        controller.error(new DataLossError(`Cannot read "${file}": it ends at ${pos}, before ${end}`));
+        return;
+      }
+      pos += n;
+      conn.touch();
+      controller.enqueue(new Uint8Array(buf.buffer, buf.byteOffset, n));
+    },
+    cancel() {
+      if (fd >= 0) fs.closeSync(fd);
+    },
+  });
+}
+
+export class RegistryUploader {
+  private readonly ctx: Ctx;
+  private readonly repository: string;
+  /** As Docker shows it: "127.0.0.1:5000/app". */
+  readonly name: string;
+  readonly transport: Transport;
+
+  /** `mountSources`: the other repositories a blob may be mounted from, each asked `pull` scope for. */
+  constructor(ctx: Ctx, repo: { registry: string; repository: string }, mountSources: readonly string[] = []) {
+    for (const r of [repo.repository, ...mountSources]) {
+      if (!isRepositoryPath(r)) throw new ParseError(`Cannot parse repository "${r}": not a lowercase path of name components`);
+    }
+    this.ctx = ctx;
+    this.repository = repo.repository;
+    this.name = familiarName(repo);
+    const known = new Map<string, Credentials | null>();
+    const dir = ctx.dockerConfigDir;
+    const scopes = [`repository:${repo.repository}:push,pull`, ...mountSources.filter((s) => s !== repo.repository).map((s) => `repository:${s}:pull`)];
+    this.transport = new Transport(ctx, resolveEndpoints(repo.registry, { ...ctx.config, mirrorFallback: true, registryMirrors: [] }), {
+      action: `push "${this.name}"`,
+      scope: scopes.join(" "),
+      credentials: (ep) => {
+        if (!known.has(ep.credentialsKey)) known.set(ep.credentialsKey, readCredentials(dir, ep.credentialsKey));
+        return known.get(ep.credentialsKey) ?? null;
+      },
+    });
+  }
+
+  /** One request at `ep` (or an upload URL), its answer handed to `use`; the connection closed after. */
+  private async request<T>(
+    ep: Endpoint,
+    deadline: ProgressDeadline,
+    target: string | URL,
+    headers: Record<string, string>,
+    req: RequestInit2 | ((conn: Connection) => RequestInit2),
+    use: (ex: Exchange, conn: Connection) => Promise<T>,
+  ): Promise<T> {
+    const conn = new Connection(this.ctx, deadline);
+    try {
+      const ex = await this.transport.send(conn, ep, target, headers, typeof req === "function" ? req(conn) : req);
+      return await use(ex, conn);
+    } finally {
+      conn.close();
+    }
+  }
+
+  /** Whether the registry has `digest` in this repository. */
+  async hasBlob(desc: Descriptor): Promise<boolean> {
+    checkDigest(desc.digest);
+    const what = `check blob ${desc.digest} in ${this.name}`;
+    return this.transport.onEndpoints(what, (ep, deadline) =>
+      this.request(ep, deadline, `/v2/${this.repository}/blobs/${desc.digest}`, {}, { method: "HEAD" }, async (ex, conn) => {
+        await discard(ex.res);
+        if (ex.res.status === 200) return true;
+        if (ex.res.status === 404) return false;
+        throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "not found"}`);
+      }),
+    );
+  }
+
+  /**
+   * Makes sure the registry has the blob in this repository: already there, mounted from one of
+   * `opts.mountFrom`, or uploaded from `file` (which holds exactly the blob's bytes).
+   */
+  async pushBlob(desc: Descriptor, file: string, opts: UploadOptions = {}): Promise<BlobOutcome> {
+    checkDigest(desc.digest);
+    if (await this.hasBlob(desc)) return { kind: "exists" };
+    let session: Session | undefined;
+    for (const from of opts.mountFrom ?? []) {
+      if (from === this.repository) continue;
+      const started = await this.start(desc, from);
+      if (started.kind === "mounted") return { kind: "mounted", from };
+      session = started.session; // the registry opened an ordinary upload instead
+      break;
+    }
+    if (!session) {
+      const started = await this.start(desc);
+      if (started.kind !== "session") throw new UnavailableError(`Cannot push blob ${desc.digest} to ${this.name}: the registry answered an upload as a mount`);
+      session = started.session;
+    }
+    session.monolithicMax = opts.monolithicMax ?? MONOLITHIC_MAX;
+    session.chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
+    await this.upload(desc, file, session, opts.onProgress);
+    return { kind: "pushed" };
+  }
+
+  /** POST an upload (a mount when `from` is given): 201 mounted, or 202 with the upload's URL. */
+  private async start(desc: Descriptor, from?: string): Promise<{ kind: "mounted" } | { kind: "session"; session: Session }> {
+    const what = `push blob ${desc.digest} to ${this.name}`;
+    const query = from ? `?mount=${desc.digest}&from=${encodeURIComponent(from)}` : "";
+    return this.transport.onEndpoints(what, (ep, deadline) =>
+      this.request(ep, deadline, `/v2/${this.repository}/blobs/uploads/${query}`, { "Content-Length": "0" }, { method: "POST" }, async (ex, conn) => {
+        if (from && ex.res.status === 201) {
+          await discard(ex.res);
+          return { kind: "mounted" as const };
+        }
+        if (ex.res.status !== 202) throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "repository not found"}`);
+        await discard(ex.res);
+        return { kind: "session" as const, session: { ep, url: locationOf(ex, what), offset: 0, monolithicMax: MONOLITHIC_MAX, chunkBytes: CHUNK_BYTES } };
+      }),
+    );
+  }
+
+  /**
+   * Sends the bytes of `file` from the session's offset, then commits with PUT ?digest=. After a
+   * broken connection the registry is asked where the upload stands (GET → Range) and the bytes
+   * go on from there, within the retry attempts and the no-progress deadline.
+   */
+  private async upload(desc: Descriptor, file: string, session: Session, onProgress?: (sent: number, total: number) => void): Promise<void> {
+    const what = `push blob ${desc.digest} to ${this.name}`;
+    const size = desc.size;
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st) throw new NotFoundError(`Cannot ${what}: the blob is not in the local store and not in the registry (pull the image again)`);
+    if (st.size !== size) throw new DataLossError(`Cannot ${what}: the stored blob has ${st.size} bytes, the descriptor says ${size}`);
+    const deadline = newDeadline(this.ctx);
+    const { ep } = session;
+    let broken = false;
+    const step = async (): Promise<boolean> => {
+      if (broken) {
+        await this.resync(session, deadline, what);
+        broken = false;
+        onProgress?.(session.offset, size);
+      }
+      try {
+        const done = await this.sendNext(session, file, size, desc.digest, deadline, what);
+        onProgress?.(session.offset, size);
+        return done;
+      } catch (err) {
+        if (err instanceof TransientError) broken = true;
+        throw err;
+      }
+    };
+    // Each step moves the offset forward or fails; a failed one is retried from where the
+    // registry says the upload stands. The bound: every chunk, plus the commit, plus slack.
+    const steps = Math.ceil(size / session.chunkBytes) + 2;
+    for (let i = 0; i < steps * 4; i++) {
+      if (await retrying(this.ctx, what, ep, deadline, step)) return;
+    }
+    throw new UnavailableError(`Cannot ${what}: the registry accepted no more bytes`);
+  }
+
+  /** One request: the whole blob in one PUT when small, else the next chunk, or the final PUT. */
+  private async sendNext(session: Session, file: string, size: number, digest: string, deadline: ProgressDeadline, what: string): Promise<boolean> {
+    const { ep } = session;
+    const start = session.offset;
+    if (start === 0 && size <= session.monolithicMax) {
+      const headers = { "Content-Type": "application/octet-stream", "Content-Length": String(size) };
+      return this.request(ep, deadline, withQuery(session.url, "digest", digest), headers, { method: "PUT", body: Bun.file(file) }, async (ex, conn) => {
+        if (ex.res.status !== 201) throw await uploadError(conn, ex, what);
+        await discard(ex.res);
+        session.offset = size;
+        return true;
+      });
+    }
+    if (start >= size) {
+      return this.request(ep, deadline, withQuery(session.url, "digest", digest), { "Content-Length": "0" }, { method: "PUT" }, async (ex, conn) => {
+        if (ex.res.status !== 201) throw await uploadError(conn, ex, what);
+        await discard(ex.res);
+        return true;
+      });
+    }
+    const end = Math.min(size, start + session.chunkBytes);
+    const headers = {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(end - start),
+      "Content-Range": `${start}-${end - 1}`,
+    };
+    return this.request(
+      ep,
+      deadline,
+      session.url,
+      headers,
+      (conn) => ({ method: "PATCH", body: () => fileStream(file, start, end, conn) }),
+      async (ex, conn) => {
+        if (ex.res.status !== 202) throw await uploadError(conn, ex, what);
+        await discard(ex.res);
+        const next = nextOffset(ex.res.headers.get("range"));
+        if (next === null || next > end || next <= start) {
+          throw new UnavailableError(`Cannot ${what}: after bytes ${start}-${end - 1} the registry reports range ${JSON.stringify(clean(ex.res.headers.get("range") ?? ""))}`);
+        }
+        session.url = locationOf(ex, what);
+        session.offset = next;
+        deadline.progress();
+        return false;
+      },
+    );
+  }
+
+  /** GET the upload's status: its URL and the bytes the registry kept (Range: 0-N). */
+  private async resync(session: Session, deadline: ProgressDeadline, what: string): Promise<void> {
+    await this.request(session.ep, deadline, session.url, {}, { method: "GET" }, async (ex, conn) => {
+      if (ex.res.status === 404) {
+        await discard(ex.res);
+        throw new NotFoundError(`Cannot ${what}: the registry dropped the upload after a broken connection`);
+      }
+      if (ex.res.status !== 204 && ex.res.status !== 200) throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "upload unknown"}`);
+      await discard(ex.res);
+      const next = nextOffset(ex.res.headers.get("range"));
+      if (next === null || next > session.offset + session.chunkBytes) {
+        throw new UnavailableError(`Cannot ${what}: the upload's status has an unusable range ${JSON.stringify(clean(ex.res.headers.get("range") ?? ""))}`);
+      }
+      if (ex.res.headers.get("location")) session.url = locationOf(ex, what);
+      this.ctx.log.debug(`${what}: resuming at byte ${next} (was at ${session.offset})`);
+      session.offset = next;
+    });
+  }
+
+  /** PUT the manifest's exact bytes under `reference` (a tag, or its digest); returns its digest. */
+  async putManifest(reference: string, body: Uint8Array, mediaType: string): Promise<string> {
+    if (!isTag(reference) && !isDigest(reference)) throw new ParseError(`Cannot parse manifest reference "${reference}": not a tag or sha256 digest`);
+    const digest = sha256Digest(body);
+    const what = `push manifest ${this.name}:${reference}`;
+    return this.transport.onEndpoints(what, (ep, deadline) =>
+      this.request(ep, deadline, `/v2/${this.repository}/manifests/${reference}`, { "Content-Type": mediaType }, { method: "PUT", body }, async (ex, conn) => {
+        if (ex.res.status !== 201 && ex.res.status !== 200) {
+          throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "a blob it names is unknown to the registry"}`);
+        }
+        await discard(ex.res);
+        const claimed = ex.res.headers.get("docker-content-digest")?.trim();
+        if (claimed && claimed !== digest) {
+          throw new DataLossError(`Cannot ${what}: the registry stored it as ${clean(claimed)}, not ${digest}`);
+        }
+        return digest;
+      }),
+    );
+  }
+}
+
+function checkDigest(digest: string): void {
+  if (!isDigest(digest)) throw new ParseError(`Cannot parse digest ${JSON.stringify(digest)}: want sha256: and 64 hex digits`);
+}
+
+/** A 4xx to an upload step: the registry's own words (DIGEST_INVALID, BLOB_UPLOAD_INVALID, …). */
+async function uploadError(conn: Connection, ex: Exchange, what: string): Promise<Error> {
+  return statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "upload unknown"}`);
+}

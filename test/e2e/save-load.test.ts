@@ -1,0 +1,93 @@
+// `save` and `load` round trips, and their archives against podman's in both formats.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { busyboxEntries } from "../helpers/busybox.ts";
+import { requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { buildImage, pushImage, type BuiltImage } from "../helpers/image.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+
+let reg: TestRegistry;
+let busybox: BuiltImage;
+let dir: string;
+let penv: Record<string, string>;
+let pod: string[];
+
+function newEnv(): CliEnv {
+  const d = fs.mkdtempSync(path.join(dir, "env-"));
+  const env = { root: path.join(d, "root"), config: path.join(d, "config.json"), dockerConfig: path.join(d, "docker") };
+  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+  return env;
+}
+
+function podman(args: string[]): string {
+  const r = Bun.spawnSync([...pod, ...args], { env: { ...process.env, ...penv }, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`podman ${args.join(" ")}: exit ${r.exitCode}: ${r.stderr.toString()}`);
+  return r.stdout.toString();
+}
+
+beforeAll(async () => {
+  requireBinary();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-saveload-"));
+  reg = await startRegistry();
+  busybox = await buildImage({
+    layers: [{ entries: busyboxEntries() }, { entries: [{ name: "etc/motd", content: "saved and loaded\n" }], compression: "zstd" }],
+    config: { Cmd: ["sh"] },
+  });
+  await pushImage(reg, "library/busybox", "latest", busybox);
+  const conf = path.join(dir, "containers.conf");
+  fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=1024:1024","nproc=1024:1024"]\nnetns = "none"\n[engine]\nruntime = "runc"\n`);
+  const regs = path.join(dir, "registries.conf");
+  fs.writeFileSync(regs, "unqualified-search-registries = []\n");
+  penv = { CONTAINERS_CONF: conf, CONTAINERS_REGISTRIES_CONF: regs };
+  pod = ["podman", "--root", path.join(dir, "proot"), "--runroot", path.join(dir, "prunroot")];
+});
+
+afterAll(async () => {
+  if (pod) Bun.spawnSync([...pod, "system", "reset", "-f"], { env: { ...process.env, ...penv } });
+  await reg?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+for (const format of ["docker-archive", "oci-archive"] as const) {
+  test(`save --format ${format}, load into a fresh root, run; podman loads it and tinydock loads podman's`, () => {
+    const a = newEnv();
+    expect(tinydock(a, ["pull", "-q", "busybox"]).code).toBe(0);
+    const file = path.join(dir, `${format}.tar`);
+    expect(tinydock(a, ["save", "--format", format, "-o", file, "busybox"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    const b = newEnv();
+    expect(tinydock(b, ["load", "-i", file])).toEqual({ code: 0, stdout: "Loaded image: busybox:latest\n", stderr: "" });
+    expect(tinydock(b, ["run", "--rm", "--network", "none", "busybox", "cat", "/etc/motd"]).stdout).toBe("saved and loaded\n");
+    expect(JSON.parse(tinydock(b, ["image", "inspect", "busybox"]).stdout)[0].Id).toBe(busybox.configDigest);
+
+    expect(podman(["load", "-i", file])).toMatch(/Loaded image: .*busybox:latest/);
+    expect(podman(["run", "--rm", "busybox:latest", "cat", "/etc/motd"])).toBe("saved and loaded\n");
+    const theirs = path.join(dir, `podman-${format}.tar`);
+    podman(["save", "--format", format, "-o", theirs, "busybox:latest"]);
+    const c = newEnv();
+    const loaded = tinydock(c, ["load", "-i", theirs]);
+    expect(loaded.stderr).toBe("");
+    expect(loaded.stdout).toMatch(/^Loaded image: (localhost\/|docker\.io\/library\/)?busybox:latest\n$/);
+    const name = loaded.stdout.slice("Loaded image: ".length).trim();
+    expect(tinydock(c, ["run", "--rm", "--network", "none", name, "cat", "/etc/motd"]).stdout).toBe("saved and loaded\n");
+    podman(["rmi", "-a", "-f"]);
+  }, 180_000);
+}
+
+test("save to stdout streams the same archive; gzip-compressed input loads; an image saved by id", async () => {
+  const a = newEnv();
+  expect(tinydock(a, ["pull", "-q", "busybox"]).code).toBe(0);
+  const piped = Bun.spawnSync(["sh", "-c", `"$0" save busybox | gzip -1 > "$1"`, path.resolve("tinydock"), path.join(dir, "s.tar.gz")], {
+    env: { ...process.env, TINYDOCK_ROOT: a.root, TINYDOCK_CONFIG: a.config, DOCKER_CONFIG: a.dockerConfig },
+  });
+  expect(piped.exitCode).toBe(0);
+  const b = newEnv();
+  const r = Bun.spawnSync(["sh", "-c", `"$0" load < "$1"`, path.resolve("tinydock"), path.join(dir, "s.tar.gz")], {
+    env: { ...process.env, TINYDOCK_ROOT: b.root, TINYDOCK_CONFIG: b.config, DOCKER_CONFIG: b.dockerConfig },
+  });
+  expect(r.stderr.toString() + r.stdout.toString()).toBe("Loaded image: busybox:latest\n");
+  expect(tinydock(b, ["images", "-q"]).stdout).toBe(`${busybox.configDigest.slice(7, 19)}\n`);
+  const id = tinydock(b, ["save", "-o", path.join(dir, "by-id.tar"), busybox.configDigest.slice(7, 19)]);
+  expect(id.code).toBe(0);
+}, 120_000);

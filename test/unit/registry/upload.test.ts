@@ -1,0 +1,98 @@
+// Blob uploads against a scripted registry: a connection broken in the middle of a PATCH is
+// resumed from the Range the registry reports, and the blob the registry ends with is the file.
+import { afterEach, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { sha256Digest } from "../../../src/image/digest.ts";
+import { nextOffset, RegistryUploader } from "../../../src/registry/upload.ts";
+import { testContext, type TestEnv } from "../../helpers/ctx.ts";
+import { startFakeServer, type FakeReply, type FakeServer } from "./fake-server.ts";
+
+let server: FakeServer | undefined;
+let env: TestEnv | undefined;
+afterEach(() => {
+  server?.stop();
+  env?.cleanup();
+  server = undefined;
+  env = undefined;
+});
+
+/** A registry that keeps one upload; `breakAt`: the PATCH that carries that byte keeps what came before it, then the connection drops. */
+function fakeRegistry(breakAt: number | null) {
+  let stored = new Uint8Array(0);
+  let committed: string | null = null;
+  let broken = false;
+  const range = () => ({ Range: `0-${stored.length - 1}`, Location: "/v2/app/blobs/uploads/u1?_state=" + stored.length, "Docker-Upload-UUID": "u1" });
+  server = startFakeServer((req): FakeReply => {
+    const p = req.url.pathname;
+    if (req.method === "HEAD") return { status: 404 };
+    if (req.method === "POST" && p === "/v2/app/blobs/uploads/") return { status: 202, headers: { Location: "/v2/app/blobs/uploads/u1", Range: "0-0" } };
+    if (p !== "/v2/app/blobs/uploads/u1") return { status: 404 };
+    if (req.method === "PATCH") {
+      const start = Number(/^(\d+)-/.exec(req.headers.get("content-range") ?? "")?.[1] ?? -1);
+      if (start !== stored.length) return { status: 416, body: '{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"bad range"}]}' };
+      let body = req.body;
+      if (breakAt !== null && !broken && start + body.length > breakAt) {
+        broken = true;
+        body = body.subarray(0, breakAt - start);
+        stored = new Uint8Array(Buffer.concat([stored, body]));
+        return { status: 500, drop: true };
+      }
+      stored = new Uint8Array(Buffer.concat([stored, body]));
+      return { status: 202, headers: range() };
+    }
+    if (req.method === "GET") return { status: 204, headers: range() };
+    if (req.method === "PUT") {
+      if (req.body.length) stored = new Uint8Array(Buffer.concat([stored, req.body]));
+      committed = sha256Digest(stored);
+      if (committed !== req.url.searchParams.get("digest")) return { status: 400, body: '{"errors":[{"code":"DIGEST_INVALID","message":"digest mismatch"}]}' };
+      return { status: 201, headers: { "Docker-Content-Digest": committed } };
+    }
+    return { status: 405 };
+  });
+  return { stored: () => stored, committed: () => committed };
+}
+
+function blobFile(size: number): { file: string; desc: { mediaType: string; digest: string; size: number } } {
+  env = testContext();
+  const data = crypto.getRandomValues(new Uint8Array(size));
+  const file = path.join(env.dir, "blob");
+  fs.writeFileSync(file, data);
+  return { file, desc: { mediaType: "application/octet-stream", digest: sha256Digest(data), size } };
+}
+
+test("a connection broken mid-PATCH is resumed from the Range the registry reports", async () => {
+  const { file, desc } = blobFile(300_000);
+  const reg = fakeRegistry(150_000);
+  const up = new RegistryUploader(env!.ctx, { registry: server!.host, repository: "app" });
+  const seen: number[] = [];
+  const outcome = await up.pushBlob(desc, file, { monolithicMax: 1000, chunkBytes: 100_000, onProgress: (n) => seen.push(n) });
+  expect(outcome).toEqual({ kind: "pushed" });
+  expect(reg.committed()).toBe(desc.digest);
+  const methods = server!.requests.map((r) => `${r.method} ${r.headers.get("content-range") ?? ""}`.trim());
+  // Chunk 2 broke after 50 000 of its bytes; the status says 0-149999, so the next PATCH starts at 150000.
+  expect(methods).toEqual(["HEAD", "POST", "PATCH 0-99999", "PATCH 100000-199999", "GET", "PATCH 150000-249999", "PATCH 250000-299999", "PUT"]);
+  expect(seen).toContain(150_000);
+});
+
+test("without a break: chunks in order, then PUT ?digest=; a small blob is one PUT", async () => {
+  const { file, desc } = blobFile(250_000);
+  const reg = fakeRegistry(null);
+  const up = new RegistryUploader(env!.ctx, { registry: server!.host, repository: "app" });
+  expect(await up.pushBlob(desc, file, { monolithicMax: 1000, chunkBytes: 100_000 })).toEqual({ kind: "pushed" });
+  expect(reg.committed()).toBe(desc.digest);
+  expect(server!.requests.map((r) => r.method)).toEqual(["HEAD", "POST", "PATCH", "PATCH", "PATCH", "PUT"]);
+  server!.stop();
+  const reg2 = fakeRegistry(null);
+  const up2 = new RegistryUploader(env!.ctx, { registry: server!.host, repository: "app" });
+  expect(await up2.pushBlob(desc, file)).toEqual({ kind: "pushed" });
+  expect(reg2.committed()).toBe(desc.digest);
+  expect(server!.requests.map((r) => r.method)).toEqual(["HEAD", "POST", "PUT"]);
+});
+
+test("nextOffset reads the registry's Range", () => {
+  expect(nextOffset("0-1023")).toBe(1024);
+  expect(nextOffset("bytes=0-0")).toBe(1);
+  expect(nextOffset(null)).toBe(0);
+  expect(nextOffset("garbage")).toBe(null);
+});
