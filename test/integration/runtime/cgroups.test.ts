@@ -9,6 +9,7 @@ import path from "node:path";
 import { createContext } from "../../../src/context.ts";
 import { FailedPreconditionError, SyscallError } from "../../../src/errors.ts";
 import { detectCgroups, type CgroupManager } from "../../../src/runtime/cgroups/index.ts";
+import { linuxSys } from "../../../src/sys/linux.ts";
 import { parseResources } from "../../../src/runtime/resources.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 import { findLeaks } from "../../helpers/leakcheck.ts";
@@ -216,7 +217,8 @@ describe.skipIf(!isRoot || v2Roots.length === 0)("cgroup v2 on the real kernel (
   for (const [where, rootOf] of v2Roots) {
     test(`${where}: create, move a process in, cgroup.events, cgroup.kill, destroy`, async () => {
       const root = rootOf();
-      const m = detectCgroups(root);
+      // A v2 manager attaches the device program through Sys (bpf), as the engine's does.
+      const m = detectCgroups(root, { sys: linuxSys() });
       expect(m.version).toBe(2);
       const id = track(m, newId());
       const cg = m.create(id, {});

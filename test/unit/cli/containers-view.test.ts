@@ -121,7 +121,7 @@ describe("Go templates", () => {
     expect(() => compileTemplate("{{frobnicate .X}}")(obj)).toThrow('function "frobnicate" not defined');
     // A string with an escape Go has not: a ParseError, not JSON.parse's SyntaxError.
     expect(() => compileTemplate('{{index .Config.Labels "\\q"}}')(obj)).toThrow(ParseError);
-    expect(() => compileTemplate('{{index .Config.Labels "\\q"}}')(obj)).toThrow('Cannot parse template "{{index .Config.Labels "\\q"}}": bad string "\\q"');
+    expect(() => compileTemplate('{{index .Config.Labels "\\q"}}')(obj)).toThrow('Cannot parse template "{{index .Config.Labels "\\q"}}": template: :1: invalid syntax');
     expect(() => compileTemplate('{{join .Config.Cmd "\\u12"}}')(obj)).toThrow(ParseError);
   });
   test("goString", () => expect(goString([1, "a", true, { b: 2 }])).toBe("[1 a true map[b:2]]"));
