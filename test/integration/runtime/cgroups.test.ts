@@ -9,7 +9,6 @@ import path from "node:path";
 import { createContext } from "../../../src/context.ts";
 import { FailedPreconditionError, SyscallError } from "../../../src/errors.ts";
 import { detectCgroups, type CgroupManager } from "../../../src/runtime/cgroups/index.ts";
-import { linuxSys } from "../../../src/sys/linux.ts";
 import { parseResources } from "../../../src/runtime/resources.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 import { findLeaks } from "../../helpers/leakcheck.ts";
@@ -19,7 +18,7 @@ const RUN = `test-${Math.random().toString(36).slice(2, 10)}`;
 const isRoot = process.getuid?.() === 0;
 const version = (() => {
   try {
-    return detectCgroups(ROOT).version;
+    return detectCgroups(ROOT, { sys: linuxSys() }).version;
   } catch {
     return 0;
   }
@@ -91,7 +90,7 @@ describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel (only on
   const at = (h: string, id: string, file: string) => path.join(ROOT, h, "tinydock", id, file);
 
   test("-m 16m --cpus 0.5 --pids-limit 10 --cpuset-cpus 0 --cpu-shares 700: the kernel reads them back", async () => {
-    const m = detectCgroups(ROOT);
+    const m = detectCgroups(ROOT, { sys: linuxSys() });
     const id = track(m, newId());
     const r = parseResources({ memory: "16m", cpus: "0.5", pidsLimit: "10", cpusetCpus: "0", cpuShares: "700" }, os.availableParallelism());
     const cg = m.create(id, r);
@@ -137,7 +136,7 @@ describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel (only on
   });
 
   test("the pids limit holds and destroy() kills every process in it", async () => {
-    const m = detectCgroups(ROOT);
+    const m = detectCgroups(ROOT, { sys: linuxSys() });
     const id = track(m, newId());
     const cg = m.create(id, parseResources({ pidsLimit: "10" }, os.availableParallelism()));
     // The shell and 9 sleeps fill the 10; the 11th fork is refused and the shell gives up.
@@ -156,7 +155,7 @@ describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel (only on
   });
 
   test("a value the kernel refuses names the file, and nothing is left behind", () => {
-    const m = detectCgroups(ROOT);
+    const m = detectCgroups(ROOT, { sys: linuxSys() });
     const id = track(m, newId());
     let err: unknown;
     try {
@@ -172,7 +171,7 @@ describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel (only on
   });
 
   test("an OOM kill is reported by oomKilled()", async () => {
-    const m = detectCgroups(ROOT);
+    const m = detectCgroups(ROOT, { sys: linuxSys() });
     const id = track(m, newId());
     const cg = m.create(id, parseResources({ memory: "8m", memorySwap: "8m" }, os.availableParallelism()));
     // tail keeps one endless line in memory
@@ -183,7 +182,7 @@ describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel (only on
   });
 
   test("a frozen-then-busy cgroup still goes: the freezer is thawed after the kill", async () => {
-    const m = detectCgroups(ROOT);
+    const m = detectCgroups(ROOT, { sys: linuxSys() });
     const id = track(m, newId());
     const cg = m.create(id, {});
     const p = spawnInside(cg.procsFiles, "while :; do sh -c 'exit 0'; done");
@@ -244,14 +243,14 @@ describe.skipIf(!isRoot || v2Roots.length === 0)("cgroup v2 on the real kernel (
   }
 
   test.skipIf(!hybrid)("a limit the unified mount has no controller for is refused, nothing is left (only on a hybrid cgroup host)", () => {
-    const m = detectCgroups(unified);
+    const m = detectCgroups(unified, { sys: linuxSys() });
     const id = track(m, newId());
     expect(() => m.create(id, parseResources({ memory: "16m" }, os.availableParallelism()))).toThrow(FailedPreconditionError);
     expect(fs.existsSync(path.join(unified, "tinydock", id))).toBe(false);
   });
 
   test.skipIf(version !== 2)("limits read back (only on a cgroup v2 host)", async () => {
-    const m = detectCgroups(ROOT);
+    const m = detectCgroups(ROOT, { sys: linuxSys() });
     const id = track(m, newId());
     const cg = m.create(id, parseResources({ memory: "16m", cpus: "0.5", pidsLimit: "10", cpusetCpus: "0", cpuShares: "700" }, os.availableParallelism()));
     const dir = path.dirname(cg.procsFiles[0]!);
