@@ -201,3 +201,16 @@ static long write_file(const char *path, const char *text)
   S(SYS_close, fd);
   return r;
 }
+
+/* Writes all of buf, through EINTR and short writes; gives up on an error (the reader has gone). */
+static void put_all(int fd, const void *buf, long n)
+{
+  const u8 *b = buf;
+  while (n > 0) {
+    long w = S(SYS_write, fd, b, n);
+    if (w == -EINTR) continue;
+    if (w < 0) return;
+    b += w;
+    n -= w;
+  }
+}

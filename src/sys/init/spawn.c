@@ -38,18 +38,6 @@ static void run_plan(void *p) { child_main(p); }
 
 struct waiter { int report, events, pidfd; };
 
-static void put(int fd, const void *buf, long n)
-{
-  const u8 *b = buf;
-  while (n > 0) {
-    long w = S(SYS_write, fd, b, n);
-    if (w == -EINTR) continue;
-    if (w < 0) return;
-    b += w;
-    n -= w;
-  }
-}
-
 /* One thread per container, blocked in read() and waitid() where they cost nothing; it reports on
  * the events pipe: [1, failure record] or [2] (exec'd), then [3, code, signal] when PID 1 is reaped. */
 static void *wait_thread(void *arg)
@@ -68,11 +56,11 @@ static void *wait_thread(void *arg)
   S(SYS_close, w->report);
   if (n >= 16) {
     i32 type = EV_FAILURE;
-    put(w->events, &type, 4);
-    put(w->events, buf, n);
+    put_all(w->events, &type, 4);
+    put_all(w->events, buf, n);
   } else {
     msg[0] = EV_STARTED;
-    put(w->events, msg, 4);
+    put_all(w->events, msg, 4);
   }
   for (r = 0; r < 32; r++) info[r] = 0;
   do r = S(SYS_waitid, 3 /* P_PIDFD */, w->pidfd, info, 4 /* WEXITED */, 0);
@@ -80,7 +68,7 @@ static void *wait_thread(void *arg)
   msg[0] = EV_EXITED;
   msg[1] = r < 0 ? -1 : info[2] == 1 /* CLD_EXITED */ ? info[6] : 128 + info[6];
   msg[2] = r < 0 || info[2] == 1 ? 0 : info[6];
-  put(w->events, msg, 12);
+  put_all(w->events, msg, 12);
   S(SYS_close, w->events);
   free(w);
   return 0;

@@ -34,18 +34,6 @@ struct timespec { long sec, nsec; };
 
 static void die(int code) { S(SYS_exit_group, code); for (;;) ; }
 
-static void put_all(int fd, const void *buf, long n)
-{
-  const u8 *b = buf;
-  while (n > 0) {
-    long w = S(SYS_write, fd, b, n);
-    if (w == -EINTR) continue;
-    if (w < 0) return;
-    b += w;
-    n -= w;
-  }
-}
-
 static u64 parse_u64(const char *s)
 {
   u64 v = 0;
