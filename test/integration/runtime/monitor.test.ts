@@ -11,10 +11,10 @@ import { encodePlan } from "../../../src/runtime/encode.ts";
 import { MS } from "../../../src/sys/sys.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
-import { DEFAULT_DEVICES, DEFAULT_SYMLINKS, defaultMounts, MASKED_PATHS, READONLY_PATHS } from "../../../src/runtime/spec.ts";
+import { defaultMounts } from "../../../src/runtime/spec.ts";
+import { testPlan } from "../../helpers/plan.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 
-const CAPS = 0xa80425fbn;
 let dir: string;
 let n = 0;
 const ctx = createContext({ sys: linuxSys(), env: { TINYDOCK_ROOT: "/tmp/tinydock-monitor-unused", TINYDOCK_CONFIG: "/nonexistent" } });
@@ -26,34 +26,11 @@ function plan(over: Partial<RunPlan>): { plan: RunPlan; cdir: string } {
   const rootfsPath = path.join(cdir, "rootfs");
   return {
     cdir,
-    plan: {
-      namespaces: ["mnt", "pid", "uts", "ipc", "net", "cgroup"],
-      hostname: "box",
+    plan: testPlan({
       rootfs: overlayMount({ lowers: ["busybox"], upper: path.join(cdir, "upper"), work: path.join(cdir, "work"), target: rootfsPath, root: dir, emptyLower: "empty" }),
       rootfsPath,
-      mounts: defaultMounts({ privileged: false, readonlyRoot: false }),
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
-      readonlyRoot: false,
-      devices: DEFAULT_DEVICES,
-      symlinks: DEFAULT_SYMLINKS,
-      cgroupProcs: [],
-      uid: 0,
-      gid: 0,
-      additionalGids: [],
-      capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS, inheritable: 0n, ambient: 0n },
-      noNewPrivileges: false,
-      seccomp: null,
-      rlimits: [],
-      args: ["true"],
-      env: ["PATH=/bin"],
-      cwd: "/",
-      stdio: [-1, -1, -1],
-      ttySlave: -1,
-      init: false,
-      oomScoreAdj: null,
       ...over,
-    },
+    }),
   };
 }
 

@@ -6,42 +6,21 @@ import os from "node:os";
 import path from "node:path";
 import { withRestartError } from "../../../src/lifecycle/monitor.ts";
 import { encodePlan, InitStage } from "../../../src/runtime/encode.ts";
-import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { MS } from "../../../src/sys/sys.ts";
+import { testPlan } from "../../helpers/plan.ts";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-restart-error-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const plan: RunPlan = {
-  namespaces: ["mnt", "pid", "uts", "ipc", "net"],
-  hostname: "box",
+const plan = testPlan({
   rootfs: { source: "overlay", target: "/r/rootfs", fstype: "overlay", flags: 0, data: "lowerdir=l/A", cwd: "/r" },
   rootfsPath: "/r/rootfs",
   mounts: [
     { source: "proc", target: "/proc", fstype: "proc", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, data: null },
     { source: "/srv/gone", target: "/data", fstype: null, flags: MS.BIND | MS.REC, data: null },
   ],
-  maskedPaths: [],
-  readonlyPaths: [],
-  readonlyRoot: false,
-  devices: [],
-  symlinks: [],
   cgroupProcs: ["/sys/fs/cgroup/pids/tinydock/x/cgroup.procs"],
-  uid: 0,
-  gid: 0,
-  additionalGids: [],
-  capabilities: { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n },
-  noNewPrivileges: false,
-  seccomp: null,
-  rlimits: [],
-  args: ["true"],
-  env: ["PATH=/bin"],
-  cwd: "/",
-  stdio: [-1, -1, -1],
-  ttySlave: -1,
-  init: false,
-  oomScoreAdj: null,
-};
+});
 
 function container(name: string, withPlan: boolean): string {
   const d = path.join(dir, name);

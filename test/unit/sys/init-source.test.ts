@@ -8,7 +8,7 @@ import { INIT_PARTS, initSource } from "../../../src/sys/init-source.ts";
 const SYS = path.resolve(import.meta.dir, "../../../src/sys");
 
 test("init-source.ts concatenates init.c's #includes, in order, each as it is on disk", () => {
-  const includes = [...fs.readFileSync(path.join(SYS, "init.c"), "utf8").matchAll(/^#include "([^"]+)"/gm)].map((m) => m[1]);
+  const includes = [...fs.readFileSync(path.join(SYS, "init.c"), "utf8").matchAll(/^#include "([^"]+)"/gm)].map((m) => m[1]!);
   expect(INIT_PARTS.map(([file]) => file)).toEqual(includes);
   for (const [file, text] of INIT_PARTS) expect(text).toBe(fs.readFileSync(path.join(SYS, file), "utf8"));
   // Every part is there, and nothing #includes a file TinyCC could not find.
