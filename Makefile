@@ -14,10 +14,11 @@ SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.c' \) 2>/dev/nul
 tinydock: $(SOURCES) build/monitor | node_modules
 	$(BUN) build --compile --splitting --minify --bytecode --format=esm --no-compile-autoload-bunfig --no-compile-autoload-dotenv src/main.ts --outfile tinydock
 
-# The monitor of detached containers (src/sys/monitor.c, which #includes init.c): static, so the
-# binary that embeds it runs it from a memfd on any host. musl keeps it small (~40 KB, ~0.2 MiB PSS).
+# The monitor of detached containers: src/sys/monitor.c, one unit that #includes init.c and the role
+# files under src/sys/init/ and src/sys/monitor/. Static, so the binary that embeds it runs it from a
+# memfd on any host. musl keeps it small (~46 KB, ~0.2 MiB PSS).
 MUSL_CC ?= musl-gcc
-build/monitor: src/sys/monitor.c src/sys/init.c
+build/monitor: src/sys/monitor.c src/sys/init.c $(wildcard src/sys/init/*.c src/sys/monitor/*.c)
 	@mkdir -p build
 	$(MUSL_CC) -static -Os -s -Wall -Wno-unused-function -fno-asynchronous-unwind-tables -o $@ src/sys/monitor.c
 

@@ -1,12 +1,14 @@
 // The live view of a container: state.json + run.json + the facts about its processes, read the
 // same way by every command (ps, inspect, stop, rm, wait…) and judged by state.ts.
 import fs from "node:fs";
+import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { readJson } from "../atomic.ts";
 import { tryLock } from "../store/lock.ts";
 import { cgroupLocator, isFrozen, type CgroupLocator } from "./cgroupdirs.ts";
 import { containerFiles, findContainer, listContainers, readContainer, type ContainerRecord } from "../store/containers.ts";
 import { sameProcess } from "./liveness.ts";
+import { withRestartError } from "./monitor.ts";
 import { liveState, type LiveState, type RunRecord } from "./state.ts";
 
 export interface LiveContainer {
@@ -26,7 +28,7 @@ function readRun(file: string): RunRecord | undefined {
 /** Reads one container's live state. `locator` is shared across a listing. */
 export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocator = cgroupLocator(ctx.cgroupRoot)): LiveContainer {
   const files = containerFiles(ctx.root, record.id);
-  const run = readRun(files.run);
+  const run = withRestartError(path.dirname(files.run), readRun(files.run));
   const recorded = run ?? (record.state?.status && record.state.status !== "created" && record.state.status !== "exited" ? record.state : undefined);
   const active = recorded !== undefined && recorded.status !== "exited" && recorded.status !== "dead";
   // Legacy foreground runs name no supervisor: the container's own pid stands for it.

@@ -10,11 +10,11 @@ import path from "node:path";
 import { readJson } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { InternalError } from "../errors.ts";
-import { encodePlan } from "../runtime/encode.ts";
+import { decodePlan, encodePlan } from "../runtime/encode.ts";
 import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
-import type { InitFailure } from "../sys/sys.ts";
+import { parseStartReport } from "../sys/protocol.ts";
 import { ZERO_TIME, type RunRecord } from "./state.ts";
 
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
@@ -65,6 +65,9 @@ export type RunState = Required<RunRecord>;
 
 export { ZERO_TIME };
 
+/** The encoded plan a container was created with (run.ts planFile): what a failed restart is named from. */
+const PLAN_FILE = "plan.bin";
+
 export function runStatePath(dir: string): string {
   return path.join(dir, "run.json");
 }
@@ -95,24 +98,43 @@ export async function monitorExecutable(): Promise<string> {
   return memfdExecutable("tinydock-monitor", fs.readFileSync(monitorBin));
 }
 
-/** The monitor's report on its fd 1: [2, pid] or [1, stage, errno, index, len, detail]. */
-export function parseStartReport(bytes: Uint8Array): { pid: number } | { failure: InitFailure } | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length >= 8 && view.getInt32(0, true) === 2) return { pid: view.getInt32(4, true) };
-  if (bytes.length >= 20 && view.getInt32(0, true) === 1) {
-    const len = Math.max(0, Math.min(view.getInt32(16, true), bytes.length - 20));
-    const err = view.getInt32(8, true);
-    return {
-      failure: {
-        stage: view.getInt32(4, true),
-        errno: err,
-        code: errnoName(err),
-        index: view.getInt32(12, true),
-        detail: new TextDecoder().decode(bytes.subarray(20, 20 + len)),
-      },
-    };
+/** The monitor's report on its fd 1 (src/sys/protocol.ts decodes it). */
+export { parseStartReport };
+
+/** run.json's record of a restart the init could not complete: what the init reported. */
+export interface RecordedInitFailure {
+  stage: number;
+  errno: number;
+  index: number;
+  detail: string;
+}
+
+/**
+ * The message of a restart that failed, named by operation from the plan the container was started
+ * with (containers/<id>/plan.bin), as launch() names a first start's: `mount … on /data (…): ENOENT`.
+ */
+export function restartFailureMessage(plan: RunPlan, f: RecordedInitFailure): string {
+  return initError(plan, { ...f, code: errnoName(f.errno) }).message;
+}
+
+/**
+ * run.json as the monitor wrote it, its `error` named by operation when it recorded a failed restart
+ * (`initFailure`) and the saved plan is there to name it from; else as written.
+ */
+export function withRestartError<T extends { error?: string }>(dir: string, run: T | undefined): T | undefined {
+  const f = (run as { initFailure?: RecordedInitFailure } | undefined)?.initFailure;
+  if (!run || !f) return run;
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(path.join(dir, PLAN_FILE));
+  } catch {
+    return run;
   }
-  return null;
+  try {
+    return { ...run, error: restartFailureMessage(decodePlan(bytes), f) };
+  } catch {
+    return run; // a plan this version cannot read: the monitor's own words stay
+  }
 }
 
 export function monitorArgs(req: DetachedRequest): string[] {

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { cc, CString, dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 import { InternalError } from "../errors.ts";
 // Embedded in the compiled binary: the host needs neither the file nor a compiler nor headers.
-import initSource from "./init.c" with { type: "text" };
+import { initSource } from "./init-source.ts";
 
 const symbols = {
   mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
@@ -113,7 +113,7 @@ export function initLib(): Init {
   const fd = lib().memfd_create(cstr("tinydock-init.c"), 1 /* MFD_CLOEXEC */);
   if (fd < 0) throw new InternalError(`Cannot compile the container init: memfd_create: ${errnoName(errno())}`);
   try {
-    fs.writeSync(fd, initSource);
+    fs.writeSync(fd, initSource());
     const t0 = performance.now();
     init = withTmpfsTmpdir(() => cc({ source: `/proc/self/fd/${fd}`, define, flags: ["-std=c11", "-nostdlib"], symbols: initSymbols }).symbols);
     initCompileMs = performance.now() - t0;

@@ -9,11 +9,10 @@ import { SyscallError } from "../../../src/errors.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
 import { launch } from "../../../src/runtime/launch.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
-import { DEFAULT_DEVICES, DEFAULT_SYMLINKS, defaultMounts, MASKED_PATHS, READONLY_PATHS } from "../../../src/runtime/spec.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
+import { testPlan } from "../../helpers/plan.ts";
 
 const sys = linuxSys();
-const CAPS = 0xa80425fbn;
 let dir: string;
 let n = 0;
 
@@ -21,34 +20,11 @@ function plan(over: Partial<RunPlan>): RunPlan {
   const c = path.join(dir, "c", String(++n));
   for (const d of ["rootfs", "upper", "work"]) fs.mkdirSync(path.join(c, d), { recursive: true });
   const rootfsPath = path.join(c, "rootfs");
-  return {
-    namespaces: ["mnt", "pid", "uts", "ipc", "net", "cgroup"],
-    hostname: "box",
+  return testPlan({
     rootfs: overlayMount({ lowers: ["busybox"], upper: path.join(c, "upper"), work: path.join(c, "work"), target: rootfsPath, root: dir, emptyLower: "empty" }),
     rootfsPath,
-    mounts: defaultMounts({ privileged: false, readonlyRoot: false }),
-    maskedPaths: MASKED_PATHS,
-    readonlyPaths: READONLY_PATHS,
-    readonlyRoot: false,
-    devices: DEFAULT_DEVICES,
-    symlinks: DEFAULT_SYMLINKS,
-    cgroupProcs: [],
-    uid: 0,
-    gid: 0,
-    additionalGids: [],
-    capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS, inheritable: 0n, ambient: 0n },
-    noNewPrivileges: false,
-    seccomp: null,
-    rlimits: [],
-    args: ["true"],
-    env: ["PATH=/bin"],
-    cwd: "/",
-    stdio: [-1, -1, -1],
-    ttySlave: -1,
-    init: false,
-    oomScoreAdj: null,
     ...over,
-  };
+  });
 }
 
 async function sh(script: string, over: Partial<RunPlan>): Promise<{ code: number; out: string }> {

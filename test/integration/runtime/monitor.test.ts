@@ -6,13 +6,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { createContext } from "../../../src/context.ts";
 import { ExecError } from "../../../src/runtime/launch.ts";
-import { execInContainer, readRunState, spawnInContainer, startDetached, type DetachedRequest } from "../../../src/lifecycle/monitor.ts";
+import { execInContainer, readRunState, spawnInContainer, startDetached, withRestartError, type DetachedRequest } from "../../../src/lifecycle/monitor.ts";
+import { encodePlan } from "../../../src/runtime/encode.ts";
+import { MS } from "../../../src/sys/sys.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
-import { DEFAULT_DEVICES, DEFAULT_SYMLINKS, defaultMounts, MASKED_PATHS, READONLY_PATHS } from "../../../src/runtime/spec.ts";
+import { defaultMounts } from "../../../src/runtime/spec.ts";
+import { testPlan } from "../../helpers/plan.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 
-const CAPS = 0xa80425fbn;
 let dir: string;
 let n = 0;
 const ctx = createContext({ sys: linuxSys(), env: { TINYDOCK_ROOT: "/tmp/tinydock-monitor-unused", TINYDOCK_CONFIG: "/nonexistent" } });
@@ -24,34 +26,11 @@ function plan(over: Partial<RunPlan>): { plan: RunPlan; cdir: string } {
   const rootfsPath = path.join(cdir, "rootfs");
   return {
     cdir,
-    plan: {
-      namespaces: ["mnt", "pid", "uts", "ipc", "net", "cgroup"],
-      hostname: "box",
+    plan: testPlan({
       rootfs: overlayMount({ lowers: ["busybox"], upper: path.join(cdir, "upper"), work: path.join(cdir, "work"), target: rootfsPath, root: dir, emptyLower: "empty" }),
       rootfsPath,
-      mounts: defaultMounts({ privileged: false, readonlyRoot: false }),
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
-      readonlyRoot: false,
-      devices: DEFAULT_DEVICES,
-      symlinks: DEFAULT_SYMLINKS,
-      cgroupProcs: [],
-      uid: 0,
-      gid: 0,
-      additionalGids: [],
-      capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS, inheritable: 0n, ambient: 0n },
-      noNewPrivileges: false,
-      seccomp: null,
-      rlimits: [],
-      args: ["true"],
-      env: ["PATH=/bin"],
-      cwd: "/",
-      stdio: [-1, -1, -1],
-      ttySlave: -1,
-      init: false,
-      oomScoreAdj: null,
       ...over,
-    },
+    }),
   };
 }
 
@@ -171,6 +150,21 @@ describe("monitor", () => {
     expect(s).toMatchObject({ exitCode: 3, restartCount: 3 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(100 + 200 + 400);
     expect(logLines(req.log.path).length).toBe(4);
+  });
+
+  test("a restart the init cannot complete is recorded as (stage, errno, index) and named by operation from the plan", async () => {
+    const gone = path.join(dir, `gone-${n + 1}`);
+    fs.mkdirSync(gone);
+    const bind = { source: gone, target: "/data", fstype: null, flags: MS.BIND | MS.REC, data: null };
+    const req = request({ args: ["sh", "-c", "sleep 0.3; exit 1"], mounts: [...defaultMounts({ privileged: false, readonlyRoot: false }), bind] }, { restart: { name: "on-failure", maximumRetryCount: 1 } });
+    fs.writeFileSync(path.join(req.dir, "plan.bin"), encodePlan(req.plan)); // as run.ts saves it
+    const d = await startDetached(ctx, req);
+    monitors.push(d.monitorPid);
+    fs.rmdirSync(gone); // the restart's bind mount of it fails
+    const s = await exited(req.dir);
+    const index = req.plan.mounts.length - 1;
+    expect(s).toMatchObject({ exitCode: 1, restartCount: 1, initFailure: { stage: 10, errno: 2, index, detail: "" } });
+    expect(withRestartError(req.dir, s)!.error).toBe(`mount ${gone} on /data (MS_BIND|MS_REC): ENOENT`);
   });
 
   test("an unknown command is ExecError 127, as launch() raises it", async () => {

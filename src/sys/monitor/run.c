@@ -1,0 +1,263 @@
+/* `run`: the supervisor of a detached container. It starts the container (init.c's child, as
+ * td_spawn does it, minus the waiter thread), logs its output, records every transition in
+ * run.json and restarts it as Docker's restart manager would. */
+
+/* Returns the pid (and *pidfd), or 0 with *f filled when the child reported a failure (it is reaped). */
+static long start(long *pidfd, struct failure *f, int *code)
+{
+  int pfd = -1, report = -1;
+  long pid = clone_child(PLAN_CLONE_FLAGS(&plan), run_plan, &plan, &pfd, &report);
+  if (pid < 0) {
+    failure_record(f, ST_FORK, pid, 0, 0);
+    *code = 1;
+    return 0;
+  }
+  *pidfd = pfd;
+  if (read_report(report, f) >= 16) {
+    i32 info[32];
+    long r = reap(pfd, info, 0);
+    S(SYS_close, pfd);
+    *code = r < 0 ? 1 : exit_code(info);
+    return 0;
+  }
+  return pid;
+}
+
+/* A pseudo-terminal for -t: the container gets the slave, we log what the master says as stdout. */
+static int open_pty(long *master, long *slave)
+{
+  char path[32], num[24];
+  i32 unlock = 0, n = 0;
+  size_t l = 0;
+  *master = S(SYS_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*master < 0) return -1;
+  if (S(SYS_ioctl, *master, TIOCSPTLCK, &unlock) < 0 || S(SYS_ioctl, *master, TIOCGPTN, &n) < 0) return -1;
+  fmt_int(num, n);
+  path[0] = 0;
+  cat(path, &l, sizeof path, "/dev/pts/");
+  cat(path, &l, sizeof path, num);
+  *slave = S(SYS_openat, AT_FDCWD, path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  return *slave < 0 ? -1 : 0;
+}
+
+struct run_opts {
+  int always, on_failure, tty;
+  u64 max_retries;
+  char **cleanup;
+};
+
+static void parse_run_args(int argc, char **argv, struct run_opts *o)
+{
+  const char *policy = "no";
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
+    if (streq(a, "--")) { o->cleanup = argv + i + 1; break; }
+    if (streq(a, "-t")) { o->tty = 1; continue; }
+    if (!v) die(2);
+    if (streq(a, "-d")) dir = v;
+    else if (streq(a, "-l")) log_path = v;
+    else if (streq(a, "-s")) log_max = parse_u64(v);
+    else if (streq(a, "-n")) log_files = parse_u64(v);
+    else if (streq(a, "-r")) policy = v;
+    else if (streq(a, "-R")) o->max_retries = parse_u64(v);
+    else if (streq(a, "-o")) { if (noom < MAX_OOM) oom_files[noom++] = v; }
+    else die(2);
+    i++;
+  }
+  if (!dir || !log_path) die(2);
+  if (o->cleanup && !o->cleanup[0]) o->cleanup = 0;
+  o->always = streq(policy, "always") || streq(policy, "unless-stopped");
+  o->on_failure = streq(policy, "on-failure");
+}
+
+/* Out of the CLI's session and terminal: its end (or a Ctrl-C there) must not end us; and out of
+ * its working directory, which we would otherwise keep busy for as long as the container lives.
+ * SIGTERM (a shutdown, a `kill` of the monitor) is passed on to the container, which then ends as
+ * any stop does: recorded, never restarted, cleaned up. Returns the signalfd it is read through. */
+static long detach_from_cli(void)
+{
+  u64 termset = 1ull << (SIGTERM - 1);
+  S(SYS_setsid);
+  S(SYS_chdir, "/");
+  ignore(SIGHUP);
+  ignore(SIGINT);
+  ignore(SIGPIPE);
+  S(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &termset, 0, 8);
+  return S(SYS_signalfd4, -1, &termset, 8, O_CLOEXEC | O_NONBLOCK);
+}
+
+/* The container's stdio: a pty (-t) or two pipes, whose read ends (out, non-blocking) we log. The
+ * tty slave stays open here: a restarted container needs it again, and the master would report EIO
+ * between runs otherwise. */
+static void open_output(int tty, long *out)
+{
+  long master = -1, slave = -1;
+  int p1[2], p2[2];
+  if (tty) {
+    if (open_pty(&master, &slave) < 0) die(1);
+    plan.stdio[0] = plan.stdio[1] = plan.stdio[2] = (i32)slave;
+    plan.tty = (i32)slave;
+    out[0] = master;
+  } else {
+    if (S(SYS_pipe2, p1, O_CLOEXEC) < 0 || S(SYS_pipe2, p2, O_CLOEXEC) < 0) die(1);
+    plan.stdio[0] = -1;
+    plan.stdio[1] = p1[1];
+    plan.stdio[2] = p2[1];
+    plan.tty = -1;
+    out[0] = p1[0];
+    out[1] = p2[0];
+  }
+  for (int i = 0; i < 2; i++) if (out[i] >= 0) S(SYS_fcntl, out[i], F_SETFL, O_NONBLOCK);
+}
+
+/* 1 once a SIGTERM has come through the signalfd. */
+static int take_sigterm(long sigfd)
+{
+  u8 si[128];
+  int got = 0;
+  while (S(SYS_read, sigfd, si, sizeof si) > 0) got = 1;
+  return got;
+}
+
+static void record_start(long pid)
+{
+  struct timespec ts;
+  now(&ts);
+  fmt_time(st.startedAt, &ts);
+  st.status = "running";
+  st.pid = pid;
+  st.pidStart = start_time(pid);
+  copy(st.finishedAt, sizeof st.finishedAt, "0001-01-01T00:00:00Z", 0);
+  st.exitCode = 0;
+  st.oomKilled = 0;
+  write_state();
+}
+
+/* Logs the container's output until its PID 1 exits (a SIGTERM to us goes on to it); returns its
+ * exit code, the pidfd closed. */
+static int supervise(long pidfd, long sigfd, const long *out, int *terminated)
+{
+  struct pollfd fds[4];
+  int open[2] = { out[0] >= 0, out[1] >= 0 }, exited = 0, i;
+  if (*terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
+  while (!exited) {
+    int nf = 0;
+    fds[nf].fd = (int)pidfd; fds[nf].events = POLLIN; fds[nf++].revents = 0;
+    fds[nf].fd = (int)sigfd; fds[nf].events = POLLIN; fds[nf++].revents = 0;
+    for (i = 0; i < 2; i++) if (open[i]) { fds[nf].fd = (int)out[i]; fds[nf].events = POLLIN; fds[nf++].revents = 0; }
+    if (S(SYS_poll, fds, nf, -1) < 0) continue;
+    if (fds[1].revents) {
+      if (take_sigterm(sigfd)) *terminated = 1;
+      if (*terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
+    }
+    for (int k = 2; k < nf; k++) {
+      if (!fds[k].revents) continue;
+      int s = fds[k].fd == out[0] ? 0 : 1;
+      if (!pump(fds[k].fd, s)) open[s] = 0;
+    }
+    if (fds[0].revents) exited = 1;
+  }
+  i32 info[32];
+  long r = reap(pidfd, info, 0);
+  S(SYS_close, pidfd);
+  /* Whatever the container wrote before it died (its other processes die with PID 1). */
+  for (i = 0; i < 2; i++) if (open[i]) pump((int)out[i], i);
+  return r < 0 ? 255 : exit_code(info);
+}
+
+static void record_end(int code, u64 oom0)
+{
+  struct timespec ts;
+  for (int i = 0; i < 2; i++) log_flush(i);
+  now(&ts);
+  fmt_time(st.finishedAt, &ts);
+  st.exitCode = code;
+  st.oomKilled = noom && oom_count() > oom0;
+  if (st.oomKilled && code == 128 + SIGKILL) st.exitCode = 137;
+  st.pid = 0;
+  st.pidStart = 0;
+}
+
+/* Docker's restart manager: on-failure counts against N; never once the CLI has said stop. */
+static int should_restart(const struct run_opts *o, int code, int terminated)
+{
+  return !terminated && !stopping() &&
+         (o->always || (o->on_failure && code != 0 && (o->max_retries == 0 || st.restartCount < o->max_retries)));
+}
+
+/* Back-off 100 ms doubling to 1 min, back to 100 ms after a run of 10 s or more. */
+static u64 next_delay(u64 delay, u64 ran)
+{
+  if (ran >= 10000) delay = 0;
+  delay = delay == 0 ? 100 : delay * 2;
+  return delay > 60000 ? 60000 : delay;
+}
+
+/* Waits out the back-off, "restarting"; 0 when a stop or a SIGTERM came meanwhile. */
+static int wait_restart(u64 delay, long sigfd, int *terminated)
+{
+  st.status = "restarting";
+  write_state();
+  for (u64 waited = 0; waited < delay && !stopping() && !*terminated; waited += 50) {
+    struct pollfd pf = { (int)sigfd, POLLIN, 0 };
+    S(SYS_poll, &pf, 1, delay - waited < 50 ? delay - waited : 50);
+    if (take_sigterm(sigfd)) *terminated = 1;
+  }
+  return !stopping() && !*terminated;
+}
+
+static int run_mode(int argc, char **argv, char **envp)
+{
+  struct run_opts o = { 0, 0, 0, 0, 0 };
+  long out[2] = { -1, -1 }, null, sigfd;
+  u64 delay = 0;
+  int terminated = 0;
+  parse_run_args(argc, argv, &o);
+  read_plan();
+  sigfd = detach_from_cli();
+  st.monitorStart = start_time(S(SYS_getpid));
+  null = devnull();
+  if (null < 0) die(1);
+  S(SYS_dup3, null, 0, 0);
+  open_output(o.tty, out);
+  log_open(0);
+
+  for (int first = 1;; first = 0) {
+    static struct failure f;
+    long pidfd = -1;
+    int code = 0;
+    u64 oom0 = oom_count();
+    long pid = start(&pidfd, &f, &code);
+    if (first && !pid) {
+      report_failure(&f); /* the CLI raises it as launch() would, and undoes what it made */
+      die(1);
+    }
+    u64 began = monotonic_ms();
+    /* A restart the init could not complete: recorded as Docker records a failed start. */
+    st.error = pid ? "" : "the container init failed";
+    st.failure = pid ? 0 : &f;
+    if (pid) {
+      record_start(pid); /* run.json says running before the CLI hears of the start */
+      if (first) {
+        report_started(pid);
+        S(SYS_dup3, null, 1, 0); /* the CLI reads to EOF: it may return now */
+        S(SYS_dup3, null, 2, 0);
+      }
+      code = supervise(pidfd, sigfd, out, &terminated);
+    }
+    record_end(code, oom0);
+    if (!should_restart(&o, code, terminated)) break;
+    delay = next_delay(delay, monotonic_ms() - began);
+    if (!wait_restart(delay, sigfd, &terminated)) break;
+    st.restartCount++;
+  }
+  st.status = "exited";
+  write_state();
+  if (log_fd >= 0) S(SYS_close, log_fd);
+  if (o.cleanup) {
+    u64 none = 0;
+    S(SYS_rt_sigprocmask, 2, &none, 0, 8); /* the cleanup starts with no signal blocked */
+    S(SYS_execve, o.cleanup[0], o.cleanup, envp);
+  }
+  return 0;
+}
