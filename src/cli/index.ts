@@ -137,6 +137,18 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
     for (const spec of containerSubcommands) register(y, spec);
     return y.demandCommand(1, "");
   });
+  const [{ volumeSubcommands }, { version }, { info }, { history }, { restart }] = await Promise.all([
+    import("./commands/volume.ts"),
+    import("./commands/version.ts"),
+    import("./commands/info.ts"),
+    import("./commands/history.ts"),
+    import("./commands/restart.ts"),
+  ]);
+  for (const spec of [version, info, history, restart]) register(cli, spec);
+  cli.command("volume", "Manage volumes", (y) => {
+    for (const spec of volumeSubcommands) register(y, spec);
+    return y.demandCommand(1, "");
+  });
   cli.command("system", "Manage tinydock", (y) => {
     for (const spec of systemSubcommands) register(y, spec);
     return y.demandCommand(1, "");
@@ -150,7 +162,11 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
   return chosen;
 }
 
-export async function runCli(args: string[], io: Io = defaultIo()): Promise<number> {
+export async function runCli(args0: string[], io: Io = defaultIo()): Promise<number> {
+  // `container run|create|exec …` is the verb itself: its command is split off the same way.
+  const verbAt = args0.findIndex((a) => !a.startsWith("-"));
+  const args =
+    verbAt >= 0 && args0[verbAt] === "container" && ["run", "create", "exec"].includes(args0[verbAt + 1] ?? "") ? [...args0.slice(0, verbAt), ...args0.slice(verbAt + 1)] : args0;
   const debug = args.includes("--debug") || args.includes("-D");
   // The container's command is not ours to parse (`run busybox ls -la`).
   const split = splitRunArgs(args, "run", RUN_BOOLEAN_FLAGS);
@@ -165,11 +181,15 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
     const fast = split && parseRunArgs(split.head);
     // `ps` without yargs too (branch cmds): see ps-args.ts.
     const psFast = !fast && args[0] === "ps" ? (await import("./ps-args.ts")).parsePsArgs(args) : null;
+    // `info`/`version` with at most --format: without yargs too (CI polls `info` for readiness).
+    const infoFast = !fast && !psFast && (args[0] === "info" || args[0] === "version") ? (await import("./format-args.ts")).parseFormatOnlyArgs(args, args[0]) : null;
     const chosen = fast
       ? { spec: run, argv: fast }
       : psFast
         ? { spec: (await import("./commands/ps.ts")).ps, argv: psFast }
-        : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
+        : infoFast
+          ? { spec: args[0] === "info" ? (await import("./commands/info.ts")).info : (await import("./commands/version.ts")).version, argv: infoFast }
+          : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
     if (!chosen) return 0;
     const { createContext } = await import("../context.ts");
     const ctx = createContext({ debug });

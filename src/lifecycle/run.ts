@@ -396,7 +396,7 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);
     // end ports
 
-    const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm);
+    const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm, state.id);
     const binds: ResolvedBind[] = volumes.binds;
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
     if (req.volumes.length) {

@@ -11,13 +11,11 @@ import type { ResolvedBind, TmpfsMount } from "../runtime/spec.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { ImageRecord } from "../store/images.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import { randomHex } from "../random.ts";
+import { createVolume } from "../store/volumes.ts";
+
+export { volumeDir } from "../store/volumes.ts";
 
 const { O_RDONLY, O_DIRECTORY } = fs.constants;
-
-export function volumeDir(root: string, name: string): string {
-  return path.join(root, "volumes", name, "_data");
-}
 
 /**
  * A new volume seeded with what the image has at `target`: the path resolved inside the image's
@@ -69,6 +67,7 @@ export function prepareVolumes(
   specs: VolumeSpec[],
   undo: (() => void)[],
   removeAnonymous: boolean,
+  containerId?: string,
 ): { binds: ResolvedBind[]; tmpfs: TmpfsMount[] } {
   const binds: ResolvedBind[] = [];
   const tmpfs: TmpfsMount[] = [];
@@ -86,20 +85,14 @@ export function prepareVolumes(
       binds.push({ source: v.source, target: v.target, readonly: v.readonly, kind: st.isDirectory() ? "dir" : "file" });
       continue;
     }
-    const anonymous = v.name === undefined;
-    const name = v.name ?? randomHex(32);
-    const data = volumeDir(ctx.root, name);
-    if (!fs.existsSync(data)) {
-      fs.mkdirSync(data, { recursive: true, mode: 0o755 });
-      fs.chmodSync(path.dirname(path.dirname(data)), 0o700);
-      try {
-        if (!v.nocopy) seedFromImage(ctx, layout, record, v.target, data);
-      } catch (err) {
-        fs.rmSync(path.dirname(data), { recursive: true, force: true });
-        throw err;
-      }
-      if (anonymous && removeAnonymous) undo.push(() => fs.rmSync(path.dirname(data), { recursive: true, force: true }));
-    }
+    // Seeded before it appears under its name (store/volumes.ts): a second run never sees it half full.
+    const { volume, created } = createVolume(ctx.root, v.name, {
+      anonymous: v.name === undefined,
+      ...(containerId ? { createdBy: containerId } : {}),
+      fill: v.nocopy ? undefined : (dir) => seedFromImage(ctx, layout, record, v.target, dir),
+    });
+    const data = volume.Mountpoint;
+    if (created && v.name === undefined && removeAnonymous) undo.push(() => fs.rmSync(path.dirname(data), { recursive: true, force: true }));
     binds.push({ source: data, target: v.target, readonly: v.readonly, kind: "dir" });
   }
   return { binds, tmpfs };

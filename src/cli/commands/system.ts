@@ -2,6 +2,8 @@
 // cgroups, mounts, network objects — found by their tinydock names), and dangling images.
 import type { CommandSpec } from "../command.ts";
 import { confirm } from "./container.ts";
+import { systemDf } from "./df.ts";
+import { info } from "./info.ts";
 
 const prune: CommandSpec = {
   command: "prune",
@@ -41,4 +43,4 @@ const prune: CommandSpec = {
   },
 };
 
-export const systemSubcommands: CommandSpec[] = [prune];
+export const systemSubcommands: CommandSpec[] = [prune, systemDf, info];
