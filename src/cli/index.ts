@@ -183,13 +183,16 @@ export async function runCli(args0: string[], io: Io = defaultIo()): Promise<num
     const psFast = !fast && args[0] === "ps" ? (await import("./ps-args.ts")).parsePsArgs(args) : null;
     // `info`/`version` with at most --format: without yargs too (CI polls `info` for readiness).
     const infoFast = !fast && !psFast && (args[0] === "info" || args[0] === "version") ? (await import("./format-args.ts")).parseFormatOnlyArgs(args, args[0]) : null;
+    const volumeLsFast = !fast && !psFast && args[0] === "volume" ? (await import("./format-args.ts")).parseVolumeLsArgs(args) : null;
     const chosen = fast
       ? { spec: run, argv: fast }
       : psFast
         ? { spec: (await import("./commands/ps.ts")).ps, argv: psFast }
         : infoFast
           ? { spec: args[0] === "info" ? (await import("./commands/info.ts")).info : (await import("./commands/version.ts")).version, argv: infoFast }
-          : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
+          : volumeLsFast
+            ? { spec: (await import("./commands/volume.ts")).volumeLs, argv: volumeLsFast }
+            : await parseWithYargs(split ? split.head : splitOther ? splitOther.head : args);
     if (!chosen) return 0;
     const { createContext } = await import("../context.ts");
     const ctx = createContext({ debug });

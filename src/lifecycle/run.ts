@@ -20,7 +20,7 @@ import type { Rlimit } from "../runtime/plan.ts";
 import type { Resources } from "../runtime/resources.ts";
 import { cachedDefaultSeccomp, seccompCacheDir } from "../runtime/seccomp/cache.ts";
 import { buildRunPlan, type ResolvedBind, type TmpfsMount } from "../runtime/spec.ts";
-import type { VolumeSpec } from "../runtime/volumes.ts";
+import { withImageVolumes, type VolumeSpec } from "../runtime/volumes.ts";
 import { readBlob } from "../store/content.ts";
 import { resolveImage, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
@@ -396,11 +396,12 @@ async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: "for
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);
     // end ports
 
-    const volumes = prepareVolumes(ctx, layout, record, req.volumes, undo, req.rm, state.id);
+    const volumeSpecs = withImageVolumes(req.volumes, config.Volumes);
+    const volumes = prepareVolumes(ctx, layout, record, volumeSpecs, undo, req.rm, state.id);
     const binds: ResolvedBind[] = volumes.binds;
     const tmpfs: TmpfsMount[] = volumes.tmpfs;
-    if (req.volumes.length) {
-      state.mounts = mountsRecord(req.volumes, binds);
+    if (volumeSpecs.length) {
+      state.mounts = mountsRecord(volumeSpecs, binds);
       saveContainer(ctx.root, state, durable);
     }
 

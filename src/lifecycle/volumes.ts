@@ -92,6 +92,9 @@ export function prepareVolumes(
       fill: v.nocopy ? undefined : (dir) => seedFromImage(ctx, layout, record, v.target, dir),
     });
     const data = volume.Mountpoint;
+    // Docker copies the image's files into any empty volume it mounts (copyExistingContents), so a
+    // `volume create`d one is seeded by its first container too.
+    if (!created && !v.nocopy && fs.readdirSync(data).length === 0) seedFromImage(ctx, layout, record, v.target, data);
     if (created && v.name === undefined && removeAnonymous) undo.push(() => fs.rmSync(path.dirname(data), { recursive: true, force: true }));
     binds.push({ source: data, target: v.target, readonly: v.readonly, kind: "dir" });
   }

@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { buildDefinition } from "../../images/build.ts";
 import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
+import { busyboxEntries } from "../helpers/busybox.ts";
+import { buildImage, pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
 let reg: TestRegistry;
@@ -42,10 +43,17 @@ beforeAll(async () => {
   reg = await startRegistry();
   const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
   await pushImage(reg, "library/busybox", "latest", image);
+  // An image with `VOLUME /data` holding a file the volume is seeded with.
+  const volimg = await buildImage({
+    layers: [{ entries: [...busyboxEntries(), { name: "data/", type: "directory" }, { name: "data/seed", content: "from the image\n" }] }],
+    config: { Volumes: { "/data": {} }, Cmd: ["sh"] },
+  });
+  await pushImage(reg, "library/volimg", "latest", volimg);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-verbs-"));
   env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
   fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
   expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+  expect(tinydock(env, ["pull", "-q", "volimg"]).code).toBe(0);
   expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
   Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
   Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
@@ -169,6 +177,27 @@ describe("volume", () => {
     expect(all).toContain("vnamed\n");
     expect(ok(["volume", "ls", "-q", "--filter", "name=vnamed"])).toBe("");
   });
+
+  test("an image's VOLUME is an anonymous volume, seeded from the image; -v over it and --rm as Docker", () => {
+    ok(["run", "--name", "ivol", "volimg", "sh", "-c", "cat /data/seed; echo more > /data/added"]);
+    idOf("ivol");
+    const [m] = JSON.parse(ok(["inspect", "-f", "{{json .Mounts}}", "ivol"]));
+    expect(m).toMatchObject({ Type: "volume", Destination: "/data", Driver: "local", RW: true });
+    expect(m.Name).toMatch(/^[a-f0-9]{64}$/);
+    expect(fs.readFileSync(path.join(env.root, "volumes", m.Name, "_data", "seed"), "utf8")).toBe("from the image\n");
+    expect(fs.readFileSync(path.join(env.root, "volumes", m.Name, "_data", "added"), "utf8")).toBe("more\n");
+    expect(JSON.parse(ok(["volume", "inspect", m.Name]))[0].Name).toBe(m.Name);
+    // The run's own mount of that path wins: no anonymous volume then.
+    ok(["volume", "create", "ivnamed"]);
+    expect(ok(["run", "--rm", "-v", "ivnamed:/data", "volimg", "cat", "/data/seed"])).toBe("from the image\n");
+    // --rm takes the anonymous volumes it made.
+    const before = ok(["volume", "ls", "-q"]);
+    ok(["run", "--rm", "volimg", "true"]);
+    expect(ok(["volume", "ls", "-q"])).toBe(before);
+    ok(["rm", "ivol"]);
+    expect(ok(["volume", "prune", "-f"])).toContain(`${m.Name}\n`);
+    ok(["volume", "rm", "ivnamed"]);
+  });
 });
 
 describe("version and info", () => {
@@ -196,7 +225,7 @@ describe("version and info", () => {
     ok(["create", "--name", "infocreated", "busybox", "true"]);
     idOf("infocreated");
     const counts = ok(["info", "--format", "{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} {{.ContainersStopped}} {{.Images}} {{.Driver}} {{.CgroupDriver}} {{.OSType}}"]);
-    expect(counts.trim()).toMatch(/^(\d+) 0 0 \1 1 overlay2 cgroupfs linux$/);
+    expect(counts.trim()).toMatch(/^(\d+) 0 0 \1 2 overlay2 cgroupfs linux$/);
     const j = JSON.parse(ok(["info", "--format", "json"]));
     expect(j.DockerRootDir).toBe(env.root);
     expect(j.NCPU).toBeGreaterThan(0);
@@ -221,7 +250,7 @@ describe("system df and history", () => {
     const lines = ok(["system", "df"]).trimEnd().split("\n");
     expect(lines[0]).toMatch(/^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE$/);
     expect(lines.slice(1).map((l) => l.split(/ {2,}/)[0])).toEqual(["Images", "Containers", "Local Volumes", "Build Cache"]);
-    expect(lines[1]).toMatch(/^Images +1 +\d +\S+ +\S+ \(\d+%\)$/);
+    expect(lines[1]).toMatch(/^Images +2 +\d +\S+ +\S+ \(\d+%\)$/);
     const json = ok(["system", "df", "--format", "json"]).trim().split("\n").map((l) => JSON.parse(l));
     expect(json.map((j) => Object.keys(j).sort().join(","))).toEqual(Array(4).fill("Active,Reclaimable,Size,TotalCount,Type"));
     expect(json[2]).toMatchObject({ Type: "Local Volumes", Active: "0" });

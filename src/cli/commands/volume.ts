@@ -1,7 +1,6 @@
 // `volume create|ls|inspect|rm|prune`, Docker's local driver over store/volumes.ts.
 import type { CommandSpec } from "../command.ts";
 import type { Volume } from "../../store/volumes.ts";
-import { confirm } from "./container.ts";
 
 /** The object `docker volume inspect` prints for one volume. */
 export function inspectVolume(v: Volume): Record<string, unknown> {
@@ -73,7 +72,7 @@ const create: CommandSpec = {
   },
 };
 
-const ls: CommandSpec = {
+export const volumeLs: CommandSpec = {
   command: ["ls", "list"],
   describe: "List volumes",
   builder: (y) =>
@@ -168,6 +167,7 @@ const prune: CommandSpec = {
     const warning = all
       ? "WARNING! This will remove all local volumes not used by at least one container."
       : "WARNING! This will remove anonymous local volumes not used by at least one container.";
+    const { confirm } = await import("./container.ts");
     if (!argv.force && !(await confirm(io, warning))) return;
     const res = pruneVolumes(ctx.root, { all, filters });
     if (res.deleted.length) io.out(`Deleted Volumes:\n${res.deleted.map((d) => `${d}\n`).join("")}\n`);
@@ -175,4 +175,4 @@ const prune: CommandSpec = {
   },
 };
 
-export const volumeSubcommands: CommandSpec[] = [create, ls, inspect, rm, prune];
+export const volumeSubcommands: CommandSpec[] = [create, volumeLs, inspect, rm, prune];

@@ -1,5 +1,4 @@
 import { afterEach, expect, test } from "bun:test";
-import { parseFormatOnlyArgs } from "../../../src/cli/format-args.ts";
 import { engineInfo, goArch, versionInfo, versionJson } from "../../../src/lifecycle/info.ts";
 import { compileTemplate } from "../../../src/cli/template.ts";
 import { testContext, type TestEnv } from "../../helpers/ctx.ts";
@@ -10,13 +9,6 @@ afterEach(() => {
   env = undefined;
 });
 
-test("info/version arguments without yargs: --format only; anything else goes to yargs", () => {
-  expect(parseFormatOnlyArgs(["info"], "info")).toEqual({});
-  expect(parseFormatOnlyArgs(["info", "--format", "{{.ID}}"], "info")).toEqual({ format: "{{.ID}}" });
-  expect(parseFormatOnlyArgs(["info", "-f", "json"], "info")).toEqual({ format: "json" });
-  expect(parseFormatOnlyArgs(["version", "--format={{.Client.Version}}"], "version")).toEqual({ format: "{{.Client.Version}}" });
-  for (const bad of [["info", "--help"], ["info", "-f"], ["info", "x"], ["info", "-f", "a", "-f", "b"], ["ps"]]) expect(parseFormatOnlyArgs(bad, "info")).toBeNull();
-});
 
 test("info: a template reads only the fields it names (no container scan for .ServerVersion)", () => {
   env = testContext();
@@ -55,4 +47,12 @@ test("version: Go field names for templates, Docker's ApiVersion spelling in JSO
   expect(j.Client.ApiVersion).toBe("1.41");
   expect(j.Client.APIVersion).toBeUndefined();
   expect([goArch("x64"), goArch("arm64"), goArch("ia32")]).toEqual(["amd64", "arm64", "386"]);
+});
+
+test("renderOne: the `{{.Field}}` shortcut prints exactly what the template engine prints", async () => {
+  const { renderOne } = await import("../../../src/cli/listing.ts");
+  const value = { S: "1.2.3", N: 42, Neg: -7, B: false, F: 1.5, Big: 2 ** 60, O: { a: 1 }, L: ["x"], Nil: null, E: "" };
+  for (const format of ["{{.S}}", "{{ .N }}", "{{.Neg}}", "{{.B}}", "{{.F}}", "{{.Big}}", "{{.O}}", "{{.L}}", "{{.Nil}}", "{{.E}}", "{{.Missing}}", "{{.S}} {{.N}}"]) {
+    expect([format, renderOne(format, value)]).toEqual([format, `${compileTemplate(format)(value)}\n`]);
+  }
 });
