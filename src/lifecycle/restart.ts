@@ -21,16 +21,15 @@ export async function restartContainer(ctx: Ctx, c: LiveContainer, opts: StopOpt
   const id = c.record.id;
   const autoRemove = c.record.autoRemove === true;
   if (autoRemove) await setAutoRemove(ctx, id, false);
-  let started = false;
   try {
     await stopContainer(ctx, c, opts);
     await startContainer(ctx, id);
-    started = true;
   } finally {
     if (autoRemove) {
       await setAutoRemove(ctx, id, true);
-      // It did not come back: it goes, as its --rm asked when it stopped.
-      if (!started) await cleanupContainer(ctx, id);
+      // Not running now (it did not come back, or its new run already ended while the record said
+      // "keep"): it goes, as its --rm asks. cleanupContainer leaves a running one alone.
+      await cleanupContainer(ctx, id);
     }
   }
 }

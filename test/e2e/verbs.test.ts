@@ -194,6 +194,12 @@ describe("volume", () => {
     const before = ok(["volume", "ls", "-q"]);
     ok(["run", "--rm", "volimg", "true"]);
     expect(ok(["volume", "ls", "-q"])).toBe(before);
+    // So does a detached --rm once its container has gone.
+    const id = ok(["run", "-d", "--rm", "-v", "/anon2", "volimg", "true"]).trim();
+    seenIds.add(id);
+    for (let i = 0; i < 100 && fs.existsSync(path.join(env.root, "containers", id)); i++) Bun.sleepSync(100);
+    expect(fs.existsSync(path.join(env.root, "containers", id))).toBe(false);
+    expect(ok(["volume", "ls", "-q"])).toBe(before);
     ok(["rm", "ivol"]);
     expect(ok(["volume", "prune", "-f"])).toContain(`${m.Name}\n`);
     ok(["volume", "rm", "ivnamed"]);
@@ -312,6 +318,13 @@ describe("restart, exists and container <verb>", () => {
     expect(startedAt("rsrm")[1]).toBe("running");
     expect(ok(["inspect", "-f", "{{.HostConfig.AutoRemove}}", "rsrm"]).trim()).toBe("true");
     ok(["rm", "-f", "rsrm"]);
+
+    // A --rm container whose new run ends at once still goes, as --rm asks.
+    const quick = ok(["run", "-d", "--rm", "busybox", "sh", "-c", "test -f /once || { touch /once; sleep 1000; }"]).trim();
+    seenIds.add(quick);
+    expect(ok(["restart", "-t", "1", quick])).toBe(`${quick}\n`);
+    for (let i = 0; i < 100 && fs.existsSync(path.join(env.root, "containers", quick)); i++) Bun.sleepSync(100);
+    expect(fs.existsSync(path.join(env.root, "containers", quick))).toBe(false);
 
     const none = T(["restart", "nosuchcontainer"]);
     expect(none.code).toBe(1);
