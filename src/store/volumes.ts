@@ -180,7 +180,7 @@ export function removeVolume(root: string, name: string, opts: { force?: boolean
     throw new NotFoundError(`Cannot remove volume "${name}": no such volume`);
   }
   const ids = (opts.users ?? volumeUsers(listContainers(root), [v])).get(name);
-  if (ids?.length) throw new FailedPreconditionError(`Cannot remove volume "${name}": volume is in use - [${[...ids].sort().join(", ")}]`);
+  if (ids?.length) throw new FailedPreconditionError(`Cannot remove volume "${name}": volume is in use - [${[...ids].sort().join(" ")}]`);
   discardVolume(root, name);
 }
 

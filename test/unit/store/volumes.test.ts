@@ -73,7 +73,7 @@ test("rm: no such volume; in use by a stopped container names its id; -f on a mi
   createVolume(r, "used");
   container(r, ID1, [{ Type: "volume", Name: "used", Destination: "/d" }]);
   container(r, ID2, [{ Type: "volume", Name: "used", Destination: "/e" }]);
-  expect(() => removeVolume(r, "used")).toThrow(`volume is in use - [${ID1}, ${ID2}]`);
+  expect(() => removeVolume(r, "used")).toThrow(`volume is in use - [${ID1} ${ID2}]`);
   expect(() => removeVolume(r, "used", { force: true })).toThrow(/volume is in use/);
   fs.rmSync(path.join(r, "containers"), { recursive: true });
   removeVolume(r, "used");
