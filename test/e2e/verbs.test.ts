@@ -178,6 +178,18 @@ describe("volume", () => {
     expect(ok(["volume", "ls", "-q", "--filter", "name=vnamed"])).toBe("");
   });
 
+  test("system prune --volumes: the anonymous volumes of the containers it removes, named ones kept", () => {
+    ok(["volume", "create", "spnamed"]);
+    ok(["run", "--name", "spv", "-v", "/p", "-v", "spnamed:/n", "busybox", "true"]);
+    idOf("spv");
+    const anon = (JSON.parse(ok(["inspect", "-f", "{{json .Mounts}}", "spv"])) as { Name: string }[])[0]!.Name;
+    const out = ok(["system", "prune", "-f", "--volumes"]);
+    expect(out).toContain(`Deleted Volumes:\n${anon}\n\n`);
+    expect(ok(["volume", "ls", "-q"])).toContain("spnamed\n");
+    expect(ok(["volume", "ls", "-q"])).not.toContain(anon);
+    ok(["volume", "rm", "spnamed"]);
+  });
+
   test("an image's VOLUME is an anonymous volume, seeded from the image; -v over it and --rm as Docker", () => {
     ok(["run", "--name", "ivol", "volimg", "sh", "-c", "cat /data/seed; echo more > /data/added"]);
     idOf("ivol");
