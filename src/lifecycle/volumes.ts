@@ -1,5 +1,6 @@
-// Volumes for `run`: bind sources made if missing (as `-v` does), named volumes under
-// volumes/<name>/_data seeded from the image on first use, anonymous volumes removed with --rm.
+// Volumes for `run`: bind sources made if missing (as `-v` does); named and anonymous volumes
+// (store/volumes.ts) seeded from the image while empty, as Docker does; anonymous ones removed
+// with --rm.
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
