@@ -45,6 +45,10 @@ export const VERBS: Readonly<Record<string, Load>> = {
   tag: async () => (await import("./commands/tag.ts")).tag,
   login: async () => (await import("./commands/login.ts")).login,
   logout: async () => (await import("./commands/login.ts")).logout,
+  restart: async () => (await import("./commands/restart.ts")).restart,
+  history: async () => (await import("./commands/history.ts")).history,
+  version: async () => (await import("./commands/version.ts")).version,
+  info: async () => (await import("./commands/info.ts")).info,
 };
 
 /** Management commands: `tinydock GROUP VERB`. */
@@ -52,6 +56,7 @@ export const GROUPS: Readonly<Record<string, { describe: string; load: () => Pro
   container: { describe: "Manage containers", load: async () => (await import("./commands/container.ts")).containerSubcommands },
   image: { describe: "Manage images", load: async () => (await import("./commands/image.ts")).imageSubcommands },
   network: { describe: "Manage networks", load: async () => (await import("./commands/network.ts")).networkSubcommands },
+  volume: { describe: "Manage volumes", load: async () => (await import("./commands/volume.ts")).volumeSubcommands },
   system: { describe: "Manage tinydock", load: async () => (await import("./commands/system.ts")).systemSubcommands },
 };
 
@@ -205,7 +210,33 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
   return chosen;
 }
 
-export async function runCli(args: string[], io: Io = defaultIo()): Promise<number> {
+/** The fast readers of the most common lines (no yargs); null where they are unsure. */
+async function fastParse(verb: string | undefined, args: string[], tail: ReturnType<typeof splitRunArgs>): Promise<ParsedCommand | null> {
+  if (verb === "run" && tail) {
+    const argv = parseRunArgs(tail.head);
+    return argv ? { spec: await VERBS.run!(), argv, path: verb } : null;
+  }
+  if (verb === "ps") {
+    const argv = (await import("./ps-args.ts")).parsePsArgs(args);
+    return argv ? { spec: await VERBS.ps!(), argv, path: verb } : null;
+  }
+  // `info`/`version` with at most --format: CI scripts poll `info` for readiness.
+  if (verb === "info" || verb === "version") {
+    const argv = (await import("./format-args.ts")).parseFormatOnlyArgs(args, verb);
+    return argv ? { spec: await VERBS[verb]!(), argv, path: verb } : null;
+  }
+  if (verb === "volume") {
+    const argv = (await import("./format-args.ts")).parseVolumeLsArgs(args);
+    return argv ? { spec: (await import("./commands/volume.ts")).volumeLs, argv, path: "volume ls" } : null;
+  }
+  return null;
+}
+
+export async function runCli(args0: string[], io: Io = defaultIo()): Promise<number> {
+  // `container run|create|exec …` is the verb itself: its command is split off the same way.
+  const groupAt = args0.findIndex((a) => !a.startsWith("-"));
+  const args =
+    groupAt >= 0 && args0[groupAt] === "container" && Object.hasOwn(COMMAND_TAILS, args0[groupAt + 1] ?? "") ? [...args0.slice(0, groupAt), ...args0.slice(groupAt + 1)] : args0;
   // yargs' answer to a lone --version, without yargs.
   if (args.length === 1 && args[0] === "--version") {
     io.out(`tinydock version ${VERSION}\n`);
@@ -216,9 +247,7 @@ export async function runCli(args: string[], io: Io = defaultIo()): Promise<numb
   try {
     const verb = args.find((a) => !a.startsWith("-"));
     const tail = verb !== undefined && Object.hasOwn(COMMAND_TAILS, verb) ? splitRunArgs(args, verb, COMMAND_TAILS[verb]!) : null;
-    // The fast readers of the most common lines; anything they are unsure of goes to yargs.
-    const fast = verb === "run" && tail ? parseRunArgs(tail.head) : verb === "ps" ? (await import("./ps-args.ts")).parsePsArgs(args) : null;
-    chosen = fast ? { spec: await VERBS[verb!]!(), argv: fast, path: verb! } : await parseWithYargs(tail ? tail.head : args);
+    chosen = (await fastParse(verb, args, tail)) ?? (await parseWithYargs(tail ? tail.head : args));
     if (!chosen) return 0;
     if (tail) chosen.argv.command = tail.rest;
     const { createContext } = await import("../context.ts");

@@ -179,6 +179,8 @@ export async function cleanupContainer(ctx: Ctx, id: string): Promise<void> {
     if (c.state.Running) return;
     await teardownContainer(ctx, rec);
     if (rec.autoRemove) {
+      // Docker's --rm takes the container's anonymous volumes with it.
+      removeAnonymousVolumes(ctx, rec);
       fs.writeFileSync(containerFiles(ctx.root, id).removing, "", { mode: 0o600 });
       await drainWaiters(ctx, id);
       discardContainerDir(ctx.root, id);

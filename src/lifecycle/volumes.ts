@@ -1,5 +1,6 @@
-// Volumes for `run`: bind sources made if missing (as `-v` does), named volumes under
-// volumes/<name>/_data seeded from the image on first use, anonymous volumes removed with --rm.
+// Volumes for `run`: bind sources made if missing (as `-v` does); named and anonymous volumes
+// (store/volumes.ts) seeded from the image while empty, as Docker does; anonymous ones removed
+// with --rm.
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
@@ -11,13 +12,11 @@ import type { ResolvedBind, TmpfsMount } from "../runtime/spec.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { ImageRecord } from "../store/images.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import { randomHex } from "../random.ts";
+import { createVolume } from "../store/volumes.ts";
+
+export { volumeDir } from "../store/volumes.ts";
 
 const { O_RDONLY, O_DIRECTORY } = fs.constants;
-
-export function volumeDir(root: string, name: string): string {
-  return path.join(root, "volumes", name, "_data");
-}
 
 /**
  * A new volume seeded with what the image has at `target`: the path resolved inside the image's
@@ -69,6 +68,7 @@ export function prepareVolumes(
   specs: VolumeSpec[],
   undo: (() => void)[],
   removeAnonymous: boolean,
+  containerId?: string,
 ): { binds: ResolvedBind[]; tmpfs: TmpfsMount[] } {
   const binds: ResolvedBind[] = [];
   const tmpfs: TmpfsMount[] = [];
@@ -86,20 +86,17 @@ export function prepareVolumes(
       binds.push({ source: v.source, target: v.target, readonly: v.readonly, kind: st.isDirectory() ? "dir" : "file" });
       continue;
     }
-    const anonymous = v.name === undefined;
-    const name = v.name ?? randomHex(32);
-    const data = volumeDir(ctx.root, name);
-    if (!fs.existsSync(data)) {
-      fs.mkdirSync(data, { recursive: true, mode: 0o755 });
-      fs.chmodSync(path.dirname(path.dirname(data)), 0o700);
-      try {
-        if (!v.nocopy) seedFromImage(ctx, layout, record, v.target, data);
-      } catch (err) {
-        fs.rmSync(path.dirname(data), { recursive: true, force: true });
-        throw err;
-      }
-      if (anonymous && removeAnonymous) undo.push(() => fs.rmSync(path.dirname(data), { recursive: true, force: true }));
-    }
+    // Seeded before it appears under its name (store/volumes.ts): a second run never sees it half full.
+    const { volume, created } = createVolume(ctx.root, v.name, {
+      anonymous: v.name === undefined,
+      ...(containerId ? { createdBy: containerId } : {}),
+      fill: v.nocopy ? undefined : (dir) => seedFromImage(ctx, layout, record, v.target, dir),
+    });
+    const data = volume.Mountpoint;
+    // Docker copies the image's files into any empty volume it mounts (copyExistingContents), so a
+    // `volume create`d one is seeded by its first container too.
+    if (!created && !v.nocopy && fs.readdirSync(data).length === 0) seedFromImage(ctx, layout, record, v.target, data);
+    if (created && v.name === undefined && removeAnonymous) undo.push(() => fs.rmSync(path.dirname(data), { recursive: true, force: true }));
     binds.push({ source: data, target: v.target, readonly: v.readonly, kind: "dir" });
   }
   return { binds, tmpfs };

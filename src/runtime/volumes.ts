@@ -132,3 +132,20 @@ export function parseMountFlag(text: string, cwd = "/"): VolumeSpec {
       bad("mount", text, `unknown type "${type}" (bind, volume or tmpfs)`);
   }
 }
+
+/**
+ * The image's VOLUMEs as Docker adds them to a run: an anonymous volume for each path no mount of
+ * the run already targets; a path a run's `-v` could not take (relative, /, /proc, /sys) fails.
+ */
+export function withImageVolumes(specs: VolumeSpec[], imageVolumes: Record<string, unknown> | null | undefined): VolumeSpec[] {
+  const taken = new Set(specs.map((s) => s.target));
+  const out = [...specs];
+  for (const p of Object.keys(imageVolumes ?? {}).sort()) {
+    // Dockerfiles write `VOLUME /data/` as often as `/data`: one path.
+    const target = checkTarget("image volume", p, p.length > 1 ? p.replace(/\/+$/, "") : p);
+    if (taken.has(target)) continue;
+    taken.add(target);
+    out.push({ type: "volume", target, readonly: false, nocopy: false });
+  }
+  return out;
+}

@@ -1,14 +1,22 @@
 // `container <verb>`: the management-command spelling of the container verbs, plus prune and the
 // hidden `container cleanup <id>` the supervisor runs when a container ends for good.
 import type { CommandSpec, Io } from "../command.ts";
+import { attach } from "./attach.ts";
 import { cp } from "./cp.ts";
+import { create } from "./create.ts";
+import { exec } from "./exec.ts";
+import { containerExists } from "./exists.ts";
 import { containerInspect } from "./inspect.ts";
 import { kill } from "./kill.ts";
 import { logs } from "./logs.ts";
 import { pause } from "./pause.ts";
+import { port } from "./port.ts";
 import { containerLs } from "./ps.ts";
 import { rename } from "./rename.ts";
+import { restart } from "./restart.ts";
 import { containerRm } from "./rm.ts";
+import { run } from "./run.ts";
+import { start } from "./start.ts";
 import { stats } from "./stats.ts";
 import { stop } from "./stop.ts";
 import { top } from "./top.ts";
@@ -62,4 +70,12 @@ export const containerSubcommands: CommandSpec[] = [
   cp,
   containerPrune,
   containerCleanup,
+  attach,
+  create,
+  exec,
+  port,
+  restart,
+  run,
+  start,
+  containerExists,
 ];

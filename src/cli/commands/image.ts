@@ -1,5 +1,7 @@
 // `image` and its subcommands, as Docker names them.
 import type { CommandSpec } from "../command.ts";
+import { imageExists } from "./exists.ts";
+import { history } from "./history.ts";
 import { imageLs } from "./images.ts";
 import { pull } from "./pull.ts";
 import { load } from "./load.ts";
@@ -77,4 +79,4 @@ const unmount: CommandSpec = {
 
 const rm: CommandSpec = { ...rmi, command: ["rm <images..>", "remove"] };
 
-export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, push, load, save, rm, prune, tag, mount, unmount];
+export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, push, load, save, rm, prune, tag, mount, unmount, history, imageExists];

@@ -2,6 +2,8 @@
 // cgroups, mounts, network objects — found by their tinydock names), and dangling images.
 import type { CommandSpec } from "../command.ts";
 import { confirm } from "./container.ts";
+import { systemDf } from "./df.ts";
+import { info } from "./info.ts";
 
 const prune: CommandSpec = {
   command: "prune",
@@ -9,12 +11,14 @@ const prune: CommandSpec = {
   builder: (y) =>
     y
       .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" })
-      .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove all unused images, not just dangling ones" }),
+      .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove all unused images, not just dangling ones" })
+      .option("volumes", { type: "boolean", default: false, describe: "Prune anonymous volumes" }),
   async run(ctx, argv, io) {
     const warning = [
       "WARNING! This will remove:",
       "  - all stopped containers",
       "  - everything left behind by containers whose engine process was killed",
+      ...(argv.volumes ? ["  - all anonymous volumes not used by at least one container"] : []),
       argv.all ? "  - all images without at least one container associated to them" : "  - all dangling images",
       "",
     ].join("\n");
@@ -25,6 +29,8 @@ const prune: CommandSpec = {
     const { humanSize } = await import("../format.ts");
     const report = await reconcile(ctx);
     const containers = await pruneContainers(ctx);
+    // After the containers: volumes only they used are unused now, as in Docker's order.
+    const volumes = argv.volumes ? (await import("../../store/volumes.ts")).pruneVolumes(ctx.root) : { deleted: [], bytes: 0 };
     const used = new Set(listContainers(ctx.root).map((c) => c.imageId));
     const images = await pruneImages(ctx, { all: Boolean(argv.all), inUse: (r) => (used.has(r.id) ? "in use" : undefined) });
     const orphans = [
@@ -35,10 +41,11 @@ const prune: CommandSpec = {
       ...report.network.map((n) => `network: ${n}`),
     ];
     if (containers.deleted.length) io.out(`Deleted Containers:\n${containers.deleted.map((d) => `${d}\n`).join("")}\n`);
+    if (volumes.deleted.length) io.out(`Deleted Volumes:\n${volumes.deleted.map((d) => `${d}\n`).join("")}\n`);
     if (orphans.length) io.out(`Cleaned up:\n${orphans.map((o) => `${o}\n`).join("")}\n`);
     if (images.deleted.length) io.out(`Deleted Images:\n${images.deleted.map((d) => `deleted: ${d}\n`).join("")}\n`);
-    io.out(`Total reclaimed space: ${humanSize(containers.bytes + images.gc.bytes)}\n`);
+    io.out(`Total reclaimed space: ${humanSize(containers.bytes + volumes.bytes + images.gc.bytes)}\n`);
   },
 };
 
-export const systemSubcommands: CommandSpec[] = [prune];
+export const systemSubcommands: CommandSpec[] = [prune, systemDf, info];

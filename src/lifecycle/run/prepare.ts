@@ -24,6 +24,7 @@ import { runUndo } from "../../undo.ts";
 import { monitorExecutable } from "../monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts, type NetworkOptions } from "../network-setup.ts";
 import { containerRecord, mountsRecord } from "../record.ts";
+import { withImageVolumes } from "../../runtime/volumes.ts";
 import { prepareVolumes } from "../volumes.ts";
 import { hostDevices } from "./devices.ts";
 import { containerCapabilities, containerPlan, seccompFilter } from "./plan.ts";
@@ -90,7 +91,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     await saveNewRecord(ctx, state, req, mode, durable);
     creating?.release(); // the record exists: from here rm, stop and reconcile judge it by its state
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);
-    const { binds, tmpfs } = mountVolumes(ctx, layout, image, req, state, undo, durable);
+    const { binds, tmpfs } = mountVolumes(ctx, layout, image, config, req, state, undo, durable);
     t.mark("record, volumes");
 
     const capabilities = containerCapabilities(req.security);
@@ -252,11 +253,12 @@ async function saveNewRecord(ctx: Ctx, state: ContainerRecord, req: RunRequest, 
   }
 }
 
-/** -v/--mount/--tmpfs: sources made or seeded, and Docker's Mounts in the record. */
-function mountVolumes(ctx: Ctx, layout: StoreLayout, image: ImageRecord, req: RunRequest, state: ContainerRecord, undo: Undo, durable: boolean): { binds: ResolvedBind[]; tmpfs: TmpfsMount[] } {
-  const volumes = prepareVolumes(ctx, layout, image, req.volumes, undo, req.lifetime.rm);
-  if (req.volumes.length) {
-    state.mounts = mountsRecord(req.volumes, volumes.binds);
+/** -v/--mount/--tmpfs and the image's VOLUMEs: sources made or seeded, and Docker's Mounts in the record. */
+function mountVolumes(ctx: Ctx, layout: StoreLayout, image: ImageRecord, config: ContainerConfig, req: RunRequest, state: ContainerRecord, undo: Undo, durable: boolean): { binds: ResolvedBind[]; tmpfs: TmpfsMount[] } {
+  const specs = withImageVolumes(req.volumes, config.Volumes);
+  const volumes = prepareVolumes(ctx, layout, image, specs, undo, req.lifetime.rm, state.id);
+  if (specs.length) {
+    state.mounts = mountsRecord(specs, volumes.binds);
     saveContainer(ctx.root, state, durable);
   }
   return volumes;

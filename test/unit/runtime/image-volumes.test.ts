@@ -1,0 +1,21 @@
+import { expect, test } from "bun:test";
+import { parseVolumeFlag, withImageVolumes } from "../../../src/runtime/volumes.ts";
+
+test("image VOLUMEs: an anonymous volume each, in path order, unless the run mounts that path itself", () => {
+  const specs = [parseVolumeFlag("named:/data"), parseVolumeFlag("/host:/etc/conf:ro")];
+  expect(withImageVolumes(specs, { "/var/log": {}, "/data": {}, "/cache/": {} })).toEqual([
+    ...specs,
+    { type: "volume", target: "/cache", readonly: false, nocopy: false },
+    { type: "volume", target: "/var/log", readonly: false, nocopy: false },
+  ]);
+  expect(withImageVolumes([], null)).toEqual([]);
+  expect(withImageVolumes([], undefined)).toEqual([]);
+  // "/data/" and "/data" are one path: one volume
+  expect(withImageVolumes([], { "/data/": {}, "/data": {} })).toHaveLength(1);
+});
+
+test("image VOLUMEs a run could not mount are refused, as the same -v would be", () => {
+  for (const bad of ["relative", "/", "/proc", "/sys/kernel", "/x/../proc"]) {
+    expect(() => withImageVolumes([], { [bad]: {} })).toThrow(/Cannot parse image volume/);
+  }
+});
