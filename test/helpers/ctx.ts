@@ -18,7 +18,9 @@ export function testContext(config: Partial<EngineConfig> = {}, overrides: Parti
   const root = path.join(dir, "tinydock-root");
   const dockerConfig = path.join(dir, "docker");
   const ctx = createContext({
-    env: { TINYDOCK_ROOT: root, TINYDOCK_CONFIG: path.join(dir, "none.json"), DOCKER_CONFIG: dockerConfig, HOME: dir },
+    // Its own exec root too: host-wide records (owners, address claims, port locks) of tests running
+    // side by side stay apart; a test of two roots on one host passes a shared execRoot itself.
+    env: { TINYDOCK_ROOT: root, TINYDOCK_CONFIG: path.join(dir, "none.json"), TINYDOCK_EXEC_ROOT: path.join(dir, "exec"), DOCKER_CONFIG: dockerConfig, HOME: dir },
     sys: linuxSys(),
     overrides: {
       config: { ...DEFAULT_CONFIG_VALUES, mirrorFallback: false, ...config },
