@@ -70,11 +70,8 @@ export function applyNamespaceModes(plan: RunPlan, modes: NamespaceModes, pid1Of
     if (!mode.startsWith("container:")) continue;
     const pid = pid1Of(mode.slice("container:".length));
     joins.push({ ns, path: `/proc/${pid}/ns/${ns}` });
-    // The other container's /dev/shm, as Docker shares a shareable container's.
-    if (ns === "ipc") {
-      const shm = plan.mounts.findIndex((m) => m.target === "/dev/shm");
-      if (shm >= 0) plan.mounts[shm] = { source: `/proc/${pid}/root/dev/shm`, target: "/dev/shm", fstype: null, flags: MS.BIND | MS.REC, data: null };
-    }
+    // Its SysV IPC is shared; its /dev/shm is a tmpfs in its own mount namespace, which a bind
+    // mount cannot reach from here (EINVAL): this container keeps a /dev/shm of its own.
   }
   if (modes.ipc === "host") {
     const shm = plan.mounts.findIndex((m) => m.target === "/dev/shm");
