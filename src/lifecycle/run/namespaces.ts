@@ -81,6 +81,10 @@ export function applyNamespaceModes(plan: RunPlan, modes: NamespaceModes, pid1Of
   if (joins.length) plan.joinNamespaces = joins;
 }
 
+export function allPrivate(modes: NamespaceModes): boolean {
+  return modes.ipc === "private" && modes.pid === "private" && modes.uts === "private" && modes.cgroupns === "private";
+}
+
 /** The pid mode container:NAME needs a join the init cannot make. */
 export function checkNamespaceModes(modes: NamespaceModes): void {
   if (modes.pid.startsWith("container:")) {

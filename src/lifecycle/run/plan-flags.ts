@@ -2,24 +2,17 @@
 // host devices, --ipc/--pid/--uts/--cgroupns. Only a flag that was given costs anything here.
 import fs from "node:fs";
 import path from "node:path";
-import type { Ctx } from "../../context.ts";
 import { devMajor, devMinor } from "../../runtime/devicespec.ts";
 import type { RunPlan } from "../../runtime/plan.ts";
 import { DEFAULT_SYMLINKS } from "../../runtime/spec.ts";
-import { findLive } from "../live.ts";
-import { applyNamespaceModes, DEFAULT_NAMESPACE_MODES, pid1OrFail } from "./namespaces.ts";
+import { applyNamespaceModes, type ResolvePid1 } from "./namespaces.ts";
 import type { RunRequest } from "./request.ts";
 
-export function applyPlanFlags(ctx: Ctx, plan: RunPlan, req: RunRequest): void {
+/** `pid1Of` is given when a namespace mode is not private (its module is loaded only then). */
+export function applyPlanFlags(plan: RunPlan, req: RunRequest, pid1Of?: ResolvePid1): void {
   if (req.resources.shmSize !== undefined) setShmSize(plan, req.resources.shmSize);
   if (req.security.privileged) plan.devices = withHostDevices(plan.devices, readHostDevices("/dev"));
-  const ns = req.namespaces;
-  if (ns.ipc !== DEFAULT_NAMESPACE_MODES.ipc || ns.pid !== "private" || ns.uts !== "private" || ns.cgroupns !== "private") {
-    applyNamespaceModes(plan, ns, (ref) => {
-      const c = findLive(ctx, ref);
-      return pid1OrFail(ref, c.state.Pid, c.state.Running);
-    });
-  }
+  if (pid1Of) applyNamespaceModes(plan, req.namespaces, pid1Of);
 }
 
 /** /dev/shm's tmpfs at `bytes` (Docker: size in bytes, rounded by the kernel to pages). */

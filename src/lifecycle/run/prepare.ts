@@ -26,7 +26,7 @@ import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts, type
 import { containerRecord, mountsRecord } from "../record.ts";
 import { prepareVolumes } from "../volumes.ts";
 import { hostDevices } from "./devices.ts";
-import { ownNamespaces } from "./namespaces.ts";
+import { allPrivate, ownNamespaces, pid1OrFail, type ResolvePid1 } from "./namespaces.ts";
 import { applyPlanFlags } from "./plan-flags.ts";
 import { applySysctls } from "./sysctls.ts";
 import { containerCapabilities, containerPlan, seccompFilter } from "./plan.ts";
@@ -115,7 +115,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
       ttySlave: early ? early.fdMap[3]! : io.ttySlave,
     });
     applyNetworkToPlan(plan, network);
-    applyPlanFlags(ctx, plan, req);
+    applyPlanFlags(plan, req, allPrivate(req.namespaces) ? undefined : await containerPid1(ctx));
     if (req.security.sysctls?.length) applySysctls(ctx, req.security.sysctls, network);
     t.mark("plan");
     return { id, name, paths, state, plan, cgroup, network, ...(early ? { early } : {}), cleanup, keep: () => void (undo.length = 0), t };
@@ -201,6 +201,15 @@ async function findOrPull(ctx: Ctx, layout: StoreLayout, req: RunRequest, io: Ru
   const res = await pullImage(ctx, req.image, req.platform ? { platform: req.platform } : {});
   io.pullOut(`Digest: ${res.digest}\nStatus: Downloaded newer image for ${req.image}\n`);
   return res.record;
+}
+
+/** --ipc/--uts container:NAME: that container's PID 1, which must be running. */
+async function containerPid1(ctx: Ctx): Promise<ResolvePid1> {
+  const { findLive } = await import("../live.ts");
+  return (ref) => {
+    const c = findLive(ctx, ref);
+    return pid1OrFail(ref, c.state.Pid, c.state.Running);
+  };
 }
 
 /** "busybox" → "busybox:latest", as Docker names a reference in its errors. */
