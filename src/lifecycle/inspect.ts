@@ -1,6 +1,9 @@
 // `docker inspect` of a container: Docker's field names and shapes, from state.json (static
 // config), run.json + liveness (State) and the image's config where state.json has no Config yet.
+import path from "node:path";
 import type { Ctx } from "../context.ts";
+import { lowerLinks } from "../rootfs/images.ts";
+import { loadImage } from "../store/images.ts";
 import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
 import { readBlob } from "../store/content.ts";
 import { storeLayout } from "../store/layout.ts";
@@ -36,15 +39,75 @@ export function commandOf(ctx: Ctx, rec: ContainerRecord, cache?: ImageConfigCac
   return { path: argv[0] ?? "", args: argv.slice(1) };
 }
 
-function portMap(rec: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[] | null> {
+/** NetworkSettings.Ports: each exposed port (null when not published) and each published one, "0.0.0.0" for every address. */
+function portMap(rec: ContainerRecord, exposed: Record<string, unknown> | undefined): Record<string, { HostIp: string; HostPort: string }[] | null> {
   const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const key of Object.keys(exposed ?? {})) out[key] = null;
   for (const p of rec.ports ?? []) {
     const b = normalizePort(p);
     if (!b) continue;
     const key = `${b.containerPort}/${b.protocol}`;
-    (out[key] ??= []).push({ HostIp: b.hostIp, HostPort: String(b.hostPort) });
+    (out[key] ??= []).push({ HostIp: b.hostIp === "" ? "0.0.0.0" : b.hostIp, HostPort: String(b.hostPort) });
   }
   return out;
+}
+
+/** HostConfig's zero values, for records written before they were recorded whole. */
+const HOST_CONFIG_ZERO: Record<string, unknown> = {
+  Binds: null,
+  ContainerIDFile: "",
+  NetworkMode: "bridge",
+  PortBindings: {},
+  VolumeDriver: "",
+  VolumesFrom: null,
+  CapAdd: null,
+  CapDrop: null,
+  CgroupnsMode: "private",
+  Dns: [],
+  DnsOptions: [],
+  DnsSearch: [],
+  ExtraHosts: null,
+  GroupAdd: null,
+  IpcMode: "private",
+  Cgroup: "",
+  Links: null,
+  OomScoreAdj: 0,
+  PidMode: "",
+  Privileged: false,
+  PublishAllPorts: false,
+  ReadonlyRootfs: false,
+  SecurityOpt: null,
+  UTSMode: "",
+  UsernsMode: "",
+  ShmSize: 64 * 1024 * 1024,
+  Runtime: "runc",
+  CpuShares: 0,
+  Memory: 0,
+  NanoCpus: 0,
+  CgroupParent: "",
+  CpuPeriod: 0,
+  CpuQuota: 0,
+  CpusetCpus: "",
+  CpusetMems: "",
+  Devices: [],
+  DeviceCgroupRules: null,
+  MemoryReservation: 0,
+  MemorySwap: 0,
+  MemorySwappiness: null,
+  OomKillDisable: false,
+  PidsLimit: null,
+  Ulimits: [],
+};
+
+/** The image's layers, top first, as Docker's overlay2 GraphDriver.Data.LowerDir ("" when the image is gone). */
+function lowerDir(ctx: Ctx, imageId: string): string {
+  try {
+    const layout = storeLayout(ctx.root);
+    const image = loadImage(layout, imageId);
+    return image ? lowerLinks(layout, image).map((l) => path.join(layout.root, l)).join(":") : "";
+  } catch {
+    return "";
+  }
 }
 
 /** A PortBinding whatever the ports stage named its fields. */
@@ -68,8 +131,7 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
   const image = imageConfigOf(ctx, rec.imageId, cache);
   const restart = rec.restartPolicy ?? { name: "no", maximumRetryCount: 0 };
   const hostConfig = {
-    NetworkMode: "bridge",
-    PortBindings: {},
+    ...HOST_CONFIG_ZERO,
     RestartPolicy: { Name: restart.name, MaximumRetryCount: restart.maximumRetryCount },
     AutoRemove: rec.autoRemove ?? false,
     LogConfig: {
@@ -126,21 +188,21 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
     LogPath: containerFiles(ctx.root, rec.id).log,
     Name: `/${rec.name}`,
     RestartCount: s.RestartCount,
-    Driver: "overlay",
+    Driver: "overlay2",
     Platform: "linux",
     MountLabel: "",
     ProcessLabel: "",
     AppArmorProfile: "",
     ExecIDs: null,
     HostConfig: hostConfig,
-    GraphDriver: { Name: "overlay", Data: { UpperDir: paths.upper, WorkDir: paths.work, MergedDir: paths.rootfs } },
+    GraphDriver: { Name: "overlay2", Data: { LowerDir: lowerDir(ctx, rec.imageId), MergedDir: paths.rootfs, UpperDir: paths.upper, WorkDir: paths.work } },
     Mounts: rec.mounts ?? [],
     Config: config,
     NetworkSettings: {
       Bridge: "",
       SandboxID: "",
       SandboxKey: "",
-      Ports: portMap(rec),
+      Ports: portMap(rec, config.ExposedPorts as Record<string, unknown> | undefined),
       Gateway: "",
       IPAddress: "",
       IPPrefixLen: 0,

@@ -27,6 +27,7 @@ export async function attachContainerNetwork(ctx: Ctx, rec: Pick<ContainerRecord
     mode: o.mode,
     aliases: o.aliases,
     ...(o.ip !== undefined ? { ip: o.ip } : {}),
+    ...(o.macAddress !== undefined ? { macAddress: o.macAddress } : {}),
     dns: o.dns,
     dnsSearch: o.dnsSearch,
     dnsOptions: o.dnsOptions,

@@ -2,15 +2,18 @@
 // and Docker's Config/HostConfig names that inspect shows and `start` reads back (the cgroup's
 // resources and devices, made again after a cleanup took them).
 import path from "node:path";
+import type { ContainerConfig } from "../image/manifest.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
+import type { DeviceRule } from "../runtime/cgroups/devices.ts";
 import type { DeviceSpec } from "../runtime/devicespec.ts";
-import type { Resources } from "../runtime/resources.ts";
+import { CPU_PERIOD_US, type Resources } from "../runtime/resources.ts";
 import type { ResolvedBind } from "../runtime/spec.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { ContainerRecord } from "../store/containers.ts";
+import { dockerConfig, dockerHostConfig } from "./docker-config.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE } from "./monitor.ts";
 import type { NetworkOptions } from "./network-setup.ts";
-import type { LifetimeRequest, RunRequest } from "./run/request.ts";
+import type { RunRequest } from "./run/request.ts";
 
 /** What the record holds beyond the request: made while the container was. */
 export interface RecordFacts {
@@ -23,11 +26,13 @@ export interface RecordFacts {
   networkOptions: NetworkOptions;
   /** The container's cgroup directories. */
   cgroupPath: string[];
+  /** The image's config: Config shows it under what was asked. */
+  imageConfig: ContainerConfig;
 }
 
 /** A new container's record, in the state `created`. */
 export function containerRecord(req: RunRequest, f: RecordFacts): ContainerRecord {
-  const { process: p, lifetime, security } = req;
+  const { process: p, lifetime } = req;
   return {
     id: f.id,
     name: f.name,
@@ -41,21 +46,11 @@ export function containerRecord(req: RunRequest, f: RecordFacts): ContainerRecor
     autoRemove: lifetime.rm,
     restartPolicy: lifetime.restart ?? { name: "no", maximumRetryCount: 0 },
     logConfig: lifetime.logConfig ?? { maxSize: DEFAULT_LOG_MAX_SIZE, maxFile: DEFAULT_LOG_MAX_FILE },
-    config: {
-      ...(p.tty ? { Tty: true } : {}),
-      ...(p.interactive ? { OpenStdin: true } : {}),
-      ...(req.labels ? { Labels: req.labels } : {}),
-    },
+    // Docker's Config and HostConfig, whole: inspect shows them, `start` and `stop` read them back.
+    config: dockerConfig(req, f.imageConfig, { hostname: f.hostname, ports: f.networkOptions.ports }),
     hostConfig: {
-      AutoRemove: lifetime.rm,
-      Privileged: security.privileged,
-      ...(req.resources.devices.length ? { Devices: devicesToHostConfig(req.resources.devices) } : {}),
-      ReadonlyRootfs: security.readOnly,
-      RestartPolicy: { Name: lifetime.restart?.name ?? "no", MaximumRetryCount: lifetime.restart?.maximumRetryCount ?? 0 },
-      LogConfig: { Type: "json-file", Config: logOptsConfig(lifetime.logConfig) },
-      Init: p.init,
-      NetworkMode: req.network.mode,
-      // Docker's names; also what `start` makes the cgroup again from after a cleanup took it.
+      ...dockerHostConfig(req, { ports: f.networkOptions.ports }),
+      // The cgroup's limits under Docker's names, which `start` makes the cgroup again from.
       ...resourcesToHostConfig(req.resources.limits),
     },
     network: f.network,
@@ -102,15 +97,27 @@ const HOST_CONFIG_RESOURCES: [keyof Resources, string][] = [
   ["pidsLimit", "PidsLimit"],
 ];
 
+/**
+ * The limits set, under Docker's names; --cpus is NanoCpus there (Docker's CpuQuota and CpuPeriod
+ * stay 0), its quota over the default period.
+ */
 export function resourcesToHostConfig(r: Resources): Record<string, number | string> {
   const out: Record<string, number | string> = {};
-  for (const [k, name] of HOST_CONFIG_RESOURCES) if (r[k] !== undefined) out[name] = r[k]!;
+  for (const [k, name] of HOST_CONFIG_RESOURCES) if (r[k] !== undefined && k !== "cpuQuota" && k !== "cpuPeriod") out[name] = r[k]!;
+  if (r.cpuQuota !== undefined && r.cpuPeriod) out.NanoCpus = Math.round((r.cpuQuota * 1e9) / r.cpuPeriod);
   return out;
 }
 
+/** Back from HostConfig, Docker's zero values read as unset; records of older versions kept CpuQuota/CpuPeriod. */
 export function resourcesFromHostConfig(h: Record<string, unknown>): Resources {
   const out: Record<string, unknown> = {};
-  for (const [k, name] of HOST_CONFIG_RESOURCES) if (h[name] !== undefined) out[k] = h[name];
+  const unset = (v: unknown) => v === undefined || v === null || v === "" || v === 0;
+  for (const [k, name] of HOST_CONFIG_RESOURCES) if (!unset(h[name])) out[k] = h[name];
+  const nano = h.NanoCpus;
+  if (typeof nano === "number" && nano > 0) {
+    out.cpuPeriod = CPU_PERIOD_US;
+    out.cpuQuota = Math.round((nano * CPU_PERIOD_US) / 1e9);
+  }
   return out as Resources;
 }
 
@@ -129,6 +136,8 @@ export function devicesFromHostConfig(h: Record<string, unknown>): DeviceSpec[] 
   return ((h.Devices ?? []) as HostConfigDevice[]).map((d) => ({ hostPath: d.PathOnHost, containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
 }
 
-function logOptsConfig(c: LifetimeRequest["logConfig"]): Record<string, string> {
-  return c ? { "max-size": String(c.maxSize), "max-file": String(c.maxFile) } : {};
+/** --device-cgroup-rule back from HostConfig.DeviceCgroupRules (allow rules). */
+export function deviceCgroupRulesFromHostConfig(h: Record<string, unknown>): DeviceRule[] {
+  const rules = h.DeviceCgroupRules;
+  return Array.isArray(rules) ? rules.filter((r): r is string => typeof r === "string").map((rule) => ({ allow: true, rule })) : [];
 }

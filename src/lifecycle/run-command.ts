@@ -14,6 +14,8 @@ import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type VolumeSpec } from
 import { createContainer, runContainer, runDetached } from "./run.ts";
 import type { RunRequest } from "./run/request.ts";
 import { parseLabels, parseLogOpts, parseRestartPolicy } from "./run-options.ts";
+import { applyRunFlags, labelFiles, parseMacAddress } from "./run/flags.ts";
+import { parseNamespaceModes } from "./run/namespaces.ts";
 import { openTtySession } from "./tty.ts";
 import { relayStdio } from "./stdio-relay.ts";
 import { cloexecPipe, isTerminal } from "../sys/ffi.ts";
@@ -96,10 +98,12 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
       aliases: list(argv["network-alias"]),
       dns: list(argv.dns),
       dnsSearch: list(argv["dns-search"]),
-      dnsOptions: list(argv["dns-option"]),
+      dnsOptions: [...list(argv["dns-option"]), ...list(argv["dns-opt"])],
       extraHosts: list(argv["add-host"]),
     };
     if (argv.ip !== undefined) network.ip = String(argv.ip);
+    const mac = str(argv["mac-address"]);
+    if (mac !== undefined) network.macAddress = parseMacAddress(mac);
     const ports: RunRequest["ports"] = { publish: list(argv.publish), publishAll: argv["publish-all"] === true };
     // A bad -p fails here, before anything is created (Docker: before the container exists).
     (await import("../network/portspec.ts")).parsePortSpecs(ports.publish);
@@ -111,6 +115,7 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
       ports,
       lifetime: { detach: Boolean(argv.detach), rm: Boolean(argv.rm) },
       resources: { limits: resources, ulimits, devices },
+      namespaces: parseNamespaceModes({ ipc: str(argv.ipc), pid: str(argv.pid), uts: str(argv.uts), cgroupns: str(argv.cgroupns) }),
       security: {
         privileged: Boolean(argv.privileged),
         capAdd: list(argv["cap-add"]),
@@ -129,8 +134,9 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
     if (req.lifetime.restart && req.lifetime.restart.name !== "no" && req.lifetime.rm) throw new InvalidArgumentError("Conflicting options: --restart and --rm");
     const logOpts = list(argv["log-opt"]);
     if (logOpts.length) req.lifetime.logConfig = parseLogOpts(logOpts);
-    const labels = list(argv.label);
+    const labels = [...labelFiles(list(argv["label-file"])), ...list(argv.label)];
     if (labels.length) req.labels = parseLabels(labels);
+    applyRunFlags(req, argv, h);
     return req;
   }
 }
@@ -138,8 +144,9 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
 export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
   {
     const req = await buildRunRequest(ctx, argv, h);
+    const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
     if (req.lifetime.detach) {
-      const d = await runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+      const d = await withCidfile(cid, () => runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }));
       io.out(`${d.id}\n`);
       return 0;
     }
@@ -149,23 +156,29 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
     const relay = tty ? undefined : relayStdio({ interactive: req.process.interactive, pipe: cloexecPipe, isTerminal });
     const stdio = tty
       ? { stdin: tty.slave, stdout: tty.slave, stderr: tty.slave, ttySlave: tty.slave }
-      : { stdin: relay!.stdio[0], stdout: relay!.stdio[1], stderr: relay!.stdio[2], ttySlave: -1 };
+      : attachedOnly(req.attach, { stdin: relay!.stdio[0], stdout: relay!.stdio[1], stderr: relay!.stdio[2], ttySlave: -1 });
+    // --sig-proxy=false: this process's signals stay its own (Docker's CLI then just goes).
+    const sigProxy = argv["sig-proxy"] !== false;
     try {
-      const outcome = await runContainer(
-        ctx,
-        req,
-        { pullOut: io.err, ...stdio },
-        {
-          started(c) {
-            tty?.started();
-            relay?.started();
-            for (const sig of FORWARDED) {
-              const fn = () => c.kill(sig);
-              handlers.push([sig, fn]);
-              process.on(sig, fn);
-            }
+      const outcome = await withCidfile(cid, () =>
+        runContainer(
+          ctx,
+          req,
+          { pullOut: io.err, ...stdio },
+          {
+            created: (id) => cid?.write(id),
+            started(c) {
+              tty?.started();
+              relay?.started();
+              if (!sigProxy) return;
+              for (const sig of FORWARDED) {
+                const fn = () => c.kill(sig);
+                handlers.push([sig, fn]);
+                process.on(sig, fn);
+              }
+            },
           },
-        },
+        ),
       );
       if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
       if (relay) await relay.finished(500);
@@ -178,11 +191,44 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
   }
 }
 
+/** -a: the streams not named get /dev/null (-1), as Docker attaches only those. */
+function attachedOnly<T extends { stdin: number; stdout: number; stderr: number }>(attach: RunRequest["attach"], stdio: T): T {
+  if (!attach) return stdio;
+  const want = new Set(attach);
+  return { ...stdio, stdin: want.has("stdin") ? stdio.stdin : -1, stdout: want.has("stdout") ? stdio.stdout : -1, stderr: want.has("stderr") ? stdio.stderr : -1 };
+}
+
+/** --cidfile: refused when the file exists (Docker's words); written once the container exists, removed if it never does. */
+function claimCidfile(file: string): { write(id: string): void; written: boolean; file: string } {
+  if (fs.existsSync(file)) throw new InvalidArgumentError(`Container ID file found, make sure the other container isn't running or delete ${file}`);
+  const c = {
+    file,
+    written: false,
+    write(id: string) {
+      if (c.written) return;
+      try {
+        fs.writeFileSync(file, id, { flag: "wx", mode: 0o644 });
+      } catch (err) {
+        throw new InvalidArgumentError(`Cannot write container ID file "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      }
+      c.written = true;
+    },
+  };
+  return c;
+}
+
+async function withCidfile<T extends { id: string }>(cid: ReturnType<typeof claimCidfile> | undefined, fn: () => Promise<T>): Promise<T> {
+  const out = await fn();
+  cid?.write(out.id);
+  return out;
+}
+
 /** `create`: prints the new container's id. */
 export async function createCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
   {
     const req = await buildRunRequest(ctx, argv, h);
-    const { id } = await createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+    const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
+    const { id } = await withCidfile(cid, () => createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }));
     io.out(`${id}\n`);
     return 0;
   }

@@ -14,6 +14,8 @@ import type { RunIo, RunRequest } from "./run/request.ts";
 import { trashContainerDir } from "./trash.ts";
 
 export interface RunHooks {
+  /** Called once the container exists, before it runs (--cidfile). */
+  created?: (id: string) => void;
   /** Called once the container runs: wire signals, tty resize. */
   started?: (c: Launched) => void;
 }
@@ -53,6 +55,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
   const p = await prepareContainer(ctx, req, io, "foreground");
   const { id, paths, state, plan, cgroup, t } = p;
   try {
+    hooks.created?.(id);
     // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write),
     // written while the container's process mounts.
     const savePlan = () => fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], ttySlave: -1 }), { mode: 0o600 });

@@ -11,7 +11,7 @@ import { readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, startDetached, type Detached } from "./monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts } from "./network-setup.ts";
-import { devicesFromHostConfig, resourcesFromHostConfig } from "./record.ts";
+import { deviceCgroupRulesFromHostConfig, devicesFromHostConfig, resourcesFromHostConfig } from "./record.ts";
 import { detachedRequest, planFile } from "./run.ts";
 import { hostDevices } from "./run/devices.ts";
 import { checkTransition } from "./state.ts";
@@ -43,7 +43,8 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
       const resources = resourcesFromHostConfig(rec.hostConfig ?? {});
       // --device: the host's nodes looked up again, their rules as when the container was created.
       const devices = hostDevices(devicesFromHostConfig(rec.hostConfig ?? {}));
-      detectCgroups(ctx.cgroupRoot, { sys: ctx.sys }).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true, devices: devices.map((d) => d.rule) });
+      const rules = [...devices.map((d) => d.rule), ...deviceCgroupRulesFromHostConfig(rec.hostConfig ?? {})];
+      detectCgroups(ctx.cgroupRoot, { sys: ctx.sys }).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true, devices: rules });
     }
     // The network a cleanup (or a foreground run's end) detached: attached again, ports published
     // again (random host ports anew, as Docker); the plan joins the new netns.

@@ -49,6 +49,12 @@ export function stopSignalOf(c: LiveContainer): number {
   return 15;
 }
 
+/** --stop-timeout (Config.StopTimeout), else Docker's 10 s. */
+export function stopTimeoutOf(c: LiveContainer): number {
+  const t = c.record.config?.StopTimeout;
+  return typeof t === "number" && Number.isInteger(t) ? t : DEFAULT_STOP_TIMEOUT_S;
+}
+
 /** A paused container cannot act on a signal until thawed (Docker thaws after signalling too). */
 function thawIfPaused(ctx: Ctx, c: LiveContainer): void {
   const f = cgroupLocator(ctx.cgroupRoot).freezer(c.record.id, c.record.cgroupPath);
@@ -81,7 +87,7 @@ export async function stopContainer(ctx: Ctx, c0: LiveContainer, opts: StopOptio
     const c = readLive(ctx, c0.record);
     if (!checkTransition(c.state.Status, "stop", id)) return;
     const signal = opts.signal !== undefined ? parseSignal(opts.signal) : stopSignalOf(c);
-    const timeoutS = opts.timeoutS ?? DEFAULT_STOP_TIMEOUT_S;
+    const timeoutS = opts.timeoutS ?? stopTimeoutOf(c);
     markStopping(ctx.root, id);
     signalContainer(c, signal);
     thawIfPaused(ctx, c);

@@ -109,7 +109,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     const nsFile = createNetns(ctx.sys, ctx.root, req.id);
     undo.push(() => removeNetns(ctx.sys, nsFile));
     const veth = hostVethName(req.id);
-    const mac = macForIp(ip);
+    const mac = req.macAddress ? Uint8Array.from(req.macAddress.split(":"), (b) => parseInt(b, 16)) : macForIp(ip);
     const mtu = ctx.config.mtu;
 
     await createEndpointLink(ctx, net, nsFile, { veth, iface: "eth0", mac, mtu }, undo);

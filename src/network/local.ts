@@ -52,6 +52,8 @@ export interface AttachRequest {
   aliases?: string[];
   /** --ip. */
   ip?: string;
+  /** --mac-address ("92:d0:c6:0a:29:33") for eth0; else one derived from the address. */
+  macAddress?: string;
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];

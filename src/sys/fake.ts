@@ -100,6 +100,7 @@ export function fakeSys(): FakeSys {
     netlinkClose: (...args) => record("netlinkClose", args),
     createNetns: (...args) => record("createNetns", args),
     // end network
+    writeInNetns: (...args) => record("writeInNetns", args),
     failNext(op, code) {
       failures.set(op, code);
     },

@@ -155,6 +155,9 @@ export function linuxSys(): Sys {
     // branch cmds: openat2 through syscall(2); struct open_how {u64 flags, mode, resolve}.
     openat2,
     attachDeviceFilter,
+    writeInNetns(netnsPath, file, value) {
+      inNetns(netnsPath, () => fs.writeFileSync(file, value));
+    },
   };
 }
 

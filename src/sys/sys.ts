@@ -68,6 +68,11 @@ export interface Sys {
    * keeps the program; it goes with the cgroup.
    */
   attachDeviceFilter(cgroupDir: string, program: Uint8Array): void;
+  /**
+   * Writes `value` to `file` (a /proc/sys/net path) from inside the network namespace `netnsPath`:
+   * the calling thread enters it for the write only (--sysctl net.*).
+   */
+  writeInNetns(netnsPath: string, file: string, value: string): void;
 }
 
 /** openat2's resolve flags (linux/openat2.h). */

@@ -17,6 +17,8 @@ export const logs: CommandSpec = {
     const { containerPaths } = await import("../../store/containers.ts");
     const { ParseError } = await import("../../errors.ts");
     const c = findLive(ctx, String(argv.container));
+    const { checkLogsReadable } = await import("../../lifecycle/logdriver.ts");
+    checkLogsReadable(c.record);
     const tailText = String(argv.tail);
     let tail: number | undefined;
     if (tailText !== "all") {

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../../context.ts";
-import { FailedPreconditionError, isKind } from "../../errors.ts";
+import { FailedPreconditionError, isKind, NotFoundError } from "../../errors.ts";
 import type { ContainerConfig, ImageConfig } from "../../image/manifest.ts";
 import type { NetworkSettingsRecord } from "../../network/local.ts";
 import type { DeviceRule } from "../../runtime/cgroups/devices.ts";
@@ -27,6 +27,9 @@ import { containerRecord, mountsRecord } from "../record.ts";
 import { withImageVolumes } from "../../runtime/volumes.ts";
 import { prepareVolumes } from "../volumes.ts";
 import { hostDevices } from "./devices.ts";
+import { allPrivate, ownNamespaces, pid1OrFail, type ResolvePid1 } from "./namespaces.ts";
+import { applyPlanFlags } from "./plan-flags.ts";
+import { applySysctls } from "./sysctls.ts";
 import { containerCapabilities, containerPlan, seccompFilter } from "./plan.ts";
 import type { RunIo, RunRequest } from "./request.ts";
 
@@ -87,7 +90,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
 
     const created = new Date(ctx.clock()).toISOString();
     const cgroupPath = cgroup.procsFiles.map((f) => path.dirname(f));
-    const state = containerRecord(req, { id, name, hostname, imageId: image.id, created, network, networkOptions, cgroupPath });
+    const state = containerRecord(req, { id, name, hostname, imageId: image.id, created, network, networkOptions, cgroupPath, imageConfig: config });
     await saveNewRecord(ctx, state, req, mode, durable);
     creating?.release(); // the record exists: from here rm, stop and reconcile judge it by its state
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);
@@ -113,6 +116,8 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
       ttySlave: early ? early.fdMap[3]! : io.ttySlave,
     });
     applyNetworkToPlan(plan, network);
+    applyPlanFlags(plan, req, allPrivate(req.namespaces) ? undefined : await containerPid1(ctx));
+    if (req.security.sysctls?.length) applySysctls(ctx, req.security.sysctls, network);
     t.mark("plan");
     return { id, name, paths, state, plan, cgroup, network, ...(early ? { early } : {}), cleanup, keep: () => void (undo.length = 0), t };
   } catch (err) {
@@ -128,7 +133,8 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
  * init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by its name.
  */
 function makeCgroup(cgroups: CgroupManager, id: string, req: RunRequest, deviceRules: DeviceRule[], io: RunIo, undo: Undo): Cgroup {
-  const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: deviceRules });
+  const rules = req.resources.deviceCgroupRules?.length ? [...deviceRules, ...req.resources.deviceCgroupRules] : deviceRules;
+  const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: rules });
   for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
   undo.push(() => cgroup.destroy());
   return cgroup;
@@ -166,7 +172,9 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, req: RunRequest, undo: Undo):
   // the plan comes.
   const networkMode = req.network.mode;
   const local = networkMode === "none" || networkMode === "host";
-  const namespaces: Namespace[] = ["pid", "uts", "ipc", ...(local ? (["mnt"] as const) : []), ...(networkMode === "none" ? (["net"] as const) : [])];
+  // --pid/--uts/--ipc other than private: that namespace is not the init's own (run/namespaces.ts).
+  const own = ownNamespaces(req.namespaces);
+  const namespaces: Namespace[] = [...(["pid", "uts", "ipc"] as const).filter((n) => own.has(n)), ...(local ? (["mnt"] as const) : []), ...(networkMode === "none" ? (["net"] as const) : [])];
   let early: EarlyContainer;
   try {
     const exe = await monitorExecutable();
@@ -178,17 +186,36 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, req: RunRequest, undo: Undo):
   return early;
 }
 
+/** The image, pulled first when missing (--pull missing), always (--pull always) or never (refused). */
 async function findOrPull(ctx: Ctx, layout: StoreLayout, req: RunRequest, io: RunIo): Promise<ImageRecord> {
-  try {
-    return resolveImage(layout, req.image).record;
-  } catch (err) {
-    if (!isKind(err, "NotFound")) throw err;
+  if (req.pull !== "always") {
+    try {
+      return resolveImage(layout, req.image).record;
+    } catch (err) {
+      if (!isKind(err, "NotFound")) throw err;
+      // Docker's words, exit 125.
+      if (req.pull === "never") throw new NotFoundError(`No such image: ${withTag(req.image)}`, { cause: err });
+    }
+    io.pullOut(`Unable to find image '${req.image}' locally\n`);
   }
-  io.pullOut(`Unable to find image '${req.image}' locally\n`);
   const { pullImage } = await import("../../rootfs/pull.ts");
   const res = await pullImage(ctx, req.image, req.platform ? { platform: req.platform } : {});
   io.pullOut(`Digest: ${res.digest}\nStatus: Downloaded newer image for ${req.image}\n`);
   return res.record;
+}
+
+/** --ipc/--uts container:NAME: that container's PID 1, which must be running. */
+async function containerPid1(ctx: Ctx): Promise<ResolvePid1> {
+  const { findLive } = await import("../live.ts");
+  return (ref) => {
+    const c = findLive(ctx, ref);
+    return pid1OrFail(ref, c.state.Pid, c.state.Running);
+  };
+}
+
+/** "busybox" → "busybox:latest", as Docker names a reference in its errors. */
+function withTag(ref: string): string {
+  return ref.includes("@") || ref.slice(ref.lastIndexOf("/") + 1).includes(":") ? ref : `${ref}:latest`;
 }
 
 function imageConfig(layout: StoreLayout, image: ImageRecord): ContainerConfig {
@@ -233,6 +260,7 @@ async function networkOptionsOf(req: RunRequest, config: ContainerConfig, io: Ru
     dnsSearch: n.dnsSearch,
     dnsOptions: n.dnsOptions,
     extraHosts: n.extraHosts,
+    ...(n.macAddress !== undefined ? { macAddress: n.macAddress } : {}),
     ports: published.bindings,
   };
 }

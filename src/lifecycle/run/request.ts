@@ -6,8 +6,11 @@ import type { DeviceSpec } from "../../runtime/devicespec.ts";
 import type { Rlimit } from "../../runtime/plan.ts";
 import type { Resources } from "../../runtime/resources.ts";
 import type { PlanInput } from "../../runtime/spec.ts";
+import type { DeviceRule } from "../../runtime/cgroups/devices.ts";
+import type { Sysctl } from "../../runtime/sysctl.ts";
 import type { VolumeSpec } from "../../runtime/volumes.ts";
 import type { RestartPolicy } from "../monitor.ts";
+import type { NamespaceModes } from "./namespaces.ts";
 
 export interface RunRequest {
   image: string;
@@ -22,7 +25,17 @@ export interface RunRequest {
   lifetime: LifetimeRequest;
   resources: ResourcesRequest;
   security: SecurityRequest;
+  /** --ipc, --pid, --uts, --cgroupns. */
+  namespaces: NamespaceModes;
+  /** --pull: missing (default), always, never. */
+  pull?: PullPolicy;
+  /** -a: the streams attached (absent: stdout and stderr, and stdin with -i). */
+  attach?: ("stdin" | "stdout" | "stderr")[];
+  /** --cidfile, for HostConfig.ContainerIDFile (the CLI writes it). */
+  cidfile?: string;
 }
+
+export type PullPolicy = "missing" | "always" | "never";
 
 /** The command and what it runs as and with: as the plan takes them (runtime/spec.ts), and -i. */
 export interface ProcessRequest extends Pick<PlanInput, "args" | "entrypoint" | "env" | "user" | "groupAdd" | "workdir" | "tty" | "init"> {
@@ -30,6 +43,10 @@ export interface ProcessRequest extends Pick<PlanInput, "args" | "entrypoint" | 
   hostname?: string;
   /** -i: stdin stays open. */
   interactive: boolean;
+  /** --stop-signal (else the image's STOPSIGNAL, else SIGTERM). */
+  stopSignal?: string;
+  /** --stop-timeout in seconds (else stop's 10). */
+  stopTimeout?: number;
 }
 
 /** The network flags, kept in state.json (with the ports) for `start` to attach again. */
@@ -42,12 +59,16 @@ export interface NetworkRequest {
   dnsSearch: string[];
   dnsOptions: string[];
   extraHosts: string[];
+  /** --mac-address for eth0. */
+  macAddress?: string;
 }
 
 /** -p/-P, resolved against the image's exposed ports once it is known. */
 export interface PortsRequest {
   publish: string[];
   publishAll: boolean;
+  /** --expose, as Config.ExposedPorts keys ("80/tcp"). */
+  expose?: string[];
 }
 
 /** Who supervises the container and what happens when it ends. */
@@ -60,6 +81,8 @@ export interface LifetimeRequest {
   restart?: RestartPolicy;
   /** --log-opt max-size/max-file (default 10 MB × 3). */
   logConfig?: { maxSize: number; maxFile: number };
+  /** --log-driver: json-file (default), local (json-file storage), none (no log kept). */
+  logDriver?: "json-file" | "local" | "none";
 }
 
 export interface ResourcesRequest {
@@ -68,6 +91,10 @@ export interface ResourcesRequest {
   ulimits: Rlimit[];
   /** --device, parsed. */
   devices: DeviceSpec[];
+  /** --device-cgroup-rule: allow rules after Docker's. */
+  deviceCgroupRules?: DeviceRule[];
+  /** --shm-size in bytes (Docker's default 64 MiB). */
+  shmSize?: number;
 }
 
 export interface SecurityRequest {
@@ -79,6 +106,8 @@ export interface SecurityRequest {
   seccomp: boolean;
   /** --read-only: the root filesystem. */
   readOnly: boolean;
+  /** --sysctl, validated against the namespaces. */
+  sysctls?: Sysctl[];
 }
 
 export interface RunIo {

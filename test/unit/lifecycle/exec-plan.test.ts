@@ -54,8 +54,14 @@ describe("resources in HostConfig", () => {
   test("round-trip under Docker's names", () => {
     const r = { memory: 33554432, memorySwap: -1, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: "0", pidsLimit: 50 };
     const hc = resourcesToHostConfig(r);
-    expect(hc).toEqual({ Memory: 33554432, MemorySwap: -1, CpuQuota: 50000, CpuPeriod: 100000, CpuShares: 512, CpusetCpus: "0", PidsLimit: 50 });
-    expect(resourcesFromHostConfig({ ...hc, Privileged: false })).toEqual(r);
+    // --cpus is Docker's NanoCpus; its CpuQuota and CpuPeriod stay 0.
+    expect(hc).toEqual({ Memory: 33554432, MemorySwap: -1, NanoCpus: 500000000, CpuShares: 512, CpusetCpus: "0", PidsLimit: 50 });
+    expect(resourcesFromHostConfig({ ...hc, Privileged: false, CpuQuota: 0, CpuPeriod: 0 })).toEqual(r);
+  });
+  test("Docker's zero values read as unset; an older record's CpuQuota/CpuPeriod still read", () => {
+    const zero = { Memory: 0, MemorySwap: 0, MemorySwappiness: null, NanoCpus: 0, CpuQuota: 0, CpuPeriod: 0, CpuShares: 0, CpusetCpus: "", CpusetMems: "", PidsLimit: null };
+    expect(resourcesFromHostConfig(zero)).toEqual({});
+    expect(resourcesFromHostConfig({ CpuQuota: 150000, CpuPeriod: 100000, Memory: 8388608 })).toEqual({ cpuQuota: 150000, cpuPeriod: 100000, memory: 8388608 });
   });
 });
 

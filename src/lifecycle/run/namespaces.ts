@@ -1,0 +1,98 @@
+// --ipc, --pid, --uts, --cgroupns: which of the container's namespaces are its own, the host's, or
+// another container's (joined through its PID 1's /proc/<pid>/ns file, as Docker joins them).
+import { FailedPreconditionError, InvalidArgumentError, ParseError } from "../../errors.ts";
+import type { Namespace, RunPlan } from "../../runtime/plan.ts";
+import { MS } from "../../sys/sys.ts";
+
+export interface NamespaceModes {
+  /** private (default) | shareable | host | none | container:NAME */
+  ipc: string;
+  /** private (default) | host | container:NAME */
+  pid: string;
+  /** private (default) | host | container:NAME */
+  uts: string;
+  /** private (default) | host */
+  cgroupns: string;
+}
+
+export const DEFAULT_NAMESPACE_MODES: NamespaceModes = { ipc: "private", pid: "private", uts: "private", cgroupns: "private" };
+
+const ALLOWED: Record<keyof NamespaceModes, string[]> = {
+  ipc: ["private", "shareable", "host", "none"],
+  pid: ["private", "host"],
+  uts: ["private", "host"],
+  cgroupns: ["private", "host"],
+};
+
+/** One flag's value ("" = the default); Docker's words in the errors. */
+export function parseNamespaceMode(flag: keyof NamespaceModes, input: string | undefined): string {
+  if (input === undefined || input === "") return "private";
+  if (ALLOWED[flag].includes(input)) return input;
+  if (flag !== "cgroupns" && input.startsWith("container:")) {
+    if (input.length === "container:".length) throw new ParseError(`Cannot parse --${flag} "${input}": no container named after "container:"`);
+    return input;
+  }
+  throw new ParseError(`Cannot parse --${flag} "${input}": invalid ${flag === "cgroupns" ? "cgroup namespace" : flag.toUpperCase()} mode (${ALLOWED[flag].join(", ")}${flag === "cgroupns" ? "" : ", container:NAME"})`);
+}
+
+export function parseNamespaceModes(flags: Partial<Record<keyof NamespaceModes, string | undefined>>): NamespaceModes {
+  return {
+    ipc: parseNamespaceMode("ipc", flags.ipc),
+    pid: parseNamespaceMode("pid", flags.pid),
+    uts: parseNamespaceMode("uts", flags.uts),
+    cgroupns: parseNamespaceMode("cgroupns", flags.cgroupns),
+  };
+}
+
+/** The modes' effect on the namespaces created at clone: host and container: create none. */
+export function ownNamespaces(modes: NamespaceModes): Set<Namespace> {
+  const own = new Set<Namespace>();
+  if (modes.ipc === "private" || modes.ipc === "shareable" || modes.ipc === "none") own.add("ipc");
+  if (modes.pid === "private") own.add("pid");
+  if (modes.uts === "private") own.add("uts");
+  if (modes.cgroupns === "private") own.add("cgroup");
+  return own;
+}
+
+/** The target containers' PID 1s, by the name in each `container:NAME` mode. */
+export type ResolvePid1 = (nameOrId: string) => number;
+
+/**
+ * The plan with the modes applied: namespaces not made are the host's or joined by path. pid has no
+ * join by path (the init's process is cloned into its pid namespace), so container: is refused there.
+ */
+export function applyNamespaceModes(plan: RunPlan, modes: NamespaceModes, pid1Of: ResolvePid1): void {
+  const own = ownNamespaces(modes);
+  plan.namespaces = plan.namespaces.filter((n) => !["ipc", "pid", "uts", "cgroup"].includes(n) || own.has(n));
+  const joins = [...(plan.joinNamespaces ?? [])];
+  for (const [flag, ns] of [["ipc", "ipc"], ["uts", "uts"]] as const) {
+    const mode = modes[flag];
+    if (!mode.startsWith("container:")) continue;
+    const pid = pid1Of(mode.slice("container:".length));
+    joins.push({ ns, path: `/proc/${pid}/ns/${ns}` });
+    // Its SysV IPC is shared; its /dev/shm is a tmpfs in its own mount namespace, which a bind
+    // mount cannot reach from here (EINVAL): this container keeps a /dev/shm of its own.
+  }
+  if (modes.ipc === "host") {
+    const shm = plan.mounts.findIndex((m) => m.target === "/dev/shm");
+    if (shm >= 0) plan.mounts[shm] = { source: "/dev/shm", target: "/dev/shm", fstype: null, flags: MS.BIND | MS.REC, data: null };
+  }
+  if (modes.ipc === "none") plan.mounts = plan.mounts.filter((m) => m.target !== "/dev/shm");
+  if (joins.length) plan.joinNamespaces = joins;
+}
+
+export function allPrivate(modes: NamespaceModes): boolean {
+  return modes.ipc === "private" && modes.pid === "private" && modes.uts === "private" && modes.cgroupns === "private";
+}
+
+/** The pid mode container:NAME needs a join the init cannot make. */
+export function checkNamespaceModes(modes: NamespaceModes): void {
+  if (modes.pid.startsWith("container:")) {
+    throw new InvalidArgumentError(`Cannot use --pid "${modes.pid}": joining another container's PID namespace is not supported`);
+  }
+}
+
+export function pid1OrFail(name: string, pid: number | undefined, running: boolean): number {
+  if (!pid || !running) throw new FailedPreconditionError(`Cannot join container "${name}": it is not running`);
+  return pid;
+}

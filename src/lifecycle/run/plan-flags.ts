@@ -1,0 +1,60 @@
+// The flags that change the plan after it is built from the request: --shm-size, --privileged's
+// host devices, --ipc/--pid/--uts/--cgroupns. Only a flag that was given costs anything here.
+import fs from "node:fs";
+import path from "node:path";
+import { devMajor, devMinor } from "../../runtime/devicespec.ts";
+import type { RunPlan } from "../../runtime/plan.ts";
+import { DEFAULT_SYMLINKS } from "../../runtime/spec.ts";
+import { applyNamespaceModes, type ResolvePid1 } from "./namespaces.ts";
+import type { RunRequest } from "./request.ts";
+
+/** `pid1Of` is given when a namespace mode is not private (its module is loaded only then). */
+export function applyPlanFlags(plan: RunPlan, req: RunRequest, pid1Of?: ResolvePid1): void {
+  if (req.resources.shmSize !== undefined) setShmSize(plan, req.resources.shmSize);
+  if (req.security.privileged) plan.devices = withHostDevices(plan.devices, readHostDevices("/dev"));
+  if (pid1Of) applyNamespaceModes(plan, req.namespaces, pid1Of);
+}
+
+/** /dev/shm's tmpfs at `bytes` (Docker: size in bytes, rounded by the kernel to pages). */
+export function setShmSize(plan: RunPlan, bytes: number): void {
+  const shm = plan.mounts.find((m) => m.target === "/dev/shm" && m.fstype === "tmpfs");
+  if (shm) shm.data = (shm.data ?? "").split(",").filter((o) => o && !o.startsWith("size=")).concat(`size=${bytes}`).join(",");
+}
+
+/** /dev's nodes the container does not get as Docker's: its own console, pts, and the symlinks it makes. */
+const SKIPPED = new Set(["/dev/console", ...DEFAULT_SYMLINKS.map((l) => l.path)]);
+
+/**
+ * The host's character and block devices directly under `dir`, as containerd's HostDevices finds
+ * them for --privileged (symlinks and directories skipped: the init makes nodes in /dev itself, not
+ * in its subdirectories).
+ */
+export function readHostDevices(dir: string): RunPlan["devices"] {
+  const out: RunPlan["devices"] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).sort();
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const p = path.posix.join("/dev", name);
+    if (SKIPPED.has(p)) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(path.join(dir, name));
+    } catch {
+      continue;
+    }
+    const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : null;
+    if (!type) continue;
+    out.push({ path: p, type, major: devMajor(st.rdev), minor: devMinor(st.rdev), mode: st.mode & 0o777, uid: st.uid, gid: st.gid });
+  }
+  return out;
+}
+
+/** The plan's devices, then each host device at a path not already taken. */
+export function withHostDevices(base: RunPlan["devices"], host: RunPlan["devices"]): RunPlan["devices"] {
+  const taken = new Set(base.map((d) => d.path));
+  return [...base, ...host.filter((d) => !taken.has(d.path))];
+}

@@ -1,0 +1,189 @@
+// The pure parsers of run's newer flags (good and bad tables), and what the record maps them to.
+import { describe, expect, test } from "bun:test";
+import { parseLabelFile } from "../../../src/lifecycle/labelfile.ts";
+import { dockerConfig, dockerHostConfig } from "../../../src/lifecycle/docker-config.ts";
+import { parseAttach, parseMacAddress, parsePullPolicy } from "../../../src/lifecycle/run/flags.ts";
+import { applyNamespaceModes, parseNamespaceMode, parseNamespaceModes } from "../../../src/lifecycle/run/namespaces.ts";
+import { readHostDevices, setShmSize, withHostDevices } from "../../../src/lifecycle/run/plan-flags.ts";
+import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
+import { parseExpose } from "../../../src/network/expose.ts";
+import { parseDeviceCgroupRule } from "../../../src/runtime/devicecgrouprule.ts";
+import { parseDeviceRule } from "../../../src/runtime/cgroups/devicefilter.ts";
+import { checkSysctls, parseSysctl } from "../../../src/runtime/sysctl.ts";
+import { DEFAULT_DEVICES, defaultMounts } from "../../../src/runtime/spec.ts";
+import type { RunPlan } from "../../../src/runtime/plan.ts";
+
+describe("--sysctl", () => {
+  test.each([
+    ["net.ipv4.ip_forward=1", "net.ipv4.ip_forward", "net"],
+    ["net/ipv4/tcp_syncookies=0", "net.ipv4.tcp_syncookies", "net"],
+    ["kernel.shmmax=1000000", "kernel.shmmax", "ipc"],
+    ["kernel.msgmax=8192", "kernel.msgmax", "ipc"],
+    ["kernel.sem=250 32000 100 128", "kernel.sem", "ipc"],
+    ["fs.mqueue.msg_max=20", "fs.mqueue.msg_max", "ipc"],
+  ])("good %p", (input, key, ns) => {
+    const s = parseSysctl(input);
+    expect(s.key).toBe(key);
+    expect(s.ns).toBe(ns as "net");
+  });
+  test.each(["kernel.pid_max=1", "vm.swappiness=1", "kernel.shm", "fs.file-max=1", "=1", "net", "net..x=1", "kernel.core_pattern=|/x"])("bad %p", (input) => {
+    expect(() => parseSysctl(input)).toThrow(/^Cannot parse sysctl/);
+  });
+  test("net.* refused with the host's network, IPC keys with the host's IPC", () => {
+    const net = [parseSysctl("net.ipv4.ip_forward=1")];
+    expect(() => checkSysctls(net, { network: "host", ipc: "private", uts: "private" })).toThrow(/not allowed in host network mode/);
+    expect(() => checkSysctls(net, { network: "bridge", ipc: "private", uts: "private" })).not.toThrow();
+    expect(() => checkSysctls([parseSysctl("kernel.shmmax=1")], { network: "bridge", ipc: "host", uts: "private" })).toThrow(/host IPC/);
+  });
+});
+
+describe("--device-cgroup-rule", () => {
+  test.each([
+    ["c 1:3 rwm", "c 1:3 rwm"],
+    ["b 8:* r", "b 8:* r"],
+    ["c *:* m", "c *:* m"],
+    ["a *:* rwm", "a"],
+  ])("good %p", (input, rule) => {
+    const r = parseDeviceCgroupRule(input);
+    expect(r).toEqual({ allow: true, rule });
+    expect(() => parseDeviceRule(r)).not.toThrow(); // the cgroup layers (v1 text, v2 program) take it
+  });
+  test.each(["c 1:3", "x 1:3 rwm", "c 1 rwm", "c 1:3 rwx", "c 1:3 rwmr", "c 1:3  rwm", "c -1:3 rwm", "c 99999999999:1 r", ""])("bad %p", (input) => {
+    expect(() => parseDeviceCgroupRule(input)).toThrow(/^Cannot parse device cgroup rule/);
+  });
+});
+
+describe("--expose", () => {
+  test.each([
+    ["80", ["80/tcp"]],
+    ["53/udp", ["53/udp"]],
+    ["7000-7002", ["7000/tcp", "7001/tcp", "7002/tcp"]],
+    ["9000-9001/SCTP", ["9000/sctp", "9001/sctp"]],
+  ])("good %p", (input, keys) => expect(parseExpose(input)).toEqual(keys));
+  test.each(["", "x", "80/icmp", "0", "70000", "8080:80", "9-1", "80-"])("bad %p", (input) => {
+    expect(() => parseExpose(input)).toThrow(/^Cannot parse exposed port/);
+  });
+});
+
+describe("--label-file", () => {
+  test("lines, comments, blank lines, CRLF, a key alone", () => {
+    expect(parseLabelFile("# c\na=1\n\n  b=x y\r\nc\n", "f")).toEqual(["a=1", "b=x y", "c"]);
+  });
+  test("a line without a name is refused, naming the line", () => {
+    expect(() => parseLabelFile("a=1\n=2\n", "f")).toThrow('Cannot parse label file "f": line 2: no label name before "="');
+  });
+});
+
+describe("the small flags", () => {
+  test("--pull", () => {
+    expect(parsePullPolicy("never")).toBe("never");
+    expect(() => parsePullPolicy("sometimes")).toThrow(`invalid pull option: 'sometimes': must be one of "always", "missing" or "never"`);
+  });
+  test("-a", () => {
+    expect([...parseAttach(["STDOUT", "stderr", "stdout"])]).toEqual(["stdout", "stderr"]);
+    expect(() => parseAttach(["stdall"])).toThrow(/valid streams are STDIN, STDOUT and STDERR/);
+  });
+  test("--mac-address", () => {
+    expect(parseMacAddress("92:D0:C6:0A:29:33")).toBe("92:d0:c6:0a:29:33");
+    for (const bad of ["92:d0:c6:0a:29", "zz:d0:c6:0a:29:33", "01:00:5e:00:00:01"]) expect(() => parseMacAddress(bad)).toThrow(/not a valid mac address/);
+  });
+  test("--ipc/--pid/--uts/--cgroupns", () => {
+    expect(parseNamespaceModes({ ipc: "host", pid: undefined, uts: "container:web", cgroupns: "host" })).toEqual({ ipc: "host", pid: "private", uts: "container:web", cgroupns: "host" });
+    expect(() => parseNamespaceMode("cgroupns", "container:x")).toThrow(/invalid cgroup namespace mode/);
+    expect(() => parseNamespaceMode("pid", "bogus")).toThrow(/invalid PID mode/);
+    expect(() => parseNamespaceMode("ipc", "container:")).toThrow(/no container named/);
+  });
+});
+
+function plan(): RunPlan {
+  return { namespaces: ["mnt", "pid", "uts", "ipc", "net", "cgroup"], mounts: defaultMounts({ privileged: false, readonlyRoot: false }), devices: DEFAULT_DEVICES } as unknown as RunPlan;
+}
+
+describe("plan flags", () => {
+  test("--shm-size replaces the size of /dev/shm's tmpfs only", () => {
+    const p = plan();
+    setShmSize(p, 128 * 1024 * 1024);
+    expect(p.mounts.find((m) => m.target === "/dev/shm")!.data).toBe("mode=1777,size=134217728");
+    expect(p.mounts.find((m) => m.target === "/dev")!.data).toBe("mode=755,size=65536k");
+  });
+  test("--ipc host / --uts container: / --pid host / --cgroupns host", () => {
+    const p = plan();
+    applyNamespaceModes(p, { ipc: "host", pid: "host", uts: "container:web", cgroupns: "host" }, (ref) => (ref === "web" ? 4242 : 0));
+    expect(p.namespaces).toEqual(["mnt", "net"]);
+    expect(p.joinNamespaces).toEqual([{ ns: "uts", path: "/proc/4242/ns/uts" }]);
+    expect(p.mounts.find((m) => m.target === "/dev/shm")).toMatchObject({ source: "/dev/shm", fstype: null });
+    const q = plan();
+    applyNamespaceModes(q, { ipc: "container:db", pid: "private", uts: "private", cgroupns: "private" }, () => 7);
+    expect(q.namespaces).toEqual(["mnt", "pid", "uts", "net", "cgroup"]);
+    expect(q.joinNamespaces).toEqual([{ ns: "ipc", path: "/proc/7/ns/ipc" }]);
+    expect(q.mounts.find((m) => m.target === "/dev/shm")!.fstype).toBe("tmpfs");
+  });
+  test("--privileged: the host's /dev nodes after the defaults, console and the symlinked names skipped", () => {
+    const host = readHostDevices("/dev");
+    expect(host.some((d) => d.path === "/dev/console" || d.path === "/dev/ptmx")).toBe(false);
+    expect(host.length).toBeGreaterThan(DEFAULT_DEVICES.length);
+    const all = withHostDevices(DEFAULT_DEVICES, host);
+    expect(all.slice(0, DEFAULT_DEVICES.length)).toEqual(DEFAULT_DEVICES);
+    expect(new Set(all.map((d) => d.path)).size).toBe(all.length);
+  });
+});
+
+function request(over: Partial<RunRequest> = {}): RunRequest {
+  return {
+    image: "busybox",
+    process: { args: [], env: ["A=2", "B=3"], groupAdd: [], tty: false, interactive: false, init: false },
+    volumes: [{ type: "bind", source: "/h", target: "/c", readonly: true }],
+    network: { mode: "bridge", aliases: [], dns: [], dnsSearch: [], dnsOptions: ["ndots:2"], extraHosts: [] },
+    ports: { publish: [], publishAll: false, expose: ["7000/tcp"] },
+    lifetime: { detach: true, rm: false },
+    resources: { limits: { cpuQuota: 150000, cpuPeriod: 100000, pidsLimit: 20 }, ulimits: [{ resource: 7, soft: 100, hard: 200 }], devices: [] },
+    security: { privileged: false, capAdd: ["NET_ADMIN"], capDrop: [], noNewPrivileges: false, seccomp: true, readOnly: false },
+    namespaces: { ipc: "private", pid: "private", uts: "private", cgroupns: "private" },
+    ...over,
+  };
+}
+
+describe("record mapping (Docker's Config and HostConfig)", () => {
+  const image = { Env: ["PATH=/bin", "A=1"], Cmd: ["sh"], Labels: { a: "img" }, ExposedPorts: { "80/tcp": {} }, StopSignal: "SIGQUIT", Healthcheck: { Test: ["CMD", "true"] } };
+  test("Config: the image's under the flags", () => {
+    const req = request({ labels: { b: "flag" } });
+    req.process.user = "nobody";
+    req.process.workdir = "/w";
+    req.process.entrypoint = "echo";
+    req.process.args = ["hi"];
+    const c = dockerConfig(req, image, { hostname: "h", ports: [{ hostIp: "", hostPort: 8080, containerPort: 81, protocol: "tcp" }] });
+    expect(c).toMatchObject({ Env: ["PATH=/bin", "A=2", "B=3"], User: "nobody", WorkingDir: "/w", Entrypoint: ["echo"], Cmd: ["hi"], Labels: { a: "img", b: "flag" }, StopSignal: "SIGQUIT", Healthcheck: { Test: ["CMD", "true"] }, Hostname: "h", Image: "busybox" });
+    expect(Object.keys(c.ExposedPorts as object).sort()).toEqual(["7000/tcp", "80/tcp", "81/tcp"]);
+    // --entrypoint resets the image's Cmd; a detached container attaches nothing.
+    req.process.args = [];
+    expect(dockerConfig(req, image, { hostname: "h", ports: [] })).toMatchObject({ Cmd: null, AttachStdout: false });
+    req.process.stopSignal = "SIGUSR1";
+    req.process.stopTimeout = 3;
+    expect(dockerConfig(req, image, { hostname: "h", ports: [] })).toMatchObject({ StopSignal: "SIGUSR1", StopTimeout: 3 });
+  });
+  test("HostConfig: asked values and Docker's zero values", () => {
+    const req = request();
+    req.resources.shmSize = 1 << 20;
+    const h = dockerHostConfig(req, { ports: [{ hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" }] });
+    expect(h).toMatchObject({
+      Binds: ["/h:/c:ro"],
+      NanoCpus: 1500000000,
+      CpuQuota: 0,
+      CpuPeriod: 0,
+      Memory: 0,
+      CpuShares: 0,
+      PidsLimit: 20,
+      CapAdd: ["NET_ADMIN"],
+      CapDrop: null,
+      DnsOptions: ["ndots:2"],
+      Ulimits: [{ Name: "nofile", Soft: 100, Hard: 200 }],
+      LogConfig: { Type: "json-file", Config: {} },
+      RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
+      PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "8080" }] },
+      ShmSize: 1048576,
+      IpcMode: "private",
+      CgroupnsMode: "private",
+      Devices: [],
+    });
+  });
+});
