@@ -170,7 +170,9 @@ export function startEarly(executable: string, o: { cloneFlags: number; fds: num
     discard(dir) {
       const sent = send(MessageType.Remove, new TextEncoder().encode(dir));
       closeControl(); // EOF: it exits once done
-      proc.unref(); // this process exits without waiting for the removal
+      // This process exits without waiting for the removal, unless it is the init of its PID
+      // namespace (tinydock as a CI container's PID 1): its exit would kill the removal midway.
+      if (process.pid !== 1) proc.unref();
       return sent;
     },
     abort() {

@@ -271,7 +271,9 @@ describe("more of run -d", () => {
     expect(rec.labels).toEqual({ app: "web", tier: "" });
     expect(rec.logConfig).toEqual({ maxSize: 1_000_000, maxFile: 3 });
     expect(rec.restartPolicy).toEqual({ name: "no", maximumRetryCount: 0 });
-    expect(JSON.parse(T(["inspect", id]).stdout)[0].Config.Labels).toEqual({ app: "web", tier: "" });
+    // Docker's Config.Labels: the image's labels, then --label on top.
+    const labels = JSON.parse(T(["inspect", id]).stdout)[0].Config.Labels;
+    expect(labels).toMatchObject({ app: "web", tier: "", "org.opencontainers.image.title": "busybox" });
     expect(T(["rm", "-f", id]).code).toBe(0);
   });
 });
