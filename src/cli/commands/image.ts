@@ -1,5 +1,6 @@
 // `image` and its subcommands, as Docker names them.
 import type { CommandSpec } from "../command.ts";
+import { build } from "./build.ts";
 import { imageLs } from "./images.ts";
 import { pull } from "./pull.ts";
 import { rmi } from "./rmi.ts";
@@ -74,4 +75,4 @@ const unmount: CommandSpec = {
 
 const rm: CommandSpec = { ...rmi, command: ["rm <images..>", "remove"] };
 
-export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, rm, prune, tag, mount, unmount];
+export const imageSubcommands: CommandSpec[] = [build, imageLs, inspect, pull, rm, prune, tag, mount, unmount];
