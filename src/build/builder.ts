@@ -375,12 +375,14 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
                 const shown = ins.json ? JSON.stringify(step.argv) : step.argv.join(" ");
                 throw new BuildStepFailed(`failed to solve: step ${stepNo}/${total} (${req.dockerfile.name}:${ins.line}) RUN: process "${shown}" did not complete successfully: exit code: ${r.exitCode}`, r.exitCode);
               }
+              pruneMountpoints(r.upper, lowersOf(state));
               const layer = await layerFromDir(state, r.upper);
               const created = nowCreated();
               writeCache(state.key, { layer, created });
               addLayer(state, layer, step.createdBy, created);
             } finally {
               await r.remove();
+              req.progress(`Removing intermediate container ${r.id.slice(0, 12)}`);
             }
             break;
           }
@@ -407,6 +409,25 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
     for (const [s, fn] of handlers) process.off(s, fn);
     await scratch.run();
   }
+}
+
+/** The files the runtime bind-mounts over (and made, empty, in the upper dir when the image lacked them). */
+const MOUNTPOINT_FILES = ["etc/hostname", "etc/hosts", "etc/resolv.conf"];
+
+/**
+ * The mount points a RUN's container got made in its upper dir are not the step's changes: empty
+ * ones the image did not have go (and /etc with them when nothing else is in it), as BuildKit
+ * removes its own.
+ */
+export function pruneMountpoints(upper: string, lowers: readonly string[]): void {
+  for (const rel of MOUNTPOINT_FILES) {
+    const st = fs.lstatSync(path.join(upper, rel), { throwIfNoEntry: false });
+    if (!st?.isFile() || st.size !== 0) continue;
+    if (lowers.some((l) => fs.lstatSync(path.join(l, rel), { throwIfNoEntry: false }))) continue;
+    fs.unlinkSync(path.join(upper, rel));
+  }
+  const etc = path.join(upper, "etc");
+  if (fs.lstatSync(etc, { throwIfNoEntry: false })?.isDirectory() && fs.readdirSync(etc).length === 0 && !lowers.some((l) => fs.existsSync(path.join(l, "etc")))) fs.rmdirSync(etc);
 }
 
 /** The stages the target needs: itself, its FROM stage and every COPY --from stage, transitively. */

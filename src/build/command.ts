@@ -40,7 +40,8 @@ export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: 
   }
   const network = String(argv.network ?? "bridge");
   if (!["bridge", "none", "host", "default"].includes(network)) throw new InvalidArgumentError(`Cannot build: network mode "${network}" not supported (bridge, none, host)`);
-  const contextArg = String(argv.context);
+  // yargs reads a lone "-" as an empty string.
+  const contextArg = argv.context === "" || argv.context === "-" ? "-" : String(argv.context);
   const fileArg = argv.file === undefined ? undefined : String(argv.file);
   let contextDir = contextArg;
   let cleanup: string | undefined;
