@@ -43,9 +43,9 @@ async function readTar(gz: Uint8Array): Promise<Entry[]> {
   const done = new Promise<void>((resolve, reject) => {
     ex.on("entry", (h, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("data", (c: unknown) => void chunks.push(c as Buffer));
       stream.on("end", () => {
-        out.push({ name: h.name, type: h.type!, mode: h.mode!, uid: h.uid!, gid: h.gid!, size: h.size!, mtime: h.mtime!.getTime() / 1000, linkname: h.linkname, devmajor: h.devmajor, devminor: h.devminor, ...(h.pax ? { pax: h.pax } : {}), body: Buffer.concat(chunks).toString() });
+        out.push({ name: h.name, type: h.type!, mode: h.mode!, uid: h.uid!, gid: h.gid!, size: h.size!, mtime: h.mtime!.getTime() / 1000, linkname: h.linkname, devmajor: h.devmajor, devminor: h.devminor, ...(h.pax ? { pax: h.pax as Record<string, string> } : {}), body: Buffer.concat(chunks).toString() });
         next();
       });
       stream.resume();
@@ -53,7 +53,7 @@ async function readTar(gz: Uint8Array): Promise<Entry[]> {
     ex.on("finish", resolve);
     ex.on("error", reject);
   });
-  ex.end(Buffer.from(Bun.gunzipSync(gz)));
+  ex.end(Buffer.from(Bun.gunzipSync(gz as Uint8Array<ArrayBuffer>)));
   await done;
   return out;
 }
