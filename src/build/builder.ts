@@ -270,7 +270,7 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
         scope.config = state.config;
         const step: Step = planStep(ins, scope);
         stepNo++;
-        req.progress(`Step ${stepNo}/${total} : ${ins.keyword} ${ins.args}`);
+        req.progress(`Step ${stepNo}/${total} : ${ins.keyword} ${Object.entries(ins.flags).map(([k, v]) => `--${k}=${v} `).join("")}${ins.args}`);
         switch (step.kind) {
           case "arg":
             scope.args.set(step.name, step.value);
