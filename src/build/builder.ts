@@ -10,7 +10,7 @@ import { shortId } from "../image/digest.ts";
 import type { ImageConfig } from "../image/manifest.ts";
 import type { Platform } from "../image/platform.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
-import { writeLayer } from "../rootfs/layerwriter.ts";
+import { startLayer, writeLayer } from "../rootfs/layerwriter.ts";
 import { readBlob } from "../store/content.ts";
 import { loadImage, resolveImage, type ImageRecord, type LayerRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
@@ -23,7 +23,7 @@ import { parseDockerfile, type Instruction, type StageDef } from "./dockerfile.t
 import { parseDockerignore, type IgnorePattern } from "./dockerignore.ts";
 import { expandWord, lookupIn } from "./expand.ts";
 import { argValue, planStep, splitArgInstruction, type StageScope, type Step } from "./steps.ts";
-import { layersPresent, saveBuiltImage, storeLayer, writeImageRecord } from "./imagestore.ts";
+import { adoptBuiltLayer, layersPresent, saveBuiltImage, storeLayer, writeImageRecord } from "./imagestore.ts";
 
 export interface BuildRequest {
   contextDir: string;
@@ -228,13 +228,37 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
     if (e.layer && !layersPresent(layout, [e.layer])) return undefined;
     return e;
   };
-  const writeCache = (key: string, e: CacheEntry) => writeFileAtomic(path.join(cacheDir, `${key.slice(7)}.json`), JSON.stringify(e), 0o600);
+  /** Background gzips of adopted layers; the cache entries and the image wait for them. */
+  const blobs: Promise<void>[] = [];
+  const pendingBlob = new Map<LayerRecord, Promise<void>>();
+  const writeCache = (key: string, e: CacheEntry) => {
+    const write = () => writeFileAtomic(path.join(cacheDir, `${key.slice(7)}.json`), JSON.stringify(e), 0o600);
+    const p = e.layer ? pendingBlob.get(e.layer) : undefined;
+    if (p) blobs.push(p.then(write));
+    else write();
+  };
+  scratch.add(async () => {
+    await Promise.allSettled(blobs);
+  });
   const nowCreated = () => createdTime(ctx.clock(), sourceDateEpoch);
   /** Applies a layer (or none) made by a filesystem step to the state. */
   const addLayer = (s: State, layer: LayerRecord | null, createdBy: string, created: string) => {
     if (layer) s.layers.push(layer);
     s.history.push({ created, created_by: createdBy, comment: "buildkit.dockerfile.v0", ...(layer ? {} : { empty_layer: true }) });
     s.created = created;
+  };
+  /** A COPY's or WORKDIR's own upper dir: hashed, then renamed into the store as the layer. */
+  const adoptDir = async (dir: string): Promise<LayerRecord | null> => {
+    if (fs.readdirSync(dir).length === 0) return null;
+    const started = startLayer(dir, layout.tmpDir, { sys: ctx.sys, ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
+    scratch.add(async () => {
+      const b = await started.blob.catch(() => undefined);
+      if (b) fs.rmSync(b.file, { force: true });
+    });
+    const { layer, blob } = await adoptBuiltLayer(ctx, layout, dir, started);
+    blobs.push(blob);
+    pendingBlob.set(layer, blob);
+    return layer;
   };
   const layerFromDir = async (s: State, dir: string): Promise<LayerRecord | null> => {
     if (fs.readdirSync(dir).length === 0) return null;
@@ -300,7 +324,7 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
             const upper = tmpUpper();
             const c: CopyInto = { sys: ctx.sys, upper, lowers: lowersOf(state) };
             fs.closeSync(openUpperDir(c, step.path));
-            const layer = await layerFromDir(state, upper);
+            const layer = await adoptDir(upper);
             const created = nowCreated();
             writeCache(state.key, { layer, created });
             addLayer(state, layer, step.createdBy, created);
@@ -337,7 +361,7 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
             } finally {
               fs.closeSync(rootFd);
             }
-            const layer = await layerFromDir(state, upper);
+            const layer = await adoptDir(upper);
             const created = nowCreated();
             writeCache(state.key, { layer, created });
             addLayer(state, layer, step.createdBy, created);
@@ -399,6 +423,7 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
       results.set(stage.index, await buildStage(stage));
       if (stage.index === targetIndex) break;
     }
+    await Promise.all(blobs);
     checkCancelled();
     const final = results.get(targetIndex)!;
     const config = imageConfigOf(final, req.labels);

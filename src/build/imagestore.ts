@@ -5,9 +5,9 @@ import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { sha256Digest } from "../image/digest.ts";
 import { MediaType, type ImageConfig } from "../image/manifest.ts";
-import { ensureLayer } from "../rootfs/layers.ts";
+import { adoptLayerDir, ensureLayer } from "../rootfs/layers.ts";
 import { chainIdsOf } from "../rootfs/pull.ts";
-import type { WrittenLayer } from "../rootfs/layerwriter.ts";
+import type { StartedLayer, WrittenLayer } from "../rootfs/layerwriter.ts";
 import { hasBlob, putBlob } from "../store/content.ts";
 import { addTag, saveImage, type ImageRecord, type LayerRecord } from "../store/images.ts";
 import type { StoreLayout } from "../store/layout.ts";
@@ -37,6 +37,22 @@ export async function storeLayer(ctx: Ctx, layout: StoreLayout, w: WrittenLayer,
   const rec: LayerRecord = { diffId: w.diffId, digest: w.digest, mediaType: desc.mediaType, size: w.size, unpackedSize: meta.unpackedSize };
   if (meta.key) rec.key = meta.key;
   return rec;
+}
+
+/**
+ * A step's own upper dir (COPY, WORKDIR: no container, no overlay xattrs) made the layer by rename;
+ * its record's blob digest and size are filled in when the background gzip ends (`blob`).
+ */
+export async function adoptBuiltLayer(ctx: Ctx, layout: StoreLayout, dir: string, started: StartedLayer): Promise<{ layer: LayerRecord; blob: Promise<void> }> {
+  const meta = await adoptLayerDir({ sys: ctx.sys, sleep: ctx.sleep, layout, maxLayerBytes: ctx.config.maxLayerBytes }, started.diffId, dir, started.unpackedSize);
+  const layer: LayerRecord = { diffId: started.diffId, digest: "", mediaType: MediaType.OciLayerGzip, size: 0, unpackedSize: meta.unpackedSize };
+  const blob = started.blob.then((b) => {
+    if (!hasBlob(layout, b.digest)) fs.renameSync(b.file, layout.blob(b.digest));
+    else fs.rmSync(b.file, { force: true });
+    layer.digest = b.digest;
+    layer.size = b.size;
+  });
+  return { layer, blob };
 }
 
 /** Whether every layer of a state is still in the store (a cache entry may outlive an rmi's gc). */

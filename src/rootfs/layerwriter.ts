@@ -6,7 +6,7 @@
 // a temporary file while hashed (diff_id), then compressed into the content store's ingest.
 import fs from "node:fs";
 import path from "node:path";
-import { sha256Digest } from "../image/digest.ts";
+import zlib from "node:zlib";
 import type { Sys } from "../sys/sys.ts";
 import { END_BLOCKS, encodeHeader, padding, type TarWriteEntry } from "./tarwriter.ts";
 import { isOverlayXattr, OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./whiteout.ts";
@@ -42,42 +42,6 @@ function minor(rdev: number): number {
 /** A whiteout node in an overlay upper dir: a character device 0:0. */
 export function isWhiteoutStat(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
-}
-
-class TarSink {
-  readonly hasher = new Bun.CryptoHasher("sha256");
-  private readonly fd: number;
-  private buf = Buffer.alloc(1 << 20);
-  private used = 0;
-  size = 0;
-  constructor(readonly file: string) {
-    this.fd = fs.openSync(file, "w", 0o600);
-  }
-  write(b: Uint8Array): void {
-    if (b.length === 0) return;
-    if (this.used + b.length > this.buf.length) this.flush();
-    if (b.length >= this.buf.length) {
-      this.hasher.update(b);
-      fs.writeSync(this.fd, b);
-      this.size += b.length;
-      return;
-    }
-    this.buf.set(b, this.used);
-    this.used += b.length;
-  }
-  flush(): void {
-    if (!this.used) return;
-    const chunk = this.buf.subarray(0, this.used);
-    this.hasher.update(chunk);
-    let off = 0;
-    while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
-    this.size += this.used;
-    this.used = 0;
-  }
-  close(): void {
-    this.flush();
-    fs.closeSync(this.fd);
-  }
 }
 
 /**
@@ -147,57 +111,99 @@ export function walkUpper(sys: Sys, dir: string, emit: (e: TarWriteEntry, conten
   visit(dir, "");
 }
 
-/** Writes the layer of upper dir `dir` to `<tmpDir>/<random>.tar.gz`; returns its digests. */
-export async function writeLayer(dir: string, tmpDir: string, opts: LayerWriteOptions): Promise<WrittenLayer> {
+export interface StartedLayer {
+  /** sha256 of the uncompressed tar, known when startLayer returns. */
+  diffId: string;
+  /** Bytes of file content in the layer. */
+  unpackedSize: number;
+  entries: number;
+  /** The gzip blob, compressed on zlib's thread pool while the caller goes on. */
+  blob: Promise<{ digest: string; size: number; file: string }>;
+}
+
+/**
+ * Walks upper dir `dir` into a tar whose digest (diff_id) is returned at once, while its gzip
+ * (level 1: the blob is for push and save; tinydock itself mounts the unpacked tree) is written to
+ * `<tmpDir>/<random>.tar.gz` in the background.
+ */
+export function startLayer(dir: string, tmpDir: string, opts: LayerWriteOptions): StartedLayer {
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-  const stem = path.join(tmpDir, `layer-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
-  const tarFile = `${stem}.tar`;
-  const gzFile = `${stem}.tar.gz`;
-  const sink = new TarSink(tarFile);
+  const gzFile = path.join(tmpDir, `layer-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tar.gz`);
+  const hasher = new Bun.CryptoHasher("sha256");
+  const gzip = zlib.createGzip({ level: 1 });
+  const out = fs.createWriteStream(gzFile, { mode: 0o600 });
+  const blobHasher = new Bun.CryptoHasher("sha256");
+  let blobSize = 0;
+  gzip.on("data", (c: Buffer) => {
+    blobHasher.update(c);
+    blobSize += c.length;
+  });
+  const blob = new Promise<{ digest: string; size: number; file: string }>((resolve, reject) => {
+    gzip.on("error", reject);
+    out.on("error", reject);
+    out.on("finish", () => resolve({ digest: `sha256:${blobHasher.digest("hex")}`, size: blobSize, file: gzFile }));
+  });
+  blob.catch(() => fs.rmSync(gzFile, { force: true }));
+  gzip.pipe(out);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    if (!pendingBytes) return;
+    const chunk = Buffer.concat(pending, pendingBytes);
+    hasher.update(chunk);
+    gzip.write(chunk);
+    pending = [];
+    pendingBytes = 0;
+  };
+  const write = (b: Uint8Array) => {
+    if (!b.length) return;
+    pending.push(Buffer.from(b.buffer, b.byteOffset, b.length));
+    pendingBytes += b.length;
+    if (pendingBytes >= 1 << 20) flush();
+  };
   let entries = 0;
+  let unpackedSize = 0;
   try {
-    const buf = Buffer.alloc(1 << 20);
     walkUpper(
       opts.sys,
       dir,
       (e, content) => {
         entries++;
-        if (content === undefined) {
-          sink.write(encodeHeader(e));
-          return;
-        }
+        write(encodeHeader(e));
+        if (content === undefined) return;
+        unpackedSize += e.size;
         const fd = fs.openSync(content, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
         try {
           // The size the header says is what goes in: a file that changed size meanwhile is cut or padded.
-          sink.write(encodeHeader(e));
           let left = e.size;
           while (left > 0) {
-            const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), null);
+            const buf = Buffer.allocUnsafe(Math.min(1 << 20, left));
+            const n = fs.readSync(fd, buf, 0, buf.length, null);
             if (n <= 0) break;
-            sink.write(buf.subarray(0, n));
+            write(buf.subarray(0, n));
             left -= n;
           }
-          if (left > 0) sink.write(new Uint8Array(left));
-          sink.write(padding(e.size));
+          if (left > 0) write(new Uint8Array(left));
+          write(padding(e.size));
         } finally {
           fs.closeSync(fd);
         }
       },
       opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {},
     );
-    sink.write(END_BLOCKS);
-    sink.close();
-    const diffId = `sha256:${sink.hasher.digest("hex")}`;
-    const gz = Bun.gzipSync(new Uint8Array(fs.readFileSync(tarFile)), { level: 1 });
-    fs.writeFileSync(gzFile, gz, { mode: 0o600 });
-    return { digest: sha256Digest(gz), size: gz.length, diffId, file: gzFile, entries };
+    write(END_BLOCKS);
+    flush();
+    gzip.end();
   } catch (err) {
-    try {
-      sink.close();
-    } catch {}
-    fs.rmSync(gzFile, { force: true });
+    gzip.destroy(err as Error);
     throw err;
-  } finally {
-    fs.rmSync(tarFile, { force: true });
   }
+  return { diffId: `sha256:${hasher.digest("hex")}`, unpackedSize, entries, blob };
+}
+
+/** Writes the layer of upper dir `dir` to `<tmpDir>/<random>.tar.gz`; returns its digests. */
+export async function writeLayer(dir: string, tmpDir: string, opts: LayerWriteOptions): Promise<WrittenLayer> {
+  const s = startLayer(dir, tmpDir, opts);
+  const b = await s.blob;
+  return { digest: b.digest, size: b.size, diffId: s.diffId, file: b.file, entries: s.entries };
 }
