@@ -332,15 +332,22 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
           }
           case "copy": {
             const spec = step.copy;
-            if (spec.add && spec.sources.some((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD of a URL is not supported (line ${ins.line})`);
-            let src: ContextSource = context;
-            let keepOwner = false;
-            if (spec.from !== undefined) {
-              src = { root: await sourceRootOf(spec.from, stage.index), ignore: [] };
-              keepOwner = true;
+            const { IN_ROOT, BENEATH } = await import("./copy.ts");
+            // Each source with the root it is read from: the context, another stage or image, or a download.
+            const sources: { src: ContextSource; rel: string; keepOwner: boolean; resolve: number; archive: boolean }[] = [];
+            for (const s of spec.sources) {
+              if (spec.add && /^https?:\/\//.test(s)) {
+                const dl = tmpUpper();
+                const name = await download(ctx, s, dl, spec.checksum);
+                sources.push({ src: { root: dl, ignore: [] }, rel: name, keepOwner: false, resolve: BENEATH, archive: false });
+              } else if (spec.from !== undefined) {
+                sources.push({ src: { root: await sourceRootOf(spec.from, stage.index), ignore: [] }, rel: cleanSource(s), keepOwner: true, resolve: IN_ROOT, archive: false });
+              } else {
+                for (const rel of expandSource(context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add && isArchive(path.join(context.root, rel)) });
+              }
             }
-            const rels = spec.sources.flatMap((s) => (spec.from !== undefined ? [cleanSource(s)] : expandSource(src, s)));
-            const contentHash = hashSources(src, rels, digests);
+            if (spec.checksum !== undefined && !spec.sources.every((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD --checksum takes an http(s) source only (line ${ins.line})`);
+            const contentHash = sources.map((x) => hashSources(x.src, [x.rel], digests)).join(",");
             state.key = stepKey(state.key, step.createdBy, { content: contentHash });
             const hit = readCache(state.key);
             if (hit) {
@@ -353,13 +360,29 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
             let owner: [number, number] | undefined;
             if (spec.chown !== undefined) owner = await resolveChown(ctx, layout, state, spec.chown);
             const c: CopyInto = { sys: ctx.sys, upper, lowers: lowersOf(state), ...(owner ? { owner } : {}), ...(spec.chmod !== undefined ? { chmod: spec.chmod } : {}) };
-            const dest = spec.dest.startsWith("/") ? spec.dest : path.posix.join(spec.workdir, spec.dest);
-            const intoDir = spec.dest.endsWith("/") || rels.length > 1 || isDirInImage(c, dest);
-            const rootFd = fs.openSync(src.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-            try {
-              for (const rel of rels) copySource(c, rootFd, rel, path.posix.normalize(dest), intoDir, src.ignore, keepOwner, spec.from !== undefined ? (await import("./copy.ts")).IN_ROOT : (await import("./copy.ts")).BENEATH);
-            } finally {
-              fs.closeSync(rootFd);
+            const dest = path.posix.normalize(spec.dest.startsWith("/") ? spec.dest : path.posix.join(spec.workdir, spec.dest));
+            const intoDir = spec.dest.endsWith("/") || sources.length > 1 || isDirInImage(c, dest);
+            for (const x of sources) {
+              let root = x.src.root;
+              let rel = x.rel;
+              let keepOwner = x.keepOwner;
+              if (x.archive) {
+                // ADD of a local tar archive: its entries, owners kept, under the destination directory.
+                const out = tmpUpper();
+                const { unpackLayer } = await import("../rootfs/unpack.ts");
+                const file = path.join(root, rel);
+                const head = new Uint8Array(fs.readFileSync(file).subarray(0, 2));
+                await unpackLayer(Bun.file(file).stream(), head[0] === 0x1f && head[1] === 0x8b ? "gzip" : "none", out, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: `ADD ${rel}` });
+                root = out;
+                rel = ".";
+                keepOwner = true;
+              }
+              const rootFd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+              try {
+                copySource(c, rootFd, rel, dest, x.archive || intoDir, x.src.ignore, keepOwner, x.resolve);
+              } finally {
+                fs.closeSync(rootFd);
+              }
             }
             const layer = await adoptDir(upper);
             const created = nowCreated();
@@ -473,6 +496,44 @@ export function neededStages(stages: readonly StageDef[], target: number, stageO
   };
   visit(target);
   return need;
+}
+
+/** A local file ADD extracts: a gzip stream or an uncompressed tar (ustar magic). */
+export function isArchive(file: string): boolean {
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!st?.isFile() || st.size < 2) return false;
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const b = Buffer.alloc(263);
+    const n = fs.readSync(fd, b, 0, 263, 0);
+    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
+    return n >= 262 && b.subarray(257, 262).toString("latin1") === "ustar";
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * ADD's http(s) source into `dir`, as Docker saves it: the URL's last path name, mode 0600, its
+ * Last-Modified as mtime; --checksum (sha256) checked before anything is copied.
+ */
+async function download(ctx: Ctx, url: string, dir: string, checksum?: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await ctx.fetch(url, { redirect: "follow" });
+  } catch (err) {
+    throw new FailedPreconditionError(`Cannot download "${url}": ${(err as Error).message}`, { cause: err });
+  }
+  if (!res.ok) throw new FailedPreconditionError(`Cannot download "${url}": HTTP ${res.status}`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  const digest = `sha256:${new Bun.CryptoHasher("sha256").update(body).digest("hex")}`;
+  if (checksum !== undefined && digest !== checksum) throw new FailedPreconditionError(`Cannot download "${url}": digest mismatch ${digest}: expected ${checksum}`);
+  const name = path.posix.basename(new URL(url).pathname) || "index.html";
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, body, { mode: 0o600 });
+  const lm = res.headers.get("last-modified");
+  if (lm && !Number.isNaN(Date.parse(lm))) fs.utimesSync(file, new Date(lm), new Date(lm));
+  return name;
 }
 
 /** --chown user[:group] against the image's /etc/passwd and /etc/group (numbers taken as they are). */

@@ -12,6 +12,12 @@ import { diffTrees, snapshotTree } from "../helpers/tree.ts";
 let bb: BusyboxEnv;
 let n = 0;
 const T = (args: string[], stdin?: string) => tinydock(bb.env, args, stdin);
+/** The binary run without blocking this process (for a server the build talks to from here). */
+async function TA(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = Bun.spawn([BINARY, ...args], { env: bb.vars, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
 
 /** A fresh context directory with these files (a string: content; null: a directory). */
 function context(files: Record<string, string | null>): string {
@@ -196,6 +202,30 @@ describe("build", () => {
     const ctx = context({ ".dockerignore": "*.log\n!keep.log\nsecret/\n", "a.log": "x", "keep.log": "k", "secret/key": "s", "ok.txt": "o", Dockerfile: "FROM busybox\nCOPY . /c/\n" });
     expect(T(["build", "-t", "ignored", ctx]).code).toBe(0);
     expect(T(["run", "--rm", "ignored", "ls", "-A", "/c"]).stdout.split("\n").filter(Boolean)).toEqual([".dockerignore", "Dockerfile", "keep.log", "ok.txt"]);
+  });
+
+  test("ADD extracts a local tar (owners kept) and downloads an http URL checked against --checksum", async () => {
+    const ctx = context({ "payload/dir/f": "in-tar" });
+    fs.chownSync(path.join(ctx, "payload", "dir", "f"), 1234, 5678);
+    expect(Bun.spawnSync(["tar", "-C", path.join(ctx, "payload"), "-czf", path.join(ctx, "p.tar.gz"), "dir"]).exitCode).toBe(0);
+    const body = "downloaded-content\n";
+    const sum = `sha256:${new Bun.CryptoHasher("sha256").update(body).digest("hex")}`;
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(body) });
+    try {
+      const url = `http://127.0.0.1:${server.port}/files/remote.txt`;
+      fs.writeFileSync(path.join(ctx, "Dockerfile"), `FROM busybox\nADD p.tar.gz /x/\nADD --checksum=${sum} ${url} /dl/\n`);
+      const b = await TA(["build", "-t", "added", ctx]);
+      expect(b.stderr).toBe("");
+      expect(b.code).toBe(0);
+      const r = T(["run", "--rm", "added", "sh", "-c", "cat /x/dir/f; stat -c '%u:%g' /x/dir/f; cat /dl/remote.txt; stat -c '%a' /dl/remote.txt"]);
+      expect(r.stdout).toBe("in-tar1234:5678\ndownloaded-content\n600\n");
+      fs.writeFileSync(path.join(ctx, "Dockerfile"), `FROM busybox\nADD --checksum=sha256:${"0".repeat(64)} ${url} /dl/\n`);
+      const bad = await TA(["build", "-t", "added-bad", ctx]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain("digest mismatch");
+    } finally {
+      server.stop(true);
+    }
   });
 
   test("a syntax error or unknown instruction: one line naming the file and line, exit 1", () => {
