@@ -144,15 +144,18 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
 
   const scratch = new Scratch();
   let cancelled: NodeJS.Signals | undefined;
-  let killRunning: ((s: NodeJS.Signals) => void) | undefined;
+  /** A stage failed: stages running beside it stop at their next step. */
+  let failed = false;
+  const kills = new Set<(s: NodeJS.Signals) => void>();
   const onSignal = (sig: NodeJS.Signals) => () => {
     cancelled = sig;
-    killRunning?.("SIGKILL");
+    for (const k of kills) k("SIGKILL");
   };
   const handlers: [NodeJS.Signals, () => void][] = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)]);
   for (const [s, fn] of handlers) process.on(s, fn);
   const checkCancelled = () => {
     if (cancelled) throw new BuildCancelled(cancelled);
+    if (failed) throw new BuildCancelled("SIGTERM");
   };
 
   const results = new Map<number, State>();
@@ -401,6 +404,8 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
             }
             const rec = tempRecord(state);
             const { runBuildStep } = await import("../lifecycle/build-step.ts");
+            const at = stepNo;
+            let myKill: ((s: NodeJS.Signals) => void) | undefined;
             const r = await runBuildStep(ctx, {
               image: rec.id,
               argv: step.argv,
@@ -411,16 +416,17 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
               stdout: req.stdout,
               stderr: req.stderr,
               started: (kill) => {
-                killRunning = kill;
-                if (cancelled) kill("SIGKILL");
+                myKill = kill;
+                kills.add(kill);
+                if (cancelled || failed) kill("SIGKILL");
               },
             });
-            killRunning = undefined;
+            if (myKill) kills.delete(myKill);
             try {
               checkCancelled();
               if (r.exitCode !== 0) {
                 const shown = ins.json ? JSON.stringify(step.argv) : step.argv.join(" ");
-                throw new BuildStepFailed(`failed to solve: step ${stepNo}/${total} (${req.dockerfile.name}:${ins.line}) RUN: process "${shown}" did not complete successfully: exit code: ${r.exitCode}`, r.exitCode);
+                throw new BuildStepFailed(`failed to solve: step ${at}/${total} (${req.dockerfile.name}:${ins.line}) RUN: process "${shown}" did not complete successfully: exit code: ${r.exitCode}`, r.exitCode);
               }
               pruneMountpoints(r.upper, lowersOf(state));
               const layer = await layerFromDir(state, r.upper);
@@ -440,12 +446,32 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
   };
 
   try {
-    const needed = neededStages(stages, targetIndex, (ref, before) => stageByRef(expandWord(ref, metaLookup, df.escape), before));
-    for (const stage of stages) {
-      if (!needed.has(stage.index)) continue;
-      results.set(stage.index, await buildStage(stage));
-      if (stage.index === targetIndex) break;
-    }
+    // Each needed stage starts once the stages it uses are built: independent ones run side by side.
+    const stageOf = (ref: string, before: number) => stageByRef(expandWord(ref, metaLookup, df.escape), before);
+    const needed = neededStages(stages, targetIndex, stageOf);
+    const started = new Map<number, Promise<void>>();
+    const run = (i: number): Promise<void> => {
+      let p = started.get(i);
+      if (!p) {
+        const deps = [...stageDeps(stages[i]!, stageOf)];
+        p = (async () => {
+          await Promise.all(deps.map(run));
+          results.set(i, await buildStage(stages[i]!));
+        })();
+        p.catch(() => {
+          failed = true;
+          for (const k of kills) k("SIGKILL");
+        });
+        started.set(i, p);
+      }
+      return p;
+    };
+    const all = [...needed].sort((a, b) => a - b).map(run);
+    const settled = await Promise.allSettled(all);
+    const firstError = settled.find((r): r is PromiseRejectedResult => r.status === "rejected" && !(r.reason instanceof BuildCancelled && !cancelled));
+    if (firstError) throw firstError.reason;
+    const anyError = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (anyError) throw anyError.reason;
     await Promise.all(blobs);
     checkCancelled();
     const final = results.get(targetIndex)!;
@@ -476,6 +502,20 @@ export function pruneMountpoints(upper: string, lowers: readonly string[]): void
   }
   const etc = path.join(upper, "etc");
   if (fs.lstatSync(etc, { throwIfNoEntry: false })?.isDirectory() && fs.readdirSync(etc).length === 0 && !lowers.some((l) => fs.existsSync(path.join(l, "etc")))) fs.rmdirSync(etc);
+}
+
+/** The earlier stages a stage uses: its FROM stage and its COPY --from stages. */
+export function stageDeps(s: StageDef, stageOf: (ref: string, before: number) => number | undefined): Set<number> {
+  const deps = new Set<number>();
+  const base = stageOf(s.from, s.index);
+  if (base !== undefined) deps.add(base);
+  for (const ins of s.instructions) {
+    if (ins.keyword === "COPY" && ins.flags.from !== undefined) {
+      const dep = stageOf(ins.flags.from, s.index);
+      if (dep !== undefined) deps.add(dep);
+    }
+  }
+  return deps;
 }
 
 /** The stages the target needs: itself, its FROM stage and every COPY --from stage, transitively. */

@@ -103,6 +103,20 @@ describe("build", () => {
     expect(T(["run", "--rm", t.stdout.trim(), "cat", "/src/version"]).stdout).toBe("v8\napp-data\n");
   });
 
+  test("independent stages build side by side", () => {
+    const stage = (name: string) => [`FROM busybox AS ${name}`, `RUN cut -d" " -f1 /proc/uptime > /start && sleep 1 && cut -d" " -f1 /proc/uptime > /end`];
+    const ctx = context({
+      Dockerfile: [...stage("a"), ...stage("b"), "FROM busybox", "COPY --from=a /start /a.start", "COPY --from=a /end /a.end", "COPY --from=b /start /b.start", "COPY --from=b /end /b.end"].join("\n"),
+    });
+    const b = T(["build", "-q", "--no-cache", "-t", "parallel", ctx]);
+    expect(b.code).toBe(0);
+    const read = (f: string) => Number(T(["run", "--rm", "parallel", "cat", f]).stdout.trim());
+    const [as, ae, bs, be] = ["/a.start", "/a.end", "/b.start", "/b.end"].map(read) as [number, number, number, number];
+    for (const t of [as, ae, bs, be]) expect(t).toBeGreaterThan(0);
+    // each RUN sleeps a second; built one after the other their intervals could not overlap
+    expect(as < be && bs < ae).toBe(true);
+  });
+
   test("a RUN that deletes a base file: a whiteout in the layer, gone in run", () => {
     const ctx = context({ Dockerfile: "FROM busybox\nRUN rm /bin/vi && rm -r /www && mkdir /www && echo new > /www/index.html\n" });
     expect(T(["build", "-q", "-t", "wh", ctx]).code).toBe(0);
