@@ -143,6 +143,11 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
   let cachedSteps = 0;
 
   const scratch = new Scratch();
+  // As a pull does: a garbage collection elsewhere must not take the layers this build made before
+  // its image record exists (nor the intermediate records' layers).
+  const { acquireLock } = await import("../store/lock.ts");
+  const gcShared = await acquireLock(ctx, layout.gcLock, { shared: true });
+  scratch.add(() => gcShared.release());
   let cancelled: NodeJS.Signals | undefined;
   /** A stage failed: stages running beside it stop at their next step. */
   let failed = false;
