@@ -17,15 +17,31 @@ export interface ContextSource {
 
 /** A source path cleaned relative to the context root; "../x" and the like refused. */
 export function cleanSource(src: string): string {
+  // An absolute source is relative to the context's root, where ".." stops (as Docker joins it).
   const n = path.posix.normalize(`/${src}`);
-  const raw = path.posix.normalize(src.replace(/^\/+/, ""));
-  if (raw === ".." || raw.startsWith("../")) throw new InvalidArgumentError(`Cannot copy "${src}": forbidden path outside the build context`);
+  if (!src.startsWith("/")) {
+    const raw = path.posix.normalize(src);
+    if (raw === ".." || raw.startsWith("../")) throw new InvalidArgumentError(`Cannot copy "${src}": forbidden path outside the build context`);
+  }
   return n === "/" ? "." : n.slice(1);
+}
+
+/** A source whose parent directories include a symlink is refused: a source path never follows one. */
+export function checkNoSymlinkParents(root: string, rel: string, src: string): void {
+  const parts = rel.split("/");
+  let at = root;
+  for (const p of parts.slice(0, -1)) {
+    at = path.join(at, p);
+    const st = fs.lstatSync(at, { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) throw new InvalidArgumentError(`Cannot copy "${src}": "${path.relative(root, at)}" is a symbolic link, which a source path never follows`);
+    if (!st) return;
+  }
 }
 
 /** The relative paths a COPY source names: itself, or the glob's matches (sorted). */
 export function expandSource(ctx: ContextSource, src: string): string[] {
   const rel = cleanSource(src);
+  if (rel !== ".") checkNoSymlinkParents(ctx.root, rel, src);
   if (!hasGlob(rel)) {
     if (rel !== "." && isIgnored(ctx.ignore, rel)) throw new NotFoundError(`Cannot copy "${src}": not found in the build context (excluded by .dockerignore)`);
     if (!fs.lstatSync(path.join(ctx.root, rel), { throwIfNoEntry: false })) throw new NotFoundError(`Cannot copy "${src}": not found in the build context`);

@@ -197,21 +197,6 @@ describe("build", () => {
     expect(findLeaks(bb.dir)).toEqual([]);
   });
 
-  test("COPY never leaves the context: ../x refused, a symlink is copied as the link, never followed", () => {
-    fs.writeFileSync(path.join(bb.dir, "outside-secret"), "SECRET");
-    const up = context({ Dockerfile: "FROM busybox\nCOPY ../outside-secret /x\n" });
-    const r = T(["build", "-t", "escape", up]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Cannot copy "../outside-secret": forbidden path outside the build context');
-    const ctx = context({ Dockerfile: "FROM busybox\nCOPY link /copied\nCOPY dir/ /d/\n", "dir/inner": "i" });
-    fs.symlinkSync(path.join(bb.dir, "outside-secret"), path.join(ctx, "link"));
-    fs.symlinkSync("/etc/shadow", path.join(ctx, "dir", "shadow"));
-    expect(T(["build", "-t", "links", ctx]).code).toBe(0);
-    const out = T(["run", "--rm", "links", "sh", "-c", "readlink /copied; readlink /d/shadow; cat /d/inner"]);
-    expect(out.stdout).toBe(`${path.join(bb.dir, "outside-secret")}\n/etc/shadow\ni`);
-    expect(T(["run", "--rm", "links", "cat", "/copied"]).stdout).not.toContain("SECRET");
-  });
-
   test(".dockerignore excludes files from COPY, with ! exceptions", () => {
     const ctx = context({ ".dockerignore": "*.log\n!keep.log\nsecret/\n", "a.log": "x", "keep.log": "k", "secret/key": "s", "ok.txt": "o", Dockerfile: "FROM busybox\nCOPY . /c/\n" });
     expect(T(["build", "-t", "ignored", ctx]).code).toBe(0);
