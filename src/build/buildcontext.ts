@@ -23,7 +23,8 @@ export function cleanSource(src: string): string {
     const raw = path.posix.normalize(src);
     if (raw === ".." || raw.startsWith("../")) throw new InvalidArgumentError(`Cannot copy "${src}": forbidden path outside the build context`);
   }
-  return n === "/" ? "." : n.slice(1);
+  const clean = n.replace(/\/+$/, "");
+  return clean === "" ? "." : clean.slice(1);
 }
 
 /** A source whose parent directories include a symlink is refused: a source path never follows one. */
