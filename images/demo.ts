@@ -3,7 +3,9 @@
 // `images`, `run --rm busybox echo hello from tinydock`, then the mission's line
 // `run -d --name tinydock-demo -p 8080:8080 busybox httpd -f -v -p 8080 -h /www`, `ps`, a curl of
 // http://127.0.0.1:8080/, `logs` (httpd -v logs the request), `rm -f`, and `network prune -f` to
-// leave the host's network as it was. Each command is printed before it runs. TINYDOCK_ROOT
+// leave the host's network as it was; then `build -t kubia images/kubia`, `run -d --name
+// kubia-container -p 8080:8080 kubia` and a curl that answers "You've hit <hostname>". Each
+// command is printed before it runs. TINYDOCK_ROOT
 // overrides the demo's root; DEMO_PORT the host port (8080).
 import fs from "node:fs";
 import os from "node:os";
@@ -88,6 +90,38 @@ async function main(): Promise<number> {
     }
     await cleanupContainer();
     cleanupContainer = undefined;
+
+    // The study notes' workflow: `docker build -t kubia .`, then run it with its port published;
+    // the answer names the container's hostname (its short id).
+    if ((await step(["build", "-t", "kubia", "images/kubia"])) === 0) {
+      const kubia = "kubia-container";
+      Bun.spawnSync([binary, "rm", "-f", kubia], { env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      cleanupContainer = async () => {
+        await step(["rm", "-f", kubia]);
+        await step(["network", "prune", "-f"]);
+      };
+      if ((await step(["run", "-d", "--name", kubia, "-p", `${port}:8080`, "kubia"])) === 0) {
+        const url = `http://127.0.0.1:${port}/`;
+        console.log(`$ curl -s ${url}`);
+        let answer: string | undefined;
+        for (let i = 0; i < 50 && answer === undefined; i++) {
+          const r = Bun.spawnSync(["curl", "-s", "--max-time", "2", url], { stdout: "pipe", stderr: "pipe" });
+          if (r.exitCode === 0 && r.stdout.toString().startsWith("You've hit ")) answer = r.stdout.toString();
+          else await Bun.sleep(100);
+        }
+        if (answer === undefined) {
+          console.log(`# curl ${url} failed`);
+          status = 1;
+        } else {
+          process.stdout.write(answer);
+        }
+      }
+      // Pushing kubia to the registry (`tinydock push`) goes here once push exists.
+      await cleanupContainer();
+      cleanupContainer = undefined;
+    } else {
+      status = 1;
+    }
     return status;
   } finally {
     await stop();

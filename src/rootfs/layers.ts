@@ -203,3 +203,38 @@ async function unpackOnce(
     throw err;
   }
 }
+
+/**
+ * A directory already in overlay's lower-layer form (a build step's upper dir: whiteouts as 0:0
+ * devices, opaque marks as xattrs) made the layer `diffId` by rename, without unpacking its tar
+ * again; it must be on the store's filesystem. When the layer is there already the directory is
+ * removed. Same lock, meta.json and link as ensureLayer.
+ */
+export async function adoptLayerDir(deps: LayerDeps, diffId: string, dir: string, unpackedSize: number): Promise<LayerMeta> {
+  const { layout } = deps;
+  const lock = await acquireLock(deps, layout.layerLock(diffId));
+  try {
+    const present = layerMeta(layout, diffId);
+    if (present) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      return present;
+    }
+    removeStaleTmps(layout, diffId);
+    const tmp = layout.layerTmp(diffId, `${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+    fs.mkdirSync(tmp, { mode: 0o755 });
+    try {
+      fs.renameSync(dir, path.join(tmp, "diff"));
+      const meta: LayerMeta = { diffId, link: newLinkName(layout), unpackedSize };
+      writeFileAtomic(path.join(tmp, "meta.json"), JSON.stringify(meta), 0o600);
+      fs.symlinkSync(path.join("..", "layers", path.basename(layout.layer(diffId)), "diff"), layout.link(meta.link));
+      fs.renameSync(tmp, layout.layer(diffId));
+      fsyncDir(layout.layersDir);
+      return meta;
+    } catch (err) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  } finally {
+    lock.release();
+  }
+}

@@ -1,5 +1,6 @@
 // `image` and its subcommands, as Docker names them.
 import type { CommandSpec } from "../command.ts";
+import { build } from "./build.ts";
 import { imageExists } from "./exists.ts";
 import { history } from "./history.ts";
 import { imageLs } from "./images.ts";
@@ -79,4 +80,4 @@ const unmount: CommandSpec = {
 
 const rm: CommandSpec = { ...rmi, command: ["rm <images..>", "remove"] };
 
-export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, push, load, save, rm, prune, tag, mount, unmount, history, imageExists];
+export const imageSubcommands: CommandSpec[] = [build, imageLs, inspect, pull, push, load, save, rm, prune, tag, mount, unmount, history, imageExists];

@@ -1,0 +1,134 @@
+// The build context: a directory (or a tar from stdin unpacked into one), less what .dockerignore
+// excludes. COPY sources are resolved inside it only ("../x" refused; symlinks in a source's path
+// refused, a symlink source copied as the link it is), and hashed for the cache: content, mode and
+// owner per file, with a digest cache keyed by (inode, size, mtime, ctime) so an unchanged context
+// is hashed from stat calls alone.
+import fs from "node:fs";
+import path from "node:path";
+import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { readJson, writeFileAtomic } from "../atomic.ts";
+import { hasGlob, isIgnored, matchGlob, type IgnorePattern } from "./dockerignore.ts";
+
+export interface ContextSource {
+  /** The directory sources are read from (context dir, or another stage's mounted rootfs). */
+  root: string;
+  ignore: readonly IgnorePattern[];
+}
+
+/** A source path cleaned relative to the context root; "../x" and the like refused. */
+export function cleanSource(src: string): string {
+  // An absolute source is relative to the context's root, where ".." stops (as Docker joins it).
+  const n = path.posix.normalize(`/${src}`);
+  if (!src.startsWith("/")) {
+    const raw = path.posix.normalize(src);
+    if (raw === ".." || raw.startsWith("../")) throw new InvalidArgumentError(`Cannot copy "${src}": forbidden path outside the build context`);
+  }
+  const clean = n.replace(/\/+$/, "");
+  return clean === "" ? "." : clean.slice(1);
+}
+
+/** A source whose parent directories include a symlink is refused: a source path never follows one. */
+export function checkNoSymlinkParents(root: string, rel: string, src: string): void {
+  const parts = rel.split("/");
+  let at = root;
+  for (const p of parts.slice(0, -1)) {
+    at = path.join(at, p);
+    const st = fs.lstatSync(at, { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) throw new InvalidArgumentError(`Cannot copy "${src}": "${path.relative(root, at)}" is a symbolic link, which a source path never follows`);
+    if (!st) return;
+  }
+}
+
+/** The relative paths a COPY source names: itself, or the glob's matches (sorted). */
+export function expandSource(ctx: ContextSource, src: string): string[] {
+  const rel = cleanSource(src);
+  if (rel !== ".") checkNoSymlinkParents(ctx.root, rel, src);
+  if (!hasGlob(rel)) {
+    if (rel !== "." && isIgnored(ctx.ignore, rel)) throw new NotFoundError(`Cannot copy "${src}": not found in the build context (excluded by .dockerignore)`);
+    if (!fs.lstatSync(path.join(ctx.root, rel), { throwIfNoEntry: false })) throw new NotFoundError(`Cannot copy "${src}": not found in the build context`);
+    return [rel];
+  }
+  const out: string[] = [];
+  const depth = rel.split("/").length;
+  const walk = (dirRel: string, level: number) => {
+    const abs = path.join(ctx.root, dirRel);
+    let names: string[];
+    try {
+      names = fs.readdirSync(abs).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const r = dirRel === "." ? name : `${dirRel}/${name}`;
+      if (isIgnored(ctx.ignore, r)) continue;
+      if (level === depth) {
+        if (matchGlob(rel, r)) out.push(r);
+      } else if (fs.lstatSync(path.join(ctx.root, r)).isDirectory()) walk(r, level + 1);
+    }
+  };
+  walk(".", 1);
+  if (!out.length) throw new NotFoundError(`Cannot copy "${src}": no source files were specified (no match in the build context)`);
+  return out;
+}
+
+interface DigestEntry {
+  k: string;
+  d: string;
+}
+
+/** File digests keyed by a stat fingerprint, kept between builds under the store root. */
+export class DigestCache {
+  private map: Record<string, DigestEntry>;
+  private dirty = false;
+  constructor(private readonly file: string) {
+    this.map = readJson<Record<string, DigestEntry>>(file) ?? {};
+  }
+  digest(abs: string, st: fs.Stats): string {
+    const k = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const hit = this.map[abs];
+    if (hit && hit.k === k) return hit.d;
+    const h = new Bun.CryptoHasher("sha256");
+    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n <= 0) break;
+        h.update(buf.subarray(0, n));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    const d = h.digest("hex");
+    this.map[abs] = { k, d };
+    this.dirty = true;
+    return d;
+  }
+  save(): void {
+    if (!this.dirty) return;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.file, JSON.stringify(this.map), 0o600);
+    this.dirty = false;
+  }
+}
+
+/** The content hash of the named sources (recursively): path, type, mode, owner, content or target. */
+export function hashSources(ctx: ContextSource, rels: readonly string[], cache: DigestCache): string {
+  const h = new Bun.CryptoHasher("sha256");
+  const add = (rel: string) => {
+    const abs = path.join(ctx.root, rel);
+    const st = fs.lstatSync(abs);
+    h.update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
+    if (st.isSymbolicLink()) h.update(`L${fs.readlinkSync(abs)}\0`);
+    else if (st.isFile()) h.update(`F${cache.digest(abs, st)}\0`);
+    else if (st.isDirectory()) {
+      h.update("D\0");
+      for (const name of fs.readdirSync(abs).sort()) {
+        const r = rel === "." ? name : `${rel}/${name}`;
+        if (!isIgnored(ctx.ignore, r)) add(r);
+      }
+    } else h.update(`N${st.rdev}\0`);
+  };
+  for (const r of rels) add(r);
+  return h.digest("hex");
+}

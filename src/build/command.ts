@@ -1,0 +1,118 @@
+// `build`'s arguments → a BuildRequest: the context (a directory, or a tar or a Dockerfile on
+// stdin), the Dockerfile, tags, build args and labels; prints Docker's lines and the image id.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Io } from "../cli/command.ts";
+import type { Ctx } from "../context.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { parsePlatform } from "../image/platform.ts";
+import { parseReference } from "../image/reference.ts";
+import { buildImage, BuildStepFailed } from "./builder.ts";
+
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
+
+/** KEY=VALUE flags; a bare KEY takes the caller's environment value (Docker's --build-arg). */
+export function parseKeyValues(items: readonly string[], flag: string, env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const it of items) {
+    const eq = it.indexOf("=");
+    if (eq === 0) throw new InvalidArgumentError(`Cannot parse ${flag} "${it}": empty name`);
+    if (eq < 0) {
+      const v = env[it];
+      if (v !== undefined) out[it] = v;
+    } else out[it.slice(0, eq)] = it.slice(eq + 1);
+  }
+  return out;
+}
+
+function isTar(b: Uint8Array): boolean {
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
+  return b.length >= 262 && new TextDecoder().decode(b.subarray(257, 262)) === "ustar";
+}
+
+export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io): Promise<number> {
+  const quiet = Boolean(argv.quiet);
+  const tags = list(argv.tag);
+  for (const t of tags) {
+    const ref = parseReference(t);
+    if (ref.digest) throw new InvalidArgumentError(`invalid argument "${t}" for "-t, --tag" flag: a tag cannot contain a digest`);
+  }
+  const network = String(argv.network ?? "bridge");
+  if (!["bridge", "none", "host", "default"].includes(network)) throw new InvalidArgumentError(`Cannot build: network mode "${network}" not supported (bridge, none, host)`);
+  // yargs reads a lone "-" as an empty string.
+  const contextArg = argv.context === "" || argv.context === "-" ? "-" : String(argv.context);
+  const fileArg = argv.file === undefined ? undefined : String(argv.file);
+  let contextDir = contextArg;
+  let cleanup: string | undefined;
+  let dockerfileText: string | undefined;
+  let dockerfileName = fileArg ?? "Dockerfile";
+  try {
+    if (contextArg === "-") {
+      const bytes = new Uint8Array(await new Response(Bun.stdin.stream()).arrayBuffer());
+      cleanup = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-context-"));
+      contextDir = path.join(cleanup, "context");
+      fs.mkdirSync(contextDir);
+      if (isTar(bytes)) {
+        const { unpackLayer } = await import("../rootfs/unpack.ts");
+        const stream = new Blob([bytes]).stream();
+        await unpackLayer(stream, bytes[0] === 0x1f ? "gzip" : "none", contextDir, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: "the build context on stdin" });
+      } else {
+        dockerfileText = new TextDecoder().decode(bytes);
+        dockerfileName = "Dockerfile (stdin)";
+      }
+    } else if (!fs.statSync(contextArg, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new InvalidArgumentError(`Cannot build: unable to prepare context: path "${contextArg}" not found`);
+    }
+    if (dockerfileText === undefined) {
+      if (fileArg === "-") {
+        dockerfileText = await new Response(Bun.stdin.stream()).text();
+        dockerfileName = "Dockerfile (stdin)";
+      } else {
+        const file = fileArg === undefined ? path.join(contextDir, "Dockerfile") : contextArg === "-" && !path.isAbsolute(fileArg) ? path.join(contextDir, fileArg) : fileArg;
+        try {
+          dockerfileText = fs.readFileSync(file, "utf8");
+        } catch {
+          throw new InvalidArgumentError(`Cannot build: unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${path.resolve(file)}: no such file or directory`);
+        }
+        dockerfileName = file;
+      }
+    }
+    const progress = quiet ? () => {} : (line: string) => io.out(`${line}\n`);
+    const devnull = quiet ? fs.openSync("/dev/null", "w") : -1;
+    try {
+      const res = await buildImage(ctx, {
+        contextDir,
+        dockerfile: { text: dockerfileText, name: dockerfileName },
+        tags,
+        buildArgs: parseKeyValues(list(argv["build-arg"]), "--build-arg", process.env),
+        ...(argv.target !== undefined ? { target: String(argv.target) } : {}),
+        noCache: Boolean(argv["no-cache"]),
+        pull: Boolean(argv.pull),
+        labels: parseKeyValues(list(argv.label), "--label", {}),
+        network: network === "default" ? "bridge" : network,
+        ...(typeof argv.platform === "string" ? { platform: parsePlatform(argv.platform, ctx.platform) } : {}),
+        progress,
+        stdout: quiet ? devnull : 1,
+        stderr: quiet ? devnull : 2,
+      });
+      if (argv.iidfile !== undefined) fs.writeFileSync(String(argv.iidfile), res.id);
+      if (quiet) io.out(`${res.id}\n`);
+      else {
+        io.out(`Successfully built ${res.id.slice(7, 19)}\n`);
+        for (const t of tags) io.out(`Successfully tagged ${t}\n`);
+      }
+      return 0;
+    } catch (err) {
+      if (err instanceof BuildStepFailed) {
+        io.err(`Error: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    } finally {
+      if (devnull >= 0) fs.closeSync(devnull);
+    }
+  } finally {
+    if (cleanup) fs.rmSync(cleanup, { recursive: true, force: true });
+  }
+}

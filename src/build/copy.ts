@@ -1,0 +1,181 @@
+// COPY and ADD write into a fresh upper directory (no container): the sources from the context or
+// another stage's rootfs, through fd-relative opens that never leave their root (openat2
+// RESOLVE_BENEATH) and never follow a symlink source. Parent directories the image already has are
+// made with the image's mode and owner, so the layer does not change them.
+import fs from "node:fs";
+import path from "node:path";
+import { FailedPreconditionError } from "../errors.ts";
+import { atPath, BENEATH, copyFd, createFileAt, ensureDirAt, IN_ROOT, lstatAt, O_CLOEXEC, openDirAt, openFileAt, symlinkAt } from "../rootfs/beneath.ts";
+import type { Sys } from "../sys/sys.ts";
+import { isIgnored, type IgnorePattern } from "./dockerignore.ts";
+import { isWhiteoutStat } from "../rootfs/writelayer.ts";
+
+export interface CopyInto {
+  sys: Sys;
+  /** The fresh upper directory the step writes. */
+  upper: string;
+  /** The image's unpacked layers so far, topmost first: where existing directories are looked up. */
+  lowers: readonly string[];
+  owner?: [number, number];
+  chmod?: number;
+}
+
+/** What the image has at `p` (absolute in the image), as overlay shows it: lstat only, top layer first. */
+export function statInLayers(lowers: readonly string[], p: string): fs.Stats | undefined {
+  const parts = p.split("/").filter(Boolean);
+  for (const top of lowers) {
+    const st = fs.lstatSync(path.join(top, ...parts), { throwIfNoEntry: false });
+    if (!st) continue;
+    if (isWhiteoutStat(st)) return undefined;
+    return st;
+  }
+  return undefined;
+}
+
+/** Opens (making as needed) directory `dir` (absolute in the image) in the upper dir. */
+export function openUpperDir(c: CopyInto, dir: string, newMode = 0o755, newOwner?: [number, number]): number {
+  let fd = fs.openSync(c.upper, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  let at = "";
+  for (const name of dir.split("/").filter(Boolean)) {
+    at += `/${name}`;
+    const existing = lstatAt(fd, name);
+    const had = existing?.isDirectory();
+    const lower = had ? undefined : statInLayers(c.lowers, at);
+    const next = ensureDirAt(c.sys, fd, name, 0o755);
+    if (!had) {
+      if (lower?.isDirectory()) {
+        fs.fchownSync(next, lower.uid, lower.gid);
+        fs.fchmodSync(next, lower.mode & 0o7777);
+        fs.futimesSync(next, lower.atime, lower.mtime);
+      } else {
+        const [u, g] = newOwner ?? [0, 0];
+        fs.fchownSync(next, u, g);
+        fs.fchmodSync(next, newMode);
+      }
+    }
+    fs.closeSync(fd);
+    fd = next;
+  }
+  return fd;
+}
+
+/** Whether the image (upper or lowers) has a directory at `p`. */
+export function isDirInImage(c: CopyInto, p: string): boolean {
+  const up = fs.lstatSync(path.join(c.upper, p), { throwIfNoEntry: false });
+  if (up) return up.isDirectory();
+  return statInLayers(c.lowers, p)?.isDirectory() ?? false;
+}
+
+function ownerOf(c: CopyInto, st: fs.Stats, keepOwner: boolean): [number, number] {
+  return c.owner ?? (keepOwner ? [st.uid, st.gid] : [0, 0]);
+}
+
+/**
+ * Entry `name` of srcDir copied as `dstName` of dstDir: directories recursively (filtered by
+ * `ignore` against `rel`), files by content, symlinks as links, FIFOs and devices as nodes.
+ * keepOwner: a --from source keeps its files' owners, the context's become root's (Docker).
+ */
+export function copyEntry(c: CopyInto, srcDir: number, name: string, dstDir: number, dstName: string, rel: string, ignore: readonly IgnorePattern[], keepOwner: boolean): number {
+  const st = lstatAt(srcDir, name);
+  if (!st) return 0;
+  const [uid, gid] = ownerOf(c, st, keepOwner);
+  const mode = c.chmod ?? st.mode & 0o7777;
+  if (st.isSymbolicLink()) {
+    symlinkAt(dstDir, dstName, fs.readlinkSync(atPath(srcDir, name)));
+    fs.lchownSync(atPath(dstDir, dstName), uid, gid);
+    return 0;
+  }
+  if (st.isDirectory()) {
+    const src = openDirAt(c.sys, srcDir, name, BENEATH);
+    try {
+      const out = ensureDirAt(c.sys, dstDir, dstName, 0o700);
+      try {
+        return copyDirInto(c, src, out, rel, ignore, keepOwner, st);
+      } finally {
+        fs.closeSync(out);
+      }
+    } finally {
+      fs.closeSync(src);
+    }
+  }
+  if (st.isFile()) {
+    const src = openFileAt(c.sys, srcDir, name, fs.constants.O_RDONLY, BENEATH);
+    try {
+      const out = createFileAt(c.sys, dstDir, dstName, 0o600);
+      try {
+        const n = copyFd(src.fd, out);
+        fs.fchownSync(out, uid, gid);
+        fs.fchmodSync(out, mode);
+        fs.futimesSync(out, src.st.atime, src.st.mtime);
+        return n;
+      } finally {
+        fs.closeSync(out);
+      }
+    } finally {
+      fs.closeSync(src.fd);
+    }
+  }
+  if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) {
+    const existing = lstatAt(dstDir, dstName);
+    if (existing && !existing.isDirectory()) fs.unlinkSync(atPath(dstDir, dstName));
+    c.sys.mknod(atPath(dstDir, dstName), st.mode, st.rdev);
+    fs.lchownSync(atPath(dstDir, dstName), uid, gid);
+  }
+  return 0;
+}
+
+/** The entries of open directory src copied into open directory out, whose mode and owner become src's. */
+export function copyDirInto(c: CopyInto, src: number, out: number, rel: string, ignore: readonly IgnorePattern[], keepOwner: boolean, st: fs.Stats, top = false): number {
+  let bytes = 0;
+  for (const name of fs.readdirSync(atPath(src)).sort()) {
+    const r = rel === "." ? name : `${rel}/${name}`;
+    if (ignore.length && isIgnored(ignore, r)) continue;
+    bytes += copyEntry(c, src, name, out, name, r, ignore, keepOwner);
+  }
+  // The destination of `COPY dir/ /dest` keeps its own metadata: only what is below it is copied.
+  if (top) return bytes;
+  const [uid, gid] = ownerOf(c, st, keepOwner);
+  fs.fchownSync(out, uid, gid);
+  fs.fchmodSync(out, c.chmod ?? st.mode & 0o7777);
+  fs.futimesSync(out, st.atime, st.mtime);
+  return bytes;
+}
+
+/**
+ * One source (relative to srcRoot) copied to the image path `dest`: a directory's contents into
+ * dest, a file or link to dest itself or into it when `intoDir`.
+ */
+export function copySource(c: CopyInto, srcRoot: number, rel: string, dest: string, intoDir: boolean, ignore: readonly IgnorePattern[], keepOwner: boolean, resolve = BENEATH): void {
+  const parent = path.posix.dirname(rel);
+  const base = path.posix.basename(rel);
+  const srcDir = rel === "." ? fs.openSync(atPath(srcRoot), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC) : openDirAt(c.sys, srcRoot, parent, resolve);
+  try {
+    const st = rel === "." ? fs.fstatSync(srcDir) : lstatAt(srcDir, base);
+    if (!st) throw new FailedPreconditionError(`Cannot copy "${rel}": not found`);
+    if (st.isDirectory()) {
+      const out = openUpperDir(c, dest, c.chmod ?? 0o755, c.owner);
+      try {
+        const src = rel === "." ? fs.openSync(atPath(srcDir), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC) : openDirAt(c.sys, srcDir, base, BENEATH);
+        try {
+          copyDirInto(c, src, out, rel, ignore, keepOwner, st, true);
+        } finally {
+          fs.closeSync(src);
+        }
+      } finally {
+        fs.closeSync(out);
+      }
+      return;
+    }
+    const target = intoDir ? path.posix.join(dest, base) : dest;
+    const out = openUpperDir(c, path.posix.dirname(target), 0o755, undefined);
+    try {
+      copyEntry(c, srcDir, base, out, path.posix.basename(target), rel, ignore, keepOwner);
+    } finally {
+      fs.closeSync(out);
+    }
+  } finally {
+    fs.closeSync(srcDir);
+  }
+}
+
+export { IN_ROOT, BENEATH };

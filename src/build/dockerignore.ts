@@ -1,0 +1,94 @@
+// .dockerignore as moby's patternmatcher reads it: one pattern a line, `#` comments, `!` exceptions,
+// the last matching pattern decides, a pattern that matches a parent directory matches everything
+// below it; `*` and `?` stop at `/`, `**` spans directories, `[...]` classes, `\` escapes. Pure.
+import path from "node:path";
+import { ParseError } from "../errors.ts";
+
+export interface IgnorePattern {
+  text: string;
+  exclusion: boolean;
+  re: RegExp;
+}
+
+export function parseDockerignore(text: string): IgnorePattern[] {
+  const out: IgnorePattern[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    let p = raw.trim();
+    if (p === "" || p.startsWith("#")) continue;
+    let exclusion = false;
+    if (p.startsWith("!")) {
+      exclusion = true;
+      p = p.slice(1).trim();
+      if (p === "") throw new ParseError(`Cannot parse .dockerignore: illegal exclusion pattern: "!"`);
+    }
+    p = path.posix.normalize(p);
+    if (p.startsWith("/")) p = p.replace(/^\/+/, "") || ".";
+    if (p.endsWith("/") && p !== "/") p = p.replace(/\/+$/, "");
+    out.push({ text: p, exclusion, re: compilePattern(p) });
+  }
+  return out;
+}
+
+const SHOULD_ESCAPE = new Set([..."./+()|{}$^"]);
+
+/** The pattern as an anchored regular expression over slash-separated relative paths. */
+export function compilePattern(p: string): RegExp {
+  let re = "^";
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === "*") {
+      if (p[i + 1] === "*") {
+        i++;
+        if (p[i + 1] === "/") i++;
+        re += i + 1 >= p.length ? ".*" : "(.*/)?";
+      } else re += "[^/]*";
+    } else if (c === "?") re += "[^/]";
+    else if (c === "\\") {
+      i++;
+      if (i < p.length) re += `\\${p[i]}`;
+    } else if (c === "[") {
+      const end = p.indexOf("]", i + 2);
+      if (end < 0) re += "\\[";
+      else {
+        let cls = p.slice(i + 1, end);
+        if (cls.startsWith("!")) cls = `^${cls.slice(1)}`;
+        re += `[${cls.replace(/\\/g, "\\\\")}]`;
+        i = end;
+      }
+    } else if (SHOULD_ESCAPE.has(c)) re += `\\${c}`;
+    else re += c;
+  }
+  try {
+    return new RegExp(`${re}$`, "s");
+  } catch {
+    throw new ParseError(`Cannot parse .dockerignore pattern "${p}": syntax error in pattern`);
+  }
+}
+
+/** True when `rel` (slash-separated, relative to the context) is excluded from the context. */
+export function isIgnored(patterns: readonly IgnorePattern[], rel: string): boolean {
+  const file = path.posix.normalize(rel);
+  const parents = path.posix.dirname(file) === "." ? [] : path.posix.dirname(file).split("/");
+  let matched = false;
+  for (const p of patterns) {
+    if (p.exclusion !== matched) continue;
+    let match = p.re.test(file);
+    for (let i = 0; !match && i < parents.length; i++) match = p.re.test(parents.slice(0, i + 1).join("/"));
+    if (match) matched = !p.exclusion;
+  }
+  return matched;
+}
+
+/** Whether a walk must look inside an ignored directory: an exception may bring back a file in it. */
+export function hasExclusions(patterns: readonly IgnorePattern[]): boolean {
+  return patterns.some((p) => p.exclusion);
+}
+
+/** COPY's source globs (Go's filepath.Match over the whole relative path). */
+export function matchGlob(pattern: string, rel: string): boolean {
+  return compilePattern(pattern.replace(/\*\*/g, "*")).test(rel);
+}
+
+export function hasGlob(s: string): boolean {
+  return /[*?[]/.test(s);
+}

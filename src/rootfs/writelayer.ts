@@ -1,0 +1,209 @@
+// An overlay upper directory → an OCI layer tar (gzip). Whiteout character devices 0:0 become
+// `.wh.<name>` entries, a directory marked opaque (trusted.overlay.opaque=y) gets `.wh..wh..opq`,
+// files with several links are written once and then as hard links, symlinks as links (never
+// followed), devices and FIFOs as nodes, with modes, owners and xattrs (overlay's own left out).
+// Timestamps are clamped to SOURCE_DATE_EPOCH when given, as BuildKit does. The tar is written to
+// a temporary file while hashed (diff_id), then compressed into the content store's ingest.
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import type { Sys } from "../sys/sys.ts";
+import { END_BLOCKS, encodeHeader, padding, type TarWriteEntry } from "./tarwriter.ts";
+import { isOverlayXattr, OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./whiteout.ts";
+
+export interface LayerWriteOptions {
+  sys: Sys;
+  /** Clamp every mtime to this (seconds). */
+  sourceDateEpoch?: number;
+}
+
+export interface WrittenLayer {
+  /** gzip bytes' digest and size: the blob. */
+  digest: string;
+  size: number;
+  /** sha256 of the uncompressed tar. */
+  diffId: string;
+  /** The compressed file (the caller moves it into the content store). */
+  file: string;
+  entries: number;
+}
+
+function major(rdev: number): number {
+  const hi = Math.floor(rdev / 2 ** 32);
+  const lo = rdev >>> 0;
+  return ((lo >>> 8) & 0xfff) | ((hi & 0xfffff000) >>> 0);
+}
+
+function minor(rdev: number): number {
+  const lo = rdev >>> 0;
+  return (lo & 0xff) | ((lo >>> 12) & 0xfff00);
+}
+
+/** A whiteout node in an overlay upper dir: a character device 0:0. */
+export function isWhiteoutStat(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+/**
+ * The entries of `dir` as tar entries in order (parents before children, names sorted), passed to
+ * `emit` with the absolute path of their content. Exported for the tests.
+ */
+export function walkUpper(sys: Sys, dir: string, emit: (e: TarWriteEntry, content?: string) => void, opts: { sourceDateEpoch?: number } = {}): void {
+  const links = new Map<string, string>();
+  const clamp = (t: number) => (opts.sourceDateEpoch !== undefined ? Math.min(t, opts.sourceDateEpoch) : t);
+  const xattrsOf = (p: string): [string, Uint8Array][] => {
+    const out: [string, Uint8Array][] = [];
+    let names: string[] = [];
+    try {
+      names = sys.llistxattr(p);
+    } catch {
+      return out;
+    }
+    for (const n of names.sort()) {
+      if (isOverlayXattr(n)) continue;
+      const v = sys.lgetxattr(p, n);
+      if (v) out.push([n, v]);
+    }
+    return out;
+  };
+  const visit = (abs: string, rel: string) => {
+    for (const name of fs.readdirSync(abs).sort()) {
+      const p = path.join(abs, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = fs.lstatSync(p);
+      const base = { uid: st.uid, gid: st.gid, mtime: clamp(Math.floor(st.mtimeMs / 1000)), size: 0 };
+      if (isWhiteoutStat(st)) {
+        const wh = rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`;
+        emit({ ...base, name: wh, type: "file", mode: 0 });
+        continue;
+      }
+      const mode = st.mode & 0o7777;
+      const xattrs = xattrsOf(p);
+      const withX = xattrs.length ? { xattrs } : {};
+      if (st.isDirectory()) {
+        emit({ ...base, name: `${r}/`, type: "directory", mode, ...withX });
+        let opaque = false;
+        try {
+          const v = sys.lgetxattr(p, OVERLAY_OPAQUE_XATTR);
+          opaque = v !== null && v.length === 1 && v[0] === 0x79;
+        } catch {}
+        if (opaque) emit({ ...base, name: `${r}/${WHITEOUT_OPAQUE}`, type: "file", mode: 0 });
+        visit(p, r);
+      } else if (st.isSymbolicLink()) {
+        emit({ ...base, name: r, type: "symlink", mode, linkname: fs.readlinkSync(p), ...withX });
+      } else if (st.isFile()) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1 ? links.get(key) : undefined;
+        if (first !== undefined) {
+          emit({ ...base, name: r, type: "hardlink", mode, linkname: first, ...withX });
+          continue;
+        }
+        if (st.nlink > 1) links.set(key, r);
+        emit({ ...base, name: r, type: "file", mode, size: st.size, ...withX }, p);
+      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        emit({ ...base, name: r, type: st.isCharacterDevice() ? "char" : "block", mode, devmajor: major(st.rdev), devminor: minor(st.rdev), ...withX });
+      } else if (st.isFIFO()) {
+        emit({ ...base, name: r, type: "fifo", mode, ...withX });
+      }
+      // Sockets have no tar form; Docker leaves them out too.
+    }
+  };
+  visit(dir, "");
+}
+
+export interface StartedLayer {
+  /** sha256 of the uncompressed tar, known when startLayer returns. */
+  diffId: string;
+  /** Bytes of file content in the layer. */
+  unpackedSize: number;
+  entries: number;
+  /** The gzip blob, compressed on zlib's thread pool while the caller goes on. */
+  blob: Promise<{ digest: string; size: number; file: string }>;
+}
+
+/**
+ * Walks upper dir `dir` into a tar whose digest (diff_id) is returned at once, while its gzip
+ * (level 1: the blob is for push and save; tinydock itself mounts the unpacked tree) is written to
+ * `<tmpDir>/<random>.tar.gz` in the background.
+ */
+export function startLayer(dir: string, tmpDir: string, opts: LayerWriteOptions): StartedLayer {
+  fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  const gzFile = path.join(tmpDir, `layer-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tar.gz`);
+  const hasher = new Bun.CryptoHasher("sha256");
+  const gzip = zlib.createGzip({ level: 1 });
+  const out = fs.createWriteStream(gzFile, { mode: 0o600 });
+  const blobHasher = new Bun.CryptoHasher("sha256");
+  let blobSize = 0;
+  gzip.on("data", (c: Buffer) => {
+    blobHasher.update(c);
+    blobSize += c.length;
+  });
+  const blob = new Promise<{ digest: string; size: number; file: string }>((resolve, reject) => {
+    gzip.on("error", reject);
+    out.on("error", reject);
+    out.on("finish", () => resolve({ digest: `sha256:${blobHasher.digest("hex")}`, size: blobSize, file: gzFile }));
+  });
+  blob.catch(() => fs.rmSync(gzFile, { force: true }));
+  gzip.pipe(out);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    if (!pendingBytes) return;
+    const chunk = Buffer.concat(pending, pendingBytes);
+    hasher.update(chunk);
+    gzip.write(chunk);
+    pending = [];
+    pendingBytes = 0;
+  };
+  const write = (b: Uint8Array) => {
+    if (!b.length) return;
+    pending.push(Buffer.from(b.buffer, b.byteOffset, b.length));
+    pendingBytes += b.length;
+    if (pendingBytes >= 1 << 20) flush();
+  };
+  let entries = 0;
+  let unpackedSize = 0;
+  try {
+    walkUpper(
+      opts.sys,
+      dir,
+      (e, content) => {
+        entries++;
+        write(encodeHeader(e));
+        if (content === undefined) return;
+        unpackedSize += e.size;
+        const fd = fs.openSync(content, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        try {
+          // The size the header says is what goes in: a file that changed size meanwhile is cut or padded.
+          let left = e.size;
+          while (left > 0) {
+            const buf = Buffer.allocUnsafe(Math.min(1 << 20, left));
+            const n = fs.readSync(fd, buf, 0, buf.length, null);
+            if (n <= 0) break;
+            write(buf.subarray(0, n));
+            left -= n;
+          }
+          if (left > 0) write(new Uint8Array(left));
+          write(padding(e.size));
+        } finally {
+          fs.closeSync(fd);
+        }
+      },
+      opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {},
+    );
+    write(END_BLOCKS);
+    flush();
+    gzip.end();
+  } catch (err) {
+    gzip.destroy(err as Error);
+    throw err;
+  }
+  return { diffId: `sha256:${hasher.digest("hex")}`, unpackedSize, entries, blob };
+}
+
+/** Writes the layer of upper dir `dir` to `<tmpDir>/<random>.tar.gz`; returns its digests. */
+export async function writeLayer(dir: string, tmpDir: string, opts: LayerWriteOptions): Promise<WrittenLayer> {
+  const s = startLayer(dir, tmpDir, opts);
+  const b = await s.blob;
+  return { digest: b.digest, size: b.size, diffId: s.diffId, file: b.file, entries: s.entries };
+}

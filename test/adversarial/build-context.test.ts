@@ -1,0 +1,76 @@
+// A Dockerfile trying to read the host through COPY: paths above the context, symlinks in it
+// pointing at host files or directories, globs reaching up. Nothing outside the context may end
+// up in an image; a symlink source is copied as the link, never followed.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { recordCases } from "../helpers/adversarial.ts";
+import { busyboxEnv, type BusyboxEnv } from "../helpers/busybox-env.ts";
+import { tinydock } from "../helpers/cli.ts";
+
+let bb: BusyboxEnv;
+let n = 0;
+const T = (args: string[]) => tinydock(bb.env, args);
+const SECRET = "HOST-SECRET-CONTENT";
+
+function context(dockerfile: string): string {
+  const dir = path.join(bb.dir, `ctx-${++n}`);
+  fs.mkdirSync(path.join(dir, "sub"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "Dockerfile"), dockerfile);
+  fs.writeFileSync(path.join(dir, "sub", "ok"), "ok");
+  fs.symlinkSync(path.join(bb.dir, "secret"), path.join(dir, "link-file"));
+  fs.symlinkSync(bb.dir, path.join(dir, "link-dir"));
+  fs.symlinkSync("../../secret", path.join(dir, "sub", "rel-link"));
+  return dir;
+}
+
+beforeAll(async () => {
+  bb = await busyboxEnv("td-build-adv-");
+  fs.writeFileSync(path.join(bb.dir, "secret"), SECRET);
+});
+
+afterAll(async () => {
+  await bb?.close();
+});
+
+/** Every file of the built image's rootfs that holds the secret (none may). */
+function leaked(image: string): string {
+  return T(["run", "--rm", image, "sh", "-c", `grep -rl ${SECRET} /x /copied 2>/dev/null; true`]).stdout;
+}
+
+const refused: [string, string][] = [
+  ["COPY ../secret /x", "forbidden path outside the build context"],
+  ["COPY sub/../../secret /x", "forbidden path outside the build context"],
+  ["COPY ../* /x/", "forbidden path outside the build context"],
+  ["ADD ../secret /x", "forbidden path outside the build context"],
+  ["COPY link-dir/secret /x", "\"link-dir\" is a symbolic link, which a source path never follows"],
+  ["COPY link-dir/* /x/", "\"link-dir\" is a symbolic link"],
+];
+
+test("paths above the context and through a symlinked directory are refused, nothing tagged", () => {
+  for (const [line, want] of refused) {
+    const r = T(["build", "-t", "adv-refused", context(`FROM busybox\n${line}\n`)]);
+    expect(`${line}: ${r.code}`).toBe(`${line}: 1`);
+    expect(r.stderr).toContain(want);
+    expect(T(["image", "inspect", "adv-refused"]).code).toBe(1);
+  }
+  recordCases("build: COPY sources above the context or through a symlinked directory", refused.length);
+});
+
+const copied: [string, string][] = [
+  ["COPY link-file /copied", `readlink /copied`],
+  ["COPY link-dir /copied", `readlink /copied`],
+  ["COPY sub /x/", `readlink /x/rel-link`],
+  ["COPY . /x/", `readlink /x/link-file`],
+  ["COPY /../link-file /copied", `readlink /copied`],
+];
+
+test("symlinks in the context are copied as links and never followed to host files", () => {
+  for (const [line, check] of copied) {
+    const r = T(["build", "-t", "adv-links", context(`FROM busybox\n${line}\n`)]);
+    expect(`${line}: ${r.code} ${r.stderr}`).toBe(`${line}: 0 `);
+    expect(T(["run", "--rm", "adv-links", "sh", "-c", check]).stdout.trim()).not.toBe("");
+    expect(leaked("adv-links")).toBe("");
+  }
+  recordCases("build: symlinks in the context pointing at host files and directories", copied.length);
+});
