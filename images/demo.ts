@@ -4,9 +4,9 @@
 // `run -d --name tinydock-demo -p 8080:8080 busybox httpd -f -v -p 8080 -h /www`, `ps`, a curl of
 // http://127.0.0.1:8080/, `logs` (httpd -v logs the request), `rm -f`, and `network prune -f` to
 // leave the host's network as it was; then `build -t kubia images/kubia`, `run -d --name
-// kubia-container -p 8080:8080 kubia` and a curl that answers "You've hit <hostname>". Each
-// command is printed before it runs. TINYDOCK_ROOT
-// overrides the demo's root; DEMO_PORT the host port (8080).
+// kubia-container -p 8080:8080 kubia` and a curl that answers "You've hit <hostname>", `push` of
+// kubia to the registry, `rmi`, `pull` back and the same run and curl again. Each command is
+// printed before it runs. TINYDOCK_ROOT overrides the demo's root; DEMO_PORT the host port (8080).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -69,59 +69,52 @@ async function main(): Promise<number> {
       await step(["rm", "-f", name]);
       await step(["network", "prune", "-f"]);
     };
+    /** curl url until it answers what `ok` accepts (httpd listens a few ms after run -d returns): 5 s at most. */
+    const curl = async (url: string, ok: (body: string) => boolean): Promise<string | undefined> => {
+      console.log(`$ curl -s ${url}`);
+      for (let i = 0; i < 50; i++) {
+        const r = Bun.spawnSync(["curl", "-s", "--max-time", "2", url], { stdout: "pipe", stderr: "pipe" });
+        if (r.exitCode === 0 && ok(r.stdout.toString())) return r.stdout.toString();
+        await Bun.sleep(100);
+      }
+      console.log(`# curl ${url} failed`);
+      status = 1;
+      return undefined;
+    };
     if ((await step(["run", "-d", "--name", name, "-p", `${port}:8080`, "busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/www"])) === 0) {
       await step(["ps"]);
-      const url = `http://127.0.0.1:${port}/`;
-      console.log(`$ curl -s ${url}`);
-      let page: string | undefined;
-      // httpd listens a few ms after run -d returns: bounded retries (5 s at most).
-      for (let i = 0; i < 50 && page === undefined; i++) {
-        const r = Bun.spawnSync(["curl", "-s", "--max-time", "2", url], { stdout: "pipe", stderr: "pipe" });
-        if (r.exitCode === 0) page = r.stdout.toString();
-        else await Bun.sleep(100);
-      }
-      if (page === undefined) {
-        console.log(`# curl ${url} failed`);
-        status = 1;
-      } else {
-        process.stdout.write(page);
-      }
+      const page = await curl(`http://127.0.0.1:${port}/`, () => true);
+      if (page !== undefined) process.stdout.write(page);
       await step(["logs", name]);
     }
     await cleanupContainer();
     cleanupContainer = undefined;
 
-    // The study notes' workflow: `docker build -t kubia .`, then run it with its port published;
-    // the answer names the container's hostname (its short id).
-    if ((await step(["build", "-t", "kubia", "images/kubia"])) === 0) {
-      const kubia = "kubia-container";
+    // The study notes' workflow: `docker build -t kubia .`, run it with its port published (the
+    // answer names the container's hostname, its short id), `docker push` it, and run what comes
+    // back from the registry.
+    const kubia = "kubia-container";
+    const runKubia = async (image: string): Promise<void> => {
       Bun.spawnSync([binary, "rm", "-f", kubia], { env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
       cleanupContainer = async () => {
         await step(["rm", "-f", kubia]);
         await step(["network", "prune", "-f"]);
       };
-      if ((await step(["run", "-d", "--name", kubia, "-p", `${port}:8080`, "kubia"])) === 0) {
-        const url = `http://127.0.0.1:${port}/`;
-        console.log(`$ curl -s ${url}`);
-        let answer: string | undefined;
-        for (let i = 0; i < 50 && answer === undefined; i++) {
-          const r = Bun.spawnSync(["curl", "-s", "--max-time", "2", url], { stdout: "pipe", stderr: "pipe" });
-          if (r.exitCode === 0 && r.stdout.toString().startsWith("You've hit ")) answer = r.stdout.toString();
-          else await Bun.sleep(100);
-        }
-        if (answer === undefined) {
-          console.log(`# curl ${url} failed`);
-          status = 1;
-        } else {
-          process.stdout.write(answer);
-        }
+      if ((await step(["run", "-d", "--name", kubia, "-p", `${port}:8080`, image])) === 0) {
+        const answer = await curl(`http://127.0.0.1:${port}/`, (body) => body.startsWith("You've hit "));
+        if (answer !== undefined) process.stdout.write(answer);
       }
-      // Pushing kubia to the registry (`tinydock push`) goes here once push exists.
       await cleanupContainer();
       cleanupContainer = undefined;
-    } else {
-      status = 1;
+    };
+    if ((await step(["build", "-t", "kubia", "images/kubia"])) !== 0) return 1;
+    await runKubia("kubia");
+    const shared = `${registry.host}/demo/kubia:latest`;
+    for (const args of [["tag", "kubia", shared], ["push", shared], ["rmi", "kubia", shared], ["pull", shared]]) {
+      if ((await step(args)) !== 0) return status;
     }
+    await runKubia(shared);
+    await step(["rmi", shared]);
     return status;
   } finally {
     await stop();
