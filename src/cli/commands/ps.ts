@@ -9,22 +9,36 @@ const builder: CommandSpec["builder"] = (y) =>
     .option("latest", { alias: "l", type: "boolean", default: false, describe: "Show the latest created container (includes all states)" })
     .option("no-trunc", { type: "boolean", default: false, describe: "Don't truncate output" })
     .option("size", { alias: "s", type: "boolean", default: false, describe: "Display total file sizes" })
-    .option("filter", { alias: "f", type: "string", array: true, describe: "Filter output based on conditions provided (status=, name=, label=, id=, exited=)" })
+    .option("filter", {
+      alias: "f",
+      type: "string",
+      array: true,
+      describe:
+        "Filter output based on conditions provided (status=, name=, id=, label=, exited=, ancestor=, before=, since=, volume=, network=, publish=, expose=, health=)",
+    })
+    .option("noheading", { type: "boolean", default: false, describe: "Do not print the header row (podman)" })
     .option("format", { type: "string", describe: 'Format output: "table", "json", or a Go template' });
 
 const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const { listLive } = await import("../../lifecycle/live.ts");
   const { commandOf } = await import("../../lifecycle/inspect.ts");
-  const { containerRow, parseFilters, selectContainers } = await import("../views/containers.ts");
+  const { containerRow } = await import("../views/containers.ts");
+  const { parseFilters, selectContainers } = await import("../views/container-filters.ts");
   const filters = parseFilters(((argv.filter as string[] | undefined) ?? []).map(String));
   const last = argv.latest ? 1 : typeof argv.last === "number" && argv.last > 0 ? argv.last : undefined;
-  const list = selectContainers(listLive(ctx), { all: Boolean(argv.all), ...(last !== undefined ? { last } : {}), filters });
+  const cache = new Map();
+  const select: import("../views/container-filters.ts").PsOptions = { all: Boolean(argv.all), ...(last !== undefined ? { last } : {}), filters };
+  if (filters.args.has("ancestor")) select.ancestorImages = await ancestorImages(ctx, filters.args.get("ancestor")!);
+  if (filters.expose) {
+    const { imageConfigOf } = await import("../../lifecycle/inspect.ts");
+    select.exposedPorts = (c) => Object.keys(imageConfigOf(ctx, c.record.imageId, cache)?.ExposedPorts ?? {});
+  }
+  const list = selectContainers(listLive(ctx), select);
   const noTrunc = Boolean(argv["no-trunc"]);
   if (argv.quiet) {
     io.out(list.map((c) => `${noTrunc ? c.record.id : c.record.id.slice(0, 12)}\n`).join(""));
     return;
   }
-  const cache = new Map();
   const now = ctx.clock();
   const rows = list.map((c) =>
     containerRow(c, {
@@ -62,9 +76,10 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
   }
   const { table } = await import("../format.ts");
   if (format === "table") {
+    const noHeading = (text: string) => (argv.noheading ? text.slice(text.indexOf("\n") + 1) : text);
     const header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
     const cells = (r: (typeof rows)[number]) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names];
-    io.out(argv.size ? table([...header, "SIZE"], rows.map((r) => [...cells(r), r.Size])) : table(header, rows.map(cells)));
+    io.out(noHeading(argv.size ? table([...header, "SIZE"], rows.map((r) => [...cells(r), r.Size])) : table(header, rows.map(cells))));
     return;
   }
   const { compileTemplate, isTableFormat, renderTable } = await import("../template.ts");
@@ -75,12 +90,29 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     return { ...r, Label: (k: unknown) => labels[String(k)] ?? "" };
   });
   if (isTableFormat(format)) {
-    io.out(renderTable(format, HEADERS, data));
+    const text = renderTable(format, HEADERS, data);
+    io.out(argv.noheading ? text.slice(text.indexOf("\n") + 1) : text);
     return;
   }
   const tpl = compileTemplate(format);
   io.out(data.map((r) => `${tpl(r)}\n`).join(""));
 };
+
+/** ancestor= values → the ids of those images and of the images built on them; unknown names reach none. */
+async function ancestorImages(ctx: import("../../context.ts").Ctx, values: readonly string[]): Promise<Set<string>> {
+  const { listImages, resolveImage } = await import("../../store/images.ts");
+  const { storeLayout } = await import("../../store/layout.ts");
+  const { withDescendants } = await import("../views/image-filters.ts");
+  const layout = storeLayout(ctx.root);
+  const roots: string[] = [];
+  for (const v of values) {
+    try {
+      roots.push(resolveImage(layout, v).record.id);
+    } catch {} // Docker logs a warning and matches nothing for it
+  }
+  if (roots.length === 0) return new Set();
+  return withDescendants(listImages(layout).map((r) => ({ id: r.id, diffIds: r.layers.map((l) => l.diffId) })), roots);
+}
 
 const HEADERS: Record<string, string> = {
   ID: "CONTAINER ID",

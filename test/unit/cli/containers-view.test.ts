@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { compileTemplate, goString } from "../../../src/cli/template.ts";
-import { containerRow, ellipsis, goTime, matchesFilters, parseFilters, portsText, selectContainers, statusText } from "../../../src/cli/views/containers.ts";
+import { containerRow, ellipsis, goTime, portsText, statusText } from "../../../src/cli/views/containers.ts";
+import { matchesFilters, NO_FILTERS, parseFilters, selectContainers } from "../../../src/cli/views/container-filters.ts";
 import type { ContainerRecord } from "../../../src/store/containers.ts";
 import type { LiveContainer } from "../../../src/lifecycle/live.ts";
 import { liveState, ZERO_TIME, type RunRecord } from "../../../src/lifecycle/state.ts";
@@ -70,11 +71,11 @@ describe("ps rows", () => {
   });
   test("default lists running, paused and restarting, newest first; -a all; -n last", () => {
     const all = [web, job, fresh, frozen, again];
-    expect(selectContainers(all, { all: false, filters: {} }).map((c) => c.record.name)).toEqual(["again", "frozen", "web"]);
-    expect(selectContainers(all, { all: true, filters: {} }).map((c) => c.record.name)).toEqual(["fresh", "again", "frozen", "web", "job"]);
-    expect(selectContainers(all, { all: false, last: 2, filters: {} }).map((c) => c.record.name)).toEqual(["fresh", "again"]);
+    expect(selectContainers(all, { all: false, filters: NO_FILTERS }).map((c) => c.record.name)).toEqual(["again", "frozen", "web"]);
+    expect(selectContainers(all, { all: true, filters: NO_FILTERS }).map((c) => c.record.name)).toEqual(["fresh", "again", "frozen", "web", "job"]);
+    expect(selectContainers(all, { all: false, last: 2, filters: NO_FILTERS }).map((c) => c.record.name)).toEqual(["fresh", "again"]);
   });
-  test("filters: status implies -a; same key OR, keys AND; name is a regexp on /name; label key or key=value", () => {
+  test("filters: status implies -a; same key OR, keys AND; name is a regexp on the name with or without /; label key or key=value", () => {
     const all = [web, job, fresh, frozen, again];
     const names = (specs: string[]) => selectContainers(all, { all: false, filters: parseFilters(specs) }).map((c) => c.record.name);
     expect(names(["status=exited"])).toEqual(["job"]);
@@ -85,16 +86,17 @@ describe("ps rows", () => {
     expect(selectContainers(all, { all: true, filters: parseFilters(["label=app=job"]) }).map((c) => c.record.name)).toEqual(["job"]);
     expect(selectContainers(all, { all: true, filters: parseFilters(["label=app", "label=tier=front"]) }).map((c) => c.record.name)).toEqual(["web"]);
     expect(names(["id=" + web.record.id.slice(0, 4)])).toEqual(["web"]);
-    expect(names(["exited=3"])).toEqual(["job"]);
+    expect(names(["exited=3"])).toEqual([]); // exited= does not imply -a (Docker's list.go)
+    expect(selectContainers(all, { all: true, filters: parseFilters(["exited=3"]) }).map((c) => c.record.name)).toEqual(["job"]);
     expect(matchesFilters(job, parseFilters(["exited=0"]))).toBe(false);
-    expect(names(["ancestor=busybox"])).toEqual(["again", "frozen", "web"]);
-    expect(names(["ancestor=busybox:latest"])).toHaveLength(3);
-    expect(names(["ancestor=alpine"])).toEqual([]);
+    const anc = (ids: string[]) => selectContainers(all, { all: false, filters: parseFilters(["ancestor=x"]), ancestorImages: new Set(ids) }).map((c) => c.record.name);
+    expect(anc(["sha256:x"])).toEqual(["again", "frozen", "web"]);
+    expect(anc([])).toEqual([]);
   });
   test("bad filters in Docker's words", () => {
-    expect(() => parseFilters(["bogus=1"])).toThrow("Invalid filter 'bogus'");
-    expect(() => parseFilters(["status=sleeping"])).toThrow("Invalid filter 'status=sleeping'");
-    expect(() => parseFilters(["status"])).toThrow("Bad format of filter (expected name=value): status");
+    expect(() => parseFilters(["bogus=1"])).toThrow("invalid filter 'bogus'");
+    expect(() => parseFilters(["status=sleeping"])).toThrow("invalid filter 'status=sleeping'");
+    expect(() => parseFilters(["status"])).toThrow('invalid argument "status" for "-f, --filter" flag: bad format of filter (expected name=value)');
   });
 });
 
