@@ -40,6 +40,7 @@ export const VERBS: Readonly<Record<string, Load>> = {
   images: async () => (await import("./commands/images.ts")).images,
   rmi: async () => (await import("./commands/rmi.ts")).rmi,
   tag: async () => (await import("./commands/tag.ts")).tag,
+  untag: async () => (await import("./commands/tag.ts")).untag,
   login: async () => (await import("./commands/login.ts")).login,
   logout: async () => (await import("./commands/login.ts")).logout,
 };

@@ -24,3 +24,38 @@ export function renderListing(l: Listing, rows: readonly unknown[]): string {
   const tpl = compileTemplate(format);
   return rows.map((r) => `${tpl(r)}\n`).join("");
 }
+
+/** docker/cli inspect.Inspect: StatusError 64 when the format is not a template. */
+export const TEMPLATE_PARSE_EXIT = 64;
+
+/**
+ * Prints what an `inspect` found: Docker's indented JSON array, or with --format the template once
+ * per object (one failing object is an error of its own; the others still print). Returns the
+ * exit code given `code` so far; a format that does not parse is 64, as Docker's.
+ */
+export function printInspected(io: { out: (t: string) => void; err: (t: string) => void }, format: string | undefined, objects: unknown[], code: number): number {
+  if (format === undefined || format === "") {
+    io.out(`${JSON.stringify(objects, null, 4)}\n`);
+    return code;
+  }
+  let tpl: (data: unknown) => string;
+  try {
+    tpl = format === "json" ? (o) => JSON.stringify(o) : compileTemplate(format);
+  } catch (err) {
+    io.err(`Error: ${(err as Error).message}\n`);
+    return TEMPLATE_PARSE_EXIT;
+  }
+  let text = "";
+  const failed: string[] = [];
+  for (const o of objects) {
+    try {
+      text += `${tpl(o)}\n`;
+    } catch (err) {
+      failed.push((err as Error).message);
+      code = 1;
+    }
+  }
+  io.out(text);
+  for (const f of failed) io.err(`Error: ${f}\n`);
+  return code;
+}

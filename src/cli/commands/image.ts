@@ -3,7 +3,7 @@ import type { CommandSpec } from "../command.ts";
 import { imageLs } from "./images.ts";
 import { pull } from "./pull.ts";
 import { rmi } from "./rmi.ts";
-import { tag } from "./tag.ts";
+import { tag, untag } from "./tag.ts";
 
 const inspect: CommandSpec = {
   command: "inspect <images..>",
@@ -11,7 +11,7 @@ const inspect: CommandSpec = {
   builder: (y) =>
     y
       .positional("images", { type: "string", array: true })
-      .option("format", { alias: "f", type: "string", describe: 'Only "json" (the default) is supported' }),
+      .option("format", { alias: "f", type: "string", describe: "Format the output using the given Go template" }),
   async run(ctx, argv, io) {
     const { resolveImage } = await import("../../store/images.ts");
     const { storeLayout } = await import("../../store/layout.ts");
@@ -28,8 +28,8 @@ const inspect: CommandSpec = {
         code = 1;
       }
     }
-    io.out(`${JSON.stringify(out, null, 4)}\n`);
-    return code;
+    const { printInspected } = await import("../listing.ts");
+    return printInspected(io, typeof argv.format === "string" ? argv.format : undefined, out, code);
   },
 };
 
@@ -74,4 +74,4 @@ const unmount: CommandSpec = {
 
 const rm: CommandSpec = { ...rmi, command: ["rm <images..>", "remove"] };
 
-export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, rm, prune, tag, mount, unmount];
+export const imageSubcommands: CommandSpec[] = [imageLs, inspect, pull, rm, prune, tag, untag, mount, unmount];

@@ -62,6 +62,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "restart", type: "string", describe: "Restart policy to apply when a container exits (no, always, on-failure[:N], unless-stopped)" },
   { name: "log-opt", type: "string", array: true, describe: "Log driver options (max-size, max-file)" },
   { name: "label", alias: "l", type: "string", array: true, describe: "Set meta data on a container" },
+  { name: "replace", type: "boolean", default: false, describe: "Remove a container that has the same --name first (podman)" },
 ];
 
 /** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */
@@ -88,6 +89,7 @@ export const run: CommandSpec = {
     return y;
   },
   async run(ctx, argv, io) {
+    if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
     const { runCommand } = await import("../../lifecycle/run-command.ts");
     return await runCommand(ctx, argv, io, { list, str });
   },
