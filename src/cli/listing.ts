@@ -2,7 +2,7 @@
 // command's default columns), "table TEMPLATE" (Docker's header names above the rows), "json" (one
 // object a line, as `{{json .}}`), or a Go template run once per row. Podman's --noheading drops
 // the header row of a table.
-import { compileTemplate, isTableFormat, renderTable } from "./template.ts";
+import { compileTemplate, isTableFormat, renderTable, tabwrite } from "./template.ts";
 
 export interface Listing {
   /** The user's --format, or undefined for the default table. */
@@ -18,8 +18,10 @@ export function renderListing(l: Listing, rows: readonly unknown[]): string {
   const format = l.format === undefined || l.format === "" || l.format === "table" ? l.defaultTable : l.format;
   if (format === "json") return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
   if (isTableFormat(format)) {
-    const text = renderTable(format, l.headers, [...rows]);
-    return l.noHeading ? text.slice(text.indexOf("\n") + 1) : text;
+    if (!l.noHeading) return renderTable(format, l.headers, [...rows]);
+    // Without the header row, the columns are as wide as the rows alone need (podman's).
+    const tpl = compileTemplate(format.replace(/^table/, "").replace(/^ +| +$/g, ""));
+    return tabwrite(rows.map((r) => `${tpl(r)}\n`).join(""));
   }
   const tpl = compileTemplate(format);
   return rows.map((r) => `${tpl(r)}\n`).join("");

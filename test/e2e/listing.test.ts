@@ -42,7 +42,7 @@ beforeAll(async () => {
   const child = await buildImage({
     created: "2024-06-01T00:00:00Z",
     layers: [
-      ...busybox.layers.map((l) => ({ tar: Bun.gunzipSync(l.blob), compression: "gzip" as const })),
+      ...busybox.layers.map((l) => ({ tar: Bun.gunzipSync(new Uint8Array(l.blob)), compression: "gzip" as const })),
       { entries: [{ name: "etc/child", content: "child\n" }] },
     ],
     config: { Cmd: ["sh"], Labels: { tier: "web" }, ExposedPorts: { "80/tcp": {} } },

@@ -17,7 +17,7 @@ const builder: CommandSpec["builder"] = (y) =>
         "Filter output based on conditions provided (status=, name=, id=, label=, exited=, ancestor=, before=, since=, volume=, network=, publish=, expose=, health=)",
     })
     .option("noheading", { type: "boolean", default: false, describe: "Do not print the header row (podman)" })
-    .option("format", { type: "string", describe: 'Format output: "table", "json", or a Go template' });
+    .option("format", { type: "string", describe: 'Format output: "table", "json", "table TEMPLATE" or a Go template' });
 
 const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const { listLive } = await import("../../lifecycle/live.ts");
@@ -75,28 +75,36 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     return;
   }
   const { table } = await import("../format.ts");
+  if (argv.noheading && format.startsWith("table")) {
+    const { renderListing } = await import("../listing.ts");
+    const table = format === "table" ? `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${argv.size ? "\t{{.Size}}" : ""}` : format;
+    io.out(renderListing({ format: table, defaultTable: table, headers: HEADERS, noHeading: true }, withLabel(rows, list)));
+    return;
+  }
   if (format === "table") {
-    const noHeading = (text: string) => (argv.noheading ? text.slice(text.indexOf("\n") + 1) : text);
     const header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
     const cells = (r: (typeof rows)[number]) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names];
-    io.out(noHeading(argv.size ? table([...header, "SIZE"], rows.map((r) => [...cells(r), r.Size])) : table(header, rows.map(cells))));
+    io.out(argv.size ? table([...header, "SIZE"], rows.map((r) => [...cells(r), r.Size])) : table(header, rows.map(cells)));
     return;
   }
   const { compileTemplate, isTableFormat, renderTable } = await import("../template.ts");
-  // Docker's ps rows also answer {{.Label "key"}}.
-  const data = rows.map((r, i) => {
-    const rec = list[i]!.record;
-    const labels: Record<string, string> = rec.labels ?? rec.config?.Labels ?? {};
-    return { ...r, Label: (k: unknown) => labels[String(k)] ?? "" };
-  });
+  const data = withLabel(rows, list);
   if (isTableFormat(format)) {
-    const text = renderTable(format, HEADERS, data);
-    io.out(argv.noheading ? text.slice(text.indexOf("\n") + 1) : text);
+    io.out(renderTable(format, HEADERS, data));
     return;
   }
   const tpl = compileTemplate(format);
   io.out(data.map((r) => `${tpl(r)}\n`).join(""));
 };
+
+/** Docker's ps rows also answer {{.Label "key"}}. */
+function withLabel<R extends object>(rows: R[], list: import("../../lifecycle/live.ts").LiveContainer[]) {
+  return rows.map((r, i) => {
+    const rec = list[i]!.record;
+    const labels: Record<string, string> = rec.labels ?? rec.config?.Labels ?? {};
+    return { ...r, Label: (k: unknown) => labels[String(k)] ?? "" };
+  });
+}
 
 /** ancestor= values → the ids of those images and of the images built on them; unknown names reach none. */
 async function ancestorImages(ctx: import("../../context.ts").Ctx, values: readonly string[]): Promise<Set<string>> {
