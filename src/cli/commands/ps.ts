@@ -21,18 +21,16 @@ const builder: CommandSpec["builder"] = (y) =>
 
 const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const { listLive } = await import("../../lifecycle/live.ts");
-  const { commandOf } = await import("../../lifecycle/inspect.ts");
   const { containerRow } = await import("../views/containers.ts");
   const { parseFilters, selectContainers } = await import("../views/container-filters.ts");
   const filters = parseFilters(((argv.filter as string[] | undefined) ?? []).map(String));
   const last = argv.latest ? 1 : typeof argv.last === "number" && argv.last > 0 ? argv.last : undefined;
   const cache = new Map();
+  const { imageConfigOf, commandOf } = await import("../../lifecycle/inspect.ts");
+  const exposedPorts = (rec: import("../../store/containers.ts").ContainerRecord) => Object.keys(imageConfigOf(ctx, rec.imageId, cache)?.ExposedPorts ?? {});
   const select: import("../views/container-filters.ts").PsOptions = { all: Boolean(argv.all), ...(last !== undefined ? { last } : {}), filters };
   if (filters.args.has("ancestor")) select.ancestorImages = await ancestorImages(ctx, filters.args.get("ancestor")!);
-  if (filters.expose) {
-    const { imageConfigOf } = await import("../../lifecycle/inspect.ts");
-    select.exposedPorts = (c) => Object.keys(imageConfigOf(ctx, c.record.imageId, cache)?.ExposedPorts ?? {});
-  }
+  if (filters.expose) select.exposedPorts = (c) => exposedPorts(c.record);
   const list = selectContainers(listLive(ctx), select);
   const noTrunc = Boolean(argv["no-trunc"]);
   if (argv.quiet) {
@@ -44,6 +42,7 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     containerRow(c, {
       noTrunc,
       now,
+      exposedPorts,
       command: (rec) => {
         const { path, args } = commandOf(ctx, rec, cache);
         // Docker's list.go: arguments with a space are single-quoted.

@@ -8,6 +8,7 @@ import type { LiveContainer } from "../../lifecycle/live.ts";
 import { ZERO_TIME } from "../../lifecycle/state.ts";
 import { normalizePort } from "../../lifecycle/inspect.ts";
 import { matchContainer, type ContainerStatus } from "../../store/containers.ts";
+import { containerPorts } from "./containers.ts";
 import { boolFilter, matchAny, matchLabels, parseFilterArgs, portFilterSet, validateFilterKeys, type FilterArgs } from "../filters.ts";
 
 export const PS_FILTER_KEYS = [
@@ -119,13 +120,13 @@ function networkMatches(c: LiveContainer, values: readonly string[]): boolean {
 }
 
 function portMatches(c: LiveContainer, f: ContainerFilters, exposed: readonly string[]): boolean {
-  for (const p of c.record.ports ?? []) {
+  for (const p of containerPorts(c, exposed)) {
     const b = normalizePort(p);
     if (!b) continue;
     if (b.hostPort && f.publish?.has(`${b.hostPort}/${b.protocol}`)) return true;
     if (f.expose?.has(`${b.containerPort}/${b.protocol}`)) return true;
   }
-  return f.expose !== undefined && exposed.some((p) => f.expose!.has(p));
+  return false;
 }
 
 /** Docker's Running: true while paused or restarting too. */

@@ -55,22 +55,69 @@ export function ellipsis(s: string, n: number): string {
   return chars.length <= n ? s : `${chars.slice(0, n - 1).join("")}…`;
 }
 
-/** "0.0.0.0:8080->80/tcp, 443/tcp". */
+/**
+ * Docker's PORTS text (cli formatter DisplayablePorts): sorted by container port, address, host
+ * port, protocol; unpublished ports (and those published on the same port) grouped into ranges
+ * by protocol and address ("8000-8001/tcp"), first; then each other mapping ("0.0.0.0:8080->80/tcp").
+ */
 export function portsText(ports: Record<string, unknown>[] | undefined): string {
-  const out: string[] = [];
-  for (const p of ports ?? []) {
-    const b = normalizePort(p);
-    if (!b) continue;
+  const list = (ports ?? [])
+    .map(normalizePort)
+    .filter((b) => b !== undefined)
     // A binding on all addresses is recorded with hostIp ""; Docker prints 0.0.0.0.
-    out.push(b.hostPort ? `${b.hostIp || "0.0.0.0"}:${b.hostPort}->${b.containerPort}/${b.protocol}` : `${b.containerPort}/${b.protocol}`);
+    .map((b) => ({ ip: b.hostPort ? b.hostIp || "0.0.0.0" : "", pub: b.hostPort, priv: b.containerPort, type: b.protocol }))
+    .sort((a, b) => a.priv - b.priv || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0) || a.pub - b.pub || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  const host = (ip: string) => (ip.includes(":") ? `[${ip}]` : ip);
+  const groups = new Map<string, { ip: string; type: string; first: number; last: number }>();
+  const result: string[] = [];
+  const mappings: string[] = [];
+  const form = (g: { ip: string; type: string; first: number; last: number }) => {
+    const range = g.first === g.last ? `${g.first}` : `${g.first}-${g.last}`;
+    return `${g.ip ? `${host(g.ip)}:${range}->` : ""}${range}/${g.type}`;
+  };
+  for (const p of list) {
+    if (p.ip !== "" && p.pub !== p.priv) {
+      mappings.push(`${host(p.ip)}:${p.pub}->${p.priv}/${p.type}`);
+      continue;
+    }
+    const key = p.ip ? `${p.ip}/${p.type}` : p.type;
+    const g = groups.get(key);
+    if (!g) groups.set(key, { ip: p.ip, type: p.type, first: p.priv, last: p.priv });
+    else if (p.priv === g.last + 1) g.last = p.priv;
+    else {
+      result.push(form(g));
+      groups.set(key, { ip: p.ip, type: p.type, first: p.priv, last: p.priv });
+    }
   }
-  return out.join(", ");
+  for (const g of groups.values()) result.push(form(g));
+  return [...result, ...mappings].join(", ");
 }
 
 export interface RowOptions {
   noTrunc: boolean;
   now: number;
   command: (rec: ContainerRecord) => string;
+  /** The image's EXPOSE ports ("80/tcp"): a running container lists those not published too. */
+  exposedPorts?: (rec: ContainerRecord) => readonly string[];
+}
+
+/**
+ * Docker's Ports of a container (NetworkSettings.Ports): while it runs on a bridge or user network,
+ * its bindings, then the image's exposed ports that have none; nothing once stopped, nor on the
+ * host's network or none.
+ */
+export function containerPorts(c: LiveContainer, exposed: readonly string[]): Record<string, unknown>[] {
+  if (!c.state.Running || !c.record.network?.endpoint) return [];
+  const ports: Record<string, unknown>[] = [...(c.record.ports ?? [])];
+  const bound = new Set(ports.map((p) => normalizePort(p)).map((b) => b && `${b.containerPort}/${b.protocol}`));
+  for (const e of exposed) {
+    const m = /^(\d+)(?:\/(\w+))?$/.exec(e);
+    if (!m) continue;
+    const key = `${m[1]}/${m[2] ?? "tcp"}`;
+    if (!bound.has(key)) ports.push({ containerPort: Number(m[1]), protocol: m[2] ?? "tcp" });
+    bound.add(key);
+  }
+  return ports;
 }
 
 export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
@@ -89,7 +136,7 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
     Mounts: (rec.mounts ?? []).map((m) => String(m.Name ?? m.Source ?? "")).join(","),
     Names: rec.name,
     Networks: networkNamesOf(rec.network).join(","),
-    Ports: portsText(rec.ports),
+    Ports: portsText(containerPorts(c, o.exposedPorts?.(rec) ?? [])),
     RunningFor: `${since(rec.created, o.now)} ago`,
     Size: "N/A",
     State: c.state.Status,

@@ -26,7 +26,13 @@ function live(name: string, createdAgo: number, run: Partial<RunRecord> | undefi
   return { record, run: r, state: liveState(record, r, { supervisorAlive: true, frozen, removing: false, locked: false }) };
 }
 
-const web = live("web", 120, {}, { labels: { app: "web", tier: "front" }, ports: [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" }] });
+const bridge = {
+  mode: "bridge",
+  netns: "new" as const,
+  joinNamespaces: [],
+  endpoint: { networkName: "bridge", networkId: "n1", ipAddress: "10.0.0.2", prefixLen: 24, subnet: "10.0.0.0/24", gateway: "10.0.0.1", macAddress: "", bridge: "br", hostVeth: "td", aliases: [] },
+};
+const web = live("web", 120, {}, { labels: { app: "web", tier: "front" }, ports: [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" }], network: bridge });
 const job = live("job", 300, { status: "exited", exitCode: 3, finishedAt: ago(120) }, { labels: { app: "job" } });
 const fresh = live("fresh", 5, undefined);
 const frozen = live("frozen", 60, {}, {}, true);
@@ -61,6 +67,19 @@ describe("ps rows", () => {
     expect(row.CreatedAt).toBe(goTime(web.record.created));
     expect(containerRow(web, { noTrunc: true, now: NOW, command: () => "sleep 1000" }).ID).toBe(web.record.id);
   });
+  test("PORTS: a running container's bindings, then its image's unpublished EXPOSE; none when stopped or off a bridge", () => {
+    const row = (c: LiveContainer, exposed: string[]) => containerRow(c, { noTrunc: false, now: NOW, command: () => "", exposedPorts: () => exposed }).Ports;
+    expect(row(web, ["80/tcp", "443", "53/udp"])).toBe("53/udp, 443/tcp, 0.0.0.0:8080->80/tcp");
+    const stopped = live("gone", 60, { status: "exited", exitCode: 0, finishedAt: ago(1) }, { ports: web.record.ports!, network: bridge });
+    expect(row(stopped, ["80/tcp"])).toBe("");
+    expect(row(frozen, ["80/tcp"])).toBe(""); // --network none
+  });
+  test.each([
+    [[{ containerPort: 8001 }, { containerPort: 8000 }, { containerPort: 8003 }], "8000-8001/tcp, 8003/tcp"],
+    [[{ hostIp: "0.0.0.0", hostPort: 80, containerPort: 80 }, { hostIp: "0.0.0.0", hostPort: 81, containerPort: 81 }], "0.0.0.0:80-81->80-81/tcp"],
+    [[{ hostIp: "::", hostPort: 8080, containerPort: 80 }, { containerPort: 9000, protocol: "udp" }], "9000/udp, [::]:8080->80/tcp"],
+    [[{ hostIp: "127.0.0.1", hostPort: 9090, containerPort: 90 }, { hostIp: "", hostPort: 8080, containerPort: 80 }], "0.0.0.0:8080->80/tcp, 127.0.0.1:9090->90/tcp"],
+  ])("PORTS as DisplayablePorts: %p", (ports, want) => expect(portsText(ports)).toBe(want));
   test("ellipsis counts characters and ports without a host side", () => {
     expect(ellipsis("abcdef", 6)).toBe("abcdef");
     expect(ellipsis("abcdefg", 6)).toBe("abcde…");
