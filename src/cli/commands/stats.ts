@@ -18,7 +18,7 @@ export const stats: CommandSpec = {
       refs.length > 0 ? refs.map((r) => findLive(ctx, r)) : listLive(ctx).filter((c) => argv.all || c.state.Running).sort((a, b) => a.record.name.localeCompare(b.record.name));
     const format = typeof argv.format === "string" ? argv.format : undefined;
     const listing = { format: format === "{{json .}}" ? "json" : format, defaultTable: STATS_TABLE, headers: STATS_HEADERS };
-    // The format fails before any sampling, as Docker's.
+    // A bad format fails at once, not after the first sample.
     renderListing(listing, []);
     const render = (rows: ReturnType<typeof statsRow>[]) =>
       renderListing(
