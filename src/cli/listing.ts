@@ -17,6 +17,14 @@ export interface Listing {
 export function renderListing(l: Listing, rows: readonly unknown[]): string {
   const format = l.format === undefined || l.format === "" || l.format === "table" ? l.defaultTable : l.format;
   if (format === "json") return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
+  const fields = simpleTableFields(format);
+  // Plain text fields with headers: the cells go straight into the tabwriter, without the template
+  // engine, whose first run in a fresh process costs more than the listing itself.
+  if (fields && fields.every((f) => typeof l.headers[f] === "string") && rows.every((r) => fields.every((f) => typeof (r as Record<string, unknown>)[f] === "string"))) {
+    const lines = rows.map((r) => fields.map((f) => (r as Record<string, string>)[f]).join("\t"));
+    const header = fields.map((f) => l.headers[f]).join("\t");
+    return tabwrite((l.noHeading ? lines : [header, ...lines]).map((x) => `${x}\n`).join(""));
+  }
   if (isTableFormat(format)) {
     if (!l.noHeading) return renderTable(format, l.headers, [...rows]);
     // Without the header row, the columns are as wide as the rows alone need (podman's).
@@ -25,6 +33,12 @@ export function renderListing(l: Listing, rows: readonly unknown[]): string {
   }
   const tpl = compileTemplate(format);
   return rows.map((r) => `${tpl(r)}\n`).join("");
+}
+
+/** "table {{.A}}\t{{.B}}" (typed \t or a tab) → [A, B]; undefined for anything richer. */
+function simpleTableFields(format: string): string[] | undefined {
+  const m = /^table\s+((?:\{\{\.[A-Za-z]\w*\}\}(?:\\t|\t))*\{\{\.[A-Za-z]\w*\}\})$/.exec(format);
+  return m ? [...m[1]!.matchAll(/\{\{\.(\w+)\}\}/g)].map((x) => x[1]!) : undefined;
 }
 
 /** docker/cli inspect.Inspect: StatusError 64 when the format is not a template. */

@@ -13,6 +13,7 @@ import {
   validateFilterKeys,
 } from "../../../src/cli/filters.ts";
 import { renderListing } from "../../../src/cli/listing.ts";
+import { renderTable } from "../../../src/cli/template.ts";
 import { parseFilters, selectContainers } from "../../../src/cli/views/container-filters.ts";
 import { imageMatches, parseImageFilters, referenceMatches, visibleTags, withDescendants } from "../../../src/cli/views/image-filters.ts";
 import type { LiveContainer } from "../../../src/lifecycle/live.ts";
@@ -233,4 +234,11 @@ describe("listing formats", () => {
     ["table {{.ID}}\t{{.CreatedAt}}", false, "IMAGE ID   CREATED AT\nabc        2024-01-02 03:04:05 +0000 UTC\ndef        \n"],
     ["json", false, `${JSON.stringify(rows[0])}\n${JSON.stringify(rows[1])}\n`],
   ])("%p (noheading %p)", (format, noHeading, want) => expect(l(format, noHeading)).toBe(want));
+  test.each([
+    "table {{.Repository}}\t{{.ID}}",
+    "table {{.ID}}\\t{{.CreatedAt}}\\t{{.Repository}}",
+    "table {{.Repository}}",
+  ])("%p: plain fields skip the template engine and print what it prints", (format) => {
+    expect(l(format)).toBe(renderTable(format, headers, rows));
+  });
 });
