@@ -47,3 +47,10 @@ export function table(header: string[], rows: string[][]): string {
       .trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
+
+/** "2026-11-23 22:00:00 +0000 UTC", Go's time.String() as `ps --format json` shows CreatedAt. */
+export function goTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
+}

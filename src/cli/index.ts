@@ -43,6 +43,7 @@ export const VERBS: Readonly<Record<string, Load>> = {
   images: async () => (await import("./commands/images.ts")).images,
   rmi: async () => (await import("./commands/rmi.ts")).rmi,
   tag: async () => (await import("./commands/tag.ts")).tag,
+  untag: async () => (await import("./commands/tag.ts")).untag,
   build: async () => (await import("./commands/build.ts")).build,
   commit: async () => (await import("./commands/commit.ts")).commit,
   login: async () => (await import("./commands/login.ts")).login,

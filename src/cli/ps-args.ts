@@ -13,13 +13,14 @@ const BOOLEANS: Record<string, string> = {
   "--no-trunc": "no-trunc",
   "-s": "size",
   "--size": "size",
+  "--noheading": "noheading",
 };
 const LETTERS: Record<string, string> = { a: "all", q: "quiet", l: "latest", s: "size" };
 
 /** `args` is the whole command line ("ps", …); the argv ps.ts reads, or null. */
 export function parsePsArgs(args: readonly string[]): Record<string, unknown> | null {
   if (args[0] !== "ps") return null;
-  const argv: Record<string, unknown> = { all: false, quiet: false, latest: false, "no-trunc": false, size: false };
+  const argv: Record<string, unknown> = { all: false, quiet: false, latest: false, "no-trunc": false, size: false, noheading: false };
   const filters: string[] = [];
   for (let i = 1; i < args.length; i++) {
     const t = args[i]!;

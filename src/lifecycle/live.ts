@@ -18,6 +18,9 @@ export interface LiveContainer {
 }
 
 function readRun(file: string): RunRecord | undefined {
+  // A created container has none: asking first is ~5 µs, a failed read's exception ~25 µs (ps -a
+  // over many created containers).
+  if (!fs.existsSync(file)) return undefined;
   try {
     return readJson<RunRecord>(file);
   } catch {

@@ -123,8 +123,6 @@ export function humanSize3(n: number): string {
   return `${Number(v.toPrecision(3))}${units[i]}`;
 }
 
-export const STATS_HEADER = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"];
-
 export function formatStats(r: StatsRow, noTrunc = false): string[] {
   return [
     noTrunc ? r.id : r.id.slice(0, 12),

@@ -132,6 +132,20 @@ export function addTag(layout: StoreLayout, target: string, id: string): void {
   writeTags(layout, tags);
 }
 
+/**
+ * Removes `names` (each must be a tag of image `id`), or every tag of it when none is given; the
+ * image itself stays, dangling when it has no tag left.
+ */
+export function removeTags(layout: StoreLayout, id: string, names: readonly string[]): void {
+  const tags = readTags(layout);
+  const keys = names.length === 0 ? tagsOf(tags, id) : names.map((n) => formatReference(parseReference(n)));
+  keys.forEach((key, i) => {
+    if (tags[key] !== id) throw new NotFoundError(`Cannot untag "${names[i] ?? key}": not a name of image ${id.slice(7, 19)}`);
+  });
+  for (const key of keys) delete tags[key];
+  writeTags(layout, tags);
+}
+
 export function isImageId(text: string): boolean {
   return isDigest(text);
 }

@@ -9,7 +9,7 @@ import { parsePsArgs } from "../../src/cli/ps-args.ts";
 import { parseRunArgs } from "../../src/cli/run-args.ts";
 import { splitRunArgs } from "../../src/cli/split.ts";
 import { RUN_BOOLEAN_FLAGS } from "../../src/cli/commands/run.ts";
-import { parseFilters } from "../../src/cli/views/containers.ts";
+import { parseFilters } from "../../src/cli/views/container-filters.ts";
 import { parsePlatform } from "../../src/image/platform.ts";
 import { parseCopyArg } from "../../src/lifecycle/copy.ts";
 import { parseLogTime } from "../../src/lifecycle/logs.ts";

@@ -220,7 +220,7 @@ describe("running containers", () => {
 
     expect(T(["pause", "sleeper"]).stdout).toBe("sleeper\n");
     expect(T(["inspect", "-f", "{{.State.Status}} {{.State.Paused}} {{.State.Running}}", "sleeper"]).stdout).toBe("paused true true\n");
-    expect(T(["ps"]).stdout).toMatch(/Up .* \(Paused\)\s+sleeper/);
+    expect(T(["ps"]).stdout).toMatch(/Up .* \(Paused\)\s+8080\/tcp\s+sleeper/); // the image EXPOSEs 8080
     const again = T(["pause", "sleeper"]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`Container ${id} is already paused`);

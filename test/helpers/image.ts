@@ -56,6 +56,8 @@ export interface ImageSpec {
   platform?: ImagePlatform;
   /** The config's history, one entry per instruction; entries without empty_layer map to layers in order. */
   history?: { created_by: string; empty_layer?: boolean; comment?: string }[];
+  /** The config's created time (FIXED_CREATED when unset): images that sort by age. */
+  created?: string;
 }
 
 /** Every fixture carries the same timestamp so digests never depend on the clock. */
@@ -111,10 +113,10 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
     throw new Error(`Cannot build image: history has ${spec.history.filter((h) => !h.empty_layer).length} layer entries for ${layers.length} layers`);
   }
   const history = spec.history
-    ? spec.history.map((h) => ({ created: FIXED_CREATED, ...h }))
-    : spec.layers.map((l, i) => ({ created: FIXED_CREATED, created_by: l.createdBy ?? `tinydock test layer ${i}` }));
+    ? spec.history.map((h) => ({ created: spec.created ?? FIXED_CREATED, ...h }))
+    : spec.layers.map((l, i) => ({ created: spec.created ?? FIXED_CREATED, created_by: l.createdBy ?? `tinydock test layer ${i}` }));
   const configObject: Record<string, unknown> = {
-    created: FIXED_CREATED,
+    created: spec.created ?? FIXED_CREATED,
     architecture: platform.architecture,
     os: platform.os,
     ...(platform.variant ? { variant: platform.variant } : {}),

@@ -11,6 +11,7 @@ export const create: CommandSpec = {
     return y;
   },
   async run(ctx, argv, io) {
+    if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
     const { createCommand } = await import("../../lifecycle/run-command.ts");
     return await createCommand(ctx, argv, io, { list, str });
   },

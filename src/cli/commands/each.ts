@@ -14,9 +14,10 @@ export async function eachContainer(
   refs: unknown,
   io: Io,
   fn: (c: LiveContainer, ref: string) => Promise<void | string>,
+  opts: { ignoreMissing?: boolean } = {},
 ): Promise<number> {
   const { findLive } = await import("../../lifecycle/live.ts");
-  const { describeError } = await import("../../errors.ts");
+  const { describeError, isKind } = await import("../../errors.ts");
   const list = (Array.isArray(refs) ? refs : [refs]).map(String);
   const results: Promise<{ out?: string; err?: string }>[] = [];
   let running = 0;
@@ -25,7 +26,14 @@ export async function eachContainer(
     if (running >= PARALLEL) await new Promise<void>((r) => slots.push(r));
     running++;
     try {
-      const out = await fn(findLive(ctx, ref), ref);
+      let c: LiveContainer;
+      try {
+        c = findLive(ctx, ref);
+      } catch (err) {
+        if (opts.ignoreMissing && isKind(err, "NotFound")) return {};
+        throw err;
+      }
+      const out = await fn(c, ref);
       return { out: out ?? ref };
     } catch (err) {
       return { err: describeError(err) };
@@ -41,7 +49,33 @@ export async function eachContainer(
     if (res.err !== undefined) {
       io.err(`Error: ${res.err}\n`);
       code = 1;
-    } else io.out(`${res.out}\n`);
+    } else if (res.out !== undefined) io.out(`${res.out}\n`);
   }
   return code;
 }
+
+/**
+ * The containers a verb acts on: those named, or with podman's --all every one `which` picks (full
+ * ids). Neither, or both, is a usage error in Docker's and podman's words.
+ */
+export async function targetContainers(ctx: Ctx, argv: Record<string, unknown>, which: (c: LiveContainer) => boolean): Promise<string[]> {
+  const refs = ((argv.containers as unknown[] | undefined) ?? []).map(String);
+  const { UsageError } = await import("../usage.ts");
+  if (argv.all === true) {
+    if (refs.length > 0) throw new UsageError("when using the --all switch, you may not pass any containers names or IDs");
+    const { listLive } = await import("../../lifecycle/live.ts");
+    return listLive(ctx)
+      .filter(which)
+      .sort((a, b) => Date.parse(b.record.created) - Date.parse(a.record.created))
+      .map((c) => c.record.id);
+  }
+  if (refs.length === 0) {
+    const { arityMessage } = await import("../flags.ts");
+    const words = (argv._ as unknown[] | undefined)?.map(String) ?? [];
+    throw new UsageError(arityMessage(words.length ? words.join(" ") : "", { min: 1, max: Infinity }));
+  }
+  return refs;
+}
+
+/** Docker's Running: paused and restarting containers are running too. */
+export const isRunning = (c: LiveContainer): boolean => c.state.Running;

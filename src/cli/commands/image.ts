@@ -9,7 +9,7 @@ import { load } from "./load.ts";
 import { push } from "./push.ts";
 import { save } from "./save.ts";
 import { rmi } from "./rmi.ts";
-import { tag } from "./tag.ts";
+import { tag, untag } from "./tag.ts";
 
 const inspect: CommandSpec = {
   command: "inspect <images..>",
@@ -17,7 +17,7 @@ const inspect: CommandSpec = {
   builder: (y) =>
     y
       .positional("images", { type: "string", array: true })
-      .option("format", { alias: "f", type: "string", describe: 'Only "json" (the default) is supported' }),
+      .option("format", { alias: "f", type: "string", describe: "Format the output using the given Go template" }),
   async run(ctx, argv, io) {
     const { resolveImage } = await import("../../store/images.ts");
     const { storeLayout } = await import("../../store/layout.ts");
@@ -34,8 +34,8 @@ const inspect: CommandSpec = {
         code = 1;
       }
     }
-    io.out(`${JSON.stringify(out, null, 4)}\n`);
-    return code;
+    const { printInspected } = await import("../listing.ts");
+    return printInspected(io, typeof argv.format === "string" ? argv.format : undefined, out, code);
   },
 };
 
@@ -80,4 +80,4 @@ const unmount: CommandSpec = {
 
 const rm: CommandSpec = { ...rmi, command: ["rm <images..>", "remove"] };
 
-export const imageSubcommands: CommandSpec[] = [build, imageLs, inspect, pull, push, load, save, rm, prune, tag, mount, unmount, history, imageExists];
+export const imageSubcommands: CommandSpec[] = [build, imageLs, inspect, pull, push, load, save, rm, prune, tag, untag, mount, unmount, history, imageExists];

@@ -30,6 +30,20 @@ const create: CommandSpec = {
   },
 };
 
+/** Docker's network table headers (cli/command/formatter/network.go). */
+const NETWORK_HEADERS: Record<string, string> = {
+  ID: "NETWORK ID",
+  Name: "NAME",
+  Driver: "DRIVER",
+  Scope: "SCOPE",
+  IPv6: "IPV6",
+  Internal: "INTERNAL",
+  Labels: "LABELS",
+  CreatedAt: "CREATED AT",
+};
+
+const NETWORK_FILTER_KEYS = ["dangling", "driver", "id", "label", "name", "scope", "type"];
+
 const ls: CommandSpec = {
   command: ["ls", "list"],
   describe: "List networks",
@@ -37,25 +51,74 @@ const ls: CommandSpec = {
     y
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Only display network IDs" })
       .option("no-trunc", { type: "boolean", default: false, describe: "Do not truncate the output" })
-      .option("format", { type: "string", describe: 'Only "json" is supported' }),
+      .option("filter", { alias: "f", type: "string", array: true, describe: "Provide filter values (name=, id=, driver=, label=, scope=, type=, dangling=)" })
+      .option("noheading", { type: "boolean", default: false, describe: "Do not print the header row (podman)" })
+      .option("format", { type: "string", describe: 'Format output: "table", "json", "table TEMPLATE" or a Go template' }),
   async run(ctx, argv, io) {
-    const { listNetworks } = await import("../../network/networks.ts");
-    const { table } = await import("../format.ts");
-    const nets = listNetworks(ctx);
+    const { listNetworks, PREDEFINED } = await import("../../network/networks.ts");
+    const { boolFilter, matchAny, matchLabels, parseFilterArgs, validateFilterKeys } = await import("../filters.ts");
+    const { goTime } = await import("../format.ts");
+    const f = parseFilterArgs(((argv.filter as string[] | undefined) ?? []).map(String));
+    validateFilterKeys(f, NETWORK_FILTER_KEYS);
+    const { InvalidArgumentError } = await import("../../errors.ts");
+    for (const t of f.get("type") ?? []) if (t !== "custom" && t !== "builtin") throw new InvalidArgumentError(`invalid filter: 'type'='${t}'`);
+    const dangling = boolFilter(f, "dangling");
+    const builtin = (name: string) => (PREDEFINED as readonly string[]).includes(name);
+    let nets = listNetworks(ctx).filter(
+      (n) =>
+        (!f.has("name") || matchAny(f.get("name")!, n.name)) &&
+        (!f.has("id") || matchAny(f.get("id")!, n.id)) &&
+        (!f.has("driver") || f.get("driver")!.includes(n.driver)) &&
+        (!f.has("scope") || f.get("scope")!.includes("local")) &&
+        (!f.has("type") || f.get("type")!.includes(builtin(n.name) ? "builtin" : "custom")) &&
+        matchLabels(f.get("label") ?? [], n.labels ?? {}),
+    );
+    if (dangling !== undefined) {
+      const { networkMembers } = await import("../../network/addresses.ts");
+      // Docker: a predefined network is never dangling; one without containers is.
+      nets = nets.filter((n) => (!builtin(n.name) && (n.driver !== "bridge" || networkMembers(ctx, n).length === 0)) === dangling);
+    }
     const id = (i: string) => (argv["no-trunc"] ? i : i.slice(0, 12));
     if (argv.quiet) return void io.out(nets.map((n) => `${id(n.id)}\n`).join(""));
-    if (argv.format === "json") {
-      for (const n of nets) io.out(`${JSON.stringify({ ID: id(n.id), Name: n.name, Driver: n.driver, Scope: "local", CreatedAt: n.created })}\n`);
-      return;
-    }
-    io.out(table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"], nets.map((n) => [id(n.id), n.name, n.driver, "local"])));
+    const rows = nets.map((n) => {
+      const labels = n.labels ?? {};
+      return {
+        CreatedAt: goTime(n.created),
+        Driver: n.driver,
+        ID: id(n.id),
+        IPv6: "false",
+        Internal: "false",
+        Labels: Object.entries(labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+        Name: n.name,
+        Scope: "local",
+        Label: (k: unknown) => labels[String(k)] ?? "",
+      };
+    });
+    const { renderListing } = await import("../listing.ts");
+    const format = typeof argv.format === "string" ? argv.format : undefined;
+    io.out(
+      renderListing(
+        {
+          format: format === "{{json .}}" ? "json" : format,
+          defaultTable: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+          headers: NETWORK_HEADERS,
+          noHeading: Boolean(argv.noheading),
+        },
+        rows,
+      ),
+    );
   },
 };
 
 const inspect: CommandSpec = {
   command: "inspect <networks..>",
   describe: "Display detailed information on one or more networks",
-  builder: (y) => y.positional("networks", { type: "string", array: true }),
+  builder: (y) =>
+    y
+      .positional("networks", { type: "string", array: true })
+      .option("format", { alias: "f", type: "string", describe: "Format the output using the given Go template" }),
   async run(ctx, argv, io) {
     const { findNetwork } = await import("../../network/networks.ts");
     const { networkMembers } = await import("../../network/addresses.ts");
@@ -72,8 +135,8 @@ const inspect: CommandSpec = {
         code = 1;
       }
     }
-    io.out(`${JSON.stringify(out, null, 4)}\n`);
-    return code;
+    const { printInspected } = await import("../listing.ts");
+    return printInspected(io, typeof argv.format === "string" ? argv.format : undefined, out, code);
   },
 };
 

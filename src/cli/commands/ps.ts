@@ -9,27 +9,40 @@ const builder: CommandSpec["builder"] = (y) =>
     .option("latest", { alias: "l", type: "boolean", default: false, describe: "Show the latest created container (includes all states)" })
     .option("no-trunc", { type: "boolean", default: false, describe: "Don't truncate output" })
     .option("size", { alias: "s", type: "boolean", default: false, describe: "Display total file sizes" })
-    .option("filter", { alias: "f", type: "string", array: true, describe: "Filter output based on conditions provided (status=, name=, label=, id=, exited=)" })
-    .option("format", { type: "string", describe: 'Format output: "table", "json", or a Go template' });
+    .option("filter", {
+      alias: "f",
+      type: "string",
+      array: true,
+      describe:
+        "Filter output based on conditions provided (status=, name=, id=, label=, exited=, ancestor=, before=, since=, volume=, network=, publish=, expose=, health=)",
+    })
+    .option("noheading", { type: "boolean", default: false, describe: "Do not print the header row (podman)" })
+    .option("format", { type: "string", describe: 'Format output: "table", "json", "table TEMPLATE" or a Go template' });
 
 const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const { listLive } = await import("../../lifecycle/live.ts");
-  const { commandOf } = await import("../../lifecycle/inspect.ts");
-  const { containerRow, parseFilters, selectContainers } = await import("../views/containers.ts");
+  const { containerRow } = await import("../views/containers.ts");
+  const { parseFilters, selectContainers } = await import("../views/container-filters.ts");
   const filters = parseFilters(((argv.filter as string[] | undefined) ?? []).map(String));
   const last = argv.latest ? 1 : typeof argv.last === "number" && argv.last > 0 ? argv.last : undefined;
-  const list = selectContainers(listLive(ctx), { all: Boolean(argv.all), ...(last !== undefined ? { last } : {}), filters });
+  const cache = new Map();
+  const { imageConfigOf, commandOf } = await import("../../lifecycle/inspect.ts");
+  const exposedPorts = (rec: import("../../store/containers.ts").ContainerRecord) => Object.keys(imageConfigOf(ctx, rec.imageId, cache)?.ExposedPorts ?? {});
+  const select: import("../views/container-filters.ts").PsOptions = { all: Boolean(argv.all), ...(last !== undefined ? { last } : {}), filters };
+  if (filters.args.has("ancestor")) select.ancestorImages = await ancestorImages(ctx, filters.args.get("ancestor")!);
+  if (filters.expose) select.exposedPorts = (c) => exposedPorts(c.record);
+  const list = selectContainers(listLive(ctx), select);
   const noTrunc = Boolean(argv["no-trunc"]);
   if (argv.quiet) {
     io.out(list.map((c) => `${noTrunc ? c.record.id : c.record.id.slice(0, 12)}\n`).join(""));
     return;
   }
-  const cache = new Map();
   const now = ctx.clock();
   const rows = list.map((c) =>
     containerRow(c, {
       noTrunc,
       now,
+      exposedPorts,
       command: (rec) => {
         const { path, args } = commandOf(ctx, rec, cache);
         // Docker's list.go: arguments with a space are single-quoted.
@@ -60,27 +73,50 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     io.out(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
     return;
   }
-  const { table } = await import("../format.ts");
   if (format === "table") {
-    const header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
-    const cells = (r: (typeof rows)[number]) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names];
-    io.out(argv.size ? table([...header, "SIZE"], rows.map((r) => [...cells(r), r.Size])) : table(header, rows.map(cells)));
+    // Docker's tabwriter (cells at least 10 wide, 3 spaces apart), without the template engine:
+    // its first run in a fresh process costs more than the listing itself.
+    const { tabwrite } = await import("../template/table.ts");
+    const header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", ...(argv.size ? ["SIZE"] : [])];
+    const lines = rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names, ...(argv.size ? [r.Size] : [])].join("\t"));
+    io.out(tabwrite(`${(argv.noheading ? lines : [header.join("\t"), ...lines]).map((l) => `${l}\n`).join("")}`));
     return;
   }
-  const { compileTemplate, isTableFormat, renderTable } = await import("../template.ts");
-  // Docker's ps rows also answer {{.Label "key"}}.
-  const data = rows.map((r, i) => {
+  if (format.startsWith("table")) {
+    const { renderListing } = await import("../listing.ts");
+    io.out(renderListing({ format, defaultTable: format, headers: HEADERS, noHeading: Boolean(argv.noheading) }, withLabel(rows, list)));
+    return;
+  }
+  const { compileTemplate } = await import("../template.ts");
+  const data = withLabel(rows, list);
+  const tpl = compileTemplate(format);
+  io.out(data.map((r) => `${tpl(r)}\n`).join(""));
+};
+
+/** Docker's ps rows also answer {{.Label "key"}}. */
+function withLabel<R extends object>(rows: R[], list: import("../../lifecycle/live.ts").LiveContainer[]) {
+  return rows.map((r, i) => {
     const rec = list[i]!.record;
     const labels: Record<string, string> = rec.labels ?? rec.config?.Labels ?? {};
     return { ...r, Label: (k: unknown) => labels[String(k)] ?? "" };
   });
-  if (isTableFormat(format)) {
-    io.out(renderTable(format, HEADERS, data));
-    return;
+}
+
+/** ancestor= values → the ids of those images and of the images built on them; unknown names reach none. */
+async function ancestorImages(ctx: import("../../context.ts").Ctx, values: readonly string[]): Promise<Set<string>> {
+  const { listImages, resolveImage } = await import("../../store/images.ts");
+  const { storeLayout } = await import("../../store/layout.ts");
+  const { withDescendants } = await import("../views/image-filters.ts");
+  const layout = storeLayout(ctx.root);
+  const roots: string[] = [];
+  for (const v of values) {
+    try {
+      roots.push(resolveImage(layout, v).record.id);
+    } catch {} // Docker logs a warning and matches nothing for it
   }
-  const tpl = compileTemplate(format);
-  io.out(data.map((r) => `${tpl(r)}\n`).join(""));
-};
+  if (roots.length === 0) return new Set();
+  return withDescendants(listImages(layout).map((r) => ({ id: r.id, diffIds: r.layers.map((l) => l.diffId) })), roots);
+}
 
 const HEADERS: Record<string, string> = {
   ID: "CONTAINER ID",

@@ -80,6 +80,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "log-driver", type: "string", describe: "Logging driver for the container (json-file, local, none)" },
   { name: "dns-opt", type: "string", array: true, describe: "Set DNS options (alias of --dns-option)" },
   { name: "mac-address", type: "string", describe: "Container MAC address (e.g., 92:d0:c6:0a:29:33)" },
+  { name: "replace", type: "boolean", default: false, describe: "Remove a container that has the same --name first (podman)" },
 ];
 
 /** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */
@@ -106,6 +107,7 @@ export const run: CommandSpec = {
     return y;
   },
   async run(ctx, argv, io) {
+    if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
     const { runCommand } = await import("../../lifecycle/run-command.ts");
     return await runCommand(ctx, argv, io, { list, str });
   },

@@ -1,17 +1,19 @@
 import type { CommandSpec } from "../command.ts";
 
 export const start: CommandSpec = {
-  command: "start <containers..>",
+  command: "start [containers..]",
   describe: "Start one or more stopped containers",
   builder: (y) =>
     y
       .option("attach", { alias: "a", type: "boolean", default: false, describe: "Attach STDOUT/STDERR and forward signals" })
-      .option("interactive", { alias: "i", type: "boolean", default: false, describe: "Attach container's STDIN (not supported: stdin stays closed)" }),
+      .option("interactive", { alias: "i", type: "boolean", default: false, describe: "Attach container's STDIN (not supported: stdin stays closed)" })
+      .option("all", { type: "boolean", default: false, describe: "Start all containers that are not running (podman)" }),
   async run(ctx, argv, io) {
     const { startContainer, attachToLog } = await import("../../lifecycle/start.ts");
     const { describeError } = await import("../../errors.ts");
     const { UsageError } = await import("../usage.ts");
-    const refs = (argv.containers as unknown[]).map(String);
+    const { targetContainers } = await import("./each.ts");
+    const refs = await targetContainers(ctx, argv, (c) => !c.state.Running);
     if (argv.attach) {
       if (refs.length !== 1) throw new UsageError("you cannot start and attach multiple containers at once");
       // Only this run's output, as Docker: the log may hold earlier runs'.

@@ -8,26 +8,27 @@ export const stats: CommandSpec = {
       .option("all", { alias: "a", type: "boolean", default: false, describe: "Show all containers (default shows just running)" })
       .option("no-stream", { type: "boolean", default: false, describe: "Disable streaming stats and only pull the first result" })
       .option("no-trunc", { type: "boolean", default: false, describe: "Do not truncate output" })
-      .option("format", { type: "string", describe: 'Format output: "table" or "json"' }),
+      .option("format", { type: "string", describe: 'Format output: "table", "json", "table TEMPLATE" or a Go template' }),
   async run(ctx, argv, io) {
     const { findLive, listLive, rereadLive } = await import("../../lifecycle/live.ts");
-    const { sampleStats, statsRow, formatStats, STATS_HEADER } = await import("../../lifecycle/stats.ts");
-    const { table } = await import("../format.ts");
+    const { sampleStats, statsRow, formatStats } = await import("../../lifecycle/stats.ts");
+    const { renderListing } = await import("../listing.ts");
     const refs = ((argv.containers as unknown[] | undefined) ?? []).map(String);
     const pick = () =>
       refs.length > 0 ? refs.map((r) => findLive(ctx, r)) : listLive(ctx).filter((c) => argv.all || c.state.Running).sort((a, b) => a.record.name.localeCompare(b.record.name));
-    const json = argv.format === "json" || argv.format === "{{json .}}";
-    const render = (rows: ReturnType<typeof statsRow>[]) => {
-      if (json) {
-        return rows
-          .map((r) => {
-            const f = formatStats(r, Boolean(argv["no-trunc"]));
-            return `${JSON.stringify({ BlockIO: f[6], CPUPerc: f[2], Container: f[0], ID: f[0], MemPerc: f[4], MemUsage: f[3], Name: f[1], NetIO: f[5], PIDs: f[7] })}\n`;
-          })
-          .join("");
-      }
-      return table(STATS_HEADER, rows.map((r) => formatStats(r, Boolean(argv["no-trunc"]))));
-    };
+    const format = typeof argv.format === "string" ? argv.format : undefined;
+    const listing = { format: format === "{{json .}}" ? "json" : format, defaultTable: STATS_TABLE, headers: STATS_HEADERS };
+    // A bad format fails at once, not after the first sample.
+    renderListing(listing, []);
+    const render = (rows: ReturnType<typeof statsRow>[]) =>
+      renderListing(
+        listing,
+        rows.map((r, i) => {
+          const f = formatStats(r, Boolean(argv["no-trunc"]));
+          // Docker's Container: the reference given, else the full id.
+          return { BlockIO: f[6], CPUPerc: f[2], Container: refs[i] ?? r.id, ID: f[0], MemPerc: f[4], MemUsage: f[3], Name: f[1], NetIO: f[5], PIDs: f[7] };
+        }),
+      );
     let list = pick();
     let before = new Map(list.map((c) => [c.record.id, sampleStats(ctx, c)]));
     const abort = new AbortController();
@@ -53,4 +54,19 @@ export const stats: CommandSpec = {
       }
     }
   },
+};
+
+const STATS_TABLE = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
+/** Docker's stats headers (cli/command/container/formatter_stats.go). */
+const STATS_HEADERS: Record<string, string> = {
+  Container: "CONTAINER",
+  Name: "NAME",
+  ID: "CONTAINER ID",
+  CPUPerc: "CPU %",
+  MemUsage: "MEM USAGE / LIMIT",
+  MemPerc: "MEM %",
+  NetIO: "NET I/O",
+  BlockIO: "BLOCK I/O",
+  PIDs: "PIDS",
 };

@@ -1,11 +1,12 @@
-// What `ps` shows, in Docker's field names, and its filters. Pure given the live containers and
+// What `ps` shows, in Docker's field names (its filters: container-filters.ts). Pure given the live containers and
 // the time, so the unit tests pin Docker's strings.
-import { ParseError } from "../../errors.ts";
 import type { LiveContainer } from "../../lifecycle/live.ts";
 import { normalizePort } from "../../lifecycle/inspect.ts";
 import type { ContainerRecord, ContainerStatus } from "../../store/containers.ts";
 import { ZERO_TIME, type LiveState } from "../../lifecycle/state.ts";
-import { humanDuration } from "../format.ts";
+import { goTime, humanDuration } from "../format.ts";
+
+export { goTime };
 import { networkNamesOf } from "../../network/inspect.ts";
 
 export interface ContainerRow {
@@ -54,29 +55,69 @@ export function ellipsis(s: string, n: number): string {
   return chars.length <= n ? s : `${chars.slice(0, n - 1).join("")}…`;
 }
 
-/** "2026-11-23 22:00:00 +0000 UTC", Go's time.String() as `ps --format json` shows CreatedAt. */
-export function goTime(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
-}
-
-/** "0.0.0.0:8080->80/tcp, 443/tcp". */
+/**
+ * Docker's PORTS text (cli formatter DisplayablePorts): sorted by container port, address, host
+ * port, protocol; unpublished ports (and those published on the same port) grouped into ranges
+ * by protocol and address ("8000-8001/tcp"), first; then each other mapping ("0.0.0.0:8080->80/tcp").
+ */
 export function portsText(ports: Record<string, unknown>[] | undefined): string {
-  const out: string[] = [];
-  for (const p of ports ?? []) {
-    const b = normalizePort(p);
-    if (!b) continue;
+  const list = (ports ?? [])
+    .map(normalizePort)
+    .filter((b) => b !== undefined)
     // A binding on all addresses is recorded with hostIp ""; Docker prints 0.0.0.0.
-    out.push(b.hostPort ? `${b.hostIp || "0.0.0.0"}:${b.hostPort}->${b.containerPort}/${b.protocol}` : `${b.containerPort}/${b.protocol}`);
+    .map((b) => ({ ip: b.hostPort ? b.hostIp || "0.0.0.0" : "", pub: b.hostPort, priv: b.containerPort, type: b.protocol }))
+    .sort((a, b) => a.priv - b.priv || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0) || a.pub - b.pub || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  const host = (ip: string) => (ip.includes(":") ? `[${ip}]` : ip);
+  const groups = new Map<string, { ip: string; type: string; first: number; last: number }>();
+  const result: string[] = [];
+  const mappings: string[] = [];
+  const form = (g: { ip: string; type: string; first: number; last: number }) => {
+    const range = g.first === g.last ? `${g.first}` : `${g.first}-${g.last}`;
+    return `${g.ip ? `${host(g.ip)}:${range}->` : ""}${range}/${g.type}`;
+  };
+  for (const p of list) {
+    if (p.ip !== "" && p.pub !== p.priv) {
+      mappings.push(`${host(p.ip)}:${p.pub}->${p.priv}/${p.type}`);
+      continue;
+    }
+    const key = p.ip ? `${p.ip}/${p.type}` : p.type;
+    const g = groups.get(key);
+    if (!g) groups.set(key, { ip: p.ip, type: p.type, first: p.priv, last: p.priv });
+    else if (p.priv === g.last + 1) g.last = p.priv;
+    else {
+      result.push(form(g));
+      groups.set(key, { ip: p.ip, type: p.type, first: p.priv, last: p.priv });
+    }
   }
-  return out.join(", ");
+  for (const g of groups.values()) result.push(form(g));
+  return [...result, ...mappings].join(", ");
 }
 
 export interface RowOptions {
   noTrunc: boolean;
   now: number;
   command: (rec: ContainerRecord) => string;
+  /** The image's EXPOSE ports ("80/tcp"): a running container lists those not published too. */
+  exposedPorts?: (rec: ContainerRecord) => readonly string[];
+}
+
+/**
+ * Docker's Ports of a container (NetworkSettings.Ports): while it runs on a bridge or user network,
+ * its bindings, then the image's exposed ports that have none; nothing once stopped, nor on the
+ * host's network or none.
+ */
+export function containerPorts(c: LiveContainer, exposed: readonly string[]): Record<string, unknown>[] {
+  if (!c.state.Running || !c.record.network?.endpoint) return [];
+  const ports: Record<string, unknown>[] = [...(c.record.ports ?? [])];
+  const bound = new Set(ports.map((p) => normalizePort(p)).map((b) => b && `${b.containerPort}/${b.protocol}`));
+  for (const e of exposed) {
+    const m = /^(\d+)(?:\/(\w+))?$/.exec(e);
+    if (!m) continue;
+    const key = `${m[1]}/${m[2] ?? "tcp"}`;
+    if (!bound.has(key)) ports.push({ containerPort: Number(m[1]), protocol: m[2] ?? "tcp" });
+    bound.add(key);
+  }
+  return ports;
 }
 
 export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
@@ -95,85 +136,10 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
     Mounts: (rec.mounts ?? []).map((m) => String(m.Name ?? m.Source ?? "")).join(","),
     Names: rec.name,
     Networks: networkNamesOf(rec.network).join(","),
-    Ports: portsText(rec.ports),
+    Ports: portsText(containerPorts(c, o.exposedPorts?.(rec) ?? [])),
     RunningFor: `${since(rec.created, o.now)} ago`,
     Size: "N/A",
     State: c.state.Status,
     Status: statusText(c.state, o.now),
   };
-}
-
-const FILTER_KEYS = ["status", "name", "label", "id", "exited", "ancestor"] as const;
-type FilterKey = (typeof FILTER_KEYS)[number];
-export type ContainerFilters = Partial<Record<FilterKey, string[]>>;
-
-const STATUSES: ContainerStatus[] = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
-
-/** ["status=exited", "label=a=b"] → {status: ["exited"], label: ["a=b"]}; Docker's errors. */
-export function parseFilters(specs: string[]): ContainerFilters {
-  const out: ContainerFilters = {};
-  for (const spec of specs) {
-    const i = spec.indexOf("=");
-    if (i <= 0) throw new ParseError(`Bad format of filter (expected name=value): ${spec}`);
-    const key = spec.slice(0, i).trim().toLowerCase();
-    const value = spec.slice(i + 1);
-    if (!(FILTER_KEYS as readonly string[]).includes(key)) throw new ParseError(`Invalid filter '${key}'`);
-    if (key === "status" && !STATUSES.includes(value as ContainerStatus)) throw new ParseError(`Invalid filter 'status=${value}'`);
-    if (key === "exited" && !/^-?\d+$/.test(value)) throw new ParseError(`Invalid filter 'exited=${value}'`);
-    (out[key as FilterKey] ??= []).push(value);
-  }
-  return out;
-}
-
-function nameMatches(pattern: string, name: string): boolean {
-  try {
-    return new RegExp(pattern).test(`/${name}`);
-  } catch {
-    return `/${name}`.includes(pattern);
-  }
-}
-
-/** ancestor=busybox, busybox:latest, or an image id (prefix, with or without "sha256:"). */
-function ancestorMatches(a: string, rec: ContainerRecord): boolean {
-  const image = rec.image.includes(":") || rec.image.includes("@") ? rec.image : `${rec.image}:latest`;
-  const want = a.includes(":") || a.includes("@") ? a : `${a}:latest`;
-  if (image === want) return true;
-  const hex = rec.imageId.replace(/^sha256:/, "");
-  const q = a.replace(/^sha256:/, "");
-  return /^[a-f0-9]{4,64}$/.test(q) && hex.startsWith(q);
-}
-
-/** Values of one key are OR'd, keys are AND'd, as Docker does. */
-export function matchesFilters(c: LiveContainer, f: ContainerFilters): boolean {
-  const rec = c.record;
-  const labels = rec.labels ?? rec.config?.Labels ?? {};
-  if (f.status && !f.status.includes(c.state.Status)) return false;
-  if (f.name && !f.name.some((p) => nameMatches(p, rec.name))) return false;
-  if (f.id && !f.id.some((p) => rec.id.startsWith(p))) return false;
-  if (f.ancestor && !f.ancestor.some((a) => ancestorMatches(a, rec))) return false;
-  if (f.exited && !(c.state.Status === "exited" && f.exited.some((v) => Number(v) === c.state.ExitCode))) return false;
-  if (f.label) {
-    for (const l of f.label) {
-      const i = l.indexOf("=");
-      const ok = i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
-      if (!ok) return false;
-    }
-  }
-  return true;
-}
-
-export interface PsOptions {
-  all: boolean;
-  /** -n: the last N created (any state); -l is 1. */
-  last?: number;
-  filters: ContainerFilters;
-}
-
-/** Which containers `ps` lists, newest first. */
-export function selectContainers(all: LiveContainer[], o: PsOptions): LiveContainer[] {
-  let list = [...all].sort((a, b) => Date.parse(b.record.created) - Date.parse(a.record.created) || a.record.id.localeCompare(b.record.id));
-  const showAll = o.all || (o.last !== undefined && o.last > 0) || o.filters.status !== undefined || o.filters.exited !== undefined;
-  if (!showAll) list = list.filter((c) => c.state.Status === "running" || c.state.Status === "paused" || c.state.Status === "restarting");
-  list = list.filter((c) => matchesFilters(c, o.filters));
-  return o.last !== undefined && o.last > 0 ? list.slice(0, o.last) : list;
 }

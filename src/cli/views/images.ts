@@ -2,10 +2,11 @@
 import type { Ctx } from "../../context.ts";
 import { readBlob } from "../../store/content.ts";
 import { listImages, readTags, type ImageRecord } from "../../store/images.ts";
-import { storeLayout } from "../../store/layout.ts";
-import { familiarName, parseReference } from "../../image/reference.ts";
-import { humanSize, since } from "../format.ts";
+import { storeLayout, type StoreLayout } from "../../store/layout.ts";
+import { familiarName } from "../../image/reference.ts";
+import { goTime, humanSize, since } from "../format.ts";
 import type { ImageConfig } from "../../image/manifest.ts";
+import { imageMatches, visibleTags, type ImageFilters, type ImagePivots } from "./image-filters.ts";
 
 export interface ImageRow {
   Containers: string;
@@ -30,18 +31,40 @@ function splitTag(key: string): { repo: string; tag: string } {
   return { repo: key.slice(0, i), tag: key.slice(i + 1) };
 }
 
-export function imageRows(ctx: Ctx, filter?: string): ImageRow[] {
+export interface ImageListOptions {
+  filters?: ImageFilters;
+  pivots?: ImagePivots;
+}
+
+const splitRepo = (repo: string) => ({ registry: repo.split("/")[0]!, repository: repo.split("/").slice(1).join("/") });
+
+/** `images`' rows, newest first: one per tag (or one <none> row), as the filters leave them. */
+export function imageRows(ctx: Ctx, o: ImageListOptions = {}): ImageRow[] {
   const layout = storeLayout(ctx.root);
   const tags = readTags(layout);
-  const want = filter ? parseReference(filter, { defaultTag: false }) : undefined;
+  const f = o.filters ?? { args: new Map() };
   const now = ctx.clock();
+  const byId = new Map<string, string[]>();
+  for (const [key, id] of Object.entries(tags)) {
+    const list = byId.get(id);
+    if (list) list.push(key);
+    else byId.set(id, [key]);
+  }
   const rows: (ImageRow & { sortKey: number })[] = [];
   for (const r of listImages(layout)) {
-    const size = humanSize(imageSize(r));
     const created = r.created ?? "";
+    const facts = { created: created ? Date.parse(created) : NaN, labels: () => imageLabels(layout, r.id) };
+    if (!imageMatches(facts, f, o.pivots ?? {})) continue;
+    const own = (byId.get(r.id) ?? []).map((key) => {
+      const { repo, tag } = splitTag(key);
+      return { repo, tag, name: familiarName(splitRepo(repo)) };
+    });
+    const shown = visibleTags(f, own);
+    if (shown === null) continue;
+    const size = humanSize(imageSize(r));
     const base = {
       Containers: "N/A",
-      CreatedAt: created,
+      CreatedAt: created ? goTime(created) : "",
       CreatedSince: since(r.created, now),
       ID: r.id,
       SharedSize: "N/A",
@@ -50,25 +73,26 @@ export function imageRows(ctx: Ctx, filter?: string): ImageRow[] {
       VirtualSize: size,
       sortKey: Date.parse(created) || 0,
     };
-    const own = Object.entries(tags).filter(([, id]) => id === r.id);
     const digestFor = (repo: string) => r.repoDigests.find((d) => d.startsWith(`${repo}@`))?.split("@")[1] ?? "<none>";
-    if (own.length === 0) {
+    if (shown === "dangling") {
       const repo = r.repoDigests[0]?.split("@")[0];
-      if (want) continue;
-      const short = repo ? familiarName({ registry: repo.split("/")[0]!, repository: repo.split("/").slice(1).join("/") }) : "<none>";
-      rows.push({ ...base, Repository: short, Tag: "<none>", Digest: repo ? digestFor(repo) : "<none>" });
+      rows.push({ ...base, Repository: repo ? familiarName(splitRepo(repo)) : "<none>", Tag: "<none>", Digest: repo ? digestFor(repo) : "<none>" });
       continue;
     }
-    for (const [key] of own) {
-      const { repo, tag } = splitTag(key);
-      const registry = repo.split("/")[0]!;
-      const repository = repo.split("/").slice(1).join("/");
-      if (want && (want.registry !== registry || want.repository !== repository || (want.tag && want.tag !== tag))) continue;
-      rows.push({ ...base, Repository: familiarName({ registry, repository }), Tag: tag, Digest: digestFor(repo) });
-    }
+    for (const t of shown) rows.push({ ...base, Repository: t.name, Tag: t.tag, Digest: digestFor(t.repo) });
   }
   rows.sort((a, b) => b.sortKey - a.sortKey || a.Repository.localeCompare(b.Repository) || a.Tag.localeCompare(b.Tag));
   return rows.map(({ sortKey: _, ...row }) => row);
+}
+
+/** The image config's Labels (label= filters). */
+export function imageLabels(layout: StoreLayout, id: string): Record<string, string> | undefined {
+  try {
+    const config = JSON.parse(new TextDecoder().decode(readBlob(layout, id))) as ImageConfig;
+    return (config.config as { Labels?: Record<string, string> } | undefined)?.Labels ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `docker image inspect`'s object for one image. */

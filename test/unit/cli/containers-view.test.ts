@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ParseError } from "../../../src/errors.ts";
 import { compileTemplate, goString } from "../../../src/cli/template.ts";
-import { containerRow, ellipsis, goTime, matchesFilters, parseFilters, portsText, selectContainers, statusText } from "../../../src/cli/views/containers.ts";
+import { containerRow, ellipsis, goTime, portsText, statusText } from "../../../src/cli/views/containers.ts";
+import { matchesFilters, NO_FILTERS, parseFilters, selectContainers } from "../../../src/cli/views/container-filters.ts";
 import type { ContainerRecord } from "../../../src/store/containers.ts";
 import type { LiveContainer } from "../../../src/lifecycle/live.ts";
 import { liveState, ZERO_TIME, type RunRecord } from "../../../src/lifecycle/state.ts";
@@ -26,7 +27,13 @@ function live(name: string, createdAgo: number, run: Partial<RunRecord> | undefi
   return { record, run: r, state: liveState(record, r, { supervisorAlive: true, frozen, removing: false, locked: false }) };
 }
 
-const web = live("web", 120, {}, { labels: { app: "web", tier: "front" }, ports: [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" }] });
+const bridge = {
+  mode: "bridge",
+  netns: "new" as const,
+  joinNamespaces: [],
+  endpoint: { networkName: "bridge", networkId: "n1", ipAddress: "10.0.0.2", prefixLen: 24, subnet: "10.0.0.0/24", gateway: "10.0.0.1", macAddress: "", bridge: "br", hostVeth: "td", aliases: [] },
+};
+const web = live("web", 120, {}, { labels: { app: "web", tier: "front" }, ports: [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" }], network: bridge });
 const job = live("job", 300, { status: "exited", exitCode: 3, finishedAt: ago(120) }, { labels: { app: "job" } });
 const fresh = live("fresh", 5, undefined);
 const frozen = live("frozen", 60, {}, {}, true);
@@ -61,6 +68,19 @@ describe("ps rows", () => {
     expect(row.CreatedAt).toBe(goTime(web.record.created));
     expect(containerRow(web, { noTrunc: true, now: NOW, command: () => "sleep 1000" }).ID).toBe(web.record.id);
   });
+  test("PORTS: a running container's bindings, then its image's unpublished EXPOSE; none when stopped or off a bridge", () => {
+    const row = (c: LiveContainer, exposed: string[]) => containerRow(c, { noTrunc: false, now: NOW, command: () => "", exposedPorts: () => exposed }).Ports;
+    expect(row(web, ["80/tcp", "443", "53/udp"])).toBe("53/udp, 443/tcp, 0.0.0.0:8080->80/tcp");
+    const stopped = live("gone", 60, { status: "exited", exitCode: 0, finishedAt: ago(1) }, { ports: web.record.ports!, network: bridge });
+    expect(row(stopped, ["80/tcp"])).toBe("");
+    expect(row(frozen, ["80/tcp"])).toBe(""); // --network none
+  });
+  test.each([
+    [[{ containerPort: 8001 }, { containerPort: 8000 }, { containerPort: 8003 }], "8000-8001/tcp, 8003/tcp"],
+    [[{ hostIp: "0.0.0.0", hostPort: 80, containerPort: 80 }, { hostIp: "0.0.0.0", hostPort: 81, containerPort: 81 }], "0.0.0.0:80-81->80-81/tcp"],
+    [[{ hostIp: "::", hostPort: 8080, containerPort: 80 }, { containerPort: 9000, protocol: "udp" }], "9000/udp, [::]:8080->80/tcp"],
+    [[{ hostIp: "127.0.0.1", hostPort: 9090, containerPort: 90 }, { hostIp: "", hostPort: 8080, containerPort: 80 }], "0.0.0.0:8080->80/tcp, 127.0.0.1:9090->90/tcp"],
+  ])("PORTS as DisplayablePorts: %p", (ports, want) => expect(portsText(ports)).toBe(want));
   test("ellipsis counts characters and ports without a host side", () => {
     expect(ellipsis("abcdef", 6)).toBe("abcdef");
     expect(ellipsis("abcdefg", 6)).toBe("abcde…");
@@ -71,11 +91,11 @@ describe("ps rows", () => {
   });
   test("default lists running, paused and restarting, newest first; -a all; -n last", () => {
     const all = [web, job, fresh, frozen, again];
-    expect(selectContainers(all, { all: false, filters: {} }).map((c) => c.record.name)).toEqual(["again", "frozen", "web"]);
-    expect(selectContainers(all, { all: true, filters: {} }).map((c) => c.record.name)).toEqual(["fresh", "again", "frozen", "web", "job"]);
-    expect(selectContainers(all, { all: false, last: 2, filters: {} }).map((c) => c.record.name)).toEqual(["fresh", "again"]);
+    expect(selectContainers(all, { all: false, filters: NO_FILTERS }).map((c) => c.record.name)).toEqual(["again", "frozen", "web"]);
+    expect(selectContainers(all, { all: true, filters: NO_FILTERS }).map((c) => c.record.name)).toEqual(["fresh", "again", "frozen", "web", "job"]);
+    expect(selectContainers(all, { all: false, last: 2, filters: NO_FILTERS }).map((c) => c.record.name)).toEqual(["fresh", "again"]);
   });
-  test("filters: status implies -a; same key OR, keys AND; name is a regexp on /name; label key or key=value", () => {
+  test("filters: status implies -a; same key OR, keys AND; name is a regexp on the name with or without /; label key or key=value", () => {
     const all = [web, job, fresh, frozen, again];
     const names = (specs: string[]) => selectContainers(all, { all: false, filters: parseFilters(specs) }).map((c) => c.record.name);
     expect(names(["status=exited"])).toEqual(["job"]);
@@ -86,16 +106,17 @@ describe("ps rows", () => {
     expect(selectContainers(all, { all: true, filters: parseFilters(["label=app=job"]) }).map((c) => c.record.name)).toEqual(["job"]);
     expect(selectContainers(all, { all: true, filters: parseFilters(["label=app", "label=tier=front"]) }).map((c) => c.record.name)).toEqual(["web"]);
     expect(names(["id=" + web.record.id.slice(0, 4)])).toEqual(["web"]);
-    expect(names(["exited=3"])).toEqual(["job"]);
+    expect(names(["exited=3"])).toEqual([]); // exited= does not imply -a (Docker's list.go)
+    expect(selectContainers(all, { all: true, filters: parseFilters(["exited=3"]) }).map((c) => c.record.name)).toEqual(["job"]);
     expect(matchesFilters(job, parseFilters(["exited=0"]))).toBe(false);
-    expect(names(["ancestor=busybox"])).toEqual(["again", "frozen", "web"]);
-    expect(names(["ancestor=busybox:latest"])).toHaveLength(3);
-    expect(names(["ancestor=alpine"])).toEqual([]);
+    const anc = (ids: string[]) => selectContainers(all, { all: false, filters: parseFilters(["ancestor=x"]), ancestorImages: new Set(ids) }).map((c) => c.record.name);
+    expect(anc(["sha256:x"])).toEqual(["again", "frozen", "web"]);
+    expect(anc([])).toEqual([]);
   });
   test("bad filters in Docker's words", () => {
-    expect(() => parseFilters(["bogus=1"])).toThrow("Invalid filter 'bogus'");
-    expect(() => parseFilters(["status=sleeping"])).toThrow("Invalid filter 'status=sleeping'");
-    expect(() => parseFilters(["status"])).toThrow("Bad format of filter (expected name=value): status");
+    expect(() => parseFilters(["bogus=1"])).toThrow("invalid filter 'bogus'");
+    expect(() => parseFilters(["status=sleeping"])).toThrow("invalid filter 'status=sleeping'");
+    expect(() => parseFilters(["status"])).toThrow('invalid argument "status" for "-f, --filter" flag: bad format of filter (expected name=value)');
   });
 });
 

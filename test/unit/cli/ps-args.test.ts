@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { parseWithYargs } from "../../../src/cli/index.ts";
 import { parsePsArgs } from "../../../src/cli/ps-args.ts";
 
-const KEYS = ["all", "quiet", "latest", "no-trunc", "size", "filter", "format", "last"];
+const KEYS = ["all", "quiet", "latest", "no-trunc", "size", "filter", "format", "last", "noheading"];
 const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined).map((k) => [k, argv[k]]));
 
 const SAME: string[][] = [
@@ -19,6 +19,7 @@ const SAME: string[][] = [
   ["ps", "-n", "0123"],
   ["ps", "--format", "a", "--format", "b"],
   ["ps", "-n", "3", "--last", "1"],
+  ["ps", "--noheading", "-a"],
 ];
 test.each(SAME.map((a) => [a]))("%p reads as yargs reads it", async (args) => {
   const fast = parsePsArgs(args);

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { compileTemplate } from "../../../src/cli/template.ts";
-import { parseFilters } from "../../../src/cli/views/containers.ts";
+import { parseFilters } from "../../../src/cli/views/container-filters.ts";
 import { TinydockError } from "../../../src/errors.ts";
 import { matchContainer } from "../../../src/store/containers.ts";
 import { parseCopyArg } from "../../../src/lifecycle/copy.ts";
