@@ -5,6 +5,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import { checkNameFree, readContainer, saveContainer, withContainerLock, withNamesLock } from "../store/containers.ts";
 import { readLive, type LiveContainer } from "./live.ts";
 import { checkTransition } from "./state.ts";
+import { actorOf, appendEvent } from "./events.ts";
 
 export async function renameContainer(ctx: Ctx, c0: LiveContainer, newName: string): Promise<void> {
   const name = newName.startsWith("/") ? newName.slice(1) : newName;
@@ -18,6 +19,7 @@ export async function renameContainer(ctx: Ctx, c0: LiveContainer, newName: stri
       if (rec.name === name) throw new InvalidArgumentError("Renaming a container with the same name as its current name");
       checkNameFree(ctx.root, name);
       saveContainer(ctx.root, { ...rec, name });
+      appendEvent(ctx.root, "rename", actorOf({ ...rec, name }), { oldName: `/${rec.name}` });
     }),
   );
 }

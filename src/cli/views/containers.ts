@@ -27,8 +27,14 @@ export interface ContainerRow {
 
 const since = (iso: string, now: number) => humanDuration(Math.max(0, now - Date.parse(iso)));
 
-/** container.State.String() of Docker. */
-export function statusText(s: LiveState, now: number): string {
+/** container.State.String() of Docker, with the health of a running container: "Up 1 minute (healthy)". */
+export function statusText(s: LiveState, now: number, health: string = "none"): string {
+  const text = stateText(s, now);
+  if (s.Status !== "running" || health === "none") return text;
+  return `${text} (${health === "starting" ? "health: starting" : health})`;
+}
+
+function stateText(s: LiveState, now: number): string {
   const finished = s.FinishedAt && s.FinishedAt !== ZERO_TIME ? ` ${since(s.FinishedAt, now)} ago` : "";
   switch (s.Status) {
     case "paused":
@@ -99,11 +105,11 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
     RunningFor: `${since(rec.created, o.now)} ago`,
     Size: "N/A",
     State: c.state.Status,
-    Status: statusText(c.state, o.now),
+    Status: statusText(c.state, o.now, c.health),
   };
 }
 
-const FILTER_KEYS = ["status", "name", "label", "id", "exited", "ancestor"] as const;
+const FILTER_KEYS = ["status", "name", "label", "id", "exited", "ancestor", "health"] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 export type ContainerFilters = Partial<Record<FilterKey, string[]>>;
 
@@ -120,6 +126,7 @@ export function parseFilters(specs: string[]): ContainerFilters {
     if (!(FILTER_KEYS as readonly string[]).includes(key)) throw new ParseError(`Invalid filter '${key}'`);
     if (key === "status" && !STATUSES.includes(value as ContainerStatus)) throw new ParseError(`Invalid filter 'status=${value}'`);
     if (key === "exited" && !/^-?\d+$/.test(value)) throw new ParseError(`Invalid filter 'exited=${value}'`);
+    if (key === "health") checkHealthFilter(value);
     (out[key as FilterKey] ??= []).push(value);
   }
   return out;
@@ -151,6 +158,7 @@ export function matchesFilters(c: LiveContainer, f: ContainerFilters): boolean {
   if (f.name && !f.name.some((p) => nameMatches(p, rec.name))) return false;
   if (f.id && !f.id.some((p) => rec.id.startsWith(p))) return false;
   if (f.ancestor && !f.ancestor.some((a) => ancestorMatches(a, rec))) return false;
+  if (f.health && !healthMatches(c, f.health)) return false;
   if (f.exited && !(c.state.Status === "exited" && f.exited.some((v) => Number(v) === c.state.ExitCode))) return false;
   if (f.label) {
     for (const l of f.label) {
@@ -160,6 +168,17 @@ export function matchesFilters(c: LiveContainer, f: ContainerFilters): boolean {
     }
   }
   return true;
+}
+
+const HEALTH_FILTERS = ["starting", "healthy", "unhealthy", "none"];
+
+function checkHealthFilter(value: string): void {
+  if (!HEALTH_FILTERS.includes(value)) throw new ParseError(`Unrecognised filter value for health: ${value}`);
+}
+
+/** health=starting|healthy|unhealthy|none: State.Health's status, "none" without a check. */
+export function healthMatches(c: Pick<LiveContainer, "health">, values: string[]): boolean {
+  return values.includes(c.health ?? "none");
 }
 
 export interface PsOptions {
