@@ -37,10 +37,24 @@ static void events_jstr(char *buf, size_t *n, size_t cap, const char *key, const
   cat(buf, n, cap, comma ? "\"," : "\"");
 }
 
+/* The name now: DIR/name once `rename` wrote one, else the one we were started with. */
+static const char *events_current_name(char *buf, size_t cap)
+{
+  char path[PATHMAX];
+  copy(path, PATHMAX, dir, "/name");
+  long fd = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return events_name;
+  long r = S(SYS_read, fd, buf, cap - 1);
+  S(SYS_close, fd);
+  if (r <= 0) return events_name;
+  buf[r] = 0;
+  return buf;
+}
+
 /* action: "start", "die", "oom", "health_status: healthy"…; exit_code < 0: no exitCode attribute. */
 static void event_append(const char *action, long exit_code)
 {
-  char buf[4096], num[24], nano[12];
+  char buf[4096], num[24], nano[12], name[256];
   size_t n = 0;
   struct timespec ts;
   if (!events_path) return;
@@ -60,7 +74,7 @@ static void event_append(const char *action, long exit_code)
     events_jstr(buf, &n, sizeof buf, "exitCode", num, 1);
   }
   events_jstr(buf, &n, sizeof buf, "image", events_image, 1);
-  events_jstr(buf, &n, sizeof buf, "name", events_name, 0);
+  events_jstr(buf, &n, sizeof buf, "name", events_current_name(name, sizeof name), 0);
   cat(buf, &n, sizeof buf, "}},\"scope\":\"local\",\"time\":");
   fmt_int(num, ts.sec);
   cat(buf, &n, sizeof buf, num);

@@ -183,6 +183,32 @@ static void probe_drain(void)
   }
 }
 
+/* Go's time.Duration String() of a whole number of ms: "300ms", "30s", "1m30.5s", "1h0m0s". */
+static void go_duration_ms(char *out, u64 ms)
+{
+  char num[24];
+  size_t n = 0;
+  out[0] = 0;
+  if (ms < 1000) {
+    fmt_int(num, (long)ms);
+    cat(out, &n, 40, num);
+    cat(out, &n, 40, "ms");
+    return;
+  }
+  u64 h = ms / 3600000, m = ms / 60000 % 60, sec = ms / 1000 % 60, frac = ms % 1000;
+  if (h) { fmt_int(num, (long)h); cat(out, &n, 40, num); cat(out, &n, 40, "h"); }
+  if (h || m) { fmt_int(num, (long)m); cat(out, &n, 40, num); cat(out, &n, 40, "m"); }
+  fmt_int(num, (long)sec);
+  cat(out, &n, 40, num);
+  if (frac) {
+    char f[5] = { '.', 0, 0, 0, 0 };
+    digits(f + 1, frac, 3);
+    for (int i = 3; i > 0 && f[i] == '0'; i--) f[i] = 0;
+    cat(out, &n, 40, f);
+  }
+  cat(out, &n, 40, "s");
+}
+
 /* The probe ended (or is killed at its deadline, timed_out): its result recorded, the status moved. */
 static void probe_finish(int timed_out)
 {
@@ -198,13 +224,13 @@ static void probe_finish(int timed_out)
   fmt_time(probe.r.end, &ts);
   if (timed_out) {
     /* Docker's words and code for a probe past its timeout. */
-    char msg[80], num[24];
+    char msg[80], dur[40];
     size_t n = 0;
-    fmt_int(num, (long)(hc.timeout / 1000));
+    go_duration_ms(dur, hc.timeout);
     msg[0] = 0;
     cat(msg, &n, sizeof msg, "Health check exceeded timeout (");
-    cat(msg, &n, sizeof msg, num);
-    cat(msg, &n, sizeof msg, "s)");
+    cat(msg, &n, sizeof msg, dur);
+    cat(msg, &n, sizeof msg, ")");
     for (u32 i = 0; i <= n; i++) probe.r.out[i] = msg[i];
     probe.r.outlen = (u32)n;
     probe.r.code = -1;
