@@ -96,7 +96,8 @@ export function matchesEvent(e: DockerEvent, f: EventFilters): boolean {
   if (f.type && !f.type.includes(e.Type)) return false;
   if (f.event && !f.event.some((v) => e.Action === v || e.Action.split(":")[0] === v)) return false;
   if (f.container && !f.container.some((v) => attrs.name === v || (v.length > 0 && e.Actor.ID.startsWith(v)))) return false;
-  if (f.image && !f.image.some((v) => attrs.image === v || e.from === v || (!v.includes(":") && (attrs.image === `${v}:latest` || attrs.image?.startsWith(`${v}@`))))) return false;
+  const untagged = (ref: string | undefined) => ref?.replace(/:latest$/, "");
+  if (f.image && !f.image.some((v) => untagged(attrs.image) === untagged(v) || untagged(e.from) === untagged(v))) return false;
   if (f.label) {
     for (const l of f.label) {
       const i = l.indexOf("=");

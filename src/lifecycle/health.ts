@@ -5,7 +5,9 @@ import { readJson } from "../atomic.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { monitorHealthSpec, probeArgs, type HealthConfig } from "./run/healthcheck.ts";
 
-export type HealthStatus = "starting" | "healthy" | "unhealthy";
+/** In the order of health.c's enum health (HEALTH_NAMES); test/unit/sys/protocol.test.ts checks it. */
+export const HEALTH_STATUSES = ["starting", "healthy", "unhealthy"] as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 
 /** Docker's State.Health. */
 export interface Health {
