@@ -54,6 +54,8 @@ export interface DetachedRequest {
   cleanupArgv: string[];
   /** Give the container a pseudo-terminal (run -d -t); its output is logged as stdout. */
   tty?: boolean;
+  /** -i without -t: stdin is DIR/stdin, a FIFO the monitor holds open, which `attach` writes to. */
+  interactive?: boolean;
   /** Name and image the monitor's events carry. */
   actor?: { name: string; image: string };
   /** Config.Healthcheck's probe, run by the monitor. */
@@ -148,6 +150,7 @@ export function monitorArgs(req: DetachedRequest & { events?: string }): string[
   args.push("-r", req.restart.name, "-R", String(req.restart.maximumRetryCount));
   for (const f of req.oomFiles) args.push("-o", f);
   if (req.tty) args.push("-t");
+  else if (req.interactive) args.push("-i");
   if (req.health) args.push("-H", req.health.spec, "-P", probePlanFile(req.dir));
   if (req.events) args.push("-E", req.events);
   if (req.actor) args.push("-N", req.actor.name, "-I", req.actor.image);

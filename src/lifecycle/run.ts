@@ -175,6 +175,7 @@ export function detachedRequest(rec: ContainerRecord, dir: string, plan: RunPlan
     oomFiles: oomFilesOf(procsFiles),
     cleanupArgv: [...selfArgv(), "container", "cleanup", rec.id],
     tty: rec.config?.Tty === true,
+    interactive: rec.config?.OpenStdin === true,
     actor: { name: rec.name, image: rec.image },
     ...healthProbe(rec.config?.Healthcheck as HealthConfig | undefined, plan),
   };

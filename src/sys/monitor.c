@@ -36,6 +36,7 @@
 #include "monitor/exec.c"
 #include "monitor/events.c"
 #include "monitor/health.c"
+#include "monitor/stdin.c"
 #include "monitor/run.c"
 #include "monitor/launch.c"
 

@@ -53,6 +53,7 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
     if (streq(a, "--")) { o->cleanup = argv + i + 1; break; }
     if (streq(a, "-t")) { o->tty = 1; continue; }
+    if (streq(a, "-i")) { stdin_wanted = 1; continue; }
     if (!v) die(2);
     if (streq(a, "-d")) dir = v;
     else if (streq(a, "-l")) log_path = v;
@@ -105,7 +106,7 @@ static void open_output(int tty, long *out)
     out[0] = master;
   } else {
     if (S(SYS_pipe2, p1, O_CLOEXEC) < 0 || S(SYS_pipe2, p2, O_CLOEXEC) < 0) die(1);
-    plan.stdio[0] = -1;
+    plan.stdio[0] = (i32)stdin_fd();
     plan.stdio[1] = p1[1];
     plan.stdio[2] = p2[1];
     plan.tty = -1;
