@@ -52,6 +52,7 @@ export const VERBS: Readonly<Record<string, Load>> = {
   history: async () => (await import("./commands/history.ts")).history,
   version: async () => (await import("./commands/version.ts")).version,
   info: async () => (await import("./commands/info.ts")).info,
+  events: async () => (await import("./commands/events.ts")).events,
 };
 
 /** Management commands: `tinydock GROUP VERB`. */

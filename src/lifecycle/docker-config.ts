@@ -6,6 +6,7 @@ import type { PortBinding } from "../network/portspec.ts";
 import { MASKED_PATHS, READONLY_PATHS } from "../runtime/spec.ts";
 import { mergeEnv } from "../runtime/env.ts";
 import { RLIMIT } from "../runtime/ulimit.ts";
+import { mergeHealthcheck, type HealthConfig } from "./run/healthcheck.ts";
 import type { RunRequest } from "./run/request.ts";
 
 /** Docker's /dev/shm size when --shm-size is not given. */
@@ -26,6 +27,7 @@ export function dockerConfig(req: RunRequest, image: ImageConfigIn, f: { hostnam
   for (const k of req.ports.expose ?? []) exposed[k] = {};
   for (const b of f.ports) exposed[`${b.containerPort}/${b.protocol}`] = {};
   const stopSignal = p.stopSignal ?? image.StopSignal;
+  const healthcheck = mergeHealthcheck(req.healthcheck, image.Healthcheck as HealthConfig | undefined);
   return {
     Hostname: f.hostname,
     Domainname: "",
@@ -39,7 +41,7 @@ export function dockerConfig(req: RunRequest, image: ImageConfigIn, f: { hostnam
     StdinOnce: p.interactive && attached.has("stdin"),
     Env: mergeEnv(image.Env ?? [], p.env),
     Cmd: cmd,
-    ...(image.Healthcheck ? { Healthcheck: image.Healthcheck } : {}),
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     Image: req.image,
     Volumes: image.Volumes ?? null,
     WorkingDir: p.workdir ?? image.WorkingDir ?? "",

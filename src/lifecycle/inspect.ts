@@ -1,6 +1,8 @@
 // `docker inspect` of a container: Docker's field names and shapes, from state.json (static
 // config), run.json + liveness (State) and the image's config where state.json has no Config yet.
 import path from "node:path";
+import { healthStatusOf, readHealth, type Health } from "./health.ts";
+import type { HealthConfig } from "./run/healthcheck.ts";
 import type { Ctx } from "../context.ts";
 import { lowerLinks } from "../rootfs/images.ts";
 import { loadImage } from "../store/images.ts";
@@ -180,6 +182,7 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
       Error: s.Error,
       StartedAt: s.StartedAt,
       FinishedAt: s.FinishedAt,
+      ...healthView(rec.config, paths.dir),
     },
     Image: rec.imageId,
     ResolvConfPath: paths.resolvConf,
@@ -211,4 +214,11 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
       ...network,
     },
   };
+}
+
+/** State.Health when the container has a health check: the monitor's record, "starting" before its first. */
+function healthView(config: Record<string, unknown> | undefined, dir: string): { Health?: Health } {
+  const status = healthStatusOf(config as { Healthcheck?: HealthConfig } | undefined, dir);
+  if (status === "none") return {};
+  return { Health: readHealth(dir) ?? { Status: status, FailingStreak: 0, Log: [] } };
 }

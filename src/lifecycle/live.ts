@@ -7,7 +7,9 @@ import { readJson } from "../atomic.ts";
 import { tryLock } from "../store/lock.ts";
 import { cgroupLocator, isFrozen, type CgroupLocator } from "./cgroupdirs.ts";
 import { containerFiles, findContainer, listContainers, readContainer, type ContainerRecord } from "../store/containers.ts";
+import { healthStatusOf, type HealthStatus } from "./health.ts";
 import { sameProcess } from "./liveness.ts";
+import type { HealthConfig } from "./run/healthcheck.ts";
 import { withRestartError } from "./monitor.ts";
 import { liveState, type LiveState, type RunRecord } from "./state.ts";
 
@@ -15,6 +17,8 @@ export interface LiveContainer {
   record: ContainerRecord;
   run: RunRecord | undefined;
   state: LiveState;
+  /** State.Health's status; "none" without a health check. */
+  health?: HealthStatus | "none";
 }
 
 function readRun(file: string): RunRecord | undefined {
@@ -50,7 +54,8 @@ export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocat
       else locked = true;
     } catch {}
   }
-  return { record, run, state: liveState(record, run, { supervisorAlive, frozen, removing, locked }) };
+  const state = liveState(record, run, { supervisorAlive, frozen, removing, locked });
+  return { record, run, state, health: healthStatusOf(record.config as { Healthcheck?: HealthConfig } | undefined, path.dirname(files.run)) };
 }
 
 export function listLive(ctx: Ctx): LiveContainer[] {

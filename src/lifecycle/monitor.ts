@@ -15,6 +15,8 @@ import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
 import { parseStartReport } from "../sys/protocol.ts";
+import { eventsFile } from "./events.ts";
+import { probePlanFile, type HealthProbe } from "./health.ts";
 import { ZERO_TIME, type RunRecord } from "./state.ts";
 
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
@@ -52,6 +54,12 @@ export interface DetachedRequest {
   cleanupArgv: string[];
   /** Give the container a pseudo-terminal (run -d -t); its output is logged as stdout. */
   tty?: boolean;
+  /** -i without -t: stdin is DIR/stdin, a FIFO the monitor holds open, which `attach` writes to. */
+  interactive?: boolean;
+  /** Name and image the monitor's events carry. */
+  actor?: { name: string; image: string };
+  /** Config.Healthcheck's probe, run by the monitor. */
+  health?: HealthProbe;
 }
 
 export interface Detached {
@@ -137,11 +145,15 @@ export function withRestartError<T extends { error?: string }>(dir: string, run:
   }
 }
 
-export function monitorArgs(req: DetachedRequest): string[] {
+export function monitorArgs(req: DetachedRequest & { events?: string }): string[] {
   const args = ["tinydock-monitor", "run", "-d", req.dir, "-l", req.log.path, "-s", String(req.log.maxSize), "-n", String(req.log.maxFile)];
   args.push("-r", req.restart.name, "-R", String(req.restart.maximumRetryCount));
   for (const f of req.oomFiles) args.push("-o", f);
   if (req.tty) args.push("-t");
+  else if (req.interactive) args.push("-i");
+  if (req.health) args.push("-H", req.health.spec, "-P", probePlanFile(req.dir));
+  if (req.events) args.push("-E", req.events);
+  if (req.actor) args.push("-N", req.actor.name, "-I", req.actor.image);
   args.push("--", ...req.cleanupArgv);
   return args;
 }
@@ -153,9 +165,11 @@ export function monitorArgs(req: DetachedRequest): string[] {
  */
 export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Detached> {
   const plan = encodePlan({ ...req.plan, stdio: [-1, -1, -1], ttySlave: -1 });
+  if (req.health) fs.writeFileSync(probePlanFile(req.dir), encodePlan(req.health.plan), { mode: 0o600 });
+  else fs.rmSync(probePlanFile(req.dir), { force: true });
   // argv[0] reads "tinydock-monitor" in ps; the executable is the memfd.
   const exe = await monitorExecutable();
-  const proc = Bun.spawn([exe, ...monitorArgs(req).slice(1)], {
+  const proc = Bun.spawn([exe, ...monitorArgs({ ...req, events: eventsFile(ctx.root) }).slice(1)], {
     argv0: "tinydock-monitor",
     stdin: plan,
     stdout: "pipe",

@@ -8,6 +8,7 @@ import { cgroupLocator, type FreezerFile } from "./cgroupdirs.ts";
 import { withContainerLock } from "../store/containers.ts";
 import { readLive, type LiveContainer } from "./live.ts";
 import { checkTransition } from "./state.ts";
+import { actorOf, appendEvent } from "./events.ts";
 
 function settled(f: FreezerFile, frozen: boolean): boolean {
   const read = () => {
@@ -43,6 +44,7 @@ async function setPaused(ctx: Ctx, c0: LiveContainer, pause: boolean): Promise<v
     if (!f) throw new FailedPreconditionError(`Cannot ${pause ? "pause" : "unpause"} container ${id}: no freezer cgroup (freezer.state or cgroup.freeze) for it`);
     if (pause) freezeCgroup(f);
     else thawCgroup(f);
+    appendEvent(ctx.root, pause ? "pause" : "unpause", actorOf(c.record));
   });
 }
 

@@ -2,6 +2,7 @@
 // mounts under the container dir, the cgroup in every hierarchy, then the directory itself. Every
 // step is idempotent, so an rm killed half-way leaves a "dead" container that `rm -f` finishes.
 import fs from "node:fs";
+import { actorOf, appendEvent } from "./events.ts";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { errnoCode } from "../errors.ts";
@@ -154,6 +155,7 @@ export async function removeContainer(ctx: Ctx, c0: LiveContainer, opts: RemoveO
     if (opts.volumes) removeAnonymousVolumes(ctx, rec);
     await drainWaiters(ctx, id);
     discardContainerDir(ctx.root, id);
+    appendEvent(ctx.root, "destroy", actorOf(rec));
   } finally {
     lock.release();
   }
@@ -184,6 +186,7 @@ export async function cleanupContainer(ctx: Ctx, id: string): Promise<void> {
       fs.writeFileSync(containerFiles(ctx.root, id).removing, "", { mode: 0o600 });
       await drainWaiters(ctx, id);
       discardContainerDir(ctx.root, id);
+      appendEvent(ctx.root, "destroy", actorOf(rec));
     }
   } finally {
     lock.release();

@@ -5,6 +5,7 @@ import type { Ctx } from "../context.ts";
 import { readContainer, saveContainer, withContainerLock } from "../store/containers.ts";
 import type { LiveContainer } from "./live.ts";
 import { cleanupContainer } from "./remove.ts";
+import { actorOf, appendEvent } from "./events.ts";
 import { startContainer } from "./start.ts";
 import { stopContainer, type StopOptions } from "./stop.ts";
 
@@ -24,6 +25,7 @@ export async function restartContainer(ctx: Ctx, c: LiveContainer, opts: StopOpt
   try {
     await stopContainer(ctx, c, opts);
     await startContainer(ctx, id);
+    appendEvent(ctx.root, "restart", actorOf(c.record));
   } finally {
     if (autoRemove) {
       await setAutoRemove(ctx, id, true);

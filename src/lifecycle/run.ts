@@ -7,9 +7,12 @@ import { encodePlan } from "../runtime/encode.ts";
 import { launch, type Launched } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { saveContainer, type ContainerRecord } from "../store/containers.ts";
+import { actorOf, appendEvent } from "./events.ts";
+import { healthProbe } from "./health.ts";
 import { processStartTime } from "./liveness.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached } from "./monitor.ts";
 import { prepareContainer } from "./run/prepare.ts";
+import type { HealthConfig } from "./run/healthcheck.ts";
 import type { RunIo, RunRequest } from "./run/request.ts";
 import { trashContainerDir } from "./trash.ts";
 
@@ -56,6 +59,8 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
   const { id, paths, state, plan, cgroup, t } = p;
   try {
     hooks.created?.(id);
+    const actor = actorOf(state);
+    appendEvent(ctx.root, "create", actor);
     // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write),
     // written while the container's process mounts.
     const savePlan = () => fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], ttySlave: -1 }), { mode: 0o600 });
@@ -79,6 +84,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       error: "",
     };
     writeRunState(paths.dir, run);
+    appendEvent(ctx.root, "start", actor);
     hooks.started?.(launched);
     const status = await launched.exited;
     t.mark("container ran");
@@ -86,6 +92,8 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     const exitCode = oomKilled && status.exitCode === 128 + 9 ? 137 : status.exitCode;
     const finishedAt = new Date(ctx.clock()).toISOString();
     state.state = { ...state.state, status: "exited", pid: 0, exitCode, oomKilled, finishedAt };
+    if (oomKilled) appendEvent(ctx.root, "oom", actor);
+    appendEvent(ctx.root, "die", actor, { exitCode: String(exitCode) });
     if (req.lifetime.rm) {
       // The directory leaves the listing in one rename; the early init deletes it while we exit
       // (the upper dir holds whatever the container wrote: deleting it took 2-4 ms for `true`).
@@ -94,6 +102,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
       const handed = trash !== undefined && p.early!.discard(trash);
       p.cleanup();
       if (trash && !handed) fs.rmSync(trash, { recursive: true, force: true });
+      appendEvent(ctx.root, "destroy", actor);
     } else {
       // Keep the container (stopped) as Docker does; the cgroup goes, the record stays.
       cgroup.destroy();
@@ -129,6 +138,7 @@ export async function createContainer(ctx: Ctx, req: RunRequest, io: RunIo): Pro
   try {
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
     p.keep();
+    appendEvent(ctx.root, "create", actorOf(p.state));
     return { id: p.id };
   } catch (err) {
     p.cleanup();
@@ -141,6 +151,7 @@ export async function runDetached(ctx: Ctx, req: RunRequest, io: RunIo): Promise
   const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, "detached");
   try {
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
+    appendEvent(ctx.root, "create", actorOf(p.state));
     const { startDetached } = await import("./monitor.ts");
     const d = await startDetached(ctx, detachedRequest(p.state, p.paths.dir, p.plan, p.cgroup.procsFiles));
     p.keep();
@@ -164,5 +175,8 @@ export function detachedRequest(rec: ContainerRecord, dir: string, plan: RunPlan
     oomFiles: oomFilesOf(procsFiles),
     cleanupArgv: [...selfArgv(), "container", "cleanup", rec.id],
     tty: rec.config?.Tty === true,
+    interactive: rec.config?.OpenStdin === true,
+    actor: { name: rec.name, image: rec.image },
+    ...healthProbe(rec.config?.Healthcheck as HealthConfig | undefined, plan),
   };
 }

@@ -74,12 +74,12 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
  * `start -a`: the container's output from its log as it comes, until it has exited for good;
  * resolves to its exit code.
  */
-export async function attachToLog(ctx: Ctx, id: string, emit: (e: LogEntry) => void, opts: { sinceNs?: bigint } = {}): Promise<number> {
+export async function attachToLog(ctx: Ctx, id: string, emit: (e: LogEntry) => void, opts: { sinceNs?: bigint; signal?: AbortSignal } = {}): Promise<number> {
   const dir = containerPaths(ctx.root, id).dir;
   const running = () => {
     const rec = findContainer(ctx.root, id);
     return readLive(ctx, rec).state.Running;
   };
-  await followLogs(dir, id, { sel: opts.sinceNs === undefined ? {} : { sinceNs: opts.sinceNs }, emit, running, sleep: ctx.sleep, pollMs: 25 });
+  await followLogs(dir, id, { sel: opts.sinceNs === undefined ? {} : { sinceNs: opts.sinceNs }, emit, running, sleep: ctx.sleep, pollMs: 25, ...(opts.signal ? { signal: opts.signal } : {}) });
   return readRunState(dir)?.exitCode ?? 0;
 }

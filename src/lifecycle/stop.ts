@@ -2,6 +2,7 @@
 // `stopping` marker so the supervisor's restart policy leaves it down; stop then waits for the
 // supervisor to record the end, escalating to SIGKILL after the timeout.
 import fs from "node:fs";
+import { actorOf, appendEvent } from "./events.ts";
 import type { Ctx } from "../context.ts";
 import { errnoCode, FailedPreconditionError, UnavailableError } from "../errors.ts";
 import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
@@ -89,12 +90,14 @@ export async function stopContainer(ctx: Ctx, c0: LiveContainer, opts: StopOptio
     const signal = opts.signal !== undefined ? parseSignal(opts.signal) : stopSignalOf(c);
     const timeoutS = opts.timeoutS ?? stopTimeoutOf(c);
     markStopping(ctx.root, id);
+    appendEvent(ctx.root, "kill", actorOf(c.record), { signal: String(signal) });
     signalContainer(c, signal);
     thawIfPaused(ctx, c);
-    if (timeoutS >= 0 ? await waitNotRunning(ctx, id, timeoutS * 1000) : await waitNotRunning(ctx, id, Number.MAX_SAFE_INTEGER)) return;
+    const stopped = () => appendEvent(ctx.root, "stop", actorOf(c.record));
+    if (timeoutS >= 0 ? await waitNotRunning(ctx, id, timeoutS * 1000) : await waitNotRunning(ctx, id, Number.MAX_SAFE_INTEGER)) return stopped();
     const now = rereadLive(ctx, id);
     if (now) signalContainer(now, SIGKILL);
-    if (await waitNotRunning(ctx, id, KILL_GRACE_MS)) return;
+    if (await waitNotRunning(ctx, id, KILL_GRACE_MS)) return stopped();
     throw new UnavailableError(`Cannot stop container ${id}: the container did not exit after SIGKILL`);
   });
 }
@@ -110,6 +113,7 @@ export async function killContainer(ctx: Ctx, c0: LiveContainer, signalText = "K
   if (!signalContainer(c, signal)) {
     throw new FailedPreconditionError(`Cannot kill container: ${id}: Container ${id} is not running`);
   }
+  appendEvent(ctx.root, "kill", actorOf(c.record), { signal: String(signal) });
   if (signal === SIGKILL) thawIfPaused(ctx, c);
 }
 

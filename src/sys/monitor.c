@@ -33,9 +33,12 @@
 #include "monitor/util.c"
 #include "monitor/log.c"
 #include "monitor/state.c"
+#include "monitor/exec.c"
+#include "monitor/events.c"
+#include "monitor/health.c"
+#include "monitor/stdin.c"
 #include "monitor/run.c"
 #include "monitor/launch.c"
-#include "monitor/exec.c"
 
 int main(int argc, char **argv, char **envp)
 {

@@ -81,6 +81,13 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "dns-opt", type: "string", array: true, describe: "Set DNS options (alias of --dns-option)" },
   { name: "mac-address", type: "string", describe: "Container MAC address (e.g., 92:d0:c6:0a:29:33)" },
   { name: "replace", type: "boolean", default: false, describe: "Remove a container that has the same --name first (podman)" },
+  { name: "health-cmd", type: "string", describe: "Command to run to check health" },
+  { name: "health-interval", type: "string", describe: "Time between running the check (ms|s|m|h) (default 0s)" },
+  { name: "health-timeout", type: "string", describe: "Maximum time to allow one check to run (ms|s|m|h) (default 0s)" },
+  { name: "health-start-period", type: "string", describe: "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)" },
+  { name: "health-start-interval", type: "string", describe: "Time between running the check during the start period (ms|s|m|h) (default 0s)" },
+  { name: "health-retries", type: "int", describe: "Consecutive failures needed to report unhealthy" },
+  { name: "no-healthcheck", type: "boolean", default: false, describe: "Disable any container-specified HEALTHCHECK" },
 ];
 
 /** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */

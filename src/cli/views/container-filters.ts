@@ -41,6 +41,11 @@ export interface ContainerFilters {
   isTask?: boolean;
 }
 
+/** health=starting|healthy|unhealthy|none: State.Health's status, "none" without a check. */
+export function healthMatches(c: Pick<LiveContainer, "health">, values: readonly string[]): boolean {
+  return values.includes(c.health ?? "none");
+}
+
 /** `--filter` specs → the checked filters, with Docker's errors for bad keys and values. */
 export function parseFilters(specs: readonly string[]): ContainerFilters {
   const args = parseFilterArgs(specs);
@@ -148,9 +153,8 @@ export function matchesFilters(c: LiveContainer, f: ContainerFilters, o: Pick<Ps
   }
   const status = a.get("status");
   if (status && !status.includes(c.state.Status)) return false;
-  // No healthchecks here: every container's health is "none".
   const health = a.get("health");
-  if (health && !health.includes("none")) return false;
+  if (health && !healthMatches(c, health)) return false;
   const volume = a.get("volume");
   if (volume && !volumeMatches(c, volume)) return false;
   if (a.has("ancestor") && !o.ancestorImages?.has(rec.imageId)) return false;

@@ -28,8 +28,14 @@ export interface ContainerRow {
 
 const since = (iso: string, now: number) => humanDuration(Math.max(0, now - Date.parse(iso)));
 
-/** container.State.String() of Docker. */
-export function statusText(s: LiveState, now: number): string {
+/** container.State.String() of Docker, with the health of a running container: "Up 1 minute (healthy)". */
+export function statusText(s: LiveState, now: number, health: string = "none"): string {
+  const text = stateText(s, now);
+  if (s.Status !== "running" || health === "none") return text;
+  return `${text} (${health === "starting" ? "health: starting" : health})`;
+}
+
+function stateText(s: LiveState, now: number): string {
   const finished = s.FinishedAt && s.FinishedAt !== ZERO_TIME ? ` ${since(s.FinishedAt, now)} ago` : "";
   switch (s.Status) {
     case "paused":
@@ -140,6 +146,6 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
     RunningFor: `${since(rec.created, o.now)} ago`,
     Size: "N/A",
     State: c.state.Status,
-    Status: statusText(c.state, o.now),
+    Status: statusText(c.state, o.now, c.health),
   };
 }

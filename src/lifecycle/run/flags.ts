@@ -11,6 +11,7 @@ import { checkSysctls, parseSysctl } from "../../runtime/sysctl.ts";
 import { parseLabelFile } from "../labelfile.ts";
 import { parseSignal } from "../signals.ts";
 import { checkNamespaceModes } from "./namespaces.ts";
+import { healthcheckFromFlags } from "./healthcheck.ts";
 import { checkApplicableSysctls } from "./sysctls.ts";
 import type { LifetimeRequest, PullPolicy, RunRequest } from "./request.ts";
 
@@ -101,6 +102,16 @@ export function applyRunFlags(req: RunRequest, argv: Record<string, unknown>, h:
     if (req.lifetime.detach) throw new InvalidArgumentError("Conflicting options: -a and -d");
     req.attach = [...parseAttach(attach)];
   }
+  const health = healthcheckFromFlags({
+    cmd: str(argv["health-cmd"]),
+    interval: str(argv["health-interval"]),
+    timeout: str(argv["health-timeout"]),
+    startPeriod: str(argv["health-start-period"]),
+    startInterval: str(argv["health-start-interval"]),
+    ...(argv["health-retries"] !== undefined ? { retries: Number(argv["health-retries"]) } : {}),
+    none: argv["no-healthcheck"] === true,
+  });
+  if (health) req.healthcheck = health;
   const cidfile = str(argv.cidfile);
   if (cidfile !== undefined && cidfile !== "") req.cidfile = cidfile;
 }

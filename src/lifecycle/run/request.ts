@@ -10,6 +10,7 @@ import type { DeviceRule } from "../../runtime/cgroups/devices.ts";
 import type { Sysctl } from "../../runtime/sysctl.ts";
 import type { VolumeSpec } from "../../runtime/volumes.ts";
 import type { RestartPolicy } from "../monitor.ts";
+import type { HealthConfig } from "./healthcheck.ts";
 import type { NamespaceModes } from "./namespaces.ts";
 
 export interface RunRequest {
@@ -31,6 +32,8 @@ export interface RunRequest {
   pull?: PullPolicy;
   /** -a: the streams attached (absent: stdout and stderr, and stdin with -i). */
   attach?: ("stdin" | "stdout" | "stderr")[];
+  /** --health-* and --no-healthcheck, merged over the image's HEALTHCHECK into Config.Healthcheck. */
+  healthcheck?: HealthConfig;
   /** --cidfile, for HostConfig.ContainerIDFile (the CLI writes it). */
   cidfile?: string;
 }

@@ -53,6 +53,7 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
     if (streq(a, "--")) { o->cleanup = argv + i + 1; break; }
     if (streq(a, "-t")) { o->tty = 1; continue; }
+    if (streq(a, "-i")) { stdin_wanted = 1; continue; }
     if (!v) die(2);
     if (streq(a, "-d")) dir = v;
     else if (streq(a, "-l")) log_path = v;
@@ -61,6 +62,11 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
     else if (streq(a, "-r")) policy = v;
     else if (streq(a, "-R")) o->max_retries = parse_u64(v);
     else if (streq(a, "-o")) { if (noom < MAX_OOM) oom_files[noom++] = v; }
+    else if (streq(a, "-H")) parse_health_args(v);
+    else if (streq(a, "-P")) hc.plan_path = v;
+    else if (streq(a, "-E")) events_path = v;
+    else if (streq(a, "-N")) events_name = v;
+    else if (streq(a, "-I")) events_image = v;
     else die(2);
     i++;
   }
@@ -100,7 +106,7 @@ static void open_output(int tty, long *out)
     out[0] = master;
   } else {
     if (S(SYS_pipe2, p1, O_CLOEXEC) < 0 || S(SYS_pipe2, p2, O_CLOEXEC) < 0) die(1);
-    plan.stdio[0] = -1;
+    plan.stdio[0] = (i32)stdin_fd();
     plan.stdio[1] = p1[1];
     plan.stdio[2] = p2[1];
     plan.tty = -1;
@@ -131,13 +137,15 @@ static void record_start(long pid)
   st.exitCode = 0;
   st.oomKilled = 0;
   write_state();
+  event_append("start", -1);
+  health_start();
 }
 
 /* Logs the container's output until its PID 1 exits (a SIGTERM to us goes on to it); returns its
  * exit code, the pidfd closed. */
 static int supervise(long pidfd, long sigfd, const long *out, int *terminated)
 {
-  struct pollfd fds[4];
+  struct pollfd fds[6];
   int open[2] = { out[0] >= 0, out[1] >= 0 }, exited = 0, i;
   if (*terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
   while (!exited) {
@@ -145,12 +153,15 @@ static int supervise(long pidfd, long sigfd, const long *out, int *terminated)
     fds[nf].fd = (int)pidfd; fds[nf].events = POLLIN; fds[nf++].revents = 0;
     fds[nf].fd = (int)sigfd; fds[nf].events = POLLIN; fds[nf++].revents = 0;
     for (i = 0; i < 2; i++) if (open[i]) { fds[nf].fd = (int)out[i]; fds[nf].events = POLLIN; fds[nf++].revents = 0; }
-    if (S(SYS_poll, fds, nf, -1) < 0) continue;
+    int nlog = nf;
+    health_fds(fds, &nf);
+    if (S(SYS_poll, fds, nf, health_wait_ms()) < 0) continue;
+    health_tick();
     if (fds[1].revents) {
       if (take_sigterm(sigfd)) *terminated = 1;
       if (*terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
     }
-    for (int k = 2; k < nf; k++) {
+    for (int k = 2; k < nlog; k++) {
       if (!fds[k].revents) continue;
       int s = fds[k].fd == out[0] ? 0 : 1;
       if (!pump(fds[k].fd, s)) open[s] = 0;
@@ -176,6 +187,9 @@ static void record_end(int code, u64 oom0)
   if (st.oomKilled && code == 128 + SIGKILL) st.exitCode = 137;
   st.pid = 0;
   st.pidStart = 0;
+  health_stop();
+  if (st.oomKilled) event_append("oom", -1);
+  event_append("die", st.exitCode);
 }
 
 /* Docker's restart manager: on-failure counts against N; never once the CLI has said stop. */
@@ -214,6 +228,7 @@ static int run_mode(int argc, char **argv, char **envp)
   int terminated = 0;
   parse_run_args(argc, argv, &o);
   read_plan();
+  health_load();
   sigfd = detach_from_cli();
   st.monitorStart = start_time(S(SYS_getpid));
   null = devnull();

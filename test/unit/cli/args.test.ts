@@ -98,7 +98,7 @@ describe("a wrong command line: one Error line, the help pointer, 125", () => {
     [["run", "--bogus", "busybox"], "unknown flag: --bogus\nSee 'tinydock run --help'."],
     [["run", "-z", "busybox"], "unknown shorthand flag: 'z' in -z\nSee 'tinydock run --help'."],
     [["run", "-itz", "busybox"], "unknown shorthand flag: 'z' in -itz\nSee 'tinydock run --help'."],
-    [["create", "--health-cmd", "true", "busybox"], "unknown flag: --health-cmd\nSee 'tinydock create --help'."],
+    [["create", "--health-bogus", "true", "busybox"], "unknown flag: --health-bogus\nSee 'tinydock create --help'."],
     [["--bogus", "ps"], "unknown flag: --bogus\nSee 'tinydock --help'."],
     [["ps", "--bogus"], "unknown flag: --bogus\nSee 'tinydock ps --help'."],
     [["network", "create", "--bogus", "n"], "unknown flag: --bogus\nSee 'tinydock network create --help'."],

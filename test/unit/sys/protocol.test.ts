@@ -4,6 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
+import { EVENTS_MAX } from "../../../src/lifecycle/events.ts";
+import { HEALTH_STATUSES } from "../../../src/lifecycle/health.ts";
 import { InitStage } from "../../../src/runtime/encode.ts";
 import { decodeEvent, encodeMessage, EventDecoder, EventType, MessageType, parseStartReport, readEvents } from "../../../src/sys/protocol.ts";
 
@@ -51,6 +53,16 @@ describe("the C enums and the TypeScript ones agree, name by value", () => {
     const alias: Record<string, string> = {};
     const c = cEnum("init/report.c", "event").map(([n, v]) => [alias[norm(n, "EV_")] ?? norm(n, "EV_"), v]);
     expect(tsEnum(EventType as never).map(([n, v]) => [norm(n, ""), v])).toEqual(c);
+  });
+
+  test("monitor/health.c enum health and its names = HEALTH_STATUSES; EVENTS_MAX on both sides", () => {
+    const c = cEnum("monitor/health.c", "health").map(([n, v]) => [norm(n, "H_"), v]);
+    expect(HEALTH_STATUSES.map((n, i): [string, number] => [n, i])).toEqual(c as [string, number][]);
+    const text = fs.readFileSync(path.join(SYS, "monitor/health.c"), "utf8");
+    const names = /HEALTH_NAMES\[\] = \{([^}]*)\}/.exec(text)![1]!.split(",").map((s) => s.trim().replace(/"/g, ""));
+    expect(names).toEqual([...HEALTH_STATUSES]);
+    const max = /#define EVENTS_MAX \((\d+)u << (\d+)\)/.exec(fs.readFileSync(path.join(SYS, "monitor/events.c"), "utf8"))!;
+    expect(Number(max[1]) << Number(max[2])).toBe(EVENTS_MAX);
   });
 
   test("monitor/launch.c enum message = MessageType", () => {
