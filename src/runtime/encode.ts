@@ -72,7 +72,7 @@ export enum InitStage {
 }
 
 /** The namespaces a plan may join by path (see RunPlan.joinNamespaces). */
-export const JOINABLE_NAMESPACES: readonly Namespace[] = ["net", "ipc", "uts", "cgroup"];
+export const JOINABLE_NAMESPACES: readonly Namespace[] = ["net", "ipc", "uts", "cgroup", "pid"];
 
 class Writer {
   private buf = new Uint8Array(4096);

@@ -10,7 +10,6 @@ import { parseMemoryBytes } from "../../runtime/resources.ts";
 import { checkSysctls, parseSysctl } from "../../runtime/sysctl.ts";
 import { parseLabelFile } from "../labelfile.ts";
 import { parseSignal } from "../signals.ts";
-import { checkNamespaceModes } from "./namespaces.ts";
 import { checkApplicableSysctls } from "./sysctls.ts";
 import type { LifetimeRequest, PullPolicy, RunRequest } from "./request.ts";
 
@@ -95,7 +94,6 @@ export function applyRunFlags(req: RunRequest, argv: Record<string, unknown>, h:
     req.lifetime.logDriver = parseLogDriver(driver);
     if (req.lifetime.logDriver === "none" && list(argv["log-opt"]).length) throw new InvalidArgumentError("Cannot use --log-opt: the none log driver takes no options");
   }
-  checkNamespaceModes(req.namespaces);
   const attach = list(argv.attach);
   if (attach.length) {
     if (req.lifetime.detach) throw new InvalidArgumentError("Conflicting options: -a and -d");

@@ -163,8 +163,8 @@ static long parse(const u8 *buf, u32 len, u8 *arena, u32 arenalen, struct plan *
   for (i = 0; i < p->njoin && !r.bad; i++) {
     p->join[i].ns = rd_u32(&r);
     p->join[i].path = rd_str(&r, 0);
-    /* net, ipc, uts, cgroup only; never one the clone also creates */
-    if (!r.bad && ((p->join[i].ns & ~(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)) ||
+    /* net, ipc, uts, cgroup, pid (entered by the parent for the clone) only; never one the clone also creates */
+    if (!r.bad && ((p->join[i].ns & ~(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWPID)) ||
                    !p->join[i].ns || (p->join[i].ns & (p->join[i].ns - 1)) || (p->ns & p->join[i].ns)))
       r.bad = 1;
   }

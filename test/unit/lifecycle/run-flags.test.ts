@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { parseLabelFile } from "../../../src/lifecycle/labelfile.ts";
 import { dockerConfig, dockerHostConfig } from "../../../src/lifecycle/docker-config.ts";
 import { parseAttach, parseMacAddress, parsePullPolicy } from "../../../src/lifecycle/run/flags.ts";
-import { applyNamespaceModes, parseNamespaceMode, parseNamespaceModes } from "../../../src/lifecycle/run/namespaces.ts";
+import { applyNamespaceModes, parseNamespaceMode, parseNamespaceModes, pidNamespaceToJoin } from "../../../src/lifecycle/run/namespaces.ts";
 import { readHostDevices, setShmSize, withHostDevices } from "../../../src/lifecycle/run/plan-flags.ts";
 import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
 import { parseExpose } from "../../../src/network/expose.ts";
@@ -117,6 +117,14 @@ describe("plan flags", () => {
     expect(q.namespaces).toEqual(["mnt", "pid", "uts", "net", "cgroup"]);
     expect(q.joinNamespaces).toEqual([{ ns: "ipc", path: "/proc/7/ns/ipc" }]);
     expect(q.mounts.find((m) => m.target === "/dev/shm")!.fstype).toBe("tmpfs");
+  });
+  test("--pid container:NAME: no PID namespace of its own, that container's joined (by the clone's parent)", () => {
+    const p = plan();
+    const modes = { ipc: "private", pid: "container:web", uts: "private", cgroupns: "private" };
+    applyNamespaceModes(p, modes, (ref) => (ref === "web" ? 4242 : 0));
+    expect(p.namespaces).not.toContain("pid");
+    expect(p.joinNamespaces).toEqual([{ ns: "pid", path: "/proc/4242/ns/pid" }]);
+    expect(pidNamespaceToJoin(modes, () => 4242)).toBe("/proc/4242/ns/pid");
   });
   test("--privileged: the host's /dev nodes after the defaults, console and the symlinked names skipped", () => {
     const host = readHostDevices("/dev");

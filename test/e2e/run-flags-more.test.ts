@@ -1,0 +1,69 @@
+// run/create flags that need the init's help beyond the first set (run-flags.test.ts): joining
+// another container's PID namespace, namespaced sysctls. The compiled binary, a real registry,
+// busybox, in a network namespace of the test's own.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildDefinition } from "../../images/build.ts";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { pushImage } from "../helpers/image.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+
+let reg: TestRegistry;
+let env: CliEnv;
+let dir: string;
+const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
+const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
+function T(args: string[]): CliResult {
+  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+beforeAll(async () => {
+  requireBinary();
+  reg = await startRegistry();
+  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
+  await pushImage(reg, "library/busybox", "latest", image);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-flags2-"));
+  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
+  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
+  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
+  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+});
+
+afterAll(async () => {
+  if (env) {
+    T(["rm", "-f", ...T(["ps", "-aq"]).stdout.split("\n").filter(Boolean)]);
+    T(["network", "prune", "-f"]);
+  }
+  Bun.spawnSync(["ip", "netns", "del", ns]);
+  await reg?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("--pid container:NAME", () => {
+  test("the process is one more in that container's PID namespace (foreground and detached)", async () => {
+    expect(T(["run", "-d", "--name", "pidowner", "busybox", "sleep", "300"]).code).toBe(0);
+    const fg = T(["run", "--rm", "--pid", "container:pidowner", "busybox", "ps"]);
+    expect(fg.stderr).toBe("");
+    expect(fg.code).toBe(0);
+    expect(fg.stdout).toMatch(/^\s*1 .*sleep 300$/m);
+    expect(fg.stdout).toMatch(/ps$/m);
+    expect(T(["run", "-d", "--name", "pidjoiner", "--pid", "container:pidowner", "busybox", "sh", "-c", "echo $$; sleep 300"]).code).toBe(0);
+    const deadline = Date.now() + 5000;
+    let out = "";
+    while (Date.now() < deadline && out === "") {
+      out = T(["logs", "pidjoiner"]).stdout;
+      if (out === "") await Bun.sleep(50);
+    }
+    expect(Number(out.trim())).toBeGreaterThan(1);
+    // sh exec'd its last command: two sleeps in the owner's namespace, its own PID 1 and the joiner
+    expect(T(["exec", "pidowner", "ps"]).stdout.match(/sleep 300$/gm)?.length).toBe(2);
+    const gone = T(["run", "--rm", "--pid", "container:nosuch", "busybox", "true"]);
+    expect(gone.code).toBe(125);
+  });
+});
