@@ -193,6 +193,10 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
       if (!j) return f.detail === "pid" ? "find the container's process (its PID 1 has exited)" : `join the container's ${f.detail} namespace`;
       return `${f.detail === "open" ? "open" : "setns"} ${j?.ns} namespace ${j?.path}`;
     }
+    case InitStage.Sysctl: {
+      const s = plan.sysctls?.[i];
+      return `${f.detail === "open" ? "open" : "write"} sysctl ${s?.path.slice("/proc/sys/".length).replaceAll("/", ".")}${f.detail === "open" ? "" : ` = "${s?.value}"`}`;
+    }
     default:
       return `container init stage ${f.stage}${f.detail ? ` (${f.detail})` : ""}`;
   }

@@ -77,6 +77,12 @@ export interface RunPlan {
    * children only, and the rootfs needs a mount namespace of its own).
    */
   joinNamespaces?: JoinNamespace[];
+  /**
+   * --sysctl keys of the namespaces the clone makes (IPC, UTS; net with --network none): written by
+   * the child after its namespaces are made and before the rootfs, through the host's /proc, whose
+   * /proc/sys shows the writer's namespaces. Paths under /proc/sys/ only.
+   */
+  sysctls?: { path: string; value: string }[];
 }
 
 export interface JoinNamespace {

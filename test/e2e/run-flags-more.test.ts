@@ -67,3 +67,36 @@ describe("--pid container:NAME", () => {
     expect(gone.code).toBe(125);
   });
 });
+
+describe("--sysctl of the namespaces the init makes", () => {
+  test("IPC and UTS keys, and net.* with --network none, written inside; the host's values unchanged", () => {
+    const host = fs.readFileSync("/proc/sys/kernel/shmmax", "utf8");
+    const hostMsg = fs.readFileSync("/proc/sys/fs/mqueue/msg_max", "utf8");
+    const hostDomain = fs.readFileSync("/proc/sys/kernel/domainname", "utf8");
+    const r = T(["run", "--rm", "--sysctl", "kernel.shmmax=1048576", "--sysctl", "fs.mqueue.msg_max=20", "--sysctl", "kernel.domainname=example.test",
+      "busybox", "cat", "/proc/sys/kernel/shmmax", "/proc/sys/fs/mqueue/msg_max", "/proc/sys/kernel/domainname"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1048576\n20\nexample.test\n");
+    expect(fs.readFileSync("/proc/sys/kernel/shmmax", "utf8")).toBe(host);
+    expect(fs.readFileSync("/proc/sys/fs/mqueue/msg_max", "utf8")).toBe(hostMsg);
+    expect(fs.readFileSync("/proc/sys/kernel/domainname", "utf8")).toBe(hostDomain);
+    const none = T(["run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_local_port_range=40000 40100", "busybox", "cat", "/proc/sys/net/ipv4/ip_local_port_range"]);
+    expect(none.stderr).toBe("");
+    expect(none.stdout.split(/\s+/).filter(Boolean)).toEqual(["40000", "40100"]);
+  });
+
+  test("detached too; a value the kernel refuses fails the run, naming the key", async () => {
+    expect(T(["run", "-d", "--name", "sysctld", "--sysctl", "kernel.shm_rmid_forced=1", "busybox", "cat", "/proc/sys/kernel/shm_rmid_forced"]).code).toBe(0);
+    const deadline = Date.now() + 5000;
+    let out = "";
+    while (Date.now() < deadline && out === "") {
+      out = T(["logs", "sysctld"]).stdout;
+      if (out === "") await Bun.sleep(50);
+    }
+    expect(out).toBe("1\n");
+    const bad = T(["run", "--rm", "--sysctl", "kernel.shmmax=lots", "busybox", "true"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("sysctl kernel.shmmax");
+    expect(bad.stderr).toContain("EINVAL");
+  });
+});

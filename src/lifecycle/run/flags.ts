@@ -10,7 +10,6 @@ import { parseMemoryBytes } from "../../runtime/resources.ts";
 import { checkSysctls, parseSysctl } from "../../runtime/sysctl.ts";
 import { parseLabelFile } from "../labelfile.ts";
 import { parseSignal } from "../signals.ts";
-import { checkApplicableSysctls } from "./sysctls.ts";
 import type { LifetimeRequest, PullPolicy, RunRequest } from "./request.ts";
 
 type ArgHelpers = { list: (v: unknown) => string[]; str: (v: unknown) => string | undefined };
@@ -84,7 +83,6 @@ export function applyRunFlags(req: RunRequest, argv: Record<string, unknown>, h:
   const sysctls = list(argv.sysctl).map(parseSysctl);
   if (sysctls.length) {
     checkSysctls(sysctls, { network: req.network.mode, ipc: req.namespaces.ipc, uts: req.namespaces.uts });
-    checkApplicableSysctls(sysctls);
     req.security.sysctls = sysctls;
   }
   const expose = list(argv.expose).flatMap(parseExpose);

@@ -117,7 +117,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     });
     applyNetworkToPlan(plan, network);
     applyPlanFlags(plan, req, allPrivate(req.namespaces) ? undefined : await containerPid1(ctx));
-    if (req.security.sysctls?.length) applySysctls(ctx, req.security.sysctls, network);
+    if (req.security.sysctls?.length) applySysctls(ctx, req.security.sysctls, network, plan);
     t.mark("plan");
     return { id, name, paths, state, plan, cgroup, network, ...(early ? { early } : {}), cleanup, keep: () => void (undo.length = 0), t };
   } catch (err) {

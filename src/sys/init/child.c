@@ -68,6 +68,19 @@ static void configure_namespaces(struct plan *p)
   }
 }
 
+/* --sysctl: through the host's /proc, whose /proc/sys shows this process's namespaces (made or
+ * joined by now), before the rootfs is built: nothing of the container runs yet. */
+static void write_sysctls(struct plan *p)
+{
+  u32 i;
+  for (i = 0; i < p->nsysctl; i++) {
+    long fd = S(SYS_openat, AT_FDCWD, p->sysctl[i].path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail(ST_SYSCTL, fd, i, "open");
+    CHECK(S(SYS_write, fd, p->sysctl[i].value, slen(p->sysctl[i].value)), ST_SYSCTL, i, "write");
+    S(SYS_close, fd);
+  }
+}
+
 /* -t: the terminal also as /dev/console, as runc mounts it. The pty belongs to the host's devpts
  * instance, not the container's, so ttyname() (tty, ps, sudo) finds it only there.
  * The source is the pty's path (/dev/pts/N), looked up in this mount namespace: its magic link
@@ -181,6 +194,7 @@ static void child_main(struct plan *p)
   CHECK(S(SYS_mount, "", "/", 0, MS_REC | MS_PRIVATE, 0), ST_PROPAGATION, 0, 0);
   open_cgroups(p, cgfd);
   configure_namespaces(p);
+  write_sysctls(p);
   pivot(build_rootfs(p));
   restrict_paths(p);
   join_cgroups(p, cgfd);

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { parseLabelFile } from "../../../src/lifecycle/labelfile.ts";
 import { dockerConfig, dockerHostConfig } from "../../../src/lifecycle/docker-config.ts";
 import { parseAttach, parseMacAddress, parsePullPolicy } from "../../../src/lifecycle/run/flags.ts";
+import { splitSysctls } from "../../../src/lifecycle/run/sysctls.ts";
 import { applyNamespaceModes, parseNamespaceMode, parseNamespaceModes, pidNamespaceToJoin } from "../../../src/lifecycle/run/namespaces.ts";
 import { readHostDevices, setShmSize, withHostDevices } from "../../../src/lifecycle/run/plan-flags.ts";
 import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
@@ -193,5 +194,17 @@ describe("record mapping (Docker's Config and HostConfig)", () => {
       CgroupnsMode: "private",
       Devices: [],
     });
+  });
+});
+
+describe("--sysctl: who writes what", () => {
+  test("net.* in a namespace file now; IPC/UTS keys and net.* with --network none by the init", () => {
+    const sysctls = ["net.ipv4.ip_forward=1", "kernel.shmmax=1048576", "fs.mqueue.msg_max=20", "kernel.domainname=x"].map(parseSysctl);
+    const bridge = splitSysctls(sysctls, { mode: "bridge", netnsPath: "/run/tinydock/netns/x" });
+    expect(bridge.now.map((s) => s.key)).toEqual(["net.ipv4.ip_forward"]);
+    expect(bridge.init.map((s) => s.key)).toEqual(["kernel.shmmax", "fs.mqueue.msg_max", "kernel.domainname"]);
+    const none = splitSysctls(sysctls, { mode: "none" });
+    expect(none.now).toEqual([]);
+    expect(none.init.map((s) => s.key)).toEqual(["net.ipv4.ip_forward", "kernel.shmmax", "fs.mqueue.msg_max", "kernel.domainname"]);
   });
 });
