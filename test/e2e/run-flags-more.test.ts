@@ -100,3 +100,18 @@ describe("--sysctl of the namespaces the init makes", () => {
     expect(bad.stderr).toContain("EINVAL");
   });
 });
+
+describe("--log-driver none", () => {
+  test("the monitor writes no json log (json-file, the default, does); inspect's LogPath is empty as Docker's", () => {
+    for (const [name, driver] of [["lognone", "none"], ["logjson", "json-file"]] as const) {
+      expect(T(["run", "-d", "--name", name, "--log-driver", driver, "busybox", "echo", "hello"]).code).toBe(0);
+      expect(T(["wait", name]).stdout).toBe("0\n");
+    }
+    const none = JSON.parse(T(["inspect", "lognone"]).stdout)[0];
+    const json = JSON.parse(T(["inspect", "logjson"]).stdout)[0];
+    expect(fs.readFileSync(json.LogPath, "utf8")).toContain('"log":"hello\\n"');
+    expect(none.LogPath).toBe("");
+    expect(fs.readdirSync(path.dirname(json.LogPath).replace(json.Id, none.Id)).filter((f) => f.includes("json.log"))).toEqual([]);
+    expect(T(["logs", "lognone"]).stderr).toContain("does not support reading");
+  });
+});
