@@ -184,8 +184,11 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
       return "close_range 3..";
     case InitStage.Seccomp:
       return `install the seccomp filter (${(plan.seccomp?.length ?? 0) / 8} instructions)`;
-    case InitStage.Fork:
-      return "fork the command under --init";
+    case InitStage.Fork: {
+      // the clone's parent enters a joined PID namespace first (init/spawn.c): its failure is the clone's
+      const pidns = plan.joinNamespaces?.find((j) => j.ns === "pid");
+      return pidns ? `clone the container's process into the PID namespace ${pidns.path}${plan.init ? " (or fork the command under --init)" : ""}` : "fork the command under --init";
+    }
     case InitStage.Signals:
       return "unblock signals";
     case InitStage.JoinNamespace: {
