@@ -12,6 +12,7 @@ import { storeLayout } from "../store/layout.ts";
 import { containerFiles, containerPaths, type ContainerRecord } from "../store/containers.ts";
 import type { LiveContainer } from "./live.ts";
 import { networkSettingsView } from "../network/inspect.ts";
+import { logDriverOf } from "./logdriver.ts";
 
 /** Image configs read once per command (ps over many containers of one image). */
 export type ImageConfigCache = Map<string, ContainerConfig | undefined>;
@@ -188,7 +189,7 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
     ResolvConfPath: paths.resolvConf,
     HostnamePath: paths.hostname,
     HostsPath: paths.hosts,
-    LogPath: containerFiles(ctx.root, rec.id).log,
+    LogPath: logDriverOf(rec) === "none" ? "" : containerFiles(ctx.root, rec.id).log,
     Name: `/${rec.name}`,
     RestartCount: s.RestartCount,
     Driver: "overlay2",

@@ -28,7 +28,7 @@ export interface RestartPolicy {
 }
 
 export interface LogOptions {
-  /** containers/<id>/<id>-json.log */
+  /** containers/<id>/<id>-json.log, or "" for none (--log-driver none) */
   path: string;
   /** Rotate at this many bytes (0 = never). */
   maxSize: number;

@@ -15,6 +15,7 @@ import { prepareContainer } from "./run/prepare.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
 import type { RunIo, RunRequest } from "./run/request.ts";
 import { trashContainerDir } from "./trash.ts";
+import { logDriverOf } from "./logdriver.ts";
 
 export interface RunHooks {
   /** Called once the container exists, before it runs (--cidfile). */
@@ -170,7 +171,8 @@ export function detachedRequest(rec: ContainerRecord, dir: string, plan: RunPlan
     id: rec.id,
     dir,
     plan,
-    log: { path: path.join(dir, `${rec.id}-json.log`), maxSize: rec.logConfig?.maxSize ?? DEFAULT_LOG_MAX_SIZE, maxFile: rec.logConfig?.maxFile ?? DEFAULT_LOG_MAX_FILE },
+    // --log-driver none: no file ("" tells the monitor to keep none); its output is still drained.
+    log: { path: logDriverOf(rec) === "none" ? "" : path.join(dir, `${rec.id}-json.log`), maxSize: rec.logConfig?.maxSize ?? DEFAULT_LOG_MAX_SIZE, maxFile: rec.logConfig?.maxFile ?? DEFAULT_LOG_MAX_FILE },
     restart: rec.restartPolicy ?? { name: "no" as const, maximumRetryCount: 0 },
     oomFiles: oomFilesOf(procsFiles),
     cleanupArgv: [...selfArgv(), "container", "cleanup", rec.id],

@@ -69,10 +69,11 @@ export enum InitStage {
   Exec,
   Signals,
   JoinNamespace,
+  Sysctl,
 }
 
 /** The namespaces a plan may join by path (see RunPlan.joinNamespaces). */
-export const JOINABLE_NAMESPACES: readonly Namespace[] = ["net", "ipc", "uts", "cgroup"];
+export const JOINABLE_NAMESPACES: readonly Namespace[] = ["net", "ipc", "uts", "cgroup", "pid"];
 
 class Writer {
   private buf = new Uint8Array(4096);
@@ -173,6 +174,10 @@ export function encodePlan(plan: RunPlan): Uint8Array {
     if (!JOINABLE_NAMESPACES.includes(j.ns)) throw new InvalidArgumentError(`Cannot encode the run plan: cannot join a ${j.ns} namespace by path (only ${JOINABLE_NAMESPACES.join(", ")})`);
     absolute(j.path, `${j.ns} namespace path`);
   }
+  const sysctls = plan.sysctls ?? [];
+  for (const s of sysctls) {
+    if (!s.path.startsWith("/proc/sys/") || s.path.split("/").includes("..")) throw new InvalidArgumentError(`Cannot encode the run plan: sysctl path "${s.path}" is not under /proc/sys`);
+  }
   // A namespace joined is not also created: its clone flag goes.
   const created = plan.namespaces.filter((ns) => !joins.some((j) => j.ns === ns));
 
@@ -233,6 +238,11 @@ export function encodePlan(plan: RunPlan): Uint8Array {
   for (const j of joins) {
     w.u32(CLONE_FLAGS[j.ns], "joined namespace");
     w.str(j.path, "joined namespace path");
+  }
+  w.u32(sysctls.length, "sysctl count");
+  for (const s of sysctls) {
+    w.str(s.path, "sysctl path");
+    w.str(s.value, "sysctl value");
   }
   w.u32(PLAN_MAGIC, "magic");
   return w.done();
@@ -326,6 +336,8 @@ export function decodePlan(bytes: Uint8Array): RunPlan {
   };
   const joins = list(() => ({ ns: nsOf(u32()), path: s() }));
   if (joins.length) plan.joinNamespaces = joins;
+  const sysctls = list(() => ({ path: s(), value: s() }));
+  if (sysctls.length) plan.sysctls = sysctls;
   if (u32() !== PLAN_MAGIC || at !== bytes.length) bad("bad trailer");
   return plan;
 }

@@ -184,14 +184,21 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
       return "close_range 3..";
     case InitStage.Seccomp:
       return `install the seccomp filter (${(plan.seccomp?.length ?? 0) / 8} instructions)`;
-    case InitStage.Fork:
-      return "fork the command under --init";
+    case InitStage.Fork: {
+      // the clone's parent enters a joined PID namespace first (init/spawn.c): its failure is the clone's
+      const pidns = plan.joinNamespaces?.find((j) => j.ns === "pid");
+      return pidns ? `clone the container's process into the PID namespace ${pidns.path}${plan.init ? " (or fork the command under --init)" : ""}` : "fork the command under --init";
+    }
     case InitStage.Signals:
       return "unblock signals";
     case InitStage.JoinNamespace: {
       const j = plan.joinNamespaces?.[i];
       if (!j) return f.detail === "pid" ? "find the container's process (its PID 1 has exited)" : `join the container's ${f.detail} namespace`;
       return `${f.detail === "open" ? "open" : "setns"} ${j?.ns} namespace ${j?.path}`;
+    }
+    case InitStage.Sysctl: {
+      const s = plan.sysctls?.[i];
+      return `${f.detail === "open" ? "open" : "write"} sysctl ${s?.path.slice("/proc/sys/".length).replaceAll("/", ".")}${f.detail === "open" ? "" : ` = "${s?.value}"`}`;
     }
     default:
       return `container init stage ${f.stage}${f.detail ? ` (${f.detail})` : ""}`;

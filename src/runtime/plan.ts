@@ -73,10 +73,17 @@ export interface RunPlan {
   /**
    * Namespaces to join by path (an nsfs file: /run/netns/x, <root>/netns/<id>, /proc/<pid>/ns/net)
    * instead of creating them: the child setns()es into each before its own unshares and mounts. A
-   * namespace joined is not also created. net, ipc, uts and cgroup only (pid and time apply to
-   * children only, and the rootfs needs a mount namespace of its own).
+   * namespace joined is not also created. net, ipc, uts, cgroup and pid only: pid applies to
+   * children only, so the clone's parent enters it and the child is born there (time cannot be
+   * joined, and the rootfs needs a mount namespace of its own).
    */
   joinNamespaces?: JoinNamespace[];
+  /**
+   * --sysctl keys of the namespaces the clone makes (IPC, UTS; net with --network none): written by
+   * the child after its namespaces are made and before the rootfs, through the host's /proc, whose
+   * /proc/sys shows the writer's namespaces. Paths under /proc/sys/ only.
+   */
+  sysctls?: { path: string; value: string }[];
 }
 
 export interface JoinNamespace {

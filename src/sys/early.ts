@@ -59,7 +59,7 @@ function waitGone(pidfd: number, timeoutMs: number): boolean {
   }
 }
 
-export function startEarly(executable: string, o: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean }): EarlyContainer {
+export function startEarly(executable: string, o: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean; pidNamespace?: string }): EarlyContainer {
   const ends = new Int32Array(2);
   if (lib().pipe2(ends, 0o2000000 /* O_CLOEXEC */) !== 0) {
     const n = errno();
@@ -76,7 +76,8 @@ export function startEarly(executable: string, o: { cloneFlags: number; fds: num
       copies.push(dupFdAbove2(fd));
       return copies[copies.length - 1]!;
     });
-    proc = Bun.spawn([executable, "launch", String(o.cloneFlags >>> 0), String(process.pid)], {
+    // A PID namespace to clone the container's process into (--pid container:NAME) comes last.
+    proc = Bun.spawn([executable, "launch", String(o.cloneFlags >>> 0), String(process.pid), ...(o.pidNamespace ? [o.pidNamespace] : [])], {
       argv0: "tinydock-monitor",
       stdio: [readEnd, "pipe", "ignore", ...slots],
       env: {},

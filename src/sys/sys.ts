@@ -37,7 +37,7 @@ export interface Sys {
    * `fdMap` says. Throws when the executable cannot be started (the caller refuses the
    * run: spawnContainer's child would be this process's binary).
    */
-  startEarly(executable: string, options: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean }): EarlyContainer;
+  startEarly(executable: string, options: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean; pidNamespace?: string }): EarlyContainer;
 
   // network
   /**

@@ -10,9 +10,7 @@ import { parseMemoryBytes } from "../../runtime/resources.ts";
 import { checkSysctls, parseSysctl } from "../../runtime/sysctl.ts";
 import { parseLabelFile } from "../labelfile.ts";
 import { parseSignal } from "../signals.ts";
-import { checkNamespaceModes } from "./namespaces.ts";
 import { healthcheckFromFlags } from "./healthcheck.ts";
-import { checkApplicableSysctls } from "./sysctls.ts";
 import type { LifetimeRequest, PullPolicy, RunRequest } from "./request.ts";
 
 type ArgHelpers = { list: (v: unknown) => string[]; str: (v: unknown) => string | undefined };
@@ -86,7 +84,6 @@ export function applyRunFlags(req: RunRequest, argv: Record<string, unknown>, h:
   const sysctls = list(argv.sysctl).map(parseSysctl);
   if (sysctls.length) {
     checkSysctls(sysctls, { network: req.network.mode, ipc: req.namespaces.ipc, uts: req.namespaces.uts });
-    checkApplicableSysctls(sysctls);
     req.security.sysctls = sysctls;
   }
   const expose = list(argv.expose).flatMap(parseExpose);
@@ -96,7 +93,6 @@ export function applyRunFlags(req: RunRequest, argv: Record<string, unknown>, h:
     req.lifetime.logDriver = parseLogDriver(driver);
     if (req.lifetime.logDriver === "none" && list(argv["log-opt"]).length) throw new InvalidArgumentError("Cannot use --log-opt: the none log driver takes no options");
   }
-  checkNamespaceModes(req.namespaces);
   const attach = list(argv.attach);
   if (attach.length) {
     if (req.lifetime.detach) throw new InvalidArgumentError("Conflicting options: -a and -d");

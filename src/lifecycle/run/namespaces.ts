@@ -1,6 +1,6 @@
 // --ipc, --pid, --uts, --cgroupns: which of the container's namespaces are its own, the host's, or
 // another container's (joined through its PID 1's /proc/<pid>/ns file, as Docker joins them).
-import { FailedPreconditionError, InvalidArgumentError, ParseError } from "../../errors.ts";
+import { FailedPreconditionError, ParseError } from "../../errors.ts";
 import type { Namespace, RunPlan } from "../../runtime/plan.ts";
 import { MS } from "../../sys/sys.ts";
 
@@ -58,14 +58,15 @@ export function ownNamespaces(modes: NamespaceModes): Set<Namespace> {
 export type ResolvePid1 = (nameOrId: string) => number;
 
 /**
- * The plan with the modes applied: namespaces not made are the host's or joined by path. pid has no
- * join by path (the init's process is cloned into its pid namespace), so container: is refused there.
+ * The plan with the modes applied: namespaces not made are the host's or joined by path. A pid join
+ * is made by the parent for the clone (a process cannot enter a PID namespace itself, only have its
+ * children born there): the container's process is one more in the other container's namespace.
  */
 export function applyNamespaceModes(plan: RunPlan, modes: NamespaceModes, pid1Of: ResolvePid1): void {
   const own = ownNamespaces(modes);
   plan.namespaces = plan.namespaces.filter((n) => !["ipc", "pid", "uts", "cgroup"].includes(n) || own.has(n));
   const joins = [...(plan.joinNamespaces ?? [])];
-  for (const [flag, ns] of [["ipc", "ipc"], ["uts", "uts"]] as const) {
+  for (const [flag, ns] of [["ipc", "ipc"], ["uts", "uts"], ["pid", "pid"]] as const) {
     const mode = modes[flag];
     if (!mode.startsWith("container:")) continue;
     const pid = pid1Of(mode.slice("container:".length));
@@ -85,11 +86,9 @@ export function allPrivate(modes: NamespaceModes): boolean {
   return modes.ipc === "private" && modes.pid === "private" && modes.uts === "private" && modes.cgroupns === "private";
 }
 
-/** The pid mode container:NAME needs a join the init cannot make. */
-export function checkNamespaceModes(modes: NamespaceModes): void {
-  if (modes.pid.startsWith("container:")) {
-    throw new InvalidArgumentError(`Cannot use --pid "${modes.pid}": joining another container's PID namespace is not supported`);
-  }
+/** --pid container:NAME: the PID namespace the early init must clone the container's process into. */
+export function pidNamespaceToJoin(modes: NamespaceModes, pid1Of: ResolvePid1): string | undefined {
+  return modes.pid.startsWith("container:") ? `/proc/${pid1Of(modes.pid.slice("container:".length))}/ns/pid` : undefined;
 }
 
 export function pid1OrFail(name: string, pid: number | undefined, running: boolean): number {

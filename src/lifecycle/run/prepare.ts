@@ -27,7 +27,7 @@ import { containerRecord, mountsRecord } from "../record.ts";
 import { withImageVolumes } from "../../runtime/volumes.ts";
 import { prepareVolumes } from "../volumes.ts";
 import { hostDevices } from "./devices.ts";
-import { allPrivate, ownNamespaces, pid1OrFail, type ResolvePid1 } from "./namespaces.ts";
+import { allPrivate, ownNamespaces, pid1OrFail, pidNamespaceToJoin, type ResolvePid1 } from "./namespaces.ts";
 import { applyPlanFlags } from "./plan-flags.ts";
 import { applySysctls } from "./sysctls.ts";
 import { containerCapabilities, containerPlan, seccompFilter } from "./plan.ts";
@@ -117,7 +117,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     });
     applyNetworkToPlan(plan, network);
     applyPlanFlags(plan, req, allPrivate(req.namespaces) ? undefined : await containerPid1(ctx));
-    if (req.security.sysctls?.length) applySysctls(ctx, req.security.sysctls, network);
+    if (req.security.sysctls?.length) applySysctls(ctx, req.security.sysctls, network, plan);
     t.mark("plan");
     return { id, name, paths, state, plan, cgroup, network, ...(early ? { early } : {}), cleanup, keep: () => void (undo.length = 0), t };
   } catch (err) {
@@ -175,10 +175,11 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, req: RunRequest, undo: Undo):
   // --pid/--uts/--ipc other than private: that namespace is not the init's own (run/namespaces.ts).
   const own = ownNamespaces(req.namespaces);
   const namespaces: Namespace[] = [...(["pid", "uts", "ipc"] as const).filter((n) => own.has(n)), ...(local ? (["mnt"] as const) : []), ...(networkMode === "none" ? (["net"] as const) : [])];
+  const pidNamespace = req.namespaces.pid.startsWith("container:") ? pidNamespaceToJoin(req.namespaces, await containerPid1(ctx)) : undefined;
   let early: EarlyContainer;
   try {
     const exe = await monitorExecutable();
-    early = ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave], discardAfterExit: req.lifetime.rm });
+    early = ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave], discardAfterExit: req.lifetime.rm, ...(pidNamespace ? { pidNamespace } : {}) });
   } catch (err) {
     throw new FailedPreconditionError(`Cannot start the container init: ${(err as Error).message}`, { cause: err });
   }

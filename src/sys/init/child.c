@@ -23,6 +23,7 @@ static void join_namespaces(struct plan *p)
 {
   u32 i;
   for (i = 0; i < p->njoin; i++) {
+    if (p->join[i].ns == CLONE_NEWPID) continue; /* this process was cloned into it (clone_child) */
     long fd = S(SYS_openat, AT_FDCWD, p->join[i].path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail(ST_JOIN, fd, i, "open");
     CHECK(S(SYS_setns, fd, p->join[i].ns), ST_JOIN, i, "setns");
@@ -64,6 +65,19 @@ static void configure_namespaces(struct plan *p)
     ifr.flags |= 1; /* IFF_UP */
     CHECK(S(SYS_ioctl, s, SIOCSIFFLAGS, &ifr), ST_LOOPBACK, 0, "SIOCSIFFLAGS");
     S(SYS_close, s);
+  }
+}
+
+/* --sysctl: through the host's /proc, whose /proc/sys shows this process's namespaces (made or
+ * joined by now), before the rootfs is built: nothing of the container runs yet. */
+static void write_sysctls(struct plan *p)
+{
+  u32 i;
+  for (i = 0; i < p->nsysctl; i++) {
+    long fd = S(SYS_openat, AT_FDCWD, p->sysctl[i].path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail(ST_SYSCTL, fd, i, "open");
+    CHECK(S(SYS_write, fd, p->sysctl[i].value, slen(p->sysctl[i].value)), ST_SYSCTL, i, "write");
+    S(SYS_close, fd);
   }
 }
 
@@ -180,6 +194,7 @@ static void child_main(struct plan *p)
   CHECK(S(SYS_mount, "", "/", 0, MS_REC | MS_PRIVATE, 0), ST_PROPAGATION, 0, 0);
   open_cgroups(p, cgfd);
   configure_namespaces(p);
+  write_sysctls(p);
   pivot(build_rootfs(p));
   restrict_paths(p);
   join_cgroups(p, cgfd);

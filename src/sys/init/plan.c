@@ -6,6 +6,7 @@ struct dev { const char *path; u32 mode, major, minor, uid, gid; };
 struct lnk { const char *target, *path; };
 struct rlim { u32 res; u64 soft, hard; };
 struct join { u32 ns; const char *path; };
+struct sysctl { const char *path, *value; };
 struct plan {
   u32 ns;
   const char *hostname;
@@ -31,6 +32,7 @@ struct plan {
   u32 init;
   u32 hasoom; i32 oom;
   u32 njoin; struct join *join; /* namespaces entered by path (setns), not created */
+  u32 nsysctl; struct sysctl *sysctl; /* /proc/sys/... files written in the container's namespaces */
   /* Not encoded: what the child still unshares after the joins, because the process was cloned
    * before its plan existed, into fewer namespaces (monitor.c's launch mode). 0 otherwise. */
   u32 late_ns;
@@ -163,10 +165,20 @@ static long parse(const u8 *buf, u32 len, u8 *arena, u32 arenalen, struct plan *
   for (i = 0; i < p->njoin && !r.bad; i++) {
     p->join[i].ns = rd_u32(&r);
     p->join[i].path = rd_str(&r, 0);
-    /* net, ipc, uts, cgroup only; never one the clone also creates */
-    if (!r.bad && ((p->join[i].ns & ~(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)) ||
+    /* net, ipc, uts, cgroup, pid (entered by the parent for the clone) only; never one the clone also creates */
+    if (!r.bad && ((p->join[i].ns & ~(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWPID)) ||
                    !p->join[i].ns || (p->join[i].ns & (p->join[i].ns - 1)) || (p->ns & p->join[i].ns)))
       r.bad = 1;
+  }
+  p->sysctl = rd_list(&r, &p->nsysctl, 10, sizeof(struct sysctl));
+  for (i = 0; i < p->nsysctl && !r.bad; i++) {
+    const char *path = p->sysctl[i].path = rd_str(&r, 0);
+    p->sysctl[i].value = rd_str(&r, 0);
+    /* under /proc/sys/ and never out of it: no ".." component */
+    for (u32 k = 0; !r.bad && k < 10; k++)
+      if (path[k] != "/proc/sys/"[k]) r.bad = 1;
+    for (const char *c = path; !r.bad && *c; c++)
+      if (c[0] == '/' && c[1] == '.' && c[2] == '.' && (c[3] == '/' || !c[3])) r.bad = 1;
   }
   if (rd_u32(&r) != PLAN_MAGIC) r.bad = 1;
   if (!r.bad && r.p != r.end) r.bad = 1;

@@ -1,5 +1,37 @@
 /* The parent's side: clone_child() (td_spawn's and the monitor's), and what TypeScript calls. */
 
+static void run_plan(void *p);
+
+/* --pid container:NAME: another container's PID namespace, which the clone's child must be born in
+ * (a process cannot enter one itself; setns only sets where its children go). The plan's join when
+ * the child runs a plan; the launcher's (monitor launch mode), cloned before its plan exists, sets
+ * clone_pid_ns from its arguments. */
+static const char *clone_pid_ns;
+
+static const char *plan_pid_join(void *arg)
+{
+  struct plan *p = arg;
+  for (u32 i = 0; i < p->njoin; i++)
+    if (p->join[i].ns == CLONE_NEWPID) return p->join[i].path;
+  return 0;
+}
+
+/* Points this thread's next children at the namespace of `path`, with *own an fd on the thread's
+ * own (to go back to after the clone; -1 when there was nothing to do). 0 or -errno. */
+static long enter_pid_ns_for_clone(const char *path, long *own)
+{
+  *own = -1;
+  if (!path) return 0;
+  long mine = S(SYS_openat, AT_FDCWD, "/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+  if (mine < 0) return mine;
+  long fd = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  long r = fd < 0 ? fd : S(SYS_setns, fd, CLONE_NEWPID);
+  if (fd >= 0) S(SYS_close, fd);
+  if (r < 0) S(SYS_close, mine);
+  else *own = mine;
+  return r < 0 ? r : 0;
+}
+
 /* Clones a process that runs child(arg), with a CLOEXEC report pipe whose write end lives above
  * fd 2 (the child dups stdio onto 0-2) and every signal blocked (none of the parent's handlers may
  * run in it). Returns the pid, with *pidfd and the pipe's read end in *report, or -errno with
@@ -17,8 +49,19 @@ static long clone_child(u32 flags, void (*child)(void *), void *arg, int *pidfd,
   }
   *pidfd = -1;
   S(SYS_rt_sigprocmask, 2, &all, &old, 8);
+  long own = -1, joined = 0;
+  if (pipe[1] >= 0 && !(flags & CLONE_NEWPID)) joined = enter_pid_ns_for_clone(child == run_plan ? plan_pid_join(arg) : clone_pid_ns, &own);
+  if (joined < 0) {
+    S(SYS_close, pipe[1]);
+    pipe[1] = (int)joined;
+  }
   pid = pipe[1] < 0 ? pipe[1] : S(SYS_clone, flags | CLONE_PIDFD | SIGCHLD, 0, pidfd, 0, 0);
+  if (own >= 0 && pid != 0) {
+    S(SYS_setns, own, CLONE_NEWPID); /* back to this thread's own, an ancestor: always allowed */
+    S(SYS_close, own);
+  }
   if (pid == 0) {
+    if (own >= 0) S(SYS_close, own);
     report_fd = pipe[1];
     report_typed = 0;
     child(arg);

@@ -250,6 +250,7 @@ static int launch_mode(int argc, char **argv)
   if (argc < 4) die(2);
   struct waiting w;
   w.cloned = (u32)parse_u64(argv[2]) & EARLY_NS;
+  if (argc > 4 && !(w.cloned & CLONE_NEWPID)) clone_pid_ns = argv[4]; /* --pid container:NAME's /proc/<pid>/ns/pid */
   S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if ((u64)S(SYS_getppid) != parse_u64(argv[3])) die(1); /* the CLI is already gone */
   /* The terminal's signals reach the CLI too, which forwards them: ours must not end us. */

@@ -8,6 +8,7 @@ static char log_line[LINE_MAX * 6 + 128];
 
 static void log_open(int truncate)
 {
+  if (!log_path[0]) return; /* --log-driver none: no file, the output only drained */
   log_fd = S(SYS_openat, AT_FDCWD, log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0640);
   log_size = 0;
   if (log_fd >= 0) {

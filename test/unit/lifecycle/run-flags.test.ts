@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { parseLabelFile } from "../../../src/lifecycle/labelfile.ts";
 import { dockerConfig, dockerHostConfig } from "../../../src/lifecycle/docker-config.ts";
 import { parseAttach, parseMacAddress, parsePullPolicy } from "../../../src/lifecycle/run/flags.ts";
-import { applyNamespaceModes, parseNamespaceMode, parseNamespaceModes } from "../../../src/lifecycle/run/namespaces.ts";
+import { splitSysctls } from "../../../src/lifecycle/run/sysctls.ts";
+import { applyNamespaceModes, parseNamespaceMode, parseNamespaceModes, pidNamespaceToJoin } from "../../../src/lifecycle/run/namespaces.ts";
 import { readHostDevices, setShmSize, withHostDevices } from "../../../src/lifecycle/run/plan-flags.ts";
 import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
 import { parseExpose } from "../../../src/network/expose.ts";
@@ -118,6 +119,14 @@ describe("plan flags", () => {
     expect(q.joinNamespaces).toEqual([{ ns: "ipc", path: "/proc/7/ns/ipc" }]);
     expect(q.mounts.find((m) => m.target === "/dev/shm")!.fstype).toBe("tmpfs");
   });
+  test("--pid container:NAME: no PID namespace of its own, that container's joined (by the clone's parent)", () => {
+    const p = plan();
+    const modes = { ipc: "private", pid: "container:web", uts: "private", cgroupns: "private" };
+    applyNamespaceModes(p, modes, (ref) => (ref === "web" ? 4242 : 0));
+    expect(p.namespaces).not.toContain("pid");
+    expect(p.joinNamespaces).toEqual([{ ns: "pid", path: "/proc/4242/ns/pid" }]);
+    expect(pidNamespaceToJoin(modes, () => 4242)).toBe("/proc/4242/ns/pid");
+  });
   test("--privileged: the host's /dev nodes after the defaults, console and the symlinked names skipped", () => {
     const host = readHostDevices("/dev");
     expect(host.some((d) => d.path === "/dev/console" || d.path === "/dev/ptmx")).toBe(false);
@@ -185,5 +194,17 @@ describe("record mapping (Docker's Config and HostConfig)", () => {
       CgroupnsMode: "private",
       Devices: [],
     });
+  });
+});
+
+describe("--sysctl: who writes what", () => {
+  test("net.* in a namespace file now; IPC/UTS keys and net.* with --network none by the init", () => {
+    const sysctls = ["net.ipv4.ip_forward=1", "kernel.shmmax=1048576", "fs.mqueue.msg_max=20", "kernel.domainname=x"].map(parseSysctl);
+    const bridge = splitSysctls(sysctls, { mode: "bridge", netnsPath: "/run/tinydock/netns/x" });
+    expect(bridge.now.map((s) => s.key)).toEqual(["net.ipv4.ip_forward"]);
+    expect(bridge.init.map((s) => s.key)).toEqual(["kernel.shmmax", "fs.mqueue.msg_max", "kernel.domainname"]);
+    const none = splitSysctls(sysctls, { mode: "none" });
+    expect(none.now).toEqual([]);
+    expect(none.init.map((s) => s.key)).toEqual(["net.ipv4.ip_forward", "kernel.shmmax", "fs.mqueue.msg_max", "kernel.domainname"]);
   });
 });

@@ -87,6 +87,8 @@ function decodePlan(bytes: Uint8Array): RunPlan {
     return { ns, path: s() };
   });
   if (joins.length) plan.joinNamespaces = joins;
+  const sysctls = list(() => ({ path: s(), value: s() }));
+  if (sysctls.length) plan.sysctls = sysctls;
   if (u32() !== PLAN_MAGIC || at !== bytes.length) throw new Error("bad trailer");
   return plan;
 }
@@ -156,14 +158,27 @@ describe("encodePlan", () => {
     const joinNamespaces = [
       { ns: "net" as const, path: "/var/lib/tinydock/netns/abc" },
       { ns: "uts" as const, path: "/proc/42/ns/uts" },
+      { ns: "pid" as const, path: "/proc/42/ns/pid" },
     ];
     const plan = samplePlan({ joinNamespaces });
     const decoded = decodePlan(encodePlan(plan));
     expect(decoded.joinNamespaces).toEqual(joinNamespaces);
-    expect(decoded.namespaces).toEqual(["cgroup", "ipc", "mnt", "pid"]);
-    // the list sits just before the trailing magic: count, flag, path
+    expect(decoded.namespaces).toEqual(["cgroup", "ipc", "mnt"]);
+    // the list sits just before the sysctls' (empty) and the trailing magic: count, flag, path
     const bytes = Buffer.from(encodePlan(samplePlan({ joinNamespaces: [{ ns: "ipc", path: "/x" }] })));
-    expect([...bytes.subarray(bytes.length - 4 - 15, bytes.length - 4)]).toEqual([1, 0, 0, 0, 0, 0, 0, 0x08, 2, 0, 0, 0, 0x2f, 0x78, 0]);
+    expect([...bytes.subarray(bytes.length - 8 - 15, bytes.length - 4)]).toEqual([1, 0, 0, 0, 0, 0, 0, 0x08, 2, 0, 0, 0, 0x2f, 0x78, 0, 0, 0, 0, 0]);
+  });
+
+  test("sysctls: path and value pairs after the joins, under /proc/sys only", () => {
+    const sysctls = [
+      { path: "/proc/sys/kernel/shmmax", value: "1048576" },
+      { path: "/proc/sys/fs/mqueue/msg_max", value: "" },
+    ];
+    expect(decodePlan(encodePlan(samplePlan({ sysctls }))).sysctls).toEqual(sysctls);
+    expect(srcDecodePlan(encodePlan(samplePlan({ sysctls }))).sysctls).toEqual(sysctls);
+    for (const path of ["/etc/passwd", "/proc/sys/../../etc/passwd", "proc/sys/kernel/shmmax", "/proc/sysx"]) {
+      expect(() => encodePlan(samplePlan({ sysctls: [{ path, value: "1" }] }))).toThrow(/not under \/proc\/sys/);
+    }
   });
 
   test("-1 rlimits are RLIM_INFINITY", () => {
@@ -183,7 +198,6 @@ describe("encodePlan", () => {
     ["negative uid", { uid: -1 }, /uid -1/],
     ["fractional gid", { gid: 1.5 }, /gid 1.5/],
     ["stdio beyond 32 bits", { stdio: [0, 2 ** 31, 2] }, /stdio fd/],
-    ["joining a pid namespace", { joinNamespaces: [{ ns: "pid", path: "/proc/1/ns/pid" }] }, /cannot join a pid namespace/],
     ["joining the mount namespace", { joinNamespaces: [{ ns: "mnt", path: "/proc/1/ns/mnt" }] }, /cannot join a mnt namespace/],
     ["a relative namespace path", { joinNamespaces: [{ ns: "net", path: "netns/x" }] }, /net namespace path "netns\/x"/],
   ];

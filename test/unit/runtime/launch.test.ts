@@ -125,6 +125,14 @@ describe("launch", () => {
     ["seccomp", failure(InitStage.Seccomp, "EACCES"), "install the seccomp filter (1 instructions): EACCES"],
     ["capset", failure(InitStage.Capset, "EPERM"), "capset effective 0x00000000a80425fb permitted 0x00000000a80425fb inheritable 0x0000000000000000: EPERM"],
   ];
+  test("setup failure: a sysctl's write or open, and the clone into another container's PID namespace", async () => {
+    const sysctls = [{ path: "/proc/sys/kernel/shmmax", value: "lots" }];
+    expect((await failWith(failure(InitStage.Sysctl, "EINVAL", 0, "write"), { sysctls })).message).toBe('write sysctl kernel.shmmax = "lots": EINVAL');
+    expect((await failWith(failure(InitStage.Sysctl, "ENOENT", 0, "open"), { sysctls })).message).toBe("open sysctl kernel.shmmax: ENOENT");
+    const joinNamespaces = [{ ns: "pid" as const, path: "/proc/4242/ns/pid" }];
+    expect((await failWith(failure(InitStage.Fork, "ENOENT"), { joinNamespaces })).message).toBe("clone the container's process into the PID namespace /proc/4242/ns/pid: ENOENT");
+    expect((await failWith(failure(InitStage.Fork, "EAGAIN"))).message).toBe("fork the command under --init: EAGAIN");
+  });
   for (const [name, f, message] of setup) {
     test(`setup failure: ${name}`, async () => {
       const err = await failWith(f);

@@ -1,0 +1,117 @@
+// run/create flags that need the init's help beyond the first set (run-flags.test.ts): joining
+// another container's PID namespace, namespaced sysctls. The compiled binary, a real registry,
+// busybox, in a network namespace of the test's own.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildDefinition } from "../../images/build.ts";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { pushImage } from "../helpers/image.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+
+let reg: TestRegistry;
+let env: CliEnv;
+let dir: string;
+const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
+const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
+function T(args: string[]): CliResult {
+  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+beforeAll(async () => {
+  requireBinary();
+  reg = await startRegistry();
+  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
+  await pushImage(reg, "library/busybox", "latest", image);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-flags2-"));
+  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
+  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
+  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
+  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+});
+
+afterAll(async () => {
+  if (env) {
+    T(["rm", "-f", ...T(["ps", "-aq"]).stdout.split("\n").filter(Boolean)]);
+    T(["network", "prune", "-f"]);
+  }
+  Bun.spawnSync(["ip", "netns", "del", ns]);
+  await reg?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("--pid container:NAME", () => {
+  test("the process is one more in that container's PID namespace (foreground and detached)", async () => {
+    expect(T(["run", "-d", "--name", "pidowner", "busybox", "sleep", "300"]).code).toBe(0);
+    const fg = T(["run", "--rm", "--pid", "container:pidowner", "busybox", "ps"]);
+    expect(fg.stderr).toBe("");
+    expect(fg.code).toBe(0);
+    expect(fg.stdout).toMatch(/^\s*1 .*sleep 300$/m);
+    expect(fg.stdout).toMatch(/ps$/m);
+    expect(T(["run", "-d", "--name", "pidjoiner", "--pid", "container:pidowner", "busybox", "sh", "-c", "echo $$; sleep 300"]).code).toBe(0);
+    const deadline = Date.now() + 5000;
+    let out = "";
+    while (Date.now() < deadline && out === "") {
+      out = T(["logs", "pidjoiner"]).stdout;
+      if (out === "") await Bun.sleep(50);
+    }
+    expect(Number(out.trim())).toBeGreaterThan(1);
+    // sh exec'd its last command: two sleeps in the owner's namespace, its own PID 1 and the joiner
+    expect(T(["exec", "pidowner", "ps"]).stdout.match(/sleep 300$/gm)?.length).toBe(2);
+    const gone = T(["run", "--rm", "--pid", "container:nosuch", "busybox", "true"]);
+    expect(gone.code).toBe(125);
+  });
+});
+
+describe("--sysctl of the namespaces the init makes", () => {
+  test("IPC and UTS keys, and net.* with --network none, written inside; the host's values unchanged", () => {
+    const host = fs.readFileSync("/proc/sys/kernel/shmmax", "utf8");
+    const hostMsg = fs.readFileSync("/proc/sys/fs/mqueue/msg_max", "utf8");
+    const hostDomain = fs.readFileSync("/proc/sys/kernel/domainname", "utf8");
+    const r = T(["run", "--rm", "--sysctl", "kernel.shmmax=1048576", "--sysctl", "fs.mqueue.msg_max=20", "--sysctl", "kernel.domainname=example.test",
+      "busybox", "cat", "/proc/sys/kernel/shmmax", "/proc/sys/fs/mqueue/msg_max", "/proc/sys/kernel/domainname"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1048576\n20\nexample.test\n");
+    expect(fs.readFileSync("/proc/sys/kernel/shmmax", "utf8")).toBe(host);
+    expect(fs.readFileSync("/proc/sys/fs/mqueue/msg_max", "utf8")).toBe(hostMsg);
+    expect(fs.readFileSync("/proc/sys/kernel/domainname", "utf8")).toBe(hostDomain);
+    const none = T(["run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_local_port_range=40000 40100", "busybox", "cat", "/proc/sys/net/ipv4/ip_local_port_range"]);
+    expect(none.stderr).toBe("");
+    expect(none.stdout.split(/\s+/).filter(Boolean)).toEqual(["40000", "40100"]);
+  });
+
+  test("detached too; a value the kernel refuses fails the run, naming the key", async () => {
+    expect(T(["run", "-d", "--name", "sysctld", "--sysctl", "kernel.shm_rmid_forced=1", "busybox", "cat", "/proc/sys/kernel/shm_rmid_forced"]).code).toBe(0);
+    const deadline = Date.now() + 5000;
+    let out = "";
+    while (Date.now() < deadline && out === "") {
+      out = T(["logs", "sysctld"]).stdout;
+      if (out === "") await Bun.sleep(50);
+    }
+    expect(out).toBe("1\n");
+    const bad = T(["run", "--rm", "--sysctl", "kernel.shmmax=lots", "busybox", "true"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("sysctl kernel.shmmax");
+    expect(bad.stderr).toContain("EINVAL");
+  });
+});
+
+describe("--log-driver none", () => {
+  test("the monitor writes no json log (json-file, the default, does); inspect's LogPath is empty as Docker's", () => {
+    for (const [name, driver] of [["lognone", "none"], ["logjson", "json-file"]] as const) {
+      expect(T(["run", "-d", "--name", name, "--log-driver", driver, "busybox", "echo", "hello"]).code).toBe(0);
+      expect(T(["wait", name]).stdout).toBe("0\n");
+    }
+    const none = JSON.parse(T(["inspect", "lognone"]).stdout)[0];
+    const json = JSON.parse(T(["inspect", "logjson"]).stdout)[0];
+    expect(fs.readFileSync(json.LogPath, "utf8")).toContain('"log":"hello\\n"');
+    expect(none.LogPath).toBe("");
+    expect(fs.readdirSync(path.dirname(json.LogPath).replace(json.Id, none.Id)).filter((f) => f.includes("json.log"))).toEqual([]);
+    expect(T(["logs", "lognone"]).stderr).toContain("does not support reading");
+  });
+});
