@@ -11,7 +11,7 @@ export const create: CommandSpec = {
     return y;
   },
   async run(ctx, argv, io) {
-    const { createCommand } = await import("../../lifecycle/run-command.ts");
+    const { createCommand } = await import("../run-command.ts");
     return await createCommand(ctx, argv, io, { list, str });
   },
 };

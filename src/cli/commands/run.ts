@@ -106,7 +106,7 @@ export const run: CommandSpec = {
     return y;
   },
   async run(ctx, argv, io) {
-    const { runCommand } = await import("../../lifecycle/run-command.ts");
+    const { runCommand } = await import("../run-command.ts");
     return await runCommand(ctx, argv, io, { list, str });
   },
 };
