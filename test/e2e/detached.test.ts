@@ -138,7 +138,7 @@ describe("run -d", () => {
     expect(alive(s.monitorPid, s.monitorStartTime)).toBe(true);
     expect(alive(s.pid)).toBe(true);
     expect(fs.readFileSync(`/proc/${s.monitorPid}/cmdline`, "utf8").split("\0")[0]).toBe("tinydock-monitor");
-    // The figure the issue asks for: the monitor's PSS (goal ≤ 0.45 MiB, conmon's).
+    // The figure the goal is stated in: the monitor's PSS (goal ≤ 0.45 MiB, conmon's).
     const pss = Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${s.monitorPid}/smaps_rollup`, "utf8"))![1]);
     const rss = Number(/^Rss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${s.monitorPid}/smaps_rollup`, "utf8"))![1]);
     console.log(`run -d returned in ${ms.toFixed(0)} ms; monitor PSS ${pss} kB (${(pss / 1024).toFixed(3)} MiB), RSS ${rss} kB`);
