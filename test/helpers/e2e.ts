@@ -52,11 +52,11 @@ export async function startImageRegistry(images: Record<string, BuiltImage> = {}
   }
 }
 
-/** A root, config and docker config under `base`, the config naming `reg` as the only mirror. */
-export function mirrorEnv(base: string, reg: TestRegistry, rootName = "root"): CliEnv {
+/** A root, config and docker config under `base`; the config names `mirror` (if given) as the only mirror. */
+export function newCliEnv(base: string, mirror?: TestRegistry, rootName = "root"): CliEnv {
   fs.mkdirSync(base, { recursive: true });
   const env: CliEnv = { root: path.join(base, rootName), config: path.join(base, "config.json"), dockerConfig: path.join(base, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+  fs.writeFileSync(env.config, JSON.stringify(mirror ? { "registry-mirrors": [mirror.url], "mirror-fallback": false } : {}));
   return env;
 }
 
@@ -153,7 +153,7 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
   requireBinary();
   const reg = await startImageRegistry(opts.images);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
-  const env = mirrorEnv(dir, reg, opts.rootName);
+  const env = newCliEnv(dir, reg, opts.rootName);
   if (opts.pull !== false) expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
   const net: TestNetns = opts.netns === false ? hostNet() : startNetns(typeof opts.netns === "string" ? opts.netns : undefined);
   const T = (args: string[], stdin?: string): CliResult => {
