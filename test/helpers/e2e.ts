@@ -97,7 +97,7 @@ export interface TestNetns {
 
 /** A network namespace of the test's own with lo up and the firewall tables made. */
 export function startNetns(ns = `tdt-${crypto.randomBytes(4).toString("hex")}`): TestNetns {
-  const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
+  const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
   const sh = (argv: string[]): ShResult => {
     const r = Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
@@ -154,8 +154,18 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
   const reg = await startImageRegistry(opts.images);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
   const env = newCliEnv(dir, reg, opts.rootName);
-  if (opts.pull !== false) expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
-  const net: TestNetns = opts.netns === false ? hostNet() : startNetns(typeof opts.netns === "string" ? opts.netns : undefined);
+  let net: TestNetns;
+  try {
+    if (opts.pull !== false) {
+      const pull = tinydock(env, ["pull", "-q", "busybox"]);
+      expect(pull.code).toBe(0);
+    }
+    net = opts.netns === false ? hostNet() : startNetns(typeof opts.netns === "string" ? opts.netns : undefined);
+  } catch (err) {
+    await reg.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const T = (args: string[], stdin?: string): CliResult => {
     const r = Bun.spawnSync(net.inNs([BINARY, ...args]), {
       env: cliEnv(env),
