@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { recordCases } from "../helpers/adversarial.ts";
 import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
-import { busyboxImage, containerIds, startE2e, type E2e } from "../helpers/e2e.ts";
+import { busyboxImage, containerIds, pidExists, readRunJson, startE2e, type E2e } from "../helpers/e2e.ts";
 import { buildImage } from "../helpers/image.ts";
 import { findLeaks, newLeaks } from "../helpers/leakcheck.ts";
 
@@ -46,22 +46,8 @@ const ids = (): string[] => {
   for (const id of out) seenIds.add(id);
   return out;
 };
-const runJson = (id: string): { pid?: number; status?: string } | undefined => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "run.json"), "utf8"));
-  } catch {
-    return undefined;
-  }
-};
-const alive = (pid: number | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const runJson = (id: string) => readRunJson(env, id);
+const alive = pidExists;
 /** A leak-check line that is this test's: its root, one of its containers, or its namespace's links and rules. */
 const ours = (line: string, inNamespace: boolean): boolean =>
   line.includes(dir) ||

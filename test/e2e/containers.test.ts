@@ -445,11 +445,7 @@ describe("crash consistency and reconcile", () => {
 
 /** `run -d`: the monitor supervises it; the id is printed at once. */
 function detached(args: string[]): string {
-  const r = T(["run", "-d", ...args]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  const id = r.stdout.trim();
-  expect(id).toMatch(/^[a-f0-9]{64}$/);
+  const id = e!.runDetached(args);
   seenIds.add(id);
   return id;
 }

@@ -39,11 +39,7 @@ const runJson = (id: string): RunJson | undefined => {
 
 /** run -d …: the id it printed, checked to be 64 hex. */
 function runD(args: string[]): string {
-  const r = T(["run", "-d", ...args]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  const id = r.stdout.trim();
-  expect(id).toMatch(/^[a-f0-9]{64}$/);
+  const id = e!.runDetached(args);
   ids.add(id);
   return id;
 }

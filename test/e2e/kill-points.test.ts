@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { BINARY, cliEnv, type CliEnv } from "../helpers/cli.ts";
-import { containerIds, startE2e, until, type E2e } from "../helpers/e2e.ts";
+import { containerIds, pidExists, readRunJson, startE2e, until, type E2e } from "../helpers/e2e.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
 
 let e: E2e | undefined;
@@ -16,22 +16,8 @@ let env: CliEnv;
 let rulesBefore = "";
 let T: E2e["T"], rules: E2e["rules"], inNs: E2e["inNs"];
 const sh = (argv: string[]): string => e!.sh(argv).stdout;
-const runJson = (id: string): { pid?: number; monitorPid?: number; status?: string; restartCount?: number } | undefined => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "run.json"), "utf8"));
-  } catch {
-    return undefined;
-  }
-};
-const alive = (pid: number | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const runJson = (id: string) => readRunJson(env, id);
+const alive = pidExists;
 const ids = (): string[] => containerIds(env);
 const leases = (): string[] => {
   const base = path.join(env.root, "networks");

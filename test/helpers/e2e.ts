@@ -66,6 +66,26 @@ export function containerIds(env: CliEnv): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => /^[a-f0-9]{64}$/.test(n)) : [];
 }
 
+/** What a container's run.json says (the monitor or the supervising run writes it), or undefined. */
+export function readRunJson(env: CliEnv, id: string): { pid?: number; monitorPid?: number; status?: string; restartCount?: number } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "run.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process of that pid exists (a zombie counts). */
+export function pidExists(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Unmounts whatever a failed assertion left mounted under `dir` (netns files, rootfs), deepest first. */
 export function unmountUnder(dir: string): void {
   if (!dir) return;
@@ -132,6 +152,8 @@ export interface E2e extends TestNetns {
   T(args: string[], stdin?: string): CliResult;
   /** The same, in the background. */
   spawn(args: string[]): Bun.Subprocess<"ignore", "pipe", "pipe">;
+  /** `run -d …`: the id it printed, checked to be 64 hex with nothing on stderr. */
+  runDetached(args: string[]): string;
   /** Removes what the test made: containers of the root, networks, the namespace, stray mounts, the registry, the directory. */
   stop(): Promise<void>;
 }
@@ -182,6 +204,14 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
     dir,
     T,
     spawn: (args) => Bun.spawn(net.inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" }),
+    runDetached(args) {
+      const r = T(["run", "-d", ...args]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const id = r.stdout.trim();
+      expect(id).toMatch(/^[a-f0-9]{64}$/);
+      return id;
+    },
     async stop() {
       const ids = containerIds(env);
       if (ids.length) T(["rm", "-f", ...ids]);
