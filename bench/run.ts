@@ -1,7 +1,7 @@
 // `make bench`, second part: `tinydock run --rm --network none busybox true` side by side in one hyperfine run with
 // `runc run` and `crun run` on a bundle that `umoci unpack` made of the same image, and with
 // `podman run --rm --network none`; then both engines once more with their default networks
-// (tinydock's bridge, podman's netavark bridge), as the issue's commands read. Prints the means and
+// (tinydock's bridge, podman's netavark bridge). Prints the means and
 // the ratios the goals are stated in, then where tinydock's time goes (TINYDOCK_DEBUG_TIMING's
 // phases, and the launch split by strace). It runs in a network namespace of its own (made, and
 // deleted with every bridge and rule in it, here), so neither engine's bridge touches the host.
@@ -192,7 +192,7 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
 
 /**
  * crun 1.8 refuses a hybrid host ("cgroups in hybrid mode not supported"): the command runs in a
- * private mount namespace without the cgroup2 mount, as the issue measured it.
+ * private mount namespace without the cgroup2 mount.
  */
 function crunWrapper(hybrid: boolean, command: string): string {
   return hybrid ? `unshare -m sh -c ${q(`umount /sys/fs/cgroup/unified && exec ${command}`)}` : `sh -c ${q(`exec ${command}`)}`;

@@ -8,15 +8,8 @@ import type { PortBinding } from "../network/portspec.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import type { ContainerRecord } from "../store/containers.ts";
 import type { NetworkRequest } from "./run/request.ts";
-
-/**
- * What run's network flags asked for (state.json `networkOptions`): `start` attaches again from
- * it after a cleanup detached the network (the address is released on stop, as Docker does).
- */
-export interface NetworkOptions extends NetworkRequest {
-  /** -p/-P as runPortBindings resolved them (host port 0 = a random one at each publish). */
-  ports: PortBinding[];
-}
+import type { NetworkOptions } from "../store/network-record.ts";
+export type { NetworkOptions } from "../store/network-record.ts";
 
 export async function attachContainerNetwork(ctx: Ctx, rec: Pick<ContainerRecord, "id" | "name" | "hostname">, o: NetworkOptions, undo: (() => void)[]): Promise<NetworkSettingsRecord> {
   const local = await import("../network/local.ts");

@@ -1,5 +1,7 @@
 // The /etc/hosts and /etc/resolv.conf a container gets, as Docker writes them. Pure.
 import { ParseError } from "../errors.ts";
+import type { ExtraHost } from "../store/network-record.ts";
+export type { ExtraHost } from "../store/network-record.ts";
 
 /** Another container on the same user network: listed by name, aliases and short id. */
 export interface HostsPeer {
@@ -16,11 +18,6 @@ export interface HostsOptions {
   extraHosts?: ExtraHost[];
   /** The other containers of a user network. */
   peers?: HostsPeer[];
-}
-
-export interface ExtraHost {
-  host: string;
-  ip: string;
 }
 
 const uniq = (xs: string[]) => [...new Set(xs.filter(Boolean))];

@@ -6,41 +6,9 @@ import { InvalidArgumentError } from "../errors.ts";
 import { containerPaths } from "../store/containers.ts";
 import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost } from "./dns.ts";
 import { parseNetworkMode } from "./mode.ts";
+import type { EndpointRecord, NetworkSettingsRecord } from "../store/network-record.ts";
+export type { EndpointRecord, NetworkSettingsRecord } from "../store/network-record.ts";
 
-/** The container's end of a bridge network (Docker's NetworkSettings.Networks[name]). */
-export interface EndpointRecord {
-  networkName: string;
-  networkId: string;
-  ipAddress: string;
-  prefixLen: number;
-  /** The network's subnet (CIDR): what port publishing masquerades for hairpin. */
-  subnet: string;
-  gateway: string;
-  macAddress: string;
-  bridge: string;
-  /** The host end of the veth pair, td<first 11 hex of the container id>. */
-  hostVeth: string;
-  aliases: string[];
-}
-
-/** What state.json keeps under `network`, and what the run plan needs. */
-export interface NetworkSettingsRecord {
-  /** "none", "host", "bridge", "container:<id>" or a user network's name. */
-  mode: string;
-  /**
-   * new: the plan unshares a fresh netns (only lo: --network none); join: the plan does not
-   * unshare "net" but joins `joinNamespaces`; host: neither.
-   */
-  netns: "new" | "join" | "host";
-  joinNamespaces: { ns: "net"; path: string }[];
-  /** The nsfs file this container owns (removed by detachNetwork). */
-  netnsPath?: string;
-  endpoint?: EndpointRecord;
-  /** Added by `network connect` (eth1, eth2…); they go with the netns file. */
-  extraEndpoints?: EndpointRecord[];
-  /** --add-host entries, kept to rewrite the hosts file when peers come and go. */
-  extraHosts?: ExtraHost[];
-}
 
 export interface AttachRequest {
   id: string;

@@ -3,19 +3,9 @@
 // (the forms of go-connections' nat.ParsePortSpec). Host ports still to be chosen are 0 (any) or a
 // range (hostPortEnd); allocateHostPorts (ports.ts) turns them into numbers.
 import { InvalidArgumentError, ParseError } from "../errors.ts";
+import type { PortBinding, Protocol } from "../store/network-record.ts";
+export type { PortBinding, Protocol } from "../store/network-record.ts";
 
-export type Protocol = "tcp" | "udp" | "sctp";
-
-export interface PortBinding {
-  /** "" = every address of the host (Docker prints 0.0.0.0). */
-  hostIp: string;
-  /** 0 = a free port from the ephemeral range. */
-  hostPort: number;
-  /** With hostPort: pick a free port in [hostPort, hostPortEnd] (`8080-8090:80`). */
-  hostPortEnd?: number;
-  containerPort: number;
-  protocol: Protocol;
-}
 
 const PROTOCOLS: readonly Protocol[] = ["tcp", "udp", "sctp"];
 

@@ -32,7 +32,7 @@ const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const MAX_BPF_INSTRUCTIONS = 4096;
 
-/** Where the init stopped: the `enum stage` of init.c, in the same order. */
+/** Where the init stopped: the `enum stage` of src/sys/init/report.c, in the same order. */
 export enum InitStage {
   Prctl = 1,
   Propagation,

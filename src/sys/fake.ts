@@ -41,12 +41,10 @@ export interface FakeSys extends Sys {
   spawned: FakeContainerProcess[];
   /** Every early container startEarly returned, in order. */
   earlyStarted: FakeEarlyContainer[];
-  // network
   /** Replies the fake kernel gives netlinkRecv, in order (default: an ack of the last request). */
   netlinkReplies: Uint8Array[];
   /** Every netlink request sent, in order. */
   netlinkSent: Uint8Array[];
-  // end network
 }
 
 export function fakeSys(): FakeSys {
@@ -64,7 +62,6 @@ export function fakeSys(): FakeSys {
       throw new SyscallError(`${op} ${String(args[0])}`, 0, code);
     }
   };
-  // network
   const netlinkReplies: Uint8Array[] = [];
   const netlinkSent: Uint8Array[] = [];
   let nextFd = 300;
@@ -79,10 +76,8 @@ export function fakeSys(): FakeSys {
     }
     return b;
   };
-  // end network
   return {
     calls,
-    // network
     netlinkReplies,
     netlinkSent,
     netlinkOpen(netnsPath) {
@@ -99,7 +94,6 @@ export function fakeSys(): FakeSys {
     },
     netlinkClose: (...args) => record("netlinkClose", args),
     createNetns: (...args) => record("createNetns", args),
-    // end network
     writeInNetns: (...args) => record("writeInNetns", args),
     failNext(op, code) {
       failures.set(op, code);
@@ -125,7 +119,7 @@ export function fakeSys(): FakeSys {
       return true;
     },
     syncfs: (...args) => record("syncfs", args),
-    // branch cmds: the fake has no file system of its own.
+    // The fake has no file system of its own.
     openat2(...args) {
       record("openat2", args);
       throw new SyscallError(`openat2 ${String(args[1])}`, 38, "ENOSYS");

@@ -23,19 +23,17 @@ const symbols = {
   getenv: { args: [FFIType.ptr], returns: FFIType.ptr },
   setenv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   unsetenv: { args: [FFIType.ptr], returns: FFIType.i32 },
-  // network
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
   recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
   setns: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   unshare: { args: [FFIType.i32], returns: FFIType.i32 },
-  // end network
   // monitor: sealing the memfd the monitor runs from
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   // the early init of a foreground run (Sys.startEarly): its control pipe, and waiting for its end
   pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-  // branch cmds: openat2 (no libc wrapper in glibc 2.36) through syscall(2), for `cp`.
+  // openat2 (no libc wrapper in glibc 2.36) through syscall(2), for `cp`.
   syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
 } as const;
 
@@ -62,7 +60,6 @@ const ERRNO_NAMES: Record<number, string> = {
   18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE",
   25: "ENOTTY", 26: "ETXTBSY", 28: "ENOSPC", 30: "EROFS", 32: "EPIPE", 34: "ERANGE", 36: "ENAMETOOLONG",
   38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 95: "EOPNOTSUPP", 116: "ESTALE",
-  // network
   97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 101: "ENETUNREACH", 105: "ENOBUFS",
 };
 
@@ -161,7 +158,7 @@ export function checkEncodedPlan(plan: Uint8Array): number {
   return initLib().td_spawn(plan, plan.length, null);
 }
 
-// ---- the monitor (src/sys/monitor.c): a static executable run from a memfd ----
+// The monitor (src/sys/monitor.c): a static executable run from a memfd.
 
 const MFD_CLOEXEC = 1;
 const MFD_ALLOW_SEALING = 2;
@@ -214,7 +211,7 @@ export function ptrOf(bytes: Uint8Array): number {
   return ptr(bytes);
 }
 
-// ---- executables where the kernel will not execute a memfd (vm.memfd_noexec=2) ----
+// Executables where the kernel will not execute a memfd (vm.memfd_noexec=2).
 
 // syscall(2) with six arguments, each a buffer (a pointer) or a plain number, for the mount API.
 const syscall6Symbols = {

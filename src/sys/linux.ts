@@ -107,7 +107,6 @@ export function linuxSys(): Sys {
     },
     spawnContainer,
     startEarly,
-    // network
     netlinkOpen(netnsPath) {
       const open = () => {
         const fd = lib().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -151,8 +150,7 @@ export function linuxSys(): Sys {
         fs.closeSync(own);
       }
     },
-    // end network
-    // branch cmds: openat2 through syscall(2); struct open_how {u64 flags, mode, resolve}.
+    // openat2 through syscall(2); struct open_how {u64 flags, mode, resolve}.
     openat2,
     attachDeviceFilter,
     writeInNetns(netnsPath, file, value) {
@@ -227,7 +225,6 @@ function attachDeviceFilter(cgroupDir: string, program: Uint8Array): void {
   }
 }
 
-// network
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
@@ -281,7 +278,6 @@ function inNetns<T>(file: string, fn: () => T): T {
     fs.closeSync(own);
   }
 }
-// end network
 
 const ESRCH = 3;
 

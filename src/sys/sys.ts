@@ -39,7 +39,6 @@ export interface Sys {
    */
   startEarly(executable: string, options: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean; pidNamespace?: string }): EarlyContainer;
 
-  // network
   /**
    * A NETLINK_ROUTE socket (close-on-exec). With `netnsPath` it is opened inside that network
    * namespace (setns there and back on the calling thread); the socket stays bound to it.
@@ -55,9 +54,8 @@ export interface Sys {
    * empty file). Only the calling thread enters it, and it is back in its own netns on return.
    */
   createNetns(path: string): void;
-  // end network
   /**
-   * openat2(2) (branch cmds, for `cp`): opens `path` relative to `dirfd` with RESOLVE_* flags, so
+   * openat2(2) (for `cp`): opens `path` relative to `dirfd` with RESOLVE_* flags, so
    * that a container's symlinks resolve inside its root. Returns the new fd.
    */
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
@@ -86,7 +84,7 @@ export const RESOLVE = {
 
 /** What the container's init reported when it gave up before execve. */
 export interface InitFailure {
-  /** init.c's `enum stage` (InitStage in src/runtime/encode.ts). */
+  /** `enum stage` of src/sys/init/report.c (InitStage in src/runtime/encode.ts). */
   stage: number;
   errno: number;
   /** The errno by name: "EPERM". */

@@ -6,15 +6,12 @@
 // and a loop device over a temp file of this test (read and write), which carries the proof.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
 import { recordCases } from "../helpers/adversarial.ts";
 import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { startE2e, type E2e } from "../helpers/e2e.ts";
 
-let reg: TestRegistry;
+let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
 let loop = ""; // /dev/loopN over dir/loop.img
@@ -61,14 +58,8 @@ function loopContents(): string {
 }
 
 beforeAll(async () => {
-  requireBinary();
-  reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-adv-devices-"));
-  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(onV1(["pull", "-q", "busybox"]).code).toBe(0);
+  e = await startE2e({ prefix: "td-adv-devices-", rootName: "tinydock-root", netns: false });
+  ({ env, dir } = e);
   const img = path.join(dir, "loop.img");
   fs.writeFileSync(img, Buffer.concat([Buffer.from(MARKER), Buffer.alloc(1 << 20)]));
   const l = Bun.spawnSync(["losetup", "--find", "--show", img]);
@@ -80,8 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (loop) Bun.spawnSync(["losetup", "-d", loop]);
-  await reg?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await e?.stop();
 });
 
 describe("device cgroup on a cgroup v2 host", () => {

@@ -12,6 +12,7 @@ import path from "node:path";
 import { recordCases } from "../helpers/adversarial.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
 import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
@@ -67,7 +68,6 @@ function dirState(p: string): string {
 beforeAll(async () => {
   requireBinary();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-hostfs-"));
-  env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
   hostTarget = path.join(dir, "host-target");
   fs.mkdirSync(path.join(hostTarget, "secrets"), { recursive: true, mode: 0o755 });
   fs.writeFileSync(path.join(hostTarget, "secrets", "key"), "HOST KEY\n", { mode: 0o600 });
@@ -80,7 +80,7 @@ beforeAll(async () => {
   await pushImage(reg, "library/optlink", "latest", await buildImage({ layers: [{ entries: base }, { entries: [{ name: "opt", type: "symlink", linkname: hostTarget }] }], config }));
   // An image whose /etc/passwd is a FIFO (what `run -u NAME` reads on the host).
   await pushImage(reg, "library/fifopasswd", "latest", await buildImage({ layers: [{ entries: base }, { entries: [{ name: "etc/passwd", type: "fifo", mode: 0o644 }] }], config }));
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
+  env = newCliEnv(dir, reg);
   for (const img of ["busybox", "optlink", "fifopasswd"]) expect(tinydock(env, ["pull", "-q", img]).code).toBe(0);
   // A loop device over a file of ours: what a write through a planted device node would change.
   loopFile = path.join(dir, "loop.img");

@@ -7,14 +7,12 @@
 // file, lease, rule or process of this root, and the image is still there to run.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
 import { recordCases } from "../helpers/adversarial.ts";
-import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { buildImage, pushImage } from "../helpers/image.ts";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { busyboxImage, containerIds, pidExists, readRunJson, startE2e, type E2e } from "../helpers/e2e.ts";
+import { buildImage } from "../helpers/image.ts";
 import { findLeaks, newLeaks } from "../helpers/leakcheck.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
 const SEED = Number(process.env.TD_KILL_SEED ?? 0x5eed2026) >>> 0;
 const KILLS = 20;
@@ -32,9 +30,7 @@ function prng(seed: number): () => number {
   };
 }
 
-const ns = `tdt-krand-${process.pid}`;
-const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
-let reg: TestRegistry | undefined;
+let e: E2e | undefined;
 let env: CliEnv;
 let dir = "";
 let rulesBefore = "";
@@ -44,38 +40,14 @@ let nsBefore: string[] = [];
 const seenIds = new Set<string>();
 
 /** In the test's network namespace (containers, ports). */
-const T = (args: string[]): CliResult => {
-  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-};
-const sh = (argv: string[]): string => Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe" }).stdout.toString();
-const rules = () =>
-  sh(["iptables-save"])
-    .split("\n")
-    .filter((l) => !l.startsWith("#"))
-    .join("\n");
+let T: E2e["T"], rules: E2e["rules"], inNs: E2e["inNs"];
 const ids = (): string[] => {
-  const d = path.join(env.root, "containers");
-  const out = fs.existsSync(d) ? fs.readdirSync(d).filter((n) => /^[a-f0-9]{64}$/.test(n)) : [];
+  const out = containerIds(env);
   for (const id of out) seenIds.add(id);
   return out;
 };
-const runJson = (id: string): { pid?: number; status?: string } | undefined => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "run.json"), "utf8"));
-  } catch {
-    return undefined;
-  }
-};
-const alive = (pid: number | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const runJson = (id: string) => readRunJson(env, id);
+const alive = pidExists;
 /** A leak-check line that is this test's: its root, one of its containers, or its namespace's links and rules. */
 const ours = (line: string, inNamespace: boolean): boolean =>
   line.includes(dir) ||
@@ -97,9 +69,7 @@ describe(`SIGKILL at random points (seed ${SEED})`, () => {
     requireBinary();
     console.log(`kill-random: seed ${SEED} (TD_KILL_SEED=${SEED} replays it)`);
     hostBefore = findLeaks();
-    reg = await startRegistry();
-    const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-    await pushImage(reg, "library/busybox", "latest", image);
+    const image = await busyboxImage();
     // An image worth killing a pull of: 16 files of 512 KiB, so the download takes a while.
     const rand = prng(SEED ^ 0xa5a5a5a5);
     const blob = () => Uint8Array.from({ length: 512 * 1024 }, () => (rand() * 256) | 0);
@@ -107,36 +77,17 @@ describe(`SIGKILL at random points (seed ${SEED})`, () => {
       layers: [...image.layers.map((l) => ({ tar: Bun.gunzipSync(l.blob as Uint8Array<ArrayBuffer>) })), { entries: Array.from({ length: 16 }, (_, i) => ({ name: `data/${i}`, content: blob() })), compression: "none" }],
       config: { Cmd: ["sh"] },
     });
-    await pushImage(reg, "library/pullme", "latest", big);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-krand-"));
-    env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-    fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-    expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-    sh(["ip", "link", "set", "lo", "up"]);
-    // iptables-nft makes the built-in chains on first use: make them before the snapshot.
-    sh(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]);
+    e = await startE2e({ prefix: "tinydock-krand-", netns: `tdt-krand-${process.pid}`, images: { "library/pullme": big } });
+    ({ env, dir, T, rules, inNs } = e);
     rulesBefore = rules();
     nsBefore = Bun.spawnSync(inNs(["bun", path.resolve(import.meta.dir, "../helpers/leakcheck.ts")]), { stdout: "pipe" })
       .stdout.toString()
       .split("\n")
       .filter(Boolean);
-    // The registry listens on this process's loopback, not the test namespace's: pull from here.
-    expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
-    if (env) {
-      const all = ids();
-      if (all.length) T(["rm", "-f", ...all]);
-      T(["network", "prune", "-f"]);
-    }
-    Bun.spawnSync(["ip", "netns", "del", ns]);
-    await reg?.stop();
-    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
-      const mnt = line.split(" ")[4];
-      if (mnt && dir && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await e?.stop();
   });
 
   test(`${KILLS} kills of pull, run -d -p, run --rm, stop and rm -f; then the store is consistent and prune leaves nothing`, async () => {

@@ -11,12 +11,10 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
 import { createFirewall, type Firewall } from "../../src/network/firewall.ts";
 import { recordCases } from "../helpers/adversarial.ts";
-import { BINARY, cliEnv, tinydock, type CliEnv } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { BINARY } from "../helpers/cli.ts";
+import { startE2e, type E2e } from "../helpers/e2e.ts";
 import { BRIDGE, createStandIn, rulesetSnapshot, SUBNET, waitListening, type StandIn } from "../helpers/standin-net.ts";
 
 const root = process.getuid?.() === 0;
@@ -96,44 +94,16 @@ for (const backend of ["iptables-nft", "iptables-legacy", "nft"] as const) {
 const ready = root && fs.existsSync(BINARY);
 
 describe.skipIf(!ready)("localnet from a tinydock container", () => {
-  let reg: TestRegistry;
-  let env: CliEnv;
-  let dir = "";
-  const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
-  const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
-  const sh = (argv: string[]) => {
-    const r = Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-    return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-  };
-  const T = (args: string[]) => {
-    const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-    return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-  };
+  let e: E2e | undefined;
+  let T: E2e["T"], sh: E2e["sh"], inNs: E2e["inNs"];
 
   beforeAll(async () => {
-    reg = await startRegistry();
-    const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-    await pushImage(reg, "library/busybox", "latest", image);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-localnet-e2e-"));
-    env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-    fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-    expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
-    expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-    sh(["ip", "link", "set", "lo", "up"]);
+    e = await startE2e({ prefix: "td-localnet-e2e-" });
+    ({ T, sh, inNs } = e);
   }, 120_000);
 
   afterAll(async () => {
-    if (env) {
-      Bun.spawnSync(inNs([BINARY, "rm", "-f", "holder"]), { env: cliEnv(env) });
-      Bun.spawnSync(inNs([BINARY, "network", "prune", "-f"]), { env: cliEnv(env) });
-    }
-    Bun.spawnSync(["ip", "netns", "del", ns]);
-    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
-      const mnt = line.split(" ")[4];
-      if (mnt && dir && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
-    }
-    await reg?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await e?.stop();
   });
 
   test("a container with -p 127.0.0.1::80 cannot reach the host's 127.0.0.1 by raw frames", async () => {

@@ -5,15 +5,12 @@
 // same way in test/integration/runtime/launch.test.ts.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
 import { recordCases } from "../helpers/adversarial.ts";
-import { requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { tinydock, type CliEnv } from "../helpers/cli.ts";
+import { startE2e, type E2e } from "../helpers/e2e.ts";
 
-let reg: TestRegistry;
+let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
 let host: string; // host/ with a tmpfs on host/sub
@@ -35,22 +32,15 @@ function hostStillWritable(sub: string): void {
 }
 
 beforeAll(async () => {
-  requireBinary();
-  reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-adv-robind-"));
-  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+  e = await startE2e({ prefix: "td-adv-robind-", rootName: "tinydock-root", netns: false });
+  ({ env, dir } = e);
   host = path.join(dir, "host");
   mountTmpfs(path.join(host, "sub"));
 });
 
 afterAll(async () => {
   for (const m of mounted.reverse()) Bun.spawnSync(["umount", m]);
-  await reg?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await e?.stop();
 });
 
 describe("read-only binds with submounts", () => {

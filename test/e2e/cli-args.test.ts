@@ -5,44 +5,28 @@
 // test/unit/cli/args.test.ts on records with chosen ids: a random id has that shape too rarely.)
 // Containers use --network none, so no network namespace is needed; everything made is removed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
+import type { CliEnv } from "../helpers/cli.ts";
+import { startE2e, type E2e } from "../helpers/e2e.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
-let reg: TestRegistry | undefined;
+let e: E2e | undefined;
 let env: CliEnv;
-let dir: string;
-const T = (args: string[]): CliResult => tinydock(env, args);
+let T: E2e["T"];
 const ids = new Set<string>();
 
 beforeAll(async () => {
-  requireBinary();
-  reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-cli-args-"));
-  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(T(["pull", "-q", "busybox"]).code).toBe(0);
+  e = await startE2e({ prefix: "td-cli-args-", rootName: "tinydock-root", netns: false });
+  ({ env, T } = e);
 }, 120_000);
 
 afterAll(async () => {
-  if (env) {
-    const left = T(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter(Boolean);
-    for (const id of left) ids.add(id);
-    if (left.length) T(["rm", "-f", ...left]);
-  }
-  await reg?.stop();
+  if (!e) return;
+  const left = T(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter(Boolean);
+  for (const id of left) ids.add(id);
+  if (left.length) T(["rm", "-f", ...left]);
   const leaks = [...ids].flatMap((id) => findLeaks(id.slice(0, 12)));
-  if (dir) {
-    leaks.push(...findLeaks(dir));
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  leaks.push(...findLeaks(e.dir));
+  await e.stop();
   expect(leaks).toEqual([]);
 });
 

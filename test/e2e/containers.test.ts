@@ -4,51 +4,22 @@
 // whose supervisor is gone. Everything made here is removed; a leak check ends the file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import crypto from "node:crypto";
-import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import type { CliEnv } from "../helpers/cli.ts";
+import { startE2e, until, type E2e } from "../helpers/e2e.ts";
 
-let reg: TestRegistry;
+// Containers get the default bridge network: the engine runs in a netns of this test's own.
+let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
-// Containers get the default bridge network: the engine runs in a netns of this test's own.
-const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
-const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
-function T(args: string[], stdin?: string): CliResult {
-  const r = Bun.spawnSync(inNs([BINARY, ...args]), {
-    env: cliEnv(env),
-    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-/** The CLI in the background, in the test's netns; its pid is nsenter's, which execs the binary. */
-function spawnTinydock(_env: CliEnv, args: string[]) {
-  return Bun.spawn(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-}
-const spawned: ReturnType<typeof spawnTinydock>[] = [];
+let T: E2e["T"];
+const spawned: ReturnType<E2e["spawn"]>[] = [];
 const containersDir = () => path.join(env.root, "containers");
 const CGROUP = "/sys/fs/cgroup";
 
 beforeAll(async () => {
-  requireBinary();
-  reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-cmds-"));
-  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  // The registry listens on the host's loopback: pull there, run everything else in the netns.
-  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
-  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
-  // A host has its nat and filter tables; a new netns gets them with its first rule.
-  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
+  e = await startE2e({ prefix: "td-cmds-", rootName: "tinydock-root" });
+  ({ env, dir, T } = e);
 });
 
 /** Every cgroup dir named after one of our containers' ids, in any hierarchy. */
@@ -82,26 +53,23 @@ afterAll(async () => {
       p.kill(9);
     } catch {}
   }
-  if (env) {
-    idsNow();
-    T(["rm", "-f", ...idsNow()]);
-    T(["system", "prune", "-f"]);
-  }
-  await reg?.stop();
-  const veths = Bun.spawnSync(inNs(["ip", "-o", "link"])).stdout.toString().split("\n").filter((l) => / td[0-9a-f]{11}[@:]/.test(l));
-  Bun.spawnSync(["ip", "netns", "delete", ns]);
-  expect(veths).toEqual([]);
+  if (!e) return;
+  idsNow();
+  T(["rm", "-f", ...idsNow()]);
+  T(["system", "prune", "-f"]);
+  const veths = e.links().split("\n").filter((l) => / td[0-9a-f]{11}[@:]/.test(l));
   // Nothing of ours is left in the kernel.
   const cg = cgroupsOf(seenIds);
   const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
-  fs.rmSync(dir, { recursive: true, force: true });
+  await e.stop();
+  expect(veths).toEqual([]);
   expect(cg).toEqual([]);
   expect(mounts).toEqual([]);
 });
 
 /** Starts `tinydock run --name NAME busybox CMD…` in the background; resolves once it runs. */
-async function background(name: string, cmd: string[], extra: string[] = []): Promise<{ id: string; proc: ReturnType<typeof spawnTinydock> }> {
-  const proc = spawnTinydock(env, ["run", "--name", name, ...extra, "busybox", ...cmd]);
+async function background(name: string, cmd: string[], extra: string[] = []): Promise<{ id: string; proc: ReturnType<E2e["spawn"]> }> {
+  const proc = e!.spawn(["run", "--name", name, ...extra, "busybox", ...cmd]);
   spawned.push(proc);
   for (let i = 0; i < 200; i++) {
     const r = T(["inspect", "-f", "{{.Id}} {{.State.Status}}", name]);
@@ -259,7 +227,7 @@ describe("running containers", () => {
 
   test("kill -s, wait through to the exit code", async () => {
     const { proc } = await background("killme", ["sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.1; done"]);
-    const waiter = spawnTinydock(env, ["wait", "killme"]);
+    const waiter = e!.spawn(["wait", "killme"]);
     spawned.push(waiter);
     expect(T(["kill", "-s", "SIGUSR1", "killme"]).stdout).toBe("killme\n");
     expect(await proc.exited).toBe(9);
@@ -285,7 +253,7 @@ describe("logs -f", () => {
     const log = path.join(containersDir(), id, `${id}-json.log`);
     const entry = (text: string, stream = "stdout") => `${JSON.stringify({ log: text, stream, time: new Date().toISOString().replace("Z", "000000Z") })}\n`;
     fs.writeFileSync(log, entry("first\n"));
-    const f = spawnTinydock(env, ["logs", "-f", "--tail", "1", "follower"]);
+    const f = e!.spawn(["logs", "-f", "--tail", "1", "follower"]);
     spawned.push(f);
     const reader = f.stdout.getReader();
     const read = async () => new TextDecoder().decode((await reader.read()).value);
@@ -399,7 +367,7 @@ describe("crash consistency and reconcile", () => {
     for (const [verb, delay] of [["stop", 0], ["stop", 30], ["stop", 120], ["rm", 0], ["rm", 10], ["rm", 40], ["rm", 120]] as const) {
       const name = `crash-${verb}-${delay}`;
       const { id, proc } = await background(name, ["sleep", "1000"]);
-      const cli = spawnTinydock(env, verb === "stop" ? ["stop", "-t", "1", name] : ["rm", "-f", name]);
+      const cli = e!.spawn(verb === "stop" ? ["stop", "-t", "1", name] : ["rm", "-f", name]);
       spawned.push(cli);
       await Bun.sleep(delay);
       cli.kill(9);
@@ -418,7 +386,7 @@ describe("crash consistency and reconcile", () => {
 
   test("a cp killed while a stopped container's rootfs is mounted: rm unmounts it", async () => {
     const id = exited("cp-crash", ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=64 2>/dev/null"]);
-    const cli = spawnTinydock(env, ["cp", "cp-crash:/big", path.join(dir, "big")]);
+    const cli = e!.spawn(["cp", "cp-crash:/big", path.join(dir, "big")]);
     spawned.push(cli);
     const rootfs = path.join(containersDir(), id, "rootfs");
     let seen = false;
@@ -477,21 +445,9 @@ describe("crash consistency and reconcile", () => {
 
 /** `run -d`: the monitor supervises it; the id is printed at once. */
 function detached(args: string[]): string {
-  const r = T(["run", "-d", ...args]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  const id = r.stdout.trim();
-  expect(id).toMatch(/^[a-f0-9]{64}$/);
+  const id = e!.runDetached(args);
   seenIds.add(id);
   return id;
-}
-
-async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
-  for (let i = 0; i < ms / 20; i++) {
-    if (fn()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe("detached containers (run -d)", () => {
@@ -500,7 +456,7 @@ describe("detached containers (run -d)", () => {
     expect(T(["ps", "--filter", "name=looper", "--format", "{{.ID}} {{.State}} {{.Command}}"]).stdout).toMatch(
       new RegExp(`^${id.slice(0, 12)} running "sh -c 'i=0; while t…"\n$`),
     );
-    const f = spawnTinydock(env, ["logs", "-f", "looper"]);
+    const f = e!.spawn(["logs", "-f", "looper"]);
     spawned.push(f);
     const reader = f.stdout.getReader();
     let text = "";

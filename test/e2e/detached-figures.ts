@@ -2,24 +2,15 @@
 // the PSS of their monitors (sum and each), `ps -a` time, then all removed. Usage:
 //   bun test/e2e/detached-figures.ts [N]     (root, after `make`; prints one line per figure)
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry } from "../helpers/registry.ts";
+import { tinydock } from "../helpers/cli.ts";
+import { startE2e } from "../helpers/e2e.ts";
 
 const N = Number(process.argv[2] ?? 20);
-requireBinary();
-const reg = await startRegistry();
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-figures-"));
-const env: CliEnv = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
+const e = await startE2e({ prefix: "td-figures-", rootName: "tinydock-root", netns: false });
+const { env } = e;
 const ids: string[] = [];
 try {
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  if (tinydock(env, ["pull", "-q", "busybox"]).code !== 0) throw new Error("pull failed");
   if (process.env.TINYDOCK_DEBUG_TIMING) {
     const r = Bun.spawnSync([path.resolve(import.meta.dir, "../../tinydock"), "run", "-d", "--rm", "busybox", "true"], { env: { ...process.env, TINYDOCK_ROOT: env.root, TINYDOCK_CONFIG: env.config }, stderr: "pipe", stdout: "pipe" });
     console.log(r.stderr.toString());
@@ -54,6 +45,5 @@ try {
   const t2 = performance.now();
   if (ids.length) tinydock(env, ["rm", "-f", ...ids]);
   console.log(`rm -f of ${ids.length}: ${(performance.now() - t2).toFixed(0)} ms`);
-  await reg.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await e.stop();
 }

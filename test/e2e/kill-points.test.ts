@@ -6,48 +6,19 @@
 // goes too the firewall is as it was. All inside a network namespace made for this file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { BINARY, cliEnv, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
+import { BINARY, cliEnv, type CliEnv } from "../helpers/cli.ts";
+import { containerIds, pidExists, readRunJson, startE2e, until, type E2e } from "../helpers/e2e.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
-const ns = `tdt-kill-${process.pid}`;
-const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
-let reg: TestRegistry | undefined;
+let e: E2e | undefined;
 let env: CliEnv;
-let dir = "";
 let rulesBefore = "";
-
-const T = (args: string[]): CliResult => {
-  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-};
-const sh = (argv: string[]): string => Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe" }).stdout.toString();
-const rules = () =>
-  sh(["iptables-save"])
-    .split("\n")
-    .filter((l) => !l.startsWith("#"))
-    .join("\n");
-const runJson = (id: string): { pid?: number; monitorPid?: number; status?: string; restartCount?: number } | undefined => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "run.json"), "utf8"));
-  } catch {
-    return undefined;
-  }
-};
-const alive = (pid: number | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const ids = (): string[] => (fs.existsSync(path.join(env.root, "containers")) ? fs.readdirSync(path.join(env.root, "containers")).filter((n) => /^[a-f0-9]{64}$/.test(n)) : []);
+let T: E2e["T"], rules: E2e["rules"], inNs: E2e["inNs"];
+const sh = (argv: string[]): string => e!.sh(argv).stdout;
+const runJson = (id: string) => readRunJson(env, id);
+const alive = pidExists;
+const ids = (): string[] => containerIds(env);
 const leases = (): string[] => {
   const base = path.join(env.root, "networks");
   const out: string[] = [];
@@ -63,15 +34,6 @@ const veths = (): string[] =>
     .map((l) => l.split(": ")[1]?.split("@")[0] ?? "")
     .filter((n) => /^td[0-9a-f]/.test(n));
 const curl = (url: string): string => sh(["curl", "-sS", "--max-time", "3", url]);
-
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (fn()) return;
-    await Bun.sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Starts the CLI, SIGKILLs it after `delayMs` (or lets it finish first), and waits for it. */
 async function killAfter(args: string[], delayMs: number): Promise<void> {
@@ -119,19 +81,9 @@ const DELAYS = [0, 10, 25, 60, 150];
 
 describe("SIGKILL at several points", () => {
   beforeAll(async () => {
-    reg = await startRegistry();
-    const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-    await pushImage(reg, "library/busybox", "latest", image);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-kill-"));
-    env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-    fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-    expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-    sh(["ip", "link", "set", "lo", "up"]);
-    // iptables-nft makes the built-in chains on first use: make them before the snapshot.
-    sh(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]);
+    e = await startE2e({ prefix: "tinydock-kill-", netns: `tdt-kill-${process.pid}` });
+    ({ env, T, rules, inNs } = e);
     rulesBefore = rules();
-    // The registry listens on this process's loopback, not the test namespace's: pull from here.
-    expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
     const r = T(["run", "-d", "--name", "bystander", "-p", "8090:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
     expect(r.stderr).toBe("");
     const id = r.stdout.trim();
@@ -141,20 +93,9 @@ describe("SIGKILL at several points", () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (env) {
-      const all = ids();
-      if (all.length) T(["rm", "-f", ...all]);
-      T(["network", "prune", "-f"]);
-    }
-    Bun.spawnSync(["ip", "netns", "del", ns]);
-    await reg?.stop();
-    // Whatever a failed assertion left mounted (netns files) must not outlive the test.
-    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
-      const mnt = line.split(" ")[4];
-      if (mnt && dir && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await e?.stop();
   });
+
 
   test("during run -d -p (network and port setup)", async () => {
     for (const [i, d] of DELAYS.entries()) await killAfter(["run", "-d", "--name", `r${i}`, "-p", `${8100 + i}:8080`, "busybox", "httpd", "-f", "-p", "8080"], d);

@@ -4,77 +4,26 @@
 // iptables identical once the container is gone. Never skipped: a binary without --publish fails
 // the first test rather than hiding the whole file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { BINARY, cliEnv, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { startE2e, until, type E2e } from "../helpers/e2e.ts";
 
-let reg: TestRegistry;
-let env: CliEnv;
+let e: E2e | undefined;
 let dir: string;
-const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
-const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
-const sh = (argv: string[]) => {
-  const r = Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-};
-const T = (args: string[]): CliResult => {
-  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-};
-const background = (args: string[]) => Bun.spawn(inNs([BINARY, "run", ...args]), { env: cliEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-const rules = () =>
-  sh(["iptables-save"])
-    .stdout.split("\n")
-    .filter((l) => !l.startsWith("#"))
-    .join("\n");
-const curl = (url: string) => {
-  const r = sh(["curl", "-sS", "--max-time", "3", url]);
-  return r.code === 0 ? r.stdout : `curl exit ${r.code}`;
-};
+let T: E2e["T"], sh: E2e["sh"], rules: E2e["rules"], curl: E2e["curl"];
+const background = (args: string[]) => e!.spawn(["run", ...args]);
 const PAGE = "Hello from tinydock";
 let rulesBefore = "";
 
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (fn()) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe("run -p", () => {
   beforeAll(async () => {
-    reg = await startRegistry();
-    const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-    await pushImage(reg, "library/busybox", "latest", image);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-ports-e2e-"));
-    env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-    fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-    expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
-    expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-    sh(["ip", "link", "set", "lo", "up"]);
-    sh(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]);
+    e = await startE2e({ prefix: "td-ports-e2e-" });
+    ({ dir, T, sh, rules, curl } = e);
     rulesBefore = rules();
   }, 120_000);
 
   afterAll(async () => {
-    if (env) {
-      Bun.spawnSync(inNs([BINARY, "rm", "-f", "web", "web2", "killed", "udp"]), { env: cliEnv(env) });
-      Bun.spawnSync(inNs([BINARY, "network", "prune", "-f"]), { env: cliEnv(env) });
-    }
-    Bun.spawnSync(["ip", "netns", "del", ns]);
-    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
-      const mnt = line.split(" ")[4];
-      if (mnt && dir && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
-    }
-    await reg?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await e?.stop();
   });
 
   test("run --help lists --publish and --publish-all", () => {

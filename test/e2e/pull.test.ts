@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { busyboxEntries } from "../helpers/busybox.ts";
 import { requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage, type BuiltImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
@@ -18,9 +19,7 @@ const dirs: string[] = [];
 function newEnv(mirror = true): CliEnv {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-e2e-"));
   dirs.push(dir);
-  const env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify(mirror ? { "registry-mirrors": [reg.url], "mirror-fallback": false } : {}));
-  return env;
+  return newCliEnv(dir, mirror ? reg : undefined);
 }
 
 beforeAll(async () => {

@@ -1,47 +1,26 @@
 // run/create's Docker flags as a user runs them (the compiled binary, a real registry, busybox),
 // each checked by its effect inside the container, and inspect's JSON against Docker's shape.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { tinydock, type CliEnv } from "../helpers/cli.ts";
+import { startE2e, type E2e } from "../helpers/e2e.ts";
 
-let reg: TestRegistry;
+let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
-const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
-const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
-function T(args: string[]): CliResult {
-  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
+let T: E2e["T"];
 const inspect = (ref: string) => (JSON.parse(T(["inspect", ref]).stdout) as Record<string, any>[])[0]!;
 
 beforeAll(async () => {
-  requireBinary();
-  reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-flags-"));
-  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
-  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
+  // Not pulled: the first test runs with the image missing.
+  e = await startE2e({ prefix: "td-flags-", rootName: "tinydock-root", pull: false });
+  ({ env, dir, T } = e);
 });
 
 afterAll(async () => {
-  if (env) {
-    T(["rm", "-f", ...T(["ps", "-aq"]).stdout.split("\n").filter(Boolean)]);
-    T(["network", "prune", "-f"]);
-  }
-  Bun.spawnSync(["ip", "netns", "del", ns]);
-  await reg?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await e?.stop();
 });
 
 describe("--pull", () => {

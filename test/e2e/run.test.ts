@@ -4,32 +4,22 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { BINARY, cliEnv, requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
+import { BINARY, cliEnv, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { startE2e, type E2e } from "../helpers/e2e.ts";
 import { findLeaks, newLeaks } from "../helpers/leakcheck.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
-let reg: TestRegistry;
+let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
 const R = (args: string[], stdin?: string) => tinydock(env, ["run", "--rm", ...args], stdin);
 
 beforeAll(async () => {
-  requireBinary();
-  reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-run-"));
-  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  const pull = tinydock(env, ["pull", "-q", "busybox"]);
-  expect(pull.code).toBe(0);
+  e = await startE2e({ prefix: "td-run-", rootName: "tinydock-root", netns: false });
+  ({ env, dir } = e);
 });
 
 afterAll(async () => {
-  await reg?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await e?.stop();
 });
 
 describe("isolation", () => {

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { busyboxEntries } from "../helpers/busybox.ts";
 import { requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage, type BuiltImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
@@ -15,10 +16,7 @@ let penv: Record<string, string>;
 let pod: string[];
 
 function newEnv(): CliEnv {
-  const d = fs.mkdtempSync(path.join(dir, "env-"));
-  const env = { root: path.join(d, "root"), config: path.join(d, "config.json"), dockerConfig: path.join(d, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  return env;
+  return newCliEnv(fs.mkdtempSync(path.join(dir, "env-")), reg);
 }
 
 function podman(args: string[]): string {

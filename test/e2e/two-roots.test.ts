@@ -3,14 +3,12 @@
 // container, its cgroup, veth, address and published port alone; B's containers get other
 // addresses; once A's container is gone and both roots prune, nothing of either is left.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
 import { BINARY, cliEnv, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { newCliEnv, startImageRegistry, startNetns, unmountUnder, until, type TestNetns } from "../helpers/e2e.ts";
+import type { TestRegistry } from "../helpers/registry.ts";
 
 const ready = process.getuid?.() === 0 && fs.existsSync(BINARY);
 
@@ -18,12 +16,10 @@ let reg: TestRegistry;
 let dir = "";
 let execRoot = "";
 const envs: Record<"A" | "B", CliEnv> = {} as Record<"A" | "B", CliEnv>;
-const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
-const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
-const sh = (argv: string[]) => {
-  const r = Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-};
+let net: TestNetns | undefined;
+const inNs = (argv: string[]) => net!.inNs(argv);
+const sh = (argv: string[]) => net!.sh(argv);
+const curl = (url: string) => net!.curl(url);
 const T = (who: "A" | "B", args: string[]): CliResult => {
   const r = Bun.spawnSync(inNs([BINARY, ...args]), {
     env: { ...cliEnv(envs[who]), TINYDOCK_EXEC_ROOT: execRoot },
@@ -38,22 +34,9 @@ const ok = (who: "A" | "B", args: string[]): string => {
   if (r.code !== 0) throw new Error(`${who}: tinydock ${args.join(" ")}: exit ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
 };
-const curl = (url: string) => {
-  const r = sh(["curl", "-sS", "--max-time", "3", url]);
-  return r.code === 0 ? r.stdout : `curl exit ${r.code}`;
-};
 const ipOf = (who: "A" | "B", ref: string): string =>
   (JSON.parse(ok(who, ["inspect", ref])) as { NetworkSettings: { IPAddress: string } }[])[0]!.NetworkSettings.IPAddress;
 const PAGE = "Hello from tinydock";
-
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (fn()) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Every cgroup directory tinydock/<id> of these ids, in any hierarchy. */
 function cgroupsOf(ids: string[]): string[] {
@@ -67,18 +50,11 @@ describe.skipIf(!ready)("two roots on one host", () => {
   const ids: string[] = [];
 
   beforeAll(async () => {
-    reg = await startRegistry();
-    const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-    await pushImage(reg, "library/busybox", "latest", image);
+    reg = await startImageRegistry();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-two-roots-"));
     execRoot = path.join(dir, "exec");
-    for (const who of ["A", "B"] as const) {
-      envs[who] = { root: path.join(dir, who, "root"), config: path.join(dir, who, "config.json"), dockerConfig: path.join(dir, who, "docker") };
-      fs.mkdirSync(path.join(dir, who));
-      fs.writeFileSync(envs[who].config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-    }
-    expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-    sh(["ip", "link", "set", "lo", "up"]);
+    for (const who of ["A", "B"] as const) envs[who] = newCliEnv(path.join(dir, who), reg);
+    net = startNetns();
     // The registry listens in this process's namespace, not in the test's.
     for (const who of ["A", "B"] as const) {
       const r = Bun.spawnSync([BINARY, "pull", "-q", "busybox"], { env: { ...cliEnv(envs[who]), TINYDOCK_EXEC_ROOT: execRoot }, stdout: "pipe", stderr: "pipe" });
@@ -93,11 +69,8 @@ describe.skipIf(!ready)("two roots on one host", () => {
       T(who, ["system", "prune", "-f"]);
       T(who, ["network", "prune", "-f"]);
     }
-    Bun.spawnSync(["ip", "netns", "del", ns]);
-    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
-      const mnt = line.split(" ")[4];
-      if (mnt && dir && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
-    }
+    net?.del();
+    unmountUnder(dir);
     await reg?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -2,30 +2,20 @@
 // history, restart, container/image exists and the `container <verb>` spellings. The engine runs
 // in a network namespace of this file's own; everything made here is removed at the end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { tinydock, type CliEnv } from "../helpers/cli.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
-import { buildImage, pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { containerIds, startE2e, type E2e } from "../helpers/e2e.ts";
+import { buildImage } from "../helpers/image.ts";
+import type { TestRegistry } from "../helpers/registry.ts";
 
+let e: E2e | undefined;
 let reg: TestRegistry;
 let env: CliEnv;
 let dir: string;
-const ns = `tdv-${crypto.randomBytes(4).toString("hex")}`;
-const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
-function T(args: string[], stdin?: string): CliResult {
-  const r = Bun.spawnSync(inNs([BINARY, ...args]), {
-    env: cliEnv(env),
-    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
+let T: E2e["T"];
 const ok = (args: string[]): string => {
   const r = T(args);
   if (r.code !== 0) throw new Error(`tinydock ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
@@ -39,43 +29,31 @@ const idOf = (ref: string) => {
 };
 
 beforeAll(async () => {
-  requireBinary();
-  reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
   // An image with `VOLUME /data` holding a file the volume is seeded with.
   const volimg = await buildImage({
     layers: [{ entries: [...busyboxEntries(), { name: "data/", type: "directory" }, { name: "data/seed", content: "from the image\n" }] }],
     config: { Volumes: { "/data": {} }, Cmd: ["sh"] },
   });
-  await pushImage(reg, "library/volimg", "latest", volimg);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-verbs-"));
-  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+  e = await startE2e({ prefix: "td-verbs-", rootName: "tinydock-root", images: { "library/volimg": volimg } });
+  ({ reg, env, dir, T } = e);
+  // The registry listens on this process's loopback: pull outside the namespace.
   expect(tinydock(env, ["pull", "-q", "volimg"]).code).toBe(0);
-  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
-  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
 });
 
 afterAll(async () => {
-  if (env) {
-    const ids = fs.existsSync(path.join(env.root, "containers")) ? fs.readdirSync(path.join(env.root, "containers")).filter((n) => /^[a-f0-9]{64}$/.test(n)) : [];
-    for (const i of ids) seenIds.add(i);
-    if (ids.length) T(["rm", "-f", "-v", ...ids]);
-    T(["system", "prune", "-f"]);
-    T(["network", "prune", "-f"]);
-  }
-  await reg?.stop();
-  const veths = Bun.spawnSync(inNs(["ip", "-o", "link"])).stdout.toString().split("\n").filter((l) => / td[0-9a-f]{11}[@:]/.test(l));
-  Bun.spawnSync(["ip", "netns", "delete", ns]);
+  if (!e) return;
+  const ids = containerIds(env);
+  for (const i of ids) seenIds.add(i);
+  if (ids.length) T(["rm", "-f", "-v", ...ids]);
+  T(["system", "prune", "-f"]);
+  T(["network", "prune", "-f"]);
+  const veths = e.links().split("\n").filter((l) => / td[0-9a-f]{11}[@:]/.test(l));
   const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
   const cgroups: string[] = [];
   for (const h of fs.existsSync("/sys/fs/cgroup") ? fs.readdirSync("/sys/fs/cgroup") : []) {
     for (const id of seenIds) if (fs.existsSync(path.join("/sys/fs/cgroup", h, "tinydock", id))) cgroups.push(`${h}/${id}`);
   }
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await e.stop();
   expect(veths).toEqual([]);
   expect(mounts).toEqual([]);
   expect(cgroups).toEqual([]);

@@ -1,13 +1,9 @@
-// A tinydock root of its own with the busybox image pulled from a private registry, and static C
-// helpers (test/helpers/*.c) built with musl-gcc for bind-mounting into containers: the setup the
-// adversarial e2e files share.
-import fs from "node:fs";
-import os from "node:os";
+// A tinydock root of its own with the busybox image pulled from a private registry (startE2e, on
+// the host's network), and static C helpers (test/helpers/*.c) built with musl-gcc for
+// bind-mounting into containers: the setup the adversarial e2e files share.
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { BINARY, cliEnv, requireBinary, type CliEnv } from "./cli.ts";
-import { pushImage } from "./image.ts";
-import { startRegistry, type TestRegistry } from "./registry.ts";
+import { cliEnv, type CliEnv } from "./cli.ts";
+import { startE2e } from "./e2e.ts";
 
 export interface BusyboxEnv {
   env: CliEnv;
@@ -20,35 +16,17 @@ export interface BusyboxEnv {
 }
 
 export async function busyboxEnv(prefix: string): Promise<BusyboxEnv> {
-  requireBinary();
-  const reg: TestRegistry = await startRegistry();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  try {
-    const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-    await pushImage(reg, "library/busybox", "latest", image);
-    const env: CliEnv = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-    fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-    const vars = cliEnv(env);
-    const pull = Bun.spawnSync([BINARY, "pull", "-q", "busybox"], { env: vars, stdout: "pipe", stderr: "pipe" });
-    if (pull.exitCode !== 0) throw new Error(`pull busybox: ${pull.stderr.toString()}`);
-    return {
-      env,
-      dir,
-      vars,
-      helper(name) {
-        const out = path.join(dir, name);
-        const cc = Bun.spawnSync(["musl-gcc", "-static", "-Os", "-o", out, path.resolve(import.meta.dir, `${name}.c`)], { stderr: "pipe" });
-        if (cc.exitCode !== 0) throw new Error(`musl-gcc ${name}.c: ${cc.stderr.toString()}`);
-        return out;
-      },
-      async close() {
-        await reg.stop();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await reg.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const e = await startE2e({ prefix, netns: false });
+  return {
+    env: e.env,
+    dir: e.dir,
+    vars: cliEnv(e.env),
+    helper(name) {
+      const out = path.join(e.dir, name);
+      const cc = Bun.spawnSync(["musl-gcc", "-static", "-Os", "-o", out, path.resolve(import.meta.dir, `${name}.c`)], { stderr: "pipe" });
+      if (cc.exitCode !== 0) throw new Error(`musl-gcc ${name}.c: ${cc.stderr.toString()}`);
+      return out;
+    },
+    close: () => e.stop(),
+  };
 }

@@ -3,6 +3,8 @@
 // pulled there, and a network namespace where the engine runs, so the default bridge, veths and
 // firewall rules stay inside it; the runners for the binary and for commands in the namespace; and
 // `until`. The registry listens on the test process's loopback, so pulls run outside the namespace.
+// startE2e puts the pieces together; a test that needs only some of them (two roots, no namespace)
+// takes the pieces.
 import { expect } from "bun:test";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -15,7 +17,7 @@ import { pushImage } from "./image.ts";
 import { startRegistry, type TestRegistry } from "./registry.ts";
 
 /** Polls `fn` every `everyMs` until it returns something truthy (returned), or fails after `ms`. */
-export async function until<T>(what: string, fn: () => T | undefined | null | false, ms = 10_000, everyMs = 25): Promise<T> {
+export async function until<T>(what: string, fn: () => T | undefined | null | false, ms = 20_000, everyMs = 25): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = fn();
@@ -30,27 +32,128 @@ export function seedFirewall(inNs: (argv: string[]) => string[]): void {
   Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
 }
 
+/** images/busybox, built once per test file. */
+let busybox: Promise<BuiltImage> | undefined;
+export function busyboxImage(): Promise<BuiltImage> {
+  busybox ??= buildDefinition(path.resolve(import.meta.dir, "../../images/busybox")).then((d) => d.image);
+  return busybox;
+}
+
+/** A registry with images/busybox as library/busybox:latest, and `images` (repository → image) as :latest. */
+export async function startImageRegistry(images: Record<string, BuiltImage> = {}, opts?: Parameters<typeof startRegistry>[0]): Promise<TestRegistry> {
+  const reg = await startRegistry(opts);
+  try {
+    await pushImage(reg, "library/busybox", "latest", await busyboxImage());
+    for (const [repo, img] of Object.entries(images)) await pushImage(reg, repo, "latest", img);
+    return reg;
+  } catch (err) {
+    await reg.stop();
+    throw err;
+  }
+}
+
+/** A root, config and docker config under `base`; the config names `mirror` (if given) as the only mirror. */
+export function newCliEnv(base: string, mirror?: TestRegistry, rootName = "root"): CliEnv {
+  fs.mkdirSync(base, { recursive: true });
+  const env: CliEnv = { root: path.join(base, rootName), config: path.join(base, "config.json"), dockerConfig: path.join(base, "docker") };
+  fs.writeFileSync(env.config, JSON.stringify(mirror ? { "registry-mirrors": [mirror.url], "mirror-fallback": false } : {}));
+  return env;
+}
+
+/** The ids of the containers a root holds. */
+export function containerIds(env: CliEnv): string[] {
+  const dir = path.join(env.root, "containers");
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => /^[a-f0-9]{64}$/.test(n)) : [];
+}
+
+/** What a container's run.json says (the monitor or the supervising run writes it), or undefined. */
+export function readRunJson(env: CliEnv, id: string): { pid?: number; monitorPid?: number; status?: string; restartCount?: number } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(env.root, "containers", id, "run.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process of that pid exists (a zombie counts). */
+export function pidExists(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Unmounts whatever a failed assertion left mounted under `dir` (netns files, rootfs), deepest first. */
+export function unmountUnder(dir: string): void {
+  if (!dir) return;
+  for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
+    const mnt = line.split(" ")[4];
+    if (mnt && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
+  }
+}
+
 export interface ShResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-export interface E2e {
-  reg: TestRegistry;
-  env: CliEnv;
-  /** The temp directory that holds the root, the config and anything else of the test's. */
-  dir: string;
+export interface TestNetns {
   ns: string;
   inNs(argv: string[]): string[];
   /** A command in the namespace. */
   sh(argv: string[]): ShResult;
-  /** The binary in the namespace, with the test's root and config. */
-  T(args: string[], stdin?: string): CliResult;
-  /** The binary in the namespace, in the background. */
-  spawn(args: string[]): Bun.Subprocess<"ignore", "pipe", "pipe">;
   /** The namespace's iptables rules, without comments and counters' headers. */
   rules(): string;
+  /** `ip -o link` in the namespace. */
+  links(): string;
+  /** curl in the namespace: the body, or "curl exit N". */
+  curl(url: string): string;
+  del(): void;
+}
+
+/** A network namespace of the test's own with lo up and the firewall tables made. */
+export function startNetns(ns = `tdt-${crypto.randomBytes(4).toString("hex")}`): TestNetns {
+  const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
+  const sh = (argv: string[]): ShResult => {
+    const r = Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  };
+  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+  sh(["ip", "link", "set", "lo", "up"]);
+  seedFirewall(inNs);
+  return {
+    ns,
+    inNs,
+    sh,
+    rules: () =>
+      sh(["iptables-save"])
+        .stdout.split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .join("\n"),
+    links: () => sh(["ip", "-o", "link"]).stdout,
+    curl(url) {
+      const r = sh(["curl", "-sS", "--max-time", "3", url]);
+      return r.code === 0 ? r.stdout : `curl exit ${r.code}`;
+    },
+    del: () => void Bun.spawnSync(["ip", "netns", "del", ns]),
+  };
+}
+
+export interface E2e extends TestNetns {
+  reg: TestRegistry;
+  env: CliEnv;
+  /** The temp directory that holds the root, the config and anything else of the test's. */
+  dir: string;
+  /** The binary in the namespace (or on the host, with `netns: false`), with the test's root and config. */
+  T(args: string[], stdin?: string): CliResult;
+  /** The same, in the background. */
+  spawn(args: string[]): Bun.Subprocess<"ignore", "pipe", "pipe">;
+  /** `run -d …`: the id it printed, checked to be 64 hex with nothing on stderr. */
+  runDetached(args: string[]): string;
   /** Removes what the test made: containers of the root, networks, the namespace, stray mounts, the registry, the directory. */
   stop(): Promise<void>;
 }
@@ -62,29 +165,31 @@ export interface E2eOptions {
   rootName?: string;
   /** Extra images to push before the pull: repository → image. */
   images?: Record<string, BuiltImage>;
+  /** Pull busybox into the root (default true). */
+  pull?: boolean;
+  /** Run the binary in a network namespace of the test's own (default true). */
+  netns?: boolean | string;
 }
 
 export async function startE2e(opts: E2eOptions): Promise<E2e> {
   requireBinary();
-  const reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  for (const [repo, img] of Object.entries(opts.images ?? {})) await pushImage(reg, repo, "latest", img);
+  const reg = await startImageRegistry(opts.images);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
-  const env: CliEnv = { root: path.join(dir, opts.rootName ?? "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
-  const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
-  const inNs = (argv: string[]) => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
-  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
-  seedFirewall(inNs);
-  const sh = (argv: string[]): ShResult => {
-    const r = Bun.spawnSync(inNs(argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-    return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-  };
+  const env = newCliEnv(dir, reg, opts.rootName);
+  let net: TestNetns;
+  try {
+    if (opts.pull !== false) {
+      const pull = tinydock(env, ["pull", "-q", "busybox"]);
+      expect(pull.code).toBe(0);
+    }
+    net = opts.netns === false ? hostNet() : startNetns(typeof opts.netns === "string" ? opts.netns : undefined);
+  } catch (err) {
+    await reg.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const T = (args: string[], stdin?: string): CliResult => {
-    const r = Bun.spawnSync(inNs([BINARY, ...args]), {
+    const r = Bun.spawnSync(net.inNs([BINARY, ...args]), {
       env: cliEnv(env),
       stdout: "pipe",
       stderr: "pipe",
@@ -93,32 +198,41 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
     return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   };
   return {
+    ...net,
     reg,
     env,
     dir,
-    ns,
-    inNs,
-    sh,
     T,
-    spawn: (args) => Bun.spawn(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" }),
-    rules: () =>
-      sh(["iptables-save"])
-        .stdout.split("\n")
-        .filter((l) => !l.startsWith("#"))
-        .join("\n"),
+    spawn: (args) => Bun.spawn(net.inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" }),
+    runDetached(args) {
+      const r = T(["run", "-d", ...args]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const id = r.stdout.trim();
+      expect(id).toMatch(/^[a-f0-9]{64}$/);
+      return id;
+    },
     async stop() {
-      const containers = path.join(env.root, "containers");
-      const ids = fs.existsSync(containers) ? fs.readdirSync(containers).filter((n) => /^[a-f0-9]{64}$/.test(n)) : [];
+      const ids = containerIds(env);
       if (ids.length) T(["rm", "-f", ...ids]);
-      T(["network", "prune", "-f"]);
-      Bun.spawnSync(["ip", "netns", "del", ns]);
+      // On the host, a prune would take the default bridge other roots' containers are on.
+      if (opts.netns !== false) T(["network", "prune", "-f"]);
+      net.del();
       await reg.stop();
-      // Whatever a failed assertion left mounted (netns files, rootfs) must not outlive the test.
-      for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
-        const mnt = line.split(" ")[4];
-        if (mnt && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
-      }
+      unmountUnder(dir);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The host's own network, for tests that run the binary without a namespace (`--network none`, no bridge). */
+function hostNet(): TestNetns {
+  const sh = (argv: string[]): ShResult => {
+    const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  };
+  const none = () => {
+    throw new Error("this test has no network namespace of its own");
+  };
+  return { ns: "", inNs: (argv) => argv, sh, rules: none, links: none, curl: none, del: () => {} };
 }

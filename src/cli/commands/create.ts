@@ -12,7 +12,7 @@ export const create: CommandSpec = {
   },
   async run(ctx, argv, io) {
     if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
-    const { createCommand } = await import("../../lifecycle/run-command.ts");
+    const { createCommand } = await import("../run-command.ts");
     return await createCommand(ctx, argv, io, { list, str });
   },
 };

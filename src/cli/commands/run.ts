@@ -115,7 +115,7 @@ export const run: CommandSpec = {
   },
   async run(ctx, argv, io) {
     if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
-    const { runCommand } = await import("../../lifecycle/run-command.ts");
+    const { runCommand } = await import("../run-command.ts");
     return await runCommand(ctx, argv, io, { list, str });
   },
 };

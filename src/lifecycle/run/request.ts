@@ -12,6 +12,8 @@ import type { VolumeSpec } from "../../runtime/volumes.ts";
 import type { RestartPolicy } from "../monitor.ts";
 import type { HealthConfig } from "./healthcheck.ts";
 import type { NamespaceModes } from "./namespaces.ts";
+import type { NetworkRequest } from "../../store/network-record.ts";
+export type { NetworkRequest } from "../../store/network-record.ts";
 
 export interface RunRequest {
   image: string;
@@ -50,20 +52,6 @@ export interface ProcessRequest extends Pick<PlanInput, "args" | "entrypoint" | 
   stopSignal?: string;
   /** --stop-timeout in seconds (else stop's 10). */
   stopTimeout?: number;
-}
-
-/** The network flags, kept in state.json (with the ports) for `start` to attach again. */
-export interface NetworkRequest {
-  /** --network: bridge, none, host, container:NAME|ID or a user network. */
-  mode: string;
-  aliases: string[];
-  ip?: string;
-  dns: string[];
-  dnsSearch: string[];
-  dnsOptions: string[];
-  extraHosts: string[];
-  /** --mac-address for eth0. */
-  macAddress?: string;
 }
 
 /** -p/-P, resolved against the image's exposed ports once it is known. */

@@ -145,7 +145,7 @@ export function actionValue(a: SeccompAction): number {
   }
 }
 
-// ---- leaves: argument comparisons -------------------------------------------------------------
+// Leaves: argument comparisons.
 
 /** Where a comparison jumps inside one leaf: past this condition ("pass") or to the next branch ("fail"). */
 type Label = "pass" | "fail";
@@ -241,7 +241,7 @@ function leafCode(decision: SyscallDecision): Insn[] {
   return out;
 }
 
-// ---- the search over syscall numbers ----------------------------------------------------------
+// The search over syscall numbers.
 
 interface Segment {
   /** First number of the range; it ends where the next segment starts. */

@@ -17,7 +17,7 @@ static void seal_self(struct plan *p)
   if (p->init) hide_command_line(); /* through the host's /proc, there whatever the plan mounts */
 }
 
-/* Namespaces made by others (the network helper's netns file, --network container:): entered
+/* Namespaces made by others (the netns file network attach made, --network container:): entered
  * before anything is unshared or mounted, still with the host's view of the paths. */
 static void join_namespaces(struct plan *p)
 {

@@ -20,6 +20,7 @@ import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { DEFAULT_DEVICES, DEFAULT_SYMLINKS, defaultMounts, MASKED_PATHS, READONLY_PATHS } from "../../../src/runtime/spec.ts";
 import { BINARY, requireBinary } from "../../helpers/cli.ts";
 import { testContext, type TestEnv } from "../../helpers/ctx.ts";
+import { until } from "../../helpers/e2e.ts";
 
 const CAPS = 0xa80425fbn;
 let t: TestEnv;
@@ -125,15 +126,6 @@ async function detached(name: string, args: string[], opts: { restart?: RestartP
   });
   monitors.push(d.monitorPid);
   return { id, ...d };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  for (let i = 0; i < ms / 20; i++) {
-    const v = fn();
-    if (v) return v;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const cgroupGone = (id: string) => !detectCgroups("/sys/fs/cgroup").list().includes(id);

@@ -1,4 +1,4 @@
-// Port publishing on the net helper's real bridge: attachNetwork (tinydock0, veth, IPAM, its
+// Port publishing on the real bridge: attachNetwork (tinydock0, veth, IPAM, its
 // outbound NAT) then publishPorts on the endpoint, in a netns the test makes; busybox httpd in the
 // container's netns. Checks 127.0.0.1, the gateway address, a random port, hairpin from a second
 // container, `port` output, and iptables/nft identical after unpublish + detach + teardown.
@@ -34,7 +34,7 @@ function ports<T>(call: string, arg: unknown): T {
   return JSON.parse(r.out) as T;
 }
 
-// iptables-save only: the net helper's masquerade removal leaves iptables-nft's empty built-in
+// iptables-save only: masquerade removal leaves iptables-nft's empty built-in
 // POSTROUTING/FORWARD chains in `nft list ruleset` (no effect; firewall.ts drops the ones our
 // jumps made when it removes them). nft's own view is checked for our names.
 const snapshot = () =>

@@ -12,6 +12,7 @@ import { detectCgroups, type CgroupManager } from "../../../src/runtime/cgroups/
 import { parseResources } from "../../../src/runtime/resources.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 import { findLeaks } from "../../helpers/leakcheck.ts";
+import { until } from "../../helpers/e2e.ts";
 
 const ROOT = createContext({ env: { TINYDOCK_CONFIG: "/nonexistent/config.json" } }).cgroupRoot;
 const RUN = `test-${Math.random().toString(36).slice(2, 10)}`;
@@ -77,15 +78,6 @@ function spawnSleeper(): Bun.Subprocess {
 }
 
 const text = (p: string) => fs.readFileSync(p, "utf8").trim();
-/** Polls until cond() holds (a process joining, a counter moving), up to ms. */
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await Bun.sleep(10);
-  }
-}
-
 describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel (only on a cgroup v1 host)", () => {
   const at = (h: string, id: string, file: string) => path.join(ROOT, h, "tinydock", id, file);
 
@@ -186,7 +178,7 @@ describe.skipIf(!isRoot || version !== 1)("cgroup v1 on the real kernel (only on
     const id = track(m, newId());
     const cg = m.create(id, {});
     const p = spawnInside(cg.procsFiles, "while :; do sh -c 'exit 0'; done");
-    await until(() => cg.pids().length > 0);
+    await until("a process in the cgroup", () => cg.pids().length > 0, 5_000, 10);
     fs.writeFileSync(at("freezer", id, "freezer.state"), "FROZEN"); // as `tinydock pause` would
     cg.destroy();
     await p.exited;
@@ -260,7 +252,7 @@ describe.skipIf(!isRoot || v2Roots.length === 0)("cgroup v2 on the real kernel (
     expect(text(path.join(dir, "pids.max"))).toBe("10");
     expect(text(path.join(dir, "cpuset.cpus"))).toBe("0");
     const p = spawnInside(cg.procsFiles, "sleep 30");
-    await until(() => cg.pids().length === 1);
+    await until("one process in the cgroup", () => cg.pids().length === 1, 5_000, 10);
     cg.destroy();
     await p.exited;
     expect(fs.existsSync(dir)).toBe(false);

@@ -1,5 +1,5 @@
 // RunPlan.joinNamespaces on the real kernel (root): a container joins a network namespace made by
-// `ip netns add` (as the net helper's netns files are joined) and an ipc/uts namespace of another
+// `ip netns add` (as network attach's netns files are joined) and an ipc/uts namespace of another
 // process, and does not get fresh ones for them. Everything is undone in afterAll/finally.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import crypto from "node:crypto";

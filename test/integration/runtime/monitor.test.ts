@@ -14,6 +14,7 @@ import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { defaultMounts } from "../../../src/runtime/spec.ts";
 import { testPlan } from "../../helpers/plan.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
+import { until } from "../../helpers/e2e.ts";
 
 let dir: string;
 let n = 0;
@@ -46,15 +47,6 @@ function request(over: Partial<RunPlan>, extra: Partial<DetachedRequest> = {}): 
     cleanupArgv: [],
     ...extra,
   };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  for (let i = 0; i < ms / 20; i++) {
-    const v = fn();
-    if (v) return v;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const exited = (d: string) => until(`run.json exited in ${d}`, () => (readRunState(d)?.status === "exited" ? readRunState(d) : undefined));

@@ -249,8 +249,6 @@ describe("architectures and ranges outside the profile", () => {
   });
 });
 
-// ---- properties --------------------------------------------------------------------------------
-
 const verdictOf = (a: SeccompAction): string =>
   typeof a === "string" ? a : a.errno === 1 ? "EPERM" : a.errno === 38 ? "ENOSYS" : `errno ${a.errno}`;
 

@@ -2,7 +2,7 @@
 // thrown typed; the CLI (cli/exit.ts) maps them to Docker's exit codes. Kept out of cli/commands
 // so the verb file stays thin.
 import fs from "node:fs";
-import type { Io } from "../cli/command.ts";
+import type { Io } from "./command.ts";
 import type { Ctx } from "../context.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { parsePlatform } from "../image/platform.ts";
@@ -11,13 +11,13 @@ import { parseUlimit } from "../runtime/ulimit.ts";
 import { parseDeviceSpec } from "../runtime/devicespec.ts";
 import { parseEnvArg, parseEnvFile } from "../runtime/env.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type VolumeSpec } from "../runtime/volumes.ts";
-import { createContainer, runContainer, runDetached } from "./run.ts";
-import type { RunRequest } from "./run/request.ts";
-import { parseLabels, parseLogOpts, parseRestartPolicy } from "./run-options.ts";
-import { applyRunFlags, labelFiles, parseMacAddress } from "./run/flags.ts";
-import { parseNamespaceModes } from "./run/namespaces.ts";
-import { openTtySession } from "./tty.ts";
-import { relayStdio } from "./stdio-relay.ts";
+import { createContainer, runContainer, runDetached } from "../lifecycle/run.ts";
+import type { RunRequest } from "../lifecycle/run/request.ts";
+import { parseLabels, parseLogOpts, parseRestartPolicy } from "../lifecycle/run-options.ts";
+import { applyRunFlags, labelFiles, parseMacAddress } from "../lifecycle/run/flags.ts";
+import { parseNamespaceModes } from "../lifecycle/run/namespaces.ts";
+import { openTtySession } from "../lifecycle/tty.ts";
+import { relayStdio } from "../lifecycle/stdio-relay.ts";
 import { cloexecPipe, isTerminal } from "../sys/ffi.ts";
 import os from "node:os";
 
