@@ -153,6 +153,8 @@ describe("SIGKILL at several points", () => {
     expect(rules()).toBe(rulesBefore);
     expect(veths()).toEqual([]);
     expect(leases()).toEqual([]);
-    expect(findLeaks().filter((l) => l.includes(env.root) || l.includes("tinydock-monitor"))).toEqual([]);
+    // This root's mounts and monitors (a monitor's command line names its container's directory);
+    // a user's containers elsewhere on the host are not this test's.
+    expect(findLeaks().filter((l) => l.includes(env.root))).toEqual([]);
   });
 });
