@@ -1,0 +1,56 @@
+// A foreground `run` (without --rm) keeps its output in the container's json-file log, as Docker
+// does, while printing it live: `logs` reads it back, stdout and stderr apart; `start -a` appends.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { startE2e, type E2e } from "../helpers/e2e.ts";
+
+let e: E2e;
+beforeAll(async () => {
+  e = await startE2e({ prefix: "td-fglogs-e2e-" });
+}, 120_000);
+afterAll(async () => {
+  await e?.stop();
+});
+
+test("run prints live and keeps stdout and stderr in the log; start -a appends; exit codes unchanged", () => {
+  const r = e.T(["run", "--name", "a", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+  expect(r.code).toBe(3);
+  expect(r.stdout).toBe("out\n");
+  expect(r.stderr).toBe("err\n");
+  const l = e.T(["logs", "a"]);
+  expect(l.code).toBe(0);
+  expect(l.stdout).toBe("out\n");
+  expect(l.stderr).toBe("err\n");
+  const tail = e.T(["logs", "--tail", "1", "a"]);
+  expect([tail.stdout, tail.stderr]).toEqual(["", "err\n"]);
+  expect(e.T(["logs", "-t", "a"]).stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z out\n$/);
+  const s = e.T(["start", "-a", "a"]);
+  expect(s.code).toBe(3);
+  expect(s.stdout).toBe("out\n");
+  expect(e.T(["logs", "a"]).stdout).toBe("out\nout\n");
+  expect(e.T(["logs", "a"]).stderr).toBe("err\nerr\n");
+  expect(e.T(["rm", "a"]).code).toBe(0);
+}, 60_000);
+
+test("output without a trailing newline and long output are kept whole", () => {
+  const r = e.T(["run", "--name", "b", "busybox", "sh", "-c", "seq 1 20000; printf tail"]);
+  expect(r.code).toBe(0);
+  const want = Array.from({ length: 20000 }, (_, i) => `${i + 1}\n`).join("") + "tail";
+  expect(r.stdout).toBe(want);
+  expect(e.T(["logs", "b"]).stdout).toBe(want);
+  expect(e.T(["rm", "b"]).code).toBe(0);
+}, 60_000);
+
+test("run --rm prints live and leaves nothing behind", () => {
+  const containers = path.join(e.env.root, "containers");
+  const before = fs.existsSync(containers) ? fs.readdirSync(containers).sort() : [];
+  const listed = e.T(["ps", "-aq"]).stdout;
+  const r = e.T(["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 5"]);
+  expect(r.code).toBe(5);
+  expect(r.stdout).toBe("out\n");
+  expect(r.stderr).toBe("err\n");
+  expect(e.T(["ps", "-aq"]).stdout).toBe(listed);
+  const after = fs.existsSync(containers) ? fs.readdirSync(containers).filter((n) => !n.startsWith(".trash")).sort() : [];
+  expect(after).toEqual(before.filter((n) => !n.startsWith(".trash")));
+}, 60_000);
