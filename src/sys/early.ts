@@ -76,7 +76,7 @@ export function startEarly(executable: string, o: { cloneFlags: number; fds: num
       copies.push(dupFdAbove2(fd));
       return copies[copies.length - 1]!;
     });
-    const log = o.log ? ["-l", o.log.path, "-s", String(o.log.maxSize), "-n", String(o.log.maxFile)] : [];
+    const log = o.log ? ["-l", o.log.path, "-s", String(o.log.maxSize), "-n", String(o.log.maxFile), ...(o.log.feed ? ["-f", String(2 + o.fds.length)] : [])] : [];
     proc = Bun.spawn([executable, "launch", String(o.cloneFlags >>> 0), String(process.pid), ...log], {
       argv0: "tinydock-monitor",
       stdio: [readEnd, "pipe", "ignore", ...slots],

@@ -187,4 +187,6 @@ export interface EarlyLog {
   path: string;
   maxSize: number;
   maxFile: number;
+  /** With -t: the last of fds is a pipe carrying the terminal's output (the CLI copies it), logged as stdout; nothing is teed. */
+  feed?: boolean;
 }

@@ -54,3 +54,21 @@ test("run --rm prints live and leaves nothing behind", () => {
   const after = fs.existsSync(containers) ? fs.readdirSync(containers).filter((n) => !n.startsWith(".trash")).sort() : [];
   expect(after).toEqual(before.filter((n) => !n.startsWith(".trash")));
 }, 60_000);
+
+test("with -t the log keeps the terminal's output, as stdout", () => {
+  const r = e.T(["run", "-t", "--name", "t", "busybox", "sh", "-c", "echo on-tty; echo err >&2; exit 4"]);
+  expect(r.code).toBe(4);
+  expect(r.stdout).toBe("on-tty\r\nerr\r\n");
+  const l = e.T(["logs", "t"]);
+  expect([l.stdout, l.stderr]).toEqual(["on-tty\r\nerr\r\n", ""]);
+  expect(e.T(["rm", "t"]).code).toBe(0);
+}, 60_000);
+
+test("--log-driver none keeps no log", () => {
+  const r = e.T(["run", "--log-driver", "none", "--name", "n", "busybox", "echo", "hi"]);
+  expect([r.code, r.stdout]).toEqual([0, "hi\n"]);
+  expect(e.T(["logs", "n"]).code).not.toBe(0);
+  const id = e.T(["inspect", "-f", "{{.Id}}", "n"]).stdout.trim();
+  expect(fs.existsSync(path.join(e.env.root, "containers", id, `${id}-json.log`))).toBe(false);
+  expect(e.T(["rm", "n"]).code).toBe(0);
+}, 60_000);

@@ -167,11 +167,11 @@ function containerName(ctx: Ctx, wanted: string | undefined): string {
 /**
  * A foreground run's json-file log (Docker keeps one for every container it keeps): the early init
  * tees stdout and stderr into it. None with --rm (the log goes with the container: the caller's fds
- * go to the container directly, the fast path), with -t (the terminal's output is copied by the CLI,
- * tty.ts; not logged yet) or with --log-driver none.
+ * go to the container directly, the fast path) or with --log-driver none. With -t the CLI copies the
+ * terminal (tty.ts) and a copy comes to the init through io.logFeed, logged as stdout.
  */
 export function foregroundLog(req: RunRequest, dir: string, id: string): EarlyLog | undefined {
-  if (req.lifetime.rm || req.process.tty || req.lifetime.logDriver === "none") return undefined;
+  if (req.lifetime.rm || req.lifetime.logDriver === "none") return undefined;
   const c = req.lifetime.logConfig;
   return { path: path.join(dir, `${id}-json.log`), maxSize: c?.maxSize ?? DEFAULT_LOG_MAX_SIZE, maxFile: c?.maxFile ?? DEFAULT_LOG_MAX_FILE };
 }
@@ -188,9 +188,11 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, req: RunRequest, undo: Undo, 
   const own = ownNamespaces(req.namespaces);
   const namespaces: Namespace[] = [...(["pid", "uts", "ipc"] as const).filter((n) => own.has(n)), ...(local ? (["mnt"] as const) : []), ...(networkMode === "none" ? (["net"] as const) : [])];
   let early: EarlyContainer;
+  const feed = req.process.tty && io.logFeed !== undefined && io.logFeed >= 0;
+  if (log && req.process.tty && !feed) log = undefined; // a terminal without its copy: nothing to log
   try {
     const exe = await monitorExecutable();
-    early = ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave], discardAfterExit: req.lifetime.rm, ...(log ? { log } : {}) });
+    early = ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave, ...(feed ? [io.logFeed!] : [])], discardAfterExit: req.lifetime.rm, ...(log ? { log: { ...log, feed } } : {}) });
   } catch (err) {
     throw new FailedPreconditionError(`Cannot start the container init: ${(err as Error).message}`, { cause: err });
   }

@@ -328,10 +328,12 @@ static void follow(long pid, long pfd, int report)
 static int launch_mode(int argc, char **argv)
 {
   if (argc < 4) die(2);
+  long feed = -1;
   for (int i = 4; i + 1 < argc; i += 2) {
     if (streq(argv[i], "-l")) log_path = argv[i + 1];
     else if (streq(argv[i], "-s")) log_max = parse_u64(argv[i + 1]);
     else if (streq(argv[i], "-n")) log_files = parse_u64(argv[i + 1]);
+    else if (streq(argv[i], "-f")) feed = (long)parse_u64(argv[i + 1]);
   }
   struct waiting w;
   w.cloned = (u32)parse_u64(argv[2]) & EARLY_NS;
@@ -341,7 +343,12 @@ static int launch_mode(int argc, char **argv)
   ignore(SIGINT); ignore(SIGQUIT); ignore(SIGHUP); ignore(SIGPIPE); ignore(SIGTSTP); ignore(SIGTTIN); ignore(SIGTTOU);
 
   int pfd = -1, report = -1;
-  if (log_path) tee_setup();
+  if (log_path && feed >= 3) {
+    /* -t: the CLI copies the terminal and sends us a copy, logged as stdout. */
+    tee_from[0] = S(SYS_fcntl, feed, F_DUPFD_CLOEXEC, TEE_FD);
+    S(SYS_close, feed);
+    if (tee_from[0] >= 0) S(SYS_fcntl, tee_from[0], F_SETFL, O_NONBLOCK);
+  } else if (log_path) tee_setup();
   if (S(SYS_pipe2, w.plan, O_CLOEXEC) < 0) die(1);
   long pid = clone_child(w.cloned, await_plan, &w, &pfd, &report);
   S(SYS_close, w.plan[0]);
