@@ -72,3 +72,13 @@ test("--log-driver none keeps no log", () => {
   expect(fs.existsSync(path.join(e.env.root, "containers", id, `${id}-json.log`))).toBe(false);
   expect(e.T(["rm", "n"]).code).toBe(0);
 }, 60_000);
+
+test("start -a -i forwards the caller's stdin to a container created with -i; without -i nothing goes in", () => {
+  expect(e.T(["create", "-i", "--name", "ci", "busybox", "sh", "-c", "read x; echo got-$x"]).code).toBe(0);
+  const s = e.T(["start", "-a", "-i", "ci"], "hello\n");
+  expect([s.code, s.stdout]).toEqual([0, "got-hello\n"]);
+  expect(e.T(["logs", "ci"]).stdout).toBe("got-hello\n");
+  expect(e.T(["create", "--name", "cn", "busybox", "sh", "-c", "read x; echo got-$x"]).code).toBe(0);
+  expect(e.T(["start", "-a", "-i", "cn"], "hello\n").stdout).toBe("got-\n");
+  expect(e.T(["rm", "ci", "cn"]).code).toBe(0);
+}, 60_000);
