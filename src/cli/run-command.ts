@@ -151,11 +151,13 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
       return 0;
     }
     const handlers: [NodeJS.Signals, () => void][] = [];
-    const tty = req.process.tty ? openTtySession(ctx.sys, { interactive: req.process.interactive, out: process.stdout, in: process.stdin }) : undefined;
+    // A kept container logs what its terminal showed, as stdout (Docker's json-file with -t).
+    const logged = !req.lifetime.rm && req.lifetime.logDriver !== "none";
+    const tty = req.process.tty ? openTtySession(ctx.sys, { interactive: req.process.interactive, out: process.stdout, in: process.stdin, ...(logged ? { logPipe: cloexecPipe } : {}) }) : undefined;
     // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
     const relay = tty ? undefined : relayStdio({ interactive: req.process.interactive, pipe: cloexecPipe, isTerminal });
     const stdio = tty
-      ? { stdin: tty.slave, stdout: tty.slave, stderr: tty.slave, ttySlave: tty.slave }
+      ? { stdin: tty.slave, stdout: tty.slave, stderr: tty.slave, ttySlave: tty.slave, logFeed: tty.logFeed }
       : attachedOnly(req.attach, { stdin: relay!.stdio[0], stdout: relay!.stdio[1], stderr: relay!.stdio[2], ttySlave: -1 });
     // --sig-proxy=false: this process's signals stay its own (Docker's CLI then just goes).
     const sigProxy = argv["sig-proxy"] !== false;

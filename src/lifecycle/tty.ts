@@ -12,6 +12,8 @@ export interface TtySession {
   finished(): Promise<void>;
   /** Restore the caller's terminal; idempotent. */
   close(): void;
+  /** With `logPipe`: the read end of a pipe that carries a copy of the terminal's output (for the log), -1 without. */
+  logFeed: number;
 }
 
 export interface TtyOptions {
@@ -20,10 +22,21 @@ export interface TtyOptions {
   in: NodeJS.ReadStream;
   /** A directory fd on a running container's root: the pty comes from its devpts (see Sys.openPty). */
   root?: number;
+  /** A pipe maker (ffi.ts cloexecPipe): the output is also copied into one, whose read end is logFeed. */
+  logPipe?: () => [number, number];
 }
 
 export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
   const { master, slave } = sys.openPty(opts.root);
+  // The copy for the log: written as the terminal is, closed at the end (its reader's EOF).
+  let [logFeed, logCopy] = opts.logPipe ? opts.logPipe() : [-1, -1];
+  const closeLogCopy = () => {
+    if (logCopy < 0) return;
+    try {
+      fs.closeSync(logCopy);
+    } catch {}
+    logCopy = -1;
+  };
   let slaveOpen = true;
   let raw = false;
   let closed = false;
@@ -40,9 +53,14 @@ export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
   resize();
   return {
     slave,
+    get logFeed() {
+      return logFeed;
+    },
     started() {
       fs.closeSync(slave);
       slaveOpen = false;
+      if (logFeed >= 0) fs.closeSync(logFeed); // the container's init has its copy
+      logFeed = -1;
       if (opts.out.isTTY) process.on("SIGWINCH", resize);
       if (opts.interactive) {
         if (opts.in.isTTY) {
@@ -57,8 +75,17 @@ export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
       const pump = () => {
         fs.read(master, buf, 0, buf.length, null, (err, n) => {
           if (err || n === 0) {
+            closeLogCopy();
             done();
             return;
+          }
+          if (logCopy >= 0) {
+            try {
+              let off = 0;
+              while (off < n) off += fs.writeSync(logCopy, buf, off, n - off);
+            } catch {
+              closeLogCopy(); // its reader is gone: the terminal still gets everything
+            }
           }
           opts.out.write(Buffer.from(buf.subarray(0, n)), () => pump());
         });
@@ -74,6 +101,9 @@ export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
       if (opts.interactive) opts.in.pause();
       if (raw) opts.in.setRawMode(false);
       if (slaveOpen) fs.closeSync(slave);
+      closeLogCopy();
+      if (logFeed >= 0) fs.closeSync(logFeed);
+      logFeed = -1;
       try {
         fs.closeSync(master);
       } catch {}

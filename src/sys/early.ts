@@ -6,7 +6,7 @@ import { InternalError, InvalidArgumentError, SyscallError } from "../errors.ts"
 import { deferred } from "./deferred.ts";
 import { dupFdAbove2, errno, errnoName, lib } from "./ffi.ts";
 import { encodeMessage, EventType, MessageType, readEvents, type InitEvent } from "./protocol.ts";
-import type { ContainerProcess, EarlyContainer, ProcessExit, InitFailure } from "./sys.ts";
+import type { ContainerProcess, EarlyContainer, EarlyLog, ProcessExit, InitFailure } from "./sys.ts";
 
 /**
  * waiting (for its plan) → starting (plan sent) → running (exec'd) or failed (the init gave up, or
@@ -59,7 +59,7 @@ function waitGone(pidfd: number, timeoutMs: number): boolean {
   }
 }
 
-export function startEarly(executable: string, o: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean; pidNamespace?: string }): EarlyContainer {
+export function startEarly(executable: string, o: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean; log?: EarlyLog; pidNamespace?: string }): EarlyContainer {
   const ends = new Int32Array(2);
   if (lib().pipe2(ends, 0o2000000 /* O_CLOEXEC */) !== 0) {
     const n = errno();
@@ -76,8 +76,10 @@ export function startEarly(executable: string, o: { cloneFlags: number; fds: num
       copies.push(dupFdAbove2(fd));
       return copies[copies.length - 1]!;
     });
-    // A PID namespace to clone the container's process into (--pid container:NAME) comes last.
-    proc = Bun.spawn([executable, "launch", String(o.cloneFlags >>> 0), String(process.pid), ...(o.pidNamespace ? [o.pidNamespace] : [])], {
+    const log = o.log ? ["-l", o.log.path, "-s", String(o.log.maxSize), "-n", String(o.log.maxFile), ...(o.log.feed ? ["-f", String(2 + o.fds.length)] : [])] : [];
+    // A PID namespace to clone the container's process into (--pid container:NAME).
+    const pidNs = o.pidNamespace ? ["-p", o.pidNamespace] : [];
+    proc = Bun.spawn([executable, "launch", String(o.cloneFlags >>> 0), String(process.pid), ...pidNs, ...log], {
       argv0: "tinydock-monitor",
       stdio: [readEnd, "pipe", "ignore", ...slots],
       env: {},

@@ -37,7 +37,7 @@ export interface Sys {
    * `fdMap` says. Throws when the executable cannot be started (the caller refuses the
    * run: spawnContainer's child would be this process's binary).
    */
-  startEarly(executable: string, options: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean; pidNamespace?: string }): EarlyContainer;
+  startEarly(executable: string, options: { cloneFlags: number; fds: number[]; discardAfterExit?: boolean; log?: EarlyLog; pidNamespace?: string }): EarlyContainer;
 
   /**
    * A NETLINK_ROUTE socket (close-on-exec). With `netnsPath` it is opened inside that network
@@ -178,4 +178,13 @@ export function mountFlagNames(flags: number): string {
     .filter(([, bit]) => (flags & bit) !== 0)
     .map(([name]) => `MS_${name}`);
   return names.length ? names.join("|") : "0";
+}
+
+/** A foreground container's json-file log: the early init tees the container's stdout and stderr (fds[1], fds[2]) into it. */
+export interface EarlyLog {
+  path: string;
+  maxSize: number;
+  maxFile: number;
+  /** With -t: the last of fds is a pipe carrying the terminal's output (the CLI copies it), logged as stdout; nothing is teed. */
+  feed?: boolean;
 }

@@ -18,10 +18,10 @@ import { resolveImage, type ImageRecord } from "../../store/images.ts";
 import { openStore } from "../../store/init.ts";
 import type { StoreLayout } from "../../store/layout.ts";
 import { tryLock, type Lock } from "../../store/lock.ts";
-import type { EarlyContainer } from "../../sys/sys.ts";
+import type { EarlyContainer, EarlyLog } from "../../sys/sys.ts";
 import { markPending, registerRoot } from "../../store/owners.ts";
 import { runUndo } from "../../undo.ts";
-import { monitorExecutable } from "../monitor.ts";
+import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable } from "../monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts, type NetworkOptions } from "../network-setup.ts";
 import { containerRecord, mountsRecord } from "../record.ts";
 import { withImageVolumes } from "../../runtime/volumes.ts";
@@ -75,7 +75,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     const cgroup = makeCgroup(cgroups, id, req, devices.map((d) => d.rule), io, undo);
     t.mark("cgroup");
     // A foreground run's init: it clones the container's process at once, which waits for its plan.
-    const early = mode === "foreground" ? await startEarlyInit(ctx, io, req, undo) : undefined;
+    const early = mode === "foreground" ? await startEarlyInit(ctx, io, req, undo, foregroundLog(req, paths.dir, id)) : undefined;
     t.mark("init started");
     const image = await findOrPull(ctx, layout, req, io);
     t.mark("image");
@@ -164,7 +164,19 @@ function containerName(ctx: Ctx, wanted: string | undefined): string {
  * into this process: its clone is this binary, and under --init the container's PID 1 would stay it,
  * the host's tinydock as /proc/1/exe to a container with CAP_SYS_PTRACE (CVE-2019-5736's class).
  */
-async function startEarlyInit(ctx: Ctx, io: RunIo, req: RunRequest, undo: Undo): Promise<EarlyContainer> {
+/**
+ * A foreground run's json-file log (Docker keeps one for every container it keeps): the early init
+ * tees stdout and stderr into it. None with --rm (the log goes with the container: the caller's fds
+ * go to the container directly, the fast path) or with --log-driver none. With -t the CLI copies the
+ * terminal (tty.ts) and a copy comes to the init through io.logFeed, logged as stdout.
+ */
+export function foregroundLog(req: RunRequest, dir: string, id: string): EarlyLog | undefined {
+  if (req.lifetime.rm || req.lifetime.logDriver === "none") return undefined;
+  const c = req.lifetime.logConfig;
+  return { path: path.join(dir, `${id}-json.log`), maxSize: c?.maxSize ?? DEFAULT_LOG_MAX_SIZE, maxFile: c?.maxFile ?? DEFAULT_LOG_MAX_FILE };
+}
+
+async function startEarlyInit(ctx: Ctx, io: RunIo, req: RunRequest, undo: Undo, log: EarlyLog | undefined): Promise<EarlyContainer> {
   // What the plan will create (spec.ts, applyNetworkToPlan): a network namespace only for none; host
   // uses the host's, the others join one by its file, which may not exist yet (the network is made
   // after this): then the mount namespace too waits for the plan, to be unshared after the join, so
@@ -177,9 +189,17 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, req: RunRequest, undo: Undo):
   const namespaces: Namespace[] = [...(["pid", "uts", "ipc"] as const).filter((n) => own.has(n)), ...(local ? (["mnt"] as const) : []), ...(networkMode === "none" ? (["net"] as const) : [])];
   const pidNamespace = req.namespaces.pid.startsWith("container:") ? pidNamespaceToJoin(req.namespaces, await containerPid1(ctx)) : undefined;
   let early: EarlyContainer;
+  const feed = req.process.tty && io.logFeed !== undefined && io.logFeed >= 0;
+  if (log && req.process.tty && !feed) log = undefined; // a terminal without its copy: nothing to log
   try {
     const exe = await monitorExecutable();
-    early = ctx.sys.startEarly(exe, { cloneFlags: earlyCloneFlags(namespaces), fds: [io.stdin, io.stdout, io.stderr, io.ttySlave], discardAfterExit: req.lifetime.rm, ...(pidNamespace ? { pidNamespace } : {}) });
+    early = ctx.sys.startEarly(exe, {
+      cloneFlags: earlyCloneFlags(namespaces),
+      fds: [io.stdin, io.stdout, io.stderr, io.ttySlave, ...(feed ? [io.logFeed!] : [])],
+      discardAfterExit: req.lifetime.rm,
+      ...(log ? { log: { ...log, feed } } : {}),
+      ...(pidNamespace ? { pidNamespace } : {}),
+    });
   } catch (err) {
     throw new FailedPreconditionError(`Cannot start the container init: ${(err as Error).message}`, { cause: err });
   }

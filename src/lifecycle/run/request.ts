@@ -108,4 +108,6 @@ export interface RunIo {
   stdout: number;
   stderr: number;
   ttySlave: number;
+  /** With -t: the read end of a pipe carrying a copy of the terminal's output, for the log (tty.ts). */
+  logFeed?: number;
 }

@@ -189,6 +189,81 @@ static void report_exit(long pfd, int control)
   die(0);
 }
 
+/* With a log (-l PATH): the container's stdout and stderr (fds 4 and 5 from the CLI) are pipes this
+ * process reads, writing each chunk to the CLI's fd and to the json-file log (log.c), as a detached
+ * container's monitor logs; -1 where not teed. Kept from fd 64 up, past the close loop. */
+#define F_DUPFD_CLOEXEC 1030
+#define TEE_FD 64
+#define POLLOUT 4
+static long tee_from[2] = { -1, -1 }, tee_to[2] = { -1, -1 };
+
+/* Before the clone: fds 4 and 5 become the write ends of pipes, the CLI's fds kept above 63. */
+static void tee_setup(void)
+{
+  for (int s = 0; s < 2; s++) {
+    long keep = S(SYS_fcntl, 4 + s, F_DUPFD_CLOEXEC, TEE_FD);
+    int p[2];
+    if (keep < 0) continue; /* not passed: the container gets /dev/null */
+    if (S(SYS_pipe2, p, O_CLOEXEC) < 0) { S(SYS_close, keep); continue; }
+    tee_from[s] = S(SYS_fcntl, p[0], F_DUPFD_CLOEXEC, TEE_FD);
+    S(SYS_close, p[0]);
+    S(SYS_fcntl, tee_from[s], F_SETFL, O_NONBLOCK); /* the read end only: the container's stays blocking */
+    S(SYS_dup3, p[1], 4 + s, 0);
+    S(SYS_close, p[1]);
+    tee_to[s] = keep;
+  }
+}
+
+/* All of buf to the CLI's fd (waiting where it is non-blocking and full): -1 once its reader is gone. */
+static int tee_write(long fd, const u8 *b, long n)
+{
+  while (n > 0) {
+    long w = S(SYS_write, fd, b, n);
+    if (w == -EINTR) continue;
+    if (w == -EAGAIN) {
+      struct pollfd p = { (int)fd, POLLOUT, 0 };
+      S(SYS_poll, &p, 1, 1000);
+      continue;
+    }
+    if (w < 0) return -1;
+    b += w;
+    n -= w;
+  }
+  return 0;
+}
+
+/* What there is on stream s, to the CLI's fd and the log; at EOF the stream is closed. */
+static void tee_pump(int s)
+{
+  static u8 buf[LINE_MAX];
+  for (int rounds = 0; rounds < 64; rounds++) {
+    long r = S(SYS_read, tee_from[s], buf, sizeof buf);
+    if (r == -EINTR) continue;
+    if (r == -EAGAIN) return;
+    if (r <= 0) break;
+    if (tee_to[s] >= 0 && tee_write(tee_to[s], buf, r) < 0) S(SYS_close, tee_to[s]), tee_to[s] = -1; /* the reader is gone */
+    log_bytes(s, buf, (size_t)r);
+    if (r < (long)sizeof buf) return;
+  }
+  if (tee_from[s] < 0) return;
+  S(SYS_close, tee_from[s]);
+  tee_from[s] = -1;
+  log_flush(s);
+}
+
+/* After the container's end: what it wrote, until EOF (its every process is gone with its PID
+ * namespace) or 200 ms without output (a process it left behind, without one, keeps the pipe). */
+static void tee_drain(void)
+{
+  while (tee_from[0] >= 0 || tee_from[1] >= 0) {
+    struct pollfd fds[2] = { { (int)tee_from[0], POLLIN, 0 }, { (int)tee_from[1], POLLIN, 0 } };
+    if (S(SYS_poll, fds, 2, 200) <= 0) break;
+    for (int s = 0; s < 2; s++) if (fds[s].revents) tee_pump(s);
+  }
+  for (int s = 0; s < 2; s++) log_flush(s);
+  if (log_fd >= 0) S(SYS_close, log_fd), log_fd = -1;
+}
+
 /* The init's report, forwarded signals, and the end. */
 static void follow(long pid, long pfd, int report)
 {
@@ -196,9 +271,11 @@ static void follow(long pid, long pfd, int report)
   long n = 0;
   int reported = 0, control = 1;
   for (;;) {
-    struct pollfd fds[3] = { { report, POLLIN, 0 }, { control ? 0 : -1, POLLIN, 0 }, { (int)pfd, POLLIN, 0 } };
+    struct pollfd fds[5] = { { report, POLLIN, 0 }, { control ? 0 : -1, POLLIN, 0 }, { (int)pfd, POLLIN, 0 },
+                             { (int)tee_from[0], POLLIN, 0 }, { (int)tee_from[1], POLLIN, 0 } };
     if (reported) fds[0].fd = -1;
-    if (S(SYS_poll, fds, 3, -1) < 0) continue;
+    if (S(SYS_poll, fds, 5, -1) < 0) continue;
+    for (int s = 0; s < 2; s++) if (fds[3 + s].revents) tee_pump(s);
     if (fds[0].revents) {
       long r = S(SYS_read, report, (u8 *)&f + n, sizeof f - n);
       if (r > 0 && (n += r) < (long)sizeof f) continue;
@@ -221,7 +298,10 @@ static void follow(long pid, long pfd, int report)
         free(m);
       }
     }
-    if (fds[2].revents && reported) report_exit(pfd, control);
+    if (fds[2].revents && reported) {
+      tee_drain();
+      report_exit(pfd, control);
+    }
   }
 }
 
@@ -248,15 +328,30 @@ static void follow(long pid, long pfd, int report)
 static int launch_mode(int argc, char **argv)
 {
   if (argc < 4) die(2);
+  long feed = -1;
+  const char *pid_ns = 0;
+  for (int i = 4; i + 1 < argc; i += 2) {
+    if (streq(argv[i], "-p")) pid_ns = argv[i + 1]; /* --pid container:NAME's /proc/<pid>/ns/pid */
+    else if (streq(argv[i], "-l")) log_path = argv[i + 1];
+    else if (streq(argv[i], "-s")) log_max = parse_u64(argv[i + 1]);
+    else if (streq(argv[i], "-n")) log_files = parse_u64(argv[i + 1]);
+    else if (streq(argv[i], "-f")) feed = (long)parse_u64(argv[i + 1]);
+  }
   struct waiting w;
   w.cloned = (u32)parse_u64(argv[2]) & EARLY_NS;
-  if (argc > 4 && !(w.cloned & CLONE_NEWPID)) clone_pid_ns = argv[4]; /* --pid container:NAME's /proc/<pid>/ns/pid */
+  if (pid_ns && !(w.cloned & CLONE_NEWPID)) clone_pid_ns = pid_ns;
   S(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if ((u64)S(SYS_getppid) != parse_u64(argv[3])) die(1); /* the CLI is already gone */
   /* The terminal's signals reach the CLI too, which forwards them: ours must not end us. */
   ignore(SIGINT); ignore(SIGQUIT); ignore(SIGHUP); ignore(SIGPIPE); ignore(SIGTSTP); ignore(SIGTTIN); ignore(SIGTTOU);
 
   int pfd = -1, report = -1;
+  if (log_path && feed >= 3) {
+    /* -t: the CLI copies the terminal and sends us a copy, logged as stdout. */
+    tee_from[0] = S(SYS_fcntl, feed, F_DUPFD_CLOEXEC, TEE_FD);
+    S(SYS_close, feed);
+    if (tee_from[0] >= 0) S(SYS_fcntl, tee_from[0], F_SETFL, O_NONBLOCK);
+  } else if (log_path) tee_setup();
   if (S(SYS_pipe2, w.plan, O_CLOEXEC) < 0) die(1);
   long pid = clone_child(w.cloned, await_plan, &w, &pfd, &report);
   S(SYS_close, w.plan[0]);
@@ -273,6 +368,7 @@ static int launch_mode(int argc, char **argv)
     die(0);
   }
   pass_plan(pfd, w.cloned, w.plan[1]);
+  if (log_path) log_open(0); /* the container's directory exists once its plan does */
   follow(pid, pfd, report);
   return 0;
 }

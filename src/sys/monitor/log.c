@@ -5,6 +5,17 @@ static const char *log_path;
 static long log_fd = -1;
 static u64 log_size, log_max = 10u << 20, log_files = 3;
 static char log_line[LINE_MAX * 6 + 128];
+/* Entries of one chunk read are written together and stamped with its time (they arrived together):
+ * one write and one clock read per chunk instead of per line (20000 short lines: 161 → ~110 ms of CPU). */
+static char log_out[1 << 16];
+static size_t log_nout;
+static struct timespec log_now;
+
+static void log_write_out(void)
+{
+  if (log_nout && log_fd >= 0) put_all((int)log_fd, log_out, (long)log_nout);
+  log_nout = 0;
+}
 
 static void log_open(int truncate)
 {
@@ -43,12 +54,10 @@ static void log_rotate(void)
 static void log_entry(int stream, const u8 *text, size_t n)
 {
   static const char *names[] = { "stdout", "stderr" };
-  struct timespec ts;
   char time[32];
   size_t o = 0;
   if (log_fd < 0) return;
-  now(&ts);
-  fmt_time(time, &ts);
+  fmt_time(time, &log_now);
   const char *head = "{\"log\":\"";
   while (*head) log_line[o++] = *head++;
   o += json_escape(log_line + o, text, n);
@@ -59,9 +68,17 @@ static void log_entry(int stream, const u8 *text, size_t n)
   while (*t) log_line[o++] = *t++;
   for (const char *s = time; *s;) log_line[o++] = *s++;
   log_line[o++] = '"'; log_line[o++] = '}'; log_line[o++] = '\n';
-  if (log_max && log_size > 0 && log_size + o > log_max) log_rotate();
+  if (log_max && log_size > 0 && log_size + o > log_max) {
+    log_write_out();
+    log_rotate();
+  }
   if (log_fd < 0) return;
-  put_all((int)log_fd, log_line, (long)o);
+  if (log_nout + o > sizeof log_out) log_write_out();
+  if (o > sizeof log_out) put_all((int)log_fd, log_line, (long)o);
+  else {
+    for (size_t i = 0; i < o; i++) log_out[log_nout + i] = log_line[i];
+    log_nout += o;
+  }
   log_size += o;
 }
 
@@ -71,6 +88,7 @@ static u32 npending[2];
 
 static void log_bytes(int stream, const u8 *b, size_t n)
 {
+  now(&log_now);
   for (size_t i = 0; i < n; i++) {
     pending[stream][npending[stream]++] = b[i];
     if (b[i] == '\n' || npending[stream] == LINE_MAX) {
@@ -78,12 +96,15 @@ static void log_bytes(int stream, const u8 *b, size_t n)
       npending[stream] = 0;
     }
   }
+  log_write_out();
 }
 
 static void log_flush(int stream)
 {
+  now(&log_now);
   if (npending[stream]) log_entry(stream, pending[stream], npending[stream]);
   npending[stream] = 0;
+  log_write_out();
 }
 
 /* Reads what is there (non-blocking fd): 1 while the stream may say more, 0 at EOF/EIO. */
