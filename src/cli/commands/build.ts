@@ -18,7 +18,7 @@ export const build: CommandSpec = {
       .option("platform", { type: "string", describe: "Set platform if server is multi-platform capable" })
       .option("iidfile", { type: "string", describe: "Write the image ID to the file" }),
   async run(ctx, argv, io) {
-    const { buildCommand } = await import("../../build/command.ts");
+    const { buildCommand } = await import("../build-command.ts");
     return await buildCommand(ctx, argv, io);
   },
 };

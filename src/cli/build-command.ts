@@ -3,12 +3,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Io } from "../cli/command.ts";
+import type { Io } from "./command.ts";
 import type { Ctx } from "../context.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { parsePlatform } from "../image/platform.ts";
 import { parseReference } from "../image/reference.ts";
-import { buildImage, BuildStepFailed } from "./builder.ts";
+import { buildImage } from "../build/builder.ts";
+import { BuildStepFailed } from "../build/request.ts";
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
 

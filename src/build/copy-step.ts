@@ -1,0 +1,140 @@
+// COPY and ADD: sources from the context, another stage or image (--from) or a download (ADD of a
+// URL), local archives unpacked (ADD), copied into a fresh upper directory that becomes the layer.
+import fs from "node:fs";
+import path from "node:path";
+import type { Ctx } from "../context.ts";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import { cleanSource, expandSource, hashSources, type ContextSource } from "./buildcontext.ts";
+import { stepKey } from "./cachekey.ts";
+import { BENEATH, copySource, IN_ROOT, isDirInImage, type CopyInto } from "./copy.ts";
+import type { Instruction } from "./dockerfile.ts";
+import { lowersOf, type State } from "./state.ts";
+import { commitLayer, fromCache, type StepEnv } from "./step-env.ts";
+import type { Step } from "./steps.ts";
+
+export async function copyStep(env: StepEnv, state: State, step: Extract<Step, { kind: "copy" }>, ins: Instruction, stageIndex: number): Promise<void> {
+  const { ctx, layout, context } = env;
+  const spec = step.copy;
+  // Each source with the root it is read from: the context, another stage or image, or a download.
+  const sources: { src: ContextSource; rel: string; keepOwner: boolean; resolve: number; archive: boolean }[] = [];
+  for (const s of spec.sources) {
+    if (spec.add && /^https?:\/\//.test(s)) {
+      const dl = env.tmpUpper();
+      const name = await download(ctx, s, dl, spec.checksum);
+      sources.push({ src: { root: dl, ignore: [] }, rel: name, keepOwner: false, resolve: BENEATH, archive: false });
+    } else if (spec.from !== undefined) {
+      sources.push({ src: { root: await env.sourceRootOf(spec.from, stageIndex), ignore: [] }, rel: cleanSource(s), keepOwner: true, resolve: IN_ROOT, archive: false });
+    } else {
+      for (const rel of expandSource(context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add && isArchive(path.join(context.root, rel)) });
+    }
+  }
+  if (spec.checksum !== undefined && !spec.sources.every((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD --checksum takes an http(s) source only (line ${ins.line})`);
+  const contentHash = sources.map((x) => hashSources(x.src, [x.rel], env.digests)).join(",");
+  state.key = stepKey(state.key, step.createdBy, { content: contentHash });
+  if (fromCache(env, state, step.createdBy)) return;
+  const upper = env.tmpUpper();
+  let owner: [number, number] | undefined;
+  if (spec.chown !== undefined) owner = await resolveChown(ctx, layout, state, spec.chown);
+  const c: CopyInto = { sys: ctx.sys, upper, lowers: lowersOf(layout, state), ...(owner ? { owner } : {}), ...(spec.chmod !== undefined ? { chmod: spec.chmod } : {}) };
+  const dest = path.posix.normalize(spec.dest.startsWith("/") ? spec.dest : path.posix.join(spec.workdir, spec.dest));
+  const intoDir = spec.dest.endsWith("/") || sources.length > 1 || isDirInImage(c, dest);
+  for (const x of sources) {
+    let root = x.src.root;
+    let rel = x.rel;
+    let keepOwner = x.keepOwner;
+    if (x.archive) {
+      // ADD of a local tar archive: its entries, owners kept, under the destination directory.
+      const out = env.tmpUpper();
+      const { unpackLayer } = await import("../rootfs/unpack.ts");
+      const file = path.join(root, rel);
+      const head = new Uint8Array(fs.readFileSync(file).subarray(0, 2));
+      await unpackLayer(Bun.file(file).stream(), head[0] === 0x1f && head[1] === 0x8b ? "gzip" : "none", out, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: `ADD ${rel}` });
+      root = out;
+      rel = ".";
+      keepOwner = true;
+    }
+    const rootFd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      copySource(c, rootFd, rel, dest, x.archive || intoDir, x.src.ignore, keepOwner, x.resolve);
+    } finally {
+      fs.closeSync(rootFd);
+    }
+  }
+  commitLayer(env, state, await env.adoptDir(upper), step.createdBy);
+}
+
+/** A local file ADD extracts: a gzip stream or an uncompressed tar (ustar magic). */
+export function isArchive(file: string): boolean {
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!st?.isFile() || st.size < 2) return false;
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const b = Buffer.alloc(263);
+    const n = fs.readSync(fd, b, 0, 263, 0);
+    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
+    return n >= 262 && b.subarray(257, 262).toString("latin1") === "ustar";
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * ADD's http(s) source into `dir`, as Docker saves it: the URL's last path name, mode 0600, its
+ * Last-Modified as mtime; --checksum (sha256) checked before anything is copied.
+ */
+async function download(ctx: Ctx, url: string, dir: string, checksum?: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await ctx.fetch(url, { redirect: "follow" });
+  } catch (err) {
+    throw new FailedPreconditionError(`Cannot download "${url}": ${(err as Error).message}`, { cause: err });
+  }
+  if (!res.ok) throw new FailedPreconditionError(`Cannot download "${url}": HTTP ${res.status}`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  const digest = `sha256:${new Bun.CryptoHasher("sha256").update(body).digest("hex")}`;
+  if (checksum !== undefined && digest !== checksum) throw new FailedPreconditionError(`Cannot download "${url}": digest mismatch ${digest}: expected ${checksum}`);
+  const name = path.posix.basename(new URL(url).pathname) || "index.html";
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, body, { mode: 0o600 });
+  const lm = res.headers.get("last-modified");
+  if (lm && !Number.isNaN(Date.parse(lm))) fs.utimesSync(file, new Date(lm), new Date(lm));
+  return name;
+}
+
+/** --chown user[:group] against the image's /etc/passwd and /etc/group (numbers taken as they are). */
+async function resolveChown(ctx: Ctx, layout: StoreLayout, s: State, spec: string): Promise<[number, number]> {
+  const [u = "", g] = spec.split(":");
+  const lowers = lowersOf(layout, s);
+  const read = (file: string): string[][] => {
+    for (const dir of lowers) {
+      const p = path.join(dir, file);
+      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      if (st?.isFile()) return fs.readFileSync(p, "utf8").split("\n").filter(Boolean).map((l) => l.split(":"));
+      if (st) break;
+    }
+    return [];
+  };
+  let uid: number;
+  let gid: number;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    gid = g === undefined ? uid : -1;
+  } else {
+    const e = read("etc/passwd").find((f) => f[0] === u);
+    if (!e) throw new NotFoundError(`Cannot resolve --chown "${spec}": unable to find user ${u}: no matching entries in passwd file`);
+    uid = Number(e[2]);
+    gid = Number(e[3]);
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const e = read("etc/group").find((f) => f[0] === g);
+      if (!e) throw new NotFoundError(`Cannot resolve --chown "${spec}": unable to find group ${g}: no matching entries in group file`);
+      gid = Number(e[2]);
+    }
+  }
+  void ctx;
+  if (gid < 0) throw new FailedPreconditionError(`Cannot resolve --chown "${spec}"`);
+  return [uid, gid];
+}

@@ -1,0 +1,67 @@
+// RUN: a container on the intermediate image (lifecycle/build-step.ts) whose upper directory,
+// less the mount points the runtime made, becomes the layer.
+import fs from "node:fs";
+import path from "node:path";
+import { stepKey } from "./cachekey.ts";
+import type { Instruction } from "./dockerfile.ts";
+import { BuildStepFailed } from "./request.ts";
+import { lowersOf, tempRecord, type State } from "./state.ts";
+import { commitLayer, fromCache, type StepEnv } from "./step-env.ts";
+import type { Step } from "./steps.ts";
+
+export async function runStep(env: StepEnv, state: State, step: Extract<Step, { kind: "run" }>, ins: Instruction): Promise<void> {
+  const { ctx, req, layout, cancel } = env;
+  state.key = stepKey(state.key, step.createdBy, { env: JSON.stringify(step.env), user: step.user ?? "", workdir: step.workdir, shell: JSON.stringify(state.config.Shell ?? []) });
+  if (fromCache(env, state, step.createdBy)) return;
+  const rec = tempRecord(ctx, layout, env.scratch, state);
+  const { runBuildStep } = await import("../lifecycle/build-step.ts");
+  const at = env.counts.step;
+  let myKill: ((s: NodeJS.Signals) => void) | undefined;
+  const r = await runBuildStep(ctx, {
+    image: rec.id,
+    argv: step.argv,
+    env: step.env,
+    ...(step.user ? { user: step.user } : {}),
+    workdir: step.workdir,
+    network: req.network,
+    stdout: req.stdout,
+    stderr: req.stderr,
+    started: (kill) => {
+      myKill = kill;
+      cancel.kills.add(kill);
+      if (cancel.stopped) kill("SIGKILL");
+    },
+  });
+  if (myKill) cancel.kills.delete(myKill);
+  try {
+    cancel.check();
+    if (r.exitCode !== 0) {
+      const shown = ins.json ? JSON.stringify(step.argv) : step.argv.join(" ");
+      throw new BuildStepFailed(`failed to solve: step ${at}/${env.total} (${req.dockerfile.name}:${ins.line}) RUN: process "${shown}" did not complete successfully: exit code: ${r.exitCode}`, r.exitCode);
+    }
+    pruneMountpoints(r.upper, lowersOf(layout, state));
+    commitLayer(env, state, await env.layerFromDir(state, r.upper), step.createdBy);
+  } finally {
+    await r.remove();
+    req.progress(`Removing intermediate container ${r.id.slice(0, 12)}`);
+  }
+}
+
+/** The files the runtime bind-mounts over (and made, empty, in the upper dir when the image lacked them). */
+const MOUNTPOINT_FILES = ["etc/hostname", "etc/hosts", "etc/resolv.conf"];
+
+/**
+ * The mount points a RUN's container got made in its upper dir are not the step's changes: empty
+ * ones the image did not have go (and /etc with them when nothing else is in it), as BuildKit
+ * removes its own.
+ */
+export function pruneMountpoints(upper: string, lowers: readonly string[]): void {
+  for (const rel of MOUNTPOINT_FILES) {
+    const st = fs.lstatSync(path.join(upper, rel), { throwIfNoEntry: false });
+    if (!st?.isFile() || st.size !== 0) continue;
+    if (lowers.some((l) => fs.lstatSync(path.join(l, rel), { throwIfNoEntry: false }))) continue;
+    fs.unlinkSync(path.join(upper, rel));
+  }
+  const etc = path.join(upper, "etc");
+  if (fs.lstatSync(etc, { throwIfNoEntry: false })?.isDirectory() && fs.readdirSync(etc).length === 0 && !lowers.some((l) => fs.existsSync(path.join(l, "etc")))) fs.rmdirSync(etc);
+}
