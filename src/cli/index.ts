@@ -58,6 +58,7 @@ export const GROUPS: Readonly<Record<string, { describe: string; load: () => Pro
   network: { describe: "Manage networks", load: async () => (await import("./commands/network.ts")).networkSubcommands },
   volume: { describe: "Manage volumes", load: async () => (await import("./commands/volume.ts")).volumeSubcommands },
   system: { describe: "Manage tinydock", load: async () => (await import("./commands/system.ts")).systemSubcommands },
+  pod: { describe: "Manage pods", load: async () => (await import("./commands/pod.ts")).podSubcommands },
 };
 
 /**

@@ -12,11 +12,19 @@ const builder: CommandSpec["builder"] = (y) =>
     .option("filter", { alias: "f", type: "string", array: true, describe: "Filter output based on conditions provided (status=, name=, label=, id=, exited=)" })
     .option("format", { type: "string", describe: 'Format output: "table", "json", or a Go template' });
 
+/** pod= by name or id prefix, as ids; a pod that does not exist matches nothing. */
+async function podIds(ctx: import("../../context.ts").Ctx, refs: string[]): Promise<string[]> {
+  const { listPods } = await import("../../pod/store.ts");
+  const pods = listPods(ctx.root);
+  return refs.map((r) => pods.find((p) => p.name === r)?.id ?? pods.find((p) => r.length > 0 && p.id.startsWith(r))?.id ?? `no-such-pod:${r}`);
+}
+
 const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const { listLive } = await import("../../lifecycle/live.ts");
   const { commandOf } = await import("../../lifecycle/inspect.ts");
   const { containerRow, parseFilters, selectContainers } = await import("../views/containers.ts");
   const filters = parseFilters(((argv.filter as string[] | undefined) ?? []).map(String));
+  if (filters.pod) filters.pod = await podIds(ctx, filters.pod);
   const last = argv.latest ? 1 : typeof argv.last === "number" && argv.last > 0 ? argv.last : undefined;
   const list = selectContainers(listLive(ctx), { all: Boolean(argv.all), ...(last !== undefined ? { last } : {}), filters });
   const noTrunc = Boolean(argv["no-trunc"]);

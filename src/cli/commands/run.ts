@@ -80,6 +80,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "log-driver", type: "string", describe: "Logging driver for the container (json-file, local, none)" },
   { name: "dns-opt", type: "string", array: true, describe: "Set DNS options (alias of --dns-option)" },
   { name: "mac-address", type: "string", describe: "Container MAC address (e.g., 92:d0:c6:0a:29:33)" },
+  { name: "pod", type: "string", describe: "Run container in an existing pod (NAME), or a new one (new:NAME)" },
 ];
 
 /** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */
@@ -107,7 +108,8 @@ export const run: CommandSpec = {
   },
   async run(ctx, argv, io) {
     const { runCommand } = await import("../../lifecycle/run-command.ts");
-    return await runCommand(ctx, argv, io, { list, str });
+    const adjust = argv.pod === undefined ? undefined : async (req: import("../../lifecycle/run/request.ts").RunRequest) => (await import("../../pod/join.ts")).joinPod(ctx, req, String(argv.pod));
+    return await runCommand(ctx, argv, io, { list, str, ...(adjust ? { adjust } : {}) });
   },
 };
 

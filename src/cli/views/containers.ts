@@ -103,7 +103,7 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
   };
 }
 
-const FILTER_KEYS = ["status", "name", "label", "id", "exited", "ancestor"] as const;
+const FILTER_KEYS = ["status", "name", "label", "id", "exited", "ancestor", "pod"] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 export type ContainerFilters = Partial<Record<FilterKey, string[]>>;
 
@@ -151,6 +151,8 @@ export function matchesFilters(c: LiveContainer, f: ContainerFilters): boolean {
   if (f.name && !f.name.some((p) => nameMatches(p, rec.name))) return false;
   if (f.id && !f.id.some((p) => rec.id.startsWith(p))) return false;
   if (f.ancestor && !f.ancestor.some((a) => ancestorMatches(a, rec))) return false;
+  // pod= holds pod ids: the CLI resolved names first (ps.ts).
+  if (f.pod && !f.pod.some((p) => rec.pod !== undefined && rec.pod.startsWith(p))) return false;
   if (f.exited && !(c.state.Status === "exited" && f.exited.some((v) => Number(v) === c.state.ExitCode))) return false;
   if (f.label) {
     for (const l of f.label) {

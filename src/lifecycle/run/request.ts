@@ -33,6 +33,8 @@ export interface RunRequest {
   attach?: ("stdin" | "stdout" | "stderr")[];
   /** --cidfile, for HostConfig.ContainerIDFile (the CLI writes it). */
   cidfile?: string;
+  /** --pod, resolved to the pod's id (src/pod/join.ts set the namespace modes). */
+  pod?: string;
 }
 
 export type PullPolicy = "missing" | "always" | "never";
