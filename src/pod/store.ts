@@ -32,12 +32,18 @@ function podFile(root: string, id: string): string {
   return path.join(podsDir(root), `${id}.json`);
 }
 
+/** Files that belong to the pod (play kube's volumes): removed with it. */
+export function podDataDir(root: string, id: string): string {
+  return `${podFile(root, id).slice(0, -".json".length)}.d`;
+}
+
 export function savePod(root: string, pod: PodRecord): void {
   fs.mkdirSync(podsDir(root), { recursive: true, mode: 0o700 });
   writeFileAtomic(podFile(root, pod.id), `${JSON.stringify(pod, null, 2)}\n`, 0o600);
 }
 
 export function deletePod(root: string, id: string): void {
+  fs.rmSync(podDataDir(root, id), { recursive: true, force: true });
   fs.rmSync(podFile(root, id), { force: true });
 }
 
