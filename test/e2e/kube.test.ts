@@ -133,3 +133,35 @@ test("bad files: one line naming the file (and line), nothing made", () => {
   expect(T(["ps", "-a", "-q"]).stdout).toBe("");
   expect(T(["pod", "ls", "-q"]).stdout).toBe("");
 }, 60_000);
+
+test("generate kube → rm → play runs the same thing (command, env, port, memory, label, volume, restart)", async () => {
+  const { T } = e;
+  const data = fs.mkdtempSync(path.join(e.dir, "data-"));
+  fs.writeFileSync(path.join(data, "i"), "FROM-HOST\n");
+  const run = T(["run", "-d", "--name", "gen", "-p", "18081:8080", "-e", "GREETING=hi there", "-m", "64m", "-l", "tier=web", "--restart", "on-failure", "-v", `${data}:/www:ro`, "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]);
+  expect(run.code).toBe(0);
+  const before = JSON.parse(T(["inspect", "gen"]).stdout)[0];
+  const gen = T(["generate", "kube", "--service", "gen"]);
+  expect(gen.stderr).toBe("");
+  expect(gen.code).toBe(0);
+  expect(gen.stdout).toContain("kind: Pod");
+  expect(gen.stdout).toContain("kind: Service");
+  const file = path.join(e.dir, "gen.yaml");
+  fs.writeFileSync(file, gen.stdout);
+  expect(T(["rm", "-f", "gen"]).code).toBe(0);
+  const play = T(["kube", "play", file]);
+  expect(play.stderr).toBe("");
+  expect(play.code).toBe(0);
+  const after = JSON.parse(T(["inspect", "gen-pod-gen"]).stdout)[0];
+  expect([after.Path, after.Args]).toEqual([before.Path, before.Args]);
+  expect(after.Config.Env).toContain("GREETING=hi there");
+  expect(after.HostConfig.Memory).toBe(67108864);
+  expect(after.HostConfig.RestartPolicy.Name).toBe("on-failure");
+  expect(after.Config.Labels.tier).toBe("web");
+  const ip = JSON.parse(T(["pod", "inspect", "gen-pod"]).stdout)[0].InfraConfig.IPAddress;
+  await until("the replayed httpd", () => e.sh(["curl", "-s", "-m", "1", `http://${ip}:8080/i`]).stdout === "FROM-HOST\n");
+  expect(T(["play", "kube", "--down", file]).code).toBe(0);
+  expect(T(["ps", "-a", "-q"]).stdout).toBe("");
+  expect(e.rules()).not.toContain("TINYDOCK-KUBE");
+  expect(e.rules()).not.toContain("18081");
+}, 120_000);
