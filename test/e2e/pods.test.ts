@@ -100,7 +100,8 @@ test("pod stop/start: the infra is made again, the containers rejoin it; --pod n
   const pid = JSON.parse(T(["pod", "inspect", "p2"]).stdout)[0].InfraConfig.PID;
   const wNet = T(["exec", "w", "readlink", "/proc/self/ns/net"]).stdout.trim();
   expect(wNet).toBe(fs.readlinkSync(`/proc/${pid}/ns/net`));
-  expect(T(["pod", "restart", "p2"]).code).toBe(0);
+  expect(T(["pod", "restart", "-t", "1", "p2"]).code).toBe(0);
+  expect(T(["pod", "stop", "-t", "x", "p2"]).code).not.toBe(0);
   expect(T(["pod", "kill", "p2"]).code).toBe(0);
   expect(T(["pod", "rm", "-f", "p2"]).code).toBe(0);
 

@@ -1,5 +1,6 @@
 // `pod` and its subcommands, as podman names them. Thin: src/pod/ does the work.
 import type { Ctx } from "../../context.ts";
+import { ParseError } from "../../errors.ts";
 import type { CommandSpec, Io } from "../command.ts";
 
 const strings = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
@@ -121,16 +122,23 @@ const verb = (name: string, describe: string, builder: CommandSpec["builder"], f
   run: async (ctx, argv, io) => await eachPod(io, argv.pods, (ref) => fn(ctx, ref, argv)),
 });
 
+/** -t: whole seconds (-1 waits forever, as stop's). */
+function timeOf(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(String(v))) throw new ParseError(`Cannot parse --time "${String(v)}": not a whole number of seconds`);
+  return Number(v);
+}
+
 const start = verb("start", "Start one or more pods", undefined, async (ctx, ref) => (await import("../../pod/pods.ts")).startPod(ctx, ref));
 const stop = verb(
   "stop",
   "Stop one or more pods",
   (y) => y.option("time", { alias: "t", type: "string", describe: "Seconds to wait before killing the containers" }),
-  async (ctx, ref, argv) => (await import("../../pod/pods.ts")).stopPod(ctx, ref, argv.time === undefined ? undefined : Number(argv.time)),
+  async (ctx, ref, argv) => (await import("../../pod/pods.ts")).stopPod(ctx, ref, timeOf(argv.time)),
 );
-const restart = verb("restart", "Restart one or more pods", undefined, async (ctx, ref) => {
+const restart = verb("restart", "Restart one or more pods", (y) => y.option("time", { alias: "t", type: "string", describe: "Seconds to wait before killing the containers" }), async (ctx, ref, argv) => {
   const pods = await import("../../pod/pods.ts");
-  await pods.stopPod(ctx, ref);
+  await pods.stopPod(ctx, ref, timeOf(argv.time));
   return await pods.startPod(ctx, ref);
 });
 const kill = verb(
