@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { isKind } from "../errors.ts";
+import { FailedPreconditionError, isKind } from "../errors.ts";
 import { runDetached } from "../lifecycle/run.ts";
 import type { RunRequest } from "../lifecycle/run/request.ts";
 import { DEFAULT_NAMESPACE_MODES } from "../lifecycle/run/namespaces.ts";
@@ -60,7 +60,7 @@ function makeVolumes(root: string, pod: PodRecord, p: KubePod): Map<string, stri
   const base = kubeVolumeDir(root, pod.id);
   for (const v of p.volumes) {
     if (v.source.kind === "hostPath") {
-      fs.mkdirSync(v.source.path, { recursive: true });
+      checkHostPath(v.name, v.source);
       out.set(v.name, v.source.path);
       continue;
     }
@@ -76,6 +76,17 @@ function makeVolumes(root: string, pod: PodRecord, p: KubePod): Map<string, stri
     out.set(v.name, dir);
   }
   return out;
+}
+
+/** The hostPath types' checks (the kubelet's): DirectoryOrCreate and the unchecked "" make a missing directory, as `-v` does. */
+function checkHostPath(name: string, src: { path: string; type: string }): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(src.path);
+  } catch {}
+  if (src.type === "File" && !st?.isFile()) throw new FailedPreconditionError(`Cannot mount volume "${name}": hostPath ${src.path} is not a file`);
+  if (src.type === "Directory" && !st?.isDirectory()) throw new FailedPreconditionError(`Cannot mount volume "${name}": hostPath ${src.path} is not a directory`);
+  if (!st) fs.mkdirSync(src.path, { recursive: true, mode: 0o755 });
 }
 
 export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string) => void): Promise<Played> {

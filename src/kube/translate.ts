@@ -9,7 +9,7 @@ export type RestartName = "always" | "on-failure" | "no";
 
 export interface KubeVolume {
   name: string;
-  source: { kind: "hostPath"; path: string } | { kind: "emptyDir" } | { kind: "files"; from: string; files: Record<string, string> };
+  source: { kind: "hostPath"; path: string; type: "" | "Directory" | "DirectoryOrCreate" | "File" } | { kind: "emptyDir" } | { kind: "files"; from: string; files: Record<string, string> };
 }
 
 export interface KubeContainer {
@@ -115,6 +115,14 @@ class Reader {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "boolean") this.fail(path, "must be true or false");
     return v;
+  }
+  /** A quantity through its parser, its refusal named with the file and field. */
+  quantity(parse: (v: unknown, what: string) => number, v: unknown, path: string): number {
+    try {
+      return parse(v, path);
+    } catch (err) {
+      return this.fail(path, (err as Error).message.replace(/^Cannot parse quantity \S+ /, "cannot parse quantity "));
+    }
   }
   labels(v: unknown, path: string): Record<string, string> {
     const o = this.obj(v, path) ?? {};
@@ -276,8 +284,8 @@ function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolum
     const p = r.str(src.path, `${path}.hostPath.path`, true)!;
     if (!p.startsWith("/")) r.fail(`${path}.hostPath.path`, "must be absolute");
     const t = r.str(src.type, `${path}.hostPath.type`) ?? "";
-    if (!["", "Directory", "DirectoryOrCreate", "File"].includes(t)) r.fail(`${path}.hostPath.type`, `"${t}" is not supported`);
-    return { name, source: { kind: "hostPath", path: p } };
+    if (t !== "" && t !== "Directory" && t !== "DirectoryOrCreate" && t !== "File") r.fail(`${path}.hostPath.type`, `"${t}" is not supported`);
+    return { name, source: { kind: "hostPath", path: p, type: t } };
   }
   if (kind === "emptyDir") {
     r.known(src, `${path}.emptyDir`, ["sizeLimit"]);
@@ -446,17 +454,17 @@ function readResources(r: Reader, res: Obj, at: string, out: KubeContainer): voi
   r.known(limits, `${at}.limits`, ["memory", "cpu"]);
   r.known(requests, `${at}.requests`, ["memory", "cpu"]);
   if (limits.memory !== undefined) {
-    out.memory = memoryBytes(limits.memory, `${at}.limits.memory`);
+    out.memory = r.quantity(memoryBytes, limits.memory, `${at}.limits.memory`);
     if (out.memory < 6 * 1024 * 1024) r.fail(`${at}.limits.memory`, "below the 6 MiB the runtime allows");
   }
   if (requests.memory !== undefined) {
-    const req = memoryBytes(requests.memory, `${at}.requests.memory`);
+    const req = r.quantity(memoryBytes, requests.memory, `${at}.requests.memory`);
     if (out.memory !== undefined && req > out.memory) r.fail(`${at}.requests.memory`, "must be less than or equal to the memory limit");
   }
   let cpuRequest: number | undefined;
-  if (requests.cpu !== undefined) cpuRequest = milliCpu(requests.cpu, `${at}.requests.cpu`);
+  if (requests.cpu !== undefined) cpuRequest = r.quantity(milliCpu, requests.cpu, `${at}.requests.cpu`);
   if (limits.cpu !== undefined) {
-    const m = milliCpu(limits.cpu, `${at}.limits.cpu`);
+    const m = r.quantity(milliCpu, limits.cpu, `${at}.limits.cpu`);
     if (m <= 0) r.fail(`${at}.limits.cpu`, "must be positive");
     if (cpuRequest !== undefined && cpuRequest > m) r.fail(`${at}.requests.cpu`, "must be less than or equal to the cpu limit");
     out.cpuQuota = cpuQuotaOf(m);
