@@ -62,6 +62,10 @@ export const GROUPS: Readonly<Record<string, { describe: string; load: () => Pro
   network: { describe: "Manage networks", load: async () => (await import("./commands/network.ts")).networkSubcommands },
   volume: { describe: "Manage volumes", load: async () => (await import("./commands/volume.ts")).volumeSubcommands },
   system: { describe: "Manage tinydock", load: async () => (await import("./commands/system.ts")).systemSubcommands },
+  pod: { describe: "Manage pods", load: async () => (await import("./commands/pod.ts")).podSubcommands },
+  play: { describe: "Play Kubernetes YAML", load: async () => (await import("./commands/kube.ts")).playSubcommands },
+  generate: { describe: "Generate Kubernetes YAML", load: async () => (await import("./commands/kube.ts")).generateSubcommands },
+  kube: { describe: "Play or generate Kubernetes YAML", load: async () => (await import("./commands/kube.ts")).kubeSubcommands },
 };
 
 /**

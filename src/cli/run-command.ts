@@ -23,7 +23,12 @@ import os from "node:os";
 
 const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT"];
 
-type ArgHelpers = { list: (v: unknown) => string[]; str: (v: unknown) => string | undefined };
+type ArgHelpers = {
+  list: (v: unknown) => string[];
+  str: (v: unknown) => string | undefined;
+  /** A later stage's say on the request before it runs (--pod: src/pod/join.ts). */
+  adjust?: (req: RunRequest) => Promise<void>;
+};
 
 /** run's and create's arguments as a RunRequest (the same options, Docker's). */
 export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h: ArgHelpers): Promise<RunRequest> {
@@ -144,6 +149,7 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
 export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
   {
     const req = await buildRunRequest(ctx, argv, h);
+    await h.adjust?.(req);
     const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
     if (req.lifetime.detach) {
       const d = await withCidfile(cid, () => runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }));
@@ -229,6 +235,7 @@ async function withCidfile<T extends { id: string }>(cid: ReturnType<typeof clai
 export async function createCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io, h: ArgHelpers): Promise<number> {
   {
     const req = await buildRunRequest(ctx, argv, h);
+    await h.adjust?.(req);
     const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
     const { id } = await withCidfile(cid, () => createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }));
     io.out(`${id}\n`);

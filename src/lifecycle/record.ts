@@ -56,6 +56,7 @@ export function containerRecord(req: RunRequest, f: RecordFacts): ContainerRecor
     network: f.network,
     networkOptions: f.networkOptions,
     cgroupPath: f.cgroupPath,
+    ...(req.pod ? { pod: req.pod } : {}),
   };
 }
 

@@ -48,6 +48,8 @@ export interface ContainerRecord {
   network?: NetworkSettingsRecord;
   /** run's network flags, for `start` to attach again after a cleanup detached the network. */
   networkOptions?: NetworkOptions;
+  /** The id of the pod the container belongs to (src/pod/). */
+  pod?: string;
 }
 
 export interface ContainerPaths {

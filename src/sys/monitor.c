@@ -19,6 +19,7 @@
  *     no_new_privs and seccomp, reports on fd 1 and exits as the command did (128+N for signal N).
  *
  *   tinydock-monitor launch CLONEFLAGS PARENTPID    (see monitor/launch.c)
+ *   tinydock-monitor pause NETNS HOSTNAME           (a pod's infra process, see monitor/pause.c)
  *
  * The report on fd 1, i32 little-endian: [2, pid] once the command has exec'd, or [1, stage, errno,
  * index, len, detail...] (init.c's failure record) when it could not be started (enum event in
@@ -39,6 +40,7 @@
 #include "monitor/stdin.c"
 #include "monitor/run.c"
 #include "monitor/launch.c"
+#include "monitor/pause.c"
 
 int main(int argc, char **argv, char **envp)
 {
@@ -49,6 +51,7 @@ int main(int argc, char **argv, char **envp)
   if (argc >= 2 && streq(argv[1], "run")) return run_mode(argc, argv, envp);
   if (argc >= 2 && streq(argv[1], "exec")) return exec_mode(argc, argv);
   if (argc >= 2 && streq(argv[1], "launch")) return launch_mode(argc, argv);
+  if (argc >= 2 && streq(argv[1], "pause")) return pause_mode(argc, argv);
   put_all(2, "usage: tinydock-monitor run|exec|launch ...\n", 44);
   return 2;
 }

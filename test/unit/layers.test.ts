@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 
-const ORDER = ["sys", "image", "registry", "store", "rootfs", "runtime", "network", "lifecycle", "build", "cli"];
+const ORDER = ["sys", "image", "registry", "store", "rootfs", "runtime", "network", "lifecycle", "build", "pod", "kube", "cli"];
 const SRC = path.join(import.meta.dir, "..", "..", "src");
 
 /** Relative imports that load code: `import … from`, `export … from` and `import(…)`, less `import type`/`export type`. */

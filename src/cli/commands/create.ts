@@ -13,6 +13,7 @@ export const create: CommandSpec = {
   async run(ctx, argv, io) {
     if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
     const { createCommand } = await import("../run-command.ts");
-    return await createCommand(ctx, argv, io, { list, str });
+    const adjust = argv.pod === undefined ? undefined : async (req: import("../../lifecycle/run/request.ts").RunRequest) => (await import("../../pod/join.ts")).joinPod(ctx, req, String(argv.pod));
+    return await createCommand(ctx, argv, io, { list, str, ...(adjust ? { adjust } : {}) });
   },
 };

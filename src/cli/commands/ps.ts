@@ -19,11 +19,19 @@ const builder: CommandSpec["builder"] = (y) =>
     .option("noheading", { type: "boolean", default: false, describe: "Do not print the header row (podman)" })
     .option("format", { type: "string", describe: 'Format output: "table", "json", "table TEMPLATE" or a Go template' });
 
+/** pod= by name or id prefix, as ids; a pod that does not exist matches nothing. */
+async function podIds(ctx: import("../../context.ts").Ctx, refs: string[]): Promise<string[]> {
+  const { listPods } = await import("../../pod/store.ts");
+  const pods = listPods(ctx.root);
+  return refs.map((r) => pods.find((p) => p.name === r)?.id ?? pods.find((p) => r.length > 0 && p.id.startsWith(r))?.id ?? `no-such-pod:${r}`);
+}
+
 const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const { listLive } = await import("../../lifecycle/live.ts");
   const { containerRow } = await import("../views/containers.ts");
   const { parseFilters, selectContainers } = await import("../views/container-filters.ts");
   const filters = parseFilters(((argv.filter as string[] | undefined) ?? []).map(String));
+  if (filters.pod) filters.pod = await podIds(ctx, filters.pod);
   const last = argv.latest ? 1 : typeof argv.last === "number" && argv.last > 0 ? argv.last : undefined;
   const cache = new Map();
   const { imageConfigOf, commandOf } = await import("../../lifecycle/inspect.ts");

@@ -88,6 +88,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "health-start-interval", type: "string", describe: "Time between running the check during the start period (ms|s|m|h) (default 0s)" },
   { name: "health-retries", type: "int", describe: "Consecutive failures needed to report unhealthy" },
   { name: "no-healthcheck", type: "boolean", default: false, describe: "Disable any container-specified HEALTHCHECK" },
+  { name: "pod", type: "string", describe: "Run container in an existing pod (NAME), or a new one (new:NAME)" },
 ];
 
 /** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */
@@ -116,7 +117,8 @@ export const run: CommandSpec = {
   async run(ctx, argv, io) {
     if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
     const { runCommand } = await import("../run-command.ts");
-    return await runCommand(ctx, argv, io, { list, str });
+    const adjust = argv.pod === undefined ? undefined : async (req: import("../../lifecycle/run/request.ts").RunRequest) => (await import("../../pod/join.ts")).joinPod(ctx, req, String(argv.pod));
+    return await runCommand(ctx, argv, io, { list, str, ...(adjust ? { adjust } : {}) });
   },
 };
 

@@ -23,6 +23,7 @@ export const PS_FILTER_KEYS = [
   "label",
   "name",
   "network",
+  "pod",
   "publish",
   "since",
   "status",
@@ -39,6 +40,8 @@ export interface ContainerFilters {
   publish?: Set<string>;
   expose?: Set<string>;
   isTask?: boolean;
+  /** pod=: pod ids (the CLI resolves names first: ps.ts). */
+  pod?: string[];
 }
 
 /** health=starting|healthy|unhealthy|none: State.Health's status, "none" without a check. */
@@ -64,6 +67,8 @@ export function parseFilters(specs: readonly string[]): ContainerFilters {
   for (const v of args.get("health") ?? []) {
     if (!HEALTHS.includes(v)) throw new InvalidArgumentError(`Unrecognised filter value for health: ${v}`);
   }
+  const pod = args.get("pod");
+  if (pod) out.pod = [...pod];
   const isTask = boolFilter(args, "is-task");
   if (isTask !== undefined) out.isTask = isTask;
   const publish = args.get("publish");
@@ -153,6 +158,7 @@ export function matchesFilters(c: LiveContainer, f: ContainerFilters, o: Pick<Ps
   }
   const status = a.get("status");
   if (status && !status.includes(c.state.Status)) return false;
+  if (f.pod && !f.pod.some((p) => rec.pod !== undefined && rec.pod.startsWith(p))) return false;
   const health = a.get("health");
   if (health && !healthMatches(c, health)) return false;
   const volume = a.get("volume");

@@ -38,6 +38,8 @@ export interface RunRequest {
   healthcheck?: HealthConfig;
   /** --cidfile, for HostConfig.ContainerIDFile (the CLI writes it). */
   cidfile?: string;
+  /** --pod, resolved to the pod's id (src/pod/join.ts set the namespace modes). */
+  pod?: string;
 }
 
 export type PullPolicy = "missing" | "always" | "never";

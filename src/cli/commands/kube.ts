@@ -1,0 +1,77 @@
+// `play kube FILE|-` (and `kube play`), `kube generate`: podman's verbs. Thin: src/kube/ does the work.
+import type { CommandSpec } from "../command.ts";
+
+const playKube: CommandSpec = {
+  command: "kube <file>",
+  describe: "Create pods and containers from Kubernetes YAML (- reads stdin)",
+  builder: (y) =>
+    y
+      .positional("file", { type: "string" })
+      .option("down", { type: "boolean", default: false, describe: "Remove the pods and Services the YAML made" })
+      .option("replace", { type: "boolean", default: false, describe: "Remove what the YAML made first, then play it" }),
+  async run(ctx, argv, io) {
+    const { readKubeFile } = await import("../../kube/read.ts");
+    const { translateKube } = await import("../../kube/translate.ts");
+    const file = String(argv.file);
+    const docs = readKubeFile(file, file === "-" ? await io.readStdin() : undefined);
+    const plan = translateKube(docs, file === "-" ? "stdin" : file);
+    for (const w of plan.warnings) io.err(`WARNING: ${w}\n`);
+    const { playKube, downKube } = await import("../../kube/play.ts");
+    if (argv.down) {
+      const removed = await downKube(ctx, plan);
+      io.out(`Pods stopped and removed:\n${removed.map((id) => `${id}\n`).join("")}`);
+      return;
+    }
+    if (argv.replace) await downKube(ctx, plan);
+    const played = await playKube(ctx, plan, io.err);
+    for (const p of played.pods) io.out(`Pod:\n${p.id}\nContainers:\n${p.containers.map((c) => `${c}\n`).join("")}\n`);
+  },
+};
+
+const generateKube: CommandSpec = {
+  command: "kube <names..>",
+  describe: "Generate Kubernetes YAML from pods or containers",
+  builder: (y) => y.positional("names", { type: "string", array: true }).option("service", { alias: "s", type: "boolean", default: false, describe: "Add a Service for the published ports" }),
+  async run(ctx, argv, io) {
+    const { generateKube, kubeYaml } = await import("../../kube/generate.ts");
+    const { findPod, podContainers } = await import("../../pod/pods.ts");
+    const { findContainer, readContainer } = await import("../../store/containers.ts");
+    const { readBlob } = await import("../../store/content.ts");
+    const { openStore } = await import("../../store/init.ts");
+    const { isKind } = await import("../../errors.ts");
+    const layout = openStore(ctx.root);
+    const imageOf = (rec: import("../../store/containers.ts").ContainerRecord) => {
+      try {
+        return (JSON.parse(new TextDecoder().decode(readBlob(layout, rec.imageId))) as { config?: import("../../image/manifest.ts").ContainerConfig }).config ?? {};
+      } catch {
+        return {}; // the image is gone: everything counts as asked
+      }
+    };
+    const objects: Record<string, unknown>[] = [];
+    for (const name of (argv.names as unknown[]).map(String)) {
+      let pod: import("../../pod/store.ts").PodRecord | undefined;
+      try {
+        pod = findPod(ctx.root, name);
+      } catch (err) {
+        if (!isKind(err, "NotFound")) throw err;
+      }
+      if (pod) {
+        const infra = readContainer(ctx.root, pod.infraId);
+        const containers = podContainers(ctx, pod).map((c) => ({ rec: c.record, image: imageOf(c.record) }));
+        objects.push(...generateKube({ pod, ...(infra ? { infra } : {}), containers }, { service: Boolean(argv.service) }));
+      } else {
+        const rec = findContainer(ctx.root, name);
+        objects.push(...generateKube({ containers: [{ rec, image: imageOf(rec) }] }, { service: Boolean(argv.service) }));
+      }
+    }
+    io.out(kubeYaml(objects));
+  },
+};
+
+export const generateSubcommands: readonly CommandSpec[] = [generateKube];
+
+export const playSubcommands: readonly CommandSpec[] = [playKube];
+export const kubeSubcommands: readonly CommandSpec[] = [
+  { ...playKube, command: "play <file>" },
+  { ...generateKube, command: "generate <names..>" },
+];

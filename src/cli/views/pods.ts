@@ -1,0 +1,93 @@
+// What `pod ps` and `pod inspect` show of a pod, in podman's field names. Pure.
+import { ParseError } from "../../errors.ts";
+import type { LiveContainer } from "../../lifecycle/live.ts";
+import type { PodRecord } from "../../pod/store.ts";
+import { since } from "../format.ts";
+
+export interface PodView {
+  pod: PodRecord;
+  members: LiveContainer[];
+  status: string;
+}
+
+const FILTER_KEYS = ["name", "id", "label", "status"] as const;
+export type PodFilters = Partial<Record<(typeof FILTER_KEYS)[number], string[]>>;
+
+export function parsePodFilters(specs: string[]): PodFilters {
+  const out: PodFilters = {};
+  for (const spec of specs) {
+    const i = spec.indexOf("=");
+    if (i <= 0) throw new ParseError(`Bad format of filter (expected name=value): ${spec}`);
+    const key = spec.slice(0, i).trim().toLowerCase() as (typeof FILTER_KEYS)[number];
+    if (!FILTER_KEYS.includes(key)) throw new ParseError(`Invalid filter '${key}' (name, id, label, status)`);
+    (out[key] ??= []).push(spec.slice(i + 1));
+  }
+  return out;
+}
+
+/** Values of one key are OR'd, keys AND'd; status compares podman's words case-insensitively. */
+export function podMatches(v: PodView, f: PodFilters): boolean {
+  const { pod } = v;
+  if (f.name && !f.name.some((n) => matchName(n, pod.name))) return false;
+  if (f.id && !f.id.some((p) => pod.id.startsWith(p))) return false;
+  if (f.status && !f.status.some((s) => s.toLowerCase() === v.status.toLowerCase())) return false;
+  for (const l of f.label ?? []) {
+    const i = l.indexOf("=");
+    if (i < 0 ? !(l in pod.labels) : pod.labels[l.slice(0, i)] !== l.slice(i + 1)) return false;
+  }
+  return true;
+}
+
+function matchName(pattern: string, name: string): boolean {
+  try {
+    return new RegExp(pattern).test(name);
+  } catch {
+    return name.includes(pattern);
+  }
+}
+
+export function podRows(views: PodView[], o: { noTrunc: boolean; now: number }) {
+  const short = (id: string) => (o.noTrunc ? id : id.slice(0, 12));
+  return views.map((v) => ({
+    ID: short(v.pod.id),
+    Name: v.pod.name,
+    Status: v.status,
+    Created: since(v.pod.created, o.now),
+    CreatedAt: v.pod.created,
+    InfraID: short(v.pod.infraId),
+    NumberOfContainers: v.members.length + 1,
+    Labels: Object.entries(v.pod.labels)
+      .map(([k, x]) => `${k}=${x}`)
+      .join(","),
+    Networks: v.pod.network,
+    Containers: v.members.map((c) => ({ Id: short(c.record.id), Names: c.record.name, Status: c.state.Status })),
+  }));
+}
+
+/** podman's `pod inspect` shape, the fields tinydock has. */
+export function inspectPod(pod: PodRecord, members: LiveContainer[], status: string, infra: LiveContainer | undefined) {
+  const ports = (infra?.record.ports ?? []) as { containerPort?: number; hostPort?: number; protocol?: string; hostIp?: string }[];
+  return {
+    Id: pod.id,
+    Name: pod.name,
+    Created: pod.created,
+    State: status,
+    Hostname: pod.hostname,
+    Labels: pod.labels,
+    CreateInfra: true,
+    InfraContainerId: pod.infraId,
+    SharedNamespaces: pod.share,
+    NumContainers: members.length + 1,
+    InfraConfig: {
+      Networks: [pod.network],
+      PortBindings: ports,
+      IPAddress: infra?.record.network?.endpoint?.ipAddress ?? "",
+      PID: infra?.state.Pid ?? 0,
+    },
+    Containers: [
+      ...(infra ? [{ Id: infra.record.id, Name: infra.record.name, State: infra.state.Status }] : []),
+      ...members.map((c) => ({ Id: c.record.id, Name: c.record.name, State: c.state.Status })),
+    ],
+    ...(pod.kubeOwner ? { KubeOwner: pod.kubeOwner } : {}),
+  };
+}

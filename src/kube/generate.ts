@@ -1,0 +1,133 @@
+// `generate kube CONTAINER|POD…`: Kubernetes objects from what tinydock runs — a Pod per pod (or
+// per container outside a pod), its containers' image, command and args (only where they differ
+// from the image's, as Kubernetes defines them against ENTRYPOINT/CMD), env (less the image's),
+// ports and hostPorts, limits, labels, volumes, securityContext and restartPolicy; a Service per
+// pod with ports on request. Pure: the records and images' configs come in, objects go out.
+import type { ContainerConfig } from "../image/manifest.ts";
+import type { PodRecord } from "../pod/store.ts";
+import type { ContainerRecord } from "../store/containers.ts";
+
+export interface GenerateInput {
+  /** The pod, or undefined for a lone container. */
+  pod?: PodRecord;
+  /** The pod's infra (its published ports), when a pod. */
+  infra?: ContainerRecord;
+  containers: { rec: ContainerRecord; image: ContainerConfig }[];
+}
+
+type Obj = Record<string, unknown>;
+
+/** A Kubernetes name from a tinydock one: lowercase, [a-z0-9-], at most 63 characters. */
+export function kubeName(name: string): string {
+  const s = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
+  return s || "c";
+}
+
+const same = (a: readonly string[] | null | undefined, b: readonly string[] | null | undefined) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+
+/** Label values the API accepts (63 characters of [A-Za-z0-9._-], alphanumeric at both ends, or empty). */
+function validLabels(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) {
+    if (k.startsWith("io.tinydock.")) continue;
+    if (/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(k) && /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/.test(v)) out[k] = v;
+  }
+  return out;
+}
+
+function restartPolicy(rec: ContainerRecord): string {
+  const n = rec.restartPolicy?.name ?? "no";
+  return n === "always" || n === "unless-stopped" ? "Always" : n === "on-failure" ? "OnFailure" : "Never";
+}
+
+function containerSpec(rec: ContainerRecord, image: ContainerConfig, name: string, ports: { containerPort: number; hostPort?: number; protocol: string; hostIP?: string }[], volumes: Obj[]): Obj {
+  const cfg = rec.config ?? {};
+  const hc = rec.hostConfig ?? {};
+  // The image the container ran, as it is here: not pulled again on play.
+  const c: Obj = { name, image: rec.image, imagePullPolicy: "IfNotPresent" };
+  const entrypoint = (cfg.Entrypoint ?? null) as string[] | null;
+  const cmd = (cfg.Cmd ?? null) as string[] | null;
+  if (!same(entrypoint, image.Entrypoint)) {
+    c.command = entrypoint ?? [];
+    if (cmd?.length) c.args = cmd;
+  } else if (!same(cmd, image.Cmd)) c.args = cmd ?? [];
+  const imageEnv = new Set(image.Env ?? []);
+  const env = ((cfg.Env as string[] | undefined) ?? []).filter((e) => !imageEnv.has(e));
+  if (env.length) c.env = env.map((e) => ({ name: e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("=")), value: e.indexOf("=") < 0 ? "" : e.slice(e.indexOf("=") + 1) }));
+  const wd = cfg.WorkingDir as string | undefined;
+  if (wd && wd !== (image.WorkingDir ?? "")) c.workingDir = wd;
+  if (ports.length) c.ports = ports;
+  const limits: Obj = {};
+  const requests: Obj = {};
+  if (typeof hc.Memory === "number" && hc.Memory > 0) limits.memory = String(hc.Memory);
+  if (typeof hc.NanoCpus === "number" && hc.NanoCpus > 0) limits.cpu = `${Math.round(hc.NanoCpus / 1e6)}m`;
+  if (typeof hc.CpuShares === "number" && hc.CpuShares > 0) requests.cpu = `${Math.max(1, Math.round((hc.CpuShares * 1000) / 1024))}m`;
+  if (Object.keys(limits).length || Object.keys(requests).length) c.resources = { ...(Object.keys(limits).length ? { limits } : {}), ...(Object.keys(requests).length ? { requests } : {}) };
+  const sc: Obj = {};
+  const user = typeof cfg.User === "string" ? cfg.User : "";
+  const um = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (user && user !== (image.User ?? "") && um) {
+    sc.runAsUser = Number(um[1]);
+    if (um[2] !== undefined) sc.runAsGroup = Number(um[2]);
+  }
+  const add = (hc.CapAdd as string[] | null) ?? [];
+  const drop = (hc.CapDrop as string[] | null) ?? [];
+  if (add.length || drop.length) sc.capabilities = { ...(add.length ? { add } : {}), ...(drop.length ? { drop } : {}) };
+  if (hc.Privileged === true) sc.privileged = true;
+  if (hc.ReadonlyRootfs === true) sc.readOnlyRootFilesystem = true;
+  if (((hc.SecurityOpt as string[] | null) ?? []).some((o) => o.startsWith("no-new-privileges") && !o.endsWith("false"))) sc.allowPrivilegeEscalation = false;
+  if (Object.keys(sc).length) c.securityContext = sc;
+  const mounts: Obj[] = [];
+  for (const m of rec.mounts ?? []) {
+    const target = String(m.Destination);
+    const vname = kubeName(`${name}-${target}`);
+    if (m.Type === "tmpfs") volumes.push({ name: vname, emptyDir: {} });
+    else if (m.Type === "bind" || m.Type === "volume") volumes.push({ name: vname, hostPath: { path: String(m.Source) } });
+    else continue;
+    mounts.push({ name: vname, mountPath: target, ...(m.RW === false ? { readOnly: true } : {}) });
+  }
+  if (mounts.length) c.volumeMounts = mounts;
+  return c;
+}
+
+export function generateKube(input: GenerateInput, opts: { service: boolean }): Obj[] {
+  const { pod, infra } = input;
+  const first = input.containers[0]?.rec;
+  const podName = kubeName(pod ? pod.name : `${first?.name ?? "c"}-pod`);
+  const labels = { ...validLabels(pod ? pod.labels : (first?.labels ?? {})), app: podName };
+  // Ports: a pod's are its infra's (all hostPorts); a lone container's its own.
+  const published = ((pod ? infra?.ports : first?.ports) ?? []) as unknown as { hostIp: string; hostPort: number; containerPort: number; protocol: string }[];
+  const volumes: Obj[] = [];
+  const containers = input.containers.map(({ rec, image }, i) => {
+    const own = pod && rec.name.startsWith(`${pod.name}-`) ? rec.name.slice(pod.name.length + 1) : rec.name;
+    const ports = (i === 0 ? published : []).map((p) => ({
+      containerPort: p.containerPort,
+      ...(p.hostPort ? { hostPort: p.hostPort } : {}),
+      ...(p.hostIp && p.hostIp !== "0.0.0.0" ? { hostIP: p.hostIp } : {}),
+      protocol: p.protocol.toUpperCase(),
+    }));
+    return containerSpec(rec, image, kubeName(own), ports, volumes);
+  });
+  const spec: Obj = { containers, restartPolicy: first ? restartPolicy(first) : "Always" };
+  if (pod && pod.hostname !== pod.name) spec.hostname = pod.hostname;
+  if (volumes.length) spec.volumes = volumes;
+  const out: Obj[] = [{ apiVersion: "v1", kind: "Pod", metadata: { name: podName, labels }, spec }];
+  if (opts.service && published.length) {
+    out.push({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: podName },
+      spec: {
+        type: "ClusterIP",
+        selector: { app: podName },
+        ports: published.map((p) => ({ name: `${p.containerPort}-${p.protocol}`, port: p.containerPort, targetPort: p.containerPort, protocol: p.protocol.toUpperCase() })),
+      },
+    });
+  }
+  return out;
+}
+
+/** The objects as one multi-document YAML file. */
+export function kubeYaml(objects: Obj[]): string {
+  return `${objects.map((o) => Bun.YAML.stringify(o, null, 2).trimEnd()).join("\n---\n")}\n`;
+}

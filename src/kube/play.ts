@@ -1,0 +1,144 @@
+// `play kube`: the plan translate.ts made, run — a pod per KubePod (its infra holding the ports),
+// its containers detached and named <pod>-<container>, volumes made under the root's kube/
+// directory, Services as DNAT rules (service.ts). What a failing play made so far is removed.
+// `--down` removes what the same file made, found by the names the plan gives them.
+import fs from "node:fs";
+import path from "node:path";
+import type { Ctx } from "../context.ts";
+import { FailedPreconditionError, isKind } from "../errors.ts";
+import { runDetached } from "../lifecycle/run.ts";
+import type { RunRequest } from "../lifecycle/run/request.ts";
+import { DEFAULT_NAMESPACE_MODES } from "../lifecycle/run/namespaces.ts";
+import { podModes } from "../pod/join.ts";
+import { createPod, findPod, removePod } from "../pod/pods.ts";
+import { podDataDir, type PodRecord } from "../pod/store.ts";
+import type { VolumeSpec } from "../runtime/volumes.ts";
+import type { KubeContainer, KubePlan, KubePod } from "./translate.ts";
+
+export interface Played {
+  pods: { id: string; name: string; containers: string[] }[];
+}
+
+export function kubeVolumeDir(root: string, podId: string): string {
+  return path.join(podDataDir(root, podId), "volumes");
+}
+
+/** The container's request (pure but for nothing: every value comes from the plan and the pod). */
+export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, volumes: Map<string, string>): RunRequest {
+  const req: RunRequest = {
+    image: c.image,
+    name: `${p.name}-${c.name}`,
+    labels: { ...p.labels },
+    process: { args: c.args, env: c.env, groupAdd: [], tty: false, interactive: false, init: false },
+    volumes: c.mounts.map((m): VolumeSpec => ({ type: "bind", source: m.subPath ? path.join(volumes.get(m.volume)!, m.subPath) : volumes.get(m.volume)!, target: m.target, readonly: m.readOnly })),
+    network: { mode: "bridge", aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] },
+    ports: { publish: [], publishAll: false, expose: c.expose },
+    lifetime: { detach: true, rm: false, restart: { name: p.restart, maximumRetryCount: 0 } },
+    resources: {
+      limits: {
+        ...(c.memory !== undefined ? { memory: c.memory } : {}),
+        ...(c.cpuQuota !== undefined ? { cpuQuota: c.cpuQuota, cpuPeriod: c.cpuPeriod! } : {}),
+        ...(c.cpuShares !== undefined ? { cpuShares: c.cpuShares } : {}),
+      },
+      ulimits: [],
+      devices: [],
+    },
+    namespaces: { ...DEFAULT_NAMESPACE_MODES },
+    security: { privileged: c.privileged, capAdd: c.capAdd, capDrop: c.capDrop, noNewPrivileges: c.noNewPrivileges, seccomp: true, readOnly: c.readOnly },
+    pull: c.pull,
+  };
+  if (c.entrypoint !== undefined) req.process.entrypoint = c.entrypoint;
+  if (c.workdir !== undefined) req.process.workdir = c.workdir;
+  if (c.user !== undefined) req.process.user = c.user;
+  podModes(req, pod);
+  return req;
+}
+
+/** The pod's volumes on the host: hostPath as given, emptyDir and ConfigMap/Secret files made under kube/<pod id>/. */
+function makeVolumes(root: string, pod: PodRecord, p: KubePod): Map<string, string> {
+  const out = new Map<string, string>();
+  const base = kubeVolumeDir(root, pod.id);
+  for (const v of p.volumes) {
+    if (v.source.kind === "hostPath") {
+      checkHostPath(v.name, v.source);
+      out.set(v.name, v.source.path);
+      continue;
+    }
+    const dir = path.join(base, v.name);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    if (v.source.kind === "files") {
+      for (const [rel, text] of Object.entries(v.source.files)) {
+        const f = path.join(dir, rel);
+        fs.mkdirSync(path.dirname(f), { recursive: true });
+        fs.writeFileSync(f, text, { mode: v.source.from.startsWith("secret/") ? 0o600 : 0o644 });
+      }
+    }
+    out.set(v.name, dir);
+  }
+  return out;
+}
+
+/** The hostPath types' checks (the kubelet's): DirectoryOrCreate and the unchecked "" make a missing directory, as `-v` does. */
+function checkHostPath(name: string, src: { path: string; type: string }): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(src.path);
+  } catch {}
+  if (src.type === "File" && !st?.isFile()) throw new FailedPreconditionError(`Cannot mount volume "${name}": hostPath ${src.path} is not a file`);
+  if (src.type === "Directory" && !st?.isDirectory()) throw new FailedPreconditionError(`Cannot mount volume "${name}": hostPath ${src.path} is not a directory`);
+  if (!st) fs.mkdirSync(src.path, { recursive: true, mode: 0o755 });
+}
+
+export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string) => void): Promise<Played> {
+  const played: Played = { pods: [] };
+  const made: PodRecord[] = [];
+  try {
+    for (const p of plan.pods) {
+      const pod = await createPod(ctx, { name: p.name, hostname: p.hostname, labels: p.labels, publish: p.containers.flatMap((c) => c.publish), kubeOwner: p.owner });
+      made.push(pod);
+      const volumes = makeVolumes(ctx.root, pod, p);
+      const ids: string[] = [];
+      for (const c of p.containers) {
+        const d = await runDetached(ctx, kubeRunRequest(c, p, pod, volumes), { pullOut, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+        ids.push(d.id);
+      }
+      played.pods.push({ id: pod.id, name: pod.name, containers: ids });
+    }
+    if (plan.services.length) {
+      const { applyServices } = await import("./service.ts");
+      await applyServices(ctx, plan.services);
+    }
+    return played;
+  } catch (err) {
+    for (const pod of made.reverse()) {
+      try {
+        await removePod(ctx, pod.id, { force: true });
+      } catch (e) {
+        ctx.log.warn(`cleanup of pod ${pod.name}: ${(e as Error).message}`);
+      }
+    }
+    throw err;
+  }
+}
+
+/** `--down`: the pods and Services the plan names, if there; returns the pods removed. */
+export async function downKube(ctx: Ctx, plan: KubePlan): Promise<string[]> {
+  const removed: string[] = [];
+  if (plan.services.length) {
+    const { removeServices } = await import("./service.ts");
+    await removeServices(ctx, plan.services);
+  }
+  for (const p of plan.pods) {
+    let pod: PodRecord;
+    try {
+      pod = findPod(ctx.root, p.name);
+    } catch (err) {
+      if (isKind(err, "NotFound")) continue;
+      throw err;
+    }
+    if (pod.name !== p.name) continue; // an id prefix matched: not this plan's pod
+    await removePod(ctx, pod.id, { force: true });
+    removed.push(pod.id);
+  }
+  return removed;
+}

@@ -1,0 +1,178 @@
+// A pod's infra container: a container record without an image whose process is the monitor's
+// `pause` mode (src/sys/monitor/pause.c). Its network is attached as any container's (netns file,
+// veth, lease, published ports) and its IPC and UTS namespaces are the pause process's; the pod's
+// containers join them with the modes `container:<infra id>` (network/attach.ts,
+// lifecycle/run/namespaces.ts), so every existing verb (ps, inspect, rm -f, reconcile) handles it.
+import fs from "node:fs";
+import type { Ctx } from "../context.ts";
+import { FailedPreconditionError, InternalError, InvalidArgumentError } from "../errors.ts";
+import { attachContainerNetwork, publishContainerPorts, type NetworkOptions } from "../lifecycle/network-setup.ts";
+import { processStartTime, sameProcess } from "../lifecycle/liveness.ts";
+import { monitorExecutable, writeRunState } from "../lifecycle/monitor.ts";
+import { teardownNetwork } from "../lifecycle/network-teardown.ts";
+import { ZERO_TIME } from "../lifecycle/state.ts";
+import { isMountedNetns, netnsPath } from "../network/netns.ts";
+import { runPortBindings } from "../network/portspec.ts";
+import { checkNameFree, containerFiles, containerPaths, newContainerId, saveContainer, type ContainerRecord } from "../store/containers.ts";
+import { registerRoot } from "../store/owners.ts";
+import { parseStartReport } from "../sys/protocol.ts";
+import { runUndo } from "../undo.ts";
+import type { PodRecord } from "./store.ts";
+
+export const INFRA_LABEL = "io.tinydock.pod.infra";
+
+export function infraName(podName: string): string {
+  return `${podName}-infra`;
+}
+
+/** The infra's network flags: bridge or a user network, its ports published on it. */
+function networkOptions(pod: PodRecord): NetworkOptions {
+  if (pod.network === "none" || pod.network === "host" || pod.network.startsWith("container:")) {
+    throw new InvalidArgumentError(`Cannot create pod "${pod.name}": network "${pod.network}" is not supported for pods (bridge or a user network)`);
+  }
+  const { bindings } = runPortBindings({ publish: pod.publish, publishAll: false, networkMode: pod.network });
+  return { mode: pod.network, aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], ports: bindings };
+}
+
+/** The infra's record and directory, its network attached and ports published; its process not yet started. */
+export async function createInfra(ctx: Ctx, pod: PodRecord): Promise<ContainerRecord> {
+  const id = pod.infraId;
+  const name = infraName(pod.name);
+  checkNameFree(ctx.root, name);
+  const opts = networkOptions(pod);
+  const paths = containerPaths(ctx.root, id);
+  const undo: (() => void)[] = [];
+  try {
+    registerRoot(ctx);
+    fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    undo.push(() => fs.rmSync(paths.dir, { recursive: true, force: true }));
+    fs.writeFileSync(paths.hostname, `${pod.hostname}\n`, { mode: 0o644 });
+    const rec: ContainerRecord = {
+      id,
+      name,
+      image: "",
+      imageId: "",
+      created: pod.created,
+      args: [],
+      hostname: pod.hostname,
+      state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
+      labels: { [INFRA_LABEL]: "true" },
+      pod: pod.id,
+      autoRemove: false,
+      restartPolicy: { name: "no", maximumRetryCount: 0 },
+      config: { Hostname: pod.hostname, Image: "", Cmd: [], Entrypoint: null, Env: [], Labels: { [INFRA_LABEL]: "true" } },
+      hostConfig: { NetworkMode: pod.network },
+      networkOptions: opts,
+      cgroupPath: [],
+    };
+    saveContainer(ctx.root, rec);
+    await attachInfraNetwork(ctx, rec, undo);
+    return rec;
+  } catch (err) {
+    runUndo(undo, ctx.log.warn, `cleanup of pod ${pod.name}`);
+    throw err;
+  }
+}
+
+async function attachInfraNetwork(ctx: Ctx, rec: ContainerRecord, undo: (() => void)[]): Promise<void> {
+  const opts = rec.networkOptions!;
+  rec.network = await attachContainerNetwork(ctx, rec, opts, undo);
+  saveContainer(ctx.root, rec);
+  await publishContainerPorts(ctx, rec, opts.ports, undo);
+  saveContainer(ctx.root, rec);
+}
+
+/** Is the pause process of this infra alive (run.json's pid, checked by its start time)? */
+export function infraRunning(ctx: Ctx, id: string): { pid: number } | undefined {
+  try {
+    const run = JSON.parse(fs.readFileSync(containerFiles(ctx.root, id).run, "utf8")) as { status: string; pid: number; pidStartTime: number };
+    if (run.status === "running" && sameProcess(run.pid, run.pidStartTime)) return { pid: run.pid };
+  } catch {}
+  return undefined;
+}
+
+/** Starts the pause process (the network attached again first when a stop released it). */
+export async function startInfra(ctx: Ctx, rec: ContainerRecord): Promise<number> {
+  const running = infraRunning(ctx, rec.id);
+  if (running) return running.pid;
+  const undo: (() => void)[] = [];
+  try {
+    const nsFile = netnsPath(ctx.root, rec.id);
+    if (!isMountedNetns(nsFile)) await attachInfraNetwork(ctx, rec, undo);
+    const exe = await monitorExecutable();
+    const proc = Bun.spawn([exe, "pause", nsFile, rec.hostname], { argv0: "tinydock-pause", stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+    const report = parseStartReport(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
+    if (!report || !("pid" in report)) {
+      const code = await proc.exited;
+      const why = report && "failure" in report ? `stage ${report.failure.stage}, errno ${report.failure.errno}` : `exit code ${code}`;
+      throw new InternalError(`Cannot start the infra of pod container "${rec.name}": the pause process failed (${why})`);
+    }
+    proc.unref();
+    const pid = report.pid;
+    const start = processStartTime(pid) ?? 0;
+    const startedAt = new Date(ctx.clock()).toISOString();
+    writeRunState(containerPaths(ctx.root, rec.id).dir, {
+      status: "running",
+      pid,
+      pidStartTime: start,
+      monitorPid: pid,
+      monitorStartTime: start,
+      startedAt,
+      finishedAt: ZERO_TIME,
+      exitCode: 0,
+      oomKilled: false,
+      restartCount: 0,
+      error: "",
+    });
+    rec.state = { ...rec.state, status: "running", pid, startedAt };
+    saveContainer(ctx.root, rec);
+    return pid;
+  } catch (err) {
+    runUndo(undo, ctx.log.warn, `cleanup of infra ${rec.name}`);
+    throw err;
+  }
+}
+
+/** Ends the pause process and releases the network (as a stopped container's, Docker's way). */
+export async function stopInfra(ctx: Ctx, rec: ContainerRecord): Promise<void> {
+  const running = infraRunning(ctx, rec.id);
+  if (running) {
+    try {
+      process.kill(running.pid, 9);
+    } catch {}
+    for (let i = 0; i < 400 && isAlive(running.pid); i++) await Bun.sleep(5);
+  }
+  await teardownNetwork(ctx, rec);
+  delete rec.ports;
+  const finishedAt = new Date(ctx.clock()).toISOString();
+  writeRunState(containerPaths(ctx.root, rec.id).dir, {
+    status: "exited",
+    pid: 0,
+    pidStartTime: 0,
+    monitorPid: 0,
+    monitorStartTime: 0,
+    startedAt: rec.state.startedAt || ZERO_TIME,
+    finishedAt,
+    exitCode: 137,
+    oomKilled: false,
+    restartCount: 0,
+    error: "",
+  });
+  rec.state = { ...rec.state, status: "exited", pid: 0, exitCode: 137, finishedAt };
+  saveContainer(ctx.root, rec);
+}
+
+/** A zombie counts as gone (its parent, a CLI that exited, is init's to reap). */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+export function checkInfraRunning(ctx: Ctx, pod: PodRecord): number {
+  const r = infraRunning(ctx, pod.infraId);
+  if (!r) throw new FailedPreconditionError(`Cannot join pod "${pod.name}": its infra is not running`);
+  return r.pid;
+}

@@ -1,0 +1,94 @@
+import { expect, test } from "bun:test";
+import { Pod } from "kubernetes-models/v1/Pod";
+import { Service } from "kubernetes-models/v1/Service";
+import { generateKube, kubeName, kubeYaml } from "../../../src/kube/generate.ts";
+import { translateKube } from "../../../src/kube/translate.ts";
+import { parseKubeYaml } from "../../../src/kube/yaml.ts";
+import type { ContainerRecord } from "../../../src/store/containers.ts";
+import type { PodRecord } from "../../../src/pod/store.ts";
+
+const IMAGE = { Cmd: ["sh"], Env: ["PATH=/usr/bin:/bin"] };
+const rec = (over: Partial<ContainerRecord> = {}): ContainerRecord => ({
+  id: "c".repeat(64),
+  name: "web_1",
+  image: "busybox",
+  imageId: "sha256:x",
+  created: "",
+  args: [],
+  hostname: "h",
+  state: { status: "running", pid: 1, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
+  labels: { app: "demo", "io.tinydock.pod.infra": "x", bad: "has space" },
+  restartPolicy: { name: "on-failure", maximumRetryCount: 0 },
+  config: { Entrypoint: null, Cmd: ["httpd", "-f", "-p", "8080"], Env: ["PATH=/usr/bin:/bin", "GREETING=hi there"], WorkingDir: "/srv", User: "1000:100" },
+  hostConfig: { Memory: 209715200, NanoCpus: 500_000_000, CpuShares: 256, CapAdd: ["NET_ADMIN"], CapDrop: null, Privileged: false, ReadonlyRootfs: true, SecurityOpt: ["no-new-privileges"] },
+  ports: [{ hostIp: "", hostPort: 18080, containerPort: 8080, protocol: "tcp" }] as unknown as Record<string, unknown>[],
+  mounts: [
+    { Type: "bind", Source: "/srv/data", Destination: "/data", RW: false },
+    { Type: "tmpfs", Source: "", Destination: "/scratch", RW: true },
+  ],
+  ...over,
+});
+
+test("a lone container: a Pod the API schema accepts, and a Service with --service", () => {
+  const objs = generateKube({ containers: [{ rec: rec(), image: IMAGE }] }, { service: true });
+  expect(objs.map((o) => o.kind)).toEqual(["Pod", "Service"]);
+  new Pod(objs[0] as never).validate();
+  new Service(objs[1] as never).validate();
+  const pod = objs[0] as { metadata: { name: string; labels: Record<string, string> }; spec: { restartPolicy: string; containers: Record<string, unknown>[] } };
+  expect(pod.metadata).toEqual({ name: "web-1-pod", labels: { app: "web-1-pod" } });
+  expect(pod.spec.restartPolicy).toBe("OnFailure");
+  const c = pod.spec.containers[0]!;
+  expect(c.args).toEqual(["httpd", "-f", "-p", "8080"]);
+  expect(c.command).toBeUndefined();
+  expect(c.env).toEqual([{ name: "GREETING", value: "hi there" }]);
+  expect(c.ports).toEqual([{ containerPort: 8080, hostPort: 18080, protocol: "TCP" }]);
+  expect(c.resources).toEqual({ limits: { memory: "209715200", cpu: "500m" }, requests: { cpu: "250m" } });
+  expect(c.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 100, capabilities: { add: ["NET_ADMIN"] }, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+});
+
+test("the schema refuses what the generator must never emit (the validator is live)", () => {
+  expect(() => new Pod({ metadata: { name: "a" }, spec: { containers: [{ name: "c", image: "busybox", ports: [{ containerPort: "80" as never }] }] } }).validate()).toThrow();
+});
+
+test("round trip: generate → translate gives back the same container", () => {
+  const yaml = kubeYaml(generateKube({ containers: [{ rec: rec(), image: IMAGE }] }, { service: true }));
+  const plan = translateKube(parseKubeYaml(yaml, "gen.yaml"), "gen.yaml");
+  expect(plan.warnings).toEqual([]);
+  const c = plan.pods[0]!.containers[0]!;
+  expect(c).toMatchObject({ image: "busybox", args: ["httpd", "-f", "-p", "8080"], env: ["GREETING=hi there"], workdir: "/srv", publish: ["18080:8080/tcp"], memory: 209715200, cpuQuota: 50000, cpuShares: 256, user: "1000:100", capAdd: ["NET_ADMIN"], readOnly: true, noNewPrivileges: true });
+  expect(c.entrypoint).toBeUndefined();
+  expect(plan.pods[0]!.restart).toBe("on-failure");
+  expect(plan.pods[0]!.volumes.map((v) => v.source.kind)).toEqual(["hostPath", "emptyDir"]);
+  expect(c.mounts).toEqual([
+    { volume: "web-1-data", target: "/data", readOnly: true },
+    { volume: "web-1-scratch", target: "/scratch", readOnly: false },
+  ]);
+  expect(plan.services[0]!.ports).toEqual([{ name: "8080-tcp", port: 8080, targetPort: 8080, protocol: "tcp" }]);
+});
+
+test("an entrypoint that differs from the image's becomes command (with Cmd as args)", () => {
+  const objs = generateKube({ containers: [{ rec: rec({ config: { Entrypoint: ["/bin/sh"], Cmd: ["-c", "x"], Env: [] } }), image: IMAGE }] }, { service: false });
+  const c = (objs[0] as { spec: { containers: Record<string, unknown>[] } }).spec.containers[0]!;
+  expect([c.command, c.args]).toEqual([["/bin/sh"], ["-c", "x"]]);
+  const back = translateKube(parseKubeYaml(kubeYaml(objs), "g"), "g").pods[0]!.containers[0]!;
+  expect([back.entrypoint, back.args]).toEqual(["/bin/sh", ["-c", "x"]]);
+});
+
+test("a pod: its name, labels, hostname; containers named without the pod's prefix; ports from the infra", () => {
+  const pod: PodRecord = { id: "a".repeat(64), name: "shop", created: "", hostname: "front", labels: { tier: "web" }, share: ["net", "ipc", "uts"], network: "bridge", publish: [], infraId: "b".repeat(64) };
+  const infra = rec({ name: "shop-infra", ports: [{ hostIp: "127.0.0.1", hostPort: 9000, containerPort: 80, protocol: "tcp" }] as never });
+  const objs = generateKube({ pod, infra, containers: [{ rec: rec({ name: "shop-api", ports: [] as never }), image: IMAGE }, { rec: rec({ name: "cache", ports: [] as never, mounts: [] }), image: IMAGE }] }, { service: false });
+  new Pod(objs[0] as never).validate();
+  const p = objs[0] as { metadata: { name: string; labels: Record<string, string> }; spec: { hostname: string; containers: { name: string; ports?: unknown }[] } };
+  expect(p.metadata).toEqual({ name: "shop", labels: { tier: "web", app: "shop" } });
+  expect(p.spec.hostname).toBe("front");
+  expect(p.spec.containers.map((c) => c.name)).toEqual(["api", "cache"]);
+  expect(p.spec.containers[0]!.ports).toEqual([{ containerPort: 80, hostPort: 9000, hostIP: "127.0.0.1", protocol: "TCP" }]);
+});
+
+test.each([
+  ["web_1", "web-1"],
+  ["Web.App", "web-app"],
+  ["__", "c"],
+  ["a".repeat(70), "a".repeat(63)],
+])("kubeName(%p) = %p", (a, b) => expect(kubeName(a)).toBe(b));
