@@ -1,0 +1,182 @@
+// A container of a pod spec → a KubeContainer: command and args, env (with ConfigMap and Secret
+// references), resources as the kubelet turns them into cgroup values, the security context.
+import { memoryBytes, milliCpu } from "./quantity.ts";
+import { checkName, isObj, Reader, type Obj, type Sources } from "./fields.ts";
+import type { KubeContainer, KubeVolume } from "./translate.ts";
+
+const CONTAINER_FIELDS = ["name", "image", "command", "args", "env", "envFrom", "ports", "resources", "workingDir", "securityContext", "volumeMounts", "imagePullPolicy", "stdin", "tty", "terminationMessagePath", "terminationMessagePolicy"];
+
+export function readContainer(r: Reader, c0: unknown, at: string, podSec: Obj, volumes: KubeVolume[], s: Sources): KubeContainer {
+  const c = r.obj(c0, at, true)!;
+  r.known(c, at, CONTAINER_FIELDS);
+  for (const f of ["stdin", "tty"]) if (c[f] === true) r.fail(`${at}.${f}`, "not supported by play kube");
+  const name = checkName(r, r.str(c.name, `${at}.name`, true)!, `${at}.name`);
+  const image = r.str(c.image, `${at}.image`, true)!;
+  if (image.trim() === "") r.fail(`${at}.image`, "required");
+  const command = r.strs(c.command, `${at}.command`);
+  const args = r.strs(c.args, `${at}.args`);
+  const out: KubeContainer = {
+    name,
+    image,
+    args: [],
+    env: [],
+    publish: [],
+    expose: [],
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    readOnly: false,
+    noNewPrivileges: false,
+    mounts: [],
+    pull: pullPolicy(r, c.imagePullPolicy, `${at}.imagePullPolicy`, image),
+  };
+  // Kubernetes: command replaces ENTRYPOINT (and the image's CMD is not used), args replaces CMD.
+  if (command?.length) {
+    out.entrypoint = command[0]!;
+    out.args = [...command.slice(1), ...(args ?? [])];
+  } else if (args?.length) out.args = args;
+  const wd = r.str(c.workingDir, `${at}.workingDir`);
+  if (wd !== undefined) {
+    if (!wd.startsWith("/")) r.fail(`${at}.workingDir`, "must be absolute");
+    out.workdir = wd;
+  }
+  out.env = readEnv(r, c, at, s);
+  r.list(c.ports, `${at}.ports`).forEach((p0, i) => {
+    const path = `${at}.ports[${i}]`;
+    const p = r.obj(p0, path, true)!;
+    r.known(p, path, ["containerPort", "hostPort", "protocol", "name", "hostIP"]);
+    const cp = r.int(p.containerPort, `${path}.containerPort`, 1, 65535) ?? r.fail(`${path}.containerPort`, "required");
+    const hp = r.int(p.hostPort, `${path}.hostPort`, 1, 65535);
+    const proto = (r.str(p.protocol, `${path}.protocol`) ?? "TCP").toLowerCase();
+    if (proto !== "tcp" && proto !== "udp") r.fail(`${path}.protocol`, "TCP or UDP");
+    const ip = r.str(p.hostIP, `${path}.hostIP`);
+    out.expose.push(`${cp}/${proto}`);
+    if (hp !== undefined) out.publish.push(`${ip ? `${ip}:` : ""}${hp}:${cp}/${proto}`);
+  });
+  readResources(r, r.obj(c.resources, `${at}.resources`) ?? {}, `${at}.resources`, out);
+  readSecurity(r, r.obj(c.securityContext, `${at}.securityContext`) ?? {}, podSec, `${at}.securityContext`, out);
+  r.list(c.volumeMounts, `${at}.volumeMounts`).forEach((m0, i) => {
+    const path = `${at}.volumeMounts[${i}]`;
+    const m = r.obj(m0, path, true)!;
+    r.known(m, path, ["name", "mountPath", "readOnly", "subPath"]);
+    const vol = r.str(m.name, `${path}.name`, true)!;
+    if (!volumes.some((v) => v.name === vol)) r.fail(`${path}.name`, `no volume named "${vol}"`);
+    const target = r.str(m.mountPath, `${path}.mountPath`, true)!;
+    if (!target.startsWith("/")) r.fail(`${path}.mountPath`, "must be absolute");
+    const sub = r.str(m.subPath, `${path}.subPath`);
+    if (sub !== undefined && (sub.startsWith("/") || sub.split("/").includes(".."))) r.fail(`${path}.subPath`, "must be relative, without ..");
+    out.mounts.push({ volume: vol, target, readOnly: r.bool(m.readOnly, `${path}.readOnly`) ?? false, ...(sub ? { subPath: sub } : {}) });
+  });
+  return out;
+}
+
+function pullPolicy(r: Reader, v: unknown, path: string, image: string): KubeContainer["pull"] {
+  const p = r.str(v, path);
+  if (p === undefined) {
+    // The API's default: Always for :latest or no tag, else IfNotPresent.
+    const last = image.slice(image.lastIndexOf("/") + 1);
+    return image.includes("@") ? "missing" : !last.includes(":") || last.endsWith(":latest") ? "always" : "missing";
+  }
+  const m: Record<string, KubeContainer["pull"]> = { Always: "always", IfNotPresent: "missing", Never: "never" };
+  return m[p] ?? r.fail(path, `"${p}" is not Always, IfNotPresent or Never`);
+}
+
+function readEnv(r: Reader, c: Obj, at: string, s: Sources): string[] {
+  const env: string[] = [];
+  const lookup = (kind: "configMap" | "secret", name: string, path: string): Record<string, string> | undefined => (kind === "secret" ? s.secrets : s.configMaps).get(name);
+  r.list(c.envFrom, `${at}.envFrom`).forEach((e0, i) => {
+    const path = `${at}.envFrom[${i}]`;
+    const e = r.obj(e0, path, true)!;
+    r.known(e, path, ["configMapRef", "secretRef", "prefix"]);
+    const prefix = r.str(e.prefix, `${path}.prefix`) ?? "";
+    const [kind, ref] = e.configMapRef ? (["configMap", r.obj(e.configMapRef, `${path}.configMapRef`)!] as const) : e.secretRef ? (["secret", r.obj(e.secretRef, `${path}.secretRef`)!] as const) : r.fail(path, "configMapRef or secretRef is required");
+    const name = r.str(ref.name, `${path}.${kind}Ref.name`, true)!;
+    const data = lookup(kind, name, path);
+    if (!data) {
+      if (r.bool(ref.optional, `${path}.${kind}Ref.optional`)) return;
+      r.fail(path, `${kind === "secret" ? "Secret" : "ConfigMap"} "${name}" is not in the file`);
+    }
+    for (const [k, v] of Object.entries(data)) env.push(`${prefix}${k}=${v}`);
+  });
+  r.list(c.env, `${at}.env`).forEach((e0, i) => {
+    const path = `${at}.env[${i}]`;
+    const e = r.obj(e0, path, true)!;
+    r.known(e, path, ["name", "value", "valueFrom"]);
+    const name = r.str(e.name, `${path}.name`, true)!;
+    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) r.fail(`${path}.name`, `"${name}" is not a valid variable name`);
+    if (e.valueFrom !== undefined) {
+      const vf = r.obj(e.valueFrom, `${path}.valueFrom`, true)!;
+      r.known(vf, `${path}.valueFrom`, ["configMapKeyRef", "secretKeyRef"]);
+      const [kind, ref] = vf.configMapKeyRef ? (["configMap", r.obj(vf.configMapKeyRef, `${path}.valueFrom.configMapKeyRef`)!] as const) : vf.secretKeyRef ? (["secret", r.obj(vf.secretKeyRef, `${path}.valueFrom.secretKeyRef`)!] as const) : r.fail(`${path}.valueFrom`, "configMapKeyRef or secretKeyRef is required (fieldRef is not supported)");
+      const src = r.str(ref.name, `${path}.valueFrom.${kind}KeyRef.name`, true)!;
+      const key = r.str(ref.key, `${path}.valueFrom.${kind}KeyRef.key`, true)!;
+      const data = lookup(kind, src, path);
+      const value = data?.[key];
+      if (value === undefined) {
+        if (r.bool(ref.optional, `${path}.valueFrom.${kind}KeyRef.optional`)) return;
+        r.fail(`${path}.valueFrom`, `${kind === "secret" ? "Secret" : "ConfigMap"} "${src}" with key "${key}" is not in the file`);
+      }
+      env.push(`${name}=${value}`);
+      return;
+    }
+    const v = e.value;
+    env.push(`${name}=${v === undefined || v === null ? "" : typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : r.fail(`${path}.value`, "must be a string")}`);
+  });
+  return env;
+}
+
+/** As the kubelet computes them (pkg/kubelet/cm/helpers_linux.go): shares from requests, quota from limits. */
+export const CPU_PERIOD_US = 100_000;
+export function cpuSharesOf(milli: number): number {
+  return Math.min(262144, Math.max(2, Math.floor((milli * 1024) / 1000)));
+}
+export function cpuQuotaOf(milli: number): number {
+  return Math.max(1000, Math.floor((milli * CPU_PERIOD_US) / 1000));
+}
+
+function readResources(r: Reader, res: Obj, at: string, out: KubeContainer): void {
+  r.known(res, at, ["limits", "requests"]);
+  const limits = r.obj(res.limits, `${at}.limits`) ?? {};
+  const requests = r.obj(res.requests, `${at}.requests`) ?? {};
+  r.known(limits, `${at}.limits`, ["memory", "cpu"]);
+  r.known(requests, `${at}.requests`, ["memory", "cpu"]);
+  if (limits.memory !== undefined) {
+    out.memory = r.quantity(memoryBytes, limits.memory, `${at}.limits.memory`);
+    if (out.memory < 6 * 1024 * 1024) r.fail(`${at}.limits.memory`, "below the 6 MiB the runtime allows");
+  }
+  if (requests.memory !== undefined) {
+    const req = r.quantity(memoryBytes, requests.memory, `${at}.requests.memory`);
+    if (out.memory !== undefined && req > out.memory) r.fail(`${at}.requests.memory`, "must be less than or equal to the memory limit");
+  }
+  let cpuRequest: number | undefined;
+  if (requests.cpu !== undefined) cpuRequest = r.quantity(milliCpu, requests.cpu, `${at}.requests.cpu`);
+  if (limits.cpu !== undefined) {
+    const m = r.quantity(milliCpu, limits.cpu, `${at}.limits.cpu`);
+    if (m <= 0) r.fail(`${at}.limits.cpu`, "must be positive");
+    if (cpuRequest !== undefined && cpuRequest > m) r.fail(`${at}.requests.cpu`, "must be less than or equal to the cpu limit");
+    out.cpuQuota = cpuQuotaOf(m);
+    out.cpuPeriod = CPU_PERIOD_US;
+    // The API defaults requests to limits when only limits are given.
+    cpuRequest ??= m;
+  }
+  if (cpuRequest !== undefined) out.cpuShares = cpuSharesOf(cpuRequest);
+}
+
+function readSecurity(r: Reader, sc: Obj, podSec: Obj, at: string, out: KubeContainer): void {
+  r.known(sc, at, ["runAsUser", "runAsGroup", "capabilities", "privileged", "readOnlyRootFilesystem", "allowPrivilegeEscalation", "runAsNonRoot"]);
+  const uid = r.int(sc.runAsUser ?? podSec.runAsUser, `${at}.runAsUser`, 0, 2 ** 31 - 1);
+  const gid = r.int(sc.runAsGroup ?? podSec.runAsGroup, `${at}.runAsGroup`, 0, 2 ** 31 - 1);
+  if (gid !== undefined && uid === undefined) r.fail(`${at}.runAsGroup`, "needs runAsUser here (the image's user is not read for it)");
+  if (uid !== undefined) out.user = gid !== undefined ? `${uid}:${gid}` : String(uid);
+  if (sc.runAsNonRoot === true && uid === 0) r.fail(`${at}.runAsNonRoot`, "contradicts runAsUser: 0");
+  if (sc.runAsNonRoot === true && uid === undefined) r.fail(`${at}.runAsNonRoot`, "needs runAsUser here (the image's user is not checked)");
+  const caps = r.obj(sc.capabilities, `${at}.capabilities`) ?? {};
+  r.known(caps, `${at}.capabilities`, ["add", "drop"]);
+  out.capAdd = r.strs(caps.add, `${at}.capabilities.add`) ?? [];
+  out.capDrop = r.strs(caps.drop, `${at}.capabilities.drop`) ?? [];
+  out.privileged = r.bool(sc.privileged, `${at}.privileged`) ?? false;
+  out.readOnly = r.bool(sc.readOnlyRootFilesystem, `${at}.readOnlyRootFilesystem`) ?? false;
+  const ape = r.bool(sc.allowPrivilegeEscalation, `${at}.allowPrivilegeEscalation`);
+  if (ape === false && out.privileged) r.fail(`${at}.allowPrivilegeEscalation`, "cannot be false with privileged: true");
+  out.noNewPrivileges = ape === false;
+}

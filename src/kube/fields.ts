@@ -1,0 +1,79 @@
+// The checked reading of Kubernetes objects' fields: each value's type and range, the fields
+// tinydock does not act on named in warnings, every refusal naming the file and the field's path.
+import { InvalidArgumentError } from "../errors.ts";
+
+export type Obj = Record<string, unknown>;
+
+export const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+export class Reader {
+  constructor(
+    readonly where: string,
+    readonly warnings: string[],
+  ) {}
+  fail(path: string, why: string): never {
+    throw new InvalidArgumentError(`Cannot play ${this.where}: ${path}: ${why}`);
+  }
+  /** The fields of `o` not in `known` are warned about (one line each). */
+  known(o: Obj, path: string, known: string[]): void {
+    for (const k of Object.keys(o)) if (!known.includes(k)) this.warnings.push(`${this.where}: ${path}${path ? "." : ""}${k}: unsupported field, ignored`);
+  }
+  obj(v: unknown, path: string, required = false): Obj | undefined {
+    if (v === undefined || v === null) return required ? this.fail(path, "required") : undefined;
+    if (!isObj(v)) this.fail(path, "must be a mapping");
+    return v;
+  }
+  list(v: unknown, path: string): unknown[] {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) this.fail(path, "must be a list");
+    return v;
+  }
+  str(v: unknown, path: string, required = false): string | undefined {
+    if (v === undefined || v === null) return required ? this.fail(path, "required") : undefined;
+    if (typeof v !== "string") this.fail(path, "must be a string");
+    return v;
+  }
+  strs(v: unknown, path: string): string[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    return this.list(v, path).map((x, i) => (typeof x === "string" ? x : typeof x === "number" ? String(x) : this.fail(`${path}[${i}]`, "must be a string")));
+  }
+  int(v: unknown, path: string, min: number, max: number): number | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) this.fail(path, `must be an integer from ${min} to ${max}`);
+    return v;
+  }
+  bool(v: unknown, path: string): boolean | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "boolean") this.fail(path, "must be true or false");
+    return v;
+  }
+  /** A quantity through its parser, its refusal named with the file and field. */
+  quantity(parse: (v: unknown, what: string) => number, v: unknown, path: string): number {
+    try {
+      return parse(v, path);
+    } catch (err) {
+      return this.fail(path, (err as Error).message.replace(/^Cannot parse quantity \S+ /, "cannot parse quantity "));
+    }
+  }
+  labels(v: unknown, path: string): Record<string, string> {
+    const o = this.obj(v, path) ?? {};
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(o)) {
+      if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(k)) this.fail(`${path}.${k}`, "not a valid label key");
+      out[k] = typeof x === "string" ? x : typeof x === "number" || typeof x === "boolean" ? String(x) : this.fail(`${path}.${k}`, "must be a string");
+    }
+    return out;
+  }
+}
+
+/** DNS-1123 names, as the API requires of pods, containers, services. */
+export function checkName(r: Reader, name: string, path: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) r.fail(path, `"${name}" is not a lowercase RFC 1123 name`);
+  return name;
+}
+
+/** The ConfigMaps and Secrets of the file, by name: what env and volumes may refer to. */
+export interface Sources {
+  configMaps: Map<string, Record<string, string>>;
+  secrets: Map<string, Record<string, string>>;
+}
