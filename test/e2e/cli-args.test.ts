@@ -79,7 +79,7 @@ test.each([
   [["run", "--bogus", "busybox"], "Error: unknown flag: --bogus\nSee 'tinydock run --help'.\n"],
   [["run", "-z", "busybox", "true"], "Error: unknown shorthand flag: 'z' in -z\nSee 'tinydock run --help'.\n"],
   [["--bogus", "ps"], "Error: unknown flag: --bogus\nSee 'tinydock --help'.\n"],
-  [["create", "--health-cmd", "true", "busybox"], "Error: unknown flag: --health-cmd\nSee 'tinydock create --help'.\n"],
+  [["create", "--health-bogus", "true", "busybox"], "Error: unknown flag: --health-bogus\nSee 'tinydock create --help'.\n"],
   [["stop", "-t"], "Error: flag needs an argument: 't' in -t\nSee 'tinydock stop --help'.\n"],
   [["stop"], `Error: "tinydock stop" requires at least 1 argument.\nSee 'tinydock stop --help'.\n`],
   [["ps", "-n", "x"], `Error: invalid argument "x" for "-n, --last" flag: not an integer\nSee 'tinydock ps --help'.\n`],
