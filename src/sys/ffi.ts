@@ -6,7 +6,6 @@ import fs from "node:fs";
 import { cc, CString, dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 import { InternalError } from "../errors.ts";
 // Embedded in the compiled binary: the host needs neither the file nor a compiler nor headers.
-import { initSource } from "./init-source.ts";
 
 const symbols = {
   mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
@@ -110,6 +109,8 @@ export function initLib(): Init {
   const fd = lib().memfd_create(cstr("tinydock-init.c"), 1 /* MFD_CLOEXEC */);
   if (fd < 0) throw new InternalError(`Cannot compile the container init: memfd_create: ${errnoName(errno())}`);
   try {
+    // Loaded here, not at import: its ~50 KB of C text is only for TinyCC (tests), never on a run's path.
+    const { initSource } = require("./init-source.ts") as typeof import("./init-source.ts");
     fs.writeSync(fd, initSource());
     const t0 = performance.now();
     init = withTmpfsTmpdir(() => cc({ source: `/proc/self/fd/${fd}`, define, flags: ["-std=c11", "-nostdlib"], symbols: initSymbols }).symbols);
@@ -292,6 +293,18 @@ function readonlyExecutable(name: string, bytes: Uint8Array): number {
 /** Whether fd is a terminal (TCGETS succeeds): isatty(3) without node:tty, whose loading (node:net
  * with it) cost a run's start-up ~10 ms of CPU. */
 export function isTerminal(fd: number): boolean {
+  // A pipe, a file or /dev/null answers from fstat alone: libc is not opened for them (its dlopen
+  // costs a run's start-up 1-4 ms). Terminals are character devices of the tty majors: 4 and 5
+  // (virtual consoles, /dev/tty, ptmx) and 136-143 (devpts).
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch {
+    return false;
+  }
+  if (!st.isCharacterDevice()) return false;
+  const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn);
+  if (major !== 4 && major !== 5 && (major < 136 || major > 143)) return false;
   return lib().ioctl(fd, 0x5401 /* TCGETS */, Buffer.alloc(64)) === 0;
 }
 
