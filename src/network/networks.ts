@@ -78,13 +78,18 @@ function ensurePredefined(ctx: Ctx, name: string): NetworkRecord {
   if (have) return have;
   fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   const rec = predefined(ctx, name);
+  // Written whole to a temp file, then linked into place: link(2) fails on an existing name, so two
+  // first runs racing agree on one id, and a reader never sees the record half-written.
+  const tmp = `${p.record}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`, { flag: "wx", mode: 0o600 });
   try {
-    // O_EXCL: two first runs racing agree on one id.
-    fs.writeFileSync(p.record, `${JSON.stringify(rec, null, 2)}\n`, { flag: "wx", mode: 0o600 });
+    fs.linkSync(tmp, p.record);
   } catch (err) {
     if (errnoCode(err) !== "EEXIST") throw err;
     const other = readNetworkRecord(ctx.root, name);
     if (other) return other;
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
   return rec;
 }
