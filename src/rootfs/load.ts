@@ -26,8 +26,7 @@ import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock, withLock } from "../store/lock.ts";
 import { decompress } from "./decompress.ts";
-import { ensureLayer } from "./layers.ts";
-import { chainIdsOf, runLimited } from "./pull.ts";
+import { ensureLayers } from "./pull.ts";
 import { TarReader } from "./tar.ts";
 
 /** Entries of an archive that are read as JSON: never more than a manifest's cap. */
@@ -282,25 +281,8 @@ async function storeImage(ctx: Ctx, layout: StoreLayout, f: Found): Promise<Imag
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== f.manifest.layers.length) refuse(`${what} has ${f.manifest.layers.length} layers, its config ${diffIds.length} diff_ids`);
   for (const s of f.layers) ingest(layout, s);
-  const chainIds = chainIdsOf(diffIds);
-  const unpacked = f.manifest.layers.map(() => Promise.withResolvers<string>());
-  for (const u of unpacked) u.promise.catch(() => {});
-  const layers: LayerRecord[] = new Array(f.manifest.layers.length);
   const open = async () => refuse(`${what}: a layer blob vanished from the store`);
-  await runLimited(f.manifest.layers, ctx.config.maxConcurrentDownloads, async (desc, i) => {
-    try {
-      const meta = await ensureLayer({ sys: ctx.sys, sleep: ctx.sleep, layout, maxLayerBytes: ctx.config.maxLayerBytes }, diffIds[i]!, desc, open, undefined, {
-        chainId: chainIds[i]!,
-        lowers: async () => (await Promise.all(unpacked.slice(0, i).map((u) => u.promise))).reverse(),
-      });
-      layers[i] = { diffId: diffIds[i]!, digest: desc.digest, mediaType: desc.mediaType, size: desc.size, unpackedSize: meta.unpackedSize };
-      if (meta.key) layers[i]!.key = meta.key;
-      unpacked[i]!.resolve(layout.layerDiff(meta.key ?? diffIds[i]!));
-    } catch (err) {
-      unpacked[i]!.reject(err);
-      throw err;
-    }
-  });
+  const layers = await ensureLayers(ctx, layout, f.manifest.layers, diffIds, open);
   const platform: Platform = { os: config.os, architecture: config.architecture };
   if (config.variant) platform.variant = config.variant;
   const manifestDigest = sha256Digest(f.manifestBody);

@@ -18,7 +18,9 @@ import { hasBlob, putBlob, readBlob } from "../store/content.ts";
 import { loadImage, readTags, saveImage, writeTags, type ImageRecord, type LayerRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import { acquireLock, withLock } from "../store/lock.ts";
-import { ensureLayer, type LayerProgress } from "./layers.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import type { Descriptor } from "../image/manifest.ts";
+import { ensureLayer, type LayerProgress, type OpenBlob } from "./layers.ts";
 
 export interface PullOptions {
   /** Wanted platform; the host's when absent. */
@@ -55,6 +57,40 @@ export async function runLimited<T>(items: T[], limit: number, fn: (item: T, i: 
 }
 
 /** OCI chain ids: the first layer's diff_id, then sha256 of "<chain id below> <diff_id>". */
+/**
+ * Every layer of a manifest unpacked (or found) in the store, at most maxConcurrentDownloads at once,
+ * as the image's layer records. A layer's hard links to files below it wait for those layers'
+ * directories; workers take layers bottom first, so what a layer waits for has started.
+ */
+export async function ensureLayers(
+  ctx: Ctx,
+  layout: StoreLayout,
+  descs: Descriptor[],
+  diffIds: readonly string[],
+  open: OpenBlob,
+  onProgress?: (p: LayerProgress) => void,
+): Promise<LayerRecord[]> {
+  const layers: LayerRecord[] = new Array(descs.length);
+  const chainIds = chainIdsOf(diffIds);
+  const unpacked = descs.map(() => Promise.withResolvers<string>());
+  for (const u of unpacked) u.promise.catch(() => {});
+  await runLimited(descs, ctx.config.maxConcurrentDownloads, async (desc, i) => {
+    try {
+      const meta = await ensureLayer({ sys: ctx.sys, sleep: ctx.sleep, layout, maxLayerBytes: ctx.config.maxLayerBytes }, diffIds[i]!, desc, open, onProgress, {
+        chainId: chainIds[i]!,
+        lowers: async () => (await Promise.all(unpacked.slice(0, i).map((u) => u.promise))).reverse(),
+      });
+      layers[i] = { diffId: diffIds[i]!, digest: desc.digest, mediaType: desc.mediaType, size: desc.size, unpackedSize: meta.unpackedSize };
+      if (meta.key) layers[i]!.key = meta.key;
+      unpacked[i]!.resolve(layout.layerDiff(meta.key ?? diffIds[i]!));
+    } catch (err) {
+      unpacked[i]!.reject(err);
+      throw err;
+    }
+  });
+  return layers;
+}
+
 export function chainIdsOf(diffIds: readonly string[]): string[] {
   const out: string[] = [];
   for (const d of diffIds) out.push(out.length === 0 ? d : sha256Digest(`${out[out.length - 1]} ${d}`));
@@ -106,31 +142,8 @@ export async function pullImage(ctx: Ctx, refText: string, opts: PullOptions = {
     blobs.push([manifest.config.digest, configBytes]);
 
     opts.onLayers?.(manifest.layers.map((l) => l.digest.slice(7, 19)));
-    const layers: LayerRecord[] = new Array(manifest.layers.length);
     const open = (desc: Parameters<RegistryClient["openBlob"]>[0], offset: number) => client.openBlob(desc, offset);
-    const chainIds = chainIdsOf(diffIds);
-    // Each layer's unpacked directory once it is done: a layer's hard links to files below it
-    // wait for these. Workers take layers bottom first, so what a layer waits for has started.
-    const unpacked = manifest.layers.map(() => Promise.withResolvers<string>());
-    for (const u of unpacked) u.promise.catch(() => {});
-    await runLimited(manifest.layers, ctx.config.maxConcurrentDownloads, async (desc, i) => {
-      try {
-        const meta = await ensureLayer(
-          { sys: ctx.sys, sleep: ctx.sleep, layout, maxLayerBytes: ctx.config.maxLayerBytes },
-          diffIds[i]!,
-          desc,
-          open,
-          opts.onProgress,
-          { chainId: chainIds[i]!, lowers: async () => (await Promise.all(unpacked.slice(0, i).map((u) => u.promise))).reverse() },
-        );
-        layers[i] = { diffId: diffIds[i]!, digest: desc.digest, mediaType: desc.mediaType, size: desc.size, unpackedSize: meta.unpackedSize };
-        if (meta.key) layers[i]!.key = meta.key;
-        unpacked[i]!.resolve(layout.layerDiff(meta.key ?? diffIds[i]!));
-      } catch (err) {
-        unpacked[i]!.reject(err);
-        throw err;
-      }
-    });
+    const layers = await ensureLayers(ctx, layout, manifest.layers, diffIds, open, opts.onProgress);
 
     const record: ImageRecord = {
       id: manifest.config.digest,

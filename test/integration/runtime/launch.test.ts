@@ -4,6 +4,7 @@
 // (Sys.spawnContainer) and with the static init started ahead of its plan (Sys.startEarly, what a
 // foreground `run` uses). Every container dies with its namespaces; the suite
 // checks after each test that the host sees no mount under the temp dir.
+import { DEFAULT_CAPS, testPlan } from "../../helpers/plan.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
@@ -31,7 +32,7 @@ async function start(p: RunPlan): Promise<Launched> {
   const [stdin, stdout, stderr, tty] = early.fdMap;
   return launch(sys, { ...p, stdio: [stdin!, stdout!, stderr!], ttySlave: tty! }, early);
 }
-const DOCKER_CAPS = 0xa80425fbn;
+const DOCKER_CAPS = DEFAULT_CAPS;
 const APPLETS = ["sh", "cat", "echo", "hostname", "id", "ls", "sleep", "ps", "true", "readlink", "grep", "pwd", "mount", "touch", "stat", "head"];
 const ESCAPE = "/tmp/escape-test-xyz";
 
@@ -56,34 +57,12 @@ function plan(over: Partial<RunPlan> = {}, image = "busybox"): RunPlan {
   const c = path.join(dir, "c", String(++n));
   for (const d of ["rootfs", "upper", "work"]) fs.mkdirSync(path.join(c, d), { recursive: true });
   const rootfsPath = path.join(c, "rootfs");
-  return {
-    namespaces: ["mnt", "pid", "uts", "ipc", "net", "cgroup"],
-    hostname: "box",
+  return testPlan({
     rootfs: overlayMount({ lowers: [image], upper: path.join(c, "upper"), work: path.join(c, "work"), target: rootfsPath, root: dir, emptyLower: "empty" }),
     rootfsPath,
-    mounts: defaultMounts({ privileged: false, readonlyRoot: false }),
-    maskedPaths: MASKED_PATHS,
-    readonlyPaths: READONLY_PATHS,
-    readonlyRoot: false,
-    devices: DEFAULT_DEVICES,
-    symlinks: DEFAULT_SYMLINKS,
-    cgroupProcs: [],
-    uid: 0,
-    gid: 0,
-    additionalGids: [],
-    capabilities: { bounding: DOCKER_CAPS, effective: DOCKER_CAPS, permitted: DOCKER_CAPS, inheritable: 0n, ambient: 0n },
-    noNewPrivileges: false,
-    seccomp: null,
-    rlimits: [],
-    args: ["true"],
     env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"],
-    cwd: "/",
-    stdio: [-1, -1, -1],
-    ttySlave: -1,
-    init: false,
-    oomScoreAdj: null,
     ...over,
-  };
+  });
 }
 
 /** Runs a plan with stdout and stderr in files; stdin from `input` through a real pipe (a FIFO). */
