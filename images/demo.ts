@@ -5,8 +5,8 @@
 // http://127.0.0.1:8080/, `logs` (httpd -v logs the request), `rm -f`, and `network prune -f` to
 // leave the host's network as it was; then `build -t kubia images/kubia`, `run -d --name
 // kubia-container -p 8080:8080 kubia` and a curl that answers "You've hit <hostname>", `push` of
-// kubia to the registry, `rmi`, `pull` back and the same run and curl again. Each command is
-// printed before it runs. TINYDOCK_ROOT overrides the demo's root; DEMO_PORT the host port (8080).
+// kubia to the registry, `rmi`, `pull` back and the same run and curl again; last the notes' pods
+// with `play kube` (see playPods). Each command is printed before it runs. TINYDOCK_ROOT overrides the demo's root; DEMO_PORT the host port (8080).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -115,9 +115,55 @@ async function main(): Promise<number> {
     }
     await runKubia(shared);
     await step(["rmi", shared]);
+    const quiet = (args: string[]): void => {
+      Bun.spawnSync([binary, ...args], { env, cwd: repoRoot, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    };
+    await playPods(step, quiet, curl, port === "8080" ? "30080" : String(Number(port) + 1));
     return status;
   } finally {
     await stop();
+  }
+}
+
+type Step = (args: string[]) => Promise<number>;
+type Curl = (url: string, ok: (body: string) => boolean) => Promise<string | undefined>;
+
+/**
+ * The study notes' pods: core-k8s (busybox `sleep 10000` with labels and a containerPort), its
+ * greedy twin whose `limits.memory: 200Mi` becomes the cgroup's 209715200, then three replicas of
+ * an httpd behind a NodePort Service that kube-proxy-style DNAT balances. Everything is played
+ * down again at the end.
+ */
+async function playPods(step: Step, quiet: (args: string[]) => void, curl: Curl, nodePort: string): Promise<void> {
+  const fixture = (name: string): string => path.join("test/fixtures/kube", name);
+  const core = fixture("core-k8s.yaml");
+  const greedy = fixture("core-k8s-greedy.yaml");
+  const web = path.join(os.tmpdir(), `tinydock-demo-web-${process.pid}.yaml`);
+  fs.writeFileSync(web, fs.readFileSync(fixture("web-deployment.yaml"), "utf8").replace("nodePort: 30080", `nodePort: ${nodePort}`));
+  const files = [core, greedy, web];
+  // Leftovers of an interrupted demo, quietly.
+  for (const file of files) quiet(["play", "kube", "--down", file]);
+  try {
+    if ((await step(["play", "kube", core])) !== 0) return;
+    await step(["pod", "ps"]);
+    await step(["ps", "--filter", "pod=core-k8s", "--format", "{{.Names}}\t{{.Command}}\t{{.Status}}"]);
+    await step(["exec", "core-k8s-any-old-name-will-do", "hostname"]);
+    if ((await step(["play", "kube", greedy])) !== 0) return;
+    await step(["inspect", "--format", "memory limit: {{.HostConfig.Memory}}", "core-k8s-greedy-any-old-name-will-do"]);
+    if ((await step(["play", "kube", web])) !== 0) return;
+    await step(["pod", "ps", "--filter", "label=app=web"]);
+    const seen = new Set<string>();
+    for (let i = 0; i < 12 && seen.size < 2; i++) {
+      const host = await curl(`http://127.0.0.1:${nodePort}/`, (body) => body.trim().length > 0);
+      if (host === undefined) break;
+      process.stdout.write(host);
+      seen.add(host.trim());
+    }
+    console.log(`# the NodePort Service answered from ${seen.size} different pods`);
+  } finally {
+    for (const file of files.reverse()) await step(["play", "kube", "--down", file]);
+    await step(["network", "prune", "-f"]);
+    fs.rmSync(web, { force: true });
   }
 }
 
