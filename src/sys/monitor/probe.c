@@ -18,7 +18,7 @@
 enum probe_kind { PK_LIVENESS, PK_READINESS, PK_STARTUP };
 enum probe_action { PA_EXEC, PA_HTTP, PA_TCP };
 static const char *const PROBE_KINDS[] = { "liveness", "readiness", "startup" };
-enum { R_FAILURE, R_SUCCESS, R_UNKNOWN };
+enum probe_result { R_FAILURE, R_SUCCESS, R_UNKNOWN };
 static const char *const PROBE_RESULTS[] = { "failure", "success", "unknown" };
 
 #define MAX_PROBES 3
