@@ -6,6 +6,7 @@
 //     [3, exitCode, signal]                      PID 1 was reaped
 //     [4, offset]                                the launch mode's parser refused the plan
 //   messages (monitor/launch.c `enum message`), from the CLI to the launch mode: [type, len, payload].
+//   a container's Kubernetes probes for the monitor (monitor/probe.c), DIR/probes.bin: encodeProbes.
 // Pure: test/unit/sys/protocol.test.ts checks it, and the enums against the C source.
 import { errnoName } from "./ffi.ts";
 import type { InitFailure, ProcessExit } from "./sys.ts";

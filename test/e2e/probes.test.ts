@@ -48,7 +48,9 @@ test("a liveness exec probe that fails once its file is gone restarts the contai
   );
   await Bun.sleep(2500);
   expect(inspect("live-app").RestartCount).toBe(0);
-  expect(probe("live-app", "liveness")!.Result).toBe("success");
+  const ok = probe("live-app", "liveness") as { Result: string; Last: { Start: string; End: string } };
+  expect(ok.Result).toBe("success");
+  console.log(`one exec probe (cat in the container), start to result: ${Date.parse(ok.Last.End) - Date.parse(ok.Last.Start)} ms`);
   const pid = inspect("live-app").State.Pid;
   const t0 = performance.now();
   expect(e.T(["exec", "live-app", "rm", "/tmp/alive"]).code).toBe(0);
@@ -77,6 +79,12 @@ test("httpGet and tcpSocket readiness probes pass against busybox httpd and fail
   await until("good and tcp ready", () => inspect("web-good").State.Probes.Ready && inspect("web-tcp").State.Probes.Ready, 15_000, 100);
   await until("the bad ones probed twice", () => ["badpath", "badport", "badtcp"].every((n) => (probe(`web-${n}`, "readiness") as { ConsecutiveFailures?: number })?.ConsecutiveFailures! >= 2), 15_000, 100);
   for (const n of ["badpath", "badport", "badtcp"]) expect(inspect(`web-${n}`).State.Probes.Ready).toBe(false);
+  const last = (n: string) => probe(`web-${n}`, "readiness")!.Last as { Start: string; End: string; Output: string };
+  const took = (n: string) => {
+    const l = last(n); // one read: the monitor rewrites it at every result
+    return Date.parse(l.End) - Date.parse(l.Start);
+  };
+  console.log(`one probe, start to result: httpGet ${took("good")} ms, tcpSocket ${took("tcp")} ms, httpGet 404 ${took("badpath")} ms, refused ${took("badport")} ms`);
   expect(probe("web-badpath", "readiness")!.Last!.Output).toBe("HTTP probe failed with statuscode: 404");
   expect(probe("web-badport", "readiness")!.Last!.Output).toMatch(/^dial tcp 10\.\d+\.\d+\.\d+:8081: connect: connection refused$/);
   expect(probe("web-badtcp", "readiness")!.Last!.Output).toMatch(/:8081: connect: connection refused$/);
@@ -114,4 +122,17 @@ test("a liveness tcpSocket probe on a closed port kills the container; with rest
   expect(c.State.ExitCode).toBe(137);
   expect(c.RestartCount).toBe(0);
   expect(c.State.Probes.Ready).toBe(false);
+}, 60_000);
+
+test("a startup probe holds the liveness probe back until it passes", async () => {
+  // The liveness probe would fail (threshold 1) before the file exists: only the startup probe runs then.
+  const check = { exec: { command: ["test", "-f", "/tmp/started"] }, periodSeconds: 1 };
+  play(podFile("boot", [{ name: "app", command: ["sh", "-c", "sleep 3; touch /tmp/started; exec sleep 3600"], startupProbe: { ...check, failureThreshold: 10 }, livenessProbe: { ...check, failureThreshold: 1 } }]));
+  expect(inspect("boot-app").State.Probes.Started).toBe(false);
+  await until("started", () => inspect("boot-app").State.Probes.Started, 15_000, 100);
+  await Bun.sleep(1500);
+  const c = inspect("boot-app");
+  expect(c.RestartCount).toBe(0);
+  expect(c.State.Probes.Ready).toBe(true);
+  expect(probe("boot-app", "liveness")!.Result).toBe("success");
 }, 60_000);
