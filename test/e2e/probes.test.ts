@@ -28,7 +28,13 @@ function podFile(name: string, containers: object[], restartPolicy = "Always"): 
 }
 
 const inspect = (name: string) => JSON.parse(e.T(["inspect", name]).stdout)[0];
-const probe = (name: string, kind: string) => (inspect(name).State.Probes.Probes as { Probe: string; Result: string; Last?: { Output: string } }[]).find((p) => p.Probe === kind);
+interface Probe {
+  Probe: string;
+  Result: string;
+  ConsecutiveFailures: number;
+  Last?: { Start: string; End: string; Output: string };
+}
+const probe = (name: string, kind: string) => (inspect(name).State.Probes.Probes as Probe[]).find((p) => p.Probe === kind);
 const play = (f: string) => {
   const r = e.T(["play", "kube", f]);
   expect(r.stderr).toBe("");
@@ -48,9 +54,9 @@ test("a liveness exec probe that fails once its file is gone restarts the contai
   );
   await Bun.sleep(2500);
   expect(inspect("live-app").RestartCount).toBe(0);
-  const ok = probe("live-app", "liveness") as { Result: string; Last: { Start: string; End: string } };
+  const ok = probe("live-app", "liveness")!;
   expect(ok.Result).toBe("success");
-  console.log(`one exec probe (cat in the container), start to result: ${Date.parse(ok.Last.End) - Date.parse(ok.Last.Start)} ms`);
+  console.log(`one exec probe (cat in the container), start to result: ${Date.parse(ok.Last!.End) - Date.parse(ok.Last!.Start)} ms`);
   const pid = inspect("live-app").State.Pid;
   const t0 = performance.now();
   expect(e.T(["exec", "live-app", "rm", "/tmp/alive"]).code).toBe(0);
@@ -77,9 +83,9 @@ test("httpGet and tcpSocket readiness probes pass against busybox httpd and fail
     ]),
   );
   await until("good and tcp ready", () => inspect("web-good").State.Probes.Ready && inspect("web-tcp").State.Probes.Ready, 15_000, 100);
-  await until("the bad ones probed twice", () => ["badpath", "badport", "badtcp"].every((n) => (probe(`web-${n}`, "readiness") as { ConsecutiveFailures?: number })?.ConsecutiveFailures! >= 2), 15_000, 100);
+  await until("the bad ones probed twice", () => ["badpath", "badport", "badtcp"].every((n) => (probe(`web-${n}`, "readiness")?.ConsecutiveFailures ?? 0) >= 2), 15_000, 100);
   for (const n of ["badpath", "badport", "badtcp"]) expect(inspect(`web-${n}`).State.Probes.Ready).toBe(false);
-  const last = (n: string) => probe(`web-${n}`, "readiness")!.Last as { Start: string; End: string; Output: string };
+  const last = (n: string) => probe(`web-${n}`, "readiness")!.Last!;
   const took = (n: string) => {
     const l = last(n); // one read: the monitor rewrites it at every result
     return Date.parse(l.End) - Date.parse(l.Start);
