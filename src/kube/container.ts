@@ -2,9 +2,10 @@
 // references), resources as the kubelet turns them into cgroup values, the security context.
 import { memoryBytes, milliCpu } from "./quantity.ts";
 import { checkName, isObj, Reader, type Obj, type Sources } from "./fields.ts";
+import { PROBE_FIELDS, readProbes } from "./probe.ts";
 import type { KubeContainer, KubeVolume } from "./translate.ts";
 
-const CONTAINER_FIELDS = ["name", "image", "command", "args", "env", "envFrom", "ports", "resources", "workingDir", "securityContext", "volumeMounts", "imagePullPolicy", "stdin", "tty", "terminationMessagePath", "terminationMessagePolicy"];
+const CONTAINER_FIELDS = ["name", "image", "command", "args", "env", "envFrom", "ports", "resources", "workingDir", "securityContext", "volumeMounts", "imagePullPolicy", "stdin", "tty", "terminationMessagePath", "terminationMessagePolicy", ...Object.keys(PROBE_FIELDS)];
 
 export function readContainer(r: Reader, c0: unknown, at: string, podSec: Obj, volumes: KubeVolume[], s: Sources): KubeContainer {
   const c = r.obj(c0, at, true)!;
@@ -28,6 +29,7 @@ export function readContainer(r: Reader, c0: unknown, at: string, podSec: Obj, v
     readOnly: false,
     noNewPrivileges: false,
     mounts: [],
+    probes: [],
     pull: pullPolicy(r, c.imagePullPolicy, `${at}.imagePullPolicy`, image),
   };
   // Kubernetes: command replaces ENTRYPOINT (and the image's CMD is not used), args replaces CMD.
@@ -41,6 +43,7 @@ export function readContainer(r: Reader, c0: unknown, at: string, podSec: Obj, v
     out.workdir = wd;
   }
   out.env = readEnv(r, c, at, s);
+  const portNames = new Map<string, number>();
   r.list(c.ports, `${at}.ports`).forEach((p0, i) => {
     const path = `${at}.ports[${i}]`;
     const p = r.obj(p0, path, true)!;
@@ -50,9 +53,12 @@ export function readContainer(r: Reader, c0: unknown, at: string, podSec: Obj, v
     const proto = (r.str(p.protocol, `${path}.protocol`) ?? "TCP").toLowerCase();
     if (proto !== "tcp" && proto !== "udp") r.fail(`${path}.protocol`, "TCP or UDP");
     const ip = r.str(p.hostIP, `${path}.hostIP`);
+    const pname = r.str(p.name, `${path}.name`);
+    if (pname !== undefined) portNames.set(pname, cp);
     out.expose.push(`${cp}/${proto}`);
     if (hp !== undefined) out.publish.push(`${ip ? `${ip}:` : ""}${hp}:${cp}/${proto}`);
   });
+  out.probes = readProbes(r, c, at, portNames);
   readResources(r, r.obj(c.resources, `${at}.resources`) ?? {}, `${at}.resources`, out);
   readSecurity(r, r.obj(c.securityContext, `${at}.securityContext`) ?? {}, podSec, `${at}.securityContext`, out);
   r.list(c.volumeMounts, `${at}.volumeMounts`).forEach((m0, i) => {

@@ -1,11 +1,12 @@
 // `generate kube CONTAINER|POD…`: Kubernetes objects from what tinydock runs — a Pod per pod (or
 // per container outside a pod), its containers' image, command and args (only where they differ
 // from the image's, as Kubernetes defines them against ENTRYPOINT/CMD), env (less the image's),
-// ports and hostPorts, limits, labels, volumes, securityContext and restartPolicy; a Service per
+// ports and hostPorts, limits, labels, volumes, securityContext, probes and restartPolicy; a Service per
 // pod with ports on request. Pure: the records and images' configs come in, objects go out.
 import type { ContainerConfig } from "../image/manifest.ts";
 import type { PodRecord } from "../pod/store.ts";
 import type { ContainerRecord } from "../store/containers.ts";
+import type { ProbeRecord } from "../store/probe-record.ts";
 
 export interface GenerateInput {
   /** The pod, or undefined for a lone container. */
@@ -87,7 +88,22 @@ function containerSpec(rec: ContainerRecord, image: ContainerConfig, name: strin
     mounts.push({ name: vname, mountPath: target, ...(m.RW === false ? { readOnly: true } : {}) });
   }
   if (mounts.length) c.volumeMounts = mounts;
+  for (const p of rec.probes ?? []) c[`${p.kind}Probe`] = probeSpec(p);
   return c;
+}
+
+/** A probe as the API writes it (what play kube read, with the defaults it filled in). */
+function probeSpec(p: ProbeRecord): Obj {
+  const a = p.action;
+  const host = "host" in a && a.host ? { host: a.host } : {};
+  const handler =
+    a.type === "exec"
+      ? { exec: { command: a.command } }
+      : a.type === "tcpSocket"
+        ? { tcpSocket: { port: a.port, ...host } }
+        : { httpGet: { path: a.path, port: a.port, ...host, ...(a.headers.length ? { httpHeaders: a.headers } : {}) } };
+  const { initialDelaySeconds, periodSeconds, timeoutSeconds, successThreshold, failureThreshold } = p;
+  return { ...handler, ...(initialDelaySeconds ? { initialDelaySeconds } : {}), periodSeconds, timeoutSeconds, successThreshold, failureThreshold };
 }
 
 export function generateKube(input: GenerateInput, opts: { service: boolean }): Obj[] {

@@ -46,6 +46,7 @@ export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, vol
     namespaces: { ...DEFAULT_NAMESPACE_MODES },
     security: { privileged: c.privileged, capAdd: c.capAdd, capDrop: c.capDrop, noNewPrivileges: c.noNewPrivileges, seccomp: true, readOnly: c.readOnly },
     pull: c.pull,
+    ...(c.probes.length ? { probes: c.probes } : {}),
   };
   if (c.entrypoint !== undefined) req.process.entrypoint = c.entrypoint;
   if (c.workdir !== undefined) req.process.workdir = c.workdir;

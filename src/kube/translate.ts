@@ -2,6 +2,7 @@
 // value is checked here, every field tinydock does not act on is named in a warning, and anything
 // that would run differently than Kubernetes runs it is an error, never a guess.
 import type { KubeDocument } from "./yaml.ts";
+import type { ProbeRecord } from "../store/probe-record.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { checkName, isObj, Reader, type Obj, type Sources } from "./fields.ts";
 import { readContainer } from "./container.ts";
@@ -37,6 +38,8 @@ export interface KubeContainer {
   readOnly: boolean;
   noNewPrivileges: boolean;
   mounts: { volume: string; target: string; readOnly: boolean; subPath?: string }[];
+  /** livenessProbe, readinessProbe, startupProbe: run by the monitor. */
+  probes: ProbeRecord[];
   pull: "always" | "missing" | "never";
 }
 

@@ -27,7 +27,12 @@ export interface HealthProbe {
 export function healthProbe(h: HealthConfig | undefined, plan: RunPlan): { health?: HealthProbe } {
   const args = probeArgs(h);
   if (!h || !args) return {};
-  return { health: { plan: { ...plan, args, stdio: [-1, 3, 3], ttySlave: -1, init: false, oomScoreAdj: null }, spec: monitorHealthSpec(h) } };
+  return { health: { plan: checkPlan(plan, args), spec: monitorHealthSpec(h) } };
+}
+
+/** The plan of a command the monitor runs in the container as a check: the container's, its command replaced, its output on fd 3. */
+export function checkPlan(plan: RunPlan, args: string[]): RunPlan {
+  return { ...plan, args, stdio: [-1, 3, 3], ttySlave: -1, init: false, oomScoreAdj: null };
 }
 
 export function healthFile(dir: string): string {

@@ -2,6 +2,7 @@
 // config), run.json + liveness (State) and the image's config where state.json has no Config yet.
 import path from "node:path";
 import { healthStatusOf, readHealth, type Health } from "./health.ts";
+import { readProbeStatus, type ProbeStatus } from "./probe-status.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
 import type { Ctx } from "../context.ts";
 import { lowerLinks } from "../rootfs/images.ts";
@@ -184,6 +185,7 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
       StartedAt: s.StartedAt,
       FinishedAt: s.FinishedAt,
       ...healthView(rec.config, paths.dir),
+      ...probesView(rec, paths.dir),
     },
     Image: rec.imageId,
     ResolvConfPath: paths.resolvConf,
@@ -215,6 +217,12 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
       ...network,
     },
   };
+}
+
+/** State.Probes when the container has Kubernetes probes: Started, Ready and each probe's last result. */
+function probesView(rec: ContainerRecord, dir: string): { Probes?: ProbeStatus } {
+  if (!rec.probes?.length) return {};
+  return { Probes: readProbeStatus(dir) ?? { Started: false, Ready: false, Probes: [] } };
 }
 
 /** State.Health when the container has a health check: the monitor's record, "starting" before its first. */

@@ -9,6 +9,7 @@ import { cgroupLocator, isFrozen, type CgroupLocator } from "./cgroupdirs.ts";
 import { containerFiles, findContainer, listContainers, readContainer, type ContainerRecord } from "../store/containers.ts";
 import { healthStatusOf, type HealthStatus } from "./health.ts";
 import { sameProcess } from "./liveness.ts";
+import { containerReady } from "./probe-status.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
 import { withRestartError } from "./monitor.ts";
 import { liveState, type LiveState, type RunRecord } from "./state.ts";
@@ -19,6 +20,8 @@ export interface LiveContainer {
   state: LiveState;
   /** State.Health's status; "none" without a health check. */
   health?: HealthStatus | "none";
+  /** Kubernetes' ready: running, and its startup and readiness probes (if any) passed. */
+  ready?: boolean;
 }
 
 function readRun(file: string): RunRecord | undefined {
@@ -55,7 +58,8 @@ export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocat
     } catch {}
   }
   const state = liveState(record, run, { supervisorAlive, frozen, removing, locked });
-  return { record, run, state, health: healthStatusOf(record.config as { Healthcheck?: HealthConfig } | undefined, path.dirname(files.run)) };
+  const dir = path.dirname(files.run);
+  return { record, run, state, health: healthStatusOf(record.config as { Healthcheck?: HealthConfig } | undefined, dir), ready: containerReady(record, dir, state.Running) };
 }
 
 export function listLive(ctx: Ctx): LiveContainer[] {

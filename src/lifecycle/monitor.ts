@@ -60,6 +60,8 @@ export interface DetachedRequest {
   actor?: { name: string; image: string };
   /** Config.Healthcheck's probe, run by the monitor. */
   health?: HealthProbe;
+  /** Kubernetes probes, as DIR/probes.bin's bytes (lifecycle/probes.ts). */
+  probes?: Uint8Array;
 }
 
 export interface Detached {
@@ -75,6 +77,8 @@ export { ZERO_TIME };
 
 /** The encoded plan a container was created with (run.ts planFile): what a failed restart is named from. */
 const PLAN_FILE = "plan.bin";
+/** Where the monitor reads a container's Kubernetes probes (monitor/probe.c probes_load). */
+const PROBES_FILE = "probes.bin";
 
 export function runStatePath(dir: string): string {
   return path.join(dir, "run.json");
@@ -167,6 +171,8 @@ export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Det
   const plan = encodePlan({ ...req.plan, stdio: [-1, -1, -1], ttySlave: -1 });
   if (req.health) fs.writeFileSync(probePlanFile(req.dir), encodePlan(req.health.plan), { mode: 0o600 });
   else fs.rmSync(probePlanFile(req.dir), { force: true });
+  if (req.probes) fs.writeFileSync(path.join(req.dir, PROBES_FILE), req.probes, { mode: 0o600 });
+  else fs.rmSync(path.join(req.dir, PROBES_FILE), { force: true });
   // argv[0] reads "tinydock-monitor" in ps; the executable is the memfd.
   const exe = await monitorExecutable();
   const proc = Bun.spawn([exe, ...monitorArgs({ ...req, events: eventsFile(ctx.root) }).slice(1)], {

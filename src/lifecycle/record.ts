@@ -57,6 +57,7 @@ export function containerRecord(req: RunRequest, f: RecordFacts): ContainerRecor
     networkOptions: f.networkOptions,
     cgroupPath: f.cgroupPath,
     ...(req.pod ? { pod: req.pod } : {}),
+    ...(req.probes?.length ? { probes: req.probes } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { actorOf, appendEvent } from "./events.ts";
 import { healthProbe } from "./health.ts";
 import { processStartTime } from "./liveness.ts";
+import { encodeMonitorProbes } from "./probes.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached } from "./monitor.ts";
 import { prepareContainer } from "./run/prepare.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
@@ -180,5 +181,6 @@ export function detachedRequest(rec: ContainerRecord, dir: string, plan: RunPlan
     interactive: rec.config?.OpenStdin === true,
     actor: { name: rec.name, image: rec.image },
     ...healthProbe(rec.config?.Healthcheck as HealthConfig | undefined, plan),
+    ...(rec.probes?.length ? { probes: encodeMonitorProbes(rec.probes, plan) } : {}),
   };
 }

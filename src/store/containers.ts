@@ -5,6 +5,7 @@ import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
 import type { NetworkOptions, NetworkSettingsRecord } from "./network-record.ts";
+import type { ProbeRecord } from "./probe-record.ts";
 import { randomHex, randomIndex } from "../random.ts";
 import type { Ctx } from "../context.ts";
 import { acquireLock, withLock, type Lock } from "./lock.ts";
@@ -50,6 +51,8 @@ export interface ContainerRecord {
   networkOptions?: NetworkOptions;
   /** The id of the pod the container belongs to (src/pod/). */
   pod?: string;
+  /** Kubernetes probes (play kube), run by the monitor. */
+  probes?: ProbeRecord[];
 }
 
 export interface ContainerPaths {

@@ -27,7 +27,8 @@
  *
  * One file per role, built as one unit (the Makefile compiles this file alone): monitor/util.c
  * (what the modes share), log.c (the json-file log), state.c (run.json), run.c (the restart
- * manager), launch.c (the foreground init), exec.c.
+ * manager), launch.c (the foreground init), exec.c, check.c (a check run in a child), health.c
+ * (Docker's health checks), probe.c (Kubernetes' probes).
  */
 #define TD_STATIC 1
 #include "init.c"
@@ -36,6 +37,8 @@
 #include "monitor/state.c"
 #include "monitor/exec.c"
 #include "monitor/events.c"
+#include "monitor/check.c"
+#include "monitor/probe.c"
 #include "monitor/health.c"
 #include "monitor/stdin.c"
 #include "monitor/run.c"

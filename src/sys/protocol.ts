@@ -6,6 +6,7 @@
 //     [3, exitCode, signal]                      PID 1 was reaped
 //     [4, offset]                                the launch mode's parser refused the plan
 //   messages (monitor/launch.c `enum message`), from the CLI to the launch mode: [type, len, payload].
+//   a container's Kubernetes probes for the monitor (monitor/probe.c), DIR/probes.bin: encodeProbes.
 // Pure: test/unit/sys/protocol.test.ts checks it, and the enums against the C source.
 import { errnoName } from "./ffi.ts";
 import type { InitFailure, ProcessExit } from "./sys.ts";
@@ -147,5 +148,55 @@ export function encodeMessage(type: MessageType, payload: Uint8Array): Uint8Arra
   v.setUint32(0, type, true);
   v.setUint32(4, payload.length, true);
   out.set(payload, 8);
+  return out;
+}
+
+/** monitor/probe.c enum probe_kind and enum probe_action. */
+export enum ProbeKindCode {
+  Liveness = 0,
+  Readiness = 1,
+  Startup = 2,
+}
+export enum ProbeActionCode {
+  Exec = 0,
+  Http = 1,
+  Tcp = 2,
+}
+
+/** One probe as the monitor takes it (DIR/probes.bin, see monitor/probe.c). */
+export interface MonitorProbe {
+  kind: ProbeKindCode;
+  action: ProbeActionCode;
+  delayMs: number;
+  periodMs: number;
+  timeoutMs: number;
+  successThreshold: number;
+  failureThreshold: number;
+  port: number;
+  /** The address's four bytes; null for the pod's. */
+  ip: number[] | null;
+  /** The monitor adds "Host: ip:port" after the request line. */
+  addHost: boolean;
+  /** exec: the encoded plan; httpGet: the request without its Host header; tcpSocket: empty. */
+  payload: Uint8Array;
+}
+
+/** [count], then per probe 11 u32s and its payload (monitor/probe.c probes_load). */
+export function encodeProbes(probes: MonitorProbe[]): Uint8Array {
+  const size = 4 + probes.reduce((n, p) => n + 44 + p.payload.length, 0);
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, probes.length, true);
+  let off = 4;
+  for (const p of probes) {
+    const ip = p.ip ? (p.ip[0]! | (p.ip[1]! << 8) | (p.ip[2]! << 16) | (p.ip[3]! << 24)) >>> 0 : 0;
+    const fields = [p.kind, p.action, p.delayMs, p.periodMs, p.timeoutMs, p.successThreshold, p.failureThreshold, p.port, ip, p.addHost ? 1 : 0, p.payload.length];
+    for (const f of fields) {
+      v.setUint32(off, f, true);
+      off += 4;
+    }
+    out.set(p.payload, off);
+    off += p.payload.length;
+  }
   return out;
 }

@@ -30,6 +30,8 @@ const base = () => ({
         resources: { limits: { memory: "64Mi", cpu: "1" }, requests: { cpu: "500m" } },
         securityContext: { runAsUser: 1, capabilities: { add: ["X"] } },
         volumeMounts: [{ name: "v", mountPath: "/v", subPath: "s" }],
+        livenessProbe: { httpGet: { path: "/h", port: 80, httpHeaders: [{ name: "X-A", value: "b" }] }, periodSeconds: 1 },
+        readinessProbe: { tcpSocket: { port: 80, host: "127.0.0.1" }, successThreshold: 2 },
       },
     ],
   },
@@ -43,6 +45,9 @@ const PATHS: string[][] = [
   ["spec", "containers", "0", "envFrom", "0"], ["spec", "containers", "0", "ports", "0", "containerPort"], ["spec", "containers", "0", "resources", "limits"],
   ["spec", "containers", "0", "resources", "limits", "memory"], ["spec", "containers", "0", "securityContext"], ["spec", "containers", "0", "volumeMounts", "0"],
   ["spec", "volumes", "0", "configMap"], ["spec", "volumes", "0", "configMap", "items", "0", "path"], ["spec", "containers", "0", "securityContext", "capabilities"],
+  ["spec", "containers", "0", "livenessProbe"], ["spec", "containers", "0", "livenessProbe", "httpGet"], ["spec", "containers", "0", "livenessProbe", "httpGet", "path"],
+  ["spec", "containers", "0", "livenessProbe", "httpGet", "port"], ["spec", "containers", "0", "livenessProbe", "httpGet", "httpHeaders", "0"],
+  ["spec", "containers", "0", "livenessProbe", "periodSeconds"], ["spec", "containers", "0", "readinessProbe", "tcpSocket", "host"], ["spec", "containers", "0", "readinessProbe"],
 ];
 
 function setAt(o: Record<string, unknown>, path: string[], v: unknown): void {
@@ -62,12 +67,21 @@ test("arbitrary values at any field: translated or refused with a typed error, n
       n++;
       const pod = base();
       setAt(pod as never, path, value);
+      let plan: ReturnType<typeof translate> | undefined;
       try {
-        translate([cm, pod]);
+        plan = translate([cm, pod]);
       } catch (err) {
         expect(err).toBeInstanceOf(TinydockError);
         expect((err as Error).message).toMatch(/^Cannot play h\.yaml:\d+: /);
         expect((err as Error).message).not.toContain("\n");
+      }
+      // What reaches the wire of an httpGet probe: no line break to smuggle a header or a request in.
+      for (const c of plan?.pods[0]?.containers ?? []) {
+        for (const p of c.probes) {
+          if (p.action.type !== "httpGet") continue;
+          expect(p.action.path).not.toMatch(/\s/);
+          for (const h of p.action.headers) expect(h.name + h.value).not.toMatch(/[\r\n]/);
+        }
       }
     }),
     { numRuns: 3000, seed: 20261207 },

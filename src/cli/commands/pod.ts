@@ -66,8 +66,8 @@ const ps: CommandSpec = {
       renderList(
         typeof argv.format === "string" ? argv.format : undefined,
         rows,
-        { ID: "POD ID", Name: "NAME", Status: "STATUS", Created: "CREATED", InfraID: "INFRA ID", NumberOfContainers: "# OF CONTAINERS", Labels: "LABELS", Networks: "NETWORKS" },
-        "table {{.ID}}\t{{.Name}}\t{{.Status}}\t{{.Created}}\t{{.InfraID}}\t{{.NumberOfContainers}}",
+        { ID: "POD ID", Name: "NAME", Status: "STATUS", Ready: "READY", Created: "CREATED", InfraID: "INFRA ID", NumberOfContainers: "# OF CONTAINERS", Labels: "LABELS", Networks: "NETWORKS" },
+        "table {{.ID}}\t{{.Name}}\t{{.Status}}\t{{.Ready}}\t{{.Created}}\t{{.InfraID}}\t{{.NumberOfContainers}}",
       ),
     );
   },

@@ -56,12 +56,18 @@ export function podRows(views: PodView[], o: { noTrunc: boolean; now: number }) 
     CreatedAt: v.pod.created,
     InfraID: short(v.pod.infraId),
     NumberOfContainers: v.members.length + 1,
+    Ready: readyCount(v.members),
     Labels: Object.entries(v.pod.labels)
       .map(([k, x]) => `${k}=${x}`)
       .join(","),
     Networks: v.pod.network,
     Containers: v.members.map((c) => ({ Id: short(c.record.id), Names: c.record.name, Status: c.state.Status })),
   }));
+}
+
+/** kubectl's READY: "ready/all" of the pod's own containers (the infra is not counted). */
+export function readyCount(members: LiveContainer[]): string {
+  return `${members.filter((c) => c.ready).length}/${members.length}`;
 }
 
 /** podman's `pod inspect` shape, the fields tinydock has. */
@@ -78,6 +84,7 @@ export function inspectPod(pod: PodRecord, members: LiveContainer[], status: str
     InfraContainerId: pod.infraId,
     SharedNamespaces: pod.share,
     NumContainers: members.length + 1,
+    Ready: readyCount(members),
     InfraConfig: {
       Networks: [pod.network],
       PortBindings: ports,
@@ -86,7 +93,7 @@ export function inspectPod(pod: PodRecord, members: LiveContainer[], status: str
     },
     Containers: [
       ...(infra ? [{ Id: infra.record.id, Name: infra.record.name, State: infra.state.Status }] : []),
-      ...members.map((c) => ({ Id: c.record.id, Name: c.record.name, State: c.state.Status })),
+      ...members.map((c) => ({ Id: c.record.id, Name: c.record.name, State: c.state.Status, Ready: c.ready === true, RestartCount: c.state.RestartCount })),
     ],
     ...(pod.kubeOwner ? { KubeOwner: pod.kubeOwner } : {}),
   };

@@ -13,6 +13,7 @@ import type { RestartPolicy } from "../monitor.ts";
 import type { HealthConfig } from "./healthcheck.ts";
 import type { NamespaceModes } from "./namespaces.ts";
 import type { NetworkRequest } from "../../store/network-record.ts";
+import type { ProbeRecord } from "../../store/probe-record.ts";
 export type { NetworkRequest } from "../../store/network-record.ts";
 
 export interface RunRequest {
@@ -40,6 +41,8 @@ export interface RunRequest {
   cidfile?: string;
   /** --pod, resolved to the pod's id (src/pod/join.ts set the namespace modes). */
   pod?: string;
+  /** Kubernetes probes (play kube), run by the monitor of a detached container. */
+  probes?: ProbeRecord[];
 }
 
 export type PullPolicy = "missing" | "always" | "never";

@@ -1,6 +1,6 @@
 /* Health checks (Docker's HEALTHCHECK, --health-*): at each interval the probe command runs in the
  * container as `tinydock exec` runs a command (exec.c's open_target, enter_namespaces, exec_child,
- * in a child of ours), killed at its timeout. The last HEALTH_LOG results and the status go to
+ * in a child of ours, check.c), killed at its timeout. The last HEALTH_LOG results and the status go to
  * DIR/health.json, atomically (we are its only writer); a change of status is an event.
  *
  * Docker's rules (daemon/health.go): exit 0 → healthy, streak 0; a failure while still "starting"
@@ -8,23 +8,22 @@
  * `retries`. While starting and inside the start period, probes come every start interval. */
 
 #define HEALTH_LOG 5
-#define HEALTH_OUT 4096 /* Docker's maxOutputLen */
 enum health { H_STARTING, H_HEALTHY, H_UNHEALTHY };
 static const char *const HEALTH_NAMES[] = { "starting", "healthy", "unhealthy" };
 
 /* -H INTERVAL,TIMEOUT,START_PERIOD,START_INTERVAL,RETRIES (ms, ms, ms, ms, count) -P PLANFILE */
 static struct { u64 interval, timeout, start_period, start_interval, retries; const char *plan_path; u8 *plan; u32 planlen; } hc;
 
-struct health_result { char start[32], end[32]; long code; u32 outlen; char out[HEALTH_OUT]; };
 static struct {
   enum health status;
   u64 streak, started_ms, next_ms;
   u32 n; /* results in log, oldest first */
-  struct health_result log[HEALTH_LOG];
+  struct check_result log[HEALTH_LOG];
 } hs;
 
-/* The probe in flight: pidfd -1 when none. */
-static struct { long pidfd, out; u64 deadline; struct health_result r; } probe = { -1, -1, 0 };
+/* The probe in flight, and what it runs. */
+static struct check probe;
+static struct check_exec probe_cmd = { 0, 0, "cannot run the health check command: " };
 
 static void parse_health_args(const char *spec)
 {
@@ -46,11 +45,14 @@ static int health_enabled(void) { return hc.plan != 0; }
  * stderr on fd 3). Without it, no health checks. */
 static void health_load(void)
 {
+  probes_load();
   if (!hc.plan_path) return;
   long fd = S(SYS_openat, AT_FDCWD, hc.plan_path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   hc.plan = read_all(fd, &hc.planlen);
   S(SYS_close, fd);
+  probe_cmd.buf = hc.plan;
+  probe_cmd.len = hc.planlen;
 }
 
 /* The pure step: the status after one result (a failure in the start period while starting does not count). */
@@ -67,7 +69,7 @@ static enum health health_next(enum health status, u64 *streak, long code, int i
 
 static void health_write(void)
 {
-  static char buf[HEALTH_LOG * (HEALTH_OUT * 6 + 256) + 256], esc[HEALTH_OUT * 6 + 1];
+  static char buf[HEALTH_LOG * (CHECK_OUT * 6 + 256) + 256], esc[CHECK_OUT * 6 + 1];
   char tmp[PATHMAX], dst[PATHMAX], num[24];
   size_t n = 0;
   buf[0] = 0;
@@ -78,7 +80,7 @@ static void health_write(void)
   cat(buf, &n, sizeof buf, num);
   cat(buf, &n, sizeof buf, ",\"Log\":[");
   for (u32 i = 0; i < hs.n; i++) {
-    struct health_result *r = &hs.log[i];
+    struct check_result *r = &hs.log[i];
     cat(buf, &n, sizeof buf, i ? ",{\"Start\":\"" : "{\"Start\":\"");
     cat(buf, &n, sizeof buf, r->start);
     cat(buf, &n, sizeof buf, "\",\"End\":\"");
@@ -117,70 +119,13 @@ static u64 health_interval(void)
 /* The container (re)started: starting again, first probe one interval later. */
 static void health_start(void)
 {
+  probes_start();
   if (!health_enabled()) return;
   hs.status = H_STARTING;
   hs.streak = 0;
   hs.started_ms = monotonic_ms();
   hs.next_ms = hs.started_ms + health_interval();
   health_write();
-}
-
-/* In the probe's process: the plan parsed into our copy of `plan`, then as exec_mode does it. */
-static void probe_main(void *arg)
-{
-  static struct target t;
-  struct failure f;
-  long out = *(long *)arg, null = devnull();
-  if (null < 0 || parse_plan(hc.plan, hc.planlen)) die(126);
-  S(SYS_dup3, out, 3, 0);
-  S(SYS_dup3, null, 1, 0);
-  S(SYS_dup3, null, 2, 0);
-  report_fd = 1; /* our own failures: nobody reads them, the exit code says enough */
-  open_target(st.pid, st.pidStart, &t);
-  enter_namespaces(&t);
-  u64 set = 1ull << (SIGCHLD - 1);
-  S(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &set, 0, 8);
-  int pidfd = -1, report = -1;
-  long pid = clone_child(0, exec_child, &t, &pidfd, &report);
-  if (pid < 0) die(126);
-  if (read_report(report, &f) >= 16) {
-    /* The command could not be started: its exit code (126/127) says so, the output why. */
-    put_all(3, "cannot run the health check command: ", 38);
-    put_all(3, f.text, f.len < 0 ? 0 : f.len > 200 ? 200 : f.len);
-  }
-  S(SYS_close, 3);
-  relay_until_exit(pidfd, set);
-}
-
-static void probe_launch(void)
-{
-  int p[2];
-  struct timespec ts;
-  if (S(SYS_pipe2, p, O_CLOEXEC) < 0) return;
-  long w = p[1];
-  int pfd = -1, report = -1;
-  long pid = clone_child(0, probe_main, &w, &pfd, &report);
-  S(SYS_close, p[1]);
-  if (pid < 0) { S(SYS_close, p[0]); return; }
-  S(SYS_close, report); /* the probe's own failures show in its exit code */
-  S(SYS_fcntl, p[0], F_SETFL, O_NONBLOCK);
-  probe.pidfd = pfd;
-  probe.out = p[0];
-  probe.deadline = monotonic_ms() + hc.timeout;
-  probe.r.outlen = 0;
-  now(&ts);
-  fmt_time(probe.r.start, &ts);
-}
-
-static void probe_drain(void)
-{
-  char sink[4096];
-  for (;;) {
-    struct health_result *r = &probe.r;
-    long got = r->outlen < HEALTH_OUT ? S(SYS_read, probe.out, r->out + r->outlen, HEALTH_OUT - r->outlen) : S(SYS_read, probe.out, sink, sizeof sink);
-    if (got <= 0) return;
-    if (r->outlen < HEALTH_OUT) r->outlen += (u32)got;
-  }
 }
 
 /* Go's time.Duration String() of a whole number of ms: "300ms", "30s", "1m30.5s", "1h0m0s". */
@@ -209,19 +154,9 @@ static void go_duration_ms(char *out, u64 ms)
   cat(out, &n, 40, "s");
 }
 
-/* The probe ended (or is killed at its deadline, timed_out): its result recorded, the status moved. */
+/* The probe ended (or was killed at its deadline, timed_out): its result recorded, the status moved. */
 static void probe_finish(int timed_out)
 {
-  i32 info[32];
-  struct timespec ts;
-  if (timed_out) S(SYS_pidfd_send_signal, probe.pidfd, SIGKILL, 0, 0);
-  long r = reap(probe.pidfd, info, 0);
-  probe_drain();
-  S(SYS_close, probe.pidfd);
-  S(SYS_close, probe.out);
-  probe.pidfd = probe.out = -1;
-  now(&ts);
-  fmt_time(probe.r.end, &ts);
   if (timed_out) {
     /* Docker's words and code for a probe past its timeout. */
     char msg[80], dur[40];
@@ -233,9 +168,6 @@ static void probe_finish(int timed_out)
     cat(msg, &n, sizeof msg, ")");
     for (u32 i = 0; i <= n; i++) probe.r.out[i] = msg[i];
     probe.r.outlen = (u32)n;
-    probe.r.code = -1;
-  } else {
-    probe.r.code = r < 0 ? -1 : exit_code(info);
   }
   if (hs.n == HEALTH_LOG) {
     for (u32 i = 1; i < HEALTH_LOG; i++) hs.log[i - 1] = hs.log[i];
@@ -250,49 +182,41 @@ static void probe_finish(int timed_out)
   hs.next_ms = monotonic_ms() + health_interval();
 }
 
-/* The poll() entries of the probe, appended at fds[*nf]. */
-static void health_fds(struct pollfd *fds, int *nf)
-{
-  if (probe.pidfd < 0) return;
-  fds[*nf].fd = (int)probe.pidfd; fds[*nf].events = POLLIN; fds[(*nf)++].revents = 0;
-  fds[*nf].fd = (int)probe.out; fds[*nf].events = POLLIN; fds[(*nf)++].revents = 0;
-}
+/* run.c's hooks serve every check of a running container: Docker's health check (here) and
+ * Kubernetes' probes (probe.c). */
 
-/* How long poll() may sleep: until the next probe or the running one's deadline; -1 without checks. */
+/* The poll() entry of the checks in flight, appended at fds[*nf]. */
+static void health_fds(struct pollfd *fds, int *nf) { check_fds(fds, nf); }
+
+/* How long poll() may sleep: until the next check or the deadline of one in flight; -1 without checks. */
 static long health_wait_ms(void)
 {
-  if (!health_enabled()) return -1;
-  u64 t = monotonic_ms(), at = probe.pidfd >= 0 ? probe.deadline : hs.next_ms;
-  return at <= t ? 0 : (long)(at - t);
+  long w = probes_wait_ms();
+  if (!health_enabled()) return w;
+  u64 t = monotonic_ms(), at = probe.running ? probe.deadline : hs.next_ms;
+  long mine = at <= t ? 0 : (long)(at - t);
+  return w >= 0 && w < mine ? w : mine;
 }
 
-/* After each poll(): the probe's output read, its end or deadline handled, the next one started. */
+/* After each poll(): the checks' output read, their ends or deadlines handled, the next ones started. */
 static void health_tick(void)
 {
+  int timed_out;
+  probes_tick();
   if (!health_enabled()) return;
-  if (probe.pidfd >= 0) {
-    probe_drain();
-    struct pollfd pf = { (int)probe.pidfd, POLLIN, 0 };
-    S(SYS_poll, &pf, 1, 0);
-    if (pf.revents) probe_finish(0);
-    else if (monotonic_ms() >= probe.deadline) probe_finish(1);
+  if (probe.running) {
+    if (check_done(&probe, &timed_out)) probe_finish(timed_out);
     return;
   }
-  if (monotonic_ms() >= hs.next_ms) probe_launch();
+  if (monotonic_ms() >= hs.next_ms) check_launch(&probe, check_exec_main, &probe_cmd, hc.timeout);
 }
 
-/* The container ended: a probe in flight is killed, not recorded; the status reads unhealthy. */
+/* The container ended: checks in flight are killed, not recorded; the health status reads unhealthy. */
 static void health_stop(void)
 {
+  probes_stop();
   if (!health_enabled()) return;
-  if (probe.pidfd >= 0) {
-    i32 info[32];
-    S(SYS_pidfd_send_signal, probe.pidfd, SIGKILL, 0, 0);
-    reap(probe.pidfd, info, 0);
-    S(SYS_close, probe.pidfd);
-    S(SYS_close, probe.out);
-    probe.pidfd = probe.out = -1;
-  }
+  check_cancel(&probe);
   hs.status = H_UNHEALTHY;
   health_write();
 }

@@ -92,3 +92,18 @@ test.each([
   ["__", "c"],
   ["a".repeat(70), "a".repeat(63)],
 ])("kubeName(%p) = %p", (a, b) => expect(kubeName(a)).toBe(b));
+
+test("probes: written as the API writes them (the schema accepts them) and read back the same", () => {
+  const probes: ContainerRecord["probes"] = [
+    { kind: "liveness", action: { type: "exec", command: ["cat", "/tmp/alive"] }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 2 },
+    { kind: "readiness", action: { type: "httpGet", port: 8080, path: "/ready", host: "127.0.0.1", headers: [{ name: "X-A", value: "b" }] }, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2, successThreshold: 2, failureThreshold: 3 },
+    { kind: "startup", action: { type: "tcpSocket", port: 8080 }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 30 },
+  ];
+  const objs = generateKube({ containers: [{ rec: rec({ probes }), image: IMAGE }] }, { service: false });
+  new Pod(objs[0] as never).validate();
+  const c = (objs[0] as { spec: { containers: Record<string, unknown>[] } }).spec.containers[0]!;
+  expect(c.livenessProbe).toEqual({ exec: { command: ["cat", "/tmp/alive"] }, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 2 });
+  const plan = translateKube(parseKubeYaml(kubeYaml(objs), "gen.yaml"), "gen.yaml");
+  expect(plan.warnings).toEqual([]);
+  expect(plan.pods[0]!.containers[0]!.probes).toEqual(probes);
+});

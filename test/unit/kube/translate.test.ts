@@ -172,8 +172,8 @@ describe("refused and warned", () => {
   ])("%#", (yaml, want) => expect(() => plan(yaml)).toThrow(want));
 
   test("unknown kinds and fields: a warning line each, with the file and line", () => {
-    const p = plan(`apiVersion: v1\nkind: Gizmo\nmetadata: {name: g}\n---\n${pod("  - {name: c, image: busybox, livenessProbe: {}}\n")}`);
-    expect(p.warnings).toEqual(['t.yaml:1: kind "Gizmo" is not supported, ignored', "t.yaml:5: spec.containers[0].livenessProbe: unsupported field, ignored"]);
+    const p = plan(`apiVersion: v1\nkind: Gizmo\nmetadata: {name: g}\n---\n${pod("  - {name: c, image: busybox, lifecycle: {}}\n")}`);
+    expect(p.warnings).toEqual(['t.yaml:1: kind "Gizmo" is not supported, ignored', "t.yaml:5: spec.containers[0].lifecycle: unsupported field, ignored"]);
   });
 });
 

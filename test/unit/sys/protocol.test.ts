@@ -6,8 +6,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { EVENTS_MAX } from "../../../src/lifecycle/events.ts";
 import { HEALTH_STATUSES } from "../../../src/lifecycle/health.ts";
+import { PROBE_RESULTS } from "../../../src/lifecycle/probe-status.ts";
 import { InitStage } from "../../../src/runtime/encode.ts";
-import { decodeEvent, encodeMessage, EventDecoder, EventType, MessageType, parseStartReport, readEvents } from "../../../src/sys/protocol.ts";
+import { decodeEvent, encodeMessage, EventDecoder, EventType, MessageType, parseStartReport, ProbeActionCode, ProbeKindCode, readEvents } from "../../../src/sys/protocol.ts";
 
 const SYS = path.resolve(import.meta.dir, "../../../src/sys");
 
@@ -63,6 +64,17 @@ describe("the C enums and the TypeScript ones agree, name by value", () => {
     expect(names).toEqual([...HEALTH_STATUSES]);
     const max = /#define EVENTS_MAX \((\d+)u << (\d+)\)/.exec(fs.readFileSync(path.join(SYS, "monitor/events.c"), "utf8"))!;
     expect(Number(max[1]) << Number(max[2])).toBe(EVENTS_MAX);
+  });
+
+  test("monitor/probe.c enum probe_kind, probe_action, probe_result and the names it writes = the TypeScript ones", () => {
+    const text = fs.readFileSync(path.join(SYS, "monitor/probe.c"), "utf8");
+    const names = (array: string) => new RegExp(`${array}\\[\\] = \\{([^}]*)\\}`).exec(text)![1]!.split(",").map((s) => s.trim().replace(/"/g, ""));
+    expect(cEnum("monitor/probe.c", "probe_kind").map(([n, v]) => [norm(n, "PK_"), v])).toEqual(tsEnum(ProbeKindCode as never).map(([n, v]) => [norm(n, ""), v]));
+    expect(names("PROBE_KINDS")).toEqual(tsEnum(ProbeKindCode as never).map(([n]) => n.toLowerCase()));
+    const actions: Record<string, string> = { exec: "exec", http: "http", tcp: "tcp" };
+    expect(cEnum("monitor/probe.c", "probe_action").map(([n, v]) => [actions[norm(n, "PA_")], v])).toEqual(tsEnum(ProbeActionCode as never).map(([n, v]) => [norm(n, ""), v]));
+    expect(cEnum("monitor/probe.c", "probe_result").map(([n, v]) => [norm(n, "R_"), v])).toEqual(PROBE_RESULTS.map((n, i): [string, number] => [n, i]));
+    expect(names("PROBE_RESULTS")).toEqual([...PROBE_RESULTS]);
   });
 
   test("monitor/launch.c enum message = MessageType", () => {
