@@ -46,15 +46,17 @@ describe("played forward", () => {
   });
 });
 
+const CREATED = { state: { status: "created" as const, pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" } };
+
 describe("CrashLoopBackOff", () => {
   const restarting = liveState(
-    {},
+    CREATED,
     { status: "restarting", pid: 0, exitCode: 1, restartCount: 2, restartAt: "2030-01-01T00:00:20Z", restartDelay: 20_000, monitorPid: 1 },
     { supervisorAlive: true, frozen: false, removing: false, locked: false },
   );
   test("run.json's wait becomes the state's nextRestart while restarting only", () => {
     expect(restarting.nextRestart).toEqual({ at: "2030-01-01T00:00:20Z", delayMs: 20_000 });
-    const stale = liveState({}, { status: "restarting", pid: 0, restartAt: "x", restartDelay: 5 }, { supervisorAlive: false, frozen: false, removing: false, locked: false });
+    const stale = liveState(CREATED, { status: "restarting", pid: 0, restartAt: "x", restartDelay: 5 }, { supervisorAlive: false, frozen: false, removing: false, locked: false });
     expect(stale.Status).toBe("exited");
     expect(stale.nextRestart).toBeUndefined();
   });
