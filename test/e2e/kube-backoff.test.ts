@@ -2,7 +2,7 @@
 // at once is restarted at once, then after 10 s, then 20 s (not Docker's 100 ms doubling, nor
 // podman's none); meanwhile run.json says when, inspect says Restarting, ps "Restarting (1) …",
 // the pod CrashLoopBackOff. OnFailure leaves an exit 0 down, Never an exit 1; stop and rm -f end
-// a wait at once and leave nothing.
+// a wait at once and leave nothing. A SIGKILL that is no stop (a liveness probe's) counts as an end.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
@@ -14,7 +14,7 @@ beforeAll(async () => {
   e = await startE2e({ prefix: "td-kube-backoff-e2e-" });
 }, 120_000);
 afterAll(async () => {
-  for (const p of ["crash", "fails", "done", "never"]) e?.T(["pod", "rm", "-f", p]);
+  for (const p of ["crash", "fails", "done", "never", "killed"]) e?.T(["pod", "rm", "-f", p]);
   await e?.stop();
 });
 
@@ -98,6 +98,24 @@ test("restartPolicy Always, exit 1: at once, then 10 s, then 20 s; CrashLoopBack
   expect(run(id)).toMatchObject({ status: "exited", restartCount: 2 });
   await until("the monitor's end", () => !alive(monitor), 5_000);
   expect(podMember("crash").State).toBe("exited");
+}, 60_000);
+
+test("a SIGKILL from outside (as a liveness probe's) restarts under the policy and counts in the streak", async () => {
+  const id = play("killed", "Always", "sleep 300");
+  const pidOf = () => {
+    const r = readRunJson(e.env, id);
+    return r?.status === "running" && r.pid;
+  };
+  process.kill(await until("running", pidOf, 10_000), "SIGKILL");
+  const again = await until("the restart at once", () => run(id)?.restartCount === 1 && pidOf(), 10_000);
+  process.kill(again, "SIGKILL");
+  const s = await until("the back-off", () => {
+    const r = run(id);
+    return r?.status === "restarting" && r;
+  }, 10_000);
+  expect(s).toMatchObject({ exitCode: 137, restartCount: 1, restartDelay: 10_000 });
+  expect(podMember("killed").State).toBe("CrashLoopBackOff");
+  expect(e.T(["pod", "rm", "-f", "killed"]).code).toBe(0);
 }, 60_000);
 
 test("rm -f during a back-off (OnFailure, exit 1): at once, nothing left", async () => {
