@@ -33,7 +33,8 @@ export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, vol
     volumes: c.mounts.map((m): VolumeSpec => ({ type: "bind", source: m.subPath ? path.join(volumes.get(m.volume)!, m.subPath) : volumes.get(m.volume)!, target: m.target, readonly: m.readOnly })),
     network: { mode: "bridge", aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] },
     ports: { publish: [], publishAll: false, expose: c.expose },
-    lifetime: { detach: true, rm: false, restart: { name: p.restart, maximumRetryCount: 0 } },
+    // The kubelet waits between restarts (10 s doubling to 5 min), not Docker's restart manager.
+    lifetime: { detach: true, rm: false, restart: { name: p.restart, maximumRetryCount: 0, backoff: "kubelet" } },
     resources: {
       limits: {
         ...(c.memory !== undefined ? { memory: c.memory } : {}),

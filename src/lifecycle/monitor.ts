@@ -15,6 +15,7 @@ import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
 import { parseStartReport } from "../sys/protocol.ts";
+import { backoffArg, SCHEDULES, type BackoffName } from "./backoff.ts";
 import { eventsFile } from "./events.ts";
 import { probePlanFile, type HealthProbe } from "./health.ts";
 import { ZERO_TIME, type RunRecord } from "./state.ts";
@@ -25,6 +26,8 @@ export interface RestartPolicy {
   name: RestartPolicyName;
   /** on-failure only: 0 = no limit. */
   maximumRetryCount: number;
+  /** The waits between restarts (backoff.ts); absent = Docker's. */
+  backoff?: BackoffName;
 }
 
 export interface LogOptions {
@@ -70,8 +73,8 @@ export interface Detached {
   pid: number;
 }
 
-/** run.json as its writers (the monitor, a foreground `run`) write it: every field (state.ts reads it as RunRecord). */
-export type RunState = Required<RunRecord>;
+/** run.json as its writers (the monitor, a foreground `run`) write it: every field but those of a restart's wait (state.ts reads it as RunRecord). */
+export type RunState = Required<Omit<RunRecord, "restartAt" | "restartDelay">>;
 
 export { ZERO_TIME };
 
@@ -151,7 +154,7 @@ export function withRestartError<T extends { error?: string }>(dir: string, run:
 
 export function monitorArgs(req: DetachedRequest & { events?: string }): string[] {
   const args = ["tinydock-monitor", "run", "-d", req.dir, "-l", req.log.path, "-s", String(req.log.maxSize), "-n", String(req.log.maxFile)];
-  args.push("-r", req.restart.name, "-R", String(req.restart.maximumRetryCount));
+  args.push("-r", req.restart.name, "-R", String(req.restart.maximumRetryCount), "-B", backoffArg(SCHEDULES[req.restart.backoff ?? "docker"]));
   for (const f of req.oomFiles) args.push("-o", f);
   if (req.tty) args.push("-t");
   else if (req.interactive) args.push("-i");

@@ -26,6 +26,9 @@ export interface RunRecord {
   oomKilled?: boolean;
   restartCount?: number;
   error?: string;
+  /** While "restarting": when the restart is due, and the wait (ms) the back-off chose. */
+  restartAt?: string;
+  restartDelay?: number;
 }
 
 /** What a reader knows about the processes run.json names (gathered by liveness.ts). */
@@ -59,6 +62,8 @@ export interface LiveState {
   /** The pid's start time (field 22 of /proc/<pid>/stat), to never signal a recycled pid. */
   pidStartTime?: number;
   stale: boolean;
+  /** While restarting: when the back-off ends, and how long it is (ms). */
+  nextRestart?: { at: string; delayMs: number };
 }
 
 /** SIGKILL's exit code: what a container that died with its supervisor reports. */
@@ -111,6 +116,7 @@ export function liveState(rec: Pick<ContainerRecord, "state">, run: RunRecord | 
       FinishedAt: src.finishedAt || ZERO_TIME,
       RestartCount: src.restartCount ?? 0,
       ...(src.pidStartTime !== undefined ? { pidStartTime: src.pidStartTime } : {}),
+      ...(src.status === "restarting" && src.restartAt ? { nextRestart: { at: src.restartAt, delayMs: src.restartDelay ?? 0 } } : {}),
     };
     if (src.status !== "exited" && !facts.supervisorAlive) {
       // The container has PDEATHSIG=SIGKILL: it died with its supervisor.
@@ -125,6 +131,7 @@ export function liveState(rec: Pick<ContainerRecord, "state">, run: RunRecord | 
   s.Paused = s.Status === "paused";
   s.Restarting = s.Status === "restarting";
   s.Dead = s.Status === "dead";
+  if (s.Status !== "restarting") delete s.nextRestart;
   // Docker keeps Running true while paused or restarting, but a container that is removing or dead is not running.
   if (s.Status === "removing" || s.Status === "dead") s.Running = false;
   return s;

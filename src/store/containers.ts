@@ -35,7 +35,7 @@ export interface ContainerRecord {
   // Optional: records written by older versions lack them, so readers treat each as possibly absent.
   labels?: Record<string, string>;
   autoRemove?: boolean;
-  restartPolicy?: { name: "no" | "always" | "on-failure" | "unless-stopped"; maximumRetryCount: number };
+  restartPolicy?: { name: "no" | "always" | "on-failure" | "unless-stopped"; maximumRetryCount: number; backoff?: "docker" | "kubelet" };
   logConfig?: { maxSize: number; maxFile: number };
   /** Docker-shaped Config: Env, Cmd, Entrypoint, WorkingDir, User, Image, Labels, StopSignal, … */
   config?: Record<string, unknown> & { StopSignal?: string; Labels?: Record<string, string>; Cmd?: string[]; Entrypoint?: string[] | null; Tty?: boolean };

@@ -8,12 +8,13 @@
  * the start, raw system calls: a few hundred KiB of memory per container (see the PSS figure in
  * test/e2e/detached.test.ts).
  *
- *   tinydock-monitor run -d DIR -l LOG [-s MAXSIZE] [-n MAXFILE] [-r POLICY] [-R N] [-o OOMFILE]... [-t]
+ *   tinydock-monitor run -d DIR -l LOG [-s MAXSIZE] [-n MAXFILE] [-r POLICY -B RESET,DELAY...] [-R N] [-o OOMFILE]... [-t]
  *                        [-- CLEANUP ARGV...]    < encoded plan
  *     Starts the container, reports on fd 1 (below) and closes it, then: logs stdout/stderr in
  *     Docker's json-file format with rotation, writes DIR/run.json atomically on every transition,
- *     applies the restart policy (never once DIR/stopping exists) and, when the container is done
- *     for good, execs CLEANUP ARGV (`tinydock container cleanup <id>`).
+ *     applies the restart policy with the back-off table -B (ms, see run.c; never once DIR/stopping
+ *     exists) and, when the container is done for good, execs CLEANUP ARGV (`tinydock container
+ *     cleanup <id>`).
  *   tinydock-monitor exec PID [STARTTIME]    < encoded plan (only the process fields are used)
  *     Joins PID's namespaces and cgroup, runs the plan's command there with the plan's ids, caps,
  *     no_new_privs and seccomp, reports on fd 1 and exits as the command did (128+N for signal N).

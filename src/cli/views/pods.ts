@@ -1,5 +1,6 @@
 // What `pod ps` and `pod inspect` show of a pod, in podman's field names. Pure.
 import { ParseError } from "../../errors.ts";
+import { crashLoop } from "../../lifecycle/backoff.ts";
 import type { LiveContainer } from "../../lifecycle/live.ts";
 import type { PodRecord } from "../../pod/store.ts";
 import { since } from "../format.ts";
@@ -46,6 +47,12 @@ function matchName(pattern: string, name: string): boolean {
   }
 }
 
+/** A member as the pod shows it: its status, or the kubelet's CrashLoopBackOff while it waits out a back-off. */
+function memberView(pod: PodRecord, c: LiveContainer) {
+  const waiting = crashLoop(c.record.restartPolicy, c.state, c.record.name, pod.name);
+  return { status: waiting?.Reason ?? c.state.Status, waiting };
+}
+
 export function podRows(views: PodView[], o: { noTrunc: boolean; now: number }) {
   const short = (id: string) => (o.noTrunc ? id : id.slice(0, 12));
   return views.map((v) => ({
@@ -61,7 +68,7 @@ export function podRows(views: PodView[], o: { noTrunc: boolean; now: number }) 
       .map(([k, x]) => `${k}=${x}`)
       .join(","),
     Networks: v.pod.network,
-    Containers: v.members.map((c) => ({ Id: short(c.record.id), Names: c.record.name, Status: c.state.Status })),
+    Containers: v.members.map((c) => ({ Id: short(c.record.id), Names: c.record.name, Status: memberView(v.pod, c).status })),
   }));
 }
 
@@ -93,7 +100,10 @@ export function inspectPod(pod: PodRecord, members: LiveContainer[], status: str
     },
     Containers: [
       ...(infra ? [{ Id: infra.record.id, Name: infra.record.name, State: infra.state.Status }] : []),
-      ...members.map((c) => ({ Id: c.record.id, Name: c.record.name, State: c.state.Status, Ready: c.ready === true, RestartCount: c.state.RestartCount })),
+      ...members.map((c) => {
+        const { status, waiting } = memberView(pod, c);
+        return { Id: c.record.id, Name: c.record.name, State: status, Ready: c.ready === true, RestartCount: c.state.RestartCount, ...(waiting ? { Waiting: waiting } : {}) };
+      }),
     ],
     ...(pod.kubeOwner ? { KubeOwner: pod.kubeOwner } : {}),
   };

@@ -40,6 +40,27 @@ static int open_pty(long *master, long *slave)
   return *slave < 0 ? -1 : 0;
 }
 
+#define SYS_inotify_add_watch 254
+#define SYS_inotify_init1 294
+#define IN_MOVED_TO 0x80
+#define IN_CREATE 0x100
+
+/* The back-off (-B RESET,D0,D1,…, ms: a schedule of src/lifecycle/backoff.ts, which owns the figures):
+ * restart n of a streak waits D[min(n, last)] after the end; a run of RESET ms or more starts a new
+ * streak. */
+#define MAX_DELAYS 32
+static struct { u64 reset, delay[MAX_DELAYS]; u32 n, streak; } backoff;
+
+static void parse_backoff(const char *spec)
+{
+  backoff.reset = parse_u64(spec);
+  for (backoff.n = 0; backoff.n < MAX_DELAYS;) {
+    while (*spec >= '0' && *spec <= '9') spec++;
+    if (*spec++ != ',') return;
+    backoff.delay[backoff.n++] = parse_u64(spec);
+  }
+}
+
 struct run_opts {
   int always, on_failure, tty;
   u64 max_retries;
@@ -61,6 +82,7 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
     else if (streq(a, "-n")) log_files = parse_u64(v);
     else if (streq(a, "-r")) policy = v;
     else if (streq(a, "-R")) o->max_retries = parse_u64(v);
+    else if (streq(a, "-B")) parse_backoff(v);
     else if (streq(a, "-o")) { if (noom < MAX_OOM) oom_files[noom++] = v; }
     else if (streq(a, "-H")) parse_health_args(v);
     else if (streq(a, "-P")) hc.plan_path = v;
@@ -74,6 +96,7 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
   if (o->cleanup && !o->cleanup[0]) o->cleanup = 0;
   o->always = streq(policy, "always") || streq(policy, "unless-stopped");
   o->on_failure = streq(policy, "on-failure");
+  if ((o->always || o->on_failure) && !backoff.n) die(2); /* a policy that restarts needs its schedule */
 }
 
 /* Out of the CLI's session and terminal: its end (or a Ctrl-C there) must not end us; and out of
@@ -192,31 +215,49 @@ static void record_end(int code, u64 oom0)
   event_append("die", st.exitCode);
 }
 
-/* Docker's restart manager: on-failure counts against N; never once the CLI has said stop. */
+/* Docker's restart manager: on-failure counts against N; never once the CLI has said stop. Any other
+ * end restarts under the policy, a kill included (a liveness probe's SIGKILL, the OOM killer): it
+ * counts in RestartCount and in the back-off's streak, as the kubelet counts it. */
 static int should_restart(const struct run_opts *o, int code, int terminated)
 {
   return !terminated && !stopping() &&
          (o->always || (o->on_failure && code != 0 && (o->max_retries == 0 || st.restartCount < o->max_retries)));
 }
 
-/* Back-off 100 ms doubling to 1 min, back to 100 ms after a run of 10 s or more. */
-static u64 next_delay(u64 delay, u64 ran)
+/* The wait before the next restart, looked up in the back-off table (-B, parse_backoff) after a run
+ * of `ran` ms: a run of the reset time or more starts a new streak. */
+static u64 next_delay(u64 ran)
 {
-  if (ran >= 10000) delay = 0;
-  delay = delay == 0 ? 100 : delay * 2;
-  return delay > 60000 ? 60000 : delay;
+  if (ran >= backoff.reset) backoff.streak = 0;
+  u32 i = backoff.streak < backoff.n ? backoff.streak++ : backoff.n - 1;
+  return backoff.delay[i];
 }
 
-/* Waits out the back-off, "restarting"; 0 when a stop or a SIGTERM came meanwhile. */
+/* Waits out the back-off, "restarting" with run.json saying until when; 0 when a stop or a SIGTERM
+ * came meanwhile. The `stopping` marker is watched for (inotify on DIR): a stop or an rm -f ends the
+ * wait at once, and nothing else wakes us in a wait of minutes. Without a watch, it is looked for
+ * every 50 ms. */
 static int wait_restart(u64 delay, long sigfd, int *terminated)
 {
+  struct timespec ts;
+  u8 events[1024];
+  now(&ts);
+  ts.sec += (long)(delay / 1000);
+  ts.nsec += (long)(delay % 1000) * 1000000;
+  if (ts.nsec >= 1000000000) ts.sec++, ts.nsec -= 1000000000;
+  fmt_time(st.restartAt, &ts);
+  st.restartDelay = delay;
   st.status = "restarting";
   write_state();
-  for (u64 waited = 0; waited < delay && !stopping() && !*terminated; waited += 50) {
-    struct pollfd pf = { (int)sigfd, POLLIN, 0 };
-    S(SYS_poll, &pf, 1, delay - waited < 50 ? delay - waited : 50);
+  long ifd = S(SYS_inotify_init1, O_CLOEXEC | O_NONBLOCK);
+  if (ifd >= 0 && S(SYS_inotify_add_watch, ifd, dir, IN_CREATE | IN_MOVED_TO) < 0) S(SYS_close, ifd), ifd = -1;
+  for (u64 end = monotonic_ms() + delay, t; !stopping() && !*terminated && (t = monotonic_ms()) < end;) {
+    struct pollfd pf[2] = { { (int)sigfd, POLLIN, 0 }, { (int)ifd, POLLIN, 0 } };
+    S(SYS_poll, pf, 2, ifd < 0 && end - t > 50 ? 50 : end - t);
     if (take_sigterm(sigfd)) *terminated = 1;
+    while (ifd >= 0 && S(SYS_read, ifd, events, sizeof events) > 0) ;
   }
+  if (ifd >= 0) S(SYS_close, ifd);
   return !stopping() && !*terminated;
 }
 
@@ -224,7 +265,6 @@ static int run_mode(int argc, char **argv, char **envp)
 {
   struct run_opts o = { 0, 0, 0, 0, 0 };
   long out[2] = { -1, -1 }, null, sigfd;
-  u64 delay = 0;
   int terminated = 0;
   parse_run_args(argc, argv, &o);
   read_plan();
@@ -262,8 +302,7 @@ static int run_mode(int argc, char **argv, char **envp)
     }
     record_end(code, oom0);
     if (!should_restart(&o, code, terminated)) break;
-    delay = next_delay(delay, monotonic_ms() - began);
-    if (!wait_restart(delay, sigfd, &terminated)) break;
+    if (!wait_restart(next_delay(monotonic_ms() - began), sigfd, &terminated)) break;
     st.restartCount++;
   }
   st.status = "exited";

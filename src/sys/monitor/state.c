@@ -10,11 +10,14 @@ static struct {
   long exitCode;
   int oomKilled;
   u64 restartCount;
+  /* While "restarting": the back-off's wait (ms) and when it ends. */
+  u64 restartDelay;
+  char restartAt[32];
   const char *error;
   /* A restart the init could not complete, as it reported it: src/lifecycle/monitor.ts names the
    * operation from the saved plan (as launch() does for a first start). NULL otherwise. */
   const struct failure *failure;
-} st = { "created", 0, 0, 0, "0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z", 0, 0, 0, "", 0 };
+} st = { "created", 0, 0, 0, "0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z", 0, 0, 0, 0, "", "", 0 };
 
 #define JSTR_MAX 100 /* bytes of a value written; json_escape makes at most 6 of each (\u00XX) */
 static void jstr(char *buf, size_t *n, size_t cap, const char *key, const char *v)
@@ -57,6 +60,10 @@ static void write_state(void)
   jnum(buf, &n, sizeof buf, "exitCode", st.exitCode);
   cat(buf, &n, sizeof buf, st.oomKilled ? "\"oomKilled\":true," : "\"oomKilled\":false,");
   jnum(buf, &n, sizeof buf, "restartCount", (long)st.restartCount);
+  if (streq(st.status, "restarting")) {
+    jstr(buf, &n, sizeof buf, "restartAt", st.restartAt);
+    jnum(buf, &n, sizeof buf, "restartDelay", (long)st.restartDelay);
+  }
   jstr(buf, &n, sizeof buf, "error", st.error);
   if (st.failure) {
     char detail[JSTR_MAX + 1];

@@ -72,7 +72,7 @@ describe("the monitor's interface", () => {
     });
     expect(args).toEqual([
       "tinydock-monitor", "run", "-d", "/r/containers/x", "-l", "/r/containers/x/x-json.log", "-s", "2000", "-n", "2",
-      "-r", "on-failure", "-R", "3", "-o", "/cg/memory/tinydock/x/memory.oom_control", "-t",
+      "-r", "on-failure", "-R", "3", "-B", "10000,100,200,400,800,1600,3200,6400,12800,25600,51200,60000", "-o", "/cg/memory/tinydock/x/memory.oom_control", "-t",
       "--", "/usr/bin/tinydock", "container", "cleanup", "x",
     ]);
   });
