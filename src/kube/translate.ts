@@ -3,6 +3,7 @@
 // that would run differently than Kubernetes runs it is an error, never a guess.
 import type { KubeDocument } from "./yaml.ts";
 import type { ProbeRecord } from "../store/probe-record.ts";
+import type { ServicePort, ServiceSpec } from "../network/service-rules.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { checkName, isObj, Reader, type Obj, type Sources } from "./fields.ts";
 import { readContainer } from "./container.ts";
@@ -54,19 +55,10 @@ export interface KubePod {
   owner: string;
 }
 
-export interface KubeServicePort {
-  name?: string;
-  port: number;
-  targetPort: number;
-  nodePort?: number;
-  protocol: "tcp" | "udp";
-}
+export type KubeServicePort = ServicePort;
 
-export interface KubeService {
-  name: string;
-  type: "ClusterIP" | "NodePort";
+export interface KubeService extends ServiceSpec {
   selector: Record<string, string>;
-  ports: KubeServicePort[];
 }
 
 export interface KubePlan {

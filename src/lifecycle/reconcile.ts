@@ -12,7 +12,7 @@ import { tryLock } from "../store/lock.ts";
 import { foreignIds } from "../store/owners.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
-import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, readContainer } from "../store/containers.ts";
+import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, isInfraContainer, readContainer } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { reconcileNetwork } from "./network-teardown.ts";
 import { destroyContainerCgroups, discardContainerDir, removeContainer, teardownContainer, TRASH_PREFIX, unmountContainer } from "./remove.ts";
@@ -178,7 +178,8 @@ export async function pruneContainers(ctx: Ctx): Promise<{ deleted: string[]; by
   const locator = cgroupLocator(ctx.cgroupRoot);
   for (const id of containerIds(ctx.root)) {
     const rec = readContainer(ctx.root, id);
-    if (!rec) continue;
+    // A stopped pod's infra is the pod's: pod rm removes it.
+    if (!rec || isInfraContainer(rec)) continue;
     const c = readLive(ctx, rec, locator);
     if (c.state.Running || c.state.Status === "removing") continue;
     const size = diskUsage(containerPaths(ctx.root, id).dir);

@@ -12,6 +12,7 @@ import {
   newBridgeMessage,
   newDefaultRouteMessage,
   newVethMessage,
+  hairpinMessage,
   parseLink,
   parseMessages,
   RTM_NEWLINK,
@@ -92,6 +93,10 @@ export class RouteSocket {
 
   createVeth(host: LinkAttrs & { name: string }, peer: LinkAttrs & { name: string }): void {
     this.request((s) => newVethMessage(s, host, peer), `create veth ${host.name} (peer ${peer.name})`);
+  }
+
+  setHairpin(name: string): void {
+    this.request((s) => hairpinMessage(s, { name }), `set hairpin on ${name}`);
   }
 
   setUp(index: number, name: string): void {

@@ -27,6 +27,8 @@ const IFLA_NET_NS_FD = 28;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
+const IFLA_INFO_SLAVE_DATA = 5;
+const IFLA_BRPORT_MODE = 4;
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
 const RTA_GATEWAY = 5;
@@ -148,6 +150,19 @@ export function newVethMessage(seq: number, host: LinkAttrs & { name: string }, 
 /** `ip link set …` on an existing link (by index, or by name when index is 0). */
 export function setLinkMessage(seq: number, l: LinkAttrs): Uint8Array {
   return message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, linkBody(l));
+}
+
+/**
+ * `ip link set dev X type bridge_slave hairpin on`: the bridge port sends a frame back out the port
+ * it came in by, as a container reaching itself through a DNAT (a Service, a published port) needs
+ * when br_netfilter turns the routed packet into a bridged one.
+ */
+export function hairpinMessage(seq: number, l: { index?: number; name?: string }): Uint8Array {
+  const info: Attr[] = [
+    [IFLA_INFO_KIND, new TextEncoder().encode("bridge_slave")],
+    [IFLA_INFO_SLAVE_DATA, attrs([[IFLA_BRPORT_MODE, new Uint8Array([1])]])],
+  ];
+  return message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, linkBody(l, info));
 }
 
 /** `ip link del` by index or by name. */

@@ -53,6 +53,8 @@ export async function createEndpointLink(
       fs.closeSync(nsFd);
     }
     undo.push(() => withRouteSocket(ctx.sys, null, (s) => s.deleteLink(link.veth)));
+    // A container reaching itself through a DNAT (its pod's Service, its own published port).
+    sock.setHairpin(link.veth);
   } finally {
     sock.close();
   }

@@ -13,13 +13,13 @@ import { teardownNetwork } from "../lifecycle/network-teardown.ts";
 import { ZERO_TIME } from "../lifecycle/state.ts";
 import { isMountedNetns, netnsPath } from "../network/netns.ts";
 import { runPortBindings } from "../network/portspec.ts";
-import { checkNameFree, containerFiles, containerPaths, newContainerId, saveContainer, type ContainerRecord } from "../store/containers.ts";
+import { checkNameFree, INFRA_LABEL, containerFiles, containerPaths, newContainerId, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { registerRoot } from "../store/owners.ts";
 import { parseStartReport } from "../sys/protocol.ts";
 import { runUndo } from "../undo.ts";
 import type { PodRecord } from "./store.ts";
 
-export const INFRA_LABEL = "io.tinydock.pod.infra";
+export { INFRA_LABEL };
 
 export function infraName(podName: string): string {
   return `${podName}-infra`;

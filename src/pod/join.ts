@@ -3,7 +3,8 @@
 import type { Ctx } from "../context.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { RunRequest } from "../lifecycle/run/request.ts";
-import { startInfra } from "./infra.ts";
+import { infraRunning, startInfra } from "./infra.ts";
+import { syncServices } from "./services.ts";
 import { createPod, findPod } from "./pods.ts";
 import { readContainer } from "../store/containers.ts";
 import type { PodRecord } from "./store.ts";
@@ -34,7 +35,9 @@ export async function joinPod(ctx: Ctx, req: RunRequest, ref: string): Promise<v
     pod = findPod(ctx.root, ref);
     const infra = readContainer(ctx.root, pod.infraId);
     if (!infra) throw new InvalidArgumentError(`Cannot join pod "${pod.name}": its infra container is gone`);
+    const wasRunning = infraRunning(ctx, infra.id) !== undefined;
     await startInfra(ctx, infra);
+    if (!wasRunning) await syncServices(ctx);
   }
   podModes(req, pod);
 }

@@ -10,6 +10,7 @@ import { killContainer, stopContainer } from "../lifecycle/stop.ts";
 import { newContainerId, readContainer } from "../store/containers.ts";
 import { withNamesLock } from "../store/containers.ts";
 import { rejoinInfra } from "./rejoin.ts";
+import { syncServices } from "./services.ts";
 import { createInfra, infraRunning, startInfra, stopInfra } from "./infra.ts";
 import { checkPodNameFree, deletePod, findPod, listPods, savePod, type PodRecord } from "./store.ts";
 
@@ -68,6 +69,7 @@ export async function createPod(ctx: Ctx, req: PodCreateRequest): Promise<PodRec
     deletePod(ctx.root, pod.id);
     throw err;
   }
+  await syncServices(ctx);
   return pod;
 }
 
@@ -111,6 +113,7 @@ export async function startPod(ctx: Ctx, ref: string): Promise<PodRecord> {
     rejoinInfra(ctx, c.record, pod.infraId, pid);
     await startContainer(ctx, c.record.id);
   }
+  await syncServices(ctx);
   return pod;
 }
 
@@ -119,6 +122,7 @@ export async function stopPod(ctx: Ctx, ref: string, timeout?: number): Promise<
   await Promise.all(podContainers(ctx, pod).filter((c) => c.state.Running).map((c) => stopContainer(ctx, c, timeout !== undefined ? { timeoutS: timeout } : {})));
   const infra = readContainer(ctx.root, pod.infraId);
   if (infra) await stopInfra(ctx, infra);
+  await syncServices(ctx);
   return pod;
 }
 
@@ -144,6 +148,7 @@ export async function removePod(ctx: Ctx, ref: string, opts: { force?: boolean }
   await removeInfraQuietly(ctx, pod);
   if (readContainer(ctx.root, pod.infraId)) throw new FailedPreconditionError(`Cannot remove pod "${pod.name}": its infra container could not be removed`);
   deletePod(ctx.root, pod.id);
+  await syncServices(ctx);
   return pod;
 }
 

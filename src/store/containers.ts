@@ -55,6 +55,13 @@ export interface ContainerRecord {
   probes?: ProbeRecord[];
 }
 
+/** The label of a pod's infra container (src/pod/infra.ts): it goes only with its pod. */
+export const INFRA_LABEL = "io.tinydock.pod.infra";
+
+export function isInfraContainer(rec: Pick<ContainerRecord, "pod" | "labels">): boolean {
+  return rec.pod !== undefined && rec.labels?.[INFRA_LABEL] === "true";
+}
+
 export interface ContainerPaths {
   dir: string;
   state: string;

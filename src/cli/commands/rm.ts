@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command.ts";
+import { EXIT_ENGINE } from "../exit.ts";
 import { intFlag } from "../flags.ts";
 import { eachContainer, targetContainers } from "./each.ts";
 
@@ -18,15 +19,23 @@ export const rm: CommandSpec = {
         describe: "With --force: seconds to wait for the container to stop before killing it (podman)",
       }),
   async run(ctx, argv, io) {
-    const refs = await targetContainers(ctx, argv, () => true);
+    const { isInfraContainer } = await import("../../store/containers.ts");
+    // A pod's infra goes with its pod (pod rm): --all leaves it, naming it is refused, as podman does.
+    const refs = await targetContainers(ctx, argv, (c) => !isInfraContainer(c.record));
     const { removeContainer } = await import("../../lifecycle/remove.ts");
     const force = Boolean(argv.force);
     const timeoutS = typeof argv.time === "number" ? argv.time : undefined;
-    return eachContainer(
+    let infraRefused = false;
+    const code = await eachContainer(
       ctx,
       refs,
       io,
       async (c) => {
+        if (isInfraContainer(c.record)) {
+          infraRefused = true;
+          const { FailedPreconditionError } = await import("../../errors.ts");
+          throw new FailedPreconditionError(`container ${c.record.id} is the infra container of pod ${c.record.pod} and cannot be removed without removing the pod`);
+        }
         // podman's rm -f -t N: a stop with that grace first, then the removal.
         if (force && timeoutS !== undefined && c.state.Running) {
           const { stopContainer } = await import("../../lifecycle/stop.ts");
@@ -36,6 +45,7 @@ export const rm: CommandSpec = {
       },
       { ignoreMissing: Boolean(argv.ignore) },
     );
+    return infraRefused ? EXIT_ENGINE : code;
   },
 };
 

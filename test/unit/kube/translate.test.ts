@@ -4,7 +4,7 @@ import path from "node:path";
 import { cpuQuotaOf, cpuSharesOf, translateKube } from "../../../src/kube/translate.ts";
 import { memoryBytes, milliCpu } from "../../../src/kube/quantity.ts";
 import { parseKubeYaml } from "../../../src/kube/yaml.ts";
-import { probability, serviceRules } from "../../../src/kube/service-rules.ts";
+import { probability, serviceRules } from "../../../src/network/service-rules.ts";
 
 const FIX = path.resolve(import.meta.dir, "../../fixtures/kube");
 const plan = (yaml: string) => translateKube(parseKubeYaml(yaml, "t.yaml"), "t.yaml");

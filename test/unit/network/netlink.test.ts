@@ -14,6 +14,7 @@ import {
   parseLink,
   parseMessages,
   setLinkMessage,
+  hairpinMessage,
 } from "../../../src/network/netlink.ts";
 
 const SEQ = 0x6b04b949; // the sequence number of the capture (bytes 8..11: 49 b9 04 6b)
@@ -27,6 +28,8 @@ const CAPTURED = {
   route: "240000001800050649b9046b0000000002000000fe0300010000000008000500ac1d0001",
   up: "200000001000050049b9046b0000000000000000010000000100000001000000",
   del: "200000001100050049b9046b0000000000000000030000000000000000000000",
+  // ip link set dev tdhv0 type bridge_slave hairpin on (ifindex 4), as strace decodes it.
+  hairpin: "400000001000050049b9046b000000000000000004000000000000000000000020001200100001006272696467655f736c6176650c0005000500040001000000",
 };
 
 describe("requests match iproute2's bytes", () => {
@@ -45,6 +48,9 @@ describe("requests match iproute2's bytes", () => {
   });
   test("ip link set lo up", () => {
     expect(hex(setLinkMessage(SEQ, { index: 1, up: true }))).toBe(CAPTURED.up);
+  });
+  test("ip link set dev tdhv0 type bridge_slave hairpin on", () => {
+    expect(hex(hairpinMessage(SEQ, { index: 4 }))).toBe(CAPTURED.hairpin);
   });
   test("ip link del (by index)", () => {
     expect(hex(delLinkMessage(SEQ, { index: 3 }))).toBe(CAPTURED.del);
