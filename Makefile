@@ -51,15 +51,16 @@ deps:
 demo: deps tinydock
 	$(BUN) images/demo.ts
 
-# Every bench (pull, run, net: published ports, lifecycle, build, bridge) even when an earlier one fails, but not after
+# Every bench (pull, push, run, net: published ports, lifecycle, build, bridge) even when an earlier one fails, but not after
 # Ctrl-C; fails if any failed.
 bench: deps tinydock
 	pull=0; $(BUN) bench/pull.ts || pull=$$?; [ $$pull -lt 128 ] || exit $$pull; \
+	push=0; $(BUN) bench/push.ts || push=$$?; [ $$push -lt 128 ] || exit $$push; \
 	run=0; $(BUN) bench/run.ts || run=$$?; [ $$run -lt 128 ] || exit $$run; \
 	net=0; $(BUN) bench/ports.ts || net=$$?; [ $$net -lt 128 ] || exit $$net; \
 	life=0; $(BUN) bench/lifecycle.ts || life=$$?; [ $$life -lt 128 ] || exit $$life; \
 	build=0; $(BUN) bench/build.ts || build=$$?; [ $$build -lt 128 ] || exit $$build; \
-	$(BUN) bench/bridge.ts && [ $$pull = 0 ] && [ $$run = 0 ] && [ $$net = 0 ] && [ $$build = 0 ] && exit $$life
+	$(BUN) bench/bridge.ts && [ $$pull = 0 ] && [ $$push = 0 ] && [ $$run = 0 ] && [ $$net = 0 ] && [ $$build = 0 ] && exit $$life
 
 clean:
 	rm -f tinydock

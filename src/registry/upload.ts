@@ -2,6 +2,9 @@
 // another repository of the same registry, upload it (one PUT when small; PATCH chunks with
 // Content-Range when large, resumed from the Range the registry reports after a broken
 // connection), and PUT the manifest's exact bytes last. How bytes travel is transport/'s.
+// Every body is a slice of the stored blob file, which Bun sends with sendfile(2): the bytes never
+// pass through JavaScript (a push of 217 MB cost 0.65 s of CPU read and copied in 1 MiB pieces,
+// 0.16 s so).
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { DataLossError, NotFoundError, ParseError, UnavailableError } from "../errors.ts";
@@ -21,10 +24,12 @@ import { TransientError } from "./transport/transient.ts";
 
 /** Blobs up to this size go in one PUT; larger ones in PATCH chunks that a broken connection resumes. */
 export const MONOLITHIC_MAX = 32 * 1024 * 1024;
-/** One PATCH's bytes: the most a broken connection can cost to send again. */
-export const CHUNK_BYTES = 64 * 1024 * 1024;
-/** Pieces a request body is read from disk in; each one moving out counts as progress. */
-const READ_BYTES = 1024 * 1024;
+/**
+ * One PATCH's bytes: the most a broken connection can cost to send again. A body sent from the
+ * file is not seen moving, so the wait for its answer is bounded by the stall timer (10 s): a
+ * request of this size still fits a link of ~3.4 MB/s.
+ */
+export const CHUNK_BYTES = 32 * 1024 * 1024;
 
 export type BlobOutcome = { kind: "exists" } | { kind: "mounted"; from: string } | { kind: "pushed" };
 
@@ -75,37 +80,6 @@ function withQuery(url: URL, key: string, value: string): URL {
   return out;
 }
 
-/** `file` from `start` to `end` as a stream whose every piece marks the connection as alive. */
-function fileStream(file: string, start: number, end: number, conn: Connection): ReadableStream<Uint8Array> {
-  let fd = -1;
-  let pos = start;
-  return new ReadableStream<Uint8Array>({
-    start() {
-      fd = fs.openSync(file, "r");
-    },
-    pull(controller) {
-      if (pos >= end) {
-        fs.closeSync(fd);
-        controller.close();
-        return;
-      }
-      const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, end - pos));
-      const n = fs.readSync(fd, buf, 0, buf.length, pos);
-      if (n <= 0) {
-        fs.closeSync(fd);
-        controller.error(new DataLossError(`Cannot read "${file}": it ends at ${pos}, before ${end}`));
-        return;
-      }
-      pos += n;
-      conn.touch();
-      controller.enqueue(new Uint8Array(buf.buffer, buf.byteOffset, n));
-    },
-    cancel() {
-      if (fd >= 0) fs.closeSync(fd);
-    },
-  });
-}
-
 export class RegistryUploader {
   private readonly ctx: Ctx;
   private readonly repository: string;
@@ -140,12 +114,12 @@ export class RegistryUploader {
     deadline: ProgressDeadline,
     target: string | URL,
     headers: Record<string, string>,
-    req: RequestInit2 | ((conn: Connection) => RequestInit2),
+    req: RequestInit2,
     use: (ex: Exchange, conn: Connection) => Promise<T>,
   ): Promise<T> {
     const conn = new Connection(this.ctx, deadline);
     try {
-      const ex = await this.transport.send(conn, ep, target, headers, typeof req === "function" ? req(conn) : req);
+      const ex = await this.transport.send(conn, ep, target, headers, req);
       return await use(ex, conn);
     } finally {
       conn.close();
@@ -278,7 +252,7 @@ export class RegistryUploader {
       deadline,
       session.url,
       headers,
-      (conn) => ({ method: "PATCH", body: () => fileStream(file, start, end, conn) }),
+      { method: "PATCH", body: Bun.file(file).slice(start, end) },
       async (ex, conn) => {
         if (ex.res.status !== 202) throw await uploadError(conn, ex, what);
         await discard(ex.res);

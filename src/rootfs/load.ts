@@ -71,11 +71,12 @@ export function sniffCompression(head: Uint8Array): Compression {
   return "none";
 }
 
-async function* chunks(input: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+/** `input`'s bytes, gunzipped or un-zstded when its first bytes say so. */
+export async function* decompressed(input: ReadableStream<Uint8Array>, what = "archive"): AsyncGenerator<Uint8Array> {
   const reader = input.getReader();
   let head: Uint8Array | undefined;
   const first = await reader.read();
-  if (first.done) refuse("it is empty");
+  if (first.done) throw new DataLossError(`Cannot load ${what}: it is empty`);
   head = first.value;
   const rest = new ReadableStream<Uint8Array>({
     async pull(c) {
@@ -90,13 +91,13 @@ async function* chunks(input: ReadableStream<Uint8Array>): AsyncGenerator<Uint8A
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  yield* decompress(rest, sniffCompression(first.value), "archive");
+  yield* decompress(rest, sniffCompression(first.value), what);
 }
 
 /** Reads the whole archive into `dir`, one file per regular entry, hashed as it lands. */
 async function spool(ctx: Ctx, input: ReadableStream<Uint8Array>, dir: string): Promise<Map<string, Entry>> {
   const entries = new Map<string, Entry>();
-  const tar = new TarReader(chunks(input)[Symbol.asyncIterator](), "archive");
+  const tar = new TarReader(decompressed(input)[Symbol.asyncIterator](), "archive");
   for (let n = 0; ; n++) {
     const h = await tar.next();
     if (!h) break;

@@ -101,9 +101,10 @@ export async function pushImage(ctx: Ctx, refText: string, opts: PushOptions = {
         outcome.kind === "exists" ? "Layer already exists" : outcome.kind === "mounted" ? `Mounted from ${outcome.from}` : "Pushed";
       report({ id: id ?? "", phase });
     };
-    // Layers (Docker's order: bottom first, a few at a time), then the config, then the manifest.
-    await runLimited(manifest.layers, CONCURRENT_UPLOADS, (desc, i) => send(desc, ids[i]!));
-    await send(manifest.config, null);
+    // Layers (Docker's order: bottom first, a few at a time) and the config alongside, then the
+    // manifest, which the registry accepts only once every blob it names is there.
+    const blobs = [...manifest.layers, manifest.config];
+    await runLimited(blobs, CONCURRENT_UPLOADS, (desc, i) => send(desc, ids[i] ?? null));
 
     const tag = ref.tag ?? "latest";
     const index = pushableIndex(layout, record);

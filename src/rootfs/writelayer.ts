@@ -111,6 +111,39 @@ export function walkUpper(sys: Sys, dir: string, emit: (e: TarWriteEntry, conten
   visit(dir, "");
 }
 
+/**
+ * The tar of directory `dir`: walkUpper's entries, each header followed by the file's bytes (up to
+ * 1 MiB a piece), then the end blocks. A generator, so a layer's gzip takes it at once and an
+ * export waits for its reader between pieces. `counts` gets the entries and bytes of content.
+ */
+export function* treeTar(sys: Sys, dir: string, opts: { sourceDateEpoch?: number } = {}, counts = { entries: 0, unpackedSize: 0 }): Generator<Uint8Array> {
+  const list: [TarWriteEntry, string | undefined][] = [];
+  walkUpper(sys, dir, (e, content) => list.push([e, content]), opts);
+  for (const [e, content] of list) {
+    counts.entries++;
+    yield encodeHeader(e);
+    if (content === undefined) continue;
+    counts.unpackedSize += e.size;
+    const fd = fs.openSync(content, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      // The size the header says is what goes in: a file that changed size meanwhile is cut or padded.
+      let left = e.size;
+      while (left > 0) {
+        const buf = Buffer.allocUnsafe(Math.min(1 << 20, left));
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n <= 0) break;
+        yield buf.subarray(0, n);
+        left -= n;
+      }
+      if (left > 0) yield new Uint8Array(left);
+      yield padding(e.size);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  yield END_BLOCKS;
+}
+
 export interface StartedLayer {
   /** sha256 of the uncompressed tar, known when startLayer returns. */
   diffId: string;
@@ -121,12 +154,17 @@ export interface StartedLayer {
   blob: Promise<{ digest: string; size: number; file: string }>;
 }
 
-/**
- * Walks upper dir `dir` into a tar whose digest (diff_id) is returned at once, while its gzip
- * (level 1: the blob is for push and save; tinydock itself mounts the unpacked tree) is written to
- * `<tmpDir>/<random>.tar.gz` in the background.
- */
-export function startLayer(dir: string, tmpDir: string, opts: LayerWriteOptions): StartedLayer {
+/** Where a layer's tar goes: hashed (diff_id) and gzipped into a file of `tmpDir`. */
+export interface LayerSink {
+  write(b: Uint8Array): void;
+  /** The tar's diff_id at once; the blob when the gzip thread is done with it. */
+  end(): { diffId: string; blob: Promise<{ digest: string; size: number; file: string }> };
+  /** Abandons the blob (its file is removed). */
+  destroy(err: Error): void;
+}
+
+/** gzip level 1: the blob is for push and save; tinydock itself mounts the unpacked tree. */
+export function layerSink(tmpDir: string): LayerSink {
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
   const gzFile = path.join(tmpDir, `layer-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tar.gz`);
   const hasher = new Bun.CryptoHasher("sha256");
@@ -155,50 +193,39 @@ export function startLayer(dir: string, tmpDir: string, opts: LayerWriteOptions)
     pending = [];
     pendingBytes = 0;
   };
-  const write = (b: Uint8Array) => {
-    if (!b.length) return;
-    pending.push(Buffer.from(b.buffer, b.byteOffset, b.length));
-    pendingBytes += b.length;
-    if (pendingBytes >= 1 << 20) flush();
+  return {
+    write(b) {
+      if (!b.length) return;
+      pending.push(Buffer.from(b.buffer, b.byteOffset, b.length));
+      pendingBytes += b.length;
+      if (pendingBytes >= 1 << 20) flush();
+    },
+    end() {
+      flush();
+      gzip.end();
+      return { diffId: `sha256:${hasher.digest("hex")}`, blob };
+    },
+    destroy(err) {
+      gzip.destroy(err);
+    },
   };
-  let entries = 0;
-  let unpackedSize = 0;
+}
+
+/**
+ * Walks upper dir `dir` into a tar whose digest (diff_id) is returned at once, while its gzip is
+ * written to `<tmpDir>/<random>.tar.gz` in the background.
+ */
+export function startLayer(dir: string, tmpDir: string, opts: LayerWriteOptions): StartedLayer {
+  const sink = layerSink(tmpDir);
+  const counts = { entries: 0, unpackedSize: 0 };
   try {
-    walkUpper(
-      opts.sys,
-      dir,
-      (e, content) => {
-        entries++;
-        write(encodeHeader(e));
-        if (content === undefined) return;
-        unpackedSize += e.size;
-        const fd = fs.openSync(content, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-        try {
-          // The size the header says is what goes in: a file that changed size meanwhile is cut or padded.
-          let left = e.size;
-          while (left > 0) {
-            const buf = Buffer.allocUnsafe(Math.min(1 << 20, left));
-            const n = fs.readSync(fd, buf, 0, buf.length, null);
-            if (n <= 0) break;
-            write(buf.subarray(0, n));
-            left -= n;
-          }
-          if (left > 0) write(new Uint8Array(left));
-          write(padding(e.size));
-        } finally {
-          fs.closeSync(fd);
-        }
-      },
-      opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {},
-    );
-    write(END_BLOCKS);
-    flush();
-    gzip.end();
+    for (const piece of treeTar(opts.sys, dir, opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}, counts)) sink.write(piece);
   } catch (err) {
-    gzip.destroy(err as Error);
+    sink.destroy(err as Error);
     throw err;
   }
-  return { diffId: `sha256:${hasher.digest("hex")}`, unpackedSize, entries, blob };
+  const { diffId, blob } = sink.end();
+  return { diffId, unpackedSize: counts.unpackedSize, entries: counts.entries, blob };
 }
 
 /** Writes the layer of upper dir `dir` to `<tmpDir>/<random>.tar.gz`; returns its digests. */

@@ -57,7 +57,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("push uploads, then finds the layers there, then mounts them into another repository; skopeo, umoci and podman agree", () => {
+test("push uploads, then finds the layers there, then mounts them into another repository; skopeo, umoci and podman agree", async () => {
   const env = newEnv();
   expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
   const name = `${target.host}/team/app`;
@@ -80,6 +80,12 @@ test("push uploads, then finds the layers there, then mounts them into another r
   for (const i of ids) expect(mounted.stdout).toContain(`${i}: Mounted from team/app\n`);
   expect(mounted.code).toBe(0);
 
+  // What the registry keeps is the stored blobs byte for byte (the 40 MiB layer went in chunks).
+  for (const l of busybox.layers) {
+    const bytes = await (await fetch(`${target.url}/v2/team/app/blobs/${l.digest}`)).bytes();
+    expect(`sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`).toBe(l.digest);
+    expect(bytes.length).toBe(l.size);
+  }
   const inspect = JSON.parse(run(["skopeo", "inspect", "--tls-verify=false", `docker://${target.host}/other/copy:v2`]));
   expect(inspect.Digest).toBe(busybox.manifestDigest);
   expect(inspect.Layers).toEqual(busybox.layers.map((l) => l.digest));

@@ -10,6 +10,8 @@ export interface TestRegistry {
   /** "127.0.0.1:PORT" */
   host: string;
   dataDir: string;
+  /** The registry process (for the CPU time a bench reads from /proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ async function launch(dir: string, port: number, opts: RegistryOptions): Promise
     url,
     host,
     dataDir,
+    pid: proc.pid,
     async stop() {
       if (stopped) return;
       stopped = true;

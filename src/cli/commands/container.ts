@@ -5,6 +5,7 @@ import { attach } from "./attach.ts";
 import { cp } from "./cp.ts";
 import { create } from "./create.ts";
 import { exec } from "./exec.ts";
+import { exportCmd } from "./export.ts";
 import { containerExists } from "./exists.ts";
 import { containerInspect } from "./inspect.ts";
 import { kill } from "./kill.ts";
@@ -68,6 +69,7 @@ export const containerSubcommands: CommandSpec[] = [
   pause,
   unpause,
   cp,
+  exportCmd,
   containerPrune,
   containerCleanup,
   attach,

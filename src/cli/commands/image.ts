@@ -4,6 +4,7 @@ import { build } from "./build.ts";
 import { imageExists } from "./exists.ts";
 import { history } from "./history.ts";
 import { imageLs } from "./images.ts";
+import { importCmd } from "./import.ts";
 import { pull } from "./pull.ts";
 import { load } from "./load.ts";
 import { push } from "./push.ts";
@@ -80,4 +81,4 @@ const unmount: CommandSpec = {
 
 const rm: CommandSpec = { ...rmi, command: ["rm <images..>", "remove"] };
 
-export const imageSubcommands: CommandSpec[] = [build, imageLs, inspect, pull, push, load, save, rm, prune, tag, untag, mount, unmount, history, imageExists];
+export const imageSubcommands: CommandSpec[] = [build, imageLs, inspect, pull, push, load, save, importCmd, rm, prune, tag, untag, mount, unmount, history, imageExists];

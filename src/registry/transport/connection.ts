@@ -12,8 +12,6 @@ import { TransientError, transient } from "./transient.ts";
 export class Connection {
   private readonly ac = new AbortController();
   private readonly ctx: Ctx;
-  /** When a request body last moved (see `touch`). */
-  private touched = -Infinity;
   readonly deadline: ProgressDeadline;
 
   constructor(ctx: Ctx, deadline: ProgressDeadline) {
@@ -37,15 +35,6 @@ export class Connection {
     }
   }
 
-  /**
-   * A request body is flowing out: the wait for the answer is not a stall while it does (an
-   * upload's answer comes only after its last byte).
-   */
-  touch(): void {
-    this.touched = this.ctx.clock();
-    this.deadline.progress();
-  }
-
   /** Ends whatever is still open; harmless after a complete exchange. */
   close(): void {
     if (!this.ac.signal.aborted) this.ac.abort(new TransientError("closed"));
@@ -64,11 +53,6 @@ export class Connection {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
       const fire = () => {
-        const quiet = this.ctx.clock() - this.touched;
-        if (quiet < stall && this.deadline.remaining() > 0) {
-          timer = setTimeout(fire, Math.max(1, Math.min(stall - quiet, this.deadline.remaining())));
-          return;
-        }
         const err =
           left <= stall
             ? this.deadline.expired(`${origin}: no data`)

@@ -23,7 +23,7 @@ export interface Exchange {
 export interface RequestInit2 {
   method: string;
   /** Sent again as-is when a 401 is answered, so it must be re-readable (bytes or a file slice). */
-  body?: Uint8Array | Blob | (() => ReadableStream<Uint8Array>);
+  body?: Uint8Array | Blob;
 }
 
 function withAuth(headers: Record<string, string>, authorization: string | null): Record<string, string> {
@@ -97,7 +97,7 @@ export class Transport {
     const h = { ...headers };
     for (let hop = 0; ; hop++) {
       const init: BunFetchRequestInit = { method: req?.method ?? "GET", headers: h, redirect: "manual" };
-      if (req?.body !== undefined) init.body = (typeof req.body === "function" ? req.body() : req.body) as BodyInit;
+      if (req?.body !== undefined) init.body = req.body as BodyInit;
       if (this.skipTlsVerify(ep, url)) init.tls = { rejectUnauthorized: false };
       const res = await conn.fetch(url, init);
       if (!REDIRECTS.has(res.status)) return { res, url };

@@ -96,3 +96,19 @@ test("nextOffset reads the registry's Range", () => {
   expect(nextOffset(null)).toBe(0);
   expect(nextOffset("garbage")).toBe(null);
 });
+
+test("every upload body is a slice of the stored file (sent with sendfile), never bytes read into memory", async () => {
+  const { file, desc } = blobFile(250_000);
+  const reg = fakeRegistry(null);
+  const bodies: unknown[] = [];
+  const ctx = { ...env!.ctx, fetch: ((url: string, init: BunFetchRequestInit) => {
+    if (init.body !== undefined) bodies.push(init.body);
+    return env!.ctx.fetch(url, init);
+  }) as typeof fetch };
+  const up = new RegistryUploader(ctx, { registry: server!.host, repository: "app" });
+  expect(await up.pushBlob(desc, file, { monolithicMax: 1000, chunkBytes: 100_000 })).toEqual({ kind: "pushed" });
+  expect(reg.committed()).toBe(desc.digest);
+  expect(bodies.length).toBe(3);
+  for (const b of bodies) expect(b).toBeInstanceOf(Blob);
+  expect(bodies.map((b) => (b as Blob).size)).toEqual([100_000, 100_000, 50_000]);
+});

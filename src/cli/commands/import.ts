@@ -1,0 +1,23 @@
+import type { CommandSpec } from "../command.ts";
+
+export const importCmd: CommandSpec = {
+  command: "import <file> [repository]",
+  describe: "Import the contents from a tarball (file, - for STDIN, or URL) to create a filesystem image",
+  builder: (y) =>
+    y
+      .positional("file", { type: "string", describe: "file|URL|-" })
+      .positional("repository", { type: "string", describe: "REPOSITORY[:TAG]" })
+      .option("change", { alias: "c", type: "string", array: true, describe: "Apply Dockerfile instruction to the created image" })
+      .option("message", { alias: "m", type: "string", describe: "Set commit message for imported image" }),
+  async run(ctx, argv, io) {
+    const { importImage } = await import("../../build/import.ts");
+    const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
+    const id = await importImage(ctx, {
+      source: String(argv.file),
+      ...(argv.repository !== undefined ? { target: String(argv.repository) } : {}),
+      changes: list(argv.change),
+      ...(argv.message !== undefined ? { message: String(argv.message) } : {}),
+    });
+    io.out(`${id}\n`);
+  },
+};

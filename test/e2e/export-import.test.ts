@@ -1,0 +1,122 @@
+// `export` and `import` round trips: a container's filesystem out as a plain tar (merged, no
+// whiteouts, nothing mounted at run time), back in as a one-layer image that runs.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { busyboxEntries } from "../helpers/busybox.ts";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { newCliEnv, until } from "../helpers/e2e.ts";
+import { buildImage, pushImage } from "../helpers/image.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+
+let reg: TestRegistry;
+let dir: string;
+
+function newEnv(): CliEnv {
+  return newCliEnv(fs.mkdtempSync(path.join(dir, "env-")), reg);
+}
+
+/** The names GNU tar lists in `file`. */
+function names(file: string): string[] {
+  const r = Bun.spawnSync(["tar", "-tf", file], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`tar -tf ${file}: ${r.stderr.toString()}`);
+  return r.stdout.toString().split("\n").filter(Boolean);
+}
+
+beforeAll(async () => {
+  requireBinary();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-export-"));
+  reg = await startRegistry();
+  const busybox = await buildImage({
+    layers: [{ entries: busyboxEntries() }, { entries: [{ name: "data/", type: "directory" }, { name: "data/gone", content: "deleted in the container\n" }, { name: "data/kept", content: "kept\n" }, { name: "opt/", type: "directory" }, { name: "opt/tree/", type: "directory" }, { name: "opt/tree/old", content: "old\n" }] }],
+    config: { Cmd: ["sh"] },
+  });
+  await pushImage(reg, "library/busybox", "latest", busybox);
+});
+
+afterAll(async () => {
+  await reg?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("export a stopped container (merged, no whiteouts), import it with --change and -m, run it and see the file", () => {
+  const env = newEnv();
+  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
+  const made = tinydock(env, ["run", "--name", "c1", "--network", "none", "busybox", "sh", "-c", "echo hello > /hello.txt && rm /data/gone && rm -r /opt/tree && mkdir /opt/tree && echo new > /opt/tree/new"]);
+  expect(made.code).toBe(0);
+  const file = path.join(dir, "c1.tar");
+  expect(tinydock(env, ["export", "-o", file, "c1"])).toEqual({ code: 0, stdout: "", stderr: "" });
+  const listed = names(file);
+  expect(listed).toContain("hello.txt");
+  expect(listed).toContain("data/kept");
+  expect(listed).toContain("bin/busybox");
+  expect(listed.filter((n) => n.includes(".wh."))).toEqual([]);
+  // A deleted file and a directory made again (opaque in the upper dir) leave no trace of the old.
+  expect(listed.filter((n) => n === "data/gone" || n.startsWith("opt/tree/"))).toEqual(["opt/tree/", "opt/tree/new"]);
+  // STDOUT gets the same bytes; `container export` is the same verb.
+  const piped = Bun.spawnSync([BINARY, "container", "export", "c1"], { env: cliEnv(env), stdout: "pipe", stderr: "pipe" });
+  expect(piped.exitCode).toBe(0);
+  expect(Buffer.compare(Buffer.from(piped.stdout), fs.readFileSync(file))).toBe(0);
+
+  // A fresh root: the image comes from the tar alone.
+  const other = newEnv();
+  const imported = tinydock(other, ["import", "-c", 'CMD ["cat", "/hello.txt"]', "-c", "ENV GREETING=hi", "-m", "round trip", file, "rt:v1"]);
+  expect(imported.stderr).toBe("");
+  expect(imported.code).toBe(0);
+  expect(imported.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
+  expect(tinydock(other, ["run", "--rm", "--network", "none", "rt:v1"]).stdout).toBe("hello\n");
+  expect(tinydock(other, ["run", "--rm", "--network", "none", "rt:v1", "sh", "-c", 'echo $GREETING; cat /data/kept; ls /data/gone 2>&1; ls /opt/tree']).stdout).toBe(
+    "hi\nkept\nls: /data/gone: No such file or directory\nnew\n",
+  );
+  const info = JSON.parse(tinydock(other, ["image", "inspect", "rt:v1"]).stdout)[0];
+  expect(info.Id).toBe(imported.stdout.trim());
+  expect(info.RootFS.Layers.length).toBe(1);
+  expect(tinydock(other, ["history", "--no-trunc", "--format", "{{.Comment}}", "rt:v1"]).stdout).toBe("round trip\n");
+
+  // gzip'd, through `image import` from STDIN-like paths: a .tar.gz file, no tag.
+  const gz = path.join(dir, "c1.tar.gz");
+  fs.writeFileSync(gz, Bun.gzipSync(fs.readFileSync(file)));
+  const again = tinydock(other, ["image", "import", gz]);
+  expect(again.code).toBe(0);
+  const cat = tinydock(other, ["run", "--rm", "--network", "none", again.stdout.trim(), "cat", "/hello.txt"]);
+  expect(cat.stdout).toBe("hello\n");
+}, 120_000);
+
+test("export a running container: its files as they stand, not what is mounted into it", async () => {
+  const env = newEnv();
+  const r = tinydock(env, ["run", "-d", "--name", "live", "--network", "none", "busybox", "sh", "-c", "echo live > /live.txt && sleep 1000"]);
+  expect(r.code).toBe(0);
+  try {
+    const file = path.join(dir, "live.tar");
+    await until("the file is written", () => {
+      expect(tinydock(env, ["export", "-o", file, "live"]).code).toBe(0);
+      return names(file).includes("live.txt");
+    });
+    const listed = names(file);
+    expect(listed.filter((n) => n.startsWith("proc/") && n !== "proc/")).toEqual([]);
+  } finally {
+    tinydock(env, ["rm", "-f", "live"]);
+  }
+}, 120_000);
+
+test("export and import errors: one line, Docker's exit codes", () => {
+  const env = newEnv();
+  const missing = tinydock(env, ["export", "-o", path.join(dir, "x.tar"), "nope"]);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/^Error: .*nope.*\n$/);
+  expect(fs.existsSync(path.join(dir, "x.tar"))).toBe(false);
+  const nofile = tinydock(env, ["import", path.join(dir, "no-such.tar")]);
+  expect(nofile.code).toBe(1);
+  expect(nofile.stderr).toMatch(/^Error: .*no such file\n$/);
+  const notTar = path.join(dir, "not-a-tar");
+  fs.writeFileSync(notTar, "just some text, long enough to not be a tar header at all\n".repeat(20));
+  const bad = tinydock(env, ["import", notTar]);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr.split("\n").filter(Boolean).length).toBe(1);
+  const change = tinydock(env, ["import", "-c", "RUN echo no", notTar]);
+  expect(change.code).toBe(1);
+  expect(change.stderr).toBe("Error: RUN is not a valid change command\n");
+  // A usage error is the engine's, as for every verb here.
+  expect(tinydock(env, ["export"]).code).toBe(125);
+});
