@@ -94,6 +94,18 @@ describe("flags with effects inside the container", () => {
     for (const n of hostNodes) expect(seen).toContain(n);
     expect(hostNodes.length).toBeGreaterThan(6);
   });
+  test("--privileged: nodes in the host's /dev subdirectories (/dev/net/tun…) as Docker walks them, not /dev/pts's", () => {
+    const find = ["find", "/dev", "-mindepth", "2", "(", "-path", "/dev/pts", "-o", "-path", "/dev/shm", "-o", "-path", "/dev/mqueue", ")", "-prune", "-o"];
+    const paths = Bun.spawnSync([...find, "(", "-type", "c", "-o", "-type", "b", ")", "-print"]).stdout.toString().trim().split("\n").filter(Boolean);
+    expect(paths).toContain("/dev/net/tun"); // what this host has: the test reads all of it
+    const list = (sh: string[]) => Bun.spawnSync(sh).stdout.toString();
+    const outside = list(["stat", "-c", "%n %F %t:%T", ...paths]);
+    const inside = T(["run", "--rm", "--privileged", "busybox", "stat", "-c", "%n %F %t:%T", ...paths]);
+    expect(inside.stderr).toBe("");
+    expect(inside.stdout).toBe(outside);
+    expect(T(["run", "--rm", "busybox", "ls", "/dev/net"]).code).not.toBe(0); // not without --privileged
+    expect(T(["run", "--rm", "--privileged", "busybox", "ls", "/dev/pts"]).stdout).toBe("ptmx\n");
+  });
   test("--device-cgroup-rule lets a mknod'ed node be opened", () => {
     // /dev/kmsg (c 1:11) is not among Docker's rules: made (mknod is allowed) but not openable until a rule allows it.
     const sh = "mknod /dev/kmsg2 c 1 11 && (echo x > /dev/kmsg2) 2>/dev/null && echo opened || echo refused";

@@ -1,5 +1,8 @@
 // The pure parsers of run's newer flags (good and bad tables), and what the record maps them to.
 import { describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { parseLabelFile } from "../../../src/lifecycle/labelfile.ts";
 import { dockerConfig, dockerHostConfig } from "../../../src/lifecycle/docker-config.ts";
 import { parseAttach, parseMacAddress, parsePullPolicy } from "../../../src/lifecycle/run/flags.ts";
@@ -134,6 +137,29 @@ describe("plan flags", () => {
     const all = withHostDevices(DEFAULT_DEVICES, host);
     expect(all.slice(0, DEFAULT_DEVICES.length)).toEqual(DEFAULT_DEVICES);
     expect(new Set(all.map((d) => d.path)).size).toBe(all.length);
+  });
+  test("--privileged: nodes in /dev's subdirectories too, not in pts, shm, mqueue…, nor through symlinks, nor a console", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-hostdev-"));
+    try {
+      const mknod = (p: string, t: string, ma: number, mi: number) => {
+        fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+        expect(Bun.spawnSync(["mknod", path.join(dir, p), t, String(ma), String(mi)]).exitCode).toBe(0);
+      };
+      mknod("null", "c", 1, 3);
+      mknod("net/tun", "c", 10, 200);
+      mknod("dri/by-x/card0", "c", 226, 0);
+      mknod("mapper/vg-lv", "b", 253, 0);
+      mknod("pts/0", "c", 136, 0);
+      mknod("shm/x", "c", 1, 3);
+      mknod("mqueue/x", "c", 1, 3);
+      mknod("tty/console", "c", 5, 1);
+      fs.symlinkSync("net", path.join(dir, "netlink"));
+      fs.symlinkSync("null", path.join(dir, "null2"));
+      const found = readHostDevices(dir);
+      expect(found.map((d) => `${d.path} ${d.type} ${d.major}:${d.minor}`)).toEqual(["/dev/dri/by-x/card0 c 226:0", "/dev/mapper/vg-lv b 253:0", "/dev/net/tun c 10:200", "/dev/null c 1:3"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
