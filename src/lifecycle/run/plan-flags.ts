@@ -5,14 +5,14 @@ import path from "node:path";
 import { devMajor, devMinor } from "../../runtime/devicespec.ts";
 import type { RunPlan } from "../../runtime/plan.ts";
 import { DEFAULT_SYMLINKS } from "../../runtime/spec.ts";
-import { applyNamespaceModes, type ResolvePid1 } from "./namespaces.ts";
+import { applyNamespaceModes, type ResolvePid1, type ResolveShm } from "./namespaces.ts";
 import type { RunRequest } from "./request.ts";
 
-/** `pid1Of` is given when a namespace mode is not private (its module is loaded only then). */
-export function applyPlanFlags(plan: RunPlan, req: RunRequest, pid1Of?: ResolvePid1): void {
+/** `pid1Of` (and `shmOf`) are given when a namespace mode is not private (their module is loaded only then). */
+export function applyPlanFlags(plan: RunPlan, req: RunRequest, pid1Of?: ResolvePid1, shmOf?: ResolveShm): void {
   if (req.resources.shmSize !== undefined) setShmSize(plan, req.resources.shmSize);
   if (req.security.privileged) plan.devices = withHostDevices(plan.devices, readHostDevices("/dev"));
-  if (pid1Of) applyNamespaceModes(plan, req.namespaces, pid1Of);
+  if (pid1Of) applyNamespaceModes(plan, req.namespaces, pid1Of, shmOf);
 }
 
 /** /dev/shm's tmpfs at `bytes` (Docker: size in bytes, rounded by the kernel to pages). */

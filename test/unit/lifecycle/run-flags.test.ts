@@ -7,7 +7,7 @@ import { parseLabelFile } from "../../../src/lifecycle/labelfile.ts";
 import { dockerConfig, dockerHostConfig } from "../../../src/lifecycle/docker-config.ts";
 import { parseAttach, parseMacAddress, parsePullPolicy } from "../../../src/lifecycle/run/flags.ts";
 import { splitSysctls } from "../../../src/lifecycle/run/sysctls.ts";
-import { applyNamespaceModes, parseNamespaceMode, parseNamespaceModes, pidNamespaceToJoin } from "../../../src/lifecycle/run/namespaces.ts";
+import { applyNamespaceModes, donorShm, parseNamespaceMode, parseNamespaceModes, pidNamespaceToJoin } from "../../../src/lifecycle/run/namespaces.ts";
 import { readHostDevices, setShmSize, withHostDevices } from "../../../src/lifecycle/run/plan-flags.ts";
 import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
 import { parseExpose } from "../../../src/network/expose.ts";
@@ -121,6 +121,22 @@ describe("plan flags", () => {
     expect(q.namespaces).toEqual(["mnt", "pid", "uts", "net", "cgroup"]);
     expect(q.joinNamespaces).toEqual([{ ns: "ipc", path: "/proc/7/ns/ipc" }]);
     expect(q.mounts.find((m) => m.target === "/dev/shm")!.fstype).toBe("tmpfs");
+  });
+  test("--ipc container:NAME binds the donor's /dev/shm; a donor sharing none leaves the joiner its own tmpfs", () => {
+    const p = plan();
+    applyNamespaceModes(p, { ipc: "container:db", pid: "private", uts: "private", cgroupns: "private" }, () => 7, (ref) => (ref === "db" ? "/r/containers/db/shm" : null));
+    expect(p.joinNamespaces).toEqual([{ ns: "ipc", path: "/proc/7/ns/ipc" }]);
+    expect(p.mounts.find((m) => m.target === "/dev/shm")).toMatchObject({ source: "/r/containers/db/shm", fstype: null });
+  });
+  test("the donor's /dev/shm: shareable its tmpfs, host the host's, a joiner what it joined, a pod's infra none; private and none refused as Docker", () => {
+    const none = () => null;
+    expect(donorShm("a", { hostConfig: { IpcMode: "shareable" } }, "/r/c/a", none)).toBe("/r/c/a/shm");
+    expect(donorShm("a", { hostConfig: { IpcMode: "host" } }, "/r/c/a", none)).toBe("/dev/shm");
+    expect(donorShm("a", { hostConfig: { IpcMode: "container:b" } }, "/r/c/a", (r) => `/r/c/${r}/shm`)).toBe("/r/c/b/shm");
+    expect(donorShm("infra", { hostConfig: { NetworkMode: "bridge" }, pod: "p" }, "/r/c/i", none)).toBeNull();
+    for (const IpcMode of ["private", "none", undefined]) {
+      expect(() => donorShm("a", { hostConfig: { IpcMode } }, "/r/c/a", none)).toThrow('Cannot join IPC of container "a": non-shareable IPC (hint: use IpcMode:shareable for the donor container)');
+    }
   });
   test("--pid container:NAME: no PID namespace of its own, that container's joined (by the clone's parent)", () => {
     const p = plan();
