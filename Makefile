@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BUN ?= bun
 # Debian packages the tests, demo and bench use as oracles and tools (none is needed to run tinydock).
 APT_PACKAGES := docker-registry busybox-static skopeo umoci podman runc crun hyperfine iptables \
-	nftables curl wrk iproute2 make ca-certificates linux-libc-dev strace musl-tools conntrack
+	nftables curl wrk iproute2 make ca-certificates linux-libc-dev strace musl-tools conntrack python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES := $(shell find src -type f \( -name '*.ts' -o -name '*.c' \) 2>/dev/null) package.json
 

@@ -157,7 +157,7 @@ export function monitorArgs(req: DetachedRequest & { events?: string }): string[
   args.push("-r", req.restart.name, "-R", String(req.restart.maximumRetryCount), "-B", backoffArg(SCHEDULES[req.restart.backoff ?? "docker"]));
   for (const f of req.oomFiles) args.push("-o", f);
   if (req.tty) args.push("-t");
-  else if (req.interactive) args.push("-i");
+  if (req.interactive) args.push("-i");
   if (req.health) args.push("-H", req.health.spec, "-P", probePlanFile(req.dir));
   if (req.events) args.push("-E", req.events);
   if (req.actor) args.push("-N", req.actor.name, "-I", req.actor.image);

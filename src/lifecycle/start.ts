@@ -58,6 +58,12 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
         saveContainer(ctx.root, rec);
       }
       if (rec.network) applyNetworkToPlan(plan, rec.network);
+      // --ipc shareable: its /dev/shm, which the last cleanup unmounted, mounted again (empty, as Docker's).
+      if (rec.hostConfig?.IpcMode === "shareable") {
+        const { mountShareableShm } = await import("./run/shm.ts");
+        const size = rec.hostConfig.ShmSize;
+        mountShareableShm(ctx, dir, typeof size === "number" && size > 0 ? size : undefined);
+      }
       fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });
       const d = await startDetached(ctx, detachedRequest(rec, dir, plan, plan.cgroupProcs));
       return { id: rec.id, alreadyRunning: false, ...d };

@@ -73,16 +73,51 @@ describe("flags with effects inside the container", () => {
     const hostCg = fs.readlinkSync("/proc/self/ns/cgroup");
     expect(T(["run", "--rm", "--cgroupns", "host", "busybox", "readlink", "/proc/self/ns/cgroup"]).stdout).toBe(`${hostCg}\n`);
   });
-  test("--ipc/--uts container:NAME join that container's namespaces", () => {
-    expect(T(["run", "-d", "--name", "nsown", "--hostname", "owner", "busybox", "sleep", "30"]).code).toBe(0);
+  test("--ipc/--uts/--pid container:NAME join that container's namespaces", () => {
+    expect(T(["run", "-d", "--name", "nsown", "--ipc", "shareable", "--hostname", "owner", "busybox", "sleep", "30"]).code).toBe(0);
     try {
       const ipc = T(["exec", "nsown", "readlink", "/proc/self/ns/ipc"]).stdout;
       const joined = T(["run", "--rm", "--ipc", "container:nsown", "busybox", "readlink", "/proc/self/ns/ipc"]);
       expect(joined.stderr).toBe("");
       expect(joined.stdout).toBe(ipc);
       expect(T(["run", "--rm", "--uts", "container:nsown", "busybox", "hostname"]).stdout).toBe("owner\n");
+      // Its processes are seen, its PID 1 is the sleep; this one is not PID 1.
+      expect(T(["run", "--rm", "--pid", "container:nsown", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; [ $$ -ne 1 ] && echo notone"]).stdout).toBe("sleep 30 notone\n");
     } finally {
       T(["rm", "-f", "nsown"]);
+    }
+  });
+  test("--ipc shareable / container:NAME share the donor's /dev/shm (its --shm-size); a private donor is refused as Docker; none has no /dev/shm; host the host's", () => {
+    expect(T(["run", "-d", "--name", "shmown", "--ipc", "shareable", "--shm-size", "8m", "busybox", "sleep", "30"]).code).toBe(0);
+    expect(T(["run", "-d", "--name", "shmpriv", "busybox", "sleep", "30"]).code).toBe(0);
+    const hostFile = `/dev/shm/td-e2e-${process.pid}`;
+    try {
+      expect(T(["exec", "shmown", "sh", "-c", "echo from-donor > /dev/shm/f"]).code).toBe(0);
+      const j = T(["run", "--rm", "--ipc", "container:shmown", "busybox", "sh", "-c", "cat /dev/shm/f; echo from-joiner > /dev/shm/g; df -k /dev/shm | tail -1"]);
+      expect(j.stderr).toBe("");
+      expect(j.stdout).toMatch(/^from-donor\nshm +8192 /);
+      expect(T(["exec", "shmown", "cat", "/dev/shm/g"]).stdout).toBe("from-joiner\n");
+      // Without a bridge (the init's mount namespace made early) too.
+      expect(T(["run", "--rm", "--network", "none", "--ipc", "container:shmown", "busybox", "cat", "/dev/shm/f"]).stdout).toBe("from-donor\n");
+      const refused = T(["run", "--rm", "--ipc", "container:shmpriv", "busybox", "true"]);
+      expect(refused.code).toBe(125);
+      expect(refused.stderr).toContain('non-shareable IPC (hint: use IpcMode:shareable for the donor container)');
+      expect(T(["run", "--rm", "--ipc", "private", "busybox", "ls", "/dev/shm"]).code).toBe(0);
+      expect(T(["run", "--rm", "--ipc", "none", "busybox", "ls", "/dev/shm"]).code).not.toBe(0);
+      fs.writeFileSync(hostFile, "from-host\n");
+      expect(T(["run", "--rm", "--ipc", "host", "busybox", "cat", hostFile]).stdout).toBe("from-host\n");
+      // Stopped, its tmpfs goes; started again, a new (empty) one is shared again.
+      const id = T(["inspect", "-f", "{{.Id}}", "shmown"]).stdout.trim();
+      const mounted = () => fs.readFileSync("/proc/self/mountinfo", "utf8").includes(`${id}/shm `);
+      expect(mounted()).toBe(true);
+      expect(T(["stop", "-t", "0", "shmown"]).code).toBe(0);
+      for (let i = 0; i < 100 && mounted(); i++) Bun.sleepSync(50);
+      expect(mounted()).toBe(false);
+      expect(T(["start", "shmown"]).code).toBe(0);
+      expect(T(["run", "--rm", "--ipc", "container:shmown", "busybox", "ls", "/dev/shm"]).stdout).toBe("");
+    } finally {
+      fs.rmSync(hostFile, { force: true });
+      T(["rm", "-f", "shmown", "shmpriv"]);
     }
   });
   test("--privileged: the host's device nodes", () => {
@@ -93,6 +128,18 @@ describe("flags with effects inside the container", () => {
     const seen = T(["run", "--rm", "--privileged", "busybox", "ls", "/dev"]).stdout.split(/\s+/);
     for (const n of hostNodes) expect(seen).toContain(n);
     expect(hostNodes.length).toBeGreaterThan(6);
+  });
+  test("--privileged: nodes in the host's /dev subdirectories (/dev/net/tun…) as Docker walks them, not /dev/pts's", () => {
+    const find = ["find", "/dev", "-mindepth", "2", "(", "-path", "/dev/pts", "-o", "-path", "/dev/shm", "-o", "-path", "/dev/mqueue", ")", "-prune", "-o"];
+    const paths = Bun.spawnSync([...find, "(", "-type", "c", "-o", "-type", "b", ")", "-print"]).stdout.toString().trim().split("\n").filter(Boolean);
+    expect(paths).toContain("/dev/net/tun"); // what this host has: the test reads all of it
+    const list = (sh: string[]) => Bun.spawnSync(sh).stdout.toString();
+    const outside = list(["stat", "-c", "%n %F %t:%T", ...paths]);
+    const inside = T(["run", "--rm", "--privileged", "busybox", "stat", "-c", "%n %F %t:%T", ...paths]);
+    expect(inside.stderr).toBe("");
+    expect(inside.stdout).toBe(outside);
+    expect(T(["run", "--rm", "busybox", "ls", "/dev/net"]).code).not.toBe(0); // not without --privileged
+    expect(T(["run", "--rm", "--privileged", "busybox", "ls", "/dev/pts"]).stdout).toBe("ptmx\n");
   });
   test("--device-cgroup-rule lets a mknod'ed node be opened", () => {
     // /dev/kmsg (c 1:11) is not among Docker's rules: made (mknod is allowed) but not openable until a rule allows it.

@@ -9,7 +9,7 @@ export const start: CommandSpec = {
       .option("interactive", { alias: "i", type: "boolean", default: false, describe: "Attach container's STDIN (one created with -i)" })
       .option("all", { type: "boolean", default: false, describe: "Start all containers that are not running (podman)" }),
   async run(ctx, argv, io) {
-    const { startContainer, attachToLog } = await import("../../lifecycle/start.ts");
+    const { startContainer } = await import("../../lifecycle/start.ts");
     const { describeError } = await import("../../errors.ts");
     const { UsageError } = await import("../usage.ts");
     const { targetContainers } = await import("./each.ts");
@@ -19,22 +19,18 @@ export const start: CommandSpec = {
       // Only this run's output, as Docker: the log may hold earlier runs'.
       const sinceNs = BigInt(ctx.clock()) * 1_000_000n;
       const s = await startContainer(ctx, refs[0]!);
-      const abort = new AbortController();
-      let detached = false;
-      if (argv.interactive) {
-        // As attach: into the stdin FIFO the monitor holds for a container created with -i (none without: nothing goes in).
-        const { forwardStdin, parseDetachKeys, DEFAULT_DETACH_KEYS } = await import("../../lifecycle/stdin.ts");
-        const { containerPaths } = await import("../../store/containers.ts");
-        void forwardStdin(containerPaths(ctx.root, s.id).dir, Bun.stdin.stream(), parseDetachKeys(DEFAULT_DETACH_KEYS)).then((d) => {
-          if (!d) return;
-          detached = true;
-          abort.abort();
-        });
-      }
-      const code = await attachToLog(ctx, s.id, (e) => (e.stream === "stderr" ? io.err(e.log) : io.out(e.log)), { sinceNs, signal: abort.signal });
-      if (!detached) return code;
-      io.err("read escape sequence\n");
-      return 0;
+      const { attachContainer } = await import("../../lifecycle/attach.ts");
+      const { findLive } = await import("../../lifecycle/live.ts");
+      const { DEFAULT_DETACH_KEYS, parseDetachKeys } = await import("../../lifecycle/stdin.ts");
+      const { code, detached } = await attachContainer(ctx, findLive(ctx, s.id), {
+        stdin: Boolean(argv.interactive),
+        keys: parseDetachKeys(DEFAULT_DETACH_KEYS),
+        sigProxy: true,
+        sinceNs,
+        emit: (e) => (e.stream === "stderr" ? io.err(e.log) : io.out(e.log)),
+      });
+      if (detached) io.err("read escape sequence\n");
+      return code;
     }
     let code = 0;
     for (const ref of refs) {

@@ -1,6 +1,7 @@
 // --ipc, --pid, --uts, --cgroupns: which of the container's namespaces are its own, the host's, or
 // another container's (joined through its PID 1's /proc/<pid>/ns file, as Docker joins them).
-import { FailedPreconditionError, ParseError } from "../../errors.ts";
+import path from "node:path";
+import { FailedPreconditionError, InvalidArgumentError, ParseError } from "../../errors.ts";
 import type { Namespace, RunPlan } from "../../runtime/plan.ts";
 import { MS } from "../../sys/sys.ts";
 
@@ -57,12 +58,34 @@ export function ownNamespaces(modes: NamespaceModes): Set<Namespace> {
 /** The target containers' PID 1s, by the name in each `container:NAME` mode. */
 export type ResolvePid1 = (nameOrId: string) => number;
 
+/** --ipc container:NAME: the /dev/shm that container shares (a host path), or null: a /dev/shm of the joiner's own. */
+export type ResolveShm = (nameOrId: string) => string | null;
+
+/** A shareable container's /dev/shm on the host: a tmpfs in its directory (Docker's ShmPath). */
+export function shareableShm(dir: string): string {
+  return path.join(dir, "shm");
+}
+
+/**
+ * What a donor of --ipc container:NAME shares as /dev/shm, from its record (pure): a shareable one
+ * its tmpfs, a host one the host's, a joiner what it joined (`chained`); a pod's infra (a pause
+ * process, no IpcMode recorded) none, each member keeping its own. Else Docker's refusal.
+ */
+export function donorShm(ref: string, rec: { hostConfig?: Record<string, unknown>; pod?: string }, dir: string, chained: ResolveShm): string | null {
+  const mode = rec.hostConfig?.IpcMode;
+  if (mode === "shareable") return shareableShm(dir);
+  if (mode === "host") return "/dev/shm";
+  if (typeof mode === "string" && mode.startsWith("container:")) return chained(mode.slice("container:".length));
+  if (mode === undefined && rec.pod) return null;
+  throw new InvalidArgumentError(`Cannot join IPC of container "${ref}": non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+}
+
 /**
  * The plan with the modes applied: namespaces not made are the host's or joined by path. A pid join
  * is made by the parent for the clone (a process cannot enter a PID namespace itself, only have its
  * children born there): the container's process is one more in the other container's namespace.
  */
-export function applyNamespaceModes(plan: RunPlan, modes: NamespaceModes, pid1Of: ResolvePid1): void {
+export function applyNamespaceModes(plan: RunPlan, modes: NamespaceModes, pid1Of: ResolvePid1, shmOf: ResolveShm = () => null): void {
   const own = ownNamespaces(modes);
   plan.namespaces = plan.namespaces.filter((n) => !["ipc", "pid", "uts", "cgroup"].includes(n) || own.has(n));
   const joins = [...(plan.joinNamespaces ?? [])];
@@ -71,15 +94,19 @@ export function applyNamespaceModes(plan: RunPlan, modes: NamespaceModes, pid1Of
     if (!mode.startsWith("container:")) continue;
     const pid = pid1Of(mode.slice("container:".length));
     joins.push({ ns, path: `/proc/${pid}/ns/${ns}` });
-    // Its SysV IPC is shared; its /dev/shm is a tmpfs in its own mount namespace, which a bind
-    // mount cannot reach from here (EINVAL): this container keeps a /dev/shm of its own.
   }
-  if (modes.ipc === "host") {
-    const shm = plan.mounts.findIndex((m) => m.target === "/dev/shm");
-    if (shm >= 0) plan.mounts[shm] = { source: "/dev/shm", target: "/dev/shm", fstype: null, flags: MS.BIND | MS.REC, data: null };
-  }
+  // /dev/shm: the host's, or the donor's (its tmpfs on the host: one in its own mount namespace
+  // could not be bind-mounted from here, EINVAL), as Docker bind-mounts the donor's ShmPath.
+  const shared = modes.ipc === "host" ? "/dev/shm" : modes.ipc.startsWith("container:") ? shmOf(modes.ipc.slice("container:".length)) : null;
+  if (shared) bindShm(plan, shared);
   if (modes.ipc === "none") plan.mounts = plan.mounts.filter((m) => m.target !== "/dev/shm");
   if (joins.length) plan.joinNamespaces = joins;
+}
+
+/** The plan's /dev/shm made a bind of `source` (a host path). */
+export function bindShm(plan: RunPlan, source: string): void {
+  const shm = plan.mounts.findIndex((m) => m.target === "/dev/shm");
+  if (shm >= 0) plan.mounts[shm] = { source, target: "/dev/shm", fstype: null, flags: MS.BIND | MS.REC, data: null };
 }
 
 export function allPrivate(modes: NamespaceModes): boolean {

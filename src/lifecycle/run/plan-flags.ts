@@ -5,14 +5,14 @@ import path from "node:path";
 import { devMajor, devMinor } from "../../runtime/devicespec.ts";
 import type { RunPlan } from "../../runtime/plan.ts";
 import { DEFAULT_SYMLINKS } from "../../runtime/spec.ts";
-import { applyNamespaceModes, type ResolvePid1 } from "./namespaces.ts";
+import { applyNamespaceModes, type ResolvePid1, type ResolveShm } from "./namespaces.ts";
 import type { RunRequest } from "./request.ts";
 
-/** `pid1Of` is given when a namespace mode is not private (its module is loaded only then). */
-export function applyPlanFlags(plan: RunPlan, req: RunRequest, pid1Of?: ResolvePid1): void {
+/** `pid1Of` (and `shmOf`) are given when a namespace mode is not private (their module is loaded only then). */
+export function applyPlanFlags(plan: RunPlan, req: RunRequest, pid1Of?: ResolvePid1, shmOf?: ResolveShm): void {
   if (req.resources.shmSize !== undefined) setShmSize(plan, req.resources.shmSize);
   if (req.security.privileged) plan.devices = withHostDevices(plan.devices, readHostDevices("/dev"));
-  if (pid1Of) applyNamespaceModes(plan, req.namespaces, pid1Of);
+  if (pid1Of) applyNamespaceModes(plan, req.namespaces, pid1Of, shmOf);
 }
 
 /** /dev/shm's tmpfs at `bytes` (Docker: size in bytes, rounded by the kernel to pages). */
@@ -24,27 +24,35 @@ export function setShmSize(plan: RunPlan, bytes: number): void {
 /** /dev's nodes the container does not get as Docker's: its own console, pts, and the symlinks it makes. */
 const SKIPPED = new Set(["/dev/console", ...DEFAULT_SYMLINKS.map((l) => l.path)]);
 
+/** Subdirectories of /dev not walked, as containerd's HostDevices: the container's own, or not devices. */
+const SKIPPED_DIRS = new Set(["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"]);
+
 /**
- * The host's character and block devices directly under `dir`, as containerd's HostDevices finds
- * them for --privileged (symlinks and directories skipped: the init makes nodes in /dev itself, not
- * in its subdirectories).
+ * The host's character and block devices under `dir` and its subdirectories (/dev/net/tun,
+ * /dev/dri/card0, /dev/input/event0…), as containerd's HostDevices finds them for --privileged:
+ * symlinks skipped, a `console` anywhere skipped, the directories above not entered. The init makes
+ * a node's missing parent directories.
  */
-export function readHostDevices(dir: string): RunPlan["devices"] {
+export function readHostDevices(dir: string, at = "/dev"): RunPlan["devices"] {
   const out: RunPlan["devices"] = [];
-  let names: string[];
+  let entries: fs.Dirent[];
   try {
-    names = fs.readdirSync(dir).sort();
+    entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch {
     return out;
   }
-  for (const name of names) {
-    const p = path.posix.join("/dev", name);
-    if (SKIPPED.has(p)) continue;
+  for (const e of entries) {
+    const p = path.posix.join(at, e.name);
+    if (e.isDirectory()) {
+      if (!SKIPPED_DIRS.has(e.name)) out.push(...readHostDevices(path.join(dir, e.name), p));
+      continue;
+    }
+    if (SKIPPED.has(p) || e.name === "console" || !(e.isCharacterDevice() || e.isBlockDevice())) continue;
     let st: fs.Stats;
     try {
-      st = fs.lstatSync(path.join(dir, name));
+      st = fs.lstatSync(path.join(dir, e.name));
     } catch {
-      continue;
+      continue; // gone meanwhile
     }
     const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : null;
     if (!type) continue;

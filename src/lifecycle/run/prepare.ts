@@ -116,7 +116,12 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
       ttySlave: early ? early.fdMap[3]! : io.ttySlave,
     });
     applyNetworkToPlan(plan, network);
-    applyPlanFlags(plan, req, allPrivate(req.namespaces) ? undefined : await containerPid1(ctx));
+    if (allPrivate(req.namespaces)) applyPlanFlags(plan, req);
+    else {
+      const { shareShm, shmResolver } = await import("./shm.ts");
+      applyPlanFlags(plan, req, await containerPid1(ctx), await shmResolver(ctx));
+      if (req.namespaces.ipc === "shareable") shareShm(ctx, plan, paths.dir, req.resources.shmSize, undo);
+    }
     if (req.security.sysctls?.length) applySysctls(ctx, req.security.sysctls, network, plan);
     t.mark("plan");
     return { id, name, paths, state, plan, cgroup, network, ...(early ? { early } : {}), cleanup, keep: () => void (undo.length = 0), t };

@@ -127,6 +127,7 @@ static void open_output(int tty, long *out)
     plan.stdio[0] = plan.stdio[1] = plan.stdio[2] = (i32)slave;
     plan.tty = (i32)slave;
     out[0] = master;
+    tty_input_open(master);
   } else {
     if (S(SYS_pipe2, p1, O_CLOEXEC) < 0 || S(SYS_pipe2, p2, O_CLOEXEC) < 0) die(1);
     plan.stdio[0] = (i32)stdin_fd();
@@ -168,7 +169,7 @@ static void record_start(long pid)
  * exit code, the pidfd closed. */
 static int supervise(long pidfd, long sigfd, const long *out, int *terminated)
 {
-  struct pollfd fds[6];
+  struct pollfd fds[8];
   int open[2] = { out[0] >= 0, out[1] >= 0 }, exited = 0, i;
   if (*terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
   while (!exited) {
@@ -178,8 +179,10 @@ static int supervise(long pidfd, long sigfd, const long *out, int *terminated)
     for (i = 0; i < 2; i++) if (open[i]) { fds[nf].fd = (int)out[i]; fds[nf].events = POLLIN; fds[nf++].revents = 0; }
     int nlog = nf;
     health_fds(fds, &nf);
+    tty_input_fds(fds, &nf);
     if (S(SYS_poll, fds, nf, health_wait_ms()) < 0) continue;
     health_tick();
+    tty_input_pump();
     if (fds[1].revents) {
       if (take_sigterm(sigfd)) *terminated = 1;
       if (*terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);

@@ -1,10 +1,13 @@
 // The pure parsers of run's newer flags (good and bad tables), and what the record maps them to.
 import { describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { parseLabelFile } from "../../../src/lifecycle/labelfile.ts";
 import { dockerConfig, dockerHostConfig } from "../../../src/lifecycle/docker-config.ts";
 import { parseAttach, parseMacAddress, parsePullPolicy } from "../../../src/lifecycle/run/flags.ts";
 import { splitSysctls } from "../../../src/lifecycle/run/sysctls.ts";
-import { applyNamespaceModes, parseNamespaceMode, parseNamespaceModes, pidNamespaceToJoin } from "../../../src/lifecycle/run/namespaces.ts";
+import { applyNamespaceModes, donorShm, parseNamespaceMode, parseNamespaceModes, pidNamespaceToJoin } from "../../../src/lifecycle/run/namespaces.ts";
 import { readHostDevices, setShmSize, withHostDevices } from "../../../src/lifecycle/run/plan-flags.ts";
 import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
 import { parseExpose } from "../../../src/network/expose.ts";
@@ -119,6 +122,22 @@ describe("plan flags", () => {
     expect(q.joinNamespaces).toEqual([{ ns: "ipc", path: "/proc/7/ns/ipc" }]);
     expect(q.mounts.find((m) => m.target === "/dev/shm")!.fstype).toBe("tmpfs");
   });
+  test("--ipc container:NAME binds the donor's /dev/shm; a donor sharing none leaves the joiner its own tmpfs", () => {
+    const p = plan();
+    applyNamespaceModes(p, { ipc: "container:db", pid: "private", uts: "private", cgroupns: "private" }, () => 7, (ref) => (ref === "db" ? "/r/containers/db/shm" : null));
+    expect(p.joinNamespaces).toEqual([{ ns: "ipc", path: "/proc/7/ns/ipc" }]);
+    expect(p.mounts.find((m) => m.target === "/dev/shm")).toMatchObject({ source: "/r/containers/db/shm", fstype: null });
+  });
+  test("the donor's /dev/shm: shareable its tmpfs, host the host's, a joiner what it joined, a pod's infra none; private and none refused as Docker", () => {
+    const none = () => null;
+    expect(donorShm("a", { hostConfig: { IpcMode: "shareable" } }, "/r/c/a", none)).toBe("/r/c/a/shm");
+    expect(donorShm("a", { hostConfig: { IpcMode: "host" } }, "/r/c/a", none)).toBe("/dev/shm");
+    expect(donorShm("a", { hostConfig: { IpcMode: "container:b" } }, "/r/c/a", (r) => `/r/c/${r}/shm`)).toBe("/r/c/b/shm");
+    expect(donorShm("infra", { hostConfig: { NetworkMode: "bridge" }, pod: "p" }, "/r/c/i", none)).toBeNull();
+    for (const IpcMode of ["private", "none", undefined]) {
+      expect(() => donorShm("a", { hostConfig: { IpcMode } }, "/r/c/a", none)).toThrow('Cannot join IPC of container "a": non-shareable IPC (hint: use IpcMode:shareable for the donor container)');
+    }
+  });
   test("--pid container:NAME: no PID namespace of its own, that container's joined (by the clone's parent)", () => {
     const p = plan();
     const modes = { ipc: "private", pid: "container:web", uts: "private", cgroupns: "private" };
@@ -134,6 +153,29 @@ describe("plan flags", () => {
     const all = withHostDevices(DEFAULT_DEVICES, host);
     expect(all.slice(0, DEFAULT_DEVICES.length)).toEqual(DEFAULT_DEVICES);
     expect(new Set(all.map((d) => d.path)).size).toBe(all.length);
+  });
+  test("--privileged: nodes in /dev's subdirectories too, not in pts, shm, mqueue…, nor through symlinks, nor a console", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-hostdev-"));
+    try {
+      const mknod = (p: string, t: string, ma: number, mi: number) => {
+        fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+        expect(Bun.spawnSync(["mknod", path.join(dir, p), t, String(ma), String(mi)]).exitCode).toBe(0);
+      };
+      mknod("null", "c", 1, 3);
+      mknod("net/tun", "c", 10, 200);
+      mknod("dri/by-x/card0", "c", 226, 0);
+      mknod("mapper/vg-lv", "b", 253, 0);
+      mknod("pts/0", "c", 136, 0);
+      mknod("shm/x", "c", 1, 3);
+      mknod("mqueue/x", "c", 1, 3);
+      mknod("tty/console", "c", 5, 1);
+      fs.symlinkSync("net", path.join(dir, "netlink"));
+      fs.symlinkSync("null", path.join(dir, "null2"));
+      const found = readHostDevices(dir);
+      expect(found.map((d) => `${d.path} ${d.type} ${d.major}:${d.minor}`)).toEqual(["/dev/dri/by-x/card0 c 226:0", "/dev/mapper/vg-lv b 253:0", "/dev/net/tun c 10:200", "/dev/null c 1:3"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

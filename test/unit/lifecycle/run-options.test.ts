@@ -76,6 +76,10 @@ describe("the monitor's interface", () => {
       "--", "/usr/bin/tinydock", "container", "cleanup", "x",
     ]);
   });
+  test("argv: -t and -i together (run -dit: the monitor copies the stdin FIFO into the terminal)", () => {
+    const args = monitorArgs({ id: "x", dir: "/d", plan: {} as never, log: { path: "/d/l", maxSize: 1, maxFile: 1 }, restart: { name: "no", maximumRetryCount: 0 }, oomFiles: [], cleanupArgv: [], tty: true, interactive: true });
+    expect(args.filter((a) => a === "-t" || a === "-i")).toEqual(["-t", "-i"]);
+  });
   test("start report: started, failed, or nothing", () => {
     const ok = new Uint8Array(new Int32Array([2, 1234]).buffer);
     expect(parseStartReport(ok)).toEqual({ pid: 1234 });
