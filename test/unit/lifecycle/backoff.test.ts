@@ -83,7 +83,7 @@ describe("who gets which", () => {
   test("run --restart: Docker's; a pod of play kube: the kubelet's", () => {
     expect(B(monitorArgs({ ...base, restart: { name: "always", maximumRetryCount: 0 } }))).toBe(backoffArg(docker));
     const pod = { name: "demo", restart: "always", labels: {}, volumes: [], containers: [] } as unknown as KubePod;
-    const req = kubeRunRequest({ name: "app", image: "busybox", args: [], env: [], mounts: [], expose: [], capAdd: [], capDrop: [], privileged: false, noNewPrivileges: false, readOnly: false } as never, pod, { id: "p".repeat(64), share: [] } as unknown as PodRecord, new Map());
+    const req = kubeRunRequest({ name: "app", image: "busybox", args: [], env: [], mounts: [], expose: [], capAdd: [], capDrop: [], privileged: false, noNewPrivileges: false, readOnly: false, probes: [] } as never, pod, { id: "p".repeat(64), share: [] } as unknown as PodRecord, new Map());
     expect(req.lifetime.restart).toEqual({ name: "always", maximumRetryCount: 0, backoff: "kubelet" });
     expect(B(monitorArgs({ ...base, restart: req.lifetime.restart! }))).toBe(backoffArg(kubelet));
   });
