@@ -1,15 +1,9 @@
 // stdin of detached containers: `run -d -i` keeps stdin open (a FIFO the monitor holds), `attach`
 // forwards the caller's stdin into it until the detach keys, and `--no-stdin` leaves it alone.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startE2e, until, type E2e } from "../helpers/e2e.ts";
+import { expect, test } from "bun:test";
+import { until, useE2e } from "../helpers/e2e.ts";
 
-let e: E2e;
-beforeAll(async () => {
-  e = await startE2e({ prefix: "td-stdin-e2e-" });
-}, 120_000);
-afterAll(async () => {
-  await e?.stop();
-});
+const e = useE2e({ prefix: "td-stdin-e2e-" });
 
 test("run -d -i keeps cat alive; attach sends piped input, detaches on ctrl-p,ctrl-q; logs show it", async () => {
   expect(e.T(["run", "-d", "-i", "--name", "c", "busybox", "cat"]).code).toBe(0);
