@@ -3,6 +3,7 @@
 // and devices work whatever limits it has.
 import fs from "node:fs";
 import path from "node:path";
+import { dirNames } from "../../atomic.ts";
 import { errnoCode, FailedPreconditionError, UnavailableError } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
 import {
@@ -49,12 +50,7 @@ export const SWAP_WARNING = "Your kernel does not support swap limit capabilitie
  * A cgroup2 mount among them (a hybrid host's "unified") has cgroup.controllers and is skipped.
  */
 export function discoverV1Hierarchies(root: string): V1Hierarchy[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(root).sort();
-  } catch {
-    return [];
-  }
+  const names = dirNames(root).sort();
   const byReal = new Map<string, { dir?: string; link?: string; controllers: Set<string> }>();
   for (const name of names) {
     const p = path.join(root, name);
