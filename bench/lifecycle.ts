@@ -14,7 +14,7 @@ import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
 import { removeCgroups } from "./cgroups.ts";
 import { hyperfine } from "./hyperfine.ts";
 import { CACHE_ROOT } from "./image.ts";
-import { setUpPeers } from "./peers.ts";
+import { setUpPeers, toolsEnv } from "./peers.ts";
 import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
@@ -70,11 +70,7 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   await pushImage(registry, "library/busybox", "latest", image);
   const peers = setUpPeers(workdir, registry.host, reference, new Trash(undefined));
   podman = { argv: peers.podmanArgv, env: peers.env };
-  const config = path.join(workdir, "conf", "tinydock.json");
-  fs.writeFileSync(config, `${JSON.stringify({ "registry-mirrors": [registry.url], "mirror-fallback": false })}\n`);
-  const home = path.join(workdir, "home");
-  fs.mkdirSync(path.join(home, ".docker"), { recursive: true });
-  env = { PATH: PATH_ENV, HOME: home, ...peers.env, TINYDOCK_ROOT: tinydockRoot, TINYDOCK_CONFIG: config, DOCKER_CONFIG: path.join(home, ".docker") };
+  env = toolsEnv(workdir, PATH_ENV, peers, tinydockRoot, registry.url);
   const td = q(binary);
   const pm = peers.podmanArgv.map(q).join(" ");
   const pmRun = `${pm} run --pull never --network none --cgroup-parent /${PREFIX}-podman`;

@@ -125,3 +125,16 @@ export function setUpPeers(workdir: string, registryHost: string, reference: str
     },
   };
 }
+
+/**
+ * The environment every tool of a comparison runs in, under `workdir`: PATH, a HOME with an empty
+ * .docker, `extra`, the peers' own variables, and tinydock's root and config (with `mirror`, that
+ * registry as its only mirror; without, an empty config).
+ */
+export function toolsEnv(workdir: string, pathEnv: string, peers: Peers, tinydockRoot: string, mirror?: string, extra: Record<string, string> = {}): Record<string, string> {
+  const config = path.join(workdir, "conf", "tinydock.json");
+  fs.writeFileSync(config, `${JSON.stringify(mirror ? { "registry-mirrors": [mirror], "mirror-fallback": false } : {})}\n`);
+  const home = path.join(workdir, "home");
+  fs.mkdirSync(path.join(home, ".docker"), { recursive: true });
+  return { PATH: pathEnv, HOME: home, ...extra, ...peers.env, TINYDOCK_ROOT: tinydockRoot, TINYDOCK_CONFIG: config, DOCKER_CONFIG: path.join(home, ".docker") };
+}

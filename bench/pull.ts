@@ -10,7 +10,7 @@ import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
 import { pushImage } from "../test/helpers/image.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { benchImage, CACHE_ROOT, type BenchImage } from "./image.ts";
-import { setUpPeers } from "./peers.ts";
+import { setUpPeers, toolsEnv } from "./peers.ts";
 import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
@@ -70,20 +70,10 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   const peers = setUpPeers(workdir, registry.host, reference, trash);
   podman = { argv: peers.podmanArgv, env: peers.env };
   const tinydockRoot = path.join(workdir, "tinydock");
-  const tinydockConfig = path.join(workdir, "conf", "tinydock.json");
-  fs.writeFileSync(tinydockConfig, "{}\n");
-  const home = path.join(workdir, "home");
-  fs.mkdirSync(path.join(home, ".docker"), { recursive: true });
-  const env: Record<string, string> = {
-    PATH: PATH_ENV,
-    HOME: home,
+  const env = toolsEnv(workdir, PATH_ENV, peers, tinydockRoot, undefined, {
     ...(process.env.TERM ? { TERM: process.env.TERM } : {}),
     ...(process.env.NO_COLOR ? { NO_COLOR: process.env.NO_COLOR } : {}),
-    ...peers.env,
-    TINYDOCK_ROOT: tinydockRoot,
-    TINYDOCK_CONFIG: tinydockConfig,
-    DOCKER_CONFIG: path.join(home, ".docker"),
-  };
+  });
 
   const tinydockPull = `${q(binary)} pull -q ${q(reference)}`;
   const cold: Record<keyof typeof NAMES, Bench | undefined> = {

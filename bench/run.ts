@@ -15,7 +15,7 @@ import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
 import { hybridUnified, removeCgroups } from "./cgroups.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { CACHE_ROOT } from "./image.ts";
-import { setUpPeers } from "./peers.ts";
+import { setUpPeers, toolsEnv } from "./peers.ts";
 import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { parseStrace, type Syscall } from "./strace.ts";
 import { Trash } from "./trash.ts";
@@ -84,18 +84,7 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
 
   const peers = setUpPeers(workdir, registry.host, reference, new Trash(undefined));
   podman = { argv: peers.podmanArgv, env: peers.env };
-  const tinydockConfig = path.join(workdir, "conf", "tinydock.json");
-  fs.writeFileSync(tinydockConfig, `${JSON.stringify({ "registry-mirrors": [registry.url], "mirror-fallback": false })}\n`);
-  const home = path.join(workdir, "home");
-  fs.mkdirSync(path.join(home, ".docker"), { recursive: true });
-  const env: Record<string, string> = {
-    PATH: PATH_ENV,
-    HOME: home,
-    ...peers.env,
-    TINYDOCK_ROOT: tinydockRoot,
-    TINYDOCK_CONFIG: tinydockConfig,
-    DOCKER_CONFIG: path.join(home, ".docker"),
-  };
+  const env = toolsEnv(workdir, PATH_ENV, peers, tinydockRoot, registry.url);
 
   // The image, once per tool, before any clock starts: tinydock through the mirror, podman by its
   // full name from the local registry, skopeo + umoci into the bundle runc and crun share.

@@ -38,6 +38,15 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** The names in a directory; none when it is missing or cannot be read. */
+export function dirNames(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 export function readJson<T>(file: string): T | undefined {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8")) as T;

@@ -21,54 +21,27 @@ export class TinydockError extends Error {
   }
 }
 
-export class NotFoundError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("NotFound", message, options);
-  }
+/** A class for one kind: its errors carry the kind, and `instanceof` tells the kinds apart. */
+function kindError(kind: ErrorKind) {
+  return class extends TinydockError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(kind, message, options);
+    }
+  };
 }
-export class AlreadyExistsError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("AlreadyExists", message, options);
-  }
-}
-export class InvalidArgumentError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("InvalidArgument", message, options);
-  }
-}
+
+export class NotFoundError extends kindError("NotFound") {}
+export class AlreadyExistsError extends kindError("AlreadyExists") {}
+export class InvalidArgumentError extends kindError("InvalidArgument") {}
 /** Text input that does not parse: the message names the input. */
 export class ParseError extends InvalidArgumentError {}
-export class FailedPreconditionError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("FailedPrecondition", message, options);
-  }
-}
-export class UnavailableError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("Unavailable", message, options);
-  }
-}
-export class PermissionError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("Permission", message, options);
-  }
-}
-export class UnauthenticatedError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("Unauthenticated", message, options);
-  }
-}
+export class FailedPreconditionError extends kindError("FailedPrecondition") {}
+export class UnavailableError extends kindError("Unavailable") {}
+export class PermissionError extends kindError("Permission") {}
+export class UnauthenticatedError extends kindError("Unauthenticated") {}
 /** Content that fails verification: wrong digest, wrong size, a hostile archive. */
-export class DataLossError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("DataLoss", message, options);
-  }
-}
-export class InternalError extends TinydockError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("Internal", message, options);
-  }
-}
+export class DataLossError extends kindError("DataLoss") {}
+export class InternalError extends kindError("Internal") {}
 
 /** A failed system call: names the operation, its arguments and the errno by name. */
 export class SyscallError extends TinydockError {

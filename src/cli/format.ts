@@ -1,16 +1,6 @@
-// Docker's human formats: sizes in SI units with three significant digits, "2 days ago", tables.
+// Docker's human formats: sizes (from units.ts), "2 days ago", tables.
 
-export function humanSize(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  return `${i === 0 ? Math.round(v) : Number(v.toFixed(digits))}${units[i]}`;
-}
+export { humanSize } from "../units.ts";
 
 /** go-units HumanDuration, as `docker images` shows CREATED. */
 export function humanDuration(ms: number): string {

@@ -3,6 +3,7 @@
 // new lines across rotations until the container has exited.
 import fs from "node:fs";
 import path from "node:path";
+import { dirNames } from "../atomic.ts";
 import { ParseError } from "../errors.ts";
 
 export interface LogEntry {
@@ -14,12 +15,7 @@ export interface LogEntry {
 /** Rotated files oldest first, then the live file; only those that exist. */
 export function logFiles(dir: string, id: string): string[] {
   const base = `${id}-json.log`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = dirNames(dir);
   const rotated = names
     .map((n) => (n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)) ? Number(n.slice(base.length + 1)) : -1))
     .filter((n) => n > 0)

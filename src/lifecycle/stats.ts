@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
+import { bytesSize, humanSize3 } from "../units.ts";
 import { detectCgroups, type CgroupStats } from "../runtime/cgroups/index.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
 import type { LiveContainer } from "./live.ts";
@@ -97,30 +98,6 @@ export function statsRow(c: LiveContainer, before: StatsSample, after: StatsSamp
     block: after.block,
     pids: after.cgroup.pids,
   };
-}
-
-/** go-units BytesSize: binary units, 4 significant digits ("1.203MiB"). */
-export function bytesSize(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
-}
-
-/** go-units HumanSizeWithPrecision(n, 3): decimal units ("1.45kB"). */
-export function humanSize3(n: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
 }
 
 export function formatStats(r: StatsRow, noTrunc = false): string[] {

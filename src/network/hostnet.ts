@@ -11,6 +11,7 @@
 // whose device is gone (the netns was deleted and its inode reused) is ignored and swept.
 import fs from "node:fs";
 import path from "node:path";
+import { dirNames } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { errnoCode } from "../errors.ts";
 import { containersDir } from "../store/containers.ts";
@@ -128,12 +129,7 @@ export function forgetBridge(ctx: Pick<Ctx, "execRoot">, bridge: string): void {
 
 /** The recorded bridges whose device exists (`exists` asks the kernel); the others are swept. */
 export function recordedBridges(ctx: Pick<Ctx, "execRoot">, exists: (bridge: string) => boolean): { bridge: string; subnet: string }[] {
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(bridgesDir(ctx)).sort();
-  } catch {
-    return [];
-  }
+  const names = dirNames(bridgesDir(ctx)).sort();
   const out: { bridge: string; subnet: string }[] = [];
   for (const n of names) {
     try {

@@ -4,6 +4,7 @@
 // container directory is gone (a run killed by SIGKILL) is free again.
 import fs from "node:fs";
 import path from "node:path";
+import { dirNames } from "../atomic.ts";
 import { errnoCode, UnavailableError } from "../errors.ts";
 import { contains, formatIpv4, hostRange, parseIpv4, type Subnet } from "./subnet.ts";
 
@@ -19,12 +20,7 @@ export interface Lease {
 }
 
 export function readLeases(dir: string): Lease[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = dirNames(dir);
   const out: Lease[] = [];
   for (const n of names) {
     if (parseIpv4(n) === null) continue;

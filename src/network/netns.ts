@@ -3,6 +3,7 @@
 // finds them after a crash.
 import fs from "node:fs";
 import path from "node:path";
+import { dirNames } from "../atomic.ts";
 import { errnoCode } from "../errors.ts";
 import { MNT_DETACH, type Sys } from "../sys/sys.ts";
 
@@ -45,11 +46,7 @@ export function removeNetns(sys: Sys, file: string): void {
 }
 
 export function listNetnsFiles(root: string): string[] {
-  try {
-    return fs.readdirSync(netnsDir(root)).filter((n) => /^[a-f0-9]{64}$/.test(n));
-  } catch {
-    return [];
-  }
+  return dirNames(netnsDir(root)).filter((n) => /^[a-f0-9]{64}$/.test(n));
 }
 
 /** Whether `file` is a bind-mounted network namespace (an nsfs inode), not a plain file. */

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { randomHex } from "../random.ts";
 import path from "node:path";
-import { readJson, writeFileAtomic } from "../atomic.ts";
+import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionError, UnavailableError } from "../errors.ts";
 import { acquireLock, lockSync, type Lock } from "../store/lock.ts";
@@ -51,11 +51,7 @@ export function readNetworkRecord(root: string, name: string): NetworkRecord | u
 
 /** The names of the networks of `root` that have a record. */
 export function networkNames(root: string): string[] {
-  try {
-    return fs.readdirSync(networksDir(root)).filter((n) => fs.existsSync(networkPaths(root, n).record));
-  } catch {
-    return [];
-  }
+  return dirNames(networksDir(root)).filter((n) => fs.existsSync(networkPaths(root, n).record));
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -184,12 +180,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest): Promis
 
 /** A root's own networks as recorded (the predefined ones are not made for it). */
 function userNetworksOf(root: string): NetworkRecord[] {
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(networksDir(root));
-  } catch {
-    return [];
-  }
+  const names = dirNames(networksDir(root));
   return names.flatMap((n) => readNetworkRecord(root, n) ?? []);
 }
 

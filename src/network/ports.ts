@@ -4,7 +4,7 @@
 // `run -p` at once never pick the same port nor interleave their batches.
 import fs from "node:fs";
 import path from "node:path";
-import { readJson, writeFileAtomic } from "../atomic.ts";
+import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import { withLock } from "../store/lock.ts";
@@ -102,12 +102,7 @@ function publishedElsewhere(ctx: Ctx, except: string): { owner: string; binding:
 
 function publishedIn(root: string, except: string): { owner: string; binding: PortBinding }[] {
   const dir = path.join(root, "containers");
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = dirNames(dir);
   const out: { owner: string; binding: PortBinding }[] = [];
   for (const n of names) {
     if (n === except || !/^[a-f0-9]{64}$/.test(n)) continue;

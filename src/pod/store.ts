@@ -2,7 +2,7 @@
 // the shared namespaces) and the containers whose record names the pod; nothing else is kept here.
 import fs from "node:fs";
 import path from "node:path";
-import { readJson, writeFileAtomic } from "../atomic.ts";
+import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../errors.ts";
 
 export interface PodRecord {
@@ -48,12 +48,7 @@ export function deletePod(root: string, id: string): void {
 }
 
 export function listPods(root: string): PodRecord[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(podsDir(root));
-  } catch {
-    return [];
-  }
+  const names = dirNames(podsDir(root));
   const out: PodRecord[] = [];
   for (const n of names.sort()) {
     if (!/^[a-f0-9]{64}\.json$/.test(n)) continue;

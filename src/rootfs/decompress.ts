@@ -18,20 +18,8 @@ export async function* decompress(
   what: string,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   if (compression === "none") {
-    const reader = input.getReader();
-    let finished = false;
-    try {
-      for (;;) {
-        const r = await reader.read();
-        if (r.done) {
-          finished = true;
-          return;
-        }
-        yield r.value;
-      }
-    } finally {
-      if (!finished) await reader.cancel().catch(() => {});
-    }
+    yield* chunksOf(input.getReader());
+    return;
   }
 
   let sourceError: { error: unknown } | undefined;
@@ -57,16 +45,22 @@ export async function* decompress(
   const format = (compression === "gzip" ? "gzip" : "zstd") as CompressionFormat;
   const codec = new DecompressionStream(format) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
   const out = tagged.pipeThrough(codec).getReader();
+  yield* chunksOf(out, async () => {
+    try {
+      return await out.read();
+    } catch (error) {
+      if (sourceError) throw sourceError.error;
+      throw new DataLossError(`Cannot unpack ${what}: ${compression} data is corrupt (${describeError(error)})`, { cause: error });
+    }
+  });
+}
+
+/** Every chunk of `reader`, each through `read` (which may put its errors in other words); a consumer that stops early cancels it. */
+async function* chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>, read = () => reader.read()): AsyncGenerator<Uint8Array, void, undefined> {
   let finished = false;
   try {
     for (;;) {
-      let r: { done: true; value?: undefined } | { done: false; value: Uint8Array };
-      try {
-        r = await out.read();
-      } catch (error) {
-        if (sourceError) throw sourceError.error;
-        throw new DataLossError(`Cannot unpack ${what}: ${compression} data is corrupt (${describeError(error)})`, { cause: error });
-      }
+      const r = await read();
       if (r.done) {
         finished = true;
         return;
@@ -74,6 +68,6 @@ export async function* decompress(
       yield r.value;
     }
   } finally {
-    if (!finished) await out.cancel().catch(() => {});
+    if (!finished) await reader.cancel().catch(() => {});
   }
 }

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
-import { readJson, writeFileAtomic } from "../atomic.ts";
+import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
 import type { NetworkOptions, NetworkSettingsRecord } from "./network-record.ts";
 import type { ProbeRecord } from "./probe-record.ts";
 import { randomHex, randomIndex } from "../random.ts";
@@ -123,12 +123,7 @@ export function randomName(taken: ReadonlySet<string> = new Set()): string {
 }
 
 export function listContainers(root: string): ContainerRecord[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(containersDir(root));
-  } catch {
-    return [];
-  }
+  const names = dirNames(containersDir(root));
   const out: ContainerRecord[] = [];
   for (const n of names) {
     if (!/^[a-f0-9]{64}$/.test(n)) continue;
@@ -185,11 +180,7 @@ export function readContainer(root: string, id: string): ContainerRecord | undef
 
 /** Every container id with a directory, state file or not (orphans included). */
 export function containerIds(root: string): string[] {
-  try {
-    return fs.readdirSync(containersDir(root)).filter((n) => /^[a-f0-9]{64}$/.test(n));
-  } catch {
-    return [];
-  }
+  return dirNames(containersDir(root)).filter((n) => /^[a-f0-9]{64}$/.test(n));
 }
 
 /**

@@ -1,11 +1,10 @@
 // Image records (by image id = config digest) and tags (name:tag → image id), as Docker keeps them.
 // Callers hold the metadata lock around read-modify-write sequences.
-import fs from "node:fs";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../errors.ts";
 import { isDigest } from "../image/digest.ts";
 import type { Platform } from "../image/platform.ts";
 import { familiarString, formatReference, parseReference, repositoryName, type Reference } from "../image/reference.ts";
-import { readJson, writeFileAtomic } from "../atomic.ts";
+import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
 import type { StoreLayout } from "./layout.ts";
 
 export interface LayerRecord {
@@ -63,12 +62,7 @@ export function saveImage(layout: StoreLayout, record: ImageRecord): void {
 }
 
 export function listImages(layout: StoreLayout): ImageRecord[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(layout.imagesDir);
-  } catch {
-    return [];
-  }
+  const names = dirNames(layout.imagesDir);
   const out: ImageRecord[] = [];
   for (const n of names) {
     if (!/^[a-f0-9]{64}\.json$/.test(n)) continue;

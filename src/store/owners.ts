@@ -11,6 +11,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { dirNames } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { errnoCode } from "../errors.ts";
 import { containersDir, CREATING_PREFIX } from "./containers.ts";
@@ -39,12 +40,7 @@ export function registerRoot(ctx: Pick<Ctx, "execRoot" | "root">): void {
 
 /** The other registered roots that still exist; entries of vanished roots are dropped. */
 export function otherRoots(ctx: Pick<Ctx, "execRoot" | "root">): string[] {
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(rootsDir(ctx));
-  } catch {
-    return [];
-  }
+  const names = dirNames(rootsDir(ctx));
   const out: string[] = [];
   for (const n of names) {
     if (!/^[a-f0-9]{32}$/.test(n)) continue;
@@ -112,12 +108,7 @@ export function pendingIds(ctx: Pick<Ctx, "execRoot">): Set<string> {
 
 /** The container ids of a root: its directories, made or being made. */
 function idsOf(root: string): string[] {
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(containersDir(root));
-  } catch {
-    return [];
-  }
+  const names = dirNames(containersDir(root));
   const out: string[] = [];
   for (const n of names) {
     const id = n.startsWith(CREATING_PREFIX) ? n.slice(CREATING_PREFIX.length) : n;

@@ -4,7 +4,7 @@
 // so a listing never sees one without its record, and two creators of one name agree on the winner.
 import fs from "node:fs";
 import path from "node:path";
-import { readJson, writeFileAtomic } from "../atomic.ts";
+import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from "../errors.ts";
 import { randomHex } from "../random.ts";
 import { listContainers, type ContainerRecord } from "./containers.ts";
@@ -77,12 +77,7 @@ export function readVolume(root: string, name: string): Volume | undefined {
 }
 
 export function listVolumes(root: string): Volume[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(volumesDir(root));
-  } catch {
-    return [];
-  }
+  const names = dirNames(volumesDir(root));
   const out: Volume[] = [];
   for (const n of names.sort()) {
     if (n.startsWith(".")) continue;

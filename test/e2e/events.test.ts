@@ -1,15 +1,9 @@
 // `tinydock events`: what the engine and the monitor append to <root>/events.jsonl, in Docker's
 // shape, read back with --since/--until, filters and formats, and followed until interrupted.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startE2e, until, type E2e } from "../helpers/e2e.ts";
+import { expect, test } from "bun:test";
+import { until, useE2e } from "../helpers/e2e.ts";
 
-let e: E2e;
-beforeAll(async () => {
-  e = await startE2e({ prefix: "td-events-e2e-" });
-}, 120_000);
-afterAll(async () => {
-  await e?.stop();
-});
+const e = useE2e({ prefix: "td-events-e2e-" });
 
 interface Ev {
   status: string;

@@ -1,17 +1,11 @@
 // A foreground `run` (without --rm) keeps its output in the container's json-file log, as Docker
 // does, while printing it live: `logs` reads it back, stdout and stderr apart; `start -a` appends.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { startE2e, type E2e } from "../helpers/e2e.ts";
+import { useE2e } from "../helpers/e2e.ts";
 
-let e: E2e;
-beforeAll(async () => {
-  e = await startE2e({ prefix: "td-fglogs-e2e-" });
-}, 120_000);
-afterAll(async () => {
-  await e?.stop();
-});
+const e = useE2e({ prefix: "td-fglogs-e2e-" });
 
 test("run prints live and keeps stdout and stderr in the log; start -a appends; exit codes unchanged", () => {
   const r = e.T(["run", "--name", "a", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);

@@ -1,15 +1,9 @@
 // Health checks as a user runs them: --health-* flags, the probe run by the monitor inside the
 // container (as `exec` runs a command), State.Health in inspect, ps STATUS and `ps --filter health=`.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startE2e, until, type E2e } from "../helpers/e2e.ts";
+import { expect, test } from "bun:test";
+import { until, useE2e } from "../helpers/e2e.ts";
 
-let e: E2e;
-beforeAll(async () => {
-  e = await startE2e({ prefix: "td-health-e2e-" });
-}, 120_000);
-afterAll(async () => {
-  await e?.stop();
-});
+const e = useE2e({ prefix: "td-health-e2e-" });
 
 interface Health {
   Status: string;

@@ -2,28 +2,21 @@
 // namespace made for this file (nsenter --net: the mount namespace stays the host's, so the
 // engine's netns files persist between commands). Only the test netns and its containers are
 // contacted; the image comes from a registry on the host's loopback, pulled before.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import type { CliEnv } from "../helpers/cli.ts";
-import { startE2e, until, type E2e } from "../helpers/e2e.ts";
+import { until, useE2e, type E2e } from "../helpers/e2e.ts";
 
-let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
 let T: E2e["T"], sh: E2e["sh"], rules: E2e["rules"], links: E2e["links"];
 /** A foreground `run` left running in the background (its own supervisor). */
-const background = (args: string[]) => e!.spawn(["run", ...args]);
+const background = (args: string[]) => e.spawn(["run", ...args]);
 let rulesBefore = "";
-
-beforeAll(async () => {
-  e = await startE2e({ prefix: "td-net-e2e-" });
+const e = useE2e({ prefix: "td-net-e2e-" }, (e) => {
   ({ env, dir, T, sh, rules, links } = e);
   rulesBefore = rules();
-});
-
-afterAll(async () => {
-  await e?.stop();
 });
 
 describe("default bridge", () => {

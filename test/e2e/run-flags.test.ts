@@ -1,27 +1,19 @@
 // run/create's Docker flags as a user runs them (the compiled binary, a real registry, busybox),
 // each checked by its effect inside the container, and inspect's JSON against Docker's shape.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { tinydock, type CliEnv } from "../helpers/cli.ts";
-import { startE2e, type E2e } from "../helpers/e2e.ts";
+import { useE2e, type E2e } from "../helpers/e2e.ts";
 
-let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
 let T: E2e["T"];
 const inspect = (ref: string) => (JSON.parse(T(["inspect", ref]).stdout) as Record<string, any>[])[0]!;
 
-beforeAll(async () => {
-  // Not pulled: the first test runs with the image missing.
-  e = await startE2e({ prefix: "td-flags-", rootName: "tinydock-root", pull: false });
-  ({ env, dir, T } = e);
-});
-
-afterAll(async () => {
-  await e?.stop();
-});
+// Not pulled: the first test runs with the image missing.
+useE2e({ prefix: "td-flags-", rootName: "tinydock-root", pull: false }, (e) => ({ env, dir, T } = e));
 
 describe("--pull", () => {
   test("never with the image missing: Docker's error, 125; missing pulls it; always pulls again", () => {

@@ -1,26 +1,18 @@
 // `tinydock run` as a user runs it: isolation, Docker's defaults and hardening, docker-run flags,
 // cgroup limits, exit codes — with the busybox image from images/busybox pushed to a real registry.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BINARY, cliEnv, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
-import { startE2e, type E2e } from "../helpers/e2e.ts";
+import { useE2e } from "../helpers/e2e.ts";
 import { findLeaks, newLeaks } from "../helpers/leakcheck.ts";
 
-let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
 const R = (args: string[], stdin?: string) => tinydock(env, ["run", "--rm", ...args], stdin);
 
-beforeAll(async () => {
-  e = await startE2e({ prefix: "td-run-", rootName: "tinydock-root", netns: false });
-  ({ env, dir } = e);
-});
-
-afterAll(async () => {
-  await e?.stop();
-});
+useE2e({ prefix: "td-run-", rootName: "tinydock-root", netns: false }, (e) => ({ env, dir } = e));
 
 describe("isolation", () => {
   test("the entrypoint is PID 1 with its own hostname, in the image's rootfs only", () => {

@@ -2,18 +2,12 @@
 // forwards the caller's stdin into it until the detach keys, and `--no-stdin` leaves it alone.
 // `run -dit` keeps a terminal the monitor holds: `attach` from a terminal types into it (raw, the
 // window size passed on), `exec -it` works beside it, `logs` shows what it showed.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { BINARY, cliEnv } from "../helpers/cli.ts";
-import { startE2e, until, type E2e } from "../helpers/e2e.ts";
+import { until, useE2e } from "../helpers/e2e.ts";
 import { onPty, type PtyStep } from "../helpers/pty.ts";
 
-let e: E2e;
-beforeAll(async () => {
-  e = await startE2e({ prefix: "td-stdin-e2e-" });
-}, 120_000);
-afterAll(async () => {
-  await e?.stop();
-});
+const e = useE2e({ prefix: "td-stdin-e2e-" });
 
 test("run -d -i keeps cat alive; attach sends piped input, detaches on ctrl-p,ctrl-q; logs show it", async () => {
   expect(e.T(["run", "-d", "-i", "--name", "c", "busybox", "cat"]).code).toBe(0);

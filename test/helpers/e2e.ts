@@ -5,7 +5,7 @@
 // `until`. The registry listens on the test process's loopback, so pulls run outside the namespace.
 // startE2e puts the pieces together; a test that needs only some of them (two roots, no namespace)
 // takes the pieces.
-import { expect } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -223,6 +223,22 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test file's E2e: started before its tests (then `ready`, e.g. to take the pieces the file uses)
+ * and stopped after them. The object returned is filled in once beforeAll has run.
+ */
+export function useE2e(opts: E2eOptions, ready?: (e: E2e) => void): E2e {
+  const e = {} as E2e;
+  beforeAll(async () => {
+    Object.assign(e, await startE2e(opts));
+    ready?.(e);
+  }, 120_000);
+  afterAll(async () => {
+    await e.stop?.();
+  });
+  return e;
 }
 
 /** The host's own network, for tests that run the binary without a namespace (`--network none`, no bridge). */

@@ -54,6 +54,21 @@ export async function eachContainer(
   return code;
 }
 
+/** The same for other objects (networks, volumes, images), one after the other: `fn` on each of `refs`. */
+export async function eachRef(refs: unknown[], io: Io, fn: (ref: string) => unknown): Promise<number> {
+  const { describeError } = await import("../../errors.ts");
+  let code = 0;
+  for (const ref of refs.map(String)) {
+    try {
+      await fn(ref);
+    } catch (err) {
+      io.err(`Error: ${describeError(err)}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
 /**
  * The containers a verb acts on: those named, or with podman's --all every one `which` picks (full
  * ids). Neither, or both, is a usage error in Docker's and podman's words.

@@ -23,18 +23,10 @@ const inspect: CommandSpec = {
     const { resolveImage } = await import("../../store/images.ts");
     const { storeLayout } = await import("../../store/layout.ts");
     const { inspectImage } = await import("../views/images.ts");
-    const { describeError } = await import("../../errors.ts");
+    const { eachRef } = await import("./each.ts");
     const layout = storeLayout(ctx.root);
     const out: unknown[] = [];
-    let code = 0;
-    for (const name of argv.images as string[]) {
-      try {
-        out.push(inspectImage(ctx, resolveImage(layout, String(name)).record));
-      } catch (err) {
-        io.err(`Error: ${describeError(err)}\n`);
-        code = 1;
-      }
-    }
+    const code = await eachRef(argv.images as string[], io, (name) => out.push(inspectImage(ctx, resolveImage(layout, name).record)));
     const { printInspected } = await import("../listing.ts");
     return printInspected(io, typeof argv.format === "string" ? argv.format : undefined, out, code);
   },

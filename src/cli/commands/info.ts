@@ -1,4 +1,5 @@
 // `info [--format]` (and `system info`): Docker's system.Info for this engine and host.
+import { bytesSize } from "../../units.ts";
 import type { CommandSpec } from "../command.ts";
 
 export const info: CommandSpec = {
@@ -65,15 +66,3 @@ export const info: CommandSpec = {
     io.out(lines.join("\n"));
   },
 };
-
-/** go-units BytesSize (binary units, four significant digits), as `docker info` prints memory. */
-export function bytesSize(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${Number(v.toPrecision(4))}${units[u]}`;
-}

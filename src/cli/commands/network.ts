@@ -123,18 +123,12 @@ const inspect: CommandSpec = {
     const { findNetwork } = await import("../../network/networks.ts");
     const { networkMembers } = await import("../../network/addresses.ts");
     const { inspectNetwork } = await import("../../network/inspect.ts");
-    const { describeError } = await import("../../errors.ts");
+    const { eachRef } = await import("./each.ts");
     const out: unknown[] = [];
-    let code = 0;
-    for (const ref of argv.networks as string[]) {
-      try {
-        const net = findNetwork(ctx, String(ref));
-        out.push(inspectNetwork(net, net.driver === "bridge" ? networkMembers(ctx, net) : []));
-      } catch (err) {
-        io.err(`Error: ${describeError(err)}\n`);
-        code = 1;
-      }
-    }
+    const code = await eachRef(argv.networks as string[], io, (ref) => {
+      const net = findNetwork(ctx, ref);
+      out.push(inspectNetwork(net, net.driver === "bridge" ? networkMembers(ctx, net) : []));
+    });
     const { printInspected } = await import("../listing.ts");
     return printInspected(io, typeof argv.format === "string" ? argv.format : undefined, out, code);
   },
@@ -146,19 +140,16 @@ const rm: CommandSpec = {
   builder: (y) => y.positional("networks", { type: "string", array: true }).option("force", { alias: "f", type: "boolean", default: false }),
   async run(ctx, argv, io) {
     const { removeNetwork } = await import("../../network/remove.ts");
-    const { describeError, isKind } = await import("../../errors.ts");
-    let code = 0;
-    for (const ref of argv.networks as string[]) {
+    const { isKind } = await import("../../errors.ts");
+    const { eachRef } = await import("./each.ts");
+    return eachRef(argv.networks as string[], io, async (ref) => {
       try {
-        await removeNetwork(ctx, String(ref));
+        await removeNetwork(ctx, ref);
         io.out(`${ref}\n`);
       } catch (err) {
-        if (argv.force && isKind(err, "NotFound")) continue;
-        io.err(`Error: ${describeError(err)}\n`);
-        code = 1;
+        if (!(argv.force && isKind(err, "NotFound"))) throw err;
       }
-    }
-    return code;
+    });
   },
 };
 

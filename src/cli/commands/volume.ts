@@ -134,18 +134,11 @@ const rm: CommandSpec = {
       .option("force", { alias: "f", type: "boolean", default: false, describe: "Force the removal of one or more volumes" }),
   async run(ctx, argv, io) {
     const { removeVolume } = await import("../../store/volumes.ts");
-    const { describeError } = await import("../../errors.ts");
-    let code = 0;
-    for (const name of (argv.names as unknown[]).map(String)) {
-      try {
-        removeVolume(ctx.root, name, { force: Boolean(argv.force) });
-        io.out(`${name}\n`);
-      } catch (err) {
-        io.err(`Error: ${describeError(err)}\n`);
-        code = 1;
-      }
-    }
-    return code;
+    const { eachRef } = await import("./each.ts");
+    return eachRef(argv.names as unknown[], io, (name) => {
+      removeVolume(ctx.root, name, { force: Boolean(argv.force) });
+      io.out(`${name}\n`);
+    });
   },
 };
 

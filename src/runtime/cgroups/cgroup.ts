@@ -78,6 +78,61 @@ export interface CgroupPlan {
   warnings: string[];
 }
 
+/**
+ * Which controller each limit needs ([controller, what the limit is called]): a limit the host cannot
+ * enforce is an error, not a silent no-op. `swappiness`: whether the version sets memory.swappiness
+ * (v2 has none; it warns and discards the flag).
+ */
+export function neededControllers(r: Resources, swappiness: boolean): [string, string][] {
+  const out: [string, string][] = [];
+  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0 || (swappiness && r.memorySwappiness !== undefined)) out.push(["memory", "memory limit"]);
+  if (r.cpuQuota !== undefined || r.cpuShares !== undefined) out.push(["cpu", "CPU limit"]);
+  if (r.cpusetCpus !== undefined || r.cpusetMems !== undefined) out.push(["cpuset", "cpuset"]);
+  if (r.pidsLimit !== undefined && r.pidsLimit > 0) out.push(["pids", "pids limit"]);
+  return out;
+}
+
+/** What one cgroup version does; cgroupManager adds what both share around it. */
+export interface CgroupVersion {
+  version: 1 | 2;
+  root: string;
+  /** A handle on tinydock/<id>, whether or not it exists. */
+  open(id: string): Cgroup;
+  /**
+   * Checks that the host can enforce `r` (throwing before anything is made) and returns what makes
+   * the cgroup and applies the limits, with the warnings of what it left out.
+   */
+  prepare(id: string, r: Resources, opts: CreateOptions): () => string[];
+  list(): string[];
+}
+
+/** A manager over one version: ids checked, and a create that fails half-way destroys what it made. */
+export function cgroupManager(v: CgroupVersion): CgroupManager {
+  return {
+    version: v.version,
+    root: v.root,
+    create(id: string, r: Resources, opts: CreateOptions = {}): Cgroup {
+      checkCgroupId(id);
+      const make = v.prepare(id, r, opts);
+      const cg = v.open(id);
+      try {
+        cg.warnings = make();
+        return cg;
+      } catch (err) {
+        try {
+          cg.destroy();
+        } catch {}
+        throw err;
+      }
+    },
+    open(id: string): Cgroup {
+      checkCgroupId(id);
+      return v.open(id);
+    },
+    list: () => v.list(),
+  };
+}
+
 /** A container id becomes a directory name in every hierarchy: one plain path component only. */
 export function checkCgroupId(id: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) {

@@ -3,19 +3,20 @@
 // and devices work whatever limits it has.
 import fs from "node:fs";
 import path from "node:path";
+import { dirNames } from "../../atomic.ts";
 import { errnoCode, FailedPreconditionError, UnavailableError } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
 import {
   CGROUP_PARENT,
-  checkCgroupId,
+  cgroupManager,
   type Cgroup,
   type CgroupManager,
   type CgroupOptions,
   DEFAULT_SETTLE_MS,
+  neededControllers,
   type CgroupPlan,
   type CgroupStats,
   type CgroupWrite,
-  type CreateOptions,
 } from "./cgroup.ts";
 import {
   applyWrites,
@@ -49,12 +50,7 @@ export const SWAP_WARNING = "Your kernel does not support swap limit capabilitie
  * A cgroup2 mount among them (a hybrid host's "unified") has cgroup.controllers and is skipped.
  */
 export function discoverV1Hierarchies(root: string): V1Hierarchy[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(root).sort();
-  } catch {
-    return [];
-  }
+  const names = dirNames(root).sort();
   const byReal = new Map<string, { dir?: string; link?: string; controllers: Set<string> }>();
   for (const name of names) {
     const p = path.join(root, name);
@@ -75,18 +71,8 @@ export function discoverV1Hierarchies(root: string): V1Hierarchy[] {
   return [...byReal.values()].map((e) => ({ dir: (e.dir ?? e.link)!, controllers: [...e.controllers].sort() }));
 }
 
-/** Which controller each limit needs: a limit the host cannot enforce is an error, not a silent no-op. */
-function neededControllers(r: Resources): [string, string][] {
-  const out: [string, string][] = [];
-  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0 || r.memorySwappiness !== undefined) out.push(["memory", "memory limit"]);
-  if (r.cpuQuota !== undefined || r.cpuShares !== undefined) out.push(["cpu", "CPU limit"]);
-  if (r.cpusetCpus !== undefined || r.cpusetMems !== undefined) out.push(["cpuset", "cpuset"]);
-  if (r.pidsLimit !== undefined && r.pidsLimit > 0) out.push(["pids", "pids limit"]);
-  return out;
-}
-
 export function checkV1Controllers(root: string, hierarchies: V1Hierarchy[], r: Resources): void {
-  for (const [controller, what] of neededControllers(r)) {
+  for (const [controller, what] of neededControllers(r, true)) {
     if (!hierarchies.some((h) => h.controllers.includes(controller))) {
       throw new FailedPreconditionError(`Cannot set ${what}: no ${controller} cgroup hierarchy is mounted under ${root}`);
     }
@@ -284,14 +270,13 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
   const cpusetH = hierarchies.find((h) => h.controllers.includes("cpuset"));
   let own: string | null | undefined;
   const ownProcs = () => (own === undefined ? (own = ownProcsFile(hierarchies)) : own);
-  return {
+  return cgroupManager({
     version: 1,
     root,
-    create(id: string, r: Resources, opts: CreateOptions = {}): Cgroup {
-      checkCgroupId(id);
+    open: (id) => new V1Cgroup(hierarchies, id, settleMs),
+    prepare(id, r, opts) {
       checkV1Controllers(root, hierarchies, r);
-      const cg = new V1Cgroup(hierarchies, id, settleMs);
-      try {
+      return () => {
         // Children first (mkdir -p): once tinydock/<id> exists, a concurrent destroy() cannot rmdir tinydock/.
         for (const h of hierarchies) makeCgroupDir(path.join(h.dir, CGROUP_PARENT, id));
         // After the mkdirs (the wait holds the cgroup mutex they need), before the limits (which do not).
@@ -303,23 +288,13 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
           parentMems: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.mems")) ?? "",
         };
         const plan = planV1({ root, hierarchies, id, resources: r, allDevices: opts.allDevices ?? false, ...(opts.devices ? { devices: opts.devices } : {}), ...(cpuset ? { cpuset } : {}) });
-        cg.warnings = [...plan.warnings, ...applyWrites(plan.writes)];
-        return cg;
-      } catch (err) {
-        try {
-          cg.destroy();
-        } catch {}
-        throw err;
-      }
-    },
-    open(id: string): Cgroup {
-      checkCgroupId(id);
-      return new V1Cgroup(hierarchies, id, settleMs);
+        return [...plan.warnings, ...applyWrites(plan.writes)];
+      };
     },
     list(): string[] {
       const ids = new Set<string>();
       for (const h of hierarchies) for (const id of childCgroups(path.join(h.dir, CGROUP_PARENT))) ids.add(id);
       return [...ids].sort();
     },
-  };
+  });
 }

@@ -7,15 +7,15 @@ import { FailedPreconditionError, InternalError } from "../../errors.ts";
 import { sharesToWeight, type Resources } from "../resources.ts";
 import {
   CGROUP_PARENT,
-  checkCgroupId,
+  cgroupManager,
   type Cgroup,
   type CgroupManager,
   type CgroupOptions,
   DEFAULT_SETTLE_MS,
+  neededControllers,
   type CgroupPlan,
   type CgroupStats,
   type CgroupWrite,
-  type CreateOptions,
 } from "./cgroup.ts";
 import {
   applyWrites,
@@ -44,17 +44,8 @@ const ORDER = ["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc
 /** Enabled whenever the host has them, for stats and OOM reporting even without limits. */
 const ALWAYS = ["memory", "pids"];
 
-function neededControllers(r: Resources): [string, string][] {
-  const out: [string, string][] = [];
-  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0) out.push(["memory", "memory limit"]);
-  if (r.cpuQuota !== undefined || r.cpuShares !== undefined) out.push(["cpu", "CPU limit"]);
-  if (r.cpusetCpus !== undefined || r.cpusetMems !== undefined) out.push(["cpuset", "cpuset"]);
-  if (r.pidsLimit !== undefined && r.pidsLimit > 0) out.push(["pids", "pids limit"]);
-  return out;
-}
-
 export function checkV2Controllers(root: string, available: string[], r: Resources): void {
-  for (const [controller, what] of neededControllers(r)) {
+  for (const [controller, what] of neededControllers(r, false)) {
     if (!available.includes(controller)) {
       throw new FailedPreconditionError(`Cannot set ${what}: the ${controller} controller is not available in ${root}`);
     }
@@ -76,7 +67,7 @@ export interface V2PlanInput {
 export function planV2(input: V2PlanInput): CgroupPlan {
   const { root, id, resources: r, available } = input;
   checkV2Controllers(root, available, r);
-  const wanted = new Set([...neededControllers(r).map(([c]) => c), ...ALWAYS.filter((c) => available.includes(c))]);
+  const wanted = new Set([...neededControllers(r, false).map(([c]) => c), ...ALWAYS.filter((c) => available.includes(c))]);
   const ordered = [...wanted].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
   const parent = path.join(root, CGROUP_PARENT);
   const dir = path.join(parent, id);
@@ -193,15 +184,14 @@ export function ownProcsFileV2(root: string): string | null {
 
 export function createV2Manager(root: string, options: CgroupOptions = {}): CgroupManager {
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
-  return {
+  return cgroupManager({
     version: 2,
     root,
-    create(id: string, r: Resources, opts: CreateOptions = {}): Cgroup {
-      checkCgroupId(id);
+    open: (id) => new V2Cgroup(root, id, settleMs),
+    prepare(id, r, opts) {
       const available = controllers(path.join(root, "cgroup.controllers"));
       checkV2Controllers(root, available, r);
-      const cg = new V2Cgroup(root, id, settleMs);
-      try {
+      return () => {
         const dir = path.join(root, CGROUP_PARENT, id);
         makeCgroupDir(dir);
         primeJoin(ownProcsFileV2(root)); // after the mkdir, before the limits (see cgroupfs.ts)
@@ -218,21 +208,9 @@ export function createV2Manager(root: string, options: CgroupOptions = {}): Cgro
           rootEnabled: controllers(path.join(root, "cgroup.subtree_control")),
           parentEnabled: controllers(path.join(root, CGROUP_PARENT, "cgroup.subtree_control")),
         });
-        cg.warnings = [...plan.warnings, ...applyWrites(plan.writes)];
-        return cg;
-      } catch (err) {
-        try {
-          cg.destroy();
-        } catch {}
-        throw err;
-      }
+        return [...plan.warnings, ...applyWrites(plan.writes)];
+      };
     },
-    open(id: string): Cgroup {
-      checkCgroupId(id);
-      return new V2Cgroup(root, id, settleMs);
-    },
-    list(): string[] {
-      return childCgroups(path.join(root, CGROUP_PARENT)).sort();
-    },
-  };
+    list: () => childCgroups(path.join(root, CGROUP_PARENT)).sort(),
+  });
 }

@@ -1,26 +1,21 @@
 // rootfs/writelayer.ts against an independent tar reader (tar-stream) and against tinydock's own
 // unpacker (round trip): an overlay upper directory with every kind of entry becomes the layer.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { extract } from "tar-stream";
 import { writeLayer } from "../../../src/rootfs/writelayer.ts";
 import { unpackLayer } from "../../../src/rootfs/unpack.ts";
 import { makedev, S_IFCHR, S_IFIFO } from "../../../src/sys/sys.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
+import { tempDirEach } from "../../helpers/tmp.ts";
 import { diffTrees, snapshotTree } from "../../helpers/tree.ts";
 
 const sys = linuxSys();
 let dir: string;
 let upper: string;
 
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-writelayer-"));
-  upper = path.join(dir, "upper");
-  fs.mkdirSync(upper);
-});
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+tempDirEach("td-writelayer-", ["upper"], (d, u) => ([dir, upper] = [d, u!]));
 
 interface Entry {
   name: string;

@@ -1,12 +1,12 @@
 // unpackLayer with the real Sys: device nodes, xattrs in every namespace, overlayfs whiteouts,
 // checked with lstat and lgetxattr, and against GNU tar as an oracle. Needs root.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { unpackLayer } from "../../../src/rootfs/unpack.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 import { entryKindsEntries } from "../../helpers/busybox.ts";
+import { tempDirEach } from "../../helpers/tmp.ts";
 import { diffTrees, snapshotTree, splitDev } from "../../helpers/tree.ts";
 import { buildTar, type TarEntry } from "../../helpers/tar.ts";
 
@@ -17,12 +17,7 @@ const T2 = new Date("2019-01-01T00:00:00Z");
 
 let tmp: string;
 let dest: string;
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-unpack-int-"));
-  dest = path.join(tmp, "dest");
-  fs.mkdirSync(dest);
-});
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+tempDirEach("tinydock-unpack-int-", ["dest"], (d, s) => ([tmp, dest] = [d, s!]));
 
 async function unpack(entries: TarEntry[], into = dest) {
   const tar = await buildTar(entries);

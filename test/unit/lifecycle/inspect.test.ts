@@ -6,7 +6,8 @@ import { containerFiles, containerPaths, saveContainer, type ContainerRecord } f
 import { inspectContainer } from "../../../src/lifecycle/inspect.ts";
 import { findLive, listLive } from "../../../src/lifecycle/live.ts";
 import { reconcile } from "../../../src/lifecycle/reconcile.ts";
-import { bytesSize, formatStats, humanSize3, parseBlockIo, parseNetDev, statsRow } from "../../../src/lifecycle/stats.ts";
+import { formatStats, parseBlockIo, parseNetDev, statsRow } from "../../../src/lifecycle/stats.ts";
+import { bytesSize, humanSize3 } from "../../../src/units.ts";
 import { formatProcess } from "../../../src/lifecycle/top.ts";
 import { tryLock } from "../../../src/store/lock.ts";
 import { fakeSys } from "../../../src/sys/fake.ts";

@@ -1,9 +1,8 @@
 // Hard links to files of lower layers: each layer is its own directory under overlayfs, so such a
 // link becomes a copy of the lower file (content and metadata) in the upper layer's directory,
 // looked up in the lower layers' directories as overlayfs shows them, never through a symlink.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { DataLossError } from "../../../src/errors.ts";
 import { chainIdsOf } from "../../../src/rootfs/pull.ts";
@@ -11,16 +10,16 @@ import { findInLayers } from "../../../src/rootfs/crosslayer.ts";
 import { unpackLayer } from "../../../src/rootfs/unpack.ts";
 import { fakeSys, type FakeSys } from "../../../src/sys/fake.ts";
 import { sha256Digest } from "../../../src/image/digest.ts";
+import { tempDirEach } from "../../helpers/tmp.ts";
 import { buildTar, type TarEntry } from "../../helpers/tar.ts";
 
 const T = new Date("2020-05-06T07:08:09Z");
 let tmp: string;
 let sys: FakeSys;
+tempDirEach("tinydock-crosslink-", [], (d) => (tmp = d));
 beforeEach(() => {
-  tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-crosslink-")));
   sys = fakeSys();
 });
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 async function layer(name: string, entries: TarEntry[], lowers?: string[]) {
   const dest = path.join(tmp, name);

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { LayerRoot, splitEntryPath, UnsafePathError } from "../../../src/rootfs/safepath.ts";
+import { tempDirEach } from "../../helpers/tmp.ts";
 
 describe("splitEntryPath", () => {
   const cases: [string, string[] | null][] = [
@@ -34,13 +34,7 @@ describe("splitEntryPath", () => {
 describe("LayerRoot", () => {
   let tmp: string;
   let dest: string;
-  beforeEach(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-safepath-"));
-    dest = path.join(tmp, "dest");
-    fs.mkdirSync(dest);
-    fs.mkdirSync(path.join(tmp, "outside"));
-  });
-  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  tempDirEach("tinydock-safepath-", ["dest", "outside"], (d, s) => ([tmp, dest] = [d, s!]));
 
   const resolve = (root: LayerRoot, rel: string, create = true) => {
     const parts = splitEntryPath(rel)!;

@@ -1,14 +1,14 @@
 // unpackLayer on a real temp dir with a recording fake Sys: files, dirs, links and the replacement
 // rules go to the filesystem; mknod and xattrs are asserted as calls.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { DataLossError, FailedPreconditionError, PermissionError } from "../../../src/errors.ts";
 import type { Compression } from "../../../src/image/manifest.ts";
 import { unpackLayer } from "../../../src/rootfs/unpack.ts";
 import { fakeSys, type FakeSys } from "../../../src/sys/fake.ts";
 import { makedev, S_IFCHR, S_IFIFO } from "../../../src/sys/sys.ts";
+import { tempDirEach } from "../../helpers/tmp.ts";
 import { buildTar, concatBytes, type TarEntry } from "../../helpers/tar.ts";
 
 const WHAT = "layer sha256:0123abcd";
@@ -17,10 +17,8 @@ const T = new Date("2020-05-06T07:08:09Z");
 let tmp: string;
 let dest: string;
 let sys: FakeSys;
+tempDirEach("tinydock-unpack-", ["dest"], (d, s) => ([tmp, dest] = [d, s!]));
 beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-unpack-"));
-  dest = path.join(tmp, "dest");
-  fs.mkdirSync(dest);
   sys = fakeSys();
   // The fake makes no node; a placeholder file lets the chown/chmod/utimes that follow run.
   const mknod = sys.mknod;
@@ -29,7 +27,6 @@ beforeEach(() => {
     fs.writeFileSync(file, "", { flag: "wx" });
   };
 });
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function compress(tar: Uint8Array<ArrayBuffer>, c: Compression): Uint8Array {
   return c === "gzip" ? Bun.gzipSync(tar) : c === "zstd" ? Bun.zstdCompressSync(tar) : tar;

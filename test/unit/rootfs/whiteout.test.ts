@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { isOverlayXattr, markOpaque, parseWhiteout, writeWhiteout, type Whiteout } from "../../../src/rootfs/whiteout.ts";
 import { fakeSys } from "../../../src/sys/fake.ts";
 import { S_IFCHR } from "../../../src/sys/sys.ts";
+import { tempDirEach } from "../../helpers/tmp.ts";
 
 describe("parseWhiteout", () => {
   const cases: [string, Whiteout | undefined][] = [
@@ -27,10 +27,7 @@ describe("parseWhiteout", () => {
 
 describe("overlay forms", () => {
   let tmp: string;
-  beforeEach(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-whiteout-"));
-  });
-  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  tempDirEach("tinydock-whiteout-", [], (d) => (tmp = d));
 
   test("a whiteout is a 0:0 character device", () => {
     const sys = fakeSys();
