@@ -59,7 +59,7 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
       }
       if (rec.network) applyNetworkToPlan(plan, rec.network);
       fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });
-      const d = await startDetached(ctx, detachedRequest(rec, dir, plan, plan.cgroupProcs));
+      const d = await startDetached(ctx, detachedRequest(ctx, rec, dir, plan, plan.cgroupProcs));
       return { id: rec.id, alreadyRunning: false, ...d };
     } catch (err) {
       runUndo(undo, ctx.log.warn, `undo start of ${rec.id.slice(0, 12)}`);
