@@ -1,33 +1,41 @@
 // play kube's Services: recorded under the root (pod/services.ts, which keeps their endpoints equal
 // to the selected pods afterwards) and applied to the kernel (network/services.ts), so that --down
-// and a later play know which rules are theirs.
+// and a later play know which rules are theirs. Their names carry the root's owner key and their
+// ClusterIPs are unique among every root's Services in the network namespace (allocated under its
+// host-wide lock): two roots playing the same YAML neither collide nor remove each other's.
 import type { Ctx } from "../context.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { lockHostNet } from "../network/hostnet.ts";
 import { clusterIpOf } from "../network/service-rules.ts";
 import { applyService, removeService } from "../network/services.ts";
-import { deleteServiceRecord, endpointsOf, readService, saveService, type ServiceRecord } from "../pod/services.ts";
+import { bridgesOf, deleteServiceRecord, ownerOf, readService, saveService, selectedEndpoints, syncGuards, takenClusterIps, type ServiceRecord } from "../pod/services.ts";
 import type { KubeService } from "./translate.ts";
 
 export async function applyServices(ctx: Ctx, services: KubeService[]): Promise<void> {
   for (const svc of services) {
     if (readService(ctx.root, svc.name)) throw new InvalidArgumentError(`Cannot play Service "${svc.name}": it exists (use --replace or --down)`);
   }
+  const owner = ownerOf(ctx);
   const lock = await lockHostNet(ctx);
   try {
+    const taken = takenClusterIps(ctx);
     for (const svc of services) {
-      const clusterIp = clusterIpOf(svc.name);
-      const endpoints = endpointsOf(ctx, svc.selector);
+      const spec = { ...svc, owner };
+      const clusterIp = clusterIpOf(spec, taken);
+      taken.add(clusterIp);
+      const eps = selectedEndpoints(ctx, svc.selector);
+      const endpoints = eps.map((e) => e.ip);
       // Recorded first: an apply cut short leaves a record for --down to clean up after.
-      const rec: ServiceRecord = { ...svc, clusterIp, endpoints };
+      const rec: ServiceRecord = { ...spec, clusterIp, endpoints, bridges: bridgesOf(eps) };
       saveService(ctx.root, rec);
       try {
-        applyService(svc, clusterIp, endpoints);
+        applyService(rec, clusterIp, endpoints);
       } catch (err) {
         deleteServiceRecord(ctx.root, svc.name); // the batch is one transaction: nothing of it went in
         throw err;
       }
     }
+    await syncGuards(ctx);
   } finally {
     lock.release();
   }
@@ -44,6 +52,7 @@ export async function removeServices(ctx: Ctx, services: KubeService[]): Promise
       deleteServiceRecord(ctx.root, svc.name);
       removed.push(svc.name);
     }
+    if (removed.length > 0) await syncGuards(ctx);
   } finally {
     lock.release();
   }

@@ -57,7 +57,7 @@ export interface KubePod {
 
 export type KubeServicePort = ServicePort;
 
-export interface KubeService extends ServiceSpec {
+export interface KubeService extends Omit<ServiceSpec, "owner"> {
   selector: Record<string, string>;
 }
 

@@ -20,7 +20,7 @@ export interface LiveContainer {
   state: LiveState;
   /** State.Health's status; "none" without a health check. */
   health?: HealthStatus | "none";
-  /** Kubernetes' ready: running, and its startup and readiness probes (if any) passed. */
+  /** Kubernetes' ready: running (not waiting out a restart's back-off), and its startup and readiness probes (if any) passed. */
   ready?: boolean;
 }
 
@@ -59,7 +59,7 @@ export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocat
   }
   const state = liveState(record, run, { supervisorAlive, frozen, removing, locked });
   const dir = path.dirname(files.run);
-  return { record, run, state, health: healthStatusOf(record.config as { Healthcheck?: HealthConfig } | undefined, dir), ready: containerReady(record, dir, state.Running) };
+  return { record, run, state, health: healthStatusOf(record.config as { Healthcheck?: HealthConfig } | undefined, dir), ready: containerReady(record, dir, state.Running && !state.Restarting) };
 }
 
 export function listLive(ctx: Ctx): LiveContainer[] {

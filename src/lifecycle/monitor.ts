@@ -19,6 +19,8 @@ import { backoffArg, SCHEDULES, type BackoffName } from "./backoff.ts";
 import { eventsFile } from "./events.ts";
 import { probePlanFile, type HealthProbe } from "./health.ts";
 import { ZERO_TIME, type RunRecord } from "./state.ts";
+import { SYSTEM_PATH } from "../network/firewall.ts";
+import { servicesDir } from "../network/service-rules.ts";
 
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
 
@@ -65,6 +67,29 @@ export interface DetachedRequest {
   health?: HealthProbe;
   /** Kubernetes probes, as DIR/probes.bin's bytes (lifecycle/probes.ts). */
   probes?: Uint8Array;
+  /** A pod's container: what the monitor runs when it starts, ends or its readiness flips. */
+  servicesHook?: ServicesHook;
+}
+
+/** monitor/hook.c's -S, -V, -W: an argv and the whole environment, never a shell's. */
+export interface ServicesHook {
+  argv: string[];
+  env: string[];
+  /** The root's kube/services: while it is empty the hook does not run. */
+  watch: string;
+}
+
+/**
+ * The hidden `kube sync-services` of this executable (`self`: its path as the kernel resolved it at
+ * start, process.execPath), with the root, exec root and config passed explicitly, so that the
+ * Services the monitor's container belongs to follow it without a daemon.
+ */
+export function servicesHook(ctx: Pick<Ctx, "root" | "execRoot" | "configPath">, self: string[]): ServicesHook {
+  return {
+    argv: [...self, "kube", "sync-services"],
+    env: [`TINYDOCK_ROOT=${ctx.root}`, `TINYDOCK_EXEC_ROOT=${ctx.execRoot}`, `TINYDOCK_CONFIG=${ctx.configPath}`, `PATH=${SYSTEM_PATH}`],
+    watch: servicesDir(ctx.root),
+  };
 }
 
 export interface Detached {
@@ -161,6 +186,11 @@ export function monitorArgs(req: DetachedRequest & { events?: string }): string[
   if (req.health) args.push("-H", req.health.spec, "-P", probePlanFile(req.dir));
   if (req.events) args.push("-E", req.events);
   if (req.actor) args.push("-N", req.actor.name, "-I", req.actor.image);
+  if (req.servicesHook) {
+    for (const a of req.servicesHook.argv) args.push("-S", a);
+    for (const v of req.servicesHook.env) args.push("-V", v);
+    args.push("-W", req.servicesHook.watch);
+  }
   args.push("--", ...req.cleanupArgv);
   return args;
 }

@@ -11,7 +11,7 @@ import { actorOf, appendEvent } from "./events.ts";
 import { healthProbe } from "./health.ts";
 import { processStartTime } from "./liveness.ts";
 import { encodeMonitorProbes } from "./probes.ts";
-import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, writeRunState, ZERO_TIME, type Detached } from "./monitor.ts";
+import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, servicesHook, writeRunState, ZERO_TIME, type Detached } from "./monitor.ts";
 import { prepareContainer } from "./run/prepare.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
 import type { RunIo, RunRequest } from "./run/request.ts";
@@ -155,7 +155,7 @@ export async function runDetached(ctx: Ctx, req: RunRequest, io: RunIo): Promise
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
     appendEvent(ctx.root, "create", actorOf(p.state));
     const { startDetached } = await import("./monitor.ts");
-    const d = await startDetached(ctx, detachedRequest(p.state, p.paths.dir, p.plan, p.cgroup.procsFiles));
+    const d = await startDetached(ctx, detachedRequest(ctx, p.state, p.paths.dir, p.plan, p.cgroup.procsFiles));
     p.keep();
     p.t.mark("monitor started");
     p.t.report();
@@ -166,8 +166,8 @@ export async function runDetached(ctx: Ctx, req: RunRequest, io: RunIo): Promise
   }
 }
 
-/** What the monitor needs, from the container's record and plan. */
-export function detachedRequest(rec: ContainerRecord, dir: string, plan: RunPlan, procsFiles: string[]) {
+/** What the monitor needs, from the container's record and plan (a pod's: the Services hook too). */
+export function detachedRequest(ctx: Pick<Ctx, "root" | "execRoot" | "configPath">, rec: ContainerRecord, dir: string, plan: RunPlan, procsFiles: string[]) {
   return {
     id: rec.id,
     dir,
@@ -182,5 +182,6 @@ export function detachedRequest(rec: ContainerRecord, dir: string, plan: RunPlan
     actor: { name: rec.name, image: rec.image },
     ...healthProbe(rec.config?.Healthcheck as HealthConfig | undefined, plan),
     ...(rec.probes?.length ? { probes: encodeMonitorProbes(rec.probes, plan) } : {}),
+    ...(rec.pod ? { servicesHook: servicesHook(ctx, selfArgv()) } : {}),
   };
 }

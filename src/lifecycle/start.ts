@@ -65,7 +65,7 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
         mountShareableShm(ctx, dir, typeof size === "number" && size > 0 ? size : undefined);
       }
       fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });
-      const d = await startDetached(ctx, detachedRequest(rec, dir, plan, plan.cgroupProcs));
+      const d = await startDetached(ctx, detachedRequest(ctx, rec, dir, plan, plan.cgroupProcs));
       return { id: rec.id, alreadyRunning: false, ...d };
     } catch (err) {
       runUndo(undo, ctx.log.warn, `undo start of ${rec.id.slice(0, 12)}`);

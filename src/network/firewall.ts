@@ -7,7 +7,7 @@ import fs from "node:fs";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
 import { iptablesGuards, iptablesIds, iptablesPublishText, iptablesRemoveText, parseIptablesSave } from "./iptables-rules.ts";
 import { nftGuards, nftIds, nftPublishText, nftRemoveText, parseNftJson, NFT_TABLE, type NftListing } from "./nft-rules.ts";
-import { bridgesLosingGuard, containerRules, JUMPS, type PublishedContainer } from "./rules.ts";
+import { bridgesLosingGuard, containerRules, JUMPS, localnetGuard, type PortRule, type PublishedContainer } from "./rules.ts";
 import type { PortBinding } from "./portspec.ts";
 
 export type Backend = "iptables-legacy" | "iptables-nft" | "nft";
@@ -90,6 +90,11 @@ export interface Firewall {
    */
   publish(c: PublishedContainer): void;
   /**
+   * The localnet guard alone, under `id` (not a container's: a Service's NodePort on 127.0.0.1),
+   * then route_localnet on for the bridge; `remove([id])` takes it away as a container's.
+   */
+  guard(id: string, bridge: string): void;
+  /**
    * Removes every rule of these containers in one batch, and our chains when none is left; a
    * bridge whose last localnet guard went gets route_localnet off again.
    */
@@ -154,10 +159,17 @@ class IptablesFirewall implements Firewall {
   }
 
   publish(c: PublishedContainer): void {
-    const rules = containerRules(c);
+    this.add(containerRules(c), c.bridge, `publish the ports of ${c.id.slice(0, 12)}`);
+  }
+
+  guard(id: string, bridge: string): void {
+    this.add([localnetGuard(id, bridge)], bridge, `guard 127.0.0.1 on ${bridge}`);
+  }
+
+  private add(rules: PortRule[], bridge: string, what: string): void {
     if (rules.length === 0) return;
-    this.restore(iptablesPublishText(rules, this.state()), `publish the ports of ${c.id.slice(0, 12)}`);
-    this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
+    this.restore(iptablesPublishText(rules, this.state()), what);
+    this.host.sysctl(`net.ipv4.conf.${bridge}.route_localnet`, "1");
   }
 
   remove(ids: Iterable<string>): void {
@@ -233,11 +245,18 @@ class NftFirewall implements Firewall {
   }
 
   publish(c: PublishedContainer): void {
-    const rules = containerRules(c);
+    this.add(containerRules(c), c.bridge, `publish the ports of ${c.id.slice(0, 12)}`);
+  }
+
+  guard(id: string, bridge: string): void {
+    this.add([localnetGuard(id, bridge)], bridge, `guard 127.0.0.1 on ${bridge}`);
+  }
+
+  private add(rules: PortRule[], bridge: string, what: string): void {
     if (rules.length === 0) return;
     const { tableExists, chains } = this.listing();
-    this.apply(nftPublishText(rules, tableExists, chains), `publish the ports of ${c.id.slice(0, 12)}`);
-    this.host.sysctl(`net.ipv4.conf.${c.bridge}.route_localnet`, "1");
+    this.apply(nftPublishText(rules, tableExists, chains), what);
+    this.host.sysctl(`net.ipv4.conf.${bridge}.route_localnet`, "1");
   }
 
   remove(ids: Iterable<string>): void {

@@ -13,6 +13,7 @@ import { foreignIds, otherRoots } from "../store/owners.ts";
 import { hostFirewall, type Firewall } from "./firewall.ts";
 import { portsLockFile } from "./hostnet.ts";
 import { formatHostAddress, type PortBinding, type Protocol } from "./portspec.ts";
+import { SERVICE_GUARD_PREFIX } from "./rules.ts";
 
 export const DEFAULT_BRIDGE = "tinydock0";
 
@@ -260,10 +261,33 @@ export async function reconcilePorts(ctx: Ctx, opts: Pick<PortsOptions, "firewal
   }
   return withLockSync(ctx, () => {
     const gone = (id: string) =>
-      !/^[a-f0-9]{64}$/.test(id) || !fs.existsSync(path.join(ctx.root, "containers", id)) || (opts.keep !== undefined && !opts.keep.has(id));
+      !id.startsWith(SERVICE_GUARD_PREFIX) && !/^[a-f0-9]{64}$/.test(id) || !fs.existsSync(path.join(ctx.root, "containers", id)) || (opts.keep !== undefined && !opts.keep.has(id));
     const foreign = foreignIds(ctx);
     const orphans = [...firewall.ids()].filter((id) => gone(id) && !foreign.has(id));
     if (orphans.length > 0) firewall.remove(orphans);
     return orphans;
+  });
+}
+
+/**
+ * The localnet guards of one root's NodePort Services (`prefix`: SERVICE_GUARD_PREFIX and the
+ * owner): exactly one per bridge in `bridges`, so that 127.0.0.1:<nodePort> reaches their endpoints
+ * (route_localnet on, as for a port published on 127.0.0.1) and route_localnet goes off with the
+ * last guard of a bridge. Reconcile leaves these ids to the Services.
+ */
+export function syncServiceGuards(ctx: Ctx, prefix: string, bridges: string[], opts: Pick<PortsOptions, "firewall"> = {}): void {
+  let firewall: Firewall;
+  try {
+    firewall = opts.firewall ?? hostFirewall();
+  } catch (err) {
+    if (bridges.length === 0 && err instanceof FailedPreconditionError) return;
+    throw err;
+  }
+  withLockSync(ctx, () => {
+    const want = new Set(bridges.map((b) => `${prefix}${b}`));
+    const have = [...firewall.ids()].filter((id) => id.startsWith(prefix));
+    const extra = have.filter((id) => !want.has(id));
+    if (extra.length > 0) firewall.remove(extra);
+    for (const b of bridges) if (!have.includes(`${prefix}${b}`)) firewall.guard(`${prefix}${b}`, b);
   });
 }

@@ -33,6 +33,8 @@ export const CHAIN_POSTROUTING = "TINYDOCK-POSTROUTING";
 export const CHAIN_FORWARD = "TINYDOCK-FORWARD";
 export const CHAIN_INPUT = "TINYDOCK-INPUT";
 export const COMMENT_PREFIX = "tinydock:";
+/** The ids of Services' localnet guards (ports.ts syncServiceGuards): "kube-<owner>-<bridge>". */
+export const SERVICE_GUARD_PREFIX = "kube-";
 
 export type Table = "nat" | "filter";
 export type OwnChain = typeof CHAIN_NAT | typeof CHAIN_POSTROUTING | typeof CHAIN_FORWARD | typeof CHAIN_INPUT;

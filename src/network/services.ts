@@ -13,7 +13,7 @@ function must(host: Host, argv: string[], input: string | undefined, what: strin
   return r.stdout;
 }
 
-const natState = (host: Host) => parseIptablesSave(must(host, ["iptables-save", "-t", "nat"], undefined, "read the firewall"));
+const natState = (host: Host) => parseIptablesSave(["nat", "filter"].map((t) => must(host, ["iptables-save", "-t", t], undefined, "read the firewall")).join("\n"));
 
 /** Makes the kernel DNAT the service to `endpoints` (its first apply, or its endpoints changing), all at once. */
 export function applyService(svc: ServiceSpec, clusterIp: string, endpoints: string[], backend: FirewallBackend = firewallBackend(), host: Host = localHost): void {
@@ -26,8 +26,8 @@ export function applyService(svc: ServiceSpec, clusterIp: string, endpoints: str
 export function removeService(svc: ServiceSpec, backend: FirewallBackend = firewallBackend(), host: Host = localHost): void {
   const what = `remove Service "${svc.name}"`;
   if (backend === "nft") {
-    const r = host.run(["nft", "delete", "table", "ip", nftServiceTable(svc.name)]);
-    if (r.code !== 0 && !/No such file or directory|does not exist/i.test(r.stderr)) must(host, ["nft", "delete", "table", "ip", nftServiceTable(svc.name)], undefined, what);
+    const r = host.run(["nft", "delete", "table", "ip", nftServiceTable(svc)]);
+    if (r.code !== 0 && !/No such file or directory|does not exist/i.test(r.stderr)) must(host, ["nft", "delete", "table", "ip", nftServiceTable(svc)], undefined, what);
     return;
   }
   const text = serviceRemoveText(svc, natState(host));

@@ -38,6 +38,7 @@
 #include "monitor/state.c"
 #include "monitor/exec.c"
 #include "monitor/events.c"
+#include "monitor/hook.c"
 #include "monitor/check.c"
 #include "monitor/probe.c"
 #include "monitor/health.c"

@@ -3,13 +3,14 @@
 // endpoints follow the pods the engine stops, starts, makes and removes afterwards; a pod's infra
 // container is not removed alone; exec of wget in a pod container, many times over.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import fs from "node:fs";
 import path from "node:path";
-import { clusterIpOf } from "../../src/network/service-rules.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
 import { startE2e, until, type E2e } from "../helpers/e2e.ts";
 
 const FILE = path.resolve(import.meta.dir, "../fixtures/kube/web-deployment.yaml");
-const CIP = clusterIpOf("web");
+/** The ClusterIP play kube allocated (recorded under the root). */
+const cip = () => (JSON.parse(fs.readFileSync(path.join(e.env.root, "kube", "services", "web.json"), "utf8")) as { clusterIp: string }).clusterIp;
 let e: E2e;
 beforeAll(async () => {
   e = await startE2e({ prefix: "td-kubesvc-e2e-" });
@@ -44,14 +45,14 @@ test("the ClusterIP balances across the pods from a bridge container, from a pod
   expect(T(["play", "kube", FILE]).code).toBe(0);
   expect(e.runDetached(["--name", "client", "busybox", "sleep", "1000"])).toMatch(/^[0-9a-f]{64}$/);
   const all = ["web-pod-0", "web-pod-1", "web-pod-2"];
-  const fromBridge = await answers(wgetIn("client", `http://${CIP}/`), 3);
+  const fromBridge = await answers(wgetIn("client", `http://${cip()}/`), 3);
   expect([...fromBridge].sort()).toEqual(all);
   // Hairpin: a pod reaching its own Service, itself among the endpoints.
-  const hairpin = await answers(wgetIn("web-pod-0-httpd", `http://${CIP}:80/`), 3);
+  const hairpin = await answers(wgetIn("web-pod-0-httpd", `http://${cip()}:80/`), 3);
   expect([...hairpin].sort()).toEqual(all);
   // The host (nat OUTPUT): with a default route, as a host has (the test's namespace has none).
   expect(e.sh(["sh", "-c", "ip link add tdt-dflt type veth peer name tdt-dflt1 && ip link set tdt-dflt up && ip link set tdt-dflt1 up && ip route add default dev tdt-dflt"]).code).toBe(0);
-  const fromHost = await answers(() => e.sh(["curl", "-s", "-m", "2", `http://${CIP}/`]).stdout, 3);
+  const fromHost = await answers(() => e.sh(["curl", "-s", "-m", "2", `http://${cip()}/`]).stdout, 3);
   expect([...fromHost].sort()).toEqual(all);
   // NodePort from a container on the bridge (the gateway's address, same bridge as the pods).
   const gw = JSON.parse(T(["network", "inspect", "bridge"]).stdout)[0].IPAM.Config[0].Gateway as string;
@@ -64,7 +65,7 @@ test("the endpoints follow pod stop, start, create (matching labels) and rm", as
   expect(endpointCount()).toBe(3);
   expect(T(["pod", "stop", "web-pod-1"]).code).toBe(0);
   expect(endpointCount()).toBe(2);
-  const two = await answers(wgetIn("client", `http://${CIP}/`), 3, 3_000);
+  const two = await answers(wgetIn("client", `http://${cip()}/`), 3, 3_000);
   expect([...two].sort()).toEqual(["web-pod-0", "web-pod-2"]);
 
   // A new pod with the Service's labels, and one without: only the first joins.
@@ -78,13 +79,13 @@ test("the endpoints follow pod stop, start, create (matching labels) and rm", as
   console.log(`pod create with a Service: ${joins} ms selected (rules rewritten), ${apart} ms not selected`);
   for (const p of ["extra", "other"]) e.runDetached(["--pod", p, "busybox", "sh", "-c", "mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 8080 -h /w"]);
   expect(endpointCount()).toBe(3);
-  const withExtra = await answers(wgetIn("client", `http://${CIP}/`), 3);
+  const withExtra = await answers(wgetIn("client", `http://${cip()}/`), 3);
   expect([...withExtra].sort()).toEqual(["extra", "web-pod-0", "web-pod-2"]);
 
   expect(T(["pod", "start", "web-pod-1"]).code).toBe(0);
   expect(T(["pod", "rm", "-f", "web-pod-0"]).code).toBe(0);
   expect(endpointCount()).toBe(3);
-  const after = await answers(wgetIn("client", `http://${CIP}/`), 3);
+  const after = await answers(wgetIn("client", `http://${cip()}/`), 3);
   expect([...after].sort()).toEqual(["extra", "web-pod-1", "web-pod-2"]);
   expect(T(["pod", "rm", "-f", "extra"]).code).toBe(0);
   expect(T(["pod", "rm", "-f", "other"]).code).toBe(0);

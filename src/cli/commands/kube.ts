@@ -71,7 +71,18 @@ const generateKube: CommandSpec = {
 export const generateSubcommands: readonly CommandSpec[] = [generateKube];
 
 export const playSubcommands: readonly CommandSpec[] = [playKube];
+/** Hidden: run by the monitor of a pod's container when it starts, ends or its readiness flips. */
+const syncServicesCommand: CommandSpec = {
+  command: "sync-services",
+  describe: false as unknown as string,
+  async run(ctx) {
+    const { syncServices } = await import("../../pod/services.ts");
+    await syncServices(ctx);
+  },
+};
+
 export const kubeSubcommands: readonly CommandSpec[] = [
   { ...playKube, command: "play <file>" },
   { ...generateKube, command: "generate <names..>" },
+  syncServicesCommand,
 ];

@@ -283,8 +283,10 @@ static void probe_result(struct kprobe *p, int timed_out)
   if (!ok && p->failures >= p->failure) p->result = R_FAILURE;
   if (p->kind == PK_STARTUP && p->result == R_SUCCESS) ks.started = 1;
   if (p->kind != PK_READINESS && p->result == R_FAILURE) probe_kill(p);
+  int was = ks.ready;
   probes_settle();
   probes_write();
+  if (ks.ready != was) hook_trigger(); /* written first: the Services' sync reads it */
 }
 
 /* How long poll() may sleep for the probes: until the next one is due or one in flight passes its deadline. */

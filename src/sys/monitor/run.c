@@ -89,6 +89,9 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
     else if (streq(a, "-E")) events_path = v;
     else if (streq(a, "-N")) events_name = v;
     else if (streq(a, "-I")) events_image = v;
+    else if (streq(a, "-S")) hook_arg(hook.argv, &hook.argc, v);
+    else if (streq(a, "-V")) hook_arg(hook.env, &hook.envc, v);
+    else if (streq(a, "-W")) hook.watch = v;
     else die(2);
     i++;
   }
@@ -163,6 +166,7 @@ static void record_start(long pid)
   write_state();
   event_append("start", -1);
   health_start();
+  hook_trigger();
 }
 
 /* Logs the container's output until its PID 1 exits (a SIGTERM to us goes on to it); returns its
@@ -180,9 +184,11 @@ static int supervise(long pidfd, long sigfd, const long *out, int *terminated)
     int nlog = nf;
     health_fds(fds, &nf);
     tty_input_fds(fds, &nf);
+    hook_fds(fds, &nf);
     if (S(SYS_poll, fds, nf, health_wait_ms()) < 0) continue;
     health_tick();
     tty_input_pump();
+    hook_tick(0);
     if (fds[1].revents) {
       if (take_sigterm(sigfd)) *terminated = 1;
       if (*terminated) S(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0);
@@ -216,6 +222,7 @@ static void record_end(int code, u64 oom0)
   health_stop();
   if (st.oomKilled) event_append("oom", -1);
   event_append("die", st.exitCode);
+  hook_trigger();
 }
 
 /* Docker's restart manager: on-failure counts against N; never once the CLI has said stop. Any other
@@ -255,8 +262,11 @@ static int wait_restart(u64 delay, long sigfd, int *terminated)
   long ifd = S(SYS_inotify_init1, O_CLOEXEC | O_NONBLOCK);
   if (ifd >= 0 && S(SYS_inotify_add_watch, ifd, dir, IN_CREATE | IN_MOVED_TO) < 0) S(SYS_close, ifd), ifd = -1;
   for (u64 end = monotonic_ms() + delay, t; !stopping() && !*terminated && (t = monotonic_ms()) < end;) {
-    struct pollfd pf[2] = { { (int)sigfd, POLLIN, 0 }, { (int)ifd, POLLIN, 0 } };
-    S(SYS_poll, pf, 2, ifd < 0 && end - t > 50 ? 50 : end - t);
+    struct pollfd pf[3] = { { (int)sigfd, POLLIN, 0 }, { (int)ifd, POLLIN, 0 } };
+    int n = 2;
+    hook_fds(pf, &n);
+    S(SYS_poll, pf, n, ifd < 0 && end - t > 50 ? 50 : end - t);
+    hook_tick(0);
     if (take_sigterm(sigfd)) *terminated = 1;
     while (ifd >= 0 && S(SYS_read, ifd, events, sizeof events) > 0) ;
   }
@@ -311,6 +321,7 @@ static int run_mode(int argc, char **argv, char **envp)
   st.status = "exited";
   write_state();
   if (log_fd >= 0) S(SYS_close, log_fd);
+  hook_tick(10000); /* the sync of the end in flight, then the one it left pending (not waited for) */
   if (o.cleanup) {
     u64 none = 0;
     S(SYS_rt_sigprocmask, 2, &none, 0, 8); /* the cleanup starts with no signal blocked */

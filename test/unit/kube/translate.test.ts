@@ -141,7 +141,7 @@ describe("workloads and services", () => {
   test("Service: NodePort with its ports; rules pick an endpoint with kube-proxy's probabilities", () => {
     const p = plan(`apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: NodePort\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]\n`);
     expect(p.services).toEqual([{ name: "web", type: "NodePort", selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080, nodePort: 30080, protocol: "tcp" }] }]);
-    const r = serviceRules(p.services[0]!, "10.96.1.1", ["10.0.0.2", "10.0.0.3", "10.0.0.4"]);
+    const r = serviceRules({ ...p.services[0]!, owner: "0123456789ab" }, "10.96.1.1", ["10.0.0.2", "10.0.0.3", "10.0.0.4"]);
     const lines = r.text.split("\n").filter((l) => l.startsWith("-A"));
     expect(lines.filter((l) => l.includes("DNAT")).map((l) => /probability (\S+)/.exec(l)?.[1] ?? "-")).toEqual(["0.3333333333", "0.5000000000", "-"]);
     expect(lines.some((l) => l.includes("--dst-type LOCAL") && l.includes("--dport 30080"))).toBe(true);

@@ -1,7 +1,7 @@
 // --restart, --log-opt and -l: Docker's spellings, good and bad, and the monitor's argv.
 import { describe, expect, test } from "bun:test";
 import { ParseError } from "../../../src/errors.ts";
-import { monitorArgs, parseStartReport } from "../../../src/lifecycle/monitor.ts";
+import { monitorArgs, parseStartReport, servicesHook } from "../../../src/lifecycle/monitor.ts";
 import { parseHumanSize, parseLabels, parseLogOpts, parseRestartPolicy } from "../../../src/lifecycle/run-options.ts";
 
 describe("parseRestartPolicy", () => {
@@ -59,6 +59,19 @@ describe("parseLabels", () => {
 });
 
 describe("the monitor's interface", () => {
+  test("a pod's container: the Services hook is the engine's own path, a fixed argv and an explicit environment", () => {
+    const hook = servicesHook({ root: "/r", execRoot: "/run/td", configPath: "/etc/td.json" }, ["/usr/bin/tinydock"]);
+    const args = monitorArgs({
+      id: "x", dir: "/r/containers/x", plan: {} as never, log: { path: "", maxSize: 0, maxFile: 1 },
+      restart: { name: "no", maximumRetryCount: 0 }, oomFiles: [], cleanupArgv: ["/usr/bin/tinydock", "container", "cleanup", "x"], servicesHook: hook,
+    });
+    const at = args.indexOf("-S");
+    expect(args.slice(at, args.indexOf("--"))).toEqual([
+      "-S", "/usr/bin/tinydock", "-S", "kube", "-S", "sync-services",
+      "-V", "TINYDOCK_ROOT=/r", "-V", "TINYDOCK_EXEC_ROOT=/run/td", "-V", "TINYDOCK_CONFIG=/etc/td.json", "-V", expect.stringMatching(/^PATH=\//),
+      "-W", "/r/kube/services",
+    ]);
+  });
   test("argv: options, oom files, tty, then the cleanup command after --", () => {
     const args = monitorArgs({
       id: "x",

@@ -86,6 +86,7 @@ describe("publishPorts / unpublishPorts / port", () => {
         if (fail) throw new Error("nft: boom");
         published.push(c);
       },
+      guard() {},
       remove(ids) {
         removed.push([...ids]);
       },
