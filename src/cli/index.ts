@@ -229,6 +229,10 @@ async function fastParse(verb: string | undefined, args: string[], tail: import(
     const argv = (await import("./format-args.ts")).parseFormatOnlyArgs(args, verb);
     return argv ? { spec: await VERBS[verb]!(), argv, path: verb } : null;
   }
+  if (verb === "inspect") {
+    const argv = (await import("./format-args.ts")).parseInspectArgs(args);
+    return argv ? { spec: await VERBS.inspect!(), argv, path: verb } : null;
+  }
   if (verb === "volume") {
     const argv = (await import("./format-args.ts")).parseVolumeLsArgs(args);
     return argv ? { spec: (await import("./commands/volume.ts")).volumeLs, argv, path: "volume ls" } : null;

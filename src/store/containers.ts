@@ -202,6 +202,9 @@ export function containerIds(root: string): string[] {
  * order. Docker's errors: "No such container: x", "Multiple IDs found with provided prefix: x".
  */
 export function findContainer(root: string, ref: string): ContainerRecord {
+  // A full id comes first in Docker's order, and names its directory: no need to read the others.
+  const byId = ID.test(ref) ? readContainer(root, ref) : undefined;
+  if (byId) return byId;
   const all = listContainers(root);
   const pick = matchContainer(all, ref);
   if (!pick) throw new NotFoundError(`No such container: ${ref}`);
