@@ -1,4 +1,4 @@
-// `info`, `version` and `volume ls` parsed without yargs, whose start-up would be most of their
+// `info`, `version`, `volume ls` and `inspect` parsed without yargs, whose start-up would be most of their
 // cost (CI scripts poll `info --format '{{.ServerVersion}}'` for readiness). Only the spellings it
 // is sure of: anything else (--help, an unknown flag, a missing value) returns null and yargs
 // parses the line, with its errors.
@@ -8,9 +8,16 @@ interface Grammar {
   booleans: Record<string, string>;
   /** --format / -f → "format"; array ones collect every use */
   values: Record<string, { key: string; array?: boolean }>;
+  /** Where positionals go (inspect's names); without, a positional is left to yargs. */
+  positionals?: string;
 }
 
 const FORMAT_ONLY: Grammar = { booleans: {}, values: { "--format": { key: "format" }, "-f": { key: "format" } } };
+const INSPECT: Grammar = {
+  booleans: { "-s": "size", "--size": "size" },
+  values: { "--format": { key: "format" }, "-f": { key: "format" }, "--type": { key: "type" } },
+  positionals: "names",
+};
 const VOLUME_LS: Grammar = {
   booleans: { "-q": "quiet", "--quiet": "quiet" },
   values: { "--format": { key: "format" }, "--filter": { key: "filter", array: true }, "-f": { key: "filter", array: true } },
@@ -19,6 +26,10 @@ const VOLUME_LS: Grammar = {
 function parseWith(args: readonly string[], from: number, g: Grammar, argv: Record<string, unknown>): Record<string, unknown> | null {
   for (let i = from; i < args.length; i++) {
     const t = args[i]!;
+    if (g.positionals && !t.startsWith("-")) {
+      (argv[g.positionals] as string[]).push(t);
+      continue;
+    }
     const b = g.booleans[t];
     if (b) {
       argv[b] = true;
@@ -40,6 +51,15 @@ function parseWith(args: readonly string[], from: number, g: Grammar, argv: Reco
 export function parseFormatOnlyArgs(args: readonly string[], verb: string): Record<string, unknown> | null {
   if (args[0] !== verb) return null;
   return parseWith(args, 1, FORMAT_ONLY, {});
+}
+
+/** `inspect [-f F] [--type container|image] [-s] NAME...`; the argv inspect reads, or null. */
+export function parseInspectArgs(args: readonly string[]): Record<string, unknown> | null {
+  if (args[0] !== "inspect") return null;
+  const argv = parseWith(args, 1, INSPECT, { size: false, names: [] });
+  // No name, or a --type yargs would refuse: yargs words the error.
+  if (!argv || (argv.names as string[]).length === 0 || (argv.type !== undefined && argv.type !== "container" && argv.type !== "image")) return null;
+  return argv;
 }
 
 /** `volume ls|list [-q] [--filter F]... [--format F]`; the argv volume ls reads, or null. */

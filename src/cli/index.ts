@@ -5,11 +5,7 @@ import type { Argv } from "yargs";
 import pkg from "../../package.json" with { type: "json" };
 import { isTerminal } from "../terminal.ts";
 import type { CommandSpec, Io } from "./command.ts";
-import { CREATE_BOOLEAN_FLAGS, RUN_BOOLEAN_FLAGS } from "./commands/run.ts";
-import { EXEC_BOOLEAN_FLAGS } from "./commands/exec.ts";
 import { fdWriter } from "./output.ts";
-import { parseRunArgs } from "./run-args.ts";
-import { splitRunArgs } from "./split.ts";
 
 export const VERSION: string = pkg.version;
 
@@ -73,12 +69,12 @@ export const GROUPS: Readonly<Record<string, { describe: string; load: () => Pro
 /**
  * Verbs whose arguments after their first positional are the container's command (`run busybox
  * ls -la`), with their flags that take no value: yargs cannot stop at a positional inside a
- * command, so split.ts cuts the line first.
+ * command, so split.ts cuts the line first. Loaded with the verb: `ps` never loads run's tables.
  */
-const COMMAND_TAILS: Readonly<Record<string, ReadonlySet<string>>> = {
-  run: RUN_BOOLEAN_FLAGS,
-  create: CREATE_BOOLEAN_FLAGS,
-  exec: EXEC_BOOLEAN_FLAGS,
+const COMMAND_TAILS: Readonly<Record<string, () => Promise<ReadonlySet<string>>>> = {
+  run: async () => (await import("./commands/run.ts")).RUN_BOOLEAN_FLAGS,
+  create: async () => (await import("./commands/run.ts")).CREATE_BOOLEAN_FLAGS,
+  exec: async () => (await import("./commands/exec.ts")).EXEC_BOOLEAN_FLAGS,
 };
 
 function defaultIo(): Io {
@@ -221,9 +217,9 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
 }
 
 /** The fast readers of the most common lines (no yargs); null where they are unsure. */
-async function fastParse(verb: string | undefined, args: string[], tail: ReturnType<typeof splitRunArgs>): Promise<ParsedCommand | null> {
+async function fastParse(verb: string | undefined, args: string[], tail: import("./split.ts").SplitRun | null): Promise<ParsedCommand | null> {
   if (verb === "run" && tail) {
-    const argv = parseRunArgs(tail.head);
+    const argv = (await import("./run-args.ts")).parseRunArgs(tail.head);
     return argv ? { spec: await VERBS.run!(), argv, path: verb } : null;
   }
   if (verb === "ps") {
@@ -234,6 +230,10 @@ async function fastParse(verb: string | undefined, args: string[], tail: ReturnT
   if (verb === "info" || verb === "version") {
     const argv = (await import("./format-args.ts")).parseFormatOnlyArgs(args, verb);
     return argv ? { spec: await VERBS[verb]!(), argv, path: verb } : null;
+  }
+  if (verb === "inspect") {
+    const argv = (await import("./format-args.ts")).parseInspectArgs(args);
+    return argv ? { spec: await VERBS.inspect!(), argv, path: verb } : null;
   }
   if (verb === "volume") {
     const argv = (await import("./format-args.ts")).parseVolumeLsArgs(args);
@@ -256,7 +256,8 @@ export async function runCli(args0: string[], io: Io = defaultIo()): Promise<num
   let chosen: ParsedCommand | undefined;
   try {
     const verb = args.find((a) => !a.startsWith("-"));
-    const tail = verb !== undefined && Object.hasOwn(COMMAND_TAILS, verb) ? splitRunArgs(args, verb, COMMAND_TAILS[verb]!) : null;
+    const tail =
+      verb !== undefined && Object.hasOwn(COMMAND_TAILS, verb) ? (await import("./split.ts")).splitRunArgs(args, verb, await COMMAND_TAILS[verb]!()) : null;
     chosen = (await fastParse(verb, args, tail)) ?? (await parseWithYargs(tail ? tail.head : args));
     if (!chosen) return 0;
     if (tail) chosen.argv.command = tail.rest;

@@ -3,6 +3,7 @@
 // object a line, as `{{json .}}`), or a Go template run once per row. Podman's --noheading drops
 // the header row of a table.
 import type * as TemplateModule from "./template.ts";
+import { tabwrite } from "./template/table.ts";
 
 // Loaded on first use: `info --format '{{.ServerVersion}}'` and plain tables print without the
 // template engine.
@@ -19,7 +20,6 @@ export interface Listing {
 }
 
 export function renderListing(l: Listing, rows: readonly unknown[]): string {
-  const { compileTemplate, isTableFormat, renderTable, tabwrite } = template();
   const format = l.format === undefined || l.format === "" || l.format === "table" ? l.defaultTable : l.format;
   if (format === "json") return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
   const fields = simpleTableFields(format);
@@ -30,6 +30,7 @@ export function renderListing(l: Listing, rows: readonly unknown[]): string {
     const header = fields.map((f) => l.headers[f]).join("\t");
     return tabwrite((l.noHeading ? lines : [header, ...lines]).map((x) => `${x}\n`).join(""));
   }
+  const { compileTemplate, isTableFormat, renderTable } = template();
   if (isTableFormat(format)) {
     if (!l.noHeading) return renderTable(format, l.headers, [...rows]);
     // Without the header row, the columns are as wide as the rows alone need (podman's).

@@ -3,8 +3,7 @@
 // so `ps` over many containers discovers the hierarchies once.
 import fs from "node:fs";
 import path from "node:path";
-import { CGROUP_PARENT } from "../runtime/cgroups/index.ts";
-import { discoverV1Hierarchies } from "../runtime/cgroups/v1.ts";
+import { CGROUP_PARENT } from "../runtime/cgroups/cgroup.ts";
 
 export interface FreezerFile {
   version: 1 | 2;
@@ -27,7 +26,10 @@ export function cgroupLocator(cgroupRoot: string): CgroupLocator {
   const v2 = fs.existsSync(path.join(cgroupRoot, "cgroup.controllers"));
   let parents: string[] | undefined;
   const parentDirs = () =>
-    (parents ??= v2 ? [path.join(cgroupRoot, CGROUP_PARENT)] : discoverV1Hierarchies(cgroupRoot).map((h) => path.join(h.dir, CGROUP_PARENT)));
+    (parents ??= v2
+      ? [path.join(cgroupRoot, CGROUP_PARENT)]
+      : // v1.ts (the whole v1 manager) loads only for a container whose record names no cgroup dirs.
+        (require("../runtime/cgroups/v1.ts") as typeof import("../runtime/cgroups/v1.ts")).discoverV1Hierarchies(cgroupRoot).map((h) => path.join(h.dir, CGROUP_PARENT)));
   const dirs = (id: string, recorded?: string[]) => (recorded && recorded.length > 0 ? recorded : parentDirs().map((p) => path.join(p, id)));
   return {
     version: v2 ? 2 : 1,

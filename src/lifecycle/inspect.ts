@@ -5,8 +5,6 @@ import { healthStatusOf, readHealth, type Health } from "./health.ts";
 import { readProbeStatus, type ProbeStatus } from "./probe-status.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
 import type { Ctx } from "../context.ts";
-import { lowerLinks } from "../rootfs/images.ts";
-import { loadImage } from "../store/images.ts";
 import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
 import { readBlob } from "../store/content.ts";
 import { storeLayout } from "../store/layout.ts";
@@ -106,6 +104,9 @@ const HOST_CONFIG_ZERO: Record<string, unknown> = {
 /** The image's layers, top first, as Docker's overlay2 GraphDriver.Data.LowerDir ("" when the image is gone). */
 function lowerDir(ctx: Ctx, imageId: string): string {
   try {
+    // Loaded here, not above: ps and the filters use this module but never a layer list.
+    const { lowerLinks } = require("../rootfs/images.ts") as typeof import("../rootfs/images.ts");
+    const { loadImage } = require("../store/images.ts") as typeof import("../store/images.ts");
     const layout = storeLayout(ctx.root);
     const image = loadImage(layout, imageId);
     return image ? lowerLinks(layout, image).map((l) => path.join(layout.root, l)).join(":") : "";

@@ -11,7 +11,6 @@ import { healthStatusOf, type HealthStatus } from "./health.ts";
 import { sameProcess } from "./liveness.ts";
 import { containerReady } from "./probe-status.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
-import { withRestartError } from "./monitor.ts";
 import { liveState, type LiveState, type RunRecord } from "./state.ts";
 
 export interface LiveContainer {
@@ -38,7 +37,12 @@ function readRun(file: string): RunRecord | undefined {
 /** Reads one container's live state. `locator` is shared across a listing. */
 export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocator = cgroupLocator(ctx.cgroupRoot)): LiveContainer {
   const files = containerFiles(ctx.root, record.id);
-  const run = withRestartError(path.dirname(files.run), readRun(files.run));
+  const written = readRun(files.run);
+  // Only a failed restart's record needs monitor.ts (and the plan decoder behind it): `ps` over
+  // healthy containers never loads them.
+  const run = (written as { initFailure?: unknown } | undefined)?.initFailure
+    ? (require("./monitor.ts") as typeof import("./monitor.ts")).withRestartError(path.dirname(files.run), written)
+    : written;
   const recorded = run ?? (record.state?.status && record.state.status !== "created" && record.state.status !== "exited" ? record.state : undefined);
   const active = recorded !== undefined && recorded.status !== "exited" && recorded.status !== "dead";
   // Legacy foreground runs name no supervisor: the container's own pid stands for it.

@@ -11,7 +11,6 @@ import { hasBlob, Ingest } from "../store/content.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock, type LockDeps } from "../store/lock.ts";
 import type { Sys } from "../sys/sys.ts";
-import { unpackLayer } from "./unpack.ts";
 
 export interface LayerMeta {
   diffId: string;
@@ -162,6 +161,9 @@ async function unpackOnce(
   try {
     let result;
     try {
+      // The tar reader and layer writer load with the first layer to unpack: a run or inspect of
+      // a pulled image only reads layer metadata from this module.
+      const { unpackLayer } = await import("./unpack.ts");
       result = await unpackLayer(input, compression, path.join(tmp, "diff"), {
         sys: deps.sys,
         maxBytes: deps.maxLayerBytes,

@@ -80,18 +80,26 @@ export function containersDir(root: string): string {
   return path.join(root, "containers");
 }
 
+const ID = /^[a-f0-9]{64}$/;
+
+/** containers/<id> of a checked id. The names below it are joined by hand: path.join is normalized
+ * already here, and `ps` asks this for every container. */
+function containerDir(root: string, id: string): string {
+  if (!ID.test(id)) throw new NotFoundError(`No such container: ${id}`);
+  return `${containersDir(root)}/${id}`;
+}
+
 export function containerPaths(root: string, id: string): ContainerPaths {
-  if (!/^[a-f0-9]{64}$/.test(id)) throw new NotFoundError(`No such container: ${id}`);
-  const dir = path.join(containersDir(root), id);
+  const dir = containerDir(root, id);
   return {
     dir,
-    state: path.join(dir, "state.json"),
-    upper: path.join(dir, "upper"),
-    work: path.join(dir, "work"),
-    rootfs: path.join(dir, "rootfs"),
-    hostname: path.join(dir, "hostname"),
-    hosts: path.join(dir, "hosts"),
-    resolvConf: path.join(dir, "resolv.conf"),
+    state: `${dir}/state.json`,
+    upper: `${dir}/upper`,
+    work: `${dir}/work`,
+    rootfs: `${dir}/rootfs`,
+    hostname: `${dir}/hostname`,
+    hosts: `${dir}/hosts`,
+    resolvConf: `${dir}/resolv.conf`,
   };
 }
 
@@ -122,12 +130,15 @@ export function randomName(taken: ReadonlySet<string> = new Set()): string {
   return name;
 }
 
+/** Every container's record: one readdir and one read of each state.json, nothing else. */
 export function listContainers(root: string): ContainerRecord[] {
-  const names = dirNames(containersDir(root));
+  const dir = containersDir(root);
+  const names = dirNames(dir);
   const out: ContainerRecord[] = [];
-  for (const n of names) {
-    if (!/^[a-f0-9]{64}$/.test(n)) continue;
-    const rec = readContainer(root, n);
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
+    if (!ID.test(n)) continue;
+    const rec = readState(`${dir}/${n}/state.json`);
     if (rec) out.push(rec);
   }
   return out;
@@ -155,22 +166,26 @@ export function checkNameFree(root: string, name: string): void {
 
 /** Files of a container directory the commands read and write besides ContainerPaths. */
 export function containerFiles(root: string, id: string) {
-  const { dir } = containerPaths(root, id);
+  const dir = containerDir(root, id);
   return {
-    run: path.join(dir, "run.json"),
-    lock: path.join(dir, "lock"),
-    stopping: path.join(dir, "stopping"),
-    removing: path.join(dir, "removing"),
+    run: `${dir}/run.json`,
+    lock: `${dir}/lock`,
+    stopping: `${dir}/stopping`,
+    removing: `${dir}/removing`,
     /** Held shared by each `wait` until it has read the exit code; removal drains it first. */
-    waiters: path.join(dir, "waiters.lock"),
-    log: path.join(dir, `${id}-json.log`),
+    waiters: `${dir}/waiters.lock`,
+    log: `${dir}/${id}-json.log`,
   };
 }
 
 /** One container's record, or undefined when it is gone (removed while we looked). */
 export function readContainer(root: string, id: string): ContainerRecord | undefined {
+  return readState(`${containerDir(root, id)}/state.json`);
+}
+
+function readState(file: string): ContainerRecord | undefined {
   try {
-    return readJson<ContainerRecord>(containerPaths(root, id).state);
+    return readJson<ContainerRecord>(file);
   } catch (err) {
     // A state file cut short by a crash mid-create is not a container yet.
     if (err instanceof SyntaxError) return undefined;
@@ -180,7 +195,7 @@ export function readContainer(root: string, id: string): ContainerRecord | undef
 
 /** Every container id with a directory, state file or not (orphans included). */
 export function containerIds(root: string): string[] {
-  return dirNames(containersDir(root)).filter((n) => /^[a-f0-9]{64}$/.test(n));
+  return dirNames(containersDir(root)).filter((n) => ID.test(n));
 }
 
 /**
@@ -188,6 +203,9 @@ export function containerIds(root: string): string[] {
  * order. Docker's errors: "No such container: x", "Multiple IDs found with provided prefix: x".
  */
 export function findContainer(root: string, ref: string): ContainerRecord {
+  // A full id comes first in Docker's order, and names its directory: no need to read the others.
+  const byId = ID.test(ref) ? readContainer(root, ref) : undefined;
+  if (byId) return byId;
   const all = listContainers(root);
   const pick = matchContainer(all, ref);
   if (!pick) throw new NotFoundError(`No such container: ${ref}`);

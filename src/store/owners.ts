@@ -8,7 +8,6 @@
 //                               stale when that pid is gone
 // An id is another root's when that root has containers/<id> (or is creating it), or a live run
 // there has it pending. A root whose directory is gone leaves its entry stale: removed on sight.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { dirNames } from "../atomic.ts";
@@ -25,7 +24,8 @@ function pendingDir(ctx: Pick<Ctx, "execRoot">): string {
 }
 
 export function rootKey(root: string): string {
-  return crypto.createHash("sha256").update(root).digest("hex").slice(0, 32);
+  // Bun's hasher, not node:crypto: loading that module was a third of a run's start-up.
+  return new Bun.CryptoHasher("sha256").update(root).digest("hex").slice(0, 32);
 }
 
 /** Records the root as a user of the host (idempotent; a stat when already there). */

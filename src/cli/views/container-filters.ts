@@ -174,7 +174,11 @@ export function matchesFilters(c: LiveContainer, f: ContainerFilters, o: Pick<Ps
 export function selectContainers(all: LiveContainer[], o: PsOptions): LiveContainer[] {
   const f = o.filters;
   const a = f.args;
-  const list = [...all].sort((x, y) => Date.parse(y.record.created) - Date.parse(x.record.created) || x.record.id.localeCompare(y.record.id));
+  // Each creation time parsed once, not once per comparison.
+  const list = all
+    .map((c) => ({ c, t: Date.parse(c.record.created) }))
+    .sort((x, y) => y.t - x.t || x.c.record.id.localeCompare(y.c.record.id))
+    .map((x) => x.c);
   // Docker keeps the last before= and since= given.
   const before = a.get("before")?.map((v) => pivot(all, v)).at(-1);
   const since = a.get("since")?.map((v) => pivot(all, v)).at(-1);

@@ -57,6 +57,7 @@ function stateText(s: LiveState, now: number): string {
 
 /** Docker's Ellipsis: at most n characters, the last one "…" when cut. */
 export function ellipsis(s: string, n: number): string {
+  if (s.length <= n) return s; // no more code points than UTF-16 units
   const chars = [...s];
   return chars.length <= n ? s : `${chars.slice(0, n - 1).join("")}…`;
 }
@@ -67,6 +68,7 @@ export function ellipsis(s: string, n: number): string {
  * by protocol and address ("8000-8001/tcp"), first; then each other mapping ("0.0.0.0:8080->80/tcp").
  */
 export function portsText(ports: Record<string, unknown>[] | undefined): string {
+  if (!ports?.length) return "";
   const list = (ports ?? [])
     .map(normalizePort)
     .filter((b) => b !== undefined)
@@ -130,18 +132,30 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
   const rec = c.record;
   const labels = rec.labels ?? rec.config?.Labels ?? {};
   const cmd = o.command(rec);
+  // The fields `ps`'s default table leaves out are getters: enumerable, so JSON, templates and
+  // spreads see them as before, but a plain listing of many containers never computes them.
   return {
     Command: JSON.stringify(o.noTrunc ? cmd : ellipsis(cmd, 20)),
-    CreatedAt: goTime(rec.created),
+    get CreatedAt() {
+      return goTime(rec.created);
+    },
     ID: o.noTrunc ? rec.id : rec.id.slice(0, 12),
     Image: rec.image,
-    Labels: Object.entries(labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(","),
-    LocalVolumes: String((rec.mounts ?? []).filter((m) => m.Type === "volume").length),
-    Mounts: (rec.mounts ?? []).map((m) => String(m.Name ?? m.Source ?? "")).join(","),
+    get Labels() {
+      return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+    },
+    get LocalVolumes() {
+      return String((rec.mounts ?? []).filter((m) => m.Type === "volume").length);
+    },
+    get Mounts() {
+      return (rec.mounts ?? []).map((m) => String(m.Name ?? m.Source ?? "")).join(",");
+    },
     Names: rec.name,
-    Networks: networkNamesOf(rec.network).join(","),
+    get Networks() {
+      return networkNamesOf(rec.network).join(",");
+    },
     Ports: portsText(containerPorts(c, o.exposedPorts?.(rec) ?? [])),
     RunningFor: `${since(rec.created, o.now)} ago`,
     Size: "N/A",

@@ -1,11 +1,11 @@
-// The yargs-free readings of `info`, `version` and `volume ls` agree with yargs' own.
+// The yargs-free readings of `info`, `version`, `volume ls` and `inspect` agree with yargs' own.
 import { expect, test } from "bun:test";
 import { parseWithYargs } from "../../../src/cli/index.ts";
-import { parseFormatOnlyArgs, parseVolumeLsArgs } from "../../../src/cli/format-args.ts";
+import { parseFormatOnlyArgs, parseInspectArgs, parseVolumeLsArgs } from "../../../src/cli/format-args.ts";
 
-const KEYS = ["quiet", "filter", "format"];
+const KEYS = ["quiet", "filter", "format", "names", "type", "size"];
 const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined && argv[k] !== false).map((k) => [k, argv[k]]));
-const fast = (args: string[]) => (args[0] === "volume" ? parseVolumeLsArgs(args) : parseFormatOnlyArgs(args, args[0]!));
+const fast = (args: string[]) => (args[0] === "volume" ? parseVolumeLsArgs(args) : args[0] === "inspect" ? parseInspectArgs(args) : parseFormatOnlyArgs(args, args[0]!));
 
 const SAME: string[][] = [
   ["info"],
@@ -19,6 +19,12 @@ const SAME: string[][] = [
   ["volume", "ls", "--quiet", "--filter", "name=a", "-f", "label=x=y", "--filter=dangling=true"],
   ["volume", "ls", "--format", "json"],
   ["volume", "ls", "--format=table {{.Name}}"],
+  ["inspect", "web"],
+  ["inspect", "a", "b", "0123"],
+  ["inspect", "-f", "{{.State.Status}}", "web"],
+  ["inspect", "web", "--format", "json", "other"],
+  ["inspect", "--format={{.Id}}", "--type", "container", "-s", "web"],
+  ["inspect", "--type=image", "busybox"],
 ];
 test.each(SAME.map((a) => [a]))("%p reads as yargs reads it", async (args) => {
   const f = fast(args);
@@ -40,5 +46,12 @@ const LEFT: string[][] = [
   ["volume", "ls", "extra"],
   ["volume", "rm", "x"],
   ["volume"],
+  ["inspect"],
+  ["inspect", "-f", "x"],
+  ["inspect", "--type", "volume", "x"],
+  ["inspect", "-f", "a", "-f", "b", "x"],
+  ["inspect", "--help"],
+  ["inspect", "--", "x"],
+  ["inspect", "-x", "web"],
 ];
 test.each(LEFT.map((a) => [a]))("%p is left to yargs", (args) => expect(fast(args)).toBeNull());

@@ -14,12 +14,13 @@ fs.writeFileSync(
 const io = { out: () => {}, err: () => {}, stdoutTty: false, stderrTty: false, readStdin: async () => "" };
 const code = await runCli(process.argv.slice(2), io);
 const yargs = Object.keys(require.cache).filter((k) => k.includes("/node_modules/yargs")).length;
-console.log(JSON.stringify({ code, yargs }));
+const src = Object.keys(require.cache).filter((k) => k.includes("/src/")).map((k) => k.slice(k.lastIndexOf("/src/") + 1));
+console.log(JSON.stringify({ code, yargs, src }));
 `,
 );
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function probeLine(args: string[]): { code: number; yargs: number } {
+function probeLine(args: string[]): { code: number; yargs: number; src: string[] } {
   const r = Bun.spawnSync(["bun", probe, ...args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TINYDOCK_ROOT: path.join(dir, "root"), TINYDOCK_CONFIG: path.join(dir, "none.json") },
     stdout: "pipe",
@@ -34,8 +35,24 @@ test.each([
   // Fails in buildRunRequest, before any pull: the run path up to there, without yargs.
   [["run", "--rm", "-e", "A=1", "--name", "x", "--name", "y", "-w", "rel", "busybox", "true"], 125],
   [["run", "-c", "512", "-w", "rel", "busybox"], 125],
+  [["inspect", "-f", "{{.Id}}", "nosuch"], 1],
+  [["volume", "ls"], 0],
 ])("%p: no yargs", (args, code) => {
-  expect(probeLine(args as string[])).toEqual({ code: code as number, yargs: 0 });
+  const { src: _, ...probe } = probeLine(args as string[]);
+  expect(probe).toEqual({ code: code as number, yargs: 0 });
+});
+
+// What each common line must not load: run's and exec's flag tables, the monitor and its plan
+// codec, the cgroup managers, the tar reader and layer writer, the template engine.
+test.each([
+  [["--version"], ["src/cli/commands/", "src/cli/split.ts", "src/context.ts"]],
+  [["ps", "-a"], ["src/cli/commands/run.ts", "src/cli/commands/exec.ts", "src/lifecycle/monitor.ts", "src/runtime/cgroups/v1.ts", "src/runtime/cgroups/v2.ts", "src/runtime/encode.ts", "src/rootfs/", "src/cli/template.ts"]],
+  [["inspect", "nosuch"], ["src/cli/commands/run.ts", "src/lifecycle/monitor.ts", "src/runtime/cgroups/v1.ts", "src/runtime/encode.ts", "src/rootfs/unpack.ts"]],
+  [["volume", "ls"], ["src/cli/commands/run.ts", "src/cli/template.ts", "src/lifecycle/"]],
+])("%p loads none of %p", (args, never) => {
+  const { src } = probeLine(args);
+  expect(src.length).toBeGreaterThan(0);
+  expect(src.filter((m) => never.some((n) => m.startsWith(n)))).toEqual([]);
 });
 
 test("the probe sees yargs when it is loaded", () => {

@@ -20,6 +20,10 @@ describe("tabwrite (Go's text/tabwriter, NewWriter(out, 10, 1, 3, ' ', 0))", () 
     // Trailing cells are not part of a column; an empty tab-terminated cell is still padded.
     ["a\t\n", "a         \n"],
     ["é\tb\n", "é         b\n"],
+    // Widths count code points, as Go counts runes: an emoji (a surrogate pair) is one.
+    ["😀\tb\nxyz\tc\n", `😀${" ".repeat(9)}b\nxyz${" ".repeat(7)}c\n`],
+    // Nested columns: the second column's block ends where a line has no second cell.
+    ["a\tbbbbbbbbbbbbbbb\tc\nd\te\nf\tg\th\n", "a         bbbbbbbbbbbbbbb   c\nd         e\nf         g         h\n"],
     ["", ""],
   ])("%j", (input, want) => expect(tabwrite(input)).toBe(want));
 

@@ -53,3 +53,23 @@ test("without a failure, or without a readable plan, run.json stays as written",
   expect(withRestartError(bad, rec)).toBe(rec);
   expect(withRestartError(bad, undefined)).toBeUndefined();
 });
+
+test("readLive names a recorded restart failure (monitor.ts loads only for such a record)", async () => {
+  const { testContext } = await import("../../helpers/ctx.ts");
+  const { findLive } = await import("../../../src/lifecycle/live.ts");
+  const env = testContext();
+  try {
+    const id = "d".repeat(64);
+    const d = path.join(env.root, "containers", id);
+    fs.mkdirSync(d, { recursive: true });
+    const rec = { id, name: "r", image: "busybox", imageId: "", created: "2026-01-01T00:00:00Z", args: [], hostname: "r", state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" } };
+    fs.writeFileSync(path.join(d, "state.json"), JSON.stringify(rec));
+    fs.writeFileSync(path.join(d, "plan.bin"), encodePlan(plan));
+    fs.writeFileSync(path.join(d, "run.json"), JSON.stringify(failed(InitStage.Mount, 2, 1)));
+    expect(findLive(env.ctx, "r").state.Error).toBe("mount /srv/gone on /data (MS_BIND|MS_REC): ENOENT");
+    fs.writeFileSync(path.join(d, "run.json"), JSON.stringify({ status: "exited", pid: 0, exitCode: 3, error: "plain words" }));
+    expect(findLive(env.ctx, id).state.Error).toBe("plain words");
+  } finally {
+    env.cleanup();
+  }
+});

@@ -7,11 +7,16 @@ import path from "node:path";
 import { addressClaims, claimAddress, recordBridge, recordedBridges, releaseAddress } from "../../../src/network/hostnet.ts";
 import { allocate } from "../../../src/network/ipam.ts";
 import { parseCidr } from "../../../src/network/subnet.ts";
-import { foreignIds, markPending, otherRoots, pendingIds, registerRoot } from "../../../src/store/owners.ts";
+import { foreignIds, markPending, otherRoots, pendingIds, registerRoot, rootKey } from "../../../src/store/owners.ts";
 
 const A1 = "a".repeat(64);
 const B1 = "b".repeat(64);
 const B2 = "c".repeat(64);
+
+// roots/<key> entries written by earlier versions must still be found: the key stays sha256(root)[:32].
+test("rootKey is the first 32 hex digits of the root's sha256", () => {
+  expect(rootKey("/var/lib/tinydock")).toBe("0867c225296c316305617b016da9805f");
+});
 
 let dir: string;
 let execRoot: string;
