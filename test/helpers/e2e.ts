@@ -86,15 +86,6 @@ export function pidExists(pid: number | undefined): boolean {
   }
 }
 
-/** SIGKILL to each of `pids` (the monitors a test started), taking them off the list; one already gone is no error. */
-export function killAll(pids: number[]): void {
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
-}
-
 /** Unmounts whatever a failed assertion left mounted under `dir` (netns files, rootfs), deepest first. */
 export function unmountUnder(dir: string): void {
   if (!dir) return;

@@ -15,11 +15,12 @@ import { removeContainer } from "../../../src/lifecycle/remove.ts";
 import { stopContainer } from "../../../src/lifecycle/stop.ts";
 import { waitContainer } from "../../../src/lifecycle/wait.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
+import { killPids } from "../../../src/runtime/cgroups/cgroupfs.ts";
 import { detectCgroups } from "../../../src/runtime/cgroups/index.ts";
 import { busyboxLowerRoot } from "../../helpers/busybox.ts";
 import { BINARY, requireBinary } from "../../helpers/cli.ts";
 import { testContext, type TestEnv } from "../../helpers/ctx.ts";
-import { killAll, until } from "../../helpers/e2e.ts";
+import { until } from "../../helpers/e2e.ts";
 import { testPlan } from "../../helpers/plan.ts";
 
 let t: TestEnv;
@@ -37,7 +38,7 @@ beforeAll(() => {
   process.env.TINYDOCK_CONFIG = path.join(t.dir, "none.json");
 });
 
-afterEach(() => killAll(monitors));
+afterEach(() => killPids(monitors.splice(0)));
 
 afterAll(async () => {
   await Bun.sleep(200);

@@ -10,12 +10,13 @@ import { execInContainer, readRunState, spawnInContainer, startDetached, withRes
 import { encodePlan } from "../../../src/runtime/encode.ts";
 import { MS } from "../../../src/sys/sys.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
+import { killPids } from "../../../src/runtime/cgroups/cgroupfs.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { defaultMounts } from "../../../src/runtime/spec.ts";
 import { testPlan } from "../../helpers/plan.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 import { busyboxLowerRoot } from "../../helpers/busybox.ts";
-import { killAll, until } from "../../helpers/e2e.ts";
+import { until } from "../../helpers/e2e.ts";
 
 let dir: string;
 let n = 0;
@@ -58,7 +59,7 @@ beforeAll(() => {
   busyboxLowerRoot(dir, ["sh", "cat", "echo", "hostname", "sleep", "true", "seq", "head", "id"]);
 });
 
-afterEach(() => killAll(monitors));
+afterEach(() => killPids(monitors.splice(0)));
 
 afterAll(async () => {
   await Bun.sleep(100);
