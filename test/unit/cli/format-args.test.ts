@@ -1,7 +1,6 @@
 // The yargs-free readings of `info`, `version` and `volume ls` agree with yargs' own.
-import { expect, test } from "bun:test";
-import { parseWithYargs } from "../../../src/cli/index.ts";
 import { parseFormatOnlyArgs, parseVolumeLsArgs } from "../../../src/cli/format-args.ts";
+import { readsAsYargs } from "./fast-args.ts";
 
 const KEYS = ["quiet", "filter", "format"];
 const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined && argv[k] !== false).map((k) => [k, argv[k]]));
@@ -20,12 +19,6 @@ const SAME: string[][] = [
   ["volume", "ls", "--format", "json"],
   ["volume", "ls", "--format=table {{.Name}}"],
 ];
-test.each(SAME.map((a) => [a]))("%p reads as yargs reads it", async (args) => {
-  const f = fast(args);
-  expect(f).not.toBeNull();
-  const slow = await parseWithYargs(args);
-  expect(pick(f!)).toEqual(pick(slow!.argv));
-});
 
 const LEFT: string[][] = [
   ["info", "--help"],
@@ -41,4 +34,4 @@ const LEFT: string[][] = [
   ["volume", "rm", "x"],
   ["volume"],
 ];
-test.each(LEFT.map((a) => [a]))("%p is left to yargs", (args) => expect(fast(args)).toBeNull());
+readsAsYargs(fast, pick, SAME, LEFT);
