@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/store/containers.ts";
+import { containerFiles, containerPaths, saveContainer } from "../../../src/store/containers.ts";
 import { copyFromContainer } from "../../../src/lifecycle/copy.ts";
 import { inspectContainer } from "../../../src/lifecycle/inspect.ts";
 import { findLive, listLive } from "../../../src/lifecycle/live.ts";
@@ -22,6 +22,7 @@ import { BINARY, requireBinary } from "../../helpers/cli.ts";
 import { testContext, type TestEnv } from "../../helpers/ctx.ts";
 import { until } from "../../helpers/e2e.ts";
 import { testPlan } from "../../helpers/plan.ts";
+import { testRecord } from "../../helpers/record.ts";
 
 let t: TestEnv;
 const monitors: number[] = [];
@@ -62,18 +63,14 @@ async function detached(name: string, args: string[], opts: { restart?: RestartP
   ids.push(id);
   const paths = containerPaths(ctx.root, id);
   for (const d of [paths.rootfs, paths.upper, paths.work]) fs.mkdirSync(d, { recursive: true });
-  const rec: ContainerRecord = {
+  const rec = testRecord({
     id,
     name,
-    image: "busybox",
-    imageId: "sha256:none",
-    created: new Date().toISOString(),
     args,
     hostname: "box",
-    state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
     ...(opts.autoRemove ? { autoRemove: true } : {}),
     ...(opts.restart ? { restartPolicy: opts.restart } : {}),
-  };
+  });
   saveContainer(ctx.root, rec);
   const cg = detectCgroups(ctx.cgroupRoot).create(id, {});
   const plan = testPlan({
