@@ -13,9 +13,8 @@ import { pushImage } from "../test/helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
 import { removeCgroups } from "./cgroups.ts";
 import { hyperfine } from "./hyperfine.ts";
-import { CACHE_ROOT } from "./image.ts";
 import { setUpPeers, toolsEnv } from "./peers.ts";
-import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
+import { log, ms, positiveEnv, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
 const DETACHED = positiveEnv("BENCH_DETACHED", 50);
@@ -38,13 +37,7 @@ function pssKiB(pid: number): number | undefined {
 const mib = (kib: number): string => (kib / 1024).toFixed(2);
 const verdict = (ratio: number, goal: number): string => (ratio <= goal ? "PASS" : "MISS");
 
-async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {
-  const started = performance.now();
-  const binary = benchBinary(TOOLS, PATH_ENV);
-  if (!binary) return 1;
-  fs.mkdirSync(CACHE_ROOT, { recursive: true });
-  const workdir = fs.mkdtempSync(path.join(CACHE_ROOT, "life-"));
-  const tinydockRoot = path.join(workdir, "tinydock");
+async function main({ children, onCleanup, binary, workdir }: BinaryBench): Promise<number> {  const tinydockRoot = path.join(workdir, "tinydock");
   let registry: TestRegistry | undefined;
   let podman: { argv: string[]; env: Record<string, string> } | undefined;
   let env: Record<string, string> = { PATH: PATH_ENV };
@@ -144,8 +137,7 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   console.log(`  ps -a with ${count} containers: tinydock ${ms(tPs)} ms, podman ${ms(pPs)} ms`);
   console.log(`    goal ≤ 0.1× podman: ${(tPs / pPs).toFixed(3)}× ${verdict(tPs / pPs, 0.1)}`);
   console.log(`  rm -f of all: tinydock ${ms(tRm.ms)} ms, podman ${ms(pRm.ms)} ms`);
-  log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return 0;
 }
 
-await runBench(main);
+await runBinaryBench(TOOLS, PATH_ENV, "life-", main);

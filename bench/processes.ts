@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Subprocess } from "bun";
+import { CACHE_ROOT } from "./image.ts";
 
 export interface RunResult {
   code: number;
@@ -141,4 +142,30 @@ export function benchBinary(tools: string[], pathEnv: string): string | undefine
     return undefined;
   }
   return binary;
+}
+
+/** What runBinaryBench gives a bench of the binary. */
+export interface BinaryBench {
+  children: Children;
+  /** Takes what undoes main's work; it runs with its own Children, after `children` stopped. */
+  onCleanup: (fn: (children: Children) => Promise<void>) => void;
+  binary: string;
+  /** Fresh, on disk under CACHE_ROOT, like /var/lib: /tmp may be a tmpfs, which would hide the cost of writing. */
+  workdir: string;
+}
+
+/**
+ * runBench for a bench of the binary: `main` runs once the binary and `tools` are there, in a new
+ * work directory named `prefix`…; the bench then says how long it took.
+ */
+export function runBinaryBench(tools: string[], pathEnv: string, prefix: string, main: (b: BinaryBench) => Promise<number>): Promise<never> {
+  return runBench(async (children, onCleanup) => {
+    const started = performance.now();
+    const binary = benchBinary(tools, pathEnv);
+    if (!binary) return 1;
+    fs.mkdirSync(CACHE_ROOT, { recursive: true });
+    const status = await main({ children, onCleanup, binary, workdir: fs.mkdtempSync(path.join(CACHE_ROOT, prefix)) });
+    log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    return status;
+  });
 }

@@ -11,7 +11,7 @@ import { pushImage } from "../test/helpers/image.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { benchImage, CACHE_ROOT, type BenchImage } from "./image.ts";
 import { setUpPeers, toolsEnv } from "./peers.ts";
-import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
+import { Children, log, ms, positiveEnv, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
 const REPO = "bench/big";
@@ -34,15 +34,7 @@ const NAMES = {
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(0)} MB`;
 
-/** `onCleanup` gets what undoes main's work; it runs with its own Children, after `children` stopped. */
-async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {
-  const started = performance.now();
-  const binary = benchBinary(TOOLS, PATH_ENV);
-  if (!binary) return 1;
-
-  // On disk, like /var/lib: /tmp may be a tmpfs, which would hide the cost of writing.
-  fs.mkdirSync(CACHE_ROOT, { recursive: true });
-  const workdir = fs.mkdtempSync(path.join(CACHE_ROOT, "run-"));
+async function main({ children, onCleanup, binary, workdir }: BinaryBench): Promise<number> {
   const shmdir = shmRoom() ? fs.mkdtempSync("/dev/shm/tinydock-bench-") : undefined;
   let registry: TestRegistry | undefined;
   let podman: { argv: string[]; env: Record<string, string> } | undefined;
@@ -137,7 +129,6 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   const floors = await measureFloors(children, image, registry, workdir, trash);
 
   printSummary(timings, failed, onDisk, floors);
-  log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return tinydockWorks ? 0 : 1;
 }
 
@@ -264,4 +255,4 @@ function printSummary(timings: Map<string, Timing>, failed: Map<string, string>,
   console.log(`where tinydock's cold pull goes (each part alone): ${parts.join("; ")}`);
 }
 
-await runBench(main);
+await runBinaryBench(TOOLS, PATH_ENV, "run-", main);

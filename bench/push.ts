@@ -10,8 +10,8 @@ import path from "node:path";
 import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
 import { pushImage } from "../test/helpers/image.ts";
 import { hyperfine, type Timing } from "./hyperfine.ts";
-import { benchImage, CACHE_ROOT } from "./image.ts";
-import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
+import { benchImage } from "./image.ts";
+import { log, ms, positiveEnv, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
 import { Trash } from "./trash.ts";
 
 const RUNS = positiveEnv("BENCH_PUSH_RUNS", 5);
@@ -19,13 +19,7 @@ const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const TOOLS = ["hyperfine", "skopeo", "docker-registry"];
 const NAMES = { tinydock: "tinydock push", skopeo: "skopeo copy oci: → docker://" };
 
-async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {
-  const started = performance.now();
-  const binary = benchBinary(TOOLS, PATH_ENV);
-  if (!binary) return 1;
-  fs.mkdirSync(CACHE_ROOT, { recursive: true });
-  const workdir = fs.mkdtempSync(path.join(CACHE_ROOT, "push-"));
-  let registry: TestRegistry | undefined;
+async function main({ children, onCleanup, binary, workdir }: BinaryBench): Promise<number> {  let registry: TestRegistry | undefined;
   onCleanup(async (children) => {
     await removeTree(children, workdir);
     await registry?.stop();
@@ -101,7 +95,6 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   const timings = await hyperfine(children, benches, { runs: RUNS, warmup: 0, env, workdir });
   const floors = await measureFloors(image.layerFiles, registry);
   printSummary(timings, compressed, floors, cpu);
-  log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return 0;
 }
 
@@ -172,4 +165,4 @@ function printSummary(timings: Map<string, Timing>, compressed: number, floors: 
   );
 }
 
-await runBench(main);
+await runBinaryBench(TOOLS, PATH_ENV, "push-", main);

@@ -14,9 +14,8 @@ import { pushImage } from "../test/helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
 import { hybridUnified, removeCgroups } from "./cgroups.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
-import { CACHE_ROOT } from "./image.ts";
 import { setUpPeers, toolsEnv } from "./peers.ts";
-import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
+import { Children, log, ms, positiveEnv, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
 import { parseStrace, type Syscall } from "./strace.ts";
 import { Trash } from "./trash.ts";
 
@@ -43,16 +42,8 @@ const NAMES = {
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** `onCleanup` gets what undoes main's work; it runs with its own Children, after `children` stopped. */
-async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {
-  const started = performance.now();
-  const binary = benchBinary(TOOLS, PATH_ENV);
-  if (!binary) return 1;
+async function main({ children, onCleanup, binary, workdir }: BinaryBench): Promise<number> {
   const strace = Bun.which("strace", { PATH: PATH_ENV });
-
-  fs.mkdirSync(CACHE_ROOT, { recursive: true });
-  // Short: podman refuses a --runroot longer than 50 characters.
-  const workdir = fs.mkdtempSync(path.join(CACHE_ROOT, "ctr-"));
   const tinydockRoot = path.join(workdir, "tinydock");
   let registry: TestRegistry | undefined;
   let podman: { argv: string[]; env: Record<string, string> } | undefined;
@@ -175,7 +166,6 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   }
 
   printSummary(timings, failed, phases, split, joins);
-  log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return timings.has(NAMES.tinydock) ? 0 : 1;
 }
 
@@ -465,5 +455,6 @@ async function inOwnNetns(): Promise<number> {
   }
 }
 
-if (process.env.TINYDOCK_BENCH_NETNS) await runBench(main);
+// "ctr-", short: podman refuses a --runroot longer than 50 characters.
+if (process.env.TINYDOCK_BENCH_NETNS) await runBinaryBench(TOOLS, PATH_ENV, "ctr-", main);
 else process.exit(await inOwnNetns());

@@ -125,77 +125,36 @@ export class TarReader {
     let name = longName ?? cString(block.subarray(0, 100));
     if (longName === undefined && posix && block[345] !== 0) name = `${cString(block.subarray(345, 500))}/${name}`;
     let linkname = longLink ?? cString(block.subarray(157, 257));
-    let size = rawSize;
-    let uid = this.number(block, 108, 8, at, "uid");
-    let gid = this.number(block, 116, 8, at, "gid");
-    let mtime = this.number(block, 136, 12, at, "mtime", true);
-    let atime: number | undefined;
+    const n: Record<Exclude<PaxNumber, "atime">, number> & { atime?: number } = {
+      size: rawSize,
+      uid: this.number(block, 108, 8, at, "uid"),
+      gid: this.number(block, 116, 8, at, "gid"),
+      mtime: this.number(block, 136, 12, at, "mtime", true),
+    };
     let xattrs: [string, Uint8Array][] | undefined;
-    if (pax) {
-      for (const [key, value] of pax) {
-        if (key.startsWith("SCHILY.xattr.")) {
-          (xattrs ??= []).push([key.slice(13), value]);
-          continue;
-        }
-        const text = utf8.decode(value);
-        switch (key) {
-          case "path":
-            name = text;
-            break;
-          case "linkpath":
-            linkname = text;
-            break;
-          case "size":
-            size = paxInteger(text) ?? this.corrupt(at, `PAX size ${JSON.stringify(text)} is not a number`);
-            break;
-          case "uid":
-            uid = paxInteger(text) ?? this.corrupt(at, `PAX uid ${JSON.stringify(text)} is not a number`);
-            break;
-          case "gid":
-            gid = paxInteger(text) ?? this.corrupt(at, `PAX gid ${JSON.stringify(text)} is not a number`);
-            break;
-          case "mtime":
-            mtime = paxTime(text) ?? this.corrupt(at, `PAX mtime ${JSON.stringify(text)} is not a time`);
-            break;
-          case "atime":
-            atime = paxTime(text) ?? this.corrupt(at, `PAX atime ${JSON.stringify(text)} is not a time`);
-            break;
-          default:
-            if (key.startsWith("GNU.sparse.")) this.corrupt(at, `entry ${quote(name)} is a sparse file, which is not supported`);
-        }
+    for (const [key, value] of pax ?? []) {
+      if (key.startsWith("SCHILY.xattr.")) {
+        (xattrs ??= []).push([key.slice(13), value]);
+        continue;
       }
+      const text = utf8.decode(value);
+      if (Object.hasOwn(PAX_NUMBERS, key)) {
+        const [parse, what] = PAX_NUMBERS[key as PaxNumber];
+        n[key as PaxNumber] = parse(text) ?? this.corrupt(at, `PAX ${key} ${JSON.stringify(text)} is not a ${what}`);
+      } else if (key === "path") name = text;
+      else if (key === "linkpath") linkname = text;
+      else if (key.startsWith("GNU.sparse.")) this.corrupt(at, `entry ${quote(name)} is a sparse file, which is not supported`);
     }
+    const { size, uid, gid, mtime, atime } = n;
     if (name.length > MAX_PATH_BYTES) this.corrupt(at, `name of ${name.length} bytes is longer than ${MAX_PATH_BYTES}`);
     if (linkname.length > MAX_PATH_BYTES) this.corrupt(at, `entry ${quote(name)} has a link target longer than ${MAX_PATH_BYTES} bytes`);
     if (uid > 0xfffffffe || gid > 0xfffffffe) this.corrupt(at, `entry ${quote(name)} has uid or gid out of range`);
-    let type: TarEntryType;
-    switch (flag) {
-      case 0x30: // '0'
-      case 0x00:
-      case 0x37: // '7' contiguous file
-        type = name.endsWith("/") && flag !== 0x37 ? "directory" : "file"; // pre-POSIX archives mark dirs by "/"
-        break;
-      case 0x31:
-        type = "hardlink";
-        break;
-      case 0x32:
-        type = "symlink";
-        break;
-      case 0x33:
-        type = "char";
-        break;
-      case 0x34:
-        type = "block";
-        break;
-      case 0x35:
-        type = "directory";
-        break;
-      case 0x36:
-        type = "fifo";
-        break;
-      default:
-        this.corrupt(at, `entry ${quote(name)} has unsupported type ${quote(String.fromCharCode(flag))}`);
-    }
+    const type: TarEntryType =
+      flag === 0x30 || flag === 0x00 || flag === 0x37 // '0', NUL, '7' contiguous file; pre-POSIX archives mark dirs by "/"
+        ? name.endsWith("/") && flag !== 0x37
+          ? "directory"
+          : "file"
+        : (TYPE_FLAGS[flag] ?? this.corrupt(at, `entry ${quote(name)} has unsupported type ${quote(String.fromCharCode(flag))}`));
     const dev = type === "char" || type === "block";
     return {
       name,
@@ -363,6 +322,19 @@ function parsePax(body: Uint8Array, into: Map<string, Uint8Array>, fail: (reason
   }
   return into;
 }
+
+/** The typeflags ('1'…'6') that name their entry's type alone. */
+const TYPE_FLAGS: Record<number, TarEntryType> = { 0x31: "hardlink", 0x32: "symlink", 0x33: "char", 0x34: "block", 0x35: "directory", 0x36: "fifo" };
+
+/** The header numbers a PAX record overrides: how its text is parsed, and what it must be. */
+const PAX_NUMBERS = {
+  size: [paxInteger, "number"],
+  uid: [paxInteger, "number"],
+  gid: [paxInteger, "number"],
+  mtime: [paxTime, "time"],
+  atime: [paxTime, "time"],
+} as const;
+type PaxNumber = keyof typeof PAX_NUMBERS;
 
 function paxInteger(s: string): number | undefined {
   if (!/^[0-9]{1,16}$/.test(s)) return undefined;

@@ -41,6 +41,15 @@ function T(args: string[], timeoutMs = 20_000): Run {
   return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString(), ms, timedOut: ms >= timeoutMs || r.signalCode === "SIGKILL" };
 }
 
+/** The CLI refusing `args`: at once, with a failing status and one line on stderr. */
+function refused(args: string[]): Run {
+  const r = T(args);
+  expect(r.timedOut).toBe(false);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  return r;
+}
+
 /** A detached busybox container (no network) that ran `setup` and then sleeps; its name. */
 async function hostile(name: string, setup: string, image = "busybox"): Promise<string> {
   const r = T(["run", "-d", "--network", "none", "--name", name, image, "sh", "-c", `${setup} && touch /ready && sleep 1000`]);
@@ -209,10 +218,7 @@ describe("a named volume is seeded from inside the image only", () => {
 describe("files read from a container on the host are regular, small, and never waited for", () => {
   test("exec -u NAME with a FIFO for /etc/passwd: one clear line, at once", async () => {
     const c = await hostile("fifo-passwd", "rm /etc/passwd && mkfifo /etc/passwd");
-    const r = T(["exec", "-u", "user", c, "id"]);
-    expect(r.timedOut).toBe(false);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    const r = refused(["exec", "-u", "user", c, "id"]);
     expect(r.stderr).toContain("/etc/passwd");
     expect(r.stderr).toContain("a FIFO, not a regular file");
     // A numeric user needs no passwd lookup to fail... but it is read for HOME: still no hang.
@@ -222,10 +228,7 @@ describe("files read from a container on the host are regular, small, and never 
 
   test("exec -u NAME with a huge sparse /etc/passwd: refused by size, not loaded", async () => {
     const c = await hostile("sparse-passwd", "truncate -s 300M /etc/passwd");
-    const r = T(["exec", "-u", "user", c, "id"]);
-    expect(r.timedOut).toBe(false);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    const r = refused(["exec", "-u", "user", c, "id"]);
     expect(r.stderr).toContain("larger than");
     // The engine's peak memory stays far below the file's size.
     const timed = Bun.spawnSync(["/usr/bin/time", "-f", "%M", BINARY, "exec", "-u", "user", c, "id"], { env: cliEnv(env), stdout: "pipe", stderr: "pipe", timeout: 20_000 });
@@ -236,10 +239,7 @@ describe("files read from a container on the host are regular, small, and never 
   }, 60_000);
 
   test("run -u NAME with an image whose /etc/passwd is a FIFO: no hang, the user is not found", () => {
-    const r = T(["run", "--rm", "--network", "none", "-u", "user", "fifopasswd", "true"]);
-    expect(r.timedOut).toBe(false);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    const r = refused(["run", "--rm", "--network", "none", "-u", "user", "fifopasswd", "true"]);
     expect(r.stderr).toContain('Cannot find user "user"');
     recordCases("run -u with a FIFO passwd in the image", 1);
   }, 60_000);

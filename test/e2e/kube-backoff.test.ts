@@ -45,6 +45,12 @@ spec:
 type Run = { status?: string; exitCode?: number; restartCount?: number; startedAt?: string; finishedAt?: string; restartAt?: string; restartDelay?: number; monitorPid?: number };
 const run = (id: string) => readRunJson(e.env, id) as Run | undefined;
 const podMember = (pod: string) => JSON.parse(e.T(["pod", "inspect", pod]).stdout)[0].Containers.find((c: { Name: string }) => c.Name === `${pod}-app`);
+/** run.json once the container waits out a back-off (after `restarts` restarts, when given). */
+const backingOff = (what: string, id: string, restarts: number | undefined, ms: number) =>
+  until(what, () => {
+    const s = run(id);
+    return s?.status === "restarting" && (restarts === undefined || s.restartCount === restarts) && s;
+  }, ms);
 const alive = (pid: number | undefined) => !!pid && fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
 
 test("restartPolicy Always, exit 1: at once, then 10 s, then 20 s; CrashLoopBackOff meanwhile; stop ends the wait", async () => {
@@ -54,10 +60,7 @@ test("restartPolicy Always, exit 1: at once, then 10 s, then 20 s; CrashLoopBack
   const never = play("never", "Never", "exit 1");
 
   // The first end restarts at once; the second waits the kubelet's 10 s (not Docker's 200 ms).
-  const first = await until("the first restart's end", () => {
-    const s = run(id);
-    return s?.status === "restarting" && s.restartCount === 1 && s;
-  }, 10_000);
+  const first = await backingOff("the first restart's end", id, 1, 10_000);
   const t1 = Date.now();
   expect(t1 - t0).toBeLessThan(5_000);
   expect(first.restartDelay).toBe(10_000);
@@ -72,10 +75,7 @@ test("restartPolicy Always, exit 1: at once, then 10 s, then 20 s; CrashLoopBack
   const ps = e.T(["pod", "ps", "--format", "json"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as { Name: string; Containers: { Status: string }[] });
   expect(ps.find((p) => p.Name === "crash")!.Containers[0]!.Status).toBe("CrashLoopBackOff");
 
-  const second = await until("the second restart's end", () => {
-    const s = run(id);
-    return s?.status === "restarting" && s.restartCount === 2 && s;
-  }, 15_000);
+  const second = await backingOff("the second restart's end", id, 2, 15_000);
   const waited = Date.parse(second.startedAt!) - Date.parse(first.finishedAt!);
   console.log(`kubelet back-off: restart 1 ${t1 - t0} ms after play (3 pods), restart 2 ${waited} ms after the 2nd end; 2 restarts in ${Date.now() - t0} ms; next in ${second.restartDelay} ms`);
   expect(waited).toBeGreaterThanOrEqual(10_000);
@@ -109,10 +109,7 @@ test("a SIGKILL from outside (as a liveness probe's) restarts under the policy a
   process.kill(await until("running", pidOf, 10_000), "SIGKILL");
   const again = await until("the restart at once", () => run(id)?.restartCount === 1 && pidOf(), 10_000);
   process.kill(again, "SIGKILL");
-  const s = await until("the back-off", () => {
-    const r = run(id);
-    return r?.status === "restarting" && r;
-  }, 10_000);
+  const s = await backingOff("the back-off", id, undefined, 10_000);
   expect(s).toMatchObject({ exitCode: 137, restartCount: 1, restartDelay: 10_000 });
   expect(podMember("killed").State).toBe("CrashLoopBackOff");
   expect(e.T(["pod", "rm", "-f", "killed"]).code).toBe(0);
@@ -120,10 +117,7 @@ test("a SIGKILL from outside (as a liveness probe's) restarts under the policy a
 
 test("rm -f during a back-off (OnFailure, exit 1): at once, nothing left", async () => {
   const id = play("fails", "OnFailure", "exit 1");
-  const s = await until("a back-off", () => {
-    const r = run(id);
-    return r?.status === "restarting" && r.restartCount === 1 && r;
-  }, 10_000);
+  const s = await backingOff("a back-off", id, 1, 10_000);
   const t = performance.now();
   const rm = e.T(["rm", "-f", "fails-app"]);
   const ms = performance.now() - t;

@@ -1,6 +1,7 @@
 // Root filesystems and fixture images for tests, all built in code from the host's static busybox
 // (Debian's busybox-static). The recipe of every fixture is here; no opaque blobs.
 import fs from "node:fs";
+import path from "node:path";
 import { buildImage, buildIndex, type BuiltImage, type BuiltIndex, type ImageSpec, type LayerSpec } from "./image.ts";
 import type { TarEntry } from "./tar.ts";
 
@@ -14,6 +15,21 @@ const PASSWD = [
 ].join("\n");
 
 const GROUP = ["root:x:0:", "user:x:1000:", "nobody:x:65534:", ""].join("\n");
+
+/**
+ * A storage root laid out for an overlay of one lower layer, without a store: root/images/busybox (the
+ * host's busybox, the `applets` linked to it, and the mount points a container needs), reached as
+ * l/busybox, and root/empty.
+ */
+export function busyboxLowerRoot(root: string, applets: string[], extraDirs: string[] = []): void {
+  const image = path.join(root, "images/busybox");
+  for (const d of ["l", "empty", ...extraDirs]) fs.mkdirSync(path.join(root, d), { recursive: true });
+  for (const d of ["bin", "proc", "sys", "dev", "tmp", "etc"]) fs.mkdirSync(path.join(image, d), { recursive: true });
+  fs.copyFileSync(HOST_BUSYBOX, path.join(image, "bin/busybox"));
+  fs.chmodSync(path.join(image, "bin/busybox"), 0o755);
+  for (const a of applets) fs.symlinkSync("busybox", path.join(image, "bin", a));
+  fs.symlinkSync("../images/busybox", path.join(root, "l", "busybox"));
+}
 
 let appletCache: string[] | undefined;
 

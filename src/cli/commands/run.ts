@@ -92,12 +92,11 @@ export const RUN_OPTIONS: readonly RunOption[] = [
 ];
 
 /** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */
-export const RUN_BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
-  ...RUN_OPTIONS.filter((o) => o.type === "boolean").flatMap((o) => (o.alias ? [o.name, o.alias] : [o.name])),
-  "help",
-  "debug",
-  "D",
-]);
+export const RUN_BOOLEAN_FLAGS = booleanFlags(RUN_OPTIONS);
+
+function booleanFlags(options: readonly RunOption[]): ReadonlySet<string> {
+  return new Set([...options.filter((o) => o.type === "boolean").flatMap((o) => (o.alias ? [o.name, o.alias] : [o.name])), "help", "debug", "D"]);
+}
 
 /** A RunOption as yargs' .option() takes it. */
 export function yargsOption(o: RunOption): Options {
@@ -105,29 +104,29 @@ export function yargsOption(o: RunOption): Options {
   return type === "int" ? { ...rest, type: "string", coerce: intFlag(flagLabel(o.name, o.alias)) } : { ...rest, type };
 }
 
-export const run: CommandSpec = {
-  command: "run <image> [command..]",
-  describe: "Create and run a new container from an image",
-  engine: true,
-  builder: (y) => {
-    y.positional("image", { type: "string", describe: "IMAGE" }).positional("command", { type: "string", array: true, describe: "COMMAND [ARG...]" });
-    for (const o of RUN_OPTIONS) y.option(o.name, yargsOption(o));
-    return y;
-  },
-  async run(ctx, argv, io) {
-    if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
-    const { runCommand } = await import("../run-command.ts");
-    const adjust = argv.pod === undefined ? undefined : async (req: import("../../lifecycle/run/request.ts").RunRequest) => (await import("../../pod/join.ts")).joinPod(ctx, req, String(argv.pod));
-    return await runCommand(ctx, argv, io, { list, str, ...(adjust ? { adjust } : {}) });
-  },
-};
+/** run's and create's spec: the same IMAGE COMMAND positionals, --replace and --pod; `verb` is what acts. */
+export function containerSpec(command: string, describe: string, options: readonly RunOption[], verb: "runCommand" | "createCommand"): CommandSpec {
+  return {
+    command,
+    describe,
+    engine: true,
+    builder: (y) => {
+      y.positional("image", { type: "string", describe: "IMAGE" }).positional("command", { type: "string", array: true, describe: "COMMAND [ARG...]" });
+      for (const o of options) y.option(o.name, yargsOption(o));
+      return y;
+    },
+    async run(ctx, argv, io) {
+      if (argv.replace === true) await (await import("./replace.ts")).replaceNamed(ctx, argv);
+      const act = (await import("../run-command.ts"))[verb];
+      const adjust = argv.pod === undefined ? undefined : async (req: import("../../lifecycle/run/request.ts").RunRequest) => (await import("../../pod/join.ts")).joinPod(ctx, req, String(argv.pod));
+      return await act(ctx, argv, io, { list, str, ...(adjust ? { adjust } : {}) });
+    },
+  };
+}
+
+export const run = containerSpec("run <image> [command..]", "Create and run a new container from an image", RUN_OPTIONS, "runCommand");
 
 /** create's options: run's, but a created container is started by `start` (no -d). */
 export const CREATE_OPTIONS: readonly RunOption[] = RUN_OPTIONS.filter((o) => o.name !== "detach");
 
-export const CREATE_BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
-  ...CREATE_OPTIONS.filter((o) => o.type === "boolean").flatMap((o) => (o.alias ? [o.name, o.alias] : [o.name])),
-  "help",
-  "debug",
-  "D",
-]);
+export const CREATE_BOOLEAN_FLAGS = booleanFlags(CREATE_OPTIONS);

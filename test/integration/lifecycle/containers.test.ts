@@ -6,7 +6,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../../../src/atomic.ts";
-import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/store/containers.ts";
+import { containerFiles, containerPaths, saveContainer } from "../../../src/store/containers.ts";
 import { findLive, rereadLive } from "../../../src/lifecycle/live.ts";
 import { processStartTime } from "../../../src/lifecycle/liveness.ts";
 import { pauseContainer, unpauseContainer } from "../../../src/lifecycle/pause.ts";
@@ -18,6 +18,7 @@ import { topContainer } from "../../../src/lifecycle/top.ts";
 import { waitContainer } from "../../../src/lifecycle/wait.ts";
 import { detectCgroups } from "../../../src/runtime/cgroups/index.ts";
 import { testContext, type TestEnv } from "../../helpers/ctx.ts";
+import { testRecord } from "../../helpers/record.ts";
 
 const BUSYBOX = "/bin/busybox";
 const ROOTS: [string, string][] = [
@@ -52,16 +53,7 @@ async function fakeRunning(cgroupRoot: string, cmd: string[], name = "c"): Promi
   const start = processStartTime(proc.pid)!;
   const paths = containerPaths(ctx.root, id);
   fs.mkdirSync(paths.dir, { recursive: true });
-  const rec: ContainerRecord = {
-    id,
-    name,
-    image: "busybox",
-    imageId: "sha256:none",
-    created: new Date().toISOString(),
-    args: cmd,
-    hostname: id.slice(0, 12),
-    state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
-  };
+  const rec = testRecord({ id, name, args: cmd });
   saveContainer(ctx.root, rec);
   writeFileAtomic(
     containerFiles(ctx.root, id).run,

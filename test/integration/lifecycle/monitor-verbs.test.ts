@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { containerFiles, containerPaths, saveContainer, type ContainerRecord } from "../../../src/store/containers.ts";
+import { containerFiles, containerPaths, saveContainer } from "../../../src/store/containers.ts";
 import { copyFromContainer } from "../../../src/lifecycle/copy.ts";
 import { inspectContainer } from "../../../src/lifecycle/inspect.ts";
 import { findLive, listLive } from "../../../src/lifecycle/live.ts";
@@ -15,14 +15,15 @@ import { removeContainer } from "../../../src/lifecycle/remove.ts";
 import { stopContainer } from "../../../src/lifecycle/stop.ts";
 import { waitContainer } from "../../../src/lifecycle/wait.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
+import { killPids } from "../../../src/runtime/cgroups/cgroupfs.ts";
 import { detectCgroups } from "../../../src/runtime/cgroups/index.ts";
-import type { RunPlan } from "../../../src/runtime/plan.ts";
-import { DEFAULT_DEVICES, DEFAULT_SYMLINKS, defaultMounts, MASKED_PATHS, READONLY_PATHS } from "../../../src/runtime/spec.ts";
+import { busyboxLowerRoot } from "../../helpers/busybox.ts";
 import { BINARY, requireBinary } from "../../helpers/cli.ts";
 import { testContext, type TestEnv } from "../../helpers/ctx.ts";
 import { until } from "../../helpers/e2e.ts";
+import { testPlan } from "../../helpers/plan.ts";
+import { testRecord } from "../../helpers/record.ts";
 
-const CAPS = 0xa80425fbn;
 let t: TestEnv;
 const monitors: number[] = [];
 const ids: string[] = [];
@@ -31,26 +32,14 @@ beforeAll(() => {
   requireBinary();
   t = testContext();
   const root = t.root;
-  for (const d of ["l", "empty", "images/busybox/bin", "images/busybox/proc", "images/busybox/sys", "images/busybox/dev", "images/busybox/tmp", "images/busybox/etc", "containers"]) {
-    fs.mkdirSync(path.join(root, d), { recursive: true });
-  }
-  fs.copyFileSync("/bin/busybox", path.join(root, "images/busybox/bin/busybox"));
-  fs.chmodSync(path.join(root, "images/busybox/bin/busybox"), 0o755);
-  for (const a of ["sh", "cat", "echo", "sleep", "true", "seq"]) fs.symlinkSync("busybox", path.join(root, "images/busybox/bin", a));
+  busyboxLowerRoot(root, ["sh", "cat", "echo", "sleep", "true", "seq"], ["containers"]);
   fs.writeFileSync(path.join(root, "images/busybox/etc/motd"), "inside\n");
-  fs.symlinkSync("../images/busybox", path.join(root, "l", "busybox"));
   // The monitor's cleanup (`tinydock container cleanup <id>`) inherits this environment.
   process.env.TINYDOCK_ROOT = root;
   process.env.TINYDOCK_CONFIG = path.join(t.dir, "none.json");
 });
 
-afterEach(() => {
-  for (const pid of monitors.splice(0)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
-});
+afterEach(() => killPids(monitors.splice(0)));
 
 afterAll(async () => {
   await Bun.sleep(200);
@@ -74,47 +63,22 @@ async function detached(name: string, args: string[], opts: { restart?: RestartP
   ids.push(id);
   const paths = containerPaths(ctx.root, id);
   for (const d of [paths.rootfs, paths.upper, paths.work]) fs.mkdirSync(d, { recursive: true });
-  const rec: ContainerRecord = {
+  const rec = testRecord({
     id,
     name,
-    image: "busybox",
-    imageId: "sha256:none",
-    created: new Date().toISOString(),
     args,
     hostname: "box",
-    state: { status: "created", pid: 0, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
     ...(opts.autoRemove ? { autoRemove: true } : {}),
     ...(opts.restart ? { restartPolicy: opts.restart } : {}),
-  };
+  });
   saveContainer(ctx.root, rec);
   const cg = detectCgroups(ctx.cgroupRoot).create(id, {});
-  const plan: RunPlan = {
-    namespaces: ["mnt", "pid", "uts", "ipc", "net", "cgroup"],
-    hostname: "box",
+  const plan = testPlan({
     rootfs: overlayMount({ lowers: ["busybox"], upper: paths.upper, work: paths.work, target: paths.rootfs, root: ctx.root, emptyLower: "empty" }),
     rootfsPath: paths.rootfs,
-    mounts: defaultMounts({ privileged: false, readonlyRoot: false }),
-    maskedPaths: MASKED_PATHS,
-    readonlyPaths: READONLY_PATHS,
-    readonlyRoot: false,
-    devices: DEFAULT_DEVICES,
-    symlinks: DEFAULT_SYMLINKS,
     cgroupProcs: cg.procsFiles,
-    uid: 0,
-    gid: 0,
-    additionalGids: [],
-    capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS, inheritable: 0n, ambient: 0n },
-    noNewPrivileges: false,
-    seccomp: null,
-    rlimits: [],
     args,
-    env: ["PATH=/bin"],
-    cwd: "/",
-    stdio: [-1, -1, -1],
-    ttySlave: -1,
-    init: false,
-    oomScoreAdj: null,
-  };
+  });
   const d = await startDetached(ctx, {
     id,
     dir: paths.dir,

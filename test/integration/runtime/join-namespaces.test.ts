@@ -10,6 +10,7 @@ import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
 import { launch } from "../../../src/runtime/launch.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
+import { busyboxLowerRoot } from "../../helpers/busybox.ts";
 import { testPlan } from "../../helpers/plan.ts";
 
 const sys = linuxSys();
@@ -43,13 +44,7 @@ const inode = (p: string): string => String(fs.statSync(p).ino);
 
 beforeAll(() => {
   dir = fs.mkdtempSync("/tmp/tinydock-joinns-");
-  for (const d of ["l", "empty", "images/busybox/bin", "images/busybox/proc", "images/busybox/sys", "images/busybox/dev", "images/busybox/tmp"]) {
-    fs.mkdirSync(path.join(dir, d), { recursive: true });
-  }
-  fs.copyFileSync("/bin/busybox", path.join(dir, "images/busybox/bin/busybox"));
-  fs.chmodSync(path.join(dir, "images/busybox/bin/busybox"), 0o755);
-  for (const a of ["sh", "readlink", "hostname", "ip", "cat"]) fs.symlinkSync("busybox", path.join(dir, "images/busybox/bin", a));
-  fs.symlinkSync("../images/busybox", path.join(dir, "l", "busybox"));
+  busyboxLowerRoot(dir, ["sh", "readlink", "hostname", "ip", "cat"]);
 });
 
 afterEach(() => {

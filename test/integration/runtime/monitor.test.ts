@@ -10,10 +10,12 @@ import { execInContainer, readRunState, spawnInContainer, startDetached, withRes
 import { encodePlan } from "../../../src/runtime/encode.ts";
 import { MS } from "../../../src/sys/sys.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
+import { killPids } from "../../../src/runtime/cgroups/cgroupfs.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { defaultMounts } from "../../../src/runtime/spec.ts";
 import { testPlan } from "../../helpers/plan.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
+import { busyboxLowerRoot } from "../../helpers/busybox.ts";
 import { until } from "../../helpers/e2e.ts";
 
 let dir: string;
@@ -54,22 +56,10 @@ const logLines = (file: string) => fs.readFileSync(file, "utf8").split("\n").fil
 
 beforeAll(() => {
   dir = fs.mkdtempSync("/tmp/tinydock-monitor-");
-  for (const d of ["l", "empty", "images/busybox/bin", "images/busybox/proc", "images/busybox/sys", "images/busybox/dev", "images/busybox/tmp", "images/busybox/etc"]) {
-    fs.mkdirSync(path.join(dir, d), { recursive: true });
-  }
-  fs.copyFileSync("/bin/busybox", path.join(dir, "images/busybox/bin/busybox"));
-  fs.chmodSync(path.join(dir, "images/busybox/bin/busybox"), 0o755);
-  for (const a of ["sh", "cat", "echo", "hostname", "sleep", "true", "seq", "head", "id"]) fs.symlinkSync("busybox", path.join(dir, "images/busybox/bin", a));
-  fs.symlinkSync("../images/busybox", path.join(dir, "l", "busybox"));
+  busyboxLowerRoot(dir, ["sh", "cat", "echo", "hostname", "sleep", "true", "seq", "head", "id"]);
 });
 
-afterEach(() => {
-  for (const pid of monitors.splice(0)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
-});
+afterEach(() => killPids(monitors.splice(0)));
 
 afterAll(async () => {
   await Bun.sleep(100);

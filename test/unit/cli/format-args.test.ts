@@ -1,7 +1,6 @@
 // The yargs-free readings of `info`, `version`, `volume ls` and `inspect` agree with yargs' own.
-import { expect, test } from "bun:test";
-import { parseWithYargs } from "../../../src/cli/index.ts";
 import { parseFormatOnlyArgs, parseInspectArgs, parseVolumeLsArgs } from "../../../src/cli/format-args.ts";
+import { readsAsYargs } from "./fast-args.ts";
 
 const KEYS = ["quiet", "filter", "format", "names", "type", "size"];
 const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined && argv[k] !== false).map((k) => [k, argv[k]]));
@@ -26,12 +25,6 @@ const SAME: string[][] = [
   ["inspect", "--format={{.Id}}", "--type", "container", "-s", "web"],
   ["inspect", "--type=image", "busybox"],
 ];
-test.each(SAME.map((a) => [a]))("%p reads as yargs reads it", async (args) => {
-  const f = fast(args);
-  expect(f).not.toBeNull();
-  const slow = await parseWithYargs(args);
-  expect(pick(f!)).toEqual(pick(slow!.argv));
-});
 
 const LEFT: string[][] = [
   ["info", "--help"],
@@ -54,4 +47,4 @@ const LEFT: string[][] = [
   ["inspect", "--", "x"],
   ["inspect", "-x", "web"],
 ];
-test.each(LEFT.map((a) => [a]))("%p is left to yargs", (args) => expect(fast(args)).toBeNull());
+readsAsYargs(fast, pick, SAME, LEFT);

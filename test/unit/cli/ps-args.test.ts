@@ -1,6 +1,5 @@
-import { expect, test } from "bun:test";
-import { parseWithYargs } from "../../../src/cli/index.ts";
 import { parsePsArgs } from "../../../src/cli/ps-args.ts";
+import { readsAsYargs } from "./fast-args.ts";
 
 const KEYS = ["all", "quiet", "latest", "no-trunc", "size", "filter", "format", "last", "noheading"];
 const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined).map((k) => [k, argv[k]]));
@@ -21,12 +20,5 @@ const SAME: string[][] = [
   ["ps", "-n", "3", "--last", "1"],
   ["ps", "--noheading", "-a"],
 ];
-test.each(SAME.map((a) => [a]))("%p reads as yargs reads it", async (args) => {
-  const fast = parsePsArgs(args);
-  expect(fast).not.toBeNull();
-  const slow = await parseWithYargs(args);
-  expect(pick(fast!)).toEqual(pick(slow!.argv));
-});
-
 const LEFT: string[][] = [["ps", "--help"], ["ps", "-x"], ["ps", "--format"], ["ps", "-n", "x"], ["ps", "-n", "1e3"], ["ps", "extra"], ["images"]];
-test.each(LEFT.map((a) => [a]))("%p is left to yargs", (args) => expect(parsePsArgs(args)).toBeNull());
+readsAsYargs(parsePsArgs, pick, SAME, LEFT);

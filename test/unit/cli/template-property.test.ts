@@ -27,36 +27,28 @@ function check(format: string): void {
   expect(performance.now() - t0).toBeLessThan(2000);
 }
 
+/** check() on `runs` formats from `formats`, counted as hostile cases of `what`. */
+function fuzz(what: string, formats: fc.Arbitrary<string>, runs: number): void {
+  fc.assert(fc.property(formats, check), { numRuns: runs });
+  recordCases(`template fuzz (${what})`, runs);
+}
+
 test("template-shaped input: only TemplateErrors, never a hang", () => {
-  const runs = 4000;
-  fc.assert(
-    fc.property(fc.array(fc.constantFrom(...PIECES), { maxLength: 40 }), (parts) => check(parts.join(""))),
-    { numRuns: runs },
-  );
-  recordCases("template fuzz (template-shaped)", runs);
+  fuzz("template-shaped", fc.array(fc.constantFrom(...PIECES), { maxLength: 40 }).map((parts) => parts.join("")), 4000);
 }, 120_000);
 
 test("well-formed actions around random operands: only TemplateErrors", () => {
-  const runs = 3000;
   const operand = fc.constantFrom(".A.B", ".L", ".M", ".N", "$", ".", "1", '"s"', "nil", "(len .L)", "(index .M \"k\")", ".Fn", "-1", "2000000");
   const fn = fc.constantFrom("", "len", "index", "slice", "eq", "lt", "and", "or", "not", "printf \"%v\"", "json", "join", "upper", "pad", "truncate", "call");
   const form = fc.tuple(fc.constantFrom("", "range ", "if ", "with "), fn, fc.array(operand, { maxLength: 3 }));
-  fc.assert(
-    fc.property(fc.array(form, { minLength: 1, maxLength: 4 }), (forms) =>
-      check(forms.map(([kw, f, args]) => `{{${kw}${[f, ...args].filter(Boolean).join(" ") || "."}}}${kw ? "x{{else}}y{{end}}" : ""}`).join("|")),
-    ),
-    { numRuns: runs },
-  );
-  recordCases("template fuzz (well-formed actions)", runs);
+  const formats = fc
+    .array(form, { minLength: 1, maxLength: 4 })
+    .map((forms) => forms.map(([kw, f, args]) => `{{${kw}${[f, ...args].filter(Boolean).join(" ") || "."}}}${kw ? "x{{else}}y{{end}}" : ""}`).join("|"));
+  fuzz("well-formed actions", formats, 3000);
 }, 120_000);
 
 test("arbitrary text: only TemplateErrors, never a hang", () => {
-  const runs = 3000;
-  fc.assert(
-    fc.property(fc.string({ maxLength: 60, unit: "binary" }), (s) => check(s)),
-    { numRuns: runs },
-  );
-  recordCases("template fuzz (arbitrary text)", runs);
+  fuzz("arbitrary text", fc.string({ maxLength: 60, unit: "binary" }), 3000);
 }, 120_000);
 
 test("range prints each element as the Go %v of it, in order", () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   DataLossError,
   InvalidArgumentError,
@@ -12,8 +12,8 @@ import { sha256Digest } from "../../../src/image/digest.ts";
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType } from "../../../src/image/manifest.ts";
 import { RegistryClient } from "../../../src/registry/client.ts";
 import { writeCredentials } from "../../../src/registry/credentials.ts";
-import { startFakeServer, type FakeServer, type Handler } from "./fake-server.ts";
-import { bytes, collect, descriptorOf, errorBody, rejection, repoHandler, testCtx, type TestCtx } from "./fixtures.ts";
+import type { Handler } from "./fake-server.ts";
+import { bytes, collect, descriptorOf, errorBody, perTest, rejection, repoHandler, type testCtx } from "./fixtures.ts";
 import { hostileTest } from "../../helpers/adversarial.ts";
 
 const hostile = hostileTest("registry fault");
@@ -25,23 +25,7 @@ const LAYER_DESC = descriptorOf(LAYER);
 const CONFIG = new TextEncoder().encode('{"architecture":"amd64","os":"linux"}');
 const CONFIG_DESC = descriptorOf(CONFIG, MediaType.OciConfig);
 
-const servers: FakeServer[] = [];
-const ctxs: TestCtx[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.stop();
-  for (const c of ctxs.splice(0)) c.cleanup();
-});
-
-function serve(handler: Handler): FakeServer {
-  const s = startFakeServer(handler);
-  servers.push(s);
-  return s;
-}
-function makeCtx(...args: Parameters<typeof testCtx>): TestCtx {
-  const t = testCtx(...args);
-  ctxs.push(t);
-  return t;
-}
+const { serve, makeCtx } = perTest();
 const content = () => ({ manifests: { latest: { body: MANIFEST } }, blobs: [LAYER, CONFIG] });
 
 /** A registry on a fake server, a ctx, and a client for 127.0.0.1:PORT/app. */

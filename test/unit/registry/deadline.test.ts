@@ -15,30 +15,14 @@ import { pullImage } from "../../../src/rootfs/pull.ts";
 import { storeLayout } from "../../../src/store/layout.ts";
 import { storeSnapshot, testContext, type TestEnv } from "../../helpers/ctx.ts";
 import { buildImage, type BuiltImage } from "../../helpers/image.ts";
-import { startFakeServer, type FakeReply, type FakeServer, type Handler } from "./fake-server.ts";
-import { bytes, collect, descriptorOf, rejection, repoHandler, testCtx, type TestCtx } from "./fixtures.ts";
+import type { FakeReply, Handler } from "./fake-server.ts";
+import { bytes, collect, descriptorOf, perTest, rejection, repoHandler } from "./fixtures.ts";
 
 const LAYER = bytes(200_000);
 const LAYER_DESC = descriptorOf(LAYER);
 const MANIFEST = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: {}, layers: [] });
 
-const servers: FakeServer[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.stop();
-  for (const c of cleanups.splice(0)) c();
-});
-
-function serve(handler: Handler): FakeServer {
-  const s = startFakeServer(handler);
-  servers.push(s);
-  return s;
-}
-function ctxFor(over: Parameters<typeof testCtx>[0]): TestCtx {
-  const t = testCtx(over);
-  cleanups.push(t.cleanup);
-  return t;
-}
+const { serve, makeCtx: ctxFor } = perTest();
 const base = repoHandler("app", { manifests: { latest: { body: MANIFEST } }, blobs: [LAYER] });
 
 /** A clock that only moves when the client sleeps: backoff is all the time that passes. */

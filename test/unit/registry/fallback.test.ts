@@ -1,14 +1,14 @@
 // Endpoint order and fallback: docker.io mirrors before Docker Hub (reached here through a fetch
 // that routes https://registry-1.docker.io to a local fake), insecure HTTPS → HTTP, and what is
 // remembered between calls.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { DataLossError, NotFoundError, UnavailableError } from "../../../src/errors.ts";
 import { sha256Digest } from "../../../src/image/digest.ts";
 import { MediaType } from "../../../src/image/manifest.ts";
 import { RegistryClient } from "../../../src/registry/client.ts";
 import { DOCKER_HUB_URL } from "../../../src/registry/endpoints.ts";
-import { startFakeServer, type FakeServer, type Handler } from "./fake-server.ts";
-import { descriptorOf, rejection, repoHandler, testCtx, type TestCtx } from "./fixtures.ts";
+import { startFakeServer, type FakeServer } from "./fake-server.ts";
+import { descriptorOf, perTest, rejection, repoHandler } from "./fixtures.ts";
 import { hostileTest } from "../../helpers/adversarial.ts";
 
 const hostile = hostileTest("registry fault");
@@ -20,17 +20,7 @@ const CONFIG_DESC = descriptorOf(CONFIG, MediaType.OciConfig);
 const REPO = "library/busybox";
 const full = () => repoHandler(REPO, { manifests: { latest: { body: MANIFEST } }, blobs: [CONFIG] });
 
-const servers: FakeServer[] = [];
-const ctxs: TestCtx[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.stop();
-  for (const c of ctxs.splice(0)) c.cleanup();
-});
-function serve(handler: Handler): FakeServer {
-  const s = startFakeServer(handler);
-  servers.push(s);
-  return s;
-}
+const { serve, makeCtx } = perTest();
 
 /** A port nothing listens on. */
 function deadUrl(): string {
@@ -42,8 +32,7 @@ function deadUrl(): string {
 
 /** A ctx whose fetch sends Docker Hub requests (and any `routes`) to local servers, recording every URL. */
 function hubCtx(hub: FakeServer | null, mirrors: string[], routes: Record<string, string> = {}) {
-  const t = testCtx({ config: { registryMirrors: mirrors } });
-  ctxs.push(t);
+  const t = makeCtx({ config: { registryMirrors: mirrors } });
   const urls: string[] = [];
   const all: Record<string, string> = { ...routes };
   if (hub) all[DOCKER_HUB_URL] = hub.url;
@@ -131,8 +120,7 @@ describe("docker.io mirrors", () => {
 describe("insecure registries and loopback", () => {
   test("configured insecure registry: HTTPS first, then HTTP at once on a TLS failure", async () => {
     const plain = serve(repoHandler("app", { manifests: { latest: { body: MANIFEST } } }));
-    const t = testCtx({ config: { insecureRegistries: ["10.0.0.0/8"] } });
-    ctxs.push(t);
+    const t = makeCtx({ config: { insecureRegistries: ["10.0.0.0/8"] } });
     const seen: { url: string; tls: unknown }[] = [];
     t.ctx.fetch = (async (input: string | URL | Request, init?: BunFetchRequestInit) => {
       const url = String(input);
@@ -148,8 +136,7 @@ describe("insecure registries and loopback", () => {
   });
 
   hostile("a secure registry is only ever reached over verified HTTPS", async () => {
-    const t = testCtx();
-    ctxs.push(t);
+    const t = makeCtx();
     const seen: { url: string; tls: unknown }[] = [];
     t.ctx.fetch = (async (input: string | URL | Request, init?: BunFetchRequestInit) => {
       seen.push({ url: String(input), tls: init?.tls });
@@ -166,8 +153,7 @@ describe("insecure registries and loopback", () => {
 
   test("loopback: HTTP first; a 5xx there does not send us to HTTPS", async () => {
     const server = serve(() => ({ status: 503 }));
-    const t = testCtx();
-    ctxs.push(t);
+    const t = makeCtx();
     const urls: string[] = [];
     const real = t.ctx.fetch;
     t.ctx.fetch = ((input: string | URL | Request, init?: BunFetchRequestInit) => {
@@ -182,8 +168,7 @@ describe("insecure registries and loopback", () => {
 
   hostile("loopback with nothing listening: HTTP, then HTTPS, then the error", async () => {
     const host = deadUrl().slice("http://".length);
-    const t = testCtx();
-    ctxs.push(t);
+    const t = makeCtx();
     const client = new RegistryClient(t.ctx, { registry: host, repository: "app" });
     const err = await rejection(client.getManifest("latest"));
     expect(err).toBeInstanceOf(UnavailableError);

@@ -1,12 +1,13 @@
 // Shared pieces for the registry client tests: a Ctx on temp dirs with fast retries, and a
 // scripted registry (manifests, blobs with Range support) to put behind the fake server.
+import { afterEach } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createContext, DEFAULT_CONFIG_VALUES, type Ctx, type EngineConfig } from "../../../src/context.ts";
 import { sha256Digest } from "../../../src/image/digest.ts";
 import { MediaType, type Descriptor } from "../../../src/image/manifest.ts";
-import type { FakeReply, FakeRequest, Handler } from "./fake-server.ts";
+import { startFakeServer, type FakeReply, type FakeRequest, type FakeServer, type Handler } from "./fake-server.ts";
 
 export interface TestCtx {
   ctx: Ctx;
@@ -45,6 +46,32 @@ export function testCtx(over: Partial<Omit<Ctx, "config">> & { config?: Partial<
       fs.rmSync(root, { recursive: true, force: true });
       fs.rmSync(dockerConfigDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Fake servers and ctxs that last one test: what serve() starts is stopped, and what makeCtx() (or
+ * track()) holds is removed, after each test of the file that calls this.
+ */
+export function perTest(): { serve(handler: Handler): FakeServer; makeCtx(...args: Parameters<typeof testCtx>): TestCtx; track(t: TestCtx): TestCtx } {
+  const servers: FakeServer[] = [];
+  const ctxs: TestCtx[] = [];
+  afterEach(() => {
+    for (const s of servers.splice(0)) s.stop();
+    for (const c of ctxs.splice(0)) c.cleanup();
+  });
+  const track = (t: TestCtx) => {
+    ctxs.push(t);
+    return t;
+  };
+  return {
+    serve(handler) {
+      const s = startFakeServer(handler);
+      servers.push(s);
+      return s;
+    },
+    makeCtx: (...args) => track(testCtx(...args)),
+    track,
   };
 }
 

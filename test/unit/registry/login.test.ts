@@ -1,22 +1,11 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { UnauthenticatedError } from "../../../src/errors.ts";
 import { checkLogin } from "../../../src/registry/login.ts";
-import { startFakeServer, type FakeServer, type Handler } from "./fake-server.ts";
-import { testCtx, type TestCtx } from "./fixtures.ts";
+import type { Handler } from "./fake-server.ts";
+import { perTest } from "./fixtures.ts";
 
-const servers: FakeServer[] = [];
-const ctxs: TestCtx[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.stop();
-  for (const c of ctxs.splice(0)) c.cleanup();
-});
-function setup(handler: Handler) {
-  const server = startFakeServer(handler);
-  servers.push(server);
-  const t = testCtx();
-  ctxs.push(t);
-  return { server, t };
-}
+const { serve, makeCtx } = perTest();
+const setup = (handler: Handler) => ({ server: serve(handler), t: makeCtx() });
 const basicOf = (u: string, p: string) => `Basic ${btoa(`${u}:${p}`)}`;
 
 describe("checkLogin", () => {

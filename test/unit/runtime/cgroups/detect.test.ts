@@ -1,25 +1,21 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { UnavailableError } from "../../../../src/errors.ts";
 import { detectCgroups } from "../../../../src/runtime/cgroups/index.ts";
 import { discoverV1Hierarchies } from "../../../../src/runtime/cgroups/v1.ts";
-import { fakeV1, fakeV2, type FakeRoot } from "./fake.ts";
+import { fakeV1, fakeV2, removedAfterEach } from "./fake.ts";
 
-let fake: FakeRoot | undefined;
-afterEach(() => {
-  fake?.cleanup();
-  fake = undefined;
-});
+const keep = removedAfterEach();
 
 describe("detectCgroups", () => {
   test("v2 when the root has cgroup.controllers", () => {
-    fake = fakeV2();
+    const fake = keep(fakeV2());
     expect(detectCgroups(fake.root).version).toBe(2);
   });
 
   test("v1 on a hybrid host; the unified mount is not a v1 hierarchy", () => {
-    fake = fakeV1();
+    const fake = keep(fakeV1());
     expect(detectCgroups(fake.root).version).toBe(1);
     const hs = discoverV1Hierarchies(fake.root);
     expect(hs.map((h) => path.basename(h.dir))).toEqual(["blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd"]);
@@ -27,7 +23,7 @@ describe("detectCgroups", () => {
   });
 
   test("co-mounted controllers with symlinks are one hierarchy (cpu,cpuacct)", () => {
-    fake = fakeV1({ hierarchies: ["cpu,cpuacct", "memory"], unified: false });
+    const fake = keep(fakeV1({ hierarchies: ["cpu,cpuacct", "memory"], unified: false }));
     fs.symlinkSync("cpu,cpuacct", path.join(fake.root, "cpu"));
     fs.symlinkSync("cpu,cpuacct", path.join(fake.root, "cpuacct"));
     fs.writeFileSync(path.join(fake.root, "not-a-hierarchy"), "");
@@ -39,9 +35,9 @@ describe("detectCgroups", () => {
   });
 
   test("nothing mounted is Unavailable, naming the root", () => {
-    fake = fakeV1({ hierarchies: [], unified: false });
-    expect(() => detectCgroups(fake!.root)).toThrow(UnavailableError);
-    expect(() => detectCgroups(fake!.root)).toThrow(`Cannot use cgroups under ${fake.root}: no cgroup hierarchy is mounted there`);
-    expect(() => detectCgroups(path.join(fake!.root, "missing"))).toThrow(UnavailableError);
+    const fake = keep(fakeV1({ hierarchies: [], unified: false }));
+    expect(() => detectCgroups(fake.root)).toThrow(UnavailableError);
+    expect(() => detectCgroups(fake.root)).toThrow(`Cannot use cgroups under ${fake.root}: no cgroup hierarchy is mounted there`);
+    expect(() => detectCgroups(path.join(fake.root, "missing"))).toThrow(UnavailableError);
   });
 });

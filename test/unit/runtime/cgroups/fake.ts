@@ -2,6 +2,7 @@
 // v1 (hybrid, as on this host) or v2 mount. mkdir on a plain directory creates no control files,
 // so a test lays out tinydock/<id> beforehand with what the kernel would show in a fresh cgroup.
 // Recipe: the file lists of /sys/fs/cgroup/* on Debian 12 (v1 + unified) and of a v2 host.
+import { afterEach } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -107,4 +108,16 @@ export function fakeV2Cgroup(root: string, id: string, opts: { swap?: boolean; k
 
 export function read(p: string): string {
   return fs.readFileSync(p, "utf8");
+}
+
+/** What a test file keeps its fake roots with: each one passed through is removed after its test. */
+export function removedAfterEach(): <T extends FakeRoot>(f: T) => T {
+  const made: FakeRoot[] = [];
+  afterEach(() => {
+    for (const f of made.splice(0)) f.cleanup();
+  });
+  return (f) => {
+    made.push(f);
+    return f;
+  };
 }

@@ -1,21 +1,18 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { FailedPreconditionError, InvalidArgumentError, SyscallError } from "../../../../src/errors.ts";
 import { detectCgroups, DOCKER_DEVICE_RULES } from "../../../../src/runtime/cgroups/index.ts";
 import { discoverV1Hierarchies, planV1, SWAP_WARNING } from "../../../../src/runtime/cgroups/v1.ts";
 import { parseResources } from "../../../../src/runtime/resources.ts";
-import { fakeV1, fakeV1Cgroup, read, V1_UNLIMITED, type FakeRoot } from "./fake.ts";
+import { fakeV1, fakeV1Cgroup, read, V1_UNLIMITED, removedAfterEach, type FakeRoot } from "./fake.ts";
 
 const ID = "0123456789ab";
+const keep = removedAfterEach();
 let fake: FakeRoot | undefined;
-afterEach(() => {
-  fake?.cleanup();
-  fake = undefined;
-});
 
 function setup(opts: { memsw?: boolean; hierarchies?: string[] } = {}) {
-  fake = fakeV1(opts.hierarchies ? { hierarchies: opts.hierarchies } : {});
+  fake = keep(fakeV1(opts.hierarchies ? { hierarchies: opts.hierarchies } : {}));
   fakeV1Cgroup(fake.root, ID, opts);
   const manager = detectCgroups(fake.root, { settleMs: 100 });
   const at = (h: string, file: string) => path.join(fake!.root, h, "tinydock", ID, file);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { FailedPreconditionError, InternalError } from "../../../../src/errors.ts";
@@ -8,17 +8,14 @@ import { fakeSys } from "../../../../src/sys/fake.ts";
 import { detectCgroups } from "../../../../src/runtime/cgroups/index.ts";
 import { planV2, SWAP_WARNING_V2, SWAPPINESS_WARNING } from "../../../../src/runtime/cgroups/v2.ts";
 import { parseResources } from "../../../../src/runtime/resources.ts";
-import { fakeV2, fakeV2Cgroup, read, type FakeRoot } from "./fake.ts";
+import { fakeV2, fakeV2Cgroup, read, removedAfterEach, type FakeRoot } from "./fake.ts";
 
 const ID = "0123456789ab";
+const keep = removedAfterEach();
 let fake: FakeRoot | undefined;
-afterEach(() => {
-  fake?.cleanup();
-  fake = undefined;
-});
 
 function setup(opts: { swap?: boolean; kill?: boolean; controllers?: string; subtreeControl?: string } = {}) {
-  fake = fakeV2(opts);
+  fake = keep(fakeV2(opts));
   fakeV2Cgroup(fake.root, ID, opts);
   const sys = fakeSys();
   const manager = detectCgroups(fake.root, { settleMs: 100, sys });
