@@ -138,11 +138,43 @@ function failed(what: string, r: CommandResult, text?: string): never {
   throw err;
 }
 
-class IptablesFirewall implements Firewall {
+/**
+ * What both backends do the same way: publishing a container's ports and guarding 127.0.0.1 on a
+ * bridge are rules added to the live set (then route_localnet on), and UDP flows are forgotten
+ * through conntrack. The backends differ in how rules are read and written.
+ */
+abstract class RuleFirewall {
+  constructor(protected readonly host: Host) {}
+
+  /** Puts `rules` (not empty) in the live set. */
+  protected abstract addRules(rules: PortRule[], what: string): void;
+
+  publish(c: PublishedContainer): void {
+    this.add(containerRules(c), c.bridge, `publish the ports of ${c.id.slice(0, 12)}`);
+  }
+
+  guard(id: string, bridge: string): void {
+    this.add([localnetGuard(id, bridge)], bridge, `guard 127.0.0.1 on ${bridge}`);
+  }
+
+  private add(rules: PortRule[], bridge: string, what: string): void {
+    if (rules.length === 0) return;
+    this.addRules(rules, what);
+    this.host.sysctl(`net.ipv4.conf.${bridge}.route_localnet`, "1");
+  }
+
+  forgetUdpFlows(bindings: PortBinding[]): void {
+    return forgetUdpFlows(this.host, bindings);
+  }
+}
+
+class IptablesFirewall extends RuleFirewall implements Firewall {
   constructor(
     readonly backend: "iptables-legacy" | "iptables-nft",
-    private readonly host: Host,
-  ) {}
+    host: Host,
+  ) {
+    super(host);
+  }
 
   private state() {
     const r = this.host.run([`${this.backend}-save`]);
@@ -158,18 +190,8 @@ class IptablesFirewall implements Firewall {
     if (r.code !== 0) failed(`${what} (${this.backend}-restore)`, r, text);
   }
 
-  publish(c: PublishedContainer): void {
-    this.add(containerRules(c), c.bridge, `publish the ports of ${c.id.slice(0, 12)}`);
-  }
-
-  guard(id: string, bridge: string): void {
-    this.add([localnetGuard(id, bridge)], bridge, `guard 127.0.0.1 on ${bridge}`);
-  }
-
-  private add(rules: PortRule[], bridge: string, what: string): void {
-    if (rules.length === 0) return;
+  protected addRules(rules: PortRule[], what: string): void {
     this.restore(iptablesPublishText(rules, this.state()), what);
-    this.host.sysctl(`net.ipv4.conf.${bridge}.route_localnet`, "1");
   }
 
   remove(ids: Iterable<string>): void {
@@ -203,9 +225,6 @@ class IptablesFirewall implements Firewall {
     return iptablesIds(this.state());
   }
 
-  forgetUdpFlows(bindings: PortBinding[]): void {
-    return forgetUdpFlows(this.host, bindings);
-  }
 }
 
 /** `nft -j list table` output: its base chains with policy accept and no rule. */
@@ -224,9 +243,8 @@ export function emptyAcceptChains(json: string): Set<string> {
   return out;
 }
 
-class NftFirewall implements Firewall {
+class NftFirewall extends RuleFirewall implements Firewall {
   readonly backend = "nft" as const;
-  constructor(private readonly host: Host) {}
 
   private listing(): NftListing {
     const r = this.host.run(["nft", "-j", "-a", "list", "table", "ip", NFT_TABLE]);
@@ -244,19 +262,9 @@ class NftFirewall implements Firewall {
     if (r.code !== 0) failed(`${what} (nft -f)`, r, text);
   }
 
-  publish(c: PublishedContainer): void {
-    this.add(containerRules(c), c.bridge, `publish the ports of ${c.id.slice(0, 12)}`);
-  }
-
-  guard(id: string, bridge: string): void {
-    this.add([localnetGuard(id, bridge)], bridge, `guard 127.0.0.1 on ${bridge}`);
-  }
-
-  private add(rules: PortRule[], bridge: string, what: string): void {
-    if (rules.length === 0) return;
+  protected addRules(rules: PortRule[], what: string): void {
     const { tableExists, chains } = this.listing();
     this.apply(nftPublishText(rules, tableExists, chains), what);
-    this.host.sysctl(`net.ipv4.conf.${bridge}.route_localnet`, "1");
   }
 
   remove(ids: Iterable<string>): void {
@@ -270,9 +278,6 @@ class NftFirewall implements Firewall {
     return nftIds((this.listing()).rules);
   }
 
-  forgetUdpFlows(bindings: PortBinding[]): void {
-    return forgetUdpFlows(this.host, bindings);
-  }
 }
 
 export function createFirewall(backend: Backend, host: Host = localHost): Firewall {
