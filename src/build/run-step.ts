@@ -2,6 +2,7 @@
 // less the mount points the runtime made, becomes the layer.
 import fs from "node:fs";
 import path from "node:path";
+import { isMadeMountpoint, MOUNTPOINT_FILES } from "../rootfs/changes.ts";
 import { stepKey } from "./cachekey.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { BuildStepFailed } from "./request.ts";
@@ -47,21 +48,13 @@ export async function runStep(env: StepEnv, state: State, step: Extract<Step, { 
   }
 }
 
-/** The files the runtime bind-mounts over (and made, empty, in the upper dir when the image lacked them). */
-const MOUNTPOINT_FILES = ["etc/hostname", "etc/hosts", "etc/resolv.conf"];
-
 /**
  * The mount points a RUN's container got made in its upper dir are not the step's changes: empty
  * ones the image did not have go (and /etc with them when nothing else is in it), as BuildKit
  * removes its own.
  */
 export function pruneMountpoints(upper: string, lowers: readonly string[]): void {
-  for (const rel of MOUNTPOINT_FILES) {
-    const st = fs.lstatSync(path.join(upper, rel), { throwIfNoEntry: false });
-    if (!st?.isFile() || st.size !== 0) continue;
-    if (lowers.some((l) => fs.lstatSync(path.join(l, rel), { throwIfNoEntry: false }))) continue;
-    fs.unlinkSync(path.join(upper, rel));
-  }
+  for (const rel of MOUNTPOINT_FILES) if (isMadeMountpoint(upper, rel, lowers)) fs.unlinkSync(path.join(upper, rel));
   const etc = path.join(upper, "etc");
   if (fs.lstatSync(etc, { throwIfNoEntry: false })?.isDirectory() && fs.readdirSync(etc).length === 0 && !lowers.some((l) => fs.existsSync(path.join(l, "etc")))) fs.rmdirSync(etc);
 }

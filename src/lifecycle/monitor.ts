@@ -116,6 +116,17 @@ export function stoppingMarker(dir: string): string {
   return path.join(dir, "stopping");
 }
 
+/** `update --restart` on a container with a monitor: "NAME MAX\n", read at each end (monitor/run.c reload_policy). */
+export function restartPolicyFile(dir: string): string {
+  return path.join(dir, "restart-policy");
+}
+
+export function writeRestartPolicy(dir: string, p: RestartPolicy): void {
+  const file = restartPolicyFile(dir);
+  fs.writeFileSync(`${file}.tmp`, `${p.name} ${p.maximumRetryCount}\n`, { mode: 0o644 });
+  fs.renameSync(`${file}.tmp`, file);
+}
+
 export function readRunState(dir: string): RunState | undefined {
   return readJson<RunState>(runStatePath(dir));
 }

@@ -97,6 +97,8 @@ const HOST_CONFIG_RESOURCES: [keyof Resources, string][] = [
   ["cpusetCpus", "CpusetCpus"],
   ["cpusetMems", "CpusetMems"],
   ["pidsLimit", "PidsLimit"],
+  ["memoryReservation", "MemoryReservation"],
+  ["blkioWeight", "BlkioWeight"],
 ];
 
 /**

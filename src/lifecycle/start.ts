@@ -9,7 +9,7 @@ import { decodePlan } from "../runtime/encode.ts";
 import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
-import { readRunState, startDetached, type Detached } from "./monitor.ts";
+import { readRunState, restartPolicyFile, startDetached, type Detached } from "./monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts } from "./network-setup.ts";
 import { deviceCgroupRulesFromHostConfig, devicesFromHostConfig, resourcesFromHostConfig } from "./record.ts";
 import { detachedRequest, planFile } from "./run.ts";
@@ -65,6 +65,8 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
         mountShareableShm(ctx, dir, typeof size === "number" && size > 0 ? size : undefined);
       }
       fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });
+      // The new monitor takes the record's policy (-r), which an `update` wrote too.
+      fs.rmSync(restartPolicyFile(dir), { force: true });
       const d = await startDetached(ctx, detachedRequest(ctx, rec, dir, plan, plan.cgroupProcs));
       return { id: rec.id, alreadyRunning: false, ...d };
     } catch (err) {

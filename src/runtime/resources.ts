@@ -21,6 +21,10 @@ export interface Resources {
   cpusetMems?: string;
   /** A number of tasks; -1 = unlimited. */
   pidsLimit?: number;
+  /** Bytes: the soft limit (memory.soft_limit_in_bytes / memory.low). */
+  memoryReservation?: number;
+  /** 10–1000 (blkio.weight; v2 converts it to io.weight with blkioToIoWeight). */
+  blkioWeight?: number;
 }
 
 /** The flags as the CLI hands them over: strings, or numbers when yargs parsed them (maybe NaN). */
@@ -65,7 +69,7 @@ function integer(flag: string, input: string): number {
 }
 
 /** --cpus as Docker's ParseCPUs: an exact decimal → nano-CPUs (as bigint, so nothing rounds). */
-function parseNanoCpus(input: string): bigint {
+export function parseNanoCpus(input: string): bigint {
   const m = /^(\d*)(?:\.(\d*))?$/.exec(input);
   if (!m || (m[1] === "" && (m[2] ?? "") === "")) fail("cpus", input, "not a decimal number of CPUs like 0.5 or 2");
   const frac = (m[2] ?? "").replace(/0+$/, "");
@@ -74,7 +78,7 @@ function parseNanoCpus(input: string): bigint {
 }
 
 /** "0-1,3" as Docker's parsers.ParseUintList; returns the highest number named. */
-function parseUintList(flag: string, input: string): number {
+export function parseUintList(flag: string, input: string): number {
   let max = -1;
   for (const part of input.split(",")) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
@@ -165,6 +169,11 @@ export function parseResources(flags: ResourceFlags, hostCpus: number): Resource
     r.pidsLimit = n <= 0 ? -1 : n; // Docker: 0 or -1 (any n ≤ 0) is unlimited
   }
   return r;
+}
+
+/** blkio.weight → cgroup v2 io.weight, as runc's ConvertBlkIOToIOWeightValue. */
+export function blkioToIoWeight(weight: number): number {
+  return 1 + Math.floor(((weight - 10) * 9999) / 990);
 }
 
 /** cpu.shares → cgroup v2 cpu.weight, as runc's ConvertCPUSharesToCgroupV2Value. */

@@ -1,5 +1,5 @@
 // Fuzzing of the parsers behind `run`'s and the other verbs' flags: -p, -v, --mount, --tmpfs,
-// --ulimit, memory and other sizes, --cpus and friends, -e/--env-file, -u, --platform, --restart,
+// --ulimit, memory and other sizes, --cpus and friends (run's and update's), -e/--env-file, -u, --platform, --restart,
 // --log-opt, -l, --add-host, --network, --cap-add, signals, `cp` arguments, `ps --filter`,
 // `logs --since`, and the fast argv parsers of `run` and `ps`. Every input either parses or throws
 // one of src/errors.ts's kinds, within a second. Seeded; counts go to the adversarial tally.
@@ -21,6 +21,7 @@ import { parsePortFilter, parsePortSpec } from "../../src/network/portspec.ts";
 import { parseCidr } from "../../src/network/subnet.ts";
 import { parseCapability } from "../../src/runtime/capabilities.ts";
 import { parseEnvArg, parseEnvFile } from "../../src/runtime/env.ts";
+import { parseResourceUpdate } from "../../src/runtime/resource-update.ts";
 import { parseMemoryBytes, parseResources } from "../../src/runtime/resources.ts";
 import { parseUlimit } from "../../src/runtime/ulimit.ts";
 import { parseGroup, parsePasswd, resolveUser } from "../../src/runtime/user.ts";
@@ -79,6 +80,15 @@ describe("fuzz: flag parsers throw only typed errors", () => {
     });
     fuzz("resource flags", flags, RUNS, (f) => {
       typedOrNothing(f, () => parseResources(f, 2));
+    });
+    // `update`'s: what parses is written into cgroup files as it is, so it must be one plain value.
+    const text = fc.oneof(size, tokens([...NUMBERS, ...JUNK, ",", "-", "\n", "+memory", " "], 8));
+    const keys = ["memory", "memorySwap", "memoryReservation", "cpus", "cpuShares", "cpuPeriod", "cpuQuota", "cpusetCpus", "cpusetMems", "pidsLimit", "blkioWeight"] as const;
+    const updates = fc.record(Object.fromEntries(keys.map((k) => [k, text])) as Record<(typeof keys)[number], fc.Arbitrary<string>>, { requiredKeys: [] });
+    fuzz("update's resource flags", updates, RUNS, (f) => {
+      let parsed: object = {};
+      typedOrNothing(f, () => (parsed = parseResourceUpdate(f, 2)));
+      for (const v of Object.values(parsed)) expect(String(v)).toMatch(/^-?[0-9][0-9,-]*$/);
     });
   }, 30_000);
 

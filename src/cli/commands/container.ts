@@ -2,8 +2,10 @@
 // hidden `container cleanup <id>` the supervisor runs when a container ends for good.
 import type { CommandSpec, Io } from "../command.ts";
 import { attach } from "./attach.ts";
+import { commit } from "./commit.ts";
 import { cp } from "./cp.ts";
 import { create } from "./create.ts";
+import { diff } from "./diff.ts";
 import { exec } from "./exec.ts";
 import { exportCmd } from "./export.ts";
 import { containerExists } from "./exists.ts";
@@ -22,6 +24,7 @@ import { stats } from "./stats.ts";
 import { stop } from "./stop.ts";
 import { top } from "./top.ts";
 import { unpause } from "./unpause.ts";
+import { update } from "./update.ts";
 import { wait } from "./wait.ts";
 
 /** Docker's [y/N] prompt, answered from stdin; anything but y/yes is no. */
@@ -80,4 +83,7 @@ export const containerSubcommands: CommandSpec[] = [
   run,
   start,
   containerExists,
+  commit,
+  diff,
+  update,
 ];

@@ -3,6 +3,7 @@
 import type { CommandSpec } from "../command.ts";
 import { confirm } from "./container.ts";
 import { systemDf } from "./df.ts";
+import { events } from "./events.ts";
 import { info } from "./info.ts";
 
 const prune: CommandSpec = {
@@ -48,4 +49,4 @@ const prune: CommandSpec = {
   },
 };
 
-export const systemSubcommands: CommandSpec[] = [prune, systemDf, info];
+export const systemSubcommands: CommandSpec[] = [prune, systemDf, info, events];

@@ -43,6 +43,11 @@ export interface Cgroup {
   /** v2: memory.events oom_kill > 0; v1: memory.oom_control oom_kill > 0. */
   oomKilled(): boolean;
   stats(): CgroupStats;
+  /**
+   * `update`: writes the limits `r` sets into the cgroup as it is (enabling a v2 controller it lacks),
+   * v1's memory and memory+swap in the order the kernel takes them; returns what it left out.
+   */
+  update(r: Resources): string[];
   /** Every process in the cgroup (and cgroups below it), sorted. */
   pids(): number[];
   /** Kills what is left (v2: cgroup.kill when present; else freeze, SIGKILL each pid, thaw), then
@@ -85,8 +90,10 @@ export interface CgroupPlan {
  */
 export function neededControllers(r: Resources, swappiness: boolean): [string, string][] {
   const out: [string, string][] = [];
-  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0 || (swappiness && r.memorySwappiness !== undefined)) out.push(["memory", "memory limit"]);
-  if (r.cpuQuota !== undefined || r.cpuShares !== undefined) out.push(["cpu", "CPU limit"]);
+  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0 || r.memoryReservation !== undefined || (swappiness && r.memorySwappiness !== undefined)) {
+    out.push(["memory", "memory limit"]);
+  }
+  if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined || r.cpuShares !== undefined) out.push(["cpu", "CPU limit"]);
   if (r.cpusetCpus !== undefined || r.cpusetMems !== undefined) out.push(["cpuset", "cpuset"]);
   if (r.pidsLimit !== undefined && r.pidsLimit > 0) out.push(["pids", "pids limit"]);
   return out;
@@ -105,6 +112,9 @@ export interface CgroupVersion {
   prepare(id: string, r: Resources, opts: CreateOptions): () => string[];
   list(): string[];
 }
+
+/** Docker's warning when the host cannot take --blkio-weight (the limit is left out). */
+export const BLKIO_WEIGHT_WARNING = "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.";
 
 /** A manager over one version: ids checked, and a create that fails half-way destroys what it made. */
 export function cgroupManager(v: CgroupVersion): CgroupManager {

@@ -7,6 +7,7 @@ import { dirNames } from "../../atomic.ts";
 import { errnoCode, FailedPreconditionError, UnavailableError } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
 import {
+  BLKIO_WEIGHT_WARNING,
   CGROUP_PARENT,
   cgroupManager,
   type Cgroup,
@@ -119,26 +120,41 @@ export function planV1(input: V1PlanInput): CgroupPlan {
     put(cpusetDir, "cpuset.mems", r.cpusetMems ?? parentMems);
   }
 
-  const memory = dirOf("memory");
-  if (r.memory !== undefined) put(memory, "memory.limit_in_bytes", r.memory);
-  // After memory.limit_in_bytes: the kernel keeps memsw ≥ memory at every step.
-  if (r.memorySwap !== undefined) put(memory, "memory.memsw.limit_in_bytes", r.memorySwap, SWAP_WARNING);
-  if (r.memorySwappiness !== undefined) put(memory, "memory.swappiness", r.memorySwappiness);
-
-  const cpu = dirOf("cpu");
-  if (r.cpuQuota !== undefined) {
-    put(cpu, "cpu.cfs_period_us", r.cpuPeriod ?? 100_000);
-    put(cpu, "cpu.cfs_quota_us", r.cpuQuota);
-  }
-  if (r.cpuShares !== undefined) put(cpu, "cpu.shares", r.cpuShares);
-
-  if (r.pidsLimit !== undefined) put(dirOf("pids"), "pids.max", r.pidsLimit > 0 ? r.pidsLimit : "max");
-
+  writes.push(...limitWritesV1(dirOf, r));
   const devices = dirOf("devices");
   if (!input.allDevices) {
     for (const d of [...DOCKER_DEVICE_RULES, ...(input.devices ?? [])]) put(devices, d.allow ? "devices.allow" : "devices.deny", d.rule);
   }
   return { writes, warnings: [] };
+}
+
+/**
+ * The writes of the memory, CPU, pids and blkio limits `r` sets. `memswNow`: the cgroup's memory+swap
+ * limit now; the kernel keeps memsw ≥ memory at every step, so a memory limit above it goes after
+ * the new memsw limit, else before.
+ */
+export function limitWritesV1(dirOf: (controller: string) => string | undefined, r: Resources, memswNow = Infinity): CgroupWrite[] {
+  const writes: CgroupWrite[] = [];
+  const put = (dir: string | undefined, file: string, value: string | number, ifMissing?: string) => {
+    if (dir === undefined) return;
+    writes.push({ file: path.join(dir, file), value: String(value), ...(ifMissing ? { ifMissing } : {}) });
+  };
+  const memory = dirOf("memory");
+  const swapFirst = r.memory !== undefined && r.memorySwap !== undefined && r.memory > memswNow;
+  if (swapFirst) put(memory, "memory.memsw.limit_in_bytes", r.memorySwap!, SWAP_WARNING);
+  if (r.memory !== undefined) put(memory, "memory.limit_in_bytes", r.memory);
+  if (r.memorySwap !== undefined && !swapFirst) put(memory, "memory.memsw.limit_in_bytes", r.memorySwap, SWAP_WARNING);
+  if (r.memoryReservation !== undefined) put(memory, "memory.soft_limit_in_bytes", r.memoryReservation);
+  if (r.memorySwappiness !== undefined) put(memory, "memory.swappiness", r.memorySwappiness);
+
+  const cpu = dirOf("cpu");
+  if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined) put(cpu, "cpu.cfs_period_us", r.cpuPeriod ?? 100_000);
+  if (r.cpuQuota !== undefined) put(cpu, "cpu.cfs_quota_us", r.cpuQuota);
+  if (r.cpuShares !== undefined) put(cpu, "cpu.shares", r.cpuShares);
+
+  if (r.pidsLimit !== undefined) put(dirOf("pids"), "pids.max", r.pidsLimit > 0 ? r.pidsLimit : "max");
+  if (r.blkioWeight !== undefined) put(dirOf("blkio"), "blkio.weight", r.blkioWeight, BLKIO_WEIGHT_WARNING);
+  return writes;
 }
 
 class V1Cgroup implements Cgroup {
@@ -147,6 +163,7 @@ class V1Cgroup implements Cgroup {
   private readonly dirs: string[];
 
   constructor(
+    private readonly root: string,
     private readonly hierarchies: V1Hierarchy[],
     readonly id: string,
     private readonly settleMs: number,
@@ -185,6 +202,19 @@ class V1Cgroup implements Cgroup {
       pids: pidsText === undefined ? this.pids().length : parseLimitValue(pidsText, "pids.current"),
       cpuUsageNs: cpuText === undefined ? 0 : parseLimitValue(cpuText, "cpuacct.usage"),
     };
+  }
+
+  update(r: Resources): string[] {
+    checkV1Controllers(this.root, this.hierarchies, r);
+    const memory = this.dirOf("memory");
+    const memsw = memory === undefined ? undefined : readControl(path.join(memory, "memory.memsw.limit_in_bytes"));
+    const writes = limitWritesV1((c) => this.dirOf(c), r, memsw === undefined ? Infinity : parseLimitValue(memsw, "memory.memsw.limit_in_bytes"));
+    const cpuset = this.dirOf("cpuset");
+    if (cpuset !== undefined && r.cpusetCpus !== undefined) writes.push({ file: path.join(cpuset, "cpuset.cpus"), value: r.cpusetCpus });
+    if (cpuset !== undefined && r.cpusetMems !== undefined) writes.push({ file: path.join(cpuset, "cpuset.mems"), value: r.cpusetMems });
+    const warnings = applyWrites(writes);
+    if (r.blkioWeight !== undefined && this.dirOf("blkio") === undefined && !warnings.includes(BLKIO_WEIGHT_WARNING)) warnings.push(BLKIO_WEIGHT_WARNING);
+    return warnings;
   }
 
   pids(): number[] {
@@ -273,7 +303,7 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
   return cgroupManager({
     version: 1,
     root,
-    open: (id) => new V1Cgroup(hierarchies, id, settleMs),
+    open: (id) => new V1Cgroup(root, hierarchies, id, settleMs),
     prepare(id, r, opts) {
       checkV1Controllers(root, hierarchies, r);
       return () => {

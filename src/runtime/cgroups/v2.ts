@@ -4,8 +4,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { FailedPreconditionError, InternalError } from "../../errors.ts";
-import { sharesToWeight, type Resources } from "../resources.ts";
+import { blkioToIoWeight, sharesToWeight, type Resources } from "../resources.ts";
 import {
+  BLKIO_WEIGHT_WARNING,
   CGROUP_PARENT,
   cgroupManager,
   type Cgroup,
@@ -67,7 +68,11 @@ export interface V2PlanInput {
 export function planV2(input: V2PlanInput): CgroupPlan {
   const { root, id, resources: r, available } = input;
   checkV2Controllers(root, available, r);
-  const wanted = new Set([...neededControllers(r, false).map(([c]) => c), ...ALWAYS.filter((c) => available.includes(c))]);
+  const wanted = new Set([
+    ...neededControllers(r, false).map(([c]) => c),
+    ...ALWAYS.filter((c) => available.includes(c)),
+    ...(r.blkioWeight !== undefined && available.includes("io") ? ["io"] : []),
+  ]);
   const ordered = [...wanted].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
   const parent = path.join(root, CGROUP_PARENT);
   const dir = path.join(parent, id);
@@ -85,12 +90,14 @@ export function planV2(input: V2PlanInput): CgroupPlan {
   if (r.memory !== undefined) put("memory.max", r.memory);
   // v2 limits swap alone: memory.swap.max = (memory+swap) − memory.
   if (r.memorySwap !== undefined) put("memory.swap.max", r.memorySwap < 0 ? "max" : r.memorySwap - (r.memory ?? 0), SWAP_WARNING_V2);
+  if (r.memoryReservation !== undefined) put("memory.low", r.memoryReservation);
   if (r.memorySwappiness !== undefined) warnings.push(SWAPPINESS_WARNING);
-  if (r.cpuQuota !== undefined) put("cpu.max", `${r.cpuQuota} ${r.cpuPeriod ?? 100_000}`);
+  if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined) put("cpu.max", `${r.cpuQuota === undefined || r.cpuQuota < 0 ? "max" : r.cpuQuota} ${r.cpuPeriod ?? 100_000}`);
   if (r.cpuShares !== undefined) put("cpu.weight", sharesToWeight(r.cpuShares));
   if (r.cpusetCpus !== undefined) put("cpuset.cpus", r.cpusetCpus);
   if (r.cpusetMems !== undefined) put("cpuset.mems", r.cpusetMems);
   if (r.pidsLimit !== undefined) put("pids.max", r.pidsLimit > 0 ? r.pidsLimit : "max");
+  if (r.blkioWeight !== undefined) put("io.weight", `default ${blkioToIoWeight(r.blkioWeight)}`, BLKIO_WEIGHT_WARNING);
   return { writes, warnings };
 }
 
@@ -136,6 +143,18 @@ class V2Cgroup implements Cgroup {
 
   pids(): number[] {
     return [...new Set(pidsBelow(this.dir))].sort((a, b) => a - b);
+  }
+
+  update(r: Resources): string[] {
+    const plan = planV2({
+      root: this.root,
+      id: this.id,
+      resources: r,
+      available: controllers(path.join(this.root, "cgroup.controllers")),
+      rootEnabled: controllers(path.join(this.root, "cgroup.subtree_control")),
+      parentEnabled: controllers(path.join(this.root, CGROUP_PARENT, "cgroup.subtree_control")),
+    });
+    return [...plan.warnings, ...applyWrites(plan.writes)];
   }
 
   destroy(): void {

@@ -102,6 +102,28 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
   if ((o->always || o->on_failure) && !backoff.n) die(2); /* a policy that restarts needs its schedule */
 }
 
+/* `update --restart`: DIR/restart-policy ("NAME MAX\n", src/lifecycle/monitor.ts writeRestartPolicy)
+ * replaces -r/-R from the next end on, as Docker's restart manager takes a new policy at once. A
+ * policy that restarts needs the back-off schedule, which the CLI always passes (-B). */
+static void reload_policy(struct run_opts *o)
+{
+  char p[PATHMAX], buf[64];
+  copy(p, PATHMAX, dir, "/restart-policy");
+  long fd = S(SYS_openat, AT_FDCWD, p, O_RDONLY | O_CLOEXEC), r;
+  if (fd < 0) return;
+  r = S(SYS_read, fd, buf, sizeof buf - 1);
+  S(SYS_close, fd);
+  if (r <= 0) return;
+  buf[r] = 0;
+  char *sp = buf;
+  while (*sp && *sp != ' ') sp++;
+  if (*sp != ' ') return;
+  *sp = 0;
+  o->always = backoff.n && (streq(buf, "always") || streq(buf, "unless-stopped"));
+  o->on_failure = backoff.n && streq(buf, "on-failure");
+  o->max_retries = parse_u64(sp + 1);
+}
+
 /* Out of the CLI's session and terminal: its end (or a Ctrl-C there) must not end us; and out of
  * its working directory, which we would otherwise keep busy for as long as the container lives.
  * SIGTERM (a shutdown, a `kill` of the monitor) is passed on to the container, which then ends as
@@ -314,6 +336,7 @@ static int run_mode(int argc, char **argv, char **envp)
       code = supervise(pidfd, sigfd, out, &terminated);
     }
     record_end(code, oom0);
+    reload_policy(&o);
     if (!should_restart(&o, code, terminated)) break;
     if (!wait_restart(next_delay(monotonic_ms() - began), sigfd, &terminated)) break;
     st.restartCount++;

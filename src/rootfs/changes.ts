@@ -1,0 +1,97 @@
+// `docker diff`: an overlay upper dir's changes against its lower layers, as Docker's overlay2
+// driver lists them (moby pkg/archive changes() with overlayDeletedFile), in the same walk order:
+// a whiteout is D, an opaque directory D (its contents then A or C each), anything else A unless a
+// lower has that path, then C; a directory that differs from its lower in neither size, mode nor
+// mtime is no change by itself, but the parent of an A or D is C once, right before it.
+// The upper dir is read by walkUpper, the walker commit and export use.
+import fs from "node:fs";
+import path from "node:path";
+import type { Sys } from "../sys/sys.ts";
+import { parseWhiteout, WHITEOUT_OPAQUE } from "./whiteout.ts";
+import { isWhiteoutStat, walkUpper } from "./writelayer.ts";
+
+export type ChangeKind = "A" | "C" | "D";
+
+export interface Change {
+  kind: ChangeKind;
+  /** Absolute in the container: "/etc/passwd". */
+  path: string;
+}
+
+/** The files the runtime bind-mounts over, made empty in the upper dir when the image lacks them. */
+export const MOUNTPOINT_FILES = ["etc/hostname", "etc/hosts", "etc/resolv.conf"];
+
+/**
+ * Whether `rel` is one of those mount points as the runtime made it: an empty file no lower has.
+ * Docker keeps them in a layer of their own under the container's (its "-init" layer), so they are
+ * not the container's changes.
+ */
+export function isMadeMountpoint(upper: string, rel: string, lowers: readonly string[]): boolean {
+  if (!MOUNTPOINT_FILES.includes(rel)) return false;
+  const st = fs.lstatSync(path.join(upper, rel), { throwIfNoEntry: false });
+  return st !== undefined && st.isFile() && st.size === 0 && !lowers.some((l) => fs.lstatSync(path.join(l, rel), { throwIfNoEntry: false }));
+}
+
+/** The stat Docker's os.Stat gives (symlinks followed), or undefined when nothing is there. */
+function statIn(dir: string, rel: string): fs.BigIntStats | undefined {
+  try {
+    return fs.statSync(path.join(dir, rel), { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Go's sameFsTime: equal, or the same second with either side's nanoseconds 0 (tar has none). */
+function sameTime(a: bigint, b: bigint): boolean {
+  const s = 1_000_000_000n;
+  return a === b || (a / s === b / s && (a % s === 0n || b % s === 0n));
+}
+
+/** The changes of upper dir `upper` over `lowers` (directories, topmost first), in Docker's order. */
+export function upperChanges(sys: Sys, upper: string, lowers: readonly string[]): Change[] {
+  const entries: string[] = [];
+  walkUpper(sys, upper, (e) => entries.push(e.name));
+  const made = new Set(MOUNTPOINT_FILES.filter((rel) => isMadeMountpoint(upper, rel, lowers)));
+  // Where the runtime made mount points, the directory's mtime is the runtime's, not the
+  // container's: as against Docker's init layer, only its mode can tell a change.
+  const initDirs = new Set([...made].map((rel) => path.posix.dirname(rel)));
+  const opaque = new Set(entries.filter((n) => path.posix.basename(n) === WHITEOUT_OPAQUE).map((n) => path.posix.dirname(n)));
+  const out: Change[] = [];
+  const changedDirs = new Set<string>();
+  for (const name of entries) {
+    const rel = name.replace(/\/$/, "");
+    const base = path.posix.basename(rel);
+    if (base === WHITEOUT_OPAQUE || made.has(rel)) continue;
+    // walkUpper names a whiteout `.wh.<name>`; the upper dir holds it as <name>.
+    const wh = parseWhiteout(base);
+    const hidden = wh?.kind === "remove" ? path.posix.join(path.posix.dirname(rel), wh.name) : undefined;
+    const whiteout = hidden !== undefined ? fs.lstatSync(path.join(upper, hidden), { throwIfNoEntry: false }) : undefined;
+    const realRel = whiteout && isWhiteoutStat(whiteout) ? hidden! : rel;
+    // A running container may remove what the walk saw.
+    const st = fs.lstatSync(path.join(upper, realRel), { bigint: true, throwIfNoEntry: false });
+    if (!st) continue;
+    const isDir = st.isDirectory();
+    let kind: ChangeKind | undefined;
+    if (realRel !== rel || (isDir && opaque.has(rel))) {
+      kind = "D";
+    } else {
+      let lower: fs.BigIntStats | undefined;
+      for (const l of lowers) if ((lower = statIn(l, rel))) break;
+      if (!lower) kind = "A";
+      else if (!(isDir && lower.isDirectory())) kind = "C";
+      else if (initDirs.has(rel) ? st.mode !== lower.mode : st.size !== lower.size || st.mode !== lower.mode || !sameTime(st.mtimeNs, lower.mtimeNs)) kind = "C";
+    }
+    if (kind === undefined) continue;
+    const abs = `/${realRel}`;
+    if (isDir) changedDirs.add(abs);
+    if (kind !== "C") {
+      const parent = path.posix.dirname(abs);
+      if (parent !== "/" && !changedDirs.has(parent)) {
+        out.push({ kind: "C", path: parent });
+        changedDirs.add(parent);
+      }
+    }
+    out.push({ kind, path: abs });
+  }
+  return out;
+}
