@@ -8,7 +8,7 @@ import { FailedPreconditionError } from "../errors.ts";
 import { atPath, BENEATH, copyFd, createFileAt, ensureDirAt, IN_ROOT, lstatAt, O_CLOEXEC, openDirAt, openFileAt, symlinkAt } from "../rootfs/beneath.ts";
 import type { Sys } from "../sys/sys.ts";
 import { isIgnored, type IgnorePattern } from "./dockerignore.ts";
-import { isWhiteoutStat } from "../rootfs/writelayer.ts";
+import { isWhiteoutNode } from "../rootfs/whiteout.ts";
 
 export interface CopyInto {
   sys: Sys;
@@ -26,7 +26,7 @@ export function statInLayers(lowers: readonly string[], p: string): fs.Stats | u
   for (const top of lowers) {
     const st = fs.lstatSync(path.join(top, ...parts), { throwIfNoEntry: false });
     if (!st) continue;
-    if (isWhiteoutStat(st)) return undefined;
+    if (isWhiteoutNode(st)) return undefined;
     return st;
   }
   return undefined;

@@ -109,7 +109,7 @@ function lowerDir(ctx: Ctx, imageId: string): string {
     const { loadImage } = require("../store/images.ts") as typeof import("../store/images.ts");
     const layout = storeLayout(ctx.root);
     const image = loadImage(layout, imageId);
-    return image ? lowerLinks(layout, image).map((l) => path.join(layout.root, l)).join(":") : "";
+    return image ? lowerLinks(layout, image).map((l) => layout.link(l)).join(":") : "";
   } catch {
     return "";
   }

@@ -8,7 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Sys } from "../sys/sys.ts";
 import { parseWhiteout, WHITEOUT_OPAQUE } from "./whiteout.ts";
-import { isWhiteoutStat, walkUpper } from "./writelayer.ts";
+import { walkUpper } from "./writelayer.ts";
+import { isWhiteoutNode } from "./whiteout.ts";
 
 export type ChangeKind = "A" | "C" | "D";
 
@@ -66,7 +67,7 @@ export function upperChanges(sys: Sys, upper: string, lowers: readonly string[])
     const wh = parseWhiteout(base);
     const hidden = wh?.kind === "remove" ? path.posix.join(path.posix.dirname(rel), wh.name) : undefined;
     const whiteout = hidden !== undefined ? fs.lstatSync(path.join(upper, hidden), { throwIfNoEntry: false }) : undefined;
-    const realRel = whiteout && isWhiteoutStat(whiteout) ? hidden! : rel;
+    const realRel = whiteout && isWhiteoutNode(whiteout) ? hidden! : rel;
     // A running container may remove what the walk saw.
     const st = fs.lstatSync(path.join(upper, realRel), { bigint: true, throwIfNoEntry: false });
     if (!st) continue;

@@ -9,7 +9,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import type { Sys } from "../sys/sys.ts";
 import { END_BLOCKS, encodeHeader, padding, type TarWriteEntry } from "./tarwriter.ts";
-import { isOverlayXattr, OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./whiteout.ts";
+import { isOverlayXattr, isWhiteoutNode, OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./whiteout.ts";
 
 export interface LayerWriteOptions {
   sys: Sys;
@@ -39,10 +39,6 @@ function minor(rdev: number): number {
   return (lo & 0xff) | ((lo >>> 12) & 0xfff00);
 }
 
-/** A whiteout node in an overlay upper dir: a character device 0:0. */
-export function isWhiteoutStat(st: fs.Stats): boolean {
-  return st.isCharacterDevice() && st.rdev === 0;
-}
 
 /**
  * The entries of `dir` as tar entries in order (parents before children, names sorted), passed to
@@ -72,7 +68,7 @@ export function walkUpper(sys: Sys, dir: string, emit: (e: TarWriteEntry, conten
       const r = rel ? `${rel}/${name}` : name;
       const st = fs.lstatSync(p);
       const base = { uid: st.uid, gid: st.gid, mtime: clamp(Math.floor(st.mtimeMs / 1000)), size: 0 };
-      if (isWhiteoutStat(st)) {
+      if (isWhiteoutNode(st)) {
         const wh = rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`;
         emit({ ...base, name: wh, type: "file", mode: 0 });
         continue;

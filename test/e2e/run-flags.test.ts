@@ -221,6 +221,8 @@ describe("inspect shows how the container was run", () => {
     expect(j.GraphDriver.Name).toBe("overlay2");
     expect(Object.keys(j.GraphDriver.Data).sort()).toEqual(["LowerDir", "MergedDir", "UpperDir", "WorkDir"]);
     expect(j.GraphDriver.Data.LowerDir).not.toBe("");
+    // Each lower is a directory on the host (a layer's diff), as Docker's overlay2 lists them.
+    for (const dir of (j.GraphDriver.Data.LowerDir as string).split(":")) expect(fs.statSync(dir).isDirectory()).toBe(true);
     T(["rm", "-f", "shape"]);
   });
   test("a running container's published port shows HostIp 0.0.0.0; an unset limit is Docker's zero", () => {
