@@ -17,6 +17,7 @@ import { parseLabels, parseLogOpts, parseRestartPolicy } from "../lifecycle/run-
 import { parseNamespaceModes } from "../lifecycle/run/namespaces.ts";
 import { openTtySession } from "../lifecycle/tty.ts";
 import { relayStdio } from "../lifecycle/stdio-relay.ts";
+import { checkAttachTty } from "../terminal.ts";
 import { cloexecPipe, isTerminal } from "../sys/ffi.ts";
 import os from "node:os";
 
@@ -170,6 +171,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
   {
     const req = await buildRunRequest(ctx, argv, h);
     await h.adjust?.(req);
+    if (!req.lifetime.detach) checkAttachTty(req.process.interactive, req.process.tty, isTerminal(0));
     const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
     if (req.lifetime.detach) {
       const d = await withCidfile(cid, () => runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }));

@@ -2,6 +2,7 @@
 // puts its own terminal in raw mode (with -i) and passes window sizes on, as `docker run -it` does.
 import fs from "node:fs";
 import type { Sys } from "../sys/sys.ts";
+import { makeRaw } from "./raw-terminal.ts";
 
 export interface TtySession {
   /** The slave end, for the container's stdio. */
@@ -38,7 +39,7 @@ export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
     logCopy = -1;
   };
   let slaveOpen = true;
-  let raw = false;
+  let restoreTerminal = () => {};
   let closed = false;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -63,10 +64,7 @@ export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
       logFeed = -1;
       if (opts.out.isTTY) process.on("SIGWINCH", resize);
       if (opts.interactive) {
-        if (opts.in.isTTY) {
-          opts.in.setRawMode(true);
-          raw = true;
-        }
+        if (opts.in.isTTY) restoreTerminal = makeRaw(sys, 0); // process.stdin
         opts.in.on("data", onInput);
         opts.in.resume();
       }
@@ -99,7 +97,7 @@ export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
       process.off("SIGWINCH", resize);
       opts.in.off("data", onInput);
       if (opts.interactive) opts.in.pause();
-      if (raw) opts.in.setRawMode(false);
+      restoreTerminal();
       if (slaveOpen) fs.closeSync(slave);
       closeLogCopy();
       if (logFeed >= 0) fs.closeSync(logFeed);

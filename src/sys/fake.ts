@@ -130,6 +130,11 @@ export function fakeSys(): FakeSys {
       return { master: 100, slave: 101 };
     },
     setWinsize: (...args) => record("setWinsize", args),
+    getTermios(fd) {
+      record("getTermios", [fd]);
+      return new Uint8Array(36);
+    },
+    setTermios: (...args) => record("setTermios", args),
     nextSpawn(behaviour) {
       spawns.push(behaviour);
     },

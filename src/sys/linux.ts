@@ -5,6 +5,7 @@ import { deferred } from "./deferred.ts";
 import { startEarly } from "./early.ts";
 import { cstr, errno, errnoName, initLib, lib, ptrOf } from "./ffi.ts";
 import { readEvents } from "./protocol.ts";
+import { TERMIOS_SIZE } from "./termios.ts";
 import { LOCK_NB, MS, mountFlagNames, RESOLVE, type ContainerProcess, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
@@ -15,6 +16,8 @@ const TIOCGPTN = 0x80045430;
 const TIOCGPTPEER = 0x5441;
 const O_CLOEXEC = 0o2000000;
 const TIOCSWINSZ = 0x5414;
+const TCGETS = 0x5401;
+const TCSETS = 0x5402;
 const EWOULDBLOCK = 11;
 const ERANGE = 34;
 
@@ -101,6 +104,14 @@ export function linuxSys(): Sys {
       ws.writeUInt16LE(rows, 0);
       ws.writeUInt16LE(cols, 2);
       if (lib().ioctl(fd, TIOCSWINSZ, ws) !== 0) fail(`ioctl TIOCSWINSZ on fd ${fd}`);
+    },
+    getTermios(fd) {
+      const t = new Uint8Array(TERMIOS_SIZE);
+      if (lib().ioctl(fd, TCGETS, t) !== 0) fail(`ioctl TCGETS on fd ${fd}`);
+      return t;
+    },
+    setTermios(fd, t) {
+      if (lib().ioctl(fd, TCSETS, Buffer.from(t)) !== 0) fail(`ioctl TCSETS on fd ${fd}`);
     },
     syncfs(fd) {
       if (lib().syncfs(fd) !== 0) fail(`syncfs fd ${fd}`);

@@ -21,6 +21,10 @@ export interface Sys {
   openPty(root?: number): { master: number; slave: number };
   /** TIOCSWINSZ on a terminal fd. */
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** tcgetattr(3): the terminal's struct termios (src/sys/termios.ts). */
+  getTermios(fd: number): Uint8Array;
+  /** tcsetattr(3) TCSANOW. */
+  setTermios(fd: number, termios: Uint8Array): void;
   /**
    * Starts a container from an encoded RunPlan (src/runtime/encode.ts): clones the C init of
    * src/sys/init.c into new namespaces. Throws when the plan is malformed or clone fails; what goes

@@ -36,6 +36,7 @@ export const exec: CommandSpec = {
     }
     const detach = Boolean(argv.detach);
     const interactive = Boolean(argv.interactive);
+    if (!detach) (await import("../../terminal.ts")).checkAttachTty(interactive, Boolean(argv.tty), isTerminal(0));
     const terminal = !detach && argv.tty ? { interactive, out: process.stdout, in: process.stdin } : undefined;
     // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
     const relay = detach || terminal ? undefined : relayStdio({ interactive, pipe: cloexecPipe, isTerminal });
