@@ -111,7 +111,7 @@ async function detached(name: string, args: string[], opts: { restart?: RestartP
     env: ["PATH=/bin"],
     cwd: "/",
     stdio: [-1, -1, -1],
-    ttySlave: -1,
+    consoleSocket: -1,
     init: false,
     oomScoreAdj: null,
   };
