@@ -55,6 +55,9 @@ test("run -it: the terminal is the container's own (/dev/pts/0, its controlling 
   expect(r.out).toMatch(/\/proc\/self\/fd\/0 -> \/dev\/pts\/0\n/);
   // tty_nr of the container's own devpts: major 136, minor 0.
   expect(r.out).toContain(`\n${136 << 8}\n`);
+  // -u: the command's user owns its terminal (runc's fixStdioPermissions), the group kept.
+  const u = shOnPty(`"$TD" run -it --rm -u 1000 busybox sh -c 'stat -c "%u %g %a" $(tty)'`);
+  expect(u.out).toContain("1000 5 620\n");
 }, 60_000);
 
 test("run -dit: the container's own /dev/pts/0, 24x80 from a pipe (Docker's default), the caller's size from a terminal; logs and attach as before", async () => {

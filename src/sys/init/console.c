@@ -6,6 +6,7 @@
  * then names /dev/pts/0, and `ps` shows pts/0. */
 
 #define SYS_sendmsg 46
+#define SYS_fchown 93
 #define O_NOCTTY 0400
 #define TIOCSWINSZ 0x5414
 #define TIOCSPTLCK 0x40045431
@@ -46,6 +47,8 @@ static void open_console(struct plan *p, int mount_console)
   }
   long slave = S(SYS_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) fail(ST_TTY, slave, 0, "open the pty's slave");
+  /* The command's user owns its terminal, the group (tty) kept: runc's fixStdioPermissions. */
+  CHECK(S(SYS_fchown, slave, p->uid, -1), ST_TTY, 0, "chown the pty's slave");
   if (mount_console) {
     /* The slave also as /dev/console, as runc mounts it (in the container's /dev, a tmpfs of its own). */
     char path[32], num[24];
