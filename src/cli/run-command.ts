@@ -210,7 +210,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
           },
         ),
       );
-      if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
+      if (tty) await tty.finished(500);
       if (relay) await relay.finished(500);
       return outcome.exitCode;
     } finally {

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import type { Sys } from "../sys/sys.ts";
 import { makeRaw } from "./raw-terminal.ts";
+import { within } from "./stdio-relay.ts";
 
 /** Docker's size for a terminal that is not sized from the caller's (run -dit from a pipe). */
 export const DEFAULT_CONSOLE_SIZE = { rows: 24, cols: 80 } as const;
@@ -21,8 +22,8 @@ export interface TtySession {
   size: { rows: number; cols: number };
   /** The command runs: its master is here (sent before execve); start copying. */
   started(): void;
-  /** Resolves when the container side is closed and all output is written. */
-  finished(): Promise<void>;
+  /** Resolves when the container side is closed and all output is written, or after `ms` (the timer cleared: it must not keep this process alive). */
+  finished(ms: number): Promise<void>;
   /** Restore the caller's terminal; idempotent. */
   close(): void;
   /** With `logPipe`: the read end of a pipe that carries a copy of the terminal's output (for the log), -1 without. */
@@ -113,7 +114,7 @@ export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
       };
       pump();
     },
-    finished: () => finished,
+    finished: (ms) => within(finished, ms),
     close() {
       if (closed) return;
       closed = true;

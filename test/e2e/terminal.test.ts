@@ -22,6 +22,17 @@ test("run -it: output lines end in \\r\\n once (cfmakeraw: no OPOST), the caller
   expect(r.out).toContain("code=0");
 }, 60_000);
 
+test("run -it ends as its container does: no fixed wait after the terminal's last output", () => {
+  // Best of three each: a plain run against the same run with -it (it waited out a 500 ms timer).
+  const r = shOnPty(`for i in 1 2 3; do a=$(date +%s%N); "$TD" run --rm busybox true; b=$(date +%s%N); "$TD" run -it --rm busybox true; c=$(date +%s%N); echo "ms $(( (b-a)/1000000 )) $(( (c-b)/1000000 ))"; done`, [], 20_000);
+  const runs = [...r.out.matchAll(/ms (\d+) (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+  expect(runs.length).toBe(3);
+  const plain = Math.min(...runs.map((x) => x[0]));
+  const it = Math.min(...runs.map((x) => x[1]));
+  console.log(`run --rm busybox true: ${plain} ms; with -it on a terminal: ${it} ms`);
+  expect(it - plain).toBeLessThan(300);
+}, 60_000);
+
 test("exec -it: the same raw mode and restore; a failing command restores it too", () => {
   expect(e.T(["run", "-d", "--name", "x", "busybox", "sleep", "60"]).code).toBe(0);
   const r = shOnPty(`stty -g; "$TD" exec -it x sh -c 'echo a; echo b'; "$TD" exec -it x nosuch; echo "code=$?"; stty -g`);

@@ -57,7 +57,7 @@ export const exec: CommandSpec = {
       for (const sig of ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) handlers.push([sig, () => e.kill(sig)]);
       for (const [sig, fn] of handlers) process.on(sig, fn);
       const { exitCode } = await e.exited;
-      if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
+      if (tty) await tty.finished(500);
       if (relay) await relay.finished(500);
       return exitCode;
     } finally {
