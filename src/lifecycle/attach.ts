@@ -30,8 +30,9 @@ export interface AttachOptions {
 }
 
 /**
- * The monitor's pty slave (a run -dit container's terminal), opened again through /proc: a window
- * size set there is the container's. -1 when it has none (no -t, or the monitor is gone).
+ * The slave of a run -dit container's terminal that its monitor keeps (monitor/run.c console_take),
+ * opened again through /proc (a master cannot be: opening a ptmx makes a new pty): a window size set
+ * there is the container's. -1 when it has none (no -t, or the monitor is gone).
  */
 export function openMonitorTty(monitorPid: number | undefined): number {
   if (!monitorPid) return -1;

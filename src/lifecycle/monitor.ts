@@ -205,7 +205,7 @@ export interface ExecRequest {
   plan: RunPlan;
   /** Fds of this process for the command's stdin, stdout, stderr (-1 = /dev/null). */
   stdio: [number, number, number];
-  /** The three stdio fds are a pty slave: make it the controlling terminal. */
+  /** stdio[0] is a console socket (tty.ts): the command gets a terminal of the container's devpts, its master sent there. */
   tty: boolean;
   /** Detached (exec -d): do not wait for the command. */
   detach?: boolean;

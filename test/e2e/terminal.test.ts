@@ -90,3 +90,11 @@ test("run -dit: the container's own /dev/pts/0, 24x80 from a pipe (Docker's defa
   expect(x.out).toContain("/dev/pts/1\n");
   expect(e.T(["rm", "-f", "s"]).code).toBe(0);
 }, 90_000);
+
+test("run -dit with a restart policy: every start gets a terminal of its new devpts, logged", async () => {
+  expect(e.T(["run", "-dit", "--name", "r", "--restart", "on-failure:1", "busybox", "sh", "-c", "tty; stty size; exit 3"]).code).toBe(0);
+  await until("restarted once and exited", () => e.T(["inspect", "-f", "{{.State.Status}} {{.RestartCount}}", "r"]).stdout.trim() === "exited 1", 10_000, 100);
+  expect(e.T(["logs", "r"]).stdout).toBe("/dev/pts/0\r\n24 80\r\n/dev/pts/0\r\n24 80\r\n");
+  expect(e.T(["rm", "-f", "r"]).code).toBe(0);
+}, 60_000);
+

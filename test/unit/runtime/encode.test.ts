@@ -53,7 +53,7 @@ describe("encodePlan", () => {
   });
 
   test("round-trips the optional shapes: no seccomp, oom_score_adj, init, a tty, time namespace", () => {
-    const plan = samplePlan({ seccomp: null, oomScoreAdj: -500, init: true, consoleSocket: 9, namespaces: ["mnt", "time"], mounts: [], rlimits: [] });
+    const plan = samplePlan({ seccomp: null, oomScoreAdj: -500, init: true, consoleSocket: 9, consoleSize: { rows: 33, cols: 101 }, namespaces: ["mnt", "time"], mounts: [], rlimits: [] });
     expect(roundTrip(plan)).toEqual(sorted(plan));
   });
 
