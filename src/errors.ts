@@ -35,6 +35,8 @@ export class AlreadyExistsError extends kindError("AlreadyExists") {}
 export class InvalidArgumentError extends kindError("InvalidArgument") {}
 /** Text input that does not parse: the message names the input. */
 export class ParseError extends InvalidArgumentError {}
+/** -it with a stdin that is not a terminal: Docker's CLI refuses it before anything else, with exit 1 even for run. */
+export class NotATerminalError extends InvalidArgumentError {}
 export class FailedPreconditionError extends kindError("FailedPrecondition") {}
 export class UnavailableError extends kindError("Unavailable") {}
 export class PermissionError extends kindError("Permission") {}

@@ -1,6 +1,6 @@
 // The one place where a failure becomes its line on stderr and Docker's exit code. Everything
 // below the CLI throws a typed error (src/errors.ts) and never picks a code.
-import { describeError } from "../errors.ts";
+import { describeError, NotATerminalError } from "../errors.ts";
 import { ExecError } from "../runtime/launch.ts";
 import type { Io } from "./command.ts";
 import { UsageError } from "./usage.ts";
@@ -23,6 +23,7 @@ export function exitCodeOf(err: unknown, site: Pick<FailureSite, "engine">): num
   if (err instanceof UsageError) return EXIT_ENGINE;
   // The container's command could not be executed: 126, or 127 when it was not found.
   if (err instanceof ExecError) return err.exitCode;
+  if (err instanceof NotATerminalError) return EXIT_FAILURE;
   return site.engine ? EXIT_ENGINE : EXIT_FAILURE;
 }
 

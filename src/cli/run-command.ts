@@ -15,8 +15,9 @@ import { createContainer, runContainer, runDetached } from "../lifecycle/run.ts"
 import type { RunRequest } from "../lifecycle/run/request.ts";
 import { parseLabels, parseLogOpts, parseRestartPolicy } from "../lifecycle/run-options.ts";
 import { parseNamespaceModes } from "../lifecycle/run/namespaces.ts";
-import { openTtySession } from "../lifecycle/tty.ts";
+import { consoleSizeOf, openTtySession } from "../lifecycle/tty.ts";
 import { relayStdio } from "../lifecycle/stdio-relay.ts";
+import { checkAttachTty } from "../terminal.ts";
 import { cloexecPipe, isTerminal } from "../sys/ffi.ts";
 import os from "node:os";
 
@@ -170,9 +171,10 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
   {
     const req = await buildRunRequest(ctx, argv, h);
     await h.adjust?.(req);
+    if (!req.lifetime.detach) checkAttachTty(req.process.interactive, req.process.tty, isTerminal(0));
     const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
     if (req.lifetime.detach) {
-      const d = await withCidfile(cid, () => runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }));
+      const d = await withCidfile(cid, () => runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1, consoleSize: consoleSizeOf(process.stdout) }));
       io.out(`${d.id}\n`);
       return 0;
     }
@@ -183,8 +185,8 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
     // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
     const relay = tty ? undefined : relayStdio({ interactive: req.process.interactive, pipe: cloexecPipe, isTerminal });
     const stdio = tty
-      ? { stdin: tty.slave, stdout: tty.slave, stderr: tty.slave, ttySlave: tty.slave, logFeed: tty.logFeed }
-      : attachedOnly(req.attach, { stdin: relay!.stdio[0], stdout: relay!.stdio[1], stderr: relay!.stdio[2], ttySlave: -1 });
+      ? { stdin: -1, stdout: -1, stderr: -1, consoleSocket: tty.console, consoleSize: tty.size, logFeed: tty.logFeed }
+      : attachedOnly(req.attach, { stdin: relay!.stdio[0], stdout: relay!.stdio[1], stderr: relay!.stdio[2], consoleSocket: -1 });
     // --sig-proxy=false: this process's signals stay its own (Docker's CLI then just goes).
     const sigProxy = argv["sig-proxy"] !== false;
     try {
@@ -208,7 +210,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
           },
         ),
       );
-      if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
+      if (tty) await tty.finished(500);
       if (relay) await relay.finished(500);
       return outcome.exitCode;
     } finally {
@@ -257,7 +259,7 @@ export async function createCommand(ctx: Ctx, argv: Record<string, unknown>, io:
     const req = await buildRunRequest(ctx, argv, h);
     await h.adjust?.(req);
     const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
-    const { id } = await withCidfile(cid, () => createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }));
+    const { id } = await withCidfile(cid, () => createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 }));
     io.out(`${id}\n`);
     return 0;
   }

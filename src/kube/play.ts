@@ -101,7 +101,7 @@ export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string)
       const volumes = makeVolumes(ctx.root, pod, p);
       const ids: string[] = [];
       for (const c of p.containers) {
-        const d = await runDetached(ctx, kubeRunRequest(c, p, pod, volumes), { pullOut, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 });
+        const d = await runDetached(ctx, kubeRunRequest(c, p, pod, volumes), { pullOut, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 });
         ids.push(d.id);
       }
       played.pods.push({ id: pod.id, name: pod.name, containers: ids });

@@ -7,11 +7,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { InvalidArgumentError } from "../errors.ts";
 import { isTerminal } from "../terminal.ts";
 import { containerPaths } from "../store/containers.ts";
 import type { LogEntry } from "./logs.ts";
 import { attachToLog } from "./start.ts";
+import { makeRaw } from "./raw-terminal.ts";
 import { forwardStdin } from "./stdin.ts";
 import { signalContainer } from "./stop.ts";
 import { readLive, type LiveContainer } from "./live.ts";
@@ -29,14 +29,10 @@ export interface AttachOptions {
   sinceNs: bigint;
 }
 
-/** Docker's CheckTty: a terminal container's stdin comes only from a terminal. */
-export function checkAttachTty(stdin: boolean, tty: boolean, stdinIsTerminal: boolean): void {
-  if (stdin && tty && !stdinIsTerminal) throw new InvalidArgumentError("the input device is not a TTY");
-}
-
 /**
- * The monitor's pty slave (a run -dit container's terminal), opened again through /proc: a window
- * size set there is the container's. -1 when it has none (no -t, or the monitor is gone).
+ * The slave of a run -dit container's terminal that its monitor keeps (monitor/run.c console_take),
+ * opened again through /proc (a master cannot be: opening a ptmx makes a new pty): a window size set
+ * there is the container's. -1 when it has none (no -t, or the monitor is gone).
  */
 export function openMonitorTty(monitorPid: number | undefined): number {
   if (!monitorPid) return -1;
@@ -57,6 +53,7 @@ export async function attachContainer(ctx: Ctx, live: LiveContainer, o: AttachOp
   const abort = new AbortController();
   let detached = false;
   let terminal = false;
+  let restoreTerminal = () => {};
   let ttyFd = -1;
   const undo: (() => void)[] = [];
   try {
@@ -76,7 +73,7 @@ export async function attachContainer(ctx: Ctx, live: LiveContainer, o: AttachOp
       if (isTerminal(0)) {
         terminal = true;
         input = process.stdin;
-        if (tty) process.stdin.setRawMode(true);
+        if (tty) restoreTerminal = makeRaw(ctx.sys, 0);
       }
       forwardStdin(containerPaths(ctx.root, id).dir, input, o.keys).then(
         (d) => {
@@ -99,7 +96,7 @@ export async function attachContainer(ctx: Ctx, live: LiveContainer, o: AttachOp
   } finally {
     for (const u of undo) u();
     if (terminal) {
-      if (tty) process.stdin.setRawMode(false);
+      restoreTerminal();
       process.stdin.destroy(); // its pending read would keep this process alive
     }
     if (ttyFd >= 0) fs.closeSync(ttyFd);

@@ -59,7 +59,7 @@ export async function runBuildStep(ctx: Ctx, s: BuildStepRun): Promise<BuildStep
   };
   const stdin = fs.openSync("/dev/null", "r");
   try {
-    const outcome = await runContainer(ctx, req, { pullOut: () => {}, stdin, stdout: s.stdout, stderr: s.stderr, ttySlave: -1 }, { started: (c) => s.started?.((sig) => c.kill(sig)) });
+    const outcome = await runContainer(ctx, req, { pullOut: () => {}, stdin, stdout: s.stdout, stderr: s.stderr, consoleSocket: -1 }, { started: (c) => s.started?.((sig) => c.kill(sig)) });
     const id = outcome.id;
     return {
       id,

@@ -25,10 +25,10 @@ export interface ExecOptions {
   /** -t (what execPlan reads: TERM); `terminal` carries the streams the pty is copied to. */
   tty: boolean;
   detach: boolean;
-  /** The command's stdin, stdout, stderr; with `terminal`, the pty's slave instead. */
+  /** The command's stdin, stdout, stderr; with `terminal`, its terminal's instead. */
   stdio: [number, number, number];
-  /** With tty: a pty from the container's own devpts, copied to and from these streams. */
-  terminal?: Omit<TtyOptions, "root">;
+  /** With tty: the terminal its init makes in the container's devpts (tty.ts), copied to and from these streams. */
+  terminal?: TtyOptions;
 }
 
 /**
@@ -87,13 +87,13 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
   }
   const files = o.user !== undefined ? { passwd: readInContainer(ctx, rec.id, pid, "/etc/passwd"), group: readInContainer(ctx, rec.id, pid, "/etc/group") } : { passwd: "", group: "" };
   const plan = execPlan(decodePlan(bytes), files, o);
-  const tty = o.terminal ? openContainerTty(ctx, pid, o.terminal) : undefined;
+  const tty = o.terminal ? openTtySession(ctx.sys, o.terminal) : undefined;
   try {
     const execed = await spawnInContainer(ctx, {
       targetPid: pid,
       ...(live.state.pidStartTime ? { targetStartTime: live.state.pidStartTime } : {}),
-      plan,
-      stdio: tty ? [tty.slave, tty.slave, tty.slave] : o.stdio,
+      plan: tty ? { ...plan, consoleSize: tty.size } : plan,
+      stdio: tty ? [tty.console, -1, -1] : o.stdio,
       tty: o.tty,
       detach: o.detach,
     });
@@ -101,19 +101,5 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
   } catch (err) {
     tty?.close();
     throw err;
-  }
-}
-
-/**
- * exec -t's terminal, from the devpts instance the container has at /dev/pts (as runc allocates it
- * inside): `tty` and ttyname() inside then name /dev/pts/N. A container without one (it unmounted
- * it) gets a pty of the host's, as before, which works but has no name inside.
- */
-function openContainerTty(ctx: Ctx, pid: number, terminal: Omit<TtyOptions, "root">): TtySession {
-  try {
-    return withContainerRoot(pid, (root) => openTtySession(ctx.sys, { ...terminal, root }));
-  } catch (err) {
-    ctx.log.debug(`exec -t: no pty from the container's /dev/pts (${(err as Error).message}): the host's instead`);
-    return openTtySession(ctx.sys, terminal);
   }
 }

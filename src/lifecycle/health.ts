@@ -32,7 +32,7 @@ export function healthProbe(h: HealthConfig | undefined, plan: RunPlan): { healt
 
 /** The plan of a command the monitor runs in the container as a check: the container's, its command replaced, its output on fd 3. */
 export function checkPlan(plan: RunPlan, args: string[]): RunPlan {
-  return { ...plan, args, stdio: [-1, 3, 3], ttySlave: -1, init: false, oomScoreAdj: null };
+  return { ...plan, args, stdio: [-1, 3, 3], consoleSocket: -1, init: false, oomScoreAdj: null };
 }
 
 export function healthFile(dir: string): string {

@@ -49,7 +49,7 @@ export interface DetachedRequest {
   id: string;
   /** containers/<id>: run.json and the `stopping` marker live here. */
   dir: string;
-  /** Its stdio and ttySlave are ignored: the monitor gives the container pipes (or a pty with tty). */
+  /** Its stdio and consoleSocket are ignored: the monitor gives the container pipes (or a pty with tty). */
   plan: RunPlan;
   log: LogOptions;
   restart: RestartPolicy;
@@ -212,7 +212,7 @@ export function monitorArgs(req: DetachedRequest & { events?: string }): string[
  * when the init could not get there — the monitor has then exited and started nothing.
  */
 export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Detached> {
-  const plan = encodePlan({ ...req.plan, stdio: [-1, -1, -1], ttySlave: -1 });
+  const plan = encodePlan({ ...req.plan, stdio: [-1, -1, -1], consoleSocket: -1 });
   if (req.health) fs.writeFileSync(probePlanFile(req.dir), encodePlan(req.health.plan), { mode: 0o600 });
   else fs.rmSync(probePlanFile(req.dir), { force: true });
   if (req.probes) fs.writeFileSync(path.join(req.dir, PROBES_FILE), req.probes, { mode: 0o600 });
@@ -246,7 +246,7 @@ export interface ExecRequest {
   plan: RunPlan;
   /** Fds of this process for the command's stdin, stdout, stderr (-1 = /dev/null). */
   stdio: [number, number, number];
-  /** The three stdio fds are a pty slave: make it the controlling terminal. */
+  /** stdio[0] is a console socket (tty.ts): the command gets a terminal of the container's devpts, its master sent there. */
   tty: boolean;
   /** Detached (exec -d): do not wait for the command. */
   detach?: boolean;
@@ -274,7 +274,7 @@ export async function spawnInContainer(ctx: Ctx, req: ExecRequest): Promise<Exec
   const planned: RunPlan = {
     ...req.plan,
     stdio: [req.stdio[0] < 0 ? -1 : 3, req.stdio[1] < 0 ? -1 : 4, req.stdio[2] < 0 ? -1 : 5],
-    ttySlave: req.tty ? 3 : -1,
+    consoleSocket: req.tty ? 3 : -1,
   };
   // Bun.spawn passes no fd 0 among the extra fds: a duplicate numbered 3 or more goes instead.
   const dups: number[] = [];

@@ -65,7 +65,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     appendEvent(ctx.root, "create", actor);
     // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write),
     // written while the container's process mounts.
-    const savePlan = () => fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], ttySlave: -1 }), { mode: 0o600 });
+    const savePlan = () => fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], consoleSocket: -1 }), { mode: 0o600 });
     const launched = await launch(ctx.sys, plan, p.early, savePlan);
     t.mark("launch (compile, clone, mounts, exec)");
     const startedAt = new Date(ctx.clock()).toISOString();
@@ -136,7 +136,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
 
 /** `create`: the container's directory, state.json, cgroup and plan.bin; nothing runs. */
 export async function createContainer(ctx: Ctx, req: RunRequest, io: RunIo): Promise<{ id: string }> {
-  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, "create");
+  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 }, "create");
   try {
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
     p.keep();
@@ -150,7 +150,7 @@ export async function createContainer(ctx: Ctx, req: RunRequest, io: RunIo): Pro
 
 /** `run -d`: create, then a monitor starts and supervises it. Resolves once the command runs. */
 export async function runDetached(ctx: Ctx, req: RunRequest, io: RunIo): Promise<{ id: string } & Detached> {
-  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, ttySlave: -1 }, "detached");
+  const p = await prepareContainer(ctx, req, { ...io, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 }, "detached");
   try {
     fs.writeFileSync(planFile(p.paths.dir), encodePlan(p.plan), { mode: 0o600 });
     appendEvent(ctx.root, "create", actorOf(p.state));

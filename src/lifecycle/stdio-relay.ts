@@ -110,9 +110,7 @@ export function relayStdio(o: RelayOptions): StdioRelay {
     },
     finished(ms) {
       if (pumps.length === 0) return Promise.resolve();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const bound = new Promise<void>((r) => (timer = setTimeout(r, ms)));
-      return Promise.race([Promise.all(pumps).then(() => {}), bound]).finally(() => clearTimeout(timer));
+      return within(Promise.all(pumps).then(() => {}), ms);
     },
     close() {
       if (closed) return;
@@ -125,4 +123,11 @@ export function relayStdio(o: RelayOptions): StdioRelay {
       for (const fd of [...theirs.splice(0), ...ours.splice(0)]) closeFd(fd);
     },
   };
+}
+
+/** `p`, or undefined after `ms`: the timer cleared either way, so it never keeps this process alive. */
+export function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  return Promise.race([p, bound]).finally(() => clearTimeout(timer));
 }

@@ -1,15 +1,29 @@
-// `run -t`: the container gets a pseudo-terminal; tinydock copies between it and its own stdio,
-// puts its own terminal in raw mode (with -i) and passes window sizes on, as `docker run -it` does.
+// `run -t`, `exec -t`: the container's init makes the terminal in the container's own devpts and
+// sends its master back through a console socket (runc's design, src/sys/init/console.c); tinydock
+// copies between it and its own stdio, puts its own terminal in raw mode (with -i) and passes window
+// sizes on, as `docker run -it` does.
 import fs from "node:fs";
 import type { Sys } from "../sys/sys.ts";
+import { makeRaw } from "./raw-terminal.ts";
+import { within } from "./stdio-relay.ts";
+
+/** Docker's size for a terminal that is not sized from the caller's (run -dit from a pipe). */
+export const DEFAULT_CONSOLE_SIZE = { rows: 24, cols: 80 } as const;
+
+/** The caller's terminal size (stdout), or Docker's default when it has none. */
+export function consoleSizeOf(out: { isTTY?: boolean; rows?: number; columns?: number }): { rows: number; cols: number } {
+  return out.isTTY && out.rows && out.columns ? { rows: out.rows, cols: out.columns } : { ...DEFAULT_CONSOLE_SIZE };
+}
 
 export interface TtySession {
-  /** The slave end, for the container's stdio. */
-  slave: number;
-  /** The container runs: close our copy of the slave, start copying. */
+  /** The init's end of the console socket, for the plan (consoleSocket). */
+  console: number;
+  /** The size the init gives the terminal before the command starts. */
+  size: { rows: number; cols: number };
+  /** The command runs: its master is here (sent before execve); start copying. */
   started(): void;
-  /** Resolves when the container side is closed and all output is written. */
-  finished(): Promise<void>;
+  /** Resolves when the container side is closed and all output is written, or after `ms` (the timer cleared: it must not keep this process alive). */
+  finished(ms: number): Promise<void>;
   /** Restore the caller's terminal; idempotent. */
   close(): void;
   /** With `logPipe`: the read end of a pipe that carries a copy of the terminal's output (for the log), -1 without. */
@@ -20,53 +34,61 @@ export interface TtyOptions {
   interactive: boolean;
   out: NodeJS.WriteStream;
   in: NodeJS.ReadStream;
-  /** A directory fd on a running container's root: the pty comes from its devpts (see Sys.openPty). */
-  root?: number;
   /** A pipe maker (ffi.ts cloexecPipe): the output is also copied into one, whose read end is logFeed. */
   logPipe?: () => [number, number];
 }
 
 export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
-  const { master, slave } = sys.openPty(opts.root);
+  let [sock, initEnd] = sys.consoleSocket();
+  const theirs = initEnd;
+  let master = -1;
   // The copy for the log: written as the terminal is, closed at the end (its reader's EOF).
   let [logFeed, logCopy] = opts.logPipe ? opts.logPipe() : [-1, -1];
-  const closeLogCopy = () => {
-    if (logCopy < 0) return;
+  const closeFd = (fd: number) => {
+    if (fd < 0) return;
     try {
-      fs.closeSync(logCopy);
+      fs.closeSync(fd);
     } catch {}
+  };
+  const closeLogCopy = () => {
+    closeFd(logCopy);
     logCopy = -1;
   };
-  let slaveOpen = true;
-  let raw = false;
+  let restoreTerminal = () => {};
   let closed = false;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const resize = () => {
-    if (opts.out.isTTY && opts.out.rows && opts.out.columns) sys.setWinsize(master, opts.out.rows, opts.out.columns);
+    if (master >= 0 && opts.out.isTTY && opts.out.rows && opts.out.columns) sys.setWinsize(master, opts.out.rows, opts.out.columns);
   };
   const onInput = (d: Buffer) => {
     try {
       fs.writeSync(master, d);
     } catch {}
   };
-  resize();
   return {
-    slave,
+    console: theirs,
+    size: consoleSizeOf(opts.out),
     get logFeed() {
       return logFeed;
     },
     started() {
-      fs.closeSync(slave);
-      slaveOpen = false;
+      closeFd(initEnd);
+      initEnd = -1;
+      master = sys.receiveFd(sock);
+      closeFd(sock);
+      sock = -1;
       if (logFeed >= 0) fs.closeSync(logFeed); // the container's init has its copy
       logFeed = -1;
+      if (master < 0) {
+        // Cannot happen once the command exec'd (the init sends it first); nothing to copy then.
+        closeLogCopy();
+        done();
+        return;
+      }
       if (opts.out.isTTY) process.on("SIGWINCH", resize);
       if (opts.interactive) {
-        if (opts.in.isTTY) {
-          opts.in.setRawMode(true);
-          raw = true;
-        }
+        if (opts.in.isTTY) restoreTerminal = makeRaw(sys, 0); // opts.in is process.stdin
         opts.in.on("data", onInput);
         opts.in.resume();
       }
@@ -92,21 +114,20 @@ export function openTtySession(sys: Sys, opts: TtyOptions): TtySession {
       };
       pump();
     },
-    finished: () => finished,
+    finished: (ms) => within(finished, ms),
     close() {
       if (closed) return;
       closed = true;
       process.off("SIGWINCH", resize);
       opts.in.off("data", onInput);
       if (opts.interactive) opts.in.pause();
-      if (raw) opts.in.setRawMode(false);
-      if (slaveOpen) fs.closeSync(slave);
+      restoreTerminal();
+      closeFd(initEnd);
+      closeFd(sock);
       closeLogCopy();
-      if (logFeed >= 0) fs.closeSync(logFeed);
+      closeFd(logFeed);
       logFeed = -1;
-      try {
-        fs.closeSync(master);
-      } catch {}
+      closeFd(master);
     },
   };
 }

@@ -17,6 +17,9 @@ import { checkNameFree, INFRA_LABEL, containerFiles, containerPaths, newContaine
 import { registerRoot } from "../store/owners.ts";
 import { parseStartReport } from "../sys/protocol.ts";
 import { runUndo } from "../undo.ts";
+import { isMountPoint, unmount } from "../rootfs/mount.ts";
+import { shareableShm } from "../lifecycle/run/namespaces.ts";
+import { mountShareableShm } from "../lifecycle/run/shm.ts";
 import type { PodRecord } from "./store.ts";
 
 export { INFRA_LABEL };
@@ -61,7 +64,9 @@ export async function createInfra(ctx: Ctx, pod: PodRecord): Promise<ContainerRe
       autoRemove: false,
       restartPolicy: { name: "no", maximumRetryCount: 0 },
       config: { Hostname: pod.hostname, Image: "", Cmd: [], Entrypoint: null, Env: [], Labels: { [INFRA_LABEL]: "true" } },
-      hostConfig: { NetworkMode: pod.network },
+      // Sharing ipc, the pod shares its /dev/shm too (podman's): a tmpfs the infra holds, that every
+      // member binds as it joins the ipc namespace (`--ipc container:<infra>`, run/namespaces.ts donorShm).
+      hostConfig: { NetworkMode: pod.network, ...(pod.share.includes("ipc") ? { IpcMode: "shareable" } : {}) },
       networkOptions: opts,
       cgroupPath: [],
     };
@@ -99,6 +104,10 @@ export async function startInfra(ctx: Ctx, rec: ContainerRecord): Promise<number
   try {
     const nsFile = netnsPath(ctx.root, rec.id);
     if (!isMountedNetns(nsFile)) await attachInfraNetwork(ctx, rec, undo);
+    if (rec.hostConfig?.IpcMode === "shareable") {
+      const shm = mountShareableShm(ctx, containerPaths(ctx.root, rec.id).dir);
+      undo.push(() => unmount(ctx.sys, shm));
+    }
     const exe = await monitorExecutable();
     const proc = Bun.spawn([exe, "pause", nsFile, rec.hostname], { argv0: "tinydock-pause", stdin: "ignore", stdout: "pipe", stderr: "ignore" });
     const report = parseStartReport(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
@@ -143,6 +152,8 @@ export async function stopInfra(ctx: Ctx, rec: ContainerRecord): Promise<void> {
     for (let i = 0; i < 400 && isAlive(running.pid); i++) await Bun.sleep(5);
   }
   await teardownNetwork(ctx, rec);
+  const shm = shareableShm(containerPaths(ctx.root, rec.id).dir);
+  if (isMountPoint(shm)) unmount(ctx.sys, shm); // mounted again, empty, by the next start (Docker's)
   delete rec.ports;
   const finishedAt = new Date(ctx.clock()).toISOString();
   writeRunState(containerPaths(ctx.root, rec.id).dir, {

@@ -230,7 +230,9 @@ export function encodePlan(plan: RunPlan): Uint8Array {
   w.strs(plan.env, "environment variable");
   w.str(plan.cwd, "working directory");
   for (const fd of plan.stdio) w.i32(fd, "stdio fd");
-  w.i32(plan.ttySlave, "tty fd");
+  w.i32(plan.consoleSocket, "console socket fd");
+  w.u32(plan.consoleSize?.rows ?? 0, "console rows");
+  w.u32(plan.consoleSize?.cols ?? 0, "console columns");
   w.u32(plan.init ? 1 : 0, "init");
   w.u32(plan.oomScoreAdj === null ? 0 : 1, "oom_score_adj");
   w.i32(plan.oomScoreAdj ?? 0, "oom_score_adj");
@@ -330,7 +332,8 @@ export function decodePlan(bytes: Uint8Array): RunPlan {
     env: list(s),
     cwd: s(),
     stdio: [i32(), i32(), i32()],
-    ttySlave: i32(),
+    consoleSocket: i32(),
+    ...((rows, cols) => (rows || cols ? { consoleSize: { rows, cols } } : {}))(u32(), u32()),
     init: u32() === 1,
     oomScoreAdj: u32() === 1 ? i32() : (i32(), null),
   };

@@ -177,7 +177,7 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
     case InitStage.Chdir:
       return `chdir ${plan.cwd} as uid ${plan.uid}`;
     case InitStage.Tty:
-      return f.detail === "setsid" ? "setsid" : `${f.detail} on terminal fd ${plan.ttySlave}`;
+      return f.detail === "setsid" ? "setsid" : `${f.detail} (the container's terminal, console socket fd ${plan.consoleSocket})`;
     case InitStage.Stdio:
       return `dup fd ${plan.stdio[i]} onto ${i}${f.detail ? ` (${f.detail})` : ""}`;
     case InitStage.CloseFds:

@@ -64,8 +64,14 @@ export interface RunPlan {
   cwd: string;
   /** stdio of the container: fds in the calling process to dup onto 0, 1, 2 (-1 = /dev/null). */
   stdio: [number, number, number];
-  /** Allocate a controlling terminal on this pty slave fd (setsid + TIOCSCTTY) when >= 0. */
-  ttySlave: number;
+  /**
+   * -t: a unix socket (runc's --console-socket) when >= 0. The init opens a pty of the container's
+   * own devpts once /dev/pts is mounted, sends the master back through it (SCM_RIGHTS) and makes the
+   * slave its controlling terminal and fds 0-2 (stdio is then ignored).
+   */
+  consoleSocket: number;
+  /** -t: the terminal's size, set on it before the command starts (rows, columns); unset: the kernel's 0x0. */
+  consoleSize?: { rows: number; cols: number };
   /** Run a reaper as PID 1 that forwards signals and reaps zombies (--init). */
   init: boolean;
   /** oom_score_adj to write, or null. */

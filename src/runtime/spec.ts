@@ -122,7 +122,7 @@ export interface PlanInput {
   seccomp: Uint8Array | null;
   rlimits: Rlimit[];
   stdio: [number, number, number];
-  ttySlave: number;
+  consoleSocket: number;
   /** Whether the kernel has time namespaces (/proc/self/ns/time). */
   timeNamespace: boolean;
 }
@@ -189,7 +189,7 @@ export function buildRunPlan(input: PlanInput): RunPlan {
     env: envValue(env, "PATH") === undefined ? [`PATH=${DEFAULT_PATH}`, ...env] : env,
     cwd,
     stdio: input.stdio,
-    ttySlave: input.ttySlave,
+    consoleSocket: input.consoleSocket,
     init: input.init,
     oomScoreAdj: null,
   };

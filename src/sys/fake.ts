@@ -125,11 +125,20 @@ export function fakeSys(): FakeSys {
       throw new SyscallError(`openat2 ${String(args[1])}`, 38, "ENOSYS");
     },
     attachDeviceFilter: (...args) => record("attachDeviceFilter", args),
-    openPty(root) {
-      record("openPty", root === undefined ? [] : [root]);
-      return { master: 100, slave: 101 };
+    consoleSocket() {
+      record("consoleSocket", []);
+      return [100, 101];
+    },
+    receiveFd(sock) {
+      record("receiveFd", [sock]);
+      return 102;
     },
     setWinsize: (...args) => record("setWinsize", args),
+    getTermios(fd) {
+      record("getTermios", [fd]);
+      return new Uint8Array(36);
+    },
+    setTermios: (...args) => record("setTermios", args),
     nextSpawn(behaviour) {
       spawns.push(behaviour);
     },

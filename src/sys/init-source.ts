@@ -3,6 +3,7 @@
 // would not resolve. Embedded by `bun build --compile` as text imports.
 import base from "./init/base.c" with { type: "text" };
 import child from "./init/child.c" with { type: "text" };
+import consolePart from "./init/console.c" with { type: "text" };
 import mounts from "./init/mounts.c" with { type: "text" };
 import paths from "./init/paths.c" with { type: "text" };
 import plan from "./init/plan.c" with { type: "text" };
@@ -20,6 +21,7 @@ export const INIT_PARTS: readonly (readonly [string, string])[] = [
   ["init/mounts.c", mounts],
   ["init/security.c", security],
   ["init/process.c", processPart],
+  ["init/console.c", consolePart],
   ["init/child.c", child],
   ["init/spawn.c", spawn],
 ];

@@ -24,5 +24,6 @@
 #include "init/mounts.c"
 #include "init/security.c"
 #include "init/process.c"
+#include "init/console.c"
 #include "init/child.c"
 #include "init/spawn.c"

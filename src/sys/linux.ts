@@ -5,16 +5,21 @@ import { deferred } from "./deferred.ts";
 import { startEarly } from "./early.ts";
 import { cstr, errno, errnoName, initLib, lib, ptrOf } from "./ffi.ts";
 import { readEvents } from "./protocol.ts";
+import { TERMIOS_SIZE } from "./termios.ts";
 import { LOCK_NB, MS, mountFlagNames, RESOLVE, type ContainerProcess, type InitFailure, type ProcessExit, type Sys } from "./sys.ts";
 
 const ENODATA = 61;
 /** The same number on x86_64 and aarch64 (the generic syscall table). */
 const SYS_OPENAT2 = 437;
-const TIOCSPTLCK = 0x40045431;
-const TIOCGPTN = 0x80045430;
-const TIOCGPTPEER = 0x5441;
-const O_CLOEXEC = 0o2000000;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_DONTWAIT = 0x40;
+const MSG_CMSG_CLOEXEC = 0x40000000;
 const TIOCSWINSZ = 0x5414;
+const TCGETS = 0x5401;
+const TCSETS = 0x5402;
 const EWOULDBLOCK = 11;
 const ERANGE = 34;
 
@@ -76,31 +81,43 @@ export function linuxSys(): Sys {
       if (e === EWOULDBLOCK && op & LOCK_NB) return false;
       throw new SyscallError(`flock fd ${fd}`, e, errnoName(e));
     },
-    openPty(root) {
-      const where = root === undefined ? "/dev/ptmx" : "the container's /dev/pts/ptmx";
-      const master =
-        root === undefined
-          ? fs.openSync("/dev/ptmx", fs.constants.O_RDWR | fs.constants.O_NOCTTY)
-          : openat2(root, "dev/pts/ptmx", fs.constants.O_RDWR | fs.constants.O_NOCTTY | O_CLOEXEC, 0, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS);
-      try {
-        const arg = Buffer.alloc(4);
-        // TIOCGPTN answers only on a pty master: anything else the path led to is refused here.
-        if (lib().ioctl(master, TIOCGPTN, arg) !== 0) fail(`ioctl TIOCGPTN on ${where}`);
-        if (lib().ioctl(master, TIOCSPTLCK, Buffer.alloc(4)) !== 0) fail(`ioctl TIOCSPTLCK on ${where}`);
-        // The peer through the master itself (TIOCGPTPEER): no path lookup in either devpts.
-        const slave = lib().ioctl(master, TIOCGPTPEER, (fs.constants.O_RDWR | fs.constants.O_NOCTTY | O_CLOEXEC) as never);
-        if (slave < 0) fail(`ioctl TIOCGPTPEER on ${where}`);
-        return { master, slave };
-      } catch (err) {
-        fs.closeSync(master);
-        throw err;
+    consoleSocket() {
+      const sv = new Int32Array(2);
+      if (lib().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) !== 0) fail("socketpair AF_UNIX");
+      return [sv[0]!, sv[1]!];
+    },
+    receiveFd(sock) {
+      // struct msghdr (56 bytes) → one iovec of one byte, a control buffer of CMSG_SPACE(4) = 24.
+      const byte = new Uint8Array(1);
+      const iov = new BigUint64Array([BigInt(ptrOf(byte)), 1n]);
+      const control = new Uint8Array(24);
+      const msg = new BigUint64Array(7);
+      msg[2] = BigInt(ptrOf(new Uint8Array(iov.buffer)));
+      msg[3] = 1n;
+      msg[4] = BigInt(ptrOf(control));
+      msg[5] = 24n;
+      const n = Number(lib().recvmsg(sock, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT));
+      if (n < 0) {
+        if (errno() === EWOULDBLOCK) return -1;
+        fail(`recvmsg on the console socket fd ${sock}`);
       }
+      const v = new DataView(control.buffer);
+      if (n === 0 || msg[5]! < 20n || v.getInt32(8, true) !== SOL_SOCKET || v.getInt32(12, true) !== SCM_RIGHTS) return -1;
+      return v.getInt32(16, true);
     },
     setWinsize(fd, rows, cols) {
       const ws = Buffer.alloc(8);
       ws.writeUInt16LE(rows, 0);
       ws.writeUInt16LE(cols, 2);
       if (lib().ioctl(fd, TIOCSWINSZ, ws) !== 0) fail(`ioctl TIOCSWINSZ on fd ${fd}`);
+    },
+    getTermios(fd) {
+      const t = new Uint8Array(TERMIOS_SIZE);
+      if (lib().ioctl(fd, TCGETS, t) !== 0) fail(`ioctl TCGETS on fd ${fd}`);
+      return t;
+    },
+    setTermios(fd, t) {
+      if (lib().ioctl(fd, TCSETS, Buffer.from(t)) !== 0) fail(`ioctl TCSETS on fd ${fd}`);
     },
     syncfs(fd) {
       if (lib().syncfs(fd) !== 0) fail(`syncfs fd ${fd}`);

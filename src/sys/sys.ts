@@ -13,14 +13,18 @@ export interface Sys {
   flock(fd: number, op: number): boolean;
   syncfs(fd: number): void;
   /**
-   * A new pseudo-terminal pair (both fds close-on-exec): from the host's /dev/ptmx, or with `root`
-   * (a directory fd on a container's root) from the devpts instance at its /dev/pts, reached without
-   * leaving that root (openat2 RESOLVE_IN_ROOT, no magic links) and refused unless it is a pty
-   * master; the container then finds the slave under its own /dev/pts (ttyname works inside).
+   * A connected pair of unix stream sockets (close-on-exec), [ours, the init's]: runc's console
+   * socket. The init of a -t container sends its terminal's master through the second (init/console.c).
    */
-  openPty(root?: number): { master: number; slave: number };
+  consoleSocket(): [number, number];
+  /** The fd sent on `sock` (SCM_RIGHTS), received close-on-exec without waiting; -1 when none is there. */
+  receiveFd(sock: number): number;
   /** TIOCSWINSZ on a terminal fd. */
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** tcgetattr(3): the terminal's struct termios (src/sys/termios.ts). */
+  getTermios(fd: number): Uint8Array;
+  /** tcsetattr(3) TCSANOW. */
+  setTermios(fd: number, termios: Uint8Array): void;
   /**
    * Starts a container from an encoded RunPlan (src/runtime/encode.ts): clones the C init of
    * src/sys/init.c into new namespaces. Throws when the plan is malformed or clone fails; what goes
@@ -33,7 +37,7 @@ export interface Sys {
    * (of pid, mnt, uts, ipc and net: those the plan will create; the init refuses a plan that does not
    * create them all), it waits for its plan, and what it then does is what spawnContainer's child
    * does (joining the plan's cgroups included). With `discardAfterExit` it waits after the
-   * container's end until discard() or abort() is called (or this process exits). `fds` are passed to it from fd 3 up: the plan's stdio and ttySlave name them as
+   * container's end until discard() or abort() is called (or this process exits). `fds` are passed to it from fd 3 up: the plan's stdio and consoleSocket name them as
    * `fdMap` says. Throws when the executable cannot be started (the caller refuses the
    * run: spawnContainer's child would be this process's binary).
    */

@@ -14,6 +14,8 @@ afterAll(async () => {
   e?.T(["pod", "rm", "-f", "p1"]);
   e?.T(["pod", "rm", "-f", "p2"]);
   e?.T(["pod", "rm", "-f", "p3"]);
+  e?.T(["pod", "rm", "-f", "shm1"]);
+  e?.T(["pod", "rm", "-f", "shm2"]);
   await e?.stop();
 });
 
@@ -115,6 +117,28 @@ test("pod stop/start: the infra is made again, the containers rejoin it; --pod n
   expect(e.rules()).not.toContain("18080");
   expect(findLeaks(e.dir)).toEqual([]);
 }, 120_000);
+
+test("a pod sharing ipc (the default) shares its /dev/shm, held by the infra; --share net keeps each member's own; stop and rm unmount it", () => {
+  const T = e.T;
+  expect(T(["pod", "create", "--name", "shm1"]).code).toBe(0);
+  const infraDir = `${e.env.root}/containers/${T(["pod", "inspect", "-f", "{{.InfraContainerId}}", "shm1"]).stdout.trim()}`;
+  expect(T(["run", "--rm", "--pod", "shm1", "busybox", "sh", "-c", "echo shared > /dev/shm/note"]).code).toBe(0);
+  const read = T(["run", "--rm", "--pod", "shm1", "busybox", "sh", "-c", "cat /dev/shm/note; grep ' /dev/shm ' /proc/mounts | cut -d' ' -f3"]);
+  expect(read.stdout).toBe("shared\ntmpfs\n");
+  expect(fs.readFileSync(`${infraDir}/shm/note`, "utf8")).toBe("shared\n");
+  // Stopped, the pod's /dev/shm goes (Docker's shareable one does); started, it is there again, empty.
+  expect(T(["pod", "stop", "shm1"]).code).toBe(0);
+  expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(`${infraDir}/shm `);
+  expect(T(["pod", "start", "shm1"]).code).toBe(0);
+  expect(T(["run", "--rm", "--pod", "shm1", "busybox", "ls", "/dev/shm"]).stdout).toBe("");
+  expect(T(["pod", "rm", "-f", "shm1"]).code).toBe(0);
+  expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(infraDir);
+
+  expect(T(["pod", "create", "--name", "shm2", "--share", "net"]).code).toBe(0);
+  expect(T(["run", "--rm", "--pod", "shm2", "busybox", "sh", "-c", "echo mine > /dev/shm/note"]).code).toBe(0);
+  expect(T(["run", "--rm", "--pod", "shm2", "busybox", "ls", "/dev/shm"]).stdout).toBe("");
+  expect(T(["pod", "rm", "-f", "shm2"]).code).toBe(0);
+}, 90_000);
 
 test("bad pod inputs: one line each, nothing made", () => {
   const { T } = e;

@@ -115,14 +115,15 @@ describe("docker-run flags", () => {
     expect(R(["busybox", "cat"], "ignored\n").stdout).toBe("");
   });
 
-  test("-t gives the container a terminal (CRLF output as Docker's); -it takes input, keeps the exit code", () => {
+  test("-t gives the container a terminal (CRLF output as Docker's); -it from a pipe is refused as Docker's", () => {
     const t = R(["-t", "busybox", "sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"]);
     expect(t.stdout).toBe("on-a-tty\r\n");
+    // Typing at -it from a real terminal: test/e2e/terminal.test.ts.
     const it = R(["-it", "busybox", "sh"], "echo typed-$((6*7))\nexit 3\n");
-    expect(it.code).toBe(3);
-    expect(it.stdout).toContain("typed-42");
-    // The terminal has a name inside (ttyname finds it as /dev/console, as under runc); none without -t.
-    expect(R(["-t", "busybox", "tty"]).stdout).toBe("/dev/console\r\n");
+    expect(it.code).toBe(1);
+    expect(it.stderr).toBe("Error: the input device is not a TTY\n");
+    // The terminal has a name inside: its own devpts's, as under runc; none without -t.
+    expect(R(["-t", "busybox", "tty"]).stdout).toBe("/dev/pts/0\r\n");
     const none = R(["busybox", "sh", "-c", "tty; test -e /dev/console || echo no-console"]);
     expect(none.stdout).toBe("not a tty\nno-console\n");
   });

@@ -28,7 +28,7 @@ export function testPlan(over: Partial<RunPlan> & Pick<RunPlan, "rootfs" | "root
     env: ["PATH=/bin"],
     cwd: "/",
     stdio: [-1, -1, -1],
-    ttySlave: -1,
+    consoleSocket: -1,
     init: false,
     oomScoreAdj: null,
     ...over,

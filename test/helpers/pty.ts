@@ -15,6 +15,8 @@ export interface PtyResult {
   code: number | null;
   /** Everything the terminal showed, \r removed. */
   out: string;
+  /** The same with every \r kept: the bytes as they came. */
+  bytes: string;
 }
 
 const DRIVER = String.raw`
@@ -56,5 +58,5 @@ export function onPty(argv: string[], steps: PtyStep[], env: Record<string, stri
   const r = Bun.spawnSync(["python3", "-c", DRIVER, JSON.stringify(steps), String(waitMs), ...argv], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 120_000 });
   if (r.exitCode !== 0) throw new Error(`pty driver: ${r.stderr.toString()}`);
   const res = JSON.parse(r.stdout.toString()) as PtyResult;
-  return { code: res.code, out: res.out.replace(/\r/g, "") };
+  return { code: res.code, out: res.out.replace(/\r/g, ""), bytes: res.out };
 }

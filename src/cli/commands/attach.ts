@@ -10,10 +10,10 @@ export const attach: CommandSpec = {
       .option("sig-proxy", { type: "boolean", default: true, describe: "Proxy all received signals to the process (without a TTY)" }),
   async run(ctx, argv, io) {
     const { findLive } = await import("../../lifecycle/live.ts");
-    const { attachContainer, checkAttachTty } = await import("../../lifecycle/attach.ts");
+    const { attachContainer } = await import("../../lifecycle/attach.ts");
     const { FailedPreconditionError } = await import("../../errors.ts");
     const { DEFAULT_DETACH_KEYS, parseDetachKeys } = await import("../../lifecycle/stdin.ts");
-    const { isTerminal } = await import("../../terminal.ts");
+    const { checkAttachTty, isTerminal } = await import("../../terminal.ts");
     const keys = parseDetachKeys(typeof argv["detach-keys"] === "string" ? argv["detach-keys"] : DEFAULT_DETACH_KEYS);
     const live = findLive(ctx, String(argv.container));
     if (!live.state.Running) throw new FailedPreconditionError("You cannot attach to a stopped container, start it first");

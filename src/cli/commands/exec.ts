@@ -36,6 +36,7 @@ export const exec: CommandSpec = {
     }
     const detach = Boolean(argv.detach);
     const interactive = Boolean(argv.interactive);
+    if (!detach) (await import("../../terminal.ts")).checkAttachTty(interactive, Boolean(argv.tty), isTerminal(0));
     const terminal = !detach && argv.tty ? { interactive, out: process.stdout, in: process.stdin } : undefined;
     // Without -t never the caller's terminal itself: pipes where fds 0-2 are one (stdio-relay.ts).
     const relay = detach || terminal ? undefined : relayStdio({ interactive, pipe: cloexecPipe, isTerminal });
@@ -56,7 +57,7 @@ export const exec: CommandSpec = {
       for (const sig of ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) handlers.push([sig, () => e.kill(sig)]);
       for (const [sig, fn] of handlers) process.on(sig, fn);
       const { exitCode } = await e.exited;
-      if (tty) await Promise.race([tty.finished(), Bun.sleep(500)]);
+      if (tty) await tty.finished(500);
       if (relay) await relay.finished(500);
       return exitCode;
     } finally {

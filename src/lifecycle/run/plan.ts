@@ -46,7 +46,7 @@ export interface PlanParts {
   capabilities: Capabilities;
   seccomp: Uint8Array | null;
   stdio: [number, number, number];
-  ttySlave: number;
+  consoleSocket: number;
 }
 
 export function containerPlan(ctx: Ctx, req: RunRequest, p: PlanParts): RunPlan {
@@ -79,7 +79,7 @@ export function containerPlan(ctx: Ctx, req: RunRequest, p: PlanParts): RunPlan 
     seccomp: p.seccomp,
     rlimits: req.resources.ulimits,
     stdio: p.stdio,
-    ttySlave: p.ttySlave,
+    consoleSocket: p.consoleSocket,
     timeNamespace: timeNamespaceAvailable(),
   });
 }

@@ -1,6 +1,7 @@
 // A container made and planned, not started: what run, run -d and create share. Each step makes one
 // thing and pushes its undo; a failing step undoes every earlier one (in reverse), so nothing is
 // left behind: no cgroup, directory, network, port rule or volume.
+import { DEFAULT_CONSOLE_SIZE } from "../tty.ts";
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../../context.ts";
@@ -113,8 +114,9 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
       capabilities,
       seccomp,
       stdio: early ? [early.fdMap[0]!, early.fdMap[1]!, early.fdMap[2]!] : [io.stdin, io.stdout, io.stderr],
-      ttySlave: early ? early.fdMap[3]! : io.ttySlave,
+      consoleSocket: early ? early.fdMap[3]! : io.consoleSocket,
     });
+    if (req.process.tty) plan.consoleSize = io.consoleSize ?? { ...DEFAULT_CONSOLE_SIZE };
     applyNetworkToPlan(plan, network);
     if (allPrivate(req.namespaces)) applyPlanFlags(plan, req);
     else {
@@ -200,7 +202,7 @@ async function startEarlyInit(ctx: Ctx, io: RunIo, req: RunRequest, undo: Undo, 
     const exe = await monitorExecutable();
     early = ctx.sys.startEarly(exe, {
       cloneFlags: earlyCloneFlags(namespaces),
-      fds: [io.stdin, io.stdout, io.stderr, io.ttySlave, ...(feed ? [io.logFeed!] : [])],
+      fds: [io.stdin, io.stdout, io.stderr, io.consoleSocket, ...(feed ? [io.logFeed!] : [])],
       discardAfterExit: req.lifetime.rm,
       ...(log ? { log: { ...log, feed } } : {}),
       ...(pidNamespace ? { pidNamespace } : {}),

@@ -112,7 +112,10 @@ export interface RunIo {
   stdin: number;
   stdout: number;
   stderr: number;
-  ttySlave: number;
+  /** With -t in the foreground: the init's end of the console socket (tty.ts), else -1. */
+  consoleSocket: number;
+  /** With -t: the terminal's size at the start (tty.ts consoleSizeOf); Docker's 24x80 when unset. */
+  consoleSize?: { rows: number; cols: number };
   /** With -t: the read end of a pipe carrying a copy of the terminal's output, for the log (tty.ts). */
   logFeed?: number;
 }

@@ -81,24 +81,6 @@ static void write_sysctls(struct plan *p)
   }
 }
 
-/* -t: the terminal also as /dev/console, as runc mounts it. The pty belongs to the host's devpts
- * instance, not the container's, so ttyname() (tty, ps, sudo) finds it only there.
- * The source is the pty's path (/dev/pts/N), looked up in this mount namespace: its magic link
- * /proc/self/fd/N names the parent namespace's mount, which bind refuses (EINVAL). */
-static void mount_console(long rootfd, struct plan *p)
-{
-  char link[64], src[PATHMAX], at[64];
-  fd_path(link, p->tty);
-  long n = S(SYS_readlinkat, AT_FDCWD, link, src, PATHMAX - 1);
-  if (n < 0) fail(ST_TTY, n, 0, "readlink the terminal");
-  src[n] = 0;
-  long fd = resolve(rootfd, "/dev/console", 2);
-  if (fd < 0) fail(ST_TTY, fd, 0, "create /dev/console");
-  fd_path(at, fd);
-  CHECK(S(SYS_mount, src, at, 0, MS_BIND, 0), ST_TTY, 0, "bind /dev/console");
-  S(SYS_close, fd);
-}
-
 /* The rootfs and everything mounted or made in it; returns an O_PATH fd on it. */
 static long build_rootfs(struct plan *p)
 {
@@ -119,7 +101,6 @@ static long build_rootfs(struct plan *p)
     if (r < 0 && r != -EEXIST) fail(ST_SYMLINK, r, i, 0);
     S(SYS_close, pfd);
   }
-  if (p->tty >= 0) mount_console(rootfd, p);
   long fd = resolve(rootfd, p->cwd, 1); /* Docker creates a missing -w directory */
   if (fd < 0) fail(ST_CWD, fd, 0, 0);
   S(SYS_close, fd);
@@ -196,6 +177,7 @@ static void child_main(struct plan *p)
   configure_namespaces(p);
   write_sysctls(p);
   pivot(build_rootfs(p));
+  if (p->tty >= 0) open_console(p, 1);
   restrict_paths(p);
   join_cgroups(p, cgfd);
   set_rlimits(p);

@@ -28,7 +28,8 @@ struct plan {
   u32 envc; const char **envp;
   const char *cwd;
   i32 stdio[3];
-  i32 tty;
+  i32 tty; /* the console socket (-t), or -1 */
+  u32 rows, cols; /* the terminal's size, 0 0: unset */
   u32 init;
   u32 hasoom; i32 oom;
   u32 njoin; struct join *join; /* namespaces entered by path (setns), not created */
@@ -158,6 +159,9 @@ static long parse(const u8 *buf, u32 len, u8 *arena, u32 arenalen, struct plan *
   p->cwd = rd_str(&r, 0);
   for (i = 0; i < 3; i++) p->stdio[i] = (i32)rd_u32(&r);
   p->tty = (i32)rd_u32(&r);
+  p->rows = rd_u32(&r);
+  p->cols = rd_u32(&r);
+  if (p->rows > 0xffff || p->cols > 0xffff) r.bad = 1;
   p->init = rd_u32(&r);
   p->hasoom = rd_u32(&r);
   p->oom = (i32)rd_u32(&r);

@@ -16,6 +16,8 @@ static void exec_child(void *arg)
   /* The cgroup first (through fds opened on the host's paths), then its namespace: rooted there. */
   for (i = 0; i < t->ncg; i++) CHECK(S(SYS_write, t->cg[i], "0", 1), ST_CGROUP, i, 0);
   if (t->cgns >= 0) CHECK(S(SYS_setns, t->cgns, CLONE_NEWCGROUP), ST_JOIN, 0, "cgroup");
+  /* In the container's mount namespace already: its terminal comes from its devpts, as run's. */
+  if (plan.tty >= 0) open_console(&plan, 0);
   drop_privileges(&plan);
   CHECK(S(SYS_chdir, plan.cwd), ST_CHDIR, 0, 0);
   setup_stdio(&plan);

@@ -2,18 +2,71 @@
  * td_spawn does it, minus the waiter thread), logs its output, records every transition in
  * run.json and restarts it as Docker's restart manager would. */
 
+/* -t: the container's terminal, made by its init in its own devpts (init/console.c) and received
+ * here through the console socket, once per start (a restart has a new mount namespace and devpts):
+ * we log what the master says as stdout and type the stdin FIFO into it. A slave stays open here,
+ * for `attach` to set the window size through /proc (opening a master again would make a new pty). */
+#define SYS_recvmsg 47
+#define SYS_socketpair 53
+#define MSG_CMSG_CLOEXEC 0x40000000
+#define MSG_DONTWAIT 0x40
+static long console_sock = -1, console_slave = -1;
+
+/* The fd sent on sock (one SCM_RIGHTS message, already there: the init sent it before execve), or -1. */
+static long recv_fd(long sock)
+{
+  struct { u64 len; i32 level, type, fd, pad; } cm = { 0, 0, 0, -1, 0 };
+  char byte;
+  struct iovec iov = { &byte, 1 };
+  struct msghdr m = { 0, 0, &iov, 1, &cm, sizeof cm, 0 };
+  long r;
+  do r = S(SYS_recvmsg, sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  while (r == -EINTR);
+  if (r <= 0 || m.controllen < 20 || cm.level != SOL_SOCKET || cm.type != SCM_RIGHTS) return -1;
+  return cm.fd;
+}
+
+/* Before a start: the socket the init sends its terminal's master through. */
+static void console_prepare(void)
+{
+  int sv[2];
+  if (S(SYS_socketpair, 1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0, sv) < 0) die(1);
+  console_sock = sv[0];
+  plan.tty = sv[1];
+}
+
+/* After it: the new master replaces the last one (out[0], the FIFO's target). */
+static void console_take(long *out)
+{
+  long master = recv_fd(console_sock);
+  S(SYS_close, console_sock);
+  console_sock = -1;
+  if (master < 0) return;
+  if (out[0] >= 0) S(SYS_close, out[0]);
+  if (console_slave >= 0) S(SYS_close, console_slave);
+  console_slave = S(SYS_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  S(SYS_fcntl, master, F_SETFL, O_NONBLOCK);
+  out[0] = master;
+  tty_master = master;
+}
+
 /* Returns the pid (and *pidfd), or 0 with *f filled when the child reported a failure (it is reaped). */
-static long start(long *pidfd, struct failure *f, int *code)
+static long start(long *pidfd, struct failure *f, int *code, int tty, long *out)
 {
   int pfd = -1, report = -1;
+  if (tty) console_prepare();
   long pid = clone_child(PLAN_CLONE_FLAGS(&plan), run_plan, &plan, &pfd, &report);
+  if (tty) S(SYS_close, plan.tty), plan.tty = -1; /* the init's end: its copy only */
   if (pid < 0) {
+    if (tty) console_take(out); /* closes the socket */
     failure_record(f, ST_FORK, pid, 0, 0);
     *code = 1;
     return 0;
   }
   *pidfd = pfd;
-  if (read_report(report, f) >= 16) {
+  int failed = read_report(report, f) >= 16;
+  if (tty) console_take(out); /* sent before execve, or never */
+  if (failed) {
     i32 info[32];
     long r = reap(pfd, info, 0);
     S(SYS_close, pfd);
@@ -21,23 +74,6 @@ static long start(long *pidfd, struct failure *f, int *code)
     return 0;
   }
   return pid;
-}
-
-/* A pseudo-terminal for -t: the container gets the slave, we log what the master says as stdout. */
-static int open_pty(long *master, long *slave)
-{
-  char path[32], num[24];
-  i32 unlock = 0, n = 0;
-  size_t l = 0;
-  *master = S(SYS_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (*master < 0) return -1;
-  if (S(SYS_ioctl, *master, TIOCSPTLCK, &unlock) < 0 || S(SYS_ioctl, *master, TIOCGPTN, &n) < 0) return -1;
-  fmt_int(num, n);
-  path[0] = 0;
-  cat(path, &l, sizeof path, "/dev/pts/");
-  cat(path, &l, sizeof path, num);
-  *slave = S(SYS_openat, AT_FDCWD, path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  return *slave < 0 ? -1 : 0;
 }
 
 #define SYS_inotify_add_watch 254
@@ -140,19 +176,12 @@ static long detach_from_cli(void)
   return S(SYS_signalfd4, -1, &termset, 8, O_CLOEXEC | O_NONBLOCK);
 }
 
-/* The container's stdio: a pty (-t) or two pipes, whose read ends (out, non-blocking) we log. The
- * tty slave stays open here: a restarted container needs it again, and the master would report EIO
- * between runs otherwise. */
+/* The container's stdio: a pty (-t, console_take) or two pipes, whose read ends (out, non-blocking) we log. */
 static void open_output(int tty, long *out)
 {
-  long master = -1, slave = -1;
   int p1[2], p2[2];
   if (tty) {
-    if (open_pty(&master, &slave) < 0) die(1);
-    plan.stdio[0] = plan.stdio[1] = plan.stdio[2] = (i32)slave;
-    plan.tty = (i32)slave;
-    out[0] = master;
-    tty_input_open(master);
+    tty_input_open(-1); /* into the master each start brings (console_take) */
   } else {
     if (S(SYS_pipe2, p1, O_CLOEXEC) < 0 || S(SYS_pipe2, p2, O_CLOEXEC) < 0) die(1);
     plan.stdio[0] = (i32)stdin_fd();
@@ -317,7 +346,7 @@ static int run_mode(int argc, char **argv, char **envp)
     long pidfd = -1;
     int code = 0;
     u64 oom0 = oom_count();
-    long pid = start(&pidfd, &f, &code);
+    long pid = start(&pidfd, &f, &code, o.tty, out);
     if (first && !pid) {
       report_failure(&f); /* the CLI raises it as launch() would, and undoes what it made */
       die(1);

@@ -13,7 +13,6 @@
 
 #define O_APPEND 02000
 #define O_NONBLOCK 04000
-#define O_NOCTTY 0400
 #define O_TRUNC 01000
 #define F_SETFL 4
 #define EAGAIN 11
@@ -26,8 +25,6 @@
 #define P_PIDFD 3
 #define WEXITED 4
 #define CLD_EXITED 1
-#define TIOCSPTLCK 0x40045431
-#define TIOCGPTN 0x80045430
 
 struct pollfd { int fd; short events, revents; };
 struct timespec { long sec, nsec; };

@@ -41,7 +41,7 @@ const l = await launch(linuxSys(), {
   uid: 0, gid: 0, additionalGids: [],
   capabilities: { bounding: 0xa80425fbn, effective: 0xa80425fbn, permitted: 0xa80425fbn, inheritable: 0n, ambient: 0n },
   noNewPrivileges: true, seccomp: null, rlimits: [], args: ["sh", "-c", "echo compiled-ok $$ $(hostname)"], env: ["PATH=/bin"],
-  cwd: "/", stdio: [0, 1, 2], ttySlave: -1, init: false, oomScoreAdj: null,
+  cwd: "/", stdio: [0, 1, 2], consoleSocket: -1, init: false, oomScoreAdj: null,
 });
 const status = await l.exited;
 console.error("cc " + initCompileMs.toFixed(1) + " ms");

@@ -28,9 +28,9 @@ let mode: "tinycc" | "early" = "tinycc";
 /** launch() as `run` does it in `mode`: the early init gets the plan's fds. */
 async function start(p: RunPlan): Promise<Launched> {
   if (mode === "tinycc") return launch(sys, p);
-  const early = sys.startEarly(await monitorExecutable(), { cloneFlags: earlyCloneFlags(p.namespaces.filter((n) => !p.joinNamespaces?.some((j) => j.ns === n))), fds: [...p.stdio, p.ttySlave] });
+  const early = sys.startEarly(await monitorExecutable(), { cloneFlags: earlyCloneFlags(p.namespaces.filter((n) => !p.joinNamespaces?.some((j) => j.ns === n))), fds: [...p.stdio, p.consoleSocket] });
   const [stdin, stdout, stderr, tty] = early.fdMap;
-  return launch(sys, { ...p, stdio: [stdin!, stdout!, stderr!], ttySlave: tty! }, early);
+  return launch(sys, { ...p, stdio: [stdin!, stdout!, stderr!], consoleSocket: tty! }, early);
 }
 const DOCKER_CAPS = DEFAULT_CAPS;
 const APPLETS = ["sh", "cat", "echo", "hostname", "id", "ls", "sleep", "ps", "true", "readlink", "grep", "pwd", "mount", "touch", "stat", "head"];

@@ -69,8 +69,8 @@ test("the probe's command and the monitor's -H with Docker's defaults", () => {
   expect(probeArgs(undefined)).toBeNull();
   expect(monitorHealthSpec({ Test: ["CMD", "x"] })).toBe("30000,30000,0,5000,3");
   expect(monitorHealthSpec({ Interval: 200e6, Timeout: 1e9, StartPeriod: 3e9, StartInterval: 100e6, Retries: 1 })).toBe("200,1000,3000,100,1");
-  const plan = { args: ["sleep"], stdio: [0, 1, 2], ttySlave: 5, init: true, oomScoreAdj: 3 } as never;
-  expect(healthProbe({ Test: ["CMD", "true"] }, plan).health?.plan).toMatchObject({ args: ["true"], stdio: [-1, 3, 3], ttySlave: -1, init: false, oomScoreAdj: null });
+  const plan = { args: ["sleep"], stdio: [0, 1, 2], consoleSocket: 5, init: true, oomScoreAdj: 3 } as never;
+  expect(healthProbe({ Test: ["CMD", "true"] }, plan).health?.plan).toMatchObject({ args: ["true"], stdio: [-1, 3, 3], consoleSocket: -1, init: false, oomScoreAdj: null });
   expect(healthProbe({ Test: ["NONE"] }, plan)).toEqual({});
 });
 

@@ -118,7 +118,7 @@ describe("the run plan", () => {
     seccomp: null,
     rlimits: [],
     stdio: [-1, 1, 2],
-    ttySlave: -1,
+    consoleSocket: -1,
     timeNamespace: true,
     ...over,
   });

@@ -39,7 +39,7 @@ function samplePlan(over: Partial<RunPlan> = {}): RunPlan {
     env: ["PATH=/bin", "EMPTY="],
     cwd: "/",
     stdio: [0, 1, -1],
-    ttySlave: -1,
+    consoleSocket: -1,
     init: false,
     oomScoreAdj: null,
     ...over,
@@ -53,7 +53,7 @@ describe("encodePlan", () => {
   });
 
   test("round-trips the optional shapes: no seccomp, oom_score_adj, init, a tty, time namespace", () => {
-    const plan = samplePlan({ seccomp: null, oomScoreAdj: -500, init: true, ttySlave: 9, namespaces: ["mnt", "time"], mounts: [], rlimits: [] });
+    const plan = samplePlan({ seccomp: null, oomScoreAdj: -500, init: true, consoleSocket: 9, consoleSize: { rows: 33, cols: 101 }, namespaces: ["mnt", "time"], mounts: [], rlimits: [] });
     expect(roundTrip(plan)).toEqual(sorted(plan));
   });
 
@@ -168,7 +168,7 @@ describe("encodePlan", () => {
       env: fc.array(text, { maxLength: 4 }),
       cwd: abs,
       stdio: fc.tuple(fc.integer({ min: -1, max: 1000 }), fc.integer({ min: -1, max: 1000 }), fc.integer({ min: -1, max: 1000 })),
-      ttySlave: fc.integer({ min: -1, max: 1000 }),
+      consoleSocket: fc.integer({ min: -1, max: 1000 }),
       init: fc.boolean(),
       oomScoreAdj: fc.option(fc.integer({ min: -1000, max: 1000 }), { nil: null }),
     });

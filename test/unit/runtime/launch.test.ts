@@ -35,7 +35,7 @@ function samplePlan(over: Partial<RunPlan> = {}): RunPlan {
     env: [],
     cwd: "/",
     stdio: [0, 1, 2],
-    ttySlave: -1,
+    consoleSocket: -1,
     init: false,
     oomScoreAdj: null,
     ...over,
