@@ -70,7 +70,7 @@ static enum health health_next(enum health status, u64 *streak, long code, int i
 static void health_write(void)
 {
   static char buf[HEALTH_LOG * (CHECK_OUT * 6 + 256) + 256], esc[CHECK_OUT * 6 + 1];
-  char tmp[PATHMAX], dst[PATHMAX], num[24];
+  char num[24];
   size_t n = 0;
   buf[0] = 0;
   cat(buf, &n, sizeof buf, "{\"Status\":\"");
@@ -94,13 +94,7 @@ static void health_write(void)
     cat(buf, &n, sizeof buf, "\"}");
   }
   cat(buf, &n, sizeof buf, "]}\n");
-  copy(tmp, PATHMAX, dir, "/health.json.tmp");
-  copy(dst, PATHMAX, dir, "/health.json");
-  long fd = S(SYS_openat, AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  put_all((int)fd, buf, (long)n);
-  S(SYS_close, fd);
-  S(SYS_rename, tmp, dst);
+  write_record("health.json", buf, (long)n);
 }
 
 static void health_event(void)

@@ -73,7 +73,7 @@ static void probes_load(void)
 static void probes_write(void)
 {
   static char buf[MAX_PROBES * (CHECK_OUT * 6 + 512) + 128], esc[CHECK_OUT * 6 + 1];
-  char tmp[PATHMAX], dst[PATHMAX], num[24];
+  char num[24];
   size_t n = 0;
   buf[0] = 0;
   cat(buf, &n, sizeof buf, ks.started ? "{\"Started\":true" : "{\"Started\":false");
@@ -106,13 +106,7 @@ static void probes_write(void)
     cat(buf, &n, sizeof buf, "}");
   }
   cat(buf, &n, sizeof buf, "]}\n");
-  copy(tmp, PATHMAX, dir, "/probes.json.tmp");
-  copy(dst, PATHMAX, dir, "/probes.json");
-  long fd = S(SYS_openat, AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  put_all((int)fd, buf, (long)n);
-  S(SYS_close, fd);
-  S(SYS_rename, tmp, dst);
+  write_record("probes.json", buf, (long)n);
 }
 
 static int has_probe(u32 kind)

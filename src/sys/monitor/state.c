@@ -2,6 +2,22 @@
  * from the oom_kill counter of memory.oom_control (v1) or memory.events (v2). */
 
 static const char *dir;
+
+/* DIR/<name> replaced whole by `buf`: written to <name>.tmp, then renamed over it, so a reader never
+ * sees it half-written. */
+static void write_record(const char *name, const char *buf, long n)
+{
+  char tmp[PATHMAX], dst[PATHMAX];
+  size_t tn = 0, dn = 0;
+  tmp[0] = dst[0] = 0;
+  cat(tmp, &tn, PATHMAX, dir); cat(tmp, &tn, PATHMAX, "/"); cat(tmp, &tn, PATHMAX, name); cat(tmp, &tn, PATHMAX, ".tmp");
+  cat(dst, &dn, PATHMAX, dir); cat(dst, &dn, PATHMAX, "/"); cat(dst, &dn, PATHMAX, name);
+  long fd = S(SYS_openat, AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  put_all((int)fd, buf, n);
+  S(SYS_close, fd);
+  S(SYS_rename, tmp, dst);
+}
 static struct {
   const char *status;
   long pid;
@@ -46,7 +62,7 @@ static void jnum(char *buf, size_t *n, size_t cap, const char *key, long v)
 
 static void write_state(void)
 {
-  char buf[2048], tmp[PATHMAX], dst[PATHMAX];
+  char buf[2048];
   size_t n = 0;
   buf[0] = 0;
   cat(buf, &n, sizeof buf, "{");
@@ -80,13 +96,7 @@ static void write_state(void)
   }
   buf[n - 1] = '}';
   cat(buf, &n, sizeof buf, "\n");
-  copy(tmp, PATHMAX, dir, "/run.json.tmp");
-  copy(dst, PATHMAX, dir, "/run.json");
-  long fd = S(SYS_openat, AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  put_all((int)fd, buf, (long)n);
-  S(SYS_close, fd);
-  S(SYS_rename, tmp, dst);
+  write_record("run.json", buf, (long)n);
 }
 
 static int stopping(void)
