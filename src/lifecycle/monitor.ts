@@ -136,6 +136,11 @@ export function readRunState(dir: string): RunState | undefined {
  * after a power loss every container is gone anyway, so durability would buy nothing but the
  * fsyncs' milliseconds on every foreground run.
  */
+/** The run record of a process just started: `pid` watched by `monitorPid`, no restart yet. */
+export function startedRunState(pid: number, pidStartTime: number, monitorPid: number, monitorStartTime: number, startedAt: string): RunState {
+  return { status: "running", pid, pidStartTime, monitorPid, monitorStartTime, startedAt, finishedAt: ZERO_TIME, exitCode: 0, oomKilled: false, restartCount: 0, error: "" };
+}
+
 export function writeRunState(dir: string, s: RunState): void {
   const file = runStatePath(dir);
   const tmp = `${file}.${process.pid}.tmp`;

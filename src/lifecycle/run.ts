@@ -11,7 +11,7 @@ import { actorOf, appendEvent } from "./events.ts";
 import { healthProbe } from "./health.ts";
 import { processStartTime } from "./liveness.ts";
 import { encodeMonitorProbes } from "./probes.ts";
-import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, servicesHook, writeRunState, ZERO_TIME, type Detached } from "./monitor.ts";
+import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, servicesHook, startedRunState, writeRunState, ZERO_TIME, type Detached } from "./monitor.ts";
 import { prepareContainer } from "./run/prepare.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
 import type { RunIo, RunRequest } from "./run/request.ts";
@@ -72,19 +72,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     // Not saved to state.json: the live state is run.json's (two fsyncs less on every run).
     state.state = { ...state.state, status: "running", pid: launched.pid, startedAt };
     // This process supervises the container: run.json names it, as the monitor names itself.
-    const run = {
-      status: "running" as const,
-      pid: launched.pid,
-      pidStartTime: processStartTime(launched.pid) ?? 0,
-      monitorPid: process.pid,
-      monitorStartTime: processStartTime(process.pid) ?? 0,
-      startedAt,
-      finishedAt: ZERO_TIME,
-      exitCode: 0,
-      oomKilled: false,
-      restartCount: 0,
-      error: "",
-    };
+    const run = startedRunState(launched.pid, processStartTime(launched.pid) ?? 0, process.pid, processStartTime(process.pid) ?? 0, startedAt);
     writeRunState(paths.dir, run);
     appendEvent(ctx.root, "start", actor);
     hooks.started?.(launched);

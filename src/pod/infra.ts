@@ -8,7 +8,7 @@ import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from "../errors.ts";
 import { attachContainerNetwork, publishContainerPorts, type NetworkOptions } from "../lifecycle/network-setup.ts";
 import { processStartTime, sameProcess } from "../lifecycle/liveness.ts";
-import { monitorExecutable, writeRunState } from "../lifecycle/monitor.ts";
+import { monitorExecutable, startedRunState, writeRunState } from "../lifecycle/monitor.ts";
 import { teardownNetwork } from "../lifecycle/network-teardown.ts";
 import { ZERO_TIME } from "../lifecycle/state.ts";
 import { isMountedNetns, netnsPath } from "../network/netns.ts";
@@ -120,19 +120,7 @@ export async function startInfra(ctx: Ctx, rec: ContainerRecord): Promise<number
     const pid = report.pid;
     const start = processStartTime(pid) ?? 0;
     const startedAt = new Date(ctx.clock()).toISOString();
-    writeRunState(containerPaths(ctx.root, rec.id).dir, {
-      status: "running",
-      pid,
-      pidStartTime: start,
-      monitorPid: pid,
-      monitorStartTime: start,
-      startedAt,
-      finishedAt: ZERO_TIME,
-      exitCode: 0,
-      oomKilled: false,
-      restartCount: 0,
-      error: "",
-    });
+    writeRunState(containerPaths(ctx.root, rec.id).dir, startedRunState(pid, start, pid, start, startedAt));
     rec.state = { ...rec.state, status: "running", pid, startedAt };
     saveContainer(ctx.root, rec);
     return pid;
