@@ -11,7 +11,7 @@ import { actorOf, appendEvent } from "./events.ts";
 import { healthProbe } from "./health.ts";
 import { processStartTime } from "./liveness.ts";
 import { encodeMonitorProbes } from "./probes.ts";
-import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, servicesHook, startedRunState, writeRunState, ZERO_TIME, type Detached } from "./monitor.ts";
+import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, servicesHook, startedRunState, writeRunState, type Detached } from "./monitor.ts";
 import { prepareContainer } from "./run/prepare.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
 import type { RunIo, RunRequest } from "./run/request.ts";
