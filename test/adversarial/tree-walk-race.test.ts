@@ -139,4 +139,25 @@ describe("the host walks a running container's tree from directory fds", () => {
     expect(leaksUnder(env.root, ["containers"])).toEqual([]);
     recordCases("commit of a container racing symlink/FIFO/device swaps", rounds);
   }, 600_000);
+
+  test("cp out of the racing container: no host file, no device bytes, no wait on the FIFO", () => {
+    const rounds = 10;
+    const outcomes = new Map<string, number>();
+    for (let i = 0; i < rounds; i++) {
+      const dest = path.join(dir, `cp-${i}`);
+      fs.mkdirSync(dest);
+      for (const src of ["/r1", "/r2/.", "/f1", "/d2"]) {
+        const r = T(["cp", `swapper:${src}`, dest]);
+        expect(r.timedOut).toBe(false);
+        // A name caught as a FIFO or device may be refused, in one line; nothing else.
+        if (r.code !== 0) expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        const k = `${src} ${r.code === 0 ? "ok" : "refused"}`;
+        outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+      }
+      expect(leaksUnder(dest, [])).toEqual([]);
+      fs.rmSync(dest, { recursive: true, force: true });
+    }
+    console.log(`cp of a racing container: ${[...outcomes].map(([k, n]) => `${k}: ${n}`).join(", ")}`);
+    recordCases("cp out of a container racing symlink/FIFO/device swaps", rounds * 4);
+  }, 600_000);
 });
