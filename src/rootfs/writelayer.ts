@@ -223,7 +223,8 @@ export function layerSink(tmpDir: string): LayerSink {
   const gzFile = path.join(tmpDir, `layer-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tar.gz`);
   const hasher = new Bun.CryptoHasher("sha256");
   const gzip = zlib.createGzip({ level: 1 });
-  const out = fs.createWriteStream(gzFile, { mode: 0o600 });
+  // Opened here, not by the stream: destroy can then remove the file at once, before the process exits.
+  const out = fs.createWriteStream(gzFile, { fd: fs.openSync(gzFile, "wx", 0o600) });
   const blobHasher = new Bun.CryptoHasher("sha256");
   let blobSize = 0;
   gzip.on("data", (c: Buffer) => {
@@ -261,6 +262,8 @@ export function layerSink(tmpDir: string): LayerSink {
     },
     destroy(err) {
       gzip.destroy(err);
+      out.destroy();
+      fs.rmSync(gzFile, { force: true });
     },
   };
 }
