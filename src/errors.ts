@@ -87,6 +87,12 @@ export function errnoCode(err: unknown): string | undefined {
 }
 
 /** The text a user sees for any thrown value: the message chain, without stacks. */
+/** Control characters but the tab escaped as \xNN: a quoted path or name with line breaks stays one line. */
+export function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof TinydockError) {
     return err.message;

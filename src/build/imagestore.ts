@@ -16,7 +16,8 @@ import { FailedPreconditionError } from "../errors.ts";
 
 /** The written layer's blob moved into the content store and unpacked; its record. */
 export async function storeLayer(ctx: Ctx, layout: StoreLayout, w: WrittenLayer, below: readonly LayerRecord[]): Promise<LayerRecord> {
-  if (!hasBlob(layout, w.digest)) {
+  const added = !hasBlob(layout, w.digest);
+  if (added) {
     fs.renameSync(w.file, layout.blob(w.digest));
   } else {
     fs.rmSync(w.file, { force: true });
@@ -24,6 +25,7 @@ export async function storeLayer(ctx: Ctx, layout: StoreLayout, w: WrittenLayer,
   const desc = { mediaType: MediaType.OciLayerGzip, digest: w.digest, size: w.size };
   const diffIds = [...below.map((l) => l.diffId), w.diffId];
   const chainId = chainIdsOf(diffIds).at(-1)!;
+  // A blob that does not unpack (an import of something that is not a tar) is not kept.
   const meta = await ensureLayer(
     { sys: ctx.sys, sleep: ctx.sleep, layout, maxLayerBytes: ctx.config.maxLayerBytes },
     w.diffId,
@@ -33,7 +35,10 @@ export async function storeLayer(ctx: Ctx, layout: StoreLayout, w: WrittenLayer,
     },
     () => {},
     { chainId, lowers: async () => below.map((l) => layout.layerDiff(l.key ?? l.diffId)).reverse() },
-  );
+  ).catch((err) => {
+    if (added) fs.rmSync(layout.blob(w.digest), { force: true });
+    throw err;
+  });
   const rec: LayerRecord = { diffId: w.diffId, digest: w.digest, mediaType: desc.mediaType, size: w.size, unpackedSize: meta.unpackedSize };
   if (meta.key) rec.key = meta.key;
   return rec;

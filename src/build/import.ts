@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { InvalidArgumentError, UnavailableError } from "../errors.ts";
+import { capped } from "../rootfs/decompress.ts";
 import { decompressed } from "../rootfs/load.ts";
 import { layerSink } from "../rootfs/writelayer.ts";
 import { openStore } from "../store/init.ts";
@@ -46,7 +47,8 @@ export async function importImage(ctx: Ctx, req: ImportRequest): Promise<string>
   try {
     const sink = layerSink(layout.tmpDir);
     try {
-      for await (const piece of decompressed(input, `"${req.source}"`)) sink.write(piece);
+      // Bounded as a pulled layer is: an endless stream or a gzip bomb ends at max-layer-bytes.
+      for await (const piece of capped(decompressed(input, `"${req.source}"`), ctx.config.maxLayerBytes, `"${req.source}"`)) sink.write(piece);
     } catch (err) {
       sink.destroy(err as Error);
       throw err;

@@ -1,6 +1,6 @@
 // The one place where a failure becomes its line on stderr and Docker's exit code. Everything
 // below the CLI throws a typed error (src/errors.ts) and never picks a code.
-import { describeError, NotATerminalError } from "../errors.ts";
+import { describeError, NotATerminalError, oneLine } from "../errors.ts";
 import { ExecError } from "../runtime/launch.ts";
 import type { Io } from "./command.ts";
 import { UsageError } from "./usage.ts";
@@ -29,7 +29,9 @@ export function exitCodeOf(err: unknown, site: Pick<FailureSite, "engine">): num
 
 /** Prints `err` as one line (a usage error also points at the help; --debug adds the stack) and returns the exit code. */
 export function reportFailure(err: unknown, site: FailureSite, io: Io): number {
-  const text = describeError(err);
+  // Messages quote what the user or a file gave (a YAML name, an archive's path): its line breaks
+  // and terminal escapes are shown escaped, so the failure stays one line and cannot redraw the screen.
+  const text = oneLine(describeError(err).trim());
   if (text) io.err(`Error: ${text}\n`);
   if (err instanceof UsageError) {
     const command = err.command ?? site.command;

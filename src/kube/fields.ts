@@ -1,6 +1,7 @@
 // The checked reading of Kubernetes objects' fields: each value's type and range, the fields
 // tinydock does not act on named in warnings, every refusal naming the file and the field's path.
 import { InvalidArgumentError } from "../errors.ts";
+import { RFC1123_LABEL } from "../network/service-rules.ts";
 
 export type Obj = Record<string, unknown>;
 
@@ -68,7 +69,7 @@ export class Reader {
 
 /** DNS-1123 names, as the API requires of pods, containers, services. */
 export function checkName(r: Reader, name: string, path: string): string {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) r.fail(path, `"${name}" is not a lowercase RFC 1123 name`);
+  if (!RFC1123_LABEL.test(name)) r.fail(path, `"${name}" is not a lowercase RFC 1123 name`);
   return name;
 }
 

@@ -2,6 +2,7 @@
 // validates them and defaulted as it defaults them (period 10 s, timeout 1 s, success 1, failure 3,
 // initial delay 0). Pure. What would probe differently than the kubelet (gRPC, HTTPS, a host name to
 // resolve) is refused, not guessed.
+import { isIPv4 } from "../network/portspec.ts";
 import type { ProbeAction, ProbeKind, ProbeRecord } from "../store/probe-record.ts";
 import type { Obj, Reader } from "./fields.ts";
 
@@ -87,9 +88,4 @@ function probePort(r: Reader, v: unknown, path: string, ports: Map<string, numbe
     return r.fail(path, `no container port named "${v}"`);
   }
   return r.int(v, path, 1, 65535)!;
-}
-
-function isIPv4(s: string): boolean {
-  const parts = s.split(".");
-  return parts.length === 4 && parts.every((x) => /^(0|[1-9]\d{0,2})$/.test(x) && Number(x) <= 255);
 }

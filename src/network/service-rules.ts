@@ -14,8 +14,9 @@
 // Service: two roots on one host playing the same YAML never touch each other's objects.
 import crypto from "node:crypto";
 import path from "node:path";
-import { FailedPreconditionError } from "../errors.ts";
+import { FailedPreconditionError, InvalidArgumentError } from "../errors.ts";
 import type { IptablesState } from "./iptables-rules.ts";
+import { isIPv4 } from "./portspec.ts";
 
 export interface ServicePort {
   name?: string;
@@ -32,6 +33,29 @@ export interface ServiceSpec {
   name: string;
   type: "ClusterIP" | "NodePort";
   ports: ServicePort[];
+}
+
+/** A lowercase RFC 1123 label, as the API requires of a Service's (pod's, container's) name. */
+export const RFC1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Every value the rule text carries checked again where the text is made, whatever checked it
+ * before (the YAML's reader, a record read back from the root): a name with a quote, a newline, a
+ * ";" or a "}" would otherwise end the comment or the statement and start a rule of its own.
+ */
+function checkRenderable(svc: ServiceSpec, clusterIp?: string, endpoints: readonly string[] = []): void {
+  const fail = (why: string): never => {
+    throw new InvalidArgumentError(`Cannot write the rules of Service ${JSON.stringify(svc.name)}: ${why}`);
+  };
+  if (typeof svc.name !== "string" || !RFC1123_LABEL.test(svc.name)) fail("its name is not a lowercase RFC 1123 name");
+  if (typeof svc.owner !== "string" || !/^[0-9a-f]{1,12}$/.test(svc.owner)) fail(`owner ${JSON.stringify(svc.owner)} is not a root's key`);
+  if (svc.type !== "ClusterIP" && svc.type !== "NodePort") fail(`type ${JSON.stringify(svc.type)} is not ClusterIP or NodePort`);
+  const port = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+  for (const p of svc.ports) {
+    if (!port(p.port) || !port(p.targetPort) || (p.nodePort !== undefined && !port(p.nodePort))) fail("a port is not a number from 1 to 65535");
+    if (p.protocol !== "tcp" && p.protocol !== "udp") fail(`protocol ${JSON.stringify(p.protocol)} is not tcp or udp`);
+  }
+  for (const ip of clusterIp === undefined ? endpoints : [clusterIp, ...endpoints]) if (typeof ip !== "string" || !isIPv4(ip)) fail(`${JSON.stringify(ip)} is not an IPv4 address`);
 }
 
 export const SERVICES_CHAIN = "TINYDOCK-KUBE-SERVICES";
@@ -131,6 +155,7 @@ function filterSection(svc: ServiceSpec, clusterIp: string, endpoints: string[],
  * return and the filter table rejects the service's new connections.
  */
 export function serviceRules(svc: ServiceSpec, clusterIp: string, endpoints: string[], state?: IptablesState): ServiceRules {
+  checkRenderable(svc, clusterIp, endpoints);
   const comment = `-m comment --comment "${serviceComment(svc)}"`;
   const lines: string[] = ["*nat"];
   const rules: string[] = [];
@@ -164,6 +189,7 @@ export function serviceRules(svc: ServiceSpec, clusterIp: string, endpoints: str
  * root's). "" when nothing of it is there.
  */
 export function serviceRemoveText(svc: ServiceSpec, state: IptablesState): string {
+  checkRenderable(svc);
   const comment = `"${serviceComment(svc)}"`;
   const chains = svc.ports.map((p) => portChain(svc, p.port, p.protocol));
   const entries = state.rules.nat.filter((l) => l.startsWith(`-A ${SERVICES_CHAIN} `));
@@ -187,6 +213,8 @@ export function serviceRemoveText(svc: ServiceSpec, state: IptablesState): strin
 
 /** The service's own nft table (`nft delete table` takes all of it). */
 export function nftServiceTable(svc: Pick<ServiceSpec, "owner" | "name">): string {
+  // An argv word of `nft delete table`, and the table name of nftServiceText (checked there).
+  if (!RFC1123_LABEL.test(svc.name) || !/^[0-9a-f]{1,12}$/.test(svc.owner)) throw new InvalidArgumentError(`Cannot name the table of Service ${JSON.stringify(svc.name)}: not a lowercase RFC 1123 name of a root's key`);
   return `tinydock-kube-${svc.owner}-${svc.name}`;
 }
 
@@ -196,6 +224,7 @@ export function nftServiceTable(svc: Pick<ServiceSpec, "owner" | "name">): strin
  * Without endpoints, filter chains on input, forward and output reject its new connections.
  */
 export function nftServiceText(svc: ServiceSpec, clusterIp: string, endpoints: string[]): string {
+  checkRenderable(svc, clusterIp, endpoints);
   const t = `table ip ${nftServiceTable(svc)}`;
   const out = [t, `delete ${t}`, `${t} {`];
   const chain = (name: string, body: string[]) => out.push(`\tchain ${name} {`, ...body.map((b) => `\t\t${b}`), "\t}");

@@ -51,7 +51,11 @@ function sameTime(a: bigint, b: bigint): boolean {
 /** The changes of upper dir `upper` over `lowers` (directories, topmost first), in Docker's order. */
 export function upperChanges(sys: Sys, upper: string, lowers: readonly string[]): Change[] {
   const entries: string[] = [];
-  walkUpper(sys, upper, (e) => entries.push(e.name));
+  for (const { entry, fd } of walkUpper(sys, upper)) {
+    // Only the names count here: a file the walk opened is closed unread.
+    if (fd !== undefined) fs.closeSync(fd);
+    entries.push(entry.name);
+  }
   const made = new Set(MOUNTPOINT_FILES.filter((rel) => isMadeMountpoint(upper, rel, lowers)));
   // Where the runtime made mount points, the directory's mtime is the runtime's, not the
   // container's: as against Docker's init layer, only its mode can tell a change.

@@ -55,6 +55,19 @@ export async function* decompress(
   });
 }
 
+/**
+ * `chunks` passed on until they add up to more than `maxBytes`: then a DataLossError naming `what`,
+ * before the chunk past the limit is handed on (a gzip bomb or an endless stream ends there).
+ */
+export async function* capped(chunks: AsyncIterable<Uint8Array>, maxBytes: number, what: string): AsyncGenerator<Uint8Array, void, undefined> {
+  let size = 0;
+  for await (const chunk of chunks) {
+    size += chunk.length;
+    if (size > maxBytes) throw new DataLossError(`Cannot unpack ${what}: uncompressed size exceeds the limit of ${maxBytes} bytes`);
+    yield chunk;
+  }
+}
+
 /** Every chunk of `reader`, each through `read` (which may put its errors in other words); a consumer that stops early cancels it. */
 async function* chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>, read = () => reader.read()): AsyncGenerator<Uint8Array, void, undefined> {
   let finished = false;

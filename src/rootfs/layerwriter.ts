@@ -7,6 +7,7 @@ import {
   errnoCode,
   FailedPreconditionError,
   InternalError,
+  oneLine,
   PermissionError,
   SyscallError,
   TinydockError,
@@ -294,10 +295,6 @@ function byErrno(message: string, code: string, cause: unknown): TinydockError {
   }
 }
 
-/** Paths in syscall messages come from the archive and may hold newlines. */
-function oneLine(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-}
 
 /** Node's fs takes a negative number of seconds to mean "now"; a Date keeps times before 1970. */
 function time(seconds: number): number | Date {

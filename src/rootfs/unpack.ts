@@ -3,10 +3,9 @@
 // → one synchronous fs call sequence per entry (layerwriter.ts). Sync calls, measured on a 4 KiB
 // file with its open/write/chown/chmod/utimes/close: ~20 µs sync, ~320 µs with fs/promises one at
 // a time, ~30 µs with 32 in flight (2 vCPUs). Safety: see safepath.ts.
-import { DataLossError } from "../errors.ts";
 import type { Compression } from "../image/manifest.ts";
 import type { Sys } from "../sys/sys.ts";
-import { decompress } from "./decompress.ts";
+import { capped, decompress } from "./decompress.ts";
 import { LayerWriter } from "./layerwriter.ts";
 import { TarReader } from "./tar.ts";
 
@@ -45,14 +44,11 @@ export async function unpackLayer(
 ): Promise<UnpackResult> {
   const hasher = new Bun.CryptoHasher("sha256");
   let size = 0;
-  const chunks = decompress(input, compression, opts.what);
+  // Capped before a chunk is handed on: nothing past the limit is ever written.
+  const chunks = capped(decompress(input, compression, opts.what), opts.maxBytes, opts.what);
   async function* metered(): AsyncGenerator<Uint8Array, void, undefined> {
     for await (const chunk of chunks) {
       size += chunk.length;
-      // Checked before the chunk is handed on: nothing past the limit is ever written.
-      if (size > opts.maxBytes) {
-        throw new DataLossError(`Cannot unpack ${opts.what}: uncompressed size exceeds the limit of ${opts.maxBytes} bytes`);
-      }
       hasher.update(chunk);
       yield chunk;
     }

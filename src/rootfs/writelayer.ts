@@ -7,7 +7,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import { errnoCode } from "../errors.ts";
 import type { Sys } from "../sys/sys.ts";
+import { atPath, BENEATH, lstatAt, NotRegularFileError, O_CLOEXEC, openDirAt, openFileAt } from "./beneath.ts";
 import { END_BLOCKS, encodeHeader, padding, type TarWriteEntry } from "./tarwriter.ts";
 import { isOverlayXattr, isWhiteoutNode, OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./whiteout.ts";
 
@@ -40,11 +42,28 @@ function minor(rdev: number): number {
 }
 
 
+/** An entry of the walk; a regular file comes open (`fd`, the inode its header describes), for the reader to close. */
+export interface WalkedEntry {
+  entry: TarWriteEntry;
+  fd?: number;
+}
+
+/** What a tree that changes under the walk answers for an entry gone or turned into something else. */
+function changedMeanwhile(err: unknown): boolean {
+  if (err instanceof NotRegularFileError) return true;
+  const code = errnoCode(err);
+  return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
+}
+
 /**
- * The entries of `dir` as tar entries in order (parents before children, names sorted), passed to
- * `emit` with the absolute path of their content. Exported for the tests.
+ * The entries of `dir` as tar entries in order (parents before children, names sorted). The tree
+ * may belong to a running container that changes it meanwhile, so it is walked from directory fds
+ * (src/rootfs/beneath.ts): no symlink is ever followed, a directory or file is opened only if it is
+ * still the inode its lstat described, only regular files are opened (a FIFO or device swapped in is
+ * never opened), and an entry that vanished or changed kind is left out, as moby's archive leaves out
+ * what it cannot stat. Only the directories of the current path are open.
  */
-export function walkUpper(sys: Sys, dir: string, emit: (e: TarWriteEntry, content?: string) => void, opts: { sourceDateEpoch?: number } = {}): void {
+export function* walkUpper(sys: Sys, dir: string, opts: { sourceDateEpoch?: number } = {}): Generator<WalkedEntry> {
   const links = new Map<string, string>();
   const clamp = (t: number) => (opts.sourceDateEpoch !== undefined ? Math.min(t, opts.sourceDateEpoch) : t);
   const xattrsOf = (p: string): [string, Uint8Array][] => {
@@ -62,49 +81,84 @@ export function walkUpper(sys: Sys, dir: string, emit: (e: TarWriteEntry, conten
     }
     return out;
   };
-  const visit = (abs: string, rel: string) => {
-    for (const name of fs.readdirSync(abs).sort()) {
-      const p = path.join(abs, name);
+  /** Opens entry `name` (a directory or a regular file) unless it is no longer the inode `st`. */
+  const openSame = (dirFd: number, name: string, st: fs.Stats): number | undefined => {
+    let fd: number;
+    try {
+      fd = st.isDirectory() ? openDirAt(sys, dirFd, name, BENEATH) : openFileAt(sys, dirFd, name, fs.constants.O_RDONLY, BENEATH).fd;
+    } catch (err) {
+      if (changedMeanwhile(err)) return undefined;
+      throw err;
+    }
+    const now = fs.fstatSync(fd);
+    if (now.ino === st.ino && now.dev === st.dev) return fd;
+    fs.closeSync(fd);
+    return undefined;
+  };
+  function* visit(dirFd: number, rel: string): Generator<WalkedEntry> {
+    for (const name of fs.readdirSync(atPath(dirFd)).sort()) {
+      const p = atPath(dirFd, name);
       const r = rel ? `${rel}/${name}` : name;
-      const st = fs.lstatSync(p);
+      const st = lstatAt(dirFd, name);
+      if (!st) continue;
       const base = { uid: st.uid, gid: st.gid, mtime: clamp(Math.floor(st.mtimeMs / 1000)), size: 0 };
       if (isWhiteoutNode(st)) {
         const wh = rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`;
-        emit({ ...base, name: wh, type: "file", mode: 0 });
+        yield { entry: { ...base, name: wh, type: "file", mode: 0 } };
         continue;
       }
       const mode = st.mode & 0o7777;
       const xattrs = xattrsOf(p);
       const withX = xattrs.length ? { xattrs } : {};
       if (st.isDirectory()) {
-        emit({ ...base, name: `${r}/`, type: "directory", mode, ...withX });
-        let opaque = false;
+        const sub = openSame(dirFd, name, st);
+        if (sub === undefined) continue;
         try {
-          const v = sys.lgetxattr(p, OVERLAY_OPAQUE_XATTR);
-          opaque = v !== null && v.length === 1 && v[0] === 0x79;
-        } catch {}
-        if (opaque) emit({ ...base, name: `${r}/${WHITEOUT_OPAQUE}`, type: "file", mode: 0 });
-        visit(p, r);
+          yield { entry: { ...base, name: `${r}/`, type: "directory", mode, ...withX } };
+          let opaque = false;
+          try {
+            const v = sys.lgetxattr(p, OVERLAY_OPAQUE_XATTR);
+            opaque = v !== null && v.length === 1 && v[0] === 0x79;
+          } catch {}
+          if (opaque) yield { entry: { ...base, name: `${r}/${WHITEOUT_OPAQUE}`, type: "file", mode: 0 } };
+          yield* visit(sub, r);
+        } finally {
+          fs.closeSync(sub);
+        }
       } else if (st.isSymbolicLink()) {
-        emit({ ...base, name: r, type: "symlink", mode, linkname: fs.readlinkSync(p), ...withX });
+        let linkname: string;
+        try {
+          linkname = fs.readlinkSync(p);
+        } catch (err) {
+          if (changedMeanwhile(err) || errnoCode(err) === "EINVAL") continue;
+          throw err;
+        }
+        yield { entry: { ...base, name: r, type: "symlink", mode, linkname, ...withX } };
       } else if (st.isFile()) {
         const key = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? links.get(key) : undefined;
         if (first !== undefined) {
-          emit({ ...base, name: r, type: "hardlink", mode, linkname: first, ...withX });
+          yield { entry: { ...base, name: r, type: "hardlink", mode, linkname: first, ...withX } };
           continue;
         }
+        const fd = openSame(dirFd, name, st);
+        if (fd === undefined) continue;
         if (st.nlink > 1) links.set(key, r);
-        emit({ ...base, name: r, type: "file", mode, size: st.size, ...withX }, p);
+        yield { entry: { ...base, name: r, type: "file", mode, size: st.size, ...withX }, fd };
       } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        emit({ ...base, name: r, type: st.isCharacterDevice() ? "char" : "block", mode, devmajor: major(st.rdev), devminor: minor(st.rdev), ...withX });
+        yield { entry: { ...base, name: r, type: st.isCharacterDevice() ? "char" : "block", mode, devmajor: major(st.rdev), devminor: minor(st.rdev), ...withX } };
       } else if (st.isFIFO()) {
-        emit({ ...base, name: r, type: "fifo", mode, ...withX });
+        yield { entry: { ...base, name: r, type: "fifo", mode, ...withX } };
       }
       // Sockets have no tar form; Docker leaves them out too.
     }
-  };
-  visit(dir, "");
+  }
+  const root = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  try {
+    yield* visit(root, "");
+  } finally {
+    fs.closeSync(root);
+  }
 }
 
 /**
@@ -113,15 +167,15 @@ export function walkUpper(sys: Sys, dir: string, emit: (e: TarWriteEntry, conten
  * export waits for its reader between pieces. `counts` gets the entries and bytes of content.
  */
 export function* treeTar(sys: Sys, dir: string, opts: { sourceDateEpoch?: number } = {}, counts = { entries: 0, unpackedSize: 0 }): Generator<Uint8Array> {
-  const list: [TarWriteEntry, string | undefined][] = [];
-  walkUpper(sys, dir, (e, content) => list.push([e, content]), opts);
-  for (const [e, content] of list) {
+  for (const { entry: e, fd } of walkUpper(sys, dir, opts)) {
     counts.entries++;
-    yield encodeHeader(e);
-    if (content === undefined) continue;
-    counts.unpackedSize += e.size;
-    const fd = fs.openSync(content, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    if (fd === undefined) {
+      yield encodeHeader(e);
+      continue;
+    }
     try {
+      yield encodeHeader(e);
+      counts.unpackedSize += e.size;
       // The size the header says is what goes in: a file that changed size meanwhile is cut or padded.
       let left = e.size;
       while (left > 0) {
@@ -165,7 +219,8 @@ export function layerSink(tmpDir: string): LayerSink {
   const gzFile = path.join(tmpDir, `layer-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tar.gz`);
   const hasher = new Bun.CryptoHasher("sha256");
   const gzip = zlib.createGzip({ level: 1 });
-  const out = fs.createWriteStream(gzFile, { mode: 0o600 });
+  // Opened here, not by the stream: destroy can then remove the file at once, before the process exits.
+  const out = fs.createWriteStream(gzFile, { fd: fs.openSync(gzFile, "wx", 0o600) });
   const blobHasher = new Bun.CryptoHasher("sha256");
   let blobSize = 0;
   gzip.on("data", (c: Buffer) => {
@@ -203,6 +258,8 @@ export function layerSink(tmpDir: string): LayerSink {
     },
     destroy(err) {
       gzip.destroy(err);
+      out.destroy();
+      fs.rmSync(gzFile, { force: true });
     },
   };
 }

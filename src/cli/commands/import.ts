@@ -13,7 +13,8 @@ export const importCmd: CommandSpec = {
     const { importImage } = await import("../../build/import.ts");
     const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
     const id = await importImage(ctx, {
-      source: String(argv.file),
+      // yargs reads a lone "-" (STDIN) as an empty string.
+      source: argv.file === "" ? "-" : String(argv.file),
       ...(argv.repository !== undefined ? { target: String(argv.repository) } : {}),
       changes: list(argv.change),
       ...(argv.message !== undefined ? { message: String(argv.message) } : {}),
