@@ -43,8 +43,18 @@ export const RUN_FLAG_KEYS = [
   "stop-timeout", "sysctl",
 ] as const;
 
-function givesRunFlag(argv: Record<string, unknown>): boolean {
-  return RUN_FLAG_KEYS.some((k) => {
+/** The same for lifecycle/run/resource-flags.ts and compat-flags.ts (test/unit/cli/run-flag-keys.test.ts). */
+export const RESOURCE_FLAG_KEYS = [
+  "blkio-weight", "blkio-weight-device", "cpu-count", "cpu-percent", "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime", "device-read-bps",
+  "device-read-iops", "device-write-bps", "device-write-iops", "io-maxbandwidth", "io-maxiops", "kernel-memory", "memory-reservation", "oom-kill-disable",
+  "oom-score-adj",
+] as const;
+export const COMPAT_FLAG_KEYS = [
+  "annotation", "cgroup-parent", "detach-keys", "domainname", "gpus", "ip6", "isolation", "runtime", "storage-opt", "use-api-socket", "userns", "volume-driver",
+] as const;
+
+function givesRunFlag(argv: Record<string, unknown>, keys: readonly string[] = RUN_FLAG_KEYS): boolean {
+  return keys.some((k) => {
     const v = argv[k];
     if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) return false;
     return !(k === "pull" && v === "missing");
@@ -163,6 +173,9 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
     const labels = [...(flags ? flags.labelFiles(list(argv["label-file"])) : []), ...list(argv.label)];
     if (labels.length) req.labels = parseLabels(labels);
     flags?.applyRunFlags(req, argv, h);
+    if (givesRunFlag(argv, RESOURCE_FLAG_KEYS)) (await import("../lifecycle/run/resource-flags.ts")).applyResourceFlags(req, argv, h, os.availableParallelism());
+    // --disable-content-trust defaults to true: only its false asks for something.
+    if (givesRunFlag(argv, COMPAT_FLAG_KEYS) || argv["disable-content-trust"] === false) (await import("../lifecycle/run/compat-flags.ts")).applyCompatFlags(req, argv, h);
     return req;
   }
 }
@@ -174,7 +187,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
     if (!req.lifetime.detach) checkAttachTty(req.process.interactive, req.process.tty, isTerminal(0));
     const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
     if (req.lifetime.detach) {
-      const d = await withCidfile(cid, () => runDetached(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1, consoleSize: consoleSizeOf(process.stdout) }));
+      const d = await withCidfile(cid, () => runDetached(ctx, req, { pullOut: pullOutOf(argv, io), stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1, consoleSize: consoleSizeOf(process.stdout) }));
       io.out(`${d.id}\n`);
       return 0;
     }
@@ -194,7 +207,7 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
         runContainer(
           ctx,
           req,
-          { pullOut: io.err, ...stdio },
+          { pullOut: pullOutOf(argv, io), ...stdio },
           {
             created: (id) => cid?.write(id),
             started(c) {
@@ -219,6 +232,11 @@ export async function runCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io
       for (const [sig, fn] of handlers) process.off(sig, fn);
     }
   }
+}
+
+/** -q: the pull's progress (and "Unable to find image") not shown; Docker's warnings still are. */
+function pullOutOf(argv: Record<string, unknown>, io: Io): (line: string) => void {
+  return argv.quiet === true ? (line) => void (line.startsWith("WARNING:") && io.err(line)) : io.err;
 }
 
 /** -a: the streams not named get /dev/null (-1), as Docker attaches only those. */
@@ -259,7 +277,7 @@ export async function createCommand(ctx: Ctx, argv: Record<string, unknown>, io:
     const req = await buildRunRequest(ctx, argv, h);
     await h.adjust?.(req);
     const cid = req.cidfile !== undefined ? claimCidfile(req.cidfile) : undefined;
-    const { id } = await withCidfile(cid, () => createContainer(ctx, req, { pullOut: io.err, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 }));
+    const { id } = await withCidfile(cid, () => createContainer(ctx, req, { pullOut: pullOutOf(argv, io), stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 }));
     io.out(`${id}\n`);
     return 0;
   }

@@ -30,7 +30,7 @@ export function dockerConfig(req: RunRequest, image: ImageConfigIn, f: { hostnam
   const healthcheck = mergeHealthcheck(req.healthcheck, image.Healthcheck as HealthConfig | undefined);
   return {
     Hostname: f.hostname,
-    Domainname: "",
+    Domainname: p.domainname ?? "",
     User: p.user ?? image.User ?? "",
     AttachStdin: attached.has("stdin"),
     AttachStdout: attached.has("stdout"),
@@ -89,7 +89,7 @@ export function dockerHostConfig(req: RunRequest, f: { ports: PortBinding[] }): 
     IpcMode: ns.ipc,
     Cgroup: "",
     Links: null,
-    OomScoreAdj: 0,
+    OomScoreAdj: req.process.oomScoreAdj ?? 0,
     PidMode: ns.pid === "private" ? "" : ns.pid,
     Privileged: security.privileged,
     PublishAllPorts: req.ports.publishAll,
@@ -104,7 +104,7 @@ export function dockerHostConfig(req: RunRequest, f: { ports: PortBinding[] }): 
     Isolation: "",
     CpuShares: l.cpuShares ?? 0,
     Memory: l.memory ?? 0,
-    NanoCpus: l.cpuQuota !== undefined && l.cpuPeriod ? Math.round((l.cpuQuota * 1e9) / l.cpuPeriod) : 0,
+    NanoCpus: l.nanoCpus ?? 0,
     CgroupParent: "",
     BlkioWeight: 0,
     BlkioWeightDevice: [],
@@ -112,7 +112,7 @@ export function dockerHostConfig(req: RunRequest, f: { ports: PortBinding[] }): 
     BlkioDeviceWriteBps: [],
     BlkioDeviceReadIOps: [],
     BlkioDeviceWriteIOps: [],
-    // --cpus is NanoCpus in Docker; the quota it becomes is the cgroup's (resourcesFromHostConfig).
+    // --cpus is NanoCpus in Docker; --cpu-period/--cpu-quota are these (record.ts resourcesToHostConfig).
     CpuPeriod: 0,
     CpuQuota: 0,
     CpuRealtimePeriod: 0,
@@ -135,6 +135,7 @@ export function dockerHostConfig(req: RunRequest, f: { ports: PortBinding[] }): 
     MaskedPaths: security.privileged ? null : MASKED_PATHS,
     ReadonlyPaths: security.privileged ? null : READONLY_PATHS,
     Init: req.process.init,
+    ...req.hostConfig,
   };
 }
 

@@ -6,7 +6,7 @@ import type { ContainerConfig } from "../image/manifest.ts";
 import type { NetworkSettingsRecord } from "../network/local.ts";
 import type { DeviceRule } from "../runtime/cgroups/devices.ts";
 import type { DeviceSpec } from "../runtime/devicespec.ts";
-import { CPU_PERIOD_US, type Resources } from "../runtime/resources.ts";
+import { CPU_PERIOD_US, type BlkioDeviceLimits, type Resources } from "../runtime/resources.ts";
 import type { ResolvedBind } from "../runtime/spec.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { ContainerRecord } from "../store/containers.ts";
@@ -99,29 +99,56 @@ const HOST_CONFIG_RESOURCES: [keyof Resources, string][] = [
   ["pidsLimit", "PidsLimit"],
   ["memoryReservation", "MemoryReservation"],
   ["blkioWeight", "BlkioWeight"],
+  ["cpuRtPeriod", "CpuRealtimePeriod"],
+  ["cpuRtRuntime", "CpuRealtimeRuntime"],
+  ["oomKillDisable", "OomKillDisable"],
+];
+
+/** The per-device limits under Docker's HostConfig names, with the field each entry's value goes in. */
+const BLKIO_DEVICE_KEYS: [keyof BlkioDeviceLimits, string, "Weight" | "Rate"][] = [
+  ["weight", "BlkioWeightDevice", "Weight"],
+  ["readBps", "BlkioDeviceReadBps", "Rate"],
+  ["writeBps", "BlkioDeviceWriteBps", "Rate"],
+  ["readIops", "BlkioDeviceReadIOps", "Rate"],
+  ["writeIops", "BlkioDeviceWriteIOps", "Rate"],
 ];
 
 /**
  * The limits set, under Docker's names; --cpus is NanoCpus there (Docker's CpuQuota and CpuPeriod
- * stay 0), its quota over the default period.
+ * stay 0), --cpu-quota and --cpu-period are themselves.
  */
-export function resourcesToHostConfig(r: Resources): Record<string, number | string> {
-  const out: Record<string, number | string> = {};
-  for (const [k, name] of HOST_CONFIG_RESOURCES) if (r[k] !== undefined && k !== "cpuQuota" && k !== "cpuPeriod") out[name] = r[k]!;
-  if (r.cpuQuota !== undefined && r.cpuPeriod) out.NanoCpus = Math.round((r.cpuQuota * 1e9) / r.cpuPeriod);
+export function resourcesToHostConfig(r: Resources): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const cpus = r.nanoCpus !== undefined;
+  for (const [k, name] of HOST_CONFIG_RESOURCES) if (r[k] !== undefined && !(cpus && (k === "cpuQuota" || k === "cpuPeriod"))) out[name] = r[k]!;
+  if (cpus) out.NanoCpus = r.nanoCpus;
+  for (const [k, name, field] of BLKIO_DEVICE_KEYS) {
+    const list = r.blkioDevices?.[k];
+    if (list?.length) out[name] = list.map((d) => ({ Path: d.path, [field]: d.value }));
+  }
   return out;
 }
 
-/** Back from HostConfig, Docker's zero values read as unset; records of older versions kept CpuQuota/CpuPeriod. */
-export function resourcesFromHostConfig(h: Record<string, unknown>): Resources {
+/**
+ * Back from HostConfig, Docker's zero values read as unset; records of older versions kept
+ * CpuQuota/CpuPeriod. The per-device limits only with `deviceOf` (their nodes looked up again).
+ */
+export function resourcesFromHostConfig(h: Record<string, unknown>, deviceOf?: (path: string) => { major: number; minor: number }): Resources {
   const out: Record<string, unknown> = {};
-  const unset = (v: unknown) => v === undefined || v === null || v === "" || v === 0;
+  const unset = (v: unknown) => v === undefined || v === null || v === "" || v === 0 || v === false;
   for (const [k, name] of HOST_CONFIG_RESOURCES) if (!unset(h[name])) out[k] = h[name];
   const nano = h.NanoCpus;
   if (typeof nano === "number" && nano > 0) {
     out.cpuPeriod = CPU_PERIOD_US;
     out.cpuQuota = Math.round((nano * CPU_PERIOD_US) / 1e9);
+    out.nanoCpus = nano;
   }
+  const blkio: BlkioDeviceLimits = {};
+  for (const [k, name, field] of deviceOf ? BLKIO_DEVICE_KEYS : []) {
+    const list = h[name];
+    if (Array.isArray(list) && list.length) blkio[k] = list.map((d: Record<string, unknown>) => ({ path: String(d.Path), ...deviceOf!(String(d.Path)), value: Number(d[field]) }));
+  }
+  if (Object.keys(blkio).length) out.blkioDevices = blkio;
   return out as Resources;
 }
 

@@ -14,6 +14,7 @@ import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts } fro
 import { deviceCgroupRulesFromHostConfig, devicesFromHostConfig, resourcesFromHostConfig } from "./record.ts";
 import { detachedRequest, planFile } from "./run.ts";
 import { hostDevices } from "./run/devices.ts";
+import { blockDeviceOf } from "./run/resource-flags.ts";
 import { checkTransition } from "./state.ts";
 
 export interface Started extends Partial<Detached> {
@@ -40,7 +41,8 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
     const plan = decodePlan(bytes);
     // A cleanup after the last run removed the cgroup: the same one (same paths) again.
     if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {
-      const resources = resourcesFromHostConfig(rec.hostConfig ?? {});
+      // The per-device block I/O limits' nodes looked up again, as --device's are.
+      const resources = resourcesFromHostConfig(rec.hostConfig ?? {}, blockDeviceOf);
       // --device: the host's nodes looked up again, their rules as when the container was created.
       const devices = hostDevices(devicesFromHostConfig(rec.hostConfig ?? {}));
       const rules = [...devices.map((d) => d.rule), ...deviceCgroupRulesFromHostConfig(rec.hostConfig ?? {})];

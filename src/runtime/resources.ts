@@ -25,6 +25,31 @@ export interface Resources {
   memoryReservation?: number;
   /** 10–1000 (blkio.weight; v2 converts it to io.weight with blkioToIoWeight). */
   blkioWeight?: number;
+  /** --cpus as given (HostConfig.NanoCpus): cpuQuota/cpuPeriod hold what it becomes; no file of its own. */
+  nanoCpus?: number;
+  /** Microseconds (cpu.rt_period_us / cpu.rt_runtime_us; v1 only). */
+  cpuRtPeriod?: number;
+  cpuRtRuntime?: number;
+  /** memory.oom_control = 1 (v1 only). */
+  oomKillDisable?: boolean;
+  /** Per block device: --blkio-weight-device (10–1000) and the throttles (bytes or IOs per second). */
+  blkioDevices?: BlkioDeviceLimits;
+}
+
+/** A block device's limit: the node's major:minor (its path kept for HostConfig). */
+export interface BlkioDeviceValue {
+  path: string;
+  major: number;
+  minor: number;
+  value: number;
+}
+
+export interface BlkioDeviceLimits {
+  weight?: BlkioDeviceValue[];
+  readBps?: BlkioDeviceValue[];
+  writeBps?: BlkioDeviceValue[];
+  readIops?: BlkioDeviceValue[];
+  writeIops?: BlkioDeviceValue[];
 }
 
 /** The flags as the CLI hands them over: strings, or numbers when yargs parsed them (maybe NaN). */
@@ -139,6 +164,7 @@ export function parseResources(flags: ResourceFlags, hostCpus: number): Resource
       }
       r.cpuPeriod = CPU_PERIOD_US;
       r.cpuQuota = Number((nano * BigInt(CPU_PERIOD_US)) / 1_000_000_000n);
+      r.nanoCpus = Number(nano);
     }
   }
 

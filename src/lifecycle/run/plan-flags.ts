@@ -11,6 +11,7 @@ import type { RunRequest } from "./request.ts";
 /** `pid1Of` (and `shmOf`) are given when a namespace mode is not private (their module is loaded only then). */
 export function applyPlanFlags(plan: RunPlan, req: RunRequest, pid1Of?: ResolvePid1, shmOf?: ResolveShm): void {
   if (req.resources.shmSize !== undefined) setShmSize(plan, req.resources.shmSize);
+  if (req.process.oomScoreAdj !== undefined) plan.oomScoreAdj = req.process.oomScoreAdj;
   if (req.security.privileged) plan.devices = withHostDevices(plan.devices, readHostDevices("/dev"));
   if (pid1Of) applyNamespaceModes(plan, req.namespaces, pid1Of, shmOf);
 }

@@ -142,7 +142,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
 function makeCgroup(cgroups: CgroupManager, id: string, req: RunRequest, deviceRules: DeviceRule[], io: RunIo, undo: Undo): Cgroup {
   const rules = req.resources.deviceCgroupRules?.length ? [...deviceRules, ...req.resources.deviceCgroupRules] : deviceRules;
   const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: rules });
-  for (const w of cgroup.warnings ?? []) io.pullOut(`WARNING: ${w}\n`);
+  for (const w of [...(req.warnings ?? []), ...(cgroup.warnings ?? [])]) io.pullOut(`WARNING: ${w}\n`);
   undo.push(() => cgroup.destroy());
   return cgroup;
 }

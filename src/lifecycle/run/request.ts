@@ -43,6 +43,10 @@ export interface RunRequest {
   pod?: string;
   /** Kubernetes probes (play kube), run by the monitor of a detached container. */
   probes?: ProbeRecord[];
+  /** Docker's warnings about what was asked (printed as "WARNING: …" when the container is made). */
+  warnings?: string[];
+  /** HostConfig keys of flags that shape nothing else (Annotations, Isolation, Runtime, KernelMemory…). */
+  hostConfig?: Record<string, unknown>;
 }
 
 export type PullPolicy = "missing" | "always" | "never";
@@ -57,6 +61,10 @@ export interface ProcessRequest extends Pick<PlanInput, "args" | "entrypoint" | 
   stopSignal?: string;
   /** --stop-timeout in seconds (else stop's 10). */
   stopTimeout?: number;
+  /** --oom-score-adj: written to /proc/self/oom_score_adj by the init. */
+  oomScoreAdj?: number;
+  /** --domainname: the UTS namespace's NIS domain name (kernel.domainname). */
+  domainname?: string;
 }
 
 /** -p/-P, resolved against the image's exposed ports once it is known. */

@@ -90,10 +90,11 @@ export interface CgroupPlan {
  */
 export function neededControllers(r: Resources, swappiness: boolean): [string, string][] {
   const out: [string, string][] = [];
-  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0 || r.memoryReservation !== undefined || (swappiness && r.memorySwappiness !== undefined)) {
+  const v1Only = swappiness && (r.memorySwappiness !== undefined || r.oomKillDisable === true);
+  if (r.memory !== undefined || (r.memorySwap ?? -1) > 0 || r.memoryReservation !== undefined || v1Only) {
     out.push(["memory", "memory limit"]);
   }
-  if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined || r.cpuShares !== undefined) out.push(["cpu", "CPU limit"]);
+  if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined || r.cpuShares !== undefined || r.cpuRtPeriod !== undefined || r.cpuRtRuntime !== undefined) out.push(["cpu", "CPU limit"]);
   if (r.cpusetCpus !== undefined || r.cpusetMems !== undefined) out.push(["cpuset", "cpuset"]);
   if (r.pidsLimit !== undefined && r.pidsLimit > 0) out.push(["pids", "pids limit"]);
   return out;
@@ -115,6 +116,27 @@ export interface CgroupVersion {
 
 /** Docker's warning when the host cannot take --blkio-weight (the limit is left out). */
 export const BLKIO_WEIGHT_WARNING = "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.";
+
+/** Docker's warnings when the host cannot take a per-device block I/O limit (it is left out). */
+export const BLKIO_DEVICE_WARNINGS = {
+  weight: "Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.",
+  readBps: "Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. Block I/O BPS read limit discarded.",
+  writeBps: "Your kernel does not support BPS Block I/O write limit or the cgroup is not mounted. Block I/O BPS write limit discarded.",
+  readIops: "Your kernel does not support IOPS Block read limit or the cgroup is not mounted. Block I/O IOPS read limit discarded.",
+  writeIops: "Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded.",
+} as const;
+
+/** v1's file for each per-device limit. */
+export const BLKIO_DEVICE_FILES_V1 = {
+  weight: "blkio.weight_device",
+  readBps: "blkio.throttle.read_bps_device",
+  writeBps: "blkio.throttle.write_bps_device",
+  readIops: "blkio.throttle.read_iops_device",
+  writeIops: "blkio.throttle.write_iops_device",
+} as const;
+
+/** Docker's error when the kernel has no real-time group scheduling (or on cgroup v2, which has none). */
+export const CPU_RT_UNSUPPORTED = "Your kernel does not support CPU real-time scheduler";
 
 /** A manager over one version: ids checked, and a create that fails half-way destroys what it made. */
 export function cgroupManager(v: CgroupVersion): CgroupManager {

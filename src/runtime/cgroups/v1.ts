@@ -7,8 +7,11 @@ import { dirNames } from "../../atomic.ts";
 import { errnoCode, FailedPreconditionError, UnavailableError } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
 import {
+  BLKIO_DEVICE_FILES_V1,
+  BLKIO_DEVICE_WARNINGS,
   BLKIO_WEIGHT_WARNING,
   CGROUP_PARENT,
+  CPU_RT_UNSUPPORTED,
   cgroupManager,
   type Cgroup,
   type CgroupManager,
@@ -90,6 +93,20 @@ export interface V1PlanInput {
   devices?: DeviceRule[];
   /** The cpuset hierarchy's root and tinydock/ values now ("" where tinydock/ is fresh). */
   cpuset?: { rootCpus: string; rootMems: string; parentCpus: string; parentMems: string };
+  /** With --cpu-rt-*: tinydock/'s real-time budget and what its other children hold (null: no RT group scheduling). */
+  rt?: { parentPeriod: number; parentRuntime: number; siblingsRuntime: number } | null;
+}
+
+/**
+ * A child's real-time runtime must fit in its parent's budget, and a new cgroup's is 0: tinydock/'s
+ * grows to what its children hold (dockerd fills its parent from --cpu-rt-runtime of the daemon).
+ */
+function rtBudgetWrites(parent: string, r: Resources, rt: V1PlanInput["rt"]): CgroupWrite[] {
+  if (r.cpuRtPeriod === undefined && r.cpuRtRuntime === undefined) return [];
+  if (!rt) throw new FailedPreconditionError(CPU_RT_UNSUPPORTED);
+  const runtime = r.cpuRtRuntime ?? 0;
+  const need = rt.siblingsRuntime + Math.ceil((runtime * rt.parentPeriod) / (r.cpuRtPeriod ?? rt.parentPeriod));
+  return runtime > 0 && need > rt.parentRuntime ? [{ file: path.join(parent, "cpu.rt_runtime_us"), value: String(need) }] : [];
 }
 
 /** Every write that creates a container's v1 cgroups, in order. Pure. */
@@ -120,6 +137,8 @@ export function planV1(input: V1PlanInput): CgroupPlan {
     put(cpusetDir, "cpuset.mems", r.cpusetMems ?? parentMems);
   }
 
+  const cpuDir = dirOf("cpu");
+  if (cpuDir !== undefined) writes.push(...rtBudgetWrites(path.dirname(cpuDir), r, input.rt));
   writes.push(...limitWritesV1(dirOf, r));
   const devices = dirOf("devices");
   if (!input.allDevices) {
@@ -146,14 +165,21 @@ export function limitWritesV1(dirOf: (controller: string) => string | undefined,
   if (r.memorySwap !== undefined && !swapFirst) put(memory, "memory.memsw.limit_in_bytes", r.memorySwap, SWAP_WARNING);
   if (r.memoryReservation !== undefined) put(memory, "memory.soft_limit_in_bytes", r.memoryReservation);
   if (r.memorySwappiness !== undefined) put(memory, "memory.swappiness", r.memorySwappiness);
+  if (r.oomKillDisable) put(memory, "memory.oom_control", 1);
 
   const cpu = dirOf("cpu");
   if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined) put(cpu, "cpu.cfs_period_us", r.cpuPeriod ?? 100_000);
   if (r.cpuQuota !== undefined) put(cpu, "cpu.cfs_quota_us", r.cpuQuota);
   if (r.cpuShares !== undefined) put(cpu, "cpu.shares", r.cpuShares);
+  if (r.cpuRtPeriod !== undefined) put(cpu, "cpu.rt_period_us", r.cpuRtPeriod);
+  if (r.cpuRtRuntime !== undefined) put(cpu, "cpu.rt_runtime_us", r.cpuRtRuntime);
 
   if (r.pidsLimit !== undefined) put(dirOf("pids"), "pids.max", r.pidsLimit > 0 ? r.pidsLimit : "max");
   if (r.blkioWeight !== undefined) put(dirOf("blkio"), "blkio.weight", r.blkioWeight, BLKIO_WEIGHT_WARNING);
+  // One write a device: the kernel reads one "major:minor value" line per write.
+  for (const k of Object.keys(BLKIO_DEVICE_FILES_V1) as (keyof typeof BLKIO_DEVICE_FILES_V1)[]) {
+    for (const d of r.blkioDevices?.[k] ?? []) put(dirOf("blkio"), BLKIO_DEVICE_FILES_V1[k], `${d.major}:${d.minor} ${d.value}`, BLKIO_DEVICE_WARNINGS[k]);
+  }
   return writes;
 }
 
@@ -293,6 +319,16 @@ export function ownProcsFile(hierarchies: V1Hierarchy[]): string | null {
 
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
 
+/** tinydock/'s real-time period and runtime, and the runtime its children but `id` hold; null without RT group scheduling. */
+function readRtBudget(hierarchies: V1Hierarchy[], id: string): V1PlanInput["rt"] {
+  const cpu = hierarchies.find((h) => h.controllers.includes("cpu"));
+  const parent = cpu && path.join(cpu.dir, CGROUP_PARENT);
+  const num = (file: string) => Number(readControl(file) ?? "0") || 0;
+  if (!parent || readControl(path.join(parent, "cpu.rt_runtime_us")) === undefined) return null;
+  const siblingsRuntime = childCgroups(parent).filter((c) => c !== id).reduce((sum, c) => sum + num(path.join(parent, c, "cpu.rt_runtime_us")), 0);
+  return { parentPeriod: num(path.join(parent, "cpu.rt_period_us")) || 1_000_000, parentRuntime: num(path.join(parent, "cpu.rt_runtime_us")), siblingsRuntime };
+}
+
 export function createV1Manager(root: string, options: CgroupOptions = {}): CgroupManager {
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   const hierarchies = discoverV1Hierarchies(root);
@@ -317,7 +353,8 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
           parentCpus: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.cpus")) ?? "",
           parentMems: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.mems")) ?? "",
         };
-        const plan = planV1({ root, hierarchies, id, resources: r, allDevices: opts.allDevices ?? false, ...(opts.devices ? { devices: opts.devices } : {}), ...(cpuset ? { cpuset } : {}) });
+        const rt = r.cpuRtPeriod !== undefined || r.cpuRtRuntime !== undefined ? { rt: readRtBudget(hierarchies, id) } : {};
+        const plan = planV1({ root, hierarchies, id, resources: r, allDevices: opts.allDevices ?? false, ...(opts.devices ? { devices: opts.devices } : {}), ...(cpuset ? { cpuset } : {}), ...rt });
         return [...plan.warnings, ...applyWrites(plan.writes)];
       };
     },

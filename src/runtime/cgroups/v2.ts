@@ -6,8 +6,10 @@ import path from "node:path";
 import { FailedPreconditionError, InternalError } from "../../errors.ts";
 import { blkioToIoWeight, sharesToWeight, type Resources } from "../resources.ts";
 import {
+  BLKIO_DEVICE_WARNINGS,
   BLKIO_WEIGHT_WARNING,
   CGROUP_PARENT,
+  CPU_RT_UNSUPPORTED,
   cgroupManager,
   type Cgroup,
   type CgroupManager,
@@ -38,7 +40,16 @@ import { DOCKER_DEVICE_RULES } from "./devices.ts";
 import { parseControllerList, parseKeyedFile, parseLimitValue } from "./files.ts";
 
 export const SWAP_WARNING_V2 = "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.";
+export const OOM_KILL_DISABLE_WARNING = "Your kernel does not support OomKillDisable. OomKillDisable discarded.";
 export const SWAPPINESS_WARNING = "Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.";
+
+/** The throttles as io.max keys (runc's v2 io.max lines). */
+const IO_MAX_KEYS = [
+  ["readBps", "rbps"],
+  ["writeBps", "wbps"],
+  ["readIops", "riops"],
+  ["writeIops", "wiops"],
+] as const;
 
 /** The order controllers are named in subtree_control writes (the kernel's own order). */
 const ORDER = ["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"];
@@ -68,10 +79,11 @@ export interface V2PlanInput {
 export function planV2(input: V2PlanInput): CgroupPlan {
   const { root, id, resources: r, available } = input;
   checkV2Controllers(root, available, r);
+  if (r.cpuRtPeriod !== undefined || r.cpuRtRuntime !== undefined) throw new FailedPreconditionError(CPU_RT_UNSUPPORTED);
   const wanted = new Set([
     ...neededControllers(r, false).map(([c]) => c),
     ...ALWAYS.filter((c) => available.includes(c)),
-    ...(r.blkioWeight !== undefined && available.includes("io") ? ["io"] : []),
+    ...((r.blkioWeight !== undefined || r.blkioDevices) && available.includes("io") ? ["io"] : []),
   ]);
   const ordered = [...wanted].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
   const parent = path.join(root, CGROUP_PARENT);
@@ -92,12 +104,15 @@ export function planV2(input: V2PlanInput): CgroupPlan {
   if (r.memorySwap !== undefined) put("memory.swap.max", r.memorySwap < 0 ? "max" : r.memorySwap - (r.memory ?? 0), SWAP_WARNING_V2);
   if (r.memoryReservation !== undefined) put("memory.low", r.memoryReservation);
   if (r.memorySwappiness !== undefined) warnings.push(SWAPPINESS_WARNING);
+  if (r.oomKillDisable) warnings.push(OOM_KILL_DISABLE_WARNING);
   if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined) put("cpu.max", `${r.cpuQuota === undefined || r.cpuQuota < 0 ? "max" : r.cpuQuota} ${r.cpuPeriod ?? 100_000}`);
   if (r.cpuShares !== undefined) put("cpu.weight", sharesToWeight(r.cpuShares));
   if (r.cpusetCpus !== undefined) put("cpuset.cpus", r.cpusetCpus);
   if (r.cpusetMems !== undefined) put("cpuset.mems", r.cpusetMems);
   if (r.pidsLimit !== undefined) put("pids.max", r.pidsLimit > 0 ? r.pidsLimit : "max");
   if (r.blkioWeight !== undefined) put("io.weight", `default ${blkioToIoWeight(r.blkioWeight)}`, BLKIO_WEIGHT_WARNING);
+  for (const d of r.blkioDevices?.weight ?? []) put("io.weight", `${d.major}:${d.minor} ${blkioToIoWeight(d.value)}`, BLKIO_DEVICE_WARNINGS.weight);
+  for (const [k, key] of IO_MAX_KEYS) for (const d of r.blkioDevices?.[k] ?? []) put("io.max", `${d.major}:${d.minor} ${key}=${d.value}`, BLKIO_DEVICE_WARNINGS[k]);
   return { writes, warnings };
 }
 

@@ -52,11 +52,29 @@ test("-u by name: resolved in the container's passwd and group", () => {
 
 describe("resources in HostConfig", () => {
   test("round-trip under Docker's names", () => {
-    const r = { memory: 33554432, memorySwap: -1, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: "0", pidsLimit: 50 };
+    const r = { memory: 33554432, memorySwap: -1, cpuQuota: 50000, cpuPeriod: 100000, nanoCpus: 500000000, cpuShares: 512, cpusetCpus: "0", pidsLimit: 50 };
     const hc = resourcesToHostConfig(r);
     // --cpus is Docker's NanoCpus; its CpuQuota and CpuPeriod stay 0.
     expect(hc).toEqual({ Memory: 33554432, MemorySwap: -1, NanoCpus: 500000000, CpuShares: 512, CpusetCpus: "0", PidsLimit: 50 });
     expect(resourcesFromHostConfig({ ...hc, Privileged: false, CpuQuota: 0, CpuPeriod: 0 })).toEqual(r);
+  });
+  test("--cpu-quota/--cpu-period, --memory-reservation, --blkio-weight, --cpu-rt-*, --oom-kill-disable and the per-device limits under their own names", () => {
+    const dev = (value: number) => ({ path: "/dev/vda", major: 254, minor: 0, value });
+    const r = {
+      cpuQuota: 50000, cpuPeriod: 200000, memoryReservation: 8388608, blkioWeight: 300, cpuRtPeriod: 1000000, cpuRtRuntime: 5000, oomKillDisable: true,
+      blkioDevices: { weight: [dev(200)], readBps: [dev(1048576)], writeBps: [dev(2097152)], readIops: [dev(100)], writeIops: [dev(200)] },
+    };
+    const hc = resourcesToHostConfig(r);
+    expect(hc).toEqual({
+      CpuQuota: 50000, CpuPeriod: 200000, MemoryReservation: 8388608, BlkioWeight: 300, CpuRealtimePeriod: 1000000, CpuRealtimeRuntime: 5000, OomKillDisable: true,
+      BlkioWeightDevice: [{ Path: "/dev/vda", Weight: 200 }], BlkioDeviceReadBps: [{ Path: "/dev/vda", Rate: 1048576 }], BlkioDeviceWriteBps: [{ Path: "/dev/vda", Rate: 2097152 }],
+      BlkioDeviceReadIOps: [{ Path: "/dev/vda", Rate: 100 }], BlkioDeviceWriteIOps: [{ Path: "/dev/vda", Rate: 200 }],
+    });
+    expect(resourcesFromHostConfig(hc, () => ({ major: 254, minor: 0 }))).toEqual(r);
+    // Without a way to look the nodes up again, the per-device limits are left to the caller.
+    const { blkioDevices: _, ...rest } = r;
+    expect(resourcesFromHostConfig({ ...hc, OomKillDisable: true })).toEqual(rest);
+    expect(resourcesFromHostConfig({ OomKillDisable: false, BlkioWeightDevice: [] }, () => ({ major: 1, minor: 1 }))).toEqual({});
   });
   test("Docker's zero values read as unset; an older record's CpuQuota/CpuPeriod still read", () => {
     const zero = { Memory: 0, MemorySwap: 0, MemorySwappiness: null, NanoCpus: 0, CpuQuota: 0, CpuPeriod: 0, CpuShares: 0, CpusetCpus: "", CpusetMems: "", PidsLimit: null };

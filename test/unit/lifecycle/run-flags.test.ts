@@ -187,7 +187,7 @@ function request(over: Partial<RunRequest> = {}): RunRequest {
     network: { mode: "bridge", aliases: [], dns: [], dnsSearch: [], dnsOptions: ["ndots:2"], extraHosts: [] },
     ports: { publish: [], publishAll: false, expose: ["7000/tcp"] },
     lifetime: { detach: true, rm: false },
-    resources: { limits: { cpuQuota: 150000, cpuPeriod: 100000, pidsLimit: 20 }, ulimits: [{ resource: 7, soft: 100, hard: 200 }], devices: [] },
+    resources: { limits: { cpuQuota: 150000, cpuPeriod: 100000, nanoCpus: 1_500_000_000, pidsLimit: 20 }, ulimits: [{ resource: 7, soft: 100, hard: 200 }], devices: [] },
     security: { privileged: false, capAdd: ["NET_ADMIN"], capDrop: [], noNewPrivileges: false, seccomp: true, readOnly: false },
     namespaces: { ipc: "private", pid: "private", uts: "private", cgroupns: "private" },
     ...over,

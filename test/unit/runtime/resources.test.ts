@@ -47,14 +47,14 @@ describe("parseResources: Docker's flags and dockerd's checks", () => {
     ["--memory-swappiness 0", { memorySwappiness: "0" }, { memorySwappiness: 0 }],
     ["--memory-swappiness 100", { memorySwappiness: 100 }, { memorySwappiness: 100 }],
     ["--memory-swappiness -1 is unset", { memorySwappiness: -1 }, {}],
-    ["--cpus 0.5", { cpus: "0.5" }, { cpuQuota: 50_000, cpuPeriod: 100_000 }],
-    ["--cpus .5", { cpus: ".5" }, { cpuQuota: 50_000, cpuPeriod: 100_000 }],
-    ["--cpus 2 (all of them)", { cpus: "2" }, { cpuQuota: 200_000, cpuPeriod: 100_000 }],
-    ["--cpus 0.01 (the least)", { cpus: "0.01" }, { cpuQuota: 1_000, cpuPeriod: 100_000 }],
-    ["--cpus 1.234567891", { cpus: "1.234567891" }, { cpuQuota: 123_456, cpuPeriod: 100_000 }],
-    ["--cpus 1.50000000000", { cpus: "1.50000000000" }, { cpuQuota: 150_000, cpuPeriod: 100_000 }],
+    ["--cpus 0.5", { cpus: "0.5" }, { cpuQuota: 50_000, cpuPeriod: 100_000, nanoCpus: 500000000 }],
+    ["--cpus .5", { cpus: ".5" }, { cpuQuota: 50_000, cpuPeriod: 100_000, nanoCpus: 500000000 }],
+    ["--cpus 2 (all of them)", { cpus: "2" }, { cpuQuota: 200_000, cpuPeriod: 100_000, nanoCpus: 2000000000 }],
+    ["--cpus 0.01 (the least)", { cpus: "0.01" }, { cpuQuota: 1_000, cpuPeriod: 100_000, nanoCpus: 10000000 }],
+    ["--cpus 1.234567891", { cpus: "1.234567891" }, { cpuQuota: 123_456, cpuPeriod: 100_000, nanoCpus: 1234567891 }],
+    ["--cpus 1.50000000000", { cpus: "1.50000000000" }, { cpuQuota: 150_000, cpuPeriod: 100_000, nanoCpus: 1500000000 }],
     ["--cpus 0 is unset", { cpus: "0" }, {}],
-    ["--cpus as a number", { cpus: 1.5 }, { cpuQuota: 150_000, cpuPeriod: 100_000 }],
+    ["--cpus as a number", { cpus: 1.5 }, { cpuQuota: 150_000, cpuPeriod: 100_000, nanoCpus: 1500000000 }],
     ["--cpu-shares 700", { cpuShares: "700" }, { cpuShares: 700 }],
     ["--cpu-shares 1 is clamped up", { cpuShares: 1 }, { cpuShares: 2 }],
     ["--cpu-shares too many is clamped down", { cpuShares: "1000000" }, { cpuShares: 262_144 }],
@@ -70,7 +70,7 @@ describe("parseResources: Docker's flags and dockerd's checks", () => {
     [
       "the integration test's flags",
       { memory: "16m", cpus: "0.5", pidsLimit: "10", cpusetCpus: "0", cpuShares: "700" },
-      { memory: 16 * MiB, memorySwap: 32 * MiB, cpuQuota: 50_000, cpuPeriod: 100_000, cpuShares: 700, cpusetCpus: "0", pidsLimit: 10 },
+      { memory: 16 * MiB, memorySwap: 32 * MiB, cpuQuota: 50_000, cpuPeriod: 100_000, nanoCpus: 500000000, cpuShares: 700, cpusetCpus: "0", pidsLimit: 10 },
     ],
   ];
   for (const [name, flags, want] of good) test(name, () => expect(parseResources(flags, 2)).toEqual(want));
@@ -122,7 +122,7 @@ describe("parseResources: Docker's flags and dockerd's checks", () => {
 
   test("the CPU range follows the host", () => {
     expect(() => parseResources({ cpus: "5" }, 4)).toThrow("from 0.01 to 4.00, as there are only 4 CPUs available");
-    expect(parseResources({ cpus: "4", cpusetCpus: "3" }, 4)).toEqual({ cpuQuota: 400_000, cpuPeriod: 100_000, cpusetCpus: "3" });
+    expect(parseResources({ cpus: "4", cpusetCpus: "3" }, 4)).toEqual({ cpuQuota: 400_000, cpuPeriod: 100_000, nanoCpus: 4000000000, cpusetCpus: "3" });
   });
 
   test("any string in any flag either parses or throws a ParseError naming the flag", () => {
