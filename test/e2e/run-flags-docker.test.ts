@@ -2,49 +2,15 @@
 // cgroup (v1 on this host: read from the host side) or inside it, inspect's HostConfig/Config, and
 // the refused ones (one line, exit 125). The compiled binary, a real registry, busybox, in a network
 // namespace of the test's own.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import crypto from "node:crypto";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
-import { pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { useE2e } from "../helpers/e2e.ts";
 
-let reg: TestRegistry;
 let env: CliEnv;
-let dir: string;
-const ns = `tdt-${crypto.randomBytes(4).toString("hex")}`;
-const inNs = (argv: string[]) => ["/usr/bin/nsenter", `--net=/run/netns/${ns}`, ...argv];
-function T(args: string[]): CliResult {
-  const r = Bun.spawnSync(inNs([BINARY, ...args]), { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-
-beforeAll(async () => {
-  requireBinary();
-  reg = await startRegistry();
-  const { image } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", image);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-flags3-"));
-  env = { root: path.join(dir, "tinydock-root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
-  Bun.spawnSync(inNs(["ip", "link", "set", "lo", "up"]));
-  Bun.spawnSync(inNs(["sh", "-c", "printf '*nat\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n*filter\\n:TDT - [0:0]\\n-X TDT\\nCOMMIT\\n' | iptables-restore --noflush"]));
-  expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
-});
-
-afterAll(async () => {
-  if (env) {
-    T(["rm", "-f", ...T(["ps", "-aq"]).stdout.split("\n").filter(Boolean)]);
-    T(["network", "prune", "-f"]);
-  }
-  Bun.spawnSync(["ip", "netns", "del", ns]);
-  await reg?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+let T: (args: string[]) => CliResult;
+useE2e({ prefix: "td-flags3-", rootName: "tinydock-root" }, (e) => ({ env, T } = e));
 
 const V1 = "/sys/fs/cgroup";
 const cg = (controller: string, id: string, file: string) => fs.readFileSync(path.join(V1, controller, "tinydock", id, file), "utf8").trim();
