@@ -6,14 +6,11 @@
 // Runs the compiled binary inside the network namespace the caller gives it (nsenter --net).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { buildDefinition } from "../../images/build.ts";
-import { cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { tinydock, type CliEnv, type CliResult } from "../helpers/cli.ts";
+import { busyboxImage, startE2e, type E2e } from "../helpers/e2e.ts";
 import { buildImage, pushImage } from "../helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
-let reg: TestRegistry;
+let e: E2e | undefined;
 let env: CliEnv;
 let dir: string;
 const T = (args: string[]): CliResult => tinydock(env, args);
@@ -31,13 +28,7 @@ const names = (...args: string[]) =>
 const imagesOf = (...args: string[]) => ok(["images", "--format", "{{.Repository}}:{{.Tag}}", ...args]).split("\n").filter(Boolean);
 
 beforeAll(async () => {
-  requireBinary();
-  Bun.spawnSync(["ip", "link", "set", "lo", "up"]);
-  // A fresh netns has no nat/filter tables until its first rule.
-  Bun.spawnSync(["sh", "-c", "printf '*nat\\n:TDL - [0:0]\\n-X TDL\\nCOMMIT\\n*filter\\n:TDL - [0:0]\\n-X TDL\\nCOMMIT\\n' | iptables-restore --noflush"]);
-  reg = await startRegistry();
-  const { image: busybox } = await buildDefinition(path.resolve(import.meta.dir, "../../images/busybox"));
-  await pushImage(reg, "library/busybox", "latest", busybox);
+  const busybox = await busyboxImage();
   // child: busybox's layers and one more, newer, labelled, exposing 80 — a descendant of busybox.
   const child = await buildImage({
     created: "2024-06-01T00:00:00Z",
@@ -47,14 +38,15 @@ beforeAll(async () => {
     ],
     config: { Cmd: ["sh"], Labels: { tier: "web" }, ExposedPorts: { "80/tcp": {} } },
   });
-  await pushImage(reg, "library/child", "1", child);
   // other: older and unrelated.
   const other = await buildImage({ created: "2023-01-01T00:00:00Z", layers: [{ entries: [{ name: "other", content: "x\n" }] }] });
-  await pushImage(reg, "library/other", "old", other);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-listing-"));
-  env = { root: path.join(dir, "root"), config: path.join(dir, "config.json"), dockerConfig: path.join(dir, "docker") };
-  fs.writeFileSync(env.config, JSON.stringify({ "registry-mirrors": [reg.url], "mirror-fallback": false }));
-  for (const i of ["busybox", "child:1", "other:old"]) ok(["pull", "-q", i]);
+  // On the network namespace the suite runs it in (the filters read the default bridge's ports).
+  e = await startE2e({ prefix: "td-listing-", netns: false });
+  ({ env, dir } = e);
+  await pushImage(e.reg, "library/child", "1", child);
+  await pushImage(e.reg, "library/other", "old", other);
+  e.sh(["ip", "link", "set", "lo", "up"]);
+  for (const i of ["child:1", "other:old"]) ok(["pull", "-q", i]);
   const run = (name: string, args: string[]) => {
     ids[name] = ok(["run", "-d", "--name", name, ...args]).trim();
   };
@@ -74,9 +66,8 @@ afterAll(async () => {
     T(["network", "prune", "-f"]);
     T(["system", "prune", "-f"]);
   }
-  await reg?.stop();
   const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await e?.stop();
   expect(mounts).toEqual([]);
 });
 
