@@ -15,6 +15,7 @@ import { parseCopyArg } from "../../src/lifecycle/copy.ts";
 import { parseLogTime } from "../../src/lifecycle/logs.ts";
 import { parseHumanSize, parseLabels, parseLogOpts, parseRestartPolicy } from "../../src/lifecycle/run-options.ts";
 import { parseSignal } from "../../src/lifecycle/signals.ts";
+import { parseLink, parseVolumesFrom } from "../../src/lifecycle/run/links.ts";
 import { parseExtraHost } from "../../src/network/dns.ts";
 import { parseNetworkMode } from "../../src/network/mode.ts";
 import { parsePortFilter, parsePortSpec } from "../../src/network/portspec.ts";
@@ -49,6 +50,16 @@ describe("fuzz: flag parsers throw only typed errors", () => {
       typedOrNothing(s, () => parseVolumeFlag(s, "/work"));
       typedOrNothing(s, () => parseMountFlag(s, "/work"));
       typedOrNothing(s, () => parseTmpfsFlag(s));
+    });
+  }, 30_000);
+
+  test("--link, --volumes-from: an alias that parses is one word (it becomes a hosts line and a variable name)", () => {
+    const arb = tokens([...JUNK, ":", "/", "web", "db", "ro", "rw", "z", ",", "\n", " ", "\t", "1.2.3.4", "-", "_", "."], 10);
+    fuzz("--link/--volumes-from", arb, RUNS, (s) => {
+      let link: { alias: string } | undefined;
+      typedOrNothing(s, () => (link = parseLink(s)));
+      if (link) expect(link.alias).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/);
+      typedOrNothing(s, () => parseVolumesFrom(s));
     });
   }, 30_000);
 

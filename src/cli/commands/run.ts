@@ -120,6 +120,8 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "storage-opt", type: "string", array: true, describe: "Storage driver options for the container (refused: overlay not on xfs with pquota)" },
   { name: "cgroup-parent", type: "string", describe: "Optional parent cgroup for the container (refused)" },
   { name: "ip6", type: "string", describe: "IPv6 address (refused: IPv4 networks only)" },
+  { name: "volumes-from", type: "string", array: true, describe: "Mount volumes from the specified container(s)" },
+  { name: "link", type: "string", array: true, describe: "Add link to another container" },
   { name: "use-api-socket", type: "boolean", default: false, describe: "Bind mount Docker API socket (refused: daemonless)" },
 ];
 
