@@ -1,10 +1,13 @@
 // run/create flags that take from another container: --volumes-from (its binds and volumes at the
 // same places, :ro over them) and --link (a hosts line and, on the default bridge, Docker's
-// variables). The compiled binary in a network namespace of this file's own.
+// variables), and --cgroup-parent. The compiled binary in a network namespace of this file's own.
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { useE2e } from "../helpers/e2e.ts";
+import crypto from "node:crypto";
+import { afterAll } from "bun:test";
+import { until, useE2e } from "../helpers/e2e.ts";
+import { findLeaks } from "../helpers/leakcheck.ts";
 
 const e = useE2e({ prefix: "td-share-" });
 const ok = (args: string[]): string => {
@@ -123,5 +126,55 @@ describe("--link", () => {
     expect(bad.stderr).toBe("Error: bad format for links: a:b:c\n");
     expect(bad.code).toBe(125);
     expect(count()).toBe(before);
+  });
+});
+
+describe("--cgroup-parent", () => {
+  const V1 = "/sys/fs/cgroup";
+  const onV1 = fs.existsSync(path.join(V1, "memory", "cgroup.procs"));
+  // A parent of this test's own, left by the engine as Docker leaves it: removed here in every hierarchy.
+  const top = `tdtest-cgp-${crypto.randomBytes(3).toString("hex")}`;
+  afterAll(() => {
+    for (const h of fs.existsSync(V1) ? fs.readdirSync(V1) : []) {
+      for (const d of [path.join(V1, h, top, "sub"), path.join(V1, h, top)]) {
+        try {
+          fs.rmdirSync(d);
+        } catch {}
+      }
+    }
+  });
+
+  test("the cgroup is <parent>/tinydock-<id> in every hierarchy: limits there, stats and update find it, start makes it again, rm takes it; inspect shows CgroupParent", async () => {
+    if (!onV1) throw new Error("this host has no cgroup v1 memory hierarchy (only on cgroup v1 hosts)");
+    const id = e.runDetached(["--name", "cgp", "--cgroup-parent", `/${top}/sub`, "-m", "32m", "busybox", "sleep", "300"]);
+    const dir = (h: string) => path.join(V1, h, top, "sub", `tinydock-${id}`);
+    expect(fs.readFileSync(path.join(dir("memory"), "memory.limit_in_bytes"), "utf8").trim()).toBe(String(32 * 1024 * 1024));
+    const pid = Number(inspect("cgp", "{{.State.Pid}}"));
+    expect(fs.readFileSync(path.join(dir("pids"), "cgroup.procs"), "utf8")).toContain(String(pid));
+    expect(fs.readFileSync(`/proc/${pid}/cgroup`, "utf8")).toMatch(new RegExp(`:memory:/${top}/sub/tinydock-${id}$`, "m"));
+    expect(fs.existsSync(path.join(V1, "memory", "tinydock", id))).toBe(false);
+    expect(inspect("cgp", "{{.HostConfig.CgroupParent}}")).toBe(`/${top}/sub`);
+    // A leftover would be found by its name, as the suite's leak check looks.
+    expect(findLeaks().filter((l) => l.includes(`tinydock-${id}`)).length).toBeGreaterThan(0);
+    expect(ok(["stats", "--no-stream", "--format", "{{.MemUsage}}", "cgp"])).toMatch(/ \/ 32MiB$/m);
+    ok(["update", "-m", "48m", "cgp"]);
+    expect(fs.readFileSync(path.join(dir("memory"), "memory.limit_in_bytes"), "utf8").trim()).toBe(String(48 * 1024 * 1024));
+    ok(["stop", "-t", "0", "cgp"]);
+    await until("the cgroup gone after stop", () => !fs.existsSync(dir("memory")));
+    ok(["start", "cgp"]);
+    expect(fs.readFileSync(path.join(dir("memory"), "memory.limit_in_bytes"), "utf8").trim()).toBe(String(48 * 1024 * 1024));
+    ok(["rm", "-f", "cgp"]);
+    for (const h of ["memory", "pids", "cpu", "freezer", "devices"]) expect(fs.existsSync(dir(h))).toBe(false);
+    expect(fs.existsSync(path.join(V1, "memory", top, "sub"))).toBe(true); // the parent stays, as Docker's
+    expect(findLeaks().filter((l) => l.startsWith("cgroup:") && l.includes(id))).toEqual([]);
+  });
+
+  test("a foreground run under a parent; a bad parent: one line, exit 125", () => {
+    const r = e.T(["run", "--rm", "--cgroupns", "host", "--cgroup-parent", `${top}/sub`, "busybox", "cat", "/proc/self/cgroup"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(new RegExp(`:pids:/${top}/sub/tinydock-[0-9a-f]{64}$`, "m"));
+    const bad = e.T(["run", "--rm", "--cgroup-parent", "/a/../b", "busybox", "true"]);
+    expect(bad.stderr).toBe('Error: Cannot use --cgroup-parent "/a/../b": ".." is not a plain cgroup name\n');
+    expect(bad.code).toBe(125);
   });
 });

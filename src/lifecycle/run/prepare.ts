@@ -145,7 +145,8 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
  */
 function makeCgroup(cgroups: CgroupManager, id: string, req: RunRequest, deviceRules: DeviceRule[], io: RunIo, undo: Undo): Cgroup {
   const rules = req.resources.deviceCgroupRules?.length ? [...deviceRules, ...req.resources.deviceCgroupRules] : deviceRules;
-  const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: rules });
+  const parent = req.resources.cgroupParent;
+  const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: rules, ...(parent ? { parent } : {}) });
   for (const w of [...(req.warnings ?? []), ...(cgroup.warnings ?? [])]) io.pullOut(`WARNING: ${w}\n`);
   undo.push(() => cgroup.destroy());
   return cgroup;

@@ -103,6 +103,8 @@ export interface ResourcesRequest {
   deviceCgroupRules?: DeviceRule[];
   /** --shm-size in bytes (Docker's default 64 MiB). */
   shmSize?: number;
+  /** --cgroup-parent: the cgroup is <parent>/tinydock-<id> (runtime/cgroups cgroupLeaf). */
+  cgroupParent?: string;
 }
 
 export interface SecurityRequest {
