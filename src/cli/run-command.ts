@@ -39,8 +39,8 @@ type ArgHelpers = {
  */
 export const RUN_FLAG_KEYS = [
   "attach", "cidfile", "device-cgroup-rule", "expose", "health-cmd", "health-interval", "health-retries", "health-start-interval",
-  "health-start-period", "health-timeout", "label-file", "log-driver", "mac-address", "no-healthcheck", "pull", "shm-size", "stop-signal",
-  "stop-timeout", "sysctl",
+  "health-start-period", "health-timeout", "label-file", "link", "log-driver", "mac-address", "no-healthcheck", "pull", "shm-size", "stop-signal",
+  "stop-timeout", "sysctl", "volumes-from",
 ] as const;
 
 /** The same for lifecycle/run/resource-flags.ts and compat-flags.ts (test/unit/cli/run-flag-keys.test.ts). */

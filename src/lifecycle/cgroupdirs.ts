@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { CGROUP_PARENT } from "../runtime/cgroups/cgroup.ts";
+import type { ContainerRecord } from "../store/containers.ts";
 
 export interface FreezerFile {
   version: 1 | 2;
@@ -57,4 +58,10 @@ export function isFrozen(f: FreezerFile | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/** HostConfig.CgroupParent (--cgroup-parent): where the container's cgroup is, with its id (cgroupLeaf); undefined for tinydock/<id>. */
+export function cgroupParentOf(rec: Pick<ContainerRecord, "hostConfig">): string | undefined {
+  const p = rec.hostConfig?.CgroupParent;
+  return typeof p === "string" && p !== "" ? p : undefined;
 }

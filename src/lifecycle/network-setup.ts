@@ -25,6 +25,7 @@ export async function attachContainerNetwork(ctx: Ctx, rec: Pick<ContainerRecord
     dnsSearch: o.dnsSearch,
     dnsOptions: o.dnsOptions,
     extraHosts: o.extraHosts,
+    ...(o.links?.length ? { links: o.links } : {}),
   };
   // none and host make nothing in the kernel: no undo, and no netlink/IPAM code to load.
   if (local.isLocalMode(o.mode)) return local.attachLocal(ctx, request);

@@ -12,7 +12,8 @@ import { killPids, killUntilEmpty, pidsBelow, removeCgroupDir, removeIfEmpty } f
 import { acquireLock } from "../store/lock.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
-import { containerFiles, containerPaths, lockContainer, readContainer, type ContainerRecord } from "../store/containers.ts";
+import { containerFiles, containerPaths, listContainers, lockContainer, readContainer, type ContainerRecord } from "../store/containers.ts";
+import { volumeUsers } from "../store/volumes.ts";
 import { readLive, rereadLive, type LiveContainer } from "./live.ts";
 import { sameProcess } from "./liveness.ts";
 import { teardownNetwork } from "./network-teardown.ts";
@@ -101,12 +102,19 @@ export function destroyContainerCgroups(ctx: Ctx, id: string, recorded?: string[
   return dirs;
 }
 
-/** Anonymous volumes recorded in state.json mounts ({Type: "volume", Name, Anonymous?}). */
+/**
+ * Anonymous volumes recorded in state.json mounts ({Type: "volume", Name, Anonymous?}; records
+ * without Anonymous judged by the name), but not one another container still names (--volumes-from:
+ * Docker keeps a volume in use).
+ */
 function removeAnonymousVolumes(ctx: Ctx, rec: ContainerRecord): void {
+  let users: Map<string, string[]> | undefined;
   for (const m of rec.mounts ?? []) {
     const name = typeof m.Name === "string" ? m.Name : undefined;
-    const anonymous = m.Anonymous === true || (name !== undefined && /^[a-f0-9]{64}$/.test(name));
-    if (m.Type === "volume" && name && anonymous) fs.rmSync(path.dirname(volumeDir(ctx.root, name)), { recursive: true, force: true });
+    const anonymous = m.Anonymous === true || (m.Anonymous === undefined && name !== undefined && /^[a-f0-9]{64}$/.test(name));
+    if (m.Type !== "volume" || !name || !anonymous) continue;
+    users ??= volumeUsers(listContainers(ctx.root).filter((c) => c.id !== rec.id));
+    if (!users.has(name)) fs.rmSync(path.dirname(volumeDir(ctx.root, name)), { recursive: true, force: true });
   }
 }
 

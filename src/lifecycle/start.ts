@@ -7,6 +7,7 @@ import { FailedPreconditionError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
 import { decodePlan } from "../runtime/encode.ts";
 import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
+import { cgroupParentOf } from "./cgroupdirs.ts";
 import { readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, restartPolicyFile, startDetached, type Detached } from "./monitor.ts";
@@ -46,7 +47,8 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
       // --device: the host's nodes looked up again, their rules as when the container was created.
       const devices = hostDevices(devicesFromHostConfig(rec.hostConfig ?? {}));
       const rules = [...devices.map((d) => d.rule), ...deviceCgroupRulesFromHostConfig(rec.hostConfig ?? {})];
-      detectCgroups(ctx.cgroupRoot, { sys: ctx.sys }).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true, devices: rules });
+      const parent = cgroupParentOf(rec);
+      detectCgroups(ctx.cgroupRoot, { sys: ctx.sys }).create(rec.id, resources, { allDevices: rec.hostConfig?.Privileged === true, devices: rules, ...(parent ? { parent } : {}) });
     }
     // The network a cleanup (or a foreground run's end) detached: attached again, ports published
     // again (random host ports anew, as Docker); the plan joins the new netns.

@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { bytesSize, humanSize3 } from "../units.ts";
 import { detectCgroups, type CgroupStats } from "../runtime/cgroups/index.ts";
-import { cgroupLocator } from "./cgroupdirs.ts";
+import { cgroupLocator, cgroupParentOf } from "./cgroupdirs.ts";
 import type { LiveContainer } from "./live.ts";
 
 export interface StatsSample {
@@ -65,7 +65,7 @@ export function sampleStats(ctx: Ctx, c: LiveContainer): StatsSample {
   if (!c.state.Running) return { atMs: at, cgroup: ZERO, net: { rx: 0, tx: 0 }, block: { read: 0, write: 0 } };
   let cg = ZERO;
   try {
-    cg = detectCgroups(ctx.cgroupRoot).open(c.record.id).stats();
+    cg = detectCgroups(ctx.cgroupRoot).open(c.record.id, cgroupParentOf(c.record)).stats();
   } catch {}
   let net = { rx: 0, tx: 0 };
   try {

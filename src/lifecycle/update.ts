@@ -6,6 +6,7 @@ import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { describeError, FailedPreconditionError, InvalidArgumentError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
+import { cgroupParentOf } from "./cgroupdirs.ts";
 import { cpuLimitOf, HOST_RESOURCE_KEYS, mergeResourceUpdate, type HostResources } from "../runtime/resource-update.ts";
 import type { Resources } from "../runtime/resources.ts";
 import { containerPaths, saveContainer, withContainerLock } from "../store/containers.ts";
@@ -69,7 +70,7 @@ export async function updateContainer(ctx: Ctx, c0: LiveContainer, req: UpdateRe
     let warnings: string[] = [];
     const limits = touchedLimits(req.resources, merged);
     if (Object.keys(limits).length) {
-      const cg = detectCgroups(ctx.cgroupRoot, { sys: ctx.sys }).open(id);
+      const cg = detectCgroups(ctx.cgroupRoot, { sys: ctx.sys }).open(id, cgroupParentOf(rec));
       if (cg.procsFiles.some((f) => fs.existsSync(f))) {
         try {
           warnings = cg.update(limits);

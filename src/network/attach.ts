@@ -88,7 +88,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     throw new InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");
   }
   if (req.ip !== undefined && !resolvesNames(net)) throw new InvalidArgumentError("user specified IP address is supported on user defined networks only");
-  const extraHosts = (req.extraHosts ?? []).map((h) => parseExtraHost(h, net.gateway));
+  const extraHosts = [...(req.extraHosts ?? []).map((h) => parseExtraHost(h, net.gateway)), ...(req.links ?? [])];
   const np = networkPaths(ctx.root, net.name);
   const { subnet } = parseCidr(net.subnet!);
   const undo: (() => void)[] = [];

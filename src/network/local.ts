@@ -27,6 +27,8 @@ export interface AttachRequest {
   dnsOptions?: string[];
   /** --add-host host:ip. */
   extraHosts?: string[];
+  /** --link's hosts lines (after --add-host's, as Docker writes them). */
+  links?: ExtraHost[];
 }
 
 export function readHostFile(file: string): string {

@@ -75,4 +75,6 @@ export interface NetworkRequest {
 export interface NetworkOptions extends NetworkRequest {
   /** -p/-P as runPortBindings resolved them (host port 0 = a random one at each publish). */
   ports: PortBinding[];
+  /** --link's hosts lines, resolved when the container was made. */
+  links?: ExtraHost[];
 }

@@ -5,6 +5,7 @@
 // one of src/errors.ts's kinds, within a second. Seeded; counts go to the adversarial tally.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import path from "node:path";
 import { parsePsArgs } from "../../src/cli/ps-args.ts";
 import { parseRunArgs } from "../../src/cli/run-args.ts";
 import { splitRunArgs } from "../../src/cli/split.ts";
@@ -15,6 +16,8 @@ import { parseCopyArg } from "../../src/lifecycle/copy.ts";
 import { parseLogTime } from "../../src/lifecycle/logs.ts";
 import { parseHumanSize, parseLabels, parseLogOpts, parseRestartPolicy } from "../../src/lifecycle/run-options.ts";
 import { parseSignal } from "../../src/lifecycle/signals.ts";
+import { parseLink, parseVolumesFrom } from "../../src/lifecycle/run/links.ts";
+import { cgroupLeaf } from "../../src/runtime/cgroups/cgroup.ts";
 import { parseExtraHost } from "../../src/network/dns.ts";
 import { parseNetworkMode } from "../../src/network/mode.ts";
 import { parsePortFilter, parsePortSpec } from "../../src/network/portspec.ts";
@@ -49,6 +52,29 @@ describe("fuzz: flag parsers throw only typed errors", () => {
       typedOrNothing(s, () => parseVolumeFlag(s, "/work"));
       typedOrNothing(s, () => parseMountFlag(s, "/work"));
       typedOrNothing(s, () => parseTmpfsFlag(s));
+    });
+  }, 30_000);
+
+  test("--link, --volumes-from: an alias that parses is one word (it becomes a hosts line and a variable name)", () => {
+    const arb = tokens([...JUNK, ":", "/", "web", "db", "ro", "rw", "z", ",", "\n", " ", "\t", "1.2.3.4", "-", "_", "."], 10);
+    fuzz("--link/--volumes-from", arb, RUNS, (s) => {
+      let link: { alias: string } | undefined;
+      typedOrNothing(s, () => (link = parseLink(s)));
+      if (link) expect(link.alias).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/);
+      typedOrNothing(s, () => parseVolumesFrom(s));
+    });
+  }, 30_000);
+
+  test("--cgroup-parent: a parent that passes puts the cgroup under the hierarchy, never above nor in tinydock/", () => {
+    const arb = tokens([...JUNK, "/", "..", ".", "a", "tinydock", "system.slice", "//", "\n", " ", "-"], 10);
+    fuzz("--cgroup-parent", arb, RUNS, (s) => {
+      let rel: string | undefined;
+      typedOrNothing(s, () => (rel = cgroupLeaf("0123456789ab", s)));
+      if (rel === undefined || s === "") return; // "" is no parent: tinydock/<id>, as Docker's default
+      expect(path.posix.normalize(rel)).toBe(rel);
+      const parts = rel.split("/");
+      expect(parts.some((c) => c === "" || c === "." || c === "..") || parts[0] === "tinydock").toBe(false);
+      expect(rel.endsWith("/tinydock-0123456789ab")).toBe(true);
     });
   }, 30_000);
 

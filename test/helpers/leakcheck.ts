@@ -35,8 +35,9 @@ function cgroupLeaks(pattern: string): string[] {
     .filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2")
     .map((m) => m.target);
   const found = new Set<string>();
+  // Deep enough for a --cgroup-parent of a few levels above <parent>/tinydock-<id>.
   const walk = (dir: string, depth: number): void => {
-    if (depth > 3) return;
+    if (depth > 6) return;
     let names: fs.Dirent[];
     try {
       names = fs.readdirSync(dir, { withFileTypes: true });

@@ -118,8 +118,10 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "disable-content-trust", type: "boolean", default: true, describe: "Skip image verification" },
   { name: "gpus", type: "string", describe: "GPU devices to add to the container (refused: no GPU support)" },
   { name: "storage-opt", type: "string", array: true, describe: "Storage driver options for the container (refused: overlay not on xfs with pquota)" },
-  { name: "cgroup-parent", type: "string", describe: "Optional parent cgroup for the container (refused)" },
+  { name: "cgroup-parent", type: "string", describe: "Optional parent cgroup for the container" },
   { name: "ip6", type: "string", describe: "IPv6 address (refused: IPv4 networks only)" },
+  { name: "volumes-from", type: "string", array: true, describe: "Mount volumes from the specified container(s)" },
+  { name: "link", type: "string", array: true, describe: "Add link to another container" },
   { name: "use-api-socket", type: "boolean", default: false, describe: "Bind mount Docker API socket (refused: daemonless)" },
 ];
 

@@ -1,8 +1,9 @@
 // The run/create flags Docker has that change what inspect shows, or that this engine takes only
 // in the one form it can honour and refuses otherwise (never silently): --annotation, --domainname,
-// --isolation, --runtime, --userns, --volume-driver, --detach-keys, --disable-content-trust, and the
-// refused --gpus, --storage-opt, --cgroup-parent, --ip6, --use-api-socket. Docker's words.
+// --isolation, --runtime, --userns, --volume-driver, --detach-keys, --disable-content-trust,
+// --cgroup-parent, and the refused --gpus, --storage-opt, --ip6, --use-api-socket. Docker's words.
 import { InvalidArgumentError, ParseError } from "../../errors.ts";
+import { checkCgroupParent } from "../../runtime/cgroups/cgroup.ts";
 import { parseDetachKeys } from "../stdin.ts";
 import type { RunRequest } from "./request.ts";
 
@@ -71,7 +72,11 @@ export function applyCompatFlags(req: RunRequest, argv: Record<string, unknown>,
   for (const o of storage) if (!o.includes("=")) throw new ParseError(`invalid storage option ${o}`);
   if (storage.length) throw new InvalidArgumentError("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
   const parent = str(argv["cgroup-parent"]);
-  if (parent !== undefined && parent !== "") throw new InvalidArgumentError(`Cannot use --cgroup-parent "${parent}": every container's cgroup is tinydock/<id> here`);
+  if (parent !== undefined && parent !== "") {
+    checkCgroupParent(parent);
+    req.resources.cgroupParent = parent;
+    hc.CgroupParent = parent;
+  }
   const ip6 = str(argv.ip6);
   if (ip6 !== undefined && ip6 !== "") throw new InvalidArgumentError(`Cannot use --ip6 ${ip6}: networks here are IPv4 only`);
   if (argv["use-api-socket"] === true) throw new InvalidArgumentError("Cannot use --use-api-socket: tinydock is daemonless, there is no API socket to mount");

@@ -1,6 +1,6 @@
 // The run/create flags that shape the record and the plan without a group of their own: --pull,
 // --stop-signal/--stop-timeout, --shm-size, --device-cgroup-rule, --sysctl, --expose,
-// --log-driver, --label-file, --mac-address, -a. Each parsed with Docker's words; nothing here
+// --log-driver, --label-file, --mac-address, -a, --volumes-from, --link. Each parsed with Docker's words; nothing here
 // touches the system but the label files' reading.
 import fs from "node:fs";
 import { InvalidArgumentError, ParseError } from "../../errors.ts";
@@ -11,6 +11,7 @@ import { checkSysctls, parseSysctl } from "../../runtime/sysctl.ts";
 import { parseLabelFile } from "../labelfile.ts";
 import { parseSignal } from "../signals.ts";
 import { healthcheckFromFlags } from "./healthcheck.ts";
+import { parseLink, parseVolumesFrom } from "./links.ts";
 import type { LifetimeRequest, PullPolicy, RunRequest } from "./request.ts";
 
 type ArgHelpers = { list: (v: unknown) => string[]; str: (v: unknown) => string | undefined };
@@ -108,6 +109,19 @@ export function applyRunFlags(req: RunRequest, argv: Record<string, unknown>, h:
     none: argv["no-healthcheck"] === true,
   });
   if (health) req.healthcheck = health;
+  const volumesFrom = list(argv["volumes-from"]);
+  if (volumesFrom.length) {
+    for (const v of volumesFrom) parseVolumesFrom(v); // refused now, before anything is made
+    req.volumesFrom = volumesFrom;
+    req.hostConfig = { ...req.hostConfig, VolumesFrom: volumesFrom };
+  }
+  const links = list(argv.link);
+  if (links.length) {
+    const mode = req.network.mode;
+    if (mode === "host") throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+    if (mode.startsWith("container:")) throw new InvalidArgumentError("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+    req.links = links.map(parseLink);
+  }
   const cidfile = str(argv.cidfile);
   if (cidfile !== undefined && cidfile !== "") req.cidfile = cidfile;
 }

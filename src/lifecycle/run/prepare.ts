@@ -25,7 +25,7 @@ import { runUndo } from "../../undo.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable } from "../monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts, type NetworkOptions } from "../network-setup.ts";
 import { containerRecord, mountsRecord } from "../record.ts";
-import { withImageVolumes } from "../../runtime/volumes.ts";
+import { withImageVolumes, type VolumeSpec } from "../../runtime/volumes.ts";
 import { prepareVolumes } from "../volumes.ts";
 import { hostDevices } from "./devices.ts";
 import { allPrivate, ownNamespaces, pid1OrFail, pidNamespaceToJoin, type ResolvePid1 } from "./namespaces.ts";
@@ -72,6 +72,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
   try {
     // Other roots on this host must see the cgroup as someone's before the directory exists.
     const pending = claimId(ctx, id, undo);
+    const shared = req.volumesFrom || req.links ? await sharedFromOthers(ctx, req, name) : undefined;
     const devices = hostDevices(req.resources.devices);
     const cgroup = makeCgroup(cgroups, id, req, devices.map((d) => d.rule), io, undo);
     t.mark("cgroup");
@@ -86,6 +87,8 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     t.mark("container dir");
     writeContainerFiles(paths, hostname);
     const networkOptions = await networkOptionsOf(req, config, io);
+    if (shared?.hosts.length) networkOptions.links = shared.hosts;
+    if (shared?.hostConfigLinks.length) req.hostConfig = { ...req.hostConfig, Links: shared.hostConfigLinks };
     const network = await attachContainerNetwork(ctx, { id, name, hostname }, networkOptions, undo);
     t.mark("network");
 
@@ -95,7 +98,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     await saveNewRecord(ctx, state, req, mode, durable);
     creating?.release(); // the record exists: from here rm, stop and reconcile judge it by its state
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);
-    const { binds, tmpfs } = mountVolumes(ctx, layout, image, config, req, state, undo, durable);
+    const { binds, tmpfs } = mountVolumes(ctx, layout, image, config, shared?.volumes ?? req.volumes, req, state, undo, durable);
     t.mark("record, volumes");
 
     const capabilities = containerCapabilities(req.security);
@@ -116,6 +119,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
       stdio: early ? [early.fdMap[0]!, early.fdMap[1]!, early.fdMap[2]!] : [io.stdin, io.stdout, io.stderr],
       consoleSocket: early ? early.fdMap[3]! : io.consoleSocket,
     });
+    if (shared?.env.length) plan.env = (await import("./links.ts")).withLinkEnv(plan.env, shared.env);
     if (req.process.tty) plan.consoleSize = io.consoleSize ?? { ...DEFAULT_CONSOLE_SIZE };
     applyNetworkToPlan(plan, network);
     if (allPrivate(req.namespaces)) applyPlanFlags(plan, req);
@@ -141,7 +145,8 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
  */
 function makeCgroup(cgroups: CgroupManager, id: string, req: RunRequest, deviceRules: DeviceRule[], io: RunIo, undo: Undo): Cgroup {
   const rules = req.resources.deviceCgroupRules?.length ? [...deviceRules, ...req.resources.deviceCgroupRules] : deviceRules;
-  const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: rules });
+  const parent = req.resources.cgroupParent;
+  const cgroup = cgroups.create(id, req.resources.limits, { allDevices: req.security.privileged, devices: rules, ...(parent ? { parent } : {}) });
   for (const w of [...(req.warnings ?? []), ...(cgroup.warnings ?? [])]) io.pullOut(`WARNING: ${w}\n`);
   undo.push(() => cgroup.destroy());
   return cgroup;
@@ -309,9 +314,15 @@ async function saveNewRecord(ctx: Ctx, state: ContainerRecord, req: RunRequest, 
   }
 }
 
-/** -v/--mount/--tmpfs and the image's VOLUMEs: sources made or seeded, and Docker's Mounts in the record. */
-function mountVolumes(ctx: Ctx, layout: StoreLayout, image: ImageRecord, config: ContainerConfig, req: RunRequest, state: ContainerRecord, undo: Undo, durable: boolean): { binds: ResolvedBind[]; tmpfs: TmpfsMount[] } {
-  const specs = withImageVolumes(req.volumes, config.Volumes);
+/** --volumes-from's and --link's containers (a link's must be running: its live state read). */
+async function sharedFromOthers(ctx: Ctx, req: RunRequest, name: string) {
+  const [{ resolveShared }, { readLive }] = await Promise.all([import("./links.ts"), import("../live.ts")]);
+  return resolveShared(ctx, req, name, (rec) => readLive(ctx, rec).state.Running);
+}
+
+/** -v/--mount/--tmpfs, --volumes-from and the image's VOLUMEs: sources made or seeded, and Docker's Mounts in the record. */
+function mountVolumes(ctx: Ctx, layout: StoreLayout, image: ImageRecord, config: ContainerConfig, own: VolumeSpec[], req: RunRequest, state: ContainerRecord, undo: Undo, durable: boolean): { binds: ResolvedBind[]; tmpfs: TmpfsMount[] } {
+  const specs = withImageVolumes(own, config.Volumes);
   const volumes = prepareVolumes(ctx, layout, image, specs, undo, req.lifetime.rm, state.id);
   if (specs.length) {
     state.mounts = mountsRecord(specs, volumes.binds);

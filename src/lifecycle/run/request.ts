@@ -45,6 +45,10 @@ export interface RunRequest {
   probes?: ProbeRecord[];
   /** Docker's warnings about what was asked (printed as "WARNING: …" when the container is made). */
   warnings?: string[];
+  /** --volumes-from CONTAINER[:ro|:rw], as given: the other containers' mounts are taken when this one is made (run/links.ts). */
+  volumesFrom?: string[];
+  /** --link NAME[:ALIAS], parsed: checked, and its hosts line and variables made, when the container is. */
+  links?: { name: string; alias: string }[];
   /** HostConfig keys of flags that shape nothing else (Annotations, Isolation, Runtime, KernelMemory…). */
   hostConfig?: Record<string, unknown>;
 }
@@ -99,6 +103,8 @@ export interface ResourcesRequest {
   deviceCgroupRules?: DeviceRule[];
   /** --shm-size in bytes (Docker's default 64 MiB). */
   shmSize?: number;
+  /** --cgroup-parent: the cgroup is <parent>/tinydock-<id> (runtime/cgroups cgroupLeaf). */
+  cgroupParent?: string;
 }
 
 export interface SecurityRequest {

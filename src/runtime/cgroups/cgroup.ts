@@ -1,5 +1,7 @@
 // The one interface over cgroup v1 and v2 (habit 10): src/runtime/cgroups/v1.ts and v2.ts
-// implement it, detect.ts picks one. Every container's cgroup is named tinydock/<id>.
+// implement it, detect.ts picks one. Every container's cgroup is named tinydock/<id>, or
+// <parent>/tinydock-<id> under a --cgroup-parent: its name says whose it is either way.
+import path from "node:path";
 import { InvalidArgumentError } from "../../errors.ts";
 import type { Sys } from "../../sys/sys.ts";
 import type { Resources } from "../resources.ts";
@@ -32,6 +34,8 @@ export interface CreateOptions {
   allDevices?: boolean;
   /** Allowed besides Docker's list (--device), after it. */
   devices?: DeviceRule[];
+  /** --cgroup-parent, checked by checkCgroupParent: the cgroup is <parent>/tinydock-<id>. */
+  parent?: string;
 }
 
 export interface Cgroup {
@@ -64,8 +68,8 @@ export interface CgroupManager {
    * starts, in the background, the kernel's wait that the first migration into it costs (primeJoin).
    */
   create(id: string, r: Resources, opts?: CreateOptions): Cgroup;
-  /** A handle on tinydock/<id> whether or not it exists (stats, pause or cleanup from another process). */
-  open(id: string): Cgroup;
+  /** A handle on tinydock/<id> (or <parent>/tinydock-<id>) whether or not it exists (stats, pause or cleanup from another process). */
+  open(id: string, parent?: string): Cgroup;
   /** Every tinydock/<id> cgroup that exists (leak checks, orphan cleanup), sorted. */
   list(): string[];
 }
@@ -104,13 +108,13 @@ export function neededControllers(r: Resources, swappiness: boolean): [string, s
 export interface CgroupVersion {
   version: 1 | 2;
   root: string;
-  /** A handle on tinydock/<id>, whether or not it exists. */
-  open(id: string): Cgroup;
+  /** A handle on the cgroup at `rel` (cgroupLeaf) under the root or each hierarchy, whether or not it exists. */
+  open(id: string, rel: string): Cgroup;
   /**
    * Checks that the host can enforce `r` (throwing before anything is made) and returns what makes
-   * the cgroup and applies the limits, with the warnings of what it left out.
+   * the cgroup at `rel` and applies the limits, with the warnings of what it left out.
    */
-  prepare(id: string, r: Resources, opts: CreateOptions): () => string[];
+  prepare(id: string, rel: string, r: Resources, opts: CreateOptions): () => string[];
   list(): string[];
 }
 
@@ -145,8 +149,9 @@ export function cgroupManager(v: CgroupVersion): CgroupManager {
     root: v.root,
     create(id: string, r: Resources, opts: CreateOptions = {}): Cgroup {
       checkCgroupId(id);
-      const make = v.prepare(id, r, opts);
-      const cg = v.open(id);
+      const rel = cgroupLeaf(id, opts.parent);
+      const make = v.prepare(id, rel, r, opts);
+      const cg = v.open(id, rel);
       try {
         cg.warnings = make();
         return cg;
@@ -157,9 +162,9 @@ export function cgroupManager(v: CgroupVersion): CgroupManager {
         throw err;
       }
     },
-    open(id: string): Cgroup {
+    open(id: string, parent?: string): Cgroup {
       checkCgroupId(id);
-      return v.open(id);
+      return v.open(id, cgroupLeaf(id, parent));
     },
     list: () => v.list(),
   };
@@ -170,4 +175,27 @@ export function checkCgroupId(id: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) {
     throw new InvalidArgumentError(`Cannot create cgroup "${id}": a cgroup id is letters, digits, "_", "." and "-" (at most 128)`);
   }
+}
+
+/**
+ * Where a container's cgroup is, relative to the v2 root or each v1 hierarchy: tinydock/<id>, or
+ * under a --cgroup-parent <parent>/tinydock-<id> (Docker's cgroupfs driver makes <parent>/<id>;
+ * the prefix keeps the name that leak checks and a person find tinydock's cgroups by).
+ */
+export function cgroupLeaf(id: string, parent?: string): string {
+  return parent ? path.posix.join(checkCgroupParent(parent), `${CGROUP_PARENT}-${id}`) : path.posix.join(CGROUP_PARENT, id);
+}
+
+/**
+ * --cgroup-parent as a path under the root: absolute or not alike (no daemon's cgroup to be relative
+ * to), each component a plain name, none "." or "..", and not inside tinydock/ (whose children are
+ * containers by id, the engine's to clean up). Returns it without its leading and trailing "/".
+ */
+export function checkCgroupParent(parent: string): string {
+  const parts = parent.split("/").filter((p) => p !== "");
+  const bad = (why: string) => new InvalidArgumentError(`Cannot use --cgroup-parent "${parent}": ${why}`);
+  if (parts.length === 0) throw bad("it names no cgroup");
+  for (const p of parts) if (p === "." || p === ".." || !/^[A-Za-z0-9_.@:-]{1,255}$/.test(p)) throw bad(`"${p}" is not a plain cgroup name`);
+  if (parts[0] === CGROUP_PARENT) throw bad(`${CGROUP_PARENT}/ holds the engine's own cgroups`);
+  return parts.join("/");
 }

@@ -93,6 +93,8 @@ export interface V1PlanInput {
   devices?: DeviceRule[];
   /** The cpuset hierarchy's root and tinydock/ values now ("" where tinydock/ is fresh). */
   cpuset?: { rootCpus: string; rootMems: string; parentCpus: string; parentMems: string };
+  /** Where the cgroup is under each hierarchy (cgroupLeaf); tinydock/<id> when absent. */
+  rel?: string;
   /** With --cpu-rt-*: tinydock/'s real-time budget and what its other children hold (null: no RT group scheduling). */
   rt?: { parentPeriod: number; parentRuntime: number; siblingsRuntime: number } | null;
 }
@@ -115,7 +117,7 @@ export function planV1(input: V1PlanInput): CgroupPlan {
   checkV1Controllers(input.root, hierarchies, r);
   const dirOf = (controller: string) => {
     const h = hierarchies.find((x) => x.controllers.includes(controller));
-    return h && path.join(h.dir, CGROUP_PARENT, id);
+    return h && path.join(h.dir, input.rel ?? path.join(CGROUP_PARENT, id));
   };
   const writes: CgroupWrite[] = [];
   const put = (dir: string | undefined, file: string, value: string | number, ifMissing?: string) => {
@@ -192,9 +194,10 @@ class V1Cgroup implements Cgroup {
     private readonly root: string,
     private readonly hierarchies: V1Hierarchy[],
     readonly id: string,
+    private readonly rel: string,
     private readonly settleMs: number,
   ) {
-    this.dirs = hierarchies.map((h) => path.join(h.dir, CGROUP_PARENT, id));
+    this.dirs = hierarchies.map((h) => path.join(h.dir, rel));
     this.procsFiles = this.dirs.map((d) => path.join(d, "cgroup.procs"));
   }
 
@@ -282,7 +285,8 @@ class V1Cgroup implements Cgroup {
         }
       }
     }
-    for (const h of this.hierarchies) removeIfEmpty(path.join(h.dir, CGROUP_PARENT));
+    // tinydock/ goes when empty; a --cgroup-parent stays, as Docker leaves it.
+    if (path.dirname(this.rel) === CGROUP_PARENT) for (const h of this.hierarchies) removeIfEmpty(path.join(h.dir, CGROUP_PARENT));
     if (failure) throw failure;
   }
 }
@@ -320,13 +324,23 @@ export function ownProcsFile(hierarchies: V1Hierarchy[]): string | null {
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
 
 /** tinydock/'s real-time period and runtime, and the runtime its children but `id` hold; null without RT group scheduling. */
-function readRtBudget(hierarchies: V1Hierarchy[], id: string): V1PlanInput["rt"] {
+function readRtBudget(hierarchies: V1Hierarchy[], id: string, rel: string): V1PlanInput["rt"] {
   const cpu = hierarchies.find((h) => h.controllers.includes("cpu"));
-  const parent = cpu && path.join(cpu.dir, CGROUP_PARENT);
+  const parent = cpu && path.join(cpu.dir, path.dirname(rel));
   const num = (file: string) => Number(readControl(file) ?? "0") || 0;
   if (!parent || readControl(path.join(parent, "cpu.rt_runtime_us")) === undefined) return null;
   const siblingsRuntime = childCgroups(parent).filter((c) => c !== id).reduce((sum, c) => sum + num(path.join(parent, c, "cpu.rt_runtime_us")), 0);
   return { parentPeriod: num(path.join(parent, "cpu.rt_period_us")) || 1_000_000, parentRuntime: num(path.join(parent, "cpu.rt_runtime_us")), siblingsRuntime };
+}
+
+/** Each level of `rel` under the cpuset hierarchy whose cpus or mems are empty gets its parent's (runc's cpusetEnsureParent). */
+function fillCpusetLevels(base: string, rel: string): void {
+  let dir = base;
+  for (const part of rel.split("/")) {
+    const up = dir;
+    dir = path.join(dir, part);
+    for (const f of ["cpuset.cpus", "cpuset.mems"]) if ((readControl(path.join(dir, f)) ?? "").trim() === "") writeControl(path.join(dir, f), (readControl(path.join(up, f)) ?? "").trim());
+  }
 }
 
 export function createV1Manager(root: string, options: CgroupOptions = {}): CgroupManager {
@@ -339,22 +353,25 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
   return cgroupManager({
     version: 1,
     root,
-    open: (id) => new V1Cgroup(root, hierarchies, id, settleMs),
-    prepare(id, r, opts) {
+    open: (id, rel) => new V1Cgroup(root, hierarchies, id, rel, settleMs),
+    prepare(id, rel, r, opts) {
       checkV1Controllers(root, hierarchies, r);
+      const parent = path.dirname(rel);
       return () => {
         // Children first (mkdir -p): once tinydock/<id> exists, a concurrent destroy() cannot rmdir tinydock/.
-        for (const h of hierarchies) makeCgroupDir(path.join(h.dir, CGROUP_PARENT, id));
+        for (const h of hierarchies) makeCgroupDir(path.join(h.dir, rel));
         // After the mkdirs (the wait holds the cgroup mutex they need), before the limits (which do not).
         primeJoin(ownProcs());
+        // A --cgroup-parent's levels may be as fresh as tinydock/: each filled from the one above.
+        if (cpusetH && parent !== CGROUP_PARENT) fillCpusetLevels(cpusetH.dir, parent);
         const cpuset = cpusetH && {
           rootCpus: readControl(path.join(cpusetH.dir, "cpuset.cpus")) ?? "",
           rootMems: readControl(path.join(cpusetH.dir, "cpuset.mems")) ?? "",
-          parentCpus: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.cpus")) ?? "",
-          parentMems: readControl(path.join(cpusetH.dir, CGROUP_PARENT, "cpuset.mems")) ?? "",
+          parentCpus: readControl(path.join(cpusetH.dir, parent, "cpuset.cpus")) ?? "",
+          parentMems: readControl(path.join(cpusetH.dir, parent, "cpuset.mems")) ?? "",
         };
-        const rt = r.cpuRtPeriod !== undefined || r.cpuRtRuntime !== undefined ? { rt: readRtBudget(hierarchies, id) } : {};
-        const plan = planV1({ root, hierarchies, id, resources: r, allDevices: opts.allDevices ?? false, ...(opts.devices ? { devices: opts.devices } : {}), ...(cpuset ? { cpuset } : {}), ...rt });
+        const rt = r.cpuRtPeriod !== undefined || r.cpuRtRuntime !== undefined ? { rt: readRtBudget(hierarchies, id, rel) } : {};
+        const plan = planV1({ root, hierarchies, id, rel, resources: r, allDevices: opts.allDevices ?? false, ...(opts.devices ? { devices: opts.devices } : {}), ...(cpuset ? { cpuset } : {}), ...rt });
         return [...plan.warnings, ...applyWrites(plan.writes)];
       };
     },

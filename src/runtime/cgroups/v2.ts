@@ -73,6 +73,10 @@ export interface V2PlanInput {
   /** root/cgroup.subtree_control and tinydock/cgroup.subtree_control now. */
   rootEnabled: string[];
   parentEnabled: string[];
+  /** Where the cgroup is under the root (cgroupLeaf); tinydock/<id> when absent. */
+  rel?: string;
+  /** A --cgroup-parent's levels between the root and the cgroup's parent, each with its subtree_control now. */
+  between?: { dir: string; enabled: string[] }[];
 }
 
 /** Every write that creates a container's v2 cgroup, in order. Pure. */
@@ -86,8 +90,8 @@ export function planV2(input: V2PlanInput): CgroupPlan {
     ...((r.blkioWeight !== undefined || r.blkioDevices) && available.includes("io") ? ["io"] : []),
   ]);
   const ordered = [...wanted].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
-  const parent = path.join(root, CGROUP_PARENT);
-  const dir = path.join(parent, id);
+  const dir = path.join(root, input.rel ?? path.join(CGROUP_PARENT, id));
+  const parent = path.dirname(dir);
   const writes: CgroupWrite[] = [];
   const warnings: string[] = [];
   const enable = (where: string, enabled: string[]) => {
@@ -95,6 +99,7 @@ export function planV2(input: V2PlanInput): CgroupPlan {
     if (missing.length) writes.push({ file: path.join(where, "cgroup.subtree_control"), value: missing.map((c) => `+${c}`).join(" ") });
   };
   enable(root, input.rootEnabled);
+  for (const b of input.between ?? []) enable(b.dir, b.enabled);
   enable(parent, input.parentEnabled);
 
   const put = (file: string, value: string | number, ifMissing?: string) =>
@@ -124,9 +129,10 @@ class V2Cgroup implements Cgroup {
   constructor(
     private readonly root: string,
     readonly id: string,
+    private readonly rel: string,
     private readonly settleMs: number,
   ) {
-    this.dir = path.join(root, CGROUP_PARENT, id);
+    this.dir = path.join(root, rel);
     this.procsFiles = [path.join(this.dir, "cgroup.procs")];
   }
 
@@ -161,14 +167,7 @@ class V2Cgroup implements Cgroup {
   }
 
   update(r: Resources): string[] {
-    const plan = planV2({
-      root: this.root,
-      id: this.id,
-      resources: r,
-      available: controllers(path.join(this.root, "cgroup.controllers")),
-      rootEnabled: controllers(path.join(this.root, "cgroup.subtree_control")),
-      parentEnabled: controllers(path.join(this.root, CGROUP_PARENT, "cgroup.subtree_control")),
-    });
+    const plan = planV2(planInputV2(this.root, this.id, this.rel, r, controllers(path.join(this.root, "cgroup.controllers"))));
     return [...plan.warnings, ...applyWrites(plan.writes)];
   }
 
@@ -190,8 +189,25 @@ class V2Cgroup implements Cgroup {
       killUntilEmpty(() => this.pids(), this.settleMs);
       removeCgroupDir(this.dir, this.settleMs);
     }
-    removeIfEmpty(path.join(this.root, CGROUP_PARENT));
+    // tinydock/ goes when empty; a --cgroup-parent stays, as Docker leaves it.
+    if (path.dirname(this.rel) === CGROUP_PARENT) removeIfEmpty(path.join(this.root, CGROUP_PARENT));
   }
+}
+
+/** planV2's input as the hierarchy is now: every level from the root to the cgroup's parent with its enabled controllers. */
+function planInputV2(root: string, id: string, rel: string, r: Resources, available: string[]): V2PlanInput {
+  const levels = path.dirname(rel).split("/");
+  const between = levels.slice(0, -1).map((_, i) => path.join(root, ...levels.slice(0, i + 1)));
+  return {
+    root,
+    id,
+    rel,
+    resources: r,
+    available,
+    rootEnabled: controllers(path.join(root, "cgroup.subtree_control")),
+    parentEnabled: controllers(path.join(root, path.dirname(rel), "cgroup.subtree_control")),
+    ...(between.length ? { between: between.map((dir) => ({ dir, enabled: controllers(path.join(dir, "cgroup.subtree_control")) })) } : {}),
+  };
 }
 
 function controllers(file: string): string[] {
@@ -221,12 +237,12 @@ export function createV2Manager(root: string, options: CgroupOptions = {}): Cgro
   return cgroupManager({
     version: 2,
     root,
-    open: (id) => new V2Cgroup(root, id, settleMs),
-    prepare(id, r, opts) {
+    open: (id, rel) => new V2Cgroup(root, id, rel, settleMs),
+    prepare(id, rel, r, opts) {
       const available = controllers(path.join(root, "cgroup.controllers"));
       checkV2Controllers(root, available, r);
       return () => {
-        const dir = path.join(root, CGROUP_PARENT, id);
+        const dir = path.join(root, rel);
         makeCgroupDir(dir);
         primeJoin(ownProcsFileV2(root)); // after the mkdir, before the limits (see cgroupfs.ts)
         // Before anything can join: the container's init joins only once its plan comes, after this.
@@ -234,14 +250,7 @@ export function createV2Manager(root: string, options: CgroupOptions = {}): Cgro
           if (!options.sys) throw new InternalError(`Cannot create cgroup ${dir}: its device rules need a way to attach a device program`);
           options.sys.attachDeviceFilter(dir, compileDeviceFilter([...DOCKER_DEVICE_RULES, ...(opts.devices ?? [])]));
         }
-        const plan = planV2({
-          root,
-          id,
-          resources: r,
-          available,
-          rootEnabled: controllers(path.join(root, "cgroup.subtree_control")),
-          parentEnabled: controllers(path.join(root, CGROUP_PARENT, "cgroup.subtree_control")),
-        });
+        const plan = planV2(planInputV2(root, id, rel, r, available));
         return [...plan.warnings, ...applyWrites(plan.writes)];
       };
     },

@@ -121,6 +121,11 @@ describe("compat flags", () => {
     expect(dockerConfig(r, {}, { hostname: "h", ports: [] }).Domainname).toBe("example.test");
     expect(r.security.sysctls).toEqual([{ key: "kernel.domainname", value: "example.test", ns: "uts" }]);
   });
+  test("--cgroup-parent: HostConfig.CgroupParent as given, and the cgroup's parent", async () => {
+    const r = await req({ "cgroup-parent": "/mine/sub" });
+    expect(dockerHostConfig(r, { ports: [] }).CgroupParent).toBe("/mine/sub");
+    expect(r.resources.cgroupParent).toBe("/mine/sub");
+  });
   test.each([
     [{ isolation: "hyperv" }, `Invalid isolation: "hyperv" - linux only supports 'default'`],
     [{ runtime: "kata" }, "unknown or invalid runtime name: kata"],
@@ -129,7 +134,8 @@ describe("compat flags", () => {
     [{ "detach-keys": "ctrl-1" }, "Invalid detach keys (ctrl-1) provided"],
     [{ gpus: "all" }, 'could not select device driver "" with capabilities: [[gpu]]'],
     [{ "storage-opt": ["size=10G"] }, "--storage-opt is supported only for overlay over xfs with 'pquota' mount option"],
-    [{ "cgroup-parent": "/mine" }, 'Cannot use --cgroup-parent "/mine"'],
+    [{ "cgroup-parent": "/a/../b" }, 'Cannot use --cgroup-parent "/a/../b": ".." is not a plain cgroup name'],
+    [{ "cgroup-parent": "/tinydock" }, 'Cannot use --cgroup-parent "/tinydock": tinydock/ holds the engine\'s own cgroups'],
     [{ ip6: "fd00::2" }, "Cannot use --ip6 fd00::2: networks here are IPv4 only"],
     [{ "use-api-socket": true }, "Cannot use --use-api-socket"],
     [{ "disable-content-trust": false }, "Cannot use --disable-content-trust=false"],
