@@ -16,7 +16,7 @@ import { hybridUnified, removeCgroups } from "./cgroups.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { CACHE_ROOT } from "./image.ts";
 import { setUpPeers, toolsEnv } from "./peers.ts";
-import { benchBinary, Children, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
+import { benchBinary, Children, inOwnNetns, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
 import { parseStrace, type Syscall } from "./strace.ts";
 import { Trash } from "./trash.ts";
 
@@ -440,30 +440,5 @@ function printSummary(
   }
 }
 
-/** The bench again, inside a network namespace made for it; the namespace goes afterwards, with what is in it. */
-async function inOwnNetns(): Promise<number> {
-  const ns = `tinydock-bench-${process.pid}`;
-  const ip = (...args: string[]) => Bun.spawnSync(["ip", ...args], { stdout: "ignore", stderr: "inherit" }).exitCode;
-  if (ip("netns", "add", ns) !== 0) return 1;
-  try {
-    if (ip("-n", ns, "link", "set", "lo", "up") !== 0) return 1;
-    const child = Bun.spawn(["nsenter", `--net=/run/netns/${ns}`, process.execPath, import.meta.path], {
-      env: { ...process.env, TINYDOCK_BENCH_NETNS: ns },
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    // Ctrl-C reaches the bench in its process group (it cleans up); this process outlives it to
-    // delete the namespace. A SIGTERM sent here alone is passed on.
-    const handlers = [["SIGINT", () => {}], ["SIGTERM", () => child.kill("SIGTERM")]] as const;
-    for (const [sig, fn] of handlers) process.on(sig, fn);
-    try {
-      return await child.exited;
-    } finally {
-      for (const [sig, fn] of handlers) process.off(sig, fn);
-    }
-  } finally {
-    ip("netns", "del", ns);
-  }
-}
-
 if (process.env.TINYDOCK_BENCH_NETNS) await runBench(main);
-else process.exit(await inOwnNetns());
+else process.exit(await inOwnNetns(import.meta.path));
