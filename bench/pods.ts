@@ -64,27 +64,31 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   // Short: podman refuses a --runroot longer than 50 characters.
   const workdir = fs.mkdtempSync(path.join(CACHE_ROOT, "pods-"));
   const tinydockRoot = path.join(workdir, "tinydock");
-  const kubePodman = path.join(workdir, "kube-pod-cgroups");
   let registry: TestRegistry | undefined;
   let podman: { argv: string[]; env: Record<string, string> } | undefined;
   let env: Record<string, string> = { PATH: PATH_ENV };
   onCleanup(async (children) => {
     const td = q(binary);
+    const kube: string[] = [];
     if (fs.existsSync(tinydockRoot)) {
       await children.run(["sh", "-c", `for p in $(${td} pod ps -q --no-trunc); do ${td} pod rm -f $p >/dev/null; done`], env);
       await children.run(["sh", "-c", `ids=$(${td} ps -aq --no-trunc); [ -z "$ids" ] || ${td} rm -f $ids >/dev/null`], env);
     }
     if (podman && fs.existsSync(workdir)) {
-      // The cgroups of the pods `play kube` made (no --cgroup-parent there), for removeCgroups below.
-      const cg = await children.run(["sh", "-c", `${podman.argv.map(q).join(" ")} pod ps -q --no-trunc | xargs -r ${podman.argv.map(q).join(" ")} pod inspect --format '{{.CgroupPath}}' >>${q(kubePodman)}`], env);
-      if (cg.code !== 0) console.error(`# podman pod inspect: ${cg.stderr.trim()}`);
+      // The cgroups of the pods `play kube` made (it takes no --cgroup-parent), in case podman leaves them.
+      const pm = podman.argv.map(q).join(" ");
+      const cg = await children.run(["sh", "-c", `${pm} pod ps -q --no-trunc | xargs -r -n1 ${pm} pod inspect --format '{{.CgroupPath}}'`], env);
+      kube.push(...cg.stdout.split("\n").filter((l) => l.startsWith("/libpod_parent/")));
       await children.run([...podman.argv, "pod", "rm", "-af", "-t", "0"], env);
       await children.run([...podman.argv, "rm", "-af", "-t", "0"], env);
       await children.run([...podman.argv, "rmi", "-af"], env);
     }
     const ids = fs.existsSync(path.join(tinydockRoot, "containers")) ? fs.readdirSync(path.join(tinydockRoot, "containers")) : [];
-    const kube = fs.existsSync(kubePodman) ? fs.readFileSync(kubePodman, "utf8").split("\n").filter((l) => l.startsWith("/libpod_parent/")) : [];
-    const left = await removeCgroups([`${PREFIX}-podman`, ...kube.map((c) => c.slice(1)), ...ids.map((id) => `tinydock/${id}`)]);
+    const left = [
+      ...(await removeCgroups([`${PREFIX}-podman`, ...ids.map((id) => `tinydock/${id}`)])),
+      // libpod_parent is the host's podman's as well: only the pods' own cgroups go.
+      ...(await removeCgroups(kube.map((c) => c.slice(1)), true)),
+    ];
     for (const l of left) console.error(`# ${l}`);
     await removeTree(children, workdir);
     await registry?.stop();
@@ -193,6 +197,10 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   await step("pod create", `${td} pod create --name ${POD} >/dev/null`);
   for (let i = 1; i <= MEMBERS; i++) await step(`run -d --pod #${i}`, `${td} run -d --pod ${POD} busybox sleep 3600 >/dev/null`);
   await step("pod rm -f", tdPodRm);
+  await step("play kube (IfNotPresent)", tdPlay(ifNotPresent));
+  await step("play kube --down", tdDown);
+  await step("play kube (Always)", tdPlay(always));
+  await step("play kube --down", tdDown);
   await step("--version", `${td} --version >/dev/null`);
 
   const t = (m: Map<string, Timing>, k: string): Timing => m.get(k)!;
