@@ -51,8 +51,8 @@ deps:
 demo: deps tinydock
 	$(BUN) images/demo.ts
 
-# Every bench (pull, push, run, net: published ports, lifecycle, build, bridge) even when an earlier one fails, but not after
-# Ctrl-C; fails if any failed.
+# Every bench (pull, push, run, net: published ports, lifecycle, build, bridge, pods) even when an earlier one fails, but
+# not after Ctrl-C; fails if any failed.
 bench: deps tinydock
 	pull=0; $(BUN) bench/pull.ts || pull=$$?; [ $$pull -lt 128 ] || exit $$pull; \
 	push=0; $(BUN) bench/push.ts || push=$$?; [ $$push -lt 128 ] || exit $$push; \
@@ -60,7 +60,8 @@ bench: deps tinydock
 	net=0; $(BUN) bench/ports.ts || net=$$?; [ $$net -lt 128 ] || exit $$net; \
 	life=0; $(BUN) bench/lifecycle.ts || life=$$?; [ $$life -lt 128 ] || exit $$life; \
 	build=0; $(BUN) bench/build.ts || build=$$?; [ $$build -lt 128 ] || exit $$build; \
-	$(BUN) bench/bridge.ts && [ $$pull = 0 ] && [ $$push = 0 ] && [ $$run = 0 ] && [ $$net = 0 ] && [ $$build = 0 ] && exit $$life
+	bridge=0; $(BUN) bench/bridge.ts || bridge=$$?; [ $$bridge -lt 128 ] || exit $$bridge; \
+	$(BUN) bench/pods.ts && [ $$pull = 0 ] && [ $$push = 0 ] && [ $$run = 0 ] && [ $$net = 0 ] && [ $$build = 0 ] && [ $$bridge = 0 ] && exit $$life
 
 clean:
 	rm -f tinydock

@@ -23,9 +23,10 @@ export function hybridUnified(): boolean {
 /**
  * Removes `names` (paths relative to each hierarchy's root) and everything below them, deepest
  * first, in every hierarchy. A process still inside is one of the bench's containers: it is killed
- * by its PID first. A "tinydock/<id>" name also removes tinydock/ when that leaves it empty.
+ * by its PID first. A "tinydock/<id>" name also removes tinydock/ when that leaves it empty, unless
+ * `keepParents` (a parent the bench did not make, as podman's libpod_parent).
  */
-export async function removeCgroups(names: string[]): Promise<string[]> {
+export async function removeCgroups(names: string[], keepParents = false): Promise<string[]> {
   const failures: string[] = [];
   for (const mount of cgroupMounts()) {
     const parents = new Set<string>();
@@ -36,7 +37,7 @@ export async function removeCgroups(names: string[]): Promise<string[]> {
         const err = await removeCgroup(dir);
         if (err) failures.push(err);
       }
-      if (name.includes("/")) parents.add(path.join(mount, path.dirname(name)));
+      if (name.includes("/") && !keepParents) parents.add(path.join(mount, path.dirname(name)));
     }
     for (const dir of parents) {
       try {

@@ -59,7 +59,21 @@ export function setUpPeers(workdir: string, registryHost: string, reference: str
   const registries = path.join(conf, "registries.conf");
   fs.writeFileSync(
     registries,
-    ["unqualified-search-registries = []", 'short-name-mode = "enforcing"', "", "[[registry]]", `location = "${registryHost}"`, "insecure = true", ""].join("\n"),
+    [
+      "unqualified-search-registries = []",
+      'short-name-mode = "enforcing"',
+      "",
+      "[[registry]]",
+      `location = "${registryHost}"`,
+      "insecure = true",
+      "",
+      // docker.io names (a Kubernetes YAML's images) from the local registry: no other host is looked up.
+      "[[registry]]",
+      'prefix = "docker.io"',
+      `location = "${registryHost}"`,
+      "insecure = true",
+      "",
+    ].join("\n"),
   );
   const containers = path.join(conf, "containers.conf");
   fs.writeFileSync(

@@ -169,3 +169,28 @@ export function runBinaryBench(tools: string[], pathEnv: string, prefix: string,
     return status;
   });
 }
+
+/** The bench `script` again, inside a network namespace made for it; the namespace goes afterwards, with what is in it. */
+export async function inOwnNetns(script: string): Promise<number> {
+  const ns = `tinydock-bench-${process.pid}`;
+  const ip = (...args: string[]) => Bun.spawnSync(["ip", ...args], { stdout: "ignore", stderr: "inherit" }).exitCode;
+  if (ip("netns", "add", ns) !== 0) return 1;
+  try {
+    if (ip("-n", ns, "link", "set", "lo", "up") !== 0) return 1;
+    const child = Bun.spawn(["nsenter", `--net=/run/netns/${ns}`, process.execPath, script], {
+      env: { ...process.env, TINYDOCK_BENCH_NETNS: ns },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    // Ctrl-C reaches the bench in its process group (it cleans up); this process outlives it to
+    // delete the namespace. A SIGTERM sent here alone is passed on.
+    const handlers = [["SIGINT", () => {}], ["SIGTERM", () => child.kill("SIGTERM")]] as const;
+    for (const [sig, fn] of handlers) process.on(sig, fn);
+    try {
+      return await child.exited;
+    } finally {
+      for (const [sig, fn] of handlers) process.off(sig, fn);
+    }
+  } finally {
+    ip("netns", "del", ns);
+  }
+}

@@ -15,7 +15,7 @@ import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
 import { hybridUnified, removeCgroups } from "./cgroups.ts";
 import { hyperfine, type Bench, type Timing } from "./hyperfine.ts";
 import { setUpPeers, toolsEnv } from "./peers.ts";
-import { Children, log, ms, positiveEnv, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
+import { Children, inOwnNetns, log, ms, positiveEnv, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
 import { parseStrace, type Syscall } from "./strace.ts";
 import { Trash } from "./trash.ts";
 
@@ -430,31 +430,6 @@ function printSummary(
   }
 }
 
-/** The bench again, inside a network namespace made for it; the namespace goes afterwards, with what is in it. */
-async function inOwnNetns(): Promise<number> {
-  const ns = `tinydock-bench-${process.pid}`;
-  const ip = (...args: string[]) => Bun.spawnSync(["ip", ...args], { stdout: "ignore", stderr: "inherit" }).exitCode;
-  if (ip("netns", "add", ns) !== 0) return 1;
-  try {
-    if (ip("-n", ns, "link", "set", "lo", "up") !== 0) return 1;
-    const child = Bun.spawn(["nsenter", `--net=/run/netns/${ns}`, process.execPath, import.meta.path], {
-      env: { ...process.env, TINYDOCK_BENCH_NETNS: ns },
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    // Ctrl-C reaches the bench in its process group (it cleans up); this process outlives it to
-    // delete the namespace. A SIGTERM sent here alone is passed on.
-    const handlers = [["SIGINT", () => {}], ["SIGTERM", () => child.kill("SIGTERM")]] as const;
-    for (const [sig, fn] of handlers) process.on(sig, fn);
-    try {
-      return await child.exited;
-    } finally {
-      for (const [sig, fn] of handlers) process.off(sig, fn);
-    }
-  } finally {
-    ip("netns", "del", ns);
-  }
-}
-
 // "ctr-", short: podman refuses a --runroot longer than 50 characters.
 if (process.env.TINYDOCK_BENCH_NETNS) await runBinaryBench(TOOLS, PATH_ENV, "ctr-", main);
-else process.exit(await inOwnNetns());
+else process.exit(await inOwnNetns(import.meta.path));

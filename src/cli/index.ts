@@ -237,6 +237,12 @@ async function fastParse(verb: string | undefined, args: string[], tail: import(
     const argv = (await import("./format-args.ts")).parseInspectArgs(args);
     return argv ? { spec: await VERBS.inspect!(), argv, path: verb } : null;
   }
+  if (verb === "pod" || verb === "play" || verb === "kube") {
+    const { parsePodCreateArgs, parsePlayKubeArgs } = await import("./format-args.ts");
+    const argv = verb === "pod" ? parsePodCreateArgs(args) : parsePlayKubeArgs(args);
+    const spec = argv && (await GROUPS[verb]!.load()).find((s) => nameOf(s) === args[1]);
+    return spec ? { spec, argv: argv!, path: `${verb} ${args[1]}` } : null;
+  }
   if (verb === "volume") {
     const argv = (await import("./format-args.ts")).parseVolumeLsArgs(args);
     return argv ? { spec: (await import("./commands/volume.ts")).volumeLs, argv, path: "volume ls" } : null;

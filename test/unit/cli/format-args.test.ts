@@ -1,10 +1,14 @@
-// The yargs-free readings of `info`, `version`, `volume ls` and `inspect` agree with yargs' own.
-import { parseFormatOnlyArgs, parseInspectArgs, parseVolumeLsArgs } from "../../../src/cli/format-args.ts";
+// The yargs-free readings of `info`, `version`, `volume ls`, `inspect`, `pod create` and `play kube` agree with yargs' own.
+import { parseFormatOnlyArgs, parseInspectArgs, parsePlayKubeArgs, parsePodCreateArgs, parseVolumeLsArgs } from "../../../src/cli/format-args.ts";
 import { readsAsYargs } from "./fast-args.ts";
 
-const KEYS = ["quiet", "filter", "format", "names", "type", "size"];
+const KEYS = ["quiet", "filter", "format", "names", "type", "size", "name", "hostname", "share", "network", "publish", "label", "file", "down", "replace"];
 const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined && argv[k] !== false).map((k) => [k, argv[k]]));
-const fast = (args: string[]) => (args[0] === "volume" ? parseVolumeLsArgs(args) : args[0] === "inspect" ? parseInspectArgs(args) : parseFormatOnlyArgs(args, args[0]!));
+const fast = (args: string[]) => {
+  if (args[0] === "pod") return parsePodCreateArgs(args);
+  if (args[0] === "play" || args[0] === "kube") return parsePlayKubeArgs(args);
+  return args[0] === "volume" ? parseVolumeLsArgs(args) : args[0] === "inspect" ? parseInspectArgs(args) : parseFormatOnlyArgs(args, args[0]!);
+};
 
 const SAME: string[][] = [
   ["info"],
@@ -24,6 +28,14 @@ const SAME: string[][] = [
   ["inspect", "web", "--format", "json", "other"],
   ["inspect", "--format={{.Id}}", "--type", "container", "-s", "web"],
   ["inspect", "--type=image", "busybox"],
+  ["pod", "create"],
+  ["pod", "create", "--name", "web"],
+  ["pod", "create", "-n", "web", "--hostname", "h", "--share", "net,ipc", "--net", "mynet"],
+  ["pod", "create", "--name=web", "--network=bridge", "-p", "8080:80", "--publish", "127.0.0.1:53:53/udp", "-l", "a=b", "--label", "c=d=e"],
+  ["play", "kube", "pod.yaml"],
+  ["play", "kube", "--down", "pod.yaml"],
+  ["play", "kube", "pod.yaml", "--replace"],
+  ["kube", "play", "/tmp/x.yml"],
 ];
 
 const LEFT: string[][] = [
@@ -46,5 +58,21 @@ const LEFT: string[][] = [
   ["inspect", "--help"],
   ["inspect", "--", "x"],
   ["inspect", "-x", "web"],
+  ["inspect", "-f", "-s", "web"],
+  ["pod", "create", "--help"],
+  ["pod", "create", "extra"],
+  ["pod", "create", "--name"],
+  ["pod", "create", "--name", "-x"],
+  ["pod", "create", "-n", "a", "--name", "b"],
+  ["pod", "create", "-D", "--name", "a"],
+  ["pod", "rm", "a"],
+  ["pod", "ps"],
+  ["play", "kube"],
+  ["play", "kube", "-"],
+  ["play", "kube", "a.yaml", "b.yaml"],
+  ["play", "kube", "--down=true", "a.yaml"],
+  ["play", "kube", "--help"],
+  ["kube", "generate", "a"],
+  ["kube", "sync-services"],
 ];
 readsAsYargs(fast, pick, SAME, LEFT);

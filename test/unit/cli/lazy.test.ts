@@ -37,6 +37,9 @@ test.each([
   [["run", "-c", "512", "-w", "rel", "busybox"], 125],
   [["inspect", "-f", "{{.Id}}", "nosuch"], 1],
   [["volume", "ls"], 0],
+  // Fail before anything is made: a bad --share, a missing file.
+  [["pod", "create", "--name", "p", "--share", "pid"], 1],
+  [["play", "kube", "--down", "/nonexistent/pod.yaml"], 1],
 ])("%p: no yargs", (args, code) => {
   const { src: _, ...probe } = probeLine(args as string[]);
   expect(probe).toEqual({ code: code as number, yargs: 0 });
