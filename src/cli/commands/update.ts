@@ -1,21 +1,10 @@
 import type { CommandSpec } from "../command.ts";
-import { yargsOption, type RunOption } from "./run.ts";
+import { RUN_OPTIONS, yargsOption, type RunOption } from "./run.ts";
 import { eachContainer } from "./each.ts";
 
-const OPTIONS: RunOption[] = [
-  { name: "blkio-weight", type: "int", describe: "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)" },
-  { name: "cpu-period", type: "int", describe: "Limit CPU CFS (Completely Fair Scheduler) period" },
-  { name: "cpu-quota", type: "int", describe: "Limit CPU CFS (Completely Fair Scheduler) quota" },
-  { name: "cpu-shares", alias: "c", type: "int", describe: "CPU shares (relative weight)" },
-  { name: "cpus", type: "string", describe: "Number of CPUs" },
-  { name: "cpuset-cpus", type: "string", describe: "CPUs in which to allow execution (0-3, 0,1)" },
-  { name: "cpuset-mems", type: "string", describe: "MEMs in which to allow execution (0-3, 0,1)" },
-  { name: "memory", alias: "m", type: "string", describe: "Memory limit" },
-  { name: "memory-reservation", type: "string", describe: "Memory soft limit" },
-  { name: "memory-swap", type: "string", describe: "Swap limit equal to memory plus swap: -1 to enable unlimited swap" },
-  { name: "pids-limit", type: "int", describe: "Tune container pids limit (set -1 for unlimited)" },
-  { name: "restart", type: "string", describe: "Restart policy to apply when a container exits" },
-];
+/** The resource and restart flags `update` takes: run's own rows, so both verbs spell and describe them alike. */
+const UPDATE_FLAGS = new Set(["blkio-weight", "cpu-period", "cpu-quota", "cpu-shares", "cpus", "cpuset-cpus", "cpuset-mems", "memory", "memory-reservation", "memory-swap", "pids-limit", "restart"]);
+const OPTIONS: readonly RunOption[] = RUN_OPTIONS.filter((o) => UPDATE_FLAGS.has(o.name)).sort((a, b) => a.name.localeCompare(b.name));
 
 export const update: CommandSpec = {
   command: "update <containers..>",
