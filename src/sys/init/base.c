@@ -183,6 +183,14 @@ static void fmt_int(char *out, long v)
   out[j] = 0;
 }
 
+/* v in decimal, appended to out (as cat appends a string). */
+static void cat_int(char *out, size_t *n, size_t cap, long v)
+{
+  char num[24];
+  fmt_int(num, v);
+  cat(out, n, cap, num);
+}
+
 static void fd_path(char *out, long fd)
 {
   size_t n = 0;

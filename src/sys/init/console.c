@@ -51,12 +51,11 @@ static void open_console(struct plan *p, int mount_console)
   CHECK(S(SYS_fchown, slave, p->uid, -1), ST_TTY, 0, "chown the pty's slave");
   if (mount_console) {
     /* The slave also as /dev/console, as runc mounts it (in the container's /dev, a tmpfs of its own). */
-    char path[32], num[24];
+    char path[32];
     size_t l = 0;
-    fmt_int(num, n);
     path[0] = 0;
     cat(path, &l, sizeof path, "/dev/pts/");
-    cat(path, &l, sizeof path, num);
+    cat_int(path, &l, sizeof path, n);
     long fd = S(SYS_openat, AT_FDCWD, "/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) fail(ST_TTY, fd, 0, "create /dev/console");
     S(SYS_close, fd);

@@ -70,14 +70,12 @@ static enum health health_next(enum health status, u64 *streak, long code, int i
 static void health_write(void)
 {
   static char buf[HEALTH_LOG * (CHECK_OUT * 6 + 256) + 256], esc[CHECK_OUT * 6 + 1];
-  char num[24];
   size_t n = 0;
   buf[0] = 0;
   cat(buf, &n, sizeof buf, "{\"Status\":\"");
   cat(buf, &n, sizeof buf, HEALTH_NAMES[hs.status]);
   cat(buf, &n, sizeof buf, "\",\"FailingStreak\":");
-  fmt_int(num, (long)hs.streak);
-  cat(buf, &n, sizeof buf, num);
+  cat_int(buf, &n, sizeof buf, (long)hs.streak);
   cat(buf, &n, sizeof buf, ",\"Log\":[");
   for (u32 i = 0; i < hs.n; i++) {
     struct check_result *r = &hs.log[i];
@@ -86,8 +84,7 @@ static void health_write(void)
     cat(buf, &n, sizeof buf, "\",\"End\":\"");
     cat(buf, &n, sizeof buf, r->end);
     cat(buf, &n, sizeof buf, "\",\"ExitCode\":");
-    fmt_int(num, r->code);
-    cat(buf, &n, sizeof buf, num);
+    cat_int(buf, &n, sizeof buf, r->code);
     cat(buf, &n, sizeof buf, ",\"Output\":\"");
     esc[json_escape(esc, (const u8 *)r->out, r->outlen)] = 0;
     cat(buf, &n, sizeof buf, esc);
@@ -129,16 +126,14 @@ static void go_duration_ms(char *out, u64 ms)
   size_t n = 0;
   out[0] = 0;
   if (ms < 1000) {
-    fmt_int(num, (long)ms);
-    cat(out, &n, 40, num);
+    cat_int(out, &n, 40, (long)ms);
     cat(out, &n, 40, "ms");
     return;
   }
   u64 h = ms / 3600000, m = ms / 60000 % 60, sec = ms / 1000 % 60, frac = ms % 1000;
   if (h) { fmt_int(num, (long)h); cat(out, &n, 40, num); cat(out, &n, 40, "h"); }
   if (h || m) { fmt_int(num, (long)m); cat(out, &n, 40, num); cat(out, &n, 40, "m"); }
-  fmt_int(num, (long)sec);
-  cat(out, &n, 40, num);
+  cat_int(out, &n, 40, (long)sec);
   if (frac) {
     char f[5] = { '.', 0, 0, 0, 0 };
     digits(f + 1, frac, 3);

@@ -73,7 +73,6 @@ static void probes_load(void)
 static void probes_write(void)
 {
   static char buf[MAX_PROBES * (CHECK_OUT * 6 + 512) + 128], esc[CHECK_OUT * 6 + 1];
-  char num[24];
   size_t n = 0;
   buf[0] = 0;
   cat(buf, &n, sizeof buf, ks.started ? "{\"Started\":true" : "{\"Started\":false");
@@ -85,19 +84,16 @@ static void probes_write(void)
     cat(buf, &n, sizeof buf, "\",\"Result\":\"");
     cat(buf, &n, sizeof buf, PROBE_RESULTS[p->result]);
     cat(buf, &n, sizeof buf, "\",\"ConsecutiveSuccesses\":");
-    fmt_int(num, p->successes);
-    cat(buf, &n, sizeof buf, num);
+    cat_int(buf, &n, sizeof buf, p->successes);
     cat(buf, &n, sizeof buf, ",\"ConsecutiveFailures\":");
-    fmt_int(num, p->failures);
-    cat(buf, &n, sizeof buf, num);
+    cat_int(buf, &n, sizeof buf, p->failures);
     if (p->has_last) {
       cat(buf, &n, sizeof buf, ",\"Last\":{\"Start\":\"");
       cat(buf, &n, sizeof buf, p->last.start);
       cat(buf, &n, sizeof buf, "\",\"End\":\"");
       cat(buf, &n, sizeof buf, p->last.end);
       cat(buf, &n, sizeof buf, "\",\"ExitCode\":");
-      fmt_int(num, p->last.code);
-      cat(buf, &n, sizeof buf, num);
+      cat_int(buf, &n, sizeof buf, p->last.code);
       cat(buf, &n, sizeof buf, ",\"Output\":\"");
       esc[json_escape(esc, (const u8 *)p->last.out, p->last.outlen)] = 0;
       cat(buf, &n, sizeof buf, esc);
@@ -148,14 +144,11 @@ static int probe_active(const struct kprobe *p)
 
 static void put_ip(char *out, size_t *n, size_t cap, u32 ip, u32 port)
 {
-  char num[24];
   for (int i = 0; i < 4; i++) {
-    fmt_int(num, (ip >> (8 * i)) & 255);
-    cat(out, n, cap, num);
+    cat_int(out, n, cap, (ip >> (8 * i)) & 255);
     cat(out, n, cap, i < 3 ? "." : ":");
   }
-  fmt_int(num, port);
-  cat(out, n, cap, num);
+  cat_int(out, n, cap, port);
 }
 
 /* eth0's IPv4 address in the network namespace we are in (the pod's IP); 127.0.0.1 without one. */

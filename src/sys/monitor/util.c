@@ -112,12 +112,11 @@ static u64 start_time_at(long dirfd, const char *path)
 
 static u64 start_time(long pid)
 {
-  char path[64], num[24];
+  char path[64];
   size_t n = 0;
-  fmt_int(num, pid);
   path[0] = 0;
   cat(path, &n, sizeof path, "/proc/");
-  cat(path, &n, sizeof path, num);
+  cat_int(path, &n, sizeof path, pid);
   cat(path, &n, sizeof path, "/stat");
   return start_time_at(AT_FDCWD, path);
 }
