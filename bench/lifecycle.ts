@@ -8,14 +8,11 @@
 // Both engines run their containers with --network none, so nothing here touches the host's network.
 import fs from "node:fs";
 import path from "node:path";
-import { buildDefinition } from "../images/build.ts";
-import { pushImage } from "../test/helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
+import type { TestRegistry } from "../test/helpers/registry.ts";
 import { removeCgroups } from "./cgroups.ts";
 import { hyperfine } from "./hyperfine.ts";
-import { setUpPeers, toolsEnv } from "./peers.ts";
-import { log, ms, positiveEnv, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
-import { Trash } from "./trash.ts";
+import { busyboxPeers } from "./peers.ts";
+import { log, mib, ms, positiveEnv, pssKiB, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
 
 const DETACHED = positiveEnv("BENCH_DETACHED", 50);
 const PS_TOTAL = 100;
@@ -24,17 +21,6 @@ const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const TOOLS = ["hyperfine", "podman", "docker-registry"];
 const PREFIX = `tinydock-bench-${process.pid}`;
 
-/** Pss in KiB of one process, or undefined when it is gone. */
-function pssKiB(pid: number): number | undefined {
-  try {
-    const m = /^Pss:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const mib = (kib: number): string => (kib / 1024).toFixed(2);
 const verdict = (ratio: number, goal: number): string => (ratio <= goal ? "PASS" : "MISS");
 
 async function main({ children, onCleanup, binary, workdir }: BinaryBench): Promise<number> {  const tinydockRoot = path.join(workdir, "tinydock");
@@ -57,13 +43,10 @@ async function main({ children, onCleanup, binary, workdir }: BinaryBench): Prom
     await registry?.stop();
   });
 
-  registry = await startRegistry();
-  const reference = `${registry.host}/library/busybox:latest`;
-  const { image } = await buildDefinition(path.join(import.meta.dir, "..", "images", "busybox"), { log: () => {} });
-  await pushImage(registry, "library/busybox", "latest", image);
-  const peers = setUpPeers(workdir, registry.host, reference, new Trash(undefined));
+  const set = await busyboxPeers(workdir, PATH_ENV, tinydockRoot, (r) => (registry = r));
+  const { peers, reference } = set;
   podman = { argv: peers.podmanArgv, env: peers.env };
-  env = toolsEnv(workdir, PATH_ENV, peers, tinydockRoot, registry.url);
+  env = set.env;
   const td = q(binary);
   const pm = peers.podmanArgv.map(q).join(" ");
   const pmRun = `${pm} run --pull never --network none --cgroup-parent /${PREFIX}-podman`;

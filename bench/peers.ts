@@ -3,7 +3,10 @@
 // other than the local registry.
 import fs from "node:fs";
 import path from "node:path";
-import type { Trash } from "./trash.ts";
+import { buildDefinition } from "../images/build.ts";
+import { pushImage } from "../test/helpers/image.ts";
+import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
+import { Trash } from "./trash.ts";
 
 export interface Peer {
   /** The timed command, for /bin/sh. */
@@ -151,4 +154,29 @@ export function toolsEnv(workdir: string, pathEnv: string, peers: Peers, tinydoc
   const home = path.join(workdir, "home");
   fs.mkdirSync(path.join(home, ".docker"), { recursive: true });
   return { PATH: pathEnv, HOME: home, ...extra, ...peers.env, TINYDOCK_ROOT: tinydockRoot, TINYDOCK_CONFIG: config, DOCKER_CONFIG: path.join(home, ".docker") };
+}
+
+/** What busyboxPeers sets up: images/busybox in a local registry, podman and tinydock pointed at it. */
+export interface BusyboxPeers {
+  registry: TestRegistry;
+  /** The image's name in that registry. */
+  reference: string;
+  peers: Peers;
+  /** tinydock's environment (toolsEnv) with `extra`. */
+  env: Record<string, string>;
+}
+
+/**
+ * A local registry with images/busybox as library/busybox:latest, the peers set up against it and
+ * tinydock's environment with it as the mirror. `started` gets the registry as soon as it runs, so
+ * the caller's clean-up stops it even when a later step fails.
+ */
+export async function busyboxPeers(workdir: string, pathEnv: string, tinydockRoot: string, started: (r: TestRegistry) => void, extra: Record<string, string> = {}): Promise<BusyboxPeers> {
+  const registry = await startRegistry();
+  started(registry);
+  const { image } = await buildDefinition(path.join(import.meta.dir, "..", "images", "busybox"), { log: () => {} });
+  await pushImage(registry, "library/busybox", "latest", image);
+  const reference = `${registry.host}/library/busybox:latest`;
+  const peers = setUpPeers(workdir, registry.host, reference, new Trash(undefined));
+  return { registry, reference, peers, env: toolsEnv(workdir, pathEnv, peers, tinydockRoot, registry.url, extra) };
 }

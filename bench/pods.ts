@@ -12,15 +12,11 @@
 //   BENCH_POD_RUNS (default 10), BENCH_KUBE_RUNS (default 10). TINYDOCK_BIN: the binary (./tinydock).
 import fs from "node:fs";
 import path from "node:path";
-import { buildDefinition } from "../images/build.ts";
-import { pushImage } from "../test/helpers/image.ts";
-import { startRegistry, type TestRegistry } from "../test/helpers/registry.ts";
+import type { TestRegistry } from "../test/helpers/registry.ts";
 import { removeCgroups } from "./cgroups.ts";
 import { hyperfine, type Timing } from "./hyperfine.ts";
-import { CACHE_ROOT } from "./image.ts";
-import { setUpPeers, toolsEnv } from "./peers.ts";
-import { benchBinary, Children, inOwnNetns, log, ms, positiveEnv, q, removeTree, runBench } from "./processes.ts";
-import { Trash } from "./trash.ts";
+import { busyboxPeers } from "./peers.ts";
+import { Children, inOwnNetns, log, mib, ms, positiveEnv, pssKiB, q, removeTree, runBinaryBench, type BinaryBench } from "./processes.ts";
 
 const POD_RUNS = positiveEnv("BENCH_POD_RUNS", 10);
 const KUBE_RUNS = positiveEnv("BENCH_KUBE_RUNS", 10);
@@ -34,15 +30,6 @@ const FIXTURE_IMAGE = "docker.io/busybox:latest";
 /** The fixture's image as podman stores it (docker.io/busybox means library/busybox). */
 const PODMAN_IMAGE = "docker.io/library/busybox:latest";
 
-function pssKiB(pid: number): number | undefined {
-  try {
-    const m = /^Pss:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The fixture with `imagePullPolicy` set on its one container. */
 function fixtureWithPolicy(dir: string, policy: "IfNotPresent" | "Always"): string {
   const text = fs.readFileSync(FIXTURE, "utf8");
@@ -53,16 +40,9 @@ function fixtureWithPolicy(dir: string, policy: "IfNotPresent" | "Always"): stri
   return file;
 }
 
-const mib = (kib: number): string => (kib / 1024).toFixed(2);
 const verdict = (ok: boolean): string => (ok ? "PASS" : "MISS");
 
-async function main(children: Children, onCleanup: (fn: (children: Children) => Promise<void>) => void): Promise<number> {
-  const started = performance.now();
-  const binary = benchBinary(TOOLS, PATH_ENV);
-  if (!binary) return 1;
-  fs.mkdirSync(CACHE_ROOT, { recursive: true });
-  // Short: podman refuses a --runroot longer than 50 characters.
-  const workdir = fs.mkdtempSync(path.join(CACHE_ROOT, "pods-"));
+async function main({ children, onCleanup, binary, workdir }: BinaryBench): Promise<number> {
   const tinydockRoot = path.join(workdir, "tinydock");
   let registry: TestRegistry | undefined;
   let podman: { argv: string[]; env: Record<string, string> } | undefined;
@@ -94,13 +74,10 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
     await registry?.stop();
   });
 
-  registry = await startRegistry();
-  const reference = `${registry.host}/library/busybox:latest`;
-  const { image } = await buildDefinition(path.join(import.meta.dir, "..", "images", "busybox"), { log: () => {} });
-  await pushImage(registry, "library/busybox", "latest", image);
-  const peers = setUpPeers(workdir, registry.host, reference, new Trash(undefined));
+  const set = await busyboxPeers(workdir, PATH_ENV, tinydockRoot, (r) => (registry = r), { TINYDOCK_EXEC_ROOT: path.join(workdir, "exec") });
+  const { peers } = set;
   podman = { argv: peers.podmanArgv, env: peers.env };
-  env = toolsEnv(workdir, PATH_ENV, peers, tinydockRoot, registry.url, { TINYDOCK_EXEC_ROOT: path.join(workdir, "exec") });
+  env = set.env;
   const td = q(binary);
   const pm = peers.podmanArgv.map(q).join(" ");
   const ifNotPresent = fixtureWithPolicy(workdir, "IfNotPresent");
@@ -222,9 +199,9 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   }
   console.log("tinydock alone, one pod step by step (TINYDOCK_DEBUG_TIMING=1):");
   for (const s of steps) console.log(s);
-  log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return 0;
 }
 
-if (process.env.TINYDOCK_BENCH_NETNS) await runBench(main);
+// "pods-", short: podman refuses a --runroot longer than 50 characters.
+if (process.env.TINYDOCK_BENCH_NETNS) await runBinaryBench(TOOLS, PATH_ENV, "pods-", main);
 else process.exit(await inOwnNetns(import.meta.path));

@@ -194,3 +194,15 @@ export async function inOwnNetns(script: string): Promise<number> {
     ip("netns", "del", ns);
   }
 }
+
+/** Pss in KiB of one process, or undefined when it is gone. */
+export function pssKiB(pid: number): number | undefined {
+  try {
+    const m = /^Pss:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const mib = (kib: number): string => (kib / 1024).toFixed(2);
