@@ -1,6 +1,7 @@
 // `build`'s arguments → a BuildRequest: the context (a directory, or a tar or a Dockerfile on
 // stdin), the Dockerfile, tags, build args and labels; prints Docker's lines and the image id.
 import fs from "node:fs";
+import { list } from "./values.ts";
 import os from "node:os";
 import path from "node:path";
 import type { Io } from "./command.ts";
@@ -11,7 +12,6 @@ import { parseReference } from "../image/reference.ts";
 import { buildImage } from "../build/builder.ts";
 import { BuildStepFailed } from "../build/request.ts";
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
 
 /** KEY=VALUE flags; a bare KEY takes the caller's environment value (Docker's --build-arg). */
 export function parseKeyValues(items: readonly string[], flag: string, env: Record<string, string | undefined>): Record<string, string> {

@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command.ts";
+import { list } from "../values.ts";
 
 export const commit: CommandSpec = {
   command: "commit <container> [repository]",
@@ -13,7 +14,6 @@ export const commit: CommandSpec = {
       .option("pause", { alias: "p", type: "boolean", default: true, describe: "Pause container during commit" }),
   async run(ctx, argv, io) {
     const { commitContainer } = await import("../../build/commit.ts");
-    const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
     const id = await commitContainer(ctx, {
       container: String(argv.container),
       ...(argv.repository !== undefined ? { target: String(argv.repository) } : {}),

@@ -1,6 +1,6 @@
 import type { CommandSpec } from "../command.ts";
 import type { TtySession } from "../../lifecycle/tty.ts";
-import { list, str } from "./run.ts";
+import { list, str } from "../values.ts";
 
 /** exec's flags that take no value: the CLI splits `CONTAINER COMMAND...` off with this. */
 export const EXEC_BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["detach", "d", "interactive", "i", "tty", "t", "help", "debug", "D"]);

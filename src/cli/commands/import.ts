@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command.ts";
+import { list } from "../values.ts";
 
 export const importCmd: CommandSpec = {
   command: "import <file> [repository]",
@@ -11,7 +12,6 @@ export const importCmd: CommandSpec = {
       .option("message", { alias: "m", type: "string", describe: "Set commit message for imported image" }),
   async run(ctx, argv, io) {
     const { importImage } = await import("../../build/import.ts");
-    const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
     const id = await importImage(ctx, {
       // yargs reads a lone "-" (STDIN) as an empty string.
       source: argv.file === "" ? "-" : String(argv.file),

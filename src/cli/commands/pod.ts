@@ -1,9 +1,9 @@
 // `pod` and its subcommands, as podman names them. Thin: src/pod/ does the work.
 import type { Ctx } from "../../context.ts";
+import { list } from "../values.ts";
 import { ParseError } from "../../errors.ts";
 import type { CommandSpec, Io } from "../command.ts";
 
-const strings = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 const create: CommandSpec = {
   command: "create",
@@ -29,8 +29,8 @@ const create: CommandSpec = {
       ...(hostname !== undefined ? { hostname } : {}),
       ...(share !== undefined ? { share } : {}),
       ...(network !== undefined ? { network } : {}),
-      publish: strings(argv.publish),
-      labels: parseLabels(strings(argv.label)),
+      publish: list(argv.publish),
+      labels: parseLabels(list(argv.label)),
     });
     io.out(`${pod.id}\n`);
   },
@@ -50,7 +50,7 @@ const ps: CommandSpec = {
     const { podRows, parsePodFilters, podMatches } = await import("../views/pods.ts");
     const { listLive } = await import("../../lifecycle/live.ts");
     const { renderList } = await import("../listing.ts");
-    const filters = parsePodFilters(strings(argv.filter));
+    const filters = parsePodFilters(list(argv.filter));
     const live = listLive(ctx);
     const noTrunc = Boolean(argv["no-trunc"]);
     const pods = listPods(ctx.root)
@@ -84,7 +84,7 @@ const inspect: CommandSpec = {
     const { describeError } = await import("../../errors.ts");
     const out: object[] = [];
     let code = 0;
-    for (const ref of strings(argv.pods)) {
+    for (const ref of list(argv.pods)) {
       try {
         const pod = findPod(ctx.root, ref);
         const members = podContainers(ctx, pod);
@@ -104,7 +104,7 @@ const inspect: CommandSpec = {
 async function eachPod(io: Io, refs: unknown, fn: (ref: string) => Promise<{ id: string }>): Promise<number> {
   const { describeError } = await import("../../errors.ts");
   let code = 0;
-  for (const ref of strings(refs)) {
+  for (const ref of list(refs)) {
     try {
       io.out(`${(await fn(ref)).id}\n`);
     } catch (err) {
@@ -191,7 +191,7 @@ const top: CommandSpec = {
     let titles: string[] = [];
     const rows: string[][] = [];
     for (const c of podContainers(ctx, pod).filter((c) => c.state.Running)) {
-      const r = topContainer(ctx, c, strings(argv.psOptions));
+      const r = topContainer(ctx, c, list(argv.psOptions));
       titles = ["CONTAINER", ...r.titles];
       for (const p of r.processes) rows.push([c.record.name, ...p]);
     }

@@ -1,9 +1,8 @@
+import { list, str } from "../values.ts";
 import type { Options } from "yargs";
 import type { CommandSpec } from "../command.ts";
 import { flagLabel, intFlag } from "../flags.ts";
 
-export const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
-export const str = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
 
 /** One of run's options: the builder (through yargsOption) and parseRunArgs share this table. */
 export interface RunOption {

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import os from "node:os";
 import path from "node:path";
 import { buildRunRequest } from "../../../src/cli/run-command.ts";
-import { list, str } from "../../../src/cli/commands/run.ts";
+import { list, str } from "../../../src/cli/values.ts";
 import type { Ctx } from "../../../src/context.ts";
 import { dockerConfig, dockerHostConfig } from "../../../src/lifecycle/docker-config.ts";
 import { resourcesToHostConfig } from "../../../src/lifecycle/record.ts";

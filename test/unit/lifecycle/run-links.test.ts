@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { linkEnv, linkHost, mergeVolumesFrom, parseLink, parseVolumesFrom, volumesFromMounts, withLinkEnv, type LinkedContainer } from "../../../src/lifecycle/run/links.ts";
 import { applyRunFlags } from "../../../src/lifecycle/run/flags.ts";
 import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
-import { list, str } from "../../../src/cli/commands/run.ts";
+import { list, str } from "../../../src/cli/values.ts";
 
 describe("parseVolumesFrom", () => {
   test.each([
