@@ -230,21 +230,21 @@ async function fastParse(verb: string | undefined, args: string[], tail: import(
   }
   // `info`/`version` with at most --format: CI scripts poll `info` for readiness.
   if (verb === "info" || verb === "version") {
-    const argv = (await import("./format-args.ts")).parseFormatOnlyArgs(args, verb);
+    const argv = (await import("./verb-args.ts")).parseFormatOnlyArgs(args, verb);
     return argv ? { spec: await VERBS[verb]!(), argv, path: verb } : null;
   }
   if (verb === "inspect") {
-    const argv = (await import("./format-args.ts")).parseInspectArgs(args);
+    const argv = (await import("./verb-args.ts")).parseInspectArgs(args);
     return argv ? { spec: await VERBS.inspect!(), argv, path: verb } : null;
   }
   if (verb === "pod" || verb === "play" || verb === "kube") {
-    const { parsePodCreateArgs, parsePlayKubeArgs } = await import("./format-args.ts");
+    const { parsePodCreateArgs, parsePlayKubeArgs } = await import("./verb-args.ts");
     const argv = verb === "pod" ? parsePodCreateArgs(args) : parsePlayKubeArgs(args);
     const spec = argv && (await GROUPS[verb]!.load()).find((s) => nameOf(s) === args[1]);
     return spec ? { spec, argv: argv!, path: `${verb} ${args[1]}` } : null;
   }
   if (verb === "volume") {
-    const argv = (await import("./format-args.ts")).parseVolumeLsArgs(args);
+    const argv = (await import("./verb-args.ts")).parseVolumeLsArgs(args);
     return argv ? { spec: (await import("./commands/volume.ts")).volumeLs, argv, path: "volume ls" } : null;
   }
   return null;

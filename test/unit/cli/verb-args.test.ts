@@ -1,5 +1,5 @@
 // The yargs-free readings of `info`, `version`, `volume ls`, `inspect`, `pod create` and `play kube` agree with yargs' own.
-import { parseFormatOnlyArgs, parseInspectArgs, parsePlayKubeArgs, parsePodCreateArgs, parseVolumeLsArgs } from "../../../src/cli/format-args.ts";
+import { parseFormatOnlyArgs, parseInspectArgs, parsePlayKubeArgs, parsePodCreateArgs, parseVolumeLsArgs } from "../../../src/cli/verb-args.ts";
 import { readsAsYargs } from "./fast-args.ts";
 
 const KEYS = ["quiet", "filter", "format", "names", "type", "size", "name", "hostname", "share", "network", "publish", "label", "file", "down", "replace"];
