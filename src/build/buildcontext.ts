@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
-import { hasGlob, isIgnored, matchGlob, type IgnorePattern } from "./dockerignore.ts";
+import { hasGlob, isIgnored, matchGlob, reincludesBelow, type IgnorePattern } from "./dockerignore.ts";
 
 export interface ContextSource {
   /** The directory sources are read from (context dir, or another stage's mounted rootfs). */
@@ -60,7 +60,7 @@ export function expandSource(ctx: ContextSource, src: string): string[] {
     }
     for (const name of names) {
       const r = dirRel === "." ? name : `${dirRel}/${name}`;
-      if (isIgnored(ctx.ignore, r)) continue;
+      if (isIgnored(ctx.ignore, r) && (level === depth || !reincludesBelow(ctx.ignore, r))) continue;
       if (level === depth) {
         if (matchGlob(rel, r)) out.push(r);
       } else if (fs.lstatSync(path.join(ctx.root, r)).isDirectory()) walk(r, level + 1);
@@ -80,8 +80,9 @@ interface DigestEntry {
 export class DigestCache {
   private map: Record<string, DigestEntry>;
   private dirty = false;
-  constructor(private readonly file: string) {
-    this.map = readJson<Record<string, DigestEntry>>(file) ?? {};
+  /** Without a file: a cache of this build only. */
+  constructor(private readonly file?: string) {
+    this.map = file ? (readJson<Record<string, DigestEntry>>(file) ?? {}) : {};
   }
   digest(abs: string, st: fs.Stats): string {
     const k = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
@@ -105,7 +106,7 @@ export class DigestCache {
     return d;
   }
   save(): void {
-    if (!this.dirty) return;
+    if (!this.dirty || !this.file) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     writeFileAtomic(this.file, JSON.stringify(this.map), 0o600);
     this.dirty = false;
@@ -125,7 +126,7 @@ export function hashSources(ctx: ContextSource, rels: readonly string[], cache: 
       h.update("D\0");
       for (const name of fs.readdirSync(abs).sort()) {
         const r = rel === "." ? name : `${rel}/${name}`;
-        if (!isIgnored(ctx.ignore, r)) add(r);
+        if (!isIgnored(ctx.ignore, r) || (reincludesBelow(ctx.ignore, r) && fs.lstatSync(path.join(ctx.root, r)).isDirectory())) add(r);
       }
     } else h.update(`N${st.rdev}\0`);
   };

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { InvalidArgumentError, isKind } from "../errors.ts";
+import { InvalidArgumentError, isKind, TinydockError } from "../errors.ts";
 import { startLayer, writeLayer } from "../rootfs/writelayer.ts";
 import { resolveImage, type ImageRecord, type LayerRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
@@ -20,7 +20,7 @@ import { parseDockerfile, type Instruction, type StageDef } from "./dockerfile.t
 import { parseDockerignore, type IgnorePattern } from "./dockerignore.ts";
 import { expandWord, lookupIn } from "./expand.ts";
 import { adoptBuiltLayer, saveBuiltImage, storeLayer } from "./imagestore.ts";
-import type { BuildRequest, BuildResult } from "./request.ts";
+import { BuildCancelled, BuildStepFailed, type BuildRequest, type BuildResult } from "./request.ts";
 import { runStep } from "./run-step.ts";
 import { Scratch } from "./scratch.ts";
 import { scheduleStages } from "./stages.ts";
@@ -193,13 +193,11 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
             state.key = stepKey(state.key, step.createdBy);
             break;
           case "workdir":
-            await workdirStep(env, state, step);
-            break;
           case "copy":
-            await copyStep(env, state, step, ins, stage.index);
-            break;
           case "run":
-            await runStep(env, state, step, ins);
+            await fsStep(env, state, step, ins, stage.index).catch((err: unknown) => {
+              throw stepFailure(err, `step ${env.counts.step}/${total} (${req.dockerfile.name}:${ins.line}) ${ins.keyword}`);
+            });
             break;
         }
       }
@@ -228,4 +226,16 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
     cancel.unlisten();
     await scratch.run();
   }
+}
+
+function fsStep(env: StepEnv, state: State, step: Extract<Step, { kind: "workdir" | "copy" | "run" }>, ins: Instruction, stageIndex: number): Promise<void> {
+  if (step.kind === "workdir") return workdirStep(env, state, step);
+  if (step.kind === "copy") return copyStep(env, state, step, ins, stageIndex);
+  return runStep(env, state, step, ins);
+}
+
+/** A step's error, its kind kept, naming the step and its line (a failed RUN names them already). */
+function stepFailure(err: unknown, where: string): unknown {
+  if (!(err instanceof TinydockError) || err instanceof BuildStepFailed || err instanceof BuildCancelled) return err;
+  return new TinydockError(err.kind, `failed to solve: ${where}: ${err.message}`, { cause: err });
 }

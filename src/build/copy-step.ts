@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import { cleanSource, expandSource, hashSources, type ContextSource } from "./buildcontext.ts";
+import { cleanSource, DigestCache, expandSource, hashSources, type ContextSource } from "./buildcontext.ts";
 import { stepKey } from "./cachekey.ts";
 import { BENEATH, copySource, IN_ROOT, isDirInImage, type CopyInto } from "./copy.ts";
 import type { Instruction } from "./dockerfile.ts";
@@ -17,12 +17,18 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
   const { ctx, layout, context } = env;
   const spec = step.copy;
   // Each source with the root it is read from: the context, another stage or image, or a download.
-  const sources: { src: ContextSource; rel: string; keepOwner: boolean; resolve: number; archive: boolean }[] = [];
+  const sources: { src: ContextSource; rel: string; keepOwner: boolean; resolve: number; archive: boolean; scratch?: boolean }[] = [];
   for (const s of spec.sources) {
-    if (spec.add && /^https?:\/\//.test(s)) {
+    const doc = spec.inline?.[s];
+    if (doc) {
+      // A here-document: a file of its name, mode 0644 as BuildKit makes it.
+      const dir = env.tmpUpper();
+      fs.writeFileSync(path.join(dir, doc.name), doc.content, { mode: 0o644 });
+      sources.push({ src: { root: dir, ignore: [] }, rel: doc.name, keepOwner: false, resolve: BENEATH, archive: false, scratch: true });
+    } else if (spec.add && /^https?:\/\//.test(s)) {
       const dl = env.tmpUpper();
       const name = await download(ctx, s, dl, spec.checksum);
-      sources.push({ src: { root: dl, ignore: [] }, rel: name, keepOwner: false, resolve: BENEATH, archive: false });
+      sources.push({ src: { root: dl, ignore: [] }, rel: name, keepOwner: false, resolve: BENEATH, archive: false, scratch: true });
     } else if (spec.from !== undefined) {
       sources.push({ src: { root: await env.sourceRootOf(spec.from, stageIndex), ignore: [] }, rel: cleanSource(s), keepOwner: true, resolve: IN_ROOT, archive: false });
     } else {
@@ -30,7 +36,8 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
     }
   }
   if (spec.checksum !== undefined && !spec.sources.every((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD --checksum takes an http(s) source only (line ${ins.line})`);
-  const contentHash = sources.map((x) => hashSources(x.src, [x.rel], env.digests)).join(",");
+  // Downloads and documents live in directories of this build only: their digests are not kept.
+  const contentHash = sources.map((x) => hashSources(x.src, [x.rel], x.scratch ? new DigestCache() : env.digests)).join(",");
   state.key = stepKey(state.key, step.createdBy, { content: contentHash });
   if (fromCache(env, state, step.createdBy)) return;
   const upper = env.tmpUpper();

@@ -7,7 +7,7 @@ import path from "node:path";
 import { FailedPreconditionError } from "../errors.ts";
 import { atPath, BENEATH, copyFd, createFileAt, ensureDirAt, IN_ROOT, lstatAt, O_CLOEXEC, openDirAt, openFileAt, symlinkAt } from "../rootfs/beneath.ts";
 import type { Sys } from "../sys/sys.ts";
-import { isIgnored, type IgnorePattern } from "./dockerignore.ts";
+import { isIgnored, reincludesBelow, type IgnorePattern } from "./dockerignore.ts";
 import { isWhiteoutNode } from "../rootfs/whiteout.ts";
 
 export interface CopyInto {
@@ -129,7 +129,10 @@ export function copyDirInto(c: CopyInto, src: number, out: number, rel: string, 
   let bytes = 0;
   for (const name of fs.readdirSync(atPath(src)).sort()) {
     const r = rel === "." ? name : `${rel}/${name}`;
-    if (ignore.length && isIgnored(ignore, r)) continue;
+    if (ignore.length && isIgnored(ignore, r)) {
+      if (reincludesBelow(ignore, r) && lstatAt(src, name)?.isDirectory()) bytes += copyIgnoredDir(c, src, name, out, r, ignore, keepOwner);
+      continue;
+    }
     bytes += copyEntry(c, src, name, out, name, r, ignore, keepOwner);
   }
   // The destination of `COPY dir/ /dest` keeps its own metadata: only what is below it is copied.
@@ -138,6 +141,14 @@ export function copyDirInto(c: CopyInto, src: number, out: number, rel: string, 
   fs.fchownSync(out, uid, gid);
   fs.fchmodSync(out, c.chmod ?? st.mode & 0o7777);
   fs.futimesSync(out, st.atime, st.mtime);
+  return bytes;
+}
+
+/** An ignored directory an exception looks into: copied with what is brought back, else not at all. */
+function copyIgnoredDir(c: CopyInto, src: number, name: string, out: number, rel: string, ignore: readonly IgnorePattern[], keepOwner: boolean): number {
+  const existed = lstatAt(out, name) !== undefined;
+  const bytes = copyEntry(c, src, name, out, name, rel, ignore, keepOwner);
+  if (!existed && fs.readdirSync(atPath(out, name)).length === 0) fs.rmdirSync(atPath(out, name));
   return bytes;
 }
 

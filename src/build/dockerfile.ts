@@ -16,6 +16,20 @@ export interface Instruction {
   args: string;
   /** The exec (JSON) form, when the arguments are a JSON array of strings. */
   json?: string[];
+  /** RUN/COPY/ADD here-documents (`<<EOF` … `EOF`), in the order of their markers. */
+  heredocs?: Heredoc[];
+}
+
+export interface Heredoc {
+  /** The marker word as written (`<<EOF`, `<<-"EOF"`). */
+  marker: string;
+  name: string;
+  /** The lines between the marker's line and the terminator, each ending in a newline. */
+  content: string;
+  /** `<<-`: leading tabs are stripped from the content lines. */
+  chomp: boolean;
+  /** An unquoted name: variables in the content are expanded (COPY/ADD). */
+  expand: boolean;
 }
 
 export interface StageDef {
@@ -74,13 +88,18 @@ export function parseDockerfile(text: string, source: string): ParsedDockerfile 
     };
     const keyword = ins.getKeyword().toUpperCase();
     if (!KEYWORDS.has(keyword)) fail(`unknown instruction: ${ins.getKeyword()}`);
-    const joined = joinLines(lines, range.start.line, range.end.line, escape);
+    const { text: joined, last } = joinLinesAt(lines, range.start.line, range.end.line, escape);
     const { flags, rest } = splitFlags(joined, fail);
     const allowed = FLAGS[keyword] ?? [];
     for (const f of Object.keys(flags)) if (!allowed.includes(f)) fail(`unknown flag: --${f}`);
     const parsed: Instruction = { keyword, line, flags, args: rest };
     const json = parseJsonForm(rest);
     if (json) parsed.json = json;
+    else if (HEREDOC_KEYWORDS.has(keyword)) {
+      const docs = readHeredocs(rest, lines, last, escape);
+      if (docs === "unterminated") fail("unterminated here-document");
+      else if (docs.length) parsed.heredocs = docs;
+    }
     if (keyword === "FROM") {
       const words = rest.split(/\s+/).filter(Boolean);
       if (words.length !== 1 && !(words.length === 3 && words[1]!.toLowerCase() === "as")) fail('FROM requires either one or three arguments ("FROM IMAGE [AS NAME]")');
@@ -112,8 +131,41 @@ function needsArguments(keyword: string): boolean {
   return keyword !== "HEALTHCHECK";
 }
 
+const HEREDOC_KEYWORDS = new Set(["RUN", "COPY", "ADD"]);
+const HEREDOC_MARKER = /^\d*<<(-?)(["']?)([A-Za-z0-9_.-]+)\2$/;
+
+/**
+ * BuildKit's here-documents: each `<<NAME` word of the instruction takes the lines after it (after
+ * the previous document's) up to a line that is NAME; `<<-` strips leading tabs, a quoted name is
+ * not expanded. The content is read as written: no continuation, no comment removal.
+ */
+export function readHeredocs(args: string, lines: readonly string[], last: number, escape: string): Heredoc[] | "unterminated" {
+  const out: Heredoc[] = [];
+  let i = last + 1;
+  for (const word of splitRaw(args, escape)) {
+    const m = HEREDOC_MARKER.exec(word);
+    if (!m) continue;
+    const chomp = m[1] === "-";
+    const name = m[3]!;
+    const body: string[] = [];
+    for (;;) {
+      if (i >= lines.length) return "unterminated";
+      const l = lines[i++]!;
+      if ((chomp ? l.replace(/^\t+/, "") : l) === name) break;
+      body.push(chomp ? l.replace(/^\t+/, "") : l);
+    }
+    out.push({ marker: word, name, content: body.map((l) => `${l}\n`).join(""), chomp, expand: m[2] === "" });
+  }
+  return out;
+}
+
 /** moby's continuation: escape + optional blanks at the end of a line joins the next one. */
 export function joinLines(lines: readonly string[], start: number, end: number, escape: string): string {
+  return joinLinesAt(lines, start, end, escape).text;
+}
+
+/** joinLines, and the index of the last line it read. */
+function joinLinesAt(lines: readonly string[], start: number, end: number, escape: string): { text: string; last: number } {
   const cont = new RegExp(`${escape === "\\" ? "\\\\" : "`"}[ \\t]*$`);
   let first = (lines[start] ?? "").replace(/^\s+/, "");
   first = first.replace(/^\S+\s*/, ""); // the keyword
@@ -138,7 +190,7 @@ export function joinLines(lines: readonly string[], start: number, end: number, 
     if (next === undefined) break;
     cur = next;
   }
-  return out.trim();
+  return { text: out.trim(), last: Math.min(i, lines.length - 1) };
 }
 
 /** Leading `--name=value` words (Docker's flag syntax: always with `=`, or a bare boolean). */

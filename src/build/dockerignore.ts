@@ -79,9 +79,13 @@ export function isIgnored(patterns: readonly IgnorePattern[], rel: string): bool
   return matched;
 }
 
-/** Whether a walk must look inside an ignored directory: an exception may bring back a file in it. */
-export function hasExclusions(patterns: readonly IgnorePattern[]): boolean {
-  return patterns.some((p) => p.exclusion);
+/**
+ * Whether a walk must look inside ignored directory `dir`: an exception may bring back something
+ * below it. moby's test: an exception pattern that starts with the directory's path (or with `**`).
+ */
+export function reincludesBelow(patterns: readonly IgnorePattern[], dir: string): boolean {
+  const prefix = `${dir}/`;
+  return patterns.some((p) => p.exclusion && (`${p.text}/`.startsWith(prefix) || p.text.startsWith("**")));
 }
 
 /** COPY's source globs (Go's filepath.Match over the whole relative path). */

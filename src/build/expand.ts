@@ -177,3 +177,17 @@ export function expandWord(text: string, lookup: Lookup, escape = "\\"): string 
 export function expandWords(text: string, lookup: Lookup, escape = "\\"): string[] {
   return new Lexer(text, lookup, escape).words(true);
 }
+
+/** Variables only, quotes and escapes left as written (BuildKit's raw mode, for here-documents). */
+export function expandVars(text: string, lookup: Lookup, escape = "\\"): string {
+  const lx = new Lexer(text, lookup, escape);
+  let out = "";
+  while (lx.i < text.length) {
+    if (text[lx.i] === "$") out += lx.dollar();
+    else if (text[lx.i] === escape && lx.i + 1 < text.length) {
+      out += text.slice(lx.i, lx.i + 2);
+      lx.i += 2;
+    } else out += text[lx.i++];
+  }
+  return out;
+}

@@ -8,12 +8,20 @@ import type { Instruction } from "./dockerfile.ts";
 import { BuildStepFailed } from "./request.ts";
 import { lowersOf, tempRecord, type State } from "./state.ts";
 import { commitLayer, fromCache, type StepEnv } from "./step-env.ts";
-import type { Step } from "./steps.ts";
+import { HEREDOC_SCRIPT_DIR, type Step } from "./steps.ts";
+import type { VolumeSpec } from "../runtime/volumes.ts";
 
 export async function runStep(env: StepEnv, state: State, step: Extract<Step, { kind: "run" }>, ins: Instruction): Promise<void> {
   const { ctx, req, layout, cancel } = env;
-  state.key = stepKey(state.key, step.createdBy, { env: JSON.stringify(step.env), user: step.user ?? "", workdir: step.workdir, shell: JSON.stringify(state.config.Shell ?? []) });
+  state.key = stepKey(state.key, step.createdBy, { env: JSON.stringify(step.env), user: step.user ?? "", workdir: step.workdir, shell: JSON.stringify(state.config.Shell ?? []), ...(step.script ? { script: step.script.content } : {}) });
   if (fromCache(env, state, step.createdBy)) return;
+  let mounts: VolumeSpec[] = [];
+  if (step.script) {
+    // A here-document with #!: an executable file, mounted read-only where the command names it.
+    const dir = env.tmpUpper();
+    fs.writeFileSync(path.join(dir, step.script.name), step.script.content, { mode: 0o755 });
+    mounts = [{ type: "bind", source: dir, target: HEREDOC_SCRIPT_DIR, readonly: true }];
+  }
   const rec = tempRecord(ctx, layout, env.scratch, state);
   const { runBuildStep } = await import("../lifecycle/build-step.ts");
   const at = env.counts.step;
@@ -24,6 +32,7 @@ export async function runStep(env: StepEnv, state: State, step: Extract<Step, { 
     env: step.env,
     ...(step.user ? { user: step.user } : {}),
     workdir: step.workdir,
+    mounts,
     network: req.network,
     stdout: req.stdout,
     stderr: req.stderr,

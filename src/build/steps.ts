@@ -2,6 +2,7 @@
 // change (the new config), a RUN (argv and environment), a COPY/ADD (sources, destination, owner,
 // mode), a WORKDIR (the directory to make). Variables are expanded here with Docker's precedence:
 // ENV over ARG. Pure.
+import path from "node:path";
 import { ParseError } from "../errors.ts";
 import {
   cloneConfig,
@@ -15,8 +16,8 @@ import {
   type BuildConfig,
   type Healthcheck,
 } from "./config.ts";
-import { rawPairs, splitRaw, type Instruction } from "./dockerfile.ts";
-import { expandWord, expandWords, type Lookup } from "./expand.ts";
+import { parseJsonForm, rawPairs, splitRaw, type Instruction } from "./dockerfile.ts";
+import { expandVars, expandWord, expandWords, type Lookup } from "./expand.ts";
 
 export interface StageScope {
   config: BuildConfig;
@@ -41,12 +42,14 @@ export interface CopySpec {
   chmod?: number;
   checksum?: string;
   workdir: string;
+  /** Sources that are here-documents: the source word → the file's name and content. */
+  inline?: Record<string, { name: string; content: string }>;
 }
 
 export type Step =
   | { kind: "meta"; createdBy: string; config: BuildConfig; cmdSet?: boolean }
   | { kind: "arg"; createdBy: string; name: string; value: string | undefined }
-  | { kind: "run"; createdBy: string; argv: string[]; env: string[]; user?: string; workdir: string; args: [string, string][] }
+  | { kind: "run"; createdBy: string; argv: string[]; env: string[]; user?: string; workdir: string; args: [string, string][]; script?: { name: string; content: string } }
   | { kind: "copy"; createdBy: string; copy: CopySpec }
   | { kind: "workdir"; createdBy: string; config: BuildConfig; path: string };
 
@@ -69,7 +72,20 @@ export function argsInEffect(s: Pick<StageScope, "args" | "config">): [string, s
   return [...s.args].filter((e): e is [string, string] => e[1] !== undefined && !env.has(e[0]));
 }
 
+/** The step of an instruction; a bad argument (an expansion, a port, a duration…) names the file and line. */
 export function planStep(ins: Instruction, s: StageScope): Step {
+  try {
+    return planStepIn(ins, s);
+  } catch (err) {
+    if (!(err instanceof ParseError) || err.message.startsWith("Cannot parse Dockerfile ")) throw err;
+    throw new ParseError(`Cannot parse Dockerfile "${s.source}" line ${ins.line}: ${err.message.replace(/^Cannot /, "cannot ")}`, { cause: err });
+  }
+}
+
+/** Where a RUN's here-document script is mounted when it starts with #! (as BuildKit runs it). */
+export const HEREDOC_SCRIPT_DIR = "/dev/pipes";
+
+function planStepIn(ins: Instruction, s: StageScope): Step {
   const fail = (reason: string): never => {
     throw new ParseError(`Cannot parse Dockerfile "${s.source}" line ${ins.line}: ${reason}`);
   };
@@ -166,7 +182,7 @@ export function planStep(ins: Instruction, s: StageScope): Step {
       const m = /^CMD\s+([\s\S]*)$/i.exec(rest);
       if (!m) fail('HEALTHCHECK requires "NONE" or "CMD" followed by a command');
       const cmdText = m![1]!.trim();
-      const json = cmdText.startsWith("[") ? (JSON.parse(cmdText) as string[]) : undefined;
+      const json = parseJsonForm(cmdText);
       const hc: Healthcheck = { Test: json ? ["CMD", ...json] : ["CMD-SHELL", cmdText] };
       const f = ins.flags;
       if (f.interval) hc.Interval = parseDuration(f.interval, "interval");
@@ -181,8 +197,21 @@ export function planStep(ins: Instruction, s: StageScope): Step {
     }
     case "RUN": {
       if (ins.flags.mount !== undefined || ins.flags.network !== undefined || ins.flags.security !== undefined) fail("RUN --mount, --network and --security are not supported");
-      const argv = argvOf();
+      let argv = argvOf();
       if (!argv.length) fail("RUN requires at least one argument");
+      let script: { name: string; content: string } | undefined;
+      const docs = ins.heredocs ?? [];
+      if (docs.length === 1 && ins.args === docs[0]!.marker) {
+        // `RUN <<EOF`: the document is the command, run by the shell, or as a script when it has #!.
+        const d = docs[0]!;
+        if (d.content.startsWith("#!")) {
+          script = { name: d.name, content: d.content };
+          argv = [path.posix.join(HEREDOC_SCRIPT_DIR, d.name)];
+        } else argv = shellForm(s.config, d.content);
+      } else if (docs.length) {
+        // `RUN cat <<EOF > f`: the shell reads the documents it is given after the command line.
+        argv = shellForm(s.config, ins.args + docs.map((d) => `\n${d.content}${d.name}`).join(""));
+      }
       const args = argsInEffect(s);
       const env = [...(s.config.Env ?? []), ...args.map(([k, v]) => `${k}=${v}`)];
       const shown = ins.json ? JSON.stringify(argv) : argv.join(" ");
@@ -195,6 +224,7 @@ export function planStep(ins: Instruction, s: StageScope): Step {
         ...(s.config.User ? { user: s.config.User } : {}),
         workdir: s.config.WorkingDir || "/",
         args,
+        ...(script ? { script } : {}),
       };
     }
     case "COPY":
@@ -203,6 +233,13 @@ export function planStep(ins: Instruction, s: StageScope): Step {
       if (list.length < 2) fail(`${ins.keyword} requires at least two arguments, but only one was provided. Destination could not be determined`);
       const f = ins.flags;
       const copy: CopySpec = { add: ins.keyword === "ADD", sources: list.slice(0, -1), dest: list.at(-1)!, workdir: s.config.WorkingDir || "/" };
+      for (const d of ins.heredocs ?? []) {
+        // The source word as the list has it: its quotes removed.
+        const source = word(d.marker);
+        if (!copy.sources.includes(source)) continue;
+        copy.inline ??= {};
+        copy.inline[source] = { name: d.name, content: d.expand ? expandVars(d.content, lookup, s.escape) : d.content };
+      }
       if (f.from !== undefined) copy.from = word(f.from);
       if (f.chown !== undefined) copy.chown = word(f.chown);
       if (f.chmod !== undefined) {

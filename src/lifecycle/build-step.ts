@@ -9,6 +9,7 @@ import { removeContainer } from "./remove.ts";
 import { runContainer } from "./run.ts";
 import { DEFAULT_NAMESPACE_MODES } from "./run/namespaces.ts";
 import type { RunRequest } from "./run/request.ts";
+import type { VolumeSpec } from "../runtime/volumes.ts";
 
 export interface BuildStepRun {
   /** The image to run on: the intermediate image's id. */
@@ -17,6 +18,8 @@ export interface BuildStepRun {
   env: string[];
   user?: string;
   workdir: string;
+  /** Bind mounts the step needs (a here-document script). */
+  mounts?: VolumeSpec[];
   /** bridge (default), none or host. */
   network: string;
   /** Where the command's output goes (the builder's stdout, or /dev/null with -q). */
@@ -49,7 +52,7 @@ export async function runBuildStep(ctx: Ctx, s: BuildStepRun): Promise<BuildStep
       tty: false,
       init: false,
     },
-    volumes: [],
+    volumes: s.mounts ?? [],
     network: { mode: s.network, aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] },
     ports: { publish: [], publishAll: false },
     lifetime: { detach: false, rm: false },

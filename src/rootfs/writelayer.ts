@@ -197,7 +197,7 @@ export function* treeTar(sys: Sys, dir: string, opts: { sourceDateEpoch?: number
 export interface StartedLayer {
   /** sha256 of the uncompressed tar, known when startLayer returns. */
   diffId: string;
-  /** Bytes of file content in the layer. */
+  /** Bytes of the uncompressed tar, as a pull records them (save writes the tar with this size). */
   unpackedSize: number;
   entries: number;
   /** The gzip blob, compressed on zlib's thread pool while the caller goes on. */
@@ -271,14 +271,18 @@ export function layerSink(tmpDir: string): LayerSink {
 export function startLayer(dir: string, tmpDir: string, opts: LayerWriteOptions): StartedLayer {
   const sink = layerSink(tmpDir);
   const counts = { entries: 0, unpackedSize: 0 };
+  let tarBytes = 0;
   try {
-    for (const piece of treeTar(opts.sys, dir, opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}, counts)) sink.write(piece);
+    for (const piece of treeTar(opts.sys, dir, opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}, counts)) {
+      tarBytes += piece.length;
+      sink.write(piece);
+    }
   } catch (err) {
     sink.destroy(err as Error);
     throw err;
   }
   const { diffId, blob } = sink.end();
-  return { diffId, unpackedSize: counts.unpackedSize, entries: counts.entries, blob };
+  return { diffId, unpackedSize: tarBytes, entries: counts.entries, blob };
 }
 
 /** Writes the layer of upper dir `dir` to `<tmpDir>/<random>.tar.gz`; returns its digests. */

@@ -248,6 +248,87 @@ describe("build", () => {
   });
 });
 
+describe("build: Dockerfile features", () => {
+  test("here-documents: RUN <<EOF runs the document, a #! document runs as a script, COPY <<EOF writes files (expanded unless quoted)", () => {
+    const ctx = context({
+      Dockerfile: [
+        "FROM busybox",
+        "ENV WHO=world",
+        "RUN <<EOF",
+        "echo hi > /h",
+        "echo there >> /h",
+        "EOF",
+        "RUN cat <<-A > /a && cat <<'B' > /b",
+        "\ttab $WHO",
+        "\tA",
+        'lit $WHO "q"',
+        "B",
+        "RUN <<SCRIPT",
+        "#!/bin/sh",
+        'echo "script $0" > /s',
+        "SCRIPT",
+        'COPY <<EOT <<"RAW" /docs/',
+        "hello $WHO 'q'",
+        "EOT",
+        "raw $WHO",
+        "RAW",
+      ].join("\n"),
+    });
+    const b = T(["build", "-q", "-t", "heredoc", ctx]);
+    expect(b.stderr).toBe("");
+    expect(b.code).toBe(0);
+    const r = T(["run", "--rm", "heredoc", "sh", "-c", "cat /h /a /b /s /docs/EOT /docs/RAW; stat -c %a /docs/EOT"]);
+    expect(r.stdout).toBe(`hi\nthere\ntab world\nlit $WHO "q"\nscript /dev/pipes/SCRIPT\nhello world 'q'\nraw $WHO\n644\n`);
+    // the script's content is in the cache key: a changed script runs again
+    fs.writeFileSync(path.join(ctx, "Dockerfile"), fs.readFileSync(path.join(ctx, "Dockerfile"), "utf8").replace('"script $0"', '"changed $0"'));
+    expect(T(["build", "-q", "-t", "heredoc", ctx]).code).toBe(0);
+    expect(T(["run", "--rm", "heredoc", "cat", "/s"]).stdout).toBe("changed /dev/pipes/SCRIPT\n");
+  });
+
+  test("a built image (COPY, WORKDIR and RUN layers) saves in both formats and loads back", () => {
+    const ctx = context({ "f.txt": "saved", Dockerfile: "FROM busybox\nWORKDIR /new/dir\nCOPY f.txt .\nRUN echo ran > r\n" });
+    expect(T(["build", "-q", "-t", "tosave", ctx]).code).toBe(0);
+    const id = inspect("tosave").Id;
+    for (const format of ["docker-archive", "oci-archive"]) {
+      const file = path.join(bb.dir, `built-${format}.tar`);
+      expect(T(["save", "--format", format, "-o", file, "tosave"])).toEqual({ code: 0, stdout: "", stderr: "" });
+      expect(T(["rmi", "tosave"]).code).toBe(0);
+      expect(T(["load", "-i", file]).stdout).toBe("Loaded image: tosave:latest\n");
+      expect(inspect("tosave").Id).toBe(id);
+      expect(T(["run", "--rm", "tosave", "cat", "f.txt", "r"]).stdout).toBe("savedran\n");
+    }
+  });
+
+  test(".dockerignore: an exception brings a file back from an excluded directory; an excluded one without exceptions stays out", () => {
+    const ctx = context({ ".dockerignore": "logs\n!logs/keep.txt\ncache\n", "logs/keep.txt": "k", "logs/drop.txt": "d", "logs/sub/x": "x", "cache/c": "c", Dockerfile: "FROM busybox\nCOPY . /c/\n" });
+    expect(T(["build", "-q", "-t", "reincluded", ctx]).code).toBe(0);
+    expect(T(["run", "--rm", "reincluded", "find", "/c/logs", "/c/cache"]).stdout).toBe("/c/logs\n/c/logs/keep.txt\n");
+    // the brought-back file is in the COPY's cache key
+    fs.writeFileSync(path.join(ctx, "logs", "keep.txt"), "k2");
+    expect(T(["build", "-q", "-t", "reincluded", ctx]).code).toBe(0);
+    expect(T(["run", "--rm", "reincluded", "cat", "/c/logs/keep.txt"]).stdout).toBe("k2");
+  });
+
+  test("an error in a step names the file and line: a bad expansion, a missing source, an unknown user; HEALTHCHECK with a non-JSON command is the shell form", () => {
+    const cases: [string, string][] = [
+      ["FROM busybox\nENV A=${X:?needed}\n", 'line 2: cannot expand "${X:?needed}": X: needed'],
+      ["FROM busybox\n\nCOPY nothere /x\n", "Dockerfile:3) COPY: Cannot copy \"nothere\": not found in the build context"],
+      ["FROM busybox\nUSER nosuch\nRUN true\n", "(Dockerfile:3) RUN: "],
+      ["FROM busybox\nEXPOSE abc\n", "line 2: cannot parse EXPOSE"],
+    ];
+    for (const [text, want] of cases) {
+      const ctx = context({ Dockerfile: text });
+      const r = T(["build", "-q", ctx]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split("\n").length).toBe(2);
+      expect(r.stderr).toContain(want);
+    }
+    const ctx = context({ Dockerfile: "FROM busybox\nHEALTHCHECK CMD [not json\n" });
+    expect(T(["build", "-q", "-t", "hc", ctx]).code).toBe(0);
+    expect(inspect("hc").Config.Healthcheck.Test).toEqual(["CMD-SHELL", "[not json"]);
+  });
+});
+
 describe("commit", () => {
   test("the container's changes become a layer; --change sets CMD/ENV/LABEL; -m and -a recorded", () => {
     const c = T(["run", "--name", "to-commit", "busybox", "sh", "-c", "echo changed > /new; rm /bin/vi"]);

@@ -1,6 +1,6 @@
 // moby/patternmatcher's semantics: last match wins, parents match children, `**`, `!` exceptions.
 import { describe, expect, test } from "bun:test";
-import { isIgnored, matchGlob, parseDockerignore } from "../../../src/build/dockerignore.ts";
+import { isIgnored, matchGlob, parseDockerignore, reincludesBelow } from "../../../src/build/dockerignore.ts";
 
 describe("isIgnored", () => {
   const cases: [string, string, boolean][] = [
@@ -40,4 +40,12 @@ test("COPY globs: * stays within one name", () => {
   expect(matchGlob("*.txt", "d/a.txt")).toBe(false);
   expect(matchGlob("d/*.txt", "d/a.txt")).toBe(true);
   expect(matchGlob("f?le", "file")).toBe(true);
+});
+
+test("reincludesBelow: an exception under an excluded directory (or starting with **) makes a walk look inside", () => {
+  const p = parseDockerignore("logs\ncache\n!logs/keep.txt\n!**/important");
+  expect(reincludesBelow(p, "logs")).toBe(true);
+  expect(reincludesBelow(p, "cache")).toBe(true);
+  expect(reincludesBelow(parseDockerignore("logs\ncache\n!logs/keep.txt"), "cache")).toBe(false);
+  expect(reincludesBelow(parseDockerignore("logs\n!logsx/keep.txt"), "logs")).toBe(false);
 });

@@ -120,3 +120,27 @@ test("commit --change: the metadata instructions only", () => {
   expect(c).toEqual({ Cmd: ["new"], Env: ["PATH=/bin", "A=1"], ExposedPorts: { "80/tcp": {} }, Labels: { x: "y" }, WorkingDir: "/w", User: "u" });
   expect(() => applyChanges({}, ["RUN true"])).toThrow("RUN is not a valid change command");
 });
+
+describe("here-documents", () => {
+  const steps = (text: string) => parseDockerfile(`FROM scratch\n${text}\n`, "D").stages[0]!.instructions.map((i) => planStep(i, scope({ Env: ["WHO=w"] })));
+  test("RUN <<EOF: the document through the shell; with #! a script under /dev/pipes; with a command, the documents follow it", () => {
+    const [run, script, cmd, after] = steps("RUN <<EOF\necho $WHO\n  # kept\nEOF\nRUN <<-X\n\t#!/bin/sh\n\techo\n\tX\nRUN cat <<A > /f\na $WHO\nA\nENV N=1");
+    expect(run).toMatchObject({ kind: "run", argv: ["/bin/sh", "-c", "echo $WHO\n  # kept\n"] });
+    expect(script).toMatchObject({ kind: "run", argv: ["/dev/pipes/X"], script: { name: "X", content: "#!/bin/sh\necho\n" } });
+    expect(cmd).toMatchObject({ kind: "run", argv: ["/bin/sh", "-c", "cat <<A > /f\na $WHO\nA"] });
+    expect(after).toMatchObject({ kind: "meta" });
+  });
+  test("COPY <<EOF: a file of the document, variables expanded unless the name is quoted, quotes and escapes kept", () => {
+    const [copy] = steps("COPY <<A <<'B' /d/\n$WHO 'q' \\$x\nA\n$WHO\nB");
+    expect(copy).toMatchObject({ kind: "copy", copy: { sources: ["<<A", "<<B"], inline: { "<<A": { name: "A", content: "w 'q' \\$x\n" }, "<<B": { name: "B", content: "$WHO\n" } } } });
+  });
+  test("an unterminated document is a parse error naming the line", () => {
+    expect(() => parseDockerfile("FROM scratch\nRUN <<EOF\necho\n", "D")).toThrow('Cannot parse Dockerfile "D" line 2: unterminated here-document');
+  });
+});
+
+test("a bad argument names the file and line; HEALTHCHECK CMD that is not JSON is the shell form", () => {
+  expect(() => step("ENV A=${X:?needed}")).toThrow('Cannot parse Dockerfile "D" line 2: cannot expand "${X:?needed}": X: needed');
+  expect(() => step("HEALTHCHECK --timeout=x CMD true")).toThrow('Cannot parse Dockerfile "D" line 2: cannot parse --timeout "x"');
+  expect(config("HEALTHCHECK CMD [not json").Healthcheck).toEqual({ Test: ["CMD-SHELL", "[not json"] });
+});
