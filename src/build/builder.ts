@@ -14,7 +14,8 @@ import { DigestCache, type ContextSource } from "./buildcontext.ts";
 import { BuildCache } from "./cache.ts";
 import { stepKey } from "./cachekey.ts";
 import { Cancellation } from "./cancellation.ts";
-import { createdTime, scratchConfig } from "./config.ts";
+import { createdTime, platformArgs, scratchConfig } from "./config.ts";
+import { parsePlatform, platformMatches } from "../image/platform.ts";
 import { copyStep } from "./copy-step.ts";
 import { parseDockerfile, type Instruction, type StageDef } from "./dockerfile.ts";
 import { parseDockerignore, type IgnorePattern } from "./dockerignore.ts";
@@ -45,13 +46,13 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
   const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH;
   const epoch = sourceDateEpoch !== undefined && /^\d+$/.test(sourceDateEpoch) ? Number(sourceDateEpoch) : undefined;
 
-  // ARGs before FROM.
-  const metaArgs = new Map<string, string | undefined>();
+  // ARGs before FROM, BuildKit's platform ARGs among them (a bare `ARG TARGETARCH` keeps its value).
+  const metaArgs = platformArgs(req.platform ?? ctx.platform, ctx.platform);
   for (const ins of df.metaArgs.flatMap((i) => splitArgInstruction(i, df.escape))) {
     const eq = ins.args.indexOf("=");
     const name = eq < 0 ? ins.args.trim() : ins.args.slice(0, eq);
     const dflt = eq < 0 ? undefined : expandWord(ins.args.slice(eq + 1), lookupIn(new Map([...metaArgs].filter((e): e is [string, string] => e[1] !== undefined))), df.escape);
-    metaArgs.set(name, Object.hasOwn(req.buildArgs, name) ? req.buildArgs[name] : dflt);
+    metaArgs.set(name, Object.hasOwn(req.buildArgs, name) ? req.buildArgs[name] : (dflt ?? metaArgs.get(name)));
   }
   const metaLookup = (n: string) => metaArgs.get(n);
 
@@ -86,16 +87,19 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
     await Promise.allSettled(cache.blobs);
   });
 
-  const baseImage = async (ref: string): Promise<ImageRecord> => {
+  // The image of a FROM (its --platform, else --platform's): the local one when its platform is
+  // the one wanted, else pulled for that platform.
+  const baseImage = async (ref: string, platform = req.platform): Promise<ImageRecord> => {
     if (!req.pull) {
       try {
-        return resolveImage(layout, ref).record;
+        const local = resolveImage(layout, ref).record;
+        if (!platform || platformMatches(local.platform, platform)) return local;
       } catch (err) {
         if (!isKind(err, "NotFound")) throw err;
       }
     }
     const { pullImage } = await import("../rootfs/pull.ts");
-    return (await pullImage(ctx, ref, req.platform ? { platform: req.platform } : {})).record;
+    return (await pullImage(ctx, ref, platform ? { platform } : {})).record;
   };
   const layerOptions = { sys: ctx.sys, ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) };
   const env: StepEnv = {
@@ -165,7 +169,8 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
     } else if (fromRef.toLowerCase() === "scratch") {
       state = { config: scratchConfig(), platform: req.platform ?? ctx.platform, layers: [], history: [], created: new Date(0).toISOString(), key: "sha256:scratch" };
     } else {
-      state = stateOfImage(layout, await baseImage(fromRef));
+      const platform = stage.platform === undefined ? undefined : parsePlatform(expandWord(stage.platform, metaLookup, df.escape), ctx.platform);
+      state = stateOfImage(layout, await baseImage(fromRef, platform ?? req.platform));
     }
     const scope: StageScope = { config: state.config, args: new Map(), buildArgs: req.buildArgs, metaArgs, escape: df.escape, cmdSet: false, source: req.dockerfile.name };
     let instructions: Instruction[] = stage.instructions;

@@ -4,6 +4,7 @@
 // history. Pure: data in, data out.
 import path from "node:path";
 import type { ContainerConfig, ImageConfig } from "../image/manifest.ts";
+import { formatPlatform, type Platform } from "../image/platform.ts";
 import { ParseError } from "../errors.ts";
 
 export interface Healthcheck {
@@ -150,4 +151,16 @@ export function assembleImageConfig(o: {
 export function createdTime(nowMs: number, sourceDateEpoch?: string): string {
   if (sourceDateEpoch !== undefined && /^\d+$/.test(sourceDateEpoch)) return new Date(Number(sourceDateEpoch) * 1000).toISOString().replace(/\.000Z$/, "Z");
   return new Date(nowMs).toISOString();
+}
+
+/** BuildKit's automatic platform ARGs: TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT and BUILD*. */
+export function platformArgs(target: Platform, build: Platform): Map<string, string | undefined> {
+  const m = new Map<string, string | undefined>();
+  for (const [prefix, p] of [["TARGET", target], ["BUILD", build]] as const) {
+    m.set(`${prefix}PLATFORM`, formatPlatform(p));
+    m.set(`${prefix}OS`, p.os);
+    m.set(`${prefix}ARCH`, p.architecture);
+    m.set(`${prefix}VARIANT`, p.variant ?? "");
+  }
+  return m;
 }

@@ -4,6 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import type { Compression } from "../image/manifest.ts";
+import { decompress } from "../rootfs/decompress.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { cleanSource, DigestCache, expandSource, hashSources, type ContextSource } from "./buildcontext.ts";
 import { stepKey } from "./cachekey.ts";
@@ -17,22 +19,22 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
   const { ctx, layout, context } = env;
   const spec = step.copy;
   // Each source with the root it is read from: the context, another stage or image, or a download.
-  const sources: { src: ContextSource; rel: string; keepOwner: boolean; resolve: number; archive: boolean; scratch?: boolean }[] = [];
+  const sources: { src: ContextSource; rel: string; keepOwner: boolean; resolve: number; archive: TarOpener | undefined; scratch?: boolean }[] = [];
   for (const s of spec.sources) {
     const doc = spec.inline?.[s];
     if (doc) {
       // A here-document: a file of its name, mode 0644 as BuildKit makes it.
       const dir = env.tmpUpper();
       fs.writeFileSync(path.join(dir, doc.name), doc.content, { mode: 0o644 });
-      sources.push({ src: { root: dir, ignore: [] }, rel: doc.name, keepOwner: false, resolve: BENEATH, archive: false, scratch: true });
+      sources.push({ src: { root: dir, ignore: [] }, rel: doc.name, keepOwner: false, resolve: BENEATH, archive: undefined, scratch: true });
     } else if (spec.add && /^https?:\/\//.test(s)) {
       const dl = env.tmpUpper();
       const name = await download(ctx, s, dl, spec.checksum);
-      sources.push({ src: { root: dl, ignore: [] }, rel: name, keepOwner: false, resolve: BENEATH, archive: false, scratch: true });
+      sources.push({ src: { root: dl, ignore: [] }, rel: name, keepOwner: false, resolve: BENEATH, archive: undefined, scratch: true });
     } else if (spec.from !== undefined) {
-      sources.push({ src: { root: await env.sourceRootOf(spec.from, stageIndex), ignore: [] }, rel: cleanSource(s), keepOwner: true, resolve: IN_ROOT, archive: false });
+      sources.push({ src: { root: await env.sourceRootOf(spec.from, stageIndex), ignore: [] }, rel: cleanSource(s), keepOwner: true, resolve: IN_ROOT, archive: undefined });
     } else {
-      for (const rel of expandSource(context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add && isArchive(path.join(context.root, rel)) });
+      for (const rel of expandSource(context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add ? await archiveOf(path.join(context.root, rel)) : undefined });
     }
   }
   if (spec.checksum !== undefined && !spec.sources.every((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD --checksum takes an http(s) source only (line ${ins.line})`);
@@ -54,16 +56,19 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
       // ADD of a local tar archive: its entries, owners kept, under the destination directory.
       const out = env.tmpUpper();
       const { unpackLayer } = await import("../rootfs/unpack.ts");
-      const file = path.join(root, rel);
-      const head = new Uint8Array(fs.readFileSync(file).subarray(0, 2));
-      await unpackLayer(Bun.file(file).stream(), head[0] === 0x1f && head[1] === 0x8b ? "gzip" : "none", out, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: `ADD ${rel}` });
+      const o = x.archive();
+      try {
+        await unpackLayer(o.stream, o.compression, out, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: `ADD ${rel}` });
+      } finally {
+        o.stop();
+      }
       root = out;
       rel = ".";
       keepOwner = true;
     }
     const rootFd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      copySource(c, rootFd, rel, dest, x.archive || intoDir, x.src.ignore, keepOwner, x.resolve);
+      copySource(c, rootFd, rel, dest, x.archive !== undefined || intoDir, x.src.ignore, keepOwner, x.resolve);
     } finally {
       fs.closeSync(rootFd);
     }
@@ -71,19 +76,53 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
   commitLayer(env, state, await env.adoptDir(upper), step.createdBy);
 }
 
-/** A local file ADD extracts: a gzip stream or an uncompressed tar (ustar magic). */
-export function isArchive(file: string): boolean {
+type TarOpener = () => { stream: ReadableStream<Uint8Array>; compression: Compression; stop(): void };
+
+/**
+ * A local file ADD extracts, as Docker's: a tar, plain or compressed with gzip, zstd, bzip2 or xz
+ * (these two through the host's bzip2 and xz, as moby runs xz), told by its leading bytes and the
+ * tar header inside; anything else (a gzip of a text file…) is copied as it is.
+ */
+export async function archiveOf(file: string): Promise<TarOpener | undefined> {
   const st = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (!st?.isFile() || st.size < 2) return false;
+  if (!st?.isFile() || st.size < 2) return undefined;
+  const b = Buffer.alloc(6);
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
-    const b = Buffer.alloc(263);
-    const n = fs.readSync(fd, b, 0, 263, 0);
-    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
-    return n >= 262 && b.subarray(257, 262).toString("latin1") === "ustar";
+    fs.readSync(fd, b, 0, 6, 0);
   } finally {
     fs.closeSync(fd);
   }
+  const plain = (compression: Compression): TarOpener => () => ({ stream: Bun.file(file).stream(), compression, stop: () => {} });
+  const tool = (cmd: string): TarOpener => () => {
+    let p: ReturnType<typeof Bun.spawn>;
+    try {
+      p = Bun.spawn([cmd, "-dc", file], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+    } catch (err) {
+      throw new FailedPreconditionError(`Cannot extract "${path.basename(file)}": ${cmd} is needed to decompress it`, { cause: err });
+    }
+    return { stream: p.stdout as ReadableStream<Uint8Array>, compression: "none", stop: () => p.kill() };
+  };
+  let open: TarOpener;
+  if (b[0] === 0x1f && b[1] === 0x8b) open = plain("gzip");
+  else if (b.readUInt32BE(0) === 0x28b52ffd) open = plain("zstd");
+  else if (b.subarray(0, 3).toString("latin1") === "BZh") open = tool("bzip2");
+  else if (b.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) open = tool("xz");
+  else open = plain("none");
+  // The first tar header, decompressed: "ustar" at 257.
+  const o = open();
+  let head = Buffer.alloc(0);
+  try {
+    for await (const chunk of decompress(o.stream, o.compression, file)) {
+      head = Buffer.concat([head, chunk]);
+      if (head.length >= 263) break;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    o.stop();
+  }
+  return head.length >= 262 && head.subarray(257, 262).toString("latin1") === "ustar" ? open : undefined;
 }
 
 /**

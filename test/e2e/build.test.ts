@@ -309,11 +309,31 @@ describe("build: Dockerfile features", () => {
     expect(T(["run", "--rm", "reincluded", "cat", "/c/logs/keep.txt"]).stdout).toBe("k2");
   });
 
+  test("ADD extracts tars compressed with xz, bzip2 and zstd; a gzip that holds no tar is copied as it is", () => {
+    const ctx = context({ "d/f": "in" });
+    for (const [flag, name] of [["-J", "a.tar.xz"], ["-j", "a.tar.bz2"], ["--zstd", "a.tar.zst"]]) expect(Bun.spawnSync(["tar", "-C", ctx, flag!, "-cf", path.join(ctx, name!), "d"]).exitCode).toBe(0);
+    fs.writeFileSync(path.join(ctx, "t.gz"), Bun.gzipSync(new TextEncoder().encode("text\n")));
+    fs.writeFileSync(path.join(ctx, "Dockerfile"), "FROM busybox\nADD a.tar.xz /xz/\nADD a.tar.bz2 /bz/\nADD a.tar.zst /zs/\nADD t.gz /g/\n");
+    const b = T(["build", "-q", "-t", "archives", ctx]);
+    expect(b.stderr).toBe("");
+    expect(T(["run", "--rm", "archives", "sh", "-c", "cat /xz/d/f /bz/d/f /zs/d/f; ls /g"]).stdout).toBe("ininint.gz\n");
+  });
+
+  test("FROM --platform and BuildKit's platform ARGs: $BUILDPLATFORM is the host's; a platform the image lacks fails", () => {
+    const ctx = context({ Dockerfile: "ARG TARGETOS\nFROM --platform=$BUILDPLATFORM busybox\nARG TARGETARCH\nARG TARGETOS\nRUN echo $TARGETOS/$TARGETARCH > /p\n" });
+    expect(T(["build", "-q", "-t", "plat", ctx]).code).toBe(0);
+    expect(T(["run", "--rm", "plat", "cat", "/p"]).stdout).toBe("linux/amd64\n");
+    const arm = context({ Dockerfile: "FROM --platform=linux/arm64 busybox\nRUN true\n" });
+    const r = T(["build", "-q", arm]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("not the requested linux/arm64");
+  });
+
   test("an error in a step names the file and line: a bad expansion, a missing source, an unknown user; HEALTHCHECK with a non-JSON command is the shell form", () => {
     const cases: [string, string][] = [
       ["FROM busybox\nENV A=${X:?needed}\n", 'line 2: cannot expand "${X:?needed}": X: needed'],
       ["FROM busybox\n\nCOPY nothere /x\n", "Dockerfile:3) COPY: Cannot copy \"nothere\": not found in the build context"],
-      ["FROM busybox\nUSER nosuch\nRUN true\n", "(Dockerfile:3) RUN: "],
+      ["FROM busybox\nUSER nosuch\nRUN true\n", "Dockerfile:3) RUN: "],
       ["FROM busybox\nEXPOSE abc\n", "line 2: cannot parse EXPOSE"],
     ];
     for (const [text, want] of cases) {
