@@ -29,6 +29,10 @@ const TOOLS = ["curl", "wrk", "ip", "busybox", "ss"];
 const BIG_MB = 100;
 const WRK_ROUNDS = Math.min(RUNS, 5);
 const TRANSFERS = 5;
+// busybox httpd listens with a backlog of 9 (`ss -ltn`: Send-Q 9). More wrk connections than that
+// overflow its accept queue: the SYNs dropped wait a 1 s retransmit, a few dozen per run at random,
+// and req/s measures those stalls instead of the path (ratios from 0.6 to 2.2 between rounds).
+const WRK_CONNECTIONS = 8;
 const ID = "b".repeat(64);
 const PODMAN_NAME = `tinydock-bench-net-${process.pid}`;
 const TINYDOCK_NAME = `tinydock-bench-net-${process.pid}`;
@@ -161,7 +165,7 @@ async function main(children: Children, onCleanup: (fn: (children: Children) => 
   }
   for (let round = 0; round < WRK_ROUNDS; round++) {
     for (const t of rotated(round)) {
-      const r = await s.exec(t.ns, ["wrk", "-t", "2", "-c", "16", "-d", `${SECONDS}s`, `${t.url}/small.html`], { timeoutMs: (SECONDS + 30) * 1000 });
+      const r = await s.exec(t.ns, ["wrk", "-t", "2", "-c", String(WRK_CONNECTIONS), "-d", `${SECONDS}s`, `${t.url}/small.html`], { timeoutMs: (SECONDS + 30) * 1000 });
       const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
       if (r.code !== 0 || !m) throw new Error(`${t.name}: wrk exit ${r.code}: ${(r.stderr || r.stdout).trim()}`);
       const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(r.stdout);
