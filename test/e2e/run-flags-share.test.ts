@@ -110,6 +110,34 @@ describe("--link", () => {
     expect(r.stdout).toBe(`${ip}\tdb ${inspect("lku", "{{.Config.Hostname}}")} lku\n0\n`);
   });
 
+  test("create takes a target that is not running; start resolves its address then, and anew at every start", async () => {
+    ok(["create", "--name", "lklate", "--expose", "7000", "busybox", "sleep", "300"]);
+    ok(["create", "--name", "lkparent", "--link", "lklate:db", "busybox", "sh", "-c", "grep -w db /etc/hosts; echo $DB_PORT; sleep 300"]);
+    expect(inspect("lkparent", "{{json .HostConfig.Links}}")).toBe('["/lklate:/lkparent/db"]');
+    // Docker checks at start: the target must be running then.
+    const early = e.T(["start", "lkparent"]);
+    expect({ code: early.code, err: early.stderr }).toEqual({ code: 1, err: "Error response from daemon: Cannot link to a non running container: /lklate AS /lkparent/db\nError: failed to start containers: lkparent\n" });
+    ok(["start", "lklate"]);
+    ok(["start", "lkparent"]);
+    const lines = (ip: string) => `${ip}\tdb ${inspect("lklate", "{{.Config.Hostname}}")} lklate\ntcp://${ip}:7000\n`;
+    const ip1 = inspect("lklate", "{{.NetworkSettings.IPAddress}}");
+    await until("the parent's first log", () => ok(["logs", "lkparent"]) === lines(ip1));
+    // The target back with another address (a filler holds its old one): the next start takes it.
+    const parentIp = inspect("lkparent", "{{.NetworkSettings.IPAddress}}");
+    ok(["stop", "-t", "0", "lkparent", "lklate"]);
+    // Their supervisors give the addresses back after the end.
+    const leased = (ip: string) => fs.existsSync(path.join(e.env.root, "networks", "bridge", "leases", ip));
+    await until("the old addresses free", () => !leased(ip1) && !leased(parentIp));
+    e.runDetached(["--name", "lkfiller", "busybox", "sleep", "300"]);
+    ok(["start", "lklate"]);
+    const ip2 = inspect("lklate", "{{.NetworkSettings.IPAddress}}");
+    expect(ip2).not.toBe(ip1);
+    ok(["start", "lkparent"]);
+    await until("the parent's second log", () => ok(["logs", "lkparent"]).endsWith(lines(ip2)));
+    expect(ok(["exec", "lkparent", "sh", "-c", "env | grep -c ^DB_PORT="])).toBe("1\n");
+    ok(["rm", "-f", "lkparent", "lklate", "lkfiller"]);
+  });
+
   test("a missing or stopped container, and host networking: Docker's errors, exit 125, nothing made", () => {
     ok(["create", "--name", "lkstopped", "busybox"]);
     const before = count();

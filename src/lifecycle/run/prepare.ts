@@ -72,7 +72,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
   try {
     // Other roots on this host must see the cgroup as someone's before the directory exists.
     const pending = claimId(ctx, id, undo);
-    const shared = req.volumesFrom || req.links ? await sharedFromOthers(ctx, req, name) : undefined;
+    const shared = req.volumesFrom || req.links ? await sharedFromOthers(ctx, req, name, mode !== "create") : undefined;
     const devices = hostDevices(req.resources.devices);
     const cgroup = makeCgroup(cgroups, id, req, devices.map((d) => d.rule), io, undo);
     t.mark("cgroup");
@@ -314,10 +314,10 @@ async function saveNewRecord(ctx: Ctx, state: ContainerRecord, req: RunRequest, 
   }
 }
 
-/** --volumes-from's and --link's containers (a link's must be running: its live state read). */
-async function sharedFromOthers(ctx: Ctx, req: RunRequest, name: string) {
+/** --volumes-from's and --link's containers; a link's address when the container starts now (its live state read: it must be running). */
+async function sharedFromOthers(ctx: Ctx, req: RunRequest, name: string, startsNow: boolean) {
   const [{ resolveShared }, { readLive }] = await Promise.all([import("./links.ts"), import("../live.ts")]);
-  return resolveShared(ctx, req, name, (rec) => readLive(ctx, rec).state.Running);
+  return resolveShared(ctx, req, name, startsNow ? (rec) => readLive(ctx, rec).state.Running : undefined);
 }
 
 /** -v/--mount/--tmpfs, --volumes-from and the image's VOLUMEs: sources made or seeded, and Docker's Mounts in the record. */
