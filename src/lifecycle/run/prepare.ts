@@ -294,6 +294,7 @@ async function networkOptionsOf(req: RunRequest, config: ContainerConfig, io: Ru
     dnsOptions: n.dnsOptions,
     extraHosts: n.extraHosts,
     ...(n.macAddress !== undefined ? { macAddress: n.macAddress } : {}),
+    ...(n.linkLocalIps?.length ? { linkLocalIps: n.linkLocalIps } : {}),
     ports: published.bindings,
   };
 }
