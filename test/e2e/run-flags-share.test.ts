@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import { afterAll } from "bun:test";
+import { BINARY, cliEnv } from "../helpers/cli.ts";
 import { until, useE2e } from "../helpers/e2e.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
 
@@ -164,7 +165,7 @@ describe("--cgroup-parent", () => {
   const top = `tdtest-cgp-${crypto.randomBytes(3).toString("hex")}`;
   afterAll(() => {
     for (const h of fs.existsSync(V1) ? fs.readdirSync(V1) : []) {
-      for (const d of [path.join(V1, h, top, "sub"), path.join(V1, h, top)]) {
+      for (const d of [path.join(V1, h, top, "sub"), path.join(V1, h, top, "crash"), path.join(V1, h, top)]) {
         try {
           fs.rmdirSync(d);
         } catch {}
@@ -195,6 +196,32 @@ describe("--cgroup-parent", () => {
     for (const h of ["memory", "pids", "cpu", "freezer", "devices"]) expect(fs.existsSync(dir(h))).toBe(false);
     expect(fs.existsSync(path.join(V1, "memory", top, "sub"))).toBe(true); // the parent stays, as Docker's
     expect(findLeaks().filter((l) => l.startsWith("cgroup:") && l.includes(id))).toEqual([]);
+  });
+
+  test("a create killed while its image downloads leaves <parent>/tinydock-<id>: system prune finds it by the pending record", async () => {
+    if (!onV1) throw new Error("this host has no cgroup v1 memory hierarchy (only on cgroup v1 hosts)");
+    // A registry that takes the connection and never answers: the create waits in the pull, its cgroup made.
+    const port = 20000 + crypto.randomInt(20000);
+    const script = `import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",${port}))\ns.listen(8)\nprint("ready",flush=True)\ntime.sleep(120)`;
+    const hang = Bun.spawn(e.inNs(["python3", "-c", script]), { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+    try {
+      await new Response(hang.stdout).body!.getReader().read();
+      const p = Bun.spawn(e.inNs([BINARY, "create", "--cgroup-parent", `/${top}/crash`, `127.0.0.1:${port}/hang:latest`]), { env: cliEnv(e.env), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      const made = () => {
+        const d = path.join(V1, "memory", top, "crash");
+        return fs.existsSync(d) ? fs.readdirSync(d).filter((n) => n.startsWith("tinydock-")) : [];
+      };
+      await until("the cgroup made", () => made().length > 0);
+      p.kill("SIGKILL");
+      await p.exited;
+      const [leaf] = made();
+      expect(made()).toEqual([leaf!]);
+      expect(e.T(["system", "prune", "-f"]).code).toBe(0);
+      for (const h of ["memory", "pids", "cpu", "freezer", "devices"]) expect([h, fs.existsSync(path.join(V1, h, top, "crash", leaf!))]).toEqual([h, false]);
+    } finally {
+      hang.kill();
+      await hang.exited;
+    }
   });
 
   test("a foreground run under a parent; a bad parent: one line, exit 125", () => {
