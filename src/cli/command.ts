@@ -15,6 +15,8 @@ export interface CommandSpec {
   command: string | string[];
   describe: string;
   builder?: (y: Argv) => Argv;
+  /** How many arguments it takes, where its command string says otherwise (exec's command is cut off before yargs reads the line). */
+  args?: { min: number; max: number };
   /** Its failures are the engine's, not the command's: Docker's 125 for run and create (see exit.ts). */
   engine?: boolean;
   /** Returns the exit code (0 when omitted). */

@@ -3,11 +3,11 @@
 import { describeError, NotATerminalError, oneLine } from "../errors.ts";
 import { ExecError } from "../runtime/launch.ts";
 import type { Io } from "./command.ts";
-import { UsageError } from "./usage.ts";
+import { ArgumentsError, UsageError } from "./usage.ts";
 
-/** A command failed (`pull`, `rm`, `exec` on a missing container, …). */
+/** A command failed (`pull`, `rm`, `exec` on a missing container, …), or got the wrong number of arguments. */
 export const EXIT_FAILURE = 1;
-/** The command line is wrong, or the engine failed to create or run a container. */
+/** A flag is wrong, or the engine failed to create or run a container. */
 export const EXIT_ENGINE = 125;
 
 /** Where the failure happened: the command path for the help pointer, and whether its errors are the engine's. */
@@ -20,6 +20,7 @@ export interface FailureSite {
 
 /** The exit code of `err` thrown at `site`. */
 export function exitCodeOf(err: unknown, site: Pick<FailureSite, "engine">): number {
+  if (err instanceof ArgumentsError) return EXIT_FAILURE;
   if (err instanceof UsageError) return EXIT_ENGINE;
   // The container's command could not be executed: 126, or 127 when it was not found.
   if (err instanceof ExecError) return err.exitCode;

@@ -95,6 +95,7 @@ export function arityMessage(path: string, arity: { min: number; max: number }):
   const n = (k: number) => `${k} argument${k === 1 ? "" : "s"}`;
   const cmd = `"tinydock ${path}"`;
   if (arity.max === 0) return `${cmd} accepts no arguments.`;
+  if (arity.min === 0) return `${cmd} requires at most ${n(arity.max)}.`;
   if (arity.max === Infinity) return `${cmd} requires at least ${n(arity.min)}.`;
   if (arity.min === arity.max) return `${cmd} requires exactly ${n(arity.min)}.`;
   return `${cmd} requires at least ${arity.min} and at most ${n(arity.max)}.`;

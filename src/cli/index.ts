@@ -117,13 +117,13 @@ const nameOf = (spec: CommandSpec): string => (Array.isArray(spec.command) ? spe
  * (--help, --version). A wrong command line throws UsageError with Docker's words for it.
  */
 export async function parseWithYargs(args: string[]): Promise<ParsedCommand | undefined> {
-  const [{ default: yargs }, flags, { UsageError }] = await Promise.all([import("yargs"), import("./flags.ts"), import("./usage.ts")]);
+  const [{ default: yargs }, flags, { UsageError, ArgumentsError }] = await Promise.all([import("yargs"), import("./flags.ts"), import("./usage.ts")]);
   const verbAt = args.findIndex((a) => !a.startsWith("-"));
   const verb = verbAt < 0 ? undefined : args[verbAt]!;
   const globalError = flags.flagError(verbAt < 0 ? args : args.slice(0, verbAt), flags.GLOBAL_FLAGS);
   if (globalError) throw new UsageError(globalError, "");
   if (verb !== undefined && !Object.hasOwn(VERBS, verb) && !Object.hasOwn(GROUPS, verb)) {
-    throw new UsageError(`'${verb}' is not a tinydock command.`, "");
+    throw new ArgumentsError(`'${verb}' is not a tinydock command.`, "");
   }
   // Only the chosen verb's module loads; all of them only for the top-level help.
   const verbs = await Promise.all(
@@ -194,10 +194,10 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
       }
       const text = msg ?? "";
       if (at.spec && /^(Not enough|Too many) non-option arguments|^Unknown arguments?:/.test(text)) {
-        throw new UsageError(flags.arityMessage(at.path, flags.arityOf(at.spec.command)), at.path);
+        throw new ArgumentsError(flags.arityMessage(at.path, at.spec.args ?? flags.arityOf(at.spec.command)), at.path);
       }
       const unknown = /^Unknown arguments?: ([^,]*)/.exec(text);
-      if (unknown) throw new UsageError(`'${unknown[1]}' is not a tinydock${at.path ? ` ${at.path}` : ""} command.`, at.path);
+      if (unknown) throw new ArgumentsError(`'${unknown[1]}' is not a tinydock${at.path ? ` ${at.path}` : ""} command.`, at.path);
       throw new UsageError(text || "missing command", at.path);
     });
 
@@ -253,8 +253,10 @@ async function fastParse(verb: string | undefined, args: string[], tail: import(
 export async function runCli(args0: string[], io: Io = defaultIo()): Promise<number> {
   // `container run|create|exec …` is the verb itself: its command is split off the same way.
   const groupAt = args0.findIndex((a) => !a.startsWith("-"));
-  const args =
-    groupAt >= 0 && args0[groupAt] === "container" && Object.hasOwn(COMMAND_TAILS, args0[groupAt + 1] ?? "") ? [...args0.slice(0, groupAt), ...args0.slice(groupAt + 1)] : args0;
+  const grouped = groupAt >= 0 && args0[groupAt] === "container" && Object.hasOwn(COMMAND_TAILS, args0[groupAt + 1] ?? "");
+  let args = grouped ? [...args0.slice(0, groupAt), ...args0.slice(groupAt + 1)] : args0;
+  // `docker` and `docker network` alone print their help, exit 0.
+  if (args.length === 0 || (args.length === 1 && Object.hasOwn(GROUPS, args[0]!))) args = [...args, "--help"];
   // yargs' answer to a lone --version, without yargs.
   if (args.length === 1 && args[0] === "--version") {
     io.out(`tinydock version ${VERSION}\n`);
@@ -266,7 +268,9 @@ export async function runCli(args0: string[], io: Io = defaultIo()): Promise<num
     const verb = args.find((a) => !a.startsWith("-"));
     const tail =
       verb !== undefined && Object.hasOwn(COMMAND_TAILS, verb) ? (await import("./split.ts")).splitRunArgs(args, verb, await COMMAND_TAILS[verb]!()) : null;
-    chosen = (await fastParse(verb, args, tail)) ?? (await parseWithYargs(tail ? tail.head : args));
+    // yargs reads `container exec …` as itself, so that its errors name `container exec`.
+    const head = tail ? tail.head : args;
+    chosen = (await fastParse(verb, args, tail)) ?? (await parseWithYargs(grouped ? [...head.slice(0, groupAt), "container", ...head.slice(groupAt)] : head));
     if (!chosen) return 0;
     if (tail) chosen.argv.command = tail.rest;
     const { createContext } = await import("../context.ts");

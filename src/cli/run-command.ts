@@ -138,6 +138,11 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
       extraHosts: list(argv["add-host"]),
     };
     if (argv.ip !== undefined) network.ip = String(argv.ip);
+    const linkLocalIps = list(argv["link-local-ip"]);
+    if (linkLocalIps.length) {
+      const { parseLinkLocalIp } = await import("../network/portspec.ts");
+      network.linkLocalIps = linkLocalIps.map((ip) => parseLinkLocalIp(ip).address);
+    }
     const mac = str(argv["mac-address"]);
     if (mac !== undefined) network.macAddress = flags!.parseMacAddress(mac);
     const ports: RunRequest["ports"] = { publish: list(argv.publish), publishAll: argv["publish-all"] === true };

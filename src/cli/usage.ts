@@ -1,4 +1,6 @@
-// A command-line usage error: Docker answers these with exit code 125 and a pointer to the help.
+// Command-line errors, each with the help pointer. Docker's CLI gives pflag's flag errors (an
+// unknown flag, a missing or bad value) exit code 125 (a StatusError), and cobra's checks of the
+// arguments (their number, an unknown command) exit code 1 (a plain error).
 import { InvalidArgumentError } from "../errors.ts";
 
 export class UsageError extends InvalidArgumentError {
@@ -9,3 +11,6 @@ export class UsageError extends InvalidArgumentError {
     this.command = command;
   }
 }
+
+/** The wrong number of arguments, or a command that does not exist: exit code 1, as Docker's. */
+export class ArgumentsError extends UsageError {}

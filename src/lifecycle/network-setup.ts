@@ -26,6 +26,7 @@ export async function attachContainerNetwork(ctx: Ctx, rec: Pick<ContainerRecord
     dnsOptions: o.dnsOptions,
     extraHosts: o.extraHosts,
     ...(o.links?.length ? { links: o.links } : {}),
+    ...(o.linkLocalIps?.length ? { linkLocalIps: o.linkLocalIps } : {}),
   };
   // none and host make nothing in the kernel: no undo, and no netlink/IPAM code to load.
   if (local.isLocalMode(o.mode)) return local.attachLocal(ctx, request);

@@ -9,7 +9,7 @@ import type { Ctx } from "../context.ts";
 import { mountsUnder } from "../rootfs/mount.ts";
 import { childCgroups, pidsBelow } from "../runtime/cgroups/cgroupfs.ts";
 import { tryLock } from "../store/lock.ts";
-import { foreignIds } from "../store/owners.ts";
+import { foreignIds, stalePendingCgroups } from "../store/owners.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
 import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, isInfraContainer, readContainer } from "../store/containers.ts";
@@ -132,6 +132,12 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
   // claims may still be a running container of a root that predates the claims: its processes are
   // killed only when this root left a trace of it (a removed directory, an interrupted rm or
   // create); otherwise only an empty cgroup goes.
+  // Under a --cgroup-parent: named by the pending record of a run killed before its record existed.
+  for (const p of stalePendingCgroups(ctx)) {
+    if (keep.has(p.id) || readContainer(ctx.root, p.id)) continue;
+    report.cgroups.push(...destroyContainerCgroups(ctx, p.id, p.dirs));
+    p.done();
+  }
   const foreign = foreignIds(ctx);
   const traces = new Set(report.removedDirs.map((n) => /[a-f0-9]{64}/.exec(n)?.[0]).filter((id): id is string => !!id));
   const parents = new Set(locator.dirs("x").map((d) => path.dirname(d)));

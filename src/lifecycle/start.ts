@@ -5,7 +5,7 @@ import type { Ctx } from "../context.ts";
 import { runUndo } from "../undo.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
-import { decodePlan } from "../runtime/encode.ts";
+import { decodePlan, encodePlan } from "../runtime/encode.ts";
 import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { cgroupParentOf } from "./cgroupdirs.ts";
 import { readLive } from "./live.ts";
@@ -40,6 +40,16 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
       throw new FailedPreconditionError(`Cannot start container ${rec.id}: it has no saved run plan (created by an older tinydock)`);
     }
     const plan = decodePlan(bytes);
+    // --link: the linked containers' addresses of now (one may have started since, or again with another).
+    const links = rec.hostConfig?.Links as string[] | undefined;
+    if (links?.length && rec.networkOptions) {
+      const { linksAtStart, relinkEnv } = await import("./run/links.ts");
+      const now = linksAtStart(ctx, rec, (r) => readLive(ctx, r).state.Running);
+      rec.networkOptions = { ...rec.networkOptions, links: now.hosts };
+      plan.env = relinkEnv(plan.env, (rec.config?.Env as string[] | undefined) ?? [], links, now.env);
+      // `exec` takes the environment from the saved plan: Docker's exec sees the link variables too.
+      fs.writeFileSync(planFile(dir), encodePlan({ ...plan, stdio: [-1, -1, -1], consoleSocket: -1 }), { mode: 0o600 });
+    }
     // A cleanup after the last run removed the cgroup: the same one (same paths) again.
     if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {
       // The per-device block I/O limits' nodes looked up again, as --device's are.
@@ -55,7 +65,10 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
     const undo: (() => void)[] = [];
     try {
       const owned = rec.network?.netnsPath;
-      if (rec.networkOptions && !(owned && fs.existsSync(owned))) {
+      const attached = owned !== undefined && fs.existsSync(owned);
+      // Made by create, its hosts file without the links' addresses of now: made again.
+      if (attached && links?.length) await (await import("./network-teardown.ts")).teardownNetwork(ctx, rec);
+      if (rec.networkOptions && (!attached || links?.length)) {
         rec.network = await attachContainerNetwork(ctx, rec, rec.networkOptions, undo);
         saveContainer(ctx.root, rec);
         await publishContainerPorts(ctx, rec, rec.networkOptions.ports, undo);

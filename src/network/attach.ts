@@ -11,12 +11,13 @@ import { alive, allocateShared, releaseShared } from "./addresses.ts";
 import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost } from "./dns.ts";
 import { hostsForContainer, resolvesNames, rewriteMembersHosts } from "./hosts.ts";
 import { readLeases } from "./ipam.ts";
-import { withRouteSocket } from "./link.ts";
-import { attachLocal, readHostFile, type AttachRequest, type NetworkSettingsRecord } from "./local.ts";
+import { withRouteSocket, type RouteSocket } from "./link.ts";
+import { attachLocal, readHostFile, type AttachRequest, type EndpointRecord, type NetworkSettingsRecord } from "./local.ts";
 import { parseNetworkMode } from "./mode.ts";
 import { macForIp } from "./netlink.ts";
 import { createNetns, isMountedNetns, netnsPath, removeNetns } from "./netns.ts";
 import { findNetwork, lockNetwork, lockNetworkSync, networkNames, networkPaths, readNetworkRecord } from "./networks.ts";
+import { parseLinkLocalIp } from "./portspec.ts";
 import { parseCidr } from "./subnet.ts";
 import { createEndpointLink, endpointRecord, hostVethName } from "./veth.ts";
 
@@ -56,6 +57,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
 
   if (mode.kind === "container") {
     if (userAliases) throw new InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");
+    if (req.linkLocalIps?.length) throw new InvalidArgumentError(`Cannot use --link-local-ip with --network ${req.mode}: the container has no interface of its own`);
     if ((req.extraHosts ?? []).length || dnsOpts.servers.length || dnsOpts.search.length || dnsOpts.options.length) {
       throw new InvalidArgumentError("conflicting options: custom DNS and --add-host cannot be used with --network container:");
     }
@@ -118,6 +120,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
       s.setUp(1, "lo");
       const eth0 = s.index("eth0");
       s.addAddress(eth0, "eth0", ip, subnet.prefixLen);
+      addLinkLocalIps(s, eth0, "eth0", req.linkLocalIps);
       s.setUp(eth0, "eth0");
       s.addDefaultRoute(net.gateway!);
     });
@@ -132,7 +135,7 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
       netns: "join",
       joinNamespaces: [{ ns: "net", path: nsFile }],
       netnsPath: nsFile,
-      endpoint: endpointRecord(net, { ip, prefixLen: subnet.prefixLen, mac, veth, aliases }),
+      endpoint: { ...endpointRecord(net, { ip, prefixLen: subnet.prefixLen, mac, veth, aliases }), ...ipamConfigOf(req.ip, req.linkLocalIps) },
       ...(extraHosts.length ? { extraHosts } : {}),
     };
   } catch (err) {
@@ -141,6 +144,20 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
   } finally {
     lock.release();
   }
+}
+
+/** --link-local-ip's addresses on an interface, with libnetwork's link-local prefixes. */
+export function addLinkLocalIps(s: RouteSocket, index: number, iface: string, ips: readonly string[] | undefined): void {
+  for (const text of ips ?? []) {
+    const { address, prefixLen } = parseLinkLocalIp(text);
+    s.addAddress(index, iface, address, prefixLen);
+  }
+}
+
+/** Docker's IPAMConfig of an endpoint: what --ip and --link-local-ip asked for. */
+export function ipamConfigOf(ip: string | undefined, linkLocalIps: readonly string[] | undefined): Pick<EndpointRecord, "ipamConfig"> {
+  if (ip === undefined && !linkLocalIps?.length) return {};
+  return { ipamConfig: { ...(ip !== undefined ? { IPv4Address: ip } : {}), ...(linkLocalIps?.length ? { LinkLocalIPs: [...linkLocalIps] } : {}) } };
 }
 
 /**

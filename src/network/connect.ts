@@ -6,6 +6,7 @@ import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { containerPaths, findContainer, saveContainer } from "../store/containers.ts";
 import { alive, allocateShared, releaseShared } from "./addresses.ts";
+import { addLinkLocalIps, ipamConfigOf } from "./attach.ts";
 import { hostsForContainer, rewriteInPlace, rewriteMembersHosts } from "./hosts.ts";
 import type { EndpointRecord } from "./local.ts";
 import { readLeases } from "./ipam.ts";
@@ -22,7 +23,7 @@ export function extraVethName(id: string, networkId: string): string {
   return `tx${new Bun.CryptoHasher("sha256").update(`${id}/${networkId}`).digest("hex").slice(0, 11)}`;
 }
 
-export async function connectNetwork(ctx: Ctx, ref: string, network: string, opts: { aliases?: string[]; ip?: string } = {}): Promise<EndpointRecord> {
+export async function connectNetwork(ctx: Ctx, ref: string, network: string, opts: { aliases?: string[]; ip?: string; linkLocalIps?: string[] } = {}): Promise<EndpointRecord> {
   const c = findContainer(ctx.root, ref);
   const net = findNetwork(ctx, network);
   if (net.driver !== "bridge") throw new FailedPreconditionError(`container cannot be disconnected from host network or connected to host network`);
@@ -55,12 +56,13 @@ export async function connectNetwork(ctx: Ctx, ref: string, network: string, opt
     withRouteSocket(ctx.sys, nsFile, (s) => {
       const index = s.index(iface);
       s.addAddress(index, iface, ip, subnet.prefixLen);
+      addLinkLocalIps(s, index, iface, opts.linkLocalIps);
       s.setUp(index, iface);
     });
     const text = hostsForContainer(ctx, c.id);
     if (text !== null) rewriteInPlace(containerPaths(ctx.root, c.id).hosts, text);
     rewriteMembersHosts(ctx, net, readLeases(np.leases), c.id);
-    const ep = endpointRecord(net, { ip, prefixLen: subnet.prefixLen, mac, veth, aliases: opts.aliases ?? [] });
+    const ep = { ...endpointRecord(net, { ip, prefixLen: subnet.prefixLen, mac, veth, aliases: opts.aliases ?? [] }), ...ipamConfigOf(opts.ip, opts.linkLocalIps) };
     if (c.network) {
       c.network.extraEndpoints = [...(c.network.extraEndpoints ?? []), ep];
       saveContainer(ctx.root, c);

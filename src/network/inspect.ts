@@ -54,6 +54,7 @@ interface EndpointLike {
   macAddress: string;
   bridge: string;
   aliases: string[];
+  ipamConfig?: Record<string, unknown>;
 }
 
 interface SettingsLike {
@@ -78,7 +79,7 @@ export function networkSettingsView(rec: SettingsLike | undefined): Record<strin
   const networks: Record<string, unknown> = {};
   for (const e of eps) {
     networks[e.networkName] = {
-      IPAMConfig: null,
+      IPAMConfig: e.ipamConfig ?? null,
       Links: null,
       Aliases: e.aliases.length ? e.aliases : null,
       MacAddress: e.macAddress,

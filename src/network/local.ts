@@ -29,6 +29,8 @@ export interface AttachRequest {
   extraHosts?: string[];
   /** --link's hosts lines (after --add-host's, as Docker writes them). */
   links?: ExtraHost[];
+  /** --link-local-ip. */
+  linkLocalIps?: string[];
 }
 
 export function readHostFile(file: string): string {
@@ -50,6 +52,7 @@ export function attachLocal(ctx: Ctx, req: AttachRequest): NetworkSettingsRecord
   const mode = parseNetworkMode(req.mode);
   if (mode.kind !== "none" && mode.kind !== "host") throw new InvalidArgumentError(`Cannot attach network "${req.mode}" without a bridge`);
   if ((req.aliases ?? []).length) throw new InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");
+  if (req.linkLocalIps?.length) throw new InvalidArgumentError(`Cannot use --link-local-ip with --network ${mode.kind}: the container has no interface of its own`);
   const paths = containerPaths(ctx.root, req.id);
   const dnsOpts = { servers: req.dns ?? [], search: req.dnsSearch ?? [], options: req.dnsOptions ?? [] };
   const hostResolv = readHostFile("/etc/resolv.conf");

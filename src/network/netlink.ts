@@ -34,6 +34,7 @@ const IFA_LOCAL = 2;
 const RTA_GATEWAY = 5;
 const AF_UNSPEC = 0;
 const AF_INET = 2;
+const AF_INET6 = 10;
 const IFF_UP = 0x1;
 const RT_TABLE_MAIN = 254;
 const RTPROT_BOOT = 3;
@@ -179,10 +180,11 @@ export function getLinkMessage(seq: number, name: string | null): Uint8Array {
 /** `ip addr add ADDRESS/PREFIX dev INDEX`. */
 export function newAddrMessage(seq: number, a: { index: number; address: string; prefixLen: number }): Uint8Array {
   const head = new Uint8Array(8);
-  head[0] = AF_INET;
+  const v6 = a.address.includes(":");
+  head[0] = v6 ? AF_INET6 : AF_INET;
   head[1] = a.prefixLen;
   new DataView(head.buffer).setUint32(4, a.index, true);
-  const ip = ipv4Bytes(a.address);
+  const ip = v6 ? ipv6Bytes(a.address) : ipv4Bytes(a.address);
   return message(RTM_NEWADDR, CREATE, seq, concat([head, attrs([[IFA_LOCAL, ip], [IFA_ADDRESS, ip]])]));
 }
 
@@ -203,6 +205,24 @@ export function ipv4Bytes(ip: string): Uint8Array {
     throw new SyscallError(`encode address "${ip}"`, 22, "EINVAL");
   }
   return Uint8Array.from(parts);
+}
+
+/** "fe80::1" → its 16 bytes (no zone, no embedded IPv4). */
+export function ipv6Bytes(ip: string): Uint8Array {
+  const halves = ip.split("::");
+  const groups = (s: string) => (s === "" ? [] : s.split(":"));
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const bad = halves.length > 2 || (halves.length === 2 ? head.length + tail.length > 7 : head.length !== 8);
+  const words = bad ? [] : [...head, ...Array<string>(halves.length === 2 ? 8 - head.length - tail.length : 0).fill("0"), ...tail];
+  if (bad || words.some((w) => !/^[0-9a-fA-F]{1,4}$/.test(w))) throw new SyscallError(`encode address "${ip}"`, 22, "EINVAL");
+  const out = new Uint8Array(16);
+  words.forEach((w, i) => {
+    const n = parseInt(w, 16);
+    out[2 * i] = n >> 8;
+    out[2 * i + 1] = n & 0xff;
+  });
+  return out;
 }
 
 export interface NetlinkMessage {

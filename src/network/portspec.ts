@@ -74,6 +74,16 @@ export function isIPv6(text: string): boolean {
   return left.length + right.length <= groupsWanted;
 }
 
+/**
+ * --link-local-ip ADDR (run, create, network connect): an IPv4 or IPv6 address, added to the
+ * container's interface with libnetwork's link-local prefix (/16, /64). Docker's CLI words otherwise.
+ */
+export function parseLinkLocalIp(text: string): { address: string; prefixLen: number } {
+  if (isIPv4(text)) return { address: text, prefixLen: 16 };
+  if (isIPv6(text) && !text.includes(".")) return { address: text.toLowerCase(), prefixLen: 64 };
+  throw new InvalidArgumentError(`invalid link-local IP "${text}": ParseAddr("${text}"): unable to parse IP`);
+}
+
 /** Splits "ip:host:container" where ip may be "[v6]"; the text after the last '/' is the protocol. */
 function splitSpec(spec: string): { ip: string; host: string; container: string; protocol: string } {
   let rest = spec;

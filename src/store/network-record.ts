@@ -33,6 +33,8 @@ export interface EndpointRecord {
   /** The host end of the veth pair, td<first 11 hex of the container id>. */
   hostVeth: string;
   aliases: string[];
+  /** What was asked for (--ip, --link-local-ip): Docker's IPAMConfig; absent when nothing was. */
+  ipamConfig?: { IPv4Address?: string; LinkLocalIPs?: string[] };
 }
 
 /** What state.json keeps under `network`, and what the run plan needs. */
@@ -66,6 +68,8 @@ export interface NetworkRequest {
   extraHosts: string[];
   /** --mac-address for eth0. */
   macAddress?: string;
+  /** --link-local-ip: more addresses on eth0 (/16 or /64). */
+  linkLocalIps?: string[];
 }
 
 /**

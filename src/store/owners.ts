@@ -3,9 +3,11 @@
 // one host: reconcile and prune of one root must leave another root's live containers alone.
 // Under the exec root (context.ts, /run/tinydock by default):
 //   roots/<sha256(root)[:32]>   the root's path: written once, before its first container
-//   pending/<id>                {root, pid} of a run that made the cgroup before the container's
-//                               directory exists (image pull in between); gone once it does, or
-//                               stale when that pid is gone
+//   pending/<id>                {root, pid, cgroup?} of a run that made the cgroup before the
+//                               container's record exists (image pull in between); gone once it
+//                               does, or stale when that pid is gone. `cgroup`: the directories of
+//                               a cgroup under a --cgroup-parent, which no scan of tinydock/ finds:
+//                               a stale record with them is kept for its root's reconcile
 // An id is another root's when that root has containers/<id> (or is creating it), or a live run
 // there has it pending. A root whose directory is gone leaves its entry stale: removed on sight.
 import fs from "node:fs";
@@ -65,11 +67,17 @@ function pidAlive(pid: number): boolean {
   return Number.isInteger(pid) && pid > 0 && fs.existsSync(`/proc/${pid}`);
 }
 
-/** Marks `id` as being created by this process of this root; release() once its directory exists. */
-export function markPending(ctx: Pick<Ctx, "execRoot" | "root">, id: string): { release(): void } {
+interface PendingRecord {
+  root?: string;
+  pid?: number;
+  cgroup?: string[];
+}
+
+/** Marks `id` as being created by this process of this root (its cgroup at `cgroup` when that is not tinydock/<id>); release() once its record exists. */
+export function markPending(ctx: Pick<Ctx, "execRoot" | "root">, id: string, cgroup?: string[]): { release(): void } {
   fs.mkdirSync(pendingDir(ctx), { recursive: true, mode: 0o700 });
   const file = path.join(pendingDir(ctx), id);
-  fs.writeFileSync(file, JSON.stringify({ root: ctx.root, pid: process.pid }), { mode: 0o600 });
+  fs.writeFileSync(file, JSON.stringify({ root: ctx.root, pid: process.pid, ...(cgroup?.length ? { cgroup } : {}) }), { mode: 0o600 });
   let held = true;
   return {
     release() {
@@ -80,28 +88,48 @@ export function markPending(ctx: Pick<Ctx, "execRoot" | "root">, id: string): { 
   };
 }
 
-/** Ids that live runs (of any root) have pending; stale records are removed. */
+/**
+ * Ids that live runs (of any root) have pending; stale records are removed, but those naming a
+ * cgroup of a root that still exists stay for that root (stalePendingCgroups).
+ */
 export function pendingIds(ctx: Pick<Ctx, "execRoot">): Set<string> {
   const out = new Set<string>();
+  for (const { id, file, rec } of pendingRecords(ctx)) {
+    if (rec && pidAlive(rec.pid ?? 0)) out.add(id);
+    else if (!rec?.cgroup?.length || !rec.root || !fs.existsSync(rec.root)) fs.rmSync(file, { force: true });
+  }
+  return out;
+}
+
+/**
+ * The cgroups that runs of this root killed before their record existed left under a
+ * --cgroup-parent, by id; done() drops the record once the cgroup is gone.
+ */
+export function stalePendingCgroups(ctx: Pick<Ctx, "execRoot" | "root">): { id: string; dirs: string[]; done(): void }[] {
+  const out: { id: string; dirs: string[]; done(): void }[] = [];
+  for (const { id, file, rec } of pendingRecords(ctx)) {
+    if (!rec?.cgroup?.length || rec.root !== ctx.root || pidAlive(rec.pid ?? 0)) continue;
+    out.push({ id, dirs: rec.cgroup, done: () => fs.rmSync(file, { force: true }) });
+  }
+  return out;
+}
+
+function pendingRecords(ctx: Pick<Ctx, "execRoot">): { id: string; file: string; rec: PendingRecord | null }[] {
   let names: string[] = [];
   try {
     names = fs.readdirSync(pendingDir(ctx));
   } catch {
-    return out;
+    return [];
   }
+  const out: { id: string; file: string; rec: PendingRecord | null }[] = [];
   for (const n of names) {
     if (!/^[a-f0-9]{64}$/.test(n)) continue;
     const file = path.join(pendingDir(ctx), n);
     try {
-      const rec = JSON.parse(fs.readFileSync(file, "utf8")) as { root?: string; pid?: number };
-      if (pidAlive(rec.pid ?? 0)) {
-        out.add(n);
-        continue;
-      }
+      out.push({ id: n, file, rec: JSON.parse(fs.readFileSync(file, "utf8")) as PendingRecord });
     } catch (err) {
-      if (errnoCode(err) === "ENOENT") continue;
+      if (errnoCode(err) !== "ENOENT") out.push({ id: n, file, rec: null });
     }
-    fs.rmSync(file, { force: true });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // The command line as Docker reads it, with real containers: names that look like numbers (`1e3`,
 // `0123`, `0x1f`) are names — a container made with one is found, stopped and removed by it; a
 // repeated --name keeps the last; a relative -w is refused before anything is made; a wrong line
-// is one Error line with the help pointer and 125. (A short id of numeric shape is resolved in
+// is one Error line with the help pointer and 125 for a flag, 1 for the number of arguments. (A short id of numeric shape is resolved in
 // test/unit/cli/args.test.ts on records with chosen ids: a random id has that shape too rarely.)
 // Containers use --network none, so no network namespace is needed; everything made is removed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -81,11 +81,28 @@ test.each([
   [["--bogus", "ps"], "Error: unknown flag: --bogus\nSee 'tinydock --help'.\n"],
   [["create", "--health-bogus", "true", "busybox"], "Error: unknown flag: --health-bogus\nSee 'tinydock create --help'.\n"],
   [["stop", "-t"], "Error: flag needs an argument: 't' in -t\nSee 'tinydock stop --help'.\n"],
-  [["stop"], `Error: "tinydock stop" requires at least 1 argument.\nSee 'tinydock stop --help'.\n`],
   [["ps", "-n", "x"], `Error: invalid argument "x" for "-n, --last" flag: not an integer\nSee 'tinydock ps --help'.\n`],
 ])("%p: one Error line and the help pointer, 125", (args, err) => {
   const r = T(args as string[]);
   expect({ code: r.code, out: r.stdout, err: r.stderr }).toEqual({ code: 125, out: "", err: err as string });
+});
+
+test.each([
+  [["stop"], `Error: "tinydock stop" requires at least 1 argument.\nSee 'tinydock stop --help'.\n`],
+  [["export"], `Error: "tinydock export" requires exactly 1 argument.\nSee 'tinydock export --help'.\n`],
+  [["container", "exec", "c"], `Error: "tinydock container exec" requires at least 2 arguments.\nSee 'tinydock container exec --help'.\n`],
+  [["images", "a", "b"], `Error: "tinydock images" requires at most 1 argument.\nSee 'tinydock images --help'.\n`],
+  [["bogus"], "Error: 'bogus' is not a tinydock command.\nSee 'tinydock --help'.\n"],
+])("%p: the wrong number of arguments is cobra's plain error, exit 1 as Docker's", (args, err) => {
+  const r = T(args as string[]);
+  expect({ code: r.code, out: r.stdout, err: r.stderr }).toEqual({ code: 1, out: "", err: err as string });
+});
+
+test("tinydock and tinydock network alone print their help, exit 0", () => {
+  for (const args of [[], ["network"]]) {
+    const r = T(args);
+    expect({ code: r.code, usage: r.stdout.includes("Commands:"), err: r.stderr }).toEqual({ code: 0, usage: true, err: "" });
+  }
 });
 
 test("a command that cannot be found: Error line and 127 from run and exec", () => {

@@ -46,6 +46,19 @@ test("a foreground run and a detached one: create, start, die (with its exit cod
   expect(e.T(["rm", "fg", "bg"]).code).toBe(0);
 }, 60_000);
 
+test("a template sees events.Message's Go fields (Status, ID, From, Scope, Time, TimeNano); {{json .}} stays the JSON", () => {
+  const since = now();
+  const id = e.T(["create", "--name", "gofields", "busybox"]).stdout.trim();
+  const until_ = String(Date.now() / 1000 + 1);
+  const r = e.T(["events", "--since", since, "--until", until_, "--filter", "container=gofields", "--format", "{{.Status}} {{.ID}} {{.From}} {{.Scope}} {{.Time}} {{.TimeNano}} {{json .}}"]);
+  expect(r.stderr).toBe("");
+  const [status, eid, from, scope, time, timeNano, ...json] = r.stdout.trim().split(" ");
+  const ev = JSON.parse(json.join(" ")) as Ev;
+  expect([status, eid, from, scope, Number(time), Number(timeNano)]).toEqual(["create", id, "busybox", "local", ev.time, ev.timeNano]);
+  expect(Object.keys(ev)).toEqual(["status", "id", "from", "Type", "Action", "Actor", "scope", "time", "timeNano"]);
+  expect(e.T(["rm", "gofields"]).code).toBe(0);
+});
+
 test("events follows the file until interrupted: rename, pause, unpause, kill, destroy as they happen", async () => {
   const follower = e.spawn(["events", "--format", "{{.Action}} {{.Actor.Attributes.name}}"]);
   try {

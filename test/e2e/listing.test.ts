@@ -258,7 +258,7 @@ describe("podman's habits", () => {
     expect(T(["rm", "--ignore", "nosuch"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(T(["rm", "nosuch"]).code).toBe(1);
     const none = T(["rm"]);
-    expect([none.code, none.stderr.split("\n")[0]]).toEqual([125, 'Error: "tinydock rm" requires at least 1 argument.']);
+    expect([none.code, none.stderr.split("\n")[0]]).toEqual([1, 'Error: "tinydock rm" requires at least 1 argument.']);
     expect(T(["container", "rm"]).stderr.split("\n")[0]).toBe('Error: "tinydock container rm" requires at least 1 argument.');
     expect(T(["stop", "--all", "web"]).code).toBe(125);
   });

@@ -83,8 +83,8 @@ describe("tinydock pull / images / rmi", () => {
     ["missing tag", ["pull", "busybox:nope"], 1, /^Error: .*busybox:nope.*not found/],
     ["unknown image", ["rmi", "nothere"], 1, /^Error: No such image: nothere:latest\n$/],
     ["unknown flag", ["images", "--bogus"], 125, /^Error: unknown flag: --bogus\nSee 'tinydock images --help'.\n$/],
-    ["unknown command", ["bogus"], 125, /^Error: 'bogus' is not a tinydock command.\n/],
-    ["missing argument", ["pull"], 125, /^Error: "tinydock pull" requires exactly 1 argument.\n/],
+    ["unknown command", ["bogus"], 1, /^Error: 'bogus' is not a tinydock command.\n/],
+    ["missing argument", ["pull"], 1, /^Error: "tinydock pull" requires exactly 1 argument.\n/],
     ["bad platform", ["pull", "--platform", "linux/amd64/v1/x", "busybox"], 1, /^Error: Cannot parse platform/],
   ];
   for (const [name, args, code, pattern] of errors) {

@@ -81,3 +81,32 @@ describe("--log-driver none", () => {
     expect(T(["logs", "lognone"]).stderr).toContain("does not support reading");
   });
 });
+
+describe("--link-local-ip", () => {
+  test("run, create and network connect add the addresses (/16, /64) to the interface; inspect's IPAMConfig shows them and --ip", () => {
+    const fg = T(["run", "--rm", "--link-local-ip", "169.254.10.10", "--link-local-ip", "fe80::42", "busybox", "ip", "addr", "show", "eth0"]);
+    expect({ code: fg.code, err: fg.stderr }).toEqual({ code: 0, err: "" });
+    expect(fg.stdout).toContain("inet 169.254.10.10/16 ");
+    expect(fg.stdout).toContain("inet6 fe80::42/64 ");
+    expect(T(["create", "--name", "llc", "--link-local-ip", "169.254.10.11", "busybox", "sleep", "300"]).code).toBe(0);
+    expect(T(["start", "llc"]).code).toBe(0);
+    expect(T(["exec", "llc", "ip", "-4", "addr", "show", "eth0"]).stdout).toContain("inet 169.254.10.11/16 ");
+    expect(T(["inspect", "-f", "{{json .NetworkSettings.Networks.bridge.IPAMConfig}}", "llc"]).stdout).toBe('{"LinkLocalIPs":["169.254.10.11"]}\n');
+    expect(T(["network", "create", "--subnet", "10.251.7.0/24", "llnet"]).code).toBe(0);
+    const c = T(["network", "connect", "--ip", "10.251.7.9", "--link-local-ip", "169.254.20.20", "llnet", "llc"]);
+    expect({ code: c.code, err: c.stderr }).toEqual({ code: 0, err: "" });
+    expect(T(["exec", "llc", "ip", "-4", "addr", "show", "eth1"]).stdout).toContain("inet 169.254.20.20/16 ");
+    expect(T(["inspect", "-f", "{{json .NetworkSettings.Networks.llnet.IPAMConfig}}", "llc"]).stdout).toBe('{"IPv4Address":"10.251.7.9","LinkLocalIPs":["169.254.20.20"]}\n');
+    expect(T(["rm", "-f", "llc"]).code).toBe(0);
+    expect(T(["network", "rm", "llnet"]).code).toBe(0);
+  });
+
+  test("an address that does not parse, or no interface to put it on: Docker's words, nothing made", () => {
+    const before = T(["ps", "-aq"]).stdout;
+    const bad = T(["run", "--rm", "--link-local-ip", "bogus", "busybox", "true"]);
+    expect({ code: bad.code, err: bad.stderr }).toEqual({ code: 125, err: 'Error: invalid link-local IP "bogus": ParseAddr("bogus"): unable to parse IP\n' });
+    const none = T(["run", "--rm", "--network", "none", "--link-local-ip", "169.254.1.1", "busybox", "true"]);
+    expect({ code: none.code, err: none.stderr }).toEqual({ code: 125, err: "Error: Cannot use --link-local-ip with --network none: the container has no interface of its own\n" });
+    expect(T(["ps", "-aq"]).stdout).toBe(before);
+  });
+});

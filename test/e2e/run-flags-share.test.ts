@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import { afterAll } from "bun:test";
+import { BINARY, cliEnv } from "../helpers/cli.ts";
 import { until, useE2e } from "../helpers/e2e.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
 
@@ -110,6 +111,34 @@ describe("--link", () => {
     expect(r.stdout).toBe(`${ip}\tdb ${inspect("lku", "{{.Config.Hostname}}")} lku\n0\n`);
   });
 
+  test("create takes a target that is not running; start resolves its address then, and anew at every start", async () => {
+    ok(["create", "--name", "lklate", "--expose", "7000", "busybox", "sleep", "300"]);
+    ok(["create", "--name", "lkparent", "--link", "lklate:db", "busybox", "sh", "-c", "grep -w db /etc/hosts; echo $DB_PORT; sleep 300"]);
+    expect(inspect("lkparent", "{{json .HostConfig.Links}}")).toBe('["/lklate:/lkparent/db"]');
+    // Docker checks at start: the target must be running then.
+    const early = e.T(["start", "lkparent"]);
+    expect({ code: early.code, err: early.stderr }).toEqual({ code: 1, err: "Error response from daemon: Cannot link to a non running container: /lklate AS /lkparent/db\nError: failed to start containers: lkparent\n" });
+    ok(["start", "lklate"]);
+    ok(["start", "lkparent"]);
+    const lines = (ip: string) => `${ip}\tdb ${inspect("lklate", "{{.Config.Hostname}}")} lklate\ntcp://${ip}:7000\n`;
+    const ip1 = inspect("lklate", "{{.NetworkSettings.IPAddress}}");
+    await until("the parent's first log", () => ok(["logs", "lkparent"]) === lines(ip1));
+    // The target back with another address (a filler holds its old one): the next start takes it.
+    const parentIp = inspect("lkparent", "{{.NetworkSettings.IPAddress}}");
+    ok(["stop", "-t", "0", "lkparent", "lklate"]);
+    // Their supervisors give the addresses back after the end.
+    const leased = (ip: string) => fs.existsSync(path.join(e.env.root, "networks", "bridge", "leases", ip));
+    await until("the old addresses free", () => !leased(ip1) && !leased(parentIp));
+    e.runDetached(["--name", "lkfiller", "busybox", "sleep", "300"]);
+    ok(["start", "lklate"]);
+    const ip2 = inspect("lklate", "{{.NetworkSettings.IPAddress}}");
+    expect(ip2).not.toBe(ip1);
+    ok(["start", "lkparent"]);
+    await until("the parent's second log", () => ok(["logs", "lkparent"]).endsWith(lines(ip2)));
+    expect(ok(["exec", "lkparent", "sh", "-c", "env | grep -c ^DB_PORT="])).toBe("1\n");
+    ok(["rm", "-f", "lkparent", "lklate", "lkfiller"]);
+  });
+
   test("a missing or stopped container, and host networking: Docker's errors, exit 125, nothing made", () => {
     ok(["create", "--name", "lkstopped", "busybox"]);
     const before = count();
@@ -136,7 +165,7 @@ describe("--cgroup-parent", () => {
   const top = `tdtest-cgp-${crypto.randomBytes(3).toString("hex")}`;
   afterAll(() => {
     for (const h of fs.existsSync(V1) ? fs.readdirSync(V1) : []) {
-      for (const d of [path.join(V1, h, top, "sub"), path.join(V1, h, top)]) {
+      for (const d of [path.join(V1, h, top, "sub"), path.join(V1, h, top, "crash"), path.join(V1, h, top)]) {
         try {
           fs.rmdirSync(d);
         } catch {}
@@ -167,6 +196,32 @@ describe("--cgroup-parent", () => {
     for (const h of ["memory", "pids", "cpu", "freezer", "devices"]) expect(fs.existsSync(dir(h))).toBe(false);
     expect(fs.existsSync(path.join(V1, "memory", top, "sub"))).toBe(true); // the parent stays, as Docker's
     expect(findLeaks().filter((l) => l.startsWith("cgroup:") && l.includes(id))).toEqual([]);
+  });
+
+  test("a create killed while its image downloads leaves <parent>/tinydock-<id>: system prune finds it by the pending record", async () => {
+    if (!onV1) throw new Error("this host has no cgroup v1 memory hierarchy (only on cgroup v1 hosts)");
+    // A registry that takes the connection and never answers: the create waits in the pull, its cgroup made.
+    const port = 20000 + crypto.randomInt(20000);
+    const script = `import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",${port}))\ns.listen(8)\nprint("ready",flush=True)\ntime.sleep(120)`;
+    const hang = Bun.spawn(e.inNs(["python3", "-c", script]), { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+    try {
+      await new Response(hang.stdout).body!.getReader().read();
+      const p = Bun.spawn(e.inNs([BINARY, "create", "--cgroup-parent", `/${top}/crash`, `127.0.0.1:${port}/hang:latest`]), { env: cliEnv(e.env), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      const made = () => {
+        const d = path.join(V1, "memory", top, "crash");
+        return fs.existsSync(d) ? fs.readdirSync(d).filter((n) => n.startsWith("tinydock-")) : [];
+      };
+      await until("the cgroup made", () => made().length > 0);
+      p.kill("SIGKILL");
+      await p.exited;
+      const [leaf] = made();
+      expect(made()).toEqual([leaf!]);
+      expect(e.T(["system", "prune", "-f"]).code).toBe(0);
+      for (const h of ["memory", "pids", "cpu", "freezer", "devices"]) expect([h, fs.existsSync(path.join(V1, h, top, "crash", leaf!))]).toEqual([h, false]);
+    } finally {
+      hang.kill();
+      await hang.exited;
+    }
   });
 
   test("a foreground run under a parent; a bad parent: one line, exit 125", () => {

@@ -11,13 +11,14 @@ export const cp: CommandSpec = {
   async run(ctx, argv, io) {
     const { parseCopyArg, copyFromContainer, copyToContainer } = await import("../../lifecycle/copy.ts");
     const { findLive } = await import("../../lifecycle/live.ts");
-    const { UsageError } = await import("../usage.ts");
+    // Docker returns these from the command itself: exit 1, no pointer to the help.
+    const { InvalidArgumentError } = await import("../../errors.ts");
     const { humanSize } = await import("../format.ts");
     const src = parseCopyArg(String(argv.src));
     const dst = parseCopyArg(String(argv.dest));
-    if (src.container !== undefined && dst.container !== undefined) throw new UsageError("copying between containers is not supported");
-    if (src.container === undefined && dst.container === undefined) throw new UsageError("must specify at least one container source");
-    if (src.path === "-" || dst.path === "-") throw new UsageError("copying a tar archive through stdin/stdout is not supported");
+    if (src.container !== undefined && dst.container !== undefined) throw new InvalidArgumentError("copying between containers is not supported");
+    if (src.container === undefined && dst.container === undefined) throw new InvalidArgumentError("must specify at least one container source");
+    if (src.path === "-" || dst.path === "-") throw new InvalidArgumentError("copying a tar archive through stdin/stdout is not supported");
     const opts = { archive: Boolean(argv.archive), followLink: Boolean(argv["follow-link"]) };
     const res =
       src.container !== undefined

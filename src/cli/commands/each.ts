@@ -75,7 +75,7 @@ export async function eachRef(refs: unknown[], io: Io, fn: (ref: string) => unkn
  */
 export async function targetContainers(ctx: Ctx, argv: Record<string, unknown>, which: (c: LiveContainer) => boolean): Promise<string[]> {
   const refs = ((argv.containers as unknown[] | undefined) ?? []).map(String);
-  const { UsageError } = await import("../usage.ts");
+  const { UsageError, ArgumentsError } = await import("../usage.ts");
   if (argv.all === true) {
     if (refs.length > 0) throw new UsageError("when using the --all switch, you may not pass any containers names or IDs");
     const { listLive } = await import("../../lifecycle/live.ts");
@@ -87,7 +87,7 @@ export async function targetContainers(ctx: Ctx, argv: Record<string, unknown>, 
   if (refs.length === 0) {
     const { arityMessage } = await import("../flags.ts");
     const words = (argv._ as unknown[] | undefined)?.map(String) ?? [];
-    throw new UsageError(arityMessage(words.length ? words.join(" ") : "", { min: 1, max: Infinity }));
+    throw new ArgumentsError(arityMessage(words.length ? words.join(" ") : "", { min: 1, max: Infinity }));
   }
   return refs;
 }

@@ -21,7 +21,7 @@ export const events: CommandSpec = {
     else if (format !== "") {
       const { compileTemplate } = await import("../template.ts");
       const t = compileTemplate(format);
-      render = (e) => t(e as never);
+      render = (e) => t(withGoFields(e as unknown as Record<string, unknown>) as never);
     }
     let stopped = false;
     const onSig = () => (stopped = true);
@@ -43,3 +43,24 @@ export const events: CommandSpec = {
     }
   },
 };
+
+/** events.Message's Go names of its lower-case JSON keys. */
+const GO_FIELDS: readonly [string, string][] = [
+  ["Status", "status"],
+  ["ID", "id"],
+  ["From", "from"],
+  ["Scope", "scope"],
+  ["Time", "time"],
+  ["TimeNano", "timeNano"],
+];
+
+/**
+ * Docker's template runs on events.Message: `{{.Status}}`, `{{.ID}}`, `{{.Time}}` are its Go
+ * fields, whose JSON keys are lower-case. They are added unlisted, so `{{json .}}` and `range` stay
+ * the JSON's.
+ */
+function withGoFields(e: Record<string, unknown>): Record<string, unknown> {
+  const o = { ...e };
+  for (const [go, key] of GO_FIELDS) if (Object.hasOwn(e, key)) Object.defineProperty(o, go, { value: e[key], enumerable: false });
+  return o;
+}

@@ -7,6 +7,7 @@ export const EXEC_BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["detach", "d", "
 
 export const exec: CommandSpec = {
   command: "exec <container> [command..]",
+  args: { min: 2, max: Infinity },
   describe: "Execute a command in a running container",
   builder: (y) =>
     y
@@ -19,7 +20,7 @@ export const exec: CommandSpec = {
       .option("user", { alias: "u", type: "string", describe: "Username or UID (format: <name|uid>[:<group|gid>])" })
       .option("workdir", { alias: "w", type: "string", describe: "Working directory inside the container" }),
   async run(ctx, argv, io) {
-    const [{ execCommand }, { UsageError }, { parseEnvArg }, { relayStdio }, { cloexecPipe, isTerminal }, { arityMessage }] = await Promise.all([
+    const [{ execCommand }, { ArgumentsError }, { parseEnvArg }, { relayStdio }, { cloexecPipe, isTerminal }, { arityMessage }] = await Promise.all([
       import("../../lifecycle/exec.ts"),
       import("../usage.ts"),
       import("../../runtime/env.ts"),
@@ -28,7 +29,7 @@ export const exec: CommandSpec = {
       import("../flags.ts"),
     ]);
     const args = list(argv.command);
-    if (args.length === 0) throw new UsageError(arityMessage("exec", { min: 2, max: Infinity }));
+    if (args.length === 0) throw new ArgumentsError(arityMessage((argv._ as unknown[]).map(String).join(" "), { min: 2, max: Infinity }));
     const env: string[] = [];
     for (const e of list(argv.env)) {
       const v = parseEnvArg(e, process.env);

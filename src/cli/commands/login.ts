@@ -20,18 +20,19 @@ export const login: CommandSpec = {
   async run(ctx, argv, io) {
     const { checkLogin } = await import("../../registry/login.ts");
     const { writeCredentials } = await import("../../registry/credentials.ts");
-    const { UsageError } = await import("../usage.ts");
+    // Docker returns these from the command itself: exit 1, no pointer to the help.
+    const { InvalidArgumentError } = await import("../../errors.ts");
     const registry = serverName(argv.server);
     let username = typeof argv.username === "string" ? argv.username : undefined;
     let password = typeof argv.password === "string" ? argv.password : undefined;
     if (argv["password-stdin"]) {
-      if (password) throw new UsageError("Cannot use --password and --password-stdin together");
-      if (!username) throw new UsageError("Must provide --username with --password-stdin");
+      if (password) throw new InvalidArgumentError("Cannot use --password and --password-stdin together");
+      if (!username) throw new InvalidArgumentError("Must provide --username with --password-stdin");
       password = (await io.readStdin()).replace(/\r?\n$/, "");
     }
     if (password && !argv["password-stdin"]) io.err("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
     if (!username || !password) {
-      if (!process.stdin.isTTY) throw new UsageError("Cannot perform an interactive login from a non TTY device");
+      if (!process.stdin.isTTY) throw new InvalidArgumentError("Cannot perform an interactive login from a non TTY device");
       username ??= prompt("Username:") ?? "";
       password ??= prompt("Password:") ?? "";
     }

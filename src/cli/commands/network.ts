@@ -186,12 +186,16 @@ const connect: CommandSpec = {
       .positional("network", { type: "string" })
       .positional("container", { type: "string" })
       .option("alias", { type: "string", array: true, describe: "Add network-scoped alias for the container" })
-      .option("ip", { type: "string", describe: "IPv4 address (e.g., 172.30.100.104)" }),
+      .option("ip", { type: "string", describe: "IPv4 address (e.g., 172.30.100.104)" })
+      .option("link-local-ip", { type: "string", array: true, describe: "Add a link-local address for the container" }),
   async run(ctx, argv) {
-    const { connectNetwork } = await import("../../network/connect.ts");
+    const [{ connectNetwork }, { parseLinkLocalIp }] = await Promise.all([import("../../network/connect.ts"), import("../../network/portspec.ts")]);
+    const linkLocalIps = ((argv["link-local-ip"] as string[] | undefined) ?? []).map(String);
+    for (const ip of linkLocalIps) parseLinkLocalIp(ip); // before anything is made
     await connectNetwork(ctx, String(argv.container), String(argv.network), {
       aliases: (argv.alias as string[] | undefined) ?? [],
       ...(typeof argv.ip === "string" ? { ip: argv.ip } : {}),
+      ...(linkLocalIps.length ? { linkLocalIps } : {}),
     });
   },
 };

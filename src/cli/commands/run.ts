@@ -51,6 +51,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { name: "network", alias: "net", type: "string", default: "bridge", describe: "Connect a container to a network (bridge, none, host, container:NAME|ID, NAME)" },
   { name: "network-alias", alias: "net-alias", type: "string", array: true, describe: "Add network-scoped alias for the container" },
   { name: "ip", type: "string", describe: "IPv4 address (e.g., 172.30.100.104)" },
+  { name: "link-local-ip", type: "string", array: true, describe: "Container IPv4/IPv6 link-local addresses" },
   { name: "dns", type: "string", array: true, describe: "Set custom DNS servers" },
   { name: "dns-search", type: "string", array: true, describe: "Set custom DNS search domains" },
   { name: "dns-option", type: "string", array: true, describe: "Set DNS options" },

@@ -11,11 +11,12 @@ export const start: CommandSpec = {
   async run(ctx, argv, io) {
     const { startContainer } = await import("../../lifecycle/start.ts");
     const { describeError } = await import("../../errors.ts");
-    const { UsageError } = await import("../usage.ts");
+    // Docker returns these from the command itself: exit 1, no pointer to the help.
+    const { InvalidArgumentError } = await import("../../errors.ts");
     const { targetContainers } = await import("./each.ts");
     const refs = await targetContainers(ctx, argv, (c) => !c.state.Running);
     if (argv.attach) {
-      if (refs.length !== 1) throw new UsageError("you cannot start and attach multiple containers at once");
+      if (refs.length !== 1) throw new InvalidArgumentError("you cannot start and attach multiple containers at once");
       // Only this run's output, as Docker: the log may hold earlier runs'.
       const sinceNs = BigInt(ctx.clock()) * 1_000_000n;
       const s = await startContainer(ctx, refs[0]!);

@@ -1,6 +1,7 @@
-// --volumes-from and --link: what another container has, taken when this one is made, as Docker's
-// daemon does (moby daemon/volumes.go registerMountPoints, daemon/links/links.go). The parsers and
-// the env/hosts builders are pure; resolveShared reads the other containers' records.
+// --volumes-from and --link: what another container has, taken as Docker's daemon does: its mounts
+// when this one is made (moby daemon/volumes.go registerMountPoints), a link's address when this one
+// starts (daemon/links/links.go). The parsers and the env/hosts builders are pure; resolveShared and
+// linksAtStart read the other containers' records.
 import type { Ctx } from "../../context.ts";
 import { InvalidArgumentError, isKind, ParseError } from "../../errors.ts";
 import type { VolumeSpec } from "../../runtime/volumes.ts";
@@ -138,36 +139,79 @@ export interface SharedFromOthers {
   hostConfigLinks: string[];
 }
 
-/** --volumes-from's and --link's containers, looked up now (Docker's errors; exit 125). */
-export function resolveShared(ctx: Ctx, req: RunRequest, name: string, running: (rec: ContainerRecord) => boolean): SharedFromOthers {
+/** Whether a container is running now (its live state, which the caller reads). */
+export type IsRunning = (rec: ContainerRecord) => boolean;
+
+/**
+ * --volumes-from's and --link's containers, looked up at create (Docker's errors; exit 125): a
+ * link's container must exist and not use the host's network. Its address is taken when the
+ * container starts, as Docker's daemon does (setupLinkedContainers): with `running` (run, which
+ * starts it now) at once, else by `start` (linksAtStart).
+ */
+export function resolveShared(ctx: Ctx, req: RunRequest, name: string, running?: IsRunning): SharedFromOthers {
   const from: VolumeSpec[] = [];
   for (const spec of req.volumesFrom ?? []) {
     const { container, readonly } = parseVolumesFrom(spec);
     from.push(...volumesFromMounts(findContainer(ctx.root, container).mounts ?? [], readonly));
   }
+  const hostConfigLinks: string[] = [];
   const links: LinkedContainer[] = [];
   for (const { name: ref, alias } of req.links ?? []) {
-    let rec: ContainerRecord;
-    try {
-      rec = findContainer(ctx.root, ref);
-    } catch (err) {
-      // Docker: an invalid parameter, not "not found" (which the CLI would read as a missing image).
-      if (isKind(err, "NotFound")) throw new InvalidArgumentError(`could not get container for ${ref}: ${(err as Error).message}`, { cause: err });
-      throw err;
-    }
+    const rec = linkTarget(ctx, ref);
     const linkName = `/${name}/${alias}`;
-    if (rec.hostConfig?.NetworkMode === "host") throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
-    if (!running(rec)) throw new InvalidArgumentError(`Cannot link to a non running container: /${rec.name} AS ${linkName}`);
-    const eps = [rec.network?.endpoint, ...(rec.network?.extraEndpoints ?? [])];
-    const ep = eps.find((e) => e?.networkName === req.network.mode);
-    if (!ep) throw new InvalidArgumentError(`Cannot link to /${rec.name}, as it does not belong to the ${req.network.mode === "bridge" ? "default" : req.network.mode} network`);
-    const config = (rec.config ?? {}) as { ExposedPorts?: Record<string, unknown>; Env?: string[] };
-    links.push({ name: `/${rec.name}`, linkName, ip: ep.ipAddress, hostname: rec.hostname, ports: Object.keys(config.ExposedPorts ?? {}), env: config.Env ?? [] });
+    hostConfigLinks.push(`/${rec.name}:${linkName}`);
+    if (running) links.push(linkedContainer(rec, linkName, req.network.mode, running));
   }
-  return {
-    volumes: mergeVolumesFrom(req.volumes, from),
-    hosts: links.map(linkHost),
-    env: req.network.mode === "bridge" ? links.flatMap(linkEnv) : [],
-    hostConfigLinks: links.map((l) => `${l.name}:${l.linkName}`),
-  };
+  return { volumes: mergeVolumesFrom(req.volumes, from), ...linkSettings(links, req.network.mode), hostConfigLinks };
+}
+
+/** HostConfig.Links' containers as they are now, for `start`: hosts lines and variables with their current addresses. */
+export function linksAtStart(ctx: Ctx, rec: ContainerRecord, running: IsRunning): Pick<SharedFromOthers, "hosts" | "env"> {
+  const mode = rec.networkOptions?.mode ?? String(rec.hostConfig?.NetworkMode ?? "bridge");
+  const links = ((rec.hostConfig?.Links as string[] | undefined) ?? []).map((l) => {
+    const { name, alias } = parseLink(l);
+    return linkedContainer(linkTarget(ctx, name), `/${rec.name}/${alias}`, mode, running);
+  });
+  return linkSettings(links, mode);
+}
+
+/**
+ * A saved plan's environment with the link variables of this start: those of an earlier start
+ * (ALIAS_… names the container's own Config.Env does not set) give way to the new ones.
+ */
+export function relinkEnv(env: string[], configEnv: string[], links: string[], linkEnv: string[]): string[] {
+  const keyOf = (e: string) => e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("="));
+  const own = new Set(configEnv.map(keyOf));
+  const prefixes = links.map((l) => `${parseLink(l).alias.toUpperCase().replaceAll("-", "_")}_`);
+  return withLinkEnv(
+    env.filter((e) => own.has(keyOf(e)) || !prefixes.some((p) => keyOf(e).startsWith(p))),
+    linkEnv,
+  );
+}
+
+function linkSettings(links: LinkedContainer[], mode: string): Pick<SharedFromOthers, "hosts" | "env"> {
+  return { hosts: links.map(linkHost), env: mode === "bridge" ? links.flatMap(linkEnv) : [] };
+}
+
+function linkTarget(ctx: Ctx, ref: string): ContainerRecord {
+  let rec: ContainerRecord;
+  try {
+    rec = findContainer(ctx.root, ref);
+  } catch (err) {
+    // Docker: an invalid parameter, not "not found" (which the CLI would read as a missing image).
+    if (isKind(err, "NotFound")) throw new InvalidArgumentError(`could not get container for ${ref}: ${(err as Error).message}`, { cause: err });
+    throw err;
+  }
+  if (rec.hostConfig?.NetworkMode === "host") throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  return rec;
+}
+
+/** The linked container's address on `mode`'s network: it must be running and on that network. */
+function linkedContainer(rec: ContainerRecord, linkName: string, mode: string, running: IsRunning): LinkedContainer {
+  if (!running(rec)) throw new InvalidArgumentError(`Cannot link to a non running container: /${rec.name} AS ${linkName}`);
+  const eps = [rec.network?.endpoint, ...(rec.network?.extraEndpoints ?? [])];
+  const ep = eps.find((e) => e?.networkName === mode);
+  if (!ep) throw new InvalidArgumentError(`Cannot link to /${rec.name}, as it does not belong to the ${mode === "bridge" ? "default" : mode} network`);
+  const config = (rec.config ?? {}) as { ExposedPorts?: Record<string, unknown>; Env?: string[] };
+  return { name: `/${rec.name}`, linkName, ip: ep.ipAddress, hostname: rec.hostname, ports: Object.keys(config.ExposedPorts ?? {}), env: config.Env ?? [] };
 }

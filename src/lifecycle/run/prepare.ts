@@ -71,8 +71,8 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
   const cleanup = () => runUndo(undo, ctx.log.warn, `cleanup of container ${id.slice(0, 12)}`);
   try {
     // Other roots on this host must see the cgroup as someone's before the directory exists.
-    const pending = claimId(ctx, id, undo);
-    const shared = req.volumesFrom || req.links ? await sharedFromOthers(ctx, req, name) : undefined;
+    const pending = claimId(ctx, id, undo, cgroups, req.resources.cgroupParent);
+    const shared = req.volumesFrom || req.links ? await sharedFromOthers(ctx, req, name, mode !== "create") : undefined;
     const devices = hostDevices(req.resources.devices);
     const cgroup = makeCgroup(cgroups, id, req, devices.map((d) => d.rule), io, undo);
     t.mark("cgroup");
@@ -83,7 +83,6 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     t.mark("image");
     const config = imageConfig(layout, image);
     const creating = makeContainerDir(ctx, paths, id, undo);
-    pending.release();
     t.mark("container dir");
     writeContainerFiles(paths, hostname);
     const networkOptions = await networkOptionsOf(req, config, io);
@@ -96,6 +95,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     const cgroupPath = cgroup.procsFiles.map((f) => path.dirname(f));
     const state = containerRecord(req, { id, name, hostname, imageId: image.id, created, network, networkOptions, cgroupPath, imageConfig: config });
     await saveNewRecord(ctx, state, req, mode, durable);
+    pending.release(); // the record names the cgroup from here
     creating?.release(); // the record exists: from here rm, stop and reconcile judge it by its state
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);
     const { binds, tmpfs } = mountVolumes(ctx, layout, image, config, shared?.volumes ?? req.volumes, req, state, undo, durable);
@@ -141,7 +141,8 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
  * The cgroup first: the first migration into it waits out an RCU grace period (5-10 ms here), which
  * create() starts at once (primeJoin) and which then passes while the init is spawned, the image
  * read, the container's directory, network and plan made and the init mounts (it joins last, see
- * init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by its name.
+ * init.c). A crash from here on leaves a tinydock/<id> cgroup that reconcile finds by its name, or
+ * one under --cgroup-parent that it finds in the pending record (claimId).
  */
 function makeCgroup(cgroups: CgroupManager, id: string, req: RunRequest, deviceRules: DeviceRule[], io: RunIo, undo: Undo): Cgroup {
   const rules = req.resources.deviceCgroupRules?.length ? [...deviceRules, ...req.resources.deviceCgroupRules] : deviceRules;
@@ -152,10 +153,14 @@ function makeCgroup(cgroups: CgroupManager, id: string, req: RunRequest, deviceR
   return cgroup;
 }
 
-/** The id marked as this root's (store/owners.ts) until its directory exists, so no other root's reconcile takes its cgroup. */
-function claimId(ctx: Ctx, id: string, undo: Undo): { release(): void } {
+/**
+ * The id marked as this root's (store/owners.ts) until its record exists, so no other root's
+ * reconcile takes its cgroup; a cgroup under --cgroup-parent is named there, for this root's
+ * reconcile to find after a crash (it scans only tinydock/ by name).
+ */
+function claimId(ctx: Ctx, id: string, undo: Undo, cgroups: CgroupManager, parent: string | undefined): { release(): void } {
   registerRoot(ctx);
-  const pending = markPending(ctx, id);
+  const pending = markPending(ctx, id, parent ? cgroups.open(id, parent).procsFiles.map((f) => path.dirname(f)) : undefined);
   undo.push(() => pending.release());
   return pending;
 }
@@ -294,6 +299,7 @@ async function networkOptionsOf(req: RunRequest, config: ContainerConfig, io: Ru
     dnsOptions: n.dnsOptions,
     extraHosts: n.extraHosts,
     ...(n.macAddress !== undefined ? { macAddress: n.macAddress } : {}),
+    ...(n.linkLocalIps?.length ? { linkLocalIps: n.linkLocalIps } : {}),
     ports: published.bindings,
   };
 }
@@ -314,10 +320,10 @@ async function saveNewRecord(ctx: Ctx, state: ContainerRecord, req: RunRequest, 
   }
 }
 
-/** --volumes-from's and --link's containers (a link's must be running: its live state read). */
-async function sharedFromOthers(ctx: Ctx, req: RunRequest, name: string) {
+/** --volumes-from's and --link's containers; a link's address when the container starts now (its live state read: it must be running). */
+async function sharedFromOthers(ctx: Ctx, req: RunRequest, name: string, startsNow: boolean) {
   const [{ resolveShared }, { readLive }] = await Promise.all([import("./links.ts"), import("../live.ts")]);
-  return resolveShared(ctx, req, name, (rec) => readLive(ctx, rec).state.Running);
+  return resolveShared(ctx, req, name, startsNow ? (rec) => readLive(ctx, rec).state.Running : undefined);
 }
 
 /** -v/--mount/--tmpfs, --volumes-from and the image's VOLUMEs: sources made or seeded, and Docker's Mounts in the record. */

@@ -1,6 +1,6 @@
 // --volumes-from and --link's pure parts (lifecycle/run/links.ts) against what Docker's daemon does.
 import { describe, expect, test } from "bun:test";
-import { linkEnv, linkHost, mergeVolumesFrom, parseLink, parseVolumesFrom, volumesFromMounts, withLinkEnv, type LinkedContainer } from "../../../src/lifecycle/run/links.ts";
+import { linkEnv, linkHost, mergeVolumesFrom, parseLink, parseVolumesFrom, relinkEnv, volumesFromMounts, withLinkEnv, type LinkedContainer } from "../../../src/lifecycle/run/links.ts";
 import { applyRunFlags } from "../../../src/lifecycle/run/flags.ts";
 import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
 import { list, str } from "../../../src/cli/values.ts";
@@ -83,6 +83,18 @@ describe("linkEnv and linkHost", () => {
   test("the container's own variables win over a link's", () => {
     expect(withLinkEnv(["A=1", "MY_DB_NAME=x"], ["MY_DB_NAME=/me/my-db", "MY_DB_PORT=p"])).toEqual(["A=1", "MY_DB_NAME=x", "MY_DB_PORT=p"]);
   });
+});
+
+test("relinkEnv: an earlier start's link variables give way to this start's; the container's own -e keeps its value", () => {
+  const saved = ["PATH=/bin", "MY_DB_PORT=tcp://10.0.0.2:80", "MY_DB_NAME=/me/my-db", "MY_DB_ENV_X=mine", "OTHER_PORT=1"];
+  const config = ["PATH=/bin", "MY_DB_ENV_X=mine"];
+  expect(relinkEnv(saved, config, ["/db:/me/my-db"], ["MY_DB_PORT=tcp://10.0.0.9:80", "MY_DB_NAME=/me/my-db", "MY_DB_ENV_X=theirs"])).toEqual([
+    "PATH=/bin",
+    "MY_DB_ENV_X=mine",
+    "OTHER_PORT=1",
+    "MY_DB_PORT=tcp://10.0.0.9:80",
+    "MY_DB_NAME=/me/my-db",
+  ]);
 });
 
 describe("applyRunFlags", () => {

@@ -15,6 +15,7 @@ import {
   parseMessages,
   setLinkMessage,
   hairpinMessage,
+  ipv6Bytes,
 } from "../../../src/network/netlink.ts";
 
 const SEQ = 0x6b04b949; // the sequence number of the capture (bytes 8..11: 49 b9 04 6b)
@@ -42,6 +43,14 @@ describe("requests match iproute2's bytes", () => {
   });
   test("ip addr add 172.29.0.1/16 dev tdbr0", () => {
     expect(hex(newAddrMessage(SEQ, { index: 2, address: "172.29.0.1", prefixLen: 16 }))).toBe(CAPTURED.addr);
+  });
+  test("an IPv6 address (--link-local-ip fe80::42/64): AF_INET6 and its 16 bytes", () => {
+    const msg = newAddrMessage(SEQ, { index: 2, address: "fe80::42", prefixLen: 64 });
+    expect([msg[16], msg[17]]).toEqual([10, 64]);
+    expect(hex(msg.slice(28, 44))).toBe("fe800000000000000000000000000042");
+    expect(hex(ipv6Bytes("1:2:3:4:5:6:7:8"))).toBe("00010002000300040005000600070008");
+    expect(hex(ipv6Bytes("::"))).toBe("0".repeat(32));
+    for (const bad of ["1::2::3", "1:2:3:4:5:6:7:8:9", "fe80::g", "1:2:3"]) expect(() => ipv6Bytes(bad)).toThrow("encode address");
   });
   test("ip route add default via 172.29.0.1", () => {
     expect(hex(newDefaultRouteMessage(SEQ, "172.29.0.1"))).toBe(CAPTURED.route);
