@@ -200,4 +200,6 @@ const top: CommandSpec = {
   },
 };
 
-export const podSubcommands: readonly CommandSpec[] = [create, ps, inspect, start, stop, restart, kill, rm, logs, top];
+// podman's verbs, podman's exit code: any failure of a pod verb (bad input, a port in use, a
+// missing pod) is the engine's, 125.
+export const podSubcommands: readonly CommandSpec[] = [create, ps, inspect, start, stop, restart, kill, rm, logs, top].map((s) => ({ ...s, engine: true }));
