@@ -2,6 +2,7 @@
 // references), resources as the kubelet turns them into cgroup values, the security context.
 import { memoryBytes, milliCpu } from "./quantity.ts";
 import { checkName, isObj, Reader, type Obj, type Sources } from "./fields.ts";
+import { expandRefs, varsOf } from "./expand.ts";
 import { PROBE_FIELDS, readProbes } from "./probe.ts";
 import type { KubeContainer, KubeVolume } from "./translate.ts";
 
@@ -32,17 +33,20 @@ export function readContainer(r: Reader, c0: unknown, at: string, podSec: Obj, v
     probes: [],
     pull: pullPolicy(r, c.imagePullPolicy, `${at}.imagePullPolicy`, image),
   };
-  // Kubernetes: command replaces ENTRYPOINT (and the image's CMD is not used), args replaces CMD.
+  out.env = readEnv(r, c, at, s);
+  // Kubernetes: command replaces ENTRYPOINT (and the image's CMD is not used), args replaces CMD;
+  // both with the container's $(VAR) references replaced.
+  const vars = varsOf(out.env);
+  const expand = (list: string[]) => list.map((a) => expandRefs(a, vars));
   if (command?.length) {
-    out.entrypoint = command[0]!;
-    out.args = [...command.slice(1), ...(args ?? [])];
-  } else if (args?.length) out.args = args;
+    out.entrypoint = expandRefs(command[0]!, vars);
+    out.args = expand([...command.slice(1), ...(args ?? [])]);
+  } else if (args?.length) out.args = expand(args);
   const wd = r.str(c.workingDir, `${at}.workingDir`);
   if (wd !== undefined) {
     if (!wd.startsWith("/")) r.fail(`${at}.workingDir`, "must be absolute");
     out.workdir = wd;
   }
-  out.env = readEnv(r, c, at, s);
   const portNames = new Map<string, number>();
   r.list(c.ports, `${at}.ports`).forEach((p0, i) => {
     const path = `${at}.ports[${i}]`;
@@ -87,8 +91,14 @@ function pullPolicy(r: Reader, v: unknown, path: string, image: string): KubeCon
   return m[p] ?? r.fail(path, `"${p}" is not Always, IfNotPresent or Never`);
 }
 
+/** envFrom, then env (which wins), each env value with its $(VAR) references to the variables before it replaced, as the kubelet does. */
 function readEnv(r: Reader, c: Obj, at: string, s: Sources): string[] {
   const env: string[] = [];
+  const vars = new Map<string, string>();
+  const push = (name: string, value: string) => {
+    env.push(`${name}=${value}`);
+    vars.set(name, value);
+  };
   const lookup = (kind: "configMap" | "secret", name: string, path: string): Record<string, string> | undefined => (kind === "secret" ? s.secrets : s.configMaps).get(name);
   r.list(c.envFrom, `${at}.envFrom`).forEach((e0, i) => {
     const path = `${at}.envFrom[${i}]`;
@@ -102,7 +112,7 @@ function readEnv(r: Reader, c: Obj, at: string, s: Sources): string[] {
       if (r.bool(ref.optional, `${path}.${kind}Ref.optional`)) return;
       r.fail(path, `${kind === "secret" ? "Secret" : "ConfigMap"} "${name}" is not in the file`);
     }
-    for (const [k, v] of Object.entries(data)) env.push(`${prefix}${k}=${v}`);
+    for (const [k, v] of Object.entries(data)) push(`${prefix}${k}`, v);
   });
   r.list(c.env, `${at}.env`).forEach((e0, i) => {
     const path = `${at}.env[${i}]`;
@@ -122,11 +132,11 @@ function readEnv(r: Reader, c: Obj, at: string, s: Sources): string[] {
         if (r.bool(ref.optional, `${path}.valueFrom.${kind}KeyRef.optional`)) return;
         r.fail(`${path}.valueFrom`, `${kind === "secret" ? "Secret" : "ConfigMap"} "${src}" with key "${key}" is not in the file`);
       }
-      env.push(`${name}=${value}`);
+      push(name, value);
       return;
     }
     const v = e.value;
-    env.push(`${name}=${v === undefined || v === null ? "" : typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : r.fail(`${path}.value`, "must be a string")}`);
+    push(name, expandRefs(v === undefined || v === null ? "" : typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : r.fail(`${path}.value`, "must be a string"), vars));
   });
   return env;
 }

@@ -7,6 +7,7 @@ import type { ContainerConfig } from "../image/manifest.ts";
 import type { PodRecord } from "../pod/store.ts";
 import type { ContainerRecord } from "../store/containers.ts";
 import type { ProbeRecord } from "../store/probe-record.ts";
+import { escapeRefs } from "./expand.ts";
 
 export interface GenerateInput {
   /** The pod, or undefined for a lone container. */
@@ -48,13 +49,15 @@ function containerSpec(rec: ContainerRecord, image: ContainerConfig, name: strin
   const c: Obj = { name, image: rec.image, imagePullPolicy: "IfNotPresent" };
   const entrypoint = (cfg.Entrypoint ?? null) as string[] | null;
   const cmd = (cfg.Cmd ?? null) as string[] | null;
+  // Kubernetes reads $(VAR) and $$ in these: written escaped, they run as they ran here.
+  const escaped = (list: string[]) => list.map(escapeRefs);
   if (!same(entrypoint, image.Entrypoint)) {
-    c.command = entrypoint ?? [];
-    if (cmd?.length) c.args = cmd;
-  } else if (!same(cmd, image.Cmd)) c.args = cmd ?? [];
+    c.command = escaped(entrypoint ?? []);
+    if (cmd?.length) c.args = escaped(cmd);
+  } else if (!same(cmd, image.Cmd)) c.args = escaped(cmd ?? []);
   const imageEnv = new Set(image.Env ?? []);
   const env = ((cfg.Env as string[] | undefined) ?? []).filter((e) => !imageEnv.has(e));
-  if (env.length) c.env = env.map((e) => ({ name: e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("=")), value: e.indexOf("=") < 0 ? "" : e.slice(e.indexOf("=") + 1) }));
+  if (env.length) c.env = env.map((e) => ({ name: e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("=")), value: escapeRefs(e.indexOf("=") < 0 ? "" : e.slice(e.indexOf("=") + 1)) }));
   const wd = cfg.WorkingDir as string | undefined;
   if (wd && wd !== (image.WorkingDir ?? "")) c.workingDir = wd;
   if (ports.length) c.ports = ports;

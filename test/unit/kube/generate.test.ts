@@ -107,3 +107,13 @@ test("probes: written as the API writes them (the schema accepts them) and read 
   expect(plan.warnings).toEqual([]);
   expect(plan.pods[0]!.containers[0]!.probes).toEqual(probes);
 });
+
+test("round trip: $(…) and $$ in command, args and env run as they ran (escaped for the kubelet's expansion)", () => {
+  const r = rec({ config: { Entrypoint: ["/bin/sh", "-c"], Cmd: ["echo $(date) $$ $HOME $(GREETING)"], Env: ["PATH=/usr/bin:/bin", "GREETING=a$(b)$$c"] } });
+  const objs = generateKube({ containers: [{ rec: r, image: IMAGE }] }, { service: false });
+  new Pod(objs[0] as never).validate();
+  const c = translateKube(parseKubeYaml(kubeYaml(objs), "gen.yaml"), "gen.yaml").pods[0]!.containers[0]!;
+  expect(c.entrypoint).toBe("/bin/sh");
+  expect(c.args).toEqual(["-c", "echo $(date) $$ $HOME $(GREETING)"]);
+  expect(c.env).toEqual(["GREETING=a$(b)$$c"]);
+});
