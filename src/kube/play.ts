@@ -72,7 +72,9 @@ function makeVolumes(root: string, pod: PodRecord, p: KubePod): Map<string, stri
       for (const [rel, text] of Object.entries(v.source.files)) {
         const f = path.join(dir, rel);
         fs.mkdirSync(path.dirname(f), { recursive: true });
-        fs.writeFileSync(f, text, { mode: v.source.from.startsWith("secret/") ? 0o600 : 0o644 });
+        fs.writeFileSync(f, text, { mode: 0o600 });
+        // The kubelet's modes (defaultMode, an item's mode), not the umask's.
+        fs.chmodSync(f, v.source.modes?.[rel] ?? v.source.mode);
       }
     }
     out.set(v.name, dir);

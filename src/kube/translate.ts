@@ -12,7 +12,11 @@ export type RestartName = "always" | "on-failure" | "no";
 
 export interface KubeVolume {
   name: string;
-  source: { kind: "hostPath"; path: string; type: "" | "Directory" | "DirectoryOrCreate" | "File" } | { kind: "emptyDir" } | { kind: "files"; from: string; files: Record<string, string> };
+  source:
+    | { kind: "hostPath"; path: string; type: "" | "Directory" | "DirectoryOrCreate" | "File" }
+    | { kind: "emptyDir" }
+    /** A ConfigMap's or Secret's files: `mode` is defaultMode (0644, as the API defaults it, Secrets too), `modes` the items' own. */
+    | { kind: "files"; from: string; files: Record<string, string>; mode: number; modes?: Record<string, number> };
 }
 
 export interface KubeContainer {
@@ -76,7 +80,7 @@ export function translateKube(docs: KubeDocument[], file: string): KubePlan {
   const services: KubeService[] = [];
   for (const d of docs) {
     const where = `${file}:${d.line}`;
-    const r = new Reader(where, warnings);
+    const r = new Reader(where, warnings, d.text);
     const o = r.obj(d.value, "document", true)!;
     const kind = r.str(o.kind, "kind", true)!;
     r.str(o.apiVersion, "apiVersion", true);
@@ -218,24 +222,29 @@ function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolum
     r.known(src, `${path}.${kind}`, [kind === "secret" ? "secretName" : "name", "items", "optional", "defaultMode"]);
     const ref = r.str(kind === "secret" ? src.secretName : src.name, `${path}.${kind}.${kind === "secret" ? "secretName" : "name"}`, true)!;
     const data = (kind === "secret" ? s.secrets : s.configMaps).get(ref);
+    const mode = r.mode(src.defaultMode, `${path}.${kind}.defaultMode`) ?? 0o644;
     if (!data) {
-      if (r.bool(src.optional, `${path}.${kind}.optional`)) return { name, source: { kind: "files", from: `${kind}/${ref}`, files: {} } };
+      if (r.bool(src.optional, `${path}.${kind}.optional`)) return { name, source: { kind: "files", from: `${kind}/${ref}`, files: {}, mode } };
       r.fail(`${path}.${kind}`, `${kind === "secret" ? "Secret" : "ConfigMap"} "${ref}" is not in the file`);
     }
     let files: Record<string, string> = { ...data };
+    const modes: Record<string, number> = {};
     const items = r.list(src.items, `${path}.${kind}.items`);
     if (items.length) {
       files = {};
       items.forEach((it0, i) => {
         const it = r.obj(it0, `${path}.${kind}.items[${i}]`, true)!;
+        r.known(it, `${path}.${kind}.items[${i}]`, ["key", "path", "mode"]);
         const key = r.str(it.key, `${path}.${kind}.items[${i}].key`, true)!;
         const to = r.str(it.path, `${path}.${kind}.items[${i}].path`, true)!;
         if (to.startsWith("/") || to.split("/").includes("..")) r.fail(`${path}.${kind}.items[${i}].path`, "must be relative, without ..");
         if (!(key in data)) r.fail(`${path}.${kind}.items[${i}].key`, `no key "${key}"`);
         files[to] = data[key]!;
+        const m = r.mode(it.mode, `${path}.${kind}.items[${i}].mode`);
+        if (m !== undefined) modes[to] = m;
       });
     }
-    return { name, source: { kind: "files", from: `${kind}/${ref}`, files } };
+    return { name, source: { kind: "files", from: `${kind}/${ref}`, files, mode, ...(Object.keys(modes).length ? { modes } : {}) } };
   }
   return r.fail(`${path}.${kind}`, "volume source not supported (hostPath, emptyDir, configMap, secret)");
 }

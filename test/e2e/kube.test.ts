@@ -76,6 +76,7 @@ test("a Deployment of 3 makes 3 pods; a NodePort Service balances across them; -
   // ConfigMap as env (valueFrom, envFrom with a prefix) and as files.
   const env = T(["exec", "web-pod-0-httpd", "sh", "-c", "echo $GREETING $CM_GREETING; cat /etc/web/GREETING; echo; touch /scratch/x && echo rw"]).stdout;
   expect(env).toBe("hello hello\nhello\nrw\n");
+  expect(T(["exec", "web-pod-0-httpd", "stat", "-L", "-c", "%a", "/etc/web/index.sh", "/etc/web/GREETING"]).stdout).toBe("755\n755\n");
   const rules = e.rules();
   expect(rules).toMatch(/-m statistic --mode random --probability 0\.33333\d* -j DNAT/);
   expect(rules).toMatch(/-m statistic --mode random --probability 0\.50000\d* -j DNAT/);

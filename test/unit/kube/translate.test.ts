@@ -112,7 +112,7 @@ describe("container fields", () => {
     const c = p.pods[0]!.containers[0]!;
     expect(c.env).toEqual(["CM_A=1", "CM_conf.txt=hello", "PASS=secret", "USER=bob", "X=x", "P=secret", "N=3"]);
     expect(p.pods[0]!.volumes).toEqual([
-      { name: "v", source: { kind: "files", from: "configMap/cm", files: { "sub/c.txt": "hello" } } },
+      { name: "v", source: { kind: "files", from: "configMap/cm", files: { "sub/c.txt": "hello" }, mode: 0o644 } },
       { name: "e", source: { kind: "emptyDir" } },
     ]);
     expect(c.mounts).toEqual([
@@ -120,6 +120,21 @@ describe("container fields", () => {
       { volume: "e", target: "/e", readOnly: false },
     ]);
   });
+});
+
+test("volume file modes as the kubelet sets them: 0644 by default (Secrets too), defaultMode and items' mode, 0NNN octal as kubectl's YAML 1.1 reads it", () => {
+  const src = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: '1', b: '2'}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: v}\n---\n";
+  const vols = (volumes: string) => plan(src + pod("  - {name: c, image: busybox}\n", `  volumes:\n${volumes}`)).pods[0]!.volumes.map((v) => v.source);
+  expect(vols("  - {name: a, configMap: {name: cm}}\n  - {name: b, secret: {secretName: s}}\n")).toEqual([
+    { kind: "files", from: "configMap/cm", files: { a: "1", b: "2" }, mode: 0o644 },
+    { kind: "files", from: "secret/s", files: { k: "v" }, mode: 0o644 },
+  ]);
+  expect(vols("  - name: a\n    configMap:\n      name: cm\n      defaultMode: 0755\n      items:\n      - {key: a, path: x, mode: 0400}\n      - {key: b, path: y}\n")).toEqual([
+    { kind: "files", from: "configMap/cm", files: { x: "1", y: "2" }, mode: 0o755, modes: { x: 0o400 } },
+  ]);
+  // Decimal, as JSON and kubectl's own output write it.
+  expect(vols("  - {name: b, secret: {secretName: s, defaultMode: 256}}\n")).toEqual([{ kind: "files", from: "secret/s", files: { k: "v" }, mode: 0o400 }]);
+  expect(() => vols("  - {name: b, secret: {secretName: s, defaultMode: 1000}}\n")).toThrow(/defaultMode: must be an integer from 0 to 511/);
 });
 
 describe("workloads and services", () => {
