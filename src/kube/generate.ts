@@ -128,6 +128,9 @@ export function generateKube(input: GenerateInput, opts: { service: boolean }): 
     return containerSpec(rec, image, kubeName(own), ports, volumes);
   });
   const spec: Obj = { containers, restartPolicy: first ? restartPolicy(first) : "Always" };
+  // How long a stop waits here (--stop-timeout, else Docker's 10 s), where Kubernetes would wait 30.
+  const grace = Math.max(...input.containers.map(({ rec }) => (typeof rec.config?.StopTimeout === "number" ? rec.config.StopTimeout : 10)));
+  if (input.containers.length && grace !== 30) spec.terminationGracePeriodSeconds = grace;
   if (pod && pod.hostname !== pod.name) spec.hostname = pod.hostname;
   if (volumes.length) spec.volumes = volumes;
   const out: Obj[] = [{ apiVersion: "v1", kind: "Pod", metadata: { name: podName, labels }, spec }];

@@ -29,7 +29,7 @@ export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, vol
     image: c.image,
     name: `${p.name}-${c.name}`,
     labels: { ...p.labels },
-    process: { args: c.args, env: c.env, groupAdd: [], tty: false, interactive: false, init: false },
+    process: { args: c.args, env: c.env, groupAdd: [], tty: false, interactive: false, init: false, stopTimeout: p.gracePeriod },
     volumes: c.mounts.map((m): VolumeSpec => ({ type: "bind", source: m.subPath ? path.join(volumes.get(m.volume)!, m.subPath) : volumes.get(m.volume)!, target: m.target, readonly: m.readOnly })),
     network: { mode: "bridge", aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] },
     ports: { publish: [], publishAll: false, expose: c.expose },

@@ -53,6 +53,8 @@ export interface KubePod {
   labels: Record<string, string>;
   hostname: string;
   restart: RestartName;
+  /** terminationGracePeriodSeconds (the API's 30 by default): how long a stop waits before SIGKILL. */
+  gracePeriod: number;
   containers: KubeContainer[];
   volumes: KubeVolume[];
   /** The object that asked for it: "Pod/web", "Deployment/web". */
@@ -196,7 +198,8 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: { name: string; label
     }
   }
   const hostname = r.str(spec.hostname, `${at}.hostname`) ?? id.name;
-  return { name: id.name, labels: id.labels, hostname, restart: restartMap[restart]!, containers, volumes, owner: id.owner };
+  const gracePeriod = r.int(spec.terminationGracePeriodSeconds, `${at}.terminationGracePeriodSeconds`, 0, 4_000_000) ?? 30;
+  return { name: id.name, labels: id.labels, hostname, restart: restartMap[restart]!, gracePeriod, containers, volumes, owner: id.owner };
 }
 
 function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolume {

@@ -117,3 +117,14 @@ test("round trip: $(…) and $$ in command, args and env run as they ran (escape
   expect(c.args).toEqual(["-c", "echo $(date) $$ $HOME $(GREETING)"]);
   expect(c.env).toEqual(["GREETING=a$(b)$$c"]);
 });
+
+test("the stop's grace period round-trips: --stop-timeout (else Docker's 10 s) ↔ terminationGracePeriodSeconds (else the API's 30)", () => {
+  const grace = (over: Partial<ContainerRecord>) => {
+    const objs = generateKube({ containers: [{ rec: rec(over), image: IMAGE }] }, { service: false });
+    new Pod(objs[0] as never).validate();
+    return [(objs[0] as { spec: { terminationGracePeriodSeconds?: number } }).spec.terminationGracePeriodSeconds, translateKube(parseKubeYaml(kubeYaml(objs), "g.yaml"), "g.yaml").pods[0]!.gracePeriod];
+  };
+  expect(grace({})).toEqual([10, 10]);
+  expect(grace({ config: { ...rec().config, StopTimeout: 45 } })).toEqual([45, 45]);
+  expect(grace({ config: { ...rec().config, StopTimeout: 30 } })).toEqual([undefined, 30]);
+});

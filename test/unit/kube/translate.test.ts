@@ -91,6 +91,9 @@ describe("container fields", () => {
     );
     const c = p.pods[0]!.containers[0]!;
     expect(p.pods[0]!.restart).toBe("on-failure");
+    // The API's default grace period, and one given.
+    expect(p.pods[0]!.gracePeriod).toBe(30);
+    expect(plan(pod("  - {name: c, image: busybox}\n", "  terminationGracePeriodSeconds: 5\n")).pods[0]!.gracePeriod).toBe(5);
     expect(c).toMatchObject({ workdir: "/w", pull: "never", memory: 67108864, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 256, user: "1000:100", capAdd: ["NET_ADMIN"], capDrop: ["ALL"], readOnly: true, noNewPrivileges: true });
     expect(c.publish).toEqual(["8080:80/tcp", "127.0.0.1:5353:53/udp"]);
   });
