@@ -86,6 +86,13 @@ export function checkName(r: Reader, name: string, path: string): string {
   return name;
 }
 
+/** What the downward API (env fieldRef) may tell a container of its pod. */
+export interface PodMeta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+}
+
 /** The ConfigMaps and Secrets of the file, by name: what env and volumes may refer to. */
 export interface Sources {
   configMaps: Map<string, Record<string, string>>;

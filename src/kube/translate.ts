@@ -5,7 +5,7 @@ import type { KubeDocument } from "./yaml.ts";
 import type { ProbeRecord } from "../store/probe-record.ts";
 import type { ServicePort, ServiceSpec } from "../network/service-rules.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { checkName, isObj, Reader, type Obj, type Sources } from "./fields.ts";
+import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "./fields.ts";
 import { readContainer } from "./container.ts";
 
 export type RestartName = "always" | "on-failure" | "no";
@@ -100,10 +100,11 @@ export function translateKube(docs: KubeDocument[], file: string): KubePlan {
   return { pods, services, warnings };
 }
 
-function metaName(r: Reader, o: Obj): { name: string; labels: Record<string, string> } {
+function metaName(r: Reader, o: Obj): { name: string; labels: Record<string, string>; namespace: string } {
   const meta = r.obj(o.metadata, "metadata", true)!;
   r.known(meta, "metadata", ["name", "labels", "annotations", "namespace"]);
-  return { name: checkName(r, r.str(meta.name, "metadata.name", true)!, "metadata.name"), labels: r.labels(meta.labels, "metadata.labels") };
+  const namespace = r.str(meta.namespace, "metadata.namespace") ?? "default";
+  return { name: checkName(r, r.str(meta.name, "metadata.name", true)!, "metadata.name"), labels: r.labels(meta.labels, "metadata.labels"), namespace };
 }
 
 function readSource(r: Reader, o: Obj, kind: "ConfigMap" | "Secret", s: Sources): void {
@@ -150,9 +151,9 @@ function readService(r: Reader, o: Obj): KubeService {
 }
 
 function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
-  const { name, labels } = metaName(r, o);
+  const { name, labels, namespace } = metaName(r, o);
   r.known(o, "", ["apiVersion", "kind", "metadata", "spec", "status"]);
-  if (kind === "Pod") return [readPodSpec(r, r.obj(o.spec, "spec", true)!, "spec", { name, labels, owner: `Pod/${name}` }, s)];
+  if (kind === "Pod") return [readPodSpec(r, r.obj(o.spec, "spec", true)!, "spec", { name, labels, namespace, owner: `Pod/${name}` }, s)];
   const spec = r.obj(o.spec, "spec", true)!;
   r.known(spec, "spec", ["replicas", "selector", "template", "strategy", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"]);
   const replicas = r.int(spec.replicas, "spec.replicas", 0, 100) ?? 1;
@@ -170,12 +171,14 @@ function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
   }
   for (const [k, v] of Object.entries(matchLabels)) if (tlabels[k] !== v) r.fail("spec.selector", `selector ${k}=${v} does not match the template's labels`);
   const podSpec = r.obj(template.spec, "spec.template.spec", true)!;
+  // The API's rule for a controller's pods: they are restarted, always.
+  if (podSpec.restartPolicy !== undefined && podSpec.restartPolicy !== "Always") r.fail("spec.template.spec.restartPolicy", `must be Always in a ${kind}`);
   const out: KubePod[] = [];
-  for (let i = 0; i < replicas; i++) out.push(readPodSpec(r, podSpec, "spec.template.spec", { name: `${name}-pod-${i}`, labels: tlabels, owner: `${kind}/${name}` }, s));
+  for (let i = 0; i < replicas; i++) out.push(readPodSpec(r, podSpec, "spec.template.spec", { name: `${name}-pod-${i}`, labels: tlabels, namespace, owner: `${kind}/${name}` }, s));
   return out;
 }
 
-function readPodSpec(r: Reader, spec: Obj, at: string, id: { name: string; labels: Record<string, string>; owner: string }, s: Sources): KubePod {
+function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: string }, s: Sources): KubePod {
   r.known(spec, at, ["containers", "volumes", "restartPolicy", "hostname", "securityContext", "terminationGracePeriodSeconds", "dnsPolicy", "initContainers"]);
   if (spec.initContainers !== undefined) r.fail(`${at}.initContainers`, "not supported");
   const restart = r.str(spec.restartPolicy, `${at}.restartPolicy`) ?? "Always";
@@ -184,7 +187,7 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: { name: string; label
   const podSec = r.obj(spec.securityContext, `${at}.securityContext`) ?? {};
   r.known(podSec, `${at}.securityContext`, ["runAsUser", "runAsGroup"]);
   const volumes = r.list(spec.volumes, `${at}.volumes`).map((v, i) => readVolume(r, v, `${at}.volumes[${i}]`, s));
-  const containers = r.list(spec.containers, `${at}.containers`).map((c, i) => readContainer(r, c, `${at}.containers[${i}]`, podSec, volumes, s));
+  const containers = r.list(spec.containers, `${at}.containers`).map((c, i) => readContainer(r, c, `${at}.containers[${i}]`, { podSec, volumes, sources: s, pod: id }));
   if (containers.length === 0) r.fail(`${at}.containers`, "at least one container is required");
   const seen = new Set<string>();
   const hostPorts = new Set<string>();

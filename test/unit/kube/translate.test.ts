@@ -140,6 +140,36 @@ test("volume file modes as the kubelet sets them: 0644 by default (Secrets too),
   expect(() => vols("  - {name: b, secret: {secretName: s, defaultMode: 1000}}\n")).toThrow(/defaultMode: must be an integer from 0 to 511/);
 });
 
+test("env from the downward API: the pod's name, namespace and labels, per replica; other fields refused", () => {
+  const dep = (env: string) =>
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web, tier: front}}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n        env:\n${env}`;
+  const p = plan(
+    dep(
+      [
+        "        - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}",
+        "        - {name: NS, valueFrom: {fieldRef: {apiVersion: v1, fieldPath: metadata.namespace}}}",
+        "        - {name: TIER, valueFrom: {fieldRef: {fieldPath: \"metadata.labels['tier']\"}}}",
+        "        - {name: NONE, valueFrom: {fieldRef: {fieldPath: \"metadata.labels['x']\"}}}",
+        "        - {name: URL, value: 'http://$(POD).$(NS)'}",
+        "",
+      ].join("\n"),
+    ),
+  );
+  expect(p.pods.map((x) => x.containers[0]!.env)).toEqual([
+    ["POD=web-pod-0", "NS=shop", "TIER=front", "NONE=", "URL=http://web-pod-0.shop"],
+    ["POD=web-pod-1", "NS=shop", "TIER=front", "NONE=", "URL=http://web-pod-1.shop"],
+  ]);
+  expect(plan(pod("  - {name: c, image: busybox, env: [{name: N, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]}\n")).pods[0]!.containers[0]!.env).toEqual(["N=p"]);
+  expect(() => plan(dep("        - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n"))).toThrow(/fieldPath: "status.podIP" is not supported/);
+});
+
+test("a controller's pods restart Always, as the API requires", () => {
+  const d = (policy: string) =>
+    `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: r}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {restartPolicy: ${policy}, containers: [{name: c, image: busybox}]}\n`;
+  expect(plan(d("Always")).pods[0]!.restart).toBe("always");
+  expect(() => plan(d("Never"))).toThrow(/spec.template.spec.restartPolicy: must be Always in a ReplicaSet/);
+});
+
 describe("workloads and services", () => {
   const deploy = (replicas: number, sel = "app: web", labels = "app: web") =>
     `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: ${replicas}\n  selector: {matchLabels: {${sel}}}\n  template:\n    metadata: {labels: {${labels}}}\n    spec: {containers: [{name: c, image: busybox}]}\n`;
