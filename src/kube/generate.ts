@@ -113,7 +113,9 @@ export function generateKube(input: GenerateInput, opts: { service: boolean }): 
   const { pod, infra } = input;
   const first = input.containers[0]?.rec;
   const podName = kubeName(pod ? pod.name : `${first?.name ?? "c"}-pod`);
-  const labels = { ...validLabels(pod ? pod.labels : (first?.labels ?? {})), app: podName };
+  // `app` names the pod for the Service's selector; a pod's own `app` (what Services of the YAML
+  // it was played from select it by) is kept, so the round trip leaves it in those Services.
+  const labels = pod ? { app: podName, ...validLabels(pod.labels) } : { ...validLabels(first?.labels ?? {}), app: podName };
   // Ports: a pod's are its infra's (all hostPorts); a lone container's its own.
   const published = ((pod ? infra?.ports : first?.ports) ?? []) as unknown as { hostIp: string; hostPort: number; containerPort: number; protocol: string }[];
   const volumes: Obj[] = [];
@@ -141,7 +143,7 @@ export function generateKube(input: GenerateInput, opts: { service: boolean }): 
       metadata: { name: podName },
       spec: {
         type: "ClusterIP",
-        selector: { app: podName },
+        selector: { app: labels.app },
         ports: published.map((p) => ({ name: `${p.containerPort}-${p.protocol}`, port: p.containerPort, targetPort: p.containerPort, protocol: p.protocol.toUpperCase() })),
       },
     });

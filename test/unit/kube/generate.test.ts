@@ -128,3 +128,16 @@ test("the stop's grace period round-trips: --stop-timeout (else Docker's 10 s) â
   expect(grace({ config: { ...rec().config, StopTimeout: 45 } })).toEqual([45, 45]);
   expect(grace({ config: { ...rec().config, StopTimeout: 30 } })).toEqual([undefined, 30]);
 });
+
+test("a pod's own app label is kept (the Services of its YAML select it by that), and the generated Service selects by it", () => {
+  const pod = { id: "p".repeat(64), name: "web-pod-0", hostname: "web-pod-0", labels: { app: "web", tier: "front" }, share: ["net"], network: "bridge", publish: [], infraId: "i".repeat(64), created: "" } as PodRecord;
+  const infra = rec({ id: "i".repeat(64), name: "web-pod-0-infra", ports: [{ hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" }] as never });
+  const objs = generateKube({ pod, infra, containers: [{ rec: rec({ name: "web-pod-0-httpd" }), image: IMAGE }] }, { service: true });
+  new Pod(objs[0] as never).validate();
+  new Service(objs[1] as never).validate();
+  expect((objs[0] as { metadata: unknown }).metadata).toEqual({ name: "web-pod-0", labels: { app: "web", tier: "front" } });
+  expect((objs[1] as { spec: { selector: unknown } }).spec.selector).toEqual({ app: "web" });
+  const plan = translateKube(parseKubeYaml(kubeYaml(objs), "g.yaml"), "g.yaml");
+  expect(plan.pods[0]!.labels).toEqual({ app: "web", tier: "front" });
+  expect(plan.services[0]!.selector).toEqual({ app: "web" });
+});
