@@ -238,8 +238,8 @@ async function fastParse(verb: string | undefined, args: string[], tail: import(
     return argv ? { spec: await VERBS.inspect!(), argv, path: verb } : null;
   }
   if (verb === "pod" || verb === "play" || verb === "kube") {
-    const { parsePodCreateArgs, parsePlayKubeArgs } = await import("./verb-args.ts");
-    const argv = verb === "pod" ? parsePodCreateArgs(args) : parsePlayKubeArgs(args);
+    const { parsePodCreateArgs, parsePlayKubeArgs, parseSyncServicesArgs } = await import("./verb-args.ts");
+    const argv = verb === "pod" ? parsePodCreateArgs(args) : (parsePlayKubeArgs(args) ?? parseSyncServicesArgs(args));
     const spec = argv && (await GROUPS[verb]!.load()).find((s) => nameOf(s) === args[1]);
     return spec ? { spec, argv: argv!, path: `${verb} ${args[1]}` } : null;
   }

@@ -1,6 +1,7 @@
-// `info`, `version`, `volume ls`, `inspect`, `pod create` and `play kube` parsed without yargs, whose
-// start-up would be most of their cost (CI scripts poll `info --format '{{.ServerVersion}}'` for
-// readiness; yargs was a quarter of a `play kube`'s CPU). Only the spellings it
+// `info`, `version`, `volume ls`, `inspect`, `pod create`, `play kube` and the hidden `kube
+// sync-services` parsed without yargs, whose start-up would be most of their cost (CI scripts poll
+// `info --format '{{.ServerVersion}}'` for readiness; yargs was a quarter of a `play kube`'s CPU;
+// a pod's monitor runs sync-services at every start and exit of its container). Only the spellings it
 // is sure of: anything else (--help, an unknown flag, a missing value) returns null and yargs
 // parses the line, with its errors.
 
@@ -101,4 +102,9 @@ export function parsePlayKubeArgs(args: readonly string[]): Record<string, unkno
   if (!argv || files!.length !== 1) return null;
   const { files: _, ...rest } = argv;
   return { ...rest, file: files![0] };
+}
+
+/** `kube sync-services`, exactly as the monitor's hook runs it (it takes nothing); {} or null. */
+export function parseSyncServicesArgs(args: readonly string[]): Record<string, unknown> | null {
+  return args.length === 2 && args[0] === "kube" && args[1] === "sync-services" ? {} : null;
 }

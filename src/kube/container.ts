@@ -1,13 +1,22 @@
 // A container of a pod spec → a KubeContainer: command and args, env (with ConfigMap and Secret
 // references), resources as the kubelet turns them into cgroup values, the security context.
 import { memoryBytes, milliCpu } from "./quantity.ts";
-import { checkName, isObj, Reader, type Obj, type Sources } from "./fields.ts";
+import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "./fields.ts";
+import { expandRefs, varsOf } from "./expand.ts";
 import { PROBE_FIELDS, readProbes } from "./probe.ts";
 import type { KubeContainer, KubeVolume } from "./translate.ts";
 
 const CONTAINER_FIELDS = ["name", "image", "command", "args", "env", "envFrom", "ports", "resources", "workingDir", "securityContext", "volumeMounts", "imagePullPolicy", "stdin", "tty", "terminationMessagePath", "terminationMessagePolicy", ...Object.keys(PROBE_FIELDS)];
 
-export function readContainer(r: Reader, c0: unknown, at: string, podSec: Obj, volumes: KubeVolume[], s: Sources): KubeContainer {
+/** What a container is read against: its pod's securityContext, volumes and metadata, the file's ConfigMaps and Secrets. */
+export interface ContainerContext {
+  podSec: Obj;
+  volumes: KubeVolume[];
+  sources: Sources;
+  pod: PodMeta;
+}
+
+export function readContainer(r: Reader, c0: unknown, at: string, { podSec, volumes, sources: s, pod }: ContainerContext): KubeContainer {
   const c = r.obj(c0, at, true)!;
   r.known(c, at, CONTAINER_FIELDS);
   for (const f of ["stdin", "tty"]) if (c[f] === true) r.fail(`${at}.${f}`, "not supported by play kube");
@@ -32,17 +41,20 @@ export function readContainer(r: Reader, c0: unknown, at: string, podSec: Obj, v
     probes: [],
     pull: pullPolicy(r, c.imagePullPolicy, `${at}.imagePullPolicy`, image),
   };
-  // Kubernetes: command replaces ENTRYPOINT (and the image's CMD is not used), args replaces CMD.
+  out.env = readEnv(r, c, at, s, pod);
+  // Kubernetes: command replaces ENTRYPOINT (and the image's CMD is not used), args replaces CMD;
+  // both with the container's $(VAR) references replaced.
+  const vars = varsOf(out.env);
+  const expand = (list: string[]) => list.map((a) => expandRefs(a, vars));
   if (command?.length) {
-    out.entrypoint = command[0]!;
-    out.args = [...command.slice(1), ...(args ?? [])];
-  } else if (args?.length) out.args = args;
+    out.entrypoint = expandRefs(command[0]!, vars);
+    out.args = expand([...command.slice(1), ...(args ?? [])]);
+  } else if (args?.length) out.args = expand(args);
   const wd = r.str(c.workingDir, `${at}.workingDir`);
   if (wd !== undefined) {
     if (!wd.startsWith("/")) r.fail(`${at}.workingDir`, "must be absolute");
     out.workdir = wd;
   }
-  out.env = readEnv(r, c, at, s);
   const portNames = new Map<string, number>();
   r.list(c.ports, `${at}.ports`).forEach((p0, i) => {
     const path = `${at}.ports[${i}]`;
@@ -87,8 +99,14 @@ function pullPolicy(r: Reader, v: unknown, path: string, image: string): KubeCon
   return m[p] ?? r.fail(path, `"${p}" is not Always, IfNotPresent or Never`);
 }
 
-function readEnv(r: Reader, c: Obj, at: string, s: Sources): string[] {
+/** envFrom, then env (which wins), each env value with its $(VAR) references to the variables before it replaced, as the kubelet does. */
+function readEnv(r: Reader, c: Obj, at: string, s: Sources, pod: PodMeta): string[] {
   const env: string[] = [];
+  const vars = new Map<string, string>();
+  const push = (name: string, value: string) => {
+    env.push(`${name}=${value}`);
+    vars.set(name, value);
+  };
   const lookup = (kind: "configMap" | "secret", name: string, path: string): Record<string, string> | undefined => (kind === "secret" ? s.secrets : s.configMaps).get(name);
   r.list(c.envFrom, `${at}.envFrom`).forEach((e0, i) => {
     const path = `${at}.envFrom[${i}]`;
@@ -102,7 +120,7 @@ function readEnv(r: Reader, c: Obj, at: string, s: Sources): string[] {
       if (r.bool(ref.optional, `${path}.${kind}Ref.optional`)) return;
       r.fail(path, `${kind === "secret" ? "Secret" : "ConfigMap"} "${name}" is not in the file`);
     }
-    for (const [k, v] of Object.entries(data)) env.push(`${prefix}${k}=${v}`);
+    for (const [k, v] of Object.entries(data)) push(`${prefix}${k}`, v);
   });
   r.list(c.env, `${at}.env`).forEach((e0, i) => {
     const path = `${at}.env[${i}]`;
@@ -112,8 +130,9 @@ function readEnv(r: Reader, c: Obj, at: string, s: Sources): string[] {
     if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) r.fail(`${path}.name`, `"${name}" is not a valid variable name`);
     if (e.valueFrom !== undefined) {
       const vf = r.obj(e.valueFrom, `${path}.valueFrom`, true)!;
-      r.known(vf, `${path}.valueFrom`, ["configMapKeyRef", "secretKeyRef"]);
-      const [kind, ref] = vf.configMapKeyRef ? (["configMap", r.obj(vf.configMapKeyRef, `${path}.valueFrom.configMapKeyRef`)!] as const) : vf.secretKeyRef ? (["secret", r.obj(vf.secretKeyRef, `${path}.valueFrom.secretKeyRef`)!] as const) : r.fail(`${path}.valueFrom`, "configMapKeyRef or secretKeyRef is required (fieldRef is not supported)");
+      r.known(vf, `${path}.valueFrom`, ["configMapKeyRef", "secretKeyRef", "fieldRef"]);
+      if (vf.fieldRef !== undefined) return push(name, fieldRef(r, r.obj(vf.fieldRef, `${path}.valueFrom.fieldRef`, true)!, `${path}.valueFrom.fieldRef`, pod));
+      const [kind, ref] = vf.configMapKeyRef ? (["configMap", r.obj(vf.configMapKeyRef, `${path}.valueFrom.configMapKeyRef`)!] as const) : vf.secretKeyRef ? (["secret", r.obj(vf.secretKeyRef, `${path}.valueFrom.secretKeyRef`)!] as const) : r.fail(`${path}.valueFrom`, "configMapKeyRef, secretKeyRef or fieldRef is required");
       const src = r.str(ref.name, `${path}.valueFrom.${kind}KeyRef.name`, true)!;
       const key = r.str(ref.key, `${path}.valueFrom.${kind}KeyRef.key`, true)!;
       const data = lookup(kind, src, path);
@@ -122,13 +141,24 @@ function readEnv(r: Reader, c: Obj, at: string, s: Sources): string[] {
         if (r.bool(ref.optional, `${path}.valueFrom.${kind}KeyRef.optional`)) return;
         r.fail(`${path}.valueFrom`, `${kind === "secret" ? "Secret" : "ConfigMap"} "${src}" with key "${key}" is not in the file`);
       }
-      env.push(`${name}=${value}`);
+      push(name, value);
       return;
     }
     const v = e.value;
-    env.push(`${name}=${v === undefined || v === null ? "" : typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : r.fail(`${path}.value`, "must be a string")}`);
+    push(name, expandRefs(v === undefined || v === null ? "" : typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : r.fail(`${path}.value`, "must be a string"), vars));
   });
   return env;
+}
+
+/** The downward API's fields a pod knows before it runs: its name, namespace and labels (a label it lacks reads as ""). */
+function fieldRef(r: Reader, ref: Obj, path: string, pod: PodMeta): string {
+  r.known(ref, path, ["fieldPath", "apiVersion"]);
+  const field = r.str(ref.fieldPath, `${path}.fieldPath`, true)!;
+  if (field === "metadata.name") return pod.name;
+  if (field === "metadata.namespace") return pod.namespace;
+  const label = /^metadata\.labels\['([^']*)'\]$/.exec(field);
+  if (label) return pod.labels[label[1]!] ?? "";
+  return r.fail(`${path}.fieldPath`, `"${field}" is not supported (metadata.name, metadata.namespace, metadata.labels['…'])`);
 }
 
 /** As the kubelet computes them (pkg/kubelet/cm/helpers_linux.go): shares from requests, quota from limits. */

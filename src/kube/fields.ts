@@ -11,6 +11,8 @@ export class Reader {
   constructor(
     readonly where: string,
     readonly warnings: string[],
+    /** The document's text (KubeDocument.text). */
+    readonly text = "",
   ) {}
   fail(path: string, why: string): never {
     throw new InvalidArgumentError(`Cannot play ${this.where}: ${path}: ${why}`);
@@ -43,6 +45,17 @@ export class Reader {
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) this.fail(path, `must be an integer from ${min} to ${max}`);
     return v;
   }
+  /**
+   * A file mode, 0 to 0777. kubectl reads YAML 1.1, where `0644` is octal; Bun reads YAML 1.2,
+   * where it is 644: the document's text tells which was written, and Kubernetes' reading wins.
+   */
+  mode(v: unknown, path: string): number | undefined {
+    const key = path.slice(path.lastIndexOf(".") + 1);
+    if (typeof v === "number" && Number.isInteger(v) && /^[0-7]+$/.test(String(v)) && new RegExp(`(^|[\\s{,])${key}\\s*:\\s*0+${v}(?![0-9])`, "m").test(this.text)) {
+      return parseInt(String(v), 8);
+    }
+    return this.int(v, path, 0, 0o777);
+  }
   bool(v: unknown, path: string): boolean | undefined {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "boolean") this.fail(path, "must be true or false");
@@ -71,6 +84,13 @@ export class Reader {
 export function checkName(r: Reader, name: string, path: string): string {
   if (!RFC1123_LABEL.test(name)) r.fail(path, `"${name}" is not a lowercase RFC 1123 name`);
   return name;
+}
+
+/** What the downward API (env fieldRef) may tell a container of its pod. */
+export interface PodMeta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
 }
 
 /** The ConfigMaps and Secrets of the file, by name: what env and volumes may refer to. */

@@ -7,6 +7,7 @@ import type { ContainerConfig } from "../image/manifest.ts";
 import type { PodRecord } from "../pod/store.ts";
 import type { ContainerRecord } from "../store/containers.ts";
 import type { ProbeRecord } from "../store/probe-record.ts";
+import { escapeRefs } from "./expand.ts";
 
 export interface GenerateInput {
   /** The pod, or undefined for a lone container. */
@@ -48,13 +49,15 @@ function containerSpec(rec: ContainerRecord, image: ContainerConfig, name: strin
   const c: Obj = { name, image: rec.image, imagePullPolicy: "IfNotPresent" };
   const entrypoint = (cfg.Entrypoint ?? null) as string[] | null;
   const cmd = (cfg.Cmd ?? null) as string[] | null;
+  // Kubernetes reads $(VAR) and $$ in these: written escaped, they run as they ran here.
+  const escaped = (list: string[]) => list.map(escapeRefs);
   if (!same(entrypoint, image.Entrypoint)) {
-    c.command = entrypoint ?? [];
-    if (cmd?.length) c.args = cmd;
-  } else if (!same(cmd, image.Cmd)) c.args = cmd ?? [];
+    c.command = escaped(entrypoint ?? []);
+    if (cmd?.length) c.args = escaped(cmd);
+  } else if (!same(cmd, image.Cmd)) c.args = escaped(cmd ?? []);
   const imageEnv = new Set(image.Env ?? []);
   const env = ((cfg.Env as string[] | undefined) ?? []).filter((e) => !imageEnv.has(e));
-  if (env.length) c.env = env.map((e) => ({ name: e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("=")), value: e.indexOf("=") < 0 ? "" : e.slice(e.indexOf("=") + 1) }));
+  if (env.length) c.env = env.map((e) => ({ name: e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("=")), value: escapeRefs(e.indexOf("=") < 0 ? "" : e.slice(e.indexOf("=") + 1)) }));
   const wd = cfg.WorkingDir as string | undefined;
   if (wd && wd !== (image.WorkingDir ?? "")) c.workingDir = wd;
   if (ports.length) c.ports = ports;
@@ -110,7 +113,9 @@ export function generateKube(input: GenerateInput, opts: { service: boolean }): 
   const { pod, infra } = input;
   const first = input.containers[0]?.rec;
   const podName = kubeName(pod ? pod.name : `${first?.name ?? "c"}-pod`);
-  const labels = { ...validLabels(pod ? pod.labels : (first?.labels ?? {})), app: podName };
+  // `app` names the pod for the Service's selector; a pod's own `app` (what Services of the YAML
+  // it was played from select it by) is kept, so the round trip leaves it in those Services.
+  const labels = pod ? { app: podName, ...validLabels(pod.labels) } : { ...validLabels(first?.labels ?? {}), app: podName };
   // Ports: a pod's are its infra's (all hostPorts); a lone container's its own.
   const published = ((pod ? infra?.ports : first?.ports) ?? []) as unknown as { hostIp: string; hostPort: number; containerPort: number; protocol: string }[];
   const volumes: Obj[] = [];
@@ -125,6 +130,9 @@ export function generateKube(input: GenerateInput, opts: { service: boolean }): 
     return containerSpec(rec, image, kubeName(own), ports, volumes);
   });
   const spec: Obj = { containers, restartPolicy: first ? restartPolicy(first) : "Always" };
+  // How long a stop waits here (--stop-timeout, else Docker's 10 s), where Kubernetes would wait 30.
+  const grace = Math.max(...input.containers.map(({ rec }) => (typeof rec.config?.StopTimeout === "number" ? rec.config.StopTimeout : 10)));
+  if (input.containers.length && grace !== 30) spec.terminationGracePeriodSeconds = grace;
   if (pod && pod.hostname !== pod.name) spec.hostname = pod.hostname;
   if (volumes.length) spec.volumes = volumes;
   const out: Obj[] = [{ apiVersion: "v1", kind: "Pod", metadata: { name: podName, labels }, spec }];
@@ -135,7 +143,7 @@ export function generateKube(input: GenerateInput, opts: { service: boolean }): 
       metadata: { name: podName },
       spec: {
         type: "ClusterIP",
-        selector: { app: podName },
+        selector: { app: labels.app },
         ports: published.map((p) => ({ name: `${p.containerPort}-${p.protocol}`, port: p.containerPort, targetPort: p.containerPort, protocol: p.protocol.toUpperCase() })),
       },
     });

@@ -29,7 +29,7 @@ export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, vol
     image: c.image,
     name: `${p.name}-${c.name}`,
     labels: { ...p.labels },
-    process: { args: c.args, env: c.env, groupAdd: [], tty: false, interactive: false, init: false },
+    process: { args: c.args, env: c.env, groupAdd: [], tty: false, interactive: false, init: false, stopTimeout: p.gracePeriod },
     volumes: c.mounts.map((m): VolumeSpec => ({ type: "bind", source: m.subPath ? path.join(volumes.get(m.volume)!, m.subPath) : volumes.get(m.volume)!, target: m.target, readonly: m.readOnly })),
     network: { mode: "bridge", aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] },
     ports: { publish: [], publishAll: false, expose: c.expose },
@@ -72,7 +72,9 @@ function makeVolumes(root: string, pod: PodRecord, p: KubePod): Map<string, stri
       for (const [rel, text] of Object.entries(v.source.files)) {
         const f = path.join(dir, rel);
         fs.mkdirSync(path.dirname(f), { recursive: true });
-        fs.writeFileSync(f, text, { mode: v.source.from.startsWith("secret/") ? 0o600 : 0o644 });
+        fs.writeFileSync(f, text, { mode: 0o600 });
+        // The kubelet's modes (defaultMode, an item's mode), not the umask's.
+        fs.chmodSync(f, v.source.modes?.[rel] ?? v.source.mode);
       }
     }
     out.set(v.name, dir);

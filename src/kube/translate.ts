@@ -5,14 +5,18 @@ import type { KubeDocument } from "./yaml.ts";
 import type { ProbeRecord } from "../store/probe-record.ts";
 import type { ServicePort, ServiceSpec } from "../network/service-rules.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { checkName, isObj, Reader, type Obj, type Sources } from "./fields.ts";
+import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "./fields.ts";
 import { readContainer } from "./container.ts";
 
 export type RestartName = "always" | "on-failure" | "no";
 
 export interface KubeVolume {
   name: string;
-  source: { kind: "hostPath"; path: string; type: "" | "Directory" | "DirectoryOrCreate" | "File" } | { kind: "emptyDir" } | { kind: "files"; from: string; files: Record<string, string> };
+  source:
+    | { kind: "hostPath"; path: string; type: "" | "Directory" | "DirectoryOrCreate" | "File" }
+    | { kind: "emptyDir" }
+    /** A ConfigMap's or Secret's files: `mode` is defaultMode (0644, as the API defaults it, Secrets too), `modes` the items' own. */
+    | { kind: "files"; from: string; files: Record<string, string>; mode: number; modes?: Record<string, number> };
 }
 
 export interface KubeContainer {
@@ -49,6 +53,8 @@ export interface KubePod {
   labels: Record<string, string>;
   hostname: string;
   restart: RestartName;
+  /** terminationGracePeriodSeconds (the API's 30 by default): how long a stop waits before SIGKILL. */
+  gracePeriod: number;
   containers: KubeContainer[];
   volumes: KubeVolume[];
   /** The object that asked for it: "Pod/web", "Deployment/web". */
@@ -76,7 +82,7 @@ export function translateKube(docs: KubeDocument[], file: string): KubePlan {
   const services: KubeService[] = [];
   for (const d of docs) {
     const where = `${file}:${d.line}`;
-    const r = new Reader(where, warnings);
+    const r = new Reader(where, warnings, d.text);
     const o = r.obj(d.value, "document", true)!;
     const kind = r.str(o.kind, "kind", true)!;
     r.str(o.apiVersion, "apiVersion", true);
@@ -94,10 +100,11 @@ export function translateKube(docs: KubeDocument[], file: string): KubePlan {
   return { pods, services, warnings };
 }
 
-function metaName(r: Reader, o: Obj): { name: string; labels: Record<string, string> } {
+function metaName(r: Reader, o: Obj): { name: string; labels: Record<string, string>; namespace: string } {
   const meta = r.obj(o.metadata, "metadata", true)!;
   r.known(meta, "metadata", ["name", "labels", "annotations", "namespace"]);
-  return { name: checkName(r, r.str(meta.name, "metadata.name", true)!, "metadata.name"), labels: r.labels(meta.labels, "metadata.labels") };
+  const namespace = r.str(meta.namespace, "metadata.namespace") ?? "default";
+  return { name: checkName(r, r.str(meta.name, "metadata.name", true)!, "metadata.name"), labels: r.labels(meta.labels, "metadata.labels"), namespace };
 }
 
 function readSource(r: Reader, o: Obj, kind: "ConfigMap" | "Secret", s: Sources): void {
@@ -144,9 +151,9 @@ function readService(r: Reader, o: Obj): KubeService {
 }
 
 function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
-  const { name, labels } = metaName(r, o);
+  const { name, labels, namespace } = metaName(r, o);
   r.known(o, "", ["apiVersion", "kind", "metadata", "spec", "status"]);
-  if (kind === "Pod") return [readPodSpec(r, r.obj(o.spec, "spec", true)!, "spec", { name, labels, owner: `Pod/${name}` }, s)];
+  if (kind === "Pod") return [readPodSpec(r, r.obj(o.spec, "spec", true)!, "spec", { name, labels, namespace, owner: `Pod/${name}` }, s)];
   const spec = r.obj(o.spec, "spec", true)!;
   r.known(spec, "spec", ["replicas", "selector", "template", "strategy", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"]);
   const replicas = r.int(spec.replicas, "spec.replicas", 0, 100) ?? 1;
@@ -164,12 +171,14 @@ function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
   }
   for (const [k, v] of Object.entries(matchLabels)) if (tlabels[k] !== v) r.fail("spec.selector", `selector ${k}=${v} does not match the template's labels`);
   const podSpec = r.obj(template.spec, "spec.template.spec", true)!;
+  // The API's rule for a controller's pods: they are restarted, always.
+  if (podSpec.restartPolicy !== undefined && podSpec.restartPolicy !== "Always") r.fail("spec.template.spec.restartPolicy", `must be Always in a ${kind}`);
   const out: KubePod[] = [];
-  for (let i = 0; i < replicas; i++) out.push(readPodSpec(r, podSpec, "spec.template.spec", { name: `${name}-pod-${i}`, labels: tlabels, owner: `${kind}/${name}` }, s));
+  for (let i = 0; i < replicas; i++) out.push(readPodSpec(r, podSpec, "spec.template.spec", { name: `${name}-pod-${i}`, labels: tlabels, namespace, owner: `${kind}/${name}` }, s));
   return out;
 }
 
-function readPodSpec(r: Reader, spec: Obj, at: string, id: { name: string; labels: Record<string, string>; owner: string }, s: Sources): KubePod {
+function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: string }, s: Sources): KubePod {
   r.known(spec, at, ["containers", "volumes", "restartPolicy", "hostname", "securityContext", "terminationGracePeriodSeconds", "dnsPolicy", "initContainers"]);
   if (spec.initContainers !== undefined) r.fail(`${at}.initContainers`, "not supported");
   const restart = r.str(spec.restartPolicy, `${at}.restartPolicy`) ?? "Always";
@@ -178,7 +187,7 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: { name: string; label
   const podSec = r.obj(spec.securityContext, `${at}.securityContext`) ?? {};
   r.known(podSec, `${at}.securityContext`, ["runAsUser", "runAsGroup"]);
   const volumes = r.list(spec.volumes, `${at}.volumes`).map((v, i) => readVolume(r, v, `${at}.volumes[${i}]`, s));
-  const containers = r.list(spec.containers, `${at}.containers`).map((c, i) => readContainer(r, c, `${at}.containers[${i}]`, podSec, volumes, s));
+  const containers = r.list(spec.containers, `${at}.containers`).map((c, i) => readContainer(r, c, `${at}.containers[${i}]`, { podSec, volumes, sources: s, pod: id }));
   if (containers.length === 0) r.fail(`${at}.containers`, "at least one container is required");
   const seen = new Set<string>();
   const hostPorts = new Set<string>();
@@ -192,7 +201,8 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: { name: string; label
     }
   }
   const hostname = r.str(spec.hostname, `${at}.hostname`) ?? id.name;
-  return { name: id.name, labels: id.labels, hostname, restart: restartMap[restart]!, containers, volumes, owner: id.owner };
+  const gracePeriod = r.int(spec.terminationGracePeriodSeconds, `${at}.terminationGracePeriodSeconds`, 0, 4_000_000) ?? 30;
+  return { name: id.name, labels: id.labels, hostname, restart: restartMap[restart]!, gracePeriod, containers, volumes, owner: id.owner };
 }
 
 function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolume {
@@ -218,24 +228,29 @@ function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolum
     r.known(src, `${path}.${kind}`, [kind === "secret" ? "secretName" : "name", "items", "optional", "defaultMode"]);
     const ref = r.str(kind === "secret" ? src.secretName : src.name, `${path}.${kind}.${kind === "secret" ? "secretName" : "name"}`, true)!;
     const data = (kind === "secret" ? s.secrets : s.configMaps).get(ref);
+    const mode = r.mode(src.defaultMode, `${path}.${kind}.defaultMode`) ?? 0o644;
     if (!data) {
-      if (r.bool(src.optional, `${path}.${kind}.optional`)) return { name, source: { kind: "files", from: `${kind}/${ref}`, files: {} } };
+      if (r.bool(src.optional, `${path}.${kind}.optional`)) return { name, source: { kind: "files", from: `${kind}/${ref}`, files: {}, mode } };
       r.fail(`${path}.${kind}`, `${kind === "secret" ? "Secret" : "ConfigMap"} "${ref}" is not in the file`);
     }
     let files: Record<string, string> = { ...data };
+    const modes: Record<string, number> = {};
     const items = r.list(src.items, `${path}.${kind}.items`);
     if (items.length) {
       files = {};
       items.forEach((it0, i) => {
         const it = r.obj(it0, `${path}.${kind}.items[${i}]`, true)!;
+        r.known(it, `${path}.${kind}.items[${i}]`, ["key", "path", "mode"]);
         const key = r.str(it.key, `${path}.${kind}.items[${i}].key`, true)!;
         const to = r.str(it.path, `${path}.${kind}.items[${i}].path`, true)!;
         if (to.startsWith("/") || to.split("/").includes("..")) r.fail(`${path}.${kind}.items[${i}].path`, "must be relative, without ..");
         if (!(key in data)) r.fail(`${path}.${kind}.items[${i}].key`, `no key "${key}"`);
         files[to] = data[key]!;
+        const m = r.mode(it.mode, `${path}.${kind}.items[${i}].mode`);
+        if (m !== undefined) modes[to] = m;
       });
     }
-    return { name, source: { kind: "files", from: `${kind}/${ref}`, files } };
+    return { name, source: { kind: "files", from: `${kind}/${ref}`, files, mode, ...(Object.keys(modes).length ? { modes } : {}) } };
   }
   return r.fail(`${path}.${kind}`, "volume source not supported (hostPath, emptyDir, configMap, secret)");
 }

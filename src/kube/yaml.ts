@@ -11,6 +11,8 @@ export interface KubeDocument {
   /** The document's first line in the file (1-based). */
   line: number;
   value: unknown;
+  /** Its text: how a value was written, where YAML 1.1 (kubectl's) reads it otherwise than Bun. */
+  text?: string;
 }
 
 /** The documents of one file, empty ones (comments only, a trailing `---`) left out. */
@@ -39,7 +41,7 @@ export function parseKubeYaml(text: string, file: string): KubeDocument[] {
       throw new ParseError(`Cannot parse "${file}:${d.start}": the document expands to more than ${MAX_KUBE_NODES} nodes (aliases?)`);
     }
     if (value === null || value === undefined) continue;
-    out.push({ line: d.start, value });
+    out.push({ line: d.start, value, text: body });
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { startContainer } from "../lifecycle/start.ts";
 import { killContainer, stopContainer } from "../lifecycle/stop.ts";
 import { newContainerId, readContainer } from "../store/containers.ts";
 import { withNamesLock } from "../store/containers.ts";
+import { whileDrained } from "./drain.ts";
 import { rejoinInfra } from "./rejoin.ts";
 import { syncServices } from "./services.ts";
 import { createInfra, infraRunning, startInfra, stopInfra } from "./infra.ts";
@@ -117,12 +118,14 @@ export async function startPod(ctx: Ctx, ref: string): Promise<PodRecord> {
   return pod;
 }
 
+/** The pod leaves its Services first (drain.ts), then its containers stop, then its infra. */
 export async function stopPod(ctx: Ctx, ref: string, timeout?: number): Promise<PodRecord> {
   const pod = findPod(ctx.root, ref);
-  await Promise.all(podContainers(ctx, pod).filter((c) => c.state.Running).map((c) => stopContainer(ctx, c, timeout !== undefined ? { timeoutS: timeout } : {})));
-  const infra = readContainer(ctx.root, pod.infraId);
-  if (infra) await stopInfra(ctx, infra);
-  await syncServices(ctx);
+  await whileDrained(ctx, pod, syncServices, async () => {
+    await Promise.all(podContainers(ctx, pod).filter((c) => c.state.Running).map((c) => stopContainer(ctx, c, timeout !== undefined ? { timeoutS: timeout } : {})));
+    const infra = readContainer(ctx.root, pod.infraId);
+    if (infra) await stopInfra(ctx, infra);
+  });
   return pod;
 }
 

@@ -13,6 +13,7 @@ import { lockHostNet } from "../network/hostnet.ts";
 import { SERVICE_GUARD_PREFIX } from "../network/rules.ts";
 import { serviceOwner, servicesDir, type ServiceSpec } from "../network/service-rules.ts";
 import { otherRoots, rootKey } from "../store/owners.ts";
+import { isDraining } from "./drain.ts";
 import { listPods, type PodRecord } from "./store.ts";
 
 export { servicesDir };
@@ -86,9 +87,12 @@ export function selects(selector: Record<string, string>, labels: Record<string,
 /**
  * Whether a selected pod takes traffic, and where: the one place endpoints are chosen. As
  * Kubernetes' Ready condition: its infra runs (the pod has its network) and every container of it
- * runs and is ready (its readiness probe passed; one without a probe is ready while it runs).
+ * runs and is ready (its readiness probe passed; one without a probe is ready while it runs),
+ * and it is not being stopped.
  */
 export function podEndpoint(pod: PodRecord, live: LiveContainer[]): Endpoint | undefined {
+  // Terminating (kube-proxy's word): out of the Service before its containers get the stop signal.
+  if (isDraining(pod)) return undefined;
   const infra = live.find((c) => c.record.id === pod.infraId);
   const ep = infra?.state.Running ? infra.record.network?.endpoint : undefined;
   if (!ep?.ipAddress) return undefined;

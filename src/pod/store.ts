@@ -21,6 +21,8 @@ export interface PodRecord {
   infraId: string;
   /** Set by play kube: the YAML object this pod was made for ("Deployment/web"). */
   kubeOwner?: string;
+  /** The process stopping the pod (drain.ts): while it lives, the pod is no Service's endpoint. */
+  terminating?: { pid: number; startTime?: number };
 }
 
 export function podsDir(root: string): string {

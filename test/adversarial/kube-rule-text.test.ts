@@ -72,7 +72,7 @@ describe("a Service's fields never become rule text of their own", () => {
         const file = path.join(dir, "s.yaml");
         fs.writeFileSync(file, JSON.stringify(svcDoc(`${name}\u001b[2J`)));
         const r = tinydock(env, ["kube", "play", file]);
-        expect(r.code).toBe(1);
+        expect(r.code).toBe(125);
         expect(r.stderr).toMatch(/^Error: Cannot play .*\n$/);
         expect(r.stderr.slice(0, -1)).not.toMatch(/[\r\n\x1b\x00]/);
       }

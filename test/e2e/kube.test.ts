@@ -76,6 +76,7 @@ test("a Deployment of 3 makes 3 pods; a NodePort Service balances across them; -
   // ConfigMap as env (valueFrom, envFrom with a prefix) and as files.
   const env = T(["exec", "web-pod-0-httpd", "sh", "-c", "echo $GREETING $CM_GREETING; cat /etc/web/GREETING; echo; touch /scratch/x && echo rw"]).stdout;
   expect(env).toBe("hello hello\nhello\nrw\n");
+  expect(T(["exec", "web-pod-0-httpd", "stat", "-L", "-c", "%a", "/etc/web/index.sh", "/etc/web/GREETING"]).stdout).toBe("755\n755\n");
   const rules = e.rules();
   expect(rules).toMatch(/-m statistic --mode random --probability 0\.33333\d* -j DNAT/);
   expect(rules).toMatch(/-m statistic --mode random --probability 0\.50000\d* -j DNAT/);
@@ -120,12 +121,29 @@ test("bad files: one line naming the file (and line), nothing made", () => {
     [write("selector.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: y}}\n    spec: {containers: [{name: c, image: busybox}]}\n"), /selector/],
     [path.join(dir, "missing.yaml"), /ENOENT/],
   ];
-  for (const [file, want] of cases) {
-    const r = T(["play", "kube", file]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(want);
+  const pod = (name: string, container: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n  containers:\n  - ${container}\n`;
+  // podman's exit code for an engine failure, 125, as for the flags yargs refuses.
+  const table: [string[], RegExp][] = [
+    ...cases.map(([file, want]): [string[], RegExp] => [["play", "kube", file], want]),
+    [["play", "kube", write("noimage-pull.yaml", pod("nopull", "{name: c, image: nosuch/image:1}"))], /nosuch\/image/],
+    // The port the holder pod publishes: a second pod cannot have it.
+    [["play", "kube", write("port.yaml", pod("port", "{name: c, image: busybox, imagePullPolicy: IfNotPresent, ports: [{containerPort: 80, hostPort: 18080}]}"))], /18080/],
+    [["pod", "create", "--share", "pid"], /share/],
+    [["pod", "create", "-p", "80:x"], /80:x/],
+    [["pod", "create", "--name", "port2", "-p", "18080:80"], /18080/],
+    [["pod", "stop", "-t", "soon", "holder"], /soon/],
+    [["pod", "logs", "-c", "nope", "holder"], /nope/],
+    [["generate", "kube", "nope"], /nope/],
+  ];
+  expect(T(["pod", "create", "--name", "holder", "-p", "18080:80"]).code).toBe(0);
+  for (const [args, want] of table) {
+    const r = T(args);
+    expect({ args, code: r.code }).toEqual({ args, code: 125 });
+    // One error line; besides it only yargs' help pointer and a pull's progress.
+    const lines = r.stderr.trim().split("\n").filter((l) => !/^(See '|Unable to find image '|Digest: |Status: )/.test(l));
+    expect({ args, lines }).toEqual({ args, lines: [expect.stringMatching(want)] });
   }
+  expect(T(["pod", "rm", "-f", "holder"]).code).toBe(0);
   // Unknown kinds and fields: one warning line each, never silently run.
   const warn = T(["play", "kube", write("unknown.yaml", "apiVersion: v1\nkind: Gizmo\nmetadata: {name: g}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ncolour: red\n")]);
   expect(warn.code).toBe(0);

@@ -151,7 +151,7 @@ test("bad pod inputs: one line each, nothing made", () => {
     ["run", "--rm", "--pod", "nope", "busybox", "true"],
   ]) {
     const r = T(args);
-    expect(r.code).not.toBe(0);
+    expect({ args, code: r.code }).toEqual({ args, code: 125 });
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   }
   expect(T(["pod", "ls", "-q"]).stdout).toBe("");

@@ -68,9 +68,11 @@ const generateKube: CommandSpec = {
   },
 };
 
-export const generateSubcommands: readonly CommandSpec[] = [generateKube];
+// podman's verbs, podman's exit code: any failure (invalid YAML, a missing image, a port in use) is
+// the engine's, 125. Unknown kinds and fields are warnings, not failures.
+export const generateSubcommands: readonly CommandSpec[] = [{ ...generateKube, engine: true }];
 
-export const playSubcommands: readonly CommandSpec[] = [playKube];
+export const playSubcommands: readonly CommandSpec[] = [{ ...playKube, engine: true }];
 /** Hidden: run by the monitor of a pod's container when it starts, ends or its readiness flips. */
 const syncServicesCommand: CommandSpec = {
   command: "sync-services",
@@ -82,7 +84,7 @@ const syncServicesCommand: CommandSpec = {
 };
 
 export const kubeSubcommands: readonly CommandSpec[] = [
-  { ...playKube, command: "play <file>" },
-  { ...generateKube, command: "generate <names..>" },
+  { ...playKube, command: "play <file>", engine: true },
+  { ...generateKube, command: "generate <names..>", engine: true },
   syncServicesCommand,
 ];

@@ -43,7 +43,7 @@ const ps: CommandSpec = {
     y
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Only display pod IDs" })
       .option("no-trunc", { type: "boolean", default: false, describe: "Do not truncate pod IDs" })
-      .option("filter", { alias: "f", type: "string", array: true, describe: "Filter output (name=, id=, label=, status=)" })
+      .option("filter", { alias: "f", type: "string", array: true, describe: "Filter output (name=, id=, label=, status=, network=, ctr-names=, ctr-ids=, ctr-status=, ctr-number=)" })
       .option("format", { type: "string", describe: 'Format output: "table", "json", or a Go template' }),
   async run(ctx, argv, io) {
     const { listPods, podContainers, podStatus } = await import("../../pod/pods.ts");
@@ -200,4 +200,6 @@ const top: CommandSpec = {
   },
 };
 
-export const podSubcommands: readonly CommandSpec[] = [create, ps, inspect, start, stop, restart, kill, rm, logs, top];
+// podman's verbs, podman's exit code: any failure of a pod verb (bad input, a port in use, a
+// missing pod) is the engine's, 125.
+export const podSubcommands: readonly CommandSpec[] = [create, ps, inspect, start, stop, restart, kill, rm, logs, top].map((s) => ({ ...s, engine: true }));

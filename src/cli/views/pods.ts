@@ -11,8 +11,11 @@ export interface PodView {
   status: string;
 }
 
-const FILTER_KEYS = ["name", "id", "label", "status"] as const;
+// podman's pod ps filters but `until`; ctr-* look at the pod's own containers (not its infra), ctr-number counts the infra as # OF CONTAINERS does.
+const FILTER_KEYS = ["name", "id", "label", "status", "network", "ctr-names", "ctr-ids", "ctr-status", "ctr-number"] as const;
 export type PodFilters = Partial<Record<(typeof FILTER_KEYS)[number], string[]>>;
+
+const CTR_STATUSES = ["created", "running", "paused", "stopped", "exited", "restarting", "dead", "unknown"];
 
 export function parsePodFilters(specs: string[]): PodFilters {
   const out: PodFilters = {};
@@ -20,8 +23,11 @@ export function parsePodFilters(specs: string[]): PodFilters {
     const i = spec.indexOf("=");
     if (i <= 0) throw new ParseError(`Bad format of filter (expected name=value): ${spec}`);
     const key = spec.slice(0, i).trim().toLowerCase() as (typeof FILTER_KEYS)[number];
-    if (!FILTER_KEYS.includes(key)) throw new ParseError(`Invalid filter '${key}' (name, id, label, status)`);
-    (out[key] ??= []).push(spec.slice(i + 1));
+    if (!FILTER_KEYS.includes(key)) throw new ParseError(`Invalid filter '${key}' (${FILTER_KEYS.join(", ")})`);
+    const value = spec.slice(i + 1);
+    if (key === "ctr-number" && !/^\d+$/.test(value)) throw new ParseError(`Invalid filter 'ctr-number=${value}': not a number`);
+    if (key === "ctr-status" && !CTR_STATUSES.includes(value)) throw new ParseError(`Invalid filter 'ctr-status=${value}' (${CTR_STATUSES.join(", ")})`);
+    (out[key] ??= []).push(value);
   }
   return out;
 }
@@ -32,6 +38,13 @@ export function podMatches(v: PodView, f: PodFilters): boolean {
   if (f.name && !f.name.some((n) => matchName(n, pod.name))) return false;
   if (f.id && !f.id.some((p) => pod.id.startsWith(p))) return false;
   if (f.status && !f.status.some((s) => s.toLowerCase() === v.status.toLowerCase())) return false;
+  if (f.network && !f.network.includes(pod.network)) return false;
+  const ctrs = v.members.map((c) => c.record);
+  if (f["ctr-names"] && !f["ctr-names"].some((n) => ctrs.some((c) => matchName(n, c.name)))) return false;
+  if (f["ctr-ids"] && !f["ctr-ids"].some((p) => ctrs.some((c) => c.id.startsWith(p)))) return false;
+  if (f["ctr-number"] && !f["ctr-number"].some((n) => Number(n) === v.members.length + 1)) return false;
+  // podman's "stopped" is a container that ran and ended: tinydock's exited.
+  if (f["ctr-status"] && !f["ctr-status"].some((s) => v.members.some((c) => c.state.Status === (s === "stopped" ? "exited" : s)))) return false;
   for (const l of f.label ?? []) {
     const i = l.indexOf("=");
     if (i < 0 ? !(l in pod.labels) : pod.labels[l.slice(0, i)] !== l.slice(i + 1)) return false;

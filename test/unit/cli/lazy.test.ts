@@ -38,8 +38,10 @@ test.each([
   [["inspect", "-f", "{{.Id}}", "nosuch"], 1],
   [["volume", "ls"], 0],
   // Fail before anything is made: a bad --share, a missing file.
-  [["pod", "create", "--name", "p", "--share", "pid"], 1],
-  [["play", "kube", "--down", "/nonexistent/pod.yaml"], 1],
+  [["pod", "create", "--name", "p", "--share", "pid"], 125],
+  [["play", "kube", "--down", "/nonexistent/pod.yaml"], 125],
+  // What a pod's monitor runs at every start and exit of its container.
+  [["kube", "sync-services"], 0],
 ])("%p: no yargs", (args, code) => {
   const { src: _, ...probe } = probeLine(args as string[]);
   expect(probe).toEqual({ code: code as number, yargs: 0 });

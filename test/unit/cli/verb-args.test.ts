@@ -1,12 +1,12 @@
-// The yargs-free readings of `info`, `version`, `volume ls`, `inspect`, `pod create` and `play kube` agree with yargs' own.
-import { parseFormatOnlyArgs, parseInspectArgs, parsePlayKubeArgs, parsePodCreateArgs, parseVolumeLsArgs } from "../../../src/cli/verb-args.ts";
+// The yargs-free readings of `info`, `version`, `volume ls`, `inspect`, `pod create`, `play kube` and `kube sync-services` agree with yargs' own.
+import { parseFormatOnlyArgs, parseInspectArgs, parsePlayKubeArgs, parsePodCreateArgs, parseSyncServicesArgs, parseVolumeLsArgs } from "../../../src/cli/verb-args.ts";
 import { readsAsYargs } from "./fast-args.ts";
 
 const KEYS = ["quiet", "filter", "format", "names", "type", "size", "name", "hostname", "share", "network", "publish", "label", "file", "down", "replace"];
 const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined && argv[k] !== false).map((k) => [k, argv[k]]));
 const fast = (args: string[]) => {
   if (args[0] === "pod") return parsePodCreateArgs(args);
-  if (args[0] === "play" || args[0] === "kube") return parsePlayKubeArgs(args);
+  if (args[0] === "play" || args[0] === "kube") return parsePlayKubeArgs(args) ?? parseSyncServicesArgs(args);
   return args[0] === "volume" ? parseVolumeLsArgs(args) : args[0] === "inspect" ? parseInspectArgs(args) : parseFormatOnlyArgs(args, args[0]!);
 };
 
@@ -36,6 +36,7 @@ const SAME: string[][] = [
   ["play", "kube", "--down", "pod.yaml"],
   ["play", "kube", "pod.yaml", "--replace"],
   ["kube", "play", "/tmp/x.yml"],
+  ["kube", "sync-services"],
 ];
 
 const LEFT: string[][] = [
@@ -73,6 +74,7 @@ const LEFT: string[][] = [
   ["play", "kube", "--down=true", "a.yaml"],
   ["play", "kube", "--help"],
   ["kube", "generate", "a"],
-  ["kube", "sync-services"],
+  ["kube", "sync-services", "x"],
+  ["kube", "sync-services", "--help"],
 ];
 readsAsYargs(fast, pick, SAME, LEFT);

@@ -107,3 +107,37 @@ test("probes: written as the API writes them (the schema accepts them) and read 
   expect(plan.warnings).toEqual([]);
   expect(plan.pods[0]!.containers[0]!.probes).toEqual(probes);
 });
+
+test("round trip: $(…) and $$ in command, args and env run as they ran (escaped for the kubelet's expansion)", () => {
+  const r = rec({ config: { Entrypoint: ["/bin/sh", "-c"], Cmd: ["echo $(date) $$ $HOME $(GREETING)"], Env: ["PATH=/usr/bin:/bin", "GREETING=a$(b)$$c"] } });
+  const objs = generateKube({ containers: [{ rec: r, image: IMAGE }] }, { service: false });
+  new Pod(objs[0] as never).validate();
+  const c = translateKube(parseKubeYaml(kubeYaml(objs), "gen.yaml"), "gen.yaml").pods[0]!.containers[0]!;
+  expect(c.entrypoint).toBe("/bin/sh");
+  expect(c.args).toEqual(["-c", "echo $(date) $$ $HOME $(GREETING)"]);
+  expect(c.env).toEqual(["GREETING=a$(b)$$c"]);
+});
+
+test("the stop's grace period round-trips: --stop-timeout (else Docker's 10 s) ↔ terminationGracePeriodSeconds (else the API's 30)", () => {
+  const grace = (over: Partial<ContainerRecord>) => {
+    const objs = generateKube({ containers: [{ rec: rec(over), image: IMAGE }] }, { service: false });
+    new Pod(objs[0] as never).validate();
+    return [(objs[0] as { spec: { terminationGracePeriodSeconds?: number } }).spec.terminationGracePeriodSeconds, translateKube(parseKubeYaml(kubeYaml(objs), "g.yaml"), "g.yaml").pods[0]!.gracePeriod];
+  };
+  expect(grace({})).toEqual([10, 10]);
+  expect(grace({ config: { ...rec().config, StopTimeout: 45 } })).toEqual([45, 45]);
+  expect(grace({ config: { ...rec().config, StopTimeout: 30 } })).toEqual([undefined, 30]);
+});
+
+test("a pod's own app label is kept (the Services of its YAML select it by that), and the generated Service selects by it", () => {
+  const pod = { id: "p".repeat(64), name: "web-pod-0", hostname: "web-pod-0", labels: { app: "web", tier: "front" }, share: ["net"], network: "bridge", publish: [], infraId: "i".repeat(64), created: "" } as PodRecord;
+  const infra = rec({ id: "i".repeat(64), name: "web-pod-0-infra", ports: [{ hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" }] as never });
+  const objs = generateKube({ pod, infra, containers: [{ rec: rec({ name: "web-pod-0-httpd" }), image: IMAGE }] }, { service: true });
+  new Pod(objs[0] as never).validate();
+  new Service(objs[1] as never).validate();
+  expect((objs[0] as { metadata: unknown }).metadata).toEqual({ name: "web-pod-0", labels: { app: "web", tier: "front" } });
+  expect((objs[1] as { spec: { selector: unknown } }).spec.selector).toEqual({ app: "web" });
+  const plan = translateKube(parseKubeYaml(kubeYaml(objs), "g.yaml"), "g.yaml");
+  expect(plan.pods[0]!.labels).toEqual({ app: "web", tier: "front" });
+  expect(plan.services[0]!.selector).toEqual({ app: "web" });
+});

@@ -91,6 +91,9 @@ describe("container fields", () => {
     );
     const c = p.pods[0]!.containers[0]!;
     expect(p.pods[0]!.restart).toBe("on-failure");
+    // The API's default grace period, and one given.
+    expect(p.pods[0]!.gracePeriod).toBe(30);
+    expect(plan(pod("  - {name: c, image: busybox}\n", "  terminationGracePeriodSeconds: 5\n")).pods[0]!.gracePeriod).toBe(5);
     expect(c).toMatchObject({ workdir: "/w", pull: "never", memory: 67108864, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 256, user: "1000:100", capAdd: ["NET_ADMIN"], capDrop: ["ALL"], readOnly: true, noNewPrivileges: true });
     expect(c.publish).toEqual(["8080:80/tcp", "127.0.0.1:5353:53/udp"]);
   });
@@ -112,7 +115,7 @@ describe("container fields", () => {
     const c = p.pods[0]!.containers[0]!;
     expect(c.env).toEqual(["CM_A=1", "CM_conf.txt=hello", "PASS=secret", "USER=bob", "X=x", "P=secret", "N=3"]);
     expect(p.pods[0]!.volumes).toEqual([
-      { name: "v", source: { kind: "files", from: "configMap/cm", files: { "sub/c.txt": "hello" } } },
+      { name: "v", source: { kind: "files", from: "configMap/cm", files: { "sub/c.txt": "hello" }, mode: 0o644 } },
       { name: "e", source: { kind: "emptyDir" } },
     ]);
     expect(c.mounts).toEqual([
@@ -120,6 +123,51 @@ describe("container fields", () => {
       { volume: "e", target: "/e", readOnly: false },
     ]);
   });
+});
+
+test("volume file modes as the kubelet sets them: 0644 by default (Secrets too), defaultMode and items' mode, 0NNN octal as kubectl's YAML 1.1 reads it", () => {
+  const src = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: '1', b: '2'}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: v}\n---\n";
+  const vols = (volumes: string) => plan(src + pod("  - {name: c, image: busybox}\n", `  volumes:\n${volumes}`)).pods[0]!.volumes.map((v) => v.source);
+  expect(vols("  - {name: a, configMap: {name: cm}}\n  - {name: b, secret: {secretName: s}}\n")).toEqual([
+    { kind: "files", from: "configMap/cm", files: { a: "1", b: "2" }, mode: 0o644 },
+    { kind: "files", from: "secret/s", files: { k: "v" }, mode: 0o644 },
+  ]);
+  expect(vols("  - name: a\n    configMap:\n      name: cm\n      defaultMode: 0755\n      items:\n      - {key: a, path: x, mode: 0400}\n      - {key: b, path: y}\n")).toEqual([
+    { kind: "files", from: "configMap/cm", files: { x: "1", y: "2" }, mode: 0o755, modes: { x: 0o400 } },
+  ]);
+  // Decimal, as JSON and kubectl's own output write it.
+  expect(vols("  - {name: b, secret: {secretName: s, defaultMode: 256}}\n")).toEqual([{ kind: "files", from: "secret/s", files: { k: "v" }, mode: 0o400 }]);
+  expect(() => vols("  - {name: b, secret: {secretName: s, defaultMode: 1000}}\n")).toThrow(/defaultMode: must be an integer from 0 to 511/);
+});
+
+test("env from the downward API: the pod's name, namespace and labels, per replica; other fields refused", () => {
+  const dep = (env: string) =>
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web, tier: front}}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n        env:\n${env}`;
+  const p = plan(
+    dep(
+      [
+        "        - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}",
+        "        - {name: NS, valueFrom: {fieldRef: {apiVersion: v1, fieldPath: metadata.namespace}}}",
+        "        - {name: TIER, valueFrom: {fieldRef: {fieldPath: \"metadata.labels['tier']\"}}}",
+        "        - {name: NONE, valueFrom: {fieldRef: {fieldPath: \"metadata.labels['x']\"}}}",
+        "        - {name: URL, value: 'http://$(POD).$(NS)'}",
+        "",
+      ].join("\n"),
+    ),
+  );
+  expect(p.pods.map((x) => x.containers[0]!.env)).toEqual([
+    ["POD=web-pod-0", "NS=shop", "TIER=front", "NONE=", "URL=http://web-pod-0.shop"],
+    ["POD=web-pod-1", "NS=shop", "TIER=front", "NONE=", "URL=http://web-pod-1.shop"],
+  ]);
+  expect(plan(pod("  - {name: c, image: busybox, env: [{name: N, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]}\n")).pods[0]!.containers[0]!.env).toEqual(["N=p"]);
+  expect(() => plan(dep("        - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n"))).toThrow(/fieldPath: "status.podIP" is not supported/);
+});
+
+test("a controller's pods restart Always, as the API requires", () => {
+  const d = (policy: string) =>
+    `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: r}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {restartPolicy: ${policy}, containers: [{name: c, image: busybox}]}\n`;
+  expect(plan(d("Always")).pods[0]!.restart).toBe("always");
+  expect(() => plan(d("Never"))).toThrow(/spec.template.spec.restartPolicy: must be Always in a ReplicaSet/);
 });
 
 describe("workloads and services", () => {
