@@ -19,8 +19,6 @@ import { backoffArg, SCHEDULES, type BackoffName } from "./backoff.ts";
 import { eventsFile } from "./events.ts";
 import { probePlanFile, type HealthProbe } from "./health.ts";
 import { ZERO_TIME, type RunRecord } from "./state.ts";
-import { SYSTEM_PATH } from "../network/firewall.ts";
-import { servicesDir } from "../network/service-rules.ts";
 
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
 
@@ -85,6 +83,9 @@ export interface ServicesHook {
  * Services the monitor's container belongs to follow it without a daemon.
  */
 export function servicesHook(ctx: Pick<Ctx, "root" | "execRoot" | "configPath">, self: string[]): ServicesHook {
+  // Loaded here, for a pod's container only: every run and start imports this module.
+  const { SYSTEM_PATH } = require("../network/firewall.ts") as typeof import("../network/firewall.ts");
+  const { servicesDir } = require("../network/service-rules.ts") as typeof import("../network/service-rules.ts");
   return {
     argv: [...self, "kube", "sync-services"],
     env: [`TINYDOCK_ROOT=${ctx.root}`, `TINYDOCK_EXEC_ROOT=${ctx.execRoot}`, `TINYDOCK_CONFIG=${ctx.configPath}`, `PATH=${SYSTEM_PATH}`],

@@ -12,7 +12,6 @@
 // instead of waiting for a SYN nobody answers.
 // Every name (chains, comments, nft tables) carries the owner, the key of the root that made the
 // Service: two roots on one host playing the same YAML never touch each other's objects.
-import crypto from "node:crypto";
 import path from "node:path";
 import { FailedPreconditionError, InvalidArgumentError } from "../errors.ts";
 import type { IptablesState } from "./iptables-rules.ts";
@@ -86,9 +85,13 @@ export function serviceComment(svc: Pick<ServiceSpec, "owner" | "name">): string
   return `tinydock-kube-svc ${svc.owner} ${svc.name}`;
 }
 
+// Bun's hasher, not node:crypto: loading that module (and the stream classes it brings) costs a
+// detached `run` as much as its own work, and the monitor's module imports this one.
+const sha256 = () => new Bun.CryptoHasher("sha256");
+
 /** The chain of one service port: 26 characters, under iptables' 28. */
 export function portChain(svc: Pick<ServiceSpec, "owner" | "name">, port: number, protocol: string): string {
-  const h = crypto.createHash("sha256").update(`${svc.owner}/${svc.name}/${port}/${protocol}`).digest("hex").slice(0, 8).toUpperCase();
+  const h = sha256().update(`${svc.owner}/${svc.name}/${port}/${protocol}`).digest("hex").slice(0, 8).toUpperCase();
   return `TINYDOCK-KUBE-SVC-${h}`;
 }
 
@@ -99,7 +102,7 @@ export function portChain(svc: Pick<ServiceSpec, "owner" | "name">, port: number
  */
 export function clusterIpOf(svc: Pick<ServiceSpec, "owner" | "name">, taken: ReadonlySet<string> = new Set()): string {
   for (let i = 0; i < 4096; i++) {
-    const h = crypto.createHash("sha256").update(`${svc.owner}/${svc.name}/${i}`).digest();
+    const h = sha256().update(`${svc.owner}/${svc.name}/${i}`).digest();
     const ip = `10.96.${h[0]!}.${Math.max(1, Math.min(254, h[1]!))}`;
     if (!taken.has(ip)) return ip;
   }

@@ -54,6 +54,8 @@ test.each([
   [["ps", "-a"], ["src/cli/commands/run.ts", "src/cli/commands/exec.ts", "src/lifecycle/monitor.ts", "src/runtime/cgroups/v1.ts", "src/runtime/cgroups/v2.ts", "src/runtime/encode.ts", "src/rootfs/", "src/cli/template.ts"]],
   [["inspect", "nosuch"], ["src/cli/commands/run.ts", "src/lifecycle/monitor.ts", "src/runtime/cgroups/v1.ts", "src/runtime/encode.ts", "src/rootfs/unpack.ts"]],
   [["volume", "ls"], ["src/cli/commands/run.ts", "src/cli/template.ts", "src/lifecycle/"]],
+  // The firewall and a pod's Services (and node:crypto with them) are no part of a plain run.
+  [["run", "-c", "512", "-w", "rel", "busybox"], ["src/network/firewall.ts", "src/network/service-rules.ts", "src/network/rules.ts"]],
 ])("%p loads none of %p", (args, never) => {
   const { src } = probeLine(args);
   expect(src.length).toBeGreaterThan(0);
