@@ -15,13 +15,14 @@ const psStatus = (name: string) => e.T(["ps", "--filter", `name=${name}`, "--for
 const psHealth = (value: string) => e.T(["ps", "-a", "--filter", `health=${value}`, "--format", "{{.Names}}"]).stdout.trim().split("\n").filter(Boolean);
 
 test("starting → unhealthy → healthy: the probe runs in the container, its results in inspect and ps", async () => {
-  const r = e.T(["run", "-d", "--name", "hc", "--health-cmd", "test -f /tmp/ok && echo fine", "--health-interval", "200ms", "--health-retries", "2", "busybox", "sleep", "60"]);
+  const r = e.T(["run", "-d", "--name", "hc", "--health-cmd", "test -f /tmp/ok && echo fine", "--health-interval", "200ms", "--health-retries", "2", "--health-start-period", "3s", "busybox", "sleep", "60"]);
+  // The start period keeps it "starting" while the three reads below run: under load they can outlast 2×200 ms.
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   expect(health("hc")?.Status).toBe("starting");
   expect(psStatus("hc")).toMatch(/^Up .* \(health: starting\)$/);
   expect(psHealth("starting")).toEqual(["hc"]);
-  const bad = await until("unhealthy", () => (health("hc")?.Status === "unhealthy" ? health("hc") : undefined), 10_000, 50);
+  const bad = await until("unhealthy", () => (health("hc")?.Status === "unhealthy" ? health("hc") : undefined), 20_000, 50);
   expect(bad.FailingStreak).toBeGreaterThanOrEqual(2);
   expect(bad.Log.every((l) => l.ExitCode === 1 && l.Output === "")).toBe(true);
   expect(psStatus("hc")).toMatch(/\(unhealthy\)$/);
@@ -38,7 +39,7 @@ test("starting → unhealthy → healthy: the probe runs in the container, its r
   await Bun.sleep(1500);
   expect(health("hc")!.Log.length).toBe(5);
   const cfg = JSON.parse(e.T(["inspect", "hc"]).stdout)[0].Config.Healthcheck;
-  expect(cfg).toEqual({ Test: ["CMD-SHELL", "test -f /tmp/ok && echo fine"], Interval: 200_000_000, Timeout: 0, StartPeriod: 0, StartInterval: 0, Retries: 2 });
+  expect(cfg).toEqual({ Test: ["CMD-SHELL", "test -f /tmp/ok && echo fine"], Interval: 200_000_000, Timeout: 0, StartPeriod: 3_000_000_000, StartInterval: 0, Retries: 2 });
   expect(e.T(["rm", "-f", "hc"]).code).toBe(0);
 }, 60_000);
 
