@@ -88,23 +88,29 @@ export async function pushImage(ctx: Ctx, refText: string, opts: PushOptions = {
 
     const ids = manifest.layers.map((l, i) => shortId(record.layers[i]?.diffId ?? l.digest));
     opts.onLayers?.(ids);
-    const send = async (desc: Descriptor, id: string | null): Promise<void> => {
+    // Layers (Docker's order: bottom first, a few at a time) and the config alongside, then the
+    // manifest, which the registry accepts only once every blob it names is there. Whether the
+    // registry has each blob is asked of all at once, so a blob waiting for its turn has its
+    // answer by then.
+    const blobs = [...manifest.layers, manifest.config];
+    const exists = blobs.map((desc) => uploader.hasBlob(desc));
+    for (const e of exists) e.catch(() => {}); // a failure is thrown where it is awaited
+    const send = async (desc: Descriptor, i: number): Promise<void> => {
+      const id = ids[i] ?? null;
       const file = layout.blob(desc.digest);
       const report = (p: PushProgress) => {
         if (id) opts.onProgress?.(p);
       };
       const outcome = await uploader.pushBlob(desc, file, {
         mountFrom,
+        exists: exists[i],
         onProgress: (current, total) => report({ id: id ?? "", phase: "Pushing", current, total }),
       });
       const phase: PushPhase =
         outcome.kind === "exists" ? "Layer already exists" : outcome.kind === "mounted" ? `Mounted from ${outcome.from}` : "Pushed";
       report({ id: id ?? "", phase });
     };
-    // Layers (Docker's order: bottom first, a few at a time) and the config alongside, then the
-    // manifest, which the registry accepts only once every blob it names is there.
-    const blobs = [...manifest.layers, manifest.config];
-    await runLimited(blobs, CONCURRENT_UPLOADS, (desc, i) => send(desc, ids[i] ?? null));
+    await runLimited(blobs, CONCURRENT_UPLOADS, send);
 
     const tag = ref.tag ?? "latest";
     const index = pushableIndex(layout, record);
