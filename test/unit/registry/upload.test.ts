@@ -139,3 +139,13 @@ test("every upload body is a slice of the stored file (sent with sendfile), neve
   for (const b of bodies) expect(b).toBeInstanceOf(Blob);
   expect(bodies.map((b) => (b as Blob).size)).toEqual([100_000, 100_000, 50_000]);
 });
+
+test("a blob whose presence was already asked is not asked again", async () => {
+  const { file, desc } = blobFile(1000);
+  const reg = fakeRegistry(null);
+  const up = new RegistryUploader(env!.ctx, { registry: server!.host, repository: "app" });
+  expect(await up.pushBlob(desc, file, { exists: Promise.resolve(true) })).toEqual({ kind: "exists" });
+  expect(await up.pushBlob(desc, file, { exists: Promise.resolve(false) })).toEqual({ kind: "pushed" });
+  expect(reg.committed()).toBe(desc.digest);
+  expect(server!.requests.map((r) => r.method)).toEqual(["POST", "PUT"]);
+});
