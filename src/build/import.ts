@@ -5,7 +5,8 @@ import type { Ctx } from "../context.ts";
 import { InvalidArgumentError, UnavailableError } from "../errors.ts";
 import { capped } from "../rootfs/decompress.ts";
 import { decompressed } from "../rootfs/load.ts";
-import { layerSink } from "../rootfs/writelayer.ts";
+import { TarReader } from "../rootfs/tar.ts";
+import { layerSink, type LayerSink } from "../rootfs/writelayer.ts";
 import { openStore } from "../store/init.ts";
 import { acquireLock } from "../store/lock.ts";
 import { applyChanges } from "./commit.ts";
@@ -45,17 +46,34 @@ export async function importImage(ctx: Ctx, req: ImportRequest): Promise<string>
   const input = await open(ctx, req.source);
   const gcShared = await acquireLock(ctx, layout.gcLock, { shared: true });
   try {
-    const sink = layerSink(layout.tmpDir);
+    // The tar's headers are read as it streams, and a piece is staged for the layer only once the
+    // reader asks for the next one: input that is not a tar (junk, a gzip of junk) is refused at
+    // its first header, before a byte is written or compressed. Bounded as a pulled layer is: an
+    // endless stream or a gzip bomb ends at max-layer-bytes.
+    let sink: LayerSink | undefined;
+    const stage = (piece: Uint8Array) => (sink ??= layerSink(layout.tmpDir)).write(piece);
+    async function* staged(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      let read: Uint8Array | undefined;
+      for await (const piece of pieces) {
+        if (read) stage(read);
+        read = piece;
+        yield piece;
+      }
+      if (read) stage(read);
+    }
     try {
-      // Bounded as a pulled layer is: an endless stream or a gzip bomb ends at max-layer-bytes.
-      for await (const piece of capped(decompressed(input, `"${req.source}"`), ctx.config.maxLayerBytes, `"${req.source}"`)) sink.write(piece);
+      const what = `"${req.source}"`;
+      const tar = new TarReader(staged(capped(decompressed(input, what), ctx.config.maxLayerBytes, what)), what);
+      while (await tar.next()) {}
+      await tar.drain(); // what follows the end of the archive is part of the layer too
     } catch (err) {
-      sink.destroy(err as Error);
+      sink?.destroy(err as Error);
       throw err;
     }
+    sink ??= layerSink(layout.tmpDir);
     const { diffId, blob } = sink.end();
     const b = await blob;
-    // storeLayer unpacks it: a stream that is not a tar is refused there.
+    // storeLayer unpacks it: what the entries say (names, links, types) is checked there.
     const layer = await storeLayer(ctx, layout, { ...b, diffId, entries: 0 }, []);
     const created = createdTime(ctx.clock(), process.env.SOURCE_DATE_EPOCH);
     const cfg = assembleImageConfig({

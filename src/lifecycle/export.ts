@@ -3,6 +3,8 @@
 // it at run time (/proc, volumes, /etc/hosts) is in it. The view is a read-only overlay of its own
 // whose top lower is the container's upper dir: it needs no work dir and no lock, so a running
 // container is exported as it stands, as Docker does, and a stopped one is left unmounted.
+// A sparse file goes in at its full length, holes as zeros, as Docker's tar writes it; it streams a
+// MiB at a time, so memory stays flat however large the file, and `signal` stops it between pieces.
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
@@ -10,8 +12,11 @@ import { applyMount, overlayMount, unmount } from "../rootfs/mount.ts";
 import { treeTar } from "../rootfs/writelayer.ts";
 import { withContainerLayers } from "./container-layers.ts";
 
+/** Output between turns of the event loop: writes that never wait would hold off a signal's handler. */
+const TURN_BYTES = 16 << 20;
+
 /** Writes the tar of container `ref`'s filesystem through `write`, which may wait for its reader. */
-export function exportContainer(ctx: Ctx, ref: string, write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
+export function exportContainer(ctx: Ctx, ref: string, write: (bytes: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
   return withContainerLayers(ctx, ref, "export", async ({ layout, upper, lowers: imageLowers }) => {
     // Lowers are named relative to <root>/l (see overlayMount).
     const lowers = [...(fs.existsSync(upper) ? [path.relative(path.join(layout.root, "l"), upper)] : []), ...imageLowers];
@@ -20,7 +25,15 @@ export function exportContainer(ctx: Ctx, ref: string, write: (bytes: Uint8Array
     try {
       applyMount(ctx.sys, overlayMount({ lowers, target, root: layout.root, emptyLower: path.relative(layout.root, layout.emptyDir) }));
       try {
-        for (const piece of treeTar(ctx.sys, target)) await write(piece);
+        let sinceTurn = 0;
+        for (const piece of treeTar(ctx.sys, target)) {
+          await write(piece);
+          sinceTurn += piece.length;
+          if (sinceTurn < TURN_BYTES) continue;
+          sinceTurn = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+          signal?.throwIfAborted();
+        }
       } finally {
         unmount(ctx.sys, target);
       }

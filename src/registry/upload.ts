@@ -1,7 +1,8 @@
 // The registry HTTP API for pushes (distribution spec v2): is a blob there (HEAD), mount it from
-// another repository of the same registry, upload it (one PUT when small; PATCH chunks with
-// Content-Range when large, resumed from the Range the registry reports after a broken
-// connection), and PUT the manifest's exact bytes last. How bytes travel is transport/'s.
+// another repository of the same registry, upload it (one PUT when it fits one request; else PATCH
+// chunks with Content-Range, the last one carried by the closing PUT, resumed from the Range the
+// registry reports after a broken connection), and PUT the manifest's exact bytes last. How bytes
+// travel is transport/'s.
 // Every body is a slice of the stored blob file, which Bun sends with sendfile(2): the bytes never
 // pass through JavaScript (a push of 217 MB cost 0.65 s of CPU read and copied in 1 MiB pieces,
 // 0.16 s so).
@@ -22,15 +23,19 @@ import { statusError } from "./transport/status.ts";
 import { Transport, type Exchange, type RequestInit2 } from "./transport/transport.ts";
 import { TransientError } from "./transport/transient.ts";
 
-/** Blobs up to this size go in one PUT; larger ones in PATCH chunks that a broken connection resumes. */
-export const MONOLITHIC_MAX = 32 * 1024 * 1024;
 /**
- * One PATCH's bytes: the most a broken connection can cost to send again. A body sent from the
- * file is not seen moving, so the wait for its answer is bounded by the stall timer (10 s): a
- * request of this size still fits a link of ~3.4 MB/s.
+ * One request's bytes while the link's speed is unknown: a body sent from the file is not seen
+ * moving, so the wait for its answer is bounded by the stall timer (10 s), and this still fits a
+ * link of ~3.4 MB/s. It is also the most a broken connection can cost to send again.
  */
 export const CHUNK_BYTES = 32 * 1024 * 1024;
-
+/**
+ * Once a request of the upload has been answered, the next one carries what the speed it went at
+ * sends in this share of the stall timer (never less than CHUNK_BYTES): a link may slow down 4×
+ * before a request outlasts the timer, and a fast one needs a request or two per blob, not one
+ * per 32 MiB (each an answer to wait for and, at the registry, a file closed and reopened).
+ */
+const STALL_SHARE = 4;
 export type BlobOutcome = { kind: "exists" } | { kind: "mounted"; from: string } | { kind: "pushed" };
 
 export interface UploadOptions {
@@ -38,9 +43,10 @@ export interface UploadOptions {
   mountFrom?: readonly string[];
   /** Bytes acknowledged by the registry so far. */
   onProgress?: (sent: number, total: number) => void;
-  /** MONOLITHIC_MAX and CHUNK_BYTES unless given (tests make them small). */
-  monolithicMax?: number;
+  /** CHUNK_BYTES unless given (tests make it small). */
   chunkBytes?: number;
+  /** Whether the registry has the blob, when that was asked already (else a HEAD asks). */
+  exists?: Promise<boolean>;
 }
 
 /** Where an upload stands: its URL (the registry's state token changes with each answer) and offset. */
@@ -48,8 +54,11 @@ interface Session {
   ep: Endpoint;
   url: URL;
   offset: number;
-  monolithicMax: number;
+  /** Where the last request sent ended: the registry cannot have kept more. */
+  sentTo: number;
   chunkBytes: number;
+  /** Bytes a ms the last answered request went at; unknown before one is answered. */
+  rate?: number;
 }
 
 function locationOf(ex: Exchange, what: string): URL {
@@ -146,7 +155,7 @@ export class RegistryUploader {
    */
   async pushBlob(desc: Descriptor, file: string, opts: UploadOptions = {}): Promise<BlobOutcome> {
     checkDigest(desc.digest);
-    if (await this.hasBlob(desc)) return { kind: "exists" };
+    if (await (opts.exists ?? this.hasBlob(desc))) return { kind: "exists" };
     let session: Session | undefined;
     for (const from of opts.mountFrom ?? []) {
       if (from === this.repository) continue;
@@ -160,7 +169,6 @@ export class RegistryUploader {
       if (started.kind !== "session") throw new UnavailableError(`Cannot push blob ${desc.digest} to ${this.name}: the registry answered an upload as a mount`);
       session = started.session;
     }
-    session.monolithicMax = opts.monolithicMax ?? MONOLITHIC_MAX;
     session.chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
     await this.upload(desc, file, session, opts.onProgress);
     return { kind: "pushed" };
@@ -178,7 +186,7 @@ export class RegistryUploader {
         }
         if (ex.res.status !== 202) throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "repository not found"}`);
         await discard(ex.res);
-        return { kind: "session" as const, session: { ep, url: locationOf(ex, what), offset: 0, monolithicMax: MONOLITHIC_MAX, chunkBytes: CHUNK_BYTES } };
+        return { kind: "session" as const, session: { ep, url: locationOf(ex, what), offset: 0, sentTo: 0, chunkBytes: CHUNK_BYTES } };
       }),
     );
   }
@@ -221,51 +229,46 @@ export class RegistryUploader {
     throw new UnavailableError(`Cannot ${what}: the registry accepted no more bytes`);
   }
 
-  /** One request: the whole blob in one PUT when small, else the next chunk, or the final PUT. */
+  /** What the next request may carry: CHUNK_BYTES, or more once an answer told the link's speed. */
+  private budget(session: Session): number {
+    const grown = session.rate === undefined ? 0 : Math.floor((session.rate * this.ctx.stallTimeoutMs) / STALL_SHARE);
+    return Math.max(session.chunkBytes, grown);
+  }
+
+  /**
+   * One request from the session's offset: the rest of the blob with the closing PUT ?digest= when
+   * it fits the budget (the whole blob in one PUT when small), else the next PATCH chunk.
+   */
   private async sendNext(session: Session, file: string, size: number, digest: string, deadline: ProgressDeadline, what: string): Promise<boolean> {
     const { ep } = session;
     const start = session.offset;
-    if (start === 0 && size <= session.monolithicMax) {
-      const headers = { "Content-Type": "application/octet-stream", "Content-Length": String(size) };
-      return this.request(ep, deadline, withQuery(session.url, "digest", digest), headers, { method: "PUT", body: Bun.file(file) }, async (ex, conn) => {
-        if (ex.res.status !== 201) throw await uploadError(conn, ex, what);
-        await discard(ex.res);
+    const end = Math.min(size, start + this.budget(session));
+    const last = end === size;
+    const headers: Record<string, string> = { "Content-Length": String(end - start) };
+    if (end > start) headers["Content-Type"] = "application/octet-stream";
+    if (end > start && (start > 0 || !last)) headers["Content-Range"] = `${start}-${end - 1}`;
+    const req: RequestInit2 = { method: last ? "PUT" : "PATCH" };
+    if (end > start) req.body = Bun.file(file).slice(start, end);
+    session.sentTo = end;
+    const began = this.ctx.clock();
+    return this.request(ep, deadline, last ? withQuery(session.url, "digest", digest) : session.url, headers, req, async (ex, conn) => {
+      if (ex.res.status !== (last ? 201 : 202)) throw await uploadError(conn, ex, what);
+      await discard(ex.res);
+      const took = this.ctx.clock() - began;
+      if (end > start && took > 0) session.rate = (end - start) / took;
+      if (last) {
         session.offset = size;
         return true;
-      });
-    }
-    if (start >= size) {
-      return this.request(ep, deadline, withQuery(session.url, "digest", digest), { "Content-Length": "0" }, { method: "PUT" }, async (ex, conn) => {
-        if (ex.res.status !== 201) throw await uploadError(conn, ex, what);
-        await discard(ex.res);
-        return true;
-      });
-    }
-    const end = Math.min(size, start + session.chunkBytes);
-    const headers = {
-      "Content-Type": "application/octet-stream",
-      "Content-Length": String(end - start),
-      "Content-Range": `${start}-${end - 1}`,
-    };
-    return this.request(
-      ep,
-      deadline,
-      session.url,
-      headers,
-      { method: "PATCH", body: Bun.file(file).slice(start, end) },
-      async (ex, conn) => {
-        if (ex.res.status !== 202) throw await uploadError(conn, ex, what);
-        await discard(ex.res);
-        const next = nextOffset(ex.res.headers.get("range"));
-        if (next === null || next > end || next <= start) {
-          throw new UnavailableError(`Cannot ${what}: after bytes ${start}-${end - 1} the registry reports range ${JSON.stringify(clean(ex.res.headers.get("range") ?? ""))}`);
-        }
-        session.url = locationOf(ex, what);
-        session.offset = next;
-        deadline.progress();
-        return false;
-      },
-    );
+      }
+      const next = nextOffset(ex.res.headers.get("range"));
+      if (next === null || next > end || next <= start) {
+        throw new UnavailableError(`Cannot ${what}: after bytes ${start}-${end - 1} the registry reports range ${JSON.stringify(clean(ex.res.headers.get("range") ?? ""))}`);
+      }
+      session.url = locationOf(ex, what);
+      session.offset = next;
+      deadline.progress();
+      return false;
+    });
   }
 
   /** GET the upload's status: its URL and the bytes the registry kept (Range: 0-N). */
@@ -278,7 +281,7 @@ export class RegistryUploader {
       if (ex.res.status !== 204 && ex.res.status !== 200) throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "upload unknown"}`);
       await discard(ex.res);
       const next = nextOffset(ex.res.headers.get("range"));
-      if (next === null || next > session.offset + session.chunkBytes) {
+      if (next === null || next > session.sentTo) {
         throw new UnavailableError(`Cannot ${what}: the upload's status has an unusable range ${JSON.stringify(clean(ex.res.headers.get("range") ?? ""))}`);
       }
       if (ex.res.headers.get("location")) session.url = locationOf(ex, what);

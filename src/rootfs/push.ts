@@ -39,6 +39,8 @@ export interface PushResult {
 
 /** Docker's max-concurrent-uploads. */
 const CONCURRENT_UPLOADS = 5;
+/** Blobs up to this size are sent in turns apart from the large ones (see pushImage). */
+const SMALL_BLOB = 1024 * 1024;
 
 /** The repositories of `registry` the image is known in ("library/busybox"), from its repo digests. */
 export function mountSources(record: ImageRecord, registry: string): string[] {
@@ -50,6 +52,12 @@ export function mountSources(record: ImageRecord, registry: string): string[] {
     if (slash > 0 && name.slice(0, slash) === registry) out.add(name.slice(slash + 1));
   }
   return [...out];
+}
+
+/** The order blobs are sent in (indices into `blobs`): the large ones, largest first; the small ones apart. */
+export function uploadQueues(blobs: readonly { size: number }[]): [number[], number[]] {
+  const largestFirst = blobs.map((_, i) => i).sort((a, b) => blobs[b]!.size - blobs[a]!.size || a - b);
+  return [largestFirst.filter((i) => blobs[i]!.size > SMALL_BLOB), largestFirst.filter((i) => blobs[i]!.size <= SMALL_BLOB)];
 }
 
 /** The index to push with the image: the stored one when it names no manifest but the image's. */
@@ -88,23 +96,32 @@ export async function pushImage(ctx: Ctx, refText: string, opts: PushOptions = {
 
     const ids = manifest.layers.map((l, i) => shortId(record.layers[i]?.diffId ?? l.digest));
     opts.onLayers?.(ids);
-    const send = async (desc: Descriptor, id: string | null): Promise<void> => {
+    // Layers and the config, a few at a time, then the manifest, which the registry accepts only
+    // once every blob it names is there. Whether the registry has each blob is asked of all at
+    // once, so a blob waiting for its turn has its answer by then. The largest go first: a large
+    // one left for last would be sent alone at the end (Docker goes bottom first; the result
+    // lines come in any order either way). Small blobs (the config, tiny layers) cost round trips,
+    // not bandwidth: they take turns of their own instead of waiting behind the large ones.
+    const blobs = [...manifest.layers, manifest.config];
+    const exists = blobs.map((desc) => uploader.hasBlob(desc));
+    for (const e of exists) e.catch(() => {}); // a failure is thrown where it is awaited
+    const send = async (desc: Descriptor, i: number): Promise<void> => {
+      const id = ids[i] ?? null;
       const file = layout.blob(desc.digest);
       const report = (p: PushProgress) => {
         if (id) opts.onProgress?.(p);
       };
       const outcome = await uploader.pushBlob(desc, file, {
         mountFrom,
+        exists: exists[i],
         onProgress: (current, total) => report({ id: id ?? "", phase: "Pushing", current, total }),
       });
       const phase: PushPhase =
         outcome.kind === "exists" ? "Layer already exists" : outcome.kind === "mounted" ? `Mounted from ${outcome.from}` : "Pushed";
       report({ id: id ?? "", phase });
     };
-    // Layers (Docker's order: bottom first, a few at a time) and the config alongside, then the
-    // manifest, which the registry accepts only once every blob it names is there.
-    const blobs = [...manifest.layers, manifest.config];
-    await runLimited(blobs, CONCURRENT_UPLOADS, (desc, i) => send(desc, ids[i] ?? null));
+    const sent = await Promise.allSettled(uploadQueues(blobs).map((q) => runLimited(q, CONCURRENT_UPLOADS, (i) => send(blobs[i]!, i))));
+    for (const r of sent) if (r.status === "rejected") throw r.reason;
 
     const tag = ref.tag ?? "latest";
     const index = pushableIndex(layout, record);

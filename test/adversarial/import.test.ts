@@ -78,10 +78,12 @@ beforeAll(() => {
   fs.writeFileSync(hostKey, `${MARK}\n`, { mode: 0o600 });
   env = newCliEnv(path.join(dir, "env"));
   fs.writeFileSync(env.config, JSON.stringify({ "max-layer-bytes": LIMIT }));
-  // Endless answers: a redirect to the next URL forever, plain bytes forever, a gzip of zeros forever.
+  // Endless answers: a redirect to the next URL forever, a tar file's bytes forever (its header
+  // first, so it is not refused as junk at once), a gzip of zeros forever.
   const zeros = zlib.gzipSync(Buffer.alloc(16 << 20), { level: 9 });
-  const forever = (chunk: Uint8Array) =>
+  const forever = (chunk: Uint8Array, first?: Uint8Array) =>
     new ReadableStream<Uint8Array>({
+      start: (c) => void (first && c.enqueue(first)),
       pull: (c) => c.enqueue(chunk),
     });
   server = Bun.serve({
@@ -92,7 +94,7 @@ beforeAll(() => {
       const hop = u.pathname.match(/^\/hop\/(\d+)$/);
       if (hop) return new Response(null, { status: 302, headers: { location: `/hop/${Number(hop[1]) + 1}` } });
       if (u.pathname === "/loop") return new Response(null, { status: 302, headers: { location: "/loop" } });
-      if (u.pathname === "/endless") return new Response(forever(new Uint8Array(1 << 16).fill(0x61)));
+      if (u.pathname === "/endless") return new Response(forever(new Uint8Array(1 << 16).fill(0x61), rawHeader({ name: "endless", typeflag: "0", size: 2 ** 40 })));
       if (u.pathname === "/bomb") return new Response(forever(zeros));
       return new Response("no", { status: 404 });
     },
@@ -184,6 +186,60 @@ describe("hostile tars: nothing lands outside the layer, nothing of the host com
     expect((layerFile("nodes:1", "suid")!.mode & 0o7777).toString(8)).toBe("4755");
     recordCases("import of device nodes, a FIFO and a setuid file", 1);
   }, 60_000);
+});
+
+describe("input that is not a tar is refused at its first header", () => {
+  test("200 MB of junk and a gzip of junk, from a file and from STDIN: nothing staged, compressed or written, the input read no further", async () => {
+    // The engine's default max-layer-bytes: nothing but the tar check stops junk early.
+    const plain = newCliEnv(path.join(dir, "env-unbounded"));
+    const block = crypto.randomBytes(1 << 20);
+    const junk = path.join(dir, "junk-200m");
+    const fd = fs.openSync(junk, "w");
+    for (let i = 0; i < 200; i++) fs.writeSync(fd, block);
+    fs.closeSync(fd);
+    const gz = zlib.gzipSync(concatBytes(Array.from({ length: 32 }, () => block)), { level: 1 });
+    const gzJunk = path.join(dir, "junk-32m.gz");
+    fs.writeFileSync(gzJunk, gz);
+    expect(Bun.spawnSync([BINARY, "images", "-q"], { env: cliEnv(plain) }).exitCode).toBe(0); // the store made
+    const store = () => [path.join(plain.root, "blobs", "sha256"), path.join(plain.root, "tmp"), path.join(plain.root, "images")].map((p) => (fs.existsSync(p) ? fs.readdirSync(p).join(",") : "")).join("|");
+    const before = store();
+    const results: string[] = [];
+    const refused = (what: string, r: { code: number | null; stderr: string }, shown: string, ms: number) => {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`Error: Cannot unpack ${shown}: tar header at offset 0: header checksum mismatch\n`);
+      expect(store()).toBe(before);
+      results.push(`${what}: ${ms.toFixed(0)} ms`);
+    };
+    for (const [what, file] of [["200 MB junk file", junk], ["gzip of 32 MB junk", gzJunk]] as const) {
+      // Every file the import opens: the layer's staging file must never be created.
+      const trace = path.join(dir, "import.strace");
+      const t0 = performance.now();
+      const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=openat", "-o", trace, BINARY, "import", file], { env: cliEnv(plain), stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+      refused(what, { code: r.exitCode, stderr: r.stderr.toString() }, JSON.stringify(file), performance.now() - t0);
+      expect(fs.readFileSync(trace, "utf8").split("\n").filter((l) => l.includes(`${plain.root}/tmp/`))).toEqual([]);
+    }
+    const pieces = (bytes: Uint8Array, count: number) => Array.from({ length: count }, (_, i) => bytes.subarray((i << 20) % bytes.length, ((i << 20) % bytes.length) + (1 << 20)));
+    for (const [what, input] of [["200 MB junk on STDIN", pieces(block, 200)], ["gzip of junk on STDIN", pieces(gz, Math.ceil(gz.length / (1 << 20)))]] as const) {
+      // STDIN fed a MiB at a time as the import reads: it stops at the first header (a pipe's worth).
+      let fed = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(c) {
+          const piece = input[fed];
+          if (!piece) return c.close();
+          fed++;
+          c.enqueue(piece);
+        },
+      });
+      const t0 = performance.now();
+      const p = Bun.spawn([BINARY, "import", "-"], { env: cliEnv(plain), stdin: stream, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+      const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+      refused(what, { code, stderr }, '"-"', performance.now() - t0);
+      expect(fed).toBeLessThan(16);
+      results[results.length - 1] += `, ${fed} of ${input.length} MiB read`;
+    }
+    console.log(results.join("\n"));
+    recordCases("import of junk and a gzip of junk, refused at the first header", 4);
+  }, 180_000);
 });
 
 describe("inputs that never end or inflate without bound are refused at max-layer-bytes", () => {

@@ -120,3 +120,40 @@ test("export and import errors: one line, Docker's exit codes", () => {
   // A usage error is the engine's, as for every verb here.
   expect(tinydock(env, ["export"]).code).toBe(125);
 });
+
+test("a 20 GiB sparse file: export streams it in flat memory, and a closed reader or Ctrl-C stops it at once, leaving nothing", async () => {
+  const env = newEnv();
+  const made = tinydock(env, ["run", "--name", "sparse", "--network", "none", "busybox", "sh", "-c", "truncate -s 20G /big"]);
+  expect(made.code).toBe(0);
+  const left = () => [
+    ...fs.readdirSync(dir).filter((n) => n.startsWith("sparse.tar")),
+    ...(fs.existsSync(path.join(env.root, "tmp")) ? fs.readdirSync(path.join(env.root, "tmp")) : []),
+    ...fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(env.root)),
+  ];
+  // A reader that goes away (`| head -c`): the end of it, quietly, with SIGPIPE's status, as Docker's.
+  const piped = Bun.spawnSync(["bash", "-c", `${BINARY} export sparse | head -c 100000 >/dev/null; echo "\${PIPESTATUS[0]}"`], { env: cliEnv(env), stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  expect({ status: piped.stdout.toString(), stderr: piped.stderr.toString() }).toEqual({ status: "141\n", stderr: "" });
+  expect(left()).toEqual([]);
+  // To a file, then SIGINT (SIGTERM alike): it stops between pieces, the half file and the mount
+  // go, and the exit is the signal's.
+  for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    const out = path.join(dir, "sparse.tar");
+    const p = Bun.spawn([BINARY, "export", "-o", out, "sparse"], { env: cliEnv(env), stdout: "pipe", stderr: "pipe" });
+    let peakKiB = 0;
+    await until("a few hundred MiB are written", () => {
+      const rss = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p.pid}/status`, "utf8"));
+      peakKiB = Math.max(peakKiB, Number(rss?.[1] ?? 0));
+      const tmp = fs.readdirSync(dir).find((n) => n.startsWith("sparse.tar.tmp-"));
+      return tmp !== undefined && fs.statSync(path.join(dir, tmp)).size > 256 << 20;
+    });
+    const t0 = performance.now();
+    p.kill(signal);
+    expect(await p.exited).toBe(status);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(await new Response(p.stderr).text()).toBe("");
+    expect(left()).toEqual([]);
+    // The file's bytes go through a MiB at a time: what the process holds does not grow with them.
+    expect(peakKiB).toBeLessThan(400 << 10);
+  }
+  tinydock(env, ["rm", "sparse"]);
+}, 180_000);
