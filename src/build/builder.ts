@@ -9,6 +9,7 @@ import type { Ctx } from "../context.ts";
 import { InvalidArgumentError, isKind, TinydockError } from "../errors.ts";
 import { startLayer, writeLayer } from "../rootfs/writelayer.ts";
 import { resolveImage, type ImageRecord, type LayerRecord } from "../store/images.ts";
+import { scratchDir } from "../store/scratch.ts";
 import { openStore } from "../store/init.ts";
 import { DigestCache, type ContextSource } from "./buildcontext.ts";
 import { BuildCache } from "./cache.ts";
@@ -114,8 +115,7 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
     total,
     counts: { step: 0, cached: 0 },
     tmpUpper: () => {
-      fs.mkdirSync(layout.tmpDir, { recursive: true, mode: 0o700 });
-      const dir = fs.mkdtempSync(path.join(layout.tmpDir, "build-"));
+      const dir = scratchDir(layout.tmpDir, "build");
       scratch.add(() => fs.rmSync(dir, { recursive: true, force: true }));
       fs.chmodSync(dir, 0o755);
       return dir;

@@ -10,6 +10,7 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { applyMount, overlayMount, unmount } from "../rootfs/mount.ts";
 import { treeTar } from "../rootfs/writelayer.ts";
+import { scratchDir } from "../store/scratch.ts";
 import { withContainerLayers } from "./container-layers.ts";
 
 /** Output between turns of the event loop: writes that never wait would hold off a signal's handler. */
@@ -20,8 +21,7 @@ export function exportContainer(ctx: Ctx, ref: string, write: (bytes: Uint8Array
   return withContainerLayers(ctx, ref, "export", async ({ layout, upper, lowers: imageLowers }) => {
     // Lowers are named relative to <root>/l (see overlayMount).
     const lowers = [...(fs.existsSync(upper) ? [path.relative(path.join(layout.root, "l"), upper)] : []), ...imageLowers];
-    fs.mkdirSync(layout.tmpDir, { recursive: true, mode: 0o700 });
-    const target = fs.mkdtempSync(path.join(layout.tmpDir, "export-"));
+    const target = scratchDir(layout.tmpDir, "export");
     try {
       applyMount(ctx.sys, overlayMount({ lowers, target, root: layout.root, emptyLower: path.relative(layout.root, layout.emptyDir) }));
       try {

@@ -9,7 +9,9 @@ import type { Ctx } from "../context.ts";
 import { mountsUnder } from "../rootfs/mount.ts";
 import { childCgroups, pidsBelow } from "../runtime/cgroups/cgroupfs.ts";
 import { tryLock } from "../store/lock.ts";
+import { storeLayout } from "../store/layout.ts";
 import { foreignIds, stalePendingCgroups } from "../store/owners.ts";
+import { staleScratch } from "../store/scratch.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
 import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, isInfraContainer, readContainer } from "../store/containers.ts";
@@ -28,6 +30,8 @@ export interface ReconcileReport {
   mounts: string[];
   /** What the network hook removed. */
   network: string[];
+  /** Scratch entries under <root>/tmp whose process is gone (an export's mount with them). */
+  scratch: string[];
 }
 
 export interface ReconcileOptions {
@@ -43,7 +47,7 @@ export interface ReconcileOptions {
 /** Idempotent; skips any container another process holds the lock of. */
 export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
   const graceMs = opts.graceMs ?? 30_000;
-  const report: ReconcileReport = { tornDown: [], removedDirs: [], cgroups: [], mounts: [], network: [] };
+  const report: ReconcileReport = { tornDown: [], removedDirs: [], cgroups: [], mounts: [], network: [], scratch: [] };
   const dir = containersDir(ctx.root);
   const locator = cgroupLocator(ctx.cgroupRoot);
   const deps = { sys: ctx.sys, sleep: ctx.sleep };
@@ -155,6 +159,18 @@ export async function reconcile(ctx: Ctx, opts: ReconcileOptions = {}): Promise<
       ctx.sys.umount(m, MNT_DETACH);
       report.mounts.push(m);
     } catch {}
+  }
+  for (const entry of staleScratch(storeLayout(ctx.root).tmpDir)) {
+    for (const m of mountsUnder(entry).sort((a, b) => b.length - a.length)) {
+      try {
+        ctx.sys.umount(m, MNT_DETACH);
+        report.mounts.push(m);
+      } catch {}
+    }
+    // A mount that would not go keeps its directory: rm would walk into what is mounted there.
+    if (mountsUnder(entry).length > 0) continue;
+    fs.rmSync(entry, { recursive: true, force: true });
+    report.scratch.push(entry);
   }
   if (opts.network ?? true) report.network = await reconcileNetwork(ctx, keep);
   return report;

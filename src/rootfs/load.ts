@@ -27,6 +27,7 @@ import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock, withLock } from "../store/lock.ts";
 import { decompress } from "./decompress.ts";
 import { ensureLayers } from "./pull.ts";
+import { scratchDir } from "../store/scratch.ts";
 import { TarReader } from "./tar.ts";
 
 /** Entries of an archive that are read as JSON: never more than a manifest's cap. */
@@ -304,8 +305,7 @@ async function storeImage(ctx: Ctx, layout: StoreLayout, f: Found): Promise<Imag
 
 export async function loadArchive(ctx: Ctx, input: ReadableStream<Uint8Array>): Promise<LoadResult> {
   const layout = openStore(ctx.root);
-  fs.mkdirSync(layout.tmpDir, { recursive: true, mode: 0o700 });
-  const dir = fs.mkdtempSync(path.join(layout.tmpDir, "load-"));
+  const dir = scratchDir(layout.tmpDir, "load");
   const gcShared = await acquireLock(ctx, layout.gcLock, { shared: true });
   try {
     const archive = new Archive(await spool(ctx, input, dir));

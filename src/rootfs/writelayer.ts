@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { errnoCode } from "../errors.ts";
+import { scratchPrefix } from "../store/scratch.ts";
 import type { Sys } from "../sys/sys.ts";
 import { atPath, BENEATH, lstatAt, NotRegularFileError, O_CLOEXEC, openDirAt, openFileAt } from "./beneath.ts";
 import { END_BLOCKS, encodeHeader, padding, type TarWriteEntry } from "./tarwriter.ts";
@@ -216,7 +217,7 @@ export interface LayerSink {
 /** gzip level 1: the blob is for push and save; tinydock itself mounts the unpacked tree. */
 export function layerSink(tmpDir: string): LayerSink {
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-  const gzFile = path.join(tmpDir, `layer-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tar.gz`);
+  const gzFile = path.join(tmpDir, `${scratchPrefix("layer")}${Math.random().toString(36).slice(2, 10)}.tar.gz`);
   const hasher = new Bun.CryptoHasher("sha256");
   const gzip = zlib.createGzip({ level: 1 });
   // Opened here, not by the stream: destroy can then remove the file at once, before the process exits.

@@ -16,6 +16,7 @@ import { dirNames } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { errnoCode } from "../errors.ts";
 import { containersDir, CREATING_PREFIX } from "./containers.ts";
+import { pidAlive } from "./scratch.ts";
 
 function rootsDir(ctx: Pick<Ctx, "execRoot">): string {
   return path.join(ctx.execRoot, "roots");
@@ -61,10 +62,6 @@ export function otherRoots(ctx: Pick<Ctx, "execRoot" | "root">): string[] {
     out.push(root);
   }
   return out.sort();
-}
-
-function pidAlive(pid: number): boolean {
-  return Number.isInteger(pid) && pid > 0 && fs.existsSync(`/proc/${pid}`);
 }
 
 interface PendingRecord {

@@ -157,5 +157,16 @@ test("a 20 GiB sparse file: export streams it in flat memory, and a closed reade
     // The file's bytes go through a MiB at a time: what the process holds does not grow with them.
     expect(peakKiB).toBeLessThan(400 << 10);
   }
+  // SIGKILL: nothing can clean up then; the overlay and its scratch dir carry the dead pid, and
+  // `system prune` (reconcile) removes them.
+  const killed = Bun.spawn([BINARY, "export", "sparse"], { env: cliEnv(env), stdout: "pipe", stderr: "pipe" });
+  await until("the export's overlay is mounted", () => left().some((l) => l.includes(path.join(env.root, "tmp", `export-${killed.pid}-`))));
+  killed.kill("SIGKILL");
+  await killed.exited;
+  expect(left().length).toBeGreaterThan(0);
+  const pruned = tinydock(env, ["system", "prune", "-f"]);
+  expect(pruned.code).toBe(0);
+  expect(pruned.stdout).toContain(`scratch: ${path.join(env.root, "tmp", `export-${killed.pid}-`)}`);
+  expect(left()).toEqual([]);
   tinydock(env, ["rm", "sparse"]);
 }, 180_000);

@@ -39,6 +39,7 @@ const prune: CommandSpec = {
       ...report.removedDirs.map((d) => `container directory: ${d}`),
       ...report.cgroups.map((d) => `cgroup: ${d}`),
       ...report.mounts.map((m) => `mount: ${m}`),
+      ...report.scratch.map((f) => `scratch: ${f}`),
       ...report.network.map((n) => `network: ${n}`),
     ];
     if (containers.deleted.length) io.out(`Deleted Containers:\n${containers.deleted.map((d) => `${d}\n`).join("")}\n`);
