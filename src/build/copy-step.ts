@@ -6,10 +6,12 @@ import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { Compression } from "../image/manifest.ts";
 import { decompress } from "../rootfs/decompress.ts";
+import { MAX_ETC_FILE } from "../rootfs/beneath.ts";
+import { entryInLayers, resolveInLayers } from "../rootfs/layerpath.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { cleanSource, DigestCache, expandSource, hashSources, type ContextSource } from "./buildcontext.ts";
 import { stepKey } from "./cachekey.ts";
-import { BENEATH, copySource, IN_ROOT, isDirInImage, type CopyInto } from "./copy.ts";
+import { BENEATH, copySource, IN_ROOT, isDirInImage, resolveInImage, type CopyInto } from "./copy.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { lowersOf, type State } from "./state.ts";
 import { commitLayer, fromCache, type StepEnv } from "./step-env.ts";
@@ -46,7 +48,8 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
   let owner: [number, number] | undefined;
   if (spec.chown !== undefined) owner = await resolveChown(ctx, layout, state, spec.chown);
   const c: CopyInto = { sys: ctx.sys, upper, lowers: lowersOf(layout, state), ...(owner ? { owner } : {}), ...(spec.chmod !== undefined ? { chmod: spec.chmod } : {}) };
-  const dest = path.posix.normalize(spec.dest.startsWith("/") ? spec.dest : path.posix.join(spec.workdir, spec.dest));
+  // Links the image has on the way are followed inside it, as Docker follows them (`/app` → `/etc`).
+  const dest = resolveInImage(c, path.posix.normalize(spec.dest.startsWith("/") ? spec.dest : path.posix.join(spec.workdir, spec.dest)));
   const intoDir = spec.dest.endsWith("/") || sources.length > 1 || isDirInImage(c, dest);
   for (const x of sources) {
     let root = x.src.root;
@@ -152,14 +155,12 @@ async function download(ctx: Ctx, url: string, dir: string, checksum?: string): 
 async function resolveChown(ctx: Ctx, layout: StoreLayout, s: State, spec: string): Promise<[number, number]> {
   const [u = "", g] = spec.split(":");
   const lowers = lowersOf(layout, s);
+  // The image's file, its links (an /etc that is one included) followed inside the image only.
   const read = (file: string): string[][] => {
-    for (const dir of lowers) {
-      const p = path.join(dir, file);
-      const st = fs.lstatSync(p, { throwIfNoEntry: false });
-      if (st?.isFile()) return fs.readFileSync(p, "utf8").split("\n").filter(Boolean).map((l) => l.split(":"));
-      if (st) break;
-    }
-    return [];
+    const e = entryInLayers(lowers, resolveInLayers(lowers, file, ctx.sys), ctx.sys);
+    if (e.kind !== "found" || !e.st.isFile()) return [];
+    if (e.st.size > MAX_ETC_FILE) throw new FailedPreconditionError(`Cannot resolve --chown "${spec}": the image's /${file} is over ${MAX_ETC_FILE} bytes`);
+    return fs.readFileSync(e.file, "utf8").split("\n").filter(Boolean).map((l) => l.split(":"));
   };
   let uid: number;
   let gid: number;
@@ -180,7 +181,6 @@ async function resolveChown(ctx: Ctx, layout: StoreLayout, s: State, spec: strin
       gid = Number(e[2]);
     }
   }
-  void ctx;
   if (gid < 0) throw new FailedPreconditionError(`Cannot resolve --chown "${spec}"`);
   return [uid, gid];
 }
