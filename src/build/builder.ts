@@ -174,18 +174,24 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
     }
     const scope: StageScope = { config: state.config, args: new Map(), buildArgs: req.buildArgs, metaArgs, escape: df.escape, cmdSet: false, source: req.dockerfile.name };
     let instructions: Instruction[] = stage.instructions;
+    // The base's ONBUILD triggers run as part of its FROM step, as Docker runs and counts them.
+    let triggers = 0;
     if (state.config.OnBuild?.length) {
-      const triggers = state.config.OnBuild.flatMap((t) => parseDockerfile(`FROM scratch\n${t}\n`, `${req.dockerfile.name} (ONBUILD of ${fromRef})`).stages[0]!.instructions.map((i) => ({ ...i, line: stage.line })));
-      instructions = [...triggers, ...instructions];
+      const parsed = state.config.OnBuild.flatMap((t) => parseDockerfile(`FROM scratch\n${t}\n`, `${req.dockerfile.name} (ONBUILD of ${fromRef})`).stages[0]!.instructions.map((i) => ({ ...i, line: stage.line })));
+      triggers = parsed.length;
+      req.progress(`# Executing ${triggers} build trigger${triggers > 1 ? "s" : ""}`);
+      instructions = [...parsed, ...instructions];
       state.config.OnBuild = null;
     }
-    for (const ins0 of instructions) {
+    for (const [idx, ins0] of instructions.entries()) {
       for (const ins of splitArgInstruction(ins0, df.escape)) {
         cancel.check();
         scope.config = state.config;
         const step: Step = planStep(ins, scope);
-        env.counts.step++;
-        req.progress(`Step ${env.counts.step}/${total} : ${ins.keyword} ${Object.entries(ins.flags).map(([k, v]) => `--${k}=${v} `).join("")}${ins.args}`);
+        if (idx >= triggers) {
+          env.counts.step++;
+          req.progress(`Step ${env.counts.step}/${total} : ${ins.keyword} ${Object.entries(ins.flags).map(([k, v]) => `--${k}=${v} `).join("")}${ins.args}`);
+        }
         switch (step.kind) {
           case "arg":
             scope.args.set(step.name, step.value);

@@ -4,12 +4,13 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
-import type { Compression } from "../image/manifest.ts";
-import { decompress } from "../rootfs/decompress.ts";
+import { MAX_ETC_FILE } from "../rootfs/beneath.ts";
+import { entryInLayers, resolveInLayers } from "../rootfs/layerpath.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { cleanSource, DigestCache, expandSource, hashSources, type ContextSource } from "./buildcontext.ts";
 import { stepKey } from "./cachekey.ts";
-import { BENEATH, copySource, IN_ROOT, isDirInImage, type CopyInto } from "./copy.ts";
+import { archiveOf, type TarOpener } from "./archive.ts";
+import { BENEATH, copySource, IN_ROOT, isDirInImage, resolveInImage, type CopyInto } from "./copy.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { lowersOf, type State } from "./state.ts";
 import { commitLayer, fromCache, type StepEnv } from "./step-env.ts";
@@ -37,6 +38,8 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
       for (const rel of expandSource(context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add ? await archiveOf(path.join(context.root, rel)) : undefined });
     }
   }
+  // As Docker: several sources (after globbing) go into a directory, and the Dockerfile says so.
+  if (sources.length > 1 && !/(^|\/)\.?$/.test(spec.dest)) throw new InvalidArgumentError(`When using ${spec.add ? "ADD" : "COPY"} with more than one source file, the destination must be a directory and end with a /`);
   if (spec.checksum !== undefined && !spec.sources.every((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD --checksum takes an http(s) source only (line ${ins.line})`);
   // Downloads and documents live in directories of this build only: their digests are not kept.
   const contentHash = sources.map((x) => hashSources(x.src, [x.rel], x.scratch ? new DigestCache() : env.digests)).join(",");
@@ -46,7 +49,8 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
   let owner: [number, number] | undefined;
   if (spec.chown !== undefined) owner = await resolveChown(ctx, layout, state, spec.chown);
   const c: CopyInto = { sys: ctx.sys, upper, lowers: lowersOf(layout, state), ...(owner ? { owner } : {}), ...(spec.chmod !== undefined ? { chmod: spec.chmod } : {}) };
-  const dest = path.posix.normalize(spec.dest.startsWith("/") ? spec.dest : path.posix.join(spec.workdir, spec.dest));
+  // Links the image has on the way are followed inside it, as Docker follows them (`/app` → `/etc`).
+  const dest = resolveInImage(c, path.posix.normalize(spec.dest.startsWith("/") ? spec.dest : path.posix.join(spec.workdir, spec.dest)));
   const intoDir = spec.dest.endsWith("/") || sources.length > 1 || isDirInImage(c, dest);
   for (const x of sources) {
     let root = x.src.root;
@@ -76,55 +80,6 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
   commitLayer(env, state, await env.adoptDir(upper), step.createdBy);
 }
 
-type TarOpener = () => { stream: ReadableStream<Uint8Array>; compression: Compression; stop(): void };
-
-/**
- * A local file ADD extracts, as Docker's: a tar, plain or compressed with gzip, zstd, bzip2 or xz
- * (these two through the host's bzip2 and xz, as moby runs xz), told by its leading bytes and the
- * tar header inside; anything else (a gzip of a text file…) is copied as it is.
- */
-export async function archiveOf(file: string): Promise<TarOpener | undefined> {
-  const st = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (!st?.isFile() || st.size < 2) return undefined;
-  const b = Buffer.alloc(6);
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  try {
-    fs.readSync(fd, b, 0, 6, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
-  const plain = (compression: Compression): TarOpener => () => ({ stream: Bun.file(file).stream(), compression, stop: () => {} });
-  const tool = (cmd: string): TarOpener => () => {
-    let p: ReturnType<typeof Bun.spawn>;
-    try {
-      p = Bun.spawn([cmd, "-dc", file], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
-    } catch (err) {
-      throw new FailedPreconditionError(`Cannot extract "${path.basename(file)}": ${cmd} is needed to decompress it`, { cause: err });
-    }
-    return { stream: p.stdout as ReadableStream<Uint8Array>, compression: "none", stop: () => p.kill() };
-  };
-  let open: TarOpener;
-  if (b[0] === 0x1f && b[1] === 0x8b) open = plain("gzip");
-  else if (b.readUInt32BE(0) === 0x28b52ffd) open = plain("zstd");
-  else if (b.subarray(0, 3).toString("latin1") === "BZh") open = tool("bzip2");
-  else if (b.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) open = tool("xz");
-  else open = plain("none");
-  // The first tar header, decompressed: "ustar" at 257.
-  const o = open();
-  let head = Buffer.alloc(0);
-  try {
-    for await (const chunk of decompress(o.stream, o.compression, file)) {
-      head = Buffer.concat([head, chunk]);
-      if (head.length >= 263) break;
-    }
-  } catch {
-    return undefined;
-  } finally {
-    o.stop();
-  }
-  return head.length >= 262 && head.subarray(257, 262).toString("latin1") === "ustar" ? open : undefined;
-}
-
 /**
  * ADD's http(s) source into `dir`, as Docker saves it: the URL's last path name, mode 0600, its
  * Last-Modified as mtime; --checksum (sha256) checked before anything is copied.
@@ -152,14 +107,12 @@ async function download(ctx: Ctx, url: string, dir: string, checksum?: string): 
 async function resolveChown(ctx: Ctx, layout: StoreLayout, s: State, spec: string): Promise<[number, number]> {
   const [u = "", g] = spec.split(":");
   const lowers = lowersOf(layout, s);
+  // The image's file, its links (an /etc that is one included) followed inside the image only.
   const read = (file: string): string[][] => {
-    for (const dir of lowers) {
-      const p = path.join(dir, file);
-      const st = fs.lstatSync(p, { throwIfNoEntry: false });
-      if (st?.isFile()) return fs.readFileSync(p, "utf8").split("\n").filter(Boolean).map((l) => l.split(":"));
-      if (st) break;
-    }
-    return [];
+    const e = entryInLayers(lowers, resolveInLayers(lowers, file, ctx.sys), ctx.sys);
+    if (e.kind !== "found" || !e.st.isFile()) return [];
+    if (e.st.size > MAX_ETC_FILE) throw new FailedPreconditionError(`Cannot resolve --chown "${spec}": the image's /${file} is over ${MAX_ETC_FILE} bytes`);
+    return fs.readFileSync(e.file, "utf8").split("\n").filter(Boolean).map((l) => l.split(":"));
   };
   let uid: number;
   let gid: number;
@@ -180,7 +133,6 @@ async function resolveChown(ctx: Ctx, layout: StoreLayout, s: State, spec: strin
       gid = Number(e[2]);
     }
   }
-  void ctx;
   if (gid < 0) throw new FailedPreconditionError(`Cannot resolve --chown "${spec}"`);
   return [uid, gid];
 }

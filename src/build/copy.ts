@@ -8,7 +8,7 @@ import { FailedPreconditionError } from "../errors.ts";
 import { atPath, BENEATH, copyFd, createFileAt, ensureDirAt, IN_ROOT, lstatAt, O_CLOEXEC, openDirAt, openFileAt, symlinkAt } from "../rootfs/beneath.ts";
 import type { Sys } from "../sys/sys.ts";
 import { isIgnored, reincludesBelow, type IgnorePattern } from "./dockerignore.ts";
-import { isWhiteoutNode } from "../rootfs/whiteout.ts";
+import { entryInLayers, resolveInLayers } from "../rootfs/layerpath.ts";
 
 export interface CopyInto {
   sys: Sys;
@@ -20,16 +20,18 @@ export interface CopyInto {
   chmod?: number;
 }
 
-/** What the image has at `p` (absolute in the image), as overlay shows it: lstat only, top layer first. */
-export function statInLayers(lowers: readonly string[], p: string): fs.Stats | undefined {
-  const parts = p.split("/").filter(Boolean);
-  for (const top of lowers) {
-    const st = fs.lstatSync(path.join(top, ...parts), { throwIfNoEntry: false });
-    if (!st) continue;
-    if (isWhiteoutNode(st)) return undefined;
-    return st;
-  }
-  return undefined;
+/** The layers a step sees, topmost first: its own upper dir over the image's. */
+const layersOf = (c: CopyInto): string[] => [c.upper, ...c.lowers];
+
+/** What `layers` (topmost first) show at image path `p`; no link followed. */
+function statIn(layers: readonly string[], p: string, sys: Sys): fs.Stats | undefined {
+  const e = entryInLayers(layers, p.split("/").filter(Boolean), sys);
+  return e.kind === "found" ? e.st : undefined;
+}
+
+/** Image path `p` with the image's symlinks resolved inside it (never on the host), as Docker resolves a destination. */
+export function resolveInImage(c: CopyInto, p: string): string {
+  return `/${resolveInLayers(layersOf(c), p, c.sys).join("/")}`;
 }
 
 /** Opens (making as needed) directory `dir` (absolute in the image) in the upper dir. */
@@ -40,7 +42,7 @@ export function openUpperDir(c: CopyInto, dir: string, newMode = 0o755, newOwner
     at += `/${name}`;
     const existing = lstatAt(fd, name);
     const had = existing?.isDirectory();
-    const lower = had ? undefined : statInLayers(c.lowers, at);
+    const lower = had ? undefined : statIn(c.lowers, at, c.sys);
     const next = ensureDirAt(c.sys, fd, name, 0o755);
     if (!had) {
       if (lower?.isDirectory()) {
@@ -61,9 +63,7 @@ export function openUpperDir(c: CopyInto, dir: string, newMode = 0o755, newOwner
 
 /** Whether the image (upper or lowers) has a directory at `p`. */
 export function isDirInImage(c: CopyInto, p: string): boolean {
-  const up = fs.lstatSync(path.join(c.upper, p), { throwIfNoEntry: false });
-  if (up) return up.isDirectory();
-  return statInLayers(c.lowers, p)?.isDirectory() ?? false;
+  return statIn(layersOf(c), p, c.sys)?.isDirectory() ?? false;
 }
 
 function ownerOf(c: CopyInto, st: fs.Stats, keepOwner: boolean): [number, number] {

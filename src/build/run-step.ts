@@ -2,7 +2,8 @@
 // less the mount points the runtime made, becomes the layer.
 import fs from "node:fs";
 import path from "node:path";
-import { isMadeMountpoint, MOUNTPOINT_FILES } from "../rootfs/changes.ts";
+import { madeMountpoint, MOUNTPOINT_FILES } from "../rootfs/changes.ts";
+import { entryInLayers } from "../rootfs/layerpath.ts";
 import { stepKey } from "./cachekey.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { BuildStepFailed } from "./request.ts";
@@ -10,6 +11,7 @@ import { lowersOf, tempRecord, type State } from "./state.ts";
 import { commitLayer, fromCache, type StepEnv } from "./step-env.ts";
 import { HEREDOC_SCRIPT_DIR, type Step } from "./steps.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
+import type { Sys } from "../sys/sys.ts";
 
 export async function runStep(env: StepEnv, state: State, step: Extract<Step, { kind: "run" }>, ins: Instruction): Promise<void> {
   const { ctx, req, layout, cancel } = env;
@@ -49,7 +51,7 @@ export async function runStep(env: StepEnv, state: State, step: Extract<Step, { 
       const shown = ins.json ? JSON.stringify(step.argv) : step.argv.join(" ");
       throw new BuildStepFailed(`failed to solve: step ${at}/${env.total} (${req.dockerfile.name}:${ins.line}) RUN: process "${shown}" did not complete successfully: exit code: ${r.exitCode}`, r.exitCode);
     }
-    pruneMountpoints(r.upper, lowersOf(layout, state));
+    pruneMountpoints(ctx.sys, r.upper, lowersOf(layout, state));
     commitLayer(env, state, await env.layerFromDir(state, r.upper), step.createdBy);
   } finally {
     await r.remove();
@@ -62,8 +64,11 @@ export async function runStep(env: StepEnv, state: State, step: Extract<Step, { 
  * ones the image did not have go (and /etc with them when nothing else is in it), as BuildKit
  * removes its own.
  */
-export function pruneMountpoints(upper: string, lowers: readonly string[]): void {
-  for (const rel of MOUNTPOINT_FILES) if (isMadeMountpoint(upper, rel, lowers)) fs.unlinkSync(path.join(upper, rel));
-  const etc = path.join(upper, "etc");
-  if (fs.lstatSync(etc, { throwIfNoEntry: false })?.isDirectory() && fs.readdirSync(etc).length === 0 && !lowers.some((l) => fs.existsSync(path.join(l, "etc")))) fs.rmdirSync(etc);
+export function pruneMountpoints(sys: Sys, upper: string, lowers: readonly string[]): void {
+  for (const rel of MOUNTPOINT_FILES) {
+    const file = madeMountpoint(sys, upper, rel, lowers);
+    if (file !== undefined) fs.unlinkSync(file);
+  }
+  const etc = entryInLayers([upper], ["etc"], sys);
+  if (etc.kind === "found" && etc.st.isDirectory() && fs.readdirSync(etc.file).length === 0 && entryInLayers(lowers, ["etc"], sys).kind !== "found") fs.rmdirSync(etc.file);
 }

@@ -9,6 +9,7 @@ import type { Ctx } from "../context.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { parsePlatform } from "../image/platform.ts";
 import { parseReference } from "../image/reference.ts";
+import { archiveOf } from "../build/archive.ts";
 import { buildImage } from "../build/builder.ts";
 import { BuildStepFailed } from "../build/request.ts";
 
@@ -25,11 +26,6 @@ export function parseKeyValues(items: readonly string[], flag: string, env: Reco
     } else out[it.slice(0, eq)] = it.slice(eq + 1);
   }
   return out;
-}
-
-function isTar(b: Uint8Array): boolean {
-  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
-  return b.length >= 262 && new TextDecoder().decode(b.subarray(257, 262)) === "ustar";
 }
 
 export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io): Promise<number> {
@@ -50,16 +46,23 @@ export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: 
   let dockerfileName = fileArg ?? "Dockerfile";
   try {
     if (contextArg === "-") {
-      const bytes = new Uint8Array(await new Response(Bun.stdin.stream()).arrayBuffer());
       cleanup = fs.mkdtempSync(path.join(os.tmpdir(), "tinydock-context-"));
       contextDir = path.join(cleanup, "context");
       fs.mkdirSync(contextDir);
-      if (isTar(bytes)) {
+      // A tar (plain, gzip, bzip2, xz or zstd, told as ADD tells them) is the context; else a Dockerfile.
+      const sent = path.join(cleanup, "stdin");
+      await Bun.write(sent, Bun.stdin);
+      const open = await archiveOf(sent);
+      if (open) {
         const { unpackLayer } = await import("../rootfs/unpack.ts");
-        const stream = new Blob([bytes]).stream();
-        await unpackLayer(stream, bytes[0] === 0x1f ? "gzip" : "none", contextDir, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: "the build context on stdin" });
+        const o = open();
+        try {
+          await unpackLayer(o.stream, o.compression, contextDir, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: "the build context on stdin" });
+        } finally {
+          o.stop();
+        }
       } else {
-        dockerfileText = new TextDecoder().decode(bytes);
+        dockerfileText = fs.readFileSync(sent, "utf8");
         dockerfileName = "Dockerfile (stdin)";
       }
     } else if (!fs.statSync(contextArg, { throwIfNoEntry: false })?.isDirectory()) {

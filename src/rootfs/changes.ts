@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Sys } from "../sys/sys.ts";
+import { entryInLayers } from "./layerpath.ts";
 import { parseWhiteout, WHITEOUT_OPAQUE } from "./whiteout.ts";
 import { walkUpper } from "./writelayer.ts";
 import { isWhiteoutNode } from "./whiteout.ts";
@@ -27,10 +28,20 @@ export const MOUNTPOINT_FILES = ["etc/hostname", "etc/hosts", "etc/resolv.conf"]
  * Docker keeps them in a layer of their own under the container's (its "-init" layer), so they are
  * not the container's changes.
  */
-export function isMadeMountpoint(upper: string, rel: string, lowers: readonly string[]): boolean {
-  if (!MOUNTPOINT_FILES.includes(rel)) return false;
-  const st = fs.lstatSync(path.join(upper, rel), { throwIfNoEntry: false });
-  return st !== undefined && st.isFile() && st.size === 0 && !lowers.some((l) => fs.lstatSync(path.join(l, rel), { throwIfNoEntry: false }));
+export function isMadeMountpoint(sys: Sys, upper: string, rel: string, lowers: readonly string[]): boolean {
+  return madeMountpoint(sys, upper, rel, lowers) !== undefined;
+}
+
+/**
+ * The host path of that mount point in the upper dir, found without following any link the
+ * container made (an /etc it turned into a link to a host directory is not walked through).
+ */
+export function madeMountpoint(sys: Sys, upper: string, rel: string, lowers: readonly string[]): string | undefined {
+  if (!MOUNTPOINT_FILES.includes(rel)) return undefined;
+  const parts = rel.split("/");
+  const e = entryInLayers([upper], parts, sys);
+  if (e.kind !== "found" || !e.st.isFile() || e.st.size !== 0) return undefined;
+  return entryInLayers(lowers, parts, sys).kind === "found" ? undefined : e.file;
 }
 
 /** The stat Docker's os.Stat gives (symlinks followed), or undefined when nothing is there. */
@@ -56,7 +67,7 @@ export function upperChanges(sys: Sys, upper: string, lowers: readonly string[])
     if (fd !== undefined) fs.closeSync(fd);
     entries.push(entry.name);
   }
-  const made = new Set(MOUNTPOINT_FILES.filter((rel) => isMadeMountpoint(upper, rel, lowers)));
+  const made = new Set(MOUNTPOINT_FILES.filter((rel) => isMadeMountpoint(sys, upper, rel, lowers)));
   // Where the runtime made mount points, the directory's mtime is the runtime's, not the
   // container's: as against Docker's init layer, only its mode can tell a change.
   const initDirs = new Set([...made].map((rel) => path.posix.dirname(rel)));

@@ -6,35 +6,19 @@
 // following any symlink: only the layer stack's own directories are ever read.
 import fs from "node:fs";
 import type { Sys } from "../sys/sys.ts";
-import { isOverlayXattr, isWhiteoutNode, OVERLAY_OPAQUE_XATTR } from "./whiteout.ts";
+import { entryInLayers } from "./layerpath.ts";
+import { isOverlayXattr } from "./whiteout.ts";
 
 /**
- * `parts` as the overlay of `layers` (topmost first) shows it, lstat only: a symlink or any other
- * non-directory on the way hides what lower layers have below it and is never followed, a
- * whiteout hides the name, an opaque directory hides the lower layers' contents. Returns the
- * file (not a directory) or the reason there is none.
+ * The file (not a directory) at `parts` as the overlay of `layers` (topmost first) shows it, or the
+ * reason there is none: a symlink on the way is never followed.
  */
 export function findInLayers(layers: readonly string[], parts: readonly string[], sys: Sys): { file: string; st: fs.Stats } | string {
-  const missing = "which is not in the layer or the layers below it";
-  for (const top of layers) {
-    let dir = top;
-    let opaque = false;
-    for (let i = 0; i < parts.length; i++) {
-      const p = `${dir}/${parts[i]}`;
-      const st = fs.lstatSync(p, { throwIfNoEntry: false });
-      if (st === undefined) break;
-      if (isWhiteoutNode(st)) return missing;
-      if (i === parts.length - 1) {
-        if (st.isDirectory()) return "which is a directory";
-        return { file: p, st };
-      }
-      if (!st.isDirectory()) return st.isSymbolicLink() ? "through a symlink, which a hard link never follows" : missing;
-      if (sys.lgetxattr(p, OVERLAY_OPAQUE_XATTR)?.[0] === 0x79) opaque = true;
-      dir = p;
-    }
-    if (opaque) return missing;
-  }
-  return missing;
+  const e = entryInLayers(layers, parts, sys);
+  if (e.kind === "blocked") return e.st.isSymbolicLink() ? "through a symlink, which a hard link never follows" : "which is not in the layer or the layers below it";
+  if (e.kind === "missing") return "which is not in the layer or the layers below it";
+  if (e.st.isDirectory()) return "which is a directory";
+  return { file: e.file, st: e.st };
 }
 
 /**

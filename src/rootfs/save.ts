@@ -4,14 +4,14 @@
 import type { Ctx } from "../context.ts";
 import { DataLossError, NotFoundError } from "../errors.ts";
 import { digestHex } from "../image/digest.ts";
-import { MediaType, layerCompression, parseManifest } from "../image/manifest.ts";
+import { MediaType, layerCompression, parseManifest, type Compression } from "../image/manifest.ts";
 import { familiarName, formatReference, parseReference } from "../image/reference.ts";
 import { hasBlob, readBlob } from "../store/content.ts";
 import { readTags, resolveImage, tagsOf, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
-import { decompress } from "./decompress.ts";
+import { capped, decompress } from "./decompress.ts";
 import { TAR_END, tarHeader, tarPadding } from "./tar-writer.ts";
 
 export type ArchiveFormat = "docker-archive" | "oci-archive";
@@ -70,14 +70,38 @@ async function blobEntry(sink: ArchiveSink, layout: StoreLayout, name: string, d
   await sink(tarPadding(size));
 }
 
+type Layer = ImageRecord["layers"][number];
+
+/**
+ * The size of a layer's uncompressed tar, which its entry's header must hold before the bytes. The
+ * recorded size is taken when the blob agrees with it (a plain tar's own size; a gzip's ISIZE
+ * trailer, the size modulo 2^32, of its last member); else the blob is unpacked once to count it
+ * (stores whose built layers recorded their files' size rather than the tar's still save). The
+ * stream that follows is checked against the diff_id either way.
+ */
+async function tarSizeOf(layout: StoreLayout, layer: Layer, compression: Compression, what: string, maxBytes: number): Promise<number> {
+  const file = Bun.file(layout.blob(layer.digest));
+  if (compression === "none") return file.size;
+  if (compression === "gzip" && file.size >= 18) {
+    const trailer = new DataView(await file.slice(file.size - 4).arrayBuffer());
+    if (trailer.getUint32(0, true) === layer.unpackedSize % 2 ** 32) return layer.unpackedSize;
+  } else if (compression !== "gzip") {
+    return layer.unpackedSize;
+  }
+  let n = 0;
+  for await (const chunk of capped(decompress(file.stream(), compression, what), maxBytes, what)) n += chunk.length;
+  return n;
+}
+
 /** A layer's uncompressed tar, checked against its diff_id as it streams. */
-async function layerTar(sink: ArchiveSink, layout: StoreLayout, name: string, layer: ImageRecord["layers"][number]): Promise<void> {
-  const size = layer.unpackedSize;
+async function layerTar(sink: ArchiveSink, layout: StoreLayout, name: string, layer: Layer, maxBytes: number): Promise<void> {
+  const what = `layer ${layer.digest}`;
+  const compression = layerCompression(layer.mediaType, what);
+  const size = await tarSizeOf(layout, layer, compression, what, maxBytes);
   await sink(tarHeader(name, size));
   const hasher = new Bun.CryptoHasher("sha256");
   let n = 0;
-  const what = `layer ${layer.digest}`;
-  for await (const chunk of decompress(Bun.file(layout.blob(layer.digest)).stream(), layerCompression(layer.mediaType, what), what)) {
+  for await (const chunk of decompress(Bun.file(layout.blob(layer.digest)).stream(), compression, what)) {
     n += chunk.length;
     if (n > size) throw new DataLossError(`Cannot save ${what}: it unpacks to more than the ${size} bytes recorded`);
     hasher.update(chunk);
@@ -95,14 +119,14 @@ export async function saveImages(ctx: Ctx, names: readonly string[], format: Arc
   try {
     const images = pick(layout, names);
     if (format === "oci-archive") await writeOci(sink, layout, images);
-    else await writeDocker(sink, layout, images);
+    else await writeDocker(sink, layout, images, ctx.config.maxLayerBytes);
     await sink(TAR_END);
   } finally {
     gcShared.release();
   }
 }
 
-async function writeDocker(sink: ArchiveSink, layout: StoreLayout, images: Picked[]): Promise<void> {
+async function writeDocker(sink: ArchiveSink, layout: StoreLayout, images: Picked[], maxLayerBytes: number): Promise<void> {
   const done = new Set<string>();
   const manifest: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
   const repositories: Record<string, Record<string, string>> = {};
@@ -118,7 +142,7 @@ async function writeDocker(sink: ArchiveSink, layout: StoreLayout, images: Picke
       done.add(name);
       await sink(tarHeader(`${dir}/`, 0, "directory"));
       await entry(sink, `${dir}/VERSION`, new TextEncoder().encode("1.0"));
-      await layerTar(sink, layout, name, l);
+      await layerTar(sink, layout, name, l, maxLayerBytes);
     }
     manifest.push({ Config: config, RepoTags: tags.length ? tags : null, Layers: layers });
     const top = record.layers.length ? digestHex(record.layers[record.layers.length - 1]!.diffId) : digestHex(record.id);

@@ -89,3 +89,57 @@ test("save to stdout streams the same archive; gzip-compressed input loads; an i
   const id = tinydock(b, ["save", "-o", path.join(dir, "by-id.tar"), busybox.configDigest.slice(7, 19)]);
   expect(id.code).toBe(0);
 }, 120_000);
+
+/** A tinydock build of a COPY and WORKDIR on busybox in env `a`, tagged with `tags`. */
+function buildOn(a: CliEnv, tags: string[]): string {
+  const ctx = fs.mkdtempSync(path.join(dir, "ctx-"));
+  fs.writeFileSync(path.join(ctx, "Dockerfile"), "FROM busybox\nCOPY f /w/f\nWORKDIR /w/made\nCMD [\"cat\", \"/w/f\"]\n");
+  fs.writeFileSync(path.join(ctx, "f"), "built here\n");
+  const r = tinydock(a, ["build", "-q", ...tags.flatMap((t) => ["-t", t]), ctx]);
+  expect(`${r.code} ${r.stderr}`).toBe("0 ");
+  return r.stdout.trim();
+}
+
+test("save of several images, one built: manifest.json and repositories as docker load reads them; podman loads and runs the built one", () => {
+  const a = newEnv();
+  expect(tinydock(a, ["pull", "-q", "busybox"]).code).toBe(0);
+  const id = buildOn(a, ["built:v1", "built:v2"]);
+  const file = path.join(dir, "several.tar");
+  expect(tinydock(a, ["save", "-o", file, "busybox", "built:v1", "built:v2"])).toEqual({ code: 0, stdout: "", stderr: "" });
+  const out = fs.mkdtempSync(path.join(dir, "several-"));
+  expect(Bun.spawnSync(["tar", "-xf", file, "-C", out]).exitCode).toBe(0);
+  const manifest = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8")) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+  expect(manifest.map((m) => [m.Config, m.RepoTags])).toEqual([
+    [`${busybox.configDigest.slice(7)}.json`, ["busybox:latest"]],
+    [`${id.slice(7)}.json`, ["built:v1", "built:v2"]],
+  ]);
+  for (const m of manifest) {
+    // What docker load checks: each Layers entry, in order, hashes to the config's diff_ids.
+    const config = JSON.parse(fs.readFileSync(path.join(out, m.Config), "utf8"));
+    expect(m.Layers.map((l) => `sha256:${new Bun.CryptoHasher("sha256").update(fs.readFileSync(path.join(out, l))).digest("hex")}`)).toEqual(config.rootfs.diff_ids);
+    expect(m.Layers.length).toBe(config.rootfs.diff_ids.length);
+  }
+  const top = (i: number) => path.dirname(manifest[i]!.Layers.at(-1)!);
+  expect(JSON.parse(fs.readFileSync(path.join(out, "repositories"), "utf8"))).toEqual({ busybox: { latest: top(0) }, built: { v1: top(1), v2: top(1) } });
+
+  expect(podman(["load", "-i", file])).toMatch(/Loaded image: .*built:v1/);
+  expect(podman(["run", "--rm", "built:v2"])).toBe("built here\n");
+  expect(podman(["run", "--rm", "built:v1", "pwd"])).toBe("/w/made\n");
+  podman(["rmi", "-a", "-f"]);
+}, 180_000);
+
+test("save of a built layer whose record holds a wrong size (stores from before built layers recorded their tar size)", () => {
+  const a = newEnv();
+  expect(tinydock(a, ["pull", "-q", "busybox"]).code).toBe(0);
+  const id = buildOn(a, ["forged"]);
+  // As such stores recorded it: the size of the files' content, not of the tar.
+  const recordFile = path.join(a.root, "images", `${id.slice(7)}.json`);
+  const record = JSON.parse(fs.readFileSync(recordFile, "utf8"));
+  for (const l of record.layers.slice(-2)) l.unpackedSize = 11;
+  fs.writeFileSync(recordFile, JSON.stringify(record));
+  const file = path.join(dir, "forged.tar");
+  expect(tinydock(a, ["save", "-o", file, "forged"])).toEqual({ code: 0, stdout: "", stderr: "" });
+  const b = newEnv();
+  expect(tinydock(b, ["load", "-i", file]).stdout).toBe("Loaded image: forged:latest\n");
+  expect(tinydock(b, ["run", "--rm", "--network", "none", "forged"]).stdout).toBe("built here\n");
+}, 120_000);
