@@ -1,0 +1,81 @@
+// What a container that ended holds no more, as Docker's daemon releases it before answering: the
+// network (veth, netns, address) is gone when stop, wait, restart or rm -f returns, inspect shows no
+// address for it, and --link's addresses follow a linked container that starts again. The engine
+// runs in a network namespace of this file's own; everything made here is removed at the end.
+import { expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { useE2e } from "../helpers/e2e.ts";
+
+const e = useE2e({ prefix: "td-stop-release-" });
+const ok = (args: string[]): string => {
+  const r = e.T(args);
+  if (r.code !== 0) throw new Error(`tinydock ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+};
+const inspect = (ref: string, format: string) => ok(["inspect", "-f", format, ref]).trim();
+const leases = () => fs.readdirSync(path.join(e.env.root, "networks", "bridge", "leases"));
+const veths = () => e.links().match(/td[0-9a-f]{11}/g) ?? [];
+/** The network a running container holds: its address's lease, its host-side veth, its netns file. */
+function held(ref: string): { ip: string; veth: string; netns: string } {
+  const id = inspect(ref, "{{.Id}}");
+  const netns = inspect(ref, "{{.NetworkSettings.SandboxKey}}");
+  expect(fs.existsSync(netns)).toBe(true);
+  const veth = veths().find((v) => id.startsWith(v.slice(2)));
+  expect(veth).toBeDefined();
+  return { ip: inspect(ref, "{{.NetworkSettings.IPAddress}}"), veth: veth!, netns };
+}
+const released = (h: { ip: string; veth: string; netns: string }) => ({ lease: leases().includes(h.ip), veth: veths().includes(h.veth), netns: fs.existsSync(h.netns) });
+const NONE = { lease: false, veth: false, netns: false };
+
+test("stop returns once the network is released", () => {
+  e.runDetached(["--name", "rs1", "busybox", "sleep", "300"]);
+  const h = held("rs1");
+  ok(["stop", "-t", "0", "rs1"]);
+  expect(released(h)).toEqual(NONE);
+});
+
+test("wait returns once the network is released (kill, then wait)", () => {
+  ok(["start", "rs1"]);
+  const h = held("rs1");
+  ok(["kill", "rs1"]);
+  expect(ok(["wait", "rs1"])).toBe("137\n");
+  expect(released(h)).toEqual(NONE);
+});
+
+test("restart holds one network at a time; rm -f leaves none", () => {
+  ok(["start", "rs1"]);
+  ok(["restart", "-t", "0", "rs1"]);
+  expect({ veths: veths().length, leases: leases().length }).toEqual({ veths: 1, leases: 1 });
+  const h = held("rs1");
+  ok(["rm", "-f", "rs1"]);
+  expect(released(h)).toEqual(NONE);
+});
+
+test("stop waits for the release without slowing down: figures", async () => {
+  e.runDetached(["--name", "rs2", "busybox", "sleep", "300"]);
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    ok(["stop", "-t", "0", "rs2"]);
+    times.push(performance.now() - t0);
+    ok(["start", "rs2"]);
+  }
+  console.log(`stop -t 0 of a running container, the network released: ${times.map((t) => `${t.toFixed(0)} ms`).join(", ")}`);
+  ok(["rm", "-f", "rs2"]);
+}, 60_000);
+
+test("inspect of a container not running shows no address (Docker's cleanOperationalData); the network stays named", () => {
+  e.runDetached(["--name", "rs3", "busybox", "sleep", "300"]);
+  const running = JSON.parse(ok(["inspect", "rs3"]))[0].NetworkSettings;
+  expect(running.IPAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  expect(running.Networks.bridge.IPAddress).toBe(running.IPAddress);
+  ok(["stop", "-t", "0", "rs3"]);
+  ok(["create", "--name", "rs4", "busybox"]);
+  for (const ref of ["rs3", "rs4"]) {
+    const n = JSON.parse(ok(["inspect", ref]))[0].NetworkSettings;
+    expect({ ref, ip: n.IPAddress, gw: n.Gateway, mac: n.MacAddress, len: n.IPPrefixLen }).toEqual({ ref, ip: "", gw: "", mac: "", len: 0 });
+    expect(n.Networks.bridge).toMatchObject({ IPAddress: "", Gateway: "", MacAddress: "", IPPrefixLen: 0, EndpointID: "", NetworkID: running.Networks.bridge.NetworkID });
+  }
+  ok(["rm", "-f", "rs3", "rs4"]);
+});
