@@ -15,7 +15,7 @@ const ok = (args: string[]): string => {
 };
 const inspect = (ref: string, format: string) => ok(["inspect", "-f", format, ref]).trim();
 const leases = () => fs.readdirSync(path.join(e.env.root, "networks", "bridge", "leases"));
-const veths = () => e.links().match(/td[0-9a-f]{11}/g) ?? [];
+const veths = (): string[] => e.links().match(/td[0-9a-f]{11}/g) ?? [];
 /** The network a running container holds: its address's lease, its host-side veth, its netns file. */
 function held(ref: string): { ip: string; veth: string; netns: string } {
   const id = inspect(ref, "{{.Id}}");
