@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { useE2e } from "../helpers/e2e.ts";
+import { readRunJson, until, useE2e } from "../helpers/e2e.ts";
 
 const e = useE2e({ prefix: "td-stop-release-" });
 const ok = (args: string[]): string => {
@@ -79,3 +79,25 @@ test("inspect of a container not running shows no address (Docker's cleanOperati
   }
   ok(["rm", "-f", "rs3", "rs4"]);
 });
+
+test("--link: a target started again with another address is seen by its running parent (hosts now, variables at the restart its policy makes)", async () => {
+  e.runDetached(["--name", "lt", "--expose", "7000", "busybox", "sleep", "300"]);
+  const ip1 = inspect("lt", "{{.NetworkSettings.IPAddress}}");
+  e.runDetached(["--name", "lp", "--link", "lt:db", "--restart", "always", "busybox", "sh", "-c", "grep -w db /etc/hosts | cut -f1; echo $DB_PORT; sleep 300"]);
+  const line = (ip: string) => `${ip}\ntcp://${ip}:7000\n`;
+  await until("the parent's first run", () => ok(["logs", "lp"]) === line(ip1));
+  // The target back with another address (a filler holds its old one).
+  ok(["stop", "-t", "0", "lt"]);
+  e.runDetached(["--name", "lfill", "busybox", "sleep", "300"]);
+  ok(["start", "lt"]);
+  const ip2 = inspect("lt", "{{.NetworkSettings.IPAddress}}");
+  expect(ip2).not.toBe(ip1);
+  expect(ok(["exec", "lp", "sh", "-c", "grep -w db /etc/hosts | cut -f1"])).toBe(`${ip2}\n`);
+  expect(ok(["exec", "lp", "sh", "-c", "echo $DB_PORT_7000_TCP_ADDR"])).toBe(`${ip2}\n`);
+  // The parent's command dies (not a stop): its restart policy starts it again, with the new address.
+  const id = inspect("lp", "{{.Id}}");
+  process.kill(readRunJson(e.env, id)!.pid!, "SIGKILL");
+  await until("the parent's restart", () => ok(["logs", "lp"]) === line(ip1) + line(ip2));
+  expect(inspect("lp", "{{.RestartCount}}")).toBe("1");
+  ok(["rm", "-f", "lp", "lt", "lfill"]);
+}, 60_000);
