@@ -116,6 +116,19 @@ export function booleanFlagValues(tokens: readonly string[], flags: FlagSet, com
   return values;
 }
 
+/**
+ * yargs reads a lone "-" argument (Docker's stdin or stdout) as `true`, or as "" for a string
+ * positional: it is "-" again (`cp c:/f -` must not write a file named "true").
+ */
+export function keepDashes(argv: Record<string, unknown>, positionals: ReadonlySet<string>, tokens: readonly string[]): void {
+  if (!tokens.includes("-")) return;
+  const fix = (v: unknown) => (v === true || (v === "" && !tokens.includes("")) ? "-" : v);
+  for (const name of positionals) {
+    const v = argv[name];
+    argv[name] = Array.isArray(v) ? v.map(fix) : fix(v);
+  }
+}
+
 /** The argument names of a yargs command string: "stop <containers..>" → containers. */
 export function positionalsOf(command: string | readonly string[]): Set<string> {
   return new Set([...String(command).matchAll(/[<[]([^\]>.]+)/g)].map((m) => m[1]!));

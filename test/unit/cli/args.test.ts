@@ -202,3 +202,12 @@ describe("a boolean flag's value after `=`: Go's ParseBool, as pflag reads it", 
     expect((await parseWithYargs(["run", "-e", "--rm=maybe", "busybox"]))!.argv.rm).toBe(false);
   });
 });
+
+test("a lone - argument stays \"-\" (yargs reads it as true or \"\")", async () => {
+  const argv = async (line: string[]) => (await parseWithYargs(line))!.argv;
+  expect((await argv(["cp", "a:/x", "-"])).dest).toBe("-");
+  expect((await argv(["cp", "-", "a:/x"])).src).toBe("-");
+  expect((await argv(["import", "-", "repo"])).file).toBe("-");
+  // Docker streams a tar there; refused here rather than written to a file named "true".
+  expect(await cli(["cp", "nosuch:/etc/hostname", "-"])).toMatchObject({ code: 1, err: "Error: copying a tar archive through stdin/stdout is not supported\n" });
+});
