@@ -101,3 +101,22 @@ test("--link: a target started again with another address is seen by its running
   expect(inspect("lp", "{{.RestartCount}}")).toBe("1");
   ok(["rm", "-f", "lp", "lt", "lfill"]);
 }, 60_000);
+
+test("container prune --filter until= / label= / label!= (Docker's prune filters); others refused", async () => {
+  ok(["create", "--name", "pold", "--label", "keep=yes", "busybox"]);
+  ok(["create", "--name", "pold2", "busybox"]);
+  await Bun.sleep(2100);
+  ok(["create", "--name", "pnew", "busybox"]);
+  const names = () => ok(["ps", "-a", "--format", "{{.Names}}"]).split("\n").filter(Boolean).sort();
+  // Created within the last 2 s: kept; of the older ones, those labelled keep=yes kept too.
+  const out = ok(["container", "prune", "-f", "--filter", "until=2s", "--filter", "label!=keep=yes"]);
+  expect(out).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\nTotal reclaimed space: /);
+  expect(names()).toEqual(["pnew", "pold"]);
+  ok(["container", "prune", "-f", "--filter", "label=keep"]);
+  expect(names()).toEqual(["pnew"]);
+  const bad = e.T(["container", "prune", "-f", "--filter", "status=exited"]);
+  expect({ code: bad.code, err: bad.stderr }).toEqual({ code: 1, err: "Error: invalid filter 'status'\n" });
+  const twice = e.T(["container", "prune", "-f", "--filter", "until=1h", "--filter", "until=2h"]);
+  expect(twice.stderr).toBe("Error: more than one until filter specified\n");
+  ok(["rm", "pnew"]);
+}, 30_000);
