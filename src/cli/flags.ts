@@ -10,6 +10,8 @@ export interface FlagSet {
   booleans: ReadonlySet<string>;
   /** Those that may be repeated to make a list (-e, -v, -p, --label, …). */
   lists: ReadonlySet<string>;
+  /** Every name of each flag's option, by each of its names (force → [force, f]). */
+  aliases?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The flags every command knows. */
@@ -29,22 +31,27 @@ export function flagSetOf(
   const lists = new Set<string>();
   const isBoolean = new Set(options.boolean);
   const isList = new Set(options.array);
+  const aliases = new Map<string, string[]>();
   for (const key of Object.keys(options.key)) {
     if (positionals.has(key)) continue;
-    for (const name of [key, ...(options.alias[key] ?? [])]) {
+    const all = [key, ...(options.alias[key] ?? [])];
+    for (const name of all) {
       names.add(name);
+      // yargs lists an alias among the keys too, with no aliases of its own.
+      if ((aliases.get(name)?.length ?? 0) < all.length) aliases.set(name, all);
       if (isBoolean.has(key)) booleans.add(name);
       if (isList.has(key)) lists.add(name);
     }
   }
-  return { names, booleans, lists };
+  return { names, booleans, lists, aliases };
 }
 
 /**
- * The first flag error in `tokens` (a command's arguments after its name), as pflag words it, or
- * undefined. A value flag takes the next token whatever it is, as pflag does; `--` ends the flags.
+ * pflag's walk over `tokens` (a command's arguments after its name): `visit` sees each flag with the
+ * value given after `=` (`--x=v`, `-x=v`), else undefined. A value flag takes the next token whatever
+ * it is, as pflag does; `--` ends the flags. The first error, in pflag's words, or undefined.
  */
-export function flagError(tokens: readonly string[], flags: FlagSet): string | undefined {
+function walkFlags(tokens: readonly string[], flags: FlagSet, visit: (name: string, value: string | undefined) => string | undefined): string | undefined {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t === "--") return undefined;
@@ -56,22 +63,70 @@ export function flagError(tokens: readonly string[], flags: FlagSet): string | u
         if (i + 1 >= tokens.length) return `flag needs an argument: --${name}`;
         i++;
       }
+      const error = visit(name, eq < 0 ? undefined : t.slice(eq + 1));
+      if (error) return error;
       continue;
     }
     if (!t.startsWith("-") || t.length === 1) continue;
     for (let j = 1; j < t.length; j++) {
       const c = t[j]!;
       if (!flags.names.has(c)) return `unknown shorthand flag: '${c}' in ${t}`;
-      if (flags.booleans.has(c)) continue;
+      const value = t[j + 1] === "=" && j + 2 < t.length ? t.slice(j + 2) : undefined;
+      if (flags.booleans.has(c) && value === undefined) {
+        const error = visit(c, undefined);
+        if (error) return error;
+        continue;
+      }
       // A value flag: its value is the rest of this token, or the next one.
       if (j === t.length - 1) {
         if (i + 1 >= tokens.length) return `flag needs an argument: '${c}' in ${t}`;
         i++;
       }
+      const error = visit(c, value);
+      if (error) return error;
       break;
     }
   }
   return undefined;
+}
+
+/** The first flag error in `tokens` (a command's arguments after its name), as pflag words it, or undefined. */
+export function flagError(tokens: readonly string[], flags: FlagSet): string | undefined {
+  return walkFlags(tokens, flags, () => undefined);
+}
+
+/** Go's strconv.ParseBool: what pflag takes after `=` for a boolean flag. */
+const GO_BOOLS: Readonly<Record<string, boolean>> = { 1: true, t: true, T: true, TRUE: true, true: true, True: true, 0: false, f: false, F: false, FALSE: false, false: false, False: false };
+
+/**
+ * The boolean flags given a value after `=` in `tokens` (`--rm=false`, `-f=1`), by name, read as
+ * Go's ParseBool reads them (yargs takes only "true"). Any other value is pflag's error (exit 125).
+ */
+export function booleanFlagValues(tokens: readonly string[], flags: FlagSet, command: string): Map<string, boolean> {
+  const values = new Map<string, boolean>();
+  const error = walkFlags(tokens, flags, (name, value) => {
+    if (value === undefined || !flags.booleans.has(name)) return undefined;
+    const b = Object.hasOwn(GO_BOOLS, value) ? GO_BOOLS[value] : undefined;
+    const names = flags.aliases?.get(name) ?? [name];
+    if (b === undefined) return `invalid argument "${value}" for "${flagLabel(names.find((n) => n.length > 1) ?? name, names)}" flag: strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`;
+    for (const n of names) values.set(n, b);
+    return undefined;
+  });
+  if (error) throw new UsageError(error, command);
+  return values;
+}
+
+/**
+ * yargs reads a lone "-" argument (Docker's stdin or stdout) as `true`, or as "" for a string
+ * positional: it is "-" again (`cp c:/f -` must not write a file named "true").
+ */
+export function keepDashes(argv: Record<string, unknown>, positionals: ReadonlySet<string>, tokens: readonly string[]): void {
+  if (!tokens.includes("-")) return;
+  const fix = (v: unknown) => (v === true || (v === "" && !tokens.includes("")) ? "-" : v);
+  for (const name of positionals) {
+    const v = argv[name];
+    argv[name] = Array.isArray(v) ? v.map(fix) : fix(v);
+  }
 }
 
 /** The argument names of a yargs command string: "stop <containers..>" → containers. */

@@ -153,6 +153,10 @@ export async function parseWithYargs(args: string[]): Promise<ParsedCommand | un
         return built;
       },
       (argv) => {
+        // yargs reads any `--bool=value` but "true" as false: pflag's reading instead.
+        const given = flags.booleanFlagValues(verbAt < 0 ? [] : args.slice(verbAt + 1), at.flags, at.path);
+        for (const [name, b] of given) (argv as Record<string, unknown>)[name] = b;
+        flags.keepDashes(argv as Record<string, unknown>, flags.positionalsOf(spec.command), verbAt < 0 ? [] : args.slice(verbAt + 1));
         chosen = { spec, argv: flags.keepLast(argv as Record<string, unknown>, at.flags), path: at.path };
         throw DISPATCH;
       },

@@ -167,7 +167,7 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
     ...(image?.StopSignal ? { StopSignal: image.StopSignal } : {}),
     ...(rec.config ?? {}),
   };
-  const network = networkSettingsView(rec.network);
+  const network = networkSettingsView(rec.network, !s.Running);
   return {
     Id: rec.id,
     Created: rec.created,

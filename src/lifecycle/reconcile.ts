@@ -14,7 +14,7 @@ import { foreignIds, stalePendingCgroups } from "../store/owners.ts";
 import { staleScratch } from "../store/scratch.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
-import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, isInfraContainer, readContainer } from "../store/containers.ts";
+import { containerFiles, containerIds, containerPaths, containersDir, CREATING_PREFIX, isInfraContainer, readContainer, type ContainerRecord } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { reconcileNetwork } from "./network-teardown.ts";
 import { destroyContainerCgroups, discardContainerDir, removeContainer, teardownContainer, TRASH_PREFIX, unmountContainer } from "./remove.ts";
@@ -194,14 +194,14 @@ export function diskUsage(p: string): number {
 }
 
 /** `container prune`: every stopped container (exited, created, dead) removed; ids and bytes. */
-export async function pruneContainers(ctx: Ctx): Promise<{ deleted: string[]; bytes: number }> {
+export async function pruneContainers(ctx: Ctx, keep: (rec: ContainerRecord) => boolean = () => false): Promise<{ deleted: string[]; bytes: number }> {
   const deleted: string[] = [];
   let bytes = 0;
   const locator = cgroupLocator(ctx.cgroupRoot);
   for (const id of containerIds(ctx.root)) {
     const rec = readContainer(ctx.root, id);
     // A stopped pod's infra is the pod's: pod rm removes it.
-    if (!rec || isInfraContainer(rec)) continue;
+    if (!rec || isInfraContainer(rec) || keep(rec)) continue;
     const c = readLive(ctx, rec, locator);
     if (c.state.Running || c.state.Status === "removing") continue;
     const size = diskUsage(containerPaths(ctx.root, id).dir);

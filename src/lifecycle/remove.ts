@@ -128,6 +128,18 @@ export async function teardownContainer(ctx: Ctx, rec: ContainerRecord, opts: { 
   destroyContainerCgroups(ctx, rec.id, rec.cgroupPath);
 }
 
+/**
+ * What an ended container holds, released now rather than by its supervisor's cleanup (a process
+ * yet to start, which follows and finds it done): Docker's daemon has released the network before
+ * stop or wait answers, so a `run` or `start` right after never meets the old veth or address.
+ * Under the container's lock; a container running again (or gone) is left alone.
+ */
+export async function releaseEnded(ctx: Ctx, id: string): Promise<void> {
+  const rec = readContainer(ctx.root, id);
+  if (!rec || readLive(ctx, rec).state.Running) return;
+  await teardownContainer(ctx, rec);
+}
+
 /** rm -f: stops the container for good and waits for its supervisor to record the end. */
 async function forceStop(ctx: Ctx, c: LiveContainer): Promise<void> {
   const id = c.record.id;

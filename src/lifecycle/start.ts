@@ -1,6 +1,7 @@
 // `start [-a]`: a created (or exited) container runs again under a new monitor, from the plan
 // `create` saved (containers/<id>/plan.bin). The cgroup is made again when a cleanup took it.
 import fs from "node:fs";
+import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { runUndo } from "../undo.ts";
 import { FailedPreconditionError } from "../errors.ts";
@@ -25,6 +26,13 @@ export interface Started extends Partial<Detached> {
 }
 
 export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
+  const { moved, ...started } = await startUnderLock(ctx, ref);
+  // Its address changed: the containers linking to it learn the new one (their locks, not ours).
+  if (moved) await (await import("./relink.ts")).relinkParents(ctx, moved);
+  return started;
+}
+
+async function startUnderLock(ctx: Ctx, ref: string): Promise<Started & { moved?: ContainerRecord }> {
   const rec0 = findContainer(ctx.root, ref);
   const lock = await lockContainer(ctx, rec0.id);
   try {
@@ -63,6 +71,7 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
     // The network a cleanup (or a foreground run's end) detached: attached again, ports published
     // again (random host ports anew, as Docker); the plan joins the new netns.
     const undo: (() => void)[] = [];
+    const ipBefore = rec.network?.endpoint?.ipAddress;
     try {
       const owned = rec.network?.netnsPath;
       const attached = owned !== undefined && fs.existsSync(owned);
@@ -84,8 +93,11 @@ export async function startContainer(ctx: Ctx, ref: string): Promise<Started> {
       fs.rmSync(containerFiles(ctx.root, rec.id).stopping, { force: true });
       // The new monitor takes the record's policy (-r), which an `update` wrote too.
       fs.rmSync(restartPolicyFile(dir), { force: true });
+      // A plan for the last run's restarts (relink.ts) is not this run's.
+      fs.rmSync(path.join(dir, "plan.next"), { force: true });
       const d = await startDetached(ctx, detachedRequest(ctx, rec, dir, plan, plan.cgroupProcs));
-      return { id: rec.id, alreadyRunning: false, ...d };
+      const moved = rec.network?.endpoint?.ipAddress !== ipBefore ? { moved: rec } : {};
+      return { id: rec.id, alreadyRunning: false, ...d, ...moved };
     } catch (err) {
       runUndo(undo, ctx.log.warn, `undo start of ${rec.id.slice(0, 12)}`);
       throw err;

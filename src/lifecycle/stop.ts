@@ -93,7 +93,10 @@ export async function stopContainer(ctx: Ctx, c0: LiveContainer, opts: StopOptio
     appendEvent(ctx.root, "kill", actorOf(c.record), { signal: String(signal) });
     signalContainer(c, signal);
     thawIfPaused(ctx, c);
-    const stopped = () => appendEvent(ctx.root, "stop", actorOf(c.record));
+    const stopped = async () => {
+      await (await import("./remove.ts")).releaseEnded(ctx, id);
+      appendEvent(ctx.root, "stop", actorOf(c.record));
+    };
     if (timeoutS >= 0 ? await waitNotRunning(ctx, id, timeoutS * 1000) : await waitNotRunning(ctx, id, Number.MAX_SAFE_INTEGER)) return stopped();
     const now = rereadLive(ctx, id);
     if (now) signalContainer(now, SIGKILL);

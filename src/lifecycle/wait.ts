@@ -1,11 +1,12 @@
 // `docker wait`: blocks until the container is not running — through restarts, which keep it
 // "running" in Docker's sense — and returns its exit code. A created container returns at once (0).
 import type { Ctx } from "../context.ts";
-import { NotFoundError } from "../errors.ts";
+import { isKind, NotFoundError } from "../errors.ts";
 import { tryLock, type Lock } from "../store/lock.ts";
-import { containerFiles } from "../store/containers.ts";
+import { containerFiles, withContainerLock } from "../store/containers.ts";
 import type { LiveContainer } from "./live.ts";
 import { rereadLive } from "./live.ts";
+import { sameProcess } from "./liveness.ts";
 
 const STALE_GRACE_MS = 1_000;
 
@@ -20,14 +21,26 @@ export async function waitContainer(ctx: Ctx, c: LiveContainer, opts: { pollMs?:
   } catch {
     throw new NotFoundError(`No such container: ${c.record.id}`);
   }
+  let end: { code: number; run: LiveContainer["run"] };
   try {
-    return await pollExitCode(ctx, c, opts);
+    end = await pollExitCode(ctx, c, opts);
   } finally {
     lock?.release();
   }
+  // Its supervisor's cleanup still to come: the network released now, as Docker's wait answers
+  // after the daemon released it (outside waiters.lock, which an --rm cleanup takes under this lock).
+  if (end.run?.monitorPid && sameProcess(end.run.monitorPid, end.run.monitorStartTime)) {
+    const { releaseEnded } = await import("./remove.ts");
+    try {
+      await withContainerLock(ctx, c.record.id, () => releaseEnded(ctx, c.record.id));
+    } catch (err) {
+      if (!isKind(err, "NotFound")) throw err; // removed meanwhile (--rm): released with it
+    }
+  }
+  return end.code;
 }
 
-async function pollExitCode(ctx: Ctx, c: LiveContainer, opts: { pollMs?: number; signal?: AbortSignal }): Promise<number> {
+async function pollExitCode(ctx: Ctx, c: LiveContainer, opts: { pollMs?: number; signal?: AbortSignal }): Promise<{ code: number; run: LiveContainer["run"] }> {
   const id = c.record.id;
   let delay = 5;
   let staleSince: number | undefined;
@@ -41,7 +54,7 @@ async function pollExitCode(ctx: Ctx, c: LiveContainer, opts: { pollMs?: number;
         await ctx.sleep(20);
         continue;
       }
-      return now.state.ExitCode;
+      return { code: now.state.ExitCode, run: now.run };
     }
     if (opts.signal?.aborted) throw new NotFoundError(`Cannot wait for container ${id}: interrupted`);
     await ctx.sleep(delay);

@@ -72,9 +72,14 @@ export function networkNamesOf(rec: SettingsLike | undefined): string[] {
   return eps.length ? eps.map((e) => e.networkName) : [rec.mode];
 }
 
-/** Docker's NetworkSettings (the container inspect fields the network owns). */
-export function networkSettingsView(rec: SettingsLike | undefined): Record<string, unknown> {
-  const eps = rec ? [rec.endpoint, ...(rec.extraEndpoints ?? [])].filter((e): e is EndpointLike => !!e) : [];
+/**
+ * Docker's NetworkSettings (the container inspect fields the network owns). `released`: a container
+ * not running holds no address (its lease may be another's by now): Docker's cleanOperationalData
+ * empties each endpoint's address, gateway, MAC and endpoint id, the network stays named.
+ */
+export function networkSettingsView(rec: SettingsLike | undefined, released = false): Record<string, unknown> {
+  const held = rec ? [rec.endpoint, ...(rec.extraEndpoints ?? [])].filter((e): e is EndpointLike => !!e) : [];
+  const eps = released ? held.map((e) => ({ ...e, ipAddress: "", prefixLen: 0, gateway: "", macAddress: "" })) : held;
   const primary = eps[0];
   const networks: Record<string, unknown> = {};
   for (const e of eps) {
@@ -84,7 +89,7 @@ export function networkSettingsView(rec: SettingsLike | undefined): Record<strin
       Aliases: e.aliases.length ? e.aliases : null,
       MacAddress: e.macAddress,
       NetworkID: e.networkId,
-      EndpointID: new Bun.CryptoHasher("sha256").update(`${e.networkId}/${rec!.netnsPath ?? ""}`).digest("hex"),
+      EndpointID: released ? "" : new Bun.CryptoHasher("sha256").update(`${e.networkId}/${rec!.netnsPath ?? ""}`).digest("hex"),
       Gateway: e.gateway,
       IPAddress: e.ipAddress,
       IPPrefixLen: e.prefixLen,

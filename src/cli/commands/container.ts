@@ -1,5 +1,6 @@
 // `container <verb>`: the management-command spelling of the container verbs, plus prune and the
 // hidden `container cleanup <id>` the supervisor runs when a container ends for good.
+import type { ContainerRecord } from "../../store/containers.ts";
 import type { CommandSpec, Io } from "../command.ts";
 import { attach } from "./attach.ts";
 import { commit } from "./commit.ts";
@@ -34,15 +35,36 @@ export async function confirm(io: Io, warning: string): Promise<boolean> {
   return answer === "y" || answer === "yes";
 }
 
+/** Docker's prune filters (daemon/prune.go): until= (created after it stays), label=, label!=. */
+async function pruneFilter(specs: string[], now: number): Promise<(rec: ContainerRecord) => boolean> {
+  const [{ parseFilterArgs, validateFilterKeys, filterTimestamp, matchLabels }, { InvalidArgumentError }] = await Promise.all([import("../filters.ts"), import("../../errors.ts")]);
+  const args = parseFilterArgs(specs);
+  validateFilterKeys(args, ["until", "label", "label!"]);
+  const untils = args.get("until") ?? [];
+  if (untils.length > 1) throw new InvalidArgumentError("more than one until filter specified");
+  const until = untils[0] !== undefined ? filterTimestamp(untils[0], now) : undefined;
+  return (rec) => {
+    const labels = rec.labels ?? (rec.config?.Labels as Record<string, string> | undefined) ?? {};
+    if (until !== undefined && Date.parse(rec.created) > until) return true;
+    if (!matchLabels(args.get("label") ?? [], labels)) return true;
+    const not = args.get("label!");
+    return not !== undefined && matchLabels(not, labels);
+  };
+}
+
 export const containerPrune: CommandSpec = {
   command: "prune",
   describe: "Remove all stopped containers",
-  builder: (y) => y.option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" }),
+  builder: (y) =>
+    y
+      .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" })
+      .option("filter", { type: "string", array: true, describe: 'Provide filter values (e.g. "until=<timestamp>", "label=k=v")' }),
   async run(ctx, argv, io) {
+    const keep = await pruneFilter(((argv.filter as string[] | undefined) ?? []).map(String), ctx.clock());
     if (!argv.force && !(await confirm(io, "WARNING! This will remove all stopped containers."))) return;
     const { pruneContainers } = await import("../../lifecycle/reconcile.ts");
     const { humanSize } = await import("../format.ts");
-    const res = await pruneContainers(ctx);
+    const res = await pruneContainers(ctx, keep);
     if (res.deleted.length) io.out(`Deleted Containers:\n${res.deleted.map((d) => `${d}\n`).join("")}\n`);
     io.out(`Total reclaimed space: ${humanSize(res.bytes)}\n`);
   },

@@ -2,7 +2,8 @@ import type { CommandSpec } from "../command.ts";
 import { list } from "../values.ts";
 
 export const importCmd: CommandSpec = {
-  command: "import <file> [repository]",
+  // Docker's RequiresMinArgs(1): words after the repository are taken and ignored.
+  command: "import <file> [repository] [ignored..]",
   describe: "Import the contents from a tarball (file, - for STDIN, or URL) to create a filesystem image",
   builder: (y) =>
     y

@@ -207,7 +207,7 @@ function linkTarget(ctx: Ctx, ref: string): ContainerRecord {
 }
 
 /** The linked container's address on `mode`'s network: it must be running and on that network. */
-function linkedContainer(rec: ContainerRecord, linkName: string, mode: string, running: IsRunning): LinkedContainer {
+export function linkedContainer(rec: ContainerRecord, linkName: string, mode: string, running: IsRunning): LinkedContainer {
   if (!running(rec)) throw new InvalidArgumentError(`Cannot link to a non running container: /${rec.name} AS ${linkName}`);
   const eps = [rec.network?.endpoint, ...(rec.network?.extraEndpoints ?? [])];
   const ep = eps.find((e) => e?.networkName === mode);

@@ -160,6 +160,27 @@ static void reload_policy(struct run_opts *o)
   o->max_retries = parse_u64(sp + 1);
 }
 
+/* DIR/plan.next: the plan of the restarts to come, which the CLI writes when what it was made of
+ * changed (a --link's address: Docker resolves links at every start, its restart policy's too).
+ * Taken once, then removed; its stdio stay ours. One that does not parse is ignored. */
+static void reload_plan(void)
+{
+  char p[PATHMAX];
+  u32 len;
+  struct plan next = plan; /* what the parser does not set stays as it was */
+  copy(p, PATHMAX, dir, "/plan.next");
+  long fd = S(SYS_openat, AT_FDCWD, p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  u8 *buf = read_all(fd, &len), *arena = 0;
+  S(SYS_close, fd);
+  S(SYS_unlinkat, AT_FDCWD, p, 0);
+  if (buf && len) arena = malloc(len * 4 + 256);
+  if (!arena || parse(buf, len, arena, len * 4 + 256, &next)) return;
+  for (int i = 0; i < 3; i++) next.stdio[i] = plan.stdio[i];
+  next.tty = plan.tty;
+  plan = next;
+}
+
 /* Out of the CLI's session and terminal: its end (or a Ctrl-C there) must not end us; and out of
  * its working directory, which we would otherwise keep busy for as long as the container lives.
  * SIGTERM (a shutdown, a `kill` of the monitor) is passed on to the container, which then ends as
@@ -368,6 +389,7 @@ static int run_mode(int argc, char **argv, char **envp)
     reload_policy(&o);
     if (!should_restart(&o, code, terminated)) break;
     if (!wait_restart(next_delay(monotonic_ms() - began), sigfd, &terminated)) break;
+    reload_plan();
     st.restartCount++;
   }
   st.status = "exited";

@@ -166,3 +166,48 @@ test("every verb and group of the table loads its spec under its own name", asyn
   }
   for (const g of Object.values(GROUPS)) expect((await g.load()).length).toBeGreaterThan(0);
 });
+
+describe("a boolean flag's value after `=`: Go's ParseBool, as pflag reads it", () => {
+  const TRUE = ["1", "t", "T", "TRUE", "true", "True"];
+  const FALSE = ["0", "f", "F", "FALSE", "false", "False"];
+
+  test("its true and false words, long and one-letter, on every verb yargs reads", async () => {
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const [v, b] of [...TRUE.map((v) => [v, true] as const), ...FALSE.map((v) => [v, false] as const)]) {
+      for (const line of [["rm", `--force=${v}`, "x"], ["rm", `-vf=${v}`, "x"], ["kube", "play", `--down=${v}`, "f.yaml"], ["run", `--rm=${v}`, "-e", "A=1", "busybox"]]) {
+        const argv = (await parseWithYargs(line))!.argv;
+        const key = line[1] === "play" ? "down" : line[0] === "run" ? "rm" : "force";
+        got.push(`${line.join(" ")} → ${argv[key]}${key === "force" ? ` ${argv.f}` : ""}`);
+        want.push(`${line.join(" ")} → ${b}${key === "force" ? ` ${b}` : ""}`);
+      }
+    }
+    expect(got).toEqual(want);
+  });
+
+  test("any other value is pflag's error, exit 125", async () => {
+    expect(await cli(["rm", "--force=maybe", "x"])).toEqual({
+      code: 125,
+      out: "",
+      err: `Error: invalid argument "maybe" for "-f, --force" flag: strconv.ParseBool: parsing "maybe": invalid syntax\nSee 'tinydock rm --help'.\n`,
+    });
+    expect(await cli(["rm", "-f=yes", "x"])).toMatchObject({ code: 125, err: expect.stringContaining(`invalid argument "yes" for "-f, --force" flag`) });
+    expect(await cli(["kube", "play", "--down=maybe", "f.yaml"])).toMatchObject({
+      code: 125,
+      err: `Error: invalid argument "maybe" for "--down" flag: strconv.ParseBool: parsing "maybe": invalid syntax\nSee 'tinydock kube play --help'.\n`,
+    });
+    expect(await cli(["run", "--rm=", "busybox"])).toMatchObject({ code: 125, err: expect.stringContaining(`invalid argument "" for "--rm" flag: strconv.ParseBool: parsing "": invalid syntax`) });
+    expect(await cli(["ps", "--all=2"])).toMatchObject({ code: 125, err: expect.stringContaining(`invalid argument "2" for "-a, --all" flag`) });
+    // A value flag's value is whatever follows it, as pflag reads it: not a boolean flag's.
+    expect((await parseWithYargs(["run", "-e", "--rm=maybe", "busybox"]))!.argv.rm).toBe(false);
+  });
+});
+
+test("a lone - argument stays \"-\" (yargs reads it as true or \"\")", async () => {
+  const argv = async (line: string[]) => (await parseWithYargs(line))!.argv;
+  expect((await argv(["cp", "a:/x", "-"])).dest).toBe("-");
+  expect((await argv(["cp", "-", "a:/x"])).src).toBe("-");
+  expect((await argv(["import", "-", "repo"])).file).toBe("-");
+  // Docker streams a tar there; refused here rather than written to a file named "true".
+  expect(await cli(["cp", "nosuch:/etc/hostname", "-"])).toMatchObject({ code: 1, err: "Error: copying a tar archive through stdin/stdout is not supported\n" });
+});

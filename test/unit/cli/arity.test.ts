@@ -34,7 +34,7 @@ const TAKES: Record<string, string> = {
   save: "at least 1 argument",
   load: "no",
   export: "exactly 1 argument",
-  import: "at least 1 and at most 2 arguments",
+  import: "at least 1 argument",
   images: "at most 1 argument",
   rmi: "at least 1 argument",
   // podman's: several targets at once.
