@@ -77,6 +77,8 @@ const COMMAND_TAILS: Readonly<Record<string, () => Promise<ReadonlySet<string>>>
   run: async () => (await import("./commands/run.ts")).RUN_BOOLEAN_FLAGS,
   create: async () => (await import("./commands/run.ts")).CREATE_BOOLEAN_FLAGS,
   exec: async () => (await import("./commands/exec.ts")).EXEC_BOOLEAN_FLAGS,
+  // `top CONTAINER -o pid,comm`: everything after the container is ps's, as in Docker.
+  top: async () => new Set(["help"]),
 };
 
 function defaultIo(): Io {

@@ -180,6 +180,10 @@ describe("running containers", () => {
     const aux = T(["top", "sleeper", "aux"]);
     expect(aux.stdout).toMatch(/^USER\s+PID\s+%CPU/);
     expect(aux.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/).slice(10).join(" "))).toEqual(["sleep 1000"]);
+    // ps's own flags too (`-o pid,comm`): they are ps's, not tinydock's.
+    const cols = T(["top", "sleeper", "-o", "pid,comm"]);
+    expect({ code: cols.code, stderr: cols.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(cols.stdout).toMatch(/^\s*PID\s+COMMAND\n\s*\d+\s+sleep\n$/);
 
     const stats = T(["stats", "--no-stream", "sleeper"]);
     expect(stats.code).toBe(0);

@@ -7,7 +7,7 @@ export const top: CommandSpec = {
     const { findLive } = await import("../../lifecycle/live.ts");
     const { topContainer } = await import("../../lifecycle/top.ts");
     const { table } = await import("../format.ts");
-    const r = topContainer(ctx, findLive(ctx, String(argv.container)), ((argv.psOptions as unknown[] | undefined) ?? []).map(String));
+    const r = topContainer(ctx, findLive(ctx, String(argv.container)), ((argv.command ?? argv.psOptions) as unknown[] | undefined ?? []).map(String));
     io.out(table(r.titles, r.processes));
   },
 };
