@@ -137,18 +137,23 @@ export async function killPod(ctx: Ctx, ref: string, signal = "KILL"): Promise<P
   return pod;
 }
 
-/** rm: refused while a container runs, unless force; the containers, then the infra, then the record. */
+/** rm: refused while a container runs, unless force (drained first then); the containers, then the infra, then the record. */
 export async function removePod(ctx: Ctx, ref: string, opts: { force?: boolean } = {}): Promise<PodRecord> {
   const pod = findPod(ctx.root, ref);
   const members = podContainers(ctx, pod);
   if (!opts.force && members.some((c) => c.state.Running)) {
     throw new FailedPreconditionError(`Cannot remove pod "${pod.name}": it has running containers (stop the pod or use -f)`);
   }
-  for (const c of members) {
-    const now = rereadLive(ctx, c.record.id);
-    if (now) await removeContainer(ctx, now, { force: true, volumes: true });
-  }
-  await removeInfraQuietly(ctx, pod);
+  const removeAll = async () => {
+    for (const c of members) {
+      const now = rereadLive(ctx, c.record.id);
+      if (now) await removeContainer(ctx, now, { force: true, volumes: true });
+    }
+    await removeInfraQuietly(ctx, pod);
+  };
+  // A running pod leaves its Services before its containers are killed, as a stop does.
+  if (members.some((c) => c.state.Running)) await whileDrained(ctx, pod, syncServices, removeAll);
+  else await removeAll();
   if (readContainer(ctx.root, pod.infraId)) throw new FailedPreconditionError(`Cannot remove pod "${pod.name}": its infra container could not be removed`);
   deletePod(ctx.root, pod.id);
   await syncServices(ctx);
