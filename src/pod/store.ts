@@ -19,6 +19,8 @@ export interface PodRecord {
   publish: string[];
   /** The infra container's id. */
   infraId: string;
+  /** Memory-backed directories under the pod's data directory (tmpfs.ts), with their size in bytes. */
+  tmpfs?: { dir: string; size: number }[];
   /** Set by play kube: the YAML object this pod was made for ("Deployment/web"). */
   kubeOwner?: string;
   /**
