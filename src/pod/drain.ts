@@ -11,7 +11,7 @@ import type { Ctx } from "../context.ts";
 import { processStartTime, sameProcess } from "../lifecycle/liveness.ts";
 import { randomHex } from "../random.ts";
 import { lockSync } from "../store/lock.ts";
-import { listPods, podsDir, savePod, type PodRecord, type Stopper } from "./store.ts";
+import { listPods, savePod, type PodRecord, type Stopper } from "./store.ts";
 
 const stoppers = (pod: PodRecord): Stopper[] => (pod.terminating === undefined ? [] : Array.isArray(pod.terminating) ? pod.terminating : [pod.terminating]);
 const alive = (s: Stopper) => sameProcess(s.pid, s.startTime);
@@ -27,8 +27,9 @@ export function isDraining(pod: PodRecord): boolean {
  * meanwhile is left alone.
  */
 function update(ctx: Ctx, id: string, change: (list: Stopper[]) => Stopper[]): void {
-  fs.mkdirSync(podsDir(ctx.root), { recursive: true, mode: 0o700 });
-  const lock = lockSync(ctx, path.join(podsDir(ctx.root), ".drain.lock"));
+  const locks = path.join(ctx.root, "locks");
+  fs.mkdirSync(locks, { recursive: true, mode: 0o700 });
+  const lock = lockSync(ctx, path.join(locks, "pod-drain.lock"));
   try {
     const now = listPods(ctx.root).find((p) => p.id === id);
     if (!now) return;

@@ -114,13 +114,14 @@ export interface ImageUserRule {
 
 /**
  * The user spec a container runs as, from the image's USER and the rule, as the kubelet decides it
- * (kuberuntime's verifyRunAsNonRoot): an empty USER is root, and a user name cannot be verified as
- * non-root, so it is refused too, in the kubelet's words.
+ * (kuberuntime's verifyRunAsNonRoot): an empty USER (or "root") is root, and another user name
+ * cannot be verified as non-root, so it is refused too, in the kubelet's words.
  */
 export function imageUserSpec(imageUser: string, rule: ImageUserRule, container: string): string {
   const userPart = imageUser.split(":")[0] ?? "";
   if (rule.nonRoot) {
-    const uid = userPart === "" ? 0 : numericId(userPart);
+    // "root" is uid 0 in every passwd: named, it is root for certain (the kubelet only says it cannot tell).
+    const uid = userPart === "" || userPart === "root" ? 0 : numericId(userPart);
     const why = uid === 0 ? "image will run as root" : uid === undefined ? `image has non-numeric user (${userPart}), cannot verify user is non-root` : undefined;
     if (why) throw new FailedPreconditionError(`Cannot start container "${container}": container has runAsNonRoot and ${why}`);
   }

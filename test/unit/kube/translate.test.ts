@@ -224,6 +224,7 @@ test("securityContext without runAsUser: runAsGroup and runAsNonRoot (pod's or c
   expect(imageUserSpec("1000", { nonRoot: true }, "p-c")).toBe("1000");
   expect(() => imageUserSpec("", { nonRoot: true }, "p-c")).toThrow('Cannot start container "p-c": container has runAsNonRoot and image will run as root');
   expect(() => imageUserSpec("0:0", { nonRoot: true }, "p-c")).toThrow(/image will run as root/);
+  expect(() => imageUserSpec("root", { nonRoot: true }, "p-c")).toThrow(/image will run as root/);
   expect(() => imageUserSpec("nobody", { nonRoot: true }, "p-c")).toThrow(/image has non-numeric user \(nobody\), cannot verify user is non-root/);
 });
 
