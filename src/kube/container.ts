@@ -2,6 +2,7 @@
 // references), resources as the kubelet turns them into cgroup values, the security context.
 import { memoryBytes, milliCpu } from "./quantity.ts";
 import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "./fields.ts";
+import { fieldMarker, RUNTIME_FIELDS, type RuntimeField } from "./downward.ts";
 import { expandRefs, varsOf } from "./expand.ts";
 import { PROBE_FIELDS, readProbes } from "./probe.ts";
 import type { KubeContainer, KubeVolume } from "./translate.ts";
@@ -150,15 +151,21 @@ function readEnv(r: Reader, c: Obj, at: string, s: Sources, pod: PodMeta): strin
   return env;
 }
 
-/** The downward API's fields a pod knows before it runs: its name, namespace and labels (a label it lacks reads as ""). */
+/**
+ * The downward API's fields: what the pod's spec says (its name, namespace, labels, service
+ * account) is read here; what only the running pod knows (its address, the node's, its uid) is
+ * a marker that play kube fills in (downward.ts).
+ */
 function fieldRef(r: Reader, ref: Obj, path: string, pod: PodMeta): string {
   r.known(ref, path, ["fieldPath", "apiVersion"]);
   const field = r.str(ref.fieldPath, `${path}.fieldPath`, true)!;
   if (field === "metadata.name") return pod.name;
   if (field === "metadata.namespace") return pod.namespace;
+  if (field === "spec.serviceAccountName") return pod.serviceAccountName ?? "default";
+  if ((RUNTIME_FIELDS as readonly string[]).includes(field)) return fieldMarker(field as RuntimeField);
   const label = /^metadata\.labels\['([^']*)'\]$/.exec(field);
   if (label) return pod.labels[label[1]!] ?? "";
-  return r.fail(`${path}.fieldPath`, `"${field}" is not supported (metadata.name, metadata.namespace, metadata.labels['…'])`);
+  return r.fail(`${path}.fieldPath`, `"${field}" is not supported (metadata.name, metadata.namespace, metadata.uid, metadata.labels['…'], spec.nodeName, spec.serviceAccountName, status.podIP, status.hostIP)`);
 }
 
 /** As the kubelet computes them (pkg/kubelet/cm/helpers_linux.go): shares from requests, quota from limits. */
@@ -202,10 +209,11 @@ function readSecurity(r: Reader, sc: Obj, podSec: Obj, at: string, out: KubeCont
   r.known(sc, at, ["runAsUser", "runAsGroup", "capabilities", "privileged", "readOnlyRootFilesystem", "allowPrivilegeEscalation", "runAsNonRoot"]);
   const uid = r.int(sc.runAsUser ?? podSec.runAsUser, `${at}.runAsUser`, 0, 2 ** 31 - 1);
   const gid = r.int(sc.runAsGroup ?? podSec.runAsGroup, `${at}.runAsGroup`, 0, 2 ** 31 - 1);
-  if (gid !== undefined && uid === undefined) r.fail(`${at}.runAsGroup`, "needs runAsUser here (the image's user is not read for it)");
+  const nonRoot = r.bool(sc.runAsNonRoot ?? podSec.runAsNonRoot, `${at}.runAsNonRoot`) ?? false;
   if (uid !== undefined) out.user = gid !== undefined ? `${uid}:${gid}` : String(uid);
-  if (sc.runAsNonRoot === true && uid === 0) r.fail(`${at}.runAsNonRoot`, "contradicts runAsUser: 0");
-  if (sc.runAsNonRoot === true && uid === undefined) r.fail(`${at}.runAsNonRoot`, "needs runAsUser here (the image's user is not checked)");
+  if (nonRoot && uid === 0) r.fail(`${at}.runAsNonRoot`, "contradicts runAsUser: 0");
+  // Without runAsUser the image's user runs (with runAsGroup as its group): judged once the image is known.
+  if (uid === undefined && (gid !== undefined || nonRoot)) out.imageUser = { ...(gid !== undefined ? { group: gid } : {}), ...(nonRoot ? { nonRoot } : {}) };
   const caps = r.obj(sc.capabilities, `${at}.capabilities`) ?? {};
   r.known(caps, `${at}.capabilities`, ["add", "drop"]);
   out.capAdd = r.strs(caps.add, `${at}.capabilities.add`) ?? [];

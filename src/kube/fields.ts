@@ -91,6 +91,8 @@ export interface PodMeta {
   name: string;
   namespace: string;
   labels: Record<string, string>;
+  /** spec.serviceAccountName (the API's "default" when absent). */
+  serviceAccountName?: string;
 }
 
 /** The ConfigMaps and Secrets of the file, by name: what env and volumes may refer to. */

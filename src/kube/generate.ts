@@ -1,12 +1,15 @@
 // `generate kube CONTAINER|POD…`: Kubernetes objects from what tinydock runs — a Pod per pod (or
 // per container outside a pod), its containers' image, command and args (only where they differ
 // from the image's, as Kubernetes defines them against ENTRYPOINT/CMD), env (less the image's),
-// ports and hostPorts, limits, labels, volumes, securityContext, probes and restartPolicy; a Service per
-// pod with ports on request. Pure: the records and images' configs come in, objects go out.
+// ports and hostPorts, limits, labels, volumes, securityContext, probes and restartPolicy; a NodePort
+// Service per pod with ports on request. Pure but for the node ports' randomness: the records and
+// images' configs come in, objects go out.
 import type { ContainerConfig } from "../image/manifest.ts";
 import type { PodRecord } from "../pod/store.ts";
 import type { ContainerRecord } from "../store/containers.ts";
 import type { ProbeRecord } from "../store/probe-record.ts";
+import { FailedPreconditionError } from "../errors.ts";
+import { randomIndex } from "../random.ts";
 import { escapeRefs } from "./expand.ts";
 
 export interface GenerateInput {
@@ -109,7 +112,28 @@ function probeSpec(p: ProbeRecord): Obj {
   return { ...handler, ...(initialDelaySeconds ? { initialDelaySeconds } : {}), periodSeconds, timeoutSeconds, successThreshold, failureThreshold };
 }
 
-export function generateKube(input: GenerateInput, opts: { service: boolean }): Obj[] {
+/** Kubernetes' default NodePort range. */
+export const NODE_PORTS = { min: 30000, max: 32767 } as const;
+
+/** Random node ports, none given twice (podman's: a random one per port of a generated Service). */
+export function nodePortPicker(random: (n: number) => number = randomIndex, taken: Iterable<number> = []): () => number {
+  const used = new Set(taken);
+  const span = NODE_PORTS.max - NODE_PORTS.min + 1;
+  return () => {
+    for (let i = 0; i < 1000; i++) {
+      const p = NODE_PORTS.min + random(span);
+      if (!used.has(p)) return used.add(p), p;
+    }
+    throw new FailedPreconditionError("Cannot pick a node port: the range 30000-32767 is taken");
+  };
+}
+
+/**
+ * The objects for a pod or a lone container. With `service`, a NodePort Service over its published
+ * ports, as podman generates one: reachable on the host like the ports it was published on, each
+ * node port picked at random (`nodePort`).
+ */
+export function generateKube(input: GenerateInput, opts: { service: boolean; nodePort?: () => number }): Obj[] {
   const { pod, infra } = input;
   const first = input.containers[0]?.rec;
   const podName = kubeName(pod ? pod.name : `${first?.name ?? "c"}-pod`);
@@ -137,14 +161,15 @@ export function generateKube(input: GenerateInput, opts: { service: boolean }): 
   if (volumes.length) spec.volumes = volumes;
   const out: Obj[] = [{ apiVersion: "v1", kind: "Pod", metadata: { name: podName, labels }, spec }];
   if (opts.service && published.length) {
+    const pick = opts.nodePort ?? nodePortPicker();
     out.push({
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: podName },
       spec: {
-        type: "ClusterIP",
+        type: "NodePort",
         selector: { app: labels.app },
-        ports: published.map((p) => ({ name: `${p.containerPort}-${p.protocol}`, port: p.containerPort, targetPort: p.containerPort, protocol: p.protocol.toUpperCase() })),
+        ports: published.map((p) => ({ name: `${p.containerPort}-${p.protocol}`, port: p.containerPort, targetPort: p.containerPort, nodePort: pick(), protocol: p.protocol.toUpperCase() })),
       },
     });
   }

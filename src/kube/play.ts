@@ -3,6 +3,7 @@
 // directory, Services as DNAT rules (service.ts). What a failing play made so far is removed.
 // `--down` removes what the same file made, found by the names the plan gives them.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, isKind } from "../errors.ts";
@@ -12,8 +13,11 @@ import { DEFAULT_NAMESPACE_MODES } from "../lifecycle/run/namespaces.ts";
 import { podModes } from "../pod/join.ts";
 import { createPod, findPod, removePod } from "../pod/pods.ts";
 import { podDataDir, type PodRecord } from "../pod/store.ts";
+import { mountPodTmpfs } from "../pod/tmpfs.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { KubeContainer, KubePlan, KubePod } from "./translate.ts";
+import { hostAddress, podUid, readsPodFields, withPodFields, type PodStatusFields } from "./downward.ts";
+import { readContainer } from "../store/containers.ts";
 
 export interface Played {
   pods: { id: string; name: string; containers: string[] }[];
@@ -52,14 +56,25 @@ export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, vol
   if (c.entrypoint !== undefined) req.process.entrypoint = c.entrypoint;
   if (c.workdir !== undefined) req.process.workdir = c.workdir;
   if (c.user !== undefined) req.process.user = c.user;
+  if (c.imageUser !== undefined) req.process.imageUser = c.imageUser;
   podModes(req, pod);
   return req;
 }
 
-/** The pod's volumes on the host: hostPath as given, emptyDir and ConfigMap/Secret files made under kube/<pod id>/. */
-function makeVolumes(root: string, pod: PodRecord, p: KubePod): Map<string, string> {
+/**
+ * A memory-backed emptyDir's size, as the kubelet computes it: the pod's memory limit (the sum of
+ * its containers' limits), or the node's memory when it has none; sizeLimit when smaller.
+ */
+export function memoryVolumeSize(sizeLimit: number | undefined, containers: Pick<KubeContainer, "memory">[], nodeMemory: number): number {
+  const podLimit = containers.reduce((sum, c) => sum + (c.memory ?? 0), 0);
+  const size = podLimit > 0 ? podLimit : nodeMemory;
+  return sizeLimit !== undefined && sizeLimit > 0 && sizeLimit < size ? sizeLimit : size;
+}
+
+/** The pod's volumes on the host: hostPath as given, emptyDir (a tmpfs for medium Memory) and ConfigMap/Secret files made under kube/<pod id>/. */
+function makeVolumes(ctx: Ctx, pod: PodRecord, p: KubePod): Map<string, string> {
   const out = new Map<string, string>();
-  const base = kubeVolumeDir(root, pod.id);
+  const base = kubeVolumeDir(ctx.root, pod.id);
   for (const v of p.volumes) {
     if (v.source.kind === "hostPath") {
       checkHostPath(v.name, v.source);
@@ -68,6 +83,7 @@ function makeVolumes(root: string, pod: PodRecord, p: KubePod): Map<string, stri
     }
     const dir = path.join(base, v.name);
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    if (v.source.kind === "emptyDir" && v.source.memory) mountPodTmpfs(ctx, pod, dir, memoryVolumeSize(v.source.memory.sizeLimit, p.containers, os.totalmem()));
     if (v.source.kind === "files") {
       for (const [rel, text] of Object.entries(v.source.files)) {
         const f = path.join(dir, rel);
@@ -93,6 +109,12 @@ function checkHostPath(name: string, src: { path: string; type: string }): void 
   if (!st) fs.mkdirSync(src.path, { recursive: true, mode: 0o755 });
 }
 
+/** What the downward API reads of the pod once its infra's network is attached. */
+function podStatusFields(ctx: Ctx, pod: PodRecord): PodStatusFields {
+  const podIP = readContainer(ctx.root, pod.infraId)?.network?.endpoint?.ipAddress ?? "";
+  return { podIP, hostIP: hostAddress(), nodeName: os.hostname().toLowerCase(), uid: podUid(pod.id) };
+}
+
 export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string) => void): Promise<Played> {
   const played: Played = { pods: [] };
   const made: PodRecord[] = [];
@@ -100,10 +122,11 @@ export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string)
     for (const p of plan.pods) {
       const pod = await createPod(ctx, { name: p.name, hostname: p.hostname, labels: p.labels, publish: p.containers.flatMap((c) => c.publish), kubeOwner: p.owner });
       made.push(pod);
-      const volumes = makeVolumes(ctx.root, pod, p);
+      const volumes = makeVolumes(ctx, pod, p);
+      const status = p.containers.some(readsPodFields) ? podStatusFields(ctx, pod) : undefined;
       const ids: string[] = [];
       for (const c of p.containers) {
-        const d = await runDetached(ctx, kubeRunRequest(c, p, pod, volumes), { pullOut, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 });
+        const d = await runDetached(ctx, kubeRunRequest(status ? withPodFields(c, status) : c, p, pod, volumes), { pullOut, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 });
         ids.push(d.id);
       }
       played.pods.push({ id: pod.id, name: pod.name, containers: ids });

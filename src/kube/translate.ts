@@ -4,9 +4,11 @@
 import type { KubeDocument } from "./yaml.ts";
 import type { ProbeRecord } from "../store/probe-record.ts";
 import type { ServicePort, ServiceSpec } from "../network/service-rules.ts";
+import type { ImageUserRule } from "../runtime/user.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "./fields.ts";
 import { readContainer } from "./container.ts";
+import { memoryBytes } from "./quantity.ts";
 
 export type RestartName = "always" | "on-failure" | "no";
 
@@ -14,7 +16,8 @@ export interface KubeVolume {
   name: string;
   source:
     | { kind: "hostPath"; path: string; type: "" | "Directory" | "DirectoryOrCreate" | "File" }
-    | { kind: "emptyDir" }
+    /** `memory`: medium Memory, a tmpfs; its size (the kubelet's) from sizeLimit and the pod's memory limit. */
+    | { kind: "emptyDir"; memory?: { sizeLimit?: number } }
     /** A ConfigMap's or Secret's files: `mode` is defaultMode (0644, as the API defaults it, Secrets too), `modes` the items' own. */
     | { kind: "files"; from: string; files: Record<string, string>; mode: number; modes?: Record<string, number> };
 }
@@ -37,6 +40,8 @@ export interface KubeContainer {
   cpuPeriod?: number;
   cpuShares?: number;
   user?: string;
+  /** No runAsUser: the image's user, with runAsGroup as its group, refused by runAsNonRoot if root. */
+  imageUser?: ImageUserRule;
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
@@ -179,15 +184,16 @@ function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
 }
 
 function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: string }, s: Sources): KubePod {
-  r.known(spec, at, ["containers", "volumes", "restartPolicy", "hostname", "securityContext", "terminationGracePeriodSeconds", "dnsPolicy", "initContainers"]);
+  r.known(spec, at, ["containers", "volumes", "restartPolicy", "hostname", "securityContext", "terminationGracePeriodSeconds", "dnsPolicy", "initContainers", "serviceAccountName"]);
+  const serviceAccountName = r.str(spec.serviceAccountName, `${at}.serviceAccountName`);
   if (spec.initContainers !== undefined) r.fail(`${at}.initContainers`, "not supported");
   const restart = r.str(spec.restartPolicy, `${at}.restartPolicy`) ?? "Always";
   const restartMap: Record<string, RestartName> = { Always: "always", OnFailure: "on-failure", Never: "no" };
   if (!(restart in restartMap)) r.fail(`${at}.restartPolicy`, `"${restart}" is not Always, OnFailure or Never`);
   const podSec = r.obj(spec.securityContext, `${at}.securityContext`) ?? {};
-  r.known(podSec, `${at}.securityContext`, ["runAsUser", "runAsGroup"]);
+  r.known(podSec, `${at}.securityContext`, ["runAsUser", "runAsGroup", "runAsNonRoot"]);
   const volumes = r.list(spec.volumes, `${at}.volumes`).map((v, i) => readVolume(r, v, `${at}.volumes[${i}]`, s));
-  const containers = r.list(spec.containers, `${at}.containers`).map((c, i) => readContainer(r, c, `${at}.containers[${i}]`, { podSec, volumes, sources: s, pod: id }));
+  const containers = r.list(spec.containers, `${at}.containers`).map((c, i) => readContainer(r, c, `${at}.containers[${i}]`, { podSec, volumes, sources: s, pod: { ...id, ...(serviceAccountName ? { serviceAccountName } : {}) } }));
   if (containers.length === 0) r.fail(`${at}.containers`, "at least one container is required");
   const seen = new Set<string>();
   const hostPorts = new Set<string>();
@@ -221,8 +227,12 @@ function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolum
     return { name, source: { kind: "hostPath", path: p, type: t } };
   }
   if (kind === "emptyDir") {
-    r.known(src, `${path}.emptyDir`, ["sizeLimit"]);
-    return { name, source: { kind: "emptyDir" } };
+    r.known(src, `${path}.emptyDir`, ["sizeLimit", "medium"]);
+    const medium = r.str(src.medium, `${path}.emptyDir.medium`) ?? "";
+    if (medium !== "" && medium !== "Memory") r.fail(`${path}.emptyDir.medium`, `"${medium}" is not supported ("" or Memory)`);
+    const sizeLimit = src.sizeLimit !== undefined ? r.quantity(memoryBytes, src.sizeLimit, `${path}.emptyDir.sizeLimit`) : undefined;
+    if (medium !== "Memory") return { name, source: { kind: "emptyDir" } };
+    return { name, source: { kind: "emptyDir", memory: sizeLimit !== undefined && sizeLimit > 0 ? { sizeLimit } : {} } };
   }
   if (kind === "configMap" || kind === "secret") {
     r.known(src, `${path}.${kind}`, [kind === "secret" ? "secretName" : "name", "items", "optional", "defaultMode"]);

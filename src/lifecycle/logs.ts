@@ -221,3 +221,61 @@ function readComplete(fd: number, offset: number): { text: string; consumed: num
   const end = all.lastIndexOf(0x0a) + 1;
   return { text: all.subarray(0, end).toString("utf8"), consumed: end };
 }
+
+/** --tail ("all" or a number), --since, --until as the CLI takes them. */
+export function parseLogSelection(opts: { tail?: string | undefined; since?: string | undefined; until?: string | undefined }, nowMs: number): LogSelection {
+  const tailText = opts.tail ?? "all";
+  let tail: number | undefined;
+  if (tailText !== "all") {
+    if (!/^-?\d+$/.test(tailText)) throw new ParseError(`Cannot parse --tail "${tailText}": not a number or "all"`);
+    tail = Number(tailText);
+  }
+  return {
+    ...(tail !== undefined ? { tail } : {}),
+    ...(opts.since ? { sinceNs: parseLogTime(opts.since, nowMs) } : {}),
+    ...(opts.until ? { untilNs: parseLogTime(opts.until, nowMs) } : {}),
+  };
+}
+
+/** One container's log to show: `prefix` goes before each line (podman's, when it shows several). */
+export interface LogSource {
+  id: string;
+  dir: string;
+  prefix: string;
+  /** True while the container may still write (for -f). */
+  running: () => boolean;
+}
+
+export interface ShowOptions {
+  sel: LogSelection;
+  timestamps: boolean;
+  follow: boolean;
+  sleep: (ms: number) => Promise<void>;
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/**
+ * `logs` and `pod logs`: each source's selected entries (--tail per container, as podman applies
+ * it), several sources merged in time order; with -f, every source followed until all have exited
+ * or SIGINT/SIGTERM.
+ */
+export async function showLogs(sources: LogSource[], o: ShowOptions): Promise<void> {
+  const emitter = (prefix: string) => (e: LogEntry) => (e.stream === "stderr" ? o.err : o.out)(`${prefix}${formatEntry(e, o.timestamps)}`);
+  if (!o.follow) {
+    const all = sources.flatMap((s) => readLogs(s.dir, s.id, o.sel).map((e) => ({ e, s, t: timeNs(e.time) ?? 0n })));
+    if (sources.length > 1) all.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+    for (const { e, s } of all) emitter(s.prefix)(e);
+    return;
+  }
+  const abort = new AbortController();
+  const onSig = () => abort.abort();
+  process.once("SIGINT", onSig);
+  process.once("SIGTERM", onSig);
+  try {
+    await Promise.all(sources.map((s) => followLogs(s.dir, s.id, { sel: o.sel, emit: emitter(s.prefix), running: s.running, sleep: o.sleep, signal: abort.signal })));
+  } finally {
+    process.off("SIGINT", onSig);
+    process.off("SIGTERM", onSig);
+  }
+}

@@ -11,6 +11,7 @@ import { newContainerId, readContainer } from "../store/containers.ts";
 import { withNamesLock } from "../store/containers.ts";
 import { whileDrained } from "./drain.ts";
 import { rejoinInfra } from "./rejoin.ts";
+import { remountPodTmpfs, unmountPodData } from "./tmpfs.ts";
 import { syncServices } from "./services.ts";
 import { createInfra, infraRunning, startInfra, stopInfra } from "./infra.ts";
 import { checkPodNameFree, deletePod, findPod, listPods, savePod, type PodRecord } from "./store.ts";
@@ -108,6 +109,7 @@ export async function startPod(ctx: Ctx, ref: string): Promise<PodRecord> {
   const pod = findPod(ctx.root, ref);
   const infra = readContainer(ctx.root, pod.infraId);
   if (!infra) throw new FailedPreconditionError(`Cannot start pod "${pod.name}": its infra container is gone`);
+  remountPodTmpfs(ctx, pod);
   const pid = await startInfra(ctx, infra);
   for (const c of podContainers(ctx, pod)) {
     if (c.state.Running) continue;
@@ -137,19 +139,25 @@ export async function killPod(ctx: Ctx, ref: string, signal = "KILL"): Promise<P
   return pod;
 }
 
-/** rm: refused while a container runs, unless force; the containers, then the infra, then the record. */
+/** rm: refused while a container runs, unless force (drained first then); the containers, then the infra, then the record. */
 export async function removePod(ctx: Ctx, ref: string, opts: { force?: boolean } = {}): Promise<PodRecord> {
   const pod = findPod(ctx.root, ref);
   const members = podContainers(ctx, pod);
   if (!opts.force && members.some((c) => c.state.Running)) {
     throw new FailedPreconditionError(`Cannot remove pod "${pod.name}": it has running containers (stop the pod or use -f)`);
   }
-  for (const c of members) {
-    const now = rereadLive(ctx, c.record.id);
-    if (now) await removeContainer(ctx, now, { force: true, volumes: true });
-  }
-  await removeInfraQuietly(ctx, pod);
+  const removeAll = async () => {
+    for (const c of members) {
+      const now = rereadLive(ctx, c.record.id);
+      if (now) await removeContainer(ctx, now, { force: true, volumes: true });
+    }
+    await removeInfraQuietly(ctx, pod);
+  };
+  // A running pod leaves its Services before its containers are killed, as a stop does.
+  if (members.some((c) => c.state.Running)) await whileDrained(ctx, pod, syncServices, removeAll);
+  else await removeAll();
   if (readContainer(ctx.root, pod.infraId)) throw new FailedPreconditionError(`Cannot remove pod "${pod.name}": its infra container could not be removed`);
+  unmountPodData(ctx, pod);
   deletePod(ctx.root, pod.id);
   await syncServices(ctx);
   return pod;

@@ -19,10 +19,22 @@ export interface PodRecord {
   publish: string[];
   /** The infra container's id. */
   infraId: string;
+  /** Memory-backed directories under the pod's data directory (tmpfs.ts), with their size in bytes. */
+  tmpfs?: { dir: string; size: number }[];
   /** Set by play kube: the YAML object this pod was made for ("Deployment/web"). */
   kubeOwner?: string;
-  /** The process stopping the pod (drain.ts): while it lives, the pod is no Service's endpoint. */
-  terminating?: { pid: number; startTime?: number };
+  /**
+   * The stops under way (drain.ts), one entry each: while one of their processes lives, the pod is
+   * no Service's endpoint. A record written before there could be several holds one object.
+   */
+  terminating?: Stopper[] | Stopper;
+}
+
+/** One stop of the pod: its process (checked by start time) and a token telling two stops of one process apart. */
+export interface Stopper {
+  pid: number;
+  startTime?: number;
+  token?: string;
 }
 
 export function podsDir(root: string): string {

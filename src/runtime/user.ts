@@ -1,6 +1,6 @@
 // `-u name|uid[:group|gid]` resolved through the image's /etc/passwd and /etc/group, as runc's
 // user package does. Pure: the files' text is passed in.
-import { NotFoundError, ParseError } from "../errors.ts";
+import { FailedPreconditionError, NotFoundError, ParseError } from "../errors.ts";
 
 export interface PasswdEntry {
   name: string;
@@ -102,4 +102,28 @@ export function resolveUser(spec: string, passwd: PasswdEntry[], groups: GroupEn
     }
   }
   return { uid, gid, additionalGids: [...additional].sort((a, b) => a - b), home: entry?.home ?? (uid === 0 ? "/root" : "/") };
+}
+
+/** Kubernetes' securityContext where it needs the image's user: runAsGroup without runAsUser, runAsNonRoot. */
+export interface ImageUserRule {
+  /** The image's user with this primary group. */
+  group?: number;
+  /** Refuse when the image's user is root, or a name the kubelet cannot judge. */
+  nonRoot?: boolean;
+}
+
+/**
+ * The user spec a container runs as, from the image's USER and the rule, as the kubelet decides it
+ * (kuberuntime's verifyRunAsNonRoot): an empty USER (or "root") is root, and another user name
+ * cannot be verified as non-root, so it is refused too, in the kubelet's words.
+ */
+export function imageUserSpec(imageUser: string, rule: ImageUserRule, container: string): string {
+  const userPart = imageUser.split(":")[0] ?? "";
+  if (rule.nonRoot) {
+    // "root" is uid 0 in every passwd: named, it is root for certain (the kubelet only says it cannot tell).
+    const uid = userPart === "" || userPart === "root" ? 0 : numericId(userPart);
+    const why = uid === 0 ? "image will run as root" : uid === undefined ? `image has non-numeric user (${userPart}), cannot verify user is non-root` : undefined;
+    if (why) throw new FailedPreconditionError(`Cannot start container "${container}": container has runAsNonRoot and ${why}`);
+  }
+  return rule.group === undefined ? imageUser : `${userPart || "0"}:${rule.group}`;
 }

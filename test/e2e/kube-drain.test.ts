@@ -98,6 +98,28 @@ test("a stop interrupted (SIGINT) gives the pod its endpoint back", async () => 
   await until("both pods answer again", () => (seen.add(ask()), seen.has("drain-pod-0") && seen.has("drain-pod-1")), 30_000, 10);
 }, 120_000);
 
+test("pod rm -f drains the pod first: its endpoint is gone before its container is killed", async () => {
+  if (!e.T(["pod", "ps", "--format", "{{.Name}}"]).stdout.includes("drain-pod-1")) expect(e.T(["play", "kube", file]).code).toBe(0);
+  expect(e.T(["pod", "start", "drain-pod-1"]).code).toBe(0);
+  await until("two endpoints", () => endpointCount() === 2, 20_000);
+  const pid = JSON.parse(e.T(["inspect", "drain-pod-1-httpd"]).stdout)[0].State.Pid as number;
+  const rm = e.spawn(["pod", "rm", "-f", "drain-pod-1"]);
+  let ended = false;
+  void rm.exited.then(() => (ended = true));
+  // Sampled in this order (the process first): a dead process with two endpoints is a window in
+  // which the Service still sent connections to a pod that was gone.
+  const samples: { dead: boolean; endpoints: number }[] = [];
+  while (!ended) {
+    const dead = !fs.existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    samples.push({ dead, endpoints: endpointCount() });
+    await Bun.sleep(1);
+  }
+  expect(await rm.exited).toBe(0);
+  expect(samples.some((x) => x.dead)).toBe(true);
+  expect(samples.filter((x) => x.dead && x.endpoints === 2)).toEqual([]);
+  expect(endpointCount()).toBe(1);
+}, 120_000);
+
 test("--down leaves nothing", () => {
   expect(e.T(["play", "kube", "--down", file]).code).toBe(0);
   expect(e.rules()).not.toContain("TINYDOCK-KUBE");

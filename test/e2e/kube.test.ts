@@ -164,6 +164,10 @@ test("generate kube → rm → play runs the same thing (command, env, port, mem
   expect(gen.code).toBe(0);
   expect(gen.stdout).toContain("kind: Pod");
   expect(gen.stdout).toContain("kind: Service");
+  // podman's: a NodePort Service, its node port random in Kubernetes' range.
+  expect(gen.stdout).toContain("type: NodePort");
+  const nodePort = Number(/nodePort: (\d+)/.exec(gen.stdout)?.[1]);
+  expect(nodePort).toBeWithin(30000, 32768);
   const file = path.join(e.dir, "gen.yaml");
   fs.writeFileSync(file, gen.stdout);
   expect(T(["rm", "-f", "gen"]).code).toBe(0);
@@ -178,6 +182,8 @@ test("generate kube → rm → play runs the same thing (command, env, port, mem
   expect(after.Config.Labels.tier).toBe("web");
   const ip = JSON.parse(T(["pod", "inspect", "gen-pod"]).stdout)[0].InfraConfig.IPAddress;
   await until("the replayed httpd", () => e.sh(["curl", "-s", "-m", "1", `http://${ip}:8080/i`]).stdout === "FROM-HOST\n");
+  const gw = JSON.parse(T(["network", "inspect", "bridge"]).stdout)[0].IPAM.Config[0].Gateway as string;
+  await until("the replayed httpd through the Service's node port", () => e.sh(["curl", "-s", "-m", "1", `http://${gw}:${nodePort}/i`]).stdout === "FROM-HOST\n");
   expect(T(["play", "kube", "--down", file]).code).toBe(0);
   expect(T(["ps", "-a", "-q"]).stdout).toBe("");
   expect(e.rules()).not.toContain("TINYDOCK-KUBE");

@@ -16,6 +16,7 @@ afterAll(async () => {
   e?.T(["pod", "rm", "-f", "p3"]);
   e?.T(["pod", "rm", "-f", "shm1"]);
   e?.T(["pod", "rm", "-f", "shm2"]);
+  e?.T(["pod", "rm", "-f", "lg"]);
   await e?.stop();
 });
 
@@ -138,6 +139,27 @@ test("a pod sharing ipc (the default) shares its /dev/shm, held by the infra; --
   expect(T(["run", "--rm", "--pod", "shm2", "busybox", "sh", "-c", "echo mine > /dev/shm/note"]).code).toBe(0);
   expect(T(["run", "--rm", "--pod", "shm2", "busybox", "ls", "/dev/shm"]).stdout).toBe("");
   expect(T(["pod", "rm", "-f", "shm2"]).code).toBe(0);
+}, 90_000);
+
+test("pod logs: --tail per container, --names, --since, -f follows every container until all have exited", async () => {
+  const { T } = e;
+  expect(T(["pod", "create", "--name", "lg"]).code).toBe(0);
+  const la = T(["run", "-d", "--pod", "lg", "--name", "la", "busybox", "sh", "-c", "echo a1; echo a2; echo a3"]).stdout.trim();
+  await until("la exited", () => T(["ps", "-a", "--filter", "name=^/la$", "--filter", "status=exited", "-q"]).stdout.trim() !== "");
+  expect(T(["pod", "logs", "--tail", "1", "lg"]).stdout).toBe("a3\n");
+  expect(T(["pod", "logs", "--tail", "2", "-t", "lg"]).stdout).toMatch(/^\S+Z a2\n\S+Z a3\n$/);
+  expect(T(["pod", "logs", "--since", "2999-01-01", "lg"]).stdout).toBe("");
+  // Two containers: each line carries its container (its short ID, or its name with --names).
+  const started = Date.now();
+  const lb = T(["run", "-d", "--pod", "lg", "--name", "lb", "busybox", "sh", "-c", "echo b1; sleep 2; echo b2"]).stdout.trim();
+  const follow = T(["pod", "logs", "-f", "lg"]);
+  expect(follow.code).toBe(0);
+  expect(Date.now() - started).toBeGreaterThan(1500); // it waited for lb's last line
+  expect(follow.stdout.split("\n").filter(Boolean).sort()).toEqual([`${la.slice(0, 12)} a1`, `${la.slice(0, 12)} a2`, `${la.slice(0, 12)} a3`, `${lb.slice(0, 12)} b1`, `${lb.slice(0, 12)} b2`].sort());
+  // Merged in time order, the last line of each.
+  expect(T(["pod", "logs", "--names", "--tail", "1", "lg"]).stdout).toBe("la a3\nlb b2\n");
+  expect(T(["pod", "logs", "--tail", "x", "lg"]).code).toBe(125);
+  expect(T(["pod", "rm", "-f", "lg"]).code).toBe(0);
 }, 90_000);
 
 test("bad pod inputs: one line each, nothing made", () => {

@@ -31,9 +31,9 @@ const playKube: CommandSpec = {
 const generateKube: CommandSpec = {
   command: "kube <names..>",
   describe: "Generate Kubernetes YAML from pods or containers",
-  builder: (y) => y.positional("names", { type: "string", array: true }).option("service", { alias: "s", type: "boolean", default: false, describe: "Add a Service for the published ports" }),
+  builder: (y) => y.positional("names", { type: "string", array: true }).option("service", { alias: "s", type: "boolean", default: false, describe: "Add a NodePort Service for the published ports (podman's)" }),
   async run(ctx, argv, io) {
-    const { generateKube, kubeYaml } = await import("../../kube/generate.ts");
+    const { generateKube, kubeYaml, nodePortPicker } = await import("../../kube/generate.ts");
     const { findPod, podContainers } = await import("../../pod/pods.ts");
     const { findContainer, readContainer } = await import("../../store/containers.ts");
     const { readBlob } = await import("../../store/content.ts");
@@ -48,6 +48,10 @@ const generateKube: CommandSpec = {
       }
     };
     const objects: Record<string, unknown>[] = [];
+    // One picker for the whole output: no node port given twice, none a Service here already has.
+    const { readService, serviceNames } = await import("../../pod/services.ts");
+    const nodePort = nodePortPicker(undefined, serviceNames(ctx.root).flatMap((n) => readService(ctx.root, n)?.ports.flatMap((p) => (p.nodePort ? [p.nodePort] : [])) ?? []));
+    const opts = { service: Boolean(argv.service), nodePort };
     for (const name of (argv.names as unknown[]).map(String)) {
       let pod: import("../../pod/store.ts").PodRecord | undefined;
       try {
@@ -58,10 +62,10 @@ const generateKube: CommandSpec = {
       if (pod) {
         const infra = readContainer(ctx.root, pod.infraId);
         const containers = podContainers(ctx, pod).map((c) => ({ rec: c.record, image: imageOf(c.record) }));
-        objects.push(...generateKube({ pod, ...(infra ? { infra } : {}), containers }, { service: Boolean(argv.service) }));
+        objects.push(...generateKube({ pod, ...(infra ? { infra } : {}), containers }, opts));
       } else {
         const rec = findContainer(ctx.root, name);
-        objects.push(...generateKube({ containers: [{ rec, image: imageOf(rec) }] }, { service: Boolean(argv.service) }));
+        objects.push(...generateKube({ containers: [{ rec, image: imageOf(rec) }] }, opts));
       }
     }
     io.out(kubeYaml(objects));

@@ -13,46 +13,15 @@ export const logs: CommandSpec = {
       .option("details", { type: "boolean", default: false, describe: "Show extra details (accepted)" }),
   async run(ctx, argv, io) {
     const { findLive, rereadLive } = await import("../../lifecycle/live.ts");
-    const { readLogs, followLogs, formatEntry, parseLogTime } = await import("../../lifecycle/logs.ts");
+    const { showLogs, parseLogSelection } = await import("../../lifecycle/logs.ts");
     const { containerPaths } = await import("../../store/containers.ts");
-    const { ParseError } = await import("../../errors.ts");
     const c = findLive(ctx, String(argv.container));
     const { checkLogsReadable } = await import("../../lifecycle/logdriver.ts");
     checkLogsReadable(c.record);
-    const tailText = String(argv.tail);
-    let tail: number | undefined;
-    if (tailText !== "all") {
-      if (!/^-?\d+$/.test(tailText)) throw new ParseError(`Cannot parse --tail "${tailText}": not a number or "all"`);
-      tail = Number(tailText);
-    }
-    const now = ctx.clock();
-    const sel = {
-      ...(tail !== undefined ? { tail } : {}),
-      ...(typeof argv.since === "string" && argv.since !== "" ? { sinceNs: parseLogTime(argv.since, now) } : {}),
-      ...(typeof argv.until === "string" && argv.until !== "" ? { untilNs: parseLogTime(argv.until, now) } : {}),
-    };
-    const ts = Boolean(argv.timestamps);
-    const dir = containerPaths(ctx.root, c.record.id).dir;
-    const emit = (e: { log: string; stream: "stdout" | "stderr"; time: string }) => (e.stream === "stderr" ? io.err : io.out)(formatEntry(e, ts));
-    if (!argv.follow) {
-      for (const e of readLogs(dir, c.record.id, sel)) emit(e);
-      return;
-    }
-    const abort = new AbortController();
-    const onSig = () => abort.abort();
-    process.once("SIGINT", onSig);
-    process.once("SIGTERM", onSig);
-    try {
-      await followLogs(dir, c.record.id, {
-        sel,
-        emit,
-        running: () => rereadLive(ctx, c.record.id)?.state.Running ?? false,
-        sleep: ctx.sleep,
-        signal: abort.signal,
-      });
-    } finally {
-      process.off("SIGINT", onSig);
-      process.off("SIGTERM", onSig);
-    }
+    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+    const sel = parseLogSelection({ tail: String(argv.tail), since: str(argv.since), until: str(argv.until) }, ctx.clock());
+    const id = c.record.id;
+    const source = { id, dir: containerPaths(ctx.root, id).dir, prefix: "", running: () => rereadLive(ctx, id)?.state.Running ?? false };
+    await showLogs([source], { sel, timestamps: Boolean(argv.timestamps), follow: Boolean(argv.follow), sleep: ctx.sleep, out: io.out, err: io.err });
   },
 };

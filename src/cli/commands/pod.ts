@@ -157,26 +157,39 @@ const rm = verb(
 const logs: CommandSpec = {
   command: "logs <pod>",
   describe: "Fetch the logs of a pod's containers",
-  builder: (y) => y.option("container", { alias: "c", type: "string", describe: "Only this container's logs" }).option("timestamps", { alias: "t", type: "boolean", default: false }),
+  builder: (y) =>
+    y
+      .option("container", { alias: "c", type: "string", describe: "Only this container's logs" })
+      .option("follow", { alias: "f", type: "boolean", default: false, describe: "Follow log output" })
+      .option("tail", { type: "string", default: "all", describe: "Number of lines to show from the end of each container's logs" })
+      .option("timestamps", { alias: "t", type: "boolean", default: false, describe: "Show timestamps" })
+      .option("names", { alias: "n", type: "boolean", default: false, describe: "Prefix lines with container names instead of IDs" })
+      .option("since", { type: "string", describe: "Show logs since a timestamp or relative (e.g. 42m)" })
+      .option("until", { type: "string", describe: "Show logs before a timestamp or relative (e.g. 42m)" }),
   async run(ctx, argv, io) {
     const { findPod, podContainers } = await import("../../pod/pods.ts");
-    const { readLogs, formatEntry } = await import("../../lifecycle/logs.ts");
+    const { showLogs, parseLogSelection } = await import("../../lifecycle/logs.ts");
+    const { rereadLive } = await import("../../lifecycle/live.ts");
     const { containerPaths } = await import("../../store/containers.ts");
     const { NotFoundError } = await import("../../errors.ts");
+    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+    const sel = parseLogSelection({ tail: String(argv.tail), since: str(argv.since), until: str(argv.until) }, ctx.clock());
     const pod = findPod(ctx.root, String(argv.pod));
     let members = podContainers(ctx, pod);
-    const only = typeof argv.container === "string" ? argv.container : undefined;
+    const only = str(argv.container);
     if (only !== undefined) {
       members = members.filter((c) => c.record.name === only || c.record.id.startsWith(only) || c.record.name === `${pod.name}-${only}`);
       if (members.length === 0) throw new NotFoundError(`No such container: ${only} in pod ${pod.name}`);
     }
-    const prefix = members.length > 1;
-    for (const c of members) {
-      for (const e of readLogs(containerPaths(ctx.root, c.record.id).dir, c.record.id)) {
-        const line = formatEntry(e, Boolean(argv.timestamps));
-        (e.stream === "stderr" ? io.err : io.out)(prefix ? `${c.record.id.slice(0, 12)} ${line}` : line);
-      }
-    }
+    // podman's: lines carry their container's short ID (or name, -n) when several containers show.
+    const multi = members.length > 1;
+    const sources = members.map((c) => ({
+      id: c.record.id,
+      dir: containerPaths(ctx.root, c.record.id).dir,
+      prefix: multi ? `${argv.names ? c.record.name : c.record.id.slice(0, 12)} ` : "",
+      running: () => rereadLive(ctx, c.record.id)?.state.Running ?? false,
+    }));
+    await showLogs(sources, { sel, timestamps: Boolean(argv.timestamps), follow: Boolean(argv.follow), sleep: ctx.sleep, out: io.out, err: io.err });
   },
 };
 

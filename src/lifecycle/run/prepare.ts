@@ -25,6 +25,7 @@ import { runUndo } from "../../undo.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable } from "../monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts, type NetworkOptions } from "../network-setup.ts";
 import { containerRecord, mountsRecord } from "../record.ts";
+import { imageUserSpec } from "../../runtime/user.ts";
 import { withImageVolumes, type VolumeSpec } from "../../runtime/volumes.ts";
 import { prepareVolumes } from "../volumes.ts";
 import { hostDevices } from "./devices.ts";
@@ -82,6 +83,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     const image = await findOrPull(ctx, layout, req, io);
     t.mark("image");
     const config = imageConfig(layout, image);
+    if (req.process.imageUser) req.process.user = imageUserSpec(config.User ?? "", req.process.imageUser, name);
     const creating = makeContainerDir(ctx, paths, id, undo);
     t.mark("container dir");
     writeContainerFiles(paths, hostname);

@@ -6,6 +6,7 @@ import type { DeviceSpec } from "../../runtime/devicespec.ts";
 import type { Rlimit } from "../../runtime/plan.ts";
 import type { Resources } from "../../runtime/resources.ts";
 import type { PlanInput } from "../../runtime/spec.ts";
+import type { ImageUserRule } from "../../runtime/user.ts";
 import type { DeviceRule } from "../../runtime/cgroups/devices.ts";
 import type { Sysctl } from "../../runtime/sysctl.ts";
 import type { VolumeSpec } from "../../runtime/volumes.ts";
@@ -69,6 +70,8 @@ export interface ProcessRequest extends Pick<PlanInput, "args" | "entrypoint" | 
   oomScoreAdj?: number;
   /** --domainname: the UTS namespace's NIS domain name (kernel.domainname). */
   domainname?: string;
+  /** play kube: `user` is the image's, under these rules (runtime/user.ts imageUserSpec), once the image is known. */
+  imageUser?: ImageUserRule;
 }
 
 /** -p/-P, resolved against the image's exposed ports once it is known. */

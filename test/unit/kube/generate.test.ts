@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { Pod } from "kubernetes-models/v1/Pod";
 import { Service } from "kubernetes-models/v1/Service";
-import { generateKube, kubeName, kubeYaml } from "../../../src/kube/generate.ts";
+import { generateKube, kubeName, kubeYaml, nodePortPicker } from "../../../src/kube/generate.ts";
 import { translateKube } from "../../../src/kube/translate.ts";
 import { parseKubeYaml } from "../../../src/kube/yaml.ts";
 import type { ContainerRecord } from "../../../src/store/containers.ts";
@@ -63,7 +63,8 @@ test("round trip: generate → translate gives back the same container", () => {
     { volume: "web-1-data", target: "/data", readOnly: true },
     { volume: "web-1-scratch", target: "/scratch", readOnly: false },
   ]);
-  expect(plan.services[0]!.ports).toEqual([{ name: "8080-tcp", port: 8080, targetPort: 8080, protocol: "tcp" }]);
+  expect(plan.services[0]!.type).toBe("NodePort");
+  expect(plan.services[0]!.ports).toEqual([{ name: "8080-tcp", port: 8080, targetPort: 8080, nodePort: expect.any(Number), protocol: "tcp" }]);
 });
 
 test("an entrypoint that differs from the image's becomes command (with Cmd as args)", () => {
@@ -140,4 +141,22 @@ test("a pod's own app label is kept (the Services of its YAML select it by that)
   const plan = translateKube(parseKubeYaml(kubeYaml(objs), "g.yaml"), "g.yaml");
   expect(plan.pods[0]!.labels).toEqual({ app: "web", tier: "front" });
   expect(plan.services[0]!.selector).toEqual({ app: "web" });
+});
+
+test("--service makes a NodePort Service as podman does: a random node port in 30000-32767 per port, none given twice", () => {
+  const infra = rec({ ports: [{ hostIp: "", hostPort: 18080, containerPort: 8080, protocol: "tcp" }, { hostIp: "", hostPort: 18053, containerPort: 53, protocol: "udp" }] as never });
+  // A random source that keeps answering the same: the picker must still not repeat a port.
+  const answers = [5, 5, 5, 7];
+  const pick = nodePortPicker((n) => (expect(n).toBe(2768), answers.shift() ?? 9), [30009]);
+  const objs = generateKube({ containers: [{ rec: infra, image: IMAGE }] }, { service: true, nodePort: pick });
+  new Service(objs[1] as never).validate();
+  const spec = (objs[1] as { spec: { type: string; ports: { nodePort: number; port: number }[] } }).spec;
+  expect(spec.type).toBe("NodePort");
+  expect(spec.ports.map((p) => [p.port, p.nodePort])).toEqual([
+    [8080, 30005],
+    [53, 30007],
+  ]);
+  expect(() => pick()).toThrow(/Cannot pick a node port/);
+  const fresh = nodePortPicker();
+  for (let i = 0; i < 50; i++) expect(fresh()).toBeWithin(30000, 32768);
 });

@@ -4,6 +4,9 @@ import path from "node:path";
 import { cpuQuotaOf, cpuSharesOf, translateKube } from "../../../src/kube/translate.ts";
 import { memoryBytes, milliCpu } from "../../../src/kube/quantity.ts";
 import { parseKubeYaml } from "../../../src/kube/yaml.ts";
+import { podUid, readsPodFields, withPodFields } from "../../../src/kube/downward.ts";
+import { memoryVolumeSize } from "../../../src/kube/play.ts";
+import { imageUserSpec } from "../../../src/runtime/user.ts";
 import { probability, serviceRules } from "../../../src/network/service-rules.ts";
 
 const FIX = path.resolve(import.meta.dir, "../../fixtures/kube");
@@ -160,7 +163,69 @@ test("env from the downward API: the pod's name, namespace and labels, per repli
     ["POD=web-pod-1", "NS=shop", "TIER=front", "NONE=", "URL=http://web-pod-1.shop"],
   ]);
   expect(plan(pod("  - {name: c, image: busybox, env: [{name: N, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]}\n")).pods[0]!.containers[0]!.env).toEqual(["N=p"]);
-  expect(() => plan(dep("        - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n"))).toThrow(/fieldPath: "status.podIP" is not supported/);
+  expect(() => plan(dep("        - {name: P, valueFrom: {fieldRef: {fieldPath: status.phase}}}\n"))).toThrow(/fieldPath: "status.phase" is not supported/);
+});
+
+test("downward API fields only the running pod knows: markers in env and $(VAR) references, filled with the pod's values", () => {
+  const yaml = pod(
+    [
+      "  - name: c",
+      "    image: busybox",
+      "    command: [sh, -c, 'echo $(IP)']",
+      "    env:",
+      "    - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}",
+      "    - {name: HOST, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}",
+      "    - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}",
+      "    - {name: UID, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}",
+      "    - {name: SA, valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}}",
+      "    - {name: URL, value: 'http://$(IP):80'}",
+      "",
+    ].join("\n"),
+    "  serviceAccountName: builder\n",
+  );
+  const p = plan(yaml);
+  expect(p.warnings).toEqual([]);
+  const c = p.pods[0]!.containers[0]!;
+  expect(readsPodFields(c)).toBe(true);
+  const filled = withPodFields(c, { podIP: "10.1.2.3", hostIP: "192.168.0.9", nodeName: "node1", uid: podUid("ab".repeat(32)) });
+  expect(filled.env).toEqual(["IP=10.1.2.3", "HOST=192.168.0.9", "NODE=node1", "UID=abababab-abab-abab-abab-abababababab", "SA=builder", "URL=http://10.1.2.3:80"]);
+  expect([filled.entrypoint, ...filled.args]).toEqual(["sh", "-c", "echo 10.1.2.3"]);
+  // The API's default service account.
+  expect(plan(pod("  - {name: c, image: busybox, env: [{name: SA, valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}}]}\n")).pods[0]!.containers[0]!.env).toEqual(["SA=default"]);
+  expect(readsPodFields(plan(pod("  - {name: c, image: busybox, env: [{name: A, value: b}]}\n")).pods[0]!.containers[0]!)).toBe(false);
+});
+
+test("emptyDir medium Memory: a tmpfs sized as the kubelet sizes it (sizeLimit, else the pod's memory limit, else the node's memory)", () => {
+  const vols = (volumes: string, containers = "  - {name: c, image: busybox}\n") => plan(pod(containers, `  volumes:\n${volumes}`));
+  const p = vols("  - {name: a, emptyDir: {medium: Memory, sizeLimit: 64Mi}}\n  - {name: b, emptyDir: {medium: Memory}}\n  - {name: d, emptyDir: {medium: ''}}\n");
+  expect(p.warnings).toEqual([]);
+  expect(p.pods[0]!.volumes.map((v) => v.source)).toEqual([{ kind: "emptyDir", memory: { sizeLimit: 67108864 } }, { kind: "emptyDir", memory: {} }, { kind: "emptyDir" }]);
+  expect(() => vols("  - {name: a, emptyDir: {medium: HugePages}}\n")).toThrow(/emptyDir.medium: "HugePages" is not supported/);
+  expect(() => vols("  - {name: a, emptyDir: {medium: Memory, sizeLimit: lots}}\n")).toThrow(/emptyDir.sizeLimit: cannot parse quantity/);
+  const node = 8 * 2 ** 30;
+  expect(memoryVolumeSize(67108864, [{ memory: 2 ** 30 }], node)).toBe(67108864);
+  expect(memoryVolumeSize(2 ** 31, [{ memory: 2 ** 29 }, { memory: 2 ** 29 }, {}], node)).toBe(2 ** 30);
+  expect(memoryVolumeSize(undefined, [{}], node)).toBe(node);
+});
+
+test("securityContext without runAsUser: runAsGroup and runAsNonRoot (pod's or container's) wait for the image's user", () => {
+  const c = (sc: string, podSc = "") => plan(pod(`  - {name: c, image: busybox${sc ? `, securityContext: ${sc}` : ""}}\n`, podSc)).pods[0]!.containers[0]!;
+  expect(c("{runAsGroup: 1234}")).toMatchObject({ imageUser: { group: 1234 } });
+  expect(c("{runAsGroup: 1234}").user).toBeUndefined();
+  expect(c("", "  securityContext: {runAsNonRoot: true, runAsGroup: 5}\n")).toMatchObject({ imageUser: { group: 5, nonRoot: true } });
+  expect(c("{runAsNonRoot: false}", "  securityContext: {runAsNonRoot: true}\n").imageUser).toBeUndefined();
+  expect(c("{runAsNonRoot: true, runAsUser: 1000}")).toMatchObject({ user: "1000" });
+  expect(c("{runAsNonRoot: true, runAsUser: 1000}").imageUser).toBeUndefined();
+  expect(() => c("{runAsNonRoot: true, runAsUser: 0}")).toThrow(/runAsNonRoot: contradicts runAsUser: 0/);
+  // The kubelet's judgement of the image's USER.
+  expect(imageUserSpec("", { group: 7 }, "p-c")).toBe("0:7");
+  expect(imageUserSpec("nobody", { group: 7 }, "p-c")).toBe("nobody:7");
+  expect(imageUserSpec("1000:1000", { group: 7, nonRoot: true }, "p-c")).toBe("1000:7");
+  expect(imageUserSpec("1000", { nonRoot: true }, "p-c")).toBe("1000");
+  expect(() => imageUserSpec("", { nonRoot: true }, "p-c")).toThrow('Cannot start container "p-c": container has runAsNonRoot and image will run as root');
+  expect(() => imageUserSpec("0:0", { nonRoot: true }, "p-c")).toThrow(/image will run as root/);
+  expect(() => imageUserSpec("root", { nonRoot: true }, "p-c")).toThrow(/image will run as root/);
+  expect(() => imageUserSpec("nobody", { nonRoot: true }, "p-c")).toThrow(/image has non-numeric user \(nobody\), cannot verify user is non-root/);
 });
 
 test("a controller's pods restart Always, as the API requires", () => {

@@ -53,3 +53,34 @@ test("a mark left by a process that is gone counts for nothing", () => {
   savePod(env.root, { ...findPod(env.root, "p"), terminating: { pid: process.pid } });
   expect(podEndpoint(findPod(env.root, "p"), members)).toBeUndefined();
 });
+
+test("two stops of one pod: the pod stays out of its Services until the last of them ends", async () => {
+  const { env, pod, seen, sync } = setup();
+  let releaseFirst!: () => void;
+  const first = whileDrained(env.ctx, pod, sync, () => new Promise<void>((r) => (releaseFirst = r)));
+  await whileDrained(env.ctx, pod, sync, async () => {});
+  // The second stop ended first: its sync must not give the endpoint back while the first runs.
+  expect(isDraining(findPod(env.root, "p"))).toBe(true);
+  expect(seen).toEqual([undefined, undefined, undefined]);
+  releaseFirst();
+  await first;
+  expect(isDraining(findPod(env.root, "p"))).toBe(false);
+  expect(findPod(env.root, "p").terminating).toBeUndefined();
+  expect(seen.at(-1)).toBe("10.0.0.2");
+});
+
+test("a stop by another process that is still running outlives ours; a record with the old single mark is read", async () => {
+  const { env, pod, sync } = setup();
+  const other = Bun.spawn(["sleep", "30"]);
+  try {
+    savePod(env.root, { ...findPod(env.root, "p"), terminating: { pid: other.pid } });
+    expect(isDraining(findPod(env.root, "p"))).toBe(true);
+    await whileDrained(env.ctx, pod, sync, async () => {});
+    expect(isDraining(findPod(env.root, "p"))).toBe(true);
+    expect(findPod(env.root, "p").terminating).toEqual([{ pid: other.pid }]);
+  } finally {
+    other.kill(9);
+    await other.exited;
+  }
+  expect(isDraining(findPod(env.root, "p"))).toBe(false);
+});
