@@ -8,33 +8,36 @@ import { cloexecPipe } from "./ffi.ts";
 
 export interface ReportedSpawn {
   argv0: string;
-  env: Record<string, string | undefined>;
-  /** Written to the process's fd 0, then closed. */
-  input: Uint8Array;
+  env?: Record<string, string | undefined>;
+  /** Written to the process's fd 0, then closed (absent: fd 0 is /dev/null). */
+  input?: Uint8Array;
 }
 
 /** Spawns `argv` and blocks until its fd 1 reaches EOF: the process and all it wrote there. */
 export function spawnReported(argv: string[], o: ReportedSpawn): { proc: Subprocess; report: Uint8Array } {
-  const [inRead, inWrite] = cloexecPipe();
+  const input = o.input;
+  const [inRead, inWrite] = input ? cloexecPipe() : [-1, -1];
   let out: [number, number] | undefined;
   let proc: Subprocess;
   try {
     out = cloexecPipe();
-    proc = Bun.spawn(argv, { argv0: o.argv0, stdio: [inRead, out[1], "ignore"], env: o.env });
+    proc = Bun.spawn(argv, { argv0: o.argv0, stdio: [input ? inRead : "ignore", out[1], "ignore"], ...(o.env ? { env: o.env } : {}) });
   } catch (err) {
-    fs.closeSync(inWrite);
+    if (input) fs.closeSync(inWrite);
     if (out) fs.closeSync(out[0]);
     throw err;
   } finally {
-    fs.closeSync(inRead);
+    if (input) fs.closeSync(inRead);
     if (out) fs.closeSync(out[1]);
   }
-  try {
-    for (let off = 0; off < o.input.length; ) off += fs.writeSync(inWrite, o.input, off, o.input.length - off);
-  } catch {
-    // EPIPE: it ended before reading it all; its report (or none) says why
-  } finally {
-    fs.closeSync(inWrite);
+  if (input) {
+    try {
+      for (let off = 0; off < input.length; ) off += fs.writeSync(inWrite, input, off, input.length - off);
+    } catch {
+      // EPIPE: it ended before reading it all; its report (or none) says why
+    } finally {
+      fs.closeSync(inWrite);
+    }
   }
   try {
     return { proc, report: readToEnd(out[0]) };
