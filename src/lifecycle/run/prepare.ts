@@ -14,7 +14,7 @@ import { earlyCloneFlags } from "../../runtime/encode.ts";
 import type { Namespace, RunPlan } from "../../runtime/plan.ts";
 import type { ResolvedBind, TmpfsMount } from "../../runtime/spec.ts";
 import { readBlob } from "../../store/content.ts";
-import { checkNameFree, containerPaths, CREATING_PREFIX, findContainer, listContainers, newContainerId, randomName, saveContainer, withNamesLock, type ContainerPaths, type ContainerRecord } from "../../store/containers.ts";
+import { checkNameFree, containerPaths, CREATING_PREFIX, listContainers, newContainerId, randomName, saveContainer, withNamesLock, type ContainerPaths, type ContainerRecord } from "../../store/containers.ts";
 import { resolveImage, type ImageRecord } from "../../store/images.ts";
 import { openStore } from "../../store/init.ts";
 import type { StoreLayout } from "../../store/layout.ts";
@@ -24,7 +24,6 @@ import { markPending, registerRoot } from "../../store/owners.ts";
 import { runUndo } from "../../undo.ts";
 import { DEFAULT_LOG_MAX_FILE, DEFAULT_LOG_MAX_SIZE, monitorExecutable } from "../monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts, type NetworkOptions } from "../network-setup.ts";
-import { cgroupLocator, type CgroupLocator } from "../cgroupdirs.ts";
 import { containerRecord, mountsRecord } from "../record.ts";
 import { withImageVolumes, type VolumeSpec } from "../../runtime/volumes.ts";
 import { prepareVolumes } from "../volumes.ts";
@@ -245,13 +244,17 @@ async function findOrPull(ctx: Ctx, layout: StoreLayout, req: RunRequest, io: Ru
 
 /** --ipc/--uts container:NAME: that container's PID 1, which must be running. */
 async function containerPid1(ctx: Ctx): Promise<ResolvePid1> {
-  const { readLive } = await import("../live.ts");
-  // Paused or not, a running container has the same PID 1 and is joined alike: its freezer is not
-  // read (for a record naming no cgroup, a pod's infra, that was a probe of every v1 hierarchy).
-  const locator: CgroupLocator = { ...cgroupLocator(ctx.cgroupRoot), freezer: () => undefined };
+  const { findLive } = await import("../live.ts");
+  // A pod's member joins its infra's net, ipc and uts: one reading serves all three.
+  const known = new Map<string, number>();
   return (ref) => {
-    const c = readLive(ctx, findContainer(ctx.root, ref), locator);
-    return pid1OrFail(ref, c.state.Pid, c.state.Running);
+    let pid = known.get(ref);
+    if (pid === undefined) {
+      const c = findLive(ctx, ref);
+      pid = pid1OrFail(ref, c.state.Pid, c.state.Running);
+      known.set(ref, pid);
+    }
+    return pid;
   };
 }
 
