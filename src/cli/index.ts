@@ -75,7 +75,7 @@ export const GROUPS: Readonly<Record<string, { describe: string; load: () => Pro
  */
 const COMMAND_TAILS: Readonly<Record<string, () => Promise<ReadonlySet<string>>>> = {
   run: async () => (await import("./commands/run.ts")).RUN_BOOLEAN_FLAGS,
-  create: async () => (await import("./commands/run.ts")).CREATE_BOOLEAN_FLAGS,
+  create: async () => (await import("./commands/create.ts")).CREATE_BOOLEAN_FLAGS,
   exec: async () => (await import("./commands/exec.ts")).EXEC_BOOLEAN_FLAGS,
   // `top CONTAINER -o pid,comm`: everything after the container is ps's, as in Docker.
   top: async () => new Set(["help"]),

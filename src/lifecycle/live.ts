@@ -6,7 +6,7 @@ import type { Ctx } from "../context.ts";
 import { readJson } from "../atomic.ts";
 import { tryLock } from "../store/lock.ts";
 import { cgroupLocator, isFrozen, type CgroupLocator } from "./cgroupdirs.ts";
-import { containerFiles, findContainer, listContainers, readContainer, type ContainerRecord } from "../store/containers.ts";
+import { containerFiles, findContainer, isInfraContainer, listContainers, readContainer, type ContainerRecord } from "../store/containers.ts";
 import { healthStatusOf, type HealthStatus } from "./health.ts";
 import { sameProcess } from "./liveness.ts";
 import { containerReady } from "./probe-status.ts";
@@ -51,7 +51,10 @@ export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocat
     : run?.monitorPid
       ? sameProcess(run.monitorPid, run.monitorStartTime)
       : sameProcess(recorded!.pid, run?.pidStartTime);
-  const frozen = active && recorded!.status === "running" && supervisorAlive ? isFrozen(locator.freezer(record.id, record.cgroupPath)) : false;
+  // A pod's infra has no cgroup of its own (its pause process cannot be paused): no freezer to probe
+  // under every v1 hierarchy.
+  const cgroupless = isInfraContainer(record) && !record.cgroupPath?.length;
+  const frozen = active && recorded!.status === "running" && supervisorAlive && !cgroupless ? isFrozen(locator.freezer(record.id, record.cgroupPath)) : false;
   const removing = fs.existsSync(files.removing);
   let locked = false;
   if (removing) {

@@ -15,6 +15,7 @@ import { initError, type ExitStatus } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { dupFdAbove2, errnoName, memfdExecutable } from "../sys/ffi.ts";
 import { parseStartReport } from "../sys/protocol.ts";
+import { spawnReported } from "../sys/reported.ts";
 import { backoffArg, SCHEDULES, type BackoffName } from "./backoff.ts";
 import { eventsFile } from "./events.ts";
 import { probePlanFile, type HealthProbe } from "./health.ts";
@@ -225,14 +226,9 @@ export async function startDetached(ctx: Ctx, req: DetachedRequest): Promise<Det
   else fs.rmSync(path.join(req.dir, PROBES_FILE), { force: true });
   // argv[0] reads "tinydock-monitor" in ps; the executable is the memfd.
   const exe = await monitorExecutable();
-  const proc = Bun.spawn([exe, ...monitorArgs({ ...req, events: eventsFile(ctx.root) }).slice(1)], {
-    argv0: "tinydock-monitor",
-    stdin: plan,
-    stdout: "pipe",
-    stderr: "ignore",
-    env: process.env,
-  });
-  const report = parseStartReport(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
+  const started = spawnReported([exe, ...monitorArgs({ ...req, events: eventsFile(ctx.root) }).slice(1)], { argv0: "tinydock-monitor", input: plan, env: process.env });
+  const proc = started.proc;
+  const report = parseStartReport(started.report);
   if (report && "pid" in report) {
     proc.unref();
     ctx.log.debug(`monitor ${proc.pid} started container ${req.id.slice(0, 12)} as pid ${report.pid}`);

@@ -16,6 +16,7 @@ import { runPortBindings } from "../network/portspec.ts";
 import { checkNameFree, INFRA_LABEL, containerFiles, containerPaths, newContainerId, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { registerRoot } from "../store/owners.ts";
 import { parseStartReport } from "../sys/protocol.ts";
+import { spawnReported } from "../sys/reported.ts";
 import { runUndo } from "../undo.ts";
 import { isMountPoint, unmount } from "../rootfs/mount.ts";
 import { shareableShm } from "../lifecycle/run/namespaces.ts";
@@ -109,8 +110,9 @@ export async function startInfra(ctx: Ctx, rec: ContainerRecord): Promise<number
       undo.push(() => unmount(ctx.sys, shm));
     }
     const exe = await monitorExecutable();
-    const proc = Bun.spawn([exe, "pause", nsFile, rec.hostname], { argv0: "tinydock-pause", stdin: "ignore", stdout: "pipe", stderr: "ignore" });
-    const report = parseStartReport(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
+    const started = spawnReported([exe, "pause", nsFile, rec.hostname], { argv0: "tinydock-pause" });
+    const proc = started.proc;
+    const report = parseStartReport(started.report);
     if (!report || !("pid" in report)) {
       const code = await proc.exited;
       const why = report && "failure" in report ? `stage ${report.failure.stage}, errno ${report.failure.errno}` : `exit code ${code}`;

@@ -128,7 +128,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
 /** run's options that take no value: the CLI splits `IMAGE COMMAND...` off with this. */
 export const RUN_BOOLEAN_FLAGS = booleanFlags(RUN_OPTIONS);
 
-function booleanFlags(options: readonly RunOption[]): ReadonlySet<string> {
+export function booleanFlags(options: readonly RunOption[]): ReadonlySet<string> {
   return new Set([...options.filter((o) => o.type === "boolean").flatMap((o) => (o.alias ? [o.name, o.alias] : [o.name])), "help", "debug", "D"]);
 }
 
@@ -159,8 +159,3 @@ export function containerSpec(command: string, describe: string, options: readon
 }
 
 export const run = containerSpec("run <image> [command..]", "Create and run a new container from an image", RUN_OPTIONS, "runCommand");
-
-/** create's options: run's, but a created container is started by `start` (no -d). */
-export const CREATE_OPTIONS: readonly RunOption[] = RUN_OPTIONS.filter((o) => o.name !== "detach");
-
-export const CREATE_BOOLEAN_FLAGS = booleanFlags(CREATE_OPTIONS);

@@ -247,9 +247,16 @@ async function findOrPull(ctx: Ctx, layout: StoreLayout, req: RunRequest, io: Ru
 /** --ipc/--uts container:NAME: that container's PID 1, which must be running. */
 async function containerPid1(ctx: Ctx): Promise<ResolvePid1> {
   const { findLive } = await import("../live.ts");
+  // A pod's member joins its infra's net, ipc and uts: one reading serves all three.
+  const known = new Map<string, number>();
   return (ref) => {
-    const c = findLive(ctx, ref);
-    return pid1OrFail(ref, c.state.Pid, c.state.Running);
+    let pid = known.get(ref);
+    if (pid === undefined) {
+      const c = findLive(ctx, ref);
+      pid = pid1OrFail(ref, c.state.Pid, c.state.Running);
+      known.set(ref, pid);
+    }
+    return pid;
   };
 }
 

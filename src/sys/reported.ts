@@ -1,0 +1,67 @@
+// Starting a monitor that takes its input on fd 0 and reports on fd 1, which it closes once it has
+// reported. The caller waits for that report anyway: both ends are plain pipes written and read here
+// with blocking calls, not streams fed by the event loop (a detached run's start spent ~15% of its
+// JS time in Bun.spawn's stdin writer and the ReadableStream of its stdout).
+import fs from "node:fs";
+import type { Subprocess } from "bun";
+import { cloexecPipe } from "./ffi.ts";
+
+export interface ReportedSpawn {
+  argv0: string;
+  env?: Record<string, string | undefined>;
+  /** Written to the process's fd 0, then closed (absent: fd 0 is /dev/null). */
+  input?: Uint8Array;
+}
+
+/** Spawns `argv` and blocks until its fd 1 reaches EOF: the process and all it wrote there. */
+export function spawnReported(argv: string[], o: ReportedSpawn): { proc: Subprocess; report: Uint8Array } {
+  const input = o.input;
+  const [inRead, inWrite] = input ? cloexecPipe() : [-1, -1];
+  let out: [number, number] | undefined;
+  let proc: Subprocess;
+  try {
+    out = cloexecPipe();
+    proc = Bun.spawn(argv, { argv0: o.argv0, stdio: [input ? inRead : "ignore", out[1], "ignore"], ...(o.env ? { env: o.env } : {}) });
+  } catch (err) {
+    if (input) fs.closeSync(inWrite);
+    if (out) fs.closeSync(out[0]);
+    throw err;
+  } finally {
+    if (input) fs.closeSync(inRead);
+    if (out) fs.closeSync(out[1]);
+  }
+  if (input) {
+    try {
+      for (let off = 0; off < input.length; ) off += fs.writeSync(inWrite, input, off, input.length - off);
+    } catch {
+      // EPIPE: it ended before reading it all; its report (or none) says why
+    } finally {
+      fs.closeSync(inWrite);
+    }
+  }
+  try {
+    return { proc, report: readToEnd(out[0]) };
+  } finally {
+    fs.closeSync(out[0]);
+  }
+}
+
+function readToEnd(fd: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = new Uint8Array(4096);
+    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    if (n <= 0) break;
+    chunks.push(chunk.subarray(0, n));
+    total += n;
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return all;
+}
