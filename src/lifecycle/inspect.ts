@@ -209,7 +209,8 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
       Bridge: "",
       SandboxID: "",
       SandboxKey: "",
-      Ports: portMap(rec, config.ExposedPorts as Record<string, unknown> | undefined),
+      // Released with the network when it stops, as Docker's releaseNetwork empties them.
+      Ports: s.Running ? portMap(rec, config.ExposedPorts as Record<string, unknown> | undefined) : {},
       Gateway: "",
       IPAddress: "",
       IPPrefixLen: 0,

@@ -233,6 +233,10 @@ describe("inspect shows how the container was run", () => {
       expect(j.HostConfig.Memory).toBe(0);
       expect(j.HostConfig.PidsLimit).toBe(null);
       expect(j.Config.AttachStdout).toBe(false);
+      // Stopped: the port is released with the network, as Docker's inspect shows it ({}).
+      expect(T(["stop", "-t", "0", id]).code).toBe(0);
+      expect(inspect(id).NetworkSettings.Ports).toEqual({});
+      expect(inspect(id).HostConfig.PortBindings).toEqual({ "80/tcp": [{ HostIp: "", HostPort: "8081" }] });
     } finally {
       T(["rm", "-f", id]);
     }
