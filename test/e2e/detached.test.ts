@@ -51,15 +51,19 @@ async function ended(id: string): Promise<RunJson> {
   return s;
 }
 
-function startTime(pid: number): number | undefined {
+/** /proc/PID/stat's state and start time, read once: the process may end between two reads. */
+function procStat(pid: number): { state: string; start: number } | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").at(-1)!.split(" ");
+    return { state: fields[0]!, start: Number(fields[19]) };
   } catch {
     return undefined;
   }
 }
-const alive = (pid: number, start?: number) => pid > 0 && startTime(pid) !== undefined && (start === undefined || startTime(pid) === start) && !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+const alive = (pid: number, start?: number) => {
+  const st = pid > 0 ? procStat(pid) : undefined;
+  return st !== undefined && (start === undefined || st.start === start) && st.state !== "Z";
+};
 
 function cgroupsOf(want: Set<string>): string[] {
   const out: string[] = [];
