@@ -6,11 +6,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { rewriteInPlace } from "../network/hosts.ts";
-import { decodePlan, encodePlan } from "../runtime/encode.ts";
+import { writeFileAtomic } from "../atomic.ts";
+import { decodePlan } from "../runtime/encode.ts";
 import { containerPaths, listContainers, readContainer, withContainerLock, type ContainerRecord } from "../store/containers.ts";
 import { readLive } from "./live.ts";
 import { applyNetworkToPlan } from "./network-setup.ts";
-import { planFile } from "./run.ts";
+import { planFile, storedPlan } from "./run.ts";
 import { linkedContainer, linkEnv, linkHost, parseLink, relinkEnv } from "./run/links.ts";
 
 /** The monitor's plan for its next restart (src/sys/monitor/run.c reload_plan). */
@@ -49,10 +50,8 @@ function relinkOne(ctx: Ctx, id: string, target: ContainerRecord, specs: string[
   if (mode !== "bridge") return; // link variables on the default bridge only, as Docker
   const plan = decodePlan(fs.readFileSync(planFile(paths.dir)));
   plan.env = relinkEnv(plan.env, (rec.config?.Env as string[] | undefined) ?? [], specs, links.flatMap(linkEnv));
-  const saved = encodePlan({ ...plan, stdio: [-1, -1, -1], consoleSocket: -1 });
-  fs.writeFileSync(planFile(paths.dir), saved, { mode: 0o600 });
+  fs.writeFileSync(planFile(paths.dir), storedPlan(plan), { mode: 0o600 });
   applyNetworkToPlan(plan, rec.network);
-  const next = nextPlanFile(paths.dir);
-  fs.writeFileSync(`${next}.tmp`, encodePlan({ ...plan, stdio: [-1, -1, -1], consoleSocket: -1 }), { mode: 0o600 });
-  fs.renameSync(`${next}.tmp`, next);
+  // Whole or not at all: the monitor may read it at any moment.
+  writeFileAtomic(nextPlanFile(paths.dir), storedPlan(plan), 0o600, false);
 }

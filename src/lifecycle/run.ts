@@ -56,6 +56,11 @@ export function planFile(dir: string): string {
   return path.join(dir, "plan.bin");
 }
 
+/** The plan as kept in planFile for `exec` and `start`: no fd of the caller's in it. */
+export function storedPlan(plan: RunPlan): Uint8Array {
+  return encodePlan({ ...plan, stdio: [-1, -1, -1], consoleSocket: -1 });
+}
+
 export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: RunHooks = {}): Promise<RunOutcome> {
   const p = await prepareContainer(ctx, req, io, "foreground");
   const { id, paths, state, plan, cgroup, t } = p;
@@ -65,7 +70,7 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     appendEvent(ctx.root, "create", actor);
     // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write),
     // written while the container's process mounts.
-    const savePlan = () => fs.writeFileSync(planFile(paths.dir), encodePlan({ ...plan, stdio: [-1, -1, -1], consoleSocket: -1 }), { mode: 0o600 });
+    const savePlan = () => fs.writeFileSync(planFile(paths.dir), storedPlan(plan), { mode: 0o600 });
     const launched = await launch(ctx.sys, plan, p.early, savePlan);
     t.mark("launch (compile, clone, mounts, exec)");
     const startedAt = new Date(ctx.clock()).toISOString();

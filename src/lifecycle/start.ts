@@ -6,7 +6,7 @@ import type { Ctx } from "../context.ts";
 import { runUndo } from "../undo.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
-import { decodePlan, encodePlan } from "../runtime/encode.ts";
+import { decodePlan } from "../runtime/encode.ts";
 import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { cgroupParentOf } from "./cgroupdirs.ts";
 import { readLive } from "./live.ts";
@@ -14,7 +14,7 @@ import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, restartPolicyFile, startDetached, type Detached } from "./monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts } from "./network-setup.ts";
 import { deviceCgroupRulesFromHostConfig, devicesFromHostConfig, resourcesFromHostConfig } from "./record.ts";
-import { detachedRequest, planFile } from "./run.ts";
+import { detachedRequest, planFile, storedPlan } from "./run.ts";
 import { hostDevices } from "./run/devices.ts";
 import { blockDeviceOf } from "./run/resource-flags.ts";
 import { checkTransition } from "./state.ts";
@@ -56,7 +56,7 @@ async function startUnderLock(ctx: Ctx, ref: string): Promise<Started & { moved?
       rec.networkOptions = { ...rec.networkOptions, links: now.hosts };
       plan.env = relinkEnv(plan.env, (rec.config?.Env as string[] | undefined) ?? [], links, now.env);
       // `exec` takes the environment from the saved plan: Docker's exec sees the link variables too.
-      fs.writeFileSync(planFile(dir), encodePlan({ ...plan, stdio: [-1, -1, -1], consoleSocket: -1 }), { mode: 0o600 });
+      fs.writeFileSync(planFile(dir), storedPlan(plan), { mode: 0o600 });
     }
     // A cleanup after the last run removed the cgroup: the same one (same paths) again.
     if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {

@@ -56,12 +56,5 @@ function readToEnd(fd: number): Uint8Array {
     chunks.push(chunk.subarray(0, n));
     total += n;
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
