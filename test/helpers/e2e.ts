@@ -14,6 +14,7 @@ import { buildDefinition } from "../../images/build.ts";
 import type { BuiltImage } from "./image.ts";
 import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, type CliResult } from "./cli.ts";
 import { pushImage } from "./image.ts";
+import { cgroupDirs, processesHolding } from "./leakcheck.ts";
 import { startRegistry, type TestRegistry } from "./registry.ts";
 
 /** Polls `fn` every `everyMs` until it returns something truthy (returned), or fails after `ms`. */
@@ -93,6 +94,46 @@ export function unmountUnder(dir: string): void {
     const mnt = line.split(" ")[4];
     if (mnt && mnt.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mnt]);
   }
+}
+
+/** Whether the process runs (a zombie, already ended, does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Frees a test's directory once the engine has removed what it could: SIGKILLs, by pid, every process
+ * still holding it 2 s later (a monitor, pause or container process the engine lost track of; see
+ * processesHolding), then unmounts what is mounted under it and removes the cgroups of the root's
+ * containers `ids`. Says on stderr what it had to kill, and returns those lines.
+ */
+export async function releaseDir(dir: string, ids: readonly string[] = []): Promise<string[]> {
+  if (!dir) return [];
+  // A monitor runs its exit hook (`container cleanup`) as the container goes: let it finish.
+  for (let i = 0; i < 100 && processesHolding(dir, ids).length; i++) await Bun.sleep(20);
+  const left = processesHolding(dir, ids);
+  for (const p of left) {
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {}
+  }
+  for (let i = 0; i < 200 && left.some((p) => running(p.pid)); i++) await Bun.sleep(10);
+  const killed = left.map((p) => `${p.pid} ${p.args}`);
+  if (killed.length) console.error(`e2e teardown: killed what still held ${dir}:\n  ${killed.join("\n  ")}`);
+  unmountUnder(dir);
+  for (const id of ids) {
+    for (const cg of cgroupDirs(`tinydock-${id}`).reverse()) {
+      try {
+        fs.rmdirSync(cg);
+      } catch {}
+    }
+  }
+  return killed;
 }
 
 export interface ShResult {
@@ -214,7 +255,11 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
     },
     async stop() {
       const ids = containerIds(env);
-      if (ids.length) T(["rm", "-f", ...ids]);
+      // A test that failed midway leaves its pods: their infra containers only go with the pod.
+      const pods = T(["pod", "ls", "-q"]).stdout.split(/\s+/).filter(Boolean);
+      if (pods.length) T(["pod", "rm", "-f", ...pods]);
+      if (ids.length) T(["rm", "-af"]);
+      await releaseDir(dir, ids);
       // On the host, a prune would take the default bridge other roots' containers are on.
       if (opts.netns !== false) T(["network", "prune", "-f"]);
       net.del();

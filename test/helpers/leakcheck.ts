@@ -30,7 +30,8 @@ function mounts(): { target: string; fstype: string }[] {
     });
 }
 
-function cgroupLeaks(pattern: string): string[] {
+/** The cgroup directories, in every hierarchy, whose name contains `pattern` (lower case), parents first. */
+export function cgroupDirs(pattern: string): string[] {
   const hierarchies = mounts()
     .filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2")
     .map((m) => m.target);
@@ -52,7 +53,11 @@ function cgroupLeaks(pattern: string): string[] {
     }
   };
   for (const h of new Set(hierarchies)) walk(h, 1);
-  return [...found].sort().map((p) => `cgroup: ${p}`);
+  return [...found].sort();
+}
+
+function cgroupLeaks(pattern: string): string[] {
+  return cgroupDirs(pattern).map((p) => `cgroup: ${p}`);
 }
 
 function linkLeaks(pattern: string): string[] {
@@ -100,19 +105,98 @@ function selfAndAncestors(): Set<number> {
   return pids;
 }
 
+/** What /proc says of a process, each field "" when it could not be read (exited, kernel thread). */
+interface ProcView {
+  pid: number;
+  args: string;
+  comm: string;
+  exe: string;
+  cwd: string;
+  root: string;
+  cgroup: string;
+  environ: string[];
+}
+
+function readProc(pid: number): ProcView | undefined {
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/${f}`, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const link = (f: string) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/${f}`);
+    } catch {
+      return "";
+    }
+  };
+  const args = read("cmdline").split("\0").filter(Boolean).join(" ");
+  const comm = read("comm").trim();
+  if (!args && !comm) return undefined; // exited
+  return { pid, args, comm, exe: link("exe"), cwd: link("cwd"), root: link("root"), cgroup: read("cgroup"), environ: read("environ").split("\0") };
+}
+
+function allPids(): number[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number);
+}
+
+/**
+ * Why a process is one the engine started, or undefined: its command line, name or executable says
+ * so (a monitor, `tinydock-pause`, a CLI still running), or it lives in a cgroup named after the
+ * pattern (a container's processes: their command line is the image's, e.g. `sleep 1000`).
+ */
+function engineMark(p: ProcView, pattern: string): string | undefined {
+  if (p.args.toLowerCase().includes(pattern)) return "";
+  if (p.comm.toLowerCase().includes(pattern)) return ` (name ${p.comm})`;
+  if (p.exe.toLowerCase().includes(pattern)) return ` (exe ${p.exe})`;
+  const cg = p.cgroup.split("\n").find((l) => l.toLowerCase().includes(pattern));
+  if (cg) return ` (cgroup ${cg.slice(cg.indexOf(":", cg.indexOf(":") + 1) + 1)})`;
+  return undefined;
+}
+
 function processLeaks(pattern: string): string[] {
   const skip = selfAndAncestors();
   const out: string[] = [];
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name) || skip.has(Number(name))) continue;
-    let args: string;
-    try {
-      args = fs.readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
-    } catch {
-      continue; // exited
-    }
-    if (!args || !args.toLowerCase().includes(pattern) || args.includes("leakcheck")) continue;
-    out.push(`process: ${name} ${args}`);
+  for (const pid of allPids()) {
+    if (skip.has(pid)) continue;
+    const p = readProc(pid);
+    if (!p || p.args.includes("leakcheck")) continue;
+    const mark = engineMark(p, pattern);
+    if (mark !== undefined) out.push(`process: ${pid} ${p.args || `[${p.comm}]`}${mark}`);
+  }
+  return out;
+}
+
+const under = (file: string, dir: string) => file === dir || file.startsWith(`${dir}/`);
+
+/**
+ * The processes that hold `dir` (a test's temp directory, the parent of its TINYDOCK_ROOT): their
+ * command line names a path in it, or their executable, working directory or root is in it (a
+ * container's processes, whose root is a rootfs under the storage root), or their environment's
+ * TINYDOCK_ROOT is in it (the CLI and the monitors it started), or their cgroup names one of the
+ * root's containers `ids` (a container's processes: their root, seen from here, is "/"). Other
+ * roots' processes are not.
+ */
+export function processesHolding(dir: string, ids: readonly string[] = []): { pid: number; args: string }[] {
+  const d = path.resolve(dir);
+  const out: { pid: number; args: string }[] = [];
+  const skip = selfAndAncestors();
+  for (const pid of allPids()) {
+    if (skip.has(pid)) continue;
+    const p = readProc(pid);
+    if (!p) continue;
+    const envRoot = p.environ.find((e) => e.startsWith("TINYDOCK_ROOT="))?.slice("TINYDOCK_ROOT=".length);
+    const holds =
+      p.args.includes(`${d}/`) ||
+      [p.exe.replace(/ \(deleted\)$/, ""), p.cwd, p.root].some((f) => f && under(f, d)) ||
+      (envRoot !== undefined && under(path.resolve(envRoot), d)) ||
+      ids.some((id) => p.cgroup.includes(id));
+    if (holds) out.push({ pid, args: p.args || `[${p.comm}]` });
   }
   return out;
 }
