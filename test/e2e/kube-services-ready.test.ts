@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { BINARY, cliEnv, tinydock, type CliResult } from "../helpers/cli.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
-import { newCliEnv, startE2e, until, type E2e } from "../helpers/e2e.ts";
+import { newCliEnv, removeAll, startE2e, until, type E2e } from "../helpers/e2e.ts";
 
 const WEB = path.resolve(import.meta.dir, "../fixtures/kube/web-deployment.yaml");
 let e: E2e;
@@ -162,8 +162,7 @@ test("two roots play the same YAML in one namespace: their own chains and Cluste
     expect(await answers(a)).toBe(3);
     expect(curl(`http://${b}/`).code).not.toBe(0);
   } finally {
-    const ids = fs.existsSync(path.join(other.root, "containers")) ? fs.readdirSync(path.join(other.root, "containers")) : [];
-    if (ids.length) T2(["rm", "-f", ...ids]);
+    removeAll(T2);
   }
 }, 180_000);
 

@@ -96,6 +96,27 @@ export function unmountUnder(dir: string): void {
   }
 }
 
+/**
+ * Removes every pod and container of the root `T` runs the binary with. The pods go first: `rm -f`
+ * refuses a pod's infra container, so a test that failed midway would leave its pause processes.
+ */
+export function removeAll(T: (args: string[]) => CliResult): void {
+  const pods = T(["pod", "ls", "-q"]).stdout.split(/\s+/).filter(Boolean);
+  if (pods.length) T(["pod", "rm", "-f", ...pods]);
+  T(["rm", "-af"]);
+}
+
+/** The containers of every root directly under `dir` (a test may make a second root beside its first). */
+function containerIdsUnder(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => containerIds({ root: path.join(dir, n), config: "", dockerConfig: "" }));
+}
+
 /** Whether the process runs (a zombie, already ended, does not). */
 function running(pid: number): boolean {
   try {
@@ -109,11 +130,12 @@ function running(pid: number): boolean {
 /**
  * Frees a test's directory once the engine has removed what it could: SIGKILLs, by pid, every process
  * still holding it 2 s later (a monitor, pause or container process the engine lost track of; see
- * processesHolding), then unmounts what is mounted under it and removes the cgroups of the root's
- * containers `ids`. Says on stderr what it had to kill, and returns those lines.
+ * processesHolding), then unmounts what is mounted under it and removes the cgroups of the
+ * containers of the roots in it (and of `known`, ids removed since). Says on stderr what it had to kill, and returns those lines.
  */
-export async function releaseDir(dir: string, ids: readonly string[] = []): Promise<string[]> {
+export async function releaseDir(dir: string, known: readonly string[] = []): Promise<string[]> {
   if (!dir) return [];
+  const ids = [...new Set([...known, ...containerIdsUnder(dir)])];
   // A monitor runs its exit hook (`container cleanup`) as the container goes: let it finish.
   for (let i = 0; i < 100 && processesHolding(dir, ids).length; i++) await Bun.sleep(20);
   const left = processesHolding(dir, ids);
@@ -127,7 +149,7 @@ export async function releaseDir(dir: string, ids: readonly string[] = []): Prom
   if (killed.length) console.error(`e2e teardown: killed what still held ${dir}:\n  ${killed.join("\n  ")}`);
   unmountUnder(dir);
   for (const id of ids) {
-    for (const cg of cgroupDirs(`tinydock-${id}`).reverse()) {
+    for (const cg of cgroupDirs(id).reverse()) {
       try {
         fs.rmdirSync(cg);
       } catch {}
@@ -254,11 +276,8 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
       return id;
     },
     async stop() {
-      const ids = containerIds(env);
-      // A test that failed midway leaves its pods: their infra containers only go with the pod.
-      const pods = T(["pod", "ls", "-q"]).stdout.split(/\s+/).filter(Boolean);
-      if (pods.length) T(["pod", "rm", "-f", ...pods]);
-      if (ids.length) T(["rm", "-af"]);
+      const ids = containerIdsUnder(dir);
+      removeAll(T);
       await releaseDir(dir, ids);
       // On the host, a prune would take the default bridge other roots' containers are on.
       if (opts.netns !== false) T(["network", "prune", "-f"]);
