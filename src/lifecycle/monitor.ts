@@ -287,18 +287,20 @@ export async function spawnInContainer(ctx: Ctx, req: ExecRequest): Promise<Exec
     return dups.at(-1)!;
   };
   const exe = await monitorExecutable();
-  let proc;
+  let started;
   try {
-    proc = Bun.spawn([exe, "exec", String(req.targetPid), ...(req.targetStartTime ? [String(req.targetStartTime)] : [])], {
+    started = spawnReported([exe, "exec", String(req.targetPid), ...(req.targetStartTime ? [String(req.targetStartTime)] : [])], {
       argv0: "tinydock-monitor",
-      stdio: [encodePlan(planned), "pipe", "ignore", fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])] as never,
+      input: encodePlan(planned),
+      fds: [fd(req.stdio[0]), fd(req.stdio[1]), fd(req.stdio[2])],
       env: process.env,
       ...(req.detach ? { detached: true } : {}),
     });
   } finally {
     for (const d of dups) fs.closeSync(d);
   }
-  const report = parseStartReport(new Uint8Array(await new Response(proc.stdout as ReadableStream).arrayBuffer()));
+  const { proc } = started;
+  const report = parseStartReport(started.report);
   if (report && "pid" in report) {
     if (req.detach) proc.unref();
     ctx.log.debug(`exec monitor ${proc.pid} runs pid ${report.pid} in container pid ${req.targetPid}`);

@@ -11,6 +11,10 @@ export interface ReportedSpawn {
   env?: Record<string, string | undefined>;
   /** Written to the process's fd 0, then closed (absent: fd 0 is /dev/null). */
   input?: Uint8Array;
+  /** Its fds 3, 4, …: these fds of ours, or /dev/null. */
+  fds?: (number | "ignore")[];
+  /** In a session of its own (Bun.spawn's detached). */
+  detached?: boolean;
 }
 
 /** Spawns `argv` and blocks until its fd 1 reaches EOF: the process and all it wrote there. */
@@ -21,7 +25,8 @@ export function spawnReported(argv: string[], o: ReportedSpawn): { proc: Subproc
   let proc: Subprocess;
   try {
     out = cloexecPipe();
-    proc = Bun.spawn(argv, { argv0: o.argv0, stdio: [input ? inRead : "ignore", out[1], "ignore"], ...(o.env ? { env: o.env } : {}) });
+    const stdio = [input ? inRead : "ignore", out[1], "ignore", ...(o.fds ?? [])] as const;
+    proc = Bun.spawn(argv, { argv0: o.argv0, stdio: stdio as never, ...(o.env ? { env: o.env } : {}), ...(o.detached ? { detached: true } : {}) });
   } catch (err) {
     if (input) fs.closeSync(inWrite);
     if (out) fs.closeSync(out[0]);

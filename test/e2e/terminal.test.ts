@@ -71,6 +71,27 @@ test("run -it: the terminal is the container's own (/dev/pts/0, its controlling 
   expect(u.out).toContain("1000 5 620\n");
 }, 60_000);
 
+test("exec -t: a terminal of the container's devpts passed back through the console socket, sized from the caller's; from a pipe too", () => {
+  expect(e.T(["run", "-d", "--name", "xt", "busybox", "sleep", "60"]).code).toBe(0);
+  try {
+    const script = `tty; stty size; ls -l /proc/self/fd/1; cut -d" " -f7 /proc/self/stat`;
+    const r = shOnPty(`"$TD" exec -t xt sh -c '${script}'; echo "code=$?"`);
+    const m = /(\/dev\/pts\/(\d+))\n33 101\n/.exec(r.out);
+    expect(m).not.toBeNull();
+    expect(r.out).toContain(`/proc/self/fd/1 -> ${m![1]}\n`);
+    // Its controlling terminal: tty_nr is that pty of the container's devpts (major 136).
+    expect(r.out).toContain(`\n${(136 << 8) | Number(m![2])}\n`);
+    expect(r.out).toContain("code=0");
+    // No terminal on the caller's side: still one in the container, Docker's 24x80.
+    const p = e.T(["exec", "-t", "xt", "sh", "-c", script]);
+    expect(p.stderr).toBe("");
+    expect(p.code).toBe(0);
+    expect(p.stdout.replace(/\r/g, "")).toMatch(/^\/dev\/pts\/\d+\n24 80\n/);
+  } finally {
+    e.T(["rm", "-f", "xt"]);
+  }
+}, 60_000);
+
 test("run -dit: the container's own /dev/pts/0, 24x80 from a pipe (Docker's default), the caller's size from a terminal; logs and attach as before", async () => {
   const rd = e.T(["run", "-dit", "--name", "d", "busybox", "sh", "-c", "tty; stty size; exec sh"]);
   expect(rd.stderr).toBe("");
