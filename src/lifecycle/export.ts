@@ -3,8 +3,9 @@
 // it at run time (/proc, volumes, /etc/hosts) is in it. The view is a read-only overlay of its own
 // whose top lower is the container's upper dir: it needs no work dir and no lock, so a running
 // container is exported as it stands, as Docker does, and a stopped one is left unmounted.
-// A sparse file goes in at its full length, holes as zeros, as Docker's tar writes it; it streams a
-// MiB at a time, so memory stays flat however large the file, and `signal` stops it between pieces.
+// A sparse file goes in at its full length, holes as zeros, as Docker's tar writes it (no sparse
+// headers); its holes are found with SEEK_DATA/SEEK_HOLE, not read (treeTar). It streams a MiB at a
+// time, so memory stays flat however large the file, and `signal` stops it between pieces.
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";

@@ -162,12 +162,60 @@ export function* walkUpper(sys: Sys, dir: string, opts: { sourceDateEpoch?: numb
   }
 }
 
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+const PIECE = 1 << 20;
+
+/** One read-only MiB of zeros, made when a tar first meets a hole, then handed out again and again. */
+function lazyZeros(): () => Uint8Array {
+  let z: Uint8Array | undefined;
+  return () => (z ??= new Uint8Array(PIECE));
+}
+
+/** The next data extent at or after `pos` (SEEK_DATA, SEEK_HOLE), within `size`; all data when the file system cannot tell. */
+function nextExtent(sys: Sys, fd: number, pos: number, size: number): [number, number] {
+  try {
+    const data = sys.seekExtent(fd, pos, SEEK_DATA);
+    if (data < 0 || data >= size) return [size, size];
+    const hole = sys.seekExtent(fd, data, SEEK_HOLE);
+    return [data, hole < 0 || hole > size ? size : hole];
+  } catch {
+    return [pos, size];
+  }
+}
+
+/**
+ * The `size` bytes of a regular file, up to 1 MiB a piece. Its holes are zeros that are not read:
+ * the bytes are the same as a plain read gives (Docker's tar writes sparse files at full length,
+ * without sparse headers), but a 1 GiB file that is all hole costs no read and no buffer. The size
+ * the header says is what goes in: a file that changed size meanwhile is cut or padded with zeros.
+ */
+function* fileBytes(sys: Sys, fd: number, size: number, zeros: () => Uint8Array): Generator<Uint8Array> {
+  let pos = 0;
+  while (pos < size) {
+    const [data, end] = nextExtent(sys, fd, pos, size);
+    for (; pos < data; pos += PIECE) yield zeros().subarray(0, Math.min(PIECE, data - pos));
+    pos = data;
+    while (pos < end) {
+      const buf = Buffer.allocUnsafe(Math.min(PIECE, end - pos));
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) {
+        for (; pos < size; pos += PIECE) yield zeros().subarray(0, Math.min(PIECE, size - pos));
+        return;
+      }
+      yield buf.subarray(0, n);
+      pos += n;
+    }
+  }
+}
+
 /**
  * The tar of directory `dir`: walkUpper's entries, each header followed by the file's bytes (up to
  * 1 MiB a piece), then the end blocks. A generator, so a layer's gzip takes it at once and an
  * export waits for its reader between pieces. `counts` gets the entries and bytes of content.
  */
 export function* treeTar(sys: Sys, dir: string, opts: { sourceDateEpoch?: number } = {}, counts = { entries: 0, unpackedSize: 0 }): Generator<Uint8Array> {
+  const zeros = lazyZeros();
   for (const { entry: e, fd } of walkUpper(sys, dir, opts)) {
     counts.entries++;
     if (fd === undefined) {
@@ -177,16 +225,7 @@ export function* treeTar(sys: Sys, dir: string, opts: { sourceDateEpoch?: number
     try {
       yield encodeHeader(e);
       counts.unpackedSize += e.size;
-      // The size the header says is what goes in: a file that changed size meanwhile is cut or padded.
-      let left = e.size;
-      while (left > 0) {
-        const buf = Buffer.allocUnsafe(Math.min(1 << 20, left));
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
-        if (n <= 0) break;
-        yield buf.subarray(0, n);
-        left -= n;
-      }
-      if (left > 0) yield new Uint8Array(left);
+      yield* fileBytes(sys, fd, e.size, zeros);
       yield padding(e.size);
     } finally {
       fs.closeSync(fd);

@@ -119,6 +119,8 @@ export function fakeSys(): FakeSys {
       return true;
     },
     syncfs: (...args) => record("syncfs", args),
+    // No holes: data from `offset` on (the reader stops at the end of the file).
+    seekExtent: (_fd, offset, whence) => (whence === 3 ? offset : Number.MAX_SAFE_INTEGER),
     // The fake has no file system of its own.
     openat2(...args) {
       record("openat2", args);

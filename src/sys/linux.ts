@@ -22,6 +22,7 @@ const TCGETS = 0x5401;
 const TCSETS = 0x5402;
 const EWOULDBLOCK = 11;
 const ERANGE = 34;
+const ENXIO = 6;
 
 function fail(operation: string): never {
   const n = errno();
@@ -121,6 +122,12 @@ export function linuxSys(): Sys {
     },
     syncfs(fd) {
       if (lib().syncfs(fd) !== 0) fail(`syncfs fd ${fd}`);
+    },
+    seekExtent(fd, offset, whence) {
+      const r = Number(lib().lseek(fd, offset, whence));
+      if (r >= 0) return r;
+      if (errno() === ENXIO) return -1;
+      return fail(`lseek fd ${fd} ${whence === 3 ? "SEEK_DATA" : "SEEK_HOLE"}`);
     },
     spawnContainer,
     startEarly,

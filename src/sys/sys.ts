@@ -13,6 +13,11 @@ export interface Sys {
   flock(fd: number, op: number): boolean;
   syncfs(fd: number): void;
   /**
+   * lseek(2) with SEEK_DATA (3) or SEEK_HOLE (4): where the next data or hole starts at or after
+   * `offset`; -1 when no data follows it (ENXIO). A file system without holes has data up to the end.
+   */
+  seekExtent(fd: number, offset: number, whence: 3 | 4): number;
+  /**
    * A connected pair of unix stream sockets (close-on-exec), [ours, the init's]: runc's console
    * socket. The init of a -t container sends its terminal's master through the second (init/console.c).
    */

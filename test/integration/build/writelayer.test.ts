@@ -4,9 +4,9 @@ import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { extract } from "tar-stream";
-import { writeLayer } from "../../../src/rootfs/writelayer.ts";
+import { treeTar, writeLayer } from "../../../src/rootfs/writelayer.ts";
 import { unpackLayer } from "../../../src/rootfs/unpack.ts";
-import { makedev, S_IFCHR, S_IFIFO } from "../../../src/sys/sys.ts";
+import { makedev, S_IFCHR, S_IFIFO, type Sys } from "../../../src/sys/sys.ts";
 import { linuxSys } from "../../../src/sys/linux.ts";
 import { tempDirEach } from "../../helpers/tmp.ts";
 import { diffTrees, snapshotTree } from "../../helpers/tree.ts";
@@ -133,3 +133,50 @@ test("round trip through tinydock's unpacker: the same tree, whiteouts and opaqu
   expect(diffTrees(strip(snapshotTree(upper)), strip(snapshotTree(out)))).toEqual([]);
   expect(sys.lgetxattr(path.join(out, "opaque"), "trusted.overlay.opaque")).toEqual(new Uint8Array([0x79]));
 });
+
+/** Bytes this process has read through read(2) and friends so far (/proc/self/io rchar). */
+const rchar = () => Number(/^rchar: (\d+)$/m.exec(fs.readFileSync("/proc/self/io", "utf8"))![1]);
+
+/** sha256 of a file as a plain read gives it. */
+const sha = (file: string) => new Bun.CryptoHasher("sha256").update(fs.readFileSync(file)).digest("hex");
+
+test("sparse files: holes come out as zeros without being read, the bytes the same as a plain read's (no sparse headers)", () => {
+  // A 64 MiB file that is all hole; one of data, a hole, data in the middle and a hole to its end.
+  const B = 64 << 20;
+  const M = 32 << 20;
+  fs.writeFileSync(path.join(upper, "big"), "");
+  fs.truncateSync(path.join(upper, "big"), B);
+  const fd = fs.openSync(path.join(upper, "mixed"), "w");
+  fs.writeSync(fd, "head", 0);
+  fs.writeSync(fd, Buffer.alloc(3 << 20, 0x61), 0, 3 << 20, 10 << 20);
+  fs.ftruncateSync(fd, M);
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(upper, "small"), "x");
+
+  // Entries in name order, each a 512-byte header and its bytes padded to 512; then two zero blocks.
+  const contents: [string, number, number][] = [["big", 512, 512 + B], ["mixed", 1024 + B, 1024 + B + M], ["small", 1536 + B + M, 1537 + B + M]];
+  /** Each file's bytes in the tar (hashed), the bytes read meanwhile, and the tar's length. */
+  const tarOf = (with_: Sys) => {
+    const hashers = contents.map(() => new Bun.CryptoHasher("sha256"));
+    let at = 0;
+    const before = rchar();
+    for (const piece of treeTar(with_, upper)) {
+      contents.forEach(([, start, end], i) => {
+        const from = Math.max(start, at);
+        const to = Math.min(end, at + piece.length);
+        if (from < to) hashers[i]!.update(piece.subarray(from - at, to - at));
+      });
+      at += piece.length;
+    }
+    return { read: rchar() - before, length: at, files: contents.map(([name], i) => [name, hashers[i]!.digest("hex")]) };
+  };
+  const t = tarOf(sys);
+  // The holes were not read: the 3 MiB of data and the directory's entries were.
+  expect(t.read).toBeLessThan(8 << 20);
+  expect(t.length).toBe(1536 + B + M + 512 + 1024);
+  expect(t.files).toEqual(contents.map(([name]) => [name, sha(path.join(upper, name))]));
+  // A file system that cannot tell holes (lseek fails): every byte read, the same tar.
+  const blind = tarOf({ ...sys, seekExtent: () => { throw new Error("EINVAL"); } });
+  expect(blind.read).toBeGreaterThan(B + M);
+  expect(blind.files).toEqual(t.files);
+}, 60_000);
