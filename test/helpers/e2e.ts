@@ -101,8 +101,11 @@ export function unmountUnder(dir: string): void {
  * refuses a pod's infra container, so a test that failed midway would leave its pause processes.
  */
 export function removeAll(T: (args: string[]) => CliResult): void {
-  const pods = T(["pod", "ls", "-q"]).stdout.split(/\s+/).filter(Boolean);
-  if (pods.length) T(["pod", "rm", "-f", ...pods]);
+  const pods = T(["pod", "ls", "--format", "{{.Name}}"]).stdout.split(/\s+/).filter(Boolean);
+  if (pods.length) {
+    console.error(`e2e teardown: removing the pods left: ${pods.join(" ")}`);
+    T(["pod", "rm", "-f", ...pods]);
+  }
   T(["rm", "-af"]);
 }
 

@@ -1,5 +1,6 @@
 // Lists what tinydock or its tests left in the kernel: mounts, cgroups, links, netns, firewall
-// rules, processes. Tests call findLeaks(); test/leakcheck.sh runs this file as a command.
+// rules, processes (by command line, name or executable: monitors, `tinydock-pause`, the CLI; a
+// container's by its cgroup). Tests call findLeaks(); test/leakcheck.sh runs this file as a command.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -176,11 +177,11 @@ const under = (file: string, dir: string) => file === dir || file.startsWith(`${
 
 /**
  * The processes that hold `dir` (a test's temp directory, the parent of its TINYDOCK_ROOT): their
- * command line names a path in it, or their executable, working directory or root is in it (a
- * container's processes, whose root is a rootfs under the storage root), or their environment's
- * TINYDOCK_ROOT is in it (the CLI and the monitors it started), or their cgroup names one of the
- * root's containers `ids` (a container's processes: their root, seen from here, is "/"). Other
- * roots' processes are not.
+ * command line names a path in it (the pause's netns file, a monitor's container dir), or their
+ * executable, working directory or root is in it, or their environment's TINYDOCK_ROOT is in it (the
+ * CLI and the monitors it started), or their cgroup names one of the root's containers `ids` (a
+ * container's processes: pivoted into a mount namespace of their own, their root reads "/" from
+ * here). Other roots' processes are not.
  */
 export function processesHolding(dir: string, ids: readonly string[] = []): { pid: number; args: string }[] {
   const d = path.resolve(dir);
