@@ -249,6 +249,10 @@ async function fastParse(verb: string | undefined, args: string[], tail: import(
     const spec = argv && (await GROUPS[verb]!.load()).find((s) => nameOf(s) === args[1]);
     return spec ? { spec, argv: argv!, path: `${verb} ${args[1]}` } : null;
   }
+  if (verb === "push") {
+    const argv = (await import("./verb-args.ts")).parsePushArgs(args);
+    return argv ? { spec: await VERBS.push!(), argv, path: verb } : null;
+  }
   if (verb === "volume") {
     const argv = (await import("./verb-args.ts")).parseVolumeLsArgs(args);
     return argv ? { spec: (await import("./commands/volume.ts")).volumeLs, argv, path: "volume ls" } : null;

@@ -1,4 +1,4 @@
-// `info`, `version`, `volume ls`, `inspect`, `pod create`, `play kube` and the hidden `kube
+// `info`, `version`, `volume ls`, `inspect`, `push`, `pod create`, `play kube` and the hidden `kube
 // sync-services` parsed without yargs, whose start-up would be most of their cost (CI scripts poll
 // `info --format '{{.ServerVersion}}'` for readiness; yargs was a quarter of a `play kube`'s CPU;
 // a pod's monitor runs sync-services at every start and exit of its container). Only the spellings it
@@ -36,6 +36,7 @@ const POD_CREATE: Grammar = {
   },
 };
 const PLAY_KUBE: Grammar = { booleans: { "--down": "down", "--replace": "replace" }, values: {}, positionals: "files" };
+const PUSH: Grammar = { booleans: { "-q": "quiet", "--quiet": "quiet" }, values: {}, positionals: "images" };
 const VOLUME_LS: Grammar = {
   booleans: { "-q": "quiet", "--quiet": "quiet" },
   values: { "--format": { key: "format" }, "--filter": { key: "filter", array: true }, "-f": { key: "filter", array: true } },
@@ -85,6 +86,16 @@ export function parseInspectArgs(args: readonly string[]): Record<string, unknow
 export function parseVolumeLsArgs(args: readonly string[]): Record<string, unknown> | null {
   if (args[0] !== "volume" || (args[1] !== "ls" && args[1] !== "list")) return null;
   return parseWith(args, 2, VOLUME_LS, { quiet: false });
+}
+
+/** `push [-q] NAME[:TAG]`; the argv push reads, or null (yargs' start-up was ~40 ms of CPU before the first byte sent). */
+export function parsePushArgs(args: readonly string[]): Record<string, unknown> | null {
+  if (args[0] !== "push") return null;
+  const argv = parseWith(args, 1, PUSH, { quiet: false, images: [] });
+  const images = argv?.images as string[] | undefined;
+  // None or several: yargs words the error.
+  if (!argv || images!.length !== 1) return null;
+  return { quiet: argv.quiet, image: images![0] };
 }
 
 /** `pod create` with its options spelt out; the argv pod create reads, or null. */

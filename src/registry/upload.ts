@@ -37,6 +37,8 @@ export const CHUNK_BYTES = 32 * 1024 * 1024;
  */
 const STALL_SHARE = 4;
 export type BlobOutcome = { kind: "exists" } | { kind: "mounted"; from: string } | { kind: "pushed" };
+/** A blob before its bytes: there, mounted, or an upload the registry opened (what pushBlob sends into). */
+export type Begun = { kind: "exists" } | { kind: "mounted"; from: string } | { kind: "upload"; session: Session };
 
 export interface UploadOptions {
   /** Repositories of this registry that had the blob (where it was pulled from or pushed to). */
@@ -47,10 +49,12 @@ export interface UploadOptions {
   chunkBytes?: number;
   /** Whether the registry has the blob, when that was asked already (else a HEAD asks). */
   exists?: Promise<boolean>;
+  /** The blob's begin(), when it was called already (else pushBlob calls it). */
+  begun?: Promise<Begun>;
 }
 
 /** Where an upload stands: its URL (the registry's state token changes with each answer) and offset. */
-interface Session {
+export interface Session {
   ep: Endpoint;
   url: URL;
   offset: number;
@@ -150,32 +154,38 @@ export class RegistryUploader {
   }
 
   /**
-   * Makes sure the registry has the blob in this repository: already there, mounted from one of
-   * `opts.mountFrom`, or uploaded from `file` (which holds exactly the blob's bytes).
+   * Where the blob stands before any byte is sent: in the repository already, mounted from one of
+   * `opts.mountFrom`, or an upload the registry opened for it (`upload`).
    */
-  async pushBlob(desc: Descriptor, file: string, opts: UploadOptions = {}): Promise<BlobOutcome> {
+  async begin(desc: Descriptor, opts: Pick<UploadOptions, "mountFrom" | "exists"> = {}): Promise<Begun> {
     checkDigest(desc.digest);
     if (await (opts.exists ?? this.hasBlob(desc))) return { kind: "exists" };
-    let session: Session | undefined;
     for (const from of opts.mountFrom ?? []) {
       if (from === this.repository) continue;
       const started = await this.start(desc, from);
       if (started.kind === "mounted") return { kind: "mounted", from };
-      session = started.session; // the registry opened an ordinary upload instead
-      break;
+      return started; // the registry opened an ordinary upload instead
     }
-    if (!session) {
-      const started = await this.start(desc);
-      if (started.kind !== "session") throw new UnavailableError(`Cannot push blob ${desc.digest} to ${this.name}: the registry answered an upload as a mount`);
-      session = started.session;
-    }
+    const started = await this.start(desc);
+    if (started.kind !== "upload") throw new UnavailableError(`Cannot push blob ${desc.digest} to ${this.name}: the registry answered an upload as a mount`);
+    return started;
+  }
+
+  /**
+   * Makes sure the registry has the blob in this repository: already there, mounted from one of
+   * `opts.mountFrom`, or uploaded from `file` (which holds exactly the blob's bytes).
+   */
+  async pushBlob(desc: Descriptor, file: string, opts: UploadOptions = {}): Promise<BlobOutcome> {
+    const begun = await (opts.begun ?? this.begin(desc, opts));
+    if (begun.kind !== "upload") return begun;
+    const session = begun.session;
     session.chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
     await this.upload(desc, file, session, opts.onProgress);
     return { kind: "pushed" };
   }
 
   /** POST an upload (a mount when `from` is given): 201 mounted, or 202 with the upload's URL. */
-  private async start(desc: Descriptor, from?: string): Promise<{ kind: "mounted" } | { kind: "session"; session: Session }> {
+  private async start(desc: Descriptor, from?: string): Promise<{ kind: "mounted" } | { kind: "upload"; session: Session }> {
     const what = `push blob ${desc.digest} to ${this.name}`;
     const query = from ? `?mount=${desc.digest}&from=${encodeURIComponent(from)}` : "";
     return this.transport.onEndpoints(what, (ep, deadline) =>
@@ -186,7 +196,7 @@ export class RegistryUploader {
         }
         if (ex.res.status !== 202) throw await statusError(conn, ex, what, (m) => `Cannot ${what}: ${m || "repository not found"}`);
         await discard(ex.res);
-        return { kind: "session" as const, session: { ep, url: locationOf(ex, what), offset: 0, sentTo: 0, chunkBytes: CHUNK_BYTES } };
+        return { kind: "upload" as const, session: { ep, url: locationOf(ex, what), offset: 0, sentTo: 0, chunkBytes: CHUNK_BYTES } };
       }),
     );
   }

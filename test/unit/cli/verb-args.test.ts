@@ -1,11 +1,12 @@
-// The yargs-free readings of `info`, `version`, `volume ls`, `inspect`, `pod create`, `play kube` and `kube sync-services` agree with yargs' own.
-import { parseFormatOnlyArgs, parseInspectArgs, parsePlayKubeArgs, parsePodCreateArgs, parseSyncServicesArgs, parseVolumeLsArgs } from "../../../src/cli/verb-args.ts";
+// The yargs-free readings of `info`, `version`, `volume ls`, `inspect`, `push`, `pod create`, `play kube` and `kube sync-services` agree with yargs' own.
+import { parseFormatOnlyArgs, parseInspectArgs, parsePlayKubeArgs, parsePodCreateArgs, parsePushArgs, parseSyncServicesArgs, parseVolumeLsArgs } from "../../../src/cli/verb-args.ts";
 import { readsAsYargs } from "./fast-args.ts";
 
-const KEYS = ["quiet", "filter", "format", "names", "type", "size", "name", "hostname", "share", "network", "publish", "label", "file", "down", "replace"];
+const KEYS = ["quiet", "filter", "format", "names", "type", "size", "name", "hostname", "share", "network", "publish", "label", "file", "down", "replace", "image"];
 const pick = (argv: Record<string, unknown>) => Object.fromEntries(KEYS.filter((k) => argv[k] !== undefined && argv[k] !== false).map((k) => [k, argv[k]]));
 const fast = (args: string[]) => {
   if (args[0] === "pod") return parsePodCreateArgs(args);
+  if (args[0] === "push") return parsePushArgs(args);
   if (args[0] === "play" || args[0] === "kube") return parsePlayKubeArgs(args) ?? parseSyncServicesArgs(args);
   return args[0] === "volume" ? parseVolumeLsArgs(args) : args[0] === "inspect" ? parseInspectArgs(args) : parseFormatOnlyArgs(args, args[0]!);
 };
@@ -37,6 +38,10 @@ const SAME: string[][] = [
   ["play", "kube", "pod.yaml", "--replace"],
   ["kube", "play", "/tmp/x.yml"],
   ["kube", "sync-services"],
+  ["push", "127.0.0.1:5000/app:v1"],
+  ["push", "-q", "app"],
+  ["push", "busybox:latest", "--quiet"],
+  ["push", "1234"],
 ];
 
 const LEFT: string[][] = [
@@ -76,5 +81,12 @@ const LEFT: string[][] = [
   ["kube", "generate", "a"],
   ["kube", "sync-services", "x"],
   ["kube", "sync-services", "--help"],
+  ["push"],
+  ["push", "a", "b"],
+  ["push", "--help"],
+  ["push", "-q"],
+  ["push", "--quiet=false", "app"],
+  ["push", "-a", "app"],
+  ["push", "--", "app"],
 ];
 readsAsYargs(fast, pick, SAME, LEFT);
