@@ -4,8 +4,8 @@
 // so a symlink in the container that points to "/" or "../../.." stays inside the container.
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
-import { InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { IN_ROOT, O_CLOEXEC } from "../rootfs/beneath.ts";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { IN_ROOT, O_CLOEXEC, onPseudoFs } from "../rootfs/beneath.ts";
 import { imageOverlay } from "../rootfs/images.ts";
 import { applyMount, isMountPoint, unmount } from "../rootfs/mount.ts";
 import { containerPaths, lockContainer } from "../store/containers.ts";
@@ -70,3 +70,12 @@ export function openIn(ctx: Ctx, rootFd: number, rel: string, flags: number, mod
   return ctx.sys.openat2(rootFd, rel, flags | O_CLOEXEC, mode, IN_ROOT);
 }
 
+
+/**
+ * Refuses a directory of a running container's /proc or /sys as a copy's destination: their files
+ * are the kernel's (sysctls shared with the host among them), never written by a copy. Docker's
+ * copy sees the image's empty directories there.
+ */
+export function refuseKernelFs(dirFd: number, shown: string): void {
+  if (onPseudoFs(dirFd)) throw new FailedPreconditionError(`Cannot copy to ${shown}: it is on a kernel filesystem (/proc, /sys), not the container's files`);
+}

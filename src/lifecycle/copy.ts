@@ -27,7 +27,7 @@ import {
   reopenRegular,
   symlinkAt,
 } from "../rootfs/beneath.ts";
-import { openIn, openRoot } from "./container-root.ts";
+import { openIn, openRoot, refuseKernelFs } from "./container-root.ts";
 import type { LiveContainer } from "./live.ts";
 
 const { O_RDONLY, O_DIRECTORY } = fs.constants;
@@ -237,6 +237,7 @@ export async function copyToContainer(ctx: Ctx, c: LiveContainer, src: string, d
       if (dstSt?.isDirectory()) {
         const dirFd = openIn(ctx, root.fd, rel, O_RDONLY | O_DIRECTORY);
         try {
+          refuseKernelFs(dirFd, `${c.record.name}:${dst}`);
           if (srcSt.isDirectory() && contentsOnly) {
             for (const n of fs.readdirSync(realSrc)) copyEntryIn(ctx, path.join(realSrc, n), dirFd, n, opts, res);
           } else {
@@ -260,6 +261,7 @@ export async function copyToContainer(ctx: Ctx, c: LiveContainer, src: string, d
         throw err;
       }
       try {
+        refuseKernelFs(parentFd, `${c.record.name}:${dst}`);
         copyEntryIn(ctx, realSrc, parentFd, path.posix.basename(rel), opts, res);
       } finally {
         fs.closeSync(parentFd);

@@ -18,12 +18,11 @@
 import fs from "node:fs";
 import { DataLossError, errnoCode, FailedPreconditionError, oneLine, SyscallError, TinydockError } from "../errors.ts";
 import { makedev, S_IFBLK, S_IFCHR, S_IFIFO, type Sys } from "../sys/sys.ts";
-import { atPath, BENEATH, createFileAt, ensureDirAt, IN_ROOT, lstatAt, O_CLOEXEC, O_PATH, symlinkAt } from "./beneath.ts";
+import { atPath, BENEATH, createFileAt, ensureDirAt, IN_ROOT, lstatAt, O_CLOEXEC, O_PATH, onPseudoFs, symlinkAt } from "./beneath.ts";
 import { MAX_DIRECTORIES } from "./layerwriter.ts";
 import { splitEntryPath } from "./safepath.ts";
 import { quote, type TarHeader, TarReader } from "./tar.ts";
 import { isOverlayXattr } from "./whiteout.ts";
-import { onPseudoFs } from "./writelayer.ts";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 

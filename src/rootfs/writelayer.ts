@@ -10,7 +10,7 @@ import zlib from "node:zlib";
 import { errnoCode } from "../errors.ts";
 import { scratchPrefix } from "../store/scratch.ts";
 import type { Sys } from "../sys/sys.ts";
-import { atPath, BENEATH, lstatAt, NotRegularFileError, O_CLOEXEC, openDirAt, openFileAt } from "./beneath.ts";
+import { atPath, BENEATH, lstatAt, NotRegularFileError, O_CLOEXEC, onPseudoFs, openDirAt, openFileAt } from "./beneath.ts";
 import { END_BLOCKS, encodeHeader, padding, type TarWriteEntry } from "./tarwriter.ts";
 import { isOverlayXattr, isWhiteoutNode, OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./whiteout.ts";
 
@@ -54,14 +54,6 @@ function changedMeanwhile(err: unknown): boolean {
   if (err instanceof NotRegularFileError) return true;
   const code = errnoCode(err);
   return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
-}
-
-/** Filesystems of the kernel's own (proc, sysfs, cgroup, devpts, mqueue…): never a container's files. */
-const PSEUDO_FS = new Set([0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x1cd1, 0x19800202, 0x73636673, 0x64626720, 0x74726163, 0xcafe4a11, 0x6e736673]);
-
-/** Whether the directory open as fd is on a pseudo filesystem (/proc, /sys…), whose "files" are the kernel's. */
-export function onPseudoFs(fd: number): boolean {
-  return PSEUDO_FS.has(fs.statfsSync(atPath(fd)).type);
 }
 
 export interface WalkOptions {
