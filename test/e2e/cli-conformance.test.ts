@@ -2,6 +2,8 @@
 // codes (its daemon's messages word for word where scripts match on them). The compiled binary, in a
 // network namespace of this file's own.
 import { describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
 import { useE2e } from "../helpers/e2e.ts";
 
 const e = useE2e({ prefix: "td-conform-" });
@@ -29,5 +31,31 @@ describe("rmi of an image a container uses: Docker's conflicts", () => {
     expect(e.T(["rmi", id]).stderr).toBe(`Error: conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories\n`);
     expect(ok(["rmi", "other/name:v1"])).toBe("Untagged: other/name:v1\n");
     expect(ok(["images", "-q"])).toBe(`${id}\n`);
+  });
+});
+
+describe("volume create -d local --opt: the filesystem mounted at use, as Docker's local driver", () => {
+  test("tmpfs with size and uid, a bind of a host directory (shared with the host, never deleted by rm), Docker's errors", () => {
+    expect(ok(["volume", "create", "-d", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m,uid=1000", "vtmp"])).toBe("vtmp\n");
+    expect(ok(["volume", "inspect", "-f", "{{.Driver}} {{json .Options}}", "vtmp"])).toBe('local {"device":"tmpfs","o":"size=1m,uid=1000","type":"tmpfs"}\n');
+    expect(ok(["run", "--rm", "-v", "vtmp:/v", "busybox", "sh", "-c", "grep ' /v ' /proc/mounts | cut -d' ' -f3,4; stat -c %u /v; echo kept > /v/f"])).toBe("tmpfs rw,relatime,size=1024k,uid=1000\n1000\n");
+    expect(ok(["run", "--rm", "-v", "vtmp:/v", "busybox", "cat", "/v/f"])).toBe("kept\n");
+    const host = path.join(e.dir, "bound");
+    fs.mkdirSync(host);
+    fs.writeFileSync(path.join(host, "h"), "from host\n");
+    ok(["volume", "create", "--opt", "type=none", "--opt", `device=${host}`, "--opt", "o=bind", "vbind"]);
+    expect(ok(["run", "--rm", "-v", "vbind:/v", "busybox", "sh", "-c", "cat /v/h; echo from container > /v/c"])).toBe("from host\n");
+    expect(fs.readFileSync(path.join(host, "c"), "utf8")).toBe("from container\n");
+    expect(ok(["volume", "rm", "vbind", "vtmp"])).toBe("vbind\nvtmp\n");
+    // Removing the volume unmounts it: the host directory keeps its files.
+    expect(fs.readdirSync(host).sort()).toEqual(["c", "h"]);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(path.join(e.env.root, "volumes"));
+    expect(e.T(["volume", "create", "--opt", "type=tmpfs", "vx"])).toEqual({ code: 1, stdout: "", stderr: 'Error: Cannot create volume "vx": missing required option: "device"\n' });
+    expect(e.T(["volume", "create", "--opt", "o=bind", "--opt", "device=/x", "vx"]).stderr).toBe('Error: Cannot create volume "vx": missing required option: "type"\n');
+    ok(["volume", "create", "--opt", "type=none", "--opt", "device=/nonexistent-td", "--opt", "o=bind", "vmissing"]);
+    const r = e.T(["run", "--rm", "-v", "vmissing:/v", "busybox", "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^Error: error while mounting volume '.*\/volumes\/vmissing\/_data': failed to mount local volume: .*ENOENT\n$/);
+    ok(["volume", "rm", "vmissing"]);
   });
 });
