@@ -59,3 +59,35 @@ describe("volume create -d local --opt: the filesystem mounted at use, as Docker
     ok(["volume", "rm", "vmissing"]);
   });
 });
+
+describe("rm -f of a container that is not there", () => {
+  test("says so on stderr and exits 0, as Docker's CLI (scripts run `docker rm -f old` under set -e); the others are removed", () => {
+    ok(["create", "--name", "rmf-real", "busybox"]);
+    const r = e.T(["rm", "-f", "rmf-nosuch", "rmf-real"]);
+    expect(r).toEqual({ code: 0, stdout: "rmf-real\n", stderr: "Error: No such container: rmf-nosuch\n" });
+    // Without -f it is a failure.
+    expect(e.T(["rm", "rmf-nosuch"])).toEqual({ code: 1, stdout: "", stderr: "Error: No such container: rmf-nosuch\n" });
+  });
+});
+
+describe("what CI scripts type, as Docker answers", () => {
+  test("run -e/-w/-u/--entrypoint, exit codes 127/126, inspect -f ExitCode, ps -q -f status=exited, wait, port", () => {
+    expect(e.T(["run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000", "busybox", "sh", "-c", "echo $FOO; pwd; id -u"])).toEqual({ code: 0, stdout: "bar\n/tmp\n1000\n", stderr: "" });
+    expect(ok(["run", "--rm", "--entrypoint", "echo", "busybox", "hello"])).toBe("hello\n");
+    expect(e.T(["run", "--rm", "busybox", "nonexistent-cmd"]).code).toBe(127);
+    expect(e.T(["run", "--rm", "busybox", "/etc/passwd"]).code).toBe(126);
+    expect(e.T(["run", "--name", "ci-exit", "busybox", "sh", "-c", "exit 3"]).code).toBe(3);
+    expect(ok(["inspect", "-f", "{{.State.ExitCode}}", "ci-exit"])).toBe("3\n");
+    const id = ok(["inspect", "-f", "{{.Id}}", "ci-exit"]).trim();
+    // A status filter lists stopped containers without -a.
+    expect(ok(["ps", "-q", "-f", "status=exited"])).toContain(id.slice(0, 12));
+    expect(ok(["wait", "ci-exit"])).toBe("3\n");
+    expect(e.T(["inspect", "-f", "{{.State.ExitCode}}", "ci-nosuch"])).toEqual({ code: 1, stdout: "", stderr: "Error: No such object: ci-nosuch\n" });
+    expect(ok(["run", "--rm", "-i", "busybox", "wc", "-l"])).toBe("0\n");
+    expect(e.T(["run", "--rm", "-i", "busybox", "cat"], "piped\n").stdout).toBe("piped\n");
+    e.runDetached(["--name", "ci-port", "-p", "18080:80", "busybox", "sleep", "300"]);
+    expect(ok(["port", "ci-port", "80"])).toBe("0.0.0.0:18080\n");
+    expect(e.T(["port", "ci-port", "99"])).toEqual({ code: 1, stdout: "", stderr: "Error: No public port '99/tcp' published for ci-port\n" });
+    ok(["rm", "-f", "ci-port", "ci-exit"]);
+  });
+});
