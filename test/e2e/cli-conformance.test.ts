@@ -82,6 +82,12 @@ describe("what CI scripts type, as Docker answers", () => {
     // A status filter lists stopped containers without -a.
     expect(ok(["ps", "-q", "-f", "status=exited"])).toContain(id.slice(0, 12));
     expect(ok(["wait", "ci-exit"])).toBe("3\n");
+    // The name taken: moby's sentence, its full stop included (scripts and tools match on it).
+    expect(e.T(["run", "--name", "ci-exit", "busybox", "true"])).toEqual({
+      code: 125,
+      stdout: "",
+      stderr: `Error: Conflict. The container name "/ci-exit" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.\n`,
+    });
     expect(e.T(["inspect", "-f", "{{.State.ExitCode}}", "ci-nosuch"])).toEqual({ code: 1, stdout: "", stderr: "Error: No such object: ci-nosuch\n" });
     expect(ok(["run", "--rm", "-i", "busybox", "wc", "-l"])).toBe("0\n");
     expect(e.T(["run", "--rm", "-i", "busybox", "cat"], "piped\n").stdout).toBe("piped\n");
