@@ -10,10 +10,6 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { errnoCode, InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
-import { imageOverlay } from "../rootfs/images.ts";
-import { applyMount, isMountPoint, unmount } from "../rootfs/mount.ts";
-import { loadImage } from "../store/images.ts";
-import { storeLayout } from "../store/layout.ts";
 import {
   applyMeta,
   atPath,
@@ -24,7 +20,6 @@ import {
   copyFileTo,
   createFileAt,
   ensureDirAt,
-  IN_ROOT,
   lstatAt,
   O_CLOEXEC,
   O_PATH,
@@ -32,10 +27,8 @@ import {
   reopenRegular,
   symlinkAt,
 } from "../rootfs/beneath.ts";
-import { containerPaths, lockContainer } from "../store/containers.ts";
+import { openIn, openRoot, refuseKernelFs } from "./container-root.ts";
 import type { LiveContainer } from "./live.ts";
-import { processStartTime } from "./liveness.ts";
-import { checkTransition } from "./state.ts";
 
 const { O_RDONLY, O_DIRECTORY } = fs.constants;
 
@@ -56,54 +49,6 @@ export function containerRel(p: string): string {
   return parts.length ? parts.join("/") : ".";
 }
 
-/** The container's root as an fd, and how to let it go. */
-interface RootHandle {
-  fd: number;
-  release(): void;
-}
-
-async function openRoot(ctx: Ctx, c: LiveContainer): Promise<RootHandle> {
-  checkTransition(c.state.Status, "copy", c.record.id);
-  if (c.state.Running && c.state.Pid) {
-    const fd = fs.openSync(`/proc/${c.state.Pid}/root`, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    // The pid must still be the container's: checked after opening, so the fd is the right root.
-    if (c.state.pidStartTime !== undefined && processStartTime(c.state.Pid) !== c.state.pidStartTime) {
-      fs.closeSync(fd);
-      throw new InvalidArgumentError(`Cannot copy files of container ${c.record.id}: it exited meanwhile`);
-    }
-    return { fd, release: () => fs.closeSync(fd) };
-  }
-  // Stopped: its overlay, mounted for the copy under the container's lock (a start waits for it).
-  const lock = await lockContainer(ctx, c.record.id);
-  const paths = containerPaths(ctx.root, c.record.id);
-  let mounted = false;
-  try {
-    // Under the lock of a stopped container a mount found here is a killed cp's leftover: reused, then unmounted.
-    if (isMountPoint(paths.rootfs)) mounted = true;
-    else {
-      const layout = storeLayout(ctx.root);
-      const image = loadImage(layout, c.record.imageId);
-      if (!image) throw new NotFoundError(`Cannot copy files of container ${c.record.id}: its image ${c.record.imageId} is gone`);
-      fs.mkdirSync(paths.rootfs, { recursive: true, mode: 0o755 });
-      applyMount(ctx.sys, imageOverlay(layout, image, { upper: paths.upper, work: paths.work, target: paths.rootfs }));
-      mounted = true;
-    }
-    const fd = fs.openSync(paths.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return {
-      fd,
-      release: () => {
-        fs.closeSync(fd);
-        if (mounted) unmount(ctx.sys, paths.rootfs);
-        lock.release();
-      },
-    };
-  } catch (err) {
-    if (mounted) unmount(ctx.sys, paths.rootfs);
-    lock.release();
-    throw err;
-  }
-}
-
 export interface CopyOptions {
   /** -a: keep the source's uid/gid (else files copied in belong to root, as Docker). */
   archive?: boolean;
@@ -113,10 +58,6 @@ export interface CopyOptions {
 
 export interface CopyResult {
   bytes: number;
-}
-
-function openIn(ctx: Ctx, rootFd: number, rel: string, flags: number, mode = 0): number {
-  return ctx.sys.openat2(rootFd, rel, flags | O_CLOEXEC, mode, IN_ROOT);
 }
 
 function notFound(p: string, ref: string): NotFoundError {
@@ -296,6 +237,7 @@ export async function copyToContainer(ctx: Ctx, c: LiveContainer, src: string, d
       if (dstSt?.isDirectory()) {
         const dirFd = openIn(ctx, root.fd, rel, O_RDONLY | O_DIRECTORY);
         try {
+          refuseKernelFs(dirFd, `${c.record.name}:${dst}`);
           if (srcSt.isDirectory() && contentsOnly) {
             for (const n of fs.readdirSync(realSrc)) copyEntryIn(ctx, path.join(realSrc, n), dirFd, n, opts, res);
           } else {
@@ -319,6 +261,7 @@ export async function copyToContainer(ctx: Ctx, c: LiveContainer, src: string, d
         throw err;
       }
       try {
+        refuseKernelFs(parentFd, `${c.record.name}:${dst}`);
         copyEntryIn(ctx, realSrc, parentFd, path.posix.basename(rel), opts, res);
       } finally {
         fs.closeSync(parentFd);

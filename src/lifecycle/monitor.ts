@@ -68,6 +68,8 @@ export interface DetachedRequest {
   probes?: Uint8Array;
   /** A pod's container: what the monitor runs when it starts, ends or its readiness flips. */
   servicesHook?: ServicesHook;
+  /** --link's containers: a restart while one is not running fails with `message`, as Docker's. */
+  links?: { dir: string; message: string }[];
 }
 
 /** monitor/hook.c's -S, -V, -W: an argv and the whole environment, never a shell's. */
@@ -209,6 +211,7 @@ export function monitorArgs(req: DetachedRequest & { events?: string }): string[
     for (const v of req.servicesHook.env) args.push("-V", v);
     args.push("-W", req.servicesHook.watch);
   }
+  for (const l of req.links ?? []) args.push("-K", l.dir, "-k", l.message);
   args.push("--", ...req.cleanupArgv);
   return args;
 }

@@ -6,7 +6,7 @@ import type { Ctx } from "../context.ts";
 import { encodePlan } from "../runtime/encode.ts";
 import { launch, type Launched } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
-import { saveContainer, type ContainerRecord } from "../store/containers.ts";
+import { containerPaths, findContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { actorOf, appendEvent } from "./events.ts";
 import { healthProbe } from "./health.ts";
 import { processStartTime } from "./liveness.ts";
@@ -176,5 +176,24 @@ export function detachedRequest(ctx: Pick<Ctx, "root" | "execRoot" | "configPath
     ...healthProbe(rec.config?.Healthcheck as HealthConfig | undefined, plan),
     ...(rec.probes?.length ? { probes: encodeMonitorProbes(rec.probes, plan) } : {}),
     ...(rec.pod ? { servicesHook: servicesHook(ctx, selfArgv()) } : {}),
+    ...linkChecks(ctx, rec),
   };
+}
+
+/** HostConfig.Links ("/b:/a/b") as the monitor checks them before a restart: the dir of each linked container, Docker's error. */
+function linkChecks(ctx: Pick<Ctx, "root">, rec: ContainerRecord): { links?: { dir: string; message: string }[] } {
+  const specs = (rec.hostConfig?.Links as string[] | undefined) ?? [];
+  const links: { dir: string; message: string }[] = [];
+  for (const spec of specs) {
+    const i = spec.indexOf(":");
+    const name = spec.slice(0, i);
+    let target: ContainerRecord;
+    try {
+      target = findContainer(ctx.root, name.replace(/^\//, ""));
+    } catch {
+      continue; // gone since: the start that is under way has already told
+    }
+    links.push({ dir: containerPaths(ctx.root, target.id).dir, message: `Cannot link to a non running container: ${name} AS ${spec.slice(i + 1)}` });
+  }
+  return links.length ? { links } : {};
 }

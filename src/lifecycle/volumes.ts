@@ -4,15 +4,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { errnoCode } from "../errors.ts";
+import { describeError, errnoCode, FailedPreconditionError } from "../errors.ts";
 import { copyDirContentsAt, IN_ROOT, O_CLOEXEC, openDirAt } from "../rootfs/beneath.ts";
 import { imageOverlay } from "../rootfs/images.ts";
-import { applyMount, unmount } from "../rootfs/mount.ts";
+import { applyMount, isMountPoint, unmount } from "../rootfs/mount.ts";
 import type { ResolvedBind, TmpfsMount } from "../runtime/spec.ts";
-import type { VolumeSpec } from "../runtime/volumes.ts";
+import { localVolumeMount, type VolumeSpec } from "../runtime/volumes.ts";
 import type { ImageRecord } from "../store/images.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import { createVolume } from "../store/volumes.ts";
+import { createVolume, mountsFilesystem, type Volume } from "../store/volumes.ts";
 
 export { volumeDir } from "../store/volumes.ts";
 
@@ -61,6 +61,25 @@ function seedFromImage(ctx: Ctx, layout: StoreLayout, record: ImageRecord, targe
   }
 }
 
+/**
+ * The filesystem a volume's options name (tmpfs, a bind of a host directory, nfs…), mounted on its
+ * directory at its first use, as Docker's local driver mounts it, and kept until the volume is
+ * removed (releaseVolumeFs): containers that use it at once share it.
+ */
+export function mountVolumeFs(ctx: Ctx, v: Volume): void {
+  if (!mountsFilesystem(v) || isMountPoint(v.Mountpoint)) return;
+  try {
+    applyMount(ctx.sys, { ...localVolumeMount(v.Options), target: v.Mountpoint });
+  } catch (err) {
+    throw new FailedPreconditionError(`error while mounting volume '${v.Mountpoint}': failed to mount local volume: ${describeError(err)}`, { cause: err });
+  }
+}
+
+/** Unmounts what mountVolumeFs mounted, so removing the volume never deletes through it. */
+export function releaseVolumeFs(ctx: Ctx, v: Volume): void {
+  if (isMountPoint(v.Mountpoint)) unmount(ctx.sys, v.Mountpoint);
+}
+
 export function prepareVolumes(
   ctx: Ctx,
   layout: StoreLayout,
@@ -92,6 +111,7 @@ export function prepareVolumes(
       ...(containerId ? { createdBy: containerId } : {}),
       fill: v.nocopy ? undefined : (dir) => seedFromImage(ctx, layout, record, v.target, dir),
     });
+    mountVolumeFs(ctx, volume);
     const data = volume.Mountpoint;
     // Docker copies the image's files into any empty volume it mounts (copyExistingContents), so a
     // `volume create`d one is seeded by its first container too.

@@ -173,6 +173,14 @@ export function symlinkAt(dirFd: number, name: string, target: string): void {
   fs.symlinkSync(target, atPath(dirFd, name));
 }
 
+/** Filesystems of the kernel's own (proc, sysfs, cgroup, devpts, mqueue…): never a container's files. */
+const PSEUDO_FS = new Set([0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x1cd1, 0x19800202, 0x73636673, 0x64626720, 0x74726163, 0xcafe4a11, 0x6e736673]);
+
+/** Whether the directory open as fd is on a pseudo filesystem (/proc, /sys…), whose "files" are the kernel's. */
+export function onPseudoFs(fd: number): boolean {
+  return PSEUDO_FS.has(fs.statfsSync(atPath(fd)).type);
+}
+
 /** Copies fd to fd until EOF; the bytes copied. */
 export function copyFd(input: number, output: number): number {
   const buf = Buffer.alloc(1 << 20);
@@ -239,7 +247,8 @@ export function copyEntryAt(sys: Sys, srcDirFd: number, name: string, dstDirFd: 
 export function copyDirContentsAt(sys: Sys, src: number, out: number): number {
   const st = fs.fstatSync(src);
   let bytes = 0;
-  for (const name of fs.readdirSync(atPath(src))) bytes += copyEntryAt(sys, src, name, out, name);
+  // A running container's /proc or /sys: the kernel's, not its files (and /proc/kcore is 128 TiB).
+  if (!onPseudoFs(src)) for (const name of fs.readdirSync(atPath(src))) bytes += copyEntryAt(sys, src, name, out, name);
   applyMeta(out, st, [st.uid, st.gid], false);
   return bytes;
 }

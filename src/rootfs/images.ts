@@ -49,10 +49,16 @@ export function unmountImage(ctx: Ctx, text: string): string {
   return target;
 }
 
+/** A container that uses an image: its id, and whether it runs (Docker's hard conflict). */
+export interface ImageUser {
+  id: string;
+  running: boolean;
+}
+
 export interface RemoveOptions {
   force?: boolean;
   /** Later stages say whether a container uses the image. */
-  inUse?: (record: ImageRecord) => string | undefined;
+  inUse?: (record: ImageRecord) => ImageUser | undefined;
 }
 
 export interface RemoveEvent {
@@ -74,13 +80,19 @@ export async function removeImage(ctx: Ctx, text: string, opts: RemoveOptions = 
       event.untagged.push(tag);
       return;
     }
+    // Docker's conflicts (moby image_delete.go), word for word: scripts match on them.
+    const short = record.id.slice(7, 19);
     if (!tag && own.length > 1 && !opts.force) {
-      throw new FailedPreconditionError(
-        `Cannot remove image ${record.id.slice(7, 19)}: it is referenced in multiple repositories (${own.length} tags); use -f`,
-      );
+      throw new FailedPreconditionError(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
     }
     const user = opts.inUse?.(record);
-    if (user && !opts.force) throw new FailedPreconditionError(`Cannot remove image ${text}: ${user}; use -f`);
+    if (user && tag && !opts.force) {
+      throw new FailedPreconditionError(`conflict: unable to remove repository reference ${JSON.stringify(text)} (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${short}`);
+    }
+    if (user && !tag && (user.running || !opts.force)) {
+      const how = user.running ? "cannot be forced" : "must be forced";
+      throw new FailedPreconditionError(`conflict: unable to delete ${short} (${how}) - image is being used by ${user.running ? "running" : "stopped"} container ${user.id.slice(0, 12)}`);
+    }
     if (user) {
       // Docker keeps an image a container uses: -f only takes its tags away.
       for (const t of own) delete tags[t];
@@ -105,7 +117,7 @@ export async function removeImage(ctx: Ctx, text: string, opts: RemoveOptions = 
 }
 
 /** `image prune`: dangling images (no tag) — all unused ones with `all`. */
-export async function pruneImages(ctx: Ctx, opts: { all?: boolean; inUse?: RemoveOptions["inUse"] } = {}): Promise<{ deleted: string[]; gc: GcResult }> {
+export async function pruneImages(ctx: Ctx, opts: { all?: boolean; inUse?: (record: ImageRecord) => unknown } = {}): Promise<{ deleted: string[]; gc: GcResult }> {
   const layout = openStore(ctx.root);
   const deleted: string[] = [];
   await withLock(ctx, layout.metadataLock, () => {

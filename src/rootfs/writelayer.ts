@@ -10,7 +10,7 @@ import zlib from "node:zlib";
 import { errnoCode } from "../errors.ts";
 import { scratchPrefix } from "../store/scratch.ts";
 import type { Sys } from "../sys/sys.ts";
-import { atPath, BENEATH, lstatAt, NotRegularFileError, O_CLOEXEC, openDirAt, openFileAt } from "./beneath.ts";
+import { atPath, BENEATH, lstatAt, NotRegularFileError, O_CLOEXEC, onPseudoFs, openDirAt, openFileAt } from "./beneath.ts";
 import { END_BLOCKS, encodeHeader, padding, type TarWriteEntry } from "./tarwriter.ts";
 import { isOverlayXattr, isWhiteoutNode, OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./whiteout.ts";
 
@@ -56,6 +56,16 @@ function changedMeanwhile(err: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
 }
 
+export interface WalkOptions {
+  sourceDateEpoch?: number;
+  /**
+   * A merged view (a container's root), not an upper dir: nothing is read as a whiteout, and a
+   * mount of a pseudo filesystem (a running container's /proc, /sys) is an empty directory, as the
+   * image holds it.
+   */
+  merged?: boolean;
+}
+
 /**
  * The entries of `dir` as tar entries in order (parents before children, names sorted). The tree
  * may belong to a running container that changes it meanwhile, so it is walked from directory fds
@@ -64,29 +74,53 @@ function changedMeanwhile(err: unknown): boolean {
  * never opened), and an entry that vanished or changed kind is left out, as moby's archive leaves out
  * what it cannot stat. Only the directories of the current path are open.
  */
-export function* walkUpper(sys: Sys, dir: string, opts: { sourceDateEpoch?: number } = {}): Generator<WalkedEntry> {
-  const links = new Map<string, string>();
-  const clamp = (t: number) => (opts.sourceDateEpoch !== undefined ? Math.min(t, opts.sourceDateEpoch) : t);
-  const xattrsOf = (p: string): [string, Uint8Array][] => {
+export function* walkUpper(sys: Sys, dir: string, opts: WalkOptions = {}): Generator<WalkedEntry> {
+  const root = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  try {
+    const walker = new Walker(sys, opts);
+    for (const name of fs.readdirSync(atPath(root)).sort()) yield* walker.entry(root, name, name);
+  } finally {
+    fs.closeSync(root);
+  }
+}
+
+/** Entry `name` of the directory open as dirFd, named `as` in the archive, and (a directory) all below it. */
+export function* walkEntry(sys: Sys, dirFd: number, name: string, as: string, opts: WalkOptions = {}): Generator<WalkedEntry> {
+  yield* new Walker(sys, opts).entry(dirFd, name, as);
+}
+
+class Walker {
+  private readonly links = new Map<string, string>();
+  constructor(
+    private readonly sys: Sys,
+    private readonly opts: WalkOptions,
+  ) {}
+
+  private clamp(t: number): number {
+    return this.opts.sourceDateEpoch !== undefined ? Math.min(t, this.opts.sourceDateEpoch) : t;
+  }
+
+  private xattrsOf(p: string): [string, Uint8Array][] {
     const out: [string, Uint8Array][] = [];
     let names: string[] = [];
     try {
-      names = sys.llistxattr(p);
+      names = this.sys.llistxattr(p);
     } catch {
       return out;
     }
     for (const n of names.sort()) {
       if (isOverlayXattr(n)) continue;
-      const v = sys.lgetxattr(p, n);
+      const v = this.sys.lgetxattr(p, n);
       if (v) out.push([n, v]);
     }
     return out;
-  };
+  }
+
   /** Opens entry `name` (a directory or a regular file) unless it is no longer the inode `st`. */
-  const openSame = (dirFd: number, name: string, st: fs.Stats): number | undefined => {
+  private openSame(dirFd: number, name: string, st: fs.Stats): number | undefined {
     let fd: number;
     try {
-      fd = st.isDirectory() ? openDirAt(sys, dirFd, name, BENEATH) : openFileAt(sys, dirFd, name, fs.constants.O_RDONLY, BENEATH).fd;
+      fd = st.isDirectory() ? openDirAt(this.sys, dirFd, name, BENEATH) : openFileAt(this.sys, dirFd, name, fs.constants.O_RDONLY, BENEATH).fd;
     } catch (err) {
       if (changedMeanwhile(err)) return undefined;
       throw err;
@@ -95,70 +129,65 @@ export function* walkUpper(sys: Sys, dir: string, opts: { sourceDateEpoch?: numb
     if (now.ino === st.ino && now.dev === st.dev) return fd;
     fs.closeSync(fd);
     return undefined;
-  };
-  function* visit(dirFd: number, rel: string): Generator<WalkedEntry> {
-    for (const name of fs.readdirSync(atPath(dirFd)).sort()) {
-      const p = atPath(dirFd, name);
-      const r = rel ? `${rel}/${name}` : name;
-      const st = lstatAt(dirFd, name);
-      if (!st) continue;
-      const base = { uid: st.uid, gid: st.gid, mtime: clamp(Math.floor(st.mtimeMs / 1000)), size: 0 };
-      if (isWhiteoutNode(st)) {
-        const wh = rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`;
-        yield { entry: { ...base, name: wh, type: "file", mode: 0 } };
-        continue;
-      }
-      const mode = st.mode & 0o7777;
-      const xattrs = xattrsOf(p);
-      const withX = xattrs.length ? { xattrs } : {};
-      if (st.isDirectory()) {
-        const sub = openSame(dirFd, name, st);
-        if (sub === undefined) continue;
-        try {
-          yield { entry: { ...base, name: `${r}/`, type: "directory", mode, ...withX } };
-          let opaque = false;
+  }
+
+  *entry(dirFd: number, name: string, r: string): Generator<WalkedEntry> {
+    const p = atPath(dirFd, name);
+    const st = lstatAt(dirFd, name);
+    if (!st) return;
+    const base = { uid: st.uid, gid: st.gid, mtime: this.clamp(Math.floor(st.mtimeMs / 1000)), size: 0 };
+    if (!this.opts.merged && isWhiteoutNode(st)) {
+      const slash = r.lastIndexOf("/");
+      yield { entry: { ...base, name: `${r.slice(0, slash + 1)}${WHITEOUT_PREFIX}${r.slice(slash + 1)}`, type: "file", mode: 0 } };
+      return;
+    }
+    const mode = st.mode & 0o7777;
+    const xattrs = this.xattrsOf(p);
+    const withX = xattrs.length ? { xattrs } : {};
+    if (st.isDirectory()) {
+      const sub = this.openSame(dirFd, name, st);
+      if (sub === undefined) return;
+      try {
+        yield { entry: { ...base, name: r === "." ? "./" : `${r}/`, type: "directory", mode, ...withX } };
+        if (this.opts.merged && onPseudoFs(sub)) return;
+        let opaque = false;
+        if (!this.opts.merged) {
           try {
-            const v = sys.lgetxattr(p, OVERLAY_OPAQUE_XATTR);
+            const v = this.sys.lgetxattr(p, OVERLAY_OPAQUE_XATTR);
             opaque = v !== null && v.length === 1 && v[0] === 0x79;
           } catch {}
-          if (opaque) yield { entry: { ...base, name: `${r}/${WHITEOUT_OPAQUE}`, type: "file", mode: 0 } };
-          yield* visit(sub, r);
-        } finally {
-          fs.closeSync(sub);
         }
-      } else if (st.isSymbolicLink()) {
-        let linkname: string;
-        try {
-          linkname = fs.readlinkSync(p);
-        } catch (err) {
-          if (changedMeanwhile(err) || errnoCode(err) === "EINVAL") continue;
-          throw err;
-        }
-        yield { entry: { ...base, name: r, type: "symlink", mode, linkname, ...withX } };
-      } else if (st.isFile()) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? links.get(key) : undefined;
-        if (first !== undefined) {
-          yield { entry: { ...base, name: r, type: "hardlink", mode, linkname: first, ...withX } };
-          continue;
-        }
-        const fd = openSame(dirFd, name, st);
-        if (fd === undefined) continue;
-        if (st.nlink > 1) links.set(key, r);
-        yield { entry: { ...base, name: r, type: "file", mode, size: st.size, ...withX }, fd };
-      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        yield { entry: { ...base, name: r, type: st.isCharacterDevice() ? "char" : "block", mode, devmajor: major(st.rdev), devminor: minor(st.rdev), ...withX } };
-      } else if (st.isFIFO()) {
-        yield { entry: { ...base, name: r, type: "fifo", mode, ...withX } };
+        if (opaque) yield { entry: { ...base, name: `${r}/${WHITEOUT_OPAQUE}`, type: "file", mode: 0 } };
+        for (const n of fs.readdirSync(atPath(sub)).sort()) yield* this.entry(sub, n, `${r}/${n}`);
+      } finally {
+        fs.closeSync(sub);
       }
-      // Sockets have no tar form; Docker leaves them out too.
+    } else if (st.isSymbolicLink()) {
+      let linkname: string;
+      try {
+        linkname = fs.readlinkSync(p);
+      } catch (err) {
+        if (changedMeanwhile(err) || errnoCode(err) === "EINVAL") return;
+        throw err;
+      }
+      yield { entry: { ...base, name: r, type: "symlink", mode, linkname, ...withX } };
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? this.links.get(key) : undefined;
+      if (first !== undefined) {
+        yield { entry: { ...base, name: r, type: "hardlink", mode, linkname: first, ...withX } };
+        return;
+      }
+      const fd = this.openSame(dirFd, name, st);
+      if (fd === undefined) return;
+      if (st.nlink > 1) this.links.set(key, r);
+      yield { entry: { ...base, name: r, type: "file", mode, size: st.size, ...withX }, fd };
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      yield { entry: { ...base, name: r, type: st.isCharacterDevice() ? "char" : "block", mode, devmajor: major(st.rdev), devminor: minor(st.rdev), ...withX } };
+    } else if (st.isFIFO()) {
+      yield { entry: { ...base, name: r, type: "fifo", mode, ...withX } };
     }
-  }
-  const root = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
-  try {
-    yield* visit(root, "");
-  } finally {
-    fs.closeSync(root);
+    // Sockets have no tar form; Docker leaves them out too.
   }
 }
 
@@ -214,9 +243,14 @@ function* fileBytes(sys: Sys, fd: number, size: number, zeros: () => Uint8Array)
  * 1 MiB a piece), then the end blocks. A generator, so a layer's gzip takes it at once and an
  * export waits for its reader between pieces. `counts` gets the entries and bytes of content.
  */
-export function* treeTar(sys: Sys, dir: string, opts: { sourceDateEpoch?: number } = {}, counts = { entries: 0, unpackedSize: 0 }): Generator<Uint8Array> {
+export function treeTar(sys: Sys, dir: string, opts: WalkOptions = {}, counts = { entries: 0, unpackedSize: 0 }): Generator<Uint8Array> {
+  return entriesTar(sys, walkUpper(sys, dir, opts), counts);
+}
+
+/** Walked entries as tar bytes, the end blocks last (see treeTar). */
+export function* entriesTar(sys: Sys, walked: Iterable<WalkedEntry>, counts = { entries: 0, unpackedSize: 0 }): Generator<Uint8Array> {
   const zeros = lazyZeros();
-  for (const { entry: e, fd } of walkUpper(sys, dir, opts)) {
+  for (const { entry: e, fd } of walked) {
     counts.entries++;
     if (fd === undefined) {
       yield encodeHeader(e);

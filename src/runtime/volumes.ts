@@ -149,3 +149,41 @@ export function withImageVolumes(specs: VolumeSpec[], imageVolumes: Record<strin
   }
   return out;
 }
+
+/** The words of a mount's "o" that are flags (moby/sys/mount's table); the rest is the filesystem's data. */
+const MOUNT_FLAGS: Record<string, [set: number, clear: number]> = {
+  defaults: [0, 0],
+  ro: [MS.RDONLY, 0],
+  rw: [0, MS.RDONLY],
+  suid: [0, MS.NOSUID],
+  nosuid: [MS.NOSUID, 0],
+  dev: [0, MS.NODEV],
+  nodev: [MS.NODEV, 0],
+  exec: [0, MS.NOEXEC],
+  noexec: [MS.NOEXEC, 0],
+  atime: [0, MS.NOATIME],
+  noatime: [MS.NOATIME, 0],
+  strictatime: [MS.STRICTATIME, 0],
+  bind: [MS.BIND, 0],
+  rbind: [MS.BIND | MS.REC, 0],
+};
+
+/**
+ * The mount a `volume create -d local --opt type=T --opt device=D --opt o=O` volume makes on its
+ * directory at each use, as Docker's local driver: `o` split into flags and the filesystem's data
+ * (o=bind: D bind-mounted, type "none").
+ */
+export function localVolumeMount(opts: Record<string, string>): { fstype: string | null; source: string; flags: number; data: string | null } {
+  const device = opts.device ?? "";
+  if (device === "") throw new ParseError("missing device in volume options");
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of (opts.o ?? "").split(",")) {
+    if (o === "") continue;
+    const f = MOUNT_FLAGS[o];
+    if (f) flags = (flags | f[0]) & ~f[1];
+    else data.push(o);
+  }
+  const bind = (flags & MS.BIND) !== 0;
+  return { fstype: bind || opts.type === "none" ? null : (opts.type ?? null), source: device, flags, data: data.length ? data.join(",") : null };
+}

@@ -157,7 +157,7 @@ export function checkNameFree(root: string, name: string): void {
   const other = listContainers(root).find((c) => c.name === name);
   if (other) {
     throw new AlreadyExistsError(
-      `Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name`,
+      `Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`,
     );
   }
 }

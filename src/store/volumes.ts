@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from "../errors.ts";
+import { FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, errnoCode } from "../errors.ts";
 import { randomHex } from "../random.ts";
 import { listContainers, type ContainerRecord } from "./containers.ts";
 
@@ -123,8 +123,9 @@ export function createVolume(root: string, name: string | undefined, opts: Creat
     opts.fill?.(path.join(tmp, "_data"));
     const meta: VolumeMeta = {
       CreatedAt: rfc3339(opts.now ?? Date.now()),
-      Labels: opts.labels ?? {},
-      Options: opts.options ?? {},
+      // Go maps in Docker's API: keys in order, as its JSON and templates print them.
+      Labels: sortedKeys(opts.labels ?? {}),
+      Options: sortedKeys(opts.options ?? {}),
       Anonymous: opts.anonymous ?? name === undefined,
       ...(opts.createdBy ? { CreatedBy: opts.createdBy } : {}),
     };
@@ -168,7 +169,19 @@ export function volumeUsers(containers: ContainerRecord[], volumes: Volume[] = [
  * `volume rm`: refused while a container, running or not, names the volume (Docker's "volume is in
  * use - [ids]"); with `force` a missing volume is no error.
  */
-export function removeVolume(root: string, name: string, opts: { force?: boolean; users?: Map<string, string[]> } = {}): void {
+function sortedKeys(m: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** A local-driver volume with type/device options: a filesystem is mounted on its directory while in use. */
+export function mountsFilesystem(v: VolumeMeta): boolean {
+  return Boolean(v.Options.type || v.Options.device);
+}
+
+/** Unmounts what a volume's options mounted on its directory (lifecycle/volumes.ts releaseVolumeFs). */
+export type ReleaseVolume = (v: Volume) => void;
+
+export function removeVolume(root: string, name: string, opts: { force?: boolean; users?: Map<string, string[]>; release?: ReleaseVolume } = {}): void {
   const v = readVolume(root, name);
   if (!v) {
     if (opts.force) return;
@@ -176,11 +189,19 @@ export function removeVolume(root: string, name: string, opts: { force?: boolean
   }
   const ids = (opts.users ?? volumeUsers(listContainers(root), [v])).get(name);
   if (ids?.length) throw new FailedPreconditionError(`Cannot remove volume "${name}": volume is in use - [${[...ids].sort().join(" ")}]`);
-  discardVolume(root, name);
+  discardVolume(root, v, opts.release);
 }
 
-/** Renamed out of the listing first, then deleted: an interrupted removal leaves no half volume. */
-function discardVolume(root: string, name: string): void {
+/**
+ * Renamed out of the listing first, then deleted: an interrupted removal leaves no half volume. A
+ * filesystem mounted on it (a bind of a host directory) is released first, never deleted through.
+ */
+function discardVolume(root: string, v: Volume, release: ReleaseVolume | undefined): void {
+  if (mountsFilesystem(v)) {
+    if (!release) throw new InternalError(`Cannot remove volume "${v.Name}": its mount cannot be released here`);
+    release(v);
+  }
+  const name = v.Name;
   const dir = path.join(volumesDir(root), name);
   const trash = path.join(volumesDir(root), `.rm-${randomHex(8)}`);
   try {
@@ -272,7 +293,7 @@ export function matchVolume(v: Volume, inUse: boolean, f: VolumeFilters & { notL
  * `volume prune`: volumes no container names, anonymous ones only unless `all` (Docker 23+), that
  * pass the filters. Names and the bytes they held.
  */
-export function pruneVolumes(root: string, opts: { all?: boolean; filters?: VolumeFilters & { notLabel?: string[] } } = {}): { deleted: string[]; bytes: number } {
+export function pruneVolumes(root: string, opts: { all?: boolean; filters?: VolumeFilters & { notLabel?: string[] }; release?: ReleaseVolume } = {}): { deleted: string[]; bytes: number } {
   const volumes = listVolumes(root);
   const users = volumeUsers(listContainers(root), volumes);
   const deleted: string[] = [];
@@ -281,8 +302,8 @@ export function pruneVolumes(root: string, opts: { all?: boolean; filters?: Volu
     if (users.has(v.Name)) continue;
     if (!opts.all && !v.Anonymous) continue;
     if (opts.filters && !matchVolume(v, false, opts.filters)) continue;
-    const size = treeSize(v.Mountpoint);
-    discardVolume(root, v.Name);
+    const size = mountsFilesystem(v) ? 0 : treeSize(v.Mountpoint);
+    discardVolume(root, v, opts.release);
     deleted.push(v.Name);
     bytes += size;
   }

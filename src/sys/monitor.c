@@ -9,7 +9,7 @@
  * test/e2e/detached.test.ts).
  *
  *   tinydock-monitor run -d DIR -l LOG [-s MAXSIZE] [-n MAXFILE] [-r POLICY -B RESET,DELAY...] [-R N] [-o OOMFILE]... [-t]
- *                        [-- CLEANUP ARGV...]    < encoded plan
+ *                        [-K LINKDIR -k MESSAGE]... [-- CLEANUP ARGV...]    < encoded plan
  *     Starts the container, reports on fd 1 (below) and closes it, then: logs stdout/stderr in
  *     Docker's json-file format with rotation, writes DIR/run.json atomically on every transition,
  *     applies the restart policy with the back-off table -B (ms, see run.c; never once DIR/stopping
@@ -29,7 +29,7 @@
  * One file per role, built as one unit (the Makefile compiles this file alone): monitor/util.c
  * (what the modes share), log.c (the json-file log), state.c (run.json), run.c (the restart
  * manager), launch.c (the foreground init), exec.c, check.c (a check run in a child), health.c
- * (Docker's health checks), probe.c (Kubernetes' probes).
+ * (Docker's health checks), probe.c (Kubernetes' probes), links.c (a restart's --link check).
  */
 #define TD_STATIC 1
 #include "init.c"
@@ -43,6 +43,7 @@
 #include "monitor/probe.c"
 #include "monitor/health.c"
 #include "monitor/stdin.c"
+#include "monitor/links.c"
 #include "monitor/run.c"
 #include "monitor/launch.c"
 #include "monitor/pause.c"

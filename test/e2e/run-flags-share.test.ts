@@ -139,6 +139,29 @@ describe("--link", () => {
     ok(["rm", "-f", "lkparent", "lklate", "lkfiller"]);
   });
 
+  test("a restart by the policy while the linked container is down fails as Docker's: exited with its code, RestartCount counted, State.Error", async () => {
+    e.runDetached(["--name", "lkdown", "busybox", "sleep", "300"]);
+    // Ends (exit 3) each time /tmp/go appears, which the restarts keep (same rootfs).
+    const cmd = "until [ -e /tmp/go ]; do sleep 0.05; done; rm /tmp/go; exit 3";
+    e.runDetached(["--name", "lkrestarts", "--restart", "always", "--link", "lkdown:db", "busybox", "sh", "-c", cmd]);
+    // The target running: the policy restarts it.
+    ok(["exec", "lkrestarts", "touch", "/tmp/go"]);
+    await until("the first restart", () => inspect("lkrestarts", "{{.RestartCount}} {{.State.Status}}") === "1 running");
+    // The target down: the next restart is refused and the container stays exited.
+    ok(["stop", "-t", "0", "lkdown"]);
+    ok(["exec", "lkrestarts", "touch", "/tmp/go"]);
+    await until("the refused restart", () => inspect("lkrestarts", "{{.State.Status}}") === "exited", 15_000);
+    expect(inspect("lkrestarts", "{{.State.ExitCode}} {{.RestartCount}} {{.State.Running}} {{.State.Restarting}}")).toBe("3 2 false false");
+    expect(inspect("lkrestarts", "{{.State.Error}}")).toBe("Cannot link to a non running container: /lkdown AS /lkrestarts/db");
+    await Bun.sleep(1500);
+    expect(inspect("lkrestarts", "{{.State.Status}} {{.RestartCount}}")).toBe("exited 2");
+    // A start by hand with the target back is the user's, and runs.
+    ok(["start", "lkdown"]);
+    ok(["start", "lkrestarts"]);
+    expect(inspect("lkrestarts", "{{.State.Status}}|{{.State.Error}}|")).toBe("running||");
+    ok(["rm", "-f", "lkrestarts", "lkdown"]);
+  });
+
   test("a missing or stopped container, and host networking: Docker's errors, exit 125, nothing made", () => {
     ok(["create", "--name", "lkstopped", "busybox"]);
     const before = count();

@@ -18,8 +18,25 @@ export const cp: CommandSpec = {
     const dst = parseCopyArg(String(argv.dest));
     if (src.container !== undefined && dst.container !== undefined) throw new InvalidArgumentError("copying between containers is not supported");
     if (src.container === undefined && dst.container === undefined) throw new InvalidArgumentError("must specify at least one container source");
-    if (src.path === "-" || dst.path === "-") throw new InvalidArgumentError("copying a tar archive through stdin/stdout is not supported");
     const opts = { archive: Boolean(argv.archive), followLink: Boolean(argv["follow-link"]) };
+    if (src.container === undefined && src.path === "-") {
+      const { extractToContainer } = await import("../../lifecycle/copy-tar.ts");
+      await extractToContainer(ctx, findLive(ctx, dst.container!), dst.path, Bun.stdin.stream());
+      return;
+    }
+    if (dst.container === undefined && dst.path === "-") {
+      const { archiveFromContainer } = await import("../../lifecycle/copy-tar.ts");
+      const { writeArchive } = await import("../output.ts");
+      const c = findLive(ctx, src.container!);
+      try {
+        await writeArchive(undefined, io.stdoutTty, (write) => archiveFromContainer(ctx, c, src.path, opts, write));
+      } catch (err) {
+        // A reader that went away (`| head`) ends it quietly, as SIGPIPE ends Docker's.
+        if ((err as NodeJS.ErrnoException).code === "EPIPE") return 141;
+        throw err;
+      }
+      return;
+    }
     const res =
       src.container !== undefined
         ? await copyFromContainer(ctx, findLive(ctx, src.container), src.path, dst.path, opts)

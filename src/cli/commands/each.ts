@@ -14,12 +14,13 @@ export async function eachContainer(
   refs: unknown,
   io: Io,
   fn: (c: LiveContainer, ref: string) => Promise<void | string>,
-  opts: { ignoreMissing?: boolean } = {},
+  /** ignoreMissing: a missing one is passed over in silence (podman's --ignore); warnMissing: its error is printed but does not fail the command (Docker's rm -f). */
+  opts: { ignoreMissing?: boolean; warnMissing?: boolean } = {},
 ): Promise<number> {
   const { findLive } = await import("../../lifecycle/live.ts");
   const { describeError, isKind } = await import("../../errors.ts");
   const list = (Array.isArray(refs) ? refs : [refs]).map(String);
-  const results: Promise<{ out?: string; err?: string }>[] = [];
+  const results: Promise<{ out?: string; err?: string; warn?: string }>[] = [];
   let running = 0;
   const slots: (() => void)[] = [];
   const one = async (ref: string) => {
@@ -31,6 +32,7 @@ export async function eachContainer(
         c = findLive(ctx, ref);
       } catch (err) {
         if (opts.ignoreMissing && isKind(err, "NotFound")) return {};
+        if (opts.warnMissing && isKind(err, "NotFound")) return { warn: describeError(err) };
         throw err;
       }
       const out = await fn(c, ref);
@@ -49,6 +51,8 @@ export async function eachContainer(
     if (res.err !== undefined) {
       io.err(`Error: ${res.err}\n`);
       code = 1;
+    } else if (res.warn !== undefined) {
+      io.err(`Error: ${res.warn}\n`);
     } else if (res.out !== undefined) io.out(`${res.out}\n`);
   }
   return code;

@@ -43,7 +43,8 @@ export const rm: CommandSpec = {
         }
         await removeContainer(ctx, c, { force, volumes: Boolean(argv.volumes) });
       },
-      { ignoreMissing: Boolean(argv.ignore) },
+      // Docker's rm -f: a container that is not there is said, and is no failure.
+      { ignoreMissing: Boolean(argv.ignore), warnMissing: force },
     );
     return infraRefused ? EXIT_ENGINE : code;
   },

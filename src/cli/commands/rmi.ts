@@ -12,9 +12,12 @@ export const rmi: CommandSpec = {
     const { describeError } = await import("../../errors.ts");
     const { familiarString, parseReference } = await import("../../image/reference.ts");
     const { listContainers } = await import("../../store/containers.ts");
+    const { readLive } = await import("../../lifecycle/live.ts");
+    // A running one first: Docker's conflict with it cannot be forced.
     const inUse = (record: { id: string }) => {
-      const c = listContainers(ctx.root).find((x) => x.imageId === record.id);
-      return c ? `container ${c.id.slice(0, 12)} is using it` : undefined;
+      const users = listContainers(ctx.root).filter((x) => x.imageId === record.id);
+      const running = users.find((c) => readLive(ctx, c).state.Running);
+      return running ? { id: running.id, running: true } : users[0] ? { id: users[0].id, running: false } : undefined;
     };
     let code = 0;
     for (const name of argv.images as string[]) {

@@ -31,7 +31,8 @@ const prune: CommandSpec = {
     const report = await reconcile(ctx);
     const containers = await pruneContainers(ctx);
     // After the containers: volumes only they used are unused now, as in Docker's order.
-    const volumes = argv.volumes ? (await import("../../store/volumes.ts")).pruneVolumes(ctx.root) : { deleted: [], bytes: 0 };
+    const { releaseVolumeFs } = await import("../../lifecycle/volumes.ts");
+    const volumes = argv.volumes ? (await import("../../store/volumes.ts")).pruneVolumes(ctx.root, { release: (v) => releaseVolumeFs(ctx, v) }) : { deleted: [], bytes: 0 };
     const used = new Set(listContainers(ctx.root).map((c) => c.imageId));
     const images = await pruneImages(ctx, { all: Boolean(argv.all), inUse: (r) => (used.has(r.id) ? "in use" : undefined) });
     const orphans = [

@@ -62,10 +62,12 @@ const create: CommandSpec = {
     for (const k of Object.keys(options)) {
       if (!["type", "device", "o", "size"].includes(k)) throw new InvalidArgumentError(`Cannot create volume "${name ?? ""}": invalid option key: "${k}"`);
     }
-    // The local driver's type/device/o mount a filesystem at each use; tinydock's volumes are
-    // directories only, and an option that would silently do nothing is refused.
-    if (Object.keys(options).length) {
-      throw new FailedPreconditionError(`Cannot create volume "${name ?? ""}": driver options (${Object.keys(options).join(", ")}) are not supported`);
+    // The local driver's type/device/o mount a filesystem at each use (lifecycle/volumes.ts); a
+    // size quota it cannot honour here is refused rather than ignored.
+    if (options.size !== undefined) throw new FailedPreconditionError(`Cannot create volume "${name ?? ""}": quota size requested but no quota support`);
+    for (const [opt, needs] of [["device", ["type"]], ["type", ["device"]], ["o", ["device", "type"]]] as const) {
+      const missing = opt in options ? needs.find((n) => !(n in options)) : undefined;
+      if (missing) throw new InvalidArgumentError(`Cannot create volume "${name ?? ""}": missing required option: "${missing}"`);
     }
     const { volume } = createVolume(ctx.root, name, { labels: keyValues(argv.label, "label"), options, anonymous: name === undefined, now: ctx.clock() });
     io.out(`${volume.Name}\n`);
@@ -134,9 +136,10 @@ const rm: CommandSpec = {
       .option("force", { alias: "f", type: "boolean", default: false, describe: "Force the removal of one or more volumes" }),
   async run(ctx, argv, io) {
     const { removeVolume } = await import("../../store/volumes.ts");
+    const { releaseVolumeFs } = await import("../../lifecycle/volumes.ts");
     const { eachRef } = await import("./each.ts");
     return eachRef(argv.names as unknown[], io, (name) => {
-      removeVolume(ctx.root, name, { force: Boolean(argv.force) });
+      removeVolume(ctx.root, name, { force: Boolean(argv.force), release: (v) => releaseVolumeFs(ctx, v) });
       io.out(`${name}\n`);
     });
   },
@@ -162,7 +165,8 @@ const prune: CommandSpec = {
       : "WARNING! This will remove anonymous local volumes not used by at least one container.";
     const { confirm } = await import("./container.ts");
     if (!argv.force && !(await confirm(io, warning))) return;
-    const res = pruneVolumes(ctx.root, { all, filters });
+    const { releaseVolumeFs } = await import("../../lifecycle/volumes.ts");
+    const res = pruneVolumes(ctx.root, { all, filters, release: (v) => releaseVolumeFs(ctx, v) });
     if (res.deleted.length) io.out(`Deleted Volumes:\n${res.deleted.map((d) => `${d}\n`).join("")}\n`);
     io.out(`Total reclaimed space: ${humanSize(res.bytes)}\n`);
   },

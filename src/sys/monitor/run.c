@@ -128,6 +128,8 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
     else if (streq(a, "-S")) hook_arg(hook.argv, &hook.argc, v);
     else if (streq(a, "-V")) hook_arg(hook.env, &hook.envc, v);
     else if (streq(a, "-W")) hook.watch = v;
+    else if (streq(a, "-K")) { if (links.nd < LINK_MAX) links.dir[links.nd++] = v; }
+    else if (streq(a, "-k")) { if (links.nm < LINK_MAX) links.msg[links.nm++] = v; }
     else die(2);
     i++;
   }
@@ -389,8 +391,10 @@ static int run_mode(int argc, char **argv, char **envp)
     reload_policy(&o);
     if (!should_restart(&o, code, terminated)) break;
     if (!wait_restart(next_delay(monotonic_ms() - began), sigfd, &terminated)) break;
-    reload_plan();
     st.restartCount++;
+    const char *down = link_down();
+    if (down) { st.error = down; break; } /* exited, as it ended; the policy restarts it no more */
+    reload_plan();
   }
   st.status = "exited";
   write_state();

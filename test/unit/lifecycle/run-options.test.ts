@@ -89,6 +89,13 @@ describe("the monitor's interface", () => {
       "--", "/usr/bin/tinydock", "container", "cleanup", "x",
     ]);
   });
+  test("argv: a --link's container dir and Docker's error, in pairs, for the check before each restart", () => {
+    const args = monitorArgs({
+      id: "x", dir: "/d", plan: {} as never, log: { path: "/d/l", maxSize: 1, maxFile: 1 }, restart: { name: "always", maximumRetryCount: 0 }, oomFiles: [], cleanupArgv: [],
+      links: [{ dir: "/r/containers/y", message: "Cannot link to a non running container: /y AS /x/db" }],
+    });
+    expect(args.slice(args.indexOf("-K"), args.indexOf("--"))).toEqual(["-K", "/r/containers/y", "-k", "Cannot link to a non running container: /y AS /x/db"]);
+  });
   test("argv: -t and -i together (run -dit: the monitor copies the stdin FIFO into the terminal)", () => {
     const args = monitorArgs({ id: "x", dir: "/d", plan: {} as never, log: { path: "/d/l", maxSize: 1, maxFile: 1 }, restart: { name: "no", maximumRetryCount: 0 }, oomFiles: [], cleanupArgv: [], tty: true, interactive: true });
     expect(args.filter((a) => a === "-t" || a === "-i")).toEqual(["-t", "-i"]);

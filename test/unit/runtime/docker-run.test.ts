@@ -4,7 +4,7 @@ import { FailedPreconditionError, NotFoundError, ParseError } from "../../../src
 import { containerEnv, mergeEnv, parseEnvArg, parseEnvFile } from "../../../src/runtime/env.ts";
 import { buildRunPlan, MASKED_PATHS, resolveArgs, type PlanInput } from "../../../src/runtime/spec.ts";
 import { parseGroup, parsePasswd, resolveUser } from "../../../src/runtime/user.ts";
-import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from "../../../src/runtime/volumes.ts";
+import { localVolumeMount, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from "../../../src/runtime/volumes.ts";
 import { MS } from "../../../src/sys/sys.ts";
 import { containerResolvConf, hostsFile } from "../../../src/network/dns.ts";
 
@@ -91,6 +91,13 @@ describe("volumes", () => {
     expect(t).toMatchObject({ type: "tmpfs", target: "/run", data: "size=1m" });
     if (t.type === "tmpfs") expect(t.flags & MS.NOEXEC).toBe(0);
     expect(() => parseTmpfsFlag("/run:weird")).toThrow(/unknown option "weird"/);
+  });
+
+  test("volume create --opt type/device/o: the local driver's mount, o split into flags and data", () => {
+    expect(localVolumeMount({ type: "tmpfs", device: "tmpfs", o: "size=1m,uid=1000,ro,noexec" })).toEqual({ fstype: "tmpfs", source: "tmpfs", flags: MS.RDONLY | MS.NOEXEC, data: "size=1m,uid=1000" });
+    expect(localVolumeMount({ type: "none", device: "/srv/data", o: "bind" })).toEqual({ fstype: null, source: "/srv/data", flags: MS.BIND, data: null });
+    expect(localVolumeMount({ type: "nfs", device: ":/export", o: "addr=10.0.0.1,rw,nfsvers=4" })).toEqual({ fstype: "nfs", source: ":/export", flags: 0, data: "addr=10.0.0.1,nfsvers=4" });
+    expect(() => localVolumeMount({ type: "tmpfs" })).toThrow("missing device in volume options");
   });
 });
 

@@ -1,0 +1,99 @@
+// What Docker users' scripts and CI jobs type, checked against Docker's documented output and exit
+// codes (its daemon's messages word for word where scripts match on them). The compiled binary, in a
+// network namespace of this file's own.
+import { describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { useE2e } from "../helpers/e2e.ts";
+
+const e = useE2e({ prefix: "td-conform-" });
+const ok = (args: string[]): string => {
+  const r = e.T(args);
+  if (r.code !== 0) throw new Error(`tinydock ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+};
+
+describe("rmi of an image a container uses: Docker's conflicts", () => {
+  test("by name (must force), by id with a stopped (must be forced) or running container (cannot be forced), by id with several tags", () => {
+    const id = ok(["images", "-q", "busybox"]).trim();
+    ok(["create", "--name", "rmi-user", "busybox", "true"]);
+    const user = ok(["inspect", "-f", "{{.Id}}", "rmi-user"]).trim().slice(0, 12);
+    const byName = e.T(["rmi", "busybox"]);
+    expect(byName).toEqual({ code: 1, stdout: "", stderr: `Error: conflict: unable to remove repository reference "busybox" (must force) - container ${user} is using its referenced image ${id}\n` });
+    expect(e.T(["rmi", id]).stderr).toBe(`Error: conflict: unable to delete ${id} (must be forced) - image is being used by stopped container ${user}\n`);
+    ok(["rm", "rmi-user"]);
+    const running = e.runDetached(["--name", "rmi-running", "busybox", "sleep", "300"]).slice(0, 12);
+    for (const args of [["rmi", id], ["rmi", "-f", id]]) {
+      expect(e.T(args)).toEqual({ code: 1, stdout: "", stderr: `Error: conflict: unable to delete ${id} (cannot be forced) - image is being used by running container ${running}\n` });
+    }
+    ok(["rm", "-f", "rmi-running"]);
+    ok(["tag", "busybox", "other/name:v1"]);
+    expect(e.T(["rmi", id]).stderr).toBe(`Error: conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories\n`);
+    expect(ok(["rmi", "other/name:v1"])).toBe("Untagged: other/name:v1\n");
+    expect(ok(["images", "-q"])).toBe(`${id}\n`);
+  });
+});
+
+describe("volume create -d local --opt: the filesystem mounted at use, as Docker's local driver", () => {
+  test("tmpfs with size and uid, a bind of a host directory (shared with the host, never deleted by rm), Docker's errors", () => {
+    expect(ok(["volume", "create", "-d", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m,uid=1000", "vtmp"])).toBe("vtmp\n");
+    expect(ok(["volume", "inspect", "-f", "{{.Driver}} {{json .Options}}", "vtmp"])).toBe('local {"device":"tmpfs","o":"size=1m,uid=1000","type":"tmpfs"}\n');
+    expect(ok(["run", "--rm", "-v", "vtmp:/v", "busybox", "sh", "-c", "grep ' /v ' /proc/mounts | cut -d' ' -f3,4; stat -c %u /v; echo kept > /v/f"])).toBe("tmpfs rw,relatime,size=1024k,uid=1000\n1000\n");
+    expect(ok(["run", "--rm", "-v", "vtmp:/v", "busybox", "cat", "/v/f"])).toBe("kept\n");
+    const host = path.join(e.dir, "bound");
+    fs.mkdirSync(host);
+    fs.writeFileSync(path.join(host, "h"), "from host\n");
+    ok(["volume", "create", "--opt", "type=none", "--opt", `device=${host}`, "--opt", "o=bind", "vbind"]);
+    expect(ok(["run", "--rm", "-v", "vbind:/v", "busybox", "sh", "-c", "cat /v/h; echo from container > /v/c"])).toBe("from host\n");
+    expect(fs.readFileSync(path.join(host, "c"), "utf8")).toBe("from container\n");
+    expect(ok(["volume", "rm", "vbind", "vtmp"])).toBe("vbind\nvtmp\n");
+    // Removing the volume unmounts it: the host directory keeps its files.
+    expect(fs.readdirSync(host).sort()).toEqual(["c", "h"]);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(path.join(e.env.root, "volumes"));
+    expect(e.T(["volume", "create", "--opt", "type=tmpfs", "vx"])).toEqual({ code: 1, stdout: "", stderr: 'Error: Cannot create volume "vx": missing required option: "device"\n' });
+    expect(e.T(["volume", "create", "--opt", "o=bind", "--opt", "device=/x", "vx"]).stderr).toBe('Error: Cannot create volume "vx": missing required option: "type"\n');
+    ok(["volume", "create", "--opt", "type=none", "--opt", "device=/nonexistent-td", "--opt", "o=bind", "vmissing"]);
+    const r = e.T(["run", "--rm", "-v", "vmissing:/v", "busybox", "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^Error: error while mounting volume '.*\/volumes\/vmissing\/_data': failed to mount local volume: .*ENOENT\n$/);
+    ok(["volume", "rm", "vmissing"]);
+  });
+});
+
+describe("rm -f of a container that is not there", () => {
+  test("says so on stderr and exits 0, as Docker's CLI (scripts run `docker rm -f old` under set -e); the others are removed", () => {
+    ok(["create", "--name", "rmf-real", "busybox"]);
+    const r = e.T(["rm", "-f", "rmf-nosuch", "rmf-real"]);
+    expect(r).toEqual({ code: 0, stdout: "rmf-real\n", stderr: "Error: No such container: rmf-nosuch\n" });
+    // Without -f it is a failure.
+    expect(e.T(["rm", "rmf-nosuch"])).toEqual({ code: 1, stdout: "", stderr: "Error: No such container: rmf-nosuch\n" });
+  });
+});
+
+describe("what CI scripts type, as Docker answers", () => {
+  test("run -e/-w/-u/--entrypoint, exit codes 127/126, inspect -f ExitCode, ps -q -f status=exited, wait, port", () => {
+    expect(e.T(["run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000", "busybox", "sh", "-c", "echo $FOO; pwd; id -u"])).toEqual({ code: 0, stdout: "bar\n/tmp\n1000\n", stderr: "" });
+    expect(ok(["run", "--rm", "--entrypoint", "echo", "busybox", "hello"])).toBe("hello\n");
+    expect(e.T(["run", "--rm", "busybox", "nonexistent-cmd"]).code).toBe(127);
+    expect(e.T(["run", "--rm", "busybox", "/etc/passwd"]).code).toBe(126);
+    expect(e.T(["run", "--name", "ci-exit", "busybox", "sh", "-c", "exit 3"]).code).toBe(3);
+    expect(ok(["inspect", "-f", "{{.State.ExitCode}}", "ci-exit"])).toBe("3\n");
+    const id = ok(["inspect", "-f", "{{.Id}}", "ci-exit"]).trim();
+    // A status filter lists stopped containers without -a.
+    expect(ok(["ps", "-q", "-f", "status=exited"])).toContain(id.slice(0, 12));
+    expect(ok(["wait", "ci-exit"])).toBe("3\n");
+    // The name taken: moby's sentence, its full stop included (scripts and tools match on it).
+    expect(e.T(["run", "--name", "ci-exit", "busybox", "true"])).toEqual({
+      code: 125,
+      stdout: "",
+      stderr: `Error: Conflict. The container name "/ci-exit" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.\n`,
+    });
+    expect(e.T(["inspect", "-f", "{{.State.ExitCode}}", "ci-nosuch"])).toEqual({ code: 1, stdout: "", stderr: "Error: No such object: ci-nosuch\n" });
+    expect(ok(["run", "--rm", "-i", "busybox", "wc", "-l"])).toBe("0\n");
+    expect(e.T(["run", "--rm", "-i", "busybox", "cat"], "piped\n").stdout).toBe("piped\n");
+    e.runDetached(["--name", "ci-port", "-p", "18080:80", "busybox", "sleep", "300"]);
+    expect(ok(["port", "ci-port", "80"])).toBe("0.0.0.0:18080\n");
+    expect(e.T(["port", "ci-port", "99"])).toEqual({ code: 1, stdout: "", stderr: "Error: No public port '99/tcp' published for ci-port\n" });
+    ok(["rm", "-f", "ci-port", "ci-exit"]);
+  });
+});
