@@ -74,3 +74,52 @@ test("symlinks in the context are copied as links and never followed to host fil
   }
   recordCases("build: symlinks in the context pointing at host files and directories", copied.length);
 });
+
+/**
+ * Another process changes the context while the build reads it: in a tight loop it swaps (renameat2
+ * RENAME_EXCHANGE, so both names always exist) a source or a directory on its path with a symlink
+ * to a host file or directory holding the secret. Whatever the build reads at any moment, nothing of
+ * the host may end up in the image (a build refusing the link is fine).
+ */
+test("a context changed during the build (a source or its directory swapped for a host link) never brings host files in", async () => {
+  const swap = bb.helper("swap-exchange");
+  const hostDir = path.join(bb.dir, "race-host");
+  fs.mkdirSync(path.join(hostDir, "d"), { recursive: true });
+  const tarOf = (out: string, name: string, content: string) => {
+    const src = fs.mkdtempSync(path.join(bb.dir, "tarsrc-"));
+    fs.writeFileSync(path.join(src, name), content);
+    expect(Bun.spawnSync(["tar", "-cf", out, "-C", src, name]).exitCode).toBe(0);
+  };
+  tarOf(path.join(hostDir, "x.tar"), "leaked", SECRET);
+  tarOf(path.join(hostDir, "d", "x.tar"), "leaked", SECRET);
+  fs.writeFileSync(path.join(hostDir, "d", "f"), SECRET);
+  // [the step, the name swapped, what it is swapped with]
+  const cases: [string, string, string][] = [
+    ["ADD x.tar /x/", "x.tar", path.join(hostDir, "x.tar")],
+    ["ADD d/x.tar /x/", "d", path.join(hostDir, "d")],
+    ["COPY d/f /x/f", "d", path.join(hostDir, "d")],
+    ["COPY f /x/f", "f", path.join(hostDir, "d", "f")],
+  ];
+  const ROUNDS = 8;
+  for (const [step, name, target] of cases) {
+    const dir = context(`FROM busybox\n${step}\n`);
+    tarOf(path.join(dir, "x.tar"), "good", "good\n");
+    fs.mkdirSync(path.join(dir, "d"));
+    tarOf(path.join(dir, "d", "x.tar"), "good", "good\n");
+    fs.writeFileSync(path.join(dir, "f"), "good\n");
+    fs.writeFileSync(path.join(dir, "d", "f"), "good\n");
+    fs.symlinkSync(target, path.join(dir, "swapped"));
+    const swapper = Bun.spawn([swap, path.join(dir, name), path.join(dir, "swapped")], { stdout: "ignore", stderr: "ignore" });
+    try {
+      for (let i = 0; i < ROUNDS; i++) {
+        const r = T(["build", "--no-cache", "-t", "adv-race", dir]);
+        if (r.code !== 0) continue;
+        expect(`${step}: ${leaked("adv-race")}`).toBe(`${step}: `);
+      }
+    } finally {
+      swapper.kill("SIGKILL");
+      await swapper.exited;
+    }
+  }
+  recordCases("build: context swapped for host links while COPY and ADD read it", cases.length * ROUNDS);
+}, 600_000);
