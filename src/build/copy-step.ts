@@ -75,7 +75,7 @@ async function copyHolding(env: StepEnv, state: State, step: Extract<Step, { kin
   if (sources.length > 1 && !/(^|\/)\.?$/.test(spec.dest)) throw new InvalidArgumentError(`When using ${spec.add ? "ADD" : "COPY"} with more than one source file, the destination must be a directory and end with a /`);
   if (spec.checksum !== undefined && !spec.sources.every((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD --checksum takes an http(s) source only (line ${ins.line})`);
   // Downloads and documents live in directories of this build only: their digests are not kept.
-  const contentHash = sources.map((x) => hashSources(x.src, [x.rel], x.scratch ? new DigestCache() : env.digests)).join(",");
+  const contentHash = sources.map((x) => hashSources(ctx.sys, x.src, [x.rel], x.scratch ? new DigestCache() : env.digests, x.resolve)).join(",");
   state.key = stepKey(state.key, step.createdBy, { content: contentHash });
   if (fromCache(env, state, step.createdBy)) return;
   const upper = env.tmpUpper();
