@@ -49,6 +49,22 @@ async function contextArchive(sys: Sys, root: string, rel: string, held: number[
   return archiveOf(fd, rel);
 }
 
+/**
+ * `read` of source `rel` resolved BENEATH its root, a symlink met on its path (the kernel refuses
+ * it: ELOOP, EXDEV) told in one line: the source was checked to have none, so the context changed
+ * meanwhile.
+ */
+function noLinkOnPath<T>(rel: string, resolve: number, read: () => T): T {
+  if (resolve !== BENEATH) return read();
+  try {
+    return read();
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === "ELOOP" || code === "EXDEV") throw new FailedPreconditionError(`Cannot copy "${rel}": a symbolic link is on its path (the context changed during the build), which a source path never follows`, { cause: err });
+    throw err;
+  }
+}
+
 async function copyHolding(env: StepEnv, state: State, step: Extract<Step, { kind: "copy" }>, ins: Instruction, stageIndex: number, held: number[]): Promise<void> {
   const { ctx, layout, context } = env;
   const spec = step.copy;
@@ -75,7 +91,7 @@ async function copyHolding(env: StepEnv, state: State, step: Extract<Step, { kin
   if (sources.length > 1 && !/(^|\/)\.?$/.test(spec.dest)) throw new InvalidArgumentError(`When using ${spec.add ? "ADD" : "COPY"} with more than one source file, the destination must be a directory and end with a /`);
   if (spec.checksum !== undefined && !spec.sources.every((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD --checksum takes an http(s) source only (line ${ins.line})`);
   // Downloads and documents live in directories of this build only: their digests are not kept.
-  const contentHash = sources.map((x) => hashSources(ctx.sys, x.src, [x.rel], x.scratch ? new DigestCache() : env.digests, x.resolve)).join(",");
+  const contentHash = sources.map((x) => noLinkOnPath(x.rel, x.resolve, () => hashSources(ctx.sys, x.src, [x.rel], x.scratch ? new DigestCache() : env.digests, x.resolve))).join(",");
   state.key = stepKey(state.key, step.createdBy, { content: contentHash });
   if (fromCache(env, state, step.createdBy)) return;
   const upper = env.tmpUpper();
@@ -105,7 +121,7 @@ async function copyHolding(env: StepEnv, state: State, step: Extract<Step, { kin
     }
     const rootFd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      copySource(c, rootFd, rel, dest, x.archive !== undefined || intoDir, x.src.ignore, keepOwner, x.resolve);
+      noLinkOnPath(rel, x.resolve, () => copySource(c, rootFd, rel, dest, x.archive !== undefined || intoDir, x.src.ignore, keepOwner, x.resolve));
     } finally {
       fs.closeSync(rootFd);
     }
