@@ -4,33 +4,32 @@ import fs from "node:fs";
 import path from "node:path";
 import { FailedPreconditionError } from "../errors.ts";
 import type { Compression } from "../image/manifest.ts";
+import { atPath } from "../rootfs/beneath.ts";
 import { decompress } from "../rootfs/decompress.ts";
 
 export type TarOpener = () => { stream: ReadableStream<Uint8Array>; compression: Compression; stop(): void };
 
 /**
- * The tar `file` holds, as Docker's ADD extracts it and reads a context on stdin: plain or
- * compressed with gzip, zstd, bzip2 or xz (these two through the host's bzip2 and xz, as moby runs
- * xz), told by its leading bytes and the tar header inside; undefined for anything else (a gzip of
- * a text file…), which ADD copies as it is.
+ * The tar the open regular file `fd` holds (`name` for messages), as Docker's ADD extracts it and
+ * reads a context on stdin: plain or compressed with gzip, zstd, bzip2 or xz (these two through the
+ * host's bzip2 and xz, as moby runs xz), told by its leading bytes and the tar header inside;
+ * undefined for anything else (a gzip of a text file…), which ADD copies as it is. Every read is of
+ * that inode (reopened through /proc/self/fd, never by a path that may have changed since), so the
+ * caller keeps `fd` open while the opener is used.
  */
-export async function archiveOf(file: string): Promise<TarOpener | undefined> {
-  const st = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (!st?.isFile() || st.size < 2) return undefined;
+export async function archiveOf(fd: number, name: string): Promise<TarOpener | undefined> {
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() || st.size < 2) return undefined;
   const b = Buffer.alloc(6);
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  try {
-    fs.readSync(fd, b, 0, 6, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
+  fs.readSync(fd, b, 0, 6, 0);
+  const file = atPath(fd);
   const plain = (compression: Compression): TarOpener => () => ({ stream: Bun.file(file).stream(), compression, stop: () => {} });
   const tool = (cmd: string): TarOpener => () => {
     let p: ReturnType<typeof Bun.spawn>;
     try {
-      p = Bun.spawn([cmd, "-dc", file], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+      p = Bun.spawn([cmd, "-dc"], { stdin: Bun.file(file), stdout: "pipe", stderr: "ignore" });
     } catch (err) {
-      throw new FailedPreconditionError(`Cannot extract "${path.basename(file)}": ${cmd} is needed to decompress it`, { cause: err });
+      throw new FailedPreconditionError(`Cannot extract "${path.basename(name)}": ${cmd} is needed to decompress it`, { cause: err });
     }
     return { stream: p.stdout as ReadableStream<Uint8Array>, compression: "none", stop: () => p.kill() };
   };
@@ -44,7 +43,7 @@ export async function archiveOf(file: string): Promise<TarOpener | undefined> {
   const o = open();
   let head = Buffer.alloc(0);
   try {
-    for await (const chunk of decompress(o.stream, o.compression, file)) {
+    for await (const chunk of decompress(o.stream, o.compression, name)) {
       head = Buffer.concat([head, chunk]);
       if (head.length >= 263) break;
     }

@@ -7,6 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
+import { atPath, BENEATH, lstatAt, O_CLOEXEC, openDirAt, openFileAt } from "../rootfs/beneath.ts";
+import type { Sys } from "../sys/sys.ts";
 import { hasGlob, isIgnored, matchGlob, reincludesBelow, type IgnorePattern } from "./dockerignore.ts";
 
 export interface ContextSource {
@@ -84,26 +86,32 @@ export class DigestCache {
   constructor(private readonly file?: string) {
     this.map = file ? (readJson<Record<string, DigestEntry>>(file) ?? {}) : {};
   }
-  digest(abs: string, st: fs.Stats): string {
-    const k = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  /**
+   * The digest of file `abs`, from the cache while its stat `st` is unchanged; else read from the
+   * fd `open` gives (closed here), keyed by that fd's own stat.
+   */
+  digest(abs: string, st: fs.Stats, open: () => { fd: number; st: fs.Stats }): string {
     const hit = this.map[abs];
-    if (hit && hit.k === k) return hit.d;
+    if (hit && hit.k === DigestCache.key(st)) return hit.d;
     const h = new Bun.CryptoHasher("sha256");
-    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const opened = open();
     try {
       const buf = Buffer.alloc(1 << 20);
       for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        const n = fs.readSync(opened.fd, buf, 0, buf.length, null);
         if (n <= 0) break;
         h.update(buf.subarray(0, n));
       }
     } finally {
-      fs.closeSync(fd);
+      fs.closeSync(opened.fd);
     }
     const d = h.digest("hex");
-    this.map[abs] = { k, d };
+    this.map[abs] = { k: DigestCache.key(opened.st), d };
     this.dirty = true;
     return d;
+  }
+  private static key(st: fs.Stats): string {
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   }
   save(): void {
     if (!this.dirty || !this.file) return;
@@ -113,23 +121,45 @@ export class DigestCache {
   }
 }
 
-/** The content hash of the named sources (recursively): path, type, mode, owner, content or target. */
-export function hashSources(ctx: ContextSource, rels: readonly string[], cache: DigestCache): string {
+/**
+ * The content hash of the named sources (recursively): path, type, mode, owner, content or target.
+ * The tree is read from directory fds, the sources' paths resolved as `resolve` says (BENEATH for
+ * the context: no link followed; IN_ROOT for a stage's rootfs) and nothing below them followed, so
+ * a context changed meanwhile (a directory swapped for a link to a host one) is never read through.
+ */
+export function hashSources(sys: Sys, ctx: ContextSource, rels: readonly string[], cache: DigestCache, resolve: number): string {
   const h = new Bun.CryptoHasher("sha256");
-  const add = (rel: string) => {
-    const abs = path.join(ctx.root, rel);
-    const st = fs.lstatSync(abs);
+  const add = (dirFd: number, name: string, rel: string) => {
+    const st = lstatAt(dirFd, name);
+    if (!st) throw new NotFoundError(`Cannot copy "${rel}": not found in the build context`);
     h.update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
-    if (st.isSymbolicLink()) h.update(`L${fs.readlinkSync(abs)}\0`);
-    else if (st.isFile()) h.update(`F${cache.digest(abs, st)}\0`);
+    if (st.isSymbolicLink()) h.update(`L${fs.readlinkSync(atPath(dirFd, name))}\0`);
+    else if (st.isFile()) h.update(`F${cache.digest(path.join(ctx.root, rel), st, () => openFileAt(sys, dirFd, name, fs.constants.O_RDONLY, BENEATH))}\0`);
     else if (st.isDirectory()) {
       h.update("D\0");
-      for (const name of fs.readdirSync(abs).sort()) {
-        const r = rel === "." ? name : `${rel}/${name}`;
-        if (!isIgnored(ctx.ignore, r) || (reincludesBelow(ctx.ignore, r) && fs.lstatSync(path.join(ctx.root, r)).isDirectory())) add(r);
+      const sub = openDirAt(sys, dirFd, name, BENEATH);
+      try {
+        for (const n of fs.readdirSync(atPath(sub)).sort()) {
+          const r = rel === "." ? n : `${rel}/${n}`;
+          if (!isIgnored(ctx.ignore, r) || (reincludesBelow(ctx.ignore, r) && lstatAt(sub, n)?.isDirectory())) add(sub, n, r);
+        }
+      } finally {
+        fs.closeSync(sub);
       }
     } else h.update(`N${st.rdev}\0`);
   };
-  for (const r of rels) add(r);
+  const root = fs.openSync(ctx.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  try {
+    for (const r of rels) {
+      const parent = openDirAt(sys, root, path.posix.dirname(r), resolve);
+      try {
+        add(parent, path.posix.basename(r), r);
+      } finally {
+        fs.closeSync(parent);
+      }
+    }
+  } finally {
+    fs.closeSync(root);
+  }
   return h.digest("hex");
 }

@@ -3,8 +3,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { MAX_ETC_FILE } from "../rootfs/beneath.ts";
+import { errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { MAX_ETC_FILE, NotRegularFileError, O_CLOEXEC, openFileAt } from "../rootfs/beneath.ts";
+import type { Sys } from "../sys/sys.ts";
 import { entryInLayers, resolveInLayers } from "../rootfs/layerpath.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { cleanSource, DigestCache, expandSource, hashSources, type ContextSource } from "./buildcontext.ts";
@@ -17,6 +18,54 @@ import { commitLayer, fromCache, type StepEnv } from "./step-env.ts";
 import type { Step } from "./steps.ts";
 
 export async function copyStep(env: StepEnv, state: State, step: Extract<Step, { kind: "copy" }>, ins: Instruction, stageIndex: number): Promise<void> {
+  // The archives ADD opened, kept open until extracted.
+  const held: number[] = [];
+  try {
+    await copyHolding(env, state, step, ins, stageIndex, held);
+  } finally {
+    for (const fd of held) fs.closeSync(fd);
+  }
+}
+
+/**
+ * ADD's local source `rel` of the context as an archive, or undefined when it is none. It is opened
+ * once, below the context with no link followed on the way or at the end, and only that inode is
+ * read: the context changed meanwhile (a name swapped for a link to a host file) is not what is
+ * extracted.
+ */
+async function contextArchive(sys: Sys, root: string, rel: string, held: number[]): Promise<TarOpener | undefined> {
+  const rootFd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  let fd: number;
+  try {
+    fd = openFileAt(sys, rootFd, rel, fs.constants.O_RDONLY, BENEATH).fd;
+  } catch (err) {
+    // Not a file (a link, a directory, gone): copied as it is, or refused, by the copy itself.
+    if (err instanceof NotRegularFileError || ["ENOENT", "ENOTDIR", "ELOOP", "EXDEV"].includes(errnoCode(err) ?? "")) return undefined;
+    throw err;
+  } finally {
+    fs.closeSync(rootFd);
+  }
+  held.push(fd);
+  return archiveOf(fd, rel);
+}
+
+/**
+ * `read` of source `rel` resolved BENEATH its root, a symlink met on its path (the kernel refuses
+ * it: ELOOP, EXDEV) told in one line: the source was checked to have none, so the context changed
+ * meanwhile.
+ */
+function noLinkOnPath<T>(rel: string, resolve: number, read: () => T): T {
+  if (resolve !== BENEATH) return read();
+  try {
+    return read();
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === "ELOOP" || code === "EXDEV") throw new FailedPreconditionError(`Cannot copy "${rel}": a symbolic link is on its path (the context changed during the build), which a source path never follows`, { cause: err });
+    throw err;
+  }
+}
+
+async function copyHolding(env: StepEnv, state: State, step: Extract<Step, { kind: "copy" }>, ins: Instruction, stageIndex: number, held: number[]): Promise<void> {
   const { ctx, layout, context } = env;
   const spec = step.copy;
   // Each source with the root it is read from: the context, another stage or image, or a download.
@@ -35,14 +84,14 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
     } else if (spec.from !== undefined) {
       sources.push({ src: { root: await env.sourceRootOf(spec.from, stageIndex), ignore: [] }, rel: cleanSource(s), keepOwner: true, resolve: IN_ROOT, archive: undefined });
     } else {
-      for (const rel of expandSource(context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add ? await archiveOf(path.join(context.root, rel)) : undefined });
+      for (const rel of expandSource(context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add ? await contextArchive(ctx.sys, context.root, rel, held) : undefined });
     }
   }
   // As Docker: several sources (after globbing) go into a directory, and the Dockerfile says so.
   if (sources.length > 1 && !/(^|\/)\.?$/.test(spec.dest)) throw new InvalidArgumentError(`When using ${spec.add ? "ADD" : "COPY"} with more than one source file, the destination must be a directory and end with a /`);
   if (spec.checksum !== undefined && !spec.sources.every((s) => /^https?:\/\//.test(s))) throw new InvalidArgumentError(`Cannot build: ADD --checksum takes an http(s) source only (line ${ins.line})`);
   // Downloads and documents live in directories of this build only: their digests are not kept.
-  const contentHash = sources.map((x) => hashSources(x.src, [x.rel], x.scratch ? new DigestCache() : env.digests)).join(",");
+  const contentHash = sources.map((x) => noLinkOnPath(x.rel, x.resolve, () => hashSources(ctx.sys, x.src, [x.rel], x.scratch ? new DigestCache() : env.digests, x.resolve))).join(",");
   state.key = stepKey(state.key, step.createdBy, { content: contentHash });
   if (fromCache(env, state, step.createdBy)) return;
   const upper = env.tmpUpper();
@@ -72,7 +121,7 @@ export async function copyStep(env: StepEnv, state: State, step: Extract<Step, {
     }
     const rootFd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      copySource(c, rootFd, rel, dest, x.archive !== undefined || intoDir, x.src.ignore, keepOwner, x.resolve);
+      noLinkOnPath(rel, x.resolve, () => copySource(c, rootFd, rel, dest, x.archive !== undefined || intoDir, x.src.ignore, keepOwner, x.resolve));
     } finally {
       fs.closeSync(rootFd);
     }

@@ -52,18 +52,23 @@ export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: 
       // A tar (plain, gzip, bzip2, xz or zstd, told as ADD tells them) is the context; else a Dockerfile.
       const sent = path.join(cleanup, "stdin");
       await Bun.write(sent, Bun.stdin);
-      const open = await archiveOf(sent);
-      if (open) {
-        const { unpackLayer } = await import("../rootfs/unpack.ts");
-        const o = open();
-        try {
-          await unpackLayer(o.stream, o.compression, contextDir, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: "the build context on stdin" });
-        } finally {
-          o.stop();
+      const sentFd = fs.openSync(sent, fs.constants.O_RDONLY);
+      try {
+        const open = await archiveOf(sentFd, "the build context on stdin");
+        if (open) {
+          const { unpackLayer } = await import("../rootfs/unpack.ts");
+          const o = open();
+          try {
+            await unpackLayer(o.stream, o.compression, contextDir, { sys: ctx.sys, maxBytes: ctx.config.maxLayerBytes, what: "the build context on stdin" });
+          } finally {
+            o.stop();
+          }
+        } else {
+          dockerfileText = fs.readFileSync(sent, "utf8");
+          dockerfileName = "Dockerfile (stdin)";
         }
-      } else {
-        dockerfileText = fs.readFileSync(sent, "utf8");
-        dockerfileName = "Dockerfile (stdin)";
+      } finally {
+        fs.closeSync(sentFd);
       }
     } else if (!fs.statSync(contextArg, { throwIfNoEntry: false })?.isDirectory()) {
       throw new InvalidArgumentError(`Cannot build: unable to prepare context: path "${contextArg}" not found`);

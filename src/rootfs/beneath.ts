@@ -53,6 +53,27 @@ export function lstatAt(dirFd: number, name: string): fs.Stats | undefined {
   return fs.lstatSync(atPath(dirFd, name), { throwIfNoEntry: false });
 }
 
+/**
+ * lstat of `rel` (several names) below dirFd, no symlink followed on the way nor at the end, so a
+ * tree changed meanwhile cannot point it elsewhere; undefined when absent, or when a name on the way
+ * is not a directory or (swapped in) a symlink.
+ */
+export function lstatBeneath(sys: Sys, dirFd: number, rel: string): fs.BigIntStats | undefined {
+  let fd: number;
+  try {
+    fd = sys.openat2(dirFd, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, BENEATH);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" || code === "EXDEV") return undefined;
+    throw err;
+  }
+  try {
+    return fs.fstatSync(fd, { bigint: true });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** "a FIFO", "a block device"… for messages. */
 export function kindOf(st: fs.Stats): string {
   if (st.isFile()) return "a regular file";

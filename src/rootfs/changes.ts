@@ -3,14 +3,16 @@
 // a whiteout is D, an opaque directory D (its contents then A or C each), anything else A unless a
 // lower has that path, then C; a directory that differs from its lower in neither size, mode nor
 // mtime is no change by itself, but the parent of an A or D is C once, right before it.
-// The upper dir is read by walkUpper, the walker commit and export use.
+// The upper dir is read by walkUpper, the walker commit and export use. A lower path is looked up
+// in the overlay of the lowers with src/rootfs/layerpath.ts (lstat only, the layers' links resolved
+// inside the image), where Docker stats each lower's host path and follows links on the host.
 import fs from "node:fs";
 import path from "node:path";
 import type { Sys } from "../sys/sys.ts";
-import { entryInLayers } from "./layerpath.ts";
-import { parseWhiteout, WHITEOUT_OPAQUE } from "./whiteout.ts";
+import { lstatBeneath, O_CLOEXEC } from "./beneath.ts";
+import { entryInLayers, resolveInLayers } from "./layerpath.ts";
+import { isWhiteoutNode, parseWhiteout, WHITEOUT_OPAQUE } from "./whiteout.ts";
 import { walkUpper } from "./writelayer.ts";
-import { isWhiteoutNode } from "./whiteout.ts";
 
 export type ChangeKind = "A" | "C" | "D";
 
@@ -44,13 +46,15 @@ export function madeMountpoint(sys: Sys, upper: string, rel: string, lowers: rea
   return entryInLayers(lowers, parts, sys).kind === "found" ? undefined : e.file;
 }
 
-/** The stat Docker's os.Stat gives (symlinks followed), or undefined when nothing is there. */
-function statIn(dir: string, rel: string): fs.BigIntStats | undefined {
-  try {
-    return fs.statSync(path.join(dir, rel), { bigint: true });
-  } catch {
-    return undefined;
-  }
+/**
+ * The stat Docker's os.Stat of the lower path gives (symlinks followed), or undefined when nothing
+ * is there; the layers' symlinks are resolved inside the image, never by the host, so a link a
+ * layer holds (`/app -> /etc`, `../../../../tmp`) cannot make this stat a host file.
+ */
+function lowerStat(sys: Sys, lowers: readonly string[], rel: string): fs.BigIntStats | undefined {
+  const e = entryInLayers(lowers, resolveInLayers(lowers, rel, sys), sys);
+  // The file a lookup found is reached through real directories only: lstat stays in the layer.
+  return e.kind === "found" ? fs.lstatSync(e.file, { bigint: true }) : undefined;
 }
 
 /** Go's sameFsTime: equal, or the same second with either side's nanoseconds 0 (tar has none). */
@@ -67,6 +71,19 @@ export function upperChanges(sys: Sys, upper: string, lowers: readonly string[])
     if (fd !== undefined) fs.closeSync(fd);
     entries.push(entry.name);
   }
+  const upperFd = fs.openSync(upper, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  try {
+    return changesOf(sys, upper, upperFd, lowers, entries);
+  } finally {
+    fs.closeSync(upperFd);
+  }
+}
+
+/**
+ * The changes the walked `entries` of the upper dir are. A running container may change its upper
+ * dir meanwhile (an /etc made a link to a host directory): it is read from its fd, no link followed.
+ */
+function changesOf(sys: Sys, upper: string, upperFd: number, lowers: readonly string[], entries: readonly string[]): Change[] {
   const made = new Set(MOUNTPOINT_FILES.filter((rel) => isMadeMountpoint(sys, upper, rel, lowers)));
   // Where the runtime made mount points, the directory's mtime is the runtime's, not the
   // container's: as against Docker's init layer, only its mode can tell a change.
@@ -81,18 +98,17 @@ export function upperChanges(sys: Sys, upper: string, lowers: readonly string[])
     // walkUpper names a whiteout `.wh.<name>`; the upper dir holds it as <name>.
     const wh = parseWhiteout(base);
     const hidden = wh?.kind === "remove" ? path.posix.join(path.posix.dirname(rel), wh.name) : undefined;
-    const whiteout = hidden !== undefined ? fs.lstatSync(path.join(upper, hidden), { throwIfNoEntry: false }) : undefined;
+    const whiteout = hidden !== undefined ? lstatBeneath(sys, upperFd, hidden) : undefined;
     const realRel = whiteout && isWhiteoutNode(whiteout) ? hidden! : rel;
     // A running container may remove what the walk saw.
-    const st = fs.lstatSync(path.join(upper, realRel), { bigint: true, throwIfNoEntry: false });
+    const st = lstatBeneath(sys, upperFd, realRel);
     if (!st) continue;
     const isDir = st.isDirectory();
     let kind: ChangeKind | undefined;
     if (realRel !== rel || (isDir && opaque.has(rel))) {
       kind = "D";
     } else {
-      let lower: fs.BigIntStats | undefined;
-      for (const l of lowers) if ((lower = statIn(l, rel))) break;
+      const lower = lowerStat(sys, lowers, rel);
       if (!lower) kind = "A";
       else if (!(isDir && lower.isDirectory())) kind = "C";
       else if (initDirs.has(rel) ? st.mode !== lower.mode : st.size !== lower.size || st.mode !== lower.mode || !sameTime(st.mtimeNs, lower.mtimeNs)) kind = "C";

@@ -4,6 +4,7 @@
 // the same as DecompressionStream at 256 KiB, and in the whole unpack they were no faster (their
 // thread-pool overlap is eaten by stream overhead). DecompressionStream handles multi-member gzip
 // and multi-frame zstd and honours back-pressure: a bomb inflates no further than the reader asks.
+import fs from "node:fs";
 import { DataLossError, describeError } from "../errors.ts";
 import type { Compression } from "../image/manifest.ts";
 
@@ -83,4 +84,52 @@ async function* chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>, read =
   } finally {
     if (!finished) await reader.cancel().catch(() => {});
   }
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+
+/**
+ * The content size a zstd blob's frames declare (RFC 8878: each frame's Frame_Content_Size, the
+ * frames walked by their block headers, skippable frames passed over), or undefined when a frame
+ * does not declare it or the bytes are no sequence of whole frames. Only headers are read. A frame
+ * whose content differs from what it declares fails to decompress, so the sum is what a reader
+ * checked against the bytes will find.
+ */
+export function zstdContentSize(fd: number, fileSize: number): number | undefined {
+  const buf = Buffer.alloc(14);
+  const at = (pos: number, n: number): Buffer | undefined => (pos + n <= fileSize && fs.readSync(fd, buf, 0, n, pos) === n ? buf : undefined);
+  let pos = 0;
+  let total = 0;
+  while (pos < fileSize) {
+    const magic = at(pos, 4)?.readUInt32LE(0);
+    if (magic === undefined) return undefined;
+    if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
+      const len = at(pos + 4, 4)?.readUInt32LE(0);
+      if (len === undefined) return undefined;
+      pos += 8 + len;
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) return undefined;
+    const fhd = at(pos + 4, 1)?.[0];
+    if (fhd === undefined) return undefined;
+    const single = (fhd >> 5) & 1;
+    const fcsBytes = [single ? 1 : 0, 2, 4, 8][fhd >> 6]!;
+    if (fcsBytes === 0) return undefined;
+    let p = pos + 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
+    const f = at(p, fcsBytes);
+    if (!f) return undefined;
+    total += fcsBytes === 1 ? f[0]! : fcsBytes === 2 ? f.readUInt16LE(0) + 256 : fcsBytes === 4 ? f.readUInt32LE(0) : Number(f.readBigUInt64LE(0));
+    p += fcsBytes;
+    for (;;) {
+      const h = at(p, 3);
+      if (!h) return undefined;
+      const bh = h[0]! | (h[1]! << 8) | (h[2]! << 16);
+      // A block's type 1 (RLE) holds one byte repeated; the others hold their size in bytes.
+      p += 3 + (((bh >> 1) & 3) === 1 ? 1 : bh >>> 3);
+      if (bh & 1) break;
+    }
+    if ((fhd >> 2) & 1) p += 4;
+    pos = p;
+  }
+  return pos === fileSize ? total : undefined;
 }

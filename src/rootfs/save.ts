@@ -1,6 +1,7 @@
 // `save`: images of the store → one tar, streamed: a docker-archive (manifest.json, <config>.json,
 // one uncompressed layer.tar per layer, repositories) as `docker save` writes it, or an OCI image
 // layout (`--format oci-archive`, podman's name) with the stored blobs as they are.
+import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { DataLossError, NotFoundError } from "../errors.ts";
 import { digestHex } from "../image/digest.ts";
@@ -11,7 +12,7 @@ import { readTags, resolveImage, tagsOf, type ImageRecord } from "../store/image
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
-import { capped, decompress } from "./decompress.ts";
+import { capped, decompress, zstdContentSize } from "./decompress.ts";
 import { TAR_END, tarHeader, tarPadding } from "./tar-writer.ts";
 
 export type ArchiveFormat = "docker-archive" | "oci-archive";
@@ -75,7 +76,7 @@ type Layer = ImageRecord["layers"][number];
 /**
  * The size of a layer's uncompressed tar, which its entry's header must hold before the bytes. The
  * recorded size is taken when the blob agrees with it (a plain tar's own size; a gzip's ISIZE
- * trailer, the size modulo 2^32, of its last member); else the blob is unpacked once to count it
+ * trailer, the size modulo 2^32, of its last member; the content sizes a zstd's frames declare); else the blob is unpacked once to count it
  * (stores whose built layers recorded their files' size rather than the tar's still save). The
  * stream that follows is checked against the diff_id either way.
  */
@@ -85,8 +86,13 @@ async function tarSizeOf(layout: StoreLayout, layer: Layer, compression: Compres
   if (compression === "gzip" && file.size >= 18) {
     const trailer = new DataView(await file.slice(file.size - 4).arrayBuffer());
     if (trailer.getUint32(0, true) === layer.unpackedSize % 2 ** 32) return layer.unpackedSize;
-  } else if (compression !== "gzip") {
-    return layer.unpackedSize;
+  } else if (compression === "zstd") {
+    const fd = fs.openSync(layout.blob(layer.digest), "r");
+    try {
+      if (zstdContentSize(fd, file.size) === layer.unpackedSize) return layer.unpackedSize;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
   let n = 0;
   for await (const chunk of capped(decompress(file.stream(), compression, what), maxBytes, what)) n += chunk.length;

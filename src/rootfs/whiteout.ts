@@ -34,8 +34,8 @@ export function writeWhiteout(sys: Sys, path: string): void {
 }
 
 /** Whether a layer's node is an overlayfs whiteout (what writeWhiteout makes). */
-export function isWhiteoutNode(st: fs.Stats): boolean {
-  return st.isCharacterDevice() && st.rdev === 0;
+export function isWhiteoutNode(st: fs.Stats | fs.BigIntStats): boolean {
+  return st.isCharacterDevice() && Number(st.rdev) === 0;
 }
 
 /** Marks the directory at `dir` opaque to overlayfs. */

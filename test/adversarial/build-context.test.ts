@@ -74,3 +74,63 @@ test("symlinks in the context are copied as links and never followed to host fil
   }
   recordCases("build: symlinks in the context pointing at host files and directories", copied.length);
 });
+
+/**
+ * Another process changes the context while the build reads it: in a tight loop it swaps (renameat2
+ * RENAME_EXCHANGE, so both names always exist) a source or a directory on its path with a symlink
+ * to a host file or directory holding the secret. Whatever the build reads at any moment, nothing of
+ * the host may end up in the image (a build refusing the link is fine), nor even be read to hash it.
+ */
+test("a context changed during the build (a source or its directory swapped for a host link) never brings host files in", async () => {
+  const swap = bb.helper("swap-exchange");
+  const hostDir = path.join(bb.dir, "race-host");
+  fs.mkdirSync(path.join(hostDir, "d"), { recursive: true });
+  const tarOf = (out: string, name: string, content: string) => {
+    const src = fs.mkdtempSync(path.join(bb.dir, "tarsrc-"));
+    fs.writeFileSync(path.join(src, name), content);
+    expect(Bun.spawnSync(["tar", "-cf", out, "-C", src, name]).exitCode).toBe(0);
+  };
+  tarOf(path.join(hostDir, "x.tar"), "leaked", SECRET);
+  tarOf(path.join(hostDir, "d", "x.tar"), "leaked", SECRET);
+  fs.writeFileSync(path.join(hostDir, "d", "f"), SECRET);
+  // [the step, the name swapped, what it is swapped with, builds]
+  const cases: [string, string, string, number][] = [
+    ["ADD x.tar /x/", "x.tar", path.join(hostDir, "x.tar"), 8],
+    ["ADD d/x.tar /x/", "d", path.join(hostDir, "d"), 8],
+    // A host file hashed shows only in a build that succeeds: d a directory when checked and
+    // copied, a link when hashed in between (test/adversarial/context-hash.test.ts forces that).
+    ["COPY d/f /x/f", "d", path.join(hostDir, "d"), 8],
+    ["COPY f /x/f", "f", path.join(hostDir, "d", "f"), 8],
+  ];
+  // Not even hashed for the cache: the digests kept between builds hold none of the host's files.
+  const secretDigest = new Bun.CryptoHasher("sha256").update(SECRET).digest("hex");
+  const digests = path.join(bb.env.root, "build-cache", "digests.json");
+  const hashedSecret = () => fs.existsSync(digests) && fs.readFileSync(digests, "utf8").includes(secretDigest);
+  for (const [step, name, target, rounds] of cases) {
+    const dir = context(`FROM busybox\n${step}\n`);
+    tarOf(path.join(dir, "x.tar"), "good", "good\n");
+    fs.mkdirSync(path.join(dir, "d"));
+    tarOf(path.join(dir, "d", "x.tar"), "good", "good\n");
+    fs.writeFileSync(path.join(dir, "f"), "good\n");
+    fs.writeFileSync(path.join(dir, "d", "f"), "good\n");
+    fs.symlinkSync(target, path.join(dir, "swapped"));
+    const swapper = Bun.spawn([swap, path.join(dir, name), path.join(dir, "swapped")], { stdout: "ignore", stderr: "ignore" });
+    try {
+      for (let i = 0; i < rounds; i++) {
+        const r = T(["build", "--no-cache", "-t", "adv-race", dir]);
+        expect(`${step}: ${hashedSecret()}`).toBe(`${step}: false`);
+        if (r.code !== 0) {
+          // Refused in one line naming the link, never a raw errno.
+          expect(`${step}: ${r.stderr.trimEnd().split("\n").length} ${/symbolic link/.test(r.stderr)}`).toBe(`${step}: 1 true`);
+          continue;
+        }
+        expect(`${step}: ${leaked("adv-race")}`).toBe(`${step}: `);
+      }
+    } finally {
+      swapper.kill("SIGKILL");
+      await swapper.exited;
+    }
+  }
+  expect(fs.existsSync(digests)).toBe(true);
+  recordCases("build: context swapped for host links while COPY and ADD read it", cases.reduce((n, c) => n + c[3], 0));
+}, 600_000);
