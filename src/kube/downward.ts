@@ -43,6 +43,19 @@ export function readsPodFields(c: KubeContainer): boolean {
   return [...c.env, ...c.args, c.entrypoint ?? ""].some((s) => s.includes("\u0000"));
 }
 
+/**
+ * The env variables whose whole value is one field only the running pod knows (name → fieldPath),
+ * or undefined: generate kube writes them back as fieldRefs, not as this pod's address (pure).
+ */
+export function podFieldRefs(c: KubeContainer): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const e of c.env) {
+    const m = /^([^=]*)=\u0000([a-zA-Z.]+)\u0000$/.exec(e);
+    if (m && (RUNTIME_FIELDS as readonly string[]).includes(m[2]!)) out[m[1]!] = m[2]!;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 /** The container with its command, args and env filled in (pure). */
 export function withPodFields(c: KubeContainer, st: PodStatusFields): KubeContainer {
   const fill = (s: string) => fillFields(s, st);

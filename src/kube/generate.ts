@@ -45,6 +45,14 @@ function restartPolicy(rec: ContainerRecord): string {
   return n === "always" || n === "unless-stopped" ? "Always" : n === "on-failure" ? "OnFailure" : "Never";
 }
 
+/** One env entry: the downward API's fieldRef where play kube filled it from the running pod (its address here is not the next pod's). */
+function envVar(e: string, fieldRefs: Record<string, string> | undefined): Obj {
+  const eq = e.indexOf("=");
+  const name = eq < 0 ? e : e.slice(0, eq);
+  const field = fieldRefs && Object.hasOwn(fieldRefs, name) ? fieldRefs[name] : undefined;
+  return field ? { name, valueFrom: { fieldRef: { fieldPath: field } } } : { name, value: escapeRefs(eq < 0 ? "" : e.slice(eq + 1)) };
+}
+
 function containerSpec(rec: ContainerRecord, image: ContainerConfig, name: string, ports: { containerPort: number; hostPort?: number; protocol: string; hostIP?: string }[], volumes: Obj[]): Obj {
   const cfg = rec.config ?? {};
   const hc = rec.hostConfig ?? {};
@@ -60,7 +68,7 @@ function containerSpec(rec: ContainerRecord, image: ContainerConfig, name: strin
   } else if (!same(cmd, image.Cmd)) c.args = escaped(cmd ?? []);
   const imageEnv = new Set(image.Env ?? []);
   const env = ((cfg.Env as string[] | undefined) ?? []).filter((e) => !imageEnv.has(e));
-  if (env.length) c.env = env.map((e) => ({ name: e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("=")), value: escapeRefs(e.indexOf("=") < 0 ? "" : e.slice(e.indexOf("=") + 1)) }));
+  if (env.length) c.env = env.map((e) => envVar(e, rec.fieldRefs));
   const wd = cfg.WorkingDir as string | undefined;
   if (wd && wd !== (image.WorkingDir ?? "")) c.workingDir = wd;
   if (ports.length) c.ports = ports;

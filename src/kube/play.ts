@@ -16,7 +16,7 @@ import { podDataDir, type PodRecord } from "../pod/store.ts";
 import { mountPodTmpfs } from "../pod/tmpfs.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { KubeContainer, KubePlan, KubePod } from "./translate.ts";
-import { hostAddress, podUid, readsPodFields, withPodFields, type PodStatusFields } from "./downward.ts";
+import { hostAddress, podUid, podFieldRefs, readsPodFields, withPodFields, type PodStatusFields } from "./downward.ts";
 import { readContainer } from "../store/containers.ts";
 
 export interface Played {
@@ -126,7 +126,10 @@ export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string)
       const status = p.containers.some(readsPodFields) ? podStatusFields(ctx, pod) : undefined;
       const ids: string[] = [];
       for (const c of p.containers) {
-        const d = await runDetached(ctx, kubeRunRequest(status ? withPodFields(c, status) : c, p, pod, volumes), { pullOut, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 });
+        const req = kubeRunRequest(status ? withPodFields(c, status) : c, p, pod, volumes);
+        const fieldRefs = podFieldRefs(c);
+        if (fieldRefs) req.fieldRefs = fieldRefs;
+        const d = await runDetached(ctx, req, { pullOut, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 });
         ids.push(d.id);
       }
       played.pods.push({ id: pod.id, name: pod.name, containers: ids });

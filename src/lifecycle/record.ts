@@ -58,6 +58,7 @@ export function containerRecord(req: RunRequest, f: RecordFacts): ContainerRecor
     cgroupPath: f.cgroupPath,
     ...(req.pod ? { pod: req.pod } : {}),
     ...(req.probes?.length ? { probes: req.probes } : {}),
+    ...(req.fieldRefs ? { fieldRefs: req.fieldRefs } : {}),
   };
 }
 

@@ -71,7 +71,9 @@ export async function createInfra(ctx: Ctx, pod: PodRecord): Promise<ContainerRe
       networkOptions: opts,
       cgroupPath: [],
     };
-    saveContainer(ctx.root, rec);
+    // Not durable yet (no fsyncs): startInfra saves the running record durably, the last write of
+    // `pod create`; a record torn by a power loss before that is an orphan to reconcile.
+    saveContainer(ctx.root, rec, false);
     await attachInfraNetwork(ctx, rec, undo);
     return rec;
   } catch (err) {
@@ -83,9 +85,9 @@ export async function createInfra(ctx: Ctx, pod: PodRecord): Promise<ContainerRe
 async function attachInfraNetwork(ctx: Ctx, rec: ContainerRecord, undo: (() => void)[]): Promise<void> {
   const opts = rec.networkOptions!;
   rec.network = await attachContainerNetwork(ctx, rec, opts, undo);
-  saveContainer(ctx.root, rec);
+  saveContainer(ctx.root, rec, false);
   await publishContainerPorts(ctx, rec, opts.ports, undo);
-  saveContainer(ctx.root, rec);
+  saveContainer(ctx.root, rec, false);
 }
 
 /** Is the pause process of this infra alive (run.json's pid, checked by its start time)? */

@@ -53,6 +53,8 @@ export interface ContainerRecord {
   pod?: string;
   /** Kubernetes probes (play kube), run by the monitor. */
   probes?: ProbeRecord[];
+  /** play kube: env variables the downward API filled from the running pod (name → fieldPath). */
+  fieldRefs?: Record<string, string>;
 }
 
 /** The label of a pod's infra container (src/pod/infra.ts): it goes only with its pod. */

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { BINARY, type CliEnv } from "../helpers/cli.ts";
+import { BINARY, cliEnv, type CliEnv } from "../helpers/cli.ts";
 import { startE2e, until, type E2e } from "../helpers/e2e.ts";
 
 let e: E2e | undefined;
@@ -118,6 +118,35 @@ describe("run -d", () => {
     expect(fs.existsSync(cdir(id))).toBe(false);
     await until("monitor gone", () => !alive(s.monitorPid, s.monitorStartTime));
     expect(alive(s.pid)).toBe(false);
+  });
+
+  test("the CLI returns without fsync: the monitor makes the record durable after it reported the start", async () => {
+    // strace follows the CLI, the monitor and the container: `true` ends, so does the monitor and its cleanup.
+    const trace = path.join(dir, "run-d.strace");
+    const r = Bun.spawnSync(inNs(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,openat,write,exit_group", "-o", trace, BINARY, "run", "-d", "busybox", "true"]), {
+      env: cliEnv(env),
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 60_000,
+    });
+    expect(r.exitCode).toBe(0);
+    const id = r.stdout.toString().trim();
+    ids.add(id);
+    const lines = fs.readFileSync(trace, "utf8").split("\n");
+    const cli = lines[0]!.split(" ")[0];
+    const ofPid = (pid: string) => lines.filter((l) => l.startsWith(`${pid} `));
+    expect(ofPid(cli!).filter((l) => /\bf(data)?sync\(/.test(l))).toEqual([]);
+    // The monitor: its start report on fd 1 ([2, pid]), then state.json opened read-only and fsynced.
+    const stateOpen = lines.find((l) => l.includes(`${id}/state.json", O_RDONLY`))!;
+    expect(stateOpen).toBeDefined();
+    const monitor = stateOpen.split(" ")[0]!;
+    const mine = ofPid(monitor);
+    const reported = mine.findIndex((l) => /write\(1, "\\2\\0\\0\\0/.test(l));
+    const synced = mine.findIndex((l) => /fsync\(/.test(l));
+    expect(reported).toBeGreaterThanOrEqual(0);
+    expect(synced).toBeGreaterThan(reported);
+    await ended(id);
+    expect(T(["rm", id]).code).toBe(0);
   });
 
   test("both streams in the json-file log", async () => {

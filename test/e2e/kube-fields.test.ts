@@ -83,6 +83,11 @@ test("emptyDir medium Memory is one tmpfs of sizeLimit the containers share; dow
   expect(env[2]).toBe(os.hostname().toLowerCase());
   expect(env[3]).toBe(`${podId.slice(0, 8)}-${podId.slice(8, 12)}-${podId.slice(12, 16)}-${podId.slice(16, 20)}-${podId.slice(20, 32)}`);
   expect(env[4]).toBe("builder");
+  // generate kube writes the downward API's fields back, not this pod's address.
+  const gen = T(["generate", "kube", "mem"]).stdout;
+  expect(gen).toContain("fieldPath: status.podIP");
+  expect(gen).toContain("fieldPath: status.hostIP");
+  expect(gen).not.toContain(`value: ${ip}`);
   // $(POD_IP) in the command, as the kubelet expands it.
   await until("the writer's log", () => T(["logs", "mem-writer"]).stdout.includes(`ip=${ip}`));
   // busybox's USER is root: runAsGroup alone gives uid 0 with that group.

@@ -3,6 +3,8 @@
 // hostname and /etc/hosts; rm -f takes everything, leaving no process, netns file or rule.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fs from "node:fs";
+import path from "node:path";
+import { BINARY, cliEnv } from "../helpers/cli.ts";
 import { findLeaks } from "../helpers/leakcheck.ts";
 import { startE2e, until, type E2e } from "../helpers/e2e.ts";
 
@@ -161,6 +163,21 @@ test("pod logs: --tail per container, --names, --since, -f follows every contain
   expect(T(["pod", "logs", "--tail", "x", "lg"]).code).toBe(125);
   expect(T(["pod", "rm", "-f", "lg"]).code).toBe(0);
 }, 90_000);
+
+test("pod create fsyncs the pod's record and its running infra's once each, not every save of the infra", () => {
+  const trace = path.join(e.dir, "pod-create.strace");
+  // -b execve: the pause process and the firewall tools are not followed (the pause never ends).
+  const r = Bun.spawnSync(e.inNs(["strace", "-f", "-b", "execve", "-qq", "-e", "trace=fsync,fdatasync", "-o", trace, BINARY, "pod", "create", "--name", "p3"]), {
+    env: cliEnv(e.env),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 60_000,
+  });
+  expect(r.exitCode).toBe(0);
+  // The pod's record and its directory, the infra's record and its directory.
+  expect(fs.readFileSync(trace, "utf8").split("\n").filter((l) => /\bf(data)?sync\(/.test(l)).length).toBe(4);
+  expect(e.T(["pod", "rm", "-f", "p3"]).code).toBe(0);
+});
 
 test("bad pod inputs: one line each, nothing made", () => {
   const { T } = e;

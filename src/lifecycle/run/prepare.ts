@@ -60,7 +60,10 @@ export interface Prepared {
 export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mode: PrepareMode): Promise<Prepared> {
   // A foreground run's record is written again, durably, when it ends (or the directory goes with
   // --rm); after a power loss mid-run the container is gone anyway: no fsyncs on its way to start.
+  // A detached run's record is made durable by its monitor once it has reported the start
+  // (monitor/state.c sync_record), so the CLI does not wait for the disk either.
   const durable = mode !== "foreground";
+  const durableRecord = mode === "create";
   const layout = openStore(ctx.root);
   const t = phaseTimer(ctx);
   const cgroups = detectCgroups(ctx.cgroupRoot, { sys: ctx.sys });
@@ -96,7 +99,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     const created = new Date(ctx.clock()).toISOString();
     const cgroupPath = cgroup.procsFiles.map((f) => path.dirname(f));
     const state = containerRecord(req, { id, name, hostname, imageId: image.id, created, network, networkOptions, cgroupPath, imageConfig: config });
-    await saveNewRecord(ctx, state, req, mode, durable);
+    await saveNewRecord(ctx, state, req, mode, durableRecord);
     pending.release(); // the record names the cgroup from here
     creating?.release(); // the record exists: from here rm, stop and reconcile judge it by its state
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);

@@ -44,6 +44,8 @@ export interface RunRequest {
   pod?: string;
   /** Kubernetes probes (play kube), run by the monitor of a detached container. */
   probes?: ProbeRecord[];
+  /** play kube: env variables the downward API filled from the running pod (name → fieldPath), for generate kube. */
+  fieldRefs?: Record<string, string>;
   /** Docker's warnings about what was asked (printed as "WARNING: …" when the container is made). */
   warnings?: string[];
   /** --volumes-from CONTAINER[:ro|:rw], as given: the other containers' mounts are taken when this one is made (run/links.ts). */

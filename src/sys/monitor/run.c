@@ -384,6 +384,7 @@ static int run_mode(int argc, char **argv, char **envp)
         report_started(pid);
         S(SYS_dup3, null, 1, 0); /* the CLI reads to EOF: it may return now */
         S(SYS_dup3, null, 2, 0);
+        sync_record();
       }
       code = supervise(pidfd, sigfd, out, &terminated);
     }

@@ -18,6 +18,19 @@ static void write_record(const char *name, const char *buf, long n)
   S(SYS_close, fd);
   S(SYS_rename, tmp, dst);
 }
+/* DIR/state.json, which a detached run's CLI renames into place without fsync so that it need not
+ * wait for the disk: made durable here, once the CLI has heard of the start. A crash before then
+ * leaves it torn or missing, which the store reads as no container and reconcile as an orphan. */
+static void sync_record(void)
+{
+  char p[PATHMAX];
+  copy(p, PATHMAX, dir, "/state.json");
+  long fd = S(SYS_openat, AT_FDCWD, p, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) S(SYS_fsync, fd), S(SYS_close, fd);
+  fd = S(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) S(SYS_fsync, fd), S(SYS_close, fd);
+}
+
 static struct {
   const char *status;
   long pid;

@@ -3,6 +3,7 @@ import { Pod } from "kubernetes-models/v1/Pod";
 import { Service } from "kubernetes-models/v1/Service";
 import { generateKube, kubeName, kubeYaml, nodePortPicker } from "../../../src/kube/generate.ts";
 import { translateKube } from "../../../src/kube/translate.ts";
+import { podFieldRefs, withPodFields } from "../../../src/kube/downward.ts";
 import { parseKubeYaml } from "../../../src/kube/yaml.ts";
 import type { ContainerRecord } from "../../../src/store/containers.ts";
 import type { PodRecord } from "../../../src/pod/store.ts";
@@ -159,4 +160,39 @@ test("--service makes a NodePort Service as podman does: a random node port in 3
   expect(() => pick()).toThrow(/Cannot pick a node port/);
   const fresh = nodePortPicker();
   for (let i = 0; i < 50; i++) expect(fresh()).toBeWithin(30000, 32768);
+});
+
+test("downward API env: written back as the fieldRefs play kube filled, not as that pod's address; played again they read the new pod's", () => {
+  const yaml = [
+    "apiVersion: v1",
+    "kind: Pod",
+    "metadata: {name: dw}",
+    "spec:",
+    "  containers:",
+    "  - name: c",
+    "    image: busybox",
+    "    env:",
+    "    - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}",
+    "    - {name: HOST, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}",
+    "    - {name: NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}",
+    "    - {name: URL, value: 'http://$(IP)/'}",
+    "",
+  ].join("\n");
+  const c = translateKube(parseKubeYaml(yaml, "dw.yaml"), "dw.yaml").pods[0]!.containers[0]!;
+  const fieldRefs = podFieldRefs(c);
+  // Only whole values of runtime fields: metadata.name is known before the pod runs, URL is composed.
+  expect(fieldRefs).toEqual({ IP: "status.podIP", HOST: "status.hostIP" });
+  const played = withPodFields(c, { podIP: "10.29.0.3", hostIP: "192.168.0.9", nodeName: "n", uid: "u" });
+  const r = rec({ config: { Entrypoint: null, Cmd: ["sh"], Env: ["PATH=/usr/bin:/bin", ...played.env] }, fieldRefs });
+  const objs = generateKube({ containers: [{ rec: r, image: IMAGE }] }, { service: false });
+  new Pod(objs[0] as never).validate();
+  const env = (objs[0] as { spec: { containers: { env: unknown[] }[] } }).spec.containers[0]!.env;
+  expect(env).toEqual([
+    { name: "IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    { name: "HOST", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
+    { name: "NAME", value: "dw" },
+    { name: "URL", value: "http://10.29.0.3/" },
+  ]);
+  const again = translateKube(parseKubeYaml(kubeYaml(objs), "gen.yaml"), "gen.yaml").pods[0]!.containers[0]!;
+  expect(withPodFields(again, { podIP: "10.29.0.7", hostIP: "192.168.0.9", nodeName: "n", uid: "u" }).env.slice(0, 2)).toEqual(["IP=10.29.0.7", "HOST=192.168.0.9"]);
 });
