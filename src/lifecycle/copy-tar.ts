@@ -12,7 +12,7 @@ import { decompressed } from "../rootfs/load.ts";
 import { untarInRoot, type UntarResult } from "../rootfs/untar-in-root.ts";
 import { entriesTar, walkEntry } from "../rootfs/writelayer.ts";
 import { openIn, openRoot } from "./container-root.ts";
-import { containerRel } from "./copy.ts";
+import { containerRel, refuseReadOnly } from "./copy.ts";
 import type { LiveContainer } from "./live.ts";
 
 const { O_DIRECTORY } = fs.constants;
@@ -93,6 +93,7 @@ export async function archiveFromContainer(
 
 /** `cp - C:DIR`: the tar read from `input` (plain, gzip or zstd) extracted into DIR, which must be a directory. */
 export async function extractToContainer(ctx: Ctx, c: LiveContainer, dst: string, input: ReadableStream<Uint8Array>): Promise<UntarResult> {
+  refuseReadOnly(c.record, dst);
   const root = await openRoot(ctx, c);
   try {
     const rel = containerRel(dst);

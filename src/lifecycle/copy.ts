@@ -27,6 +27,7 @@ import {
   reopenRegular,
   symlinkAt,
 } from "../rootfs/beneath.ts";
+import type { ContainerRecord } from "../store/containers.ts";
 import { openIn, openRoot, refuseKernelFs } from "./container-root.ts";
 import type { LiveContainer } from "./live.ts";
 
@@ -215,8 +216,26 @@ function writeFrom(src: string, fd: number, res: CopyResult): void {
   }
 }
 
+/**
+ * moby's containerExtractToDir: a destination in a volume or bind mount needs that mount writable;
+ * anywhere else the container's root must not be `--read-only`. Docker's words (scripts match them).
+ */
+export function refuseReadOnly(rec: Pick<ContainerRecord, "hostConfig" | "mounts">, dst: string): void {
+  const abs = path.posix.resolve("/", dst);
+  const inMount = (rec.mounts ?? [])
+    .filter((m) => m.Type !== "tmpfs" && typeof m.Destination === "string")
+    .filter((m) => !path.posix.relative(m.Destination as string, abs).startsWith(".."))
+    .sort((a, b) => (b.Destination as string).length - (a.Destination as string).length)[0];
+  if (inMount) {
+    if (inMount.RW === false) throw new InvalidArgumentError("mounted volume is marked read-only");
+    return;
+  }
+  if (rec.hostConfig?.ReadonlyRootfs === true) throw new InvalidArgumentError("container rootfs is marked read-only");
+}
+
 /** `cp SRC C:DST`: DST resolved in the container's root (its symlinks followed, inside it). */
 export async function copyToContainer(ctx: Ctx, c: LiveContainer, src: string, dst: string, opts: CopyOptions = {}): Promise<CopyResult> {
+  refuseReadOnly(c.record, dst);
   const srcSt = fs.lstatSync(opts.followLink ? fs.realpathSync(src) : src, { throwIfNoEntry: false });
   if (!srcSt) throw new NotFoundError(`Cannot copy "${src}": no such file or directory`);
   const realSrc = opts.followLink ? fs.realpathSync(src) : src;

@@ -60,6 +60,27 @@ describe("volume create -d local --opt: the filesystem mounted at use, as Docker
   });
 });
 
+describe("cp into a --read-only container: Docker's refusals", () => {
+  test("the root is refused (running or not, plain or tar), a writable volume takes it, a read-only bind is refused", () => {
+    const dir = fs.mkdtempSync(path.join(e.dir, "cp-ro-"));
+    fs.writeFileSync(path.join(dir, "f"), "data\n");
+    ok(["volume", "create", "cprw"]);
+    ok(["run", "-d", "--name", "cp-ro", "--read-only", "-v", "cprw:/data", "-v", `${dir}:/ro:ro`, "busybox", "sleep", "300"]);
+    const refused = (args: string[], why: string, input?: string): void =>
+      expect(e.T(args, input)).toEqual({ code: 1, stdout: "", stderr: `Error: ${why}\n` });
+    refused(["cp", path.join(dir, "f"), "cp-ro:/tmp/"], "container rootfs is marked read-only");
+    refused(["cp", path.join(dir, "f"), "cp-ro:/ro/g"], "mounted volume is marked read-only");
+    refused(["cp", "-", "cp-ro:/"], "container rootfs is marked read-only", "");
+    ok(["cp", path.join(dir, "f"), "cp-ro:/data/"]);
+    expect(ok(["exec", "cp-ro", "cat", "/data/f"])).toBe("data\n");
+    expect(fs.existsSync(path.join(dir, "g"))).toBe(false);
+    ok(["stop", "-t", "0", "cp-ro"]);
+    refused(["cp", path.join(dir, "f"), "cp-ro:/f"], "container rootfs is marked read-only");
+    ok(["rm", "-v", "cp-ro"]);
+    ok(["volume", "rm", "cprw"]);
+  });
+});
+
 describe("rm -f of a container that is not there", () => {
   test("says so on stderr and exits 0, as Docker's CLI (scripts run `docker rm -f old` under set -e); the others are removed", () => {
     ok(["create", "--name", "rmf-real", "busybox"]);
