@@ -29,7 +29,7 @@ export function imageConfigOf(ctx: Ctx, imageId: string, cache: ImageConfigCache
 }
 
 /** Path and Args as Docker records them: entrypoint + (the command given, or the image's Cmd). */
-export function commandOf(ctx: Ctx, rec: ContainerRecord, cache?: ImageConfigCache): { path: string; args: string[] } {
+export function commandOf(ctx: Ctx, rec: Pick<ContainerRecord, "config" | "imageId" | "args">, cache?: ImageConfigCache): { path: string; args: string[] } {
   const cfg = rec.config;
   let argv: string[];
   if (cfg && (Array.isArray(cfg.Entrypoint) || Array.isArray(cfg.Cmd))) {

@@ -6,15 +6,16 @@ import type { Ctx } from "../context.ts";
 import { readJson } from "../atomic.ts";
 import { tryLock } from "../store/lock.ts";
 import { cgroupLocator, isFrozen, type CgroupLocator } from "./cgroupdirs.ts";
-import { containerFiles, findContainer, isInfraContainer, listContainers, readContainer, type ContainerRecord } from "../store/containers.ts";
+import { containerFiles, findContainer, isInfraContainer, listContainers, listListed, readContainer, type ContainerRecord, type ListedRecord } from "../store/containers.ts";
 import { healthStatusOf, type HealthStatus } from "./health.ts";
 import { sameProcess } from "./liveness.ts";
 import { containerReady } from "./probe-status.ts";
 import type { HealthConfig } from "./run/healthcheck.ts";
 import { liveState, type LiveState, type RunRecord } from "./state.ts";
 
-export interface LiveContainer {
-  record: ContainerRecord;
+/** `R`: ListedRecord for `ps`, which reads only the listed part of each record (store/containers.ts). */
+export interface LiveContainer<R extends ListedRecord = ContainerRecord> {
+  record: R;
   run: RunRecord | undefined;
   state: LiveState;
   /** State.Health's status; "none" without a health check. */
@@ -35,7 +36,7 @@ function readRun(file: string): RunRecord | undefined {
 }
 
 /** Reads one container's live state. `locator` is shared across a listing. */
-export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocator = cgroupLocator(ctx.cgroupRoot)): LiveContainer {
+export function readLive<R extends ListedRecord = ContainerRecord>(ctx: Ctx, record: R, locator: CgroupLocator = cgroupLocator(ctx.cgroupRoot)): LiveContainer<R> {
   const files = containerFiles(ctx.root, record.id);
   const written = readRun(files.run);
   // Only a failed restart's record needs monitor.ts (and the plan decoder behind it): `ps` over
@@ -70,8 +71,17 @@ export function readLive(ctx: Ctx, record: ContainerRecord, locator: CgroupLocat
 }
 
 export function listLive(ctx: Ctx): LiveContainer[] {
+  return liveOf(ctx, listContainers(ctx.root));
+}
+
+/** `ps`'s listing: the listed part of every record, live. */
+export function listLiveListed(ctx: Ctx): LiveContainer<ListedRecord>[] {
+  return liveOf(ctx, listListed(ctx.root));
+}
+
+function liveOf<R extends ListedRecord>(ctx: Ctx, records: R[]): LiveContainer<R>[] {
   const locator = cgroupLocator(ctx.cgroupRoot);
-  return listContainers(ctx.root).map((r) => readLive(ctx, r, locator));
+  return records.map((r) => readLive(ctx, r, locator));
 }
 
 export function findLive(ctx: Ctx, ref: string): LiveContainer {

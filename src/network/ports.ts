@@ -7,6 +7,7 @@ import path from "node:path";
 import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, errnoCode, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
+import { recordJson } from "../store/containers.ts";
 import { withLock } from "../store/lock.ts";
 import { LOCK_EX } from "../sys/sys.ts";
 import { foreignIds, otherRoots } from "../store/owners.ts";
@@ -93,7 +94,7 @@ function writePorts(root: string, id: string, ports: PortBinding[] | undefined):
   if (!state) throw new NotFoundError(`No such container: ${id}`);
   if (ports === undefined) delete state.ports;
   else state.ports = ports;
-  writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+  writeFileAtomic(file, recordJson(state));
 }
 
 /** Every binding other containers hold, in this root and the other roots of the host, with the owner. */

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { NotFoundError, AlreadyExistsError, FailedPreconditionError, errnoCode } from "../errors.ts";
-import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
+import { dirNames, writeFileAtomic } from "../atomic.ts";
 import type { NetworkOptions, NetworkSettingsRecord } from "./network-record.ts";
 import type { ProbeRecord } from "./probe-record.ts";
 import { randomHex, randomIndex } from "../random.ts";
@@ -134,21 +134,105 @@ export function randomName(taken: ReadonlySet<string> = new Set()): string {
 
 /** Every container's record: one readdir and one read of each state.json, nothing else. */
 export function listContainers(root: string): ContainerRecord[] {
+  return eachState(root, fullRecord);
+}
+
+/** What a listing (`ps`) reads of every container: the first line of each state.json. */
+export function listListed(root: string): ListedRecord[] {
+  return eachState(root, listedRecord);
+}
+
+/** Every container's id and name, read from the start of each state.json without parsing it. */
+export function containerNames(root: string): { id: string; name: string }[] {
+  return eachState(root, (text) => {
+    const m = NAMED.exec(text);
+    if (m && complete(text)) return { id: m[1]!, name: m[2]! };
+    const rec = fullRecord(text);
+    return rec && { id: rec.id, name: rec.name };
+  });
+}
+
+function eachState<T>(root: string, parse: (text: string) => T | undefined): T[] {
   const dir = containersDir(root);
   const names = dirNames(dir);
-  const out: ContainerRecord[] = [];
+  const out: T[] = [];
   for (let i = 0; i < names.length; i++) {
     const n = names[i]!;
     if (!ID.test(n)) continue;
-    const rec = readState(`${dir}/${n}/state.json`);
+    const text = readText(`${dir}/${n}/state.json`);
+    const rec = text === undefined ? undefined : parse(text);
     if (rec) out.push(rec);
   }
   return out;
 }
 
+/** Record fields a listing never reads: state.json keeps them after its first line. */
+const UNLISTED = new Set(["hostConfig", "networkOptions", "logConfig", "restartPolicy", "hostname", "autoRemove"] as const);
+type Unlisted = typeof UNLISTED extends Set<infer K> ? K : never;
+/** A record as `ps` reads it: everything but the UNLISTED fields. */
+export type ListedRecord = Omit<ContainerRecord, Unlisted>;
+
+/**
+ * state.json's text: one JSON object whose first line holds id, name and the other listed fields,
+ * compact, and whose following lines hold the UNLISTED ones, pretty. A listing parses the first line
+ * only (hostConfig is most of a record), a name lookup matches its start; both in the one file that
+ * the atomic rename replaces whole, so no index can go stale.
+ */
+export function recordJson(rec: object): string {
+  const r = rec as Record<string, unknown>;
+  const head: Record<string, unknown> = { id: r.id, name: r.name };
+  const tail: Record<string, unknown> = {};
+  for (const k of Object.keys(r)) if (k !== "id" && k !== "name") (UNLISTED.has(k as Unlisted) ? tail : head)[k] = r[k];
+  const line = JSON.stringify(head);
+  const rest = JSON.stringify(tail, null, 2);
+  if (rest === "{}") return `${line}\n`;
+  if (line === "{}") return `${rest}\n`;
+  return `${line.slice(0, -1)},${rest.slice(1)}\n`;
+}
+
+/** The start recordJson writes; a name has no character JSON escapes (checkNameFree). */
+const NAMED = /^\{"id":"([a-f0-9]{64})","name":"([a-zA-Z0-9][a-zA-Z0-9_.-]*)"[,}]/;
+
+/** Whether a text in recordJson's shape is whole: its last line closes the object (a lost write leaves it short). */
+function complete(text: string): boolean {
+  const nl = text.indexOf("\n");
+  return nl === text.length - 1 ? text.charCodeAt(nl - 1) === 125 : text.endsWith("\n}\n");
+}
+
+function listedRecord(text: string): ListedRecord | undefined {
+  const nl = text.indexOf("\n");
+  // A first line ending with "," is recordJson's: the rest holds only UNLISTED fields. Any other
+  // shape (a record written before, by hand, or cut short) is parsed whole.
+  if (nl > 0 && text.charCodeAt(nl - 1) === 44 && complete(text)) {
+    try {
+      return JSON.parse(`${text.slice(0, nl - 1)}}`) as ListedRecord;
+    } catch {} // not recordJson's after all: parsed whole below
+  }
+  return fullRecord(text);
+}
+
+function fullRecord(text: string): ContainerRecord | undefined {
+  try {
+    return JSON.parse(text) as ContainerRecord;
+  } catch (err) {
+    // A state file cut short by a crash mid-create is not a container yet.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
 /** `durable: false` (a foreground run's record while it runs): no fsync, see writeFileAtomic. */
 export function saveContainer(root: string, rec: ContainerRecord, durable = true): void {
-  writeFileAtomic(containerPaths(root, rec.id).state, `${JSON.stringify(rec, null, 2)}\n`, 0o600, durable);
+  writeFileAtomic(containerPaths(root, rec.id).state, recordJson(rec), 0o600, durable);
 }
 
 /** Names are unique: a second container with a taken name is refused, as Docker does. */
@@ -156,7 +240,7 @@ export function checkNameFree(root: string, name: string): void {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
     throw new FailedPreconditionError(`Invalid container name "${name}", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
-  const other = listContainers(root).find((c) => c.name === name);
+  const other = containerNames(root).find((c) => c.name === name);
   if (other) {
     throw new AlreadyExistsError(
       `Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`,
@@ -182,17 +266,8 @@ export function containerFiles(root: string, id: string) {
 
 /** One container's record, or undefined when it is gone (removed while we looked). */
 export function readContainer(root: string, id: string): ContainerRecord | undefined {
-  return readState(`${containerDir(root, id)}/state.json`);
-}
-
-function readState(file: string): ContainerRecord | undefined {
-  try {
-    return readJson<ContainerRecord>(file);
-  } catch (err) {
-    // A state file cut short by a crash mid-create is not a container yet.
-    if (err instanceof SyntaxError) return undefined;
-    throw err;
-  }
+  const text = readText(`${containerDir(root, id)}/state.json`);
+  return text === undefined ? undefined : fullRecord(text);
 }
 
 /** Every container id with a directory, state file or not (orphans included). */
@@ -208,10 +283,11 @@ export function findContainer(root: string, ref: string): ContainerRecord {
   // A full id comes first in Docker's order, and names its directory: no need to read the others.
   const byId = ID.test(ref) ? readContainer(root, ref) : undefined;
   if (byId) return byId;
-  const all = listContainers(root);
-  const pick = matchContainer(all, ref);
-  if (!pick) throw new NotFoundError(`No such container: ${ref}`);
-  return pick;
+  // By name or prefix: the names are read without parsing the records, then the one picked is.
+  const pick = matchContainer(containerNames(root), ref);
+  const rec = pick && readContainer(root, pick.id);
+  if (!rec) throw new NotFoundError(`No such container: ${ref}`);
+  return rec;
 }
 
 /** The pure part of findContainer. */

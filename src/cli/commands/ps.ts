@@ -27,7 +27,7 @@ async function podIds(ctx: import("../../context.ts").Ctx, refs: string[]): Prom
 }
 
 const run: CommandSpec["run"] = async (ctx, argv, io) => {
-  const { listLive } = await import("../../lifecycle/live.ts");
+  const { listLiveListed } = await import("../../lifecycle/live.ts");
   const { containerRow } = await import("../views/containers.ts");
   const { parseFilters, selectContainers } = await import("../views/container-filters.ts");
   const filters = parseFilters(((argv.filter as string[] | undefined) ?? []).map(String));
@@ -35,11 +35,11 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const last = argv.latest ? 1 : typeof argv.last === "number" && argv.last > 0 ? argv.last : undefined;
   const cache = new Map();
   const { imageConfigOf, commandOf } = await import("../../lifecycle/inspect.ts");
-  const exposedPorts = (rec: import("../../store/containers.ts").ContainerRecord) => Object.keys(imageConfigOf(ctx, rec.imageId, cache)?.ExposedPorts ?? {});
+  const exposedPorts = (rec: import("../../store/containers.ts").ListedRecord) => Object.keys(imageConfigOf(ctx, rec.imageId, cache)?.ExposedPorts ?? {});
   const select: import("../views/container-filters.ts").PsOptions = { all: Boolean(argv.all), ...(last !== undefined ? { last } : {}), filters };
   if (filters.args.has("ancestor")) select.ancestorImages = await ancestorImages(ctx, filters.args.get("ancestor")!);
   if (filters.expose) select.exposedPorts = (c) => exposedPorts(c.record);
-  const list = selectContainers(listLive(ctx), select);
+  const list = selectContainers(listLiveListed(ctx), select);
   const noTrunc = Boolean(argv["no-trunc"]);
   if (argv.quiet) {
     io.out(list.map((c) => `${noTrunc ? c.record.id : c.record.id.slice(0, 12)}\n`).join(""));
@@ -102,7 +102,7 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
 };
 
 /** Docker's ps rows also answer {{.Label "key"}}. */
-function withLabel<R extends object>(rows: R[], list: import("../../lifecycle/live.ts").LiveContainer[]) {
+function withLabel<R extends object>(rows: R[], list: import("../../lifecycle/live.ts").LiveContainer<import("../../store/containers.ts").ListedRecord>[]) {
   return rows.map((r, i) => {
     const rec = list[i]!.record;
     const labels: Record<string, string> = rec.labels ?? rec.config?.Labels ?? {};

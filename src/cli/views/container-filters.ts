@@ -4,10 +4,13 @@
 // publish/expose). Values of one key are OR'd, keys AND'd, except label, whose values must all hold.
 // Pure: ps.ts passes the containers, and the image ids an ancestor= names when one is given.
 import { InvalidArgumentError, NotFoundError } from "../../errors.ts";
-import type { LiveContainer } from "../../lifecycle/live.ts";
+import type { LiveContainer as Live } from "../../lifecycle/live.ts";
 import { ZERO_TIME } from "../../lifecycle/state.ts";
 import { normalizePort } from "../../lifecycle/inspect.ts";
-import { matchContainer, type ContainerStatus } from "../../store/containers.ts";
+import { matchContainer, type ContainerStatus, type ListedRecord } from "../../store/containers.ts";
+
+/** ps reads only the listed part of each record. */
+type LiveContainer = Live<ListedRecord>;
 import { containerPorts } from "./containers.ts";
 import { boolFilter, matchAny, matchLabels, parseFilterArgs, portFilterSet, validateFilterKeys, type FilterArgs } from "../filters.ts";
 
@@ -185,6 +188,8 @@ export function selectContainers(all: LiveContainer[], o: PsOptions): LiveContai
   const ids = a.has("id") ? idMatches(all, a.get("id")!) : undefined;
   const limit = o.last !== undefined && o.last > 0 ? o.last : 0;
   const showAll = o.all || limit > 0 || a.has("status");
+  // Every ContainerFilters field comes from a key of args: none given, none to check.
+  const filtered = a.size > 0;
   const out: LiveContainer[] = [];
   let seenBefore = before === undefined;
   for (const c of list) {
@@ -196,7 +201,7 @@ export function selectContainers(all: LiveContainer[], o: PsOptions): LiveContai
     if (!showAll && !isRunning(c)) continue;
     if (ids && !ids.has(c.record.id)) continue;
     if (limit > 0 && out.length === limit) break;
-    if (matchesFilters(c, f, o)) out.push(c);
+    if (!filtered || matchesFilters(c, f, o)) out.push(c);
   }
   return out;
 }

@@ -1,12 +1,15 @@
 // What `ps` shows, in Docker's field names (its filters: container-filters.ts). Pure given the live containers and
 // the time, so the unit tests pin Docker's strings.
-import type { LiveContainer } from "../../lifecycle/live.ts";
+import type { LiveContainer as Live } from "../../lifecycle/live.ts";
 import { normalizePort } from "../../lifecycle/inspect.ts";
-import type { ContainerRecord, ContainerStatus } from "../../store/containers.ts";
+import type { ContainerStatus, ListedRecord } from "../../store/containers.ts";
 import { ZERO_TIME, type LiveState } from "../../lifecycle/state.ts";
 import { goTime, humanDuration } from "../format.ts";
 
 export { goTime };
+
+/** ps reads only the listed part of each record. */
+type LiveContainer = Live<ListedRecord>;
 import { networkNamesOf } from "../../network/inspect.ts";
 
 export interface ContainerRow {
@@ -104,9 +107,9 @@ export function portsText(ports: Record<string, unknown>[] | undefined): string 
 export interface RowOptions {
   noTrunc: boolean;
   now: number;
-  command: (rec: ContainerRecord) => string;
+  command: (rec: ListedRecord) => string;
   /** The image's EXPOSE ports ("80/tcp"): a running container lists those not published too. */
-  exposedPorts?: (rec: ContainerRecord) => readonly string[];
+  exposedPorts?: (rec: ListedRecord) => readonly string[];
 }
 
 /**

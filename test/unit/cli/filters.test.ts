@@ -18,7 +18,7 @@ import { parseFilters, selectContainers } from "../../../src/cli/views/container
 import { imageMatches, parseImageFilters, referenceMatches, visibleTags, withDescendants } from "../../../src/cli/views/image-filters.ts";
 import type { LiveContainer } from "../../../src/lifecycle/live.ts";
 import { liveState, ZERO_TIME } from "../../../src/lifecycle/state.ts";
-import type { ContainerRecord } from "../../../src/store/containers.ts";
+import type { ContainerRecord, ListedRecord } from "../../../src/store/containers.ts";
 
 describe("the --filter flag and Docker's matchers", () => {
   test("key lower-cased and trimmed, value trimmed, repeats dropped, no = is pflag's error", () => {
@@ -122,7 +122,7 @@ const ALL = [
   live("new", 4, "created"),
   live("dad", 5, "running", { imageId: "sha256:cc" }),
 ];
-const pick = (specs: string[], all = false, extra: { ancestorImages?: Set<string>; exposedPorts?: (c: LiveContainer) => string[] } = {}) =>
+const pick = (specs: string[], all = false, extra: { ancestorImages?: Set<string>; exposedPorts?: (c: LiveContainer<ListedRecord>) => string[] } = {}) =>
   selectContainers(ALL, { all, filters: parseFilters(specs), ...extra }).map((c) => c.record.name);
 
 describe("ps filters (daemon/list.go)", () => {
