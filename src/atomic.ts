@@ -38,6 +38,21 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** fsyncDir on the thread pool, for callers with other work to do on this thread meanwhile. */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    await fsyncOnPool(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** fsync(2) on Bun's thread pool (node:fs's callback form). */
+export function fsyncOnPool(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
 /** The names in a directory; none when it is missing or cannot be read. */
 export function dirNames(dir: string): string[] {
   try {

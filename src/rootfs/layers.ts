@@ -151,7 +151,7 @@ async function unpackOnce(
         report(ing.size);
         const net = await open(desc, resumeAt);
         for await (const chunk of net) {
-          ing.write(chunk);
+          await ing.append(chunk);
           report(ing.size);
           yield chunk;
         }
@@ -173,14 +173,14 @@ async function unpackOnce(
       });
     } catch (err) {
       // A hostile or corrupt archive: its bytes are worth nothing for a resume.
-      if (isKind(err, "DataLoss")) ingest?.discard();
+      if (isKind(err, "DataLoss")) await ingest?.discard();
       throw err;
     }
     progress({ id, phase: "Verifying" });
     try {
       // The compressed blob is kept (as containerd keeps it): `push` sends these exact bytes, so
       // the manifest's digests still hold, and `save` decompresses them to the tar the diff_id names.
-      ingest?.verify();
+      await ingest?.verify();
     } catch (err) {
       if (resumedFrom > 0 && isKind(err, "DataLoss")) throw new ResumedBlobMismatch((err as Error).message, { cause: err });
       throw err;
@@ -196,11 +196,11 @@ async function unpackOnce(
     fs.symlinkSync(path.join("..", "layers", path.basename(layout.layer(key)), "diff"), layout.link(meta.link));
     fs.renameSync(tmp, layout.layer(key));
     fsyncDir(layout.layersDir);
-    ingest?.commit(layout);
+    await ingest?.commit(layout);
     progress({ id, phase: "Pull complete" });
     return meta;
   } catch (err) {
-    ingest?.close();
+    await ingest?.close();
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
