@@ -53,6 +53,11 @@ export function fsyncOnPool(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
+/** pwrite(2) on Bun's thread pool (node:fs's callback form); the bytes it wrote. */
+export function writeOnPool(fd: number, bytes: Uint8Array, off: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, bytes, off, bytes.length - off, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
 /** The names in a directory; none when it is missing or cannot be read. */
 export function dirNames(dir: string): string[] {
   try {

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { DataLossError } from "../errors.ts";
 import { sha256Digest } from "../image/digest.ts";
-import { fsyncDirAsync, fsyncOnPool, writeFileAtomic } from "../atomic.ts";
+import { fsyncDirAsync, fsyncOnPool, writeFileAtomic, writeOnPool } from "../atomic.ts";
 import type { StoreLayout } from "./layout.ts";
 
 /** Unwritten bytes one `Ingest.append` caller may have queued before it waits for the disk. */
@@ -196,7 +196,3 @@ export class Ingest {
   }
 }
 
-/** pwrite(2) on Bun's thread pool (node:fs's callback form); the bytes it wrote. */
-function writeOnPool(fd: number, bytes: Uint8Array, off: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.write(fd, bytes, off, bytes.length - off, position, (err, n) => (err ? reject(err) : resolve(n))));
-}
