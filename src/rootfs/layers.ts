@@ -6,7 +6,7 @@ import path from "node:path";
 import { DataLossError, isKind } from "../errors.ts";
 import { shortId } from "../image/digest.ts";
 import { layerCompression, type Descriptor } from "../image/manifest.ts";
-import { fsyncDir, readJson, writeFileAtomic } from "../atomic.ts";
+import { fsyncDir, fsyncDirAsync, readJson, writeFileAtomic, writeFileAtomicAsync } from "../atomic.ts";
 import { hasBlob, Ingest } from "../store/content.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock, type LockDeps } from "../store/lock.ts";
@@ -191,11 +191,12 @@ async function unpackOnce(
     const meta: LayerMeta = { diffId, link: newLinkName(layout), unpackedSize: result.size };
     if (result.crossLayerLinks > 0 && stack) meta.key = stack.chainId;
     const key = meta.key ?? diffId;
-    writeFileAtomic(path.join(tmp, "meta.json"), JSON.stringify(meta), 0o600);
+    // The fsyncs on the thread pool: other layers go on unpacking on this thread meanwhile.
+    await writeFileAtomicAsync(path.join(tmp, "meta.json"), JSON.stringify(meta), 0o600);
     // The link may dangle for a moment; it never points at an incomplete layer.
     fs.symlinkSync(path.join("..", "layers", path.basename(layout.layer(key)), "diff"), layout.link(meta.link));
     fs.renameSync(tmp, layout.layer(key));
-    fsyncDir(layout.layersDir);
+    await fsyncDirAsync(layout.layersDir);
     await ingest?.commit(layout);
     progress({ id, phase: "Pull complete" });
     return meta;

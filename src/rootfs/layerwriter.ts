@@ -36,8 +36,8 @@ export interface LayerWriterOptions {
 /** Bodies of this size and more are written behind when they may be; smaller ones cost less in place. */
 const BEHIND_MIN_BYTES = 64 * 1024;
 /** Bounds on what is written behind: bytes held, files open. */
-const BEHIND_MAX_BYTES = 32 << 20;
-const BEHIND_MAX_FILES = 64;
+const BEHIND_MAX_BYTES = 8 << 20;
+const BEHIND_MAX_FILES = 32;
 
 /** Far above any real layer (a full Debian has ~10k directories); bounds the deferred-times map. */
 export const MAX_DIRECTORIES = 1 << 20;

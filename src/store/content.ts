@@ -7,7 +7,7 @@ import { fsyncDirAsync, fsyncOnPool, writeFileAtomic, writeOnPool } from "../ato
 import type { StoreLayout } from "./layout.ts";
 
 /** Unwritten bytes one `Ingest.append` caller may have queued before it waits for the disk. */
-const WRITE_BEHIND_BYTES = 16 << 20;
+const WRITE_BEHIND_BYTES = 8 << 20;
 
 export function hasBlob(layout: StoreLayout, digest: string): boolean {
   return fs.existsSync(layout.blob(digest));
