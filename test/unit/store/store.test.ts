@@ -78,7 +78,7 @@ describe("content", () => {
 
   test("append writes behind, in order: close leaves a prefix to resume from, commit the whole blob", async () => {
     const l = openStore(root);
-    // More than the write-behind bound (16 MiB), in network-sized chunks.
+    // More than the write-behind bound (8 MiB), in network-sized chunks.
     const data = new Uint8Array(24 << 20);
     for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
     const digest = sha256Digest(data);
