@@ -6,7 +6,7 @@ import path from "node:path";
 import { DataLossError, isKind } from "../errors.ts";
 import { shortId } from "../image/digest.ts";
 import { layerCompression, type Descriptor } from "../image/manifest.ts";
-import { fsyncDir, readJson, writeFileAtomic } from "../atomic.ts";
+import { fsyncDir, fsyncDirAsync, readJson, writeFileAtomic, writeFileAtomicAsync } from "../atomic.ts";
 import { hasBlob, Ingest } from "../store/content.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock, type LockDeps } from "../store/lock.ts";
@@ -151,7 +151,7 @@ async function unpackOnce(
         report(ing.size);
         const net = await open(desc, resumeAt);
         for await (const chunk of net) {
-          ing.write(chunk);
+          await ing.append(chunk);
           report(ing.size);
           yield chunk;
         }
@@ -173,14 +173,14 @@ async function unpackOnce(
       });
     } catch (err) {
       // A hostile or corrupt archive: its bytes are worth nothing for a resume.
-      if (isKind(err, "DataLoss")) ingest?.discard();
+      if (isKind(err, "DataLoss")) await ingest?.discard();
       throw err;
     }
     progress({ id, phase: "Verifying" });
     try {
       // The compressed blob is kept (as containerd keeps it): `push` sends these exact bytes, so
       // the manifest's digests still hold, and `save` decompresses them to the tar the diff_id names.
-      ingest?.verify();
+      await ingest?.verify();
     } catch (err) {
       if (resumedFrom > 0 && isKind(err, "DataLoss")) throw new ResumedBlobMismatch((err as Error).message, { cause: err });
       throw err;
@@ -191,16 +191,17 @@ async function unpackOnce(
     const meta: LayerMeta = { diffId, link: newLinkName(layout), unpackedSize: result.size };
     if (result.crossLayerLinks > 0 && stack) meta.key = stack.chainId;
     const key = meta.key ?? diffId;
-    writeFileAtomic(path.join(tmp, "meta.json"), JSON.stringify(meta), 0o600);
+    // The fsyncs on the thread pool: other layers go on unpacking on this thread meanwhile.
+    await writeFileAtomicAsync(path.join(tmp, "meta.json"), JSON.stringify(meta), 0o600);
     // The link may dangle for a moment; it never points at an incomplete layer.
     fs.symlinkSync(path.join("..", "layers", path.basename(layout.layer(key)), "diff"), layout.link(meta.link));
     fs.renameSync(tmp, layout.layer(key));
-    fsyncDir(layout.layersDir);
-    ingest?.commit(layout);
+    await fsyncDirAsync(layout.layersDir);
+    await ingest?.commit(layout);
     progress({ id, phase: "Pull complete" });
     return meta;
   } catch (err) {
-    ingest?.close();
+    await ingest?.close();
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }

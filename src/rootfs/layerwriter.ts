@@ -13,6 +13,7 @@ import {
   TinydockError,
   UnavailableError,
 } from "../errors.ts";
+import { writeOnPool } from "../atomic.ts";
 import { makedev, S_IFBLK, S_IFCHR, S_IFIFO, type Sys } from "../sys/sys.ts";
 import { copyFromLower, findInLayers } from "./crosslayer.ts";
 import { LayerRoot, splitEntryPath, UnsafePathError } from "./safepath.ts";
@@ -25,7 +26,18 @@ export interface LayerWriterOptions {
   what: string;
   /** The unpacked directories of the layers below, topmost first (see UnpackOptions.lowers). */
   lowers?: () => Promise<string[]>;
+  /**
+   * The tar's chunks are the writer's to keep (a decompressor's fresh output, never reused): big
+   * bodies may then be written behind, on the thread pool (see fileBehind).
+   */
+  ownsChunks?: boolean;
 }
+
+/** Bodies of this size and more are written behind when they may be; smaller ones cost less in place. */
+const BEHIND_MIN_BYTES = 64 * 1024;
+/** Bounds on what is written behind: bytes held, files open. */
+const BEHIND_MAX_BYTES = 8 << 20;
+const BEHIND_MAX_FILES = 32;
 
 /** Far above any real layer (a full Debian has ~10k directories); bounds the deferred-times map. */
 export const MAX_DIRECTORIES = 1 << 20;
@@ -43,12 +55,20 @@ export class LayerWriter {
   private readonly dirTimes = new Map<string, [number, number]>();
   private readonly lowers: (() => Promise<string[]>) | undefined;
   private lowerDirs: Promise<string[]> | undefined;
+  private readonly ownsChunks: boolean;
+  /** Writes and file ends still on the thread pool (they never reject), their bytes, open files. */
+  private readonly behind = new Set<Promise<void>>();
+  private behindBytes = 0;
+  private behindFiles = 0;
+  /** The first failure of a write behind, already naming its entry. */
+  private failure: TinydockError | undefined;
   crossLayerLinks = 0;
 
   constructor(dest: string, opts: LayerWriterOptions) {
     this.sys = opts.sys;
     this.what = opts.what;
     this.lowers = opts.lowers;
+    this.ownsChunks = opts.ownsChunks ?? false;
     try {
       this.root = new LayerRoot(dest);
     } catch (e) {
@@ -59,6 +79,7 @@ export class LayerWriter {
   }
 
   async add(h: TarHeader, tar: TarReader): Promise<void> {
+    if (this.failure) throw this.failure;
     try {
       await this.entry(h, tar);
     } catch (e) {
@@ -66,8 +87,10 @@ export class LayerWriter {
     }
   }
 
-  /** Directory times, deepest first, never through a symlink. */
-  finish(): void {
+  /** Every write behind done, then directory times, deepest first, never through a symlink. */
+  async finish(): Promise<void> {
+    await this.settled();
+    if (this.failure) throw this.failure;
     const dirs = [...this.dirTimes].sort((a, b) => depth(b[0]) - depth(a[0]));
     for (const [path, [atime, mtime]] of dirs) {
       try {
@@ -132,11 +155,19 @@ export class LayerWriter {
     }
   }
 
+  /** Waits for every write behind (a failure is kept for add and finish); for error paths too. */
+  async settled(): Promise<void> {
+    while (this.behind.size > 0) await Promise.all(this.behind);
+  }
+
   private async file(path: string, h: TarHeader, tar: TarReader): Promise<void> {
+    const behind = this.ownsChunks && h.size >= BEHIND_MIN_BYTES && !h.xattrs;
+    while (behind && this.behindFiles >= BEHIND_MAX_FILES) await Promise.race(this.behind);
     let fd = -1;
     this.create(path, () => {
       fd = fs.openSync(path, O_CREATE_FILE, 0o600);
     });
+    if (behind) return this.fileBehind(fd, h, tar);
     try {
       if (h.size > 0) {
         await tar.body((bytes) => {
@@ -150,6 +181,56 @@ export class LayerWriter {
       fs.futimesSync(fd, time(h.atime ?? h.mtime), time(h.mtime));
     } finally {
       fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * A big body, then owner, mode and times, written by the thread pool in order while the next
+   * entries are read: this thread does not pay the copy into the page cache. Calls on the fd only (no
+   * xattrs: those go by path), so an entry that later replaces or links the name finds what a write
+   * in place would have left. finish() waits for all of it.
+   */
+  private async fileBehind(fd: number, h: TarHeader, tar: TarReader): Promise<void> {
+    this.behindFiles++;
+    let chain: Promise<void> = Promise.resolve();
+    let at = 0;
+    const queue = (bytes: number, op: () => Promise<void> | void) => {
+      this.behindBytes += bytes;
+      const done = chain
+        .then(async () => {
+          if (this.failure === undefined) await op();
+        })
+        .catch((e) => {
+          this.failure ??= this.wrap(h.name, e);
+        })
+        .finally(() => {
+          this.behindBytes -= bytes;
+          this.behind.delete(done);
+        });
+      this.behind.add(done);
+      chain = done;
+    };
+    try {
+      await tar.body(async (bytes) => {
+        const pos = at;
+        at += bytes.length;
+        queue(bytes.length, async () => {
+          for (let off = 0; off < bytes.length; ) off += await writeOnPool(fd, bytes, off, pos + off);
+        });
+        while (this.behindBytes > BEHIND_MAX_BYTES) await Promise.race(this.behind);
+      });
+    } finally {
+      queue(0, () => {
+        try {
+          if (this.failure !== undefined) return;
+          fs.fchownSync(fd, h.uid, h.gid);
+          fs.fchmodSync(fd, h.mode);
+          fs.futimesSync(fd, time(h.atime ?? h.mtime), time(h.mtime));
+        } finally {
+          fs.closeSync(fd);
+          this.behindFiles--;
+        }
+      });
     }
   }
 
@@ -195,6 +276,8 @@ export class LayerWriter {
 
   /** A hard link to a file of a lower layer: a copy of it (crosslayer.ts). */
   private async lowerLink(path: string, parts: string[], linkname: string): Promise<void> {
+    // This layer is searched too: none of its files may be half written.
+    await this.settled();
     this.lowerDirs ??= this.lowers!();
     const found = findInLayers([this.root.path, ...(await this.lowerDirs)], parts, this.sys);
     if (typeof found === "string") throw new Refused(`links to ${quote(linkname)}, ${found}`);

@@ -255,7 +255,7 @@ function ociImages(archive: Archive, platform: Platform): Found[] {
 }
 
 /** A spooled file into the blob store through Ingest (hashed again, verified, fsynced, renamed). */
-function ingest(layout: StoreLayout, s: Spooled): void {
+async function ingest(layout: StoreLayout, s: Spooled): Promise<void> {
   if (hasBlob(layout, s.digest)) return;
   const ing = new Ingest(layout, s.digest, s.size);
   try {
@@ -270,9 +270,9 @@ function ingest(layout: StoreLayout, s: Spooled): void {
     } finally {
       fs.closeSync(fd);
     }
-    ing.commit(layout);
+    await ing.commit(layout);
   } catch (err) {
-    ing.discard();
+    await ing.discard();
     throw err;
   }
 }
@@ -282,7 +282,7 @@ async function storeImage(ctx: Ctx, layout: StoreLayout, f: Found): Promise<Imag
   const config = parseImageConfig(f.configBody, `config of ${what}`);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== f.manifest.layers.length) refuse(`${what} has ${f.manifest.layers.length} layers, its config ${diffIds.length} diff_ids`);
-  for (const s of f.layers) ingest(layout, s);
+  for (const s of f.layers) await ingest(layout, s);
   const open = async () => refuse(`${what}: a layer blob vanished from the store`);
   const layers = await ensureLayers(ctx, layout, f.manifest.layers, diffIds, open);
   const platform: Platform = { os: config.os, architecture: config.architecture };

@@ -88,8 +88,11 @@ export class TarReader {
     }
   }
 
-  /** Hands the current entry's body to `sink` chunk by chunk (views into the source's buffers). */
-  async body(sink: (bytes: Uint8Array) => void): Promise<void> {
+  /**
+   * Hands the current entry's body to `sink` chunk by chunk (views into the source's chunks, never
+   * copied). A sink's promise is awaited before the next chunk.
+   */
+  async body(sink: (bytes: Uint8Array) => unknown): Promise<void> {
     while (this.bodyLeft > 0) {
       if (this.off === this.chunk.length && !(await this.fill())) this.truncated();
       const take = Math.min(this.bodyLeft, this.chunk.length - this.off);
@@ -97,7 +100,8 @@ export class TarReader {
       this.off += take;
       this.pos += take;
       this.bodyLeft -= take;
-      sink(view);
+      const wait = sink(view);
+      if (wait instanceof Promise) await wait;
     }
   }
 

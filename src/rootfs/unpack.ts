@@ -57,10 +57,16 @@ export async function unpackLayer(
   let crossLayerLinks = 0;
   try {
     const tar = new TarReader(source, opts.what);
-    const layer = new LayerWriter(dest, opts);
-    for (let h = await tar.next(); h !== null; h = await tar.next()) await layer.add(h, tar);
-    await tar.drain();
-    layer.finish();
+    // A decompressor's output chunks are fresh, never reused: big bodies may be written behind.
+    const layer = new LayerWriter(dest, { ...opts, ownsChunks: compression !== "none" });
+    try {
+      for (let h = await tar.next(); h !== null; h = await tar.next()) await layer.add(h, tar);
+      await tar.drain();
+      await layer.finish();
+    } finally {
+      // Nothing written behind outlives the call: the caller may remove `dest` next.
+      await layer.settled();
+    }
     crossLayerLinks = layer.crossLayerLinks;
   } finally {
     await source.return();

@@ -3,8 +3,11 @@
 import fs from "node:fs";
 import { DataLossError } from "../errors.ts";
 import { sha256Digest } from "../image/digest.ts";
-import { fsyncDir, writeFileAtomic } from "../atomic.ts";
+import { fsyncDirAsync, fsyncOnPool, writeFileAtomic, writeOnPool } from "../atomic.ts";
 import type { StoreLayout } from "./layout.ts";
+
+/** Unwritten bytes one `Ingest.append` caller may have queued before it waits for the disk. */
+const WRITE_BEHIND_BYTES = 8 << 20;
 
 export function hasBlob(layout: StoreLayout, digest: string): boolean {
   return fs.existsSync(layout.blob(digest));
@@ -35,6 +38,12 @@ export class Ingest {
   private written = 0;
   /** The hash is final once taken: a second verify (commit after verify) must not take it again. */
   private verified = false;
+  /** The last `append` write queued (each waits for the one before), the bytes not yet written, the first failure. */
+  private tail: Promise<void> = Promise.resolve();
+  /** The queued writes, oldest first (they finish in this order). */
+  private readonly queued: Promise<void>[] = [];
+  private unwritten = 0;
+  private failure: { error: unknown } | undefined;
 
   constructor(layout: StoreLayout, digest: string, expectedSize: number) {
     this.digest = digest;
@@ -80,15 +89,59 @@ export class Ingest {
     });
   }
 
-  /** Append bytes that came from the network. */
+  /** Append bytes (the caller may reuse `bytes` afterwards). */
   write(bytes: Uint8Array): void {
+    const at = this.take(bytes);
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(this.fd, bytes, off, bytes.length - off, at + off);
+  }
+
+  /**
+   * Append bytes that nobody changes afterwards (a network chunk), written by the thread pool: the
+   * copy into the page cache is not paid on this thread, which also unpacks. One write at a time, in
+   * order, so the file is always a prefix of the blob (resumable after a kill). Waits only while more
+   * than WRITE_BEHIND_BYTES are unwritten; `verify`, `commit` and `close` wait for all of them.
+   */
+  async append(bytes: Uint8Array): Promise<void> {
+    this.throwFailure();
+    const at = this.take(bytes);
+    this.unwritten += bytes.length;
+    const written = this.tail.then(async () => {
+      if (this.failure) return;
+      try {
+        for (let off = 0; off < bytes.length; ) off += await writeOnPool(this.fd, bytes, off, at + off);
+      } catch (error) {
+        this.failure = { error };
+      } finally {
+        this.unwritten -= bytes.length;
+        this.queued.shift();
+      }
+    });
+    this.tail = written;
+    this.queued.push(written);
+    while (this.unwritten > WRITE_BEHIND_BYTES) await this.queued[0];
+    this.throwFailure();
+  }
+
+  private throwFailure(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Counts and hashes `bytes`; returns the offset they go to. */
+  private take(bytes: Uint8Array): number {
     if (this.written + bytes.length > this.expectedSize) {
       throw new DataLossError(`Cannot download blob ${this.digest}: more than the ${this.expectedSize} bytes the manifest declares`);
     }
-    let off = 0;
-    while (off < bytes.length) off += fs.writeSync(this.fd, bytes, off, bytes.length - off, this.written + off);
+    const at = this.written;
     this.written += bytes.length;
     this.hasher.update(bytes);
+    return at;
+  }
+
+  /** Every `append` on disk (in the page cache); the first failure, if any, thrown. */
+  private async settle(): Promise<void> {
+    await this.tail;
+    this.throwFailure();
   }
 
   get size(): number {
@@ -96,38 +149,50 @@ export class Ingest {
   }
 
   /** Check size and digest of everything written. On mismatch the partial is deleted: it can't be resumed. */
-  verify(): void {
+  async verify(): Promise<void> {
+    await this.settle();
     if (this.verified) return;
     const actual = `sha256:${this.hasher.digest("hex")}`;
     if (this.written !== this.expectedSize || actual !== this.digest) {
-      this.discard();
+      this.closeNow();
+      fs.rmSync(this.file, { force: true });
       const why = this.written !== this.expectedSize ? `got ${this.written} bytes, manifest says ${this.expectedSize}` : `content hashes to ${actual}`;
       throw new DataLossError(`Cannot verify blob ${this.digest}: ${why}`);
     }
     this.verified = true;
   }
 
-  /** Verify, fsync, and move into the blob store. */
-  commit(layout: StoreLayout): void {
-    this.verify();
-    fs.fsyncSync(this.fd);
+  /**
+   * Verify, fsync, and move into the blob store. The fsyncs run on the thread pool: the wait for the
+   * disk does not hold up the other layers' unpacking on this thread.
+   */
+  async commit(layout: StoreLayout): Promise<void> {
+    await this.verify();
+    await fsyncOnPool(this.fd);
     fs.closeSync(this.fd);
     this.fd = -1;
     fs.renameSync(this.file, layout.blob(this.digest));
-    fsyncDir(layout.blobsDir);
+    await fsyncDirAsync(layout.blobsDir);
   }
 
   /** Close but keep the partial file for a later resume (an empty one is not worth keeping). */
-  close(): void {
+  async close(): Promise<void> {
+    // A write still on the pool must not land in whatever file reuses the descriptor.
+    await this.settle().catch(() => {});
+    this.closeNow();
+  }
+
+  async discard(): Promise<void> {
+    await this.close();
+    fs.rmSync(this.file, { force: true });
+  }
+
+  private closeNow(): void {
     if (this.fd < 0) return;
     const empty = fs.fstatSync(this.fd).size === 0;
     fs.closeSync(this.fd);
     this.fd = -1;
     if (empty) fs.rmSync(this.file, { force: true });
   }
-
-  discard(): void {
-    this.close();
-    fs.rmSync(this.file, { force: true });
-  }
 }
+

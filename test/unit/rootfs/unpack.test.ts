@@ -113,6 +113,58 @@ describe("unpackLayer", () => {
     expect([st.mode & 0o7777, st.mtimeMs]).toEqual([0o751, T.getTime()]);
   });
 
+  describe("big bodies of a compressed layer, written behind on the thread pool", () => {
+    const big = (seed: number, n = 300_000) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+    const fds = () => fs.readdirSync("/proc/self/fd").length;
+
+    test("content, then owner, setuid mode and time; links, replacements and later entries see the finished file", async () => {
+      const before = fds();
+      await unpack(
+        [
+          { name: "d/", type: "directory", mtime: T },
+          { name: "d/suid", content: big(1), mode: 0o4755, uid: 1000, gid: 1001, mtime: T },
+          { name: "d/hard", type: "link", linkname: "d/suid" },
+          { name: "d/over", content: big(2), mode: 0o600 },
+          { name: "d/over", content: big(3, 200_000), mode: 0o640, mtime: T },
+          { name: "d/gone", content: big(4) },
+          { name: "d/gone", type: "directory" },
+          { name: "d/gone/x", content: "x" },
+          ...Array.from({ length: 80 }, (_, i) => ({ name: `many/${i}`, content: big(i, 70_000), mtime: T })),
+        ],
+        { compression: "gzip" },
+      );
+      const f = fs.lstatSync(at("d/suid"));
+      expect([f.mode & 0o7777, f.uid, f.gid, f.mtimeMs, f.nlink]).toEqual([0o4755, 1000, 1001, T.getTime(), 2]);
+      expect(Buffer.from(fs.readFileSync(at("d/hard"))).equals(Buffer.from(big(1)))).toBe(true);
+      expect(Buffer.from(fs.readFileSync(at("d/over"))).equals(Buffer.from(big(3, 200_000)))).toBe(true);
+      expect(fs.statSync(at("d/over")).mode & 0o777).toBe(0o640);
+      expect(fs.readFileSync(at("d/gone/x"), "utf8")).toBe("x");
+      expect(fs.statSync(at("d")).mtimeMs).toBe(T.getTime());
+      for (let i = 0; i < 80; i++) {
+        expect(Buffer.from(fs.readFileSync(at(`many/${i}`))).equals(Buffer.from(big(i, 70_000)))).toBe(true);
+        expect(fs.statSync(at(`many/${i}`)).mtimeMs).toBe(T.getTime());
+      }
+      expect(fds()).toBe(before);
+    });
+
+    test("an archive cut in a big body fails naming the entry, with every write done and every file closed", async () => {
+      const before = fds();
+      const tar = await buildTar([
+        { name: "a", content: big(5, 1 << 20) },
+        { name: "b", content: big(6, 1 << 20) },
+      ]);
+      const cut = tar.slice(0, 512 + (1 << 20) + 512 + 4096);
+      await expect(unpackLayer(streamOf(Bun.gzipSync(cut)).stream, "gzip", dest, { sys, maxBytes: 1 << 30, what: WHAT })).rejects.toThrow(
+        /entry "b".*ends in the middle|ends in the middle/,
+      );
+      expect(fds()).toBe(before);
+      expect(fs.statSync(at("a")).size).toBe(1 << 20);
+      const size = fs.statSync(at("b")).size;
+      await Bun.sleep(50);
+      expect(fs.statSync(at("b")).size).toBe(size);
+    });
+  });
+
   describe("later entries replace earlier ones", () => {
     test("file over file", async () => {
       await unpack([
