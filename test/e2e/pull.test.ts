@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { busyboxEntries } from "../helpers/busybox.ts";
-import { requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { BINARY, cliEnv, requireBinary, spawnTinydock, tinydock, type CliEnv } from "../helpers/cli.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage, type BuiltImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -63,6 +63,21 @@ describe("tinydock pull / images / rmi", () => {
     const rmi = tinydock(env, ["rmi", "busybox"]);
     expect(rmi.stdout).toBe(`Untagged: busybox:latest\nDeleted: ${busybox.configDigest}\n`);
     expect(tinydock(env, ["images", "-q"]).stdout).toBe("");
+  });
+
+  test("a pull of an image not in the store re-executes once with mimalloc's purge delay off; a pull of one it has does not", () => {
+    const env = newEnv();
+    const execs = (name: string): string[] => {
+      const trace = path.join(env.root, `../${name}.strace`);
+      const r = Bun.spawnSync(["strace", "-f", "-qq", "-v", "-s", "256", "-e", "trace=execve", "-o", trace, BINARY, "pull", "-q", "busybox"], { env: cliEnv(env), stdout: "pipe", stderr: "pipe" });
+      expect(r.stdout.toString()).toBe("docker.io/library/busybox:latest\n");
+      return fs.readFileSync(trace, "utf8").split("\n").filter((l) => l.includes(`execve("${BINARY}"`));
+    };
+    const cold = execs("cold");
+    expect(cold.length).toBe(2);
+    expect(cold[0]).not.toContain("MIMALLOC_PURGE_DELAY");
+    expect(cold[1]).toContain('"MIMALLOC_PURGE_DELAY=-1"');
+    expect(execs("warm").length).toBe(1);
   });
 
   test("image mount prints a read-only rootfs; unmount removes it", () => {
