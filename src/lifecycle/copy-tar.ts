@@ -13,12 +13,10 @@ import { untarInRoot, type UntarResult } from "../rootfs/untar-in-root.ts";
 import { entriesTar, walkEntry } from "../rootfs/writelayer.ts";
 import { openIn, openRoot } from "./container-root.ts";
 import { containerRel, refuseReadOnly } from "./copy.ts";
+import { writePieces } from "./export.ts";
 import type { LiveContainer } from "./live.ts";
 
 const { O_DIRECTORY } = fs.constants;
-
-/** Output between turns of the event loop, so a signal's handler can run. */
-const TURN_BYTES = 16 << 20;
 
 function notFound(p: string, c: LiveContainer): NotFoundError {
   return new NotFoundError(`Could not find the file ${p} in container ${c.record.name}`);
@@ -74,15 +72,7 @@ export async function archiveFromContainer(
           : contentsOnly && st.isDirectory()
             ? walkEntry(ctx.sys, parentFd, base, ".", { merged: true })
             : walkEntry(ctx.sys, parentFd, base, base, { merged: true });
-      let sinceTurn = 0;
-      for (const piece of entriesTar(ctx.sys, walked)) {
-        await write(piece);
-        sinceTurn += piece.length;
-        if (sinceTurn < TURN_BYTES) continue;
-        sinceTurn = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-        signal?.throwIfAborted();
-      }
+      await writePieces(entriesTar(ctx.sys, walked), write, signal);
     } finally {
       if (parentFd >= 0) fs.closeSync(parentFd);
     }

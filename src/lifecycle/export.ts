@@ -17,6 +17,19 @@ import { withContainerLayers } from "./container-layers.ts";
 /** Output between turns of the event loop: writes that never wait would hold off a signal's handler. */
 const TURN_BYTES = 16 << 20;
 
+/** Each piece through `write` (which may wait for its reader); `signal` is looked at between turns. */
+export async function writePieces(pieces: Iterable<Uint8Array>, write: (bytes: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let sinceTurn = 0;
+  for (const piece of pieces) {
+    await write(piece);
+    sinceTurn += piece.length;
+    if (sinceTurn < TURN_BYTES) continue;
+    sinceTurn = 0;
+    await new Promise((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
+  }
+}
+
 /** Writes the tar of container `ref`'s filesystem through `write`, which may wait for its reader. */
 export function exportContainer(ctx: Ctx, ref: string, write: (bytes: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
   return withContainerLayers(ctx, ref, "export", async ({ layout, upper, lowers: imageLowers }) => {
@@ -26,15 +39,7 @@ export function exportContainer(ctx: Ctx, ref: string, write: (bytes: Uint8Array
     try {
       applyMount(ctx.sys, overlayMount({ lowers, target, root: layout.root, emptyLower: path.relative(layout.root, layout.emptyDir) }));
       try {
-        let sinceTurn = 0;
-        for (const piece of treeTar(ctx.sys, target)) {
-          await write(piece);
-          sinceTurn += piece.length;
-          if (sinceTurn < TURN_BYTES) continue;
-          sinceTurn = 0;
-          await new Promise((resolve) => setImmediate(resolve));
-          signal?.throwIfAborted();
-        }
+        await writePieces(treeTar(ctx.sys, target), write, signal);
       } finally {
         unmount(ctx.sys, target);
       }

@@ -3,14 +3,14 @@
 // the container plants symlinks to host paths, FIFOs and device nodes where the archive writes, and
 // DIR may be a running container's /proc. Every case must end within a bounded time, with Docker's
 // answer or one clear line, and leave the host as it was: its files, its devices, its sysctls.
-// Run in a network namespace of its own (nsenter --net).
+// TimedRun in a network namespace of its own (nsenter --net).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { recordCases } from "../helpers/adversarial.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
-import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { requireBinary, tinydock, type CliEnv, tinydockTimed, type TimedRun } from "../helpers/cli.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -25,23 +25,12 @@ let loopDev = "";
 let loopFile = "";
 const started = new Set<string>();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  timedOut: boolean;
-}
-
-function T(args: string[], stdin?: Uint8Array, timeoutMs = 20_000): Run {
-  const t0 = performance.now();
-  const r = Bun.spawnSync([BINARY, ...args], { env: cliEnv(env), stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
-  const ms = performance.now() - t0;
-  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString(), ms, timedOut: ms >= timeoutMs || r.signalCode === "SIGKILL" };
+function T(args: string[], stdin?: Uint8Array, timeoutMs = 20_000): TimedRun {
+  return tinydockTimed(env, args, stdin, timeoutMs);
 }
 
 /** `cp - C:DIR` of `tar`: it ends in time; a refusal is one line and exit 1. */
-function extract(c: string, dest: string, tar: Uint8Array): Run {
+function extract(c: string, dest: string, tar: Uint8Array): TimedRun {
   const r = T(["cp", "-", `${c}:${dest}`], tar);
   expect(r.timedOut).toBe(false);
   if (r.code !== 0) {

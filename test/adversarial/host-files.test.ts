@@ -4,14 +4,14 @@
 // passwd; an image ships /opt -> a host directory. Every command must end within a bounded time,
 // leave the host's directories and devices as they were, and answer with Docker's behaviour or one
 // clear line. The device planted is a loop device over a temp file of this test, so a write through
-// it shows up in that file and nowhere else. Run in a network namespace of its own (nsenter --net).
+// it shows up in that file and nowhere else. TimedRun in a network namespace of its own (nsenter --net).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { recordCases } from "../helpers/adversarial.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
-import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, tinydockTimed, type TimedRun } from "../helpers/cli.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -25,24 +25,13 @@ let loopDev = "";
 let loopFile = "";
 const started = new Set<string>();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  timedOut: boolean;
-}
-
 /** The CLI with a deadline: a hang shows up as timedOut (the process is killed), never as a stuck test. */
-function T(args: string[], timeoutMs = 20_000): Run {
-  const t0 = performance.now();
-  const r = Bun.spawnSync([BINARY, ...args], { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
-  const ms = performance.now() - t0;
-  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString(), ms, timedOut: ms >= timeoutMs || r.signalCode === "SIGKILL" };
+function T(args: string[], timeoutMs = 20_000): TimedRun {
+  return tinydockTimed(env, args, undefined, timeoutMs);
 }
 
 /** The CLI refusing `args`: at once, with a failing status and one line on stderr. */
-function refused(args: string[]): Run {
+function refused(args: string[]): TimedRun {
   const r = T(args);
   expect(r.timedOut).toBe(false);
   expect(r.code).not.toBe(0);

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { recordCases } from "../helpers/adversarial.ts";
-import { BINARY, cliEnv, requireBinary, type CliEnv } from "../helpers/cli.ts";
+import { BINARY, cliEnv, requireBinary, type CliEnv, tinydockTimed, type TimedRun } from "../helpers/cli.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildTar, concatBytes, END_OF_ARCHIVE, rawHeader, type TarEntry } from "../helpers/tar.ts";
 
@@ -24,11 +24,8 @@ let env: CliEnv;
 let server: ReturnType<typeof Bun.serve> | undefined;
 const MARK = `HOSTKEY-${crypto.randomBytes(6).toString("hex")}`;
 
-function T(args: string[], stdin?: Uint8Array, timeoutMs = 30_000) {
-  const t0 = performance.now();
-  const r = Bun.spawnSync([BINARY, ...args], { env: cliEnv(env), stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
-  const ms = performance.now() - t0;
-  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString(), ms, timedOut: ms >= timeoutMs || r.signalCode === "SIGKILL" };
+function T(args: string[], stdin?: Uint8Array, timeoutMs = 30_000): TimedRun {
+  return tinydockTimed(env, args, stdin, timeoutMs);
 }
 
 /** T without blocking this process: the URL cases' server runs in it. */

@@ -14,7 +14,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { recordCases } from "../helpers/adversarial.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
-import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { requireBinary, tinydock, type CliEnv, tinydockTimed, type TimedRun } from "../helpers/cli.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -28,11 +28,8 @@ const HOST_MARK = `HOSTSECRET-${crypto.randomBytes(8).toString("hex")}`;
 const DEV_MARK = `LOOPDEVICE-${crypto.randomBytes(8).toString("hex")}`;
 const started = new Set<string>();
 
-function T(args: string[], timeoutMs = 30_000) {
-  const t0 = performance.now();
-  const r = Bun.spawnSync([BINARY, ...args], { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
-  const ms = performance.now() - t0;
-  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString(), ms, timedOut: ms >= timeoutMs || r.signalCode === "SIGKILL" };
+function T(args: string[], timeoutMs = 30_000): TimedRun {
+  return tinydockTimed(env, args, undefined, timeoutMs);
 }
 
 /** Whether `bytes` (or its gunzipped form) holds a marker. */

@@ -40,6 +40,19 @@ export function tinydock(env: CliEnv, args: string[], stdin?: string): CliResult
   return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
+export interface TimedRun extends CliResult {
+  ms: number;
+  timedOut: boolean;
+}
+
+/** The CLI with a deadline: a hang shows up as timedOut (the process is SIGKILLed), never as a stuck test. */
+export function tinydockTimed(env: CliEnv, args: string[], stdin: Uint8Array | undefined, timeoutMs: number): TimedRun {
+  const t0 = performance.now();
+  const r = Bun.spawnSync([BINARY, ...args], { env: cliEnv(env), stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
+  const ms = performance.now() - t0;
+  return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString(), ms, timedOut: ms >= timeoutMs || r.signalCode === "SIGKILL" };
+}
+
 export function spawnTinydock(env: CliEnv, args: string[]) {
   return Bun.spawn([BINARY, ...args], { env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
 }
