@@ -7,7 +7,7 @@ import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { atPath, IN_ROOT, O_CLOEXEC, O_PATH, onPseudoFs } from "../rootfs/beneath.ts";
 import { imageOverlay } from "../rootfs/images.ts";
-import { applyMount, isMountPoint, unmount } from "../rootfs/mount.ts";
+import { applyMount, unmount } from "../rootfs/mount.ts";
 import { openMountTarget } from "../rootfs/mount-target.ts";
 import { containerPaths, lockContainer, type ContainerRecord } from "../store/containers.ts";
 import { loadImage } from "../store/images.ts";
@@ -43,9 +43,7 @@ export async function openRoot(ctx: Ctx, c: LiveContainer): Promise<RootHandle> 
   let mounted = false;
   let fd = -1;
   try {
-    // Under the lock of a stopped container a mount found here is a killed cp's leftover, maybe with
-    // only some of its volumes: let go (a lazy unmount takes the mounts below it too), then made anew.
-    if (isMountPoint(paths.rootfs)) unmount(ctx.sys, paths.rootfs);
+    releaseCopyLeftover(ctx, c.record.id);
     const layout = storeLayout(ctx.root);
     const image = loadImage(layout, c.record.imageId);
     if (!image) throw new NotFoundError(`Cannot copy files of container ${c.record.id}: its image ${c.record.imageId} is gone`);
@@ -69,6 +67,17 @@ export async function openRoot(ctx: Ctx, c: LiveContainer): Promise<RootHandle> 
     lock.release();
     throw err;
   }
+}
+
+/**
+ * Under the lock of a stopped container, a mount on its rootfs is a killed cp's leftover (only a
+ * copy mounts it on the host; a run mounts it in the container's own namespace), maybe with some of
+ * its volumes: let go, by the next copy or a start (a lazy unmount takes the mounts below it too).
+ */
+export function releaseCopyLeftover(ctx: Ctx, id: string): void {
+  const paths = containerPaths(ctx.root, id);
+  const st = fs.statSync(paths.rootfs, { throwIfNoEntry: false });
+  if (st && st.dev !== fs.statSync(paths.dir).dev) unmount(ctx.sys, paths.rootfs);
 }
 
 /**

@@ -127,6 +127,17 @@ describe("cp on a stopped container: its volumes and binds", () => {
     expect(e.T(["rm", "vols"]).code).toBe(0);
   });
 
+  test("a bind whose source is gone: the copy fails with one line and leaves nothing mounted", () => {
+    const gone = dir("gone");
+    expect(e.T(["run", "--name", "gonecp", "--network", "none", "-v", "cpvol-g:/data", "-v", `${gone}:/data/gone`, "busybox", "true"]).code).toBe(0);
+    fs.rmSync(gone, { recursive: true });
+    const r = TB(["cp", "gonecp:/etc/hostname", path.join(host, "hn")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`Error: Cannot copy files of container ${e.T(["inspect", "-f", "{{.Id}}", "gonecp"]).stdout.trim()}: the source ${gone} of its mount /data/gone is gone\n`);
+    expect(mountsUnderRoot()).toEqual([]);
+    expect(e.T(["rm", "gonecp"]).code).toBe(0);
+  });
+
   test("a killed cp's mounts: let go by the next cp, and by system prune", async () => {
     const bind = dir("killed", { "k.txt": "bound\n" });
     expect(e.T(["run", "--name", "killcp", "--network", "none", "-v", "cpvol-big:/data", "-v", `${bind}:/data/bind`, "busybox", "sh", "-c", "dd if=/dev/zero of=/data/big bs=1M count=4 2>/dev/null"]).code).toBe(0);
@@ -147,6 +158,12 @@ describe("cp on a stopped container: its volumes and binds", () => {
     const out = path.join(host, "k-out.txt");
     ok(["cp", "killcp:/data/bind/k.txt", out]);
     expect(fs.readFileSync(out, "utf8")).toBe("bound\n");
+    expect(mountsUnderRoot()).toEqual([]);
+    await stuck();
+    // A start after it: its own mounts, the leftover let go.
+    const started = e.T(["start", "-a", "killcp"]);
+    expect(started.stderr).toBe("");
+    expect(started.code).toBe(0);
     expect(mountsUnderRoot()).toEqual([]);
     await stuck();
     expect(e.T(["system", "prune", "-f"]).code).toBe(0);
