@@ -140,7 +140,7 @@ describe("cp on a stopped container: its volumes and binds", () => {
 
   test("a killed cp's mounts: let go by the next cp, and by system prune", async () => {
     const bind = dir("killed", { "k.txt": "bound\n" });
-    expect(e.T(["run", "--name", "killcp", "--network", "none", "-v", "cpvol-big:/data", "-v", `${bind}:/data/bind`, "busybox", "sh", "-c", "dd if=/dev/zero of=/data/big bs=1M count=4 2>/dev/null"]).code).toBe(0);
+    expect(e.T(["run", "--name", "killcp", "--network", "none", "-v", "cpvol-big:/data", "-v", `${bind}:/data/bind`, "-v", `${bind}:/ro:ro`, "busybox", "sh", "-c", "dd if=/dev/zero of=/data/big bs=1M count=4 2>/dev/null"]).code).toBe(0);
     const stuck = async () => {
       // A pipe nobody reads: the cp blocks once it is full, its mounts in place; then SIGKILL.
       const fifo = path.join(host, `fifo-${Date.now()}`);
@@ -149,6 +149,9 @@ describe("cp on a stopped container: its volumes and binds", () => {
       const cp = Bun.spawn([BINARY, "cp", "killcp:/data/big", "-"], { env: cliEnv(e.env), stdin: "ignore", stdout: fd, stderr: "ignore" });
       for (let i = 0; i < 400 && !mountsUnderRoot().some((m) => m.endsWith("/rootfs/data/bind")); i++) await Bun.sleep(25);
       expect(mountsUnderRoot().filter((m) => m.endsWith("/rootfs") || m.endsWith("/rootfs/data") || m.endsWith("/rootfs/data/bind")).length).toBe(3);
+      // A read-only mount is mounted read-only for the copy too.
+      const roLine = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4]?.endsWith("/rootfs/ro"));
+      expect(roLine?.split(" ")[5]?.split(",")).toContain("ro");
       cp.kill(9);
       await cp.exited;
       fs.closeSync(fd);
