@@ -28,7 +28,7 @@ import {
   symlinkAt,
 } from "../rootfs/beneath.ts";
 import type { ContainerRecord } from "../store/containers.ts";
-import { openIn, openRoot, refuseKernelFs } from "./container-root.ts";
+import { containerRel, openIn, openRoot, refuseKernelFs } from "./container-root.ts";
 import type { LiveContainer } from "./live.ts";
 
 const { O_RDONLY, O_DIRECTORY } = fs.constants;
@@ -44,11 +44,7 @@ export function parseCopyArg(arg: string): { container?: string; path: string } 
   return { container: arg.slice(0, i), path: arg.slice(i + 1) };
 }
 
-/** Container path → the relative path openat2 resolves in the root ("." for the root itself). */
-export function containerRel(p: string): string {
-  const parts = p.split("/").filter((x) => x !== "" && x !== ".");
-  return parts.length ? parts.join("/") : ".";
-}
+export { containerRel } from "./container-root.ts";
 
 export interface CopyOptions {
   /** -a: keep the source's uid/gid (else files copied in belong to root, as Docker). */

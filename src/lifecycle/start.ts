@@ -9,6 +9,7 @@ import { detectCgroups } from "../runtime/cgroups/index.ts";
 import { decodePlan } from "../runtime/encode.ts";
 import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { cgroupParentOf } from "./cgroupdirs.ts";
+import { releaseCopyLeftover } from "./container-root.ts";
 import { readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, restartPolicyFile, startDetached, type Detached } from "./monitor.ts";
@@ -40,6 +41,8 @@ async function startUnderLock(ctx: Ctx, ref: string): Promise<Started & { moved?
     const rec: ContainerRecord = live.record;
     if (live.state.Running && !live.state.Paused) return { id: rec.id, alreadyRunning: true };
     checkTransition(live.state.Status, "start", rec.id);
+    // Its own overlay takes the same upper directory: a killed cp's mount of it goes first.
+    releaseCopyLeftover(ctx, rec.id);
     const dir = containerPaths(ctx.root, rec.id).dir;
     let bytes: Uint8Array;
     try {
