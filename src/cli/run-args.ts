@@ -7,6 +7,9 @@
 // option keeps its last value. test/unit/cli/run-args.test.ts holds the two parsers to the same answers.
 import { RUN_OPTIONS, type RunOption } from "./commands/run.ts";
 
+/** A dash-leading word yargs-parser still takes as a flag's value (its `negative`): `--cpus -1`, `--memory-swap -1`. */
+const NEGATIVE = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
+
 /**
  * `head` as splitRunArgs gives it: global flags, "run", run's options, IMAGE. Returns what the
  * command reads from yargs' argv (options by their long names, defaults included, and `image`),
@@ -32,9 +35,9 @@ export function parseRunArgs(head: readonly string[]): Record<string, unknown> |
       argv[o.name] = true;
       return true;
     }
-    if (o.type === "boolean" || value === "" || /^["'-]/.test(value)) return false;
+    if (o.type === "boolean" || value === "" || /^["']/.test(value) || (value.startsWith("-") && !NEGATIVE.test(value))) return false;
     if (o.type === "int") {
-      if (!/^\d{1,15}$/.test(value)) return false; // yargs (intFlag) words the error
+      if (!/^-?\d{1,15}$/.test(value)) return false; // yargs (intFlag) words the error
       argv[o.name] = Number(value);
       return true;
     }

@@ -67,11 +67,14 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
   try {
     hooks.created?.(id);
     const actor = actorOf(state);
-    appendEvent(ctx.root, "create", actor);
     // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write),
-    // written while the container's process mounts.
-    const savePlan = () => fs.writeFileSync(planFile(paths.dir), storedPlan(plan), { mode: 0o600 });
-    const launched = await launch(ctx.sys, plan, p.early, savePlan);
+    // written while the container's process mounts; the create event too: the init waits for
+    // nothing of either, only for its plan.
+    const whileStarting = () => {
+      appendEvent(ctx.root, "create", actor);
+      fs.writeFileSync(planFile(paths.dir), storedPlan(plan), { mode: 0o600 });
+    };
+    const launched = await launch(ctx.sys, plan, p.early, whileStarting);
     t.mark("launch (compile, clone, mounts, exec)");
     const startedAt = new Date(ctx.clock()).toISOString();
     // Not saved to state.json: the live state is run.json's (two fsyncs less on every run).

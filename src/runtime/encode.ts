@@ -75,36 +75,38 @@ export enum InitStage {
 /** The namespaces a plan may join by path (see RunPlan.joinNamespaces). */
 export const JOINABLE_NAMESPACES: readonly Namespace[] = ["net", "ipc", "uts", "cgroup", "pid"];
 
+/**
+ * The plan's bytes, grown as needed. Strings go straight into the buffer (Buffer.write: no
+ * TextEncoder array per string); a plan holds a hundred or so, encoded before the waiting init
+ * gets its plan.
+ */
 class Writer {
-  private buf = new Uint8Array(4096);
-  private view = new DataView(this.buf.buffer);
+  private buf = Buffer.allocUnsafe(4096);
   private len = 0;
-  private static readonly text = new TextEncoder();
 
   private room(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
   u32(v: number, what: string): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new InvalidArgumentError(`Cannot encode the run plan: ${what} ${v} is not a 32-bit unsigned integer`);
     this.room(4);
-    this.view.setUint32(this.len, v, true);
+    this.buf.writeUInt32LE(v, this.len);
     this.len += 4;
   }
   i32(v: number, what: string): void {
     if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new InvalidArgumentError(`Cannot encode the run plan: ${what} ${v} is not a 32-bit integer`);
     this.room(4);
-    this.view.setInt32(this.len, v, true);
+    this.buf.writeInt32LE(v, this.len);
     this.len += 4;
   }
   u64(v: bigint): void {
     this.room(8);
-    this.view.setBigUint64(this.len, BigInt.asUintN(64, v), true);
+    this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.len);
     this.len += 8;
   }
   str(s: string | null, what: string): void {
@@ -113,10 +115,11 @@ class Writer {
       return;
     }
     if (s.includes("\0")) throw new InvalidArgumentError(`Cannot encode the run plan: ${what} "${s.replaceAll("\0", "\\0")}" contains a NUL byte`);
-    const bytes = Writer.text.encode(s);
-    this.u32(bytes.length, what);
-    this.bytes(bytes);
-    this.room(1);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 for 2).
+    this.room(4 + s.length * 3 + 1);
+    const n = this.buf.write(s, this.len + 4, "utf8");
+    this.buf.writeUInt32LE(n, this.len);
+    this.len += 4 + n;
     this.buf[this.len++] = 0;
   }
   bytes(b: Uint8Array): void {
@@ -129,7 +132,7 @@ class Writer {
     for (const s of list) this.str(s, what);
   }
   done(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    return new Uint8Array(this.buf.subarray(0, this.len));
   }
 }
 

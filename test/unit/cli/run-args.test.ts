@@ -74,6 +74,12 @@ describe("parseRunArgs", () => {
       ["run", "-c", "512", "busybox"],
       ["run", "--pids-limit", "10", "--pids-limit=20", "busybox"],
       ["run", "--memory-swappiness=0", "busybox"],
+      // A negative number after a flag is its value to yargs too (a wrong one is then refused by
+      // run's own check, without loading yargs).
+      ["run", "--cpus", "-1", "busybox", "true"],
+      ["run", "--cpus=-0.5", "--memory-swap", "-1", "busybox"],
+      ["run", "-m", "-1", "--pids-limit", "-1", "-c", "-5", "--cpus", "-.5", "busybox"],
+      ["run", "--pids-limit=-7", "busybox"],
     ];
     for (const args of lines) {
       expect({ args, accepted: fastView(args) !== null }).toEqual({ args, accepted: true });
@@ -94,8 +100,10 @@ describe("parseRunArgs", () => {
       ["run", "--rm", "true", "busybox"],
       ["run", "-c", "x", "busybox"],
       ["run", "--pids-limit", "1e3", "busybox"],
-      ["run", "--pids-limit", "-1", "busybox"],
-      ["run", "--memory-swap", "-1", "busybox"],
+      ["run", "--pids-limit", "-1.5", "busybox"],
+      ["run", "--memory-swap", "-1e3", "busybox"],
+      ["run", "--name", "-x", "busybox"],
+      ["run", "--cpus", "--rm", "busybox"],
       ["run", "--name=", "busybox"],
       ["run", "--name", "'x'", "busybox"],
       ["run", "-e", "busybox"],
@@ -111,7 +119,7 @@ describe("parseRunArgs", () => {
     const words = [
       "--rm", "-i", "-t", "-it", "-ti", "-D", "--debug", "--name", "web", "--name=x", "-e", "A=1", "--env=B=2", "-v", "/a:/b",
       "--network", "none", "--net=none", "--read-only", "--privileged", "--init", "-m", "64m", "--cpus", "0.5", "-c", "512",
-      "--memory-swap", "-1", "true", "false", "--bogus", "-x", "--no-rm", "--tmpfs", "/t", "-h", "h1", "-u", "0:0", "-w", "/w",
+      "--memory-swap", "-1", "-0.5", "-.5", "-1e3", "--cpus=-2", "--pids-limit", "true", "false", "--bogus", "-x", "--no-rm", "--tmpfs", "/t", "-h", "h1", "-u", "0:0", "-w", "/w",
       "--entrypoint", "sh", "--cap-add", "ALL", "--", "busybox", "'q'", "--platform", "linux/arm64", "--user=1",
       "1e3", "0123", "0x1f", "-c", "512", "--pids-limit=7", "--memory-swappiness", "x", "--label", "5",
     ];

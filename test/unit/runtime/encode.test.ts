@@ -123,6 +123,15 @@ describe("encodePlan", () => {
     });
   }
 
+  test("strings past the first 4 KiB, multi-byte and lone surrogates: UTF-8 as TextEncoder writes it", () => {
+    // Each string lands at another offset of a buffer that grows while it is written.
+    const env = Array.from({ length: 40 }, (_, i) => `${"é😀\ud800".repeat(i * 7)}=${"x".repeat(i * 13)}`);
+    const bytes = encodePlan(samplePlan({ env, hostname: "ü".repeat(3000) }));
+    expect(decodePlan(bytes).env).toEqual(env.map((e) => new TextDecoder().decode(new TextEncoder().encode(e))));
+    const at = Buffer.from(bytes).indexOf(Buffer.from("ü".repeat(3000)));
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(at - 4, true)).toBe(6000);
+  });
+
   test("property: any valid plan round-trips", () => {
     const text = fc.string({ unit: "grapheme", maxLength: 12 }).filter((s) => !s.includes("\0"));
     const abs = text.map((s) => `/${s}`);
