@@ -4,10 +4,9 @@ import type { Ctx } from "../context.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { RunRequest } from "../lifecycle/run/request.ts";
 import { infraRunning, startInfra } from "./infra.ts";
-import { syncServices } from "./services.ts";
-import { createPod, findPod } from "./pods.ts";
+import { createPod } from "./create.ts";
 import { readContainer } from "../store/containers.ts";
-import type { PodRecord } from "./store.ts";
+import { findPod, type PodRecord } from "./store.ts";
 
 /** The pod's modes applied to a request (pure). Ports belong to the pod (podman refuses them too). */
 export function podModes(req: RunRequest, pod: PodRecord): void {
@@ -35,9 +34,11 @@ export async function joinPod(ctx: Ctx, req: RunRequest, ref: string): Promise<v
     pod = findPod(ctx.root, ref);
     const infra = readContainer(ctx.root, pod.infraId);
     if (!infra) throw new InvalidArgumentError(`Cannot join pod "${pod.name}": its infra container is gone`);
-    const wasRunning = infraRunning(ctx, infra.id) !== undefined;
-    await startInfra(ctx, infra);
-    if (!wasRunning) await syncServices(ctx);
+    // A running infra (the usual case) needs neither a start nor the Services' modules.
+    if (infraRunning(ctx, infra.id) === undefined) {
+      await startInfra(ctx, infra);
+      await (await import("./services.ts")).syncServices(ctx);
+    }
   }
   podModes(req, pod);
 }

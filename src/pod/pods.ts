@@ -2,89 +2,21 @@
 // containers through the lifecycle's own functions, the infra first on the way up and last on the
 // way down, so the containers always have namespaces to join.
 import type { Ctx } from "../context.ts";
-import { FailedPreconditionError, InvalidArgumentError } from "../errors.ts";
+import { FailedPreconditionError } from "../errors.ts";
 import { listLive, readLive, rereadLive, type LiveContainer } from "../lifecycle/live.ts";
 import { removeContainer } from "../lifecycle/remove.ts";
 import { startContainer } from "../lifecycle/start.ts";
 import { killContainer, stopContainer } from "../lifecycle/stop.ts";
-import { newContainerId, readContainer } from "../store/containers.ts";
-import { withNamesLock } from "../store/containers.ts";
+import { readContainer } from "../store/containers.ts";
 import { whileDrained } from "./drain.ts";
 import { rejoinInfra } from "./rejoin.ts";
 import { remountPodTmpfs, unmountPodData } from "./tmpfs.ts";
 import { syncServices } from "./services.ts";
-import { createInfra, infraRunning, startInfra, stopInfra } from "./infra.ts";
-import { checkPodNameFree, deletePod, findPod, listPods, savePod, type PodRecord } from "./store.ts";
+import { infraRunning, startInfra, stopInfra } from "./infra.ts";
+import { deletePod, findPod, listPods, type PodRecord } from "./store.ts";
+import { removeInfraQuietly } from "./create.ts";
 
-export interface PodCreateRequest {
-  name?: string;
-  hostname?: string;
-  labels?: Record<string, string>;
-  publish?: string[];
-  share?: string;
-  network?: string;
-  kubeOwner?: string;
-}
-
-export const DEFAULT_SHARE: PodRecord["share"] = ["net", "ipc", "uts"];
-
-/** `--share net,ipc,uts`: net is always shared (the pod's one address). */
-export function parseShare(input: string | undefined): PodRecord["share"] {
-  if (input === undefined || input === "") return DEFAULT_SHARE;
-  const out = new Set<PodRecord["share"][number]>(["net"]);
-  for (const w of input.split(",")) {
-    const n = w.trim();
-    if (n !== "net" && n !== "ipc" && n !== "uts") throw new InvalidArgumentError(`Cannot parse --share "${input}": "${n}" is not one of net, ipc, uts`);
-    out.add(n);
-  }
-  return [...out];
-}
-
-/** A pod and its infra (running): the pause process holds its namespaces from now on. */
-export async function createPod(ctx: Ctx, req: PodCreateRequest): Promise<PodRecord> {
-  const id = newContainerId();
-  const name = req.name ?? `pod-${id.slice(0, 8)}`;
-  const share = parseShare(req.share);
-  const { parsePortSpecs } = await import("../network/portspec.ts");
-  parsePortSpecs(req.publish ?? []);
-  const pod: PodRecord = {
-    id,
-    name,
-    created: new Date(ctx.clock()).toISOString(),
-    hostname: req.hostname ?? name,
-    labels: req.labels ?? {},
-    share,
-    network: req.network ?? "bridge",
-    publish: req.publish ?? [],
-    infraId: newContainerId(),
-    ...(req.kubeOwner ? { kubeOwner: req.kubeOwner } : {}),
-  };
-  await withNamesLock(ctx, async () => {
-    checkPodNameFree(ctx.root, name);
-    savePod(ctx.root, pod);
-  });
-  try {
-    const infra = await createInfra(ctx, pod);
-    await startInfra(ctx, infra);
-  } catch (err) {
-    await removeInfraQuietly(ctx, pod);
-    deletePod(ctx.root, pod.id);
-    throw err;
-  }
-  await syncServices(ctx);
-  return pod;
-}
-
-async function removeInfraQuietly(ctx: Ctx, pod: PodRecord): Promise<void> {
-  const rec = readContainer(ctx.root, pod.infraId);
-  if (!rec) return;
-  try {
-    await stopInfra(ctx, rec);
-    await removeContainer(ctx, readLive(ctx, rec), { force: true });
-  } catch (err) {
-    ctx.log.warn(`cleanup of pod ${pod.name}: ${(err as Error).message}`);
-  }
-}
+export { createPod, DEFAULT_SHARE, parseShare, type PodCreateRequest } from "./create.ts";
 
 /** The pod's containers (not the infra), oldest first. */
 export function podContainers(ctx: Ctx, pod: PodRecord, all: LiveContainer[] = listLive(ctx)): LiveContainer[] {

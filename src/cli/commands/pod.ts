@@ -17,7 +17,7 @@ const create: CommandSpec = {
       .option("share", { type: "string", describe: "Namespaces to share: net, ipc, uts (default all three)" })
       .option("network", { alias: "net", type: "string", describe: "The pod's network (bridge or a user network)" }),
   async run(ctx, argv, io) {
-    const { createPod } = await import("../../pod/pods.ts");
+    const { createPod } = await import("../../pod/create.ts");
     const { parseLabels } = await import("../../lifecycle/run-options.ts");
     const str = (v: unknown) => (typeof v === "string" ? v : undefined);
     const name = str(argv.name);
