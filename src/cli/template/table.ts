@@ -44,6 +44,14 @@ export function alignCells(cells: readonly (readonly string[])[], o: TabOptions 
 
 function layout(cells: readonly (readonly string[])[], o: TabOptions, wide: boolean): string {
   const n = cells.length;
+  if (!wide && n > 0) {
+    // Every line but the last with as many cells (a listing, and the empty text after its last
+    // newline): each column is one run over all of them, and each cell is padded by padEnd.
+    const cols = cells[0]!.length - 1;
+    let uniform = true;
+    for (let i = 1; i < n - 1 && uniform; i++) uniform = cells[i]!.length - 1 === cols;
+    if (uniform && cells[n - 1]!.length - 1 <= cols) return uniformLayout(cells, o, cols);
+  }
   // pad[i][j]: first the width of cell j of line i, then the spaces that follow it.
   const pad: number[][] = [];
   let maxCols = 0;
@@ -74,6 +82,32 @@ function layout(cells: readonly (readonly string[])[], o: TabOptions, wide: bool
     const p = pad[i]!;
     const last = c.length - 1;
     for (let j = 0; j < last; j++) out += c[j]! + " ".repeat(p[j]!);
+    out += c[last]!;
+  }
+  return out;
+}
+
+/** layout of lines that all have `cols` column cells, but the last, which may have fewer; widths in UTF-16 units. */
+function uniformLayout(cells: readonly (readonly string[])[], o: TabOptions, cols: number): string {
+  const n = cells.length;
+  const lastCols = cells[n - 1]!.length - 1;
+  const widths: number[] = [];
+  for (let j = 0; j < cols; j++) {
+    let max = o.minwidth;
+    // The last line is in column j's run when it has a cell after j.
+    const end = lastCols > j ? n : n - 1;
+    for (let i = 0; i < end; i++) {
+      const w = cells[i]![j]!.length + o.padding;
+      if (w > max) max = w;
+    }
+    widths.push(max);
+  }
+  let out = "";
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out += "\n";
+    const c = cells[i]!;
+    const last = c.length - 1;
+    for (let j = 0; j < last; j++) out += c[j]!.padEnd(widths[j]!);
     out += c[last]!;
   }
   return out;
