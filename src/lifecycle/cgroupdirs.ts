@@ -37,12 +37,17 @@ export function cgroupLocator(cgroupRoot: string): CgroupLocator {
     dirs,
     allDirs: (id, recorded) => [...new Set([...(recorded ?? []), ...dirs(id)])],
     freezer(id, recorded) {
-      // v1's freezer hierarchy first: `ps` asks this for every running container.
+      // v1's freezer hierarchy first, then the others in order: `ps` asks this for every running
+      // container, so two plain passes (no filtered copies, no closures) and a probe by plain
+      // concatenation (the kernel reads "a//b" as "a/b"); the file returned is path.join's.
       const all = dirs(id, recorded);
-      const ordered = [...all.filter((d) => d.includes("/freezer")), ...all.filter((d) => !d.includes("/freezer"))];
-      for (const dir of ordered) {
-        if (fs.existsSync(path.join(dir, "freezer.state"))) return { version: 1, file: path.join(dir, "freezer.state"), dir };
-        if (fs.existsSync(path.join(dir, "cgroup.freeze"))) return { version: 2, file: path.join(dir, "cgroup.freeze"), dir };
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i < all.length; i++) {
+          const dir = all[i]!;
+          if (dir.includes("/freezer") !== (pass === 0)) continue;
+          if (fs.existsSync(`${dir}/freezer.state`)) return { version: 1, file: path.join(dir, "freezer.state"), dir };
+          if (fs.existsSync(`${dir}/cgroup.freeze`)) return { version: 2, file: path.join(dir, "cgroup.freeze"), dir };
+        }
       }
       return undefined;
     },

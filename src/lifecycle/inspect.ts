@@ -33,10 +33,11 @@ export function commandOf(ctx: Ctx, rec: Pick<ContainerRecord, "config" | "image
   const cfg = rec.config;
   let argv: string[];
   if (cfg && (Array.isArray(cfg.Entrypoint) || Array.isArray(cfg.Cmd))) {
-    argv = [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
+    // concat, not spreads: `ps` asks this for every container, and a spread iterates in the interpreter.
+    argv = (cfg.Entrypoint ?? []).concat(cfg.Cmd ?? []);
   } else {
     const image = imageConfigOf(ctx, rec.imageId, cache);
-    argv = [...(image?.Entrypoint ?? []), ...(rec.args.length > 0 ? rec.args : (image?.Cmd ?? []))];
+    argv = (image?.Entrypoint ?? []).concat(rec.args.length > 0 ? rec.args : (image?.Cmd ?? []));
   }
   return { path: argv[0] ?? "", args: argv.slice(1) };
 }

@@ -1,7 +1,6 @@
 // The live view of a container: state.json + run.json + the facts about its processes, read the
 // same way by every command (ps, inspect, stop, rm, wait…) and judged by state.ts.
 import fs from "node:fs";
-import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { readJson } from "../atomic.ts";
 import { tryLock } from "../store/lock.ts";
@@ -42,7 +41,7 @@ export function readLive<R extends ListedRecord = ContainerRecord>(ctx: Ctx, rec
   // Only a failed restart's record needs monitor.ts (and the plan decoder behind it): `ps` over
   // healthy containers never loads them.
   const run = (written as { initFailure?: unknown } | undefined)?.initFailure
-    ? (require("./monitor.ts") as typeof import("./monitor.ts")).withRestartError(path.dirname(files.run), written)
+    ? (require("./monitor.ts") as typeof import("./monitor.ts")).withRestartError(files.dir, written)
     : written;
   const recorded = run ?? (record.state?.status && record.state.status !== "created" && record.state.status !== "exited" ? record.state : undefined);
   const active = recorded !== undefined && recorded.status !== "exited" && recorded.status !== "dead";
@@ -66,8 +65,13 @@ export function readLive<R extends ListedRecord = ContainerRecord>(ctx: Ctx, rec
     } catch {}
   }
   const state = liveState(record, run, { supervisorAlive, frozen, removing, locked });
-  const dir = path.dirname(files.run);
-  return { record, run, state, health: healthStatusOf(record.config as { Healthcheck?: HealthConfig } | undefined, dir), ready: containerReady(record, dir, state.Running && !state.Restarting) };
+  return {
+    record,
+    run,
+    state,
+    health: healthStatusOf(record.config as { Healthcheck?: HealthConfig } | undefined, files.dir),
+    ready: containerReady(record, files.dir, state.Running && !state.Restarting),
+  };
 }
 
 export function listLive(ctx: Ctx): LiveContainer[] {

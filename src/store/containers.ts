@@ -254,6 +254,7 @@ export function checkNameFree(root: string, name: string): void {
 export function containerFiles(root: string, id: string) {
   const dir = containerDir(root, id);
   return {
+    dir,
     run: `${dir}/run.json`,
     lock: `${dir}/lock`,
     stopping: `${dir}/stopping`,

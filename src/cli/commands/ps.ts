@@ -45,19 +45,33 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     io.out(list.map((c) => `${noTrunc ? c.record.id : c.record.id.slice(0, 12)}\n`).join(""));
     return;
   }
-  const now = ctx.clock();
-  const rows = list.map((c) =>
-    containerRow(c, {
-      noTrunc,
-      now,
-      exposedPorts,
-      command: (rec) => {
-        const { path, args } = commandOf(ctx, rec, cache);
-        // Docker's list.go: arguments with a space are single-quoted.
-        return [path, ...args.map((a) => (a.includes(" ") ? `'${a}'` : a))].join(" ");
-      },
-    }),
-  );
+  const rowOptions: import("../views/containers.ts").RowOptions = {
+    noTrunc,
+    now: ctx.clock(),
+    exposedPorts,
+    command: (rec) => {
+      const { path, args } = commandOf(ctx, rec, cache);
+      // Docker's list.go: arguments with a space are single-quoted.
+      let line = path;
+      for (let i = 0; i < args.length; i++) line += args[i]!.includes(" ") ? ` '${args[i]}'` : ` ${args[i]}`;
+      return line;
+    },
+  };
+  const format = typeof argv.format === "string" ? argv.format : "table";
+  // Docker's tabwriter (cells at least 10 wide, 3 spaces apart), without the template engine: its
+  // first run in a fresh process costs more than the listing itself. The default table's cells are
+  // made directly, with no row objects.
+  const header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
+  if (format === "table" && !argv.size) {
+    const { tableCells } = await import("../views/containers.ts");
+    const { alignCells } = await import("../template/table.ts");
+    const lines = argv.noheading ? [] : [header];
+    for (let i = 0; i < list.length; i++) lines.push(tableCells(list[i]!, rowOptions));
+    lines.push([""]); // the empty text after the last newline, as tabwrite reads it
+    io.out(alignCells(lines));
+    return;
+  }
+  const rows = list.map((c) => containerRow(c, rowOptions));
   if (argv.size) {
     // Docker's SIZE: the container's writable layer, and with the image's ("virtual").
     const { diskUsage } = await import("../../lifecycle/reconcile.ts");
@@ -76,18 +90,16 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
       rows[i]!.Size = `${humanSize(rw)} (virtual ${humanSize(rw + (image ? imageSize(image) : 0))})`;
     });
   }
-  const format = typeof argv.format === "string" ? argv.format : "table";
   if (format === "json" || format === "{{json .}}") {
     io.out(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
     return;
   }
   if (format === "table") {
-    // Docker's tabwriter (cells at least 10 wide, 3 spaces apart), without the template engine:
-    // its first run in a fresh process costs more than the listing itself.
-    const { tabwrite } = await import("../template/table.ts");
-    const header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", ...(argv.size ? ["SIZE"] : [])];
-    const lines = rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names, ...(argv.size ? [r.Size] : [])].join("\t"));
-    io.out(tabwrite(`${(argv.noheading ? lines : [header.join("\t"), ...lines]).map((l) => `${l}\n`).join("")}`));
+    const { alignCells } = await import("../template/table.ts");
+    const lines = rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names, r.Size]);
+    if (!argv.noheading) lines.unshift([...header, "SIZE"]);
+    lines.push([""]);
+    io.out(alignCells(lines));
     return;
   }
   if (format.startsWith("table")) {

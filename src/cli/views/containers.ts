@@ -131,18 +131,37 @@ export function containerPorts(c: LiveContainer, exposed: readonly string[]): Re
   return ports;
 }
 
+/** ps's default table, one line's cells: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES, as containerRow's. */
+export function tableCells(c: LiveContainer, o: RowOptions): string[] {
+  const rec = c.record;
+  return [idCell(rec, o), rec.image, commandCell(rec, o), createdCell(rec, o), statusText(c.state, o.now, c.health), portsCell(c, o), rec.name];
+}
+
+const idCell = (rec: ListedRecord, o: RowOptions) => (o.noTrunc ? rec.id : rec.id.slice(0, 12));
+const createdCell = (rec: ListedRecord, o: RowOptions) => `${since(rec.created, o.now)} ago`;
+
+function commandCell(rec: ListedRecord, o: RowOptions): string {
+  const cmd = o.command(rec);
+  return JSON.stringify(o.noTrunc ? cmd : ellipsis(cmd, 20));
+}
+
+/** Only a container that can show ports (containerPorts) has its image's exposed ports looked up. */
+function portsCell(c: LiveContainer, o: RowOptions): string {
+  if (!c.state.Running || !c.record.network?.endpoint) return "";
+  return portsText(containerPorts(c, o.exposedPorts?.(c.record) ?? []));
+}
+
 export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
   const rec = c.record;
   const labels = rec.labels ?? rec.config?.Labels ?? {};
-  const cmd = o.command(rec);
   // The fields `ps`'s default table leaves out are getters: enumerable, so JSON, templates and
   // spreads see them as before, but a plain listing of many containers never computes them.
   return {
-    Command: JSON.stringify(o.noTrunc ? cmd : ellipsis(cmd, 20)),
+    Command: commandCell(rec, o),
     get CreatedAt() {
       return goTime(rec.created);
     },
-    ID: o.noTrunc ? rec.id : rec.id.slice(0, 12),
+    ID: idCell(rec, o),
     Image: rec.image,
     get Labels() {
       return Object.entries(labels)
@@ -159,8 +178,8 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
     get Networks() {
       return networkNamesOf(rec.network).join(",");
     },
-    Ports: portsText(containerPorts(c, o.exposedPorts?.(rec) ?? [])),
-    RunningFor: `${since(rec.created, o.now)} ago`,
+    Ports: portsCell(c, o),
+    RunningFor: createdCell(rec, o),
     Size: "N/A",
     State: c.state.Status,
     Status: statusText(c.state, o.now, c.health),

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ParseError } from "../../../src/errors.ts";
 import { compileTemplate, goString } from "../../../src/cli/template.ts";
-import { containerRow, ellipsis, goTime, portsText, statusText } from "../../../src/cli/views/containers.ts";
+import { containerRow, ellipsis, goTime, portsText, statusText, tableCells } from "../../../src/cli/views/containers.ts";
 import { matchesFilters, NO_FILTERS, parseFilters, selectContainers } from "../../../src/cli/views/container-filters.ts";
 import type { ContainerRecord } from "../../../src/store/containers.ts";
 import type { LiveContainer } from "../../../src/lifecycle/live.ts";
@@ -74,6 +74,17 @@ describe("ps rows", () => {
     const stopped = live("gone", 60, { status: "exited", exitCode: 0, finishedAt: ago(1) }, { ports: web.record.ports!, network: bridge });
     expect(row(stopped, ["80/tcp"])).toBe("");
     expect(row(frozen, ["80/tcp"])).toBe(""); // --network none
+  });
+  test("the default table's cells are containerRow's columns, and look up exposed ports only for a container that can show them", () => {
+    const asked: string[] = [];
+    for (const c of [web, job, fresh, frozen, again]) {
+      for (const noTrunc of [false, true]) {
+        const o = { noTrunc, now: NOW, command: () => "sh -c 'echo hi there'", exposedPorts: (r: { name: string }) => (asked.push(r.name), ["443"]) };
+        const row = containerRow(c, o);
+        expect(tableCells(c, o)).toEqual([row.ID, row.Image, row.Command, row.RunningFor, row.Status, row.Ports, row.Names]);
+      }
+    }
+    expect([...new Set(asked)]).toEqual(["web"]);
   });
   test.each([
     [[{ containerPort: 8001 }, { containerPort: 8000 }, { containerPort: 8003 }], "8000-8001/tcp, 8003/tcp"],

@@ -2,7 +2,9 @@
 // header map through Docker's HeaderFunctions, rows below, aligned by Go's tabwriter with
 // minwidth 10, padding 3.
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { isTableFormat, renderTable, tabwrite } from "../../../src/cli/template.ts";
+import { alignCells, DOCKER_TABS } from "../../../src/cli/template/table.ts";
 
 const HEADERS = { ID: "CONTAINER ID", Image: "IMAGE", Names: "NAMES", Status: "STATUS" };
 const rows = [
@@ -26,6 +28,25 @@ describe("tabwrite (Go's text/tabwriter, NewWriter(out, 10, 1, 3, ' ', 0))", () 
     ["a\tbbbbbbbbbbbbbbb\tc\nd\te\nf\tg\th\n", "a         bbbbbbbbbbbbbbb   c\nd         e\nf         g         h\n"],
     ["", ""],
   ])("%j", (input, want) => expect(tabwrite(input)).toBe(want));
+
+  test("alignCells: lines with as many cells each (the padEnd layout) align as the general layout does", () => {
+    const cell = fc.stringMatching(/^[a-z ]{0,14}$/);
+    const table = fc.integer({ min: 1, max: 6 }).chain((n) =>
+      fc.tuple(fc.array(fc.array(cell, { minLength: n, maxLength: n }), { minLength: 1, maxLength: 8 }), fc.array(cell, { minLength: 1, maxLength: n })),
+    );
+    fc.assert(
+      fc.property(table, ([lines, last]) => {
+        const cells = [...lines, last];
+        // wide: true takes the general layout (code points count as UTF-16 units in this ASCII).
+        expect(alignCells(cells)).toBe(alignCells(cells, DOCKER_TABS, true));
+        expect(alignCells(cells)).toBe(tabwrite(cells.map((l) => l.join("\t")).join("\n")));
+      }),
+      { numRuns: 500 },
+    );
+  });
+  test("alignCells: a cell with surrogates is laid out again by code points", () => {
+    expect(alignCells([["😀", "b"], ["xyz", "c"], [""]])).toBe(`😀${" ".repeat(9)}b\nxyz${" ".repeat(7)}c\n`);
+  });
 
   test("a line of 100000 cells does not overflow the stack", () => {
     expect(tabwrite(`${"x\t".repeat(100_000)}\n`).length).toBe(1_000_001);
