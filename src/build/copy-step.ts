@@ -61,6 +61,10 @@ function noLinkOnPath<T>(rel: string, resolve: number, read: () => T): T {
   } catch (err) {
     const code = errnoCode(err);
     if (code === "ELOOP" || code === "EXDEV") throw new FailedPreconditionError(`Cannot copy "${rel}": a symbolic link is on its path (the context changed during the build), which a source path never follows`, { cause: err });
+    // A name seen as a link and then read as something else (readlink's EINVAL): swapped meanwhile.
+    if (code === "EINVAL" && (err as { syscall?: string }).syscall === "readlink") {
+      throw new FailedPreconditionError(`Cannot copy "${rel}": a symbolic link on its path was replaced while it was read (the context changed during the build)`, { cause: err });
+    }
     throw err;
   }
 }
