@@ -121,7 +121,6 @@ export function openIn(ctx: Ctx, rootFd: number, rel: string, flags: number, mod
   return ctx.sys.openat2(rootFd, rel, flags | O_CLOEXEC, mode, IN_ROOT);
 }
 
-
 /**
  * Refuses a directory of a running container's /proc or /sys as a copy's destination: their files
  * are the kernel's (sysctls shared with the host among them), never written by a copy. Docker's

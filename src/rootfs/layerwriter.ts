@@ -17,8 +17,9 @@ import { writeOnPool } from "../atomic.ts";
 import { makedev, S_IFBLK, S_IFCHR, S_IFIFO, type Sys } from "../sys/sys.ts";
 import { copyFromLower, findInLayers } from "./crosslayer.ts";
 import { LayerRoot, splitEntryPath, UnsafePathError } from "./safepath.ts";
+import { RefusedEntry, setEntryXattrs, tarTime } from "./entrymeta.ts";
 import { quote, type TarHeader, type TarReader } from "./tar.ts";
-import { isOverlayXattr, isWhiteoutNode, markOpaque, parseWhiteout, writeWhiteout } from "./whiteout.ts";
+import { isWhiteoutNode, markOpaque, parseWhiteout, writeWhiteout } from "./whiteout.ts";
 
 export interface LayerWriterOptions {
   sys: Sys;
@@ -45,8 +46,6 @@ export const MAX_DIRECTORIES = 1 << 20;
 const O_CREATE_FILE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /** A reason an entry is refused; add() turns it into a DataLossError naming the entry. */
-class Refused extends Error {}
-
 export class LayerWriter {
   private readonly root: LayerRoot;
   private readonly sys: Sys;
@@ -94,7 +93,7 @@ export class LayerWriter {
     const dirs = [...this.dirTimes].sort((a, b) => depth(b[0]) - depth(a[0]));
     for (const [path, [atime, mtime]] of dirs) {
       try {
-        fs.lutimesSync(path, time(atime), time(mtime));
+        fs.lutimesSync(path, tarTime(atime), tarTime(mtime));
       } catch (e) {
         throw this.wrap(path === this.root.path ? "." : path.slice(this.root.path.length + 1), e);
       }
@@ -102,11 +101,11 @@ export class LayerWriter {
   }
 
   private async entry(h: TarHeader, tar: TarReader): Promise<void> {
-    if (h.name.includes("\0") || h.linkname.includes("\0")) throw new Refused("has a NUL byte in its name or link target");
+    if (h.name.includes("\0") || h.linkname.includes("\0")) throw new RefusedEntry("has a NUL byte in its name or link target");
     const parts = splitEntryPath(h.name);
-    if (parts === null) throw new Refused("escapes the layer");
+    if (parts === null) throw new RefusedEntry("escapes the layer");
     if (parts.length === 0) {
-      if (h.type !== "directory") throw new Refused("would replace the layer root");
+      if (h.type !== "directory") throw new RefusedEntry("would replace the layer root");
       this.metadata(this.root.path, h, false);
       this.dirTimes.set(this.root.path, [h.atime ?? h.mtime, h.mtime]);
       return;
@@ -121,7 +120,7 @@ export class LayerWriter {
         case "meta":
           return;
         case "invalid":
-          throw new Refused(`is a whiteout of ${quote(whiteout.name)}, which is not a file name`);
+          throw new RefusedEntry(`is a whiteout of ${quote(whiteout.name)}, which is not a file name`);
         case "remove": {
           const path = `${this.root.dir(parts, parts.length - 1, true)}/${whiteout.name}`;
           // OCI: a whiteout hides lower layers only; what this layer itself put there stays.
@@ -137,7 +136,7 @@ export class LayerWriter {
       case "directory":
         return this.directory(path, parts.join("/"), h);
       case "symlink":
-        if (h.linkname === "") throw new Refused("is a symlink with an empty target");
+        if (h.linkname === "") throw new RefusedEntry("is a symlink with an empty target");
         this.create(path, () => fs.symlinkSync(h.linkname, path));
         this.metadata(path, h, true);
         return;
@@ -177,8 +176,8 @@ export class LayerWriter {
       // chown clears setuid/setgid and file capabilities, so: owner, then mode, then xattrs.
       fs.fchownSync(fd, h.uid, h.gid);
       fs.fchmodSync(fd, h.mode);
-      this.xattrs(path, h);
-      fs.futimesSync(fd, time(h.atime ?? h.mtime), time(h.mtime));
+      setEntryXattrs(this.sys, path, h);
+      fs.futimesSync(fd, tarTime(h.atime ?? h.mtime), tarTime(h.mtime));
     } finally {
       fs.closeSync(fd);
     }
@@ -225,7 +224,7 @@ export class LayerWriter {
           if (this.failure !== undefined) return;
           fs.fchownSync(fd, h.uid, h.gid);
           fs.fchmodSync(fd, h.mode);
-          fs.futimesSync(fd, time(h.atime ?? h.mtime), time(h.mtime));
+          fs.futimesSync(fd, tarTime(h.atime ?? h.mtime), tarTime(h.mtime));
         } finally {
           fs.closeSync(fd);
           this.behindFiles--;
@@ -246,15 +245,15 @@ export class LayerWriter {
     this.metadata(path, h, false);
     // Bounded: a layer of nothing but directory headers must not grow this without end.
     if (this.dirTimes.size >= MAX_DIRECTORIES && !this.dirTimes.has(path)) {
-      throw new Refused(`is directory number ${MAX_DIRECTORIES + 1}; a layer may have at most ${MAX_DIRECTORIES}`);
+      throw new RefusedEntry(`is directory number ${MAX_DIRECTORIES + 1}; a layer may have at most ${MAX_DIRECTORIES}`);
     }
     this.dirTimes.set(path, [h.atime ?? h.mtime, h.mtime]);
   }
 
   private async hardlink(path: string, h: TarHeader): Promise<void> {
     const parts = splitEntryPath(h.linkname);
-    if (parts === null) throw new Refused(`links to ${quote(h.linkname)}, outside the layer`);
-    if (parts.length === 0) throw new Refused("links to the layer root");
+    if (parts === null) throw new RefusedEntry(`links to ${quote(h.linkname)}, outside the layer`);
+    if (parts.length === 0) throw new RefusedEntry("links to the layer root");
     let target: string | undefined;
     try {
       target = `${this.root.dir(parts, parts.length - 1, false)}/${parts[parts.length - 1]}`;
@@ -264,10 +263,10 @@ export class LayerWriter {
     const st = target === undefined ? undefined : fs.lstatSync(target, { throwIfNoEntry: false });
     // A whiteout this layer made removed the name: there is nothing to link to any more.
     if (st === undefined || isWhiteoutNode(st)) {
-      if (!this.lowers) throw new Refused(`links to ${quote(h.linkname)}, which is not in the layer`);
+      if (!this.lowers) throw new RefusedEntry(`links to ${quote(h.linkname)}, which is not in the layer`);
       return this.lowerLink(path, parts, h.linkname);
     }
-    if (st.isDirectory()) throw new Refused(`links to ${quote(h.linkname)}, which is a directory`);
+    if (st.isDirectory()) throw new RefusedEntry(`links to ${quote(h.linkname)}, which is a directory`);
     if (target === path) return;
     // link(2) does not follow a symlink at `target`: the link is to the symlink itself. Hard links
     // take no metadata of their own (containerd, umoci): they share the target's inode.
@@ -280,9 +279,9 @@ export class LayerWriter {
     await this.settled();
     this.lowerDirs ??= this.lowers!();
     const found = findInLayers([this.root.path, ...(await this.lowerDirs)], parts, this.sys);
-    if (typeof found === "string") throw new Refused(`links to ${quote(linkname)}, ${found}`);
+    if (typeof found === "string") throw new RefusedEntry(`links to ${quote(linkname)}, ${found}`);
     if (!copyFromLower(this.sys, found, path, (make) => this.create(path, make))) {
-      throw new Refused(`links to ${quote(linkname)}, which is not a regular file or symlink in a lower layer`);
+      throw new RefusedEntry(`links to ${quote(linkname)}, which is not a regular file or symlink in a lower layer`);
     }
     this.crossLayerLinks++;
   }
@@ -324,30 +323,15 @@ export class LayerWriter {
     fs.lchownSync(path, h.uid, h.gid);
     // `path` was just made or lstat'ed as a non-symlink by this process, the only writer.
     if (!symlink) fs.chmodSync(path, h.mode);
-    this.xattrs(path, h);
-    if (h.type !== "directory") fs.lutimesSync(path, time(h.atime ?? h.mtime), time(h.mtime));
+    setEntryXattrs(this.sys, path, h);
+    if (h.type !== "directory") fs.lutimesSync(path, tarTime(h.atime ?? h.mtime), tarTime(h.mtime));
   }
 
-  private xattrs(path: string, h: TarHeader): void {
-    if (!h.xattrs) return;
-    for (const [name, value] of h.xattrs) {
-      if (name === "" || name.includes("\0")) throw new Refused(`has an xattr with an invalid name ${quote(name)}`);
-      if (isOverlayXattr(name)) continue; // overlayfs would read it as its own (redirect, metacopy)
-      try {
-        this.sys.lsetxattr(path, name, value);
-      } catch (e) {
-        // A filesystem without this namespace (security.selinux on a non-SELinux host): skipped,
-        // as containerd does.
-        if (e instanceof SyscallError && (e.code === "EOPNOTSUPP" || e.code === "errno 95")) continue;
-        throw e;
-      }
-    }
-  }
 
   /** One line naming the layer and the entry; the kind says whose fault it is. */
   private wrap(name: string, e: unknown): TinydockError {
     const entry = `Cannot unpack ${this.what}: entry ${quote(name)}`;
-    if (e instanceof Refused || e instanceof UnsafePathError) return new DataLossError(`${entry} ${e.message}`);
+    if (e instanceof RefusedEntry || e instanceof UnsafePathError) return new DataLossError(`${entry} ${e.message}`);
     if (e instanceof SyscallError) return byErrno(`${entry}: ${oneLine(e.message)}`, e.code, e);
     if (e instanceof TinydockError) return e; // the tar reader, the meter, the source
     const code = errnoCode(e);
@@ -378,11 +362,6 @@ function byErrno(message: string, code: string, cause: unknown): TinydockError {
   }
 }
 
-
-/** Node's fs takes a negative number of seconds to mean "now"; a Date keeps times before 1970. */
-function time(seconds: number): number | Date {
-  return seconds < 0 ? new Date(seconds * 1000) : seconds;
-}
 
 function depth(path: string): number {
   let n = 0;

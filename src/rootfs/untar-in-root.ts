@@ -21,8 +21,8 @@ import { makedev, S_IFBLK, S_IFCHR, S_IFIFO, type Sys } from "../sys/sys.ts";
 import { atPath, BENEATH, createFileAt, ensureDirAt, IN_ROOT, lstatAt, O_CLOEXEC, O_PATH, onPseudoFs, symlinkAt } from "./beneath.ts";
 import { MAX_DIRECTORIES } from "./layerwriter.ts";
 import { splitEntryPath } from "./safepath.ts";
+import { RefusedEntry, setEntryXattrs, tarTime } from "./entrymeta.ts";
 import { quote, type TarHeader, TarReader } from "./tar.ts";
-import { isOverlayXattr } from "./whiteout.ts";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
@@ -42,8 +42,6 @@ export interface UntarResult {
 }
 
 /** A reason an entry is refused; turned into one DataLossError naming the entry. */
-class Refused extends Error {}
-
 /** Extracts the tar read from `source` into opts.dest below opts.rootFd. */
 export async function untarInRoot(source: AsyncIterator<Uint8Array>, opts: UntarInRootOptions): Promise<UntarResult> {
   const x = new Extraction(opts);
@@ -83,19 +81,19 @@ class Extraction {
   }
 
   private async entry(h: TarHeader, tar: TarReader): Promise<void> {
-    if (h.name.includes("\0") || h.linkname.includes("\0")) throw new Refused("has a NUL byte in its name or link target");
+    if (h.name.includes("\0") || h.linkname.includes("\0")) throw new RefusedEntry("has a NUL byte in its name or link target");
     const parts = splitEntryPath(h.name);
-    if (parts === null) throw new Refused(`is outside of ${quote(this.destShown)}`);
+    if (parts === null) throw new RefusedEntry(`is outside of ${quote(this.destShown)}`);
     if (parts.length === 0) {
       // The archive's "./": the destination itself, which exists and stays as it is (moby skips it).
-      if (h.type !== "directory") throw new Refused("would replace the destination directory");
+      if (h.type !== "directory") throw new RefusedEntry("would replace the destination directory");
       return;
     }
     const base = parts[parts.length - 1]!;
     const dirFd = this.parentOf(parts);
     const there = lstatAt(dirFd, base);
-    if (there?.isDirectory() && h.type !== "directory") throw new Refused(`cannot overwrite directory ${quote(this.rel(parts))} with non-directory`);
-    if (there && !there.isDirectory() && h.type === "directory") throw new Refused(`cannot overwrite non-directory ${quote(this.rel(parts))} with directory`);
+    if (there?.isDirectory() && h.type !== "directory") throw new RefusedEntry(`cannot overwrite directory ${quote(this.rel(parts))} with non-directory`);
+    if (there && !there.isDirectory() && h.type === "directory") throw new RefusedEntry(`cannot overwrite non-directory ${quote(this.rel(parts))} with directory`);
     switch (h.type) {
       case "file":
         return this.file(dirFd, base, h, tar);
@@ -104,20 +102,20 @@ class Extraction {
         try {
           fs.fchownSync(fd, h.uid, h.gid);
           fs.fchmodSync(fd, h.mode);
-          this.xattrs(atPath(fd), h);
+          setEntryXattrs(this.opts.sys, atPath(fd), h);
         } finally {
           fs.closeSync(fd);
         }
         const key = this.rel(parts);
-        if (this.dirTimes.size >= MAX_DIRECTORIES && !this.dirTimes.has(key)) throw new Refused(`is directory number ${MAX_DIRECTORIES + 1}; an archive may have at most ${MAX_DIRECTORIES}`);
+        if (this.dirTimes.size >= MAX_DIRECTORIES && !this.dirTimes.has(key)) throw new RefusedEntry(`is directory number ${MAX_DIRECTORIES + 1}; an archive may have at most ${MAX_DIRECTORIES}`);
         this.dirTimes.set(key, [h.atime ?? h.mtime, h.mtime]);
         return;
       }
       case "symlink": {
-        if (h.linkname === "") throw new Refused("is a symlink with an empty target");
+        if (h.linkname === "") throw new RefusedEntry("is a symlink with an empty target");
         // moby: a relative target joined to the link's directory must stay below the destination.
         if (!h.linkname.startsWith("/") && splitEntryPath(`${parts.slice(0, -1).join("/")}/${h.linkname}`) === null) {
-          throw new Refused(`is an invalid symlink to ${quote(h.linkname)}, outside of ${quote(this.destShown)}`);
+          throw new RefusedEntry(`is an invalid symlink to ${quote(h.linkname)}, outside of ${quote(this.destShown)}`);
         }
         symlinkAt(dirFd, base, h.linkname);
         return this.nodeMeta(dirFd, base, h, true);
@@ -125,7 +123,7 @@ class Extraction {
       case "hardlink": {
         // moby: the target is named relative to the destination and must stay below it.
         const target = splitEntryPath(h.linkname);
-        if (target === null || target.length === 0) throw new Refused(`is a hard link to ${quote(h.linkname)}, outside of ${quote(this.destShown)}`);
+        if (target === null || target.length === 0) throw new RefusedEntry(`is a hard link to ${quote(h.linkname)}, outside of ${quote(this.destShown)}`);
         const targetDir = this.open(this.rel(target.slice(0, -1)), O_PATH | O_DIRECTORY);
         try {
           if (there) fs.unlinkSync(atPath(dirFd, base));
@@ -157,8 +155,8 @@ class Extraction {
       // chown clears setuid/setgid and file capabilities, so: owner, then mode, then xattrs.
       fs.fchownSync(fd, h.uid, h.gid);
       fs.fchmodSync(fd, h.mode);
-      this.xattrs(atPath(fd), h);
-      fs.futimesSync(fd, time(h.atime ?? h.mtime), time(h.mtime));
+      setEntryXattrs(this.opts.sys, atPath(fd), h);
+      fs.futimesSync(fd, tarTime(h.atime ?? h.mtime), tarTime(h.mtime));
     } finally {
       fs.closeSync(fd);
     }
@@ -180,22 +178,10 @@ class Extraction {
         fs.closeSync(fd);
       }
     }
-    this.xattrs(p, h);
-    fs.lutimesSync(p, time(h.atime ?? h.mtime), time(h.mtime));
+    setEntryXattrs(this.opts.sys, p, h);
+    fs.lutimesSync(p, tarTime(h.atime ?? h.mtime), tarTime(h.mtime));
   }
 
-  private xattrs(path: string, h: TarHeader): void {
-    for (const [name, value] of h.xattrs ?? []) {
-      if (name === "" || name.includes("\0")) throw new Refused(`has an xattr with an invalid name ${quote(name)}`);
-      if (isOverlayXattr(name)) continue; // overlayfs would read it as its own (redirect, metacopy)
-      try {
-        this.opts.sys.lsetxattr(path, name, value);
-      } catch (e) {
-        if (e instanceof SyscallError && (e.code === "EOPNOTSUPP" || e.code === "errno 95")) continue;
-        throw e;
-      }
-    }
-  }
 
   /** `rel` opened below the root, its symlinks resolved inside the root. */
   private open(rel: string, flags: number): number {
@@ -231,7 +217,7 @@ class Extraction {
     }
     if (onPseudoFs(fd)) {
       fs.closeSync(fd);
-      throw new Refused(`would be written on a kernel filesystem (${quote(`/${key}`)})`);
+      throw new RefusedEntry(`would be written on a kernel filesystem (${quote(`/${key}`)})`);
     }
     if (this.parent) fs.closeSync(this.parent.fd);
     this.parent = { key, fd };
@@ -249,7 +235,7 @@ class Extraction {
         continue;
       }
       try {
-        fs.utimesSync(atPath(fd), time(atime), time(mtime));
+        fs.utimesSync(atPath(fd), tarTime(atime), tarTime(mtime));
       } finally {
         fs.closeSync(fd);
       }
@@ -263,15 +249,10 @@ class Extraction {
 
   private wrap(name: string, e: unknown): TinydockError {
     const entry = `Cannot extract the archive into ${this.opts.what}: entry ${quote(name)}`;
-    if (e instanceof Refused) return new DataLossError(`${entry} ${e.message}`);
+    if (e instanceof RefusedEntry) return new DataLossError(`${entry} ${e.message}`);
     if (e instanceof TinydockError && !(e instanceof SyscallError)) return e;
     const code = e instanceof SyscallError ? e.code : errnoCode(e);
     const reason = code ?? oneLine(e instanceof Error ? e.message : String(e));
     return new FailedPreconditionError(`${entry}: ${reason}`, { cause: e });
   }
-}
-
-/** Node's fs takes a negative number of seconds to mean "now"; a Date keeps times before 1970. */
-function time(seconds: number): number | Date {
-  return seconds < 0 ? new Date(seconds * 1000) : seconds;
 }

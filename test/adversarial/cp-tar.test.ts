@@ -11,6 +11,7 @@ import path from "node:path";
 import { recordCases } from "../helpers/adversarial.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
 import { requireBinary, tinydock, type CliEnv, tinydockTimed, type TimedRun } from "../helpers/cli.ts";
+import { attachLoop, detachLoop, mountsUnder } from "../helpers/loop.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -87,17 +88,14 @@ beforeAll(async () => {
   env = newCliEnv(dir, reg);
   expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
   loopFile = path.join(dir, "loop.img");
-  fs.writeFileSync(loopFile, Buffer.alloc(1 << 20));
-  const lo = Bun.spawnSync(["losetup", "-f", "--show", loopFile], { stdout: "pipe", stderr: "pipe" });
-  expect(lo.exitCode).toBe(0);
-  loopDev = lo.stdout.toString().trim();
+  loopDev = attachLoop(loopFile);
 });
 
 afterAll(async () => {
   if (env) for (const n of started) T(["rm", "-f", n]);
-  if (loopDev) Bun.spawnSync(["losetup", "-d", loopDev]);
+  detachLoop(loopDev);
   await reg?.stop();
-  const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
+  const mounts = mountsUnder(dir);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   expect(mounts).toEqual([]);
 });

@@ -12,6 +12,7 @@ import path from "node:path";
 import { recordCases } from "../helpers/adversarial.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
 import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv, tinydockTimed, type TimedRun } from "../helpers/cli.ts";
+import { attachLoop, detachLoop, mountsUnder } from "../helpers/loop.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -82,19 +83,16 @@ beforeAll(async () => {
   for (const img of ["busybox", "optlink", "fifopasswd"]) expect(tinydock(env, ["pull", "-q", img]).code).toBe(0);
   // A loop device over a file of ours: what a write through a planted device node would change.
   loopFile = path.join(dir, "loop.img");
-  fs.writeFileSync(loopFile, Buffer.alloc(1 << 20));
-  const lo = Bun.spawnSync(["losetup", "-f", "--show", loopFile], { stdout: "pipe", stderr: "pipe" });
-  expect(lo.exitCode).toBe(0);
-  loopDev = lo.stdout.toString().trim();
+  loopDev = attachLoop(loopFile);
 });
 
 afterAll(async () => {
   if (env) {
     for (const n of started) T(["rm", "-f", n]);
   }
-  if (loopDev) Bun.spawnSync(["losetup", "-d", loopDev]);
+  detachLoop(loopDev);
   await reg?.stop();
-  const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
+  const mounts = mountsUnder(dir);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   expect(mounts).toEqual([]);
 });

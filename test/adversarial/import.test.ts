@@ -13,6 +13,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { recordCases } from "../helpers/adversarial.ts";
 import { BINARY, cliEnv, requireBinary, type CliEnv, tinydockTimed, type TimedRun } from "../helpers/cli.ts";
+import { mountsUnder } from "../helpers/loop.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildTar, concatBytes, END_OF_ARCHIVE, rawHeader, type TarEntry } from "../helpers/tar.ts";
 
@@ -100,7 +101,7 @@ beforeAll(() => {
 
 afterAll(() => {
   server?.stop(true);
-  const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
+  const mounts = mountsUnder(dir);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   expect(mounts).toEqual([]);
 });

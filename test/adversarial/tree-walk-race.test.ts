@@ -15,6 +15,7 @@ import zlib from "node:zlib";
 import { recordCases } from "../helpers/adversarial.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
 import { requireBinary, tinydock, type CliEnv, tinydockTimed, type TimedRun } from "../helpers/cli.ts";
+import { attachLoop, detachLoop, mountsUnder } from "../helpers/loop.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -70,11 +71,7 @@ beforeAll(async () => {
   await pushImage(reg, "library/busybox", "latest", await buildImage({ layers: [{ entries: busyboxEntries() }], config: { Env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] } }));
   env = newCliEnv(dir, reg);
   expect(tinydock(env, ["pull", "-q", "busybox"]).code).toBe(0);
-  const loopFile = path.join(dir, "loop.img");
-  fs.writeFileSync(loopFile, Buffer.concat([Buffer.from(`${DEV_MARK}\n`), Buffer.alloc(1 << 20)]));
-  const lo = Bun.spawnSync(["losetup", "-f", "--show", loopFile], { stdout: "pipe", stderr: "pipe" });
-  expect(lo.exitCode).toBe(0);
-  loopDev = lo.stdout.toString().trim();
+  loopDev = attachLoop(path.join(dir, "loop.img"), Buffer.concat([Buffer.from(`${DEV_MARK}\n`), Buffer.alloc(1 << 20)]));
   // The swapper: per kind, two pairs of names, each pair exchanged atomically in a tight loop.
   const swap = path.join(dir, "swap-exchange");
   const cc = Bun.spawnSync(["musl-gcc", "-static", "-Os", "-o", swap, path.resolve(import.meta.dir, "../helpers/swap-exchange.c")], { stderr: "pipe" });
@@ -99,9 +96,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (env) for (const n of started) T(["rm", "-f", n]);
-  if (loopDev) Bun.spawnSync(["losetup", "-d", loopDev]);
+  detachLoop(loopDev);
   await reg?.stop();
-  const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => dir && l.includes(dir));
+  const mounts = mountsUnder(dir);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   expect(mounts).toEqual([]);
 });
