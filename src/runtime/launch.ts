@@ -1,7 +1,7 @@
 // Starts a container from a RunPlan: encodes it, has the C init (src/sys/init.c) execute it, and
 // turns what the init reports into typed errors that name the operation and its arguments.
 import os from "node:os";
-import { InvalidArgumentError, SyscallError, TinydockError, type ErrorKind } from "../errors.ts";
+import { FailedPreconditionError, InvalidArgumentError, SyscallError, TinydockError, type ErrorKind } from "../errors.ts";
 import { MS, mountFlagNames, type EarlyContainer, type InitFailure, type Sys } from "../sys/sys.ts";
 import { encodePlan, InitStage } from "./encode.ts";
 import type { RunPlan } from "./plan.ts";
@@ -208,5 +208,9 @@ export function describeFailure(plan: RunPlan, f: InitFailure): string {
 /** The typed error for what the init (or the monitor, with the same record) reported. */
 export function initError(plan: RunPlan, f: InitFailure): TinydockError {
   if (f.stage === InitStage.Exec) return new ExecError(plan.args[0] ?? f.detail, f.code, f.index === 1);
+  // runc's words for the mounts it refuses (checkProcMount, and procfs/sysfs on a non-directory).
+  const m = plan.mounts[f.index];
+  if (f.stage === InitStage.MountTarget && f.detail === "proc") return new FailedPreconditionError(`"${m?.target}" cannot be mounted because it is inside /proc`);
+  if (f.stage === InitStage.MountTarget && f.detail === "ordinary") return new FailedPreconditionError(`filesystem "${m?.fstype}" must be mounted on ordinary directory`);
   return new SyscallError(describeFailure(plan, f), f.errno, f.code);
 }

@@ -11,6 +11,12 @@ export type VolumeSpec =
 const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const MODES = new Set(["ro", "rw", "z", "Z", "nocopy", "private", "rprivate", "shared", "rshared", "slave", "rslave", "consistent", "cached", "delegated"]);
 
+/** runc's validProcMounts: the /proc files a mount may cover (lxcfs's). */
+const LXCFS_PROC_FILES = new Set([
+  "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+  "/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
+]);
+
 function bad(kind: string, text: string, reason: string): never {
   throw new ParseError(`Cannot parse ${kind} "${text}": ${reason}`);
 }
@@ -19,8 +25,11 @@ function checkTarget(kind: string, text: string, target: string): string {
   if (!target.startsWith("/")) bad(kind, text, `container path "${target}" is not absolute`);
   const clean = path.posix.normalize(target);
   if (clean === "/") bad(kind, text, "cannot mount over the container's root");
-  if (clean === "/proc" || clean.startsWith("/proc/") || clean === "/sys" || clean.startsWith("/sys/")) {
-    bad(kind, text, `mounting onto ${clean} is not allowed`);
+  // runc's checkProcMount: nothing on or below /proc but the files lxcfs emulates (a mount there
+  // would cover the masked and read-only paths); Docker passes them to runc, which refuses. /sys is
+  // mounted over as Docker and runc allow: the masks are applied after the mounts, over them.
+  if ((clean === "/proc" || clean.startsWith("/proc/")) && !LXCFS_PROC_FILES.has(clean)) {
+    throw new ParseError(`"${clean}" cannot be mounted because it is inside /proc`);
   }
   return clean;
 }

@@ -14,12 +14,40 @@ static void mount_rdonly_recursive(long fd, int i)
   CHECK(S(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a), ST_REMOUNT, i, "recursive");
 }
 
+#define PROC_SUPER_MAGIC 0x9fa0
+
+static int is_kernel_fs(const char *type)
+{
+  static const char *kfs[] = { "proc", "sysfs" };
+  for (int k = 0; k < 2; k++) {
+    size_t j = 0;
+    while (type[j] && type[j] == kfs[k][j]) j++;
+    if (!type[j] && !kfs[k][j]) return 1;
+  }
+  return 0;
+}
+
 static void mount_one(int rootfd, struct mnt *m, int i)
 {
   char at[64];
+  long st[16]; /* struct statfs: f_type first */
+  /* procfs and sysfs only on an ordinary directory (runc's check): an image's /proc -> / or -> a
+   * host-looking path would put them, and the masks that follow them, somewhere else. */
+  if (m->type && is_kernel_fs(m->type)) {
+    long d = open_in(rootfd, m->dst, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+    if (d == -ENOTDIR) fail(ST_MOUNT_TARGET, d, i, "ordinary");
+    if (d >= 0) S(SYS_close, d);
+  }
   long fd = resolve(rootfd, m->dst, m->kind == 1 ? 2 : 1);
   if (fd < 0) fail(ST_MOUNT_TARGET, fd, i, 0);
   fd_path(at, fd);
+  /* Nothing lands in the container's procfs but what the plan names below /proc (the CLI allows
+   * runc's lxcfs files only): a symlink of the image, or of a volume mounted before, that leads
+   * "/data" into /proc/sys would cover the kernel's files the masks and read-only paths guard. */
+  const char *pre = "/proc/";
+  size_t j = 0;
+  while (pre[j] && m->dst[j] == pre[j]) j++;
+  if (pre[j] && S(SYS_statfs, at, st) == 0 && st[0] == PROC_SUPER_MAGIC) fail(ST_MOUNT_TARGET, -EPERM, i, "proc");
   CHECK(S(SYS_mount, m->src, at, m->type, m->flags, m->data), ST_MOUNT, i, 0);
   S(SYS_close, fd);
   if (m->remount) {

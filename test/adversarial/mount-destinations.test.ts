@@ -1,0 +1,190 @@
+// What a `run`/`create` command line and an image can mount into a container, attacked: destinations
+// that would defeat the masked and read-only paths of /proc (refused as runc's checkProcMount does,
+// with its words; runc's lxcfs files allowed), an image's symlink that leads a mount into /proc, an
+// image whose /proc, /sys, /dev or mount-point files (/etc/hosts…) are symlinks, FIFOs, directories
+// or devices, bind propagation back to the host, option smuggling through commas, named volume names
+// that climb out of <root>/volumes, and the files a run reads or writes on the host (--env-file,
+// --label-file, --cidfile). Each case ends in bounded time with Docker's behaviour or one line.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { recordCases } from "../helpers/adversarial.ts";
+import { busyboxEntries } from "../helpers/busybox.ts";
+import { tinydockTimed, type CliEnv, type TimedRun } from "../helpers/cli.ts";
+import { startE2e, type E2e } from "../helpers/e2e.ts";
+import { buildImage } from "../helpers/image.ts";
+import type { TarEntry } from "../helpers/tar.ts";
+
+let e: E2e | undefined;
+let env: CliEnv;
+let dir: string;
+/** A host directory and file no container may reach: the hostile images' symlinks point at them. */
+let hostDir: string;
+let hostFile: string;
+
+function T(args: string[], timeoutMs = 30_000): TimedRun {
+  return tinydockTimed(env, args, undefined, timeoutMs);
+}
+
+/** `args` refused: at once, status 125, one line on stderr matching `re`. */
+function refused(args: string[], re: RegExp): TimedRun {
+  const r = T(args);
+  expect(r.timedOut).toBe(false);
+  expect(r.stderr).toMatch(re);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.code).toBe(125);
+  return r;
+}
+
+function ran(args: string[]): TimedRun {
+  const r = T(args);
+  expect(r.timedOut).toBe(false);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return r;
+}
+
+const CONFIG = { Env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] };
+
+async function image(extra: TarEntry[], config: Record<string, unknown> = CONFIG) {
+  const base = busyboxEntries().filter((x) => !extra.some((y) => y.name === x.name || y.name === x.name.replace(/\/$/, "")));
+  return buildImage({ layers: [{ entries: base }, { entries: extra }], config });
+}
+
+beforeAll(async () => {
+  const tmp = fs.mkdtempSync("/tmp/td-mdst-host-");
+  hostDir = path.join(tmp, "hostdir");
+  fs.mkdirSync(hostDir);
+  fs.writeFileSync(path.join(hostDir, "secret"), "HOST\n");
+  hostFile = path.join(hostDir, "secret");
+  e = await startE2e({
+    prefix: "td-adv-mdst-",
+    netns: false,
+    images: {
+      // A symlink the image ships leads `-v …:/data/…` into /proc.
+      "library/datalink": await image([{ name: "data", type: "symlink", linkname: "/proc/sys" }]),
+      // The image's /proc, /sys, /dev as symlinks: to "/" and to host-looking paths.
+      "library/procroot": await image([{ name: "proc", type: "symlink", linkname: "/" }]),
+      "library/prochost": await image([{ name: "proc", type: "symlink", linkname: hostDir }]),
+      "library/sysroot": await image([{ name: "sys", type: "symlink", linkname: "/" }]),
+      "library/devhost": await image([{ name: "dev", type: "symlink", linkname: hostDir }]),
+      // The mount-point files the engine binds its own files onto.
+      "library/etclinks": await image([
+        { name: "etc/hosts", type: "symlink", linkname: hostFile },
+        { name: "etc/resolv.conf", type: "symlink", linkname: "../../../../../../" + hostDir + "/resolv" },
+        { name: "etc/hostname", type: "symlink", linkname: "/var/../../hostname-elsewhere" },
+      ]),
+      "library/etcodd": await image([
+        { name: "etc/hosts", type: "fifo", mode: 0o644 },
+        { name: "etc/resolv.conf", type: "directory" },
+        { name: "etc/hostname", type: "character-device", devmajor: 1, devminor: 3 },
+      ]),
+      // An image VOLUME whose path is a symlink out.
+      "library/vollink": await image([{ name: "data", type: "symlink", linkname: hostDir }], { ...CONFIG, Volumes: { "/data": {} } }),
+    },
+  });
+  ({ env, dir } = e);
+  for (const img of ["datalink", "procroot", "prochost", "sysroot", "devhost", "etclinks", "etcodd", "vollink"]) {
+    expect(T(["pull", "-q", img]).code).toBe(0);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await e?.stop();
+  if (hostDir) fs.rmSync(path.dirname(hostDir), { recursive: true, force: true });
+});
+
+function hostUntouched(): void {
+  expect(fs.readdirSync(hostDir)).toEqual(["secret"]);
+  expect(fs.readFileSync(hostFile, "utf8")).toBe("HOST\n");
+}
+
+describe("destinations in /proc", () => {
+  test("binds and tmpfs on /proc or below it are refused with runc's words; its lxcfs files are allowed", () => {
+    const src = path.join(dir, "src");
+    fs.mkdirSync(src, { recursive: true });
+    const bad = [
+      ["-v", `${src}:/proc`],
+      ["-v", `${src}:/proc/sys/kernel`],
+      ["-v", `${src}:/x/../proc/sys`],
+      ["--mount", `type=bind,src=${src},dst=/proc/self/root`],
+      ["--mount", `type=volume,dst=/proc/sys`],
+      ["--tmpfs", "/proc/sys"],
+      ["--tmpfs", "/proc"],
+      ["-v", "/proc/acpi"],
+    ];
+    for (const flags of bad) refused(["run", "--rm", ...flags, "busybox", "true"], /^Error: .*"\/proc[^"]*" cannot be mounted because it is inside \/proc\n$/);
+    const file = path.join(dir, "meminfo");
+    fs.writeFileSync(file, "MemTotal: 1 kB\n");
+    const r = ran(["run", "--rm", "-v", `${file}:/proc/meminfo:ro`, "busybox", "cat", "/proc/meminfo"]);
+    expect(r.stdout).toBe("MemTotal: 1 kB\n");
+    // /sys is Docker's and runc's to mount over; the masks still cover what they mask.
+    fs.mkdirSync(path.join(src, "firmware"), { recursive: true });
+    fs.writeFileSync(path.join(src, "firmware", "x"), "x\n");
+    const sys = ran(["run", "--rm", "-v", `${src}:/sys/fs/cgroup`, "-v", `${src}:/sys/firmware`, "busybox", "sh", "-c", "ls /sys/fs/cgroup; ls /sys/firmware | wc -l"]);
+    expect(sys.stdout).toBe("firmware\n0\n");
+    recordCases("mount destinations in /proc", bad.length + 1);
+  });
+
+  test("an image's symlink that leads a mount into /proc is refused as the path itself is", () => {
+    const src = path.join(dir, "src");
+    fs.mkdirSync(src, { recursive: true });
+    refused(["run", "--rm", "-v", `${src}:/data/kernel`, "datalink", "true"], /cannot be mounted because it is inside \/proc\n$/);
+    refused(["run", "--rm", "--tmpfs", "/data", "datalink", "true"], /cannot be mounted because it is inside \/proc\n$/);
+    refused(["run", "--rm", "-v", "/data/vm", "datalink", "true"], /cannot be mounted because it is inside \/proc\n$/);
+    recordCases("image symlink leading a mount into /proc", 3);
+  });
+
+  test("relative destinations, `/`, and `..` are refused", () => {
+    const src = path.join(dir, "src");
+    fs.mkdirSync(src, { recursive: true });
+    refused(["run", "--rm", "-v", `${src}:/`, "busybox", "true"], /^Error: /);
+    refused(["run", "--rm", "-v", `${src}:/x/..`, "busybox", "true"], /^Error: /);
+    refused(["run", "--rm", "--mount", `type=bind,src=${src},dst=x`, "busybox", "true"], /^Error: /);
+    refused(["run", "--rm", "--tmpfs", "x", "busybox", "true"], /^Error: /);
+    recordCases("relative or root mount destinations", 4);
+  });
+});
+
+describe("an image's /proc, /sys, /dev and mount-point files", () => {
+  test("/proc or /sys a symlink: the start is refused as runc refuses it, the host untouched", () => {
+    for (const img of ["procroot", "prochost", "sysroot"]) {
+      const r = T(["run", "--rm", img, "sh", "-c", "ls /proc/1/ >/dev/null && cat /proc/1/environ"]);
+      expect(r.timedOut).toBe(false);
+      expect(r.stderr).toMatch(/must be mounted on ordinary directory\n$/);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.code).not.toBe(0);
+      hostUntouched();
+    }
+    recordCases("image /proc, /sys as symlinks", 3);
+  });
+
+  test("/dev a symlink to a host path: the container's /dev lands inside its root", () => {
+    const r = ran(["run", "--rm", "devhost", "sh", "-c", `echo x > /dev/null && test -c /dev/zero && ls ${hostDir}`]);
+    expect(r.stdout).not.toContain("secret");
+    hostUntouched();
+    recordCases("image /dev as a symlink", 1);
+  });
+
+  test("/etc/hosts, resolv.conf, hostname as symlinks out: the engine's files land inside, the host's stay", () => {
+    const r = ran(["run", "--rm", "--network", "none", "etclinks", "sh", "-c", "grep -c localhost /etc/hosts; grep -c nameserver /etc/resolv.conf; cat /etc/hostname | wc -l"]);
+    expect(r.stdout).toMatch(/^[1-9]\n[1-9]\n1\n$/);
+    hostUntouched();
+    recordCases("image mount-point files as symlinks", 3);
+  });
+
+  test("/etc/hosts a FIFO, resolv.conf a directory, hostname a device: bounded, one line or a run", () => {
+    const r = T(["run", "--rm", "etcodd", "cat", "/etc/hosts"]);
+    expect(r.timedOut).toBe(false);
+    if (r.code !== 0) expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    else expect(r.stdout).toContain("localhost");
+    recordCases("image mount-point files as FIFO/dir/device", 3);
+  });
+
+  test("an image VOLUME that is a symlink out: the volume lands inside, the host directory untouched", () => {
+    const r = T(["run", "--rm", "vollink", "sh", "-c", "echo x > /data/planted; ls /data"]);
+    expect(r.timedOut).toBe(false);
+    hostUntouched();
+    recordCases("image VOLUME symlink out", 1);
+  });
+});
