@@ -1,6 +1,7 @@
 // `-v`, `--mount` and `--tmpfs` as Docker parses them. Pure.
 import path from "node:path";
 import { ParseError } from "../errors.ts";
+import { isVolumeName } from "../store/volumes.ts";
 import { MS } from "../sys/sys.ts";
 
 export type VolumeSpec =
@@ -8,7 +9,7 @@ export type VolumeSpec =
   | { type: "volume"; name?: string; target: string; readonly: boolean; nocopy: boolean }
   | { type: "tmpfs"; target: string; flags: number; data: string };
 
-const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const PROPAGATION = new Set(["private", "rprivate", "shared", "rshared", "slave", "rslave"]);
 const MODES = new Set(["ro", "rw", "z", "Z", "nocopy", "private", "rprivate", "shared", "rshared", "slave", "rslave", "consistent", "cached", "delegated"]);
 
 /** runc's validProcMounts: the /proc files a mount may cover (lxcfs's). */
@@ -61,7 +62,7 @@ export function parseVolumeFlag(text: string, cwd = "/"): VolumeSpec {
   if (source.startsWith("/") || source.startsWith(".")) {
     return { type: "bind", source: path.resolve(cwd, source), target: dst, readonly };
   }
-  if (!VOLUME_NAME_RE.test(source)) bad("volume", text, `"${source}" is not a valid volume name (use an absolute path for a bind mount)`);
+  if (!isVolumeName(source)) bad("volume", text, `"${source}" is not a valid volume name (use an absolute path for a bind mount)`);
   return { type: "volume", name: source, target: dst, readonly, nocopy: modes.includes("nocopy") };
 }
 
@@ -97,10 +98,40 @@ export function parseTmpfsFlag(text: string): VolumeSpec {
   return { type: "tmpfs", target: checkTarget("tmpfs", text, target), ...tmpfsOptions(opts, text) };
 }
 
+/**
+ * One line of comma-separated fields as Go's encoding/csv reads it (Docker's --mount): a field in
+ * double quotes keeps its commas, `""` in it is one quote, a quote elsewhere is refused.
+ */
+function csvFields(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = "";
+    if (text[i] === '"') {
+      for (i++; ; i++) {
+        if (i >= text.length) bad("mount", text, 'extraneous or missing " in quoted-field');
+        if (text[i] !== '"') field += text[i];
+        else if (text[i + 1] === '"') field += text[i++];
+        else break;
+      }
+      i++;
+      if (i < text.length && text[i] !== ",") bad("mount", text, `extraneous or missing " in quoted-field`);
+    } else {
+      const end = text.indexOf(",", i);
+      field = text.slice(i, end < 0 ? text.length : end);
+      if (field.includes('"')) bad("mount", text, 'bare " in non-quoted-field');
+      i += field.length;
+    }
+    out.push(field);
+    if (i >= text.length) return out;
+    i++; // the comma
+  }
+}
+
 /** `--mount type=bind,source=…,target=…[,readonly]` (and volume, tmpfs). */
 export function parseMountFlag(text: string, cwd = "/"): VolumeSpec {
   const kv = new Map<string, string>();
-  for (const field of text.split(",")) {
+  for (const field of csvFields(text)) {
     const eq = field.indexOf("=");
     const k = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
     const v = eq < 0 ? "true" : field.slice(eq + 1);
@@ -117,13 +148,16 @@ export function parseMountFlag(text: string, cwd = "/"): VolumeSpec {
   const known = new Set(["type", "target", "destination", "dst", "source", "src", "readonly", "ro", "bind-propagation", "volume-nocopy", "tmpfs-size", "tmpfs-mode", "consistency"]);
   for (const k of kv.keys()) if (!known.has(k)) bad("mount", text, `unknown field "${k}"`);
   const dst = checkTarget("mount", text, target);
+  // Accepted, and kept private: the container's mounts never propagate to the host.
+  const propagation = kv.get("bind-propagation");
+  if (propagation !== undefined && !PROPAGATION.has(propagation)) bad("mount", text, `invalid propagation mode: ${propagation}`);
   switch (type) {
     case "bind":
       if (!source) bad("mount", text, "source is required for a bind mount");
       if (!source.startsWith("/") && !source.startsWith(".")) bad("mount", text, `bind source "${source}" is not a path`);
       return { type: "bind", source: path.resolve(cwd, source), target: dst, readonly };
     case "volume":
-      if (source !== undefined && !VOLUME_NAME_RE.test(source)) bad("mount", text, `"${source}" is not a valid volume name`);
+      if (source !== undefined && !isVolumeName(source)) bad("mount", text, `"${source}" is not a valid volume name`);
       return source === undefined
         ? { type: "volume", target: dst, readonly, nocopy: kv.get("volume-nocopy") === "true" }
         : { type: "volume", name: source, target: dst, readonly, nocopy: kv.get("volume-nocopy") === "true" };

@@ -42,7 +42,16 @@ export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 }
 
+/** The longest name a directory of <root>/volumes can have (NAME_MAX). */
+const MAX_VOLUME_NAME = 255;
+
+/** A local volume's name: one directory name below <root>/volumes, never ".", "..", nor a path. */
+export function isVolumeName(name: string): boolean {
+  return VOLUME_NAME_RE.test(name) && name.length <= MAX_VOLUME_NAME;
+}
+
 export function checkVolumeName(name: string): void {
+  if (VOLUME_NAME_RE.test(name) && !isVolumeName(name)) throw new InvalidArgumentError(`Cannot create volume "${name}": name too long (at most ${MAX_VOLUME_NAME} characters)`);
   if (!VOLUME_NAME_RE.test(name)) {
     throw new InvalidArgumentError(
       `Cannot create volume "${name}": includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
@@ -52,7 +61,7 @@ export function checkVolumeName(name: string): void {
 
 /** A volume's record; one made before records existed gets its directory's time and a guess. */
 export function readVolume(root: string, name: string): Volume | undefined {
-  if (!VOLUME_NAME_RE.test(name)) return undefined;
+  if (!isVolumeName(name)) return undefined;
   const dir = path.join(volumesDir(root), name);
   let meta: Partial<VolumeMeta> | undefined;
   try {

@@ -188,3 +188,69 @@ describe("an image's /proc, /sys, /dev and mount-point files", () => {
     recordCases("image VOLUME symlink out", 1);
   });
 });
+
+describe("mount flags", () => {
+  test("bind-propagation=rshared: a mount made inside never appears on the host", () => {
+    const src = path.join(dir, "prop");
+    fs.mkdirSync(src, { recursive: true });
+    const inside = "mkdir -p /x/m && mount -t tmpfs t /x/m && touch /x/m/f && grep -c ' /x/m ' /proc/self/mountinfo";
+    for (const flags of [["--mount", `type=bind,src=${src},dst=/x,bind-propagation=rshared`], ["-v", `${src}:/x:rshared`], ["-v", `${src}:/x:shared`]]) {
+      const r = T(["run", "--rm", "--privileged", ...flags, "busybox", "sh", "-c", inside]);
+      expect(r.timedOut).toBe(false);
+      const host = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(src));
+      expect(host).toEqual([]);
+      expect(fs.readdirSync(path.join(src, "m"))).toEqual([]);
+      fs.rmSync(path.join(src, "m"), { recursive: true, force: true });
+    }
+    refused(["run", "--rm", "--mount", `type=bind,src=${src},dst=/x,bind-propagation=bogus`, "busybox", "true"], /^Error: .*bogus/);
+    recordCases("bind propagation back to the host", 4);
+  });
+
+  test("--mount fields quoted as CSV: a comma inside a quoted field is the value's", () => {
+    const src = path.join(dir, "a,b");
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, "f"), "comma\n");
+    const r = ran(["run", "--rm", "--mount", `type=bind,"src=${src}",dst=/x,readonly`, "busybox", "cat", "/x/f"]);
+    expect(r.stdout).toBe("comma\n");
+    // A quoted value cannot smuggle a second option into tmpfs's data.
+    refused(["run", "--rm", "--mount", 'type=tmpfs,dst=/t,"tmpfs-mode=1777,uid=0"', "busybox", "true"], /^Error: /);
+    refused(["run", "--rm", "--mount", 'type=tmpfs,dst=/t,"tmpfs-size=1m,exec"', "busybox", "true"], /^Error: /);
+    refused(["run", "--rm", "--tmpfs", "/t:size=1m,mode=1777,uid=0,x-smuggle", "busybox", "true"], /^Error: /);
+    refused(["run", "--rm", "--tmpfs", "/t:size=1m\nuid=0", "busybox", "true"], /^Error: /);
+    // A comma in a tmpfs target is a name, never options.
+    const t = ran(["run", "--rm", "--tmpfs", "/t,uid=5:size=1m", "busybox", "sh", "-c", "stat -c %u /t,uid=5"]);
+    expect(t.stdout).toBe("0\n");
+    recordCases("option smuggling through --mount and --tmpfs", 6);
+  });
+});
+
+describe("named volume names", () => {
+  test("names that climb, hold a slash, or are too long are refused at once; nothing outside <root>/volumes", () => {
+    const outside = path.join(env.root, "escaped");
+    const names = ["../escaped", "a/../../escaped", ".", "..", "a/b", "/abs", "a\\b", ".hidden", "x".repeat(300), "a\nb"];
+    for (const n of names) {
+      const c = T(["volume", "create", n]);
+      expect(c.timedOut).toBe(false);
+      expect(c.code).not.toBe(0);
+      expect(c.stderr.trim().split("\n")).toHaveLength(1);
+      for (const verb of [["volume", "rm", n], ["volume", "inspect", n]]) {
+        const r = T(verb);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      }
+    }
+    for (const n of ["x".repeat(300), "a..b/c", "a/b"]) {
+      const r = T(["run", "--rm", "-v", `${n}:/x`, "busybox", "true"]);
+      expect(r.code).toBe(125);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(fs.existsSync(outside)).toBe(false);
+    const vols = path.join(env.root, "volumes");
+    expect((fs.existsSync(vols) ? fs.readdirSync(vols) : []).filter((n) => !/^[a-f0-9]{64}$/.test(n))).toEqual([]);
+    // prune with nothing to take leaves the root's other directories be.
+    const before = fs.readdirSync(env.root).sort();
+    expect(T(["volume", "prune", "-af"]).code).toBe(0);
+    expect(fs.readdirSync(env.root).sort()).toEqual(before);
+    recordCases("hostile volume names", names.length * 3 + 3);
+  });
+});

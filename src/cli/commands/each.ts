@@ -60,13 +60,13 @@ export async function eachContainer(
 
 /** The same for other objects (networks, volumes, images), one after the other: `fn` on each of `refs`. */
 export async function eachRef(refs: unknown[], io: Io, fn: (ref: string) => unknown): Promise<number> {
-  const { describeError } = await import("../../errors.ts");
+  const { describeError, oneLine } = await import("../../errors.ts");
   let code = 0;
   for (const ref of refs.map(String)) {
     try {
       await fn(ref);
     } catch (err) {
-      io.err(`Error: ${describeError(err)}\n`);
+      io.err(`Error: ${oneLine(describeError(err))}\n`);
       code = 1;
     }
   }

@@ -106,12 +106,13 @@ const inspect: CommandSpec = {
   builder: (y) => y.positional("names", { type: "string", array: true }).option("format", { alias: "f", type: "string", describe: "Format output using a Go template or json" }),
   async run(ctx, argv, io) {
     const { readVolume } = await import("../../store/volumes.ts");
+    const { oneLine } = await import("../../errors.ts");
     const out: Record<string, unknown>[] = [];
     let code = 0;
     for (const name of (argv.names as unknown[]).map(String)) {
       const v = readVolume(ctx.root, name);
       if (!v) {
-        io.err(`Error: No such volume: ${name}\n`);
+        io.err(`Error: No such volume: ${oneLine(name)}\n`);
         code = 1;
         continue;
       }
