@@ -105,7 +105,11 @@ export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: 
         stdout: quiet ? devnull : 1,
         stderr: quiet ? devnull : 2,
       });
-      if (argv.iidfile !== undefined) fs.writeFileSync(String(argv.iidfile), res.id);
+      if (argv.iidfile !== undefined) {
+        // As Docker: what is there (a symlink too) is removed, never written through.
+        fs.rmSync(String(argv.iidfile), { force: true });
+        fs.writeFileSync(String(argv.iidfile), res.id, { flag: "wx" });
+      }
       if (quiet) io.out(`${res.id}\n`);
       else {
         io.out(`Successfully built ${res.id.slice(7, 19)}\n`);

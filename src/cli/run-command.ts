@@ -67,14 +67,11 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
   {
     const host = process.env;
     const env: string[] = [];
-    for (const f of list(argv["env-file"])) {
-      let text: string;
-      try {
-        text = fs.readFileSync(f, "utf8");
-      } catch (err) {
-        throw new InvalidArgumentError(`Cannot read env file "${f}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-      env.push(...parseEnvFile(text, f, host));
+    const envFiles = list(argv["env-file"]);
+    if (envFiles.length) {
+      const { readArgFile } = await import("../lifecycle/run/argfile.ts");
+      // One push at a time: a spread of a long file's lines overflows the stack.
+      for (const f of envFiles) for (const v of parseEnvFile(readArgFile(f, "env file"), f, host)) env.push(v);
     }
     for (const e of list(argv.env)) {
       const v = parseEnvArg(e, host);
@@ -255,7 +252,8 @@ function attachedOnly<T extends { stdin: number; stdout: number; stderr: number 
 
 /** --cidfile: refused when the file exists (Docker's words); written once the container exists, removed if it never does. */
 function claimCidfile(file: string): { write(id: string): void; written: boolean; file: string } {
-  if (fs.existsSync(file)) throw new InvalidArgumentError(`Container ID file found, make sure the other container isn't running or delete ${file}`);
+  // lstat: a symlink there, even dangling, is a file found (never followed to write a host file).
+  if (fs.lstatSync(file, { throwIfNoEntry: false })) throw new InvalidArgumentError(`Container ID file found, make sure the other container isn't running or delete ${file}`);
   const c = {
     file,
     written: false,

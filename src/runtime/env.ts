@@ -18,10 +18,12 @@ export function parseEnvArg(text: string, host: Record<string, string | undefine
 /** An --env-file: one variable a line, `#` comments and blank lines skipped. */
 export function parseEnvFile(text: string, file: string, host: Record<string, string | undefined>): string[] {
   const out: string[] = [];
+  // Once for the whole text: per line, a file of many lines took quadratic time.
+  const nul = text.includes("\0");
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/^\s+/, "");
     if (!line || line.startsWith("#")) return;
-    if (text.includes("\0")) throw new ParseError(`Cannot parse env file "${file}": line ${i + 1} contains a NUL byte`);
+    if (nul && line.includes("\0")) throw new ParseError(`Cannot parse env file "${file}": line ${i + 1} contains a NUL byte`);
     try {
       const v = parseEnvArg(line, host);
       if (v !== null) out.push(v);

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { recordCases } from "../helpers/adversarial.ts";
 import { busyboxEntries } from "../helpers/busybox.ts";
-import { tinydockTimed, type CliEnv, type TimedRun } from "../helpers/cli.ts";
+import { BINARY, cliEnv, tinydockTimed, type CliEnv, type TimedRun } from "../helpers/cli.ts";
 import { startE2e, type E2e } from "../helpers/e2e.ts";
 import { buildImage } from "../helpers/image.ts";
 import type { TarEntry } from "../helpers/tar.ts";
@@ -253,4 +253,63 @@ describe("named volume names", () => {
     expect(fs.readdirSync(env.root).sort()).toEqual(before);
     recordCases("hostile volume names", names.length * 3 + 3);
   });
+});
+
+describe("files a run reads or writes on the host", () => {
+  test("--env-file and --label-file: /dev/zero, a FIFO without a writer, a directory, a 1 GiB file end at once", () => {
+    const fifo = path.join(dir, "fifo");
+    if (!fs.existsSync(fifo)) expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const big = path.join(dir, "big.env");
+    fs.closeSync(fs.openSync(big, "w"));
+    fs.truncateSync(big, 1 << 30);
+    for (const flag of ["--env-file", "--label-file"]) {
+      for (const f of ["/dev/zero", big, dir]) {
+        const r = refused(["create", flag, f, "busybox", "true"], /^Error: Cannot read (env|label) file "/);
+        expect(r.ms).toBeLessThan(10_000);
+      }
+      // A FIFO nobody writes: empty, as a pipe closed at once.
+      const r = T(["create", flag, fifo, "busybox", "true"], 20_000);
+      expect(r.timedOut).toBe(false);
+      expect(r.code).toBe(0);
+      T(["rm", r.stdout.trim()]);
+    }
+    // Many lines: linear, not a quadratic scan.
+    const many = path.join(dir, "many.env");
+    fs.writeFileSync(many, "A=1\n".repeat(1 << 18));
+    const m = T(["create", "--env-file", many, "busybox", "true"]);
+    expect(m.timedOut).toBe(false);
+    expect(m.code).toBe(0);
+    T(["rm", m.stdout.trim()]);
+    // A pipe with a writer (`--env-file <(…)`) is read to its end.
+    const p = Bun.spawnSync(["bash", "-c", `exec "$0" run --rm --env-file <(sleep 0.3; echo PIPED=yes) busybox sh -c 'echo $PIPED'`, BINARY], { env: cliEnv(env), stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    expect(p.stderr.toString()).toBe("");
+    expect(p.stdout.toString()).toBe("yes\n");
+    fs.rmSync(big);
+    recordCases("hostile --env-file/--label-file", 11);
+  }, 120_000);
+
+  test("--cidfile: a file or a symlink (even dangling) there is refused before anything is made; --iidfile never writes through", () => {
+    const target = path.join(hostDir, "cid-target");
+    const link = path.join(dir, "cid-link");
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(target, link);
+    const before = T(["ps", "-aq"]).stdout;
+    refused(["run", "--rm", "--cidfile", link, "busybox", "true"], /Container ID file found/);
+    refused(["create", "--cidfile", hostFile, "busybox", "true"], /Container ID file found/);
+    expect(T(["ps", "-aq"]).stdout).toBe(before);
+    expect(fs.existsSync(target)).toBe(false);
+    hostUntouched();
+    const ctx = path.join(dir, "ctx");
+    fs.mkdirSync(ctx, { recursive: true });
+    fs.writeFileSync(path.join(ctx, "Dockerfile"), "FROM busybox\nLABEL x=y\n");
+    const iid = path.join(dir, "iid-link");
+    fs.rmSync(iid, { force: true });
+    fs.symlinkSync(hostFile, iid);
+    const b = T(["build", "-q", "--iidfile", iid, ctx], 120_000);
+    expect(b.code).toBe(0);
+    hostUntouched();
+    expect(fs.lstatSync(iid).isFile()).toBe(true);
+    expect(fs.readFileSync(iid, "utf8")).toMatch(/^sha256:[a-f0-9]{64}$/);
+    recordCases("hostile --cidfile/--iidfile", 3);
+  }, 180_000);
 });

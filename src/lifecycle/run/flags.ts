@@ -2,13 +2,13 @@
 // --stop-signal/--stop-timeout, --shm-size, --device-cgroup-rule, --sysctl, --expose,
 // --log-driver, --label-file, --mac-address, -a, --volumes-from, --link. Each parsed with Docker's words; nothing here
 // touches the system but the label files' reading.
-import fs from "node:fs";
 import { InvalidArgumentError, ParseError } from "../../errors.ts";
 import { parseExpose } from "../../network/expose.ts";
 import { parseDeviceCgroupRule } from "../../runtime/devicecgrouprule.ts";
 import { parseMemoryBytes } from "../../runtime/resources.ts";
 import { checkSysctls, parseSysctl } from "../../runtime/sysctl.ts";
 import { parseLabelFile } from "../labelfile.ts";
+import { readArgFile } from "./argfile.ts";
 import { parseSignal } from "../signals.ts";
 import { healthcheckFromFlags } from "./healthcheck.ts";
 import { parseLink, parseVolumesFrom } from "./links.ts";
@@ -51,15 +51,7 @@ export function parseMacAddress(input: string): string {
 /** --label-file FILE...: their lines, in order, before the -l flags (which win, as Docker's). */
 export function labelFiles(files: string[]): string[] {
   const out: string[] = [];
-  for (const f of files) {
-    let text: string;
-    try {
-      text = fs.readFileSync(f, "utf8");
-    } catch (err) {
-      throw new InvalidArgumentError(`Cannot read label file "${f}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    out.push(...parseLabelFile(text, f));
-  }
+  for (const f of files) for (const l of parseLabelFile(readArgFile(f, "label file"), f)) out.push(l);
   return out;
 }
 
