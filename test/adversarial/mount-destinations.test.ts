@@ -313,3 +313,39 @@ describe("files a run reads or writes on the host", () => {
     recordCases("hostile --cidfile/--iidfile", 3);
   }, 180_000);
 });
+
+describe("a container that changes its own mount destinations between starts", () => {
+  test("/a of `-v src:/a/kernel` swapped for a symlink to /proc/sys: the next start is refused", () => {
+    const src = path.join(dir, "swap-src");
+    fs.mkdirSync(src, { recursive: true });
+    const c = T(["create", "--name", "swapper", "-v", `${src}:/a/kernel`, "busybox", "sh", "-c", "test -L /a || { mv /a /a2 && ln -s /proc/sys /a; }"]);
+    expect(c.code).toBe(0);
+    try {
+      const first = T(["start", "-a", "swapper"]);
+      expect(first.stderr).toBe("");
+      expect(first.code).toBe(0);
+      const again = T(["start", "-a", "swapper"]);
+      expect(again.timedOut).toBe(false);
+      expect(again.stderr).toMatch(/"\/a\/kernel" cannot be mounted because it is inside \/proc\n$/);
+      expect(again.stderr.trim().split("\n")).toHaveLength(1);
+      expect(again.code).not.toBe(0);
+    } finally {
+      T(["rm", "-f", "swapper"]);
+    }
+    // A symlink to "/" or up and out instead: the mount lands inside the root, the host untouched.
+    for (const link of ["/", "../../../../..", hostDir]) {
+      const name = `swap-${link.length}`;
+      expect(T(["create", "--name", name, "-v", `${src}:/b/x`, "busybox", "sh", "-c", `test -L /b || { mv /b /b2 && ln -s ${link} /b; }`]).code).toBe(0);
+      try {
+        expect(T(["start", "-a", name]).code).toBe(0);
+        const r = T(["start", "-a", name]);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+      } finally {
+        T(["rm", "-f", name]);
+      }
+      hostUntouched();
+    }
+    recordCases("mount destination swapped for a symlink between starts", 4);
+  }, 120_000);
+});
