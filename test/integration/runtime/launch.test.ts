@@ -103,10 +103,12 @@ beforeAll(() => {
   fs.mkdirSync(path.join(dir, "empty"));
   makeImage("busybox");
   fs.rmSync(ESCAPE, { recursive: true, force: true });
-  // /dev is a symlink out of the rootfs, absolute; /proc one that climbs with "..".
+  // /dev is a symlink out of the rootfs, absolute; /proc (of another image) one that climbs with "..".
   makeImage("escape", (root) => {
     fs.rmdirSync(path.join(root, "dev"));
     fs.symlinkSync(ESCAPE, path.join(root, "dev"));
+  });
+  makeImage("procescape", (root) => {
     fs.rmdirSync(path.join(root, "proc"));
     fs.symlinkSync(`../../../../../..${ESCAPE}-proc`, path.join(root, "proc"));
   });
@@ -242,10 +244,12 @@ describe.each(["tinycc", "early"] as const)("launch (%s)", (how) => {
     expect(r.out).toBe("/work/deep/dir\n755\n");
   });
 
-  test("an image whose /dev and /proc are symlinks out of the rootfs creates nothing outside it", async () => {
+  test("an image whose /dev is a symlink out of the rootfs creates nothing outside it; /proc one is refused, as runc does", async () => {
     const r = await sh("readlink /dev; echo ok > /dev/null && echo dev-null-works; cat /proc/1/cmdline | head -c 2; echo", {}, { image: "escape" });
     expect(r.out).toBe(`${ESCAPE}\ndev-null-works\nsh\n`);
     expect(fs.existsSync(ESCAPE)).toBe(false);
+    const err = await sh("true", {}, { image: "procescape" }).catch((e: unknown) => e);
+    expect(String(err)).toContain('filesystem "proc" must be mounted on ordinary directory');
     expect(fs.existsSync(`${ESCAPE}-proc`)).toBe(false);
   });
 
