@@ -253,6 +253,21 @@ describe("named volume names", () => {
     expect(fs.readdirSync(env.root).sort()).toEqual(before);
     recordCases("hostile volume names", names.length * 3 + 3);
   });
+
+  test("a local volume binding a host directory (o=bind): rm and prune unmount it, never delete through it", () => {
+    const keep = path.join(dir, "bound");
+    fs.mkdirSync(path.join(keep, "sub"), { recursive: true });
+    fs.writeFileSync(path.join(keep, "sub", "f"), "kept\n");
+    for (const verb of [["volume", "rm", "-f", "bound"], ["volume", "prune", "-af"]]) {
+      ran(["volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", `device=${keep}`, "bound"]);
+      const r = ran(["run", "--rm", "-v", "bound:/d", "busybox", "cat", "/d/sub/f"]);
+      expect(r.stdout).toBe("kept\n");
+      ran(verb);
+      expect(fs.readFileSync(path.join(keep, "sub", "f"), "utf8")).toBe("kept\n");
+      expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(path.join(env.root, "volumes"));
+    }
+    recordCases("local bind volume removed", 2);
+  });
 });
 
 describe("files a run reads or writes on the host", () => {
