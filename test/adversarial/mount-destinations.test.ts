@@ -63,6 +63,9 @@ beforeAll(async () => {
     images: {
       // A symlink the image ships leads `-v …:/data/…` into /proc.
       "library/datalink": await image([{ name: "data", type: "symlink", linkname: "/proc/sys" }]),
+      // …and the engine's own mounts: /etc/hosts, and /dev (its tmpfs would cover /proc).
+      "library/etcproc": await image([{ name: "etc/hosts", type: "symlink", linkname: "/proc/sys/kernel/hostname" }]),
+      "library/devproc": await image([{ name: "dev", type: "symlink", linkname: "/proc" }]),
       // The image's /proc, /sys, /dev as symlinks: to "/" and to host-looking paths.
       "library/procroot": await image([{ name: "proc", type: "symlink", linkname: "/" }]),
       "library/prochost": await image([{ name: "proc", type: "symlink", linkname: hostDir }]),
@@ -84,7 +87,7 @@ beforeAll(async () => {
     },
   });
   ({ env, dir } = e);
-  for (const img of ["datalink", "procroot", "prochost", "sysroot", "devhost", "etclinks", "etcodd", "vollink"]) {
+  for (const img of ["datalink", "etcproc", "devproc", "procroot", "prochost", "sysroot", "devhost", "etclinks", "etcodd", "vollink"]) {
     expect(T(["pull", "-q", img]).code).toBe(0);
   }
 }, 180_000);
@@ -132,7 +135,9 @@ describe("destinations in /proc", () => {
     refused(["run", "--rm", "-v", `${src}:/data/kernel`, "datalink", "true"], /cannot be mounted because it is inside \/proc\n$/);
     refused(["run", "--rm", "--tmpfs", "/data", "datalink", "true"], /cannot be mounted because it is inside \/proc\n$/);
     refused(["run", "--rm", "-v", "/data/vm", "datalink", "true"], /cannot be mounted because it is inside \/proc\n$/);
-    recordCases("image symlink leading a mount into /proc", 3);
+    refused(["run", "--rm", "etcproc", "true"], /"\/etc\/hosts" cannot be mounted because it is inside \/proc\n$/);
+    refused(["run", "--rm", "devproc", "true"], /"\/dev" cannot be mounted because it is inside \/proc\n$/);
+    recordCases("image symlink leading a mount into /proc", 5);
   });
 
   test("relative destinations, `/`, and `..` are refused", () => {
