@@ -87,6 +87,14 @@ describe("volumes", () => {
     expect(() => parseMountFlag("type=nfs,target=/t")).toThrow(/unknown type/);
     expect(() => parseMountFlag("type=bind,target=/t")).toThrow(/source is required/);
     expect(() => parseMountFlag("type=bind,src=/a,target=/t,bogus=1")).toThrow(/unknown field "bogus"/);
+    // Read as Go's encoding/csv reads Docker's --mount: quoted commas are the value's.
+    expect(parseMountFlag('type=bind,"src=/a,b",dst=/t')).toMatchObject({ source: "/a,b", target: "/t" });
+    expect(parseMountFlag('type=bind,"src=/a""q",dst=/t')).toMatchObject({ source: '/a"q' });
+    expect(() => parseMountFlag('type=bind,src=/a"b,dst=/t')).toThrow(/bare " in non-quoted-field/);
+    expect(() => parseMountFlag('type=bind,"src=/a,dst=/t')).toThrow(/extraneous or missing "/);
+    expect(() => parseMountFlag('type=tmpfs,dst=/t,"tmpfs-mode=1777,uid=0"')).toThrow(/unknown option/);
+    expect(parseMountFlag("type=bind,src=/a,dst=/t,bind-propagation=rshared")).toMatchObject({ type: "bind" });
+    expect(() => parseMountFlag("type=bind,src=/a,dst=/t,bind-propagation=bogus")).toThrow(/invalid propagation mode: bogus/);
     const t = parseTmpfsFlag("/run:size=1m,exec");
     expect(t).toMatchObject({ type: "tmpfs", target: "/run", data: "size=1m" });
     if (t.type === "tmpfs") expect(t.flags & MS.NOEXEC).toBe(0);
