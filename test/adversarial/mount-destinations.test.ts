@@ -369,3 +369,24 @@ describe("a container that changes its own mount destinations between starts", (
     recordCases("mount destination swapped for a symlink between starts", 4);
   }, 120_000);
 });
+
+describe("--device where the init may not mknod", () => {
+  test("the node bound is the host device asked for, never the host's node at the container path", () => {
+    // Without CAP_MKNOD (a tinydock in a container of its own) the init binds host nodes instead.
+    const noMknod = (args: string[]) => {
+      const r = Bun.spawnSync(["setpriv", "--bounding-set", "-mknod", BINARY, "run", "--rm", ...args], { env: cliEnv(env), stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+      return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+    };
+    // Docker's default nodes are the host's at the same paths: bound.
+    const ok = noMknod(["busybox", "sh", "-c", "head -c 4 /dev/zero | od -An -tx1"]);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout.trim()).toBe("00 00 00 00");
+    // /dev/zero asked for at /dev/kmsg: the host's /dev/kmsg (the kernel's log) is another node.
+    const r = noMknod(["--device", "/dev/zero:/dev/kmsg", "busybox", "sh", "-c", "head -c 8 /dev/kmsg | od -An -tx1"]);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^Error: .*device \/dev\/kmsg \(c 1:5\).*\n$/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.code).not.toBe(0);
+    recordCases("--device bound without mknod", 1);
+  });
+});

@@ -35,6 +35,7 @@ void free(void *);
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_close 3
+#define SYS_fstat 5
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
 #define SYS_ioctl 16
@@ -140,6 +141,7 @@ void free(void *);
 #define PR_CAP_AMBIENT_RAISE 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 
+#define S_IFMT 0170000
 #define S_IFCHR 0020000
 #define S_IFBLK 0060000
 #define TIOCSCTTY 0x540E

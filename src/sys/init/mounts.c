@@ -75,15 +75,23 @@ static void make_device(int rootfd, struct dev *d, int i)
     r = S(SYS_mknodat, pfd, name, d->mode, dev);
   }
   if (r == -EPERM) {
-    /* No mknod here (a user namespace, a device cgroup): bind the host's node over an empty file. */
+    /* No mknod here (a user namespace, no CAP_MKNOD): bind the host's node at the same path over an
+     * empty file, only when it is the device asked for. A --device HOST:CTR names another node at
+     * CTR on the host (/dev/kmsg for --device /dev/zero:/dev/kmsg), which is refused, not bound. */
+    char from[64];
+    u64 st[18]; /* struct stat: st_mode in the 4th word, st_rdev the 6th */
+    long src = S(SYS_openat, AT_FDCWD, d->path, O_PATH | O_CLOEXEC);
+    if (src < 0 || S(SYS_fstat, src, st) < 0 || ((u32)st[3] & S_IFMT) != (d->mode & S_IFMT) || (u32)st[5] != dev) fail(ST_DEVICE, r, i, "mknod");
+    fd_path(from, src);
     long fd = S(SYS_openat, pfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) fail(ST_DEVICE, fd, i, "create");
     S(SYS_close, fd);
     fd = S(SYS_openat, pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) fail(ST_DEVICE, fd, i, "create");
     fd_path(at, fd);
-    CHECK(S(SYS_mount, d->path, at, 0, MS_BIND, 0), ST_DEVICE, i, "bind");
+    CHECK(S(SYS_mount, from, at, 0, MS_BIND, 0), ST_DEVICE, i, "bind");
     S(SYS_close, fd);
+    S(SYS_close, src);
   } else {
     if (r < 0) fail(ST_DEVICE, r, i, "mknod");
     CHECK(S(SYS_fchownat, pfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW), ST_DEVICE, i, "chown");
