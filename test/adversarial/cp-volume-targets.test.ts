@@ -58,7 +58,11 @@ function hostState(): string {
  * meanwhile must be below the container's directory; then it is killed (the next cp lets go).
  */
 async function mountsWhileCopying(id: string, src: string): Promise<string[]> {
-  const before = new Set(mountPoints());
+  // Other tests and engines on the host mount their own roots and netns files meanwhile: a mount
+  // under another temp directory, netns or worktree is theirs; this test's own directory counts.
+  const theirs = (m: string) => !m.startsWith(e.dir + "/") && /^\/(tmp|run\/netns|work)\//.test(m);
+  const before = new Set(mountPoints().filter((m) => !theirs(m)));
+  const mountPointsNow = () => mountPoints().filter((m) => !theirs(m));
   const fifo = path.join(host, `fifo-${Date.now()}`);
   expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
   const fd = fs.openSync(fifo, fs.constants.O_RDWR);
@@ -68,13 +72,13 @@ async function mountsWhileCopying(id: string, src: string): Promise<string[]> {
     const rootfs = path.join(e.env.root, "containers", id, "rootfs");
     // Blocked (the pipe full) or ended (refused): either way its mounts are in place or gone.
     for (let i = 0; i < 400; i++) {
-      made = mountPoints().filter((m) => !before.has(m));
+      made = mountPointsNow().filter((m) => !before.has(m));
       if (made.includes(rootfs) && made.length > 1) break;
       if (cp.exitCode !== null) break;
       await Bun.sleep(25);
     }
     await Bun.sleep(100);
-    made = mountPoints().filter((m) => !before.has(m));
+    made = mountPointsNow().filter((m) => !before.has(m));
   } finally {
     cp.kill(9);
     await cp.exited;
