@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { encodePlan } from "../runtime/encode.ts";
+import { encodePlan, withoutCallerFds, type EncodedPlan } from "../runtime/encode.ts";
 import { launch, type Launched } from "../runtime/launch.ts";
 import type { RunPlan } from "../runtime/plan.ts";
 import { containerPaths, findContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
@@ -70,9 +70,9 @@ export async function runContainer(ctx: Ctx, req: RunRequest, io: RunIo, hooks: 
     // For `exec` into it while it runs and `start` after it ended (no fsync: a page-cache write),
     // written while the container's process mounts; the create event too: the init waits for
     // nothing of either, only for its plan.
-    const whileStarting = () => {
+    const whileStarting = (encoded: EncodedPlan) => {
       appendEvent(ctx.root, "create", actor);
-      fs.writeFileSync(planFile(paths.dir), storedPlan(plan), { mode: 0o600 });
+      fs.writeFileSync(planFile(paths.dir), withoutCallerFds(encoded), { mode: 0o600 });
     };
     const launched = await launch(ctx.sys, plan, p.early, whileStarting);
     t.mark("launch (compile, clone, mounts, exec)");

@@ -134,6 +134,9 @@ class Writer {
   done(): Uint8Array {
     return new Uint8Array(this.buf.subarray(0, this.len));
   }
+  get offset(): number {
+    return this.len;
+  }
 }
 
 function mount(w: Writer, m: ContainerMount | RunPlan["rootfs"]): void {
@@ -158,6 +161,27 @@ function rlimitValue(v: number): bigint {
 }
 
 export function encodePlan(plan: RunPlan): Uint8Array {
+  return encodePlanAt(plan).bytes;
+}
+
+/** The plan's bytes and where its stdio and console socket fds (four i32) are in them. */
+export interface EncodedPlan {
+  bytes: Uint8Array;
+  fdsAt: number;
+}
+
+/**
+ * The same bytes as encodePlan of the plan without the caller's fds (stdio and console socket -1),
+ * as kept for `exec` and `start`: a copy of the encoding with those four numbers replaced, instead
+ * of a second encoding (~0.8M instructions of a foreground run).
+ */
+export function withoutCallerFds(encoded: EncodedPlan): Uint8Array {
+  const out = encoded.bytes.slice();
+  out.fill(0xff, encoded.fdsAt, encoded.fdsAt + 16); // four i32 -1, little-endian
+  return out;
+}
+
+export function encodePlanAt(plan: RunPlan): EncodedPlan {
   if (!plan.namespaces.includes("mnt")) {
     throw new InvalidArgumentError("Cannot encode the run plan: a container needs its own mount namespace");
   }
@@ -232,6 +256,7 @@ export function encodePlan(plan: RunPlan): Uint8Array {
   w.strs(plan.args, "argument");
   w.strs(plan.env, "environment variable");
   w.str(plan.cwd, "working directory");
+  const fdsAt = w.offset;
   for (const fd of plan.stdio) w.i32(fd, "stdio fd");
   w.i32(plan.consoleSocket, "console socket fd");
   w.u32(plan.consoleSize?.rows ?? 0, "console rows");
@@ -250,7 +275,7 @@ export function encodePlan(plan: RunPlan): Uint8Array {
     w.str(s.value, "sysctl value");
   }
   w.u32(PLAN_MAGIC, "magic");
-  return w.done();
+  return { bytes: w.done(), fdsAt };
 }
 
 /**

@@ -3,7 +3,7 @@
 import os from "node:os";
 import { FailedPreconditionError, InvalidArgumentError, SyscallError, TinydockError, type ErrorKind } from "../errors.ts";
 import { MS, mountFlagNames, type EarlyContainer, type InitFailure, type Sys } from "../sys/sys.ts";
-import { encodePlan, InitStage } from "./encode.ts";
+import { encodePlanAt, InitStage, type EncodedPlan } from "./encode.ts";
 import type { RunPlan } from "./plan.ts";
 
 export interface ExitStatus {
@@ -35,17 +35,17 @@ export class ExecError extends TinydockError {
 
 /**
  * Starts the container process; resolves once it has exec'd (or rejects with a typed error).
- * `whileStarting` runs while the process mounts (if it throws, the started process is killed and
+ * `whileStarting` runs while the process mounts, given the plan's encoding (if it throws, the started process is killed and
  * reaped, then the error goes up). With
  * `early` (Sys.startEarly, already in its cgroups) the plan goes to that waiting process; without,
  * init.c is compiled with TinyCC and clones it now.
  */
-export async function launch(sys: Sys, plan: RunPlan, early?: EarlyContainer, whileStarting?: () => void): Promise<Launched> {
-  const bytes = encodePlan(plan);
-  const proc = early ? early.start(bytes) : sys.spawnContainer(bytes);
+export async function launch(sys: Sys, plan: RunPlan, early?: EarlyContainer, whileStarting?: (encoded: EncodedPlan) => void): Promise<Launched> {
+  const encoded = encodePlanAt(plan);
+  const proc = early ? early.start(encoded.bytes) : sys.spawnContainer(encoded.bytes);
   let sideFailure: { err: unknown } | undefined;
   try {
-    whileStarting?.();
+    whileStarting?.(encoded);
   } catch (err) {
     sideFailure = { err };
   }

@@ -33,3 +33,24 @@ export const DOCKER_DEVICE_RULES: readonly DeviceRule[] = [
   { allow: true, rule: "c 5:2 rwm" }, // /dev/ptmx
   { allow: true, rule: "c 10:200 rwm" }, // /dev/net/tun
 ];
+
+/**
+ * The rules as v1's devices.allow/devices.deny need them written: an allow rule that repeats one
+ * already in force (the same rule, nothing since for its type and numbers, no "a") changes nothing
+ * in the kernel (the exception is merged) and is left out: Docker's list repeats five of runc's.
+ */
+export function v1DeviceWrites(rules: readonly DeviceRule[]): DeviceRule[] {
+  const inForce = new Map<string, string>();
+  const out: DeviceRule[] = [];
+  for (const d of rules) {
+    // The kernel reads any rule starting with "a" as every device; the others by type and numbers.
+    const [type, numbers] = d.rule.trim().split(/\s+/);
+    const key = type === undefined || type.startsWith("a") ? "a" : `${type} ${numbers}`;
+    if (key === "a") inForce.clear();
+    else if (!d.allow) inForce.delete(key);
+    else if (inForce.get(key) === d.rule) continue;
+    else inForce.set(key, d.rule);
+    out.push(d);
+  }
+  return out;
+}

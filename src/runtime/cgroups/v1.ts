@@ -37,7 +37,7 @@ import {
   waitFor,
   writeControl,
 } from "./cgroupfs.ts";
-import { DOCKER_DEVICE_RULES, type DeviceRule } from "./devices.ts";
+import { DOCKER_DEVICE_RULES, v1DeviceWrites, type DeviceRule } from "./devices.ts";
 import { parseKeyedFile, parseLimitValue } from "./files.ts";
 
 export interface V1Hierarchy {
@@ -56,18 +56,27 @@ export const SWAP_WARNING = "Your kernel does not support swap limit capabilitie
 export function discoverV1Hierarchies(root: string): V1Hierarchy[] {
   const names = dirNames(root).sort();
   const byReal = new Map<string, { dir?: string; link?: string; controllers: Set<string> }>();
+  // A directory's real path is the root's and its name: only the symlinks (cpu → cpu,cpuacct) are
+  // resolved, 3 system calls a hierarchy instead of 7.
+  let realRoot: string | undefined;
   for (const name of names) {
     const p = path.join(root, name);
     let real: string;
+    let link: boolean;
     try {
-      if (!fs.statSync(p).isDirectory()) continue;
-      real = fs.realpathSync(p);
+      const st = fs.lstatSync(p);
+      link = st.isSymbolicLink();
+      if (link) {
+        if (!fs.statSync(p).isDirectory()) continue;
+        real = fs.realpathSync(p);
+      } else if (st.isDirectory()) real = path.join((realRoot ??= fs.realpathSync(root)), name);
+      else continue;
     } catch {
       continue;
     }
     if (exists(path.join(p, "cgroup.controllers")) || !exists(path.join(p, "cgroup.procs"))) continue;
     const entry = byReal.get(real) ?? { controllers: new Set<string>() };
-    if (fs.lstatSync(p).isSymbolicLink()) entry.link ??= p;
+    if (link) entry.link ??= p;
     else entry.dir = p;
     for (const c of name.split(",")) entry.controllers.add(c);
     byReal.set(real, entry);
@@ -144,7 +153,7 @@ export function planV1(input: V1PlanInput): CgroupPlan {
   writes.push(...limitWritesV1(dirOf, r));
   const devices = dirOf("devices");
   if (!input.allDevices) {
-    for (const d of [...DOCKER_DEVICE_RULES, ...(input.devices ?? [])]) put(devices, d.allow ? "devices.allow" : "devices.deny", d.rule);
+    for (const d of v1DeviceWrites([...DOCKER_DEVICE_RULES, ...(input.devices ?? [])])) put(devices, d.allow ? "devices.allow" : "devices.deny", d.rule);
   }
   return { writes, warnings: [] };
 }

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { InvalidArgumentError } from "../../../src/errors.ts";
-import { decodePlan, encodePlan, PLAN_MAGIC } from "../../../src/runtime/encode.ts";
+import { decodePlan, encodePlan, encodePlanAt, PLAN_MAGIC, withoutCallerFds } from "../../../src/runtime/encode.ts";
 import type { Namespace, RunPlan } from "../../../src/runtime/plan.ts";
 import { MS } from "../../../src/sys/sys.ts";
 import { recordCases } from "../../helpers/adversarial.ts";
@@ -184,10 +184,24 @@ describe("encodePlan", () => {
     fc.assert(
       fc.property(plan, (p) => {
         expect(roundTrip(p as RunPlan)).toEqual(sorted(p as RunPlan));
+        expect(withoutCallerFds(encodePlanAt(p as RunPlan))).toEqual(encodePlan({ ...(p as RunPlan), stdio: [-1, -1, -1], consoleSocket: -1 }));
       }),
       { numRuns: 300 },
     );
     recordCases("property unit/runtime/encode.test.ts: property: any valid plan round-trips", 300);
+  });
+});
+
+describe("withoutCallerFds", () => {
+  test("the stored plan is the encoding of the plan without the caller's fds, and the sent one is left as it was", () => {
+    const plan = samplePlan({ stdio: [3, 4, 5], consoleSocket: 9 });
+    const encoded = encodePlanAt(plan);
+    const sent = encoded.bytes.slice();
+    const stored = withoutCallerFds(encoded);
+    expect(stored).toEqual(encodePlan({ ...plan, stdio: [-1, -1, -1], consoleSocket: -1 }));
+    expect(decodePlan(stored).stdio).toEqual([-1, -1, -1]);
+    expect(encoded.bytes).toEqual(sent);
+    expect(decodePlan(encoded.bytes).consoleSocket).toBe(9);
   });
 });
 

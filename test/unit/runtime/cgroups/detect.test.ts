@@ -34,6 +34,22 @@ describe("detectCgroups", () => {
     ]);
   });
 
+  test("a root reached through a symlink: co-mounted controllers are still one hierarchy", () => {
+    const fake = keep(fakeV1({ hierarchies: ["cpu,cpuacct", "memory"], unified: false }));
+    fs.symlinkSync("cpu,cpuacct", path.join(fake.root, "cpu"));
+    fs.symlinkSync(path.join(fake.root, "cpu,cpuacct"), path.join(fake.root, "cpuacct"));
+    const via = `${fake.root}-link`;
+    fs.symlinkSync(fake.root, via);
+    try {
+      expect(discoverV1Hierarchies(via)).toEqual([
+        { dir: path.join(via, "cpu,cpuacct"), controllers: ["cpu", "cpuacct"] },
+        { dir: path.join(via, "memory"), controllers: ["memory"] },
+      ]);
+    } finally {
+      fs.unlinkSync(via);
+    }
+  });
+
   test("nothing mounted is Unavailable, naming the root", () => {
     const fake = keep(fakeV1({ hierarchies: [], unified: false }));
     expect(() => detectCgroups(fake.root)).toThrow(UnavailableError);

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { compileDeviceFilter, deviceAllowRule, parseDeviceRule } from "../../../../src/runtime/cgroups/devicefilter.ts";
-import { DOCKER_DEVICE_RULES, type DeviceRule } from "../../../../src/runtime/cgroups/devices.ts";
+import { DOCKER_DEVICE_RULES, v1DeviceWrites, type DeviceRule } from "../../../../src/runtime/cgroups/devices.ts";
 import { checkProgram, runProgram, type DeviceAccess } from "./ebpf-interpreter.ts";
 
 const BLOCK = 1;
@@ -170,5 +170,38 @@ describe("cgroup v2 device program", () => {
     for (const rule of ["x 1:3 rwm", "c 1 rwm", "c 1:3 rwx", "c", "b 99999999999:1 r"]) {
       expect(() => parseDeviceRule({ allow: true, rule })).toThrow(`Cannot parse device rule "${rule}"`);
     }
+  });
+});
+
+describe("v1DeviceWrites: the rules as written to a v1 devices cgroup", () => {
+  const same = (rules: readonly DeviceRule[]) => {
+    const full = v1Cgroup(rules);
+    const written = v1Cgroup(v1DeviceWrites(rules));
+    return grid(rules).filter((a) => full(a) !== written(a)).map(describeAccess);
+  };
+
+  test("Docker's list: the five allow rules runc repeats are not written again, and nothing else changes", () => {
+    const written = v1DeviceWrites(DOCKER_DEVICE_RULES);
+    expect(written).toHaveLength(DOCKER_DEVICE_RULES.length - 5);
+    expect(new Set(written.map((d) => `${d.allow} ${d.rule}`)).size).toBe(written.length);
+    expect(same(DOCKER_DEVICE_RULES)).toEqual([]);
+  });
+
+  test("a repeat after a deny of the same device, or after an \"a\" rule, is written", () => {
+    const allowNull = { allow: true, rule: "c 1:3 rwm" };
+    expect(v1DeviceWrites([allowNull, { allow: false, rule: "c 1:3 w" }, allowNull])).toHaveLength(3);
+    expect(v1DeviceWrites([allowNull, { allow: false, rule: "a" }, allowNull])).toHaveLength(3);
+    expect(v1DeviceWrites([allowNull, { allow: false, rule: "c 1:5 rwm" }, allowNull])).toHaveLength(2);
+  });
+
+  test("any sequence of rules: the kernel's v1 verdicts are the same with and without the left-out writes", () => {
+    const rule = fc.record({
+      allow: fc.boolean(),
+      rule: fc.oneof(
+        fc.constant("a"),
+        fc.tuple(fc.constantFrom("b", "c"), fc.constantFrom("*", "1", "3", "5"), fc.constantFrom("*", "3", "5"), fc.constantFrom("r", "w", "m", "rw", "rwm")).map(([t, ma, mi, acc]) => `${t} ${ma}:${mi} ${acc}`),
+      ),
+    });
+    fc.assert(fc.property(fc.array(rule, { maxLength: 12 }), (rules) => same(rules).length === 0), { numRuns: 300 });
   });
 });

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { FailedPreconditionError, InvalidArgumentError, SyscallError } from "../../../../src/errors.ts";
 import { detectCgroups, DOCKER_DEVICE_RULES } from "../../../../src/runtime/cgroups/index.ts";
+import { v1DeviceWrites } from "../../../../src/runtime/cgroups/devices.ts";
 import { discoverV1Hierarchies, planV1, SWAP_WARNING } from "../../../../src/runtime/cgroups/v1.ts";
 import { parseResources } from "../../../../src/runtime/resources.ts";
 import { fakeV1, fakeV1Cgroup, read, V1_UNLIMITED, removedAfterEach, type FakeRoot } from "./fake.ts";
@@ -72,7 +73,7 @@ describe("cgroup v1: create", () => {
       [`cpu/tinydock/${ID}/cpu.cfs_quota_us`, "50000"],
       [`cpu/tinydock/${ID}/cpu.shares`, "700"],
       [`pids/tinydock/${ID}/pids.max`, "10"],
-      ...DOCKER_DEVICE_RULES.map((d) => [`devices/tinydock/${ID}/devices.${d.allow ? "allow" : "deny"}`, d.rule]),
+      ...v1DeviceWrites(DOCKER_DEVICE_RULES).map((d) => [`devices/tinydock/${ID}/devices.${d.allow ? "allow" : "deny"}`, d.rule]),
     ]);
     expect(plan.writes[0]).toEqual({ file: path.join(root, "cpuset/tinydock/cpuset.cpus"), value: "0-1" });
     expect(plan.writes.find((w) => w.file.endsWith("memsw.limit_in_bytes"))?.ifMissing).toBe(SWAP_WARNING);
