@@ -5,6 +5,7 @@ import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "
 import { fieldMarker, RUNTIME_FIELDS, type RuntimeField } from "./downward.ts";
 import { expandRefs, varsOf } from "./expand.ts";
 import { PROBE_FIELDS, readProbes } from "./probe.ts";
+import { mountPath, subPath } from "./paths.ts";
 import type { KubeContainer, KubeVolume } from "./translate.ts";
 
 const CONTAINER_FIELDS = ["name", "image", "command", "args", "env", "envFrom", "ports", "resources", "workingDir", "securityContext", "volumeMounts", "imagePullPolicy", "stdin", "tty", "terminationMessagePath", "terminationMessagePolicy", ...Object.keys(PROBE_FIELDS)];
@@ -80,11 +81,13 @@ export function readContainer(r: Reader, c0: unknown, at: string, { podSec, volu
     r.known(m, path, ["name", "mountPath", "readOnly", "subPath"]);
     const vol = r.str(m.name, `${path}.name`, true)!;
     if (!volumes.some((v) => v.name === vol)) r.fail(`${path}.name`, `no volume named "${vol}"`);
-    const target = r.str(m.mountPath, `${path}.mountPath`, true)!;
-    if (!target.startsWith("/")) r.fail(`${path}.mountPath`, "must be absolute");
-    const sub = r.str(m.subPath, `${path}.subPath`);
-    if (sub !== undefined && (sub.startsWith("/") || sub.split("/").includes(".."))) r.fail(`${path}.subPath`, "must be relative, without ..");
-    out.mounts.push({ volume: vol, target, readOnly: r.bool(m.readOnly, `${path}.readOnly`) ?? false, ...(sub ? { subPath: sub } : {}) });
+    const target = mountPath(r, r.str(m.mountPath, `${path}.mountPath`, true)!, `${path}.mountPath`);
+    if (out.mounts.some((x) => x.target === target)) r.fail(`${path}.mountPath`, `${target} given twice`);
+    const s0 = r.str(m.subPath, `${path}.subPath`);
+    const sub = s0 === undefined ? undefined : subPath(r, s0, `${path}.subPath`);
+    // ConfigMap and Secret volumes are read-only, whatever the mount says (the kubelet's rule since CVE-2017-1002102).
+    const files = volumes.find((v) => v.name === vol)?.source.kind === "files";
+    out.mounts.push({ volume: vol, target, readOnly: files || (r.bool(m.readOnly, `${path}.readOnly`) ?? false), ...(sub ? { subPath: sub } : {}) });
   });
   return out;
 }

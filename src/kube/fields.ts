@@ -15,7 +15,9 @@ export class Reader {
     readonly text = "",
   ) {}
   fail(path: string, why: string): never {
-    throw new InvalidArgumentError(`Cannot play ${this.where}: ${path}: ${why}`);
+    // One line whatever the file holds: its names and keys' control characters shown escaped.
+    const text = `${path}: ${why}`.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+    throw new InvalidArgumentError(`Cannot play ${this.where}: ${text}`);
   }
   /** The fields of `o` not in `known` are warned about (one line each). */
   known(o: Obj, path: string, known: string[]): void {
@@ -75,6 +77,8 @@ export class Reader {
     for (const [k, x] of Object.entries(o)) {
       if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(k)) this.fail(`${path}.${k}`, "not a valid label key");
       out[k] = typeof x === "string" ? x : typeof x === "number" || typeof x === "boolean" ? String(x) : this.fail(`${path}.${k}`, "must be a string");
+      // The API's rule for values: they end up in records, selectors and generated YAML.
+      if (!/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/.test(out[k]!)) this.fail(`${path}.${k}`, "not a valid label value (at most 63 of [A-Za-z0-9._-], alphanumeric at both ends)");
     }
     return out;
   }
@@ -99,4 +103,6 @@ export interface PodMeta {
 export interface Sources {
   configMaps: Map<string, Record<string, string>>;
   secrets: Map<string, Record<string, string>>;
+  /** The bytes of volume files the pods read so far will write on the host. */
+  fileBytes?: number;
 }

@@ -1,0 +1,131 @@
+// Hostile Kubernetes YAML aimed at the host through a pod's volumes, names and Services, refused
+// as the API server and the kubelet refuse it: ConfigMap/Secret item paths the AtomicWriter
+// refuses ("", ".", "..data", NUL, a name over 255 bytes, a file where a directory is needed),
+// ConfigMaps over the API's 1 MiB (an alias repeated into a terabyte of files), hostPaths with
+// "..", mountPaths onto /proc, /sys or "/" (as run's -v refuses them) or given twice, volumes named
+// twice (the later one silently won), names that reach /etc/hosts and file paths (hostname,
+// namespace, label values), node ports outside 30000-32767 (a NodePort on 22 takes the host's
+// sshd port), port names and Services named twice. ConfigMap and Secret volumes are mounted
+// read-only, as the kubelet mounts them. The e2e half plays the subPath attack of
+// CVE-2017-1002101 with the binary: a container swaps its subPath for a symlink to a host
+// directory, and its next start must not mount that directory.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { isKind } from "../../src/errors.ts";
+import { kubeRunRequest } from "../../src/kube/play.ts";
+import { translateKube } from "../../src/kube/translate.ts";
+import { parseKubeYaml } from "../../src/kube/yaml.ts";
+import type { PodRecord } from "../../src/pod/store.ts";
+import { recordCases } from "../helpers/adversarial.ts";
+
+const translate = (docs: unknown[]) => translateKube(docs.map((value, i) => ({ line: i + 1, value })), "h.yaml");
+const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" }, data: { k: "v", j: "w" } };
+const pod = (volumes: unknown[], mounts: unknown[], extra: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name: "p", ...meta },
+  spec: { volumes, containers: [{ name: "c", image: "busybox", volumeMounts: mounts }], ...extra },
+});
+const items = (...its: { key: string; path: string }[]) => pod([{ name: "v", configMap: { name: "cm", items: its } }], [{ name: "v", mountPath: "/v" }]);
+const svc = (spec: Record<string, unknown>, name = "s") => ({ apiVersion: "v1", kind: "Service", metadata: { name }, spec: { selector: { a: "b" }, ...spec } });
+
+function refused(docs: unknown[], want: RegExp): void {
+  let err: unknown;
+  try {
+    translate(docs);
+  } catch (e) {
+    err = e;
+  }
+  if (!isKind(err, "InvalidArgument")) throw new Error(`not refused (${want}): ${JSON.stringify(docs).slice(0, 300)}`);
+  expect((err as Error).message).toMatch(/^Cannot play h\.yaml:\d+: /);
+  expect((err as Error).message).toMatch(want);
+  expect((err as Error).message).not.toContain("\n");
+}
+
+test("ConfigMap/Secret item paths the AtomicWriter refuses, and files that cannot all be written", () => {
+  const cases: [unknown[], RegExp][] = [];
+  for (const p of ["", ".", "./", "a/..", "..data", "..x/y", "x\0y", `${"a".repeat(256)}`, `d/${"b".repeat(256)}`, `${"a/".repeat(2100)}f`]) cases.push([[cm, items({ key: "k", path: p })], /items\[0\]\.path/]);
+  // A file where another item needs a directory: the second write would fail half-way through.
+  cases.push([[cm, items({ key: "k", path: "a" }, { key: "j", path: "a/b" })], /items\[1\]\.path/]);
+  cases.push([[cm, items({ key: "k", path: "a/b" }, { key: "j", path: "a" })], /items\[1\]\.path/]);
+  cases.push([[cm, items({ key: "k", path: "a" }, { key: "j", path: "./a" })], /items\[1\]\.path/]);
+  // The API's size limit of one ConfigMap or Secret.
+  cases.push([[{ ...cm, data: { k: "x".repeat((1 << 20) + 1) } }], /larger than 1 MiB/]);
+  cases.push([[{ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { a: "x".repeat(1 << 19), b: "y".repeat(1 << 19) } }], /larger than 1 MiB/]);
+  for (const [docs, want] of cases) refused(docs, want);
+  recordCases("kube volumes: item paths, item conflicts, ConfigMap sizes", cases.length);
+});
+
+test("an alias repeated into ConfigMaps and replicas is not gigabytes of files on the host", () => {
+  // 20 ConfigMaps of 1000 keys, every value one 1 KiB anchor, each under the API's 1 MiB; mounted
+  // by 100 replicas: 2 GB of files on the host from 1 MB of YAML.
+  const cms = Array.from({ length: 20 }, (_, n) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm${n}}\ndata:\n  k0: &big "${"x".repeat(1000)}"\n${Array.from({ length: 999 }, (_, i) => `  k${i + 1}: *big`).join("\n")}`);
+  const vols = cms.map((_, n) => `      - {name: v${n}, configMap: {name: cm${n}}}`).join("\n");
+  const text = [...cms, `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 100\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: busybox}]\n      volumes:\n${vols}`].join("\n---\n");
+  let err: unknown;
+  try {
+    translateKube(parseKubeYaml(text, "h.yaml"), "h.yaml");
+  } catch (e) {
+    err = e;
+  }
+  expect(isKind(err, "InvalidArgument")).toBe(true);
+  expect((err as Error).message).toMatch(/volume files/);
+  expect((err as Error).message).not.toContain("\n");
+  recordCases("kube volumes: aliases amplified into volume files", 1);
+});
+
+test("hostPath with .. or NUL, mountPaths onto /proc, /sys, / or given twice, volumes named twice, subPath with NUL", () => {
+  const e = { name: "e", emptyDir: {} };
+  const cases: [unknown[], RegExp][] = [];
+  for (const hp of ["/a/../etc", "/var/..", "/tmp/x\0"]) cases.push([[pod([{ name: "h", hostPath: { path: hp } }], [{ name: "h", mountPath: "/h" }])], /hostPath\.path/]);
+  for (const mp of ["/proc", "/proc/sysrq-trigger", "/sys", "/sys/fs/cgroup", "/", "/a/../proc", "//sys", "/x\0"]) cases.push([[pod([e], [{ name: "e", mountPath: mp }])], /mountPath/]);
+  cases.push([[pod([e], [{ name: "e", mountPath: "/d" }, { name: "e", mountPath: "/d/" }])], /mountPath.*twice/]);
+  cases.push([[pod([e, { name: "e", hostPath: { path: "/etc" } }], [{ name: "e", mountPath: "/d" }])], /volumes\[1\]\.name.*twice/]);
+  cases.push([[pod([e], [{ name: "e", mountPath: "/d", subPath: "a\0b" }])], /subPath/]);
+  cases.push([[pod([{ name: "h", hostPath: { path: "/tmp", type: "Symlink" } }], [{ name: "h", mountPath: "/h" }])], /hostPath\.type/]);
+  for (const [docs, want] of cases) refused(docs, want);
+  recordCases("kube volumes: hostPath, mountPath, duplicate volumes, subPath", cases.length);
+});
+
+test("names that reach /etc/hosts, file paths and rule text: hostname, namespace, label values, port names", () => {
+  const e = { name: "e", emptyDir: {} };
+  const cases: [unknown[], RegExp][] = [
+    [[pod([e], [], { hostname: "a\n6.6.6.6 evil" })], /hostname/],
+    [[pod([e], [], { hostname: "A".repeat(64) })], /hostname/],
+    [[pod([e], [], {}, { namespace: "../../x" })], /namespace/],
+    [[pod([e], [], {}, { namespace: "a\nb" })], /namespace/],
+    [[pod([e], [], {}, { labels: { a: "x\ny" } })], /labels\.a/],
+    [[pod([e], [], {}, { labels: { a: "../../etc" } })], /labels\.a/],
+    [[pod([e], [], {}, { labels: { a: "v".repeat(64) } })], /labels\.a/],
+    [[pod([e], [], {}, { labels: { a: "é" } })], /labels\.a/],
+    [[svc({ ports: [{ name: "x\ny", port: 80 }] })], /ports\[0\]\.name/],
+    [[svc({ ports: [{ name: "web", port: 80 }, { name: "web", port: 81 }] })], /ports\[1\]\.name/],
+    [[svc({ selector: { a: "b\nc" }, ports: [{ port: 80 }] })], /selector\.a/],
+  ];
+  for (const [docs, want] of cases) refused(docs, want);
+  recordCases("kube names: hostname, namespace, label values, port names", cases.length);
+});
+
+test("node ports outside 30000-32767 (a NodePort on 22 takes the host's ssh), given twice, Services named twice", () => {
+  const np = (...ports: number[]) => svc({ type: "NodePort", ports: ports.map((p, i) => ({ name: `p${i}`, port: 80 + i, nodePort: p })) });
+  const cases: [unknown[], RegExp][] = [];
+  for (const p of [22, 80, 443, 6443, 29999, 32768, 65535]) cases.push([[np(p)], /nodePort/]);
+  cases.push([[np(30080, 30080)], /nodePort.*twice/]);
+  cases.push([[svc({ ports: [{ port: 80 }] }), svc({ ports: [{ port: 81 }] })], /two Services named "s"/]);
+  cases.push([[svc({ ports: [{ port: 80, protocol: "TCP" }, { port: 80, protocol: "TCP" }] })], /port 80\/TCP.*twice/]);
+  for (const [docs, want] of cases) refused(docs, want);
+  // The range's ends are node ports.
+  expect(translate([np(30000, 32767)]).services[0]!.ports.map((p) => p.nodePort)).toEqual([30000, 32767]);
+  recordCases("kube services: node port range, duplicates", cases.length + 1);
+});
+
+test("ConfigMap and Secret volumes are mounted read-only whatever the mount says, as the kubelet mounts them", () => {
+  const sec = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { a: "b" } };
+  const plan = translate([cm, sec, pod([{ name: "v", configMap: { name: "cm" } }, { name: "s", secret: { secretName: "s" } }, { name: "e", emptyDir: {} }], [{ name: "v", mountPath: "/v", readOnly: false }, { name: "s", mountPath: "/s" }, { name: "e", mountPath: "/e" }])]);
+  const p = plan.pods[0]!;
+  const rec = { id: "0".repeat(64), name: "p", share: ["net", "ipc", "uts"], infraId: "1".repeat(64) } as unknown as PodRecord;
+  const req = kubeRunRequest(p.containers[0]!, p, rec, new Map([["v", "/x/v"], ["s", "/x/s"], ["e", "/x/e"]]));
+  expect(req.volumes.map((v) => [v.target, (v as { readonly: boolean }).readonly])).toEqual([["/v", true], ["/s", true], ["/e", false]]);
+  recordCases("kube volumes: ConfigMap/Secret mounts read-only", 2);
+});
