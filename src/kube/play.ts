@@ -14,6 +14,7 @@ import { podModes } from "../pod/join.ts";
 import { createPod, findPod, removePod } from "../pod/pods.ts";
 import { podDataDir, type PodRecord } from "../pod/store.ts";
 import { mountPodTmpfs } from "../pod/tmpfs.ts";
+import { mountPodSubPath, subPathMountPoint } from "../pod/subpaths.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { KubeContainer, KubePlan, KubePod } from "./translate.ts";
 import { hostAddress, podUid, podFieldRefs, readsPodFields, withPodFields, type PodStatusFields } from "./downward.ts";
@@ -27,14 +28,17 @@ export function kubeVolumeDir(root: string, podId: string): string {
   return path.join(podDataDir(root, podId), "volumes");
 }
 
-/** The container's request (pure but for nothing: every value comes from the plan and the pod). */
-export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, volumes: Map<string, string>): RunRequest {
+/**
+ * The container's request (pure but for nothing: every value comes from the plan and the pod).
+ * `subPaths`: the mount point each subPath mount's was bound on (subpaths.ts), by mount index.
+ */
+export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, volumes: Map<string, string>, subPaths: (string | undefined)[] = []): RunRequest {
   const req: RunRequest = {
     image: c.image,
     name: `${p.name}-${c.name}`,
     labels: { ...p.labels },
     process: { args: c.args, env: c.env, groupAdd: [], tty: false, interactive: false, init: false, stopTimeout: p.gracePeriod },
-    volumes: c.mounts.map((m): VolumeSpec => ({ type: "bind", source: m.subPath ? path.join(volumes.get(m.volume)!, m.subPath) : volumes.get(m.volume)!, target: m.target, readonly: m.readOnly })),
+    volumes: c.mounts.map((m, i): VolumeSpec => ({ type: "bind", source: m.subPath ? subPathSource(subPaths[i], m.subPath) : volumes.get(m.volume)!, target: m.target, readonly: m.readOnly })),
     network: { mode: "bridge", aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] },
     ports: { publish: [], publishAll: false, expose: c.expose },
     // The kubelet waits between restarts (10 s doubling to 5 min), not Docker's restart manager.
@@ -59,6 +63,17 @@ export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, vol
   if (c.imageUser !== undefined) req.process.imageUser = c.imageUser;
   podModes(req, pod);
   return req;
+}
+
+/** Never the volume's path joined with the subPath: the host would follow what the container planted there. */
+function subPathSource(at: string | undefined, sub: string): string {
+  if (at === undefined) throw new Error(`subPath "${sub}" was not bound`);
+  return at;
+}
+
+/** Each subPath mount of the container bound under the pod's data directory, by mount index. */
+function bindSubPaths(ctx: Ctx, pod: PodRecord, c: KubeContainer, volumes: Map<string, string>): (string | undefined)[] {
+  return c.mounts.map((m, i) => (m.subPath ? mountPodSubPath(ctx, pod, volumes.get(m.volume)!, m.subPath, subPathMountPoint(ctx.root, pod.id, c.name, i)) : undefined));
 }
 
 /**
@@ -126,7 +141,7 @@ export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string)
       const status = p.containers.some(readsPodFields) ? podStatusFields(ctx, pod) : undefined;
       const ids: string[] = [];
       for (const c of p.containers) {
-        const req = kubeRunRequest(status ? withPodFields(c, status) : c, p, pod, volumes);
+        const req = kubeRunRequest(status ? withPodFields(c, status) : c, p, pod, volumes, bindSubPaths(ctx, pod, c, volumes));
         const fieldRefs = podFieldRefs(c);
         if (fieldRefs) req.fieldRefs = fieldRefs;
         const d = await runDetached(ctx, req, { pullOut, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 });

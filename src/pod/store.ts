@@ -21,6 +21,8 @@ export interface PodRecord {
   infraId: string;
   /** Memory-backed directories under the pod's data directory (tmpfs.ts), with their size in bytes. */
   tmpfs?: { dir: string; size: number }[];
+  /** Volume subPaths bound under the pod's data directory (subpaths.ts): the host directory of the volume, the subPath, the mount point. */
+  subPaths?: { volume: string; sub: string; at: string }[];
   /** Set by play kube: the YAML object this pod was made for ("Deployment/web"). */
   kubeOwner?: string;
   /**

@@ -1,0 +1,94 @@
+// The subPath attack of CVE-2017-1002101, played with the binary: a pod's container mounts an
+// emptyDir whole and a subPath of it; it replaces the subPath's directory with a symlink to a host
+// directory (absolute, or climbing with ".."), and exits. Its next start must not mount the host's
+// directory: the subPath is what it was when the pod was played (the kubelet's bind of the path
+// resolved inside the volume), never the host's resolution of a link the container planted. The
+// same for a hostPath volume's subPath. `play kube --down` leaves no mount under the root.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { recordCases } from "../helpers/adversarial.ts";
+import { mountsUnder } from "../helpers/loop.ts";
+import { startE2e, until, type E2e } from "../helpers/e2e.ts";
+
+let e: E2e;
+/** A host directory no container may see: its marker file tells if one did. */
+let hostDir: string;
+let shared: string;
+
+beforeAll(async () => {
+  e = await startE2e({ prefix: "td-adv-subpath-" });
+  hostDir = path.join(e.dir, "host-secret");
+  fs.mkdirSync(hostDir);
+  fs.writeFileSync(path.join(hostDir, "HOST-MARKER"), "host\n");
+  shared = path.join(e.dir, "shared");
+  fs.mkdirSync(shared);
+}, 120_000);
+
+afterAll(async () => {
+  await e?.stop();
+});
+
+function yaml(link: string): string {
+  // Each start reports what /s and /hs held, then moves the subPath's directory aside and plants the link there.
+  const script = `for d in /s /hs; do if [ -e $d/HOST-MARKER ]; then echo escaped; else echo inside; fi; done >> /e/result; n=$(wc -l < /e/result); mv /e/s /e/old$n; ln -s ${link} /e/s; echo >> /h/x; mv /h/s /h/old$n; ln -s ${link} /h/s`;
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: sp}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: e, emptyDir: {}}
+  - {name: h, hostPath: {path: ${shared}, type: Directory}}
+  containers:
+  - name: a
+    image: busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, ${JSON.stringify(script)}]
+    volumeMounts:
+    - {name: e, mountPath: /e}
+    - {name: e, mountPath: /s, subPath: s}
+    - {name: h, mountPath: /h}
+    - {name: h, mountPath: /hs, subPath: s}
+`;
+}
+
+const exited = (name: string) => until(`${name} to exit`, () => e.T(["inspect", name, "--format", "{{.State.Status}}"]).stdout.trim() === "exited", 30_000, 100);
+
+for (const [what, link] of [["absolute", "HOST"], ["climbing", "../../../../../../../../../../HOST"]] as const) {
+  test(`a subPath swapped for a symlink (${what}) to a host directory is not what the next start mounts`, async () => {
+    for (const f of fs.readdirSync(shared)) fs.rmSync(path.join(shared, f), { recursive: true, force: true });
+    const file = path.join(e.dir, "sp.yaml");
+    fs.writeFileSync(file, yaml(link.replace("HOST", hostDir.replace(/^\//, what === "absolute" ? "/" : ""))));
+    try {
+      await attack(file);
+    } finally {
+      e.T(["play", "kube", "--down", file]);
+    }
+    expect(mountsUnder(e.env.root)).toEqual([]);
+    // The host's directory and the hostPath are still there: the removal went through no link.
+    expect(fs.readFileSync(path.join(hostDir, "HOST-MARKER"), "utf8")).toBe("host\n");
+    expect(fs.existsSync(path.join(shared, "x"))).toBe(true);
+    recordCases(`kube subPath swapped for a ${what} symlink, restarted`, 2);
+  }, 120_000);
+}
+
+async function attack(file: string): Promise<void> {
+  const r = e.T(["play", "kube", file]);
+  expect(r.stderr.split("\n").filter((l) => l && !/^(Digest|Status): /.test(l))).toEqual([]);
+  expect(r.code).toBe(0);
+  await exited("sp-a");
+  // The hostPath's own entry is now the container's link: the host sees it as the YAML named it.
+  expect(fs.lstatSync(path.join(shared, "s")).isSymbolicLink()).toBe(true);
+  for (let i = 0; i < 2; i++) {
+    const s = e.T(["start", "sp-a"]);
+    expect(s.stderr).toBe("");
+    await exited("sp-a");
+  }
+  const pod = JSON.parse(e.T(["pod", "inspect", "sp"]).stdout)[0] as { Id: string };
+  const result = fs.readFileSync(path.join(e.env.root, "pods", `${pod.Id}.d`, "volumes", "e", "result"), "utf8");
+  expect(result).toBe("inside\n".repeat(6));
+  expect(fs.readdirSync(hostDir)).toEqual(["HOST-MARKER"]);
+  const down = e.T(["play", "kube", "--down", file]);
+  expect(down.code).toBe(0);
+}
