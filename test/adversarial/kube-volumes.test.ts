@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { isKind } from "../../src/errors.ts";
+import { generateKube, kubeYaml } from "../../src/kube/generate.ts";
 import { kubeRunRequest } from "../../src/kube/play.ts";
 import { translateKube } from "../../src/kube/translate.ts";
 import { parseKubeYaml } from "../../src/kube/yaml.ts";
@@ -128,4 +129,33 @@ test("ConfigMap and Secret volumes are mounted read-only whatever the mount says
   const req = kubeRunRequest(p.containers[0]!, p, rec, new Map([["v", "/x/v"], ["s", "/x/s"], ["e", "/x/e"]]));
   expect(req.volumes.map((v) => [v.target, (v as { readonly: boolean }).readonly])).toEqual([["/v", true], ["/s", true], ["/e", false]]);
   recordCases("kube volumes: ConfigMap/Secret mounts read-only", 2);
+});
+
+test("generate kube: values a YAML 1.1 reader (kubectl's) takes for numbers or dates are quoted, and the file plays back the same", () => {
+  const odd = ["1_000", "0b101", "0b1_0", "0x_1f", "0.1_5", "1__0", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-1-2 3:04:05", "-1_0", "+1_0.5", "yes", "0644", "x\ny: z", "- a", "#c", "$(HOME)", "a: b"];
+  const env = odd.map((v, i) => `V${i}=${v}`);
+  const rec = {
+    id: "c".repeat(64),
+    name: "w",
+    image: "busybox",
+    imageId: "sha256:x",
+    created: "",
+    args: [],
+    hostname: "h",
+    state: { status: "running", pid: 1, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" },
+    labels: { a: "1_000", b: "2001-12-14", c: "0b1" },
+    restartPolicy: { name: "no", maximumRetryCount: 0 },
+    config: { Entrypoint: null, Cmd: ["sh"], Env: env, WorkingDir: "" },
+    hostConfig: {},
+    mounts: [],
+  };
+  const yaml = kubeYaml(generateKube({ containers: [{ rec: rec as never, image: { Cmd: ["sh"] } }] }, { service: false }));
+  // YAML 1.1 (go-yaml v2, what kubectl reads with) drops "_" from numbers, reads 0b binary and dates:
+  // unquoted, these would be a number (refused in a string field) or a timestamp (rewritten).
+  for (const v of odd.slice(0, 11)) expect(yaml).toContain(`value: ${JSON.stringify(v)}\n`);
+  for (const l of ['a: "1_000"', 'b: "2001-12-14"', 'c: "0b1"']) expect(yaml).toContain(l);
+  const plan = translateKube(parseKubeYaml(yaml, "g.yaml"), "g.yaml");
+  expect(plan.pods[0]!.containers[0]!.env).toEqual(env);
+  expect(plan.pods[0]!.labels).toMatchObject({ a: "1_000", b: "2001-12-14", c: "0b1" });
+  recordCases("generate kube: YAML 1.1 numbers and dates", odd.length + 3);
 });
