@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { FailedPreconditionError, isKind } from "../errors.ts";
+import { isKind } from "../errors.ts";
 import { runDetached } from "../lifecycle/run.ts";
 import type { RunRequest } from "../lifecycle/run/request.ts";
 import { DEFAULT_NAMESPACE_MODES } from "../lifecycle/run/namespaces.ts";
@@ -19,6 +19,7 @@ import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { KubeContainer, KubePlan, KubePod } from "./translate.ts";
 import { hostAddress, podUid, podFieldRefs, readsPodFields, withPodFields, type PodStatusFields } from "./downward.ts";
 import { readContainer } from "../store/containers.ts";
+import { checkHostPath } from "./hostpath.ts";
 
 export interface Played {
   pods: { id: string; name: string; containers: string[] }[];
@@ -111,17 +112,6 @@ function makeVolumes(ctx: Ctx, pod: PodRecord, p: KubePod): Map<string, string> 
     out.set(v.name, dir);
   }
   return out;
-}
-
-/** The hostPath types' checks (the kubelet's): DirectoryOrCreate and the unchecked "" make a missing directory, as `-v` does. */
-function checkHostPath(name: string, src: { path: string; type: string }): void {
-  let st: fs.Stats | undefined;
-  try {
-    st = fs.statSync(src.path);
-  } catch {}
-  if (src.type === "File" && !st?.isFile()) throw new FailedPreconditionError(`Cannot mount volume "${name}": hostPath ${src.path} is not a file`);
-  if (src.type === "Directory" && !st?.isDirectory()) throw new FailedPreconditionError(`Cannot mount volume "${name}": hostPath ${src.path} is not a directory`);
-  if (!st) fs.mkdirSync(src.path, { recursive: true, mode: 0o755 });
 }
 
 /** What the downward API reads of the pod once its infra's network is attached. */

@@ -11,9 +11,11 @@
 // directory, and its next start must not mount that directory.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { isKind } from "../../src/errors.ts";
 import { generateKube, kubeYaml } from "../../src/kube/generate.ts";
+import { checkHostPath } from "../../src/kube/hostpath.ts";
 import { kubeRunRequest } from "../../src/kube/play.ts";
 import { translateKube } from "../../src/kube/translate.ts";
 import { parseKubeYaml } from "../../src/kube/yaml.ts";
@@ -158,4 +160,50 @@ test("generate kube: values a YAML 1.1 reader (kubectl's) takes for numbers or d
   expect(plan.pods[0]!.containers[0]!.env).toEqual(env);
   expect(plan.pods[0]!.labels).toMatchObject({ a: "1_000", b: "2001-12-14", c: "0b1" });
   recordCases("generate kube: YAML 1.1 numbers and dates", odd.length + 3);
+});
+
+test("hostPath types as the kubelet checks them: made only when asked and only what was asked, never through a dangling link", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-kube-hostpath-"));
+  try {
+    const host = (p: string, type: string) => {
+      const plan = translate([pod([{ name: "h", hostPath: { path: path.join(dir, p), type } }], [{ name: "h", mountPath: "/h" }])]);
+      const src = plan.pods[0]!.volumes[0]!.source as { path: string; type: never };
+      try {
+        checkHostPath("h", src);
+        return "ok";
+      } catch (err) {
+        expect(isKind(err, "FailedPrecondition")).toBe(true);
+        expect((err as Error).message).not.toContain("\n");
+        return (err as Error).message.replace(`${dir}/`, "");
+      }
+    };
+    fs.writeFileSync(path.join(dir, "file"), "");
+    fs.mkdirSync(path.join(dir, "dir"));
+    fs.symlinkSync(path.join(dir, "victim"), path.join(dir, "dangling"));
+    fs.symlinkSync(path.join(dir, "gone", "victim"), path.join(dir, "dangling-dir"));
+    expect(host("made/a/b", "DirectoryOrCreate")).toBe("ok");
+    expect(fs.statSync(path.join(dir, "made/a/b")).mode & 0o7777).toBe(0o755);
+    expect(host("new-file", "FileOrCreate")).toBe("ok");
+    expect(fs.statSync(path.join(dir, "new-file")).mode & 0o7777).toBe(0o644);
+    // FileOrCreate makes no parent; neither type is fooled into another kind.
+    expect(host("no-parent/f", "FileOrCreate")).toMatch(/cannot be created: ENOENT/);
+    expect(fs.existsSync(path.join(dir, "no-parent"))).toBe(false);
+    expect(host("file", "DirectoryOrCreate")).toMatch(/is not a directory/);
+    expect(host("dir", "FileOrCreate")).toMatch(/is not a file/);
+    // A dangling symlink where the path is: nothing made at its target.
+    for (const [p, t] of [["dangling", "FileOrCreate"], ["dangling", "DirectoryOrCreate"], ["dangling", ""], ["dangling-dir", "DirectoryOrCreate"]] as const) expect(host(p, t)).toMatch(/dangling symlink/);
+    expect(fs.existsSync(path.join(dir, "victim"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "gone"))).toBe(false);
+    // The existing kinds: checked, never made.
+    expect(host("missing", "Directory")).toMatch(/does not exist/);
+    expect(host("missing", "Socket")).toMatch(/does not exist/);
+    expect(fs.existsSync(path.join(dir, "missing"))).toBe(false);
+    expect(host("file", "Socket")).toMatch(/is not a socket/);
+    expect(host("file", "BlockDevice")).toMatch(/is not a block device/);
+    expect(checkHostPath("h", { path: "/dev/null", type: "CharDevice" })).toBeUndefined();
+    expect(() => checkHostPath("h", { path: "/dev/null", type: "File" })).toThrow(/is not a file/);
+    recordCases("kube hostPath types", 16);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
