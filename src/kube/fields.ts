@@ -105,4 +105,6 @@ export interface Sources {
   secrets: Map<string, Record<string, string>>;
   /** The bytes of volume files the pods read so far will write on the host. */
   fileBytes?: number;
+  /** The mounts in the host's table they will make. */
+  hostMounts?: number;
 }

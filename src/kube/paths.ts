@@ -10,6 +10,8 @@ import type { Reader } from "./fields.ts";
 export const MAX_SOURCE_BYTES = 1 << 20;
 /** What the volume files of one file's pods may come to on the host, replicas counted. */
 export const MAX_VOLUME_FILE_BYTES = 256 << 20;
+/** The mounts one file's pods may make in the host's mount table (memory emptyDirs, subPaths), replicas counted. */
+export const MAX_HOST_MOUNTS = 1024;
 
 /**
  * An item's path in its volume, normalized, as the kubelet's AtomicWriter takes it: relative, no

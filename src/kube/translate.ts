@@ -9,7 +9,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "./fields.ts";
 import { readContainer } from "./container.ts";
 import { memoryBytes } from "./quantity.ts";
-import { checkItemConflicts, hostPathPath, itemPath, MAX_SOURCE_BYTES, MAX_VOLUME_FILE_BYTES } from "./paths.ts";
+import { checkItemConflicts, hostPathPath, itemPath, MAX_HOST_MOUNTS, MAX_SOURCE_BYTES, MAX_VOLUME_FILE_BYTES } from "./paths.ts";
 
 export type RestartName = "always" | "on-failure" | "no";
 
@@ -184,7 +184,7 @@ function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
   r.known(o, "", ["apiVersion", "kind", "metadata", "spec", "status"]);
   if (kind === "Pod") {
     const p = readPodSpec(r, r.obj(o.spec, "spec", true)!, "spec", { name, labels, namespace, owner: `Pod/${name}` }, s);
-    spendFileBytes(r, p, s);
+    spendOnHost(r, p, s);
     return [p];
   }
   const spec = r.obj(o.spec, "spec", true)!;
@@ -209,19 +209,27 @@ function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
   const out: KubePod[] = [];
   for (let i = 0; i < replicas; i++) {
     const p = readPodSpec(r, podSpec, "spec.template.spec", { name: `${name}-pod-${i}`, labels: tlabels, namespace, owner: `${kind}/${name}` }, s);
-    spendFileBytes(r, p, s, replicas);
+    spendOnHost(r, p, s, replicas);
     out.push(p);
   }
   return out;
 }
 
-/** The volume files a pod writes on the host, counted against what one file may make (replicas are many pods). */
-function spendFileBytes(r: Reader, p: KubePod, s: Sources, replicas = 1): void {
+/**
+ * What a pod makes on the host, counted against what one file may make (replicas are many pods):
+ * its volume files' bytes, and its mounts in the host's own table (memory emptyDirs, subPaths),
+ * which has room for so many (fs.mount-max) for everyone.
+ */
+function spendOnHost(r: Reader, p: KubePod, s: Sources, replicas = 1): void {
+  const of = replicas > 1 ? ` (${replicas} replicas)` : "";
   for (const v of p.volumes) {
+    if (v.source.kind === "emptyDir" && v.source.memory) s.hostMounts = (s.hostMounts ?? 0) + 1;
     if (v.source.kind !== "files") continue;
     for (const text of Object.values(v.source.files)) s.fileBytes = (s.fileBytes ?? 0) + Buffer.byteLength(text);
   }
-  if ((s.fileBytes ?? 0) > MAX_VOLUME_FILE_BYTES) r.fail("spec", `the volume files of the file's pods come to more than ${MAX_VOLUME_FILE_BYTES >> 20} MiB${replicas > 1 ? ` (${replicas} replicas)` : ""}`);
+  for (const c of p.containers) s.hostMounts = (s.hostMounts ?? 0) + c.mounts.filter((m) => m.subPath).length;
+  if ((s.fileBytes ?? 0) > MAX_VOLUME_FILE_BYTES) r.fail("spec", `the volume files of the file's pods come to more than ${MAX_VOLUME_FILE_BYTES >> 20} MiB${of}`);
+  if ((s.hostMounts ?? 0) > MAX_HOST_MOUNTS) r.fail("spec", `the file's pods ask for more than ${MAX_HOST_MOUNTS} mounts on the host (memory emptyDirs, subPaths)${of}`);
 }
 
 function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: string }, s: Sources): KubePod {
@@ -253,7 +261,8 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: st
   }
   // The API's rule (a DNS label): it is written to /etc/hostname and /etc/hosts, a line each.
   const h = r.str(spec.hostname, `${at}.hostname`);
-  const hostname = h === undefined ? id.name : checkName(r, h, `${at}.hostname`);
+  // The kubelet's cut of a pod name longer than a hostname may be (a Deployment's pods add "-pod-N").
+  const hostname = h === undefined ? id.name.slice(0, 63).replace(/[-.]+$/, "") : checkName(r, h, `${at}.hostname`);
   const gracePeriod = r.int(spec.terminationGracePeriodSeconds, `${at}.terminationGracePeriodSeconds`, 0, 4_000_000) ?? 30;
   return { name: id.name, labels: id.labels, hostname, restart: restartMap[restart]!, gracePeriod, containers, volumes, owner: id.owner };
 }

@@ -207,3 +207,26 @@ test("hostPath types as the kubelet checks them: made only when asked and only w
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a long Deployment name: its pods' hostname cut to 63 characters as the kubelet cuts it (sethostname takes 64 at most)", () => {
+  const name = `${"a".repeat(61)}-b`;
+  const d = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name }, spec: { replicas: 12, selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: { containers: [{ name: "c", image: "busybox" }] } } } };
+  const plan = translate([d]);
+  for (const p of plan.pods) {
+    expect(p.hostname.length).toBeLessThanOrEqual(63);
+    expect(p.hostname).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  }
+  expect(plan.pods[11]!.hostname).toBe(`${name}-pod-11`.slice(0, 63).replace(/[-.]+$/, ""));
+  recordCases("kube hostname of a long name", 12);
+});
+
+test("host-side mounts a file asks for (memory emptyDirs, subPaths) are bounded: no filling the host's mount table", () => {
+  const vols = Array.from({ length: 200 }, (_, i) => ({ name: `m${i}`, emptyDir: { medium: "Memory" } }));
+  const d = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d" }, spec: { replicas: 100, selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: { volumes: vols, containers: [{ name: "c", image: "busybox" }] } } } };
+  refused([d], /mounts on the host/);
+  const mounts = Array.from({ length: 300 }, (_, i) => ({ name: "e", mountPath: `/m${i}`, subPath: `s${i}` }));
+  const p = pod([{ name: "e", emptyDir: {} }], mounts);
+  const dep = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d" }, spec: { replicas: 10, selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: p.spec } } };
+  refused([dep], /mounts on the host/);
+  recordCases("kube host-side mounts bounded", 2);
+});
