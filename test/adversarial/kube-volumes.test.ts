@@ -19,7 +19,7 @@ import { checkHostPath } from "../../src/kube/hostpath.ts";
 import { kubeRunRequest } from "../../src/kube/play.ts";
 import { translateKube } from "../../src/kube/translate.ts";
 import { parseKubeYaml } from "../../src/kube/yaml.ts";
-import type { PodRecord } from "../../src/pod/store.ts";
+import { deletePod, podDataDir, type PodRecord } from "../../src/pod/store.ts";
 import { recordCases } from "../helpers/adversarial.ts";
 
 const translate = (docs: unknown[]) => translateKube(docs.map((value, i) => ({ line: i + 1, value })), "h.yaml");
@@ -229,4 +229,30 @@ test("host-side mounts a file asks for (memory emptyDirs, subPaths) are bounded:
   const dep = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d" }, spec: { replicas: 10, selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: p.spec } } };
   refused([dep], /mounts on the host/);
   recordCases("kube host-side mounts bounded", 2);
+});
+
+test("a pod's data directory is never removed through a mount left under it (a subPath bound from a hostPath)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "td-kube-podrm-"));
+  const root = path.join(dir, "root");
+  const id = "a".repeat(64);
+  const host = path.join(dir, "host");
+  const at = path.join(podDataDir(root, id), "subpaths", "c", "0");
+  fs.mkdirSync(host);
+  fs.writeFileSync(path.join(host, "precious"), "host\n");
+  fs.mkdirSync(at, { recursive: true });
+  expect(Bun.spawnSync(["mount", "--bind", host, at]).exitCode).toBe(0);
+  try {
+    let err: unknown;
+    try {
+      deletePod(root, id);
+    } catch (e) {
+      err = e;
+    }
+    expect(isKind(err, "FailedPrecondition")).toBe(true);
+    expect(fs.readFileSync(path.join(host, "precious"), "utf8")).toBe("host\n");
+  } finally {
+    Bun.spawnSync(["umount", "-l", at]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  recordCases("kube pod data removed through a mount", 1);
 });
