@@ -54,7 +54,8 @@ export class Reader {
   mode(v: unknown, path: string): number | undefined {
     const key = path.slice(path.lastIndexOf(".") + 1);
     if (typeof v === "number" && Number.isInteger(v) && /^[0-7]+$/.test(String(v)) && new RegExp(`(^|[\\s{,])${key}\\s*:\\s*0+${v}(?![0-9])`, "m").test(this.text)) {
-      return parseInt(String(v), 8);
+      // In range as the API checks it: 04755 (setuid) is no more a mode here than 2541 is.
+      return this.int(parseInt(String(v), 8), path, 0, 0o777);
     }
     return this.int(v, path, 0, 0o777);
   }

@@ -256,3 +256,22 @@ test("a pod's data directory is never removed through a mount left under it (a s
   }
   recordCases("kube pod data removed through a mount", 1);
 });
+
+test("file modes with setuid, setgid or sticky bits are refused, written in YAML 1.1 octal (04755) or as numbers", () => {
+  const docs = (mode: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {k: v}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: busybox}]\n  volumes:\n  - name: v\n    configMap:\n      name: cm\n      ${mode}\n`;
+  const cases = ["defaultMode: 04755", "defaultMode: 02777", "defaultMode: 01777", "defaultMode: 0o4755", "defaultMode: 2541", "defaultMode: 07777", "items: [{key: k, path: f, mode: 04755}]", "items: [{key: k, path: f, mode: 06755}]"];
+  for (const m of cases) {
+    let err: unknown;
+    try {
+      translateKube(parseKubeYaml(docs(m), "h.yaml"), "h.yaml");
+    } catch (e) {
+      err = e;
+    }
+    if (!isKind(err, "InvalidArgument")) throw new Error(`not refused: ${m}`);
+    expect((err as Error).message).toMatch(/[mM]ode: must be an integer from 0 to 511/);
+  }
+  // 0755 as kubectl reads it.
+  const ok = translateKube(parseKubeYaml(docs("defaultMode: 0755"), "h.yaml"), "h.yaml");
+  expect((ok.pods[0]!.volumes[0]!.source as { mode: number }).mode).toBe(0o755);
+  recordCases("kube file modes with setuid bits", cases.length);
+});
