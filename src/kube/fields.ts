@@ -77,6 +77,7 @@ export class Reader {
     const out: Record<string, string> = {};
     for (const [k, x] of Object.entries(o)) {
       if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(k)) this.fail(`${path}.${k}`, "not a valid label key");
+      if (k.startsWith("io.tinydock.")) this.fail(`${path}.${k}`, "reserved for tinydock's own labels");
       out[k] = typeof x === "string" ? x : typeof x === "number" || typeof x === "boolean" ? String(x) : this.fail(`${path}.${k}`, "must be a string");
       // The API's rule for values: they end up in records, selectors and generated YAML.
       if (!/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/.test(out[k]!)) this.fail(`${path}.${k}`, "not a valid label value (at most 63 of [A-Za-z0-9._-], alphanumeric at both ends)");

@@ -102,6 +102,8 @@ test("names that reach /etc/hosts, file paths and rule text: hostname, namespace
     [[pod([e], [], {}, { labels: { a: "../../etc" } })], /labels\.a/],
     [[pod([e], [], {}, { labels: { a: "v".repeat(64) } })], /labels\.a/],
     [[pod([e], [], {}, { labels: { a: "é" } })], /labels\.a/],
+    // tinydock's own labels: a container labelled as its pod's infra would be kept from rm and pruning.
+    [[pod([e], [], {}, { labels: { "io.tinydock.pod.infra": "true" } })], /reserved/],
     [[svc({ ports: [{ name: "x\ny", port: 80 }] })], /ports\[0\]\.name/],
     [[svc({ ports: [{ name: "web", port: 80 }, { name: "web", port: 81 }] })], /ports\[1\]\.name/],
     [[svc({ selector: { a: "b\nc" }, ports: [{ port: 80 }] })], /selector\.a/],
