@@ -92,3 +92,44 @@ async function attack(file: string): Promise<void> {
   const down = e.T(["play", "kube", "--down", file]);
   expect(down.code).toBe(0);
 }
+
+test("a ConfigMap volume is read-only in the container whatever its mount says: no file, no link planted in it", async () => {
+  const file = path.join(e.dir, "cm.yaml");
+  fs.writeFileSync(file, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm}
+data: {k: v}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cmp}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: v, configMap: {name: cm, items: [{key: k, path: d/f}]}}
+  - {name: e, emptyDir: {}}
+  containers:
+  - name: a
+    image: busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, "touch /v/x 2>&1; ln -s / /v/d/evil 2>&1; echo w > /v/d/f 2>&1; cat /v/d/f > /e/out"]
+    volumeMounts:
+    - {name: v, mountPath: /v, readOnly: false}
+    - {name: e, mountPath: /e}
+`);
+  try {
+    const r = e.T(["play", "kube", file]);
+    expect(r.code).toBe(0);
+    await exited("cmp-a");
+    const logs = e.T(["logs", "cmp-a"]);
+    expect(logs.stdout + logs.stderr).toMatch(/Read-only file system[\s\S]*Read-only file system[\s\S]*Read-only file system/);
+    const pod = JSON.parse(e.T(["pod", "inspect", "cmp"]).stdout)[0] as { Id: string };
+    const vol = path.join(e.env.root, "pods", `${pod.Id}.d`, "volumes");
+    expect(fs.readFileSync(path.join(vol, "e", "out"), "utf8")).toBe("v");
+    expect(fs.readdirSync(path.join(vol, "v", "d"))).toEqual(["f"]);
+  } finally {
+    e.T(["play", "kube", "--down", file]);
+  }
+  expect(mountsUnder(e.env.root)).toEqual([]);
+  recordCases("kube ConfigMap volume written by its container", 3);
+}, 120_000);
