@@ -16,8 +16,8 @@ export class Reader {
   ) {}
   fail(path: string, why: string): never {
     // One line whatever the file holds: its names and keys' control characters shown escaped.
-    const text = `${path}: ${why}`.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
-    throw new InvalidArgumentError(`Cannot play ${this.where}: ${text}`);
+    const text = `${this.where}: ${path}: ${why}`.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+    throw new InvalidArgumentError(`Cannot play ${text}`);
   }
   /** The fields of `o` not in `known` are warned about (one line each). */
   known(o: Obj, path: string, known: string[]): void {

@@ -135,7 +135,7 @@ function readSource(r: Reader, o: Obj, kind: "ConfigMap" | "Secret", s: Sources)
       out[k] = Buffer.from(text, "base64").toString("utf8");
     } else out[k] = text;
   }
-  if (kind === "Secret") for (const [k, v] of Object.entries(r.obj(o.stringData, "stringData") ?? {})) out[k] = String(v);
+  if (kind === "Secret") for (const [k, v] of Object.entries(r.obj(o.stringData, "stringData") ?? {})) out[k] = typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v) : r.fail(`stringData.${k}`, "must be a string");
   for (const k of Object.keys(out)) if (!/^[-._a-zA-Z0-9]+$/.test(k) || k === "." || k === ".." || k.length > 253) r.fail(`data.${k}`, "not a valid key");
   const bytes = Object.entries(out).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
   if (bytes > MAX_SOURCE_BYTES) r.fail("data", `larger than 1 MiB (the API's limit of a ${kind})`);

@@ -277,3 +277,17 @@ test("file modes with setuid, setgid or sticky bits are refused, written in YAML
   expect((ok.pods[0]!.volumes[0]!.source as { mode: number }).mode).toBe(0o755);
   recordCases("kube file modes with setuid bits", cases.length);
 });
+
+test("env from a ConfigMap: a prefix that is no variable name refused (PATH=/evil: would set PATH), keys that are none left out with a warning", () => {
+  const c = (envFrom: unknown) => ({ apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "busybox", envFrom: [envFrom] }] } });
+  const cm2 = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" }, data: { k: "v", "1x": "w" } };
+  for (const prefix of ["PATH=/evil:", "A\nB", "A B", "1A"]) refused([cm2, c({ configMapRef: { name: "cm" }, prefix })], /prefix/);
+  const plan = translate([cm2, c({ configMapRef: { name: "cm" }, prefix: "P_" })]);
+  expect(plan.pods[0]!.containers[0]!.env).toEqual(["P_k=v", "P_1x=w"]);
+  const bare = translate([cm2, c({ configMapRef: { name: "cm" } })]);
+  expect(bare.pods[0]!.containers[0]!.env).toEqual(["k=v"]);
+  expect(bare.warnings.some((w) => /1x/.test(w))).toBe(true);
+  // A Secret's stringData value that is no string.
+  refused([{ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { a: { b: 1 } } }], /stringData\.a/);
+  recordCases("kube envFrom prefixes and keys", 7);
+});
