@@ -82,6 +82,7 @@ export function readContainer(r: Reader, c0: unknown, at: string, { podSec, volu
     const path = `${at}.volumeMounts[${i}]`;
     const m = r.obj(m0, path, true)!;
     r.known(m, path, ["name", "mountPath", "readOnly", "subPath"]);
+    if (m.subPathExpr !== undefined) r.fail(`${path}.subPathExpr`, "not supported (give subPath)");
     const vol = r.str(m.name, `${path}.name`, true)!;
     if (!volumes.some((v) => v.name === vol)) r.fail(`${path}.name`, `no volume named "${vol}"`);
     const target = mountPath(r, r.str(m.mountPath, `${path}.mountPath`, true)!, `${path}.mountPath`);

@@ -85,6 +85,8 @@ test("hostPath with .. or NUL, mountPaths onto /proc, /sys, / or given twice, vo
   cases.push([[pod([e], [{ name: "e", mountPath: "/d" }, { name: "e", mountPath: "/d/" }])], /mountPath.*twice/]);
   cases.push([[pod([e, { name: "e", hostPath: { path: "/etc" } }], [{ name: "e", mountPath: "/d" }])], /volumes\[1\]\.name.*twice/]);
   cases.push([[pod([e], [{ name: "e", mountPath: "/d", subPath: "a\0b" }])], /subPath/]);
+  // Ignored, it would mount the whole volume where the file asked for a part of it.
+  cases.push([[pod([e], [{ name: "e", mountPath: "/d", subPathExpr: "$(POD_NAME)" }])], /subPathExpr: not supported/]);
   cases.push([[pod([{ name: "h", hostPath: { path: "/tmp", type: "Symlink" } }], [{ name: "h", mountPath: "/h" }])], /hostPath\.type/]);
   for (const [docs, want] of cases) refused(docs, want);
   recordCases("kube volumes: hostPath, mountPath, duplicate volumes, subPath", cases.length);
