@@ -93,7 +93,7 @@ async function attack(file: string): Promise<void> {
   expect(down.code).toBe(0);
 }
 
-test("a ConfigMap volume is read-only in the container whatever its mount says: no file, no link planted in it", async () => {
+test("a ConfigMap volume is read-only in the container whatever its mount says (a file of it as a subPath too): no file, no link planted in it", async () => {
   const file = path.join(e.dir, "cm.yaml");
   fs.writeFileSync(file, `apiVersion: v1
 kind: ConfigMap
@@ -112,9 +112,10 @@ spec:
   - name: a
     image: busybox:latest
     imagePullPolicy: IfNotPresent
-    command: [sh, -c, "touch /v/x 2>&1; ln -s / /v/d/evil 2>&1; echo w > /v/d/f 2>&1; cat /v/d/f > /e/out"]
+    command: [sh, -c, "touch /v/x 2>&1; ln -s / /v/d/evil 2>&1; echo w > /v/d/f 2>&1; echo w > /etc/app.conf 2>&1; cat /v/d/f /etc/app.conf > /e/out"]
     volumeMounts:
     - {name: v, mountPath: /v, readOnly: false}
+    - {name: v, mountPath: /etc/app.conf, subPath: d/f}
     - {name: e, mountPath: /e}
 `);
   try {
@@ -122,10 +123,11 @@ spec:
     expect(r.code).toBe(0);
     await exited("cmp-a");
     const logs = e.T(["logs", "cmp-a"]);
-    expect(logs.stdout + logs.stderr).toMatch(/Read-only file system[\s\S]*Read-only file system[\s\S]*Read-only file system/);
+    expect(logs.stdout + logs.stderr).toMatch(/(Read-only file system[\s\S]*){4}/);
     const pod = JSON.parse(e.T(["pod", "inspect", "cmp"]).stdout)[0] as { Id: string };
     const vol = path.join(e.env.root, "pods", `${pod.Id}.d`, "volumes");
-    expect(fs.readFileSync(path.join(vol, "e", "out"), "utf8")).toBe("v");
+    // A file of it as a subPath (one config file in /etc): bound as a file, read-only too.
+    expect(fs.readFileSync(path.join(vol, "e", "out"), "utf8")).toBe("vv");
     expect(fs.readdirSync(path.join(vol, "v", "d"))).toEqual(["f"]);
   } finally {
     e.T(["play", "kube", "--down", file]);
