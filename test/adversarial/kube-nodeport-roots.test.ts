@@ -2,7 +2,8 @@
 // first's Service holds: its rule would sit beside the first's and take its traffic (the kernel
 // matches whichever comes first). Refused in one line with exit 125, as the API refuses a node
 // port already allocated, nothing of the second file made, the first root's rules untouched; once
-// the first is down, the port is free. Node ports of another namespace do not count.
+// the first is down, the port is free. Node ports of another namespace do not count. A Service's
+// selector picks its own root's pods only, never another root's with the same labels.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
@@ -12,7 +13,7 @@ import { newCliEnv, removeAll, startE2e, type E2e } from "../helpers/e2e.ts";
 
 let e: E2e;
 beforeAll(async () => {
-  e = await startE2e({ prefix: "td-adv-nodeport-", pull: false });
+  e = await startE2e({ prefix: "td-adv-nodeport-" });
 }, 120_000);
 afterAll(async () => {
   await e?.stop();
@@ -63,6 +64,32 @@ test("a node port another root's Service holds in the namespace is refused; the 
   } finally {
     e.T(["play", "kube", "--down", a]);
     T2(["play", "kube", "--down", b]);
+    removeAll(T2);
+  }
+}, 120_000);
+
+test("a Service selects its own root's pods only: another root's pod with the labels is no endpoint", () => {
+  const other = newCliEnv(e.dir, e.reg, "root3");
+  const T2 = (args: string[]): CliResult => {
+    const r = Bun.spawnSync(e.inNs([BINARY, ...args]), { env: cliEnv(other), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    return { code: r.exitCode ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  };
+  const podFile = path.join(e.dir, "pod.yaml");
+  const svcFile = path.join(e.dir, "svc.yaml");
+  fs.writeFileSync(podFile, "apiVersion: v1\nkind: Pod\nmetadata: {name: x, labels: {app: x}}\nspec:\n  containers: [{name: c, image: busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, '600']}]\n");
+  fs.writeFileSync(svcFile, svc("sel", 30125));
+  try {
+    expect(e.T(["play", "kube", podFile]).code).toBe(0);
+    const r = T2(["play", "kube", svcFile]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const rec = JSON.parse(fs.readFileSync(path.join(other.root, "kube", "services", "sel.json"), "utf8")) as { endpoints: string[] };
+    expect(rec.endpoints).toEqual([]);
+    expect(e.rules()).not.toMatch(/DNAT/);
+    recordCases("kube Service selecting another root's pod", 1);
+  } finally {
+    T2(["play", "kube", "--down", svcFile]);
+    e.T(["play", "kube", "--down", podFile]);
     removeAll(T2);
   }
 }, 120_000);
