@@ -4,14 +4,16 @@
 // the volume), made when missing, and that inode bind-mounted, through its fd, on a mount point
 // under the pod's data directory, which no container sees. The container binds that mount point,
 // so each of its starts mounts what was resolved here, never the host's resolution of a path a
-// container can change meanwhile. The pod's record lists them: `pod start` mounts them again after
-// a reboot took them; `pod rm` unmounts everything under the pod's data directory (tmpfs.ts).
+// container can change meanwhile (one that removed its subPath's directory fails to start again,
+// ENOENT, until `pod start`). The pod's record lists them: `pod start` mounts them again after a
+// reboot took them or a container removed them; `pod rm` unmounts everything under the pod's data
+// directory (tmpfs.ts).
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, describeError } from "../errors.ts";
 import { O_CLOEXEC, O_PATH } from "../rootfs/beneath.ts";
-import { isMountPoint } from "../rootfs/mount.ts";
+import { isMountPoint, unmount } from "../rootfs/mount.ts";
 import { openMountTarget } from "../rootfs/mount-target.ts";
 import { MS } from "../sys/sys.ts";
 import { podDataDir, savePod, type PodRecord } from "./store.ts";
@@ -22,7 +24,11 @@ export function subPathMountPoint(root: string, podId: string, container: string
 }
 
 function mountOne(ctx: Ctx, volume: string, sub: string, at: string): void {
-  if (isMountPoint(at)) return;
+  if (isMountPoint(at)) {
+    if (fs.statSync(at).nlink > 0) return;
+    // The container removed what was bound (a start would fail: ENOENT): bound again as the subPath is now.
+    unmount(ctx.sys, at);
+  }
   let volFd: number;
   try {
     volFd = fs.openSync(volume, O_PATH | fs.constants.O_DIRECTORY | O_CLOEXEC);

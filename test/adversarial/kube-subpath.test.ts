@@ -135,3 +135,41 @@ spec:
   expect(mountsUnder(e.env.root)).toEqual([]);
   recordCases("kube ConfigMap volume written by its container", 3);
 }, 120_000);
+
+test("a container that removes its subPath's directory: its next start fails (ENOENT), pod start binds the subPath again inside the volume", async () => {
+  const file = path.join(e.dir, "rm.yaml");
+  fs.writeFileSync(file, `apiVersion: v1
+kind: Pod
+metadata: {name: rmp}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: e, emptyDir: {}}
+  containers:
+  - name: a
+    image: busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, "if [ -e /e/first ]; then ls -a /s > /e/seen; else touch /e/first /s/old; rm -rf /e/s; ln -s ${hostDir} /e/s; fi"]
+    volumeMounts:
+    - {name: e, mountPath: /e}
+    - {name: e, mountPath: /s, subPath: s}
+`);
+  try {
+    expect(e.T(["play", "kube", file]).code).toBe(0);
+    await exited("rmp-a");
+    const s = e.T(["start", "rmp-a"]);
+    expect(s.code).not.toBe(0);
+    expect(s.stderr).toMatch(/ENOENT/);
+    const p = e.T(["pod", "start", "rmp"]);
+    expect(p.stderr).toBe("");
+    await exited("rmp-a");
+    const pod = JSON.parse(e.T(["pod", "inspect", "rmp"]).stdout)[0] as { Id: string };
+    // The link the container left was resolved inside the volume: a fresh, empty directory there.
+    expect(fs.readFileSync(path.join(e.env.root, "pods", `${pod.Id}.d`, "volumes", "e", "seen"), "utf8")).toBe(".\n..\n");
+    expect(fs.readdirSync(hostDir)).toEqual(["HOST-MARKER"]);
+  } finally {
+    e.T(["play", "kube", "--down", file]);
+  }
+  expect(mountsUnder(e.env.root)).toEqual([]);
+  recordCases("kube subPath removed by its container, pod start", 1);
+}, 120_000);
