@@ -5,9 +5,13 @@ import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "
 import { fieldMarker, RUNTIME_FIELDS, type RuntimeField } from "./downward.ts";
 import { expandRefs, varsOf } from "./expand.ts";
 import { PROBE_FIELDS, readProbes } from "./probe.ts";
+import { mountPath, subPath } from "./paths.ts";
 import type { KubeContainer, KubeVolume } from "./translate.ts";
 
 const CONTAINER_FIELDS = ["name", "image", "command", "args", "env", "envFrom", "ports", "resources", "workingDir", "securityContext", "volumeMounts", "imagePullPolicy", "stdin", "tty", "terminationMessagePath", "terminationMessagePolicy", ...Object.keys(PROBE_FIELDS)];
+
+/** The API's environment variable names. */
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 /** What a container is read against: its pod's securityContext, volumes and metadata, the file's ConfigMaps and Secrets. */
 export interface ContainerContext {
@@ -78,13 +82,16 @@ export function readContainer(r: Reader, c0: unknown, at: string, { podSec, volu
     const path = `${at}.volumeMounts[${i}]`;
     const m = r.obj(m0, path, true)!;
     r.known(m, path, ["name", "mountPath", "readOnly", "subPath"]);
+    if (m.subPathExpr !== undefined) r.fail(`${path}.subPathExpr`, "not supported (give subPath)");
     const vol = r.str(m.name, `${path}.name`, true)!;
     if (!volumes.some((v) => v.name === vol)) r.fail(`${path}.name`, `no volume named "${vol}"`);
-    const target = r.str(m.mountPath, `${path}.mountPath`, true)!;
-    if (!target.startsWith("/")) r.fail(`${path}.mountPath`, "must be absolute");
-    const sub = r.str(m.subPath, `${path}.subPath`);
-    if (sub !== undefined && (sub.startsWith("/") || sub.split("/").includes(".."))) r.fail(`${path}.subPath`, "must be relative, without ..");
-    out.mounts.push({ volume: vol, target, readOnly: r.bool(m.readOnly, `${path}.readOnly`) ?? false, ...(sub ? { subPath: sub } : {}) });
+    const target = mountPath(r, r.str(m.mountPath, `${path}.mountPath`, true)!, `${path}.mountPath`);
+    if (out.mounts.some((x) => x.target === target)) r.fail(`${path}.mountPath`, `${target} given twice`);
+    const s0 = r.str(m.subPath, `${path}.subPath`);
+    const sub = s0 === undefined ? undefined : subPath(r, s0, `${path}.subPath`);
+    // ConfigMap and Secret volumes are read-only, whatever the mount says (the kubelet's rule since CVE-2017-1002102).
+    const files = volumes.find((v) => v.name === vol)?.source.kind === "files";
+    out.mounts.push({ volume: vol, target, readOnly: files || (r.bool(m.readOnly, `${path}.readOnly`) ?? false), ...(sub ? { subPath: sub } : {}) });
   });
   return out;
 }
@@ -114,6 +121,7 @@ function readEnv(r: Reader, c: Obj, at: string, s: Sources, pod: PodMeta): strin
     const e = r.obj(e0, path, true)!;
     r.known(e, path, ["configMapRef", "secretRef", "prefix"]);
     const prefix = r.str(e.prefix, `${path}.prefix`) ?? "";
+    if (prefix !== "" && !ENV_NAME.test(prefix)) r.fail(`${path}.prefix`, `"${prefix}" is not a valid variable name`);
     const [kind, ref] = e.configMapRef ? (["configMap", r.obj(e.configMapRef, `${path}.configMapRef`)!] as const) : e.secretRef ? (["secret", r.obj(e.secretRef, `${path}.secretRef`)!] as const) : r.fail(path, "configMapRef or secretRef is required");
     const name = r.str(ref.name, `${path}.${kind}Ref.name`, true)!;
     const data = lookup(kind, name, path);
@@ -121,14 +129,18 @@ function readEnv(r: Reader, c: Obj, at: string, s: Sources, pod: PodMeta): strin
       if (r.bool(ref.optional, `${path}.${kind}Ref.optional`)) return;
       r.fail(path, `${kind === "secret" ? "Secret" : "ConfigMap"} "${name}" is not in the file`);
     }
-    for (const [k, v] of Object.entries(data)) push(`${prefix}${k}`, v);
+    // The kubelet's rule: a key that makes no variable name is left out (and said so).
+    for (const [k, v] of Object.entries(data)) {
+      if (ENV_NAME.test(`${prefix}${k}`)) push(`${prefix}${k}`, v);
+      else r.warnings.push(`${r.where}: ${path}: key "${k}" is not a valid variable name, left out`);
+    }
   });
   r.list(c.env, `${at}.env`).forEach((e0, i) => {
     const path = `${at}.env[${i}]`;
     const e = r.obj(e0, path, true)!;
     r.known(e, path, ["name", "value", "valueFrom"]);
     const name = r.str(e.name, `${path}.name`, true)!;
-    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) r.fail(`${path}.name`, `"${name}" is not a valid variable name`);
+    if (!ENV_NAME.test(name)) r.fail(`${path}.name`, `"${name}" is not a valid variable name`);
     if (e.valueFrom !== undefined) {
       const vf = r.obj(e.valueFrom, `${path}.valueFrom`, true)!;
       r.known(vf, `${path}.valueFrom`, ["configMapKeyRef", "secretKeyRef", "fieldRef"]);

@@ -15,7 +15,9 @@ export class Reader {
     readonly text = "",
   ) {}
   fail(path: string, why: string): never {
-    throw new InvalidArgumentError(`Cannot play ${this.where}: ${path}: ${why}`);
+    // One line whatever the file holds: its names and keys' control characters shown escaped.
+    const text = `${this.where}: ${path}: ${why}`.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+    throw new InvalidArgumentError(`Cannot play ${text}`);
   }
   /** The fields of `o` not in `known` are warned about (one line each). */
   known(o: Obj, path: string, known: string[]): void {
@@ -52,7 +54,8 @@ export class Reader {
   mode(v: unknown, path: string): number | undefined {
     const key = path.slice(path.lastIndexOf(".") + 1);
     if (typeof v === "number" && Number.isInteger(v) && /^[0-7]+$/.test(String(v)) && new RegExp(`(^|[\\s{,])${key}\\s*:\\s*0+${v}(?![0-9])`, "m").test(this.text)) {
-      return parseInt(String(v), 8);
+      // In range as the API checks it: 04755 (setuid) is no more a mode here than 2541 is.
+      return this.int(parseInt(String(v), 8), path, 0, 0o777);
     }
     return this.int(v, path, 0, 0o777);
   }
@@ -74,7 +77,10 @@ export class Reader {
     const out: Record<string, string> = {};
     for (const [k, x] of Object.entries(o)) {
       if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(k)) this.fail(`${path}.${k}`, "not a valid label key");
+      if (k.startsWith("io.tinydock.")) this.fail(`${path}.${k}`, "reserved for tinydock's own labels");
       out[k] = typeof x === "string" ? x : typeof x === "number" || typeof x === "boolean" ? String(x) : this.fail(`${path}.${k}`, "must be a string");
+      // The API's rule for values: they end up in records, selectors and generated YAML.
+      if (!/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/.test(out[k]!)) this.fail(`${path}.${k}`, "not a valid label value (at most 63 of [A-Za-z0-9._-], alphanumeric at both ends)");
     }
     return out;
   }
@@ -99,4 +105,8 @@ export interface PodMeta {
 export interface Sources {
   configMaps: Map<string, Record<string, string>>;
   secrets: Map<string, Record<string, string>>;
+  /** The bytes of volume files the pods read so far will write on the host. */
+  fileBytes?: number;
+  /** The mounts in the host's table they will make. */
+  hostMounts?: number;
 }

@@ -184,7 +184,28 @@ export function generateKube(input: GenerateInput, opts: { service: boolean; nod
   return out;
 }
 
+/**
+ * A plain scalar that YAML 1.2 (Bun, which leaves it unquoted) reads as a string but YAML 1.1 (go-yaml
+ * v2, kubectl's reader) does not: numbers with "_" or in 0b, and dates. Unquoted, a label or env
+ * value would be refused as a number or rewritten as a timestamp.
+ */
+export function yaml11NonString(s: string): boolean {
+  const plain = s.replace(/_/g, "");
+  if (/^[-+]?(0b[01]+|0x[0-9a-fA-F]+|0o?[0-7]+|[0-9]+)$/.test(plain)) return true;
+  if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(plain)) return true;
+  return /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ]|$)/.test(s);
+}
+
+/** Bun's block style, its plain keys and values that YAML 1.1 would read otherwise double-quoted (JSON's quoting is YAML's). */
+function quoteForYaml11(text: string): string {
+  return text.replace(/^(\s*(?:- )*)(?:([^"'\s{[][^:]*?)(:(?: |$)))?(.*)$/gm, (line, lead: string, key: string | undefined, colon: string | undefined, value: string) => {
+    // Only what is a string here: a number Bun wrote plain (a port) reads as one in both.
+    const q = (x: string) => (x !== "" && !/^["'|>{[]/.test(x) && yaml11NonString(x) && typeof Bun.YAML.parse(x) === "string" ? JSON.stringify(x) : x);
+    return `${lead}${key !== undefined ? `${q(key)}${colon}` : ""}${q(value)}`;
+  });
+}
+
 /** The objects as one multi-document YAML file. */
 export function kubeYaml(objects: Obj[]): string {
-  return `${objects.map((o) => Bun.YAML.stringify(o, null, 2).trimEnd()).join("\n---\n")}\n`;
+  return `${objects.map((o) => quoteForYaml11(Bun.YAML.stringify(o, null, 2).trimEnd())).join("\n---\n")}\n`;
 }

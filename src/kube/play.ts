@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { FailedPreconditionError, isKind } from "../errors.ts";
+import { isKind } from "../errors.ts";
 import { runDetached } from "../lifecycle/run.ts";
 import type { RunRequest } from "../lifecycle/run/request.ts";
 import { DEFAULT_NAMESPACE_MODES } from "../lifecycle/run/namespaces.ts";
@@ -14,10 +14,12 @@ import { podModes } from "../pod/join.ts";
 import { createPod, findPod, removePod } from "../pod/pods.ts";
 import { podDataDir, type PodRecord } from "../pod/store.ts";
 import { mountPodTmpfs } from "../pod/tmpfs.ts";
+import { mountPodSubPath, subPathMountPoint } from "../pod/subpaths.ts";
 import type { VolumeSpec } from "../runtime/volumes.ts";
 import type { KubeContainer, KubePlan, KubePod } from "./translate.ts";
 import { hostAddress, podUid, podFieldRefs, readsPodFields, withPodFields, type PodStatusFields } from "./downward.ts";
 import { readContainer } from "../store/containers.ts";
+import { checkHostPath } from "./hostpath.ts";
 
 export interface Played {
   pods: { id: string; name: string; containers: string[] }[];
@@ -27,14 +29,17 @@ export function kubeVolumeDir(root: string, podId: string): string {
   return path.join(podDataDir(root, podId), "volumes");
 }
 
-/** The container's request (pure but for nothing: every value comes from the plan and the pod). */
-export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, volumes: Map<string, string>): RunRequest {
+/**
+ * The container's request (pure but for nothing: every value comes from the plan and the pod).
+ * `subPaths`: the mount point each subPath mount's was bound on (subpaths.ts), by mount index.
+ */
+export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, volumes: Map<string, string>, subPaths: (string | undefined)[] = []): RunRequest {
   const req: RunRequest = {
     image: c.image,
     name: `${p.name}-${c.name}`,
     labels: { ...p.labels },
     process: { args: c.args, env: c.env, groupAdd: [], tty: false, interactive: false, init: false, stopTimeout: p.gracePeriod },
-    volumes: c.mounts.map((m): VolumeSpec => ({ type: "bind", source: m.subPath ? path.join(volumes.get(m.volume)!, m.subPath) : volumes.get(m.volume)!, target: m.target, readonly: m.readOnly })),
+    volumes: c.mounts.map((m, i): VolumeSpec => ({ type: "bind", source: m.subPath ? subPathSource(subPaths[i], m.subPath) : volumes.get(m.volume)!, target: m.target, readonly: m.readOnly })),
     network: { mode: "bridge", aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] },
     ports: { publish: [], publishAll: false, expose: c.expose },
     // The kubelet waits between restarts (10 s doubling to 5 min), not Docker's restart manager.
@@ -59,6 +64,17 @@ export function kubeRunRequest(c: KubeContainer, p: KubePod, pod: PodRecord, vol
   if (c.imageUser !== undefined) req.process.imageUser = c.imageUser;
   podModes(req, pod);
   return req;
+}
+
+/** Never the volume's path joined with the subPath: the host would follow what the container planted there. */
+function subPathSource(at: string | undefined, sub: string): string {
+  if (at === undefined) throw new Error(`subPath "${sub}" was not bound`);
+  return at;
+}
+
+/** Each subPath mount of the container bound under the pod's data directory, by mount index. */
+function bindSubPaths(ctx: Ctx, pod: PodRecord, c: KubeContainer, volumes: Map<string, string>): (string | undefined)[] {
+  return c.mounts.map((m, i) => (m.subPath ? mountPodSubPath(ctx, pod, volumes.get(m.volume)!, m.subPath, subPathMountPoint(ctx.root, pod.id, c.name, i)) : undefined));
 }
 
 /**
@@ -98,17 +114,6 @@ function makeVolumes(ctx: Ctx, pod: PodRecord, p: KubePod): Map<string, string> 
   return out;
 }
 
-/** The hostPath types' checks (the kubelet's): DirectoryOrCreate and the unchecked "" make a missing directory, as `-v` does. */
-function checkHostPath(name: string, src: { path: string; type: string }): void {
-  let st: fs.Stats | undefined;
-  try {
-    st = fs.statSync(src.path);
-  } catch {}
-  if (src.type === "File" && !st?.isFile()) throw new FailedPreconditionError(`Cannot mount volume "${name}": hostPath ${src.path} is not a file`);
-  if (src.type === "Directory" && !st?.isDirectory()) throw new FailedPreconditionError(`Cannot mount volume "${name}": hostPath ${src.path} is not a directory`);
-  if (!st) fs.mkdirSync(src.path, { recursive: true, mode: 0o755 });
-}
-
 /** What the downward API reads of the pod once its infra's network is attached. */
 function podStatusFields(ctx: Ctx, pod: PodRecord): PodStatusFields {
   const podIP = readContainer(ctx.root, pod.infraId)?.network?.endpoint?.ipAddress ?? "";
@@ -126,7 +131,7 @@ export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string)
       const status = p.containers.some(readsPodFields) ? podStatusFields(ctx, pod) : undefined;
       const ids: string[] = [];
       for (const c of p.containers) {
-        const req = kubeRunRequest(status ? withPodFields(c, status) : c, p, pod, volumes);
+        const req = kubeRunRequest(status ? withPodFields(c, status) : c, p, pod, volumes, bindSubPaths(ctx, pod, c, volumes));
         const fieldRefs = podFieldRefs(c);
         if (fieldRefs) req.fieldRefs = fieldRefs;
         const d = await runDetached(ctx, req, { pullOut, stdin: -1, stdout: -1, stderr: -1, consoleSocket: -1 });

@@ -8,7 +8,8 @@ import { InvalidArgumentError } from "../errors.ts";
 import { lockHostNet } from "../network/hostnet.ts";
 import { clusterIpOf } from "../network/service-rules.ts";
 import { applyService, removeService } from "../network/services.ts";
-import { bridgesOf, deleteServiceRecord, ownerOf, readService, saveService, selectedEndpoints, syncGuards, takenClusterIps, type ServiceRecord } from "../pod/services.ts";
+import { bridgesOf, currentNetns, deleteServiceRecord, ownerOf, readService, saveService, selectedEndpoints, syncGuards, takenClusterIps, takenNodePorts, type ServiceRecord } from "../pod/services.ts";
+import { registerRoot } from "../store/owners.ts";
 import type { KubeService } from "./translate.ts";
 
 export async function applyServices(ctx: Ctx, services: KubeService[]): Promise<void> {
@@ -16,9 +17,19 @@ export async function applyServices(ctx: Ctx, services: KubeService[]): Promise<
     if (readService(ctx.root, svc.name)) throw new InvalidArgumentError(`Cannot play Service "${svc.name}": it exists (use --replace or --down)`);
   }
   const owner = ownerOf(ctx);
+  // Known to the other roots (their ClusterIPs and node ports skip this root's) even with no pod.
+  registerRoot(ctx);
   const lock = await lockHostNet(ctx);
   try {
     const taken = takenClusterIps(ctx);
+    const netns = currentNetns();
+    const ports = takenNodePorts(ctx, netns);
+    for (const svc of services) {
+      for (const p of svc.ports) {
+        const by = p.nodePort !== undefined ? ports.get(`${p.nodePort}/${p.protocol}`) : undefined;
+        if (by) throw new InvalidArgumentError(`Cannot play Service "${svc.name}": nodePort ${p.nodePort}/${p.protocol.toUpperCase()} is taken by ${by}`);
+      }
+    }
     for (const svc of services) {
       const spec = { ...svc, owner };
       const clusterIp = clusterIpOf(spec, taken);
@@ -26,7 +37,7 @@ export async function applyServices(ctx: Ctx, services: KubeService[]): Promise<
       const eps = selectedEndpoints(ctx, svc.selector);
       const endpoints = eps.map((e) => e.ip);
       // Recorded first: an apply cut short leaves a record for --down to clean up after.
-      const rec: ServiceRecord = { ...spec, clusterIp, endpoints, bridges: bridgesOf(eps) };
+      const rec: ServiceRecord = { ...spec, clusterIp, endpoints, bridges: bridgesOf(eps), netns };
       saveService(ctx.root, rec);
       try {
         applyService(rec, clusterIp, endpoints);

@@ -9,13 +9,18 @@ import { InvalidArgumentError } from "../errors.ts";
 import { checkName, isObj, Reader, type Obj, type PodMeta, type Sources } from "./fields.ts";
 import { readContainer } from "./container.ts";
 import { memoryBytes } from "./quantity.ts";
+import { checkItemConflicts, hostPathPath, itemPath, MAX_HOST_MOUNTS, MAX_SOURCE_BYTES, MAX_VOLUME_FILE_BYTES } from "./paths.ts";
 
 export type RestartName = "always" | "on-failure" | "no";
+
+/** hostPath's types, as the kubelet checks them ("" checks nothing). */
+export const HOST_PATH_TYPES = ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"] as const;
+export type HostPathType = (typeof HOST_PATH_TYPES)[number];
 
 export interface KubeVolume {
   name: string;
   source:
-    | { kind: "hostPath"; path: string; type: "" | "Directory" | "DirectoryOrCreate" | "File" }
+    | { kind: "hostPath"; path: string; type: HostPathType }
     /** `memory`: medium Memory, a tmpfs; its size (the kubelet's) from sizeLimit and the pod's memory limit. */
     | { kind: "emptyDir"; memory?: { sizeLimit?: number } }
     /** A ConfigMap's or Secret's files: `mode` is defaultMode (0644, as the API defaults it, Secrets too), `modes` the items' own. */
@@ -93,10 +98,16 @@ export function translateKube(docs: KubeDocument[], file: string): KubePlan {
     r.str(o.apiVersion, "apiVersion", true);
     if (kind === "ConfigMap" || kind === "Secret") readSource(r, o, kind, sources);
     else if (kind === "Pod" || kind === "Deployment" || kind === "ReplicaSet" || kind === "ReplicationController") workloads.push({ r, o, kind });
-    else if (kind === "Service") services.push(readService(r, o));
+    else if (kind === "Service") {
+      const svc = readService(r, o);
+      // The second would replace the first's record, its rules left behind for no --down to find.
+      if (services.some((x) => x.name === svc.name)) r.fail("metadata.name", `two Services named "${svc.name}"`);
+      services.push(svc);
+    }
     else warnings.push(`${where}: kind "${kind}" is not supported, ignored`);
   }
   const pods = workloads.flatMap(({ r, o, kind }) => readWorkload(r, o, kind, sources));
+
   const names = new Set<string>();
   for (const p of pods) {
     if (names.has(p.name)) throw new InvalidArgumentError(`Cannot play ${file}: two pods named "${p.name}"`);
@@ -108,7 +119,8 @@ export function translateKube(docs: KubeDocument[], file: string): KubePlan {
 function metaName(r: Reader, o: Obj): { name: string; labels: Record<string, string>; namespace: string } {
   const meta = r.obj(o.metadata, "metadata", true)!;
   r.known(meta, "metadata", ["name", "labels", "annotations", "namespace"]);
-  const namespace = r.str(meta.namespace, "metadata.namespace") ?? "default";
+  const ns = r.str(meta.namespace, "metadata.namespace");
+  const namespace = ns === undefined ? "default" : checkName(r, ns, "metadata.namespace");
   return { name: checkName(r, r.str(meta.name, "metadata.name", true)!, "metadata.name"), labels: r.labels(meta.labels, "metadata.labels"), namespace };
 }
 
@@ -123,8 +135,10 @@ function readSource(r: Reader, o: Obj, kind: "ConfigMap" | "Secret", s: Sources)
       out[k] = Buffer.from(text, "base64").toString("utf8");
     } else out[k] = text;
   }
-  if (kind === "Secret") for (const [k, v] of Object.entries(r.obj(o.stringData, "stringData") ?? {})) out[k] = String(v);
-  for (const k of Object.keys(out)) if (!/^[-._a-zA-Z0-9]+$/.test(k) || k === "." || k === "..") r.fail(`data.${k}`, "not a valid key");
+  if (kind === "Secret") for (const [k, v] of Object.entries(r.obj(o.stringData, "stringData") ?? {})) out[k] = typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v) : r.fail(`stringData.${k}`, "must be a string");
+  for (const k of Object.keys(out)) if (!/^[-._a-zA-Z0-9]+$/.test(k) || k === "." || k === ".." || k.length > 253) r.fail(`data.${k}`, "not a valid key");
+  const bytes = Object.entries(out).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (bytes > MAX_SOURCE_BYTES) r.fail("data", `larger than 1 MiB (the API's limit of a ${kind})`);
   (kind === "Secret" ? s.secrets : s.configMaps).set(name, out);
 }
 
@@ -144,21 +158,35 @@ function readService(r: Reader, o: Obj): KubeService {
     const port = r.int(p.port, `${path}.port`, 1, 65535) ?? r.fail(`${path}.port`, "required");
     if (typeof p.targetPort === "string") r.fail(`${path}.targetPort`, "named ports are not supported, give the number");
     const targetPort = r.int(p.targetPort, `${path}.targetPort`, 1, 65535) ?? port;
-    const nodePort = r.int(p.nodePort, `${path}.nodePort`, 1, 65535);
+    // The API's node port range: a NodePort on 22 or 443 would take the host's own port.
+    const nodePort = r.int(p.nodePort, `${path}.nodePort`, 30000, 32767);
     if (nodePort !== undefined && type !== "NodePort") r.fail(`${path}.nodePort`, "only a NodePort Service has one");
     const protocol = (r.str(p.protocol, `${path}.protocol`) ?? "TCP").toLowerCase();
     if (protocol !== "tcp" && protocol !== "udp") r.fail(`${path}.protocol`, "TCP or UDP");
     const pname = r.str(p.name, `${path}.name`);
+    if (pname !== undefined) checkName(r, pname, `${path}.name`);
     return { ...(pname !== undefined ? { name: pname } : {}), port, targetPort, ...(nodePort !== undefined ? { nodePort } : {}), protocol: protocol as "tcp" | "udp" };
   });
   if (ports.length === 0) r.fail("spec.ports", "required");
+  const seen = new Set<string>();
+  ports.forEach((p, i) => {
+    for (const [key, what] of [[`name ${p.name}`, `name "${p.name}"`], [`port ${p.port}/${p.protocol}`, `port ${p.port}/${p.protocol.toUpperCase()}`], [`nodePort ${p.nodePort}/${p.protocol}`, `nodePort ${p.nodePort}`]] as const) {
+      if (key.includes("undefined")) continue;
+      if (seen.has(key)) r.fail(`spec.ports[${i}]${key.startsWith("name") ? ".name" : key.startsWith("nodePort") ? ".nodePort" : ""}`, `${what} given twice`);
+      seen.add(key);
+    }
+  });
   return { name, type, selector, ports };
 }
 
 function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
   const { name, labels, namespace } = metaName(r, o);
   r.known(o, "", ["apiVersion", "kind", "metadata", "spec", "status"]);
-  if (kind === "Pod") return [readPodSpec(r, r.obj(o.spec, "spec", true)!, "spec", { name, labels, namespace, owner: `Pod/${name}` }, s)];
+  if (kind === "Pod") {
+    const p = readPodSpec(r, r.obj(o.spec, "spec", true)!, "spec", { name, labels, namespace, owner: `Pod/${name}` }, s);
+    spendOnHost(r, p, s);
+    return [p];
+  }
   const spec = r.obj(o.spec, "spec", true)!;
   r.known(spec, "spec", ["replicas", "selector", "template", "strategy", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"]);
   const replicas = r.int(spec.replicas, "spec.replicas", 0, 100) ?? 1;
@@ -179,8 +207,29 @@ function readWorkload(r: Reader, o: Obj, kind: string, s: Sources): KubePod[] {
   // The API's rule for a controller's pods: they are restarted, always.
   if (podSpec.restartPolicy !== undefined && podSpec.restartPolicy !== "Always") r.fail("spec.template.spec.restartPolicy", `must be Always in a ${kind}`);
   const out: KubePod[] = [];
-  for (let i = 0; i < replicas; i++) out.push(readPodSpec(r, podSpec, "spec.template.spec", { name: `${name}-pod-${i}`, labels: tlabels, namespace, owner: `${kind}/${name}` }, s));
+  for (let i = 0; i < replicas; i++) {
+    const p = readPodSpec(r, podSpec, "spec.template.spec", { name: `${name}-pod-${i}`, labels: tlabels, namespace, owner: `${kind}/${name}` }, s);
+    spendOnHost(r, p, s, replicas);
+    out.push(p);
+  }
   return out;
+}
+
+/**
+ * What a pod makes on the host, counted against what one file may make (replicas are many pods):
+ * its volume files' bytes, and its mounts in the host's own table (memory emptyDirs, subPaths),
+ * which has room for so many (fs.mount-max) for everyone.
+ */
+function spendOnHost(r: Reader, p: KubePod, s: Sources, replicas = 1): void {
+  const of = replicas > 1 ? ` (${replicas} replicas)` : "";
+  for (const v of p.volumes) {
+    if (v.source.kind === "emptyDir" && v.source.memory) s.hostMounts = (s.hostMounts ?? 0) + 1;
+    if (v.source.kind !== "files") continue;
+    for (const text of Object.values(v.source.files)) s.fileBytes = (s.fileBytes ?? 0) + Buffer.byteLength(text);
+  }
+  for (const c of p.containers) s.hostMounts = (s.hostMounts ?? 0) + c.mounts.filter((m) => m.subPath).length;
+  if ((s.fileBytes ?? 0) > MAX_VOLUME_FILE_BYTES) r.fail("spec", `the volume files of the file's pods come to more than ${MAX_VOLUME_FILE_BYTES >> 20} MiB${of}`);
+  if ((s.hostMounts ?? 0) > MAX_HOST_MOUNTS) r.fail("spec", `the file's pods ask for more than ${MAX_HOST_MOUNTS} mounts on the host (memory emptyDirs, subPaths)${of}`);
 }
 
 function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: string }, s: Sources): KubePod {
@@ -193,6 +242,10 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: st
   const podSec = r.obj(spec.securityContext, `${at}.securityContext`) ?? {};
   r.known(podSec, `${at}.securityContext`, ["runAsUser", "runAsGroup", "runAsNonRoot"]);
   const volumes = r.list(spec.volumes, `${at}.volumes`).map((v, i) => readVolume(r, v, `${at}.volumes[${i}]`, s));
+  // The API's rule: a later volume of the same name would be the one mounted, unseen.
+  volumes.forEach((v, i) => {
+    if (volumes.findIndex((w) => w.name === v.name) !== i) r.fail(`${at}.volumes[${i}].name`, `"${v.name}" given twice`);
+  });
   const containers = r.list(spec.containers, `${at}.containers`).map((c, i) => readContainer(r, c, `${at}.containers[${i}]`, { podSec, volumes, sources: s, pod: { ...id, ...(serviceAccountName ? { serviceAccountName } : {}) } }));
   if (containers.length === 0) r.fail(`${at}.containers`, "at least one container is required");
   const seen = new Set<string>();
@@ -206,7 +259,10 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: st
       hostPorts.add(key);
     }
   }
-  const hostname = r.str(spec.hostname, `${at}.hostname`) ?? id.name;
+  // The API's rule (a DNS label): it is written to /etc/hostname and /etc/hosts, a line each.
+  const h = r.str(spec.hostname, `${at}.hostname`);
+  // The kubelet's cut of a pod name longer than a hostname may be (a Deployment's pods add "-pod-N").
+  const hostname = h === undefined ? id.name.slice(0, 63).replace(/[-.]+$/, "") : checkName(r, h, `${at}.hostname`);
   const gracePeriod = r.int(spec.terminationGracePeriodSeconds, `${at}.terminationGracePeriodSeconds`, 0, 4_000_000) ?? 30;
   return { name: id.name, labels: id.labels, hostname, restart: restartMap[restart]!, gracePeriod, containers, volumes, owner: id.owner };
 }
@@ -220,11 +276,10 @@ function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolum
   const src = r.obj(v[kind], `${path}.${kind}`) ?? {};
   if (kind === "hostPath") {
     r.known(src, `${path}.hostPath`, ["path", "type"]);
-    const p = r.str(src.path, `${path}.hostPath.path`, true)!;
-    if (!p.startsWith("/")) r.fail(`${path}.hostPath.path`, "must be absolute");
+    const p = hostPathPath(r, r.str(src.path, `${path}.hostPath.path`, true)!, `${path}.hostPath.path`);
     const t = r.str(src.type, `${path}.hostPath.type`) ?? "";
-    if (t !== "" && t !== "Directory" && t !== "DirectoryOrCreate" && t !== "File") r.fail(`${path}.hostPath.type`, `"${t}" is not supported`);
-    return { name, source: { kind: "hostPath", path: p, type: t } };
+    if (!(HOST_PATH_TYPES as readonly string[]).includes(t)) r.fail(`${path}.hostPath.type`, `"${t}" is not supported (${HOST_PATH_TYPES.slice(1).join(", ")})`);
+    return { name, source: { kind: "hostPath", path: p, type: t as HostPathType } };
   }
   if (kind === "emptyDir") {
     r.known(src, `${path}.emptyDir`, ["sizeLimit", "medium"]);
@@ -246,19 +301,21 @@ function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolum
     let files: Record<string, string> = { ...data };
     const modes: Record<string, number> = {};
     const items = r.list(src.items, `${path}.${kind}.items`);
+    const paths: string[] = [];
     if (items.length) {
       files = {};
       items.forEach((it0, i) => {
         const it = r.obj(it0, `${path}.${kind}.items[${i}]`, true)!;
         r.known(it, `${path}.${kind}.items[${i}]`, ["key", "path", "mode"]);
         const key = r.str(it.key, `${path}.${kind}.items[${i}].key`, true)!;
-        const to = r.str(it.path, `${path}.${kind}.items[${i}].path`, true)!;
-        if (to.startsWith("/") || to.split("/").includes("..")) r.fail(`${path}.${kind}.items[${i}].path`, "must be relative, without ..");
+        const to = itemPath(r, r.str(it.path, `${path}.${kind}.items[${i}].path`, true)!, `${path}.${kind}.items[${i}].path`);
         if (!(key in data)) r.fail(`${path}.${kind}.items[${i}].key`, `no key "${key}"`);
         files[to] = data[key]!;
         const m = r.mode(it.mode, `${path}.${kind}.items[${i}].mode`);
         if (m !== undefined) modes[to] = m;
+        paths.push(to);
       });
+      checkItemConflicts(r, paths, (i) => `${path}.${kind}.items[${i}].path`);
     }
     return { name, source: { kind: "files", from: `${kind}/${ref}`, files, mode, ...(Object.keys(modes).length ? { modes } : {}) } };
   }

@@ -11,6 +11,7 @@ import { readContainer } from "../store/containers.ts";
 import { whileDrained } from "./drain.ts";
 import { rejoinInfra } from "./rejoin.ts";
 import { remountPodTmpfs, unmountPodData } from "./tmpfs.ts";
+import { remountPodSubPaths } from "./subpaths.ts";
 import { syncServices } from "./services.ts";
 import { infraRunning, startInfra, stopInfra } from "./infra.ts";
 import { deletePod, findPod, listPods, type PodRecord } from "./store.ts";
@@ -42,6 +43,7 @@ export async function startPod(ctx: Ctx, ref: string): Promise<PodRecord> {
   const infra = readContainer(ctx.root, pod.infraId);
   if (!infra) throw new FailedPreconditionError(`Cannot start pod "${pod.name}": its infra container is gone`);
   remountPodTmpfs(ctx, pod);
+  remountPodSubPaths(ctx, pod);
   const pid = await startInfra(ctx, infra);
   for (const c of podContainers(ctx, pod)) {
     if (c.state.Running) continue;

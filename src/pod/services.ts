@@ -25,6 +25,8 @@ export interface ServiceRecord extends ServiceSpec {
   endpoints: string[];
   /** The bridges those pods are on: a NodePort Service guards them to answer on 127.0.0.1. */
   bridges?: string[];
+  /** The network namespace its rules are in (/proc/self/ns/net's link): where its node ports are taken. */
+  netns?: string;
 }
 
 /** One pod taking traffic: its address, and the bridge it is on. */
@@ -74,6 +76,33 @@ export function takenClusterIps(ctx: Pick<Ctx, "root" | "execRoot">): Set<string
       } catch {
         // torn or foreign: it names no address
       }
+    }
+  }
+  return out;
+}
+
+/** The network namespace this process's rules go into. */
+export function currentNetns(): string {
+  return fs.readlinkSync("/proc/self/ns/net");
+}
+
+/**
+ * The node ports ("30080/tcp") the Services of every root have taken in the network namespace
+ * `netns`, each with who took it (the caller holds lockHostNet): a second rule for one port would
+ * take the first root's traffic.
+ */
+export function takenNodePorts(ctx: Pick<Ctx, "root" | "execRoot">, netns: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const root of [ctx.root, ...otherRoots(ctx)]) {
+    for (const name of serviceNames(root)) {
+      let rec: ServiceRecord | undefined;
+      try {
+        rec = readService(root, name);
+      } catch {
+        continue; // torn or foreign: it takes no port
+      }
+      if (rec?.type !== "NodePort" || rec.netns !== netns) continue;
+      for (const p of rec.ports) if (p.nodePort !== undefined) out.set(`${p.nodePort}/${p.protocol}`, `Service "${name}"${root === ctx.root ? "" : " of another root"}`);
     }
   }
   return out;

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { dirNames, readJson, writeFileAtomic } from "../atomic.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../errors.ts";
+import { mountsUnder } from "../rootfs/mount.ts";
 
 export interface PodRecord {
   id: string;
@@ -21,6 +22,8 @@ export interface PodRecord {
   infraId: string;
   /** Memory-backed directories under the pod's data directory (tmpfs.ts), with their size in bytes. */
   tmpfs?: { dir: string; size: number }[];
+  /** Volume subPaths bound under the pod's data directory (subpaths.ts): the host directory of the volume, the subPath, the mount point. */
+  subPaths?: { volume: string; sub: string; at: string }[];
   /** Set by play kube: the YAML object this pod was made for ("Deployment/web"). */
   kubeOwner?: string;
   /**
@@ -57,6 +60,9 @@ export function savePod(root: string, pod: PodRecord): void {
 }
 
 export function deletePod(root: string, id: string): void {
+  // A mount left under it (a subPath bound from a hostPath, a tmpfs) would be emptied by the removal.
+  const left = mountsUnder(podDataDir(root, id));
+  if (left.length) throw new FailedPreconditionError(`Cannot remove pod ${id.slice(0, 12)}'s files: ${left[0]} is still mounted`);
   fs.rmSync(podDataDir(root, id), { recursive: true, force: true });
   fs.rmSync(podFile(root, id), { force: true });
 }

@@ -22,7 +22,7 @@ function bad(kind: string, text: string, reason: string): never {
   throw new ParseError(`Cannot parse ${kind} "${text}": ${reason}`);
 }
 
-function checkTarget(kind: string, text: string, target: string): string {
+export function checkTarget(kind: string, text: string, target: string): string {
   if (!target.startsWith("/")) bad(kind, text, `container path "${target}" is not absolute`);
   const clean = path.posix.normalize(target);
   if (clean === "/") bad(kind, text, "cannot mount over the container's root");
