@@ -1,6 +1,7 @@
 // OCI and Docker v2 schema 2 manifests, indexes and configs: media types, validation, platform
 // pick. Everything that comes from a registry passes through here before it is trusted. Pure.
 import { DataLossError, FailedPreconditionError, NotFoundError } from "../errors.ts";
+import { checkConfigShape } from "./config-shape.ts";
 import { isDigest } from "./digest.ts";
 import { formatPlatform, platformMatches, type Platform } from "./platform.ts";
 
@@ -109,7 +110,14 @@ function descriptor(raw: unknown, what: string): Descriptor {
       if (typeof p.variant === "string") out.platform.variant = p.variant;
     }
   }
-  if (d.annotations && typeof d.annotations === "object") out.annotations = d.annotations as Record<string, string>;
+  if (d.annotations !== undefined && d.annotations !== null) {
+    const a = d.annotations;
+    // Read as names and tags (load's ref.name): a value of another type is corrupt, as in Go's map[string]string.
+    if (typeof a !== "object" || Array.isArray(a) || !Object.values(a).every((v) => typeof v === "string")) {
+      corrupt(what, "descriptor annotations are not an object of strings");
+    }
+    out.annotations = a as Record<string, string>;
+  }
   if (Array.isArray(d.urls)) out.urls = d.urls.filter((u): u is string => typeof u === "string");
   return out;
 }
@@ -173,6 +181,7 @@ export function parseImageConfig(body: Uint8Array, what: string): ImageConfig {
     if (!isDigest(id)) corrupt(what, `diff_id ${JSON.stringify(id)} is not sha256:<64 hex>`);
   }
   if (typeof c.architecture !== "string" || typeof c.os !== "string") corrupt(what, "architecture or os missing");
+  checkConfigShape(c, what);
   return c as unknown as ImageConfig;
 }
 

@@ -103,4 +103,36 @@ describe("parseImageConfig", () => {
     expect(() => parseImageConfig(enc({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: ["x"] } }), "c")).toThrow(DataLossError);
     expect(() => parseImageConfig(enc({ os: "linux", rootfs: { type: "layers", diff_ids: [] } }), "c")).toThrow(/architecture/);
   });
+
+  // What a pull and a load both go through: the later readers of a stored config trust its types.
+  test("refuses fields of a type Docker's Go structs would not decode, and takes Go's nulls", () => {
+    const base = { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } };
+    const full = {
+      ...base,
+      created: "2024-01-02T03:04:05Z",
+      author: null,
+      config: {
+        User: "1:1", Env: ["A=b"], Entrypoint: null, Cmd: ["sh"], WorkingDir: "/", Labels: { a: "b" }, ExposedPorts: { "80/tcp": {} },
+        Volumes: { "/d": {} }, StopSignal: "SIGTERM", StopTimeout: 3, OnBuild: null, Healthcheck: { Test: ["NONE"], Interval: 3e10, Retries: 3 },
+      },
+      history: [{ created: "2024-01-02T03:04:05Z", created_by: "x", empty_layer: true }],
+    };
+    expect(parseImageConfig(enc(full), "c").config?.Cmd).toEqual(["sh"]);
+    const bad: [unknown, RegExp][] = [
+      [{ ...base, config: { Cmd: "sh" } }, /config\.Cmd is not a list of strings/],
+      [{ ...base, config: { ExposedPorts: ["80/tcp"] } }, /config\.ExposedPorts is not an object of objects/],
+      [{ ...base, config: { User: 0 } }, /config\.User is not a string/],
+      [{ ...base, config: { Healthcheck: { Interval: "30s" } } }, /config\.Healthcheck is not a health check/],
+      [{ ...base, history: [{ empty_layer: "yes" }] }, /history\[0\]\.empty_layer is not true or false/],
+      [{ ...base, author: ["x"] }, /author is not a string/],
+    ];
+    for (const [config, message] of bad) expect(() => parseImageConfig(enc(config), "c")).toThrow(message);
+    for (const [config] of bad) expect(() => parseImageConfig(enc(config), "c")).toThrow(DataLossError);
+  });
+
+  test("refuses descriptor annotations that are not strings (load reads them as names)", () => {
+    const index = (annotations: unknown) => enc({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{ mediaType: MediaType.OciManifest, digest: dg("1"), size: 1, annotations }] });
+    expect(parseManifest(index({ a: "b" }), null, "i")).toMatchObject({ kind: "index" });
+    for (const a of [{ a: 1 }, { a: null }, ["x"], "x"]) expect(() => parseManifest(index(a), null, "i")).toThrow(/annotations are not an object of strings/);
+  });
 });
