@@ -32,6 +32,20 @@ export const MANIFEST_ACCEPT = [
 /** Hard cap on manifests, indexes and configs: a hostile registry cannot make us buffer more. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Layers an image may have, as Docker's layer store allows (moby layer.maxLayerDepth): beyond it
+ * overlay's options no longer fit one page, and a manifest of thousands of tiny layers would have
+ * each fetched and unpacked before the first run failed.
+ */
+export const MAX_IMAGE_LAYERS = 125;
+
+/** Refuses an image deeper than MAX_IMAGE_LAYERS before anything of it is fetched or stored. */
+export function checkLayerCount(n: number, what: string): void {
+  if (n > MAX_IMAGE_LAYERS) {
+    throw new FailedPreconditionError(`Cannot use ${what}: it has ${n} layers, more than the ${MAX_IMAGE_LAYERS} an image may have (max depth exceeded)`);
+  }
+}
+
 export type Compression = "gzip" | "zstd" | "none";
 
 export interface Descriptor {

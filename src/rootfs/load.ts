@@ -9,6 +9,7 @@ import type { Ctx } from "../context.ts";
 import { DataLossError, InvalidArgumentError } from "../errors.ts";
 import { isDigest, sha256Digest } from "../image/digest.ts";
 import {
+  checkLayerCount,
   MAX_MANIFEST_BYTES,
   MediaType,
   parseImageConfig,
@@ -314,6 +315,7 @@ export async function loadArchive(ctx: Ctx, input: ReadableStream<Uint8Array>): 
     else if (archive.has("index.json")) found = ociImages(archive, ctx.platform);
     else refuse("neither manifest.json (docker-archive) nor index.json (OCI layout) in it");
     if (found.length === 0) refuse("it holds no image");
+    for (const f of found) checkLayerCount(f.manifest.layers.length, `image ${f.manifest.config.digest.slice(7, 19)}`);
     const records: ImageRecord[] = [];
     for (const f of found) records.push(await storeImage(ctx, layout, f));
     const result: LoadResult = { tags: [], untagged: [] };

@@ -49,13 +49,13 @@ function dockerEntries(manifest: unknown, extra: TarEntry[] = []): Promise<Uint8
 }
 
 /** A docker-archive of `image` whose config has `edit` applied (its name follows its new digest). */
-function dockerWithConfig(edit: (c: Record<string, unknown>) => Record<string, unknown>): Promise<Uint8Array> {
+function dockerWithConfig(edit: (c: Record<string, unknown>) => Record<string, unknown>, layers = ["l.tar"]): Promise<Uint8Array> {
   const config = new TextEncoder().encode(JSON.stringify(edit(JSON.parse(new TextDecoder().decode(image.config)))));
   const name = `${new Bun.CryptoHasher("sha256").update(config).digest("hex")}.json`;
   return buildTar([
     { name, content: config },
     { name: "l.tar", content: image.layers[0]!.blob },
-    { name: "manifest.json", content: JSON.stringify([{ Config: name, RepoTags: ["evil:v1"], Layers: ["l.tar"] }]) },
+    { name: "manifest.json", content: JSON.stringify([{ Config: name, RepoTags: ["evil:v1"], Layers: layers }]) },
   ]);
 }
 
@@ -77,6 +77,11 @@ const CONFIG_FIELDS: [string, (c: Record<string, unknown>) => Record<string, unk
 const CASES: [string, () => Promise<Uint8Array>, RegExp][] = [
   ["an index annotation that is a number", () => ociEntries((e) => e, { "org.opencontainers.image.ref.name": 7 } as never), /annotations are not an object of strings/],
   ["an index annotation that is an object", () => ociEntries((e) => e, { "io.containerd.image.name": { a: 1 } } as never), /annotations are not an object of strings/],
+  [
+    "126 layers, one more than Docker's max depth",
+    () => dockerWithConfig((c) => ({ ...c, rootfs: { type: "layers", diff_ids: Array(126).fill(image.layers[0]!.diffId) } }), Array(126).fill("l.tar")),
+    /126 layers, more than the 125 an image may have \(max depth exceeded\)/,
+  ],
   ...CONFIG_FIELDS.map(([what, edit, message]): [string, () => Promise<Uint8Array>, RegExp] => [`a config with ${what}`, () => dockerWithConfig(edit), message]),
   ["path traversal in an entry name", () => ociEntries((e) => [...e, { name: "../../escape", content: "x" }]), /leads outside the archive/],
   ["absolute entry name", () => ociEntries((e) => [{ name: "/etc/evil", content: "x" }, ...e]), /leads outside the archive/],
