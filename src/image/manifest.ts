@@ -97,9 +97,30 @@ function corrupt(what: string, reason: string): never {
   throw new DataLossError(`Cannot use ${what}: ${reason}`);
 }
 
+/** Go's encoding/json refuses deeper nesting: Docker never holds such a document, and ours would overflow the stack of every later JSON.stringify (inspect). */
+export const MAX_JSON_DEPTH = 10_000;
+
+/** Whether the JSON text nests arrays and objects deeper than `max`, strings skipped. */
+export function jsonTooDeep(body: Uint8Array, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next byte is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** A capped JSON object from a registry: anything else is corrupt content. */
 function jsonObject(body: Uint8Array, what: string): Record<string, unknown> {
   if (body.length > MAX_MANIFEST_BYTES) corrupt(what, `larger than ${MAX_MANIFEST_BYTES} bytes`);
+  if (jsonTooDeep(body)) corrupt(what, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder().decode(body));

@@ -49,8 +49,8 @@ function dockerEntries(manifest: unknown, extra: TarEntry[] = []): Promise<Uint8
 }
 
 /** A docker-archive of `image` whose config has `edit` applied (its name follows its new digest). */
-function dockerWithConfig(edit: (c: Record<string, unknown>) => Record<string, unknown>, layers = ["l.tar"]): Promise<Uint8Array> {
-  const config = new TextEncoder().encode(JSON.stringify(edit(JSON.parse(new TextDecoder().decode(image.config)))));
+function dockerWithConfig(edit: (c: Record<string, unknown>) => Record<string, unknown>, layers = ["l.tar"], text = (t: string) => t): Promise<Uint8Array> {
+  const config = new TextEncoder().encode(text(JSON.stringify(edit(JSON.parse(new TextDecoder().decode(image.config))))));
   const name = `${new Bun.CryptoHasher("sha256").update(config).digest("hex")}.json`;
   return buildTar([
     { name, content: config },
@@ -81,6 +81,12 @@ const CASES: [string, () => Promise<Uint8Array>, RegExp][] = [
     "126 layers, one more than Docker's max depth",
     () => dockerWithConfig((c) => ({ ...c, rootfs: { type: "layers", diff_ids: Array(126).fill(image.layers[0]!.diffId) } }), Array(126).fill("l.tar")),
     /126 layers, more than the 125 an image may have \(max depth exceeded\)/,
+  ],
+  [
+    // Parses, then overflows the stack of the JSON.stringify of every later inspect ("Out of memory").
+    "a config with an unknown field nested 600000 deep",
+    () => dockerWithConfig((c) => ({ ...c, config: { "x-deep": 0 } }), ["l.tar"], (t) => t.replace('"x-deep":0', `"x-deep":${"[".repeat(600_000)}${"]".repeat(600_000)}`)),
+    /JSON nested deeper than 10000 levels/,
   ],
   ...CONFIG_FIELDS.map(([what, edit, message]): [string, () => Promise<Uint8Array>, RegExp] => [`a config with ${what}`, () => dockerWithConfig(edit), message]),
   ["path traversal in an entry name", () => ociEntries((e) => [...e, { name: "../../escape", content: "x" }]), /leads outside the archive/],

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DataLossError, FailedPreconditionError, NotFoundError } from "../../../src/errors.ts";
-import { MediaType, MAX_MANIFEST_BYTES, layerCompression, parseImageConfig, parseManifest, pickPlatform, type ImageIndex } from "../../../src/image/manifest.ts";
+import { jsonTooDeep, MediaType, MAX_MANIFEST_BYTES, layerCompression, parseImageConfig, parseManifest, pickPlatform, type ImageIndex } from "../../../src/image/manifest.ts";
 import { hostPlatform, parsePlatform, platformMatches } from "../../../src/image/platform.ts";
 
 const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
@@ -128,6 +128,14 @@ describe("parseImageConfig", () => {
     ];
     for (const [config, message] of bad) expect(() => parseImageConfig(enc(config), "c")).toThrow(message);
     for (const [config] of bad) expect(() => parseImageConfig(enc(config), "c")).toThrow(DataLossError);
+  });
+
+  test("refuses JSON nested deeper than Go's 10000 levels; brackets inside strings do not count", () => {
+    const deep = (n: number) => new TextEncoder().encode(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":${"[".repeat(n)}${"]".repeat(n)}}`);
+    expect(() => parseImageConfig(deep(9_990), "c")).not.toThrow();
+    expect(() => parseImageConfig(deep(200_000), "c")).toThrow(/JSON nested deeper than 10000 levels/);
+    expect(jsonTooDeep(enc({ s: "[".repeat(20_000), t: '\\"{{{' }), 10)).toBe(false);
+    expect(jsonTooDeep(enc([[[["\\"]]]]), 3)).toBe(true);
   });
 
   test("refuses descriptor annotations that are not strings (load reads them as names)", () => {
