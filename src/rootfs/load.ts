@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { DataLossError, InvalidArgumentError } from "../errors.ts";
+import { DataLossError, errnoCode, InvalidArgumentError, UnavailableError } from "../errors.ts";
 import { isDigest, sha256Digest } from "../image/digest.ts";
 import {
   checkLayerCount,
@@ -117,16 +117,22 @@ async function spool(ctx: Ctx, input: ReadableStream<Uint8Array>, dir: string): 
     const max = JSON_NAMES.test(name) ? MAX_MANIFEST_BYTES : ctx.config.maxLayerBytes;
     if (h.size > max) refuse(`entry ${JSON.stringify(name)} declares ${h.size} bytes, more than the ${max} allowed`);
     const file = path.join(dir, String(n));
-    const fd = fs.openSync(file, "wx", 0o600);
     const hasher = new Bun.CryptoHasher("sha256");
+    let fd: number | undefined;
     try {
+      fd = fs.openSync(file, "wx", 0o600);
       await tar.body((bytes) => {
         hasher.update(bytes);
         let off = 0;
-        while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+        while (off < bytes.length) off += fs.writeSync(fd!, bytes, off, bytes.length - off);
       });
+    } catch (err) {
+      const code = errnoCode(err);
+      if (!code) throw err; // the tar reader's own, already one line
+      // A full disk, a quota: say what was being written, not only "ENOSPC: …, write".
+      throw new UnavailableError(`Cannot load archive: spooling entry ${JSON.stringify(name.slice(0, 200))} into ${dir}: ${code}`, { cause: err });
     } finally {
-      fs.closeSync(fd);
+      if (fd !== undefined) fs.closeSync(fd);
     }
     entries.set(name, { kind: "file", spooled: { file, size: h.size, digest: `sha256:${hasher.digest("hex")}` } });
   }
@@ -274,6 +280,8 @@ async function ingest(layout: StoreLayout, s: Spooled): Promise<void> {
     await ing.commit(layout);
   } catch (err) {
     await ing.discard();
+    const code = errnoCode(err);
+    if (code) throw new UnavailableError(`Cannot load archive: storing blob ${s.digest}: ${code}`, { cause: err });
     throw err;
   }
 }
