@@ -356,9 +356,13 @@ export async function loadArchive(ctx: Ctx, input: ReadableStream<Uint8Array>): 
   }
 }
 
-/** `-i FILE`: the file must exist and be readable; stdin otherwise. */
-export function archiveInput(file: string | undefined): ReadableStream<Uint8Array> {
-  if (file === undefined) return Bun.stdin.stream();
+/** `-i FILE`: the file must exist and be readable; stdin otherwise, but not a terminal (a person typing is no archive). */
+export function archiveInput(file: string | undefined, stdinIsTerminal: () => boolean): ReadableStream<Uint8Array> {
+  if (file === undefined) {
+    // Docker's words: waiting for a tar from the keyboard would only hang.
+    if (stdinIsTerminal()) throw new InvalidArgumentError("requested load from stdin, but stdin is empty");
+    return Bun.stdin.stream();
+  }
   if (!fs.existsSync(file)) throw new InvalidArgumentError(`Cannot load archive "${file}": no such file`);
   return Bun.file(file).stream();
 }
