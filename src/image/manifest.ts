@@ -1,6 +1,7 @@
 // OCI and Docker v2 schema 2 manifests, indexes and configs: media types, validation, platform
 // pick. Everything that comes from a registry passes through here before it is trusted. Pure.
 import { DataLossError, FailedPreconditionError, NotFoundError } from "../errors.ts";
+import { checkConfigShape } from "./config-shape.ts";
 import { isDigest } from "./digest.ts";
 import { formatPlatform, platformMatches, type Platform } from "./platform.ts";
 
@@ -30,6 +31,20 @@ export const MANIFEST_ACCEPT = [
 
 /** Hard cap on manifests, indexes and configs: a hostile registry cannot make us buffer more. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Layers an image may have, as Docker's layer store allows (moby layer.maxLayerDepth): beyond it
+ * overlay's options no longer fit one page, and a manifest of thousands of tiny layers would have
+ * each fetched and unpacked before the first run failed.
+ */
+export const MAX_IMAGE_LAYERS = 125;
+
+/** Refuses an image deeper than MAX_IMAGE_LAYERS before anything of it is fetched or stored. */
+export function checkLayerCount(n: number, what: string): void {
+  if (n > MAX_IMAGE_LAYERS) {
+    throw new FailedPreconditionError(`Cannot use ${what}: it has ${n} layers, more than the ${MAX_IMAGE_LAYERS} an image may have (max depth exceeded)`);
+  }
+}
 
 export type Compression = "gzip" | "zstd" | "none";
 
@@ -82,9 +97,30 @@ function corrupt(what: string, reason: string): never {
   throw new DataLossError(`Cannot use ${what}: ${reason}`);
 }
 
+/** Go's encoding/json refuses deeper nesting: Docker never holds such a document, and ours would overflow the stack of every later JSON.stringify (inspect). */
+export const MAX_JSON_DEPTH = 10_000;
+
+/** Whether the JSON text nests arrays and objects deeper than `max`, strings skipped. */
+export function jsonTooDeep(body: Uint8Array, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next byte is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** A capped JSON object from a registry: anything else is corrupt content. */
 function jsonObject(body: Uint8Array, what: string): Record<string, unknown> {
   if (body.length > MAX_MANIFEST_BYTES) corrupt(what, `larger than ${MAX_MANIFEST_BYTES} bytes`);
+  if (jsonTooDeep(body)) corrupt(what, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder().decode(body));
@@ -109,7 +145,14 @@ function descriptor(raw: unknown, what: string): Descriptor {
       if (typeof p.variant === "string") out.platform.variant = p.variant;
     }
   }
-  if (d.annotations && typeof d.annotations === "object") out.annotations = d.annotations as Record<string, string>;
+  if (d.annotations !== undefined && d.annotations !== null) {
+    const a = d.annotations;
+    // Read as names and tags (load's ref.name): a value of another type is corrupt, as in Go's map[string]string.
+    if (typeof a !== "object" || Array.isArray(a) || !Object.values(a).every((v) => typeof v === "string")) {
+      corrupt(what, "descriptor annotations are not an object of strings");
+    }
+    out.annotations = a as Record<string, string>;
+  }
   if (Array.isArray(d.urls)) out.urls = d.urls.filter((u): u is string => typeof u === "string");
   return out;
 }
@@ -173,6 +216,7 @@ export function parseImageConfig(body: Uint8Array, what: string): ImageConfig {
     if (!isDigest(id)) corrupt(what, `diff_id ${JSON.stringify(id)} is not sha256:<64 hex>`);
   }
   if (typeof c.architecture !== "string" || typeof c.os !== "string") corrupt(what, "architecture or os missing");
+  checkConfigShape(c, what);
   return c as unknown as ImageConfig;
 }
 

@@ -6,9 +6,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Ctx } from "../context.ts";
-import { DataLossError, InvalidArgumentError } from "../errors.ts";
+import { DataLossError, errnoCode, InvalidArgumentError, UnavailableError } from "../errors.ts";
 import { isDigest, sha256Digest } from "../image/digest.ts";
 import {
+  checkLayerCount,
   MAX_MANIFEST_BYTES,
   MediaType,
   parseImageConfig,
@@ -116,16 +117,22 @@ async function spool(ctx: Ctx, input: ReadableStream<Uint8Array>, dir: string): 
     const max = JSON_NAMES.test(name) ? MAX_MANIFEST_BYTES : ctx.config.maxLayerBytes;
     if (h.size > max) refuse(`entry ${JSON.stringify(name)} declares ${h.size} bytes, more than the ${max} allowed`);
     const file = path.join(dir, String(n));
-    const fd = fs.openSync(file, "wx", 0o600);
     const hasher = new Bun.CryptoHasher("sha256");
+    let fd: number | undefined;
     try {
+      fd = fs.openSync(file, "wx", 0o600);
       await tar.body((bytes) => {
         hasher.update(bytes);
         let off = 0;
-        while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+        while (off < bytes.length) off += fs.writeSync(fd!, bytes, off, bytes.length - off);
       });
+    } catch (err) {
+      const code = errnoCode(err);
+      if (!code) throw err; // the tar reader's own, already one line
+      // A full disk, a quota: say what was being written, not only "ENOSPC: …, write".
+      throw new UnavailableError(`Cannot load archive: spooling entry ${JSON.stringify(name.slice(0, 200))} into ${dir}: ${code}`, { cause: err });
     } finally {
-      fs.closeSync(fd);
+      if (fd !== undefined) fs.closeSync(fd);
     }
     entries.set(name, { kind: "file", spooled: { file, size: h.size, digest: `sha256:${hasher.digest("hex")}` } });
   }
@@ -273,6 +280,8 @@ async function ingest(layout: StoreLayout, s: Spooled): Promise<void> {
     await ing.commit(layout);
   } catch (err) {
     await ing.discard();
+    const code = errnoCode(err);
+    if (code) throw new UnavailableError(`Cannot load archive: storing blob ${s.digest}: ${code}`, { cause: err });
     throw err;
   }
 }
@@ -314,6 +323,7 @@ export async function loadArchive(ctx: Ctx, input: ReadableStream<Uint8Array>): 
     else if (archive.has("index.json")) found = ociImages(archive, ctx.platform);
     else refuse("neither manifest.json (docker-archive) nor index.json (OCI layout) in it");
     if (found.length === 0) refuse("it holds no image");
+    for (const f of found) checkLayerCount(f.manifest.layers.length, `image ${f.manifest.config.digest.slice(7, 19)}`);
     const records: ImageRecord[] = [];
     for (const f of found) records.push(await storeImage(ctx, layout, f));
     const result: LoadResult = { tags: [], untagged: [] };
@@ -346,9 +356,13 @@ export async function loadArchive(ctx: Ctx, input: ReadableStream<Uint8Array>): 
   }
 }
 
-/** `-i FILE`: the file must exist and be readable; stdin otherwise. */
-export function archiveInput(file: string | undefined): ReadableStream<Uint8Array> {
-  if (file === undefined) return Bun.stdin.stream();
+/** `-i FILE`: the file must exist and be readable; stdin otherwise, but not a terminal (a person typing is no archive). */
+export function archiveInput(file: string | undefined, stdinIsTerminal: () => boolean): ReadableStream<Uint8Array> {
+  if (file === undefined) {
+    // Docker's words: waiting for a tar from the keyboard would only hang.
+    if (stdinIsTerminal()) throw new InvalidArgumentError("requested load from stdin, but stdin is empty");
+    return Bun.stdin.stream();
+  }
   if (!fs.existsSync(file)) throw new InvalidArgumentError(`Cannot load archive "${file}": no such file`);
   return Bun.file(file).stream();
 }

@@ -31,7 +31,9 @@ export interface OverlayPlan {
 /** Pure: builds the overlay Mount for a stack of layers. */
 export function overlayMount(plan: OverlayPlan): Mount {
   if (plan.lowers.length === 0) throw new InvalidArgumentError(`Cannot mount "${plan.target}": the image has no layers`);
-  const lowers = plan.lowers.map((l) => `l/${l}`);
+  // A layer an image repeats is one directory, and overlay refuses a lower twice (ELOOP): its
+  // topmost copy alone gives the same tree, for a layer applied again wins over those below it.
+  const lowers = [...new Set(plan.lowers)].map((l) => `l/${l}`);
   // Without an upper, overlay needs two lowers: an empty one at the bottom changes nothing.
   if (!plan.upper && lowers.length === 1) lowers.push(plan.emptyLower);
   const opts = [`lowerdir=${lowers.join(":")}`];

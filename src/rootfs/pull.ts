@@ -4,6 +4,7 @@
 import type { Ctx } from "../context.ts";
 import { DataLossError, NotFoundError } from "../errors.ts";
 import {
+  checkLayerCount,
   MAX_MANIFEST_BYTES,
   parseImageConfig,
   parseManifest,
@@ -123,6 +124,7 @@ export async function pullImage(ctx: Ctx, refText: string, opts: PullOptions = {
       blobs.push([inner.digest, inner.body]);
     }
     const manifest: ImageManifest = parsed;
+    checkLayerCount(manifest.layers.length, name);
     const configBytes = hasBlob(layout, manifest.config.digest)
       ? readBlob(layout, manifest.config.digest)
       : await client.getBlob(manifest.config, MAX_MANIFEST_BYTES);

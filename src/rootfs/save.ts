@@ -7,6 +7,7 @@ import { DataLossError, NotFoundError } from "../errors.ts";
 import { digestHex } from "../image/digest.ts";
 import { MediaType, layerCompression, parseManifest, type Compression } from "../image/manifest.ts";
 import { familiarName, formatReference, parseReference } from "../image/reference.ts";
+import { sha256Digest } from "../image/digest.ts";
 import { hasBlob, readBlob } from "../store/content.ts";
 import { readTags, resolveImage, tagsOf, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
@@ -48,8 +49,42 @@ function pick(layout: StoreLayout, names: readonly string[]): Picked[] {
     for (const d of [p.record.id, p.record.manifestDigest, ...p.record.layers.map((l) => l.digest)]) {
       if (!hasBlob(layout, d)) throw new NotFoundError(`Cannot save image ${p.record.id.slice(7, 19)}: blob ${d} is not in the store (pull the image again)`);
     }
+    // Config and manifest are small: checked before the first byte goes out. Layers are checked as
+    // they stream (see `heldBack`).
+    for (const d of [p.record.id, p.record.manifestDigest]) verifiedBlob(layout, d);
   }
   return [...out.values()];
+}
+
+function damaged(digest: string, actual: string): DataLossError {
+  return new DataLossError(`Cannot save blob ${digest}: the store's copy hashes to ${actual} (damaged: remove the image and pull it again)`);
+}
+
+/** A small stored blob, checked against its name. */
+function verifiedBlob(layout: StoreLayout, digest: string): Uint8Array {
+  const bytes = readBlob(layout, digest);
+  const actual = sha256Digest(bytes);
+  if (actual !== digest) throw damaged(digest, actual);
+  return bytes;
+}
+
+/**
+ * A sink that keeps the last chunk back until `release`: when the content then proves not to be
+ * what its name says, the entry stays short of its declared size, so the archive on STDOUT (which
+ * cannot be taken back) is a truncated one every reader refuses, never one whose names lie.
+ */
+function heldBack(sink: ArchiveSink): { write: ArchiveSink; release: () => Promise<void> } {
+  let held: Uint8Array | undefined;
+  return {
+    write: async (bytes) => {
+      if (held) await sink(held);
+      held = bytes;
+    },
+    release: async () => {
+      if (held) await sink(held);
+      held = undefined;
+    },
+  };
 }
 
 async function entry(sink: ArchiveSink, name: string, bytes: Uint8Array): Promise<void> {
@@ -61,13 +96,19 @@ async function entry(sink: ArchiveSink, name: string, bytes: Uint8Array): Promis
 /** A stored blob, as is, as one entry. */
 async function blobEntry(sink: ArchiveSink, layout: StoreLayout, name: string, digest: string, size: number): Promise<void> {
   await sink(tarHeader(name, size));
+  const out = heldBack(sink);
+  const hasher = new Bun.CryptoHasher("sha256");
   let n = 0;
   for await (const chunk of Bun.file(layout.blob(digest)).stream()) {
     n += chunk.length;
     if (n > size) throw new DataLossError(`Cannot save blob ${digest}: the store holds more than its ${size} bytes`);
-    await sink(chunk);
+    hasher.update(chunk);
+    await out.write(chunk);
   }
   if (n !== size) throw new DataLossError(`Cannot save blob ${digest}: the store holds ${n} of its ${size} bytes`);
+  const actual = `sha256:${hasher.digest("hex")}`;
+  if (actual !== digest) throw damaged(digest, actual);
+  await out.release();
   await sink(tarPadding(size));
 }
 
@@ -105,16 +146,18 @@ async function layerTar(sink: ArchiveSink, layout: StoreLayout, name: string, la
   const compression = layerCompression(layer.mediaType, what);
   const size = await tarSizeOf(layout, layer, compression, what, maxBytes);
   await sink(tarHeader(name, size));
+  const out = heldBack(sink);
   const hasher = new Bun.CryptoHasher("sha256");
   let n = 0;
   for await (const chunk of decompress(Bun.file(layout.blob(layer.digest)).stream(), compression, what)) {
     n += chunk.length;
     if (n > size) throw new DataLossError(`Cannot save ${what}: it unpacks to more than the ${size} bytes recorded`);
     hasher.update(chunk);
-    await sink(chunk);
+    await out.write(chunk);
   }
   const digest = `sha256:${hasher.digest("hex")}`;
   if (n !== size || digest !== layer.diffId) throw new DataLossError(`Cannot save ${what}: it unpacks to ${n} bytes hashing to ${digest}, not ${layer.diffId}`);
+  await out.release();
   await sink(tarPadding(size));
 }
 
@@ -138,7 +181,7 @@ async function writeDocker(sink: ArchiveSink, layout: StoreLayout, images: Picke
   const repositories: Record<string, Record<string, string>> = {};
   for (const { record, tags } of images) {
     const config = `${digestHex(record.id)}.json`;
-    await entry(sink, config, readBlob(layout, record.id));
+    await entry(sink, config, verifiedBlob(layout, record.id));
     const layers: string[] = [];
     for (const l of record.layers) {
       const dir = digestHex(l.diffId);
@@ -169,7 +212,7 @@ async function writeOci(sink: ArchiveSink, layout: StoreLayout, images: Picked[]
   const done = new Set<string>();
   const descriptors: unknown[] = [];
   for (const { record, refs } of images) {
-    const manifestBody = readBlob(layout, record.manifestDigest);
+    const manifestBody = verifiedBlob(layout, record.manifestDigest);
     const manifest = parseManifest(manifestBody, record.manifestMediaType, `manifest of image ${record.id.slice(7, 19)}`);
     if (manifest.kind !== "manifest") throw new DataLossError(`Cannot save image ${record.id.slice(7, 19)}: its manifest is an index`);
     for (const d of [...manifest.layers, manifest.config]) {

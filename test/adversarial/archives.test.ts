@@ -48,7 +48,47 @@ function dockerEntries(manifest: unknown, extra: TarEntry[] = []): Promise<Uint8
   ]);
 }
 
+/** A docker-archive of `image` whose config has `edit` applied (its name follows its new digest). */
+function dockerWithConfig(edit: (c: Record<string, unknown>) => Record<string, unknown>, layers = ["l.tar"], text = (t: string) => t): Promise<Uint8Array> {
+  const config = new TextEncoder().encode(text(JSON.stringify(edit(JSON.parse(new TextDecoder().decode(image.config))))));
+  const name = `${new Bun.CryptoHasher("sha256").update(config).digest("hex")}.json`;
+  return buildTar([
+    { name, content: config },
+    { name: "l.tar", content: image.layers[0]!.blob },
+    { name: "manifest.json", content: JSON.stringify([{ Config: name, RepoTags: ["evil:v1"], Layers: layers }]) },
+  ]);
+}
+
+/** Config fields of a type Docker's Go structs would not decode: each once crashed a later verb. */
+const CONFIG_FIELDS: [string, (c: Record<string, unknown>) => Record<string, unknown>, RegExp][] = [
+  ["Env a string", (c) => ({ ...c, config: { Env: "PATH=/bin" } }), /config\.Env is not a list of strings/],
+  ["Env of numbers", (c) => ({ ...c, config: { Env: [1, 2] } }), /config\.Env is not a list of strings/],
+  ["WorkingDir an object", (c) => ({ ...c, config: { WorkingDir: {} } }), /config\.WorkingDir is not a string/],
+  ["Volumes a string", (c) => ({ ...c, config: { Volumes: "/data" } }), /config\.Volumes is not an object of objects/],
+  ["Labels of numbers", (c) => ({ ...c, config: { Labels: { a: 1 } } }), /config\.Labels is not an object of strings/],
+  ["Healthcheck.Test a number", (c) => ({ ...c, config: { Healthcheck: { Test: 1 } } }), /config\.Healthcheck is not a health check/],
+  ["config a string", (c) => ({ ...c, config: "x" }), /config is not an object/],
+  ["history a number", (c) => ({ ...c, history: 5 }), /history is not a list/],
+  ["a null history entry", (c) => ({ ...c, history: [null] }), /history\[0\] is not an object/],
+  ["created an object", (c) => ({ ...c, created: { a: 1 } }), /created is not a string/],
+  ["variant a number", (c) => ({ ...c, variant: 7 }), /variant is not a string/],
+];
+
 const CASES: [string, () => Promise<Uint8Array>, RegExp][] = [
+  ["an index annotation that is a number", () => ociEntries((e) => e, { "org.opencontainers.image.ref.name": 7 } as never), /annotations are not an object of strings/],
+  ["an index annotation that is an object", () => ociEntries((e) => e, { "io.containerd.image.name": { a: 1 } } as never), /annotations are not an object of strings/],
+  [
+    "126 layers, one more than Docker's max depth",
+    () => dockerWithConfig((c) => ({ ...c, rootfs: { type: "layers", diff_ids: Array(126).fill(image.layers[0]!.diffId) } }), Array(126).fill("l.tar")),
+    /126 layers, more than the 125 an image may have \(max depth exceeded\)/,
+  ],
+  [
+    // Parses, then overflows the stack of the JSON.stringify of every later inspect ("Out of memory").
+    "a config with an unknown field nested 600000 deep",
+    () => dockerWithConfig((c) => ({ ...c, config: { "x-deep": 0 } }), ["l.tar"], (t) => t.replace('"x-deep":0', `"x-deep":${"[".repeat(600_000)}${"]".repeat(600_000)}`)),
+    /JSON nested deeper than 10000 levels/,
+  ],
+  ...CONFIG_FIELDS.map(([what, edit, message]): [string, () => Promise<Uint8Array>, RegExp] => [`a config with ${what}`, () => dockerWithConfig(edit), message]),
   ["path traversal in an entry name", () => ociEntries((e) => [...e, { name: "../../escape", content: "x" }]), /leads outside the archive/],
   ["absolute entry name", () => ociEntries((e) => [{ name: "/etc/evil", content: "x" }, ...e]), /leads outside the archive/],
   ["a device entry", () => ociEntries((e) => [...e, { name: "dev", type: "character-device", devmajor: 1, devminor: 3 }]), /not a file/],

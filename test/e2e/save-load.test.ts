@@ -4,7 +4,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { busyboxEntries } from "../helpers/busybox.ts";
-import { requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers/cli.ts";
+import { onPty } from "../helpers/pty.ts";
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, pushImage, type BuiltImage } from "../helpers/image.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
@@ -143,3 +144,10 @@ test("save of a built layer whose record holds a wrong size (stores from before 
   expect(tinydock(b, ["load", "-i", file]).stdout).toBe("Loaded image: forged:latest\n");
   expect(tinydock(b, ["run", "--rm", "--network", "none", "forged"]).stdout).toBe("built here\n");
 }, 120_000);
+
+test("load with a terminal as STDIN and no -i: Docker's one line and exit 1, not a wait for a tar typed in", () => {
+  const a = newEnv();
+  const r = onPty([BINARY, "load"], [], cliEnv(a), 5000);
+  expect(r.code).toBe(1);
+  expect(r.out).toBe("Error: requested load from stdin, but stdin is empty\n");
+});

@@ -223,6 +223,13 @@ describe("bad input: one-line typed error, store unchanged", () => {
     await unchanged(pullImage(e.ctx, `${reg.host}/bad/mediatype:v1`), /unsupported layer media type "application\/vnd.example.layer.v1.tar\+lz4"/);
   });
 
+  test("126 layers: refused as Docker's max depth, with nothing stored", async () => {
+    const layers = Array.from({ length: 126 }, (_, i) => ({ entries: [{ name: `f${i}`, content: String(i) }] }));
+    const img = await buildImage({ layers });
+    await pushImage(reg, "bad/deep", "v1", img);
+    await unchanged(pullImage(e.ctx, `${reg.host}/bad/deep:v1`), /126 layers, more than the 125 an image may have \(max depth exceeded\)/);
+  }, 120_000);
+
   test("a bad reference", async () => {
     await unchanged(pullImage(e.ctx, "Not A/Valid:ref"), /Cannot parse reference/);
   });

@@ -9,7 +9,8 @@ export const load: CommandSpec = {
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Suppress the load output" }),
   async run(ctx, argv, io) {
     const { archiveInput, loadArchive } = await import("../../rootfs/load.ts");
-    const result = await loadArchive(ctx, archiveInput(typeof argv.input === "string" ? argv.input : undefined));
+    const { isTerminal } = await import("../../terminal.ts");
+    const result = await loadArchive(ctx, archiveInput(typeof argv.input === "string" ? argv.input : undefined, () => isTerminal(0)));
     // Docker prints these lines even with -q; -q only drops the progress.
     for (const t of result.tags) io.out(`Loaded image: ${t}\n`);
     for (const id of result.untagged) io.out(`Loaded image ID: ${id}\n`);

@@ -1,6 +1,8 @@
 // Reading response bodies from a registry that may be hostile: every body is capped, declared or
 // counted, and read through the Connection so a stalled body aborts like a stalled connect.
 import type { Connection } from "./connection.ts";
+import { MIN_BODY_RATE } from "./deadline.ts";
+import { TransientError } from "./transient.ts";
 
 /** Error bodies are read for their message only, never more than this. */
 export const ERROR_BODY_MAX = 64 * 1024;
@@ -58,7 +60,12 @@ async function readUpTo(
     for (;;) {
       const { done, value } = await conn.read(reader, origin);
       if (done) break;
-      if (wanted && value.length > 0) conn.deadline.progress();
+      if (wanted && value.length > 0) {
+        conn.deadline.progress();
+        if (conn.deadline.tooSlow(total + value.length)) {
+          throw new TransientError(`${origin}: body slower than ${MIN_BODY_RATE} bytes/s (${total + value.length} bytes so far)`, { expired: true });
+        }
+      }
       if (total + value.length > max) {
         if (overflow) throw overflow();
         chunks.push(value.subarray(0, max - total));

@@ -11,11 +11,22 @@ import { TransientError } from "./transient.ts";
  */
 export class ProgressDeadline {
   private last: number;
+  /** When the operation began: a small body read whole is also held to a floor on its average rate. */
+  private readonly started: number;
   constructor(
     private readonly clock: () => number,
     readonly budgetMs: number,
   ) {
     this.last = clock();
+    this.started = this.last;
+  }
+
+  /**
+   * Whether `bytes` received so far came too slowly: a registry dripping a manifest or a token a
+   * byte at a time makes progress forever. The budget, plus a second per MIN_BODY_RATE bytes.
+   */
+  tooSlow(bytes: number): boolean {
+    return this.clock() - this.started > this.budgetMs + (bytes / MIN_BODY_RATE) * 1000;
   }
 
   /** Bytes arrived (or the consumer asked for more after the last ones): the budget starts over. */
@@ -32,6 +43,9 @@ export class ProgressDeadline {
     return new TransientError(`no progress for ${formatSeconds(this.budgetMs)} (${last})`, { expired: true });
   }
 }
+
+/** Bytes per second below which a body read whole (manifest, token) is given up: 1 KiB/s. */
+export const MIN_BODY_RATE = 1024;
 
 export function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;

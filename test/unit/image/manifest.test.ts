@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DataLossError, FailedPreconditionError, NotFoundError } from "../../../src/errors.ts";
-import { MediaType, MAX_MANIFEST_BYTES, layerCompression, parseImageConfig, parseManifest, pickPlatform, type ImageIndex } from "../../../src/image/manifest.ts";
+import { jsonTooDeep, MediaType, MAX_MANIFEST_BYTES, layerCompression, parseImageConfig, parseManifest, pickPlatform, type ImageIndex } from "../../../src/image/manifest.ts";
 import { hostPlatform, parsePlatform, platformMatches } from "../../../src/image/platform.ts";
 
 const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
@@ -102,5 +102,45 @@ describe("parseImageConfig", () => {
     expect(c.rootfs.diff_ids).toEqual([dg("1")]);
     expect(() => parseImageConfig(enc({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: ["x"] } }), "c")).toThrow(DataLossError);
     expect(() => parseImageConfig(enc({ os: "linux", rootfs: { type: "layers", diff_ids: [] } }), "c")).toThrow(/architecture/);
+  });
+
+  // What a pull and a load both go through: the later readers of a stored config trust its types.
+  test("refuses fields of a type Docker's Go structs would not decode, and takes Go's nulls", () => {
+    const base = { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } };
+    const full = {
+      ...base,
+      created: "2024-01-02T03:04:05Z",
+      author: null,
+      config: {
+        User: "1:1", Env: ["A=b"], Entrypoint: null, Cmd: ["sh"], WorkingDir: "/", Labels: { a: "b" }, ExposedPorts: { "80/tcp": {} },
+        Volumes: { "/d": {} }, StopSignal: "SIGTERM", StopTimeout: 3, OnBuild: null, Healthcheck: { Test: ["NONE"], Interval: 3e10, Retries: 3 },
+      },
+      history: [{ created: "2024-01-02T03:04:05Z", created_by: "x", empty_layer: true }],
+    };
+    expect(parseImageConfig(enc(full), "c").config?.Cmd).toEqual(["sh"]);
+    const bad: [unknown, RegExp][] = [
+      [{ ...base, config: { Cmd: "sh" } }, /config\.Cmd is not a list of strings/],
+      [{ ...base, config: { ExposedPorts: ["80/tcp"] } }, /config\.ExposedPorts is not an object of objects/],
+      [{ ...base, config: { User: 0 } }, /config\.User is not a string/],
+      [{ ...base, config: { Healthcheck: { Interval: "30s" } } }, /config\.Healthcheck is not a health check/],
+      [{ ...base, history: [{ empty_layer: "yes" }] }, /history\[0\]\.empty_layer is not true or false/],
+      [{ ...base, author: ["x"] }, /author is not a string/],
+    ];
+    for (const [config, message] of bad) expect(() => parseImageConfig(enc(config), "c")).toThrow(message);
+    for (const [config] of bad) expect(() => parseImageConfig(enc(config), "c")).toThrow(DataLossError);
+  });
+
+  test("refuses JSON nested deeper than Go's 10000 levels; brackets inside strings do not count", () => {
+    const deep = (n: number) => new TextEncoder().encode(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":${"[".repeat(n)}${"]".repeat(n)}}`);
+    expect(() => parseImageConfig(deep(9_990), "c")).not.toThrow();
+    expect(() => parseImageConfig(deep(200_000), "c")).toThrow(/JSON nested deeper than 10000 levels/);
+    expect(jsonTooDeep(enc({ s: "[".repeat(20_000), t: '\\"{{{' }), 10)).toBe(false);
+    expect(jsonTooDeep(enc([[[["\\"]]]]), 3)).toBe(true);
+  });
+
+  test("refuses descriptor annotations that are not strings (load reads them as names)", () => {
+    const index = (annotations: unknown) => enc({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{ mediaType: MediaType.OciManifest, digest: dg("1"), size: 1, annotations }] });
+    expect(parseManifest(index({ a: "b" }), null, "i")).toMatchObject({ kind: "index" });
+    for (const a of [{ a: 1 }, { a: null }, ["x"], "x"]) expect(() => parseManifest(index(a), null, "i")).toThrow(/annotations are not an object of strings/);
   });
 });

@@ -5,6 +5,7 @@ import {
   NotFoundError,
   ParseError,
   PermissionError,
+  TinydockError,
   UnauthenticatedError,
   UnavailableError,
 } from "../../../src/errors.ts";
@@ -38,6 +39,16 @@ function setup(handler?: (base: Handler) => Handler, ctxOver: Parameters<typeof 
 }
 
 describe("getManifest", () => {
+  hostile("a body dripped a byte at a time (never a stall) ends soon after the budget, below a floor of 1 KiB/s", async () => {
+    // 100 kB at 50 bytes/s would take half an hour; each byte alone is progress.
+    const { client } = setup(() => () => ({ status: 200, body: `{"schemaVersion":2}${" ".repeat(100_000)}`, dripEveryMs: 20 }), { config: { downloadStallTimeoutMs: 1_000 } });
+    const t0 = performance.now();
+    const err = await rejection(client.getManifest("latest"));
+    expect(performance.now() - t0).toBeLessThan(4_000);
+    expect(err).toBeInstanceOf(TinydockError);
+    expect(err.message).toMatch(/^Cannot fetch manifest for .*: body slower than 1024 bytes\/s \(\d+ bytes so far\)$/);
+  });
+
   test("by tag: body, content type, digest; Accept header sent", async () => {
     const { server, client } = setup();
     const m = await client.getManifest("latest");
@@ -297,6 +308,21 @@ describe("auth", () => {
     const err = await rejection(client.getManifest("latest"));
     expect(err).toBeInstanceOf(UnavailableError);
     expect(err.message).toContain("no usable token");
+  });
+
+  hostile("bearer: a token body dripped a byte at a time ends within the operation's budget", async () => {
+    const { client } = setup(
+      () => (req, s) => {
+        if (req.url.pathname === "/token") return { status: 200, body: `{"token":"t"}${" ".repeat(60_000)}`, dripEveryMs: 50 };
+        return { status: 401, headers: { "WWW-Authenticate": `Bearer realm="${s.url}/token"` } };
+      },
+      { config: { downloadStallTimeoutMs: 1_000 } },
+    );
+    const t0 = performance.now();
+    const err = await rejection(client.getManifest("latest"));
+    expect(performance.now() - t0).toBeLessThan(4_000);
+    expect(err).toBeInstanceOf(TinydockError);
+    expect(err.message).toContain("no progress for 1 s");
   });
 
   hostile("bearer: token response is capped at 64 KiB", async () => {

@@ -24,6 +24,8 @@ export interface FakeReply {
   stallAfter?: number;
   /** Say nothing at all (not even headers) and keep the socket open. */
   silent?: boolean;
+  /** Send the body one byte every this many ms (a drip that never stalls long enough to count). */
+  dripEveryMs?: number;
   /** Close the connection without an answer (a connection broken mid-request, as the client sees it). */
   drop?: boolean;
 }
@@ -120,6 +122,19 @@ export function startFakeServer(handler: Handler): FakeServer {
     } else if (reply.stallAfter !== undefined) {
       sent = body.subarray(0, reply.stallAfter);
       after = "stall";
+    }
+    if (reply.dripEveryMs !== undefined) {
+      s.write(head);
+      let i = 0;
+      const timer = setInterval(() => {
+        if (i >= sent.length || s.write(sent.subarray(i, i + 1)) <= 0) {
+          clearInterval(timer);
+          s.end();
+          return;
+        }
+        i++;
+      }, reply.dripEveryMs);
+      return;
     }
     const headBytes = new TextEncoder().encode(head);
     const out = new Uint8Array(headBytes.length + sent.length);

@@ -144,8 +144,12 @@ describe("overlay mount plan", () => {
     expect(rw.data).toBe("lowerdir=l/A,upperdir=/u,workdir=/w");
     expect(rw.flags & MS.RDONLY).toBe(0);
   });
+  test("a layer the image repeats is mounted once, at its topmost place (overlay says ELOOP to a lower twice)", () => {
+    expect(overlayMount({ lowers: ["A", "B", "A", "C", "A"], target: "/t", root: "/r", emptyLower: "empty" }).data).toBe("lowerdir=l/A:l/B:l/C");
+    expect(overlayMount({ lowers: ["A", "A"], target: "/t", root: "/r", emptyLower: "empty" }).data).toBe("lowerdir=l/A:empty");
+  });
   test("too many layers is a clear error, not EINVAL from the kernel", () => {
-    const links = Array.from({ length: 400 }, () => "ABCDEFGHIJKL");
+    const links = Array.from({ length: 400 }, (_, i) => `ABCDEFGHI${String(i).padStart(3, "0")}`);
     expect(() => overlayMount({ lowers: links, target: "/t", root: "/r", emptyLower: "e" })).toThrow(/400 layers exceed/);
   });
 });
