@@ -34,6 +34,43 @@ describe("rmi of an image a container uses: Docker's conflicts", () => {
   });
 });
 
+describe("rmi -f of an image only stopped containers use: deleted, as Docker's daemon does", () => {
+  test("untagged and deleted (by id or by name); the containers still start, inspect, commit and list its id; their rm frees its layers", () => {
+    const layers = () => fs.readdirSync(path.join(e.env.root, "layers")).filter((n) => /^[a-f0-9]{64}$/.test(n)).sort();
+    const before = layers();
+    ok(["run", "--name", "rmi-base", "busybox", "sh", "-c", "echo layer > /marker"]);
+    ok(["commit", "rmi-base", "rmi-img:v1"]);
+    ok(["rm", "rmi-base"]);
+    const full = ok(["image", "inspect", "-f", "{{.Id}}", "rmi-img:v1"]).trim();
+    const id = full.slice(7, 19);
+    expect(ok(["run", "--name", "rmi-stopped", "rmi-img:v1", "cat", "/marker"])).toBe("layer\n");
+    expect(ok(["rmi", "-f", id])).toBe(`Untagged: rmi-img:v1\nDeleted: ${full}\n`);
+    expect(ok(["images", "-q", "rmi-img"])).toBe("");
+    expect(e.T(["image", "inspect", id]).code).toBe(1);
+    expect(e.T(["rmi", id])).toEqual({ code: 1, stdout: "", stderr: `Error: No such image: ${id}:latest\n` });
+    // Docker's ps shows the id of an image that is gone; inspect keeps both.
+    expect(ok(["ps", "-a", "--filter", "name=rmi-stopped", "--format", "{{.Image}}"])).toBe(`${id}\n`);
+    expect(ok(["ps", "-a", "--no-trunc", "--filter", "name=rmi-stopped", "--format", "{{.Image}}"])).toBe(`${full}\n`);
+    expect(ok(["ps", "-a", "--filter", "name=rmi-stopped"])).toContain(`   ${id}   `);
+    expect(ok(["inspect", "-f", "{{.Image}} {{.Config.Image}}", "rmi-stopped"])).toBe(`${full} rmi-img:v1\n`);
+    // Its layers are the container's still: prune leaves them, start and commit use them.
+    ok(["image", "prune", "-f"]);
+    expect(ok(["start", "-a", "rmi-stopped"])).toBe("layer\n");
+    ok(["commit", "rmi-stopped", "rmi-again:v1"]);
+    expect(ok(["run", "--rm", "rmi-again:v1", "cat", "/marker"])).toBe("layer\n");
+    ok(["rm", "rmi-stopped"]);
+    // By name, the last tag: the same deletion.
+    ok(["create", "--name", "rmi-named", "rmi-again:v1"]);
+    const again = ok(["image", "inspect", "-f", "{{.Id}}", "rmi-again:v1"]).trim();
+    expect(ok(["rmi", "-f", "rmi-again:v1"])).toBe(`Untagged: rmi-again:v1\nDeleted: ${again}\n`);
+    expect(layers().length).toBeGreaterThan(before.length);
+    expect(ok(["start", "-a", "rmi-named"])).toBe("layer\n");
+    ok(["rm", "rmi-named"]);
+    expect(layers()).toEqual(before);
+    expect(ok(["images", "-q"])).toBe(ok(["images", "-q", "busybox"]));
+  });
+});
+
 describe("volume create -d local --opt: the filesystem mounted at use, as Docker's local driver", () => {
   test("tmpfs with size and uid, a bind of a host directory (shared with the host, never deleted by rm), Docker's errors", () => {
     expect(ok(["volume", "create", "-d", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m,uid=1000", "vtmp"])).toBe("vtmp\n");

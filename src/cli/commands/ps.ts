@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { CommandSpec } from "../command.ts";
 import { intFlag } from "../flags.ts";
 
@@ -45,10 +46,25 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     io.out(list.map((c) => `${noTrunc ? c.record.id : c.record.id.slice(0, 12)}\n`).join(""));
     return;
   }
+  const { storeLayout } = await import("../../store/layout.ts");
+  const gone = new Map<string, boolean>();
+  const imageFile = storeLayout(ctx.root).image;
   const rowOptions: import("../views/containers.ts").RowOptions = {
     noTrunc,
     now: ctx.clock(),
     exposedPorts,
+    imageGone: (rec) => {
+      let g = gone.get(rec.imageId);
+      if (g === undefined) {
+        try {
+          g = !fs.existsSync(imageFile(rec.imageId));
+        } catch {
+          g = false; // not an image id: the record's own name stands
+        }
+        gone.set(rec.imageId, g);
+      }
+      return g;
+    },
     command: (rec) => {
       const { path, args } = commandOf(ctx, rec, cache);
       // Docker's list.go: arguments with a space are single-quoted.
@@ -76,7 +92,7 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     // Docker's SIZE: the container's writable layer, and with the image's ("virtual").
     const { diskUsage } = await import("../../lifecycle/reconcile.ts");
     const { containerPaths } = await import("../../store/containers.ts");
-    const { loadImage } = await import("../../store/images.ts");
+    const { loadContainerImage } = await import("../../store/images.ts");
     const { storeLayout } = await import("../../store/layout.ts");
     const { imageSize } = await import("../views/images.ts");
     const { humanSize } = await import("../format.ts");
@@ -85,7 +101,7 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
       const rw = diskUsage(containerPaths(ctx.root, c.record.id).upper);
       let image;
       try {
-        image = loadImage(layout, c.record.imageId);
+        image = loadContainerImage(layout, c.record.imageId);
       } catch {} // an image removed since: the container still lists
       rows[i]!.Size = `${humanSize(rw)} (virtual ${humanSize(rw + (image ? imageSize(image) : 0))})`;
     });
