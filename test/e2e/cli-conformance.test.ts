@@ -71,6 +71,41 @@ describe("rmi -f of an image only stopped containers use: deleted, as Docker's d
   });
 });
 
+describe("inspect of any object, image prune --filter", () => {
+  test("inspect finds a network or a volume by name as Docker's does (container, image, network, volume); --type volume|network; -s adds the sizes", () => {
+    ok(["volume", "create", "ins-vol"]);
+    ok(["network", "create", "ins-net"]);
+    expect(ok(["inspect", "-f", "{{.Name}} {{.Driver}}", "ins-vol", "ins-net"])).toBe("ins-vol local\nins-net bridge\n");
+    expect(ok(["inspect", "--type", "volume", "-f", "{{.Mountpoint}}", "ins-vol"])).toBe(`${path.join(e.env.root, "volumes", "ins-vol", "_data")}\n`);
+    expect(ok(["inspect", "--type", "network", "-f", "{{.Name}}", "ins-net"])).toBe("ins-net\n");
+    expect(e.T(["inspect", "--type", "volume", "ins-net"])).toMatchObject({ code: 1, stderr: "Error: No such object: ins-net\n" });
+    expect(JSON.parse(ok(["inspect", "ins-vol"]))[0]).toMatchObject({ Name: "ins-vol", Driver: "local", Scope: "local" });
+    ok(["create", "--name", "ins-c", "busybox", "true"]);
+    const sizes = ok(["inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "ins-c"]).trim().split(" ").map(Number);
+    expect(sizes[1]).toBeGreaterThan(1_000_000);
+    expect(sizes[1]! - sizes[0]!).toBe(Number(ok(["image", "inspect", "-f", "{{.Size}}", "busybox"]).trim()));
+    expect(ok(["inspect", "-f", "{{.SizeRw}}", "ins-c"])).toBe("<no value>\n");
+    ok(["rm", "ins-c"]);
+    ok(["volume", "rm", "ins-vol"]);
+    ok(["network", "rm", "ins-net"]);
+  });
+
+  test("image prune --filter until=, label=, label!= as Docker's daemon; an unknown key refused", () => {
+    ok(["create", "--name", "pf-src", "busybox", "true"]);
+    ok(["commit", "-c", "LABEL drop=me", "pf-src", "pf-drop:v1"]);
+    ok(["commit", "-c", "LABEL drop=me", "-c", "LABEL keep=1", "pf-src", "pf-keep:v1"]);
+    ok(["rm", "pf-src"]);
+    const drop = ok(["image", "inspect", "-f", "{{.Id}}", "pf-drop:v1"]).trim();
+    // Nothing was created before 2000: nothing goes.
+    expect(ok(["image", "prune", "-a", "-f", "--filter", "until=2000-01-01T00:00:00Z"])).toBe("Total reclaimed space: 0B\n");
+    const out = ok(["image", "prune", "-a", "-f", "--filter", "label=drop=me", "--filter", "label!=keep"]);
+    expect(out).toStartWith(`Deleted Images:\ndeleted: ${drop}\n\nTotal reclaimed space: `);
+    expect(ok(["images", "--format", "{{.Repository}}", "pf-*"])).toBe("pf-keep\n");
+    expect(e.T(["image", "prune", "-f", "--filter", "bogus=1"])).toMatchObject({ code: 1, stderr: "Error: invalid filter 'bogus'\n" });
+    ok(["rmi", "pf-keep:v1"]);
+  });
+});
+
 describe("volume create -d local --opt: the filesystem mounted at use, as Docker's local driver", () => {
   test("tmpfs with size and uid, a bind of a host directory (shared with the host, never deleted by rm), Docker's errors", () => {
     expect(ok(["volume", "create", "-d", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m,uid=1000", "vtmp"])).toBe("vtmp\n");
