@@ -106,6 +106,25 @@ describe("inspect of any object, image prune --filter", () => {
   });
 });
 
+describe("network prune and system prune --filter", () => {
+  test("until= and label= spare what they do not match, as in Docker's prunes", () => {
+    ok(["network", "create", "--label", "tier=x", "np-x"]);
+    ok(["network", "create", "np-y"]);
+    expect(ok(["network", "prune", "-f", "--filter", "until=2000-01-01T00:00:00Z"])).toBe("");
+    expect(ok(["network", "prune", "-f", "--filter", "label=tier=x"])).toBe("Deleted Networks:\nnp-x\n");
+    expect(ok(["network", "ls", "-q", "--filter", "name=np-"]).trim().split("\n")).toHaveLength(1);
+    expect(e.T(["network", "prune", "-f", "--filter", "bogus=1"])).toMatchObject({ code: 1, stderr: "Error: invalid filter 'bogus'\n" });
+    ok(["network", "rm", "np-y"]);
+    ok(["create", "--name", "sp-a", "-l", "sweep=1", "busybox", "true"]);
+    ok(["create", "--name", "sp-b", "busybox", "true"]);
+    const a = ok(["inspect", "-f", "{{.Id}}", "sp-a"]).trim();
+    expect(ok(["system", "prune", "-f", "--filter", "label=sweep=1"])).toStartWith(`Deleted Containers:\n${a}\n\n`);
+    expect(ok(["ps", "-a", "--format", "{{.Names}}", "--filter", "name=sp-"])).toBe("sp-b\n");
+    expect(e.T(["system", "prune", "-f", "--volumes", "--filter", "until=1h"]).code).toBe(1);
+    ok(["rm", "sp-b"]);
+  });
+});
+
 describe("volume create -d local --opt: the filesystem mounted at use, as Docker's local driver", () => {
   test("tmpfs with size and uid, a bind of a host directory (shared with the host, never deleted by rm), Docker's errors", () => {
     expect(ok(["volume", "create", "-d", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m,uid=1000", "vtmp"])).toBe("vtmp\n");

@@ -53,33 +53,14 @@ const prune: CommandSpec = {
   },
 };
 
-/**
- * `image prune --filter` as Docker's daemon reads it (image_prune.go): until= (created before),
- * label=/label!= on the config's labels, dangling=false as -a; other keys are refused.
- */
+/** `image prune --filter`: until=, label=, label!= on the config's labels, dangling=false as -a. */
 async function pruneFilter(ctx: import("../../context.ts").Ctx, specs: string[]): Promise<{ all: boolean; kept: (r: import("../../store/images.ts").ImageRecord) => boolean }> {
-  if (specs.length === 0) return { all: false, kept: () => false };
-  const { boolFilter, filterTimestamp, matchLabels, parseFilterArgs, validateFilterKeys } = await import("../filters.ts");
-  const { InvalidArgumentError } = await import("../../errors.ts");
+  const { boolFilter, pruneFilters } = await import("../filters.ts");
   const { imageLabels } = await import("../views/images.ts");
   const { storeLayout } = await import("../../store/layout.ts");
-  const args = parseFilterArgs(specs);
-  validateFilterKeys(args, ["dangling", "label", "label!", "until"]);
-  const until = args.get("until");
-  if (until && until.length > 1) throw new InvalidArgumentError(`invalid filter 'until=[${until.join(" ")}]'`);
-  const before = until ? filterTimestamp(until[0]!, ctx.clock()) : undefined;
+  const { args, keep } = pruneFilters(specs, ctx.clock(), ["dangling"]);
   const layout = storeLayout(ctx.root);
-  const label = args.get("label") ?? [];
-  const notLabel = args.get("label!") ?? [];
-  return {
-    all: boolFilter(args, "dangling") === false,
-    kept: (r) => {
-      if (before !== undefined && !(Date.parse(r.created ?? "") < before)) return true;
-      if (!label.length && !notLabel.length) return false;
-      const labels = imageLabels(layout, r.id) ?? {};
-      return !matchLabels(label, labels) || notLabel.some((l) => matchLabels([l], labels));
-    },
-  };
+  return { all: boolFilter(args, "dangling") === false, kept: (r) => keep(r.created, () => imageLabels(layout, r.id)) };
 }
 
 const mount: CommandSpec = {
