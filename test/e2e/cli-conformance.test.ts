@@ -58,6 +58,18 @@ describe("rmi -f of an image only stopped containers use: deleted, as Docker's d
     expect(ok(["start", "-a", "rmi-stopped"])).toBe("layer\n");
     ok(["commit", "rmi-stopped", "rmi-again:v1"]);
     expect(ok(["run", "--rm", "rmi-again:v1", "cat", "/marker"])).toBe("layer\n");
+    // A name that leads to another image now (the tag moved: a new build or pull) shows the id
+    // too; one that still leads to it, or an id prefix, stays as typed.
+    const bb = ok(["images", "-q", "busybox"]).trim();
+    ok(["tag", "busybox", "rmi-tagged:v1"]);
+    ok(["create", "--name", "rmi-moved", "rmi-tagged:v1"]);
+    ok(["create", "--name", "rmi-byid", bb]);
+    const images = () => ok(["ps", "-a", "--filter", "name=rmi-moved", "--filter", "name=rmi-byid", "--format", "{{.Names}} {{.Image}}"]).trim().split("\n").sort();
+    expect(images()).toEqual([`rmi-byid ${bb}`, "rmi-moved rmi-tagged:v1"]);
+    ok(["tag", "rmi-again:v1", "rmi-tagged:v1"]);
+    expect(images()).toEqual([`rmi-byid ${bb}`, `rmi-moved ${bb}`]);
+    ok(["rm", "rmi-moved", "rmi-byid"]);
+    ok(["rmi", "rmi-tagged:v1"]);
     ok(["rm", "rmi-stopped"]);
     // By name, the last tag: the same deletion.
     ok(["create", "--name", "rmi-named", "rmi-again:v1"]);

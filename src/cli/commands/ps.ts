@@ -46,25 +46,11 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     io.out(list.map((c) => `${noTrunc ? c.record.id : c.record.id.slice(0, 12)}\n`).join(""));
     return;
   }
-  const { storeLayout } = await import("../../store/layout.ts");
-  const gone = new Map<string, boolean>();
-  const imageFile = storeLayout(ctx.root).image;
   const rowOptions: import("../views/containers.ts").RowOptions = {
     noTrunc,
     now: ctx.clock(),
     exposedPorts,
-    imageGone: (rec) => {
-      let g = gone.get(rec.imageId);
-      if (g === undefined) {
-        try {
-          g = !fs.existsSync(imageFile(rec.imageId));
-        } catch {
-          g = false; // not an image id: the record's own name stands
-        }
-        gone.set(rec.imageId, g);
-      }
-      return g;
-    },
+    imageGone: await imageReplaced(ctx.root, list.map((c) => c.record)),
     command: (rec) => {
       const { path, args } = commandOf(ctx, rec, cache);
       // Docker's list.go: arguments with a space are single-quoted.
@@ -128,6 +114,52 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const tpl = compileTemplate(format);
   io.out(data.map((r) => `${tpl(r)}\n`).join(""));
 };
+
+/**
+ * Docker's list.go: IMAGE is the name the container was made with while that name still leads to
+ * its image; once the image is deleted (`rmi -f`) or the name moved to another (a new pull or
+ * build of the tag), the image's id.
+ */
+async function imageReplaced(root: string, recs: readonly { image: string; imageId: string }[]): Promise<(rec: { image: string; imageId: string }) => boolean> {
+  const { storeLayout } = await import("../../store/layout.ts");
+  const layout = storeLayout(root);
+  const replaced = new Map<string, boolean>();
+  let names: { tags: Record<string, string>; key: (image: string) => string | undefined } | undefined;
+  const loadNames = async () => {
+    const { formatReference, parseReference } = await import("../../image/reference.ts");
+    const { readTags } = await import("../../store/images.ts");
+    return {
+      tags: readTags(layout),
+      key: (image: string) => {
+        try {
+          const ref = parseReference(image);
+          return ref.digest ? undefined : formatReference(ref);
+        } catch {
+          return undefined;
+        }
+      },
+    };
+  };
+  for (const { image, imageId } of recs) {
+    const k = `${image}\0${imageId}`;
+    if (replaced.has(k)) continue;
+    let r = false;
+    try {
+      r = !fs.existsSync(layout.image(imageId));
+    } catch {
+      replaced.set(k, false); // not an image id: the record's own name stands
+      continue;
+    }
+    const hex = image.startsWith("sha256:") ? image.slice(7) : image;
+    if (!r && !(/^[a-f0-9]{1,64}$/.test(hex) && imageId.slice(7).startsWith(hex))) {
+      names ??= await loadNames();
+      const key = names.key(image);
+      r = key !== undefined && names.tags[key] !== imageId;
+    }
+    replaced.set(k, r);
+  }
+  return (rec) => replaced.get(`${rec.image}\0${rec.imageId}`) ?? false;
+}
 
 /** Docker's ps rows also answer {{.Label "key"}}. */
 function withLabel<R extends object>(rows: R[], list: import("../../lifecycle/live.ts").LiveContainer<import("../../store/containers.ts").ListedRecord>[]) {
