@@ -9,7 +9,7 @@ import type { ImageConfig } from "../image/manifest.ts";
 import { writeLayer } from "../rootfs/writelayer.ts";
 import { readBlob } from "../store/content.ts";
 import { containerPaths, findContainer } from "../store/containers.ts";
-import { loadImage } from "../store/images.ts";
+import { loadContainerImage } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import { assembleImageConfig, createdTime, type BuildConfig, type HistoryEntry } from "./config.ts";
 import { parseDockerfile } from "./dockerfile.ts";
@@ -46,7 +46,7 @@ export function applyChanges(config: BuildConfig, changes: readonly string[]): B
 export async function commitContainer(ctx: Ctx, req: CommitRequest): Promise<string> {
   const layout = openStore(ctx.root);
   const rec = findContainer(ctx.root, req.container);
-  const image = loadImage(layout, rec.imageId);
+  const image = loadContainerImage(layout, rec.imageId);
   if (!image) throw new InvalidArgumentError(`Cannot commit "${req.container}": its image ${rec.imageId} is no longer in the store`);
   const base = JSON.parse(new TextDecoder().decode(readBlob(layout, image.id))) as ImageConfig & { config?: BuildConfig };
   let config: BuildConfig = structuredClone(base.config ?? {});

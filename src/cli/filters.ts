@@ -151,3 +151,29 @@ export function filterTimestamp(value: string, now: number): number {
   if (!Number.isNaN(t) && /^\d{4}-\d{2}-\d{2}/.test(value)) return t;
   throw new InvalidArgumentError(`failed to parse value as time or duration: "${value}"`);
 }
+
+/** What a prune keeps: an object the filters spare (created after until=, or failing a label test). */
+export type PruneKeep = (created: string | undefined, labels: () => Readonly<Record<string, string>> | undefined) => boolean;
+
+/**
+ * The `prune --filter`s of Docker's daemon (prune.go, image_prune.go): until= (what was created
+ * after it stays), label=, label!=; `extra` keys are the caller's to read from `args`.
+ */
+export function pruneFilters(specs: readonly string[], now: number, extra: readonly string[] = []): { args: FilterArgs; keep: PruneKeep } {
+  const args = parseFilterArgs(specs);
+  validateFilterKeys(args, ["until", "label", "label!", ...extra]);
+  const untils = args.get("until") ?? [];
+  if (untils.length > 1) throw new InvalidArgumentError("more than one until filter specified");
+  const until = untils[0] !== undefined ? filterTimestamp(untils[0], now) : undefined;
+  const label = args.get("label");
+  const not = args.get("label!");
+  return {
+    args,
+    keep: (created, labelsOf) => {
+      if (until !== undefined && !(Date.parse(created ?? "") <= until)) return true;
+      if (!label && !not) return false;
+      const labels = labelsOf() ?? {};
+      return (label !== undefined && !matchLabels(label, labels)) || (not !== undefined && matchLabels(not, labels));
+    },
+  };
+}

@@ -4,7 +4,7 @@ import type { Ctx } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
 import { lowerLinks } from "../rootfs/images.ts";
 import { containerPaths, findContainer, type ContainerRecord } from "../store/containers.ts";
-import { loadImage } from "../store/images.ts";
+import { loadContainerImage } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
@@ -25,7 +25,7 @@ export async function withContainerLayers<T>(ctx: Ctx, ref: string, verb: string
   // Shared gc.lock: an rmi elsewhere cannot collect the image's layers while they are read.
   const gcShared = await acquireLock(ctx, layout.gcLock, { shared: true });
   try {
-    const image = loadImage(layout, rec.imageId);
+    const image = loadContainerImage(layout, rec.imageId);
     if (!image) throw new NotFoundError(`Cannot ${verb} container ${rec.id}: its image ${rec.imageId} is no longer in the store`);
     return await fn({ layout, rec, upper: containerPaths(ctx.root, rec.id).upper, lowers: lowerLinks(layout, image) });
   } finally {

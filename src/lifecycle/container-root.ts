@@ -10,7 +10,7 @@ import { imageOverlay } from "../rootfs/images.ts";
 import { applyMount, unmount } from "../rootfs/mount.ts";
 import { openMountTarget } from "../rootfs/mount-target.ts";
 import { containerPaths, lockContainer, type ContainerRecord } from "../store/containers.ts";
-import { loadImage } from "../store/images.ts";
+import { loadContainerImage } from "../store/images.ts";
 import { storeLayout } from "../store/layout.ts";
 import { MS } from "../sys/sys.ts";
 import type { LiveContainer } from "./live.ts";
@@ -45,7 +45,7 @@ export async function openRoot(ctx: Ctx, c: LiveContainer): Promise<RootHandle> 
   try {
     releaseCopyLeftover(ctx, c.record.id);
     const layout = storeLayout(ctx.root);
-    const image = loadImage(layout, c.record.imageId);
+    const image = loadContainerImage(layout, c.record.imageId);
     if (!image) throw new NotFoundError(`Cannot copy files of container ${c.record.id}: its image ${c.record.imageId} is gone`);
     fs.mkdirSync(paths.rootfs, { recursive: true, mode: 0o755 });
     applyMount(ctx.sys, imageOverlay(layout, image, { upper: paths.upper, work: paths.work, target: paths.rootfs }));

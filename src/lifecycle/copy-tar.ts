@@ -81,8 +81,18 @@ export async function archiveFromContainer(
   }
 }
 
-/** `cp - C:DIR`: the tar read from `input` (plain, gzip or zstd) extracted into DIR, which must be a directory. */
-export async function extractToContainer(ctx: Ctx, c: LiveContainer, dst: string, input: ReadableStream<Uint8Array>): Promise<UntarResult> {
+/**
+ * `cp - C:DIR`: the tar read from `input` (plain, gzip or zstd) extracted into DIR, which must be a
+ * directory; owned by the container's root unless -a keeps the archive's owners (Docker's documented
+ * rule, as `cp HOSTPATH C:DIR` applies it).
+ */
+export async function extractToContainer(
+  ctx: Ctx,
+  c: LiveContainer,
+  dst: string,
+  input: ReadableStream<Uint8Array>,
+  opts: { archive?: boolean } = {},
+): Promise<UntarResult> {
   refuseReadOnly(c.record, dst);
   const root = await openRoot(ctx, c);
   try {
@@ -99,7 +109,7 @@ export async function extractToContainer(ctx: Ctx, c: LiveContainer, dst: string
     if (!st?.isDirectory()) throw new InvalidArgumentError(`destination "${c.record.name}:${dst}" must be a directory`);
     const source = decompressed(input, `the archive for ${c.record.name}:${dst}`);
     try {
-      return await untarInRoot(source, { sys: ctx.sys, rootFd: root.fd, dest: rel, what: `${c.record.name}:${dst}` });
+      return await untarInRoot(source, { sys: ctx.sys, rootFd: root.fd, dest: rel, what: `${c.record.name}:${dst}`, ...(opts.archive ? {} : { owner: [0, 0] as const }) });
     } finally {
       await source.return(undefined);
     }

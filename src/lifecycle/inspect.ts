@@ -107,9 +107,9 @@ function lowerDir(ctx: Ctx, imageId: string): string {
   try {
     // Loaded here, not above: ps and the filters use this module but never a layer list.
     const { lowerLinks } = require("../rootfs/images.ts") as typeof import("../rootfs/images.ts");
-    const { loadImage } = require("../store/images.ts") as typeof import("../store/images.ts");
+    const { loadContainerImage } = require("../store/images.ts") as typeof import("../store/images.ts");
     const layout = storeLayout(ctx.root);
-    const image = loadImage(layout, imageId);
+    const image = loadContainerImage(layout, imageId);
     return image ? lowerLinks(layout, image).map((l) => layout.link(l)).join(":") : "";
   } catch {
     return "";

@@ -61,7 +61,7 @@ export interface DetachedRequest {
   /** -i without -t: stdin is DIR/stdin, a FIFO the monitor holds open, which `attach` writes to. */
   interactive?: boolean;
   /** Name and image the monitor's events carry. */
-  actor?: { name: string; image: string };
+  actor?: { name: string; image: string; labels?: Record<string, string> };
   /** Config.Healthcheck's probe, run by the monitor. */
   health?: HealthProbe;
   /** Kubernetes probes, as DIR/probes.bin's bytes (lifecycle/probes.ts). */
@@ -197,6 +197,13 @@ export function withRestartError<T extends { error?: string }>(dir: string, run:
   }
 }
 
+/** The labels for the monitor's events, as JSON members ("-A" '"k":"v",'); none past 2 KiB, as the monitor's line has room for. */
+function labelMembers(labels: Record<string, string> | undefined): string[] {
+  let text = "";
+  for (const [k, v] of Object.entries(labels ?? {})) if (k !== "image" && k !== "name" && k !== "exitCode") text += `${JSON.stringify(k)}:${JSON.stringify(v)},`;
+  return text && Buffer.byteLength(text) <= 2048 ? ["-A", text] : [];
+}
+
 export function monitorArgs(req: DetachedRequest & { events?: string }): string[] {
   const args = ["tinydock-monitor", "run", "-d", req.dir, "-l", req.log.path, "-s", String(req.log.maxSize), "-n", String(req.log.maxFile)];
   args.push("-r", req.restart.name, "-R", String(req.restart.maximumRetryCount), "-B", backoffArg(SCHEDULES[req.restart.backoff ?? "docker"]));
@@ -205,7 +212,7 @@ export function monitorArgs(req: DetachedRequest & { events?: string }): string[
   if (req.interactive) args.push("-i");
   if (req.health) args.push("-H", req.health.spec, "-P", probePlanFile(req.dir));
   if (req.events) args.push("-E", req.events);
-  if (req.actor) args.push("-N", req.actor.name, "-I", req.actor.image);
+  if (req.actor) args.push("-N", req.actor.name, "-I", req.actor.image, ...labelMembers(req.actor.labels));
   if (req.servicesHook) {
     for (const a of req.servicesHook.argv) args.push("-S", a);
     for (const v of req.servicesHook.env) args.push("-V", v);

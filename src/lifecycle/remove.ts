@@ -9,6 +9,9 @@ import { errnoCode } from "../errors.ts";
 import { mountsUnder } from "../rootfs/mount.ts";
 import { CGROUP_PARENT } from "../runtime/cgroups/index.ts";
 import { killPids, killUntilEmpty, pidsBelow, removeCgroupDir, removeIfEmpty } from "../runtime/cgroups/cgroupfs.ts";
+import { collectGarbage } from "../store/gc.ts";
+import { isRetired } from "../store/images.ts";
+import { storeLayout } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
 import { MNT_DETACH } from "../sys/sys.ts";
 import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
@@ -179,6 +182,9 @@ export async function removeContainer(ctx: Ctx, c0: LiveContainer, opts: RemoveO
   } finally {
     lock.release();
   }
+  // The last container of an image `rmi -f` deleted frees its layers now, as Docker's layer store does.
+  const layout = storeLayout(ctx.root);
+  if (isRetired(layout, c0.record.imageId)) collectGarbage(ctx, layout);
 }
 
 /**

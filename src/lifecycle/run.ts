@@ -175,7 +175,7 @@ export function detachedRequest(ctx: Pick<Ctx, "root" | "execRoot" | "configPath
     cleanupArgv: [...selfArgv(), "container", "cleanup", rec.id],
     tty: rec.config?.Tty === true,
     interactive: rec.config?.OpenStdin === true,
-    actor: { name: rec.name, image: rec.image },
+    actor: actorOf(rec),
     ...healthProbe(rec.config?.Healthcheck as HealthConfig | undefined, plan),
     ...(rec.probes?.length ? { probes: encodeMonitorProbes(rec.probes, plan) } : {}),
     ...(rec.pod ? { servicesHook: servicesHook(ctx, selfArgv()) } : {}),

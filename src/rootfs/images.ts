@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, NotFoundError } from "../errors.ts";
 import { collectGarbage, type GcResult } from "../store/gc.ts";
-import { layerKey, listImages, readTags, resolveImage, tagsOf, writeTags, type ImageRecord } from "../store/images.ts";
+import { layerKey, listImages, readTags, resolveImage, retireImage, tagsOf, writeTags, type ImageRecord } from "../store/images.ts";
 import { openStore } from "../store/init.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { withLock } from "../store/lock.ts";
@@ -93,8 +93,8 @@ export async function removeImage(ctx: Ctx, text: string, opts: RemoveOptions = 
       const how = user.running ? "cannot be forced" : "must be forced";
       throw new FailedPreconditionError(`conflict: unable to delete ${short} (${how}) - image is being used by ${user.running ? "running" : "stopped"} container ${user.id.slice(0, 12)}`);
     }
-    if (user) {
-      // Docker keeps an image a container uses: -f only takes its tags away.
+    if (user?.running) {
+      // `rmi -f NAME` of a running container's image: Docker takes the tag and keeps the image.
       for (const t of own) delete tags[t];
       writeTags(layout, tags);
       event.untagged.push(...own);
@@ -108,7 +108,9 @@ export async function removeImage(ctx: Ctx, text: string, opts: RemoveOptions = 
     }
     for (const t of own) delete tags[t];
     writeTags(layout, tags);
-    fs.rmSync(layout.image(record.id), { force: true });
+    // Forced past stopped containers: the image is deleted, its layers stay theirs (see retireImage).
+    if (user) retireImage(layout, record.id);
+    else fs.rmSync(layout.image(record.id), { force: true });
     event.untagged.push(...own);
     event.deleted.push(record.id);
   });

@@ -14,7 +14,8 @@
 //   `cp` does (NoOverwriteDirNonDir);
 // - nothing is written on a pseudo filesystem (a running container's /proc, /sys): their files are
 //   the kernel's, shared with the host.
-// Owners, modes, times and xattrs come from the archive, as Docker's untar keeps them.
+// Modes, times and xattrs come from the archive, as Docker's untar keeps them; owners too, unless
+// the caller names one owner for every entry.
 import fs from "node:fs";
 import { DataLossError, errnoCode, FailedPreconditionError, oneLine, SyscallError, TinydockError } from "../errors.ts";
 import { makedev, S_IFBLK, S_IFCHR, S_IFIFO, type Sys } from "../sys/sys.ts";
@@ -34,6 +35,8 @@ export interface UntarInRootOptions {
   dest: string;
   /** The destination as the user named it, for messages ("c1:/tmp"). */
   what: string;
+  /** Every entry's owner instead of the archive's (`docker cp` without -a: the container's root). */
+  owner?: readonly [uid: number, gid: number];
 }
 
 export interface UntarResult {
@@ -100,7 +103,7 @@ class Extraction {
       case "directory": {
         const fd = ensureDirAt(this.opts.sys, dirFd, base, 0o700);
         try {
-          fs.fchownSync(fd, h.uid, h.gid);
+          fs.fchownSync(fd, ...this.owner(h));
           fs.fchmodSync(fd, h.mode);
           setEntryXattrs(this.opts.sys, atPath(fd), h);
         } finally {
@@ -153,7 +156,7 @@ class Extraction {
         this.result.bytes += bytes.length;
       });
       // chown clears setuid/setgid and file capabilities, so: owner, then mode, then xattrs.
-      fs.fchownSync(fd, h.uid, h.gid);
+      fs.fchownSync(fd, ...this.owner(h));
       fs.fchmodSync(fd, h.mode);
       setEntryXattrs(this.opts.sys, atPath(fd), h);
       fs.futimesSync(fd, tarTime(h.atime ?? h.mtime), tarTime(h.mtime));
@@ -169,7 +172,7 @@ class Extraction {
    */
   private nodeMeta(dirFd: number, base: string, h: TarHeader, symlink: boolean): void {
     const p = atPath(dirFd, base);
-    fs.lchownSync(p, h.uid, h.gid);
+    fs.lchownSync(p, ...this.owner(h));
     if (!symlink) {
       const fd = this.opts.sys.openat2(dirFd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, BENEATH);
       try {
@@ -182,6 +185,10 @@ class Extraction {
     fs.lutimesSync(p, tarTime(h.atime ?? h.mtime), tarTime(h.mtime));
   }
 
+
+  private owner(h: TarHeader): readonly [number, number] {
+    return this.opts.owner ?? [h.uid, h.gid];
+  }
 
   /** `rel` opened below the root, its symlinks resolved inside the root. */
   private open(rel: string, flags: number): number {

@@ -1,9 +1,11 @@
 // Garbage collection: blobs and layers that no image record references are removed. It runs only
 // when no pull is under way (pulls hold gc.lock shared), so a layer unpacked by a pull that has not
-// yet written its image record is never taken.
+// yet written its image record is never taken. An image `rmi -f` deleted while stopped containers
+// used it (a retired record) keeps its layers and blobs until the last of them is removed.
 import fs from "node:fs";
 import path from "node:path";
-import { layerKey, listImages } from "./images.ts";
+import { listListed } from "./containers.ts";
+import { layerKey, listImages, listRetiredImages } from "./images.ts";
 import type { StoreLayout } from "./layout.ts";
 import { tryLock, type LockDeps } from "./lock.ts";
 
@@ -31,6 +33,15 @@ export function collectGarbage(deps: LockDeps, layout: StoreLayout, opts: { part
   try {
     result.ran = true;
     const records = listImages(layout);
+    const retired = listRetiredImages(layout);
+    if (retired.length) {
+      const live = new Set(records.map((r) => r.id));
+      const used = new Set(listListed(layout.root).map((c) => c.imageId));
+      for (const { record, file } of retired) {
+        if (!live.has(record.id) && used.has(record.id)) records.push(record);
+        else fs.rmSync(file, { force: true });
+      }
+    }
     const layers = new Set<string>();
     const blobs = new Set<string>();
     for (const r of records) {

@@ -1,5 +1,7 @@
 // Image records (by image id = config digest) and tags (name:tag → image id), as Docker keeps them.
 // Callers hold the metadata lock around read-modify-write sequences.
+import fs from "node:fs";
+import path from "node:path";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../errors.ts";
 import { isDigest } from "../image/digest.ts";
 import type { Platform } from "../image/platform.ts";
@@ -55,6 +57,42 @@ export function writeTags(layout: StoreLayout, tags: Record<string, string>): vo
 
 export function loadImage(layout: StoreLayout, id: string): ImageRecord | undefined {
   return readJson<ImageRecord>(layout.image(id));
+}
+
+/**
+ * Where a record goes when `rmi -f` deletes an image that stopped containers still use: out of every
+ * listing and lookup by name or id, as Docker deletes it, but readable by those containers (start,
+ * inspect, commit, cp), and its layers and blobs kept by the garbage collector until none is left.
+ */
+function retiredPath(layout: StoreLayout, id: string): string {
+  return path.join(layout.imagesDir, "retired", path.basename(layout.image(id)));
+}
+
+/** Deletes the record of image `id` as Docker's `rmi -f` does while stopped containers use it. */
+export function retireImage(layout: StoreLayout, id: string): void {
+  fs.mkdirSync(path.dirname(retiredPath(layout, id)), { recursive: true, mode: 0o700 });
+  fs.renameSync(layout.image(id), retiredPath(layout, id));
+}
+
+/** The image a container was made from: its record, or the retired one an `rmi -f` left for it. */
+export function loadContainerImage(layout: StoreLayout, id: string): ImageRecord | undefined {
+  return loadImage(layout, id) ?? readJson<ImageRecord>(retiredPath(layout, id));
+}
+
+/** Whether image `id` is retired (deleted by `rmi -f`, kept for its stopped containers). */
+export function isRetired(layout: StoreLayout, id: string): boolean {
+  return fs.existsSync(retiredPath(layout, id));
+}
+
+/** Retired records, with the file each is read from (the collector removes it once no container uses it). */
+export function listRetiredImages(layout: StoreLayout): { record: ImageRecord; file: string }[] {
+  const dir = path.join(layout.imagesDir, "retired");
+  const out: { record: ImageRecord; file: string }[] = [];
+  for (const n of dirNames(dir)) {
+    const record = /^[a-f0-9]{64}\.json$/.test(n) ? readJson<ImageRecord>(path.join(dir, n)) : undefined;
+    if (record) out.push({ record, file: path.join(dir, n) });
+  }
+  return out;
 }
 
 export function saveImage(layout: StoreLayout, record: ImageRecord): void {

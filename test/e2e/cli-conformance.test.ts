@@ -34,6 +34,109 @@ describe("rmi of an image a container uses: Docker's conflicts", () => {
   });
 });
 
+describe("rmi -f of an image only stopped containers use: deleted, as Docker's daemon does", () => {
+  test("untagged and deleted (by id or by name); the containers still start, inspect, commit and list its id; their rm frees its layers", () => {
+    const layers = () => fs.readdirSync(path.join(e.env.root, "layers")).filter((n) => /^[a-f0-9]{64}$/.test(n)).sort();
+    const before = layers();
+    ok(["run", "--name", "rmi-base", "busybox", "sh", "-c", "echo layer > /marker"]);
+    ok(["commit", "rmi-base", "rmi-img:v1"]);
+    ok(["rm", "rmi-base"]);
+    const full = ok(["image", "inspect", "-f", "{{.Id}}", "rmi-img:v1"]).trim();
+    const id = full.slice(7, 19);
+    expect(ok(["run", "--name", "rmi-stopped", "rmi-img:v1", "cat", "/marker"])).toBe("layer\n");
+    expect(ok(["rmi", "-f", id])).toBe(`Untagged: rmi-img:v1\nDeleted: ${full}\n`);
+    expect(ok(["images", "-q", "rmi-img"])).toBe("");
+    expect(e.T(["image", "inspect", id]).code).toBe(1);
+    expect(e.T(["rmi", id])).toEqual({ code: 1, stdout: "", stderr: `Error: No such image: ${id}:latest\n` });
+    // Docker's ps shows the id of an image that is gone; inspect keeps both.
+    expect(ok(["ps", "-a", "--filter", "name=rmi-stopped", "--format", "{{.Image}}"])).toBe(`${id}\n`);
+    expect(ok(["ps", "-a", "--no-trunc", "--filter", "name=rmi-stopped", "--format", "{{.Image}}"])).toBe(`${full}\n`);
+    expect(ok(["ps", "-a", "--filter", "name=rmi-stopped"])).toContain(`   ${id}   `);
+    expect(ok(["inspect", "-f", "{{.Image}} {{.Config.Image}}", "rmi-stopped"])).toBe(`${full} rmi-img:v1\n`);
+    // Its layers are the container's still: prune leaves them, start and commit use them.
+    ok(["image", "prune", "-f"]);
+    expect(ok(["start", "-a", "rmi-stopped"])).toBe("layer\n");
+    ok(["commit", "rmi-stopped", "rmi-again:v1"]);
+    expect(ok(["run", "--rm", "rmi-again:v1", "cat", "/marker"])).toBe("layer\n");
+    // A name that leads to another image now (the tag moved: a new build or pull) shows the id
+    // too; one that still leads to it, or an id prefix, stays as typed.
+    const bb = ok(["images", "-q", "busybox"]).trim();
+    ok(["tag", "busybox", "rmi-tagged:v1"]);
+    ok(["create", "--name", "rmi-moved", "rmi-tagged:v1"]);
+    ok(["create", "--name", "rmi-byid", bb]);
+    const images = () => ok(["ps", "-a", "--filter", "name=rmi-moved", "--filter", "name=rmi-byid", "--format", "{{.Names}} {{.Image}}"]).trim().split("\n").sort();
+    expect(images()).toEqual([`rmi-byid ${bb}`, "rmi-moved rmi-tagged:v1"]);
+    ok(["tag", "rmi-again:v1", "rmi-tagged:v1"]);
+    expect(images()).toEqual([`rmi-byid ${bb}`, `rmi-moved ${bb}`]);
+    ok(["rm", "rmi-moved", "rmi-byid"]);
+    ok(["rmi", "rmi-tagged:v1"]);
+    ok(["rm", "rmi-stopped"]);
+    // By name, the last tag: the same deletion.
+    ok(["create", "--name", "rmi-named", "rmi-again:v1"]);
+    const again = ok(["image", "inspect", "-f", "{{.Id}}", "rmi-again:v1"]).trim();
+    expect(ok(["rmi", "-f", "rmi-again:v1"])).toBe(`Untagged: rmi-again:v1\nDeleted: ${again}\n`);
+    expect(layers().length).toBeGreaterThan(before.length);
+    expect(ok(["start", "-a", "rmi-named"])).toBe("layer\n");
+    ok(["rm", "rmi-named"]);
+    expect(layers()).toEqual(before);
+    expect(ok(["images", "-q"])).toBe(ok(["images", "-q", "busybox"]));
+  });
+});
+
+describe("inspect of any object, image prune --filter", () => {
+  test("inspect finds a network or a volume by name as Docker's does (container, image, network, volume); --type volume|network; -s adds the sizes", () => {
+    ok(["volume", "create", "ins-vol"]);
+    ok(["network", "create", "ins-net"]);
+    expect(ok(["inspect", "-f", "{{.Name}} {{.Driver}}", "ins-vol", "ins-net"])).toBe("ins-vol local\nins-net bridge\n");
+    expect(ok(["inspect", "--type", "volume", "-f", "{{.Mountpoint}}", "ins-vol"])).toBe(`${path.join(e.env.root, "volumes", "ins-vol", "_data")}\n`);
+    expect(ok(["inspect", "--type", "network", "-f", "{{.Name}}", "ins-net"])).toBe("ins-net\n");
+    expect(e.T(["inspect", "--type", "volume", "ins-net"])).toMatchObject({ code: 1, stderr: "Error: No such object: ins-net\n" });
+    expect(JSON.parse(ok(["inspect", "ins-vol"]))[0]).toMatchObject({ Name: "ins-vol", Driver: "local", Scope: "local" });
+    ok(["create", "--name", "ins-c", "busybox", "true"]);
+    const sizes = ok(["inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "ins-c"]).trim().split(" ").map(Number);
+    expect(sizes[1]).toBeGreaterThan(1_000_000);
+    expect(sizes[1]! - sizes[0]!).toBe(Number(ok(["image", "inspect", "-f", "{{.Size}}", "busybox"]).trim()));
+    expect(ok(["inspect", "-f", "{{.SizeRw}}", "ins-c"])).toBe("<no value>\n");
+    ok(["rm", "ins-c"]);
+    ok(["volume", "rm", "ins-vol"]);
+    ok(["network", "rm", "ins-net"]);
+  });
+
+  test("image prune --filter until=, label=, label!= as Docker's daemon; an unknown key refused", () => {
+    ok(["create", "--name", "pf-src", "busybox", "true"]);
+    ok(["commit", "-c", "LABEL drop=me", "pf-src", "pf-drop:v1"]);
+    ok(["commit", "-c", "LABEL drop=me", "-c", "LABEL keep=1", "pf-src", "pf-keep:v1"]);
+    ok(["rm", "pf-src"]);
+    const drop = ok(["image", "inspect", "-f", "{{.Id}}", "pf-drop:v1"]).trim();
+    // Nothing was created before 2000: nothing goes.
+    expect(ok(["image", "prune", "-a", "-f", "--filter", "until=2000-01-01T00:00:00Z"])).toBe("Total reclaimed space: 0B\n");
+    const out = ok(["image", "prune", "-a", "-f", "--filter", "label=drop=me", "--filter", "label!=keep"]);
+    expect(out).toStartWith(`Deleted Images:\ndeleted: ${drop}\n\nTotal reclaimed space: `);
+    expect(ok(["images", "--format", "{{.Repository}}", "pf-*"])).toBe("pf-keep\n");
+    expect(e.T(["image", "prune", "-f", "--filter", "bogus=1"])).toMatchObject({ code: 1, stderr: "Error: invalid filter 'bogus'\n" });
+    ok(["rmi", "pf-keep:v1"]);
+  });
+});
+
+describe("network prune and system prune --filter", () => {
+  test("until= and label= spare what they do not match, as in Docker's prunes", () => {
+    ok(["network", "create", "--label", "tier=x", "np-x"]);
+    ok(["network", "create", "np-y"]);
+    expect(ok(["network", "prune", "-f", "--filter", "until=2000-01-01T00:00:00Z"])).toBe("");
+    expect(ok(["network", "prune", "-f", "--filter", "label=tier=x"])).toBe("Deleted Networks:\nnp-x\n");
+    expect(ok(["network", "ls", "-q", "--filter", "name=np-"]).trim().split("\n")).toHaveLength(1);
+    expect(e.T(["network", "prune", "-f", "--filter", "bogus=1"])).toMatchObject({ code: 1, stderr: "Error: invalid filter 'bogus'\n" });
+    ok(["network", "rm", "np-y"]);
+    ok(["create", "--name", "sp-a", "-l", "sweep=1", "busybox", "true"]);
+    ok(["create", "--name", "sp-b", "busybox", "true"]);
+    const a = ok(["inspect", "-f", "{{.Id}}", "sp-a"]).trim();
+    expect(ok(["system", "prune", "-f", "--filter", "label=sweep=1"])).toStartWith(`Deleted Containers:\n${a}\n\n`);
+    expect(ok(["ps", "-a", "--format", "{{.Names}}", "--filter", "name=sp-"])).toBe("sp-b\n");
+    expect(e.T(["system", "prune", "-f", "--volumes", "--filter", "until=1h"]).code).toBe(1);
+    ok(["rm", "sp-b"]);
+  });
+});
+
 describe("volume create -d local --opt: the filesystem mounted at use, as Docker's local driver", () => {
   test("tmpfs with size and uid, a bind of a host directory (shared with the host, never deleted by rm), Docker's errors", () => {
     expect(ok(["volume", "create", "-d", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m,uid=1000", "vtmp"])).toBe("vtmp\n");

@@ -1,6 +1,6 @@
 // `cp` through tar streams, as Docker users script it: `cp C:PATH - | tar x` and `tar c … | cp - C:DIR`,
 // on a running and on a stopped container; Docker's names (the path's base name, "./" for "/."), a
-// symlink as itself unless -L, the archive's owners and modes kept, DIR that must be a directory.
+// symlink as itself unless -L, the archive's modes kept (owners only with -a), DIR that must be a directory.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
@@ -70,7 +70,7 @@ describe("cp CONTAINER:PATH -", () => {
 });
 
 describe("cp - CONTAINER:DIR", () => {
-  test("extracts with the archive's owners and modes; DIR must exist and be a directory", async () => {
+  test("extracts with the archive's modes (its owners with -a); DIR must exist and be a directory", async () => {
     e.runDetached(["--name", "dst", "--network", "none", "busybox", "sh", "-c", "mkdir /in && touch /file && sleep 1000"]);
     const tar = await buildTar([
       { name: "top/", type: "directory", mode: 0o750, uid: 5, gid: 6 },
@@ -80,7 +80,7 @@ describe("cp - CONTAINER:DIR", () => {
       { name: "new/deeper/x", content: "x\n" },
     ]);
     for (let i = 0; i < 200 && e.T(["exec", "dst", "test", "-e", "/file"]).code !== 0; i++) Bun.sleepSync(25);
-    const r = TB(["cp", "-", "dst:/in"], tar);
+    const r = TB(["cp", "-a", "-", "dst:/in"], tar);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const ls = e.T(["exec", "dst", "sh", "-c", "ls -ln /in/top | sort -k9; cat /in/top/f /in/new/deeper/x; stat -c '%a %u:%g %h' /in/top /in/top/f"]);
@@ -106,5 +106,37 @@ describe("cp - CONTAINER:DIR", () => {
     expect(Bun.spawnSync(["tar", "-xOf", "-"], { stdin: back.out, stdout: "pipe" }).stdout.toString()).toBe("later\n");
     expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(path.join(e.env.root, "containers"));
     expect(e.T(["rm", "dst"]).code).toBe(0);
+  });
+});
+
+describe("cp into a container: owners", () => {
+  // Docker's documented rule: what is copied in belongs to the container's root, unless -a keeps
+  // the uid:gid of the source (the host's files, or the archive's entries).
+  test("root's without -a, the source's with -a; for a host path and for a tar on stdin", async () => {
+    e.runDetached(["--name", "own", "--network", "none", "busybox", "sh", "-c", "mkdir /in && touch /ready && sleep 1000"]);
+    const host = fs.mkdtempSync(path.join(e.env.root, "cp-own-"));
+    fs.mkdirSync(path.join(host, "d"));
+    fs.writeFileSync(path.join(host, "d", "f"), "f\n");
+    fs.symlinkSync("f", path.join(host, "d", "l"));
+    for (const p of ["d", "d/f"]) fs.chownSync(path.join(host, p), 1234, 5678);
+    fs.lchownSync(path.join(host, "d", "l"), 1234, 5678);
+    const tar = await buildTar([
+      { name: "t/", type: "directory", mode: 0o755, uid: 4321, gid: 8765 },
+      { name: "t/f", content: "t\n", mode: 0o644, uid: 4321, gid: 8765 },
+      { name: "t/l", type: "symlink", linkname: "f", uid: 4321, gid: 8765 },
+    ]);
+    for (let i = 0; i < 200 && e.T(["exec", "own", "test", "-e", "/ready"]).code !== 0; i++) Bun.sleepSync(25);
+    expect(e.T(["cp", path.join(host, "d"), "own:/in/plain"]).code).toBe(0);
+    expect(e.T(["cp", "-a", path.join(host, "d"), "own:/in/arch"]).code).toBe(0);
+    expect(e.T(["exec", "own", "mkdir", "/in/tplain", "/in/tarch"]).code).toBe(0);
+    expect(TB(["cp", "-", "own:/in/tplain"], tar).code).toBe(0);
+    expect(TB(["cp", "--archive", "-", "own:/in/tarch"], tar).code).toBe(0);
+    const owners = (dir: string) => e.T(["exec", "own", "stat", "-c", "%n %u:%g", dir, `${dir}/f`, `${dir}/l`]).stdout.trim().split("\n");
+    expect(owners("/in/plain")).toEqual(["/in/plain 0:0", "/in/plain/f 0:0", "/in/plain/l 0:0"]);
+    expect(owners("/in/arch")).toEqual(["/in/arch 1234:5678", "/in/arch/f 1234:5678", "/in/arch/l 1234:5678"]);
+    expect(owners("/in/tplain/t")).toEqual(["/in/tplain/t 0:0", "/in/tplain/t/f 0:0", "/in/tplain/t/l 0:0"]);
+    expect(owners("/in/tarch/t")).toEqual(["/in/tarch/t 4321:8765", "/in/tarch/t/f 4321:8765", "/in/tarch/t/l 4321:8765"]);
+    expect(e.T(["rm", "-f", "own"]).code).toBe(0);
+    fs.rmSync(host, { recursive: true, force: true });
   });
 });

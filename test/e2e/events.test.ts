@@ -40,7 +40,8 @@ test("a foreground run and a detached one: create, start, die (with its exit cod
   // Filters: container=, event=, and the text format.
   const dies = e.T(["events", "--since", since, "--until", until_, "--filter", "event=die", "--filter", "container=bg"]);
   expect(dies.stdout.trim().split("\n")).toHaveLength(1);
-  expect(dies.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container die [a-f0-9]{64} \(exitCode=5, image=busybox, name=bg\)\n$/);
+  // Docker's text line: every attribute, the image's labels too, sorted by key.
+  expect(dies.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container die [a-f0-9]{64} \(exitCode=5, image=busybox, name=bg, org\.opencontainers\.image\.description=.*, org\.opencontainers\.image\.title=busybox\)\n$/);
   expect(e.T(["events", "--since", since, "--until", until_, "--format", "{{.Action}} {{.Actor.Attributes.name}}", "--filter", "container=fg"]).stdout).toBe("create fg\nstart fg\ndie fg\n");
   expect(e.T(["events", "--filter", "bogus=1", "--until", now()]).stderr).toContain("Invalid filter 'bogus'");
   expect(e.T(["rm", "fg", "bg"]).code).toBe(0);
@@ -86,3 +87,15 @@ test("health_status events come from the monitor", async () => {
   await until("healthy", () => e.T(["events", "--since", since, "--until", now(), "--filter", "event=health_status"]).stdout.includes("health_status: healthy"), 10_000, 100);
   expect(e.T(["rm", "-f", "h"]).code).toBe(0);
 }, 30_000);
+
+test("every event of a labelled container carries its labels, the monitor's (start, die) too: --filter label= sees them all", async () => {
+  const since = now();
+  expect(e.T(["run", "-d", "--name", "lab", "-l", "team=a", "-l", 'q="x"', "busybox", "sh", "-c", "exit 4"]).code).toBe(0);
+  await until("lab exited", () => e.T(["inspect", "-f", "{{.State.Status}}", "lab"]).stdout.trim() === "exited", 10_000, 50);
+  const r = e.T(["events", "--since", since, "--until", now(), "--filter", "label=team=a", "--format", "json"]);
+  const evs = lines(r.stdout);
+  expect(evs.map((x) => x.Action)).toEqual(["create", "start", "die"]);
+  for (const x of evs) expect(x.Actor.Attributes).toMatchObject({ team: "a", q: '"x"', name: "lab", image: "busybox" });
+  expect(evs[2]!.Actor.Attributes.exitCode).toBe("4");
+  expect(e.T(["rm", "lab"]).code).toBe(0);
+});

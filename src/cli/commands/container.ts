@@ -35,21 +35,10 @@ export async function confirm(io: Io, warning: string): Promise<boolean> {
   return answer === "y" || answer === "yes";
 }
 
-/** Docker's prune filters (daemon/prune.go): until= (created after it stays), label=, label!=. */
+/** Docker's prune filters: until=, label=, label! over a container's record. */
 async function pruneFilter(specs: string[], now: number): Promise<(rec: ContainerRecord) => boolean> {
-  const [{ parseFilterArgs, validateFilterKeys, filterTimestamp, matchLabels }, { InvalidArgumentError }] = await Promise.all([import("../filters.ts"), import("../../errors.ts")]);
-  const args = parseFilterArgs(specs);
-  validateFilterKeys(args, ["until", "label", "label!"]);
-  const untils = args.get("until") ?? [];
-  if (untils.length > 1) throw new InvalidArgumentError("more than one until filter specified");
-  const until = untils[0] !== undefined ? filterTimestamp(untils[0], now) : undefined;
-  return (rec) => {
-    const labels = rec.labels ?? (rec.config?.Labels as Record<string, string> | undefined) ?? {};
-    if (until !== undefined && Date.parse(rec.created) > until) return true;
-    if (!matchLabels(args.get("label") ?? [], labels)) return true;
-    const not = args.get("label!");
-    return not !== undefined && matchLabels(not, labels);
-  };
+  const { keep } = (await import("../filters.ts")).pruneFilters(specs, now);
+  return (rec) => keep(rec.created, () => rec.labels ?? (rec.config?.Labels as Record<string, string> | undefined));
 }
 
 export const containerPrune: CommandSpec = {

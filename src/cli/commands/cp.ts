@@ -21,7 +21,7 @@ export const cp: CommandSpec = {
     const opts = { archive: Boolean(argv.archive), followLink: Boolean(argv["follow-link"]) };
     if (src.container === undefined && src.path === "-") {
       const { extractToContainer } = await import("../../lifecycle/copy-tar.ts");
-      await extractToContainer(ctx, findLive(ctx, dst.container!), dst.path, Bun.stdin.stream());
+      await extractToContainer(ctx, findLive(ctx, dst.container!), dst.path, Bun.stdin.stream(), opts);
       return;
     }
     if (dst.container === undefined && dst.path === "-") {

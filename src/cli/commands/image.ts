@@ -38,17 +38,30 @@ const prune: CommandSpec = {
   builder: (y) =>
     y
       .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove all unused images, not just dangling ones" })
-      .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" }),
+      .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" })
+      .option("filter", { type: "string", array: true, describe: 'Provide filter values (e.g. "until=<timestamp>", "label=k=v", "label!=k")' }),
   async run(ctx, argv, io) {
     const { pruneImages } = await import("../../rootfs/images.ts");
     const { humanSize } = await import("../format.ts");
     const { listContainers } = await import("../../store/containers.ts");
+    const keep = await pruneFilter(ctx, ((argv.filter as string[] | undefined) ?? []).map(String));
     const used = new Set(listContainers(ctx.root).map((c) => c.imageId));
-    const res = await pruneImages(ctx, { all: Boolean(argv.all), inUse: (r) => (used.has(r.id) ? "in use" : undefined) });
+    const all = Boolean(argv.all) || keep.all;
+    const res = await pruneImages(ctx, { all, inUse: (r) => (used.has(r.id) ? "in use" : keep.kept(r) ? "filtered out" : undefined) });
     if (res.deleted.length) io.out(`Deleted Images:\n${res.deleted.map((d) => `deleted: ${d}\n`).join("")}\n`);
     io.out(`Total reclaimed space: ${humanSize(res.gc.bytes)}\n`);
   },
 };
+
+/** `image prune --filter`: until=, label=, label!= on the config's labels, dangling=false as -a. */
+async function pruneFilter(ctx: import("../../context.ts").Ctx, specs: string[]): Promise<{ all: boolean; kept: (r: import("../../store/images.ts").ImageRecord) => boolean }> {
+  const { boolFilter, pruneFilters } = await import("../filters.ts");
+  const { imageLabels } = await import("../views/images.ts");
+  const { storeLayout } = await import("../../store/layout.ts");
+  const { args, keep } = pruneFilters(specs, ctx.clock(), ["dangling"]);
+  const layout = storeLayout(ctx.root);
+  return { all: boolFilter(args, "dangling") === false, kept: (r) => keep(r.created, () => imageLabels(layout, r.id)) };
+}
 
 const mount: CommandSpec = {
   command: "mount <image>",

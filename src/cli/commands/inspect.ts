@@ -9,8 +9,8 @@ export const inspect: CommandSpec = {
   builder: (y) =>
     y
       .option("format", { alias: "f", type: "string", describe: "Format the output using the given Go template" })
-      .option("type", { type: "string", choices: ["container", "image"], describe: "Only inspect objects of this type" })
-      .option("size", { alias: "s", type: "boolean", default: false, describe: "Display total file sizes (accepted)" }),
+      .option("type", { type: "string", choices: ["container", "image", "network", "volume"], describe: "Only inspect objects of this type" })
+      .option("size", { alias: "s", type: "boolean", default: false, describe: "Display total file sizes if the type is container" }),
   async run(ctx, argv, io) {
     const { findLive } = await import("../../lifecycle/live.ts");
     const { inspectContainer } = await import("../../lifecycle/inspect.ts");
@@ -30,28 +30,64 @@ export const inspect: CommandSpec = {
     const cache = new Map();
     const out: unknown[] = [];
     let code = 0;
-    // Docker's inspect: a container by that name, else an image (unless --type says which).
-    const image = async (ref: string) => {
-      const { resolveImage } = await import("../../store/images.ts");
-      const { storeLayout } = await import("../../store/layout.ts");
-      const { inspectImage } = await import("../views/images.ts");
-      return inspectImage(ctx, resolveImage(storeLayout(ctx.root), ref).record);
-    };
+    // Docker's inspect: a container by that name, else an image, a network, a volume (unless --type
+    // says which); the first that has it answers.
+    const { NotFoundError } = await import("../../errors.ts");
+    const kinds: [string, (ref: string) => Promise<unknown>][] = [
+      [
+        "container",
+        async (ref) => {
+          const c = findLive(ctx, ref);
+          const o = inspectContainer(ctx, c, cache);
+          return argv.size ? { ...o, ...(await containerSizes(ctx, c.record)) } : o;
+        },
+      ],
+      [
+        "image",
+        async (ref) => {
+          const { resolveImage } = await import("../../store/images.ts");
+          const { storeLayout } = await import("../../store/layout.ts");
+          const { inspectImage } = await import("../views/images.ts");
+          return inspectImage(ctx, resolveImage(storeLayout(ctx.root), ref).record);
+        },
+      ],
+      [
+        "network",
+        async (ref) => {
+          const { findNetwork } = await import("../../network/networks.ts");
+          const { networkMembers } = await import("../../network/addresses.ts");
+          const { inspectNetwork } = await import("../../network/inspect.ts");
+          const net = findNetwork(ctx, ref);
+          return inspectNetwork(net, net.driver === "bridge" ? networkMembers(ctx, net) : []);
+        },
+      ],
+      [
+        "volume",
+        async (ref) => {
+          const { readVolume } = await import("../../store/volumes.ts");
+          const { inspectVolume } = await import("./volume.ts");
+          const v = readVolume(ctx.root, ref);
+          if (!v) throw new NotFoundError(`No such volume: ${ref}`);
+          return inspectVolume(v);
+        },
+      ],
+    ];
+    const wanted = kinds.filter(([k]) => argv.type === undefined || argv.type === k);
     for (const ref of (argv.names as unknown[]).map(String)) {
       try {
-        if (argv.type !== "image") {
+        let found = false;
+        for (const [kind, lookup] of wanted) {
           try {
-            out.push(inspectContainer(ctx, findLive(ctx, ref), cache));
-            continue;
+            out.push(await lookup(ref));
+            found = true;
+            break;
           } catch (err) {
-            if (!isKind(err, "NotFound") || argv.type === "container") throw err;
+            // Not found: the next type; `--type container` answers in its own words. An image
+            // reference that does not parse is not found either.
+            if (kind === "container" ? argv.type === "container" || !isKind(err, "NotFound") : kind !== "image" && !isKind(err, "NotFound")) throw err;
           }
         }
-        try {
-          out.push(await image(ref));
-        } catch {
-          throw new Error(`No such object: ${ref}`);
-        }
+        if (!found) throw new Error(`No such object: ${ref}`);
       } catch (err) {
         io.err(`Error: ${describeError(err)}\n`);
         code = 1;
@@ -75,6 +111,18 @@ export const inspect: CommandSpec = {
     return code;
   },
 };
+
+/** `inspect --size`: the container's writable layer (SizeRw) and that with its image's (SizeRootFs), as Docker's. */
+async function containerSizes(ctx: import("../../context.ts").Ctx, rec: { id: string; imageId: string }): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const { diskUsage } = await import("../../lifecycle/reconcile.ts");
+  const { containerPaths } = await import("../../store/containers.ts");
+  const { loadContainerImage } = await import("../../store/images.ts");
+  const { storeLayout } = await import("../../store/layout.ts");
+  const { imageSize } = await import("../views/images.ts");
+  const rw = diskUsage(containerPaths(ctx.root, rec.id).upper);
+  const image = loadContainerImage(storeLayout(ctx.root), rec.imageId);
+  return { SizeRw: rw, SizeRootFs: rw + (image ? imageSize(image) : 0) };
+}
 
 export const containerInspect: CommandSpec = {
   ...inspect,

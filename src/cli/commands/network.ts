@@ -156,8 +156,12 @@ const rm: CommandSpec = {
 const prune: CommandSpec = {
   command: "prune",
   describe: "Remove all unused networks (and the default bridge's device and rules while unused)",
-  builder: (y) => y.option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" }),
-  async run(ctx, _argv, io) {
+  builder: (y) =>
+    y
+      .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" })
+      .option("filter", { type: "string", array: true, describe: 'Provide filter values (e.g. "until=<timestamp>", "label=k=v")' }),
+  async run(ctx, argv, io) {
+    const { keep } = (await import("../filters.ts")).pruneFilters(((argv.filter as string[] | undefined) ?? []).map(String), ctx.clock());
     const { listNetworks, PREDEFINED } = await import("../../network/networks.ts");
     const { networkMembers } = await import("../../network/addresses.ts");
     const { reconcileNetworks } = await import("../../network/reconcile.ts");
@@ -167,6 +171,7 @@ const prune: CommandSpec = {
     for (const net of listNetworks(ctx)) {
       if (net.driver !== "bridge" || networkMembers(ctx, net).length) continue;
       const predefined = (PREDEFINED as readonly string[]).includes(net.name);
+      if (!predefined && keep(net.created, () => net.labels)) continue;
       try {
         await removeNetwork(ctx, net.name, { teardownDefault: predefined });
         if (!predefined) deleted.push(net.name);

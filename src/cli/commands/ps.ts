@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { CommandSpec } from "../command.ts";
 import { intFlag } from "../flags.ts";
 
@@ -49,6 +50,7 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     noTrunc,
     now: ctx.clock(),
     exposedPorts,
+    imageGone: await imageReplaced(ctx.root, list.map((c) => c.record)),
     command: (rec) => {
       const { path, args } = commandOf(ctx, rec, cache);
       // Docker's list.go: arguments with a space are single-quoted.
@@ -76,7 +78,7 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
     // Docker's SIZE: the container's writable layer, and with the image's ("virtual").
     const { diskUsage } = await import("../../lifecycle/reconcile.ts");
     const { containerPaths } = await import("../../store/containers.ts");
-    const { loadImage } = await import("../../store/images.ts");
+    const { loadContainerImage } = await import("../../store/images.ts");
     const { storeLayout } = await import("../../store/layout.ts");
     const { imageSize } = await import("../views/images.ts");
     const { humanSize } = await import("../format.ts");
@@ -85,7 +87,7 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
       const rw = diskUsage(containerPaths(ctx.root, c.record.id).upper);
       let image;
       try {
-        image = loadImage(layout, c.record.imageId);
+        image = loadContainerImage(layout, c.record.imageId);
       } catch {} // an image removed since: the container still lists
       rows[i]!.Size = `${humanSize(rw)} (virtual ${humanSize(rw + (image ? imageSize(image) : 0))})`;
     });
@@ -112,6 +114,52 @@ const run: CommandSpec["run"] = async (ctx, argv, io) => {
   const tpl = compileTemplate(format);
   io.out(data.map((r) => `${tpl(r)}\n`).join(""));
 };
+
+/**
+ * Docker's list.go: IMAGE is the name the container was made with while that name still leads to
+ * its image; once the image is deleted (`rmi -f`) or the name moved to another (a new pull or
+ * build of the tag), the image's id.
+ */
+async function imageReplaced(root: string, recs: readonly { image: string; imageId: string }[]): Promise<(rec: { image: string; imageId: string }) => boolean> {
+  const { storeLayout } = await import("../../store/layout.ts");
+  const layout = storeLayout(root);
+  const replaced = new Map<string, boolean>();
+  let names: { tags: Record<string, string>; key: (image: string) => string | undefined } | undefined;
+  const loadNames = async () => {
+    const { formatReference, parseReference } = await import("../../image/reference.ts");
+    const { readTags } = await import("../../store/images.ts");
+    return {
+      tags: readTags(layout),
+      key: (image: string) => {
+        try {
+          const ref = parseReference(image);
+          return ref.digest ? undefined : formatReference(ref);
+        } catch {
+          return undefined;
+        }
+      },
+    };
+  };
+  for (const { image, imageId } of recs) {
+    const k = `${image}\0${imageId}`;
+    if (replaced.has(k)) continue;
+    let r = false;
+    try {
+      r = !fs.existsSync(layout.image(imageId));
+    } catch {
+      replaced.set(k, false); // not an image id: the record's own name stands
+      continue;
+    }
+    const hex = image.startsWith("sha256:") ? image.slice(7) : image;
+    if (!r && !(/^[a-f0-9]{1,64}$/.test(hex) && imageId.slice(7).startsWith(hex))) {
+      names ??= await loadNames();
+      const key = names.key(image);
+      r = key !== undefined && names.tags[key] !== imageId;
+    }
+    replaced.set(k, r);
+  }
+  return (rec) => replaced.get(`${rec.image}\0${rec.imageId}`) ?? false;
+}
 
 /** Docker's ps rows also answer {{.Label "key"}}. */
 function withLabel<R extends object>(rows: R[], list: import("../../lifecycle/live.ts").LiveContainer<import("../../store/containers.ts").ListedRecord>[]) {

@@ -13,8 +13,14 @@ const prune: CommandSpec = {
     y
       .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" })
       .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove all unused images, not just dangling ones" })
-      .option("volumes", { type: "boolean", default: false, describe: "Prune anonymous volumes" }),
+      .option("volumes", { type: "boolean", default: false, describe: "Prune anonymous volumes" })
+      .option("filter", { type: "string", array: true, describe: 'Provide filter values (e.g. "until=<timestamp>", "label=k=v")' }),
   async run(ctx, argv, io) {
+    // Docker's: the filters go to each prune (until= not to volumes', which refuse it).
+    const specs = ((argv.filter as string[] | undefined) ?? []).map(String);
+    const { keep } = (await import("../filters.ts")).pruneFilters(specs, ctx.clock());
+    const { parseVolumeFilters, pruneVolumes } = await import("../../store/volumes.ts");
+    const volumeFilters = argv.volumes ? parseVolumeFilters(specs, ["label", "label!"]) : undefined;
     const warning = [
       "WARNING! This will remove:",
       "  - all stopped containers",
@@ -29,12 +35,15 @@ const prune: CommandSpec = {
     const { listContainers } = await import("../../store/containers.ts");
     const { humanSize } = await import("../format.ts");
     const report = await reconcile(ctx);
-    const containers = await pruneContainers(ctx);
+    const containers = await pruneContainers(ctx, (rec) => keep(rec.created, () => rec.labels ?? (rec.config?.Labels as Record<string, string> | undefined)));
     // After the containers: volumes only they used are unused now, as in Docker's order.
     const { releaseVolumeFs } = await import("../../lifecycle/volumes.ts");
-    const volumes = argv.volumes ? (await import("../../store/volumes.ts")).pruneVolumes(ctx.root, { release: (v) => releaseVolumeFs(ctx, v) }) : { deleted: [], bytes: 0 };
+    const volumes = volumeFilters ? pruneVolumes(ctx.root, { filters: volumeFilters, release: (v) => releaseVolumeFs(ctx, v) }) : { deleted: [], bytes: 0 };
     const used = new Set(listContainers(ctx.root).map((c) => c.imageId));
-    const images = await pruneImages(ctx, { all: Boolean(argv.all), inUse: (r) => (used.has(r.id) ? "in use" : undefined) });
+    const { imageLabels } = await import("../views/images.ts");
+    const { storeLayout } = await import("../../store/layout.ts");
+    const layout = storeLayout(ctx.root);
+    const images = await pruneImages(ctx, { all: Boolean(argv.all), inUse: (r) => (used.has(r.id) ? "in use" : keep(r.created, () => imageLabels(layout, r.id)) ? "filtered out" : undefined) });
     const orphans = [
       ...report.tornDown.map((id) => `container resources: ${id}`),
       ...report.removedDirs.map((d) => `container directory: ${d}`),

@@ -110,6 +110,8 @@ export interface RowOptions {
   command: (rec: ListedRecord) => string;
   /** The image's EXPOSE ports ("80/tcp"): a running container lists those not published too. */
   exposedPorts?: (rec: ListedRecord) => readonly string[];
+  /** Whether the container's image was deleted since (`rmi -f`): IMAGE is then its id, as Docker's. */
+  imageGone?: (rec: ListedRecord) => boolean;
 }
 
 /**
@@ -134,10 +136,11 @@ export function containerPorts(c: LiveContainer, exposed: readonly string[]): Re
 /** ps's default table, one line's cells: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES, as containerRow's. */
 export function tableCells(c: LiveContainer, o: RowOptions): string[] {
   const rec = c.record;
-  return [idCell(rec, o), rec.image, commandCell(rec, o), createdCell(rec, o), statusText(c.state, o.now, c.health), portsCell(c, o), rec.name];
+  return [idCell(rec, o), imageCell(rec, o), commandCell(rec, o), createdCell(rec, o), statusText(c.state, o.now, c.health), portsCell(c, o), rec.name];
 }
 
 const idCell = (rec: ListedRecord, o: RowOptions) => (o.noTrunc ? rec.id : rec.id.slice(0, 12));
+const imageCell = (rec: ListedRecord, o: RowOptions) => (!o.imageGone?.(rec) ? rec.image : o.noTrunc ? rec.imageId : rec.imageId.slice(7, 19));
 const createdCell = (rec: ListedRecord, o: RowOptions) => `${since(rec.created, o.now)} ago`;
 
 function commandCell(rec: ListedRecord, o: RowOptions): string {
@@ -162,7 +165,7 @@ export function containerRow(c: LiveContainer, o: RowOptions): ContainerRow {
       return goTime(rec.created);
     },
     ID: idCell(rec, o),
-    Image: rec.image,
+    Image: imageCell(rec, o),
     get Labels() {
       return Object.entries(labels)
         .map(([k, v]) => `${k}=${v}`)

@@ -6,6 +6,9 @@
 
 #define EVENTS_MAX (4u << 20)
 static const char *events_path, *events_name = "", *events_image = "";
+/* The container's labels as JSON members, each with its comma ("\"k\":\"v\","), rendered by the
+ * CLI: Docker puts them in the attributes of every container event (`events --filter label=`). */
+static const char *events_labels = "";
 
 /* The container's id: the last component of its directory. */
 static const char *events_id(void)
@@ -54,7 +57,7 @@ static const char *events_current_name(char *buf, size_t cap)
 /* action: "start", "die", "oom", "health_status: healthy"…; exit_code < 0: no exitCode attribute. */
 static void event_append(const char *action, long exit_code)
 {
-  char buf[4096], num[24], nano[12], name[256];
+  char buf[8192], num[24], nano[12], name[256];
   size_t n = 0;
   struct timespec ts;
   if (!events_path) return;
@@ -69,6 +72,7 @@ static void event_append(const char *action, long exit_code)
   cat(buf, &n, sizeof buf, "\"Actor\":{");
   events_jstr(buf, &n, sizeof buf, "ID", events_id(), 1);
   cat(buf, &n, sizeof buf, "\"Attributes\":{");
+  cat(buf, &n, sizeof buf, events_labels);
   if (exit_code >= 0) {
     fmt_int(num, exit_code);
     events_jstr(buf, &n, sizeof buf, "exitCode", num, 1);

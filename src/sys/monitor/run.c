@@ -125,6 +125,7 @@ static void parse_run_args(int argc, char **argv, struct run_opts *o)
     else if (streq(a, "-E")) events_path = v;
     else if (streq(a, "-N")) events_name = v;
     else if (streq(a, "-I")) events_image = v;
+    else if (streq(a, "-A")) events_labels = v;
     else if (streq(a, "-S")) hook_arg(hook.argv, &hook.argc, v);
     else if (streq(a, "-V")) hook_arg(hook.env, &hook.envc, v);
     else if (streq(a, "-W")) hook.watch = v;
