@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import { servicesDir } from "../network/service-rules.ts";
 import { newContainerId, readContainer, withNamesLock } from "../store/containers.ts";
 import { createInfra, startInfra, stopInfra } from "./infra.ts";
-import { checkPodNameFree, deletePod, savePod, type PodRecord } from "./store.ts";
+import { checkPodNameFree, deletePod, podFile, podsDir, savePod, type PodRecord } from "./store.ts";
 
 export interface PodCreateRequest {
   name?: string;
@@ -54,11 +54,12 @@ export async function createPod(ctx: Ctx, req: PodCreateRequest): Promise<PodRec
   };
   await withNamesLock(ctx, async () => {
     checkPodNameFree(ctx.root, name);
-    savePod(ctx.root, pod);
+    savePod(ctx.root, pod, false);
   });
   try {
     const infra = await createInfra(ctx, pod);
-    await startInfra(ctx, infra);
+    // The pod's record is synced with the infra's, by the pause process once we have exited.
+    await startInfra(ctx, infra, [podFile(ctx.root, pod.id), podsDir(ctx.root)]);
   } catch (err) {
     await removeInfraQuietly(ctx, pod);
     deletePod(ctx.root, pod.id);

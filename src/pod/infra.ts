@@ -99,8 +99,12 @@ export function infraRunning(ctx: Ctx, id: string): { pid: number } | undefined 
   return undefined;
 }
 
-/** Starts the pause process (the network attached again first when a stop released it). */
-export async function startInfra(ctx: Ctx, rec: ContainerRecord): Promise<number> {
+/**
+ * Starts the pause process (the network attached again first when a stop released it). The infra's
+ * record is saved without fsync: the pause process syncs it, its directory and `sync` (more files
+ * or directories) once this process has exited (monitor/pause.c), off the command's time.
+ */
+export async function startInfra(ctx: Ctx, rec: ContainerRecord, sync: string[] = []): Promise<number> {
   const running = infraRunning(ctx, rec.id);
   if (running) return running.pid;
   const undo: (() => void)[] = [];
@@ -112,7 +116,8 @@ export async function startInfra(ctx: Ctx, rec: ContainerRecord): Promise<number
       undo.push(() => unmount(ctx.sys, shm));
     }
     const exe = await monitorExecutable();
-    const started = spawnReported([exe, "pause", nsFile, rec.hostname], { argv0: "tinydock-pause" });
+    const paths = containerPaths(ctx.root, rec.id);
+    const started = spawnReported([exe, "pause", nsFile, rec.hostname, paths.state, paths.dir, ...sync], { argv0: "tinydock-pause", holdInput: true });
     const proc = started.proc;
     const report = parseStartReport(started.report);
     if (!report || !("pid" in report)) {
@@ -124,9 +129,9 @@ export async function startInfra(ctx: Ctx, rec: ContainerRecord): Promise<number
     const pid = report.pid;
     const start = processStartTime(pid) ?? 0;
     const startedAt = new Date(ctx.clock()).toISOString();
-    writeRunState(containerPaths(ctx.root, rec.id).dir, startedRunState(pid, start, pid, start, startedAt));
+    writeRunState(paths.dir, startedRunState(pid, start, pid, start, startedAt));
     rec.state = { ...rec.state, status: "running", pid, startedAt };
-    saveContainer(ctx.root, rec);
+    saveContainer(ctx.root, rec, false);
     return pid;
   } catch (err) {
     runUndo(undo, ctx.log.warn, `cleanup of infra ${rec.name}`);

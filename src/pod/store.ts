@@ -44,7 +44,7 @@ export function podsDir(root: string): string {
   return path.join(root, "pods");
 }
 
-function podFile(root: string, id: string): string {
+export function podFile(root: string, id: string): string {
   if (!/^[a-f0-9]{64}$/.test(id)) throw new NotFoundError(`No such pod: ${id}`);
   return path.join(podsDir(root), `${id}.json`);
 }
@@ -54,9 +54,10 @@ export function podDataDir(root: string, id: string): string {
   return `${podFile(root, id).slice(0, -".json".length)}.d`;
 }
 
-export function savePod(root: string, pod: PodRecord): void {
+/** durable false: the caller has the file and podsDir synced later (pod create: by the infra's pause process). */
+export function savePod(root: string, pod: PodRecord, durable = true): void {
   fs.mkdirSync(podsDir(root), { recursive: true, mode: 0o700 });
-  writeFileAtomic(podFile(root, pod.id), `${JSON.stringify(pod, null, 2)}\n`, 0o600);
+  writeFileAtomic(podFile(root, pod.id), `${JSON.stringify(pod, null, 2)}\n`, 0o600, durable);
 }
 
 export function deletePod(root: string, id: string): void {

@@ -11,6 +11,11 @@ export interface ReportedSpawn {
   env?: Record<string, string | undefined>;
   /** Written to the process's fd 0, then closed (absent: fd 0 is /dev/null). */
   input?: Uint8Array;
+  /**
+   * Instead of input: fd 0 is a pipe whose write end this process keeps open and never writes, so
+   * the child reads EOF when we exit (close-on-exec: no child of ours holds it).
+   */
+  holdInput?: boolean;
   /** Its fds 3, 4, …: these fds of ours, or /dev/null. */
   fds?: (number | "ignore")[];
   /** In a session of its own (Bun.spawn's detached). */
@@ -19,7 +24,7 @@ export interface ReportedSpawn {
 
 /** Spawns `argv` and blocks until its fd 1 reaches EOF: the process and all it wrote there. */
 export function spawnReported(argv: string[], o: ReportedSpawn): { proc: Subprocess; report: Uint8Array } {
-  const input = o.input;
+  const input = o.input ?? (o.holdInput ? new Uint8Array(0) : undefined);
   const [inRead, inWrite] = input ? cloexecPipe() : [-1, -1];
   let out: [number, number] | undefined;
   let proc: Subprocess;
@@ -35,7 +40,7 @@ export function spawnReported(argv: string[], o: ReportedSpawn): { proc: Subproc
     if (input) fs.closeSync(inRead);
     if (out) fs.closeSync(out[1]);
   }
-  if (input) {
+  if (input && !o.holdInput) {
     try {
       for (let off = 0; off < input.length; ) off += fs.writeSync(inWrite, input, off, input.length - off);
     } catch {

@@ -164,7 +164,7 @@ test("pod logs: --tail per container, --names, --since, -f follows every contain
   expect(T(["pod", "rm", "-f", "lg"]).code).toBe(0);
 }, 90_000);
 
-test("pod create fsyncs the pod's record and its running infra's once each, not every save of the infra", () => {
+test("pod create leaves its fsyncs to the infra's pause process, which syncs the records once the CLI has exited", async () => {
   const trace = path.join(e.dir, "pod-create.strace");
   // -b execve: the pause process and the firewall tools are not followed (the pause never ends).
   const r = Bun.spawnSync(e.inNs(["strace", "-f", "-b", "execve", "-qq", "-e", "trace=fsync,fdatasync", "-o", trace, BINARY, "pod", "create", "--name", "p3"]), {
@@ -174,8 +174,14 @@ test("pod create fsyncs the pod's record and its running infra's once each, not 
     timeout: 60_000,
   });
   expect(r.exitCode).toBe(0);
-  // The pod's record and its directory, the infra's record and its directory.
-  expect(fs.readFileSync(trace, "utf8").split("\n").filter((l) => /\bf(data)?sync\(/.test(l)).length).toBe(4);
+  // The CLI syncs nothing: the pod's record and directory, the infra's record and directory are the pause's.
+  expect(fs.readFileSync(trace, "utf8").split("\n").filter((l) => /\bf(data)?sync\(/.test(l)).length).toBe(0);
+  const pid = Number(e.T(["inspect", "-f", "{{.State.Pid}}", "p3-infra"]).stdout.trim());
+  expect(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain(path.join(e.env.root, "pods"));
+  // Past its syncs, the pause process has fd 0 on /dev/null (it read the CLI's pipe to EOF first).
+  let fd0 = "";
+  for (let i = 0; i < 200 && fd0 !== "/dev/null"; i++, await Bun.sleep(10)) fd0 = fs.readlinkSync(`/proc/${pid}/fd/0`);
+  expect(fd0).toBe("/dev/null");
   expect(e.T(["pod", "rm", "-f", "p3"]).code).toBe(0);
 });
 

@@ -4,14 +4,19 @@
  * there, reports [2, pid] on fd 1 as `run` does, and sleeps in pause(), reaping whatever is ever
  * handed to it. SIGTERM and SIGKILL end it (default dispositions); nothing is allocated.
  *
- *   tinydock-monitor pause NETNS HOSTNAME
+ *   tinydock-monitor pause NETNS HOSTNAME [SYNC...]
+ *
+ * SYNC: files and directories the CLI writes around the start without fsync (the pod's record, the
+ * infra's): once fd 0 reaches EOF — the CLI closes its end when it exits, after its last write —
+ * each is fsync'd here, so `pod create` returns without waiting for the disk (as monitor/state.c
+ * sync_record does for a detached container's record).
  */
 #define SYS_pause 34
 
 static int pause_mode(int argc, char **argv)
 {
-  if (argc != 4) {
-    put_all(2, "usage: tinydock-monitor pause NETNS HOSTNAME\n", 45);
+  if (argc < 4) {
+    put_all(2, "usage: tinydock-monitor pause NETNS HOSTNAME [SYNC...]\n", 55);
     return 2;
   }
   S(SYS_prctl, PR_SET_NAME, "tinydock-pause", 0, 0, 0);
@@ -24,7 +29,18 @@ static int pause_mode(int argc, char **argv)
   S(SYS_setsid);
   report_started(S(SYS_getpid));
   long null = devnull();
-  for (int i = 0; i < 3; i++) S(SYS_dup3, null, i, 0);
+  /* fds 1 and 2 now: the CLI reads fd 1 to EOF before it goes on */
+  for (int i = 2; i >= 1; i--) S(SYS_dup3, null, i, 0);
+  if (argc > 4) {
+    char buf[64];
+    long n;
+    while ((n = S(SYS_read, 0, buf, sizeof buf)) > 0 || n == -EINTR) ;
+    for (int i = 4; i < argc; i++) {
+      long fd = S(SYS_openat, AT_FDCWD, argv[i], O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) S(SYS_fsync, fd), S(SYS_close, fd);
+    }
+  }
+  S(SYS_dup3, null, 0, 0);
   S(SYS_close, null);
   for (;;) {
     S(SYS_pause);
