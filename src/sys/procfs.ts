@@ -115,3 +115,20 @@ function gone(fn: () => void): boolean {
     throw err;
   }
 }
+
+/** A recorded process: its pid and, when known, its start time. */
+export interface ProcessRef {
+  pid: number;
+  startTime?: number;
+}
+
+/**
+ * The path a container's init joins a namespace of a recorded process by, "/proc/<pid>/ns/<ns>@<start>":
+ * the init opens it below an fd on /proc/<pid> once it has checked that start time (init/base.c
+ * open_ns), so a pid handed on between this answer and the join is refused, never entered. Without
+ * a start time, the plain path.
+ */
+export function nsJoinPath(p: number | ProcessRef, ns: string): string {
+  const ref = typeof p === "number" ? { pid: p } : p;
+  return `/proc/${ref.pid}/ns/${ns}${ref.startTime ? `@${ref.startTime}` : ""}`;
+}
