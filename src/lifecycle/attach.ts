@@ -14,6 +14,7 @@ import { attachToLog } from "./start.ts";
 import { makeRaw } from "./raw-terminal.ts";
 import { forwardStdin } from "./stdin.ts";
 import { signalContainer } from "./stop.ts";
+import { withProcess } from "./liveness.ts";
 import { readLive, type LiveContainer } from "./live.ts";
 
 /** The signals Docker's CLI proxies (all but those it cannot catch); ours: the ones a user sends. */
@@ -32,18 +33,23 @@ export interface AttachOptions {
 /**
  * The slave of a run -dit container's terminal that its monitor keeps (monitor/run.c console_take),
  * opened again through /proc (a master cannot be: opening a ptmx makes a new pty): a window size set
- * there is the container's. -1 when it has none (no -t, or the monitor is gone).
+ * there is the container's. -1 when it has none (no -t, or the monitor is gone). Read through the
+ * checked /proc directory of the monitor (its start time): never the fds of a process that took its pid.
  */
-export function openMonitorTty(monitorPid: number | undefined): number {
+export function openMonitorTty(monitorPid: number | undefined, monitorStartTime: number | undefined): number {
   if (!monitorPid) return -1;
-  const fdDir = `/proc/${monitorPid}/fd`;
-  try {
-    for (const n of fs.readdirSync(fdDir)) {
-      const link = fs.readlinkSync(path.join(fdDir, n));
-      if (link.startsWith("/dev/pts/")) return fs.openSync(path.join(fdDir, n), fs.constants.O_RDWR | fs.constants.O_NOCTTY);
-    }
-  } catch {}
-  return -1;
+  return (
+    withProcess(monitorPid, monitorStartTime, (dir) => {
+      const fdDir = `${dir}/fd`;
+      try {
+        for (const n of fs.readdirSync(fdDir)) {
+          const link = fs.readlinkSync(path.join(fdDir, n));
+          if (link.startsWith("/dev/pts/")) return fs.openSync(path.join(fdDir, n), fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+        }
+      } catch {}
+      return -1;
+    }) ?? -1
+  );
 }
 
 /** Attaches until the container ends (its exit code) or the detach keys (detached: true). */
@@ -58,7 +64,7 @@ export async function attachContainer(ctx: Ctx, live: LiveContainer, o: AttachOp
   const undo: (() => void)[] = [];
   try {
     if (tty && isTerminal(1)) {
-      ttyFd = openMonitorTty(live.run?.monitorPid);
+      ttyFd = openMonitorTty(live.run?.monitorPid, live.run?.monitorStartTime);
       const resize = () => {
         const { rows, columns } = process.stdout;
         if (ttyFd >= 0 && rows && columns) ctx.sys.setWinsize(ttyFd, rows, columns);
@@ -86,7 +92,7 @@ export async function attachContainer(ctx: Ctx, live: LiveContainer, o: AttachOp
     }
     if (o.sigProxy && !tty) {
       for (const sig of PROXIED) {
-        const fn = () => void signalContainer(readLive(ctx, live.record), os.constants.signals[sig]);
+        const fn = () => void signalContainer(ctx, readLive(ctx, live.record), os.constants.signals[sig]);
         process.on(sig, fn);
         undo.push(() => process.off(sig, fn));
       }

@@ -12,6 +12,7 @@ import { parseGroup, parsePasswd, resolveUser } from "../runtime/user.ts";
 import { FileTooLargeError, IN_ROOT, MAX_ETC_FILE, NotRegularFileError, O_CLOEXEC, readFileAt } from "../rootfs/beneath.ts";
 import { containerPaths, findContainer } from "../store/containers.ts";
 import { readLive } from "./live.ts";
+import { sameProcess, withProcess } from "./liveness.ts";
 import { spawnInContainer, type Execed } from "./monitor.ts";
 import { openTtySession, type TtyOptions, type TtySession } from "./tty.ts";
 import { planFile } from "./run.ts";
@@ -37,24 +38,25 @@ export interface ExecOptions {
  * never the host's. Only a regular file is opened, without blocking, and read up to a cap: a FIFO
  * there would hang exec, a huge sparse file fill its memory. "" when the container has none.
  */
-function readInContainer(ctx: Ctx, id: string, pid: number, file: string): string {
-  try {
-    return withContainerRoot(pid, (root) => readFileAt(ctx.sys, root, file.replace(/^\/+/, ""), MAX_ETC_FILE, IN_ROOT)) ?? "";
-  } catch (err) {
-    if (err instanceof NotRegularFileError) throw new FailedPreconditionError(`Cannot read ${file} of container ${id}: it is ${err.what}, not a regular file`);
-    if (err instanceof FileTooLargeError) throw new FailedPreconditionError(`Cannot read ${file} of container ${id}: larger than ${MAX_ETC_FILE} bytes`);
-    return "";
-  }
-}
-
-/** fn with a directory fd on the root of process pid (/proc/<pid>/root), closed afterwards. */
-function withContainerRoot<T>(pid: number, fn: (root: number) => T): T {
-  const root = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
-  try {
-    return fn(root);
-  } finally {
-    fs.closeSync(root);
-  }
+function readInContainer(ctx: Ctx, id: string, pid: number, startTime: number | undefined, file: string): string {
+  // Through the checked /proc directory of its PID 1 (liveness.ts openProcess): never the root of
+  // a process that took its pid.
+  const text = withProcess(pid, startTime, (dir) => {
+    try {
+      const root = fs.openSync(`${dir}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+      try {
+        return readFileAt(ctx.sys, root, file.replace(/^\/+/, ""), MAX_ETC_FILE, IN_ROOT) ?? "";
+      } finally {
+        fs.closeSync(root);
+      }
+    } catch (err) {
+      if (err instanceof NotRegularFileError) throw new FailedPreconditionError(`Cannot read ${file} of container ${id}: it is ${err.what}, not a regular file`);
+      if (err instanceof FileTooLargeError) throw new FailedPreconditionError(`Cannot read ${file} of container ${id}: larger than ${MAX_ETC_FILE} bytes`);
+      return "";
+    }
+  });
+  if (text === undefined) throw new FailedPreconditionError(`Container ${id} is not running`);
+  return text;
 }
 
 /** The process part of the container's plan, with exec's overrides (-u resolved in the container's files). Pure. */
@@ -78,20 +80,22 @@ export async function execCommand(ctx: Ctx, ref: string, o: ExecOptions): Promis
   const live = readLive(ctx, rec);
   checkTransition(live.state.Paused ? "paused" : live.state.Status, "exec", rec.id);
   const pid = live.state.Pid;
-  if (!pid) throw new FailedPreconditionError(`Container ${rec.id} is not running`);
+  const start = live.state.pidStartTime;
+  if (!pid || !sameProcess(pid, start)) throw new FailedPreconditionError(`Container ${rec.id} is not running`);
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(planFile(containerPaths(ctx.root, rec.id).dir));
   } catch {
     throw new FailedPreconditionError(`Cannot exec in container ${rec.id}: it has no saved run plan`);
   }
-  const files = o.user !== undefined ? { passwd: readInContainer(ctx, rec.id, pid, "/etc/passwd"), group: readInContainer(ctx, rec.id, pid, "/etc/group") } : { passwd: "", group: "" };
+  const files = o.user !== undefined ? { passwd: readInContainer(ctx, rec.id, pid, start, "/etc/passwd"), group: readInContainer(ctx, rec.id, pid, start, "/etc/group") } : { passwd: "", group: "" };
   const plan = execPlan(decodePlan(bytes), files, o);
   const tty = o.terminal ? openTtySession(ctx.sys, o.terminal) : undefined;
   try {
     const execed = await spawnInContainer(ctx, {
       targetPid: pid,
-      ...(live.state.pidStartTime ? { targetStartTime: live.state.pidStartTime } : {}),
+      // The monitor opens /proc/<pid> and checks this start time before it opens anything below it.
+      ...(start ? { targetStartTime: start } : {}),
       plan: tty ? { ...plan, consoleSize: tty.size } : plan,
       stdio: tty ? [tty.console, -1, -1] : o.stdio,
       tty: o.tty,

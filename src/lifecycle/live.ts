@@ -54,7 +54,10 @@ export function readLive<R extends ListedRecord = ContainerRecord>(ctx: Ctx, rec
   // A pod's infra has no cgroup of its own (its pause process cannot be paused): no freezer to probe
   // under every v1 hierarchy.
   const cgroupless = isInfraContainer(record) && !record.cgroupPath?.length;
-  const frozen = active && recorded!.status === "running" && supervisorAlive && !cgroupless ? isFrozen(locator.freezer(record.id, record.cgroupPath)) : false;
+  // A supervisor alive does not make its container's process alive: the pid it recorded may be gone
+  // (and given to a host process) before the supervisor records the end. Never act on that pid.
+  const initGone = supervisorAlive && recorded!.status === "running" && recorded!.pid > 0 && !!run?.monitorPid && !sameProcess(recorded!.pid, run.pidStartTime);
+  const frozen = active && recorded!.status === "running" && supervisorAlive && !initGone && !cgroupless ? isFrozen(locator.freezer(record.id, record.cgroupPath)) : false;
   const removing = fs.existsSync(files.removing);
   let locked = false;
   if (removing) {
@@ -64,7 +67,7 @@ export function readLive<R extends ListedRecord = ContainerRecord>(ctx: Ctx, rec
       else locked = true;
     } catch {}
   }
-  const state = liveState(record, run, { supervisorAlive, frozen, removing, locked });
+  const state = liveState(record, run, { supervisorAlive, frozen, removing, locked, initGone });
   return {
     record,
     run,

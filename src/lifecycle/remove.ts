@@ -18,7 +18,7 @@ import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
 import { containerFiles, containerPaths, listContainers, lockContainer, readContainer, type ContainerRecord } from "../store/containers.ts";
 import { volumeUsers } from "../store/volumes.ts";
 import { readLive, rereadLive, type LiveContainer } from "./live.ts";
-import { sameProcess } from "./liveness.ts";
+import { signalProcess } from "./liveness.ts";
 import { teardownNetwork } from "./network-teardown.ts";
 import { thawCgroup } from "./pause.ts";
 import { markStopping, signalContainer, waitNotRunning } from "./stop.ts";
@@ -147,17 +147,13 @@ export async function releaseEnded(ctx: Ctx, id: string): Promise<void> {
 async function forceStop(ctx: Ctx, c: LiveContainer): Promise<void> {
   const id = c.record.id;
   markStopping(ctx.root, id);
-  signalContainer(c, 9);
+  signalContainer(ctx, c, 9);
   const f = cgroupLocator(ctx.cgroupRoot).freezer(id, c.record.cgroupPath);
   if (isFrozen(f)) thawCgroup(f!);
   if (await waitNotRunning(ctx, id, SUPERVISOR_GRACE_MS)) return;
   // A supervisor that does not record the end in time goes too; the container dies with it (PDEATHSIG).
   const now = rereadLive(ctx, id);
-  if (now?.run?.monitorPid && sameProcess(now.run.monitorPid, now.run.monitorStartTime)) {
-    try {
-      process.kill(now.run.monitorPid, 9);
-    } catch {}
-  }
+  if (now?.run?.monitorPid) signalProcess(ctx.sys, now.run.monitorPid, now.run.monitorStartTime, 9);
   await waitNotRunning(ctx, id, SUPERVISOR_GRACE_MS);
 }
 

@@ -41,6 +41,8 @@ export interface Liveness {
   removing: boolean;
   /** Another process holds the container's lock (a removal in progress, not an interrupted one). */
   locked: boolean;
+  /** The pid recorded as running is no longer the container's process (exited, or its pid recycled): its supervisor is about to record the end. */
+  initGone?: boolean;
 }
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -117,7 +119,7 @@ export function liveState(rec: Pick<ContainerRecord, "state">, run: RunRecord | 
     s.RestartCount = src.restartCount ?? 0;
     if (src.pidStartTime !== undefined) s.pidStartTime = src.pidStartTime;
     if (src.status === "restarting" && src.restartAt) s.nextRestart = { at: src.restartAt, delayMs: src.restartDelay ?? 0 };
-    if (src.status !== "exited" && !facts.supervisorAlive) {
+    if ((src.status !== "exited" && !facts.supervisorAlive) || (src.status === "running" && facts.initGone)) {
       // The container has PDEATHSIG=SIGKILL: it died with its supervisor.
       s.Status = "exited";
       s.Pid = 0;

@@ -7,6 +7,7 @@ import type { Ctx } from "../context.ts";
 import { bytesSize, humanSize3 } from "../units.ts";
 import { detectCgroups, type CgroupStats } from "../runtime/cgroups/index.ts";
 import { cgroupLocator, cgroupParentOf } from "./cgroupdirs.ts";
+import { withProcess } from "./liveness.ts";
 import type { LiveContainer } from "./live.ts";
 
 export interface StatsSample {
@@ -69,7 +70,8 @@ export function sampleStats(ctx: Ctx, c: LiveContainer): StatsSample {
   } catch {}
   let net = { rx: 0, tx: 0 };
   try {
-    if (c.state.Pid) net = parseNetDev(fs.readFileSync(`/proc/${c.state.Pid}/net/dev`, "utf8"));
+    // Through the checked /proc directory of its PID 1: never a host process that took its pid.
+    net = withProcess(c.state.Pid, c.state.pidStartTime, (dir) => parseNetDev(fs.readFileSync(`${dir}/net/dev`, "utf8"))) ?? net;
   } catch {}
   let block = { read: 0, write: 0 };
   for (const d of cgroupLocator(ctx.cgroupRoot).dirs(c.record.id, c.record.cgroupPath)) {

@@ -4,11 +4,11 @@
 import fs from "node:fs";
 import { actorOf, appendEvent } from "./events.ts";
 import type { Ctx } from "../context.ts";
-import { errnoCode, FailedPreconditionError, UnavailableError } from "../errors.ts";
+import { FailedPreconditionError, UnavailableError } from "../errors.ts";
 import { cgroupLocator, isFrozen } from "./cgroupdirs.ts";
 import { containerFiles, withContainerLock } from "../store/containers.ts";
 import { readLive, rereadLive, type LiveContainer } from "./live.ts";
-import { processStartTime, sameProcess } from "./liveness.ts";
+import { sameProcess, signalProcess } from "./liveness.ts";
 import { thawCgroup } from "./pause.ts";
 import { parseSignal } from "./signals.ts";
 import { checkTransition } from "./state.ts";
@@ -24,19 +24,9 @@ export function markStopping(root: string, id: string): void {
   fs.writeFileSync(containerFiles(root, id).stopping, `${new Date().toISOString()}\n`, { mode: 0o600 });
 }
 
-/** Signals the container's PID 1, checking its start time; false when it is already gone. */
-export function signalContainer(c: LiveContainer, signal: number): boolean {
-  const pid = c.state.Pid;
-  if (!pid) return false;
-  const start = c.state.pidStartTime;
-  if (start !== undefined && processStartTime(pid) !== start) return false;
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === "ESRCH") return false;
-    throw err;
-  }
+/** Signals the container's PID 1 through a pidfd checked against its start time; false when it is already gone. */
+export function signalContainer(ctx: Ctx, c: LiveContainer, signal: number): boolean {
+  return signalProcess(ctx.sys, c.state.Pid, c.state.pidStartTime, signal);
 }
 
 /** The image's StopSignal (state.json config), else SIGTERM. */
@@ -91,7 +81,7 @@ export async function stopContainer(ctx: Ctx, c0: LiveContainer, opts: StopOptio
     const timeoutS = opts.timeoutS ?? stopTimeoutOf(c);
     markStopping(ctx.root, id);
     appendEvent(ctx.root, "kill", actorOf(c.record), { signal: String(signal) });
-    signalContainer(c, signal);
+    signalContainer(ctx, c, signal);
     thawIfPaused(ctx, c);
     const stopped = async () => {
       await (await import("./remove.ts")).releaseEnded(ctx, id);
@@ -99,7 +89,7 @@ export async function stopContainer(ctx: Ctx, c0: LiveContainer, opts: StopOptio
     };
     if (timeoutS >= 0 ? await waitNotRunning(ctx, id, timeoutS * 1000) : await waitNotRunning(ctx, id, Number.MAX_SAFE_INTEGER)) return stopped();
     const now = rereadLive(ctx, id);
-    if (now) signalContainer(now, SIGKILL);
+    if (now) signalContainer(ctx, now, SIGKILL);
     if (await waitNotRunning(ctx, id, KILL_GRACE_MS)) return stopped();
     throw new UnavailableError(`Cannot stop container ${id}: the container did not exit after SIGKILL`);
   });
@@ -113,7 +103,7 @@ export async function killContainer(ctx: Ctx, c0: LiveContainer, signalText = "K
   if (!c.state.Running) throw new FailedPreconditionError(`Cannot kill container: ${id}: Container ${id} is not running`);
   checkTransition(c.state.Status, "kill", id);
   markStopping(ctx.root, id);
-  if (!signalContainer(c, signal)) {
+  if (!signalContainer(ctx, c, signal)) {
     throw new FailedPreconditionError(`Cannot kill container: ${id}: Container ${id} is not running`);
   }
   appendEvent(ctx.root, "kill", actorOf(c.record), { signal: String(signal) });

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import { pidsBelow } from "../runtime/cgroups/cgroupfs.ts";
 import { cgroupLocator } from "./cgroupdirs.ts";
 import type { LiveContainer } from "./live.ts";
-import { parseProcStat } from "./liveness.ts";
+import { fdPath, openProcess, parseProcStat } from "./liveness.ts";
 import { checkTransition } from "./state.ts";
 
 const CLK_TCK = 100;
@@ -36,15 +36,23 @@ function uptimeS(): number {
   return Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
 }
 
-/** One process as ps sees it; undefined when it exited meanwhile. */
-export function readProcess(pid: number, boot = bootTimeMs(), up = uptimeS()): ProcessRow | undefined {
+/**
+ * One process as ps sees it; undefined when it exited meanwhile, or when `inCgroup` says that the
+ * process now holding the pid is not the container's (it took the pid of one that exited after the
+ * listing). Its files are read through one fd on its /proc directory, bound to that one process.
+ */
+export function readProcess(pid: number, boot = bootTimeMs(), up = uptimeS(), inCgroup: (cgroupFile: string) => boolean = () => true): ProcessRow | undefined {
+  const fd = openProcess(pid, undefined);
+  if (fd === undefined) return undefined;
+  const dir = fdPath(fd);
   try {
-    const statText = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    if (!inCgroup(fs.readFileSync(`${dir}/cgroup`, "utf8"))) return undefined;
+    const statText = fs.readFileSync(`${dir}/stat`, "utf8");
     const st = parseProcStat(statText);
     if (!st) return undefined;
     const fields = statText.slice(statText.lastIndexOf(")") + 2).split(" ");
-    const uid = Number(/^Uid:\s+\d+\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a, i, all) => a !== "" || i < all.length - 1);
+    const uid = Number(/^Uid:\s+\d+\s+(\d+)/m.exec(fs.readFileSync(`${dir}/status`, "utf8"))?.[1] ?? 0);
+    const argv = fs.readFileSync(`${dir}/cmdline`, "utf8").split("\0").filter((a, i, all) => a !== "" || i < all.length - 1);
     const comm = statText.slice(statText.indexOf("(") + 1, statText.lastIndexOf(")"));
     const cpuS = (st.utime + st.stime) / CLK_TCK;
     const elapsed = up - st.startTime / CLK_TCK;
@@ -60,7 +68,22 @@ export function readProcess(pid: number, boot = bootTimeMs(), up = uptimeS()): P
     };
   } catch {
     return undefined;
+  } finally {
+    fs.closeSync(fd);
   }
+}
+
+/**
+ * Whether /proc/<pid>/cgroup (`text`) puts the process in one of `dirs` (the container's cgroup
+ * directories, absolute) or below one. Pure.
+ */
+export function inCgroupDirs(text: string, dirs: string[]): boolean {
+  for (const line of text.split("\n")) {
+    let p = line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+    if (!line || !p.startsWith("/")) continue;
+    for (; p.length > 1; p = p.slice(0, p.lastIndexOf("/"))) if (dirs.some((d) => d.endsWith(p))) return true;
+  }
+  return false;
 }
 
 function userNames(): Map<number, string> {
@@ -125,6 +148,6 @@ export function topContainer(ctx: Ctx, c: LiveContainer, psArgs: string[] = []):
   const up = uptimeS();
   const names = userNames();
   const now = ctx.clock();
-  const processes = pids.map((p) => readProcess(p, boot, up)).filter((p): p is ProcessRow => p !== undefined).map((p) => formatProcess(p, names, now));
+  const processes = pids.map((p) => readProcess(p, boot, up, (text) => inCgroupDirs(text, dirs))).filter((p): p is ProcessRow => p !== undefined).map((p) => formatProcess(p, names, now));
   return { titles: TOP_TITLES, processes };
 }

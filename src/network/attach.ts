@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { containerPaths, findContainer } from "../store/containers.ts";
+import { nsJoinPath, withProcess, type ProcessRef } from "../sys/procfs.ts";
 import { runUndo } from "../undo.ts";
 import { alive, allocateShared, releaseShared } from "./addresses.ts";
 import { containerResolvConf, hostsFile, parseExtraHost, type ExtraHost } from "./dns.ts";
@@ -31,14 +32,29 @@ interface LeaseBody {
   extraHosts: ExtraHost[];
 }
 
-/** The live pid of a container, from run.json (the supervisor's) or the record. */
-function containerPid(ctx: Ctx, id: string, recordPid: number): number {
+/**
+ * The live process of a container, from run.json (the supervisor's) or the record: only while its
+ * supervisor and the very process it recorded (pid and start time) are alive, never a pid that
+ * another process took after the container's end.
+ */
+function containerPid(ctx: Ctx, id: string, recordPid: number): ProcessRef | undefined {
   let pid = recordPid;
+  let startTime: number | undefined;
   try {
-    const run = JSON.parse(fs.readFileSync(path.join(containerPaths(ctx.root, id).dir, "run.json"), "utf8")) as { status?: string; pid?: number };
-    pid = run.status === "running" && run.pid ? run.pid : 0;
+    const run = JSON.parse(fs.readFileSync(path.join(containerPaths(ctx.root, id).dir, "run.json"), "utf8")) as RunFacts;
+    const supervised = !run.monitorPid || withProcess(run.monitorPid, run.monitorStartTime, () => true) === true;
+    pid = run.status === "running" && run.pid && supervised ? run.pid : 0;
+    startTime = run.pidStartTime;
   } catch {}
-  return pid > 0 && fs.existsSync(`/proc/${pid}/ns/net`) ? pid : 0;
+  return pid > 0 && withProcess(pid, startTime, (dir) => fs.existsSync(`${dir}/ns/net`)) === true ? { pid, startTime } : undefined;
+}
+
+interface RunFacts {
+  status?: string;
+  pid?: number;
+  pidStartTime?: number;
+  monitorPid?: number;
+  monitorStartTime?: number;
 }
 
 /**
@@ -64,13 +80,10 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     const target = findContainer(ctx.root, mode.ref);
     if (target.id === req.id) throw new InvalidArgumentError("cannot join own network");
     const file = netnsPath(ctx.root, target.id);
-    let join: string;
-    if (isMountedNetns(file)) join = file;
-    else {
-      const pid = containerPid(ctx, target.id, target.state?.pid ?? 0);
-      if (!pid) throw new FailedPreconditionError(`cannot join network of a non running container: ${target.id}`);
-      join = `/proc/${pid}/ns/net`;
-    }
+    // Docker's refusal of a container that is not running, whether or not its netns file is left.
+    const pid = containerPid(ctx, target.id, target.state?.pid ?? 0);
+    if (!pid) throw new FailedPreconditionError(`cannot join network of a non running container: ${target.id}`);
+    const join = isMountedNetns(file) ? file : nsJoinPath(pid, "net");
     // The very files of the container whose network this is (Docker shares them too): symlinks,
     // which the bind mount resolves, so this container sees the in-place rewrites as peers come and go.
     const tp = containerPaths(ctx.root, target.id);

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from "../errors.ts";
 import { attachContainerNetwork, publishContainerPorts, type NetworkOptions } from "../lifecycle/network-setup.ts";
-import { processStartTime, sameProcess } from "../lifecycle/liveness.ts";
+import { processStartTime, sameProcess, signalProcess } from "../lifecycle/liveness.ts";
 import { monitorExecutable, startedRunState, writeRunState } from "../lifecycle/monitor.ts";
 import { teardownNetwork } from "../lifecycle/network-teardown.ts";
 import { ZERO_TIME } from "../lifecycle/state.ts";
@@ -91,10 +91,10 @@ async function attachInfraNetwork(ctx: Ctx, rec: ContainerRecord, undo: (() => v
 }
 
 /** Is the pause process of this infra alive (run.json's pid, checked by its start time)? */
-export function infraRunning(ctx: Ctx, id: string): { pid: number } | undefined {
+export function infraRunning(ctx: Ctx, id: string): { pid: number; start: number } | undefined {
   try {
     const run = JSON.parse(fs.readFileSync(containerFiles(ctx.root, id).run, "utf8")) as { status: string; pid: number; pidStartTime: number };
-    if (run.status === "running" && sameProcess(run.pid, run.pidStartTime)) return { pid: run.pid };
+    if (run.status === "running" && sameProcess(run.pid, run.pidStartTime)) return { pid: run.pid, start: run.pidStartTime };
   } catch {}
   return undefined;
 }
@@ -143,10 +143,8 @@ export async function startInfra(ctx: Ctx, rec: ContainerRecord, sync: string[] 
 export async function stopInfra(ctx: Ctx, rec: ContainerRecord): Promise<void> {
   const running = infraRunning(ctx, rec.id);
   if (running) {
-    try {
-      process.kill(running.pid, 9);
-    } catch {}
-    for (let i = 0; i < 400 && isAlive(running.pid); i++) await Bun.sleep(5);
+    signalProcess(ctx.sys, running.pid, running.start, 9);
+    for (let i = 0; i < 400 && sameProcess(running.pid, running.start); i++) await Bun.sleep(5);
   }
   await teardownNetwork(ctx, rec);
   const shm = shareableShm(containerPaths(ctx.root, rec.id).dir);
@@ -168,15 +166,6 @@ export async function stopInfra(ctx: Ctx, rec: ContainerRecord): Promise<void> {
   });
   rec.state = { ...rec.state, status: "exited", pid: 0, exitCode: 137, finishedAt };
   saveContainer(ctx.root, rec);
-}
-
-/** A zombie counts as gone (its parent, a CLI that exited, is init's to reap). */
-function isAlive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 export function checkInfraRunning(ctx: Ctx, pod: PodRecord): number {

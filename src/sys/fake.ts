@@ -127,6 +127,15 @@ export function fakeSys(): FakeSys {
       throw new SyscallError(`openat2 ${String(args[1])}`, 38, "ENOSYS");
     },
     attachDeviceFilter: (...args) => record("attachDeviceFilter", args),
+    // No processes: every pid is gone.
+    pidfdOpen(pid) {
+      record("pidfdOpen", [pid]);
+      throw new SyscallError(`pidfd_open ${pid}`, 3, "ESRCH");
+    },
+    pidfdSendSignal(...args) {
+      record("pidfdSendSignal", args);
+      throw new SyscallError(`pidfd_send_signal ${args[0]}`, 3, "ESRCH");
+    },
     consoleSocket() {
       record("consoleSocket", []);
       return [100, 101];

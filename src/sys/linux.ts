@@ -11,6 +11,8 @@ import { LOCK_NB, MS, mountFlagNames, RESOLVE, type ContainerProcess, type InitF
 const ENODATA = 61;
 /** The same number on x86_64 and aarch64 (the generic syscall table). */
 const SYS_OPENAT2 = 437;
+const SYS_PIDFD_SEND_SIGNAL = 424;
+const SYS_PIDFD_OPEN = 434;
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOL_SOCKET = 1;
@@ -179,6 +181,14 @@ export function linuxSys(): Sys {
     attachDeviceFilter,
     writeInNetns(netnsPath, file, value) {
       inNetns(netnsPath, () => fs.writeFileSync(file, value));
+    },
+    pidfdOpen(pid) {
+      const fd = Number(lib().syscall(SYS_PIDFD_OPEN, pid, null, null, 0));
+      if (fd < 0) fail(`pidfd_open ${pid}`);
+      return fd;
+    },
+    pidfdSendSignal(pidfd, signal) {
+      if (Number(lib().syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, signal as unknown as null, null, 0)) !== 0) fail(`pidfd_send_signal ${signal}`);
     },
   };
 }

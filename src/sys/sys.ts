@@ -80,6 +80,13 @@ export interface Sys {
    * the calling thread enters it for the write only (--sysctl net.*).
    */
   writeInNetns(netnsPath: string, file: string, value: string): void;
+  /**
+   * pidfd_open(2): an fd (close-on-exec) bound to the process of `pid` now, never to a later one
+   * that gets its pid. Throws (ESRCH: no such process; ENOSYS: a kernel before 5.3).
+   */
+  pidfdOpen(pid: number): number;
+  /** pidfd_send_signal(2): throws ESRCH once that process has exited (ENOSYS before 5.1). */
+  pidfdSendSignal(pidfd: number, signal: number): void;
 }
 
 /** openat2's resolve flags (linux/openat2.h). */

@@ -3,6 +3,7 @@
 import path from "node:path";
 import { FailedPreconditionError, InvalidArgumentError, ParseError } from "../../errors.ts";
 import type { Namespace, RunPlan } from "../../runtime/plan.ts";
+import { nsJoinPath, type ProcessRef } from "../../sys/procfs.ts";
 import { MS } from "../../sys/sys.ts";
 
 export interface NamespaceModes {
@@ -56,7 +57,8 @@ export function ownNamespaces(modes: NamespaceModes): Set<Namespace> {
 }
 
 /** The target containers' PID 1s, by the name in each `container:NAME` mode. */
-export type ResolvePid1 = (nameOrId: string) => number;
+/** The PID 1 of a container by name or id: its pid, with its start time when known (the join then checks it). */
+export type ResolvePid1 = (nameOrId: string) => number | ProcessRef;
 
 /** --ipc container:NAME: the /dev/shm that container shares (a host path), or null: a /dev/shm of the joiner's own. */
 export type ResolveShm = (nameOrId: string) => string | null;
@@ -92,8 +94,7 @@ export function applyNamespaceModes(plan: RunPlan, modes: NamespaceModes, pid1Of
   for (const [flag, ns] of [["ipc", "ipc"], ["uts", "uts"], ["pid", "pid"]] as const) {
     const mode = modes[flag];
     if (!mode.startsWith("container:")) continue;
-    const pid = pid1Of(mode.slice("container:".length));
-    joins.push({ ns, path: `/proc/${pid}/ns/${ns}` });
+    joins.push({ ns, path: nsJoinPath(pid1Of(mode.slice("container:".length)), ns) });
   }
   // /dev/shm: the host's, or the donor's (its tmpfs on the host: one in its own mount namespace
   // could not be bind-mounted from here, EINVAL), as Docker bind-mounts the donor's ShmPath.
@@ -115,7 +116,7 @@ export function allPrivate(modes: NamespaceModes): boolean {
 
 /** --pid container:NAME: the PID namespace the early init must clone the container's process into. */
 export function pidNamespaceToJoin(modes: NamespaceModes, pid1Of: ResolvePid1): string | undefined {
-  return modes.pid.startsWith("container:") ? `/proc/${pid1Of(modes.pid.slice("container:".length))}/ns/pid` : undefined;
+  return modes.pid.startsWith("container:") ? nsJoinPath(pid1Of(modes.pid.slice("container:".length)), "pid") : undefined;
 }
 
 export function pid1OrFail(name: string, pid: number | undefined, running: boolean): number {

@@ -30,6 +30,7 @@ import { withImageVolumes, type VolumeSpec } from "../../runtime/volumes.ts";
 import { prepareVolumes } from "../volumes.ts";
 import { hostDevices } from "./devices.ts";
 import { allPrivate, ownNamespaces, pid1OrFail, pidNamespaceToJoin, type ResolvePid1 } from "./namespaces.ts";
+import type { ProcessRef } from "../../sys/procfs.ts";
 import { applyPlanFlags } from "./plan-flags.ts";
 import { applySysctls } from "./sysctls.ts";
 import { containerCapabilities, containerPlan, seccompFilter } from "./plan.ts";
@@ -251,12 +252,12 @@ async function findOrPull(ctx: Ctx, layout: StoreLayout, req: RunRequest, io: Ru
 async function containerPid1(ctx: Ctx): Promise<ResolvePid1> {
   const { findLive } = await import("../live.ts");
   // A pod's member joins its infra's net, ipc and uts: one reading serves all three.
-  const known = new Map<string, number>();
+  const known = new Map<string, ProcessRef>();
   return (ref) => {
     let pid = known.get(ref);
     if (pid === undefined) {
       const c = findLive(ctx, ref);
-      pid = pid1OrFail(ref, c.state.Pid, c.state.Running);
+      pid = { pid: pid1OrFail(ref, c.state.Pid, c.state.Running), startTime: c.state.pidStartTime };
       known.set(ref, pid);
     }
     return pid;

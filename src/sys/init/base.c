@@ -224,3 +224,63 @@ static void put_all(int fd, const void *buf, long n)
     n -= w;
   }
 }
+
+static u64 parse_u64(const char *s)
+{
+  u64 v = 0;
+  while (*s >= '0' && *s <= '9') v = v * 10 + (u64)(*s++ - '0');
+  return v;
+}
+
+/* Field 22 of <proc dir>/stat (start time in clock ticks): with the pid, names a process for good. */
+static u64 start_time_at(long dirfd, const char *path)
+{
+  char buf[1024];
+  long fd = S(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC), r, i, field = 2;
+  if (fd < 0) return 0;
+  r = S(SYS_read, fd, buf, sizeof buf - 1);
+  S(SYS_close, fd);
+  if (r <= 0) return 0;
+  buf[r] = 0;
+  for (i = r - 1; i > 0 && buf[i] != ')'; i--) ;
+  for (; i < r; i++) {
+    if (buf[i] == ' ') { if (++field == 22) return parse_u64(buf + i + 1); }
+  }
+  return 0;
+}
+
+/* A namespace file to open for setns. "/proc/<pid>/ns/<name>@<start>" (a recorded process's, as
+ * src/sys/procfs.ts nsJoinPath writes it) is opened below an fd on /proc/<pid>, and only once that
+ * directory is checked to be the process started at <start>: a pid its process left to another is
+ * refused (ESRCH), never entered (the directory stays with its process: nothing below it opens once
+ * that one is gone). Any other path (a netns file) is opened as it is. The fd, or -errno. */
+static long open_ns(const char *path)
+{
+  char dir[40];
+  const char *p = path + 6, *name, *at;
+  size_t n = 0;
+  if (slen(path) < 6 || path[0] != '/' || path[1] != 'p' || path[2] != 'r' || path[3] != 'o' || path[4] != 'c' || path[5] != '/') p = 0;
+  if (p) {
+    while (*p >= '0' && *p <= '9') p++;
+    name = p + 4;
+    at = name;
+    while (*at >= 'a' && *at <= 'z') at++;
+    if (p == path + 6 || p - path > 30 || p[0] != '/' || p[1] != 'n' || p[2] != 's' || p[3] != '/' || at == name || *at != '@' || at[1] < '0' || at[1] > '9') p = 0;
+  }
+  if (!p) return S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  char rel[24];
+  for (; path + n < p; n++) dir[n] = path[n];
+  dir[n] = 0;
+  n = 0;
+  for (const char *c = p + 1; c < at && n + 1 < sizeof rel; c++) rel[n++] = *c;
+  rel[n] = 0;
+  long procfd = S(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0) return procfd;
+  if (start_time_at(procfd, "stat") != parse_u64(at + 1)) {
+    S(SYS_close, procfd);
+    return -3; /* ESRCH */
+  }
+  long fd = S(SYS_openat, procfd, rel, O_RDONLY | O_CLOEXEC);
+  S(SYS_close, procfd);
+  return fd;
+}

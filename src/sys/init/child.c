@@ -24,7 +24,7 @@ static void join_namespaces(struct plan *p)
   u32 i;
   for (i = 0; i < p->njoin; i++) {
     if (p->join[i].ns == CLONE_NEWPID) continue; /* this process was cloned into it (clone_child) */
-    long fd = S(SYS_openat, AT_FDCWD, p->join[i].path, O_RDONLY | O_CLOEXEC);
+    long fd = open_ns(p->join[i].path);
     if (fd < 0) fail(ST_JOIN, fd, i, "open");
     CHECK(S(SYS_setns, fd, p->join[i].ns), ST_JOIN, i, "setns");
     S(SYS_close, fd);

@@ -24,7 +24,7 @@ static long enter_pid_ns_for_clone(const char *path, long *own)
   if (!path) return 0;
   long mine = S(SYS_openat, AT_FDCWD, "/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
   if (mine < 0) return mine;
-  long fd = S(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  long fd = open_ns(path);
   long r = fd < 0 ? fd : S(SYS_setns, fd, CLONE_NEWPID);
   if (fd >= 0) S(SYS_close, fd);
   if (r < 0) S(SYS_close, mine);

@@ -31,13 +31,6 @@ struct timespec { long sec, nsec; };
 
 static void die(int code) { S(SYS_exit_group, code); for (;;) ; }
 
-static u64 parse_u64(const char *s)
-{
-  u64 v = 0;
-  while (*s >= '0' && *s <= '9') v = v * 10 + (u64)(*s++ - '0');
-  return v;
-}
-
 static int streq(const char *a, const char *b)
 {
   while (*a && *a == *b) a++, b++;
@@ -91,23 +84,6 @@ static void read_plan(void)
   u32 len;
   u8 *buf = read_all(0, &len);
   if (!buf || parse_plan(buf, len)) die(1);
-}
-
-/* Field 22 of <proc dir>/stat (start time in clock ticks): with the pid, names a process for good. */
-static u64 start_time_at(long dirfd, const char *path)
-{
-  char buf[1024];
-  long fd = S(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC), r, i, field = 2;
-  if (fd < 0) return 0;
-  r = S(SYS_read, fd, buf, sizeof buf - 1);
-  S(SYS_close, fd);
-  if (r <= 0) return 0;
-  buf[r] = 0;
-  for (i = r - 1; i > 0 && buf[i] != ')'; i--) ;
-  for (; i < r; i++) {
-    if (buf[i] == ' ') { if (++field == 22) return parse_u64(buf + i + 1); }
-  }
-  return 0;
 }
 
 static u64 start_time(long pid)
