@@ -29,10 +29,16 @@ export function infraName(podName: string): string {
   return `${podName}-infra`;
 }
 
-/** The infra's network flags: bridge or a user network, its ports published on it. */
+/**
+ * The infra's network flags: bridge or a user network with its ports published on it, or none (a
+ * netns of the pause process's own, lo only) or host (podman's `pod create --network none|host`).
+ */
 function networkOptions(pod: PodRecord): NetworkOptions {
-  if (pod.network === "none" || pod.network === "host" || pod.network.startsWith("container:")) {
-    throw new InvalidArgumentError(`Cannot create pod "${pod.name}": network "${pod.network}" is not supported for pods (bridge or a user network)`);
+  if (pod.network.startsWith("container:")) {
+    throw new InvalidArgumentError(`Cannot create pod "${pod.name}": network "${pod.network}" is not supported for pods (bridge, none, host or a user network)`);
+  }
+  if ((pod.network === "none" || pod.network === "host") && pod.publish.length) {
+    throw new InvalidArgumentError(`Cannot publish ports of pod "${pod.name}": its network is "${pod.network}"`);
   }
   const { bindings } = runPortBindings({ publish: pod.publish, publishAll: false, networkMode: pod.network });
   return { mode: pod.network, aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], ports: bindings };
@@ -110,14 +116,16 @@ export async function startInfra(ctx: Ctx, rec: ContainerRecord, sync: string[] 
   const undo: (() => void)[] = [];
   try {
     const nsFile = netnsPath(ctx.root, rec.id);
-    if (!isMountedNetns(nsFile)) await attachInfraNetwork(ctx, rec, undo);
+    if (!isMountedNetns(nsFile)) await attachInfraNetwork(ctx, rec, undo); // none/host: its files again
     if (rec.hostConfig?.IpcMode === "shareable") {
       const shm = mountShareableShm(ctx, containerPaths(ctx.root, rec.id).dir);
       undo.push(() => unmount(ctx.sys, shm));
     }
     const exe = await monitorExecutable();
     const paths = containerPaths(ctx.root, rec.id);
-    const started = spawnReported([exe, "pause", nsFile, rec.hostname, paths.state, paths.dir, ...sync], { argv0: "tinydock-pause", holdInput: true });
+    // none: the pause process makes the pod's netns ("new"); host: it stays in the host's.
+    const local = rec.network?.netns === "new" || rec.network?.netns === "host" ? rec.network.netns : undefined;
+    const started = spawnReported([exe, "pause", local ?? nsFile, rec.hostname, paths.state, paths.dir, ...sync], { argv0: "tinydock-pause", holdInput: true });
     const proc = started.proc;
     const report = parseStartReport(started.report);
     if (!report || !("pid" in report)) {

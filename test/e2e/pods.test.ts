@@ -191,7 +191,8 @@ test("bad pod inputs: one line each, nothing made", () => {
     ["pod", "create", "--name", "bad name"],
     ["pod", "create", "--share", "pid"],
     ["pod", "create", "-p", "80:x"],
-    ["pod", "create", "--network", "host"],
+    ["pod", "create", "--network", "host", "-p", "80"],
+    ["pod", "create", "--network", "container:x"],
     ["pod", "inspect", "nope"],
     ["run", "--rm", "--pod", "nope", "busybox", "true"],
   ]) {

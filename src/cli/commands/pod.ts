@@ -15,7 +15,7 @@ const create: CommandSpec = {
       .option("label", { alias: "l", type: "string", array: true, describe: "Set metadata on a pod" })
       .option("hostname", { type: "string", describe: "Set the pod's hostname" })
       .option("share", { type: "string", describe: "Namespaces to share: net, ipc, uts (default all three)" })
-      .option("network", { alias: "net", type: "string", describe: "The pod's network (bridge or a user network)" }),
+      .option("network", { alias: "net", type: "string", describe: "The pod's network: bridge, a user network, none (lo only) or host" }),
   async run(ctx, argv, io) {
     const { createPod } = await import("../../pod/create.ts");
     const { parseLabels } = await import("../../lifecycle/run-options.ts");

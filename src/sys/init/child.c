@@ -44,6 +44,18 @@ static void open_cgroups(struct plan *p, long *cgfd)
   }
 }
 
+/* lo up in a new network namespace (Docker's --network none has it up), through the ioctl: no netlink. */
+static void loopback_up(void)
+{
+  struct { char name[16]; short flags; char pad[22]; } ifr = { "lo" };
+  long s = S(SYS_socket, 2 /* AF_INET */, 2 | O_CLOEXEC /* SOCK_DGRAM|SOCK_CLOEXEC */, 0);
+  if (s < 0) fail(ST_LOOPBACK, s, 0, "socket");
+  CHECK(S(SYS_ioctl, s, SIOCGIFFLAGS, &ifr), ST_LOOPBACK, 0, "SIOCGIFFLAGS");
+  ifr.flags |= 1; /* IFF_UP */
+  CHECK(S(SYS_ioctl, s, SIOCSIFFLAGS, &ifr), ST_LOOPBACK, 0, "SIOCSIFFLAGS");
+  S(SYS_close, s);
+}
+
 /* The time namespace (where the kernel has one), the OOM score, the hostname and lo. */
 static void configure_namespaces(struct plan *p)
 {
@@ -57,15 +69,7 @@ static void configure_namespaces(struct plan *p)
     CHECK(write_file("/proc/self/oom_score_adj", num), ST_OOM, 0, 0);
   }
   if (p->ns & CLONE_NEWUTS) CHECK(S(SYS_sethostname, p->hostname, slen(p->hostname)), ST_HOSTNAME, 0, 0);
-  if (p->ns & CLONE_NEWNET) {
-    struct { char name[16]; short flags; char pad[22]; } ifr = { "lo" };
-    long s = S(SYS_socket, 2 /* AF_INET */, 2 | O_CLOEXEC /* SOCK_DGRAM|SOCK_CLOEXEC */, 0);
-    if (s < 0) fail(ST_LOOPBACK, s, 0, "socket");
-    CHECK(S(SYS_ioctl, s, SIOCGIFFLAGS, &ifr), ST_LOOPBACK, 0, "SIOCGIFFLAGS");
-    ifr.flags |= 1; /* IFF_UP */
-    CHECK(S(SYS_ioctl, s, SIOCSIFFLAGS, &ifr), ST_LOOPBACK, 0, "SIOCSIFFLAGS");
-    S(SYS_close, s);
-  }
+  if (p->ns & CLONE_NEWNET) loopback_up();
 }
 
 /* --sysctl: through the host's /proc, whose /proc/sys shows this process's namespaces (made or

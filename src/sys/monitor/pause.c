@@ -1,5 +1,6 @@
 /* `pause`: a pod's infra process (podman's and the kubelet's pause container, without an image).
- * It joins the pod's network namespace (its bind-mounted file, made by src/network/attach.ts),
+ * It joins the pod's network namespace (its bind-mounted file, made by src/network/attach.ts), or
+ * makes one with lo only (NETNS "new": a pod on --network none), or stays in the host's ("host"),
  * makes the IPC and UTS namespaces the pod's containers join through /proc/<pid>/ns, names the pod
  * there, reports [2, pid] on fd 1 as `run` does, and sleeps in pause(), reaping whatever is ever
  * handed to it. SIGTERM and SIGKILL end it (default dispositions); nothing is allocated.
@@ -20,10 +21,15 @@ static int pause_mode(int argc, char **argv)
     return 2;
   }
   S(SYS_prctl, PR_SET_NAME, "tinydock-pause", 0, 0, 0);
-  long ns = S(SYS_openat, AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC);
-  CHECK(ns, ST_JOIN, 0, argv[2]);
-  CHECK(S(SYS_setns, ns, CLONE_NEWNET), ST_JOIN, 0, argv[2]);
-  S(SYS_close, ns);
+  if (streq(argv[2], "new")) {
+    CHECK(S(SYS_unshare, CLONE_NEWNET), ST_UNSHARE, 0, "CLONE_NEWNET");
+    loopback_up();
+  } else if (!streq(argv[2], "host")) {
+    long ns = S(SYS_openat, AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC);
+    CHECK(ns, ST_JOIN, 0, argv[2]);
+    CHECK(S(SYS_setns, ns, CLONE_NEWNET), ST_JOIN, 0, argv[2]);
+    S(SYS_close, ns);
+  }
   CHECK(S(SYS_unshare, CLONE_NEWIPC | CLONE_NEWUTS), ST_UNSHARE, 0, 0);
   CHECK(S(SYS_sethostname, argv[3], slen(argv[3])), ST_HOSTNAME, 0, argv[3]);
   S(SYS_setsid);
