@@ -4,6 +4,7 @@
 // ports and hostPorts, limits, labels, volumes, securityContext, probes and restartPolicy; a NodePort
 // Service per pod with ports on request. Pure but for the node ports' randomness: the records and
 // images' configs come in, objects go out.
+import os from "node:os";
 import type { ContainerConfig } from "../image/manifest.ts";
 import type { PodRecord } from "../pod/store.ts";
 import type { ContainerRecord } from "../store/containers.ts";
@@ -165,7 +166,10 @@ export function generateKube(input: GenerateInput, opts: { service: boolean; nod
   // How long a stop waits here (--stop-timeout, else Docker's 10 s), where Kubernetes would wait 30.
   const grace = Math.max(...input.containers.map(({ rec }) => (typeof rec.config?.StopTimeout === "number" ? rec.config.StopTimeout : 10)));
   if (input.containers.length && grace !== 30) spec.terminationGracePeriodSeconds = grace;
-  if (pod && pod.hostname !== pod.name) spec.hostname = pod.hostname;
+  // The host's network (a pod's or a lone container's): the API's hostNetwork, named by the host.
+  const hostNetwork = pod ? pod.network === "host" : first?.hostConfig?.NetworkMode === "host";
+  if (hostNetwork) spec.hostNetwork = true;
+  if (pod && pod.hostname !== pod.name && !(hostNetwork && pod.hostname === os.hostname())) spec.hostname = pod.hostname;
   if (volumes.length) spec.volumes = volumes;
   const out: Obj[] = [{ apiVersion: "v1", kind: "Pod", metadata: { name: podName, labels }, spec }];
   if (opts.service && published.length) {

@@ -125,7 +125,15 @@ export async function playKube(ctx: Ctx, plan: KubePlan, pullOut: (line: string)
   const made: PodRecord[] = [];
   try {
     for (const p of plan.pods) {
-      const pod = await createPod(ctx, { name: p.name, hostname: p.hostname, labels: p.labels, publish: p.containers.flatMap((c) => c.publish), kubeOwner: p.owner });
+      const pod = await createPod(ctx, {
+        name: p.name,
+        hostname: p.hostname || os.hostname(),
+        labels: p.labels,
+        // In the host's network a hostPort is the container's own port: nothing to publish.
+        publish: p.hostNetwork ? [] : p.containers.flatMap((c) => c.publish),
+        kubeOwner: p.owner,
+        ...(p.hostNetwork ? { network: "host" } : {}),
+      });
       made.push(pod);
       const volumes = makeVolumes(ctx, pod, p);
       const status = p.containers.some(readsPodFields) ? podStatusFields(ctx, pod) : undefined;

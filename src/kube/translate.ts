@@ -61,6 +61,7 @@ export interface KubeContainer {
 export interface KubePod {
   name: string;
   labels: Record<string, string>;
+  /** "" with hostNetwork and no spec.hostname: the host's. */
   hostname: string;
   restart: RestartName;
   /** terminationGracePeriodSeconds (the API's 30 by default): how long a stop waits before SIGKILL. */
@@ -69,6 +70,8 @@ export interface KubePod {
   volumes: KubeVolume[];
   /** The object that asked for it: "Pod/web", "Deployment/web". */
   owner: string;
+  /** spec.hostNetwork: the pod in the host's network namespace (pod create --network host). */
+  hostNetwork?: boolean;
 }
 
 export type KubeServicePort = ServicePort;
@@ -233,7 +236,8 @@ function spendOnHost(r: Reader, p: KubePod, s: Sources, replicas = 1): void {
 }
 
 function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: string }, s: Sources): KubePod {
-  r.known(spec, at, ["containers", "volumes", "restartPolicy", "hostname", "securityContext", "terminationGracePeriodSeconds", "dnsPolicy", "initContainers", "serviceAccountName"]);
+  r.known(spec, at, ["containers", "volumes", "restartPolicy", "hostname", "hostNetwork", "securityContext", "terminationGracePeriodSeconds", "dnsPolicy", "initContainers", "serviceAccountName"]);
+  const hostNetwork = r.bool(spec.hostNetwork, `${at}.hostNetwork`) ?? false;
   const serviceAccountName = r.str(spec.serviceAccountName, `${at}.serviceAccountName`);
   if (spec.initContainers !== undefined) r.fail(`${at}.initContainers`, "not supported");
   const restart = r.str(spec.restartPolicy, `${at}.restartPolicy`) ?? "Always";
@@ -254,6 +258,8 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: st
     if (seen.has(c.name)) r.fail(`${at}.containers`, `two containers named "${c.name}"`);
     seen.add(c.name);
     for (const p of c.publish) {
+      // The API's rule: in the host's network a container port is the host's port already.
+      if (hostNetwork && p.split(":").at(-2) !== p.split(":").at(-1)!.split("/")[0]) r.fail(`${at}.containers`, `hostPort ${p.split(":").at(-2)} must match containerPort ${p.split(":").at(-1)!.split("/")[0]} when hostNetwork is true`);
       const key = p.split(":").at(-2) + "/" + p.split("/")[1];
       if (hostPorts.has(key)) r.fail(`${at}.containers`, `hostPort ${key} given twice`);
       hostPorts.add(key);
@@ -262,9 +268,10 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: st
   // The API's rule (a DNS label): it is written to /etc/hostname and /etc/hosts, a line each.
   const h = r.str(spec.hostname, `${at}.hostname`);
   // The kubelet's cut of a pod name longer than a hostname may be (a Deployment's pods add "-pod-N").
-  const hostname = h === undefined ? id.name.slice(0, 63).replace(/[-.]+$/, "") : checkName(r, h, `${at}.hostname`);
+  // A pod in the host's network has the node's name ("" here: play fills it in; the kubelet shares the host's UTS with it).
+  const hostname = h !== undefined ? checkName(r, h, `${at}.hostname`) : hostNetwork ? "" : id.name.slice(0, 63).replace(/[-.]+$/, "");
   const gracePeriod = r.int(spec.terminationGracePeriodSeconds, `${at}.terminationGracePeriodSeconds`, 0, 4_000_000) ?? 30;
-  return { name: id.name, labels: id.labels, hostname, restart: restartMap[restart]!, gracePeriod, containers, volumes, owner: id.owner };
+  return { name: id.name, labels: id.labels, hostname, restart: restartMap[restart]!, gracePeriod, containers, volumes, owner: id.owner, ...(hostNetwork ? { hostNetwork } : {}) };
 }
 
 function readVolume(r: Reader, v0: unknown, path: string, s: Sources): KubeVolume {

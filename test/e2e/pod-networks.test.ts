@@ -50,7 +50,9 @@ test("pod --network none: lo only, members reach each other on localhost, no vet
   const again = T(["run", "--rm", "--pod", "pn", "busybox", "ls", "/sys/class/net"]);
   expect(again.stdout.trim()).toBe("lo");
 
-  expect(T(["pod", "rm", "-f", "pn"]).code).toBe(0);
+  const rm = T(["pod", "rm", "-f", "pn"]);
+  expect(rm.stderr).toBe("");
+  expect(rm.code).toBe(0);
   expect(T(["ps", "-aq"]).stdout.trim()).toBe("");
 }, 120_000);
 
@@ -72,4 +74,27 @@ test("pod --network host: members in the caller's netns; -p refused with one lin
   expect(refusedC.code).toBe(125);
   expect(refusedC.stderr).toContain('network "container:x" is not supported for pods');
   expect(T(["pod", "rm", "-f", "ph"]).code).toBe(0);
+}, 120_000);
+
+test("play kube hostNetwork: true → a pod in the caller's netns, named by the host; generate kube writes it back", () => {
+  const { T } = e;
+  const file = `${e.dir}/hostnet.yaml`;
+  fs.writeFileSync(
+    file,
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hn\nspec:\n  hostNetwork: true\n  containers:\n  - name: c\n    image: busybox\n    imagePullPolicy: IfNotPresent\n    command: [sleep, '300']\n    ports:\n    - containerPort: 8090\n      hostPort: 8090\n",
+  );
+  const played = T(["play", "kube", file]);
+  expect(played.stderr).toBe("");
+  expect(played.code).toBe(0);
+  const inspect = JSON.parse(T(["pod", "inspect", "hn"]).stdout)[0];
+  expect(inspect.InfraConfig.Networks).toEqual(["host"]);
+  expect(inspect.InfraConfig.PortBindings).toEqual([]);
+  const host = e.sh(["hostname"]).stdout.trim();
+  const r = T(["exec", "hn-c", "sh", "-c", "readlink /proc/self/ns/net; hostname"]);
+  expect(r.stdout.trim().split("\n")).toEqual([testNet(), host]);
+  const yaml = T(["generate", "kube", "hn"]).stdout;
+  expect(yaml).toContain("hostNetwork: true");
+  expect(yaml).not.toContain("hostname:");
+  expect(T(["play", "kube", "--down", file]).code).toBe(0);
+  expect(T(["pod", "ls", "-q"]).stdout.trim()).toBe("");
 }, 120_000);

@@ -314,3 +314,19 @@ describe("YAML files", () => {
     expect(() => parseKubeYaml("x".repeat(10 * 1024 * 1024 + 1), "big.yaml")).toThrow(/larger than/);
   });
 });
+
+describe("spec.hostNetwork", () => {
+  const c = "  - name: web\n    image: busybox\n    ports:\n    - containerPort: 8080\n      hostPort: PORT\n";
+  test("the pod in the host's network: its name the host's unless spec.hostname says, hostPort = containerPort", () => {
+    const p = plan(pod(c.replace("PORT", "8080"), "  hostNetwork: true\n")).pods[0]!;
+    expect(p.hostNetwork).toBe(true);
+    expect(p.hostname).toBe("");
+    expect(plan(pod(c.replace("PORT", "8080"), "  hostNetwork: true\n  hostname: h1\n")).pods[0]!.hostname).toBe("h1");
+    expect(plan(pod(c.replace("PORT", "8080"), "  hostNetwork: false\n")).pods[0]!.hostNetwork).toBeUndefined();
+    expect(plan(pod(c.replace("PORT", "8080"))).pods[0]!.hostname).toBe("p");
+  });
+  test("refused: a hostPort other than the containerPort (the API's rule), a value that is no boolean", () => {
+    expect(() => plan(pod(c.replace("PORT", "9090"), "  hostNetwork: true\n"))).toThrow(/hostPort 9090 must match containerPort 8080 when hostNetwork is true/);
+    expect(() => plan(pod(c.replace("PORT", "8080"), "  hostNetwork: yes please\n"))).toThrow(/hostNetwork/);
+  });
+});
