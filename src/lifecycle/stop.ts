@@ -103,10 +103,12 @@ export async function killContainer(ctx: Ctx, c0: LiveContainer, signalText = "K
   if (!c.state.Running) throw new FailedPreconditionError(`Cannot kill container: ${id}: Container ${id} is not running`);
   checkTransition(c.state.Status, "kill", id);
   markStopping(ctx.root, id);
+  // Logged before the signal, as stop does: the monitor logs "die" as soon as the signal lands, and
+  // Docker's order is kill, then die.
+  appendEvent(ctx.root, "kill", actorOf(c.record), { signal: String(signal) });
   if (!signalContainer(ctx, c, signal)) {
     throw new FailedPreconditionError(`Cannot kill container: ${id}: Container ${id} is not running`);
   }
-  appendEvent(ctx.root, "kill", actorOf(c.record), { signal: String(signal) });
   if (signal === SIGKILL) thawIfPaused(ctx, c);
 }
 

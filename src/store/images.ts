@@ -81,8 +81,8 @@ export function loadContainerImage(layout: StoreLayout, id: string): ImageRecord
 
 /** Whether image `id` is retired (deleted by `rmi -f`, kept for its stopped containers). */
 export function isRetired(layout: StoreLayout, id: string): boolean {
-  // A pod's infra has no image (""): nothing to look up, and no digest to parse.
-  return id !== "" && fs.existsSync(retiredPath(layout, id));
+  // A pod's infra has no image (""), a test's record may name none: no digest, nothing retired.
+  return /^(sha256:)?[a-f0-9]{64}$/.test(id) && fs.existsSync(retiredPath(layout, id));
 }
 
 /** Retired records, with the file each is read from (the collector removes it once no container uses it). */

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import type { NetworkSettingsRecord } from "../../../src/network/attach.ts";
+import { processStartTime } from "../../../src/lifecycle/liveness.ts";
 import { testNetns, type TestNetns } from "./harness.ts";
 
 const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => fs.existsSync(p)) ?? "busybox";
@@ -128,6 +129,10 @@ describe("default bridge", () => {
     const a = t.fakeContainer("pod");
     const ra = t.engine<NetworkSettingsRecord>("attach", { id: a, name: "pod", hostname: "pod" });
     const b = t.fakeContainer("side");
+    // Only a running container's network can be joined (Docker's rule, whether or not its netns
+    // file is left): `pod` recorded as running as this test's own process.
+    expect(t.engineFails("attach", { id: b, name: "side", hostname: "side", mode: "container:pod" })).toContain(`cannot join network of a non running container: ${a}`);
+    fs.writeFileSync(path.join(t.root, "containers", a, "run.json"), JSON.stringify({ status: "running", pid: process.pid, pidStartTime: processStartTime(process.pid) }));
     const rb = t.engine<NetworkSettingsRecord>("attach", { id: b, name: "side", hostname: "side", mode: "container:pod" });
     expect(rb).toEqual({ mode: `container:${a}`, netns: "join", joinNamespaces: [{ ns: "net", path: ra.netnsPath! }] });
     expect(hostsOf(b)).toBe(hostsOf(a));
