@@ -41,7 +41,7 @@ export interface Liveness {
   removing: boolean;
   /** Another process holds the container's lock (a removal in progress, not an interrupted one). */
   locked: boolean;
-  /** The pid recorded as running is no longer the container's process (exited, or its pid recycled): its supervisor is about to record the end. */
+  /** The pid recorded as running is no longer the container's process (exited, or its pid recycled) while its supervisor lives: it is about to record the end or restart. */
   initGone?: boolean;
 }
 
@@ -119,7 +119,14 @@ export function liveState(rec: Pick<ContainerRecord, "state">, run: RunRecord | 
     s.RestartCount = src.restartCount ?? 0;
     if (src.pidStartTime !== undefined) s.pidStartTime = src.pidStartTime;
     if (src.status === "restarting" && src.restartAt) s.nextRestart = { at: src.restartAt, delayMs: src.restartDelay ?? 0 };
-    if ((src.status !== "exited" && !facts.supervisorAlive) || (src.status === "running" && facts.initGone)) {
+    if (src.status === "running" && facts.initGone && facts.supervisorAlive) {
+      // Its process is gone (its pid maybe another's now) and its supervisor has yet to record the
+      // end or restart it: restarting, as Docker shows a container between two runs. No pid to act
+      // on, and stop / rm -f still go through the supervisor (no restart after them, none left).
+      s.Status = "restarting";
+      s.Pid = 0;
+      delete s.pidStartTime;
+    } else if (src.status !== "exited" && !facts.supervisorAlive) {
       // The container has PDEATHSIG=SIGKILL: it died with its supervisor.
       s.Status = "exited";
       s.Pid = 0;

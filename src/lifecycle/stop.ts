@@ -89,7 +89,10 @@ export async function stopContainer(ctx: Ctx, c0: LiveContainer, opts: StopOptio
     };
     if (timeoutS >= 0 ? await waitNotRunning(ctx, id, timeoutS * 1000) : await waitNotRunning(ctx, id, Number.MAX_SAFE_INTEGER)) return stopped();
     const now = rereadLive(ctx, id);
-    if (now) signalContainer(ctx, now, SIGKILL);
+    // No process left to kill but a supervisor that has not recorded the end: it goes (its own
+    // pidfd, checked against its start time), as rm -f's does; a container it restarted meanwhile
+    // dies with it (PDEATHSIG).
+    if (now && !signalContainer(ctx, now, SIGKILL) && now.run?.monitorPid) signalProcess(ctx.sys, now.run.monitorPid, now.run.monitorStartTime, SIGKILL);
     if (await waitNotRunning(ctx, id, KILL_GRACE_MS)) return stopped();
     throw new UnavailableError(`Cannot stop container ${id}: the container did not exit after SIGKILL`);
   });

@@ -17,6 +17,7 @@ export const attach: CommandSpec = {
     const keys = parseDetachKeys(typeof argv["detach-keys"] === "string" ? argv["detach-keys"] : DEFAULT_DETACH_KEYS);
     const live = findLive(ctx, String(argv.container));
     if (!live.state.Running) throw new FailedPreconditionError("You cannot attach to a stopped container, start it first");
+    if (live.state.Restarting) throw new FailedPreconditionError("You cannot attach to a restarting container, wait until it is running");
     checkAttachTty(!argv["no-stdin"], live.record.config?.Tty === true, isTerminal(0));
     // From now on, as docker attach: what the container wrote before is for `logs`.
     const sinceNs = BigInt(ctx.clock()) * 1_000_000n;
