@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { errnoCode, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
-import { atPath, BENEATH, lstatAt, lstatBeneath, O_CLOEXEC, openDirAt, openFileAt } from "../rootfs/beneath.ts";
+import { atPath, BENEATH, lstatAt, O_CLOEXEC, O_PATH, openDirAt, openFileAt } from "../rootfs/beneath.ts";
 import type { Sys } from "../sys/sys.ts";
 import { hasGlob, isIgnored, matchGlob, reincludesBelow, type IgnorePattern } from "./dockerignore.ts";
 
@@ -75,7 +75,13 @@ export function expandSource(sys: Sys, ctx: ContextSource, src: string): string[
     if (rel !== ".") checkNoSymlinkParents(sys, rootFd, rel, src);
     if (!hasGlob(rel)) {
       if (rel !== "." && isIgnored(ctx.ignore, rel)) throw new NotFoundError(`Cannot copy "${src}": not found in the build context (excluded by .dockerignore)`);
-      if (!lstatBeneath(sys, rootFd, rel)) throw new NotFoundError(`Cannot copy "${src}": not found in the build context`);
+      // A link swapped in on the way is the kernel's ELOOP or EXDEV, told by the caller.
+      try {
+        fs.closeSync(sys.openat2(rootFd, rel, O_PATH | fs.constants.O_NOFOLLOW | O_CLOEXEC, 0, BENEATH));
+      } catch (err) {
+        if (["ENOENT", "ENOTDIR"].includes(errnoCode(err) ?? "")) throw new NotFoundError(`Cannot copy "${src}": not found in the build context`);
+        throw err;
+      }
       return [rel];
     }
     const out: string[] = [];

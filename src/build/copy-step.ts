@@ -88,7 +88,7 @@ async function copyHolding(env: StepEnv, state: State, step: Extract<Step, { kin
     } else if (spec.from !== undefined) {
       sources.push({ src: { root: await env.sourceRootOf(spec.from, stageIndex), ignore: [] }, rel: cleanSource(s), keepOwner: true, resolve: IN_ROOT, archive: undefined });
     } else {
-      for (const rel of expandSource(ctx.sys, context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add ? await contextArchive(ctx.sys, context.root, rel, held) : undefined });
+      for (const rel of noLinkOnPath(s, BENEATH, () => expandSource(ctx.sys, context, s))) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add ? await contextArchive(ctx.sys, context.root, rel, held) : undefined });
     }
   }
   // As Docker: several sources (after globbing) go into a directory, and the Dockerfile says so.
