@@ -224,5 +224,7 @@ async function resolveChown(ctx: Ctx, layout: StoreLayout, s: State, spec: strin
     }
   }
   if (gid < 0) throw new FailedPreconditionError(`Cannot resolve --chown "${spec}"`);
+  // (uid_t)-1 would mean "unchanged" to chown; beyond it no id exists.
+  for (const id of [uid, gid]) if (!Number.isSafeInteger(id) || id > 0xfffffffe) throw new InvalidArgumentError(`Cannot resolve --chown "${spec}": id ${id} is out of range (0 to 4294967294)`);
   return [uid, gid];
 }

@@ -146,3 +146,12 @@ test("a process a RUN leaves in the background dies with the step and changes no
   expect(left).toEqual([]);
   recordCases("build: a RUN's background process outliving the step", 1);
 });
+
+test("--chown with ids beyond uid_t, or (uid_t)-1 that chown reads as unchanged: refused in one line", () => {
+  const cases = ["99999999999", "4294967295", "1:99999999999999999999", "0:4294967295"];
+  for (const o of cases) {
+    const r = T(["build", context({ Dockerfile: `FROM busybox\nCOPY --chown=${o} f /f\n`, f: "x" })]);
+    expect(`${o}: ${r.code} ${r.stderr.trim()}`).toMatch(new RegExp(`^${o}: 1 Error: .*Cannot resolve --chown "${o}": id \\d+ is out of range`));
+  }
+  recordCases("build: COPY --chown ids out of range", cases.length);
+});
