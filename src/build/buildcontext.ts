@@ -5,9 +5,9 @@
 // is hashed from stat calls alone.
 import fs from "node:fs";
 import path from "node:path";
-import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { errnoCode, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { readJson, writeFileAtomic } from "../atomic.ts";
-import { atPath, BENEATH, lstatAt, O_CLOEXEC, openDirAt, openFileAt } from "../rootfs/beneath.ts";
+import { atPath, BENEATH, lstatAt, O_CLOEXEC, O_PATH, openDirAt, openFileAt } from "../rootfs/beneath.ts";
 import type { Sys } from "../sys/sys.ts";
 import { hasGlob, isIgnored, matchGlob, reincludesBelow, type IgnorePattern } from "./dockerignore.ts";
 
@@ -29,48 +29,92 @@ export function cleanSource(src: string): string {
   return clean === "" ? "." : clean.slice(1);
 }
 
-/** A source whose parent directories include a symlink is refused: a source path never follows one. */
-export function checkNoSymlinkParents(root: string, rel: string, src: string): void {
-  const parts = rel.split("/");
-  let at = root;
-  for (const p of parts.slice(0, -1)) {
-    at = path.join(at, p);
-    const st = fs.lstatSync(at, { throwIfNoEntry: false });
-    if (st?.isSymbolicLink()) throw new InvalidArgumentError(`Cannot copy "${src}": "${path.relative(root, at)}" is a symbolic link, which a source path never follows`);
-    if (!st) return;
+/** Errors of a walk meeting a name swapped meanwhile (gone, no longer a directory, now a link). */
+const SWAPPED = ["ENOENT", "ENOTDIR", "ELOOP", "EXDEV"];
+
+/**
+ * A source whose parent directories include a symlink is refused: a source path never follows one.
+ * Each parent is looked at from its own directory's fd, opened BENEATH the context, so a link
+ * swapped in meanwhile is refused by the kernel rather than followed to a host directory.
+ */
+function checkNoSymlinkParents(sys: Sys, rootFd: number, rel: string, src: string): void {
+  const parts = rel.split("/").slice(0, -1);
+  let at = rootFd;
+  try {
+    for (let i = 0; i < parts.length; i++) {
+      const st = lstatAt(at, parts[i]!);
+      const shown = parts.slice(0, i + 1).join("/");
+      const linkErr = () => new InvalidArgumentError(`Cannot copy "${src}": "${shown}" is a symbolic link, which a source path never follows`);
+      if (st?.isSymbolicLink()) throw linkErr();
+      if (!st?.isDirectory()) return;
+      let next: number;
+      try {
+        next = openDirAt(sys, at, parts[i]!, BENEATH);
+      } catch (err) {
+        if (["ELOOP", "EXDEV"].includes(errnoCode(err) ?? "")) throw linkErr();
+        if (SWAPPED.includes(errnoCode(err) ?? "")) return;
+        throw err;
+      }
+      if (at !== rootFd) fs.closeSync(at);
+      at = next;
+    }
+  } finally {
+    if (at !== rootFd) fs.closeSync(at);
   }
 }
 
-/** The relative paths a COPY source names: itself, or the glob's matches (sorted). */
-export function expandSource(ctx: ContextSource, src: string): string[] {
+/**
+ * The relative paths a COPY source names: itself, or the glob's matches (sorted). Every name is
+ * read from directory fds opened BENEATH the context: a directory swapped for a link to a host one
+ * during the walk is never listed, so no host name is matched, hashed or told in a message.
+ */
+export function expandSource(sys: Sys, ctx: ContextSource, src: string): string[] {
   const rel = cleanSource(src);
-  if (rel !== ".") checkNoSymlinkParents(ctx.root, rel, src);
-  if (!hasGlob(rel)) {
-    if (rel !== "." && isIgnored(ctx.ignore, rel)) throw new NotFoundError(`Cannot copy "${src}": not found in the build context (excluded by .dockerignore)`);
-    if (!fs.lstatSync(path.join(ctx.root, rel), { throwIfNoEntry: false })) throw new NotFoundError(`Cannot copy "${src}": not found in the build context`);
-    return [rel];
+  const rootFd = fs.openSync(ctx.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  try {
+    if (rel !== ".") checkNoSymlinkParents(sys, rootFd, rel, src);
+    if (!hasGlob(rel)) {
+      if (rel !== "." && isIgnored(ctx.ignore, rel)) throw new NotFoundError(`Cannot copy "${src}": not found in the build context (excluded by .dockerignore)`);
+      // A link swapped in on the way is the kernel's ELOOP or EXDEV, told by the caller.
+      try {
+        fs.closeSync(sys.openat2(rootFd, rel, O_PATH | fs.constants.O_NOFOLLOW | O_CLOEXEC, 0, BENEATH));
+      } catch (err) {
+        if (["ENOENT", "ENOTDIR"].includes(errnoCode(err) ?? "")) throw new NotFoundError(`Cannot copy "${src}": not found in the build context`);
+        throw err;
+      }
+      return [rel];
+    }
+    const out: string[] = [];
+    const depth = rel.split("/").length;
+    const walk = (dirFd: number, dirRel: string, level: number) => {
+      for (const name of fs.readdirSync(atPath(dirFd)).sort()) {
+        const r = dirRel === "." ? name : `${dirRel}/${name}`;
+        if (isIgnored(ctx.ignore, r) && (level === depth || !reincludesBelow(ctx.ignore, r))) continue;
+        if (level === depth) {
+          if (matchGlob(rel, r)) out.push(r);
+          continue;
+        }
+        if (!lstatAt(dirFd, name)?.isDirectory()) continue;
+        let sub: number;
+        try {
+          sub = openDirAt(sys, dirFd, name, BENEATH);
+        } catch (err) {
+          if (SWAPPED.includes(errnoCode(err) ?? "")) continue;
+          throw err;
+        }
+        try {
+          walk(sub, r, level + 1);
+        } finally {
+          fs.closeSync(sub);
+        }
+      }
+    };
+    walk(rootFd, ".", 1);
+    if (!out.length) throw new NotFoundError(`Cannot copy "${src}": no source files were specified (no match in the build context)`);
+    return out;
+  } finally {
+    fs.closeSync(rootFd);
   }
-  const out: string[] = [];
-  const depth = rel.split("/").length;
-  const walk = (dirRel: string, level: number) => {
-    const abs = path.join(ctx.root, dirRel);
-    let names: string[];
-    try {
-      names = fs.readdirSync(abs).sort();
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const r = dirRel === "." ? name : `${dirRel}/${name}`;
-      if (isIgnored(ctx.ignore, r) && (level === depth || !reincludesBelow(ctx.ignore, r))) continue;
-      if (level === depth) {
-        if (matchGlob(rel, r)) out.push(r);
-      } else if (fs.lstatSync(path.join(ctx.root, r)).isDirectory()) walk(r, level + 1);
-    }
-  };
-  walk(".", 1);
-  if (!out.length) throw new NotFoundError(`Cannot copy "${src}": no source files were specified (no match in the build context)`);
-  return out;
 }
 
 interface DigestEntry {

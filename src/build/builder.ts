@@ -20,6 +20,7 @@ import { parsePlatform, platformMatches } from "../image/platform.ts";
 import { copyStep } from "./copy-step.ts";
 import { parseDockerfile, type Instruction, type StageDef } from "./dockerfile.ts";
 import { parseDockerignore, type IgnorePattern } from "./dockerignore.ts";
+import { readContextFile } from "./inputs.ts";
 import { expandWord, lookupIn } from "./expand.ts";
 import { adoptBuiltLayer, saveBuiltImage, storeLayer } from "./imagestore.ts";
 import { BuildCancelled, BuildStepFailed, type BuildRequest, type BuildResult } from "./request.ts";
@@ -37,12 +38,8 @@ export async function buildImage(ctx: Ctx, req: BuildRequest): Promise<BuildResu
   const cacheDir = path.join(layout.root, "build-cache");
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const digests = new DigestCache(path.join(cacheDir, "digests.json"));
-  let ignore: IgnorePattern[] = [];
-  try {
-    ignore = parseDockerignore(fs.readFileSync(path.join(req.contextDir, ".dockerignore"), "utf8"));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
+  const ignoreText = readContextFile(ctx.sys, req.contextDir, ".dockerignore");
+  const ignore: IgnorePattern[] = ignoreText === undefined ? [] : parseDockerignore(ignoreText);
   const context: ContextSource = { root: req.contextDir, ignore };
   const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH;
   const epoch = sourceDateEpoch !== undefined && /^\d+$/.test(sourceDateEpoch) ? Number(sourceDateEpoch) : undefined;

@@ -83,12 +83,12 @@ async function copyHolding(env: StepEnv, state: State, step: Extract<Step, { kin
       sources.push({ src: { root: dir, ignore: [] }, rel: doc.name, keepOwner: false, resolve: BENEATH, archive: undefined, scratch: true });
     } else if (spec.add && /^https?:\/\//.test(s)) {
       const dl = env.tmpUpper();
-      const name = await download(ctx, s, dl, spec.checksum);
+      const name = await download(env, s, dl, spec.checksum);
       sources.push({ src: { root: dl, ignore: [] }, rel: name, keepOwner: false, resolve: BENEATH, archive: undefined, scratch: true });
     } else if (spec.from !== undefined) {
       sources.push({ src: { root: await env.sourceRootOf(spec.from, stageIndex), ignore: [] }, rel: cleanSource(s), keepOwner: true, resolve: IN_ROOT, archive: undefined });
     } else {
-      for (const rel of expandSource(context, s)) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add ? await contextArchive(ctx.sys, context.root, rel, held) : undefined });
+      for (const rel of noLinkOnPath(s, BENEATH, () => expandSource(ctx.sys, context, s))) sources.push({ src: context, rel, keepOwner: false, resolve: BENEATH, archive: spec.add ? await contextArchive(ctx.sys, context.root, rel, held) : undefined });
     }
   }
   // As Docker: several sources (after globbing) go into a directory, and the Dockerfile says so.
@@ -135,25 +135,62 @@ async function copyHolding(env: StepEnv, state: State, step: Extract<Step, { kin
 
 /**
  * ADD's http(s) source into `dir`, as Docker saves it: the URL's last path name, mode 0600, its
- * Last-Modified as mtime; --checksum (sha256) checked before anything is copied.
+ * Last-Modified as mtime; --checksum (sha256) checked before anything is copied. Redirects are
+ * followed to http(s) only; the body is written as it comes, bounded by max-layer-bytes, a wait of
+ * download-stall-timeout for the next bytes ends it, and so does cancelling the build.
  */
-async function download(ctx: Ctx, url: string, dir: string, checksum?: string): Promise<string> {
-  let res: Response;
-  try {
-    res = await ctx.fetch(url, { redirect: "follow" });
-  } catch (err) {
-    throw new FailedPreconditionError(`Cannot download "${url}": ${(err as Error).message}`, { cause: err });
-  }
-  if (!res.ok) throw new FailedPreconditionError(`Cannot download "${url}": HTTP ${res.status}`);
-  const body = new Uint8Array(await res.arrayBuffer());
-  const digest = `sha256:${new Bun.CryptoHasher("sha256").update(body).digest("hex")}`;
-  if (checksum !== undefined && digest !== checksum) throw new FailedPreconditionError(`Cannot download "${url}": digest mismatch ${digest}: expected ${checksum}`);
+async function download(env: StepEnv, url: string, dir: string, checksum?: string): Promise<string> {
+  const { ctx, cancel } = env;
+  const fail = (why: string, cause?: unknown) => new FailedPreconditionError(`Cannot download "${url}": ${why}`, cause === undefined ? undefined : { cause });
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  cancel.kills.add(stop);
+  let stall: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(stall);
+    stall = setTimeout(() => abort.abort(), ctx.config.downloadStallTimeoutMs);
+  };
   const name = path.posix.basename(new URL(url).pathname) || "index.html";
   const file = path.join(dir, name);
-  fs.writeFileSync(file, body, { mode: 0o600 });
-  const lm = res.headers.get("last-modified");
-  if (lm && !Number.isNaN(Date.parse(lm))) fs.utimesSync(file, new Date(lm), new Date(lm));
-  return name;
+  let fd = -1;
+  try {
+    let res: Response;
+    let at = url;
+    for (let hops = 0; ; hops++) {
+      arm();
+      res = await ctx.fetch(at, { redirect: "manual", signal: abort.signal });
+      const to = res.headers.get("location");
+      if (res.status < 300 || res.status >= 400 || to === null) break;
+      at = new URL(to, at).href;
+      if (!/^https?:\/\//.test(at)) throw fail(`redirected to "${at.slice(0, 200)}", which is not http(s)`);
+      if (hops >= 10) throw fail("stopped after 10 redirects");
+    }
+    if (!res.ok || !res.body) throw fail(`HTTP ${res.status}`);
+    const h = new Bun.CryptoHasher("sha256");
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    let total = 0;
+    for await (const chunk of res.body) {
+      arm();
+      total += chunk.length;
+      if (total > ctx.config.maxLayerBytes) throw fail(`more than ${ctx.config.maxLayerBytes} bytes (max-layer-bytes)`);
+      h.update(chunk);
+      fs.writeSync(fd, chunk);
+    }
+    const digest = `sha256:${h.digest("hex")}`;
+    if (checksum !== undefined && digest !== checksum) throw fail(`digest mismatch ${digest}: expected ${checksum}`);
+    const lm = res.headers.get("last-modified");
+    if (lm && !Number.isNaN(Date.parse(lm))) fs.futimesSync(fd, new Date(lm), new Date(lm));
+    return name;
+  } catch (err) {
+    if (fd >= 0) fs.rmSync(file, { force: true });
+    cancel.check();
+    if (err instanceof FailedPreconditionError) throw err;
+    throw fail(abort.signal.aborted ? `no data for ${ctx.config.downloadStallTimeoutMs / 1000}s (download-stall-timeout)` : (err as Error).message.split("\n")[0]!, err);
+  } finally {
+    clearTimeout(stall);
+    cancel.kills.delete(stop);
+    if (fd >= 0) fs.closeSync(fd);
+  }
 }
 
 /** --chown user[:group] against the image's /etc/passwd and /etc/group (numbers taken as they are). */
@@ -187,5 +224,7 @@ async function resolveChown(ctx: Ctx, layout: StoreLayout, s: State, spec: strin
     }
   }
   if (gid < 0) throw new FailedPreconditionError(`Cannot resolve --chown "${spec}"`);
+  // (uid_t)-1 would mean "unchanged" to chown; beyond it no id exists.
+  for (const id of [uid, gid]) if (!Number.isSafeInteger(id) || id > 0xfffffffe) throw new InvalidArgumentError(`Cannot resolve --chown "${spec}": id ${id} is out of range (0 to 4294967294)`);
   return [uid, gid];
 }

@@ -1,13 +1,14 @@
 // .dockerignore as moby's patternmatcher reads it: one pattern a line, `#` comments, `!` exceptions,
 // the last matching pattern decides, a pattern that matches a parent directory matches everything
-// below it; `*` and `?` stop at `/`, `**` spans directories, `[...]` classes, `\` escapes. Pure.
+// below it; `*` and `?` stop at `/`, `**` spans directories, `[...]` classes, `\` escapes (src/build/globmatch.ts). Pure.
 import path from "node:path";
 import { ParseError } from "../errors.ts";
+import { compileGlob } from "./globmatch.ts";
 
 export interface IgnorePattern {
   text: string;
   exclusion: boolean;
-  re: RegExp;
+  match: (rel: string) => boolean;
 }
 
 export function parseDockerignore(text: string): IgnorePattern[] {
@@ -24,45 +25,15 @@ export function parseDockerignore(text: string): IgnorePattern[] {
     p = path.posix.normalize(p);
     if (p.startsWith("/")) p = p.replace(/^\/+/, "") || ".";
     if (p.endsWith("/") && p !== "/") p = p.replace(/\/+$/, "");
-    out.push({ text: p, exclusion, re: compilePattern(p) });
+    let match: (rel: string) => boolean;
+    try {
+      match = compileGlob(p);
+    } catch {
+      throw new ParseError(`Cannot parse .dockerignore pattern "${p}": syntax error in pattern`);
+    }
+    out.push({ text: p, exclusion, match });
   }
   return out;
-}
-
-const SHOULD_ESCAPE = new Set([..."./+()|{}$^"]);
-
-/** The pattern as an anchored regular expression over slash-separated relative paths. */
-export function compilePattern(p: string): RegExp {
-  let re = "^";
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === "*") {
-      if (p[i + 1] === "*") {
-        i++;
-        if (p[i + 1] === "/") i++;
-        re += i + 1 >= p.length ? ".*" : "(.*/)?";
-      } else re += "[^/]*";
-    } else if (c === "?") re += "[^/]";
-    else if (c === "\\") {
-      i++;
-      if (i < p.length) re += `\\${p[i]}`;
-    } else if (c === "[") {
-      const end = p.indexOf("]", i + 2);
-      if (end < 0) re += "\\[";
-      else {
-        let cls = p.slice(i + 1, end);
-        if (cls.startsWith("!")) cls = `^${cls.slice(1)}`;
-        re += `[${cls.replace(/\\/g, "\\\\")}]`;
-        i = end;
-      }
-    } else if (SHOULD_ESCAPE.has(c)) re += `\\${c}`;
-    else re += c;
-  }
-  try {
-    return new RegExp(`${re}$`, "s");
-  } catch {
-    throw new ParseError(`Cannot parse .dockerignore pattern "${p}": syntax error in pattern`);
-  }
 }
 
 /** True when `rel` (slash-separated, relative to the context) is excluded from the context. */
@@ -72,8 +43,8 @@ export function isIgnored(patterns: readonly IgnorePattern[], rel: string): bool
   let matched = false;
   for (const p of patterns) {
     if (p.exclusion !== matched) continue;
-    let match = p.re.test(file);
-    for (let i = 0; !match && i < parents.length; i++) match = p.re.test(parents.slice(0, i + 1).join("/"));
+    let match = p.match(file);
+    for (let i = 0; !match && i < parents.length; i++) match = p.match(parents.slice(0, i + 1).join("/"));
     if (match) matched = !p.exclusion;
   }
   return matched;
@@ -90,7 +61,7 @@ export function reincludesBelow(patterns: readonly IgnorePattern[], dir: string)
 
 /** COPY's source globs (Go's filepath.Match over the whole relative path). */
 export function matchGlob(pattern: string, rel: string): boolean {
-  return compilePattern(pattern.replace(/\*\*/g, "*")).test(rel);
+  return compileGlob(pattern.replace(/\*\*/g, "*"))(rel);
 }
 
 export function hasGlob(s: string): boolean {

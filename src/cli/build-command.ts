@@ -11,6 +11,7 @@ import { parsePlatform } from "../image/platform.ts";
 import { parseReference } from "../image/reference.ts";
 import { archiveOf } from "../build/archive.ts";
 import { buildImage } from "../build/builder.ts";
+import { readContextFile, readFileArg } from "../build/inputs.ts";
 import { BuildStepFailed } from "../build/request.ts";
 
 
@@ -26,6 +27,20 @@ export function parseKeyValues(items: readonly string[], flag: string, env: Reco
     } else out[it.slice(0, eq)] = it.slice(eq + 1);
   }
   return out;
+}
+
+/**
+ * --iidfile: a link there is replaced, as Docker removes the file first, never written through (a
+ * link swapped in meanwhile is refused by O_NOFOLLOW).
+ */
+function writeIidFile(file: string, id: string): void {
+  if (fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) fs.unlinkSync(file);
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+  try {
+    fs.writeSync(fd, id);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: Io): Promise<number> {
@@ -78,12 +93,12 @@ export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: 
         dockerfileText = await new Response(Bun.stdin.stream()).text();
         dockerfileName = "Dockerfile (stdin)";
       } else {
-        const file = fileArg === undefined ? path.join(contextDir, "Dockerfile") : contextArg === "-" && !path.isAbsolute(fileArg) ? path.join(contextDir, fileArg) : fileArg;
-        try {
-          dockerfileText = fs.readFileSync(file, "utf8");
-        } catch {
-          throw new InvalidArgumentError(`Cannot build: unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${path.resolve(file)}: no such file or directory`);
-        }
+        // The context's own Dockerfile is read inside it; one -f names is read where it is.
+        const inContext = fileArg === undefined || (contextArg === "-" && !path.isAbsolute(fileArg));
+        const file = inContext ? path.join(contextDir, fileArg ?? "Dockerfile") : fileArg!;
+        const text = inContext ? readContextFile(ctx.sys, contextDir, path.relative(contextDir, file)) : readFileArg(ctx.sys, file);
+        if (text === undefined) throw new InvalidArgumentError(`Cannot build: unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${path.resolve(file)}: no such file or directory`);
+        dockerfileText = text;
         dockerfileName = file;
       }
     }
@@ -105,11 +120,7 @@ export async function buildCommand(ctx: Ctx, argv: Record<string, unknown>, io: 
         stdout: quiet ? devnull : 1,
         stderr: quiet ? devnull : 2,
       });
-      if (argv.iidfile !== undefined) {
-        // As Docker: what is there (a symlink too) is removed, never written through.
-        fs.rmSync(String(argv.iidfile), { force: true });
-        fs.writeFileSync(String(argv.iidfile), res.id, { flag: "wx" });
-      }
+      if (argv.iidfile !== undefined) writeIidFile(String(argv.iidfile), res.id);
       if (quiet) io.out(`${res.id}\n`);
       else {
         io.out(`Successfully built ${res.id.slice(7, 19)}\n`);
