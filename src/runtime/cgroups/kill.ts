@@ -14,6 +14,8 @@ import { DEFAULT_SETTLE_MS } from "./cgroup.ts";
 import { exists, waitFor, writeControl } from "./cgroupfs.ts";
 
 const SIGKILL = 9;
+/** pidfds open at once in a round. */
+const PIDFD_BATCH = 256;
 
 /** How long a teardown waits for a freeze to settle before it goes on without (ms). */
 export const FREEZE_WAIT_MS = 1_000;
@@ -92,11 +94,28 @@ function killRound(t: KillTarget, sys: PidfdSys | undefined, freezeDeadline: num
       frozen = freezerSettled(f, true, Math.max(0, freezeDeadline - Date.now()));
     } catch {}
   }
-  const fds: [number, number][] = [];
   try {
     const first = t.pids();
+    // In batches, so that a cgroup of thousands never holds more fds open than the limit allows.
+    for (let i = 0; i < first.length; i += PIDFD_BATCH) signalBatch(t, sys, first.slice(i, i + PIDFD_BATCH));
+  } finally {
+    // A v1 frozen task takes its SIGKILL when thawed; a paused container is thawed to die too.
+    if (f) {
+      try {
+        writeFreezer(f, false);
+      } catch (err) {
+        if (frozen) throw err;
+      }
+    }
+  }
+}
+
+/** pidfds bound to `pids`, the cgroup read again, SIGKILL through those still inside. */
+function signalBatch(t: KillTarget, sys: PidfdSys | undefined, pids: number[]): void {
+  const fds: [number, number][] = [];
+  try {
     let pidfds = sys !== undefined;
-    for (const pid of first) {
+    for (const pid of pids) {
       if (!pidfds) break;
       try {
         fds.push([pid, sys!.pidfdOpen(pid)]);
@@ -112,18 +131,10 @@ function killRound(t: KillTarget, sys: PidfdSys | undefined, freezeDeadline: num
     } else {
       // No pidfds (Linux < 5.3, or no Sys): a frozen pid cannot change hands; else the re-read
       // narrows the window to the two syscalls between it and the kill.
-      for (const pid of first) if (inside.has(pid)) ignoreEsrch(() => process.kill(pid, SIGKILL));
+      for (const pid of pids) if (inside.has(pid)) ignoreEsrch(() => process.kill(pid, SIGKILL));
     }
   } finally {
     for (const [, fd] of fds) fs.closeSync(fd);
-    // A v1 frozen task takes its SIGKILL when thawed; a paused container is thawed to die too.
-    if (f) {
-      try {
-        writeFreezer(f, false);
-      } catch (err) {
-        if (frozen) throw err;
-      }
-    }
   }
 }
 

@@ -94,4 +94,20 @@ describe("killCgroup", () => {
     await a.exited;
     expect(a.signalCode).toBe("SIGKILL");
   });
+
+  test("pidfds in batches of 256: a cgroup of thousands never holds more fds open than that", async () => {
+    const fake = keep(fakeV1({ hierarchies: ["freezer"], unified: false }));
+    fakeV1Cgroup(fake.root, ID);
+    const dir = path.join(fake.root, "freezer", "tinydock", ID);
+    const procs = path.join(dir, "cgroup.procs");
+    const a = sleeper();
+    // One process listed 600 times stands in for 600 (each listing gets a pidfd of its own).
+    fs.writeFileSync(procs, `${a.pid}\n`.repeat(600));
+    const { sys, log } = loggedPidfds(() => "", (pid) => drop(procs, pid));
+    const freezer: Freezer = { version: 1, file: path.join(dir, "freezer.state"), dir };
+    killCgroup({ pids: () => (log.push("read"), pidsBelow(dir)), freezer }, sys, 2_000);
+    const runs = log.join(",").split(",read,").slice(1).map((chunk) => chunk.split(",").filter((x) => x.startsWith("open")).length);
+    expect(runs.slice(0, 3)).toEqual([256, 256, 88]);
+    await a.exited;
+  });
 });
