@@ -86,7 +86,7 @@ export function destroyContainerCgroups(ctx: Ctx, id: string, recorded?: string[
   if (dirs.length === 0) return [];
   const all = () => [...new Set(dirs.flatMap((d) => pidsBelow(d)))];
   const freezer = locator.freezer(id, recorded);
-  // Frozen (a paused container) or not, killCgroup freezes, signals and thaws: SIGKILL waits for a frozen task to thaw.
+  // A paused container's too: killCgroup thaws after the signals (a frozen v1 task takes SIGKILL only then).
   const killFiles = locator.version === 2 ? dirs.map((d) => path.join(d, "cgroup.kill")) : [];
   if (all().length > 0) killCgroup({ pids: all, ...(freezer ? { freezer } : {}), killFiles }, ctx.sys);
   let failure: unknown;
