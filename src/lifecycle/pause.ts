@@ -1,38 +1,25 @@
 // pause and unpause: the cgroup freezer (v1 freezer.state, v2 cgroup.freeze). The paused state is
 // the freezer's own, so it survives every tinydock process and reads the same for all of them.
-import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
-import { writeControl, waitFor } from "../runtime/cgroups/cgroupfs.ts";
+import { freezerSettled, writeFreezer } from "../runtime/cgroups/kill.ts";
 import { cgroupLocator, type FreezerFile } from "./cgroupdirs.ts";
 import { withContainerLock } from "../store/containers.ts";
 import { readLive, type LiveContainer } from "./live.ts";
 import { checkTransition } from "./state.ts";
 import { actorOf, appendEvent } from "./events.ts";
 
-function settled(f: FreezerFile, frozen: boolean): boolean {
-  const read = () => {
-    try {
-      return fs.readFileSync(f.version === 1 ? f.file : `${f.dir}/cgroup.events`, "utf8");
-    } catch {
-      return undefined;
-    }
-  };
-  if (f.version === 1) return waitFor(read, (v) => v?.trim() === (frozen ? "FROZEN" : "THAWED"), 5_000);
-  return waitFor(read, (v) => v === undefined || new RegExp(`^frozen ${frozen ? 1 : 0}$`, "m").test(v), 5_000);
-}
-
 export function freezeCgroup(f: FreezerFile): void {
-  writeControl(f.file, f.version === 1 ? "FROZEN" : "1");
-  if (!settled(f, true)) {
-    writeControl(f.file, f.version === 1 ? "THAWED" : "0");
+  writeFreezer(f, true);
+  if (!freezerSettled(f, true, 5_000)) {
+    writeFreezer(f, false);
     throw new UnavailableError(`Cannot pause container: the freezer of ${f.dir} did not settle`);
   }
 }
 
 export function thawCgroup(f: FreezerFile): void {
-  writeControl(f.file, f.version === 1 ? "THAWED" : "0");
-  settled(f, false);
+  writeFreezer(f, false);
+  freezerSettled(f, false, 5_000);
 }
 
 async function setPaused(ctx: Ctx, c0: LiveContainer, pause: boolean): Promise<void> {

@@ -8,7 +8,8 @@ import type { Ctx } from "../context.ts";
 import { errnoCode } from "../errors.ts";
 import { mountsUnder } from "../rootfs/mount.ts";
 import { CGROUP_PARENT } from "../runtime/cgroups/index.ts";
-import { killPids, killUntilEmpty, pidsBelow, removeCgroupDir, removeIfEmpty } from "../runtime/cgroups/cgroupfs.ts";
+import { pidsBelow, removeCgroupDir, removeIfEmpty } from "../runtime/cgroups/cgroupfs.ts";
+import { killCgroup } from "../runtime/cgroups/kill.ts";
 import { collectGarbage } from "../store/gc.ts";
 import { isRetired } from "../store/images.ts";
 import { storeLayout } from "../store/layout.ts";
@@ -85,12 +86,9 @@ export function destroyContainerCgroups(ctx: Ctx, id: string, recorded?: string[
   if (dirs.length === 0) return [];
   const all = () => [...new Set(dirs.flatMap((d) => pidsBelow(d)))];
   const freezer = locator.freezer(id, recorded);
-  if (all().length > 0) {
-    killPids(all());
-    // SIGKILL waits for a frozen task to thaw.
-    if (isFrozen(freezer)) thawCgroup(freezer!);
-    killUntilEmpty(all);
-  }
+  // A paused container's too: killCgroup thaws after the signals (a frozen v1 task takes SIGKILL only then).
+  const killFiles = locator.version === 2 ? dirs.map((d) => path.join(d, "cgroup.kill")) : [];
+  if (all().length > 0) killCgroup({ pids: all, ...(freezer ? { freezer } : {}), killFiles }, ctx.sys);
   let failure: unknown;
   // The freezer's directory last: as v1.ts does.
   for (const d of [...dirs.filter((d) => d !== freezer?.dir), ...dirs.filter((d) => d === freezer?.dir)]) {

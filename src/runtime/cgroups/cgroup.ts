@@ -24,7 +24,7 @@ export interface CgroupOptions {
   settleMs?: number;
   /** Loads and attaches v2 device programs; a v2 manager without it refuses to create a cgroup
    * (unless every device is allowed) rather than leave the devices open. */
-  sys?: Pick<Sys, "attachDeviceFilter">;
+  sys?: Pick<Sys, "attachDeviceFilter"> & Partial<Pick<Sys, "pidfdOpen" | "pidfdSendSignal">>;
 }
 
 export const DEFAULT_SETTLE_MS = 3_000;
@@ -54,7 +54,7 @@ export interface Cgroup {
   update(r: Resources): string[];
   /** Every process in the cgroup (and cgroups below it), sorted. */
   pids(): number[];
-  /** Kills what is left (v2: cgroup.kill when present; else freeze, SIGKILL each pid, thaw), then
+  /** Kills what is left (kill.ts: v2's cgroup.kill when present; else freeze, pidfds, SIGKILL, thaw), then
    * rmdir, retrying EBUSY briefly; removes tinydock/ too when it is left empty. Idempotent. */
   destroy(): void;
 }

@@ -1,5 +1,5 @@
 // The cgroupfs operations v1.ts and v2.ts share: apply a plan of writes, read control files,
-// create and remove cgroup directories, kill what is inside. Only node:fs, so unit tests run them
+// create and remove cgroup directories (kill.ts kills what is inside). Only node:fs, so unit tests run them
 // on a plain temp directory laid out like a kernel's cgroupfs.
 import fs from "node:fs";
 import path from "node:path";
@@ -112,39 +112,6 @@ export function pidsBelow(dir: string): number[] {
   };
   walk(dir);
   return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGKILL to each pid; one that is already gone is not an error. */
-export function killPids(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch (err) {
-      if (errnoCode(err) !== "ESRCH") throw syscallError(`kill ${pid} SIGKILL`, err);
-    }
-  }
-}
-
-/** Kills again until list() holds no live process or the time is up; returns who is left. */
-export function killUntilEmpty(list: () => number[], budgetMs = DEFAULT_SETTLE_MS): number[] {
-  const deadline = Date.now() + budgetMs;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
-    // The kernel drops exited tasks from cgroup.procs; the liveness check only matters on a
-    // plain directory standing in for cgroupfs, where nothing updates the file.
-    const left = list().filter(alive);
-    if (left.length === 0 || Date.now() >= deadline) return left;
-    killPids(left);
-    Bun.sleepSync(delay);
-  }
 }
 
 /** Waits (briefly) until read() returns want: a v1 freezer settling in FROZEN, a v2 cgroup.events. */

@@ -26,17 +26,15 @@ import {
   applyWrites,
   childCgroups,
   exists,
-  killPids,
-  killUntilEmpty,
   makeCgroupDir,
   pidsBelow,
   primeJoin,
   readControl,
   removeCgroupDir,
   removeIfEmpty,
-  waitFor,
   writeControl,
 } from "./cgroupfs.ts";
+import { killCgroup, pidfdSys, type PidfdSys } from "./kill.ts";
 import { DOCKER_DEVICE_RULES, v1DeviceWrites, type DeviceRule } from "./devices.ts";
 import { parseKeyedFile, parseLimitValue } from "./files.ts";
 
@@ -205,6 +203,7 @@ class V1Cgroup implements Cgroup {
     readonly id: string,
     private readonly rel: string,
     private readonly settleMs: number,
+    private readonly sys?: PidfdSys,
   ) {
     this.dirs = hierarchies.map((h) => path.join(h.dir, rel));
     this.procsFiles = this.dirs.map((d) => path.join(d, "cgroup.procs"));
@@ -273,19 +272,8 @@ class V1Cgroup implements Cgroup {
     const present = order.slice(removed).filter(exists);
     let failure: unknown;
     if (present.length > 0) {
-      // Freeze first so nothing forks between reading cgroup.procs and the signals (runc does the same).
       const state = freezer && path.join(freezer, "freezer.state");
-      let frozen = false;
-      if (state && exists(state)) {
-        try {
-          writeControl(state, "FROZEN");
-          frozen = true;
-          waitFor(() => readControl(state), (v) => v?.trim() === "FROZEN");
-        } catch {}
-      }
-      killPids(this.pids());
-      if (frozen) writeControl(state!, "THAWED");
-      killUntilEmpty(() => this.pids(), this.settleMs);
+      killCgroup({ pids: () => this.pids(), ...(state ? { freezer: { version: 1 as const, file: state, dir: freezer! } } : {}) }, this.sys, this.settleMs);
       for (const d of present) {
         try {
           removeCgroupDir(d, this.settleMs);
@@ -362,7 +350,7 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
   return cgroupManager({
     version: 1,
     root,
-    open: (id, rel) => new V1Cgroup(root, hierarchies, id, rel, settleMs),
+    open: (id, rel) => new V1Cgroup(root, hierarchies, id, rel, settleMs, pidfdSys(options)),
     prepare(id, rel, r, opts) {
       checkV1Controllers(root, hierarchies, r);
       const parent = path.dirname(rel);

@@ -24,17 +24,14 @@ import {
   applyWrites,
   childCgroups,
   exists,
-  killPids,
-  killUntilEmpty,
   makeCgroupDir,
   pidsBelow,
   primeJoin,
   readControl,
   removeCgroupDir,
   removeIfEmpty,
-  waitFor,
-  writeControl,
 } from "./cgroupfs.ts";
+import { killCgroup, pidfdSys, type PidfdSys } from "./kill.ts";
 import { compileDeviceFilter } from "./devicefilter.ts";
 import { DOCKER_DEVICE_RULES } from "./devices.ts";
 import { parseControllerList, parseKeyedFile, parseLimitValue } from "./files.ts";
@@ -131,6 +128,7 @@ class V2Cgroup implements Cgroup {
     readonly id: string,
     private readonly rel: string,
     private readonly settleMs: number,
+    private readonly sys?: PidfdSys,
   ) {
     this.dir = path.join(root, rel);
     this.procsFiles = [path.join(this.dir, "cgroup.procs")];
@@ -173,20 +171,8 @@ class V2Cgroup implements Cgroup {
 
   destroy(): void {
     if (exists(this.dir)) {
-      const kill = path.join(this.dir, "cgroup.kill");
-      if (exists(kill)) {
-        writeControl(kill, "1"); // the kernel kills the whole subtree, forks included (Linux ≥ 5.14)
-      } else {
-        const freeze = path.join(this.dir, "cgroup.freeze");
-        const frozen = exists(freeze);
-        if (frozen) {
-          writeControl(freeze, "1");
-          waitFor(() => this.read("cgroup.events"), (v) => v === undefined || /^frozen 1$/m.test(v));
-        }
-        killPids(this.pids());
-        if (frozen) writeControl(freeze, "0");
-      }
-      killUntilEmpty(() => this.pids(), this.settleMs);
+      const freezer = { version: 2 as const, file: path.join(this.dir, "cgroup.freeze"), dir: this.dir };
+      killCgroup({ pids: () => this.pids(), freezer, killFiles: [path.join(this.dir, "cgroup.kill")] }, this.sys, this.settleMs);
       removeCgroupDir(this.dir, this.settleMs);
     }
     // tinydock/ goes when empty; a --cgroup-parent stays, as Docker leaves it.
@@ -237,7 +223,7 @@ export function createV2Manager(root: string, options: CgroupOptions = {}): Cgro
   return cgroupManager({
     version: 2,
     root,
-    open: (id, rel) => new V2Cgroup(root, id, rel, settleMs),
+    open: (id, rel) => new V2Cgroup(root, id, rel, settleMs, pidfdSys(options)),
     prepare(id, rel, r, opts) {
       const available = controllers(path.join(root, "cgroup.controllers"));
       checkV2Controllers(root, available, r);

@@ -15,7 +15,6 @@ import { removeContainer } from "../../../src/lifecycle/remove.ts";
 import { stopContainer } from "../../../src/lifecycle/stop.ts";
 import { waitContainer } from "../../../src/lifecycle/wait.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
-import { killPids } from "../../../src/runtime/cgroups/cgroupfs.ts";
 import { detectCgroups } from "../../../src/runtime/cgroups/index.ts";
 import { busyboxLowerRoot } from "../../helpers/busybox.ts";
 import { BINARY, requireBinary } from "../../helpers/cli.ts";
@@ -39,7 +38,13 @@ beforeAll(() => {
   process.env.TINYDOCK_CONFIG = path.join(t.dir, "none.json");
 });
 
-afterEach(() => killPids(monitors.splice(0)));
+afterEach(() => {
+  for (const pid of monitors.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+});
 
 afterAll(async () => {
   await Bun.sleep(200);

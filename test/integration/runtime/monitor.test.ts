@@ -10,7 +10,6 @@ import { execInContainer, readRunState, spawnInContainer, startDetached, withRes
 import { encodePlan } from "../../../src/runtime/encode.ts";
 import { MS } from "../../../src/sys/sys.ts";
 import { mountsUnder, overlayMount } from "../../../src/rootfs/mount.ts";
-import { killPids } from "../../../src/runtime/cgroups/cgroupfs.ts";
 import type { RunPlan } from "../../../src/runtime/plan.ts";
 import { defaultMounts } from "../../../src/runtime/spec.ts";
 import { testPlan } from "../../helpers/plan.ts";
@@ -59,7 +58,13 @@ beforeAll(() => {
   busyboxLowerRoot(dir, ["sh", "cat", "echo", "hostname", "sleep", "true", "seq", "head", "id"]);
 });
 
-afterEach(() => killPids(monitors.splice(0)));
+afterEach(() => {
+  for (const pid of monitors.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+});
 
 afterAll(async () => {
   await Bun.sleep(100);

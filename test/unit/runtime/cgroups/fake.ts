@@ -6,6 +6,8 @@ import { afterEach } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { linuxSys } from "../../../../src/sys/linux.ts";
+import type { Sys } from "../../../../src/sys/sys.ts";
 
 function files(dir: string, entries: Record<string, string>): void {
   fs.mkdirSync(dir, { recursive: true });
@@ -121,5 +123,35 @@ export function removedAfterEach(): <T extends FakeRoot>(f: T) => T {
   return (f) => {
     made.push(f);
     return f;
+  };
+}
+
+/**
+ * The pidfd calls of a Sys, real (the tests kill their own sleepers through them) and logged with
+ * what `state()` reads at the time of each call (the freezer's file, say); `signalled` runs after
+ * each signal with its pid (a fake cgroupfs drops it from cgroup.procs as the kernel would).
+ */
+export function loggedPidfds(
+  state: () => string = () => "",
+  signalled: (pid: number) => void = () => {},
+): { sys: Pick<Sys, "pidfdOpen" | "pidfdSendSignal">; log: string[] } {
+  const real = linuxSys();
+  const log: string[] = [];
+  const pids = new Map<number, number>();
+  return {
+    log,
+    sys: {
+      pidfdOpen(pid) {
+        log.push(`open ${pid} ${state()}`.trim());
+        const fd = real.pidfdOpen(pid);
+        pids.set(fd, pid);
+        return fd;
+      },
+      pidfdSendSignal(fd, signal) {
+        log.push(`signal ${pids.get(fd)} ${signal} ${state()}`.trim());
+        real.pidfdSendSignal(fd, signal);
+        signalled(pids.get(fd)!);
+      },
+    },
   };
 }

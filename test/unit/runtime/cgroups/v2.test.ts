@@ -8,7 +8,7 @@ import { fakeSys } from "../../../../src/sys/fake.ts";
 import { detectCgroups } from "../../../../src/runtime/cgroups/index.ts";
 import { planV2, SWAP_WARNING_V2, SWAPPINESS_WARNING } from "../../../../src/runtime/cgroups/v2.ts";
 import { parseResources } from "../../../../src/runtime/resources.ts";
-import { fakeV2, fakeV2Cgroup, read, removedAfterEach, type FakeRoot } from "./fake.ts";
+import { fakeV2, fakeV2Cgroup, loggedPidfds, read, removedAfterEach, type FakeRoot } from "./fake.ts";
 
 const ID = "0123456789ab";
 const keep = removedAfterEach();
@@ -17,7 +17,8 @@ let fake: FakeRoot | undefined;
 function setup(opts: { swap?: boolean; kill?: boolean; controllers?: string; subtreeControl?: string } = {}) {
   fake = keep(fakeV2(opts));
   fakeV2Cgroup(fake.root, ID, opts);
-  const sys = fakeSys();
+  // The sleepers destroy() kills are real: its pidfds too.
+  const sys = Object.assign(fakeSys(), loggedPidfds().sys);
   const manager = detectCgroups(fake.root, { settleMs: 100, sys });
   const at = (file: string) => path.join(fake!.root, "tinydock", ID, file);
   return { root: fake.root, manager, at, sys };
