@@ -119,6 +119,36 @@ export function pidNamespaceToJoin(modes: NamespaceModes, pid1Of: ResolvePid1): 
   return modes.pid.startsWith("container:") ? nsJoinPath(pid1Of(modes.pid.slice("container:".length)), "pid") : undefined;
 }
 
+const DONORS = [
+  ["IpcMode", "ipc", "IPC"],
+  ["PidMode", "pid", "PID"],
+  ["UTSMode", "uts", "UTS"],
+] as const;
+
+/**
+ * `start` of a container made with --ipc/--pid/--uts container:X (pure): X looked up again and its
+ * namespaces of now joined, as Docker's start does (X may have been restarted: a new PID 1). Not
+ * running: Docker's refusal, `failed to join IPC namespace: container X is not running`.
+ */
+export function rejoinDonors(plan: RunPlan, hostConfig: Record<string, unknown>, donor: (ref: string) => ProcessRef | undefined): boolean {
+  if (!plan.joinNamespaces) return false;
+  const moved = new Map<string, ProcessRef>();
+  for (const [key, ns, word] of DONORS) {
+    const mode = hostConfig[key];
+    if (typeof mode !== "string" || !mode.startsWith("container:")) continue;
+    const ref = mode.slice("container:".length);
+    const pid = donor(ref);
+    if (!pid) throw new FailedPreconditionError(`failed to join ${word} namespace: container ${ref} is not running`);
+    moved.set(ns, pid);
+  }
+  if (moved.size === 0) return false;
+  plan.joinNamespaces = plan.joinNamespaces.map((j) => {
+    const pid = moved.get(j.ns);
+    return pid ? { ...j, path: nsJoinPath(pid, j.ns) } : j;
+  });
+  return true;
+}
+
 export function pid1OrFail(name: string, pid: number | undefined, running: boolean): number {
   if (!pid || !running) throw new FailedPreconditionError(`Cannot join container "${name}": it is not running`);
   return pid;

@@ -1,0 +1,46 @@
+// Docker's behaviour where tinydock differed: a start joins its donors' namespaces of now,
+// `network connect` of a stopped container, a reference with capitals refused before any pull,
+// --mount volume-opt. The compiled binary in a network namespace of this file's own.
+import { describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import { useE2e } from "../helpers/e2e.ts";
+
+const e = useE2e({ prefix: "td-gaps-" });
+const ok = (args: string[]): string => {
+  const r = e.T(args);
+  if (r.code !== 0) throw new Error(`tinydock ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+};
+const inspect = (name: string, format: string) => ok(["inspect", "-f", format, name]).trim();
+const nsOf = (name: string, ns: string) => fs.readlinkSync(`/proc/${inspect(name, "{{.State.Pid}}")}/ns/${ns}`);
+
+describe("start of a container joined to another's namespaces", () => {
+  test("the donor restarted since: start joins its new PID 1's ipc, pid, uts and net", () => {
+    e.runDetached(["--name", "gdonor", "--ipc", "shareable", "busybox", "sleep", "300"]);
+    ok(["create", "--name", "gmember", "--ipc", "container:gdonor", "--pid", "container:gdonor", "--uts", "container:gdonor", "--network", "container:gdonor", "busybox", "sleep", "300"]);
+    ok(["start", "gmember"]);
+    for (const ns of ["ipc", "pid", "uts", "net"]) expect(nsOf("gmember", ns)).toBe(nsOf("gdonor", ns));
+    ok(["stop", "-t", "0", "gmember"]);
+    const before = inspect("gdonor", "{{.State.Pid}}");
+    ok(["restart", "-t", "0", "gdonor"]);
+    expect(inspect("gdonor", "{{.State.Pid}}")).not.toBe(before);
+    const r = e.T(["start", "gmember"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    for (const ns of ["ipc", "pid", "uts", "net"]) expect(nsOf("gmember", ns)).toBe(nsOf("gdonor", ns));
+    ok(["rm", "-f", "gmember"]);
+  });
+
+  test("the donor stopped: Docker's refusal, the member left created", () => {
+    ok(["create", "--name", "gipc", "--ipc", "container:gdonor", "busybox", "sleep", "300"]);
+    ok(["create", "--name", "gpid", "--pid", "container:gdonor", "busybox", "sleep", "300"]);
+    ok(["stop", "-t", "0", "gdonor"]);
+    const ipc = e.T(["start", "gipc"]);
+    expect(ipc.stderr).toBe("Error response from daemon: failed to join IPC namespace: container gdonor is not running\nError: failed to start containers: gipc\n");
+    expect(ipc.code).toBe(1);
+    const pid = e.T(["start", "gpid"]);
+    expect(pid.stderr).toBe("Error response from daemon: failed to join PID namespace: container gdonor is not running\nError: failed to start containers: gpid\n");
+    expect(inspect("gpid", "{{.State.Status}}")).toBe("created");
+    ok(["rm", "-f", "gipc", "gpid", "gdonor"]);
+  });
+});
