@@ -34,6 +34,7 @@ describe("start of a container joined to another's namespaces", () => {
   test("the donor stopped: Docker's refusal, the member left created", () => {
     ok(["create", "--name", "gipc", "--ipc", "container:gdonor", "busybox", "sleep", "300"]);
     ok(["create", "--name", "gpid", "--pid", "container:gdonor", "busybox", "sleep", "300"]);
+    ok(["create", "--name", "gnet", "--network", "container:gdonor", "busybox", "sleep", "300"]);
     ok(["stop", "-t", "0", "gdonor"]);
     const ipc = e.T(["start", "gipc"]);
     expect(ipc.stderr).toBe("Error response from daemon: failed to join IPC namespace: container gdonor is not running\nError: failed to start containers: gipc\n");
@@ -41,6 +42,31 @@ describe("start of a container joined to another's namespaces", () => {
     const pid = e.T(["start", "gpid"]);
     expect(pid.stderr).toBe("Error response from daemon: failed to join PID namespace: container gdonor is not running\nError: failed to start containers: gpid\n");
     expect(inspect("gpid", "{{.State.Status}}")).toBe("created");
-    ok(["rm", "-f", "gipc", "gpid", "gdonor"]);
+    const net = e.T(["start", "gnet"]);
+    expect(net.stderr).toBe("Error response from daemon: cannot join network namespace of a non running container: container gdonor is exited\nError: failed to start containers: gnet\n");
+    ok(["rm", "-f", "gipc", "gpid", "gnet", "gdonor"]);
+  });
+});
+
+describe("a reference with capitals", () => {
+  test("run, create: Docker's one line before any lookup or pull, exit 125; pull: the same words, exit 1", () => {
+    const before = ok(["ps", "-aq"]);
+    for (const [args, named] of [
+      [["run", "--rm", "Bad"], "library/Bad"],
+      [["create", "Bad:tag"], "library/Bad"],
+      [["run", "-d", "user/App", "true"], "user/App"],
+    ] as const) {
+      const r = e.T([...args]);
+      expect(r.stderr).toBe(`Error: invalid reference format: repository name (${named}) must be lowercase\n`);
+      expect(r.stdout).toBe("");
+      expect(r.code).toBe(125);
+    }
+    const pull = e.T(["pull", "UPPER"]);
+    expect(pull.stderr).toBe("Error: invalid reference format: repository name (library/UPPER) must be lowercase\n");
+    expect(pull.code).toBe(1);
+    expect(ok(["ps", "-aq"])).toBe(before);
+    // An image id is no reference, and still runs.
+    const id = inspect("busybox", "{{.Id}}");
+    expect(e.T(["run", "--rm", id, "true"]).code).toBe(0);
   });
 });
