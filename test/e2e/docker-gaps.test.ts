@@ -70,3 +70,30 @@ describe("a reference with capitals", () => {
     expect(e.T(["run", "--rm", id, "true"]).code).toBe(0);
   });
 });
+
+describe("--mount volume-opt", () => {
+  test("the options of the volume the mount creates, as volume create --opt: a tmpfs of that size; an existing volume keeps its own", () => {
+    const r = e.T(["run", "--rm", "--mount", 'type=volume,src=gvopt,dst=/d,volume-opt=type=tmpfs,volume-opt=device=tmpfs,"volume-opt=o=size=1m,mode=700"', "busybox", "sh", "-c", "grep ' /d ' /proc/mounts | cut -d' ' -f3,4"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^tmpfs rw,.*size=1024k,mode=700/);
+    expect(inspect("gvopt", "{{json .Options}}")).toBe('{"device":"tmpfs","o":"size=1m,mode=700","type":"tmpfs"}');
+    ok(["volume", "create", "gvplain"]);
+    const kept = e.T(["run", "--rm", "--mount", "type=volume,src=gvplain,dst=/d,volume-opt=type=tmpfs,volume-opt=device=tmpfs", "busybox", "sh", "-c", "grep -c ' /d tmpfs ' /proc/mounts"]);
+    expect(kept.stdout).toBe("0\n");
+    expect(inspect("gvplain", "{{json .Options}}")).toBe("{}");
+    ok(["volume", "rm", "gvopt", "gvplain"]);
+  });
+
+  test("a key the local driver does not know, or volume-opt on a bind: one line, exit 125, nothing made", () => {
+    const before = ok(["ps", "-aq"]);
+    const vols = ok(["volume", "ls", "-q"]);
+    const r = e.T(["run", "--rm", "--mount", "type=volume,src=gvbad,dst=/d,volume-opt=foo=bar", "busybox", "true"]);
+    expect(r.stderr).toBe('Error: Cannot create volume "gvbad": invalid option key: "foo"\n');
+    expect(r.code).toBe(125);
+    const bind = e.T(["run", "--rm", "--mount", "type=bind,src=/tmp,dst=/d,volume-opt=type=tmpfs", "busybox", "true"]);
+    expect(bind.stderr).toBe(`Error: Cannot parse mount "type=bind,src=/tmp,dst=/d,volume-opt=type=tmpfs": cannot mix 'volume-*' options with mount type 'bind'\n`);
+    expect(bind.code).toBe(125);
+    expect(ok(["ps", "-aq"])).toBe(before);
+    expect(ok(["volume", "ls", "-q"])).toBe(vols);
+  });
+});
