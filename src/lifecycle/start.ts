@@ -88,6 +88,11 @@ async function startUnderLock(ctx: Ctx, ref: string): Promise<Started & { moved?
       if (rec.networkOptions && (!attached || links?.length)) {
         rec.network = await attachContainerNetwork(ctx, rec, rec.networkOptions, undo);
         saveContainer(ctx.root, rec);
+        // `network connect`'s networks, connected again (or for the first time, connected while stopped).
+        for (const x of rec.networkOptions.connects ?? []) {
+          await (await import("../network/connect.ts")).connectNetwork(ctx, rec.id, x.network, x);
+          rec.network = findContainer(ctx.root, rec.id).network;
+        }
         await publishContainerPorts(ctx, rec, rec.networkOptions.ports, undo);
         saveContainer(ctx.root, rec);
       }

@@ -97,3 +97,37 @@ describe("--mount volume-opt", () => {
     expect(ok(["volume", "ls", "-q"])).toBe(vols);
   });
 });
+
+describe("network connect of a container not running", () => {
+  test("created or exited: the network is in inspect at once and the endpoint comes at the next start, and again after a stop", () => {
+    ok(["network", "create", "gnet1"]);
+    ok(["create", "--name", "gcreated", "busybox", "sleep", "300"]);
+    e.runDetached(["--name", "gexited", "busybox", "sleep", "300"]);
+    ok(["stop", "-t", "0", "gexited"]);
+    for (const c of ["gcreated", "gexited"]) {
+      const r = e.T(["network", "connect", "--alias", `${c}-alias`, "gnet1", c]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(Object.keys(JSON.parse(inspect(c, "{{json .NetworkSettings.Networks}}"))).sort()).toEqual(["bridge", "gnet1"]);
+      const again = e.T(["network", "connect", "gnet1", c]);
+      expect(again.code).toBe(1);
+      ok(["start", c]);
+      const nets = JSON.parse(inspect(c, "{{json .NetworkSettings.Networks}}")) as Record<string, { IPAddress: string; Aliases: string[] | null }>;
+      expect(nets.gnet1!.IPAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(nets.gnet1!.Aliases).toContain(`${c}-alias`);
+      const ips = ok(["exec", c, "sh", "-c", "ip -o -4 addr show | awk '{print $2}' | sort | tr '\\n' ' '"]);
+      expect(ips).toBe("eth0 eth1 lo ");
+    }
+    // A stop releases the addresses; the next start connects both networks again.
+    ok(["stop", "-t", "0", "gexited"]);
+    ok(["start", "gexited"]);
+    expect(ok(["exec", "gexited", "sh", "-c", "ip -o -4 addr show | wc -l"]).trim()).toBe("3");
+    // Disconnected while stopped: not connected at the next start.
+    ok(["stop", "-t", "0", "gexited"]);
+    ok(["network", "disconnect", "gnet1", "gexited"]);
+    ok(["start", "gexited"]);
+    expect(ok(["exec", "gexited", "sh", "-c", "ip -o -4 addr show | wc -l"]).trim()).toBe("2");
+    ok(["rm", "-f", "gcreated", "gexited"]);
+    ok(["network", "rm", "gnet1"]);
+  });
+});
