@@ -1,7 +1,7 @@
 // --ipc, --pid, --uts, --cgroupns: which of the container's namespaces are its own, the host's, or
 // another container's (joined through its PID 1's /proc/<pid>/ns file, as Docker joins them).
 import path from "node:path";
-import { FailedPreconditionError, InvalidArgumentError, ParseError } from "../../errors.ts";
+import { FailedPreconditionError, InvalidArgumentError, isKind, ParseError } from "../../errors.ts";
 import type { Namespace, RunPlan } from "../../runtime/plan.ts";
 import { nsJoinPath, type ProcessRef } from "../../sys/procfs.ts";
 import { MS } from "../../sys/sys.ts";
@@ -137,7 +137,14 @@ export function rejoinDonors(plan: RunPlan, hostConfig: Record<string, unknown>,
     const mode = hostConfig[key];
     if (typeof mode !== "string" || !mode.startsWith("container:")) continue;
     const ref = mode.slice("container:".length);
-    const pid = donor(ref);
+    let pid: ProcessRef | undefined;
+    try {
+      pid = donor(ref);
+    } catch (err) {
+      // Removed since: Docker's words wrap the lookup's ("No such container: X").
+      if (isKind(err, "NotFound")) throw new InvalidArgumentError(`failed to join ${word} namespace: ${(err as Error).message}`, { cause: err });
+      throw err;
+    }
     if (!pid) throw new FailedPreconditionError(`failed to join ${word} namespace: container ${ref} is not running`);
     moved.set(ns, pid);
   }
