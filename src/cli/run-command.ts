@@ -145,6 +145,8 @@ export async function buildRunRequest(ctx: Ctx, argv: Record<string, unknown>, h
     const ports: RunRequest["ports"] = { publish: list(argv.publish), publishAll: argv["publish-all"] === true };
     // A bad -p fails here, before anything is created (Docker: before the container exists).
     (await import("../network/portspec.ts")).parsePortSpecs(ports.publish);
+    // A bad reference is refused before "Unable to find image" (Docker's client parses it first).
+    (await import("../image/reference.ts")).checkImageArgument(String(argv.image));
     const req: RunRequest = {
       image: String(argv.image),
       process: proc,

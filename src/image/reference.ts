@@ -82,7 +82,11 @@ export function parseReference(text: string, opts: { defaultTag?: boolean } = {}
   }
   if (!DOMAIN_RE.test(registry)) bad(text, `invalid registry "${registry}"`);
   if (registry === "index.docker.io" || registry === "registry-1.docker.io") registry = DOCKER_HUB;
-  if (remote.toLowerCase() !== remote) bad(text, "repository name must be lowercase");
+  // Docker's words (distribution/reference ParseNormalizedNamed), the name as Docker Hub's.
+  if (remote.toLowerCase() !== remote) {
+    const named = registry === DOCKER_HUB && !remote.includes("/") ? `library/${remote}` : remote;
+    throw new ParseError(`invalid reference format: repository name (${named}) must be lowercase`);
+  }
   for (const component of remote.split("/")) {
     if (!PATH_COMPONENT_RE.test(component)) bad(text, `invalid repository path component "${component}"`);
   }
@@ -93,6 +97,15 @@ export function parseReference(text: string, opts: { defaultTag?: boolean } = {}
   if (tag !== undefined) ref.tag = tag;
   if (digest !== undefined) ref.digest = digest;
   return ref;
+}
+
+/**
+ * `run`/`create`'s image checked before any lookup or pull, as Docker's client does
+ * (ParseAnyReference): an image id, or a reference that parses.
+ */
+export function checkImageArgument(text: string): void {
+  if (/^(?:sha256:)?[a-f0-9]{64}$/.test(text)) return;
+  parseReference(text);
 }
 
 /** "docker.io/library/busybox" */

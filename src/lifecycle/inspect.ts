@@ -168,7 +168,7 @@ export function inspectContainer(ctx: Ctx, c: LiveContainer, cache?: ImageConfig
     ...(image?.StopSignal ? { StopSignal: image.StopSignal } : {}),
     ...(rec.config ?? {}),
   };
-  const network = networkSettingsView(rec.network, !s.Running);
+  const network = networkSettingsView(rec.network, !s.Running, rec.networkOptions?.connects);
   return {
     Id: rec.id,
     Created: rec.created,

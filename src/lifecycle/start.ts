@@ -7,16 +7,18 @@ import { runUndo } from "../undo.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { detectCgroups } from "../runtime/cgroups/index.ts";
 import { decodePlan } from "../runtime/encode.ts";
+import type { ProcessRef } from "../sys/procfs.ts";
 import { containerFiles, containerPaths, findContainer, lockContainer, saveContainer, type ContainerRecord } from "../store/containers.ts";
 import { cgroupParentOf } from "./cgroupdirs.ts";
 import { releaseCopyLeftover } from "./container-root.ts";
-import { readLive } from "./live.ts";
+import { findLive, readLive } from "./live.ts";
 import { followLogs, type LogEntry } from "./logs.ts";
 import { readRunState, restartPolicyFile, startDetached, type Detached } from "./monitor.ts";
 import { applyNetworkToPlan, attachContainerNetwork, publishContainerPorts } from "./network-setup.ts";
 import { deviceCgroupRulesFromHostConfig, devicesFromHostConfig, resourcesFromHostConfig } from "./record.ts";
 import { detachedRequest, planFile, storedPlan } from "./run.ts";
 import { hostDevices } from "./run/devices.ts";
+import { rejoinDonors } from "./run/namespaces.ts";
 import { blockDeviceOf } from "./run/resource-flags.ts";
 import { checkTransition } from "./state.ts";
 
@@ -61,6 +63,9 @@ async function startUnderLock(ctx: Ctx, ref: string): Promise<Started & { moved?
       // `exec` takes the environment from the saved plan: Docker's exec sees the link variables too.
       fs.writeFileSync(planFile(dir), storedPlan(plan), { mode: 0o600 });
     }
+    // --ipc/--pid/--uts container:X: X's namespaces of now (a pod's members are pointed at their
+    // infra by the pod's start, pod/rejoin.ts). Saved: the monitor's restarts and exec read the plan.
+    if (!rec.pod && rejoinDonors(plan, rec.hostConfig ?? {}, (ref) => donorPid1(ctx, ref))) fs.writeFileSync(planFile(dir), storedPlan(plan), { mode: 0o600 });
     // A cleanup after the last run removed the cgroup: the same one (same paths) again.
     if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {
       // The per-device block I/O limits' nodes looked up again, as --device's are.
@@ -83,6 +88,11 @@ async function startUnderLock(ctx: Ctx, ref: string): Promise<Started & { moved?
       if (rec.networkOptions && (!attached || links?.length)) {
         rec.network = await attachContainerNetwork(ctx, rec, rec.networkOptions, undo);
         saveContainer(ctx.root, rec);
+        // `network connect`'s networks, connected again (or for the first time, connected while stopped).
+        for (const x of rec.networkOptions.connects ?? []) {
+          await (await import("../network/connect.ts")).connectNetwork(ctx, rec.id, x.network, x);
+          rec.network = findContainer(ctx.root, rec.id).network;
+        }
         await publishContainerPorts(ctx, rec, rec.networkOptions.ports, undo);
         saveContainer(ctx.root, rec);
       }
@@ -108,6 +118,13 @@ async function startUnderLock(ctx: Ctx, ref: string): Promise<Started & { moved?
   } finally {
     lock.release();
   }
+}
+
+/** A donor's running PID 1 (with its start time, which the join checks), or undefined. */
+function donorPid1(ctx: Ctx, ref: string): ProcessRef | undefined {
+  const { state } = findLive(ctx, ref);
+  if (!state.Running || state.Restarting || !state.Pid) return undefined;
+  return { pid: state.Pid, startTime: state.pidStartTime };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { ResolvedBind, TmpfsMount } from "../runtime/spec.ts";
 import { localVolumeMount, type VolumeSpec } from "../runtime/volumes.ts";
 import type { ImageRecord } from "../store/images.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import { createVolume, mountsFilesystem, type Volume } from "../store/volumes.ts";
+import { checkLocalOptions, createVolume, mountsFilesystem, readVolume, type Volume } from "../store/volumes.ts";
 
 export { volumeDir } from "../store/volumes.ts";
 
@@ -106,8 +106,11 @@ export function prepareVolumes(
       continue;
     }
     // Seeded before it appears under its name (store/volumes.ts): a second run never sees it half full.
+    // --mount volume-opt: the options of a volume made here; one that exists keeps its own (Docker's).
+    if (v.options && (v.name === undefined || !readVolume(ctx.root, v.name))) checkLocalOptions(v.name, v.options);
     const { volume, created } = createVolume(ctx.root, v.name, {
       anonymous: v.name === undefined,
+      ...(v.options ? { options: v.options } : {}),
       ...(containerId ? { createdBy: containerId } : {}),
       fill: v.nocopy ? undefined : (dir) => seedFromImage(ctx, layout, record, v.target, dir),
     });

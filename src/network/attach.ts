@@ -82,7 +82,11 @@ export async function attachNetwork(ctx: Ctx, req: AttachRequest): Promise<Netwo
     const file = netnsPath(ctx.root, target.id);
     // Docker's refusal of a container that is not running, whether or not its netns file is left.
     const pid = containerPid(ctx, target.id, target.state?.pid ?? 0);
-    if (!pid) throw new FailedPreconditionError(`cannot join network of a non running container: ${target.id}`);
+    if (!pid) {
+      // Never started: no run.json (its run record); else it has run and ended.
+      const state = fs.existsSync(path.join(containerPaths(ctx.root, target.id).dir, "run.json")) ? "exited" : "created";
+      throw new FailedPreconditionError(`cannot join network namespace of a non running container: container ${target.name} is ${state}`);
+    }
     const join = isMountedNetns(file) ? file : nsJoinPath(pid, "net");
     // The very files of the container whose network this is (Docker shares them too): symlinks,
     // which the bind mount resolves, so this container sees the in-place rewrites as peers come and go.

@@ -4,7 +4,8 @@
 import fs from "node:fs";
 import type { Ctx } from "../context.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { containerPaths, findContainer, saveContainer } from "../store/containers.ts";
+import { containerPaths, findContainer, lockContainer, saveContainer } from "../store/containers.ts";
+import type { NetworkConnect } from "../store/network-record.ts";
 import { alive, allocateShared, releaseShared } from "./addresses.ts";
 import { addLinkLocalIps, ipamConfigOf } from "./attach.ts";
 import { hostsForContainer, rewriteInPlace, rewriteMembersHosts } from "./hosts.ts";
@@ -23,13 +24,24 @@ export function extraVethName(id: string, networkId: string): string {
   return `tx${new Bun.CryptoHasher("sha256").update(`${id}/${networkId}`).digest("hex").slice(0, 11)}`;
 }
 
-export async function connectNetwork(ctx: Ctx, ref: string, network: string, opts: { aliases?: string[]; ip?: string; linkLocalIps?: string[] } = {}): Promise<EndpointRecord> {
+type ConnectOptions = { aliases?: string[]; ip?: string; linkLocalIps?: string[] };
+
+/**
+ * One more endpoint in a running container's netns, or, for one not running (created, exited: no
+ * netns of its own until its start), the network recorded for its next start as Docker does;
+ * undefined then. Either way kept in networkOptions.connects for the starts after.
+ */
+export async function connectNetwork(ctx: Ctx, ref: string, network: string, opts: ConnectOptions = {}): Promise<EndpointRecord | undefined> {
   const c = findContainer(ctx.root, ref);
   const net = findNetwork(ctx, network);
   if (net.driver !== "bridge") throw new FailedPreconditionError(`container cannot be disconnected from host network or connected to host network`);
   const nsFile = netnsPath(ctx.root, c.id);
+  const mode = c.networkOptions?.mode ?? c.network?.mode;
+  const ownNetns = mode !== undefined && !["host", "none"].includes(mode) && !mode.startsWith("container:");
   if (!isMountedNetns(nsFile)) {
-    throw new FailedPreconditionError(`container ${c.id.slice(0, 12)} is not running on a bridge network: its network namespace cannot take another endpoint`);
+    if (!ownNetns) throw new FailedPreconditionError(`container ${c.id.slice(0, 12)} is not running on a bridge network: its network namespace cannot take another endpoint`);
+    await connectAtStart(ctx, c.id, net, opts);
+    return undefined;
   }
   const np = networkPaths(ctx.root, net.name);
   const { subnet } = parseCidr(net.subnet!);
@@ -63,14 +75,34 @@ export async function connectNetwork(ctx: Ctx, ref: string, network: string, opt
     if (text !== null) rewriteInPlace(containerPaths(ctx.root, c.id).hosts, text);
     rewriteMembersHosts(ctx, net, readLeases(np.leases), c.id);
     const ep = { ...endpointRecord(net, { ip, prefixLen: subnet.prefixLen, mac, veth, aliases: opts.aliases ?? [] }), ...ipamConfigOf(opts.ip, opts.linkLocalIps) };
-    if (c.network) {
-      c.network.extraEndpoints = [...(c.network.extraEndpoints ?? []), ep];
-      saveContainer(ctx.root, c);
+    if (c.network) c.network.extraEndpoints = [...(c.network.extraEndpoints ?? []), ep];
+    if (c.networkOptions && !c.networkOptions.connects?.some((x) => x.network === net.name)) {
+      c.networkOptions.connects = [...(c.networkOptions.connects ?? []), connectOf(net, opts)];
     }
+    if (c.network || c.networkOptions) saveContainer(ctx.root, c);
     return ep;
   } catch (err) {
     runUndo(undo, ctx.log.warn, `undo network connect of ${c.id.slice(0, 12)}`);
     throw err;
+  } finally {
+    lock.release();
+  }
+}
+
+function connectOf(net: { name: string; id: string }, opts: ConnectOptions): NetworkConnect {
+  return { network: net.name, networkId: net.id, aliases: opts.aliases ?? [], ...(opts.ip !== undefined ? { ip: opts.ip } : {}), ...(opts.linkLocalIps?.length ? { linkLocalIps: opts.linkLocalIps } : {}) };
+}
+
+/** A container not running: the network recorded, under its lock (a start may be reading it). */
+async function connectAtStart(ctx: Ctx, id: string, net: { name: string; id: string }, opts: ConnectOptions): Promise<void> {
+  const lock = await lockContainer(ctx, id);
+  try {
+    const c = findContainer(ctx.root, id);
+    if (isMountedNetns(netnsPath(ctx.root, c.id))) throw new FailedPreconditionError(`container ${c.id.slice(0, 12)} was started meanwhile: connect it again`);
+    const o = c.networkOptions!;
+    if (o.mode === net.name || o.connects?.some((x) => x.network === net.name)) throw new AlreadyExistsError(`endpoint with name ${c.name} already exists in network ${net.name}`);
+    o.connects = [...(o.connects ?? []), connectOf(net, opts)];
+    saveContainer(ctx.root, c);
   } finally {
     lock.release();
   }
@@ -83,6 +115,13 @@ export async function disconnectNetwork(ctx: Ctx, ref: string, network: string):
   const lock = await lockNetwork(ctx, net.name);
   try {
     const mine = readLeases(np.leases).filter((l) => l.id === c.id);
+    const recorded = c.networkOptions?.connects?.some((x) => x.network === net.name) === true;
+    if (recorded) c.networkOptions!.connects = c.networkOptions!.connects!.filter((x) => x.network !== net.name);
+    if (!mine.length && recorded) {
+      // Not running: no endpoint to delete, the released one's name goes from inspect.
+      if (c.network) c.network.extraEndpoints = (c.network.extraEndpoints ?? []).filter((e) => e.networkName !== net.name);
+      return void saveContainer(ctx.root, c);
+    }
     if (!mine.length) throw new NotFoundError(`container ${c.id} is not connected to network ${net.name}`);
     const primary = c.network?.endpoint?.networkName === net.name;
     withRouteSocket(ctx.sys, null, (s) => s.deleteLink(primary ? c.network!.endpoint!.hostVeth : extraVethName(c.id, net.id)));
@@ -93,8 +132,8 @@ export async function disconnectNetwork(ctx: Ctx, ref: string, network: string):
     if (c.network) {
       if (primary) delete c.network.endpoint;
       c.network.extraEndpoints = (c.network.extraEndpoints ?? []).filter((e) => e.networkName !== net.name);
-      saveContainer(ctx.root, c);
     }
+    if (c.network || recorded) saveContainer(ctx.root, c);
   } finally {
     lock.release();
   }

@@ -77,7 +77,7 @@ export function networkNamesOf(rec: SettingsLike | undefined): string[] {
  * not running holds no address (its lease may be another's by now): Docker's cleanOperationalData
  * empties each endpoint's address, gateway, MAC and endpoint id, the network stays named.
  */
-export function networkSettingsView(rec: SettingsLike | undefined, released = false): Record<string, unknown> {
+export function networkSettingsView(rec: SettingsLike | undefined, released = false, connects: { network: string; networkId: string; aliases: string[] }[] = []): Record<string, unknown> {
   const held = rec ? [rec.endpoint, ...(rec.extraEndpoints ?? [])].filter((e): e is EndpointLike => !!e) : [];
   const eps = released ? held.map((e) => ({ ...e, ipAddress: "", prefixLen: 0, gateway: "", macAddress: "" })) : held;
   const primary = eps[0];
@@ -99,6 +99,10 @@ export function networkSettingsView(rec: SettingsLike | undefined, released = fa
       DriverOpts: null,
       DNSNames: null,
     };
+  }
+  // `network connect`ed while not running: named, its endpoint made at the next start.
+  for (const x of released ? connects : []) {
+    networks[x.network] ??= { IPAMConfig: null, Links: null, Aliases: x.aliases.length ? x.aliases : null, MacAddress: "", NetworkID: x.networkId, EndpointID: "", Gateway: "", IPAddress: "", IPPrefixLen: 0, IPv6Gateway: "", GlobalIPv6Address: "", GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null };
   }
   if (rec && !eps.length && (rec.mode === "none" || rec.mode === "host")) {
     networks[rec.mode] = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: "", NetworkID: "", EndpointID: "", Gateway: "", IPAddress: "", IPPrefixLen: 0 };

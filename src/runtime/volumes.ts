@@ -6,7 +6,7 @@ import { MS } from "../sys/sys.ts";
 
 export type VolumeSpec =
   | { type: "bind"; source: string; target: string; readonly: boolean }
-  | { type: "volume"; name?: string; target: string; readonly: boolean; nocopy: boolean }
+  | { type: "volume"; name?: string; target: string; readonly: boolean; nocopy: boolean; options?: Record<string, string> }
   | { type: "tmpfs"; target: string; flags: number; data: string };
 
 const PROPAGATION = new Set(["private", "rprivate", "shared", "rshared", "slave", "rslave"]);
@@ -131,12 +131,17 @@ function csvFields(text: string): string[] {
 /** `--mount type=bind,source=…,target=…[,readonly]` (and volume, tmpfs). */
 export function parseMountFlag(text: string, cwd = "/"): VolumeSpec {
   const kv = new Map<string, string>();
+  // volume-opt=K=V, as often as wanted: the options of the volume the mount creates (Docker's
+  // DriverConfig.Options; an existing volume keeps its own).
+  let volumeOpts: Record<string, string> | undefined;
   for (const field of csvFields(text)) {
     const eq = field.indexOf("=");
     const k = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
     const v = eq < 0 ? "true" : field.slice(eq + 1);
     if (!k) bad("mount", text, "empty field");
     kv.set(k, v);
+    const sep = v.indexOf("=");
+    if (k === "volume-opt" && sep !== 0) volumeOpts = { ...volumeOpts, [sep < 0 ? v : v.slice(0, sep)]: sep < 0 ? "" : v.slice(sep + 1) };
   }
   const type = kv.get("type") ?? "volume";
   const target = kv.get("target") ?? kv.get("destination") ?? kv.get("dst");
@@ -145,12 +150,13 @@ export function parseMountFlag(text: string, cwd = "/"): VolumeSpec {
   const ro = kv.get("readonly") ?? kv.get("ro");
   if (ro !== undefined && !["true", "false", "1", "0"].includes(ro)) bad("mount", text, `invalid readonly value "${ro}"`);
   const readonly = ro === "true" || ro === "1";
-  const known = new Set(["type", "target", "destination", "dst", "source", "src", "readonly", "ro", "bind-propagation", "volume-nocopy", "tmpfs-size", "tmpfs-mode", "consistency"]);
+  const known = new Set(["type", "target", "destination", "dst", "source", "src", "readonly", "ro", "bind-propagation", "volume-nocopy", "volume-opt", "tmpfs-size", "tmpfs-mode", "consistency"]);
   for (const k of kv.keys()) if (!known.has(k)) bad("mount", text, `unknown field "${k}"`);
   const dst = checkTarget("mount", text, target);
   // Accepted, and kept private: the container's mounts never propagate to the host.
   const propagation = kv.get("bind-propagation");
   if (propagation !== undefined && !PROPAGATION.has(propagation)) bad("mount", text, `invalid propagation mode: ${propagation}`);
+  if (kv.has("volume-opt") && type !== "volume") bad("mount", text, `cannot mix 'volume-*' options with mount type '${type}'`);
   switch (type) {
     case "bind":
       if (!source) bad("mount", text, "source is required for a bind mount");
@@ -158,9 +164,14 @@ export function parseMountFlag(text: string, cwd = "/"): VolumeSpec {
       return { type: "bind", source: path.resolve(cwd, source), target: dst, readonly };
     case "volume":
       if (source !== undefined && !isVolumeName(source)) bad("mount", text, `"${source}" is not a valid volume name`);
-      return source === undefined
-        ? { type: "volume", target: dst, readonly, nocopy: kv.get("volume-nocopy") === "true" }
-        : { type: "volume", name: source, target: dst, readonly, nocopy: kv.get("volume-nocopy") === "true" };
+      return {
+        type: "volume",
+        ...(source === undefined ? {} : { name: source }),
+        target: dst,
+        readonly,
+        nocopy: kv.get("volume-nocopy") === "true",
+        ...(volumeOpts ? { options: volumeOpts } : {}),
+      };
     case "tmpfs": {
       if (source) bad("mount", text, "a tmpfs mount takes no source");
       const opts: string[] = [];

@@ -81,4 +81,14 @@ export interface NetworkOptions extends NetworkRequest {
   ports: PortBinding[];
   /** --link's hosts lines, resolved when the container was made. */
   links?: ExtraHost[];
+  /** `network connect`'s networks (eth1, eth2…): connected again at every start, as Docker's. */
+  connects?: NetworkConnect[];
+}
+
+export interface NetworkConnect {
+  network: string;
+  networkId: string;
+  aliases: string[];
+  ip?: string;
+  linkLocalIps?: string[];
 }

@@ -114,6 +114,22 @@ export interface CreateVolumeOptions {
 }
 
 /**
+ * The local driver's options (`volume create --opt`, `--mount volume-opt=`), Docker's refusals:
+ * type/device/o mount a filesystem at each use (lifecycle/volumes.ts); a size quota it cannot
+ * honour here is refused rather than ignored.
+ */
+export function checkLocalOptions(name: string | undefined, options: Record<string, string>): void {
+  for (const k of Object.keys(options)) {
+    if (!["type", "device", "o", "size"].includes(k)) throw new InvalidArgumentError(`Cannot create volume "${name ?? ""}": invalid option key: "${k}"`);
+  }
+  if (options.size !== undefined) throw new FailedPreconditionError(`Cannot create volume "${name ?? ""}": quota size requested but no quota support`);
+  for (const [opt, needs] of [["device", ["type"]], ["type", ["device"]], ["o", ["device", "type"]]] as const) {
+    const missing = opt in options ? needs.find((n) => !(n in options)) : undefined;
+    if (missing) throw new InvalidArgumentError(`Cannot create volume "${name ?? ""}": missing required option: "${missing}"`);
+  }
+}
+
+/**
  * Creates `name` (a random 64-hex name when undefined) or, when it exists, returns it untouched as
  * Docker does; `created` says which. Atomic: built under volumes/.new-*, renamed into place.
  */

@@ -94,7 +94,7 @@ describe("tinydock pull / images / rmi", () => {
   });
 
   const errors: [string, string[], number, RegExp][] = [
-    ["bad reference", ["pull", "Bad/Name"], 1, /^Error: Cannot parse reference "Bad\/Name": repository name must be lowercase\n$/],
+    ["bad reference", ["pull", "Bad/Name"], 1, /^Error: invalid reference format: repository name \(Name\) must be lowercase\n$/],
     ["missing tag", ["pull", "busybox:nope"], 1, /^Error: .*busybox:nope.*not found/],
     ["unknown image", ["rmi", "nothere"], 1, /^Error: No such image: nothere:latest\n$/],
     ["unknown flag", ["images", "--bogus"], 125, /^Error: unknown flag: --bogus\nSee 'tinydock images --help'.\n$/],

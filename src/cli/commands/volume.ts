@@ -52,23 +52,14 @@ const create: CommandSpec = {
       .option("opt", { alias: "o", type: "string", array: true, describe: "Set driver specific options" })
       .option("name", { type: "string", describe: "Specify volume name" }),
   async run(ctx, argv, io) {
-    const { createVolume } = await import("../../store/volumes.ts");
-    const { FailedPreconditionError, InvalidArgumentError } = await import("../../errors.ts");
+    const { checkLocalOptions, createVolume } = await import("../../store/volumes.ts");
+    const { InvalidArgumentError } = await import("../../errors.ts");
     const name = typeof argv.name === "string" && argv.name !== "" ? argv.name : undefined;
     if (argv.driver !== "local") {
       throw new InvalidArgumentError(`Cannot create volume "${name ?? ""}": error looking up volume plugin ${String(argv.driver)}: plugin "${String(argv.driver)}" not found`);
     }
     const options = keyValues(argv.opt, "opt");
-    for (const k of Object.keys(options)) {
-      if (!["type", "device", "o", "size"].includes(k)) throw new InvalidArgumentError(`Cannot create volume "${name ?? ""}": invalid option key: "${k}"`);
-    }
-    // The local driver's type/device/o mount a filesystem at each use (lifecycle/volumes.ts); a
-    // size quota it cannot honour here is refused rather than ignored.
-    if (options.size !== undefined) throw new FailedPreconditionError(`Cannot create volume "${name ?? ""}": quota size requested but no quota support`);
-    for (const [opt, needs] of [["device", ["type"]], ["type", ["device"]], ["o", ["device", "type"]]] as const) {
-      const missing = opt in options ? needs.find((n) => !(n in options)) : undefined;
-      if (missing) throw new InvalidArgumentError(`Cannot create volume "${name ?? ""}": missing required option: "${missing}"`);
-    }
+    checkLocalOptions(name, options);
     const { volume } = createVolume(ctx.root, name, { labels: keyValues(argv.label, "label"), options, anonymous: name === undefined, now: ctx.clock() });
     io.out(`${volume.Name}\n`);
   },

@@ -1,7 +1,7 @@
 // --ipc, --pid, --uts, --cgroupns: which of the container's namespaces are its own, the host's, or
 // another container's (joined through its PID 1's /proc/<pid>/ns file, as Docker joins them).
 import path from "node:path";
-import { FailedPreconditionError, InvalidArgumentError, ParseError } from "../../errors.ts";
+import { FailedPreconditionError, InvalidArgumentError, isKind, ParseError } from "../../errors.ts";
 import type { Namespace, RunPlan } from "../../runtime/plan.ts";
 import { nsJoinPath, type ProcessRef } from "../../sys/procfs.ts";
 import { MS } from "../../sys/sys.ts";
@@ -117,6 +117,43 @@ export function allPrivate(modes: NamespaceModes): boolean {
 /** --pid container:NAME: the PID namespace the early init must clone the container's process into. */
 export function pidNamespaceToJoin(modes: NamespaceModes, pid1Of: ResolvePid1): string | undefined {
   return modes.pid.startsWith("container:") ? nsJoinPath(pid1Of(modes.pid.slice("container:".length)), "pid") : undefined;
+}
+
+const DONORS = [
+  ["IpcMode", "ipc", "IPC"],
+  ["PidMode", "pid", "PID"],
+  ["UTSMode", "uts", "UTS"],
+] as const;
+
+/**
+ * `start` of a container made with --ipc/--pid/--uts container:X (pure): X looked up again and its
+ * namespaces of now joined, as Docker's start does (X may have been restarted: a new PID 1). Not
+ * running: Docker's refusal, `failed to join IPC namespace: container X is not running`.
+ */
+export function rejoinDonors(plan: RunPlan, hostConfig: Record<string, unknown>, donor: (ref: string) => ProcessRef | undefined): boolean {
+  if (!plan.joinNamespaces) return false;
+  const moved = new Map<string, ProcessRef>();
+  for (const [key, ns, word] of DONORS) {
+    const mode = hostConfig[key];
+    if (typeof mode !== "string" || !mode.startsWith("container:")) continue;
+    const ref = mode.slice("container:".length);
+    let pid: ProcessRef | undefined;
+    try {
+      pid = donor(ref);
+    } catch (err) {
+      // Removed since: Docker's words wrap the lookup's ("No such container: X").
+      if (isKind(err, "NotFound")) throw new InvalidArgumentError(`failed to join ${word} namespace: ${(err as Error).message}`, { cause: err });
+      throw err;
+    }
+    if (!pid) throw new FailedPreconditionError(`failed to join ${word} namespace: container ${ref} is not running`);
+    moved.set(ns, pid);
+  }
+  if (moved.size === 0) return false;
+  plan.joinNamespaces = plan.joinNamespaces.map((j) => {
+    const pid = moved.get(j.ns);
+    return pid ? { ...j, path: nsJoinPath(pid, j.ns) } : j;
+  });
+  return true;
 }
 
 export function pid1OrFail(name: string, pid: number | undefined, running: boolean): number {

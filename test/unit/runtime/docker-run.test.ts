@@ -101,6 +101,19 @@ describe("volumes", () => {
     expect(() => parseTmpfsFlag("/run:weird")).toThrow(/unknown option "weird"/);
   });
 
+  test("--mount volume-opt=K=V: the created volume's options, repeated, the first = splitting key from value", () => {
+    expect(parseMountFlag('type=volume,src=vo,dst=/d,volume-opt=type=tmpfs,volume-opt=device=tmpfs,"volume-opt=o=size=1m,uid=1"')).toEqual({
+      type: "volume",
+      name: "vo",
+      target: "/d",
+      readonly: false,
+      nocopy: false,
+      options: { type: "tmpfs", device: "tmpfs", o: "size=1m,uid=1" },
+    });
+    expect(parseMountFlag("dst=/d,volume-opt=flag,volume-opt==x")).toMatchObject({ options: { flag: "" } });
+    expect(() => parseMountFlag("type=tmpfs,dst=/d,volume-opt=type=tmpfs")).toThrow("cannot mix 'volume-*' options with mount type 'tmpfs'");
+  });
+
   test("volume create --opt type/device/o: the local driver's mount, o split into flags and data", () => {
     expect(localVolumeMount({ type: "tmpfs", device: "tmpfs", o: "size=1m,uid=1000,ro,noexec" })).toEqual({ fstype: "tmpfs", source: "tmpfs", flags: MS.RDONLY | MS.NOEXEC, data: "size=1m,uid=1000" });
     expect(localVolumeMount({ type: "none", device: "/srv/data", o: "bind" })).toEqual({ fstype: null, source: "/srv/data", flags: MS.BIND, data: null });
