@@ -91,7 +91,7 @@ describe("liveState with the recorded process gone", () => {
   const run = { status: "running" as const, pid: 77, pidStartTime: 5, monitorPid: 76, monitorStartTime: 4 };
   test("its supervisor alive: restarting, pid 0 (nothing acts on the pid; stop and rm -f go through the supervisor)", () => {
     const s = liveState({ state: { status: "running", pid: 77, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" } }, run, facts({ initGone: true }));
-    expect([s.Status, s.Running, s.Restarting, s.Pid, s.stale, s.pidStartTime]).toEqual(["restarting", true, true, 0, undefined, undefined]);
+    expect([s.Status, s.Running, s.Restarting, s.Pid, !!s.stale, s.pidStartTime]).toEqual(["restarting", true, true, 0, false, undefined]);
   });
   test("its supervisor gone too: exited (stale), pid 0", () => {
     const s = liveState({ state: { status: "running", pid: 77, exitCode: 0, oomKilled: false, startedAt: "", finishedAt: "" } }, run, facts({ initGone: true, supervisorAlive: false }));
