@@ -13,21 +13,10 @@ import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers
 import { newCliEnv } from "../helpers/e2e.ts";
 import { buildImage, type BuiltImage } from "../helpers/image.ts";
 import { buildTar } from "../helpers/tar.ts";
+import { prng } from "../helpers/prng.ts";
 
 const SEED = Number(process.env.TD_KILL_SEED ?? 0x10ad2026) >>> 0;
 const KILLS = 12;
-
-/** mulberry32, as kill-random.test.ts. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let dir: string;
 let env: CliEnv;

@@ -13,22 +13,11 @@ import { BINARY, cliEnv, requireBinary, tinydock, type CliEnv } from "../helpers
 import { busyboxImage, containerIds, pidExists, readRunJson, startE2e, type E2e } from "../helpers/e2e.ts";
 import { buildImage } from "../helpers/image.ts";
 import { findLeaks, newLeaks } from "../helpers/leakcheck.ts";
+import { prng } from "../helpers/prng.ts";
 
 const SEED = Number(process.env.TD_KILL_SEED ?? 0x5eed2026) >>> 0;
 const KILLS = 20;
 const MAX_DELAY_MS = 400;
-
-/** mulberry32: a small seeded PRNG, so a failing sequence of kills can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let e: E2e | undefined;
 let env: CliEnv;
