@@ -131,7 +131,7 @@ describe("default bridge", () => {
     const b = t.fakeContainer("side");
     // Only a running container's network can be joined (Docker's rule, whether or not its netns
     // file is left): `pod` recorded as running as this test's own process.
-    expect(t.engineFails("attach", { id: b, name: "side", hostname: "side", mode: "container:pod" })).toContain(`cannot join network of a non running container: ${a}`);
+    expect(t.engineFails("attach", { id: b, name: "side", hostname: "side", mode: "container:pod" })).toContain("cannot join network namespace of a non running container: container pod is created");
     fs.writeFileSync(path.join(t.root, "containers", a, "run.json"), JSON.stringify({ status: "running", pid: process.pid, pidStartTime: processStartTime(process.pid) }));
     const rb = t.engine<NetworkSettingsRecord>("attach", { id: b, name: "side", hostname: "side", mode: "container:pod" });
     expect(rb).toEqual({ mode: `container:${a}`, netns: "join", joinNamespaces: [{ ns: "net", path: ra.netnsPath! }] });
