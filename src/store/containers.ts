@@ -152,6 +152,42 @@ export function containerNames(root: string): { id: string; name: string }[] {
   });
 }
 
+/**
+ * The names in use, for a generated name to avoid: each state.json's start only (its first 256
+ * bytes hold id and name). A record cut short still counts: a name avoided too many costs nothing.
+ */
+export function namesInUse(root: string): Set<string> {
+  const out = new Set<string>();
+  const head = Buffer.allocUnsafe(256);
+  const dir = containersDir(root);
+  const names = dirNames(dir);
+  for (let i = 0; i < names.length; i++) {
+    if (!ID.test(names[i]!)) continue;
+    const file = `${dir}/${names[i]}/state.json`;
+    const fd = openState(file);
+    if (fd === undefined) continue;
+    let n: number;
+    try {
+      n = fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const m = NAMED.exec(head.toString("latin1", 0, n));
+    const name = m ? m[2] : fullRecord(readText(file) ?? "")?.name;
+    if (name !== undefined) out.add(name);
+  }
+  return out;
+}
+
+function openState(file: string): number | undefined {
+  try {
+    return fs.openSync(file, "r");
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
 function eachState<T>(root: string, parse: (text: string) => T | undefined): T[] {
   const dir = containersDir(root);
   const names = dirNames(dir);

@@ -14,7 +14,7 @@ import { earlyCloneFlags } from "../../runtime/encode.ts";
 import type { Namespace, RunPlan } from "../../runtime/plan.ts";
 import type { ResolvedBind, TmpfsMount } from "../../runtime/spec.ts";
 import { readBlob } from "../../store/content.ts";
-import { checkNameFree, containerNames, containerPaths, CREATING_PREFIX, newContainerId, randomName, saveContainer, withNamesLock, type ContainerPaths, type ContainerRecord } from "../../store/containers.ts";
+import { checkNameFree, containerPaths, CREATING_PREFIX, namesInUse, newContainerId, randomName, saveContainer, withNamesLock, type ContainerPaths, type ContainerRecord } from "../../store/containers.ts";
 import { resolveImage, type ImageRecord } from "../../store/images.ts";
 import { openStore } from "../../store/init.ts";
 import type { StoreLayout } from "../../store/layout.ts";
@@ -174,7 +174,7 @@ function claimId(ctx: Ctx, id: string, undo: Undo, cgroups: CgroupManager, paren
 /** --name, checked early (before any work; again under the names lock when the record is saved), or a generated one. */
 function containerName(ctx: Ctx, wanted: string | undefined): string {
   // A generated name avoids the names in use (Docker's generator retries the same way).
-  const name = wanted ?? randomName(new Set(containerNames(ctx.root).map((c) => c.name)));
+  const name = wanted ?? randomName(namesInUse(ctx.root));
   if (wanted) checkNameFree(ctx.root, wanted);
   return name;
 }

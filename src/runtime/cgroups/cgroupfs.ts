@@ -62,12 +62,31 @@ export function exists(p: string): boolean {
 /** Applies a plan in order; writes marked ifMissing are skipped (with their warning) when absent. */
 export function applyWrites(writes: CgroupWrite[]): string[] {
   const warnings: string[] = [];
-  for (const w of writes) {
-    if (w.ifMissing !== undefined && !fs.existsSync(w.file)) {
-      if (!warnings.includes(w.ifMissing)) warnings.push(w.ifMissing);
-      continue;
+  // A control file takes each write(2) as one value (kernfs), so the rules of devices.allow share one open.
+  const open = new Map<string, number>();
+  try {
+    for (const w of writes) {
+      if (w.ifMissing !== undefined && !fs.existsSync(w.file)) {
+        if (!warnings.includes(w.ifMissing)) warnings.push(w.ifMissing);
+        continue;
+      }
+      let fd = open.get(w.file);
+      if (fd === undefined) {
+        try {
+          fd = fs.openSync(w.file, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+        } catch (err) {
+          throw syscallError(`open ${w.file} to write "${w.value}"`, err);
+        }
+        open.set(w.file, fd);
+      }
+      try {
+        fs.writeSync(fd, w.value, 0);
+      } catch (err) {
+        throw syscallError(`write "${w.value}" to ${w.file}`, err);
+      }
     }
-    writeControl(w.file, w.value);
+  } finally {
+    for (const fd of open.values()) fs.closeSync(fd);
   }
   return warnings;
 }

@@ -98,7 +98,7 @@ export interface V1PlanInput {
   allDevices: boolean;
   /** --device rules, allowed after Docker's. */
   devices?: DeviceRule[];
-  /** The cpuset hierarchy's root and tinydock/ values now ("" where tinydock/ is fresh). */
+  /** The cpuset hierarchy's root and tinydock/ values now ("" where tinydock/ is fresh; the root's "" where tinydock/'s are set). */
   cpuset?: { rootCpus: string; rootMems: string; parentCpus: string; parentMems: string };
   /** Where the cgroup is under each hierarchy (cgroupLeaf); tinydock/<id> when absent. */
   rel?: string;
@@ -330,6 +330,14 @@ function readRtBudget(hierarchies: V1Hierarchy[], id: string, rel: string): V1Pl
   return { parentPeriod: num(path.join(parent, "cpu.rt_period_us")) || 1_000_000, parentRuntime: num(path.join(parent, "cpu.rt_runtime_us")), siblingsRuntime };
 }
 
+/** The cpuset values planV1 fills from: the root's read only for a parent still empty (the first run only). */
+function cpusetNow(dir: string, parent: string): NonNullable<V1PlanInput["cpuset"]> {
+  const parentCpus = readControl(path.join(dir, parent, "cpuset.cpus")) ?? "";
+  const parentMems = readControl(path.join(dir, parent, "cpuset.mems")) ?? "";
+  const root = (f: string, v: string) => (v.trim() === "" ? (readControl(path.join(dir, f)) ?? "") : "");
+  return { rootCpus: root("cpuset.cpus", parentCpus), rootMems: root("cpuset.mems", parentMems), parentCpus, parentMems };
+}
+
 /** Each level of `rel` under the cpuset hierarchy whose cpus or mems are empty gets its parent's (runc's cpusetEnsureParent). */
 function fillCpusetLevels(base: string, rel: string): void {
   let dir = base;
@@ -361,12 +369,7 @@ export function createV1Manager(root: string, options: CgroupOptions = {}): Cgro
         primeJoin(ownProcs());
         // A --cgroup-parent's levels may be as fresh as tinydock/: each filled from the one above.
         if (cpusetH && parent !== CGROUP_PARENT) fillCpusetLevels(cpusetH.dir, parent);
-        const cpuset = cpusetH && {
-          rootCpus: readControl(path.join(cpusetH.dir, "cpuset.cpus")) ?? "",
-          rootMems: readControl(path.join(cpusetH.dir, "cpuset.mems")) ?? "",
-          parentCpus: readControl(path.join(cpusetH.dir, parent, "cpuset.cpus")) ?? "",
-          parentMems: readControl(path.join(cpusetH.dir, parent, "cpuset.mems")) ?? "",
-        };
+        const cpuset = cpusetH && cpusetNow(cpusetH.dir, parent);
         const rt = r.cpuRtPeriod !== undefined || r.cpuRtRuntime !== undefined ? { rt: readRtBudget(hierarchies, id, rel) } : {};
         const plan = planV1({ root, hierarchies, id, rel, resources: r, allDevices: opts.allDevices ?? false, ...(opts.devices ? { devices: opts.devices } : {}), ...(cpuset ? { cpuset } : {}), ...rt });
         return [...plan.warnings, ...applyWrites(plan.writes)];

@@ -1,7 +1,7 @@
 // state.json's two parts (store/containers.ts recordJson): `ps` reads only the first line, name
 // lookups only its start; the record read whole is the record saved. Whatever a crash leaves (an
 // old-shaped file, a torn one, a create killed before its record) lists as the full read would.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,6 +11,7 @@ import {
   findContainer,
   listContainers,
   listListed,
+  namesInUse,
   readContainer,
   recordJson,
   saveContainer,
@@ -141,5 +142,34 @@ describe("listing reads the first line only", () => {
     expect(findContainer(root, "aaa").name).toBe("one");
     expect(() => findContainer(root, "a")).toThrow("Multiple IDs found with provided prefix: a");
     expect(findContainer(root, "/two").id).toBe(A2);
+  });
+});
+
+describe("namesInUse: the names a generated name avoids", () => {
+  test("read from each state.json's first 256 bytes; a long name, a pretty or a hand-written record read whole; a torn one still counts", () => {
+    newRoot();
+    const long = `n${"x".repeat(300)}`;
+    write(A, recordJson(mk(A, "web")));
+    write(B, `${JSON.stringify(mk(B, "old"), null, 2)}\n`);
+    write(C, recordJson(mk(C, long)));
+    const D = "d".repeat(64);
+    const torn = recordJson(mk(D, "torn"));
+    write(D, torn.slice(0, torn.indexOf("hostConfig")));
+    fs.mkdirSync(path.join(root, "containers", "e".repeat(64)), { recursive: true }); // no state.json yet
+    const reads: number[] = [];
+    const real = fs.readSync;
+    const spy = spyOn(fs, "readSync").mockImplementation(((...a: Parameters<typeof fs.readSync>) => {
+      const n = real(...a);
+      reads.push(n);
+      return n;
+    }) as typeof fs.readSync);
+    try {
+      expect([...namesInUse(root)].sort()).toEqual(["old", "torn", "web", long].sort());
+    } finally {
+      spy.mockRestore();
+    }
+    // One 256-byte read per record, none of a record's tail (hostConfig is most of one).
+    expect(reads.length).toBe(4);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(256);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { FailedPreconditionError, InvalidArgumentError, SyscallError } from "../../../../src/errors.ts";
@@ -127,6 +127,36 @@ describe("cgroup v1: create", () => {
     manager.create(ID, {});
     expect(read(path.join(root, "cpuset", "tinydock", "cpuset.cpus"))).toBe("1\n");
     expect(read(at("cpuset", "cpuset.cpus"))).toBe("1");
+  });
+
+  test("the root's cpuset is read only while tinydock/'s is empty (the first run)", () => {
+    const { root, manager } = setup();
+    const rootFiles = [path.join(root, "cpuset", "cpuset.cpus"), path.join(root, "cpuset", "cpuset.mems")];
+    const readsOfRoot = () => {
+      const seen: string[] = [];
+      const real = fs.readFileSync;
+      const spy = spyOn(fs, "readFileSync").mockImplementation(((p: fs.PathOrFileDescriptor, ...rest: [never]) => {
+        seen.push(String(p));
+        return real(p, ...rest);
+      }) as typeof fs.readFileSync);
+      return { seen: () => seen.filter((p) => rootFiles.includes(p)).length, restore: () => spy.mockRestore() };
+    };
+    const first = readsOfRoot();
+    try {
+      manager.create(ID, {});
+    } finally {
+      first.restore();
+    }
+    expect(first.seen()).toBe(2);
+    fakeV1Cgroup(root, "fedcba987654");
+    const second = readsOfRoot();
+    try {
+      manager.create("fedcba987654", {});
+    } finally {
+      second.restore();
+    }
+    expect(second.seen()).toBe(0);
+    expect(read(path.join(root, "cpuset", "tinydock", "fedcba987654", "cpuset.cpus"))).toBe("0-1");
   });
 
   test("a limit without its hierarchy is refused before anything is made", () => {
