@@ -453,6 +453,22 @@ describe("names", () => {
     for (const r of results.filter((r) => r.code !== 0)) expect(r.err).toContain('The container name "/same" is already in use');
     expect(T(["rm", "-f", "same"]).code).toBe(0);
   });
+
+  test("two concurrent foreground runs with one --name: one wins, the other gets Docker's conflict", async () => {
+    const spawn = () =>
+      Bun.spawn(inNs([BINARY, "run", "--name", "same-fg", "busybox", "sleep", "2"]), {
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", TINYDOCK_ROOT: env.root, TINYDOCK_CONFIG: env.config, DOCKER_CONFIG: env.dockerConfig, HOME: dir },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+    const procs = [spawn(), spawn(), spawn()];
+    const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, err: await new Response(p.stderr).text() })));
+    expect(results.filter((r) => r.code === 0).length).toBe(1);
+    for (const r of results.filter((r) => r.code !== 0)) expect(r.err).toContain('The container name "/same-fg" is already in use');
+    expect(T(["ps", "-aq", "--filter", "name=same-fg"]).stdout.trim().split("\n")).toHaveLength(1);
+    expect(T(["rm", "-f", "same-fg"]).code).toBe(0);
+  });
 });
 
 describe("many", () => {

@@ -100,7 +100,7 @@ export async function prepareContainer(ctx: Ctx, req: RunRequest, io: RunIo, mod
     const created = new Date(ctx.clock()).toISOString();
     const cgroupPath = cgroup.procsFiles.map((f) => path.dirname(f));
     const state = containerRecord(req, { id, name, hostname, imageId: image.id, created, network, networkOptions, cgroupPath, imageConfig: config });
-    await saveNewRecord(ctx, state, req, mode, durableRecord);
+    await saveNewRecord(ctx, state, req, durableRecord);
     pending.release(); // the record names the cgroup from here
     creating?.release(); // the record exists: from here rm, stop and reconcile judge it by its state
     await publishContainerPorts(ctx, state, networkOptions.ports, undo);
@@ -318,12 +318,13 @@ async function networkOptionsOf(req: RunRequest, config: ContainerConfig, io: Ru
 }
 
 /**
- * Two detached runs or creates with one --name (scripts start them in parallel): the names lock
- * makes the check and the record one step. A foreground run keeps its lock-free start.
+ * Two runs or creates with one --name (scripts start them in parallel, foreground ones too): the
+ * names lock makes the check and the record one step, so one wins and the others get Docker's
+ * conflict. A run without --name takes no lock (its generated name avoids the names in use).
  */
-async function saveNewRecord(ctx: Ctx, state: ContainerRecord, req: RunRequest, mode: PrepareMode, durable: boolean): Promise<void> {
+async function saveNewRecord(ctx: Ctx, state: ContainerRecord, req: RunRequest, durable: boolean): Promise<void> {
   const wanted = req.name;
-  if (wanted && (req.lifetime.detach || mode === "create")) {
+  if (wanted) {
     await withNamesLock(ctx, () => {
       checkNameFree(ctx.root, wanted);
       saveContainer(ctx.root, state, durable);
