@@ -259,8 +259,10 @@ function readPodSpec(r: Reader, spec: Obj, at: string, id: PodMeta & { owner: st
     seen.add(c.name);
     for (const p of c.publish) {
       // The API's rule: in the host's network a container port is the host's port already.
-      if (hostNetwork && p.split(":").at(-2) !== p.split(":").at(-1)!.split("/")[0]) r.fail(`${at}.containers`, `hostPort ${p.split(":").at(-2)} must match containerPort ${p.split(":").at(-1)!.split("/")[0]} when hostNetwork is true`);
-      const key = p.split(":").at(-2) + "/" + p.split("/")[1];
+      // container.ts writes "[ip:]hostPort:containerPort/proto".
+      const [hostPort, containerPort, proto] = p.split(/[:/]/).slice(-3);
+      if (hostNetwork && hostPort !== containerPort) r.fail(`${at}.containers`, `hostPort ${hostPort} must match containerPort ${containerPort} when hostNetwork is true`);
+      const key = `${hostPort}/${proto}`;
       if (hostPorts.has(key)) r.fail(`${at}.containers`, `hostPort ${key} given twice`);
       hostPorts.add(key);
     }

@@ -63,9 +63,9 @@ async function startUnderLock(ctx: Ctx, ref: string): Promise<Started & { moved?
       // `exec` takes the environment from the saved plan: Docker's exec sees the link variables too.
       fs.writeFileSync(planFile(dir), storedPlan(plan), { mode: 0o600 });
     }
-    // --ipc/--pid/--uts container:X: X's namespaces of now (a pod's members are pointed at their
-    // infra by the pod's start, pod/rejoin.ts). Saved: the monitor's restarts and exec read the plan.
-    if (!rec.pod && rejoinDonors(plan, rec.hostConfig ?? {}, (ref) => donorPid1(ctx, ref))) fs.writeFileSync(planFile(dir), storedPlan(plan), { mode: 0o600 });
+    // --ipc/--pid/--uts container:X: X's namespaces of now (a pod's members: their infra's pause
+    // process, new after `pod start`). Saved: the monitor's restarts and exec read the plan.
+    if (rejoinDonors(plan, rec.hostConfig ?? {}, (ref) => donorPid1(ctx, ref))) fs.writeFileSync(planFile(dir), storedPlan(plan), { mode: 0o600 });
     // A cleanup after the last run removed the cgroup: the same one (same paths) again.
     if (plan.cgroupProcs.some((f) => !fs.existsSync(f))) {
       // The per-device block I/O limits' nodes looked up again, as --device's are.

@@ -9,7 +9,6 @@ import { startContainer } from "../lifecycle/start.ts";
 import { killContainer, stopContainer } from "../lifecycle/stop.ts";
 import { readContainer } from "../store/containers.ts";
 import { whileDrained } from "./drain.ts";
-import { rejoinInfra } from "./rejoin.ts";
 import { remountPodTmpfs, unmountPodData } from "./tmpfs.ts";
 import { remountPodSubPaths } from "./subpaths.ts";
 import { syncServices } from "./services.ts";
@@ -44,10 +43,10 @@ export async function startPod(ctx: Ctx, ref: string): Promise<PodRecord> {
   if (!infra) throw new FailedPreconditionError(`Cannot start pod "${pod.name}": its infra container is gone`);
   remountPodTmpfs(ctx, pod);
   remountPodSubPaths(ctx, pod);
-  const pid = await startInfra(ctx, infra);
+  await startInfra(ctx, infra);
+  // Each member's start joins the infra's namespaces of now (lifecycle/start.ts rejoinDonors).
   for (const c of podContainers(ctx, pod)) {
     if (c.state.Running) continue;
-    rejoinInfra(ctx, c.record, pod.infraId, pid);
     await startContainer(ctx, c.record.id);
   }
   await syncServices(ctx);

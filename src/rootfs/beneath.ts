@@ -17,10 +17,10 @@
 // follow the last name, which is what fstatat(AT_SYMLINK_NOFOLLOW), mkdirat and unlinkat do.
 import fs from "node:fs";
 import { errnoCode, FailedPreconditionError } from "../errors.ts";
-import { RESOLVE, type Sys } from "../sys/sys.ts";
+import { O_CLOEXEC, RESOLVE, type Sys } from "../sys/sys.ts";
 
 export const O_PATH = 0o10000000;
-export const O_CLOEXEC = 0o2000000;
+export { O_CLOEXEC };
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
 
 /** Symlinks resolved inside the directory fd as if it were "/" (a container's or image's root). */

@@ -157,15 +157,10 @@ export function containerNames(root: string): { id: string; name: string }[] {
  * bytes hold id and name). A record cut short still counts: a name avoided too many costs nothing.
  */
 export function namesInUse(root: string): Set<string> {
-  const out = new Set<string>();
   const head = Buffer.allocUnsafe(256);
-  const dir = containersDir(root);
-  const names = dirNames(dir);
-  for (let i = 0; i < names.length; i++) {
-    if (!ID.test(names[i]!)) continue;
-    const file = `${dir}/${names[i]}/state.json`;
+  return new Set(eachStateFile(root, (file) => {
     const fd = openState(file);
-    if (fd === undefined) continue;
+    if (fd === undefined) return undefined;
     let n: number;
     try {
       n = fs.readSync(fd, head, 0, head.length, 0);
@@ -173,10 +168,8 @@ export function namesInUse(root: string): Set<string> {
       fs.closeSync(fd);
     }
     const m = NAMED.exec(head.toString("latin1", 0, n));
-    const name = m ? m[2] : fullRecord(readText(file) ?? "")?.name;
-    if (name !== undefined) out.add(name);
-  }
-  return out;
+    return m ? m[2] : fullRecord(readText(file) ?? "")?.name;
+  }));
 }
 
 function openState(file: string): number | undefined {
@@ -189,15 +182,22 @@ function openState(file: string): number | undefined {
 }
 
 function eachState<T>(root: string, parse: (text: string) => T | undefined): T[] {
+  return eachStateFile(root, (file) => {
+    const text = readText(file);
+    return text === undefined ? undefined : parse(text);
+  });
+}
+
+/** read(state.json) of every container directory, what it gives kept. */
+function eachStateFile<T>(root: string, read: (file: string) => T | undefined): T[] {
   const dir = containersDir(root);
   const names = dirNames(dir);
   const out: T[] = [];
   for (let i = 0; i < names.length; i++) {
     const n = names[i]!;
     if (!ID.test(n)) continue;
-    const text = readText(`${dir}/${n}/state.json`);
-    const rec = text === undefined ? undefined : parse(text);
-    if (rec) out.push(rec);
+    const rec = read(`${dir}/${n}/state.json`);
+    if (rec != null) out.push(rec); // a state.json of "null" is no container either
   }
   return out;
 }

@@ -5,10 +5,9 @@
 // container's namespaces through it too.
 import fs from "node:fs";
 import { errnoCode } from "../errors.ts";
-import type { Sys } from "./sys.ts";
+import { O_CLOEXEC, type Sys } from "./sys.ts";
 
 const { O_RDONLY, O_DIRECTORY } = fs.constants;
-const O_CLOEXEC = 0o2000000;
 
 /** "123 (comm with) spaces) S 1 …" → the fields after comm; comm may hold spaces and parens. */
 export function parseProcStat(text: string): { ppid: number; state: string; utime: number; stime: number; startTime: number } | undefined {

@@ -169,6 +169,8 @@ export const MS = {
 } as const;
 
 export const MNT_DETACH = 0x2;
+/** open(2)'s O_CLOEXEC, which node:fs does not export. */
+export const O_CLOEXEC = 0o2000000;
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;

@@ -1,10 +1,9 @@
 import { expect, test } from "bun:test";
 import { podModes } from "../../../src/pod/join.ts";
 import { parseShare } from "../../../src/pod/pods.ts";
-import { rejoinedPlan } from "../../../src/pod/rejoin.ts";
 import type { PodRecord } from "../../../src/pod/store.ts";
 import type { RunRequest } from "../../../src/lifecycle/run/request.ts";
-import { DEFAULT_NAMESPACE_MODES } from "../../../src/lifecycle/run/namespaces.ts";
+import { DEFAULT_NAMESPACE_MODES, rejoinDonors } from "../../../src/lifecycle/run/namespaces.ts";
 import { testPlan } from "../../helpers/plan.ts";
 
 const INFRA = "b".repeat(64);
@@ -56,23 +55,29 @@ test("podModes refuses ports and another network", () => {
   expect(() => podModes(req({ network: { mode: "host", aliases: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] } }), pod())).toThrow(/--pod/);
 });
 
-test("rejoinedPlan moves only the joins the record says are the infra's", () => {
-  const plan = testPlan({
-    rootfs: [],
-    rootfsPath: "/r",
-    joinNamespaces: [
-      { ns: "net", path: "/run/netns/x" },
-      { ns: "ipc", path: "/proc/10/ns/ipc" },
-      { ns: "uts", path: "/proc/10/ns/uts" },
-    ],
-  } as never);
-  const both = rejoinedPlan(plan, { hostConfig: { IpcMode: `container:${INFRA}`, UTSMode: `container:${INFRA}` } }, INFRA, 42);
+test("a member's start moves the joins the record says are the infra's to its pause process of now, each other donor to its own", () => {
+  const plan = () =>
+    testPlan({
+      rootfs: [],
+      rootfsPath: "/r",
+      joinNamespaces: [
+        { ns: "net", path: "/run/netns/x" },
+        { ns: "ipc", path: "/proc/10/ns/ipc" },
+        { ns: "uts", path: "/proc/10/ns/uts" },
+      ],
+    } as never);
+  const donor = (ref: string) => ({ pid: ref === INFRA ? 42 : 10 });
+  const both = plan();
+  expect(rejoinDonors(both, { IpcMode: `container:${INFRA}`, UTSMode: `container:${INFRA}` }, donor)).toBe(true);
   expect(both.joinNamespaces).toEqual([
     { ns: "net", path: "/run/netns/x" },
     { ns: "ipc", path: "/proc/42/ns/ipc" },
     { ns: "uts", path: "/proc/42/ns/uts" },
   ]);
-  const ipcOnly = rejoinedPlan(plan, { hostConfig: { IpcMode: `container:${INFRA}`, UTSMode: "container:other" } }, INFRA, 42);
+  const ipcOnly = plan();
+  rejoinDonors(ipcOnly, { IpcMode: `container:${INFRA}`, UTSMode: "container:other" }, donor);
   expect(ipcOnly.joinNamespaces![2]).toEqual({ ns: "uts", path: "/proc/10/ns/uts" });
-  expect(rejoinedPlan(plan, { hostConfig: {} }, INFRA, 42)).toBe(plan);
+  const none = plan();
+  expect(rejoinDonors(none, {}, donor)).toBe(false);
+  expect(none).toEqual(plan());
 });
